@@ -1,0 +1,77 @@
+"""The ONE platform's shared layer: schema, data layer, errors and settings.
+
+Example::
+
+    from ontology import run_mutation
+
+    new_id = run_mutation(lambda db: db.insert("entities", {...}), org="org_…")
+"""
+
+from ontology.db import COLLECT_MAX, MAX_EXAMINED, PAGE_MAX, DatabaseReader, DatabaseWriter, Query
+from ontology.enums import ENTITY_STATUSES, ENTITY_TYPES, EVENT_TYPES, RELATIONSHIP_TYPES, ROLES
+from ontology.errors import (
+    CODES,
+    ConflictError,
+    EmailNotVerifiedError,
+    ForbiddenError,
+    InsufficientTokensError,
+    InternalError,
+    LimitExceededError,
+    NotFoundError,
+    NotUniqueError,
+    OneError,
+    PayloadTooLargeError,
+    PaymentFailedError,
+    RateLimitedError,
+    TransactionTooLargeError,
+    UnauthenticatedError,
+    UpstreamError,
+    ValidationError,
+    error_envelope,
+)
+from ontology.keys import check_id, new_id
+from ontology.schema import PLATFORM_SCOPE, TABLES, validate_document
+from ontology.settings import Settings, configure, get_settings
+from ontology.transaction import run_mutation, run_query
+
+__all__ = [
+    "CODES",
+    "COLLECT_MAX",
+    "ENTITY_STATUSES",
+    "ENTITY_TYPES",
+    "EVENT_TYPES",
+    "MAX_EXAMINED",
+    "PAGE_MAX",
+    "PLATFORM_SCOPE",
+    "RELATIONSHIP_TYPES",
+    "ROLES",
+    "TABLES",
+    "ConflictError",
+    "DatabaseReader",
+    "DatabaseWriter",
+    "EmailNotVerifiedError",
+    "ForbiddenError",
+    "InsufficientTokensError",
+    "InternalError",
+    "LimitExceededError",
+    "NotFoundError",
+    "NotUniqueError",
+    "OneError",
+    "PayloadTooLargeError",
+    "PaymentFailedError",
+    "Query",
+    "RateLimitedError",
+    "Settings",
+    "TransactionTooLargeError",
+    "UnauthenticatedError",
+    "UpstreamError",
+    "ValidationError",
+    "check_id",
+    "configure",
+    "error_envelope",
+    "get_settings",
+    "new_id",
+    "run_mutation",
+    "run_query",
+    "validate_document",
+]

@@ -1,0 +1,89 @@
+"""Settings: one typed object read from the environment once per cold start.
+
+Every AWS resource name and every secret comes from here; nothing is hard-coded in the layer. In the
+cloud the template sets the variables (secrets arrive as typed, NoEcho parameters); locally the
+stack sets them for its own processes.
+
+Example::
+
+    from ontology.settings import get_settings
+    table = get_settings().table_name
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+__all__ = ["ENV", "Settings", "configure", "get_settings"]
+
+
+class ENV:
+    """Environment variable names, in one place."""
+
+    STAGE = "ONE_STAGE"
+    TABLE_NAME = "ONE_TABLE_NAME"
+    REGION = "AWS_REGION"
+    DEFAULT_REGION = "AWS_DEFAULT_REGION"
+    DYNAMODB_ENDPOINT = "ONE_DYNAMODB_ENDPOINT"
+    CURSOR_SECRET = "ONE_CURSOR_SECRET"  # noqa: S105 - the variable's name, not a secret
+    MUTATION_MAX_ATTEMPTS = "ONE_MUTATION_MAX_ATTEMPTS"
+    LOCAL = "ONE_LOCAL"
+
+
+#: Used only when ONE_LOCAL=1 and no secret is set: a local stack needs no secrets by hand.
+_LOCAL_CURSOR_SECRET = "one-local-cursor-secret-not-for-production"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str = "dev"
+    table_name: str = "one-dev"
+    region: str = "us-east-1"
+    dynamodb_endpoint: str | None = None
+    cursor_secret: str = field(default=_LOCAL_CURSOR_SECRET, repr=False)
+    mutation_max_attempts: int = 12
+    local: bool = False
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = dict(os.environ if env is None else env)
+        local = e.get(ENV.LOCAL, "") in {"1", "true", "yes"}
+        # Without a secret in the cloud, cursors refuse to work (see ontology.cursor) rather than
+        # fall back to a known key.
+        secret = e.get(ENV.CURSOR_SECRET) or (_LOCAL_CURSOR_SECRET if local else "")
+        return cls(
+            stage=e.get(ENV.STAGE, "dev"),
+            table_name=e.get(ENV.TABLE_NAME, "one-dev"),
+            region=e.get(ENV.REGION) or e.get(ENV.DEFAULT_REGION) or "us-east-1",
+            dynamodb_endpoint=e.get(ENV.DYNAMODB_ENDPOINT) or None,
+            cursor_secret=secret,
+            mutation_max_attempts=int(e.get(ENV.MUTATION_MAX_ATTEMPTS, "12")),
+            local=local,
+        )
+
+
+_current: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The settings of this process, read from the environment on first use."""
+    global _current  # noqa: PLW0603
+    if _current is None:
+        _current = Settings.from_env()
+    return _current
+
+
+def configure(settings: Settings | None = None, **changes: object) -> Settings:
+    """Install settings for this process (the local stack and the tests); returns them.
+
+    ``configure(table_name="t")`` changes fields of the current settings; ``configure(None)`` with no
+    changes forgets them, so the next ``get_settings()`` reads the environment again.
+    """
+    global _current  # noqa: PLW0603
+    if settings is None and not changes:
+        _current = None
+        return get_settings()
+    base = settings if settings is not None else get_settings()
+    _current = replace(base, **changes)  # type: ignore[arg-type]
+    return _current

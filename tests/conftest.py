@@ -1,0 +1,122 @@
+"""Shared fixtures: a fake AWS environment, moto in-process behind one lock, the table from
+``template.yaml``, and a guard that fails the suite if anything ever calls Scan."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Before anything imports botocore or the layer.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "ONE_LOCAL": "1",
+        "ONE_TABLE_NAME": "one-test",
+    }
+)
+os.environ.pop("ONE_DYNAMODB_ENDPOINT", None)
+
+import botocore.client  # noqa: E402
+
+SCANS: list[str] = []
+_original_make_api_call = botocore.client.BaseClient._make_api_call
+
+
+def _no_scan(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+    if operation_name == "Scan":
+        SCANS.append(repr(api_params)[:200])
+        raise AssertionError("Scan called: no code path may scan the table")
+    return _original_make_api_call(self, operation_name, api_params)
+
+
+botocore.client.BaseClient._make_api_call = _no_scan  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _assert_no_scans() -> Iterator[None]:
+    yield
+    assert not SCANS, f"Scan was called: {SCANS}"
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """moto in-process, every request under the one moto lock."""
+    from moto import mock_aws
+
+    from infra.local.aws import install_moto_lock
+
+    install_moto_lock()
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def table(aws: None) -> Iterator[str]:
+    """The single table, created from template.yaml, with the layer pointed at it."""
+    import boto3
+    from ontology.models import configure_models
+    from ontology.settings import configure
+    from ontology.store import reset_default_store
+
+    from infra.local.aws import create_table
+
+    name = "one-test"
+    configure(None)
+    configure(table_name=name, dynamodb_endpoint=None)
+    configure_models(table_name=name, host="")
+    reset_default_store()
+    create_table(boto3.client("dynamodb", region_name="us-east-1"), name)
+    yield name
+    reset_default_store()
+
+
+class RequestCounter:
+    """Counts DynamoDB requests (and items returned) through the store's listener hook."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.items_read = 0
+
+    def __call__(self, operation: str, params: dict[str, Any], response: dict[str, Any] | None) -> None:
+        self.calls.append((operation, params))
+        if response:
+            if operation == "Query":
+                self.items_read += int(response.get("ScannedCount", response.get("Count", 0)))
+            elif operation == "BatchGetItem":
+                self.items_read += sum(len(v) for v in response.get("Responses", {}).values())
+            elif operation == "GetItem":
+                self.items_read += 1 if response.get("Item") else 0
+
+    def ops(self) -> list[str]:
+        return [op for op, _ in self.calls]
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.items_read = 0
+
+
+@pytest.fixture
+def requests_counter(table: str) -> Iterator[RequestCounter]:
+    from ontology.store import add_listener, remove_listener
+
+    counter = RequestCounter()
+    add_listener(counter)
+    yield counter
+    remove_listener(counter)
+
+
+def load_event(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((ROOT / "events" / name).read_text())
+    return data
