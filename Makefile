@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SAM_VENV := .venv-sam
 SAM      := $(SAM_VENV)/bin/sam
 
-.PHONY: dev test lint format typecheck bench template validate build lock clean
+.PHONY: dev test lint format bench template docs validate build lock clean
 
 $(STAMP): requirements/dev.txt requirements/lock.txt layers/ontology/requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ bench: $(STAMP)
 
 template: $(STAMP)
 	$(PY) -m infra.template
+
+docs: $(STAMP)
+	$(PY) -m infra.docs
 
 # The SAM CLI pins boto3 exactly: it lives in its own virtualenv.
 $(SAM): requirements/sam.txt

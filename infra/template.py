@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from ontology.models import table_definition
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -56,8 +56,10 @@ def aws() -> Iterator[None]:
     from moto import mock_aws
 
     from infra.local.aws import install_moto_lock
+    from infra.local.moto_patches import install_moto_patches
 
     install_moto_lock()
+    install_moto_patches()
     with mock_aws():
         yield
 
@@ -66,11 +68,11 @@ def aws() -> Iterator[None]:
 def table(aws: None) -> Iterator[str]:
     """The single table, created from template.yaml, with the layer pointed at it."""
     import boto3
+
+    from infra.local.aws import create_table
     from ontology.models import configure_models
     from ontology.settings import configure
     from ontology.store import reset_default_store
-
-    from infra.local.aws import create_table
 
     name = "one-test"
     configure(None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ontology import (
     ConflictError,
     NotFoundError,
@@ -13,7 +14,6 @@ from ontology import (
 )
 from ontology.db import DatabaseReader
 from ontology.keys import new_id
-
 from tests.functional.helpers import ORG, OTHER_ORG, connection, creator, entity
 
 

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from ontology import run_mutation, run_query
 from ontology.indexes import SearchIndex, get_path
 from ontology.keys import encode_value, new_id
 from ontology.schema import TABLES
-
 from tests.functional.helpers import ORG
 
 N = 8

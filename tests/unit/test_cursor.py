@@ -6,6 +6,7 @@ import base64
 import json
 
 import pytest
+
 from ontology.cursor import CursorBinding, decode_cursor, encode_cursor
 from ontology.errors import InternalError, ValidationError
 from ontology.settings import configure

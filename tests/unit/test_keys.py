@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ontology.errors import ValidationError
 from ontology.keys import (
     KEY_MAX,

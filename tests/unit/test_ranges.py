@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ontology.db import DatabaseReader, IndexRange
 from ontology.errors import ValidationError
 from ontology.indexes import SearchIndex

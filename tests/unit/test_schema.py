@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from ontology.enums import ENTITY_STATUSES, ENTITY_TYPES, EVENT_TYPES, RELATIONSHIP_TYPES, ROLES
 from ontology.errors import PayloadTooLargeError, ValidationError
 from ontology.indexes import SearchIndex

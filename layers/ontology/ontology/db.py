@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 COLLECT_MAX = 1024
-MAX_EXAMINED = 4096
+MAX_EXAMINED = 2048
 PAGE_MAX = 1000
 COUNT_MAX_REQUESTS = 64
 #: A document's stored JSON may not exceed this (DynamoDB items are at most 400 KB, GSI keys included).
@@ -558,6 +558,10 @@ class Query:
                 limit=page_hint,
                 start_key=start_key,
             )
+            if self._filtered:
+                # A filter's hit rate is unknown: read pages twice as large each time (fewer round
+                # trips on sparse matches, little waste on dense ones).
+                page_hint = min(page_hint * 2, PAGE_MAX)
             last = len(items) - 1
             for i, item in enumerate(items):
                 doc = self._to_doc_recorded(item)
@@ -572,12 +576,15 @@ class Query:
         self._db._record_read(item["pk"], int(item["v"]))
         return self._db._to_doc(item)
 
+    @property
+    def _filtered(self) -> bool:
+        return bool(self._filters) or isinstance(self._range, SearchRange)
+
     def _read(
         self, n: int, start: dict[str, str] | None, *, strict_examined: bool
     ) -> tuple[list[Doc], dict[str, str] | None, bool]:
         """Up to ``n`` matching documents after ``start``: (docs, position after the last, done)."""
-        filtered = bool(self._filters) or isinstance(self._range, SearchRange)
-        page_hint = n if not filtered else min(max(2 * n, 64), MAX_EXAMINED)
+        page_hint = n if not self._filtered else min(max(2 * n, 64), MAX_EXAMINED)
         page_hint = max(1, min(page_hint, PAGE_MAX))
         out: list[Doc] = []
         position = start
@@ -611,8 +618,8 @@ class Query:
         return docs
 
     def take(self, n: int) -> list[Doc]:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0 or n > PAGE_MAX:
-            raise ValidationError(f"take(n): n must be an integer from 0 to {PAGE_MAX}", field="n")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0 or n > COLLECT_MAX:
+            raise ValidationError(f"take(n): n must be an integer from 0 to {COLLECT_MAX}", field="n")
         if n == 0:
             return []
         return self._read(n, None, strict_examined=True)[0]

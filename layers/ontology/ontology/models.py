@@ -107,33 +107,24 @@ def configure_models(
 
 
 def table_definition() -> dict[str, Any]:
-    """The table as CloudFormation ``Properties`` (the template embeds exactly this)."""
-    attribute_defs = [
-        {"AttributeName": "pk", "AttributeType": "S"},
-        {"AttributeName": "sk", "AttributeType": "S"},
+    """The table as CloudFormation ``Properties``, derived from the PynamoDB model's schema (which is
+    derived from the index declarations): the template embeds exactly this."""
+    schema = Item._get_schema()
+    gsis = [
+        {
+            "IndexName": g["index_name"],
+            "KeySchema": [
+                {"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in g["key_schema"]
+            ],
+            "Projection": {"ProjectionType": g["projection"]["ProjectionType"]},
+        }
+        for g in schema["global_secondary_indexes"]
     ]
-    gsis = []
-    for n in range(1, GSI_COUNT + 1):
-        attribute_defs += [
-            {"AttributeName": f"g{n}pk", "AttributeType": "S"},
-            {"AttributeName": f"g{n}sk", "AttributeType": "S"},
-        ]
-        gsis.append(
-            {
-                "IndexName": f"gsi{n}",
-                "KeySchema": [
-                    {"AttributeName": f"g{n}pk", "KeyType": "HASH"},
-                    {"AttributeName": f"g{n}sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        )
     return {
         "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": attribute_defs,
+        "AttributeDefinitions": [dict(a) for a in schema["attribute_definitions"]],
         "KeySchema": [
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
+            {"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in schema["key_schema"]
         ],
         "GlobalSecondaryIndexes": gsis,
         "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},

@@ -42,7 +42,7 @@ class Settings:
     region: str = "us-east-1"
     dynamodb_endpoint: str | None = None
     cursor_secret: str = field(default=_LOCAL_CURSOR_SECRET, repr=False)
-    mutation_max_attempts: int = 12
+    mutation_max_attempts: int = 24
     local: bool = False
 
     @classmethod
@@ -58,7 +58,7 @@ class Settings:
             region=e.get(ENV.REGION) or e.get(ENV.DEFAULT_REGION) or "us-east-1",
             dynamodb_endpoint=e.get(ENV.DYNAMODB_ENDPOINT) or None,
             cursor_secret=secret,
-            mutation_max_attempts=int(e.get(ENV.MUTATION_MAX_ATTEMPTS, "12")),
+            mutation_max_attempts=int(e.get(ENV.MUTATION_MAX_ATTEMPTS, "24")),
             local=local,
         )
 

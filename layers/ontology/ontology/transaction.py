@@ -75,7 +75,12 @@ _TRANSIENT_ERRORS = {
 
 
 class _Retry(Exception):
-    """Internal: the mutation must run again on fresh reads."""
+    """Internal: the mutation must run again on fresh reads. ``conflict`` is False when the cause was
+    not a conflict (the store cancelled for another, presumably transient, reason)."""
+
+    def __init__(self, conflict: bool = True) -> None:
+        super().__init__()
+        self.conflict = conflict
 
 
 def _doc_attrs(tx_scope: str, doc_id: str, full: dict[str, Any], version: int, where: Any) -> dict[str, Any]:
@@ -243,7 +248,11 @@ def commit(tx: TxState, store: Store) -> bool:
                     )
                     return True
                 logger.debug("transaction cancelled", extra={"reasons": reasons})
-                raise _Retry from None
+                if "ValidationError" in reasons:
+                    logger.error("transaction item rejected", extra={"reasons": reasons})
+                    raise InternalError("The database rejected the write") from None
+                conflict = all(r in _RETRYABLE_REASONS or r == "None" for r in reasons)
+                raise _Retry(conflict) from None
             if code in (
                 "ValidationException",
                 "IdempotentParameterMismatchException",
@@ -278,7 +287,7 @@ def run_mutation(
     attempts = max_attempts or get_settings().mutation_max_attempts
     retrying = Retrying(
         stop=stop_after_attempt(attempts),
-        wait=wait_random_exponential(multiplier=0.005, max=0.25),
+        wait=wait_random_exponential(multiplier=0.01, max=1.0),
         retry=retry_if_exception_type(_Retry),
         reraise=True,
     )
@@ -290,7 +299,9 @@ def run_mutation(
                 result = fn(db)
                 commit(tx, st)
                 return result
-    except _Retry:
+    except _Retry as last:
+        if not last.conflict:
+            raise InternalError("The database kept cancelling the write; nothing was written") from None
         raise ConflictError(
             f"the data this mutation read kept changing; gave up after {attempts} attempts", attempts=attempts
         ) from None

@@ -1,0 +1,101 @@
+"""Generates the README's reference tables (access patterns, error codes) from the declarations.
+
+``python -m infra.docs`` rewrites the marked sections of README.md; ``--check`` exits 1 when they are
+out of date (the test suite runs the same check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ontology.errors import CODES
+from ontology.indexes import CREATION_TIME, Index, SearchIndex
+from ontology.schema import TABLES
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+
+def _example(table: str, idx: Index) -> str:
+    if isinstance(idx, SearchIndex):
+        search = f'q.search("{idx.search_field}", "ada").eq("type", "creator")'
+        return f'`.with_search_index("{idx.name}", lambda q: {search})`'
+    if not idx.fields:
+        return f'`db.query("{table}").order("desc")`'
+    eqs = "".join(f'.eq("{f}", …)' for f in idx.fields[: max(idx.partition, 1)])
+    return f'`.with_index("{idx.name}", lambda q: q{eqs})`'
+
+
+def _key_condition(table: str, idx: Index) -> str:
+    scope = "platform" if TABLES[table].scope == "platform" else "<org>"
+    part = "".join(f"<{f}>" for f in idx.fields[: idx.partition])
+    pk = f"`{scope}#{table}#{idx.name}" + (f"#{part}`" if part else "`")
+    rest = [*idx.fields[idx.partition :], CREATION_TIME, "_id"]
+    if isinstance(idx, SearchIndex):
+        rest = [f"lower({idx.search_field})", CREATION_TIME, "_id"]
+    sk = "".join(f"<{f}>" for f in rest)
+    return f"g{idx.slot}pk = {pk}; g{idx.slot}sk = `{sk}` (begins_with / BETWEEN)"
+
+
+def access_patterns() -> str:
+    lines = [
+        "| table | index | fields | key condition | GSI | example |",
+        "|---|---|---|---|---|---|",
+    ]
+    for t in TABLES.values():
+        for idx in t.indexes:
+            fields = ", ".join(idx.fields) or "—"
+            if idx.partition:
+                fields += f" (eq on {', '.join(idx.fields[: idx.partition])} required)"
+            lines.append(
+                f"| {t.name} | `{idx.name}` | {fields} | {_key_condition(t.name, idx)} | `{idx.gsi_name}` "
+                f"| {_example(t.name, idx)} |"
+            )
+    return "\n".join(lines)
+
+
+def error_codes() -> str:
+    from ontology import errors
+
+    lines = ["| code | HTTP status | raised as |", "|---|---|---|"]
+    classes = sorted(errors._all_error_classes(), key=lambda c: (c.status, c.code))
+    for cls in classes:
+        if cls.code in CODES:
+            lines.append(f"| `{cls.code}` | {cls.status} | `{cls.__name__}` |")
+    return "\n".join(lines)
+
+
+SECTIONS = {"access-patterns": access_patterns, "error-codes": error_codes}
+
+
+def render(text: str) -> str:
+    for name, build in SECTIONS.items():
+        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        if start not in text or end not in text:
+            raise SystemExit(f"README.md lacks the markers {start} … {end}")
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        text = f"{head}{start}\n{build()}\n{end}{tail}"
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    current = README.read_text()
+    wanted = render(current)
+    if args.check:
+        if current != wanted:
+            print("README.md tables are out of date: run `make docs`", file=sys.stderr)
+            return 1
+        return 0
+    README.write_text(wanted)
+    print("README.md tables updated")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,156 @@
+"""Targeted replacements of moto internals where moto is too slow or too loose to stand in for AWS.
+
+moto is pinned (requirements/lock.txt) because these touch its internals; each patch says why.
+
+- ``transact_write_items``: moto deep-copies the whole table once *per item* of a transaction to be
+  able to roll back, so a mutation costs O(items * table) and a local stack slows down as its table
+  grows. DynamoDB's semantics are check-all-then-apply-all on distinct items, so we evaluate every
+  condition first and apply only when all pass: nothing needs rolling back. Transactions with an
+  Update (which can fail while applying) keep moto's own implementation.
+- ``expire_ttl_items``: DynamoDB deletes items whose TTL has passed (within days); moto never does.
+  The local stack calls this periodically so expired sessions, tokens and commit markers go away.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+_installed = False
+
+
+def install_moto_patches() -> None:
+    global _installed  # noqa: PLW0603
+    if _installed:
+        return
+    from moto.dynamodb.models import DynamoDBBackend
+
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        if any("Update" in item for item in transact_items):
+            original(self, transact_items)
+            return
+        _check_then_apply(self, transact_items)
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    _installed = True
+
+
+def _check_then_apply(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        ConditionalCheckFailed,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    seen: set[tuple[str, str]] = set()
+    errors: list[tuple[Any, Any, Any]] = []
+    plan: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
+    for item in transact_items:
+        if len(item) > 1:
+            raise TransactWriteSingleOpException
+        op_type, op = next(iter(item.items()))
+        if op_type not in {"ConditionCheck", "Put", "Delete"}:
+            raise ValueError("Unsupported transaction operation")
+        table_name = op["TableName"]
+        table = backend.get_table(table_name)
+        if op_type == "Put":
+            attrs = op["Item"]
+            key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = attrs[table.range_key_attr]
+        else:
+            key = op["Key"]
+        ident = (str(table_name), str(dict(sorted(key.items()))))
+        if ident in seen:
+            raise MultipleTransactionsException()
+        seen.add(ident)
+        current = backend.get_item(table_name, key)
+        condition = op.get("ConditionExpression")
+        if condition is not None:
+            expr = get_filter_expression(
+                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            )
+            if not expr.expr(current):
+                old = None
+                if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                    old = current.to_json()["Attributes"]
+                errors.append(("ConditionalCheckFailed", ConditionalCheckFailed().message, old))
+                continue
+        errors.append((None, None, None))
+        plan.append((op_type, table_name, key, op))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+    _apply_atomically(backend, plan, TransactionCanceledException)
+
+
+def _apply_atomically(
+    backend: Any, plan: list[tuple[str, str, dict[str, Any], dict[str, Any]]], cancelled: Any
+) -> None:
+    """Apply the planned writes; if one fails, put every touched item (and stream) back as it was."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    undo: list[tuple[Any, Any, Any, Any, int | None]] = []
+    for index, (op_type, table_name, key, op) in enumerate(plan):
+        table = backend.get_table(table_name)
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        bucket = table.items.get(hash_value)
+        old = (bucket or {}).get(range_value) if range_value is not None else bucket
+        shard = table.stream_shard
+        undo.append((table, hash_value, range_value, old, len(shard.items) if shard is not None else None))
+        try:
+            if op_type == "Put":
+                backend.put_item(table_name, op["Item"])
+            elif op_type == "Delete":
+                backend.delete_item(table_name, key)
+        except Exception as exc:
+            for t, hv, rv, previous, shard_len in reversed(undo):
+                if rv is not None:
+                    if previous is None:
+                        t.items.get(hv, {}).pop(rv, None)
+                    else:
+                        t.items[hv][rv] = previous
+                elif previous is None:
+                    t.items.pop(hv, None)
+                else:
+                    t.items[hv] = previous
+                if shard_len is not None and t.stream_shard is not None:
+                    del t.stream_shard.items[shard_len:]
+            reasons = [(None, None, None)] * len(plan)
+            reasons[index] = (type(exc).__name__, str(exc), None)
+            raise cancelled(reasons) from exc
+
+
+def expire_ttl_items(now: float | None = None) -> int:
+    """Delete items whose TTL attribute is in the past, in every moto DynamoDB table; returns how
+    many. Runs against moto's backend directly (no API call, so no Scan request)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    cutoff = time.time() if now is None else now
+    removed = 0
+    for account in list(dynamodb_backends.values()):
+        for backend in list(account.values()):
+            for table in list(backend.tables.values()):
+                ttl = (
+                    (table.ttl or {}).get("AttributeName")
+                    if table.ttl.get("TimeToLiveStatus") == "ENABLED"
+                    else None
+                )
+                if not ttl:
+                    continue
+                for item in list(table.all_items()):
+                    value = item.attrs.get(ttl)
+                    if value is not None and value.type == "N" and float(value.value) < cutoff:
+                        key = {table.hash_key_attr: item.hash_key.to_json()}
+                        if table.range_key_attr:
+                            key[table.range_key_attr] = item.range_key.to_json()
+                        backend.delete_item(table.name, key)
+                        removed += 1
+    return removed
