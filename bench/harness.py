@@ -1,0 +1,76 @@
+"""Shared benchmark harness: moto in-process behind the lock, the table from template.yaml, and a
+request counter on the store."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+ORG = "org_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"
+
+
+def result(name: str, value: float, budget: str, ok: bool) -> dict[str, Any]:
+    return {
+        "name": name,
+        "value": round(value, 3) if isinstance(value, float) else value,
+        "budget": budget,
+        "ok": ok,
+    }
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.items_read = 0
+
+    def __call__(self, operation: str, params: dict[str, Any], response: dict[str, Any] | None) -> None:
+        self.requests.append(operation)
+        if response and operation == "Query":
+            self.items_read += int(response.get("ScannedCount", response.get("Count", 0)))
+        elif response and operation == "BatchGetItem":
+            self.items_read += sum(len(v) for v in response.get("Responses", {}).values())
+        elif response and operation == "GetItem" and response.get("Item"):
+            self.items_read += 1
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.items_read = 0
+
+
+@contextmanager
+def local_table() -> Iterator[Counter]:
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            "ONE_LOCAL": "1",
+        }
+    )
+    import boto3
+    from moto import mock_aws
+
+    from infra.local.aws import create_table, install_moto_lock
+    from infra.local.moto_patches import install_moto_patches
+    from ontology.models import configure_models
+    from ontology.settings import configure
+    from ontology.store import add_listener, remove_listener, reset_default_store
+
+    install_moto_lock()
+    install_moto_patches()
+    with mock_aws():
+        configure(None)
+        configure(table_name="one-bench", dynamodb_endpoint=None)
+        configure_models(table_name="one-bench", host="")
+        reset_default_store()
+        create_table(boto3.client("dynamodb", region_name="us-east-1"), "one-bench")
+        counter = Counter()
+        add_listener(counter)
+        try:
+            yield counter
+        finally:
+            remove_listener(counter)
+            reset_default_store()
