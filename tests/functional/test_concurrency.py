@@ -108,3 +108,26 @@ def test_concurrent_transfers_conserve_the_total_and_never_go_negative(table: st
     assert sum(balances) == 1000
     assert min(balances) >= 0
     assert len(refused) < THREADS * 50, "most transfers went through"
+
+
+def test_a_mutation_that_keeps_conflicting_reruns_then_fails_with_conflict(table: str) -> None:
+    from ontology import ConflictError
+
+    counter = _counter()
+    runs = []
+
+    def body(db) -> None:
+        runs.append(1)
+        doc = db.get(counter)
+        # Another writer commits between this mutation's read and its commit, every time.
+        run_mutation(lambda other: other.patch(counter, {"name": f"bump {len(runs)}"}), org=ORG)
+        db.patch(counter, {"properties": {"value": doc["properties"]["value"] + 1}})
+
+    try:
+        run_mutation(body, org=ORG, max_attempts=4)
+    except ConflictError as err:
+        assert err.code == "CONFLICT" and err.data["attempts"] == 4
+    else:
+        raise AssertionError("expected CONFLICT")
+    assert len(runs) == 4, "the whole mutation re-ran on each conflict"
+    assert _value(counter) == 0, "the conflicting mutation never landed"
