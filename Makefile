@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SAM_VENV := .venv-sam
 SAM      := $(SAM_VENV)/bin/sam
 
-.PHONY: dev test lint format bench template docs validate build lock clean
+.PHONY: dev test lint format bench template docs events validate build lock clean
 
 $(STAMP): requirements/dev.txt requirements/lock.txt layers/ontology/requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ template: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) -m infra.docs
+
+events: $(STAMP)
+	$(PY) -m infra.events
 
 # The SAM CLI pins boto3 exactly: it lives in its own virtualenv.
 $(SAM): requirements/sam.txt

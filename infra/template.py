@@ -1,7 +1,12 @@
-"""Generates ``template.yaml`` from the declarations (the table from the index declarations).
+"""Generates ``template.yaml`` from the function registry and the schema's declarations.
 
 ``python -m infra.template`` rewrites the file; ``--check`` exits 1 when the committed file differs
-from what the declarations generate (the test suite runs the same check).
+from what the registry generates (the test suite runs the same check).
+
+One ``AWS::Serverless::Function`` per registered function, with its route (none for internal
+functions) and least-privilege inline policies: queries may only read the table (GetItem,
+BatchGetItem, Query — never Scan), mutations and actions may also Put/Delete/ConditionCheck; only
+functions that use storage reach the bucket; every function may read the deployment's secret.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 import yaml
 
 from ontology.models import table_definition
+from ontology.registry import FunctionSpec, load_all
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -26,8 +32,85 @@ HEADER = """\
 # gsi1..gsiN overloaded, one index of each table per GSI, keys g<N>pk / g<N>sk.
 """
 
+#: Memory per function kind, from `make bench` (peak RSS of a cold import plus one call is well under
+#: 150 MB; 256 MB buys the CPU share that keeps cold starts short).
+MEMORY = {"query": 256, "mutation": 256, "action": 512}
+TIMEOUT = {"query": 10, "mutation": 15, "action": 60}
+
+TABLE_ARN = {"Fn::GetAtt": ["Table", "Arn"]}
+TABLE_INDEXES_ARN = {"Fn::Sub": "${Table.Arn}/index/*"}
+READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
+WRITE_ACTIONS = ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]
+
+#: Typed parameters for secrets (NoEcho), stored in one Secrets Manager secret.
+SECRET_PARAMETERS: dict[str, dict[str, Any]] = {
+    "CursorSecret": {
+        "key": "cursorSecret",
+        "Description": "HMAC key of pagination cursors (at least 32 characters).",
+        "MinLength": 32,
+        "AllowedPattern": "^[A-Za-z0-9+/=_-]+$",
+    },
+}
+
+
+def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
+    table_actions = READ_ACTIONS if spec.kind == "query" else READ_ACTIONS + WRITE_ACTIONS
+    statements: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": table_actions, "Resource": [TABLE_ARN, TABLE_INDEXES_ARN]},
+        {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": {"Ref": "AppSecrets"}},
+    ]
+    if "storage" in spec.uses:
+        s3_actions = (
+            ["s3:GetObject"] if spec.kind == "query" else ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+        )
+        statements.append(
+            {"Effect": "Allow", "Action": s3_actions, "Resource": {"Fn::Sub": "${FilesBucket.Arn}/*"}}
+        )
+    return [{"Version": "2012-10-17", "Statement": statements}]
+
+
+def _function(spec: FunctionSpec) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "Handler": spec.handler,
+        "Description": f"{spec.kind} {spec.path}: {spec.description}"[:256],
+        "MemorySize": MEMORY[spec.kind],
+        "Timeout": TIMEOUT[spec.kind],
+        "Policies": _policies(spec),
+    }
+    if spec.route is not None:
+        event: dict[str, Any] = {"ApiId": {"Ref": "HttpApi"}, "Method": spec.method, "Path": spec.route}
+        if spec.auth == "public":
+            event["Auth"] = {"Authorizer": "NONE"}
+        props["Events"] = {"Api": {"Type": "HttpApi", "Properties": event}}
+    return {"Type": "AWS::Serverless::Function", "Properties": props}
+
+
+def _authorizer() -> dict[str, Any]:
+    return {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "Handler": "authorizer.handler",
+            "Description": "API Gateway Lambda authorizer: resolves a session token to an identity.",
+            "MemorySize": 256,
+            "Timeout": 5,
+            "Policies": [
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": READ_ACTIONS,
+                            "Resource": [TABLE_ARN, TABLE_INDEXES_ARN],
+                        }
+                    ],
+                }
+            ],
+        },
+    }
+
 
 def build_template() -> dict[str, Any]:
+    registry = load_all()
     resources: dict[str, Any] = {
         "OntologyLayer": {
             "Type": "AWS::Serverless::LayerVersion",
@@ -47,7 +130,140 @@ def build_template() -> dict[str, Any]:
             "UpdateReplacePolicy": "Retain",
             "Properties": table_definition(),
         },
+        "FilesBucket": {
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        {
+                            "ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+                            "BucketKeyEnabled": True,
+                        }
+                    ]
+                },
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "VersioningConfiguration": {"Status": "Enabled"},
+                "LifecycleConfiguration": {
+                    "Rules": [
+                        {
+                            "Id": "abort-incomplete-uploads",
+                            "Status": "Enabled",
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                            "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                        }
+                    ]
+                },
+                "CorsConfiguration": {
+                    "CorsRules": [
+                        {
+                            "AllowedMethods": ["PUT", "GET", "HEAD"],
+                            "AllowedOrigins": [{"Ref": "AllowedOrigin"}],
+                            "AllowedHeaders": ["Content-Type", "Content-Length"],
+                            "MaxAge": 3000,
+                        }
+                    ]
+                },
+            },
+        },
+        "FilesBucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": {"Ref": "FilesBucket"},
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "DenyInsecureTransport",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": [
+                                {"Fn::GetAtt": ["FilesBucket", "Arn"]},
+                                {"Fn::Sub": "${FilesBucket.Arn}/*"},
+                            ],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        }
+                    ],
+                },
+            },
+        },
+        "AppSecrets": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Properties": {
+                "Description": "The deployment's secrets (from the template's NoEcho parameters).",
+                "SecretString": {
+                    "Fn::Sub": "{"
+                    + ",".join(f'"{p["key"]}":"${{{name}}}"' for name, p in SECRET_PARAMETERS.items())
+                    + "}"
+                },
+            },
+        },
+        "HttpApi": {
+            "Type": "AWS::Serverless::HttpApi",
+            "Properties": {
+                "Description": "The ONE platform's public API: POST /api/<module>/<function>.",
+                "CorsConfiguration": {
+                    "AllowOrigins": [{"Ref": "AllowedOrigin"}],
+                    "AllowMethods": ["GET", "POST", "OPTIONS"],
+                    "AllowHeaders": ["Authorization", "Content-Type"],
+                    "AllowCredentials": False,
+                    "MaxAge": 600,
+                },
+                "Auth": {
+                    "Authorizers": {
+                        "SessionAuthorizer": {
+                            "FunctionArn": {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]},
+                            "AuthorizerPayloadFormatVersion": "2.0",
+                            "EnableSimpleResponses": True,
+                            "EnableFunctionDefaultPermissions": True,
+                            "Identity": {"Headers": ["Authorization"], "ReauthorizeEvery": 300},
+                        }
+                    },
+                    "DefaultAuthorizer": "SessionAuthorizer",
+                },
+            },
+        },
+        "AuthorizerFunction": _authorizer(),
     }
+    for fn in registry.values():
+        resources[fn.spec.logical_id] = _function(fn.spec)
+
+    parameters: dict[str, Any] = {
+        "Stage": {
+            "Type": "String",
+            "Default": "dev",
+            "AllowedValues": ["dev", "prod"],
+            "Description": "Deployment stage (samconfig.toml sets it per environment).",
+        },
+        "AllowedOrigin": {
+            "Type": "String",
+            "Default": "*",
+            "Description": "The web origin allowed by CORS on the API and the files bucket.",
+        },
+        "LogLevel": {
+            "Type": "String",
+            "Default": "INFO",
+            "AllowedValues": ["DEBUG", "INFO", "WARNING", "ERROR"],
+            "Description": "Log level of every function.",
+        },
+    }
+    for name, p in SECRET_PARAMETERS.items():
+        parameters[name] = {
+            "Type": "String",
+            "NoEcho": True,
+            "Description": p["Description"],
+            "MinLength": p["MinLength"],
+            "AllowedPattern": p["AllowedPattern"],
+        }
+
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
@@ -55,16 +271,33 @@ def build_template() -> dict[str, Any]:
             "ONE platform: creators' backend (entities, connections, events, knowledge)"
             " on Lambda and DynamoDB."
         ),
-        "Parameters": {
-            "Stage": {
-                "Type": "String",
-                "Default": "dev",
-                "AllowedValues": ["dev", "prod"],
-                "Description": "Deployment stage (samconfig.toml sets it per environment).",
-            },
+        "Parameters": parameters,
+        "Globals": {
+            "Function": {
+                "Runtime": "python3.11",
+                "Architectures": ["arm64"],
+                "CodeUri": "functions/",
+                "Tracing": "Active",
+                "Layers": [{"Ref": "OntologyLayer"}],
+                "Environment": {
+                    "Variables": {
+                        "ONE_STAGE": {"Ref": "Stage"},
+                        "ONE_TABLE_NAME": {"Ref": "Table"},
+                        "ONE_FILES_BUCKET": {"Ref": "FilesBucket"},
+                        "ONE_SECRETS_ARN": {"Ref": "AppSecrets"},
+                        "POWERTOOLS_SERVICE_NAME": "one-platform",
+                        "POWERTOOLS_METRICS_NAMESPACE": "OnePlatform",
+                        "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
+                    }
+                },
+            }
         },
         "Resources": resources,
         "Outputs": {
+            "ApiUrl": {
+                "Description": "Base URL of the API (functions at /api/<module>/<function>).",
+                "Value": {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
+            },
             "TableName": {
                 "Description": "The single DynamoDB table of the ontology.",
                 "Value": {"Ref": "Table"},
@@ -72,6 +305,10 @@ def build_template() -> dict[str, Any]:
             "TableStreamArn": {
                 "Description": "The table's stream (scheduler outbox, subscriptions).",
                 "Value": {"Fn::GetAtt": ["Table", "StreamArn"]},
+            },
+            "FilesBucketName": {
+                "Description": "The private bucket of uploaded files.",
+                "Value": {"Ref": "FilesBucket"},
             },
             "OntologyLayerArn": {
                 "Description": "The ontology layer version.",

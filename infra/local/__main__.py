@@ -1,9 +1,4 @@
-"""The local stack: ``python -m infra.local`` (what ``make dev`` runs).
-
-Starts moto in server mode on loopback — every request under one lock, with the transaction and TTL
-fixes of :mod:`infra.local.moto_patches` — and creates the single table from ``template.yaml``
-itself. Ctrl-C stops it cleanly.
-"""
+"""The local stack: ``python -m infra.local`` (what ``make dev`` runs). Ctrl-C stops it cleanly."""
 
 from __future__ import annotations
 
@@ -13,51 +8,34 @@ import os
 import signal
 import sys
 import threading
-import time
+from pathlib import Path
 from types import FrameType
 
-DEFAULT_AWS_PORT = 4566
-TTL_SWEEP_SECONDS = 60
-
-
-def _fake_credentials() -> None:
-    # moto accepts any credentials; never let a developer's real ones reach it.
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        }
-    )
-    os.environ.pop("AWS_SESSION_TOKEN", None)
-    os.environ.pop("AWS_PROFILE", None)
+from infra.local.stack import LocalStack
+from infra.template import ROOT
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
-    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("ONE_AWS_PORT", DEFAULT_AWS_PORT)))
-    parser.add_argument("--table", default=os.environ.get("ONE_TABLE_NAME", "one-local"))
+    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("ONE_AWS_PORT", "4566")))
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("ONE_API_PORT", "3210")))
+    parser.add_argument(
+        "--state-dir", type=Path, default=Path(os.environ.get("ONE_STATE_DIR", ROOT / ".one" / "state"))
+    )
+    parser.add_argument("--quiet", action="store_true", help="no line per request")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="  %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    # moto names each template resource its CloudFormation skips (API Gateway v2: the front door
+    # serves those routes; Secrets Manager: secrets come from the environment locally).
+    logging.getLogger("moto").setLevel(logging.ERROR)
 
-    _fake_credentials()
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    from infra.local.aws import create_table, install_moto_lock
-    from infra.local.moto_patches import expire_ttl_items, install_moto_patches
-
-    install_moto_lock()
-    install_moto_patches()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise here
-    server = ThreadedMotoServer(ip_address=args.host, port=args.aws_port, verbose=False)
-    server.start()
-    endpoint = f"http://{args.host}:{args.aws_port}"
-    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=os.environ["AWS_DEFAULT_REGION"])
-    created = create_table(client, args.table)
-    gsis = len(client.describe_table(TableName=args.table)["Table"].get("GlobalSecondaryIndexes", []))
-
+    stack = LocalStack(
+        host=args.host, aws_port=args.aws_port, api_port=args.api_port, state_dir=args.state_dir
+    )
+    print("ONE platform local stack: starting…", flush=True)
+    stack.start()
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -65,24 +43,21 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-
-    print("ONE platform local stack", flush=True)
-    print(f"  AWS (moto)  {endpoint}   DynamoDB and the other AWS services, in memory", flush=True)
-    state = "created" if created else "already present"
-    print(f"  table       {args.table}   {state} from template.yaml, {gsis} GSIs", flush=True)
-    print(
-        "  use it:     ONE_DYNAMODB_ENDPOINT=" + endpoint + f" ONE_TABLE_NAME={args.table} ONE_LOCAL=1",
-        flush=True,
-    )
+    functions = len(stack.runner.defs)
+    routes = sum(len(d.routes) for d in stack.runner.defs.values())
+    restored = ", ".join(f"{n} {k}" for k, n in stack.restored.items()) or "nothing (first start)"
+    served = f"{routes} routes of template.yaml -> {functions} functions, in-process"
+    print(f"  API         {stack.api_url}   {served}")
+    print(f"  OpenAPI     {stack.api_url}/api/openapi.json")
+    print(f"  AWS (moto)  {stack.aws_endpoint}   stack one-local created from template.yaml")
+    print(f"  table       {stack.physical['Table']}")
+    print(f"  bucket      {stack.physical['FilesBucket']}")
+    print(f"  state       {args.state_dir}   restored: {restored}")
+    print(f"  dev session {args.state_dir.parent / 'dev-session.json'}   (one run / Authorization: Bearer …)")
     print("ready. Ctrl-C stops.", flush=True)
-
-    last_sweep = time.monotonic()
-    while not stop.wait(1.0):
-        if time.monotonic() - last_sweep >= TTL_SWEEP_SECONDS:
-            expire_ttl_items()
-            last_sweep = time.monotonic()
-    print("stopping…", flush=True)
-    server.stop()
+    stop.wait()
+    print("stopping… (saving state)", flush=True)
+    stack.stop()
     print("stopped.", flush=True)
     return 0
 

@@ -1,8 +1,10 @@
-"""`make dev`'s stack, started as a subprocess on loopback: the table from template.yaml, usable by
-the layer over HTTP, and a clean stop on Ctrl-C."""
+"""End to end: `make dev`'s stack started as a subprocess on loopback, driven over HTTP with the
+Python client — create, get, list, paginate, upload a file through its presigned URL and download it
+back byte for byte — then restarted on the same state folder, where the data still is."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -10,11 +12,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 
+from ontology.client import OneClient
+from ontology.errors import ConflictError, NotFoundError, UnauthenticatedError, ValidationError
 from tests.conftest import ROOT
-from tests.functional.helpers import ORG, entity
 
 
 def _free_port() -> int:
@@ -23,73 +28,136 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Stack:
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.aws_port, self.api_port = _free_port(), _free_port()
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ONE_", "AWS_"))}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "infra.local", "--aws-port", str(self.aws_port),
+             "--api-port", str(self.api_port), "--state-dir", str(self.state_dir)],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line.rstrip())
+            if line.startswith("ready."):
+                return
+        self.proc.kill()
+        pytest.fail("the local stack did not start:\n" + "\n".join(self.lines))
+
+    def token(self) -> str:
+        return str(json.loads((self.state_dir.parent / "dev-session.json").read_text())["token"])
+
+    def stop(self) -> tuple[int, str]:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        out, _ = self.proc.communicate(timeout=60)
+        return self.proc.returncode, out
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
 @pytest.fixture
-def stack() -> Iterator[tuple[str, subprocess.Popen[str], list[str]]]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONE_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.local", "--aws-port", str(port), "--table", "one-e2e"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    deadline = time.monotonic() + 60
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip())
-        if line.startswith("ready."):
-            break
-    else:
-        proc.kill()
-        pytest.fail("the local stack did not start:\n" + "\n".join(lines))
-    assert lines and lines[-1].startswith("ready."), "\n".join(lines)
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    s = Stack(tmp_path / "state")
+    s.start()
     try:
-        yield f"http://127.0.0.1:{port}", proc, lines
+        yield s
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        s.kill()
 
 
-def test_local_stack_serves_the_table_from_the_template_and_stops_cleanly(stack) -> None:
-    endpoint, proc, lines = stack
-    banner = "\n".join(lines)
-    assert endpoint in banner and "one-e2e" in banner and "created from template.yaml, 7 GSIs" in banner
+@pytest.mark.slow
+def test_local_stack_end_to_end(stack: Stack) -> None:
+    banner = "\n".join(stack.lines)
+    assert stack.url in banner and "routes of template.yaml" in banner and "/api/openapi.json" in banner
 
-    from ontology import run_mutation, run_query
-    from ontology.models import configure_models
-    from ontology.settings import configure
-    from ontology.store import reset_default_store
+    with OneClient(stack.url, token=stack.token()) as client:
+        created = client.mutation(
+            "creators:create", {"email": "ada@example.com", "name": "Ada", "niche": ["math"]}
+        )
+        cid = created["creatorId"]
+        assert client.query("creators:get", {"id": cid})["name"] == "Ada"
+        with pytest.raises(ConflictError):
+            client.mutation("creators:create", {"email": "ada@example.com", "name": "Again", "niche": []})
+        with pytest.raises(ValidationError) as err:
+            client.query("creators:get", {"id": 42})
+        assert err.value.field == "id"
+        with pytest.raises(NotFoundError):
+            client.mutation("creators:update", {"id": "ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8R", "bio": "x"})
 
-    configure(None)
-    configure(table_name="one-e2e", dynamodb_endpoint=endpoint)
-    configure_models(table_name="one-e2e", host=endpoint)
-    reset_default_store()
+        for i in range(4):
+            client.mutation("creators:create", {"email": f"c{i}@example.com", "name": f"C{i}", "niche": []})
+        assert len(client.query("creators:list", {})) == 5
+        seen, cursor = [], None
+        while True:
+            page = client.query(
+                "creators:list_paginated", {"paginationOpts": {"numItems": 2, "cursor": cursor}}
+            )
+            seen += [c["_id"] for c in page["page"]]
+            if page["isDone"]:
+                break
+            cursor = page["continueCursor"]
+        assert len(seen) == len(set(seen)) == 5
+
+        data = os.urandom(3000) + b"\x00\xff end"
+        up = client.mutation(
+            "files:generate_upload_url", {"contentType": "application/pdf", "size": len(data)}
+        )
+        put = httpx.put(up["uploadUrl"], content=data, headers=up["headers"])
+        assert put.status_code == 200, put.text
+        file_id = client.mutation(
+            "files:save_file",
+            {"storageId": up["storageId"], "name": "doc.pdf", "type": "application/pdf", "size": len(data)},
+        )["fileId"]
+        url = client.query("files:get_file_url", {"storageId": up["storageId"]})
+        assert httpx.get(url).content == data
+        assert client.query("entities:get", {"id": file_id})["type"] == "media_asset"
+
+    with OneClient(stack.url) as anonymous:
+        with pytest.raises(UnauthenticatedError):
+            anonymous.query("creators:list", {})
+        assert anonymous.openapi()["paths"]["/api/creators/get"]["post"]["x-convex-path"] == "creators:get"
+    unknown = httpx.post(f"{stack.url}/api/nothing/here", json={})
+    assert unknown.status_code == 404 and unknown.json()["errorData"]["code"] == "NOT_FOUND"
+
+    cli = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "run", "creators:get", json.dumps({"id": cid}),
+         "--url", stack.url],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+        env={**os.environ, "ONE_STATE_DIR": str(stack.state_dir)},
+    )  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["name"] == "Ada"
+
+    code, out = stack.stop()
+    assert code == 0 and "stopped." in out, out
+
+    again = Stack(stack.state_dir)
+    again.start()
     try:
-        ids = run_mutation(
-            lambda db: [db.insert("entities", entity(name=f"p{i}")) for i in range(3)], org=ORG
-        )
-        page = run_query(
-            lambda db: (
-                db.query("entities")
-                .with_index("by_type", lambda q: q.eq("type", "blog_post"))
-                .paginate({"numItems": 2, "cursor": None})
-            ),
-            org=ORG,
-        )
-        assert [d["_id"] for d in page["page"]] == ids[:2]
+        assert "restored:" in "\n".join(again.lines)
+        with OneClient(again.url, token=again.token()) as client:
+            assert client.query("creators:get", {"id": cid})["name"] == "Ada"
+            url = client.query("files:get_file_url", {"storageId": up["storageId"]})
+            assert httpx.get(url).content == data
+        code, _ = again.stop()
+        assert code == 0
     finally:
-        configure(None)
-        configure_models(table_name="one-test", host="")
-        reset_default_store()
-
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
-    assert proc.returncode == 0
-    assert "stopped." in out
+        again.kill()

@@ -53,6 +53,10 @@ def _unb64(text: str) -> bytes:
 
 def _sign(payload: bytes) -> bytes:
     secret = get_settings().cursor_secret
+    if not secret:
+        from ontology.secrets import get_secret
+
+        secret = get_secret("cursorSecret", required=False) or ""
     if len(secret) < 16:
         raise InternalError("Pagination is not configured (cursor secret missing)")
     return hmac.new(secret.encode(), payload, hashlib.sha256).digest()

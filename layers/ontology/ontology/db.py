@@ -751,14 +751,20 @@ class DatabaseWriter(DatabaseReader):
         assert self._tx is not None
         return self._tx
 
-    def insert(self, table_name: str, doc: Mapping[str, Any]) -> str:
-        """Validate and buffer a new document; returns its id."""
+    def insert(self, table_name: str, doc: Mapping[str, Any], *, doc_id: str | None = None) -> str:
+        """Validate and buffer a new document; returns its id (``doc_id``: one made by ``new_id``
+        beforehand, when other documents of the same transaction must name it)."""
         t = table(table_name)
         scope = self.scope_of(t)
         if not isinstance(doc, Mapping):
             raise ValidationError("a document must be an object")
         clean = validate_document(table_name, doc)
-        doc_id = new_id(table_name)
+        if doc_id is None:
+            doc_id = new_id(table_name)
+        else:
+            check_id(table_name, doc_id)
+            if doc_id in self.tx.docs:
+                raise ValidationError(f"{doc_id} is already written by this mutation")
         full = {**clean, "_id": doc_id, "_creationTime": _creation_time()}
         self._check_storable(t, scope, full)
         self._claim_uniques(t, doc_id, None, full)

@@ -55,6 +55,9 @@ class Expr:
             return any(_truthy(a.evaluate(doc)) for a in self.args)
         if op == "not":
             return not _truthy(self.args[0].evaluate(doc))
+        if op == "contains":
+            container, needle = (a.evaluate(doc) for a in self.args)
+            return isinstance(container, list) and any(sort_key(v) == sort_key(needle) for v in container)
         values = [a.evaluate(doc) for a in self.args]
         if op in _COMPARE:
             return _COMPARE[op](sort_key(values[0]), sort_key(values[1]))
@@ -141,6 +144,11 @@ class FilterBuilder:
 
     def gte(self, a: Any, b: Any) -> Expr:
         return Expr("gte", _wrap(a), _wrap(b))
+
+    def contains(self, array: Any, value: Any) -> Expr:
+        """True when ``array`` (e.g. ``q.field("properties.niche")``) is a list holding ``value``.
+        An extension of Convex's filter vocabulary: arrays of tags are common in properties."""
+        return Expr("contains", _wrap(array), _wrap(value))
 
     def and_(self, *exprs: Any) -> Expr:
         return Expr("and", *(_wrap(e) for e in exprs))

@@ -49,6 +49,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "PLATFORM_SCOPE",
     "PROPERTY_MODELS",
+    "RESERVED_PROPERTY_KEYS",
     "TABLES",
     "Table",
     "json_limits",
@@ -57,6 +58,17 @@ __all__ = [
 ]
 
 PLATFORM_SCOPE = "platform"
+
+#: Keys no client may write anywhere inside an entity's ``properties`` (tenancy, ownership, roles,
+#: versions, keys, timestamps, credentials): the platform sets these, never a request.
+RESERVED_PROPERTY_KEYS = frozenset(
+    {
+        "organizationId", "orgId", "organization", "ownerId", "owner", "userId", "role", "roles",
+        "version", "pk", "sk", "tb", "v", "ct", "ttl", "createdAt", "updatedAt", "deletedAt",
+        "password", "passwordHash", "hash", "salt", "emailVerified", "verified", "tokenHash",
+        "sessionToken", "verificationToken", "apiKey", "secret",
+    }
+)  # fmt: skip
 MAX_JSON_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 10
 MAX_NAME_LENGTH = 512
@@ -128,6 +140,7 @@ def _id_check(table_name: str) -> Callable[[str], str]:
 EntityId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("entities"))]
 UserId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("users"))]
 OrganizationId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("organizations"))]
+ConnectionId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("connections"))]
 
 
 def json_limits(value: Any, *, what: str = "value") -> Any:
@@ -320,6 +333,8 @@ class MembershipDoc(_Strict):
     organizationId: OrganizationId
     userId: UserId
     role: Role
+    #: The member's own entity in the organization (an ``audience_member``): the actor of their events.
+    entityId: EntityId | None = None
     createdAt: Timestamp
     updatedAt: Timestamp
 

@@ -29,6 +29,8 @@ class ENV:
     CURSOR_SECRET = "ONE_CURSOR_SECRET"  # noqa: S105 - the variable's name, not a secret
     MUTATION_MAX_ATTEMPTS = "ONE_MUTATION_MAX_ATTEMPTS"
     LOCAL = "ONE_LOCAL"
+    FILES_BUCKET = "ONE_FILES_BUCKET"
+    S3_ENDPOINT = "ONE_S3_ENDPOINT"
 
 
 #: Used only when ONE_LOCAL=1 and no secret is set: a local stack needs no secrets by hand.
@@ -44,6 +46,8 @@ class Settings:
     cursor_secret: str = field(default=_LOCAL_CURSOR_SECRET, repr=False)
     mutation_max_attempts: int = 24
     local: bool = False
+    files_bucket: str = "one-dev-files"
+    s3_endpoint: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -60,6 +64,8 @@ class Settings:
             cursor_secret=secret,
             mutation_max_attempts=int(e.get(ENV.MUTATION_MAX_ATTEMPTS, "24")),
             local=local,
+            files_bucket=e.get(ENV.FILES_BUCKET, "one-dev-files"),
+            s3_endpoint=e.get(ENV.S3_ENDPOINT) or None,
         )
 
 

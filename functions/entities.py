@@ -1,0 +1,99 @@
+"""Entities: create any of the 50 types with validated properties, read, list, archive."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, StrictStr
+
+from ontology.db import Doc
+from ontology.registry import Args, mutation, query
+from ontology.runtime import MutationCtx, QueryCtx
+from ontology.schema import EntityId, EntityStatus, EntityType, validate_properties
+from ontology.services.ontology_ops import (
+    actor_for,
+    check_writable_properties,
+    created_event_type,
+    log_event,
+    now_ms,
+    require_entity,
+)
+from ontology.types import EntityOut, Page, PaginationOpts, SuccessResult, id_result
+
+
+class CreateArgs(Args):
+    type: EntityType
+    name: Annotated[StrictStr, Field(min_length=1, max_length=512)]
+    properties: dict[str, Any] = Field(default_factory=dict)
+    status: EntityStatus | None = None
+
+
+@mutation(args=CreateArgs, returns=id_result("id"), auth="org_user")
+def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, str]:
+    """An entity of any type; properties are validated for the type (typed for creator, ai_clone,
+    token, course, media_asset and payment; a JSON object of at most 64 KB otherwise)."""
+    identity = ctx.auth.require_identity()
+    check_writable_properties(args.properties)
+    properties = validate_properties(args.type, args.properties)
+    now = now_ms()
+    doc: dict[str, Any] = {"type": args.type, "name": args.name, "properties": properties,
+                           "createdAt": now, "updatedAt": now}  # fmt: skip
+    if args.status:
+        doc["status"] = args.status
+    entity_id = ctx.db.insert("entities", doc)
+    event = created_event_type(args.type)
+    metadata: dict[str, Any] = {"entityType": args.type}
+    if event == "content_changed":
+        metadata["action"] = "created"
+    log_event(ctx.db, event, actor_id=actor_for(identity, entity_id), target_id=entity_id, timestamp=now,
+              metadata=metadata)  # fmt: skip
+    return {"id": entity_id}
+
+
+class GetArgs(Args):
+    id: EntityId
+
+
+@query(args=GetArgs, returns=EntityOut | None)
+def get(ctx: QueryCtx, args: GetArgs) -> Doc | None:
+    """An entity, or null."""
+    return ctx.db.get(args.id, "entities", field="id")
+
+
+class ListArgs(Args):
+    type: EntityType | None = None
+    status: EntityStatus | None = None
+    paginationOpts: PaginationOpts
+    order: Annotated[StrictStr, Field(pattern="^(asc|desc)$")] = "desc"
+
+
+@query(args=ListArgs, returns=Page[EntityOut], name="list")
+def list_entities(ctx: QueryCtx, args: ListArgs) -> dict[str, Any]:
+    """Entities by type, by status, or by both, newest first, a page at a time."""
+    q = ctx.db.query("entities")
+    if args.type and args.status:
+        q = q.with_index("by_type_status", lambda r: r.eq("type", args.type).eq("status", args.status))
+    elif args.type:
+        q = q.with_index("by_type", lambda r: r.eq("type", args.type))
+    elif args.status:
+        q = q.with_index("by_status", lambda r: r.eq("status", args.status))
+    return q.order(args.order).paginate(args.paginationOpts.model_dump())
+
+
+class ArchiveArgs(Args):
+    id: EntityId
+
+
+@mutation(args=ArchiveArgs, returns=SuccessResult, auth="org_user")
+def archive(ctx: MutationCtx, args: ArchiveArgs) -> dict[str, bool]:
+    """Mark an entity archived (it stays readable; lists by status leave it out)."""
+    identity = ctx.auth.require_identity()
+    current = require_entity(ctx.db, args.id)
+    if current.get("status") == "archived":
+        return {"success": True}
+    now = now_ms()
+    ctx.db.patch(args.id, {"status": "archived", "updatedAt": now, "deletedAt": now}, "entities")
+    metadata = {"action": "archived", "entityType": current["type"]}
+    actor = actor_for(identity, args.id)
+    log_event(ctx.db, "content_changed", actor_id=actor, target_id=args.id, timestamp=now, metadata=metadata)
+    return {"success": True}

@@ -1,0 +1,66 @@
+"""Events: the organization's activity, by actor, target, type or time, a page at a time."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from ontology.errors import ValidationError
+from ontology.registry import Args, query
+from ontology.runtime import QueryCtx
+from ontology.schema import EntityId, EventType, NonNegative
+from ontology.types import EventOut, Page, PaginationOpts
+
+
+class ListArgs(Args):
+    actorId: EntityId | None = None
+    targetId: EntityId | None = None
+    type: EventType | None = None
+    since: NonNegative | None = None
+    until: NonNegative | None = None
+    paginationOpts: PaginationOpts
+    order: Annotated[str, Field(pattern="^(asc|desc)$")] = "desc"
+
+
+@query(args=ListArgs, returns=Page[EventOut], name="list")
+def list_events(ctx: QueryCtx, args: ListArgs) -> dict[str, Any]:
+    """Events by actor and/or type, by target and/or type, by type, or by time (``since`` ≤ timestamp
+    < ``until``); newest first."""
+    if args.actorId and args.targetId:
+        raise ValidationError("give actorId or targetId, not both", field="targetId")
+    if args.since is not None and args.until is not None and args.since > args.until:
+        raise ValidationError("since is after until", field="since")
+    q = ctx.db.query("events")
+    if args.actorId or args.targetId:
+        who, value = ("actorId", args.actorId) if args.actorId else ("targetId", args.targetId)
+        stem = "by_actor" if args.actorId else "by_target"
+        if args.type:
+            q = q.with_index(f"{stem}_type", lambda r: r.eq(who, value).eq("type", args.type))
+        else:
+            q = q.with_index(stem, lambda r: r.eq(who, value))
+        if args.since is not None:
+            since = args.since
+            q = q.filter(lambda f: f.gte(f.field("timestamp"), since))
+        if args.until is not None:
+            until = args.until
+            q = q.filter(lambda f: f.lt(f.field("timestamp"), until))
+    elif args.type:
+        q = q.with_index("by_type", lambda r: r.eq("type", args.type))
+        if args.since is not None or args.until is not None:
+            lo, hi = args.since, args.until
+            q = q.filter(lambda f: f.and_(
+                f.gte(f.field("timestamp"), lo if lo is not None else 0),
+                f.lt(f.field("timestamp"), hi) if hi is not None else True,
+            ))  # fmt: skip
+    else:
+
+        def window(r: Any) -> Any:
+            if args.since is not None:
+                r = r.gte("timestamp", args.since)
+            if args.until is not None:
+                r = r.lt("timestamp", args.until)
+            return r
+
+        q = q.with_index("by_timestamp", window)
+    return q.order(args.order).paginate(args.paginationOpts.model_dump())

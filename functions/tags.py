@@ -1,0 +1,83 @@
+"""Tags: key/value labels on entities (the knowledge dimension's labels)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, StrictStr
+
+from ontology.errors import NotFoundError, ValidationError
+from ontology.registry import Args, mutation, query
+from ontology.runtime import MutationCtx, QueryCtx
+from ontology.schema import EntityId
+from ontology.services.ontology_ops import actor_for, log_event, require_entity
+from ontology.types import Page, PaginationOpts, SuccessResult, TagOut, id_result
+
+Key = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Value = Annotated[StrictStr, Field(max_length=512)]
+
+
+class AddArgs(Args):
+    entityId: EntityId
+    key: Key
+    value: Value
+
+
+@mutation(args=AddArgs, returns=id_result("id"), auth="org_user")
+def add(ctx: MutationCtx, args: AddArgs) -> dict[str, str]:
+    """Tag an entity (a key/value pair is on an entity once: CONFLICT otherwise)."""
+    identity = ctx.auth.require_identity()
+    require_entity(ctx.db, args.entityId, field="entityId")
+    tag_id = ctx.db.insert("tags", {"entityId": args.entityId, "key": args.key, "value": args.value})
+    log_event(ctx.db, "content_changed", actor_id=actor_for(identity, args.entityId), target_id=args.entityId,
+              metadata={"action": "tagged", "key": args.key, "value": args.value})  # fmt: skip
+    return {"id": tag_id}
+
+
+class RemoveArgs(Args):
+    entityId: EntityId
+    key: Key
+    value: Value
+
+
+@mutation(args=RemoveArgs, returns=SuccessResult, auth="org_user")
+def remove(ctx: MutationCtx, args: RemoveArgs) -> dict[str, bool]:
+    """Remove a tag from an entity."""
+    identity = ctx.auth.require_identity()
+    tag = ctx.db.lookup_unique(
+        "tags", "tag", {"entityId": args.entityId, "key": args.key, "value": args.value}
+    )
+    if tag is None:
+        raise NotFoundError("Tag not found", entityId=args.entityId, key=args.key)
+    ctx.db.delete(tag["_id"], "tags")
+    log_event(ctx.db, "content_changed", actor_id=actor_for(identity, args.entityId), target_id=args.entityId,
+              metadata={"action": "untagged", "key": args.key, "value": args.value})  # fmt: skip
+    return {"success": True}
+
+
+class ListArgs(Args):
+    entityId: EntityId | None = None
+    key: Key | None = None
+    value: Value | None = None
+    paginationOpts: PaginationOpts
+
+
+@query(args=ListArgs, returns=Page[TagOut], name="list")
+def list_tags(ctx: QueryCtx, args: ListArgs) -> dict[str, Any]:
+    """An entity's tags, or the tags with a key, or with a key and value."""
+    q = ctx.db.query("tags")
+    if args.entityId:
+        q = q.with_index("by_entity", lambda r: r.eq("entityId", args.entityId))
+        if args.key is not None:
+            key = args.key
+            q = q.filter(lambda f: f.eq(f.field("key"), key))
+        if args.value is not None:
+            value = args.value
+            q = q.filter(lambda f: f.eq(f.field("value"), value))
+    elif args.key is not None and args.value is not None:
+        q = q.with_index("by_key_value", lambda r: r.eq("key", args.key).eq("value", args.value))
+    elif args.key is not None:
+        q = q.with_index("by_key", lambda r: r.eq("key", args.key))
+    else:
+        raise ValidationError("give entityId or key", field="key")
+    return q.paginate(args.paginationOpts.model_dump())

@@ -1,0 +1,80 @@
+"""``one``: the platform's command line.
+
+one dev                                   start the local stack (same as `make dev`)
+one run creators:get '{"id": "ent_…"}'    call a function on the running stack, as the developer
+one session                               print the development session token
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from infra.template import ROOT
+
+SESSION_FILE = Path(os.environ.get("ONE_STATE_DIR", ROOT / ".one" / "state")).parent / "dev-session.json"
+
+
+def _session() -> dict[str, Any]:
+    if not SESSION_FILE.exists():
+        raise SystemExit("no local stack session: start it with `make dev`")
+    data: dict[str, Any] = json.loads(SESSION_FILE.read_text())
+    return data
+
+
+def run(path: str, args_json: str, url: str | None) -> int:
+    import httpx
+
+    try:
+        args = json.loads(args_json or "{}")
+    except ValueError as exc:
+        print(f"arguments are not JSON: {exc}", file=sys.stderr)
+        return 2
+    session = _session()
+    base = url or session.get("apiUrl", "http://127.0.0.1:3210")
+    try:
+        resp = httpx.post(
+            f"{base}/_local/run",
+            json={"path": path, "args": args},
+            headers={"Authorization": f"Bearer {session['token']}"},
+            timeout=60,
+        )
+    except httpx.HTTPError as exc:
+        print(f"cannot reach the local stack at {base}: {exc}", file=sys.stderr)
+        return 2
+    body = resp.json()
+    if body.get("status") == "success":
+        print(json.dumps(body["value"], indent=2, ensure_ascii=False))
+        return 0
+    print(json.dumps(body, indent=2, ensure_ascii=False), file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="one", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("dev", help="start the local stack")
+    p_run = sub.add_parser("run", help="call a function on the running local stack")
+    p_run.add_argument("path", help="module:function, e.g. creators:get")
+    p_run.add_argument("args", nargs="?", default="{}", help="JSON object of arguments")
+    p_run.add_argument("--url", help="front door URL (default: the running stack's)")
+    sub.add_parser("session", help="print the development session token")
+    ns = parser.parse_args(argv)
+    if ns.command == "dev":
+        from infra.local.__main__ import main as dev_main
+
+        return dev_main([])
+    if ns.command == "run":
+        return run(ns.path, ns.args, ns.url)
+    print(_session()["token"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,133 @@
+"""Writes ``events/``: a sample API Gateway v2 event for every function (``sam local invoke -e`` where
+Docker exists; the tests load them). ``python -m infra.events`` rewrites them; ``--check`` fails when
+one is missing or stale."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ontology.registry import FunctionSpec, load_all
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+
+ENT = "ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"
+ENT2 = "ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8S"
+CON = "con_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"
+STO = "sto_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"
+PAGE = {"numItems": 20, "cursor": None}
+SAMPLE_IDENTITY = {
+    "userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8R",
+    "organizationId": "org_01JD8Z6V7Q3M0N2W5X9Y4K1T8R",
+    "role": "org_owner",
+    "entityId": ENT,
+}
+
+#: Example arguments of each function (valid for its argument model).
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "connections:create": {"fromEntityId": ENT, "toEntityId": ENT2, "relationshipType": "authored"},
+    "connections:delete": {"id": CON},
+    "connections:list": {
+        "entityId": ENT,
+        "direction": "from",
+        "relationshipType": "authored",
+        "paginationOpts": PAGE,
+    },
+    "creators:create": {"email": "ada@example.com", "name": "Ada Lovelace", "niche": ["math", "computing"]},
+    "creators:get": {"id": ENT},
+    "creators:get_with_content": {"creatorId": ENT},
+    "creators:list": {"limit": 20, "niche": "computing"},
+    "creators:list_paginated": {"paginationOpts": PAGE},
+    "creators:update": {"id": ENT, "bio": "First programmer."},
+    "entities:archive": {"id": ENT},
+    "entities:create": {
+        "type": "blog_post",
+        "name": "Notes on the Analytical Engine",
+        "properties": {"words": 1200},
+    },
+    "entities:get": {"id": ENT},
+    "entities:list": {"type": "blog_post", "status": "published", "paginationOpts": PAGE},
+    "events:list": {"actorId": ENT, "type": "creator_created", "paginationOpts": PAGE},
+    "files:delete_file": {"fileId": ENT},
+    "files:generate_upload_url": {"contentType": "image/png", "size": 1024},
+    "files:get_file_url": {"storageId": STO},
+    "files:save_file": {"storageId": STO, "name": "avatar.png", "type": "image/png", "size": 1024},
+    "meta:not_found": {},
+    "meta:openapi": {},
+    "tags:add": {"entityId": ENT, "key": "skill", "value": "math"},
+    "tags:list": {"key": "skill", "value": "math", "paginationOpts": PAGE},
+    "tags:remove": {"entityId": ENT, "key": "skill", "value": "math"},
+    "tokens:get": {"id": ENT},
+    "tokens:get_balance": {"tokenId": ENT},
+    "tokens:get_user_holdings": {"userId": ENT},
+}
+
+
+def api_event(
+    spec: FunctionSpec, args: dict[str, Any], *, identity: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event for a call of ``spec`` with ``args``."""
+    path = spec.route if spec.route and spec.route != "$default" else "/api/unknown"
+    method = spec.method if spec.method != "ANY" else "POST"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": f"{method} {path}" if spec.route != "$default" else "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", "authorization": "Bearer <session token>"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.example.com",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.1",
+                     "userAgent": "sample"},
+            "requestId": "sample-request-id",
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "time": "25/Nov/2026:12:00:00 +0000",
+            "timeEpoch": 1795608000000,
+        },
+        "body": json.dumps(args) if method == "POST" else None,
+        "isBase64Encoded": False,
+    }  # fmt: skip
+    if spec.auth != "public":
+        event["requestContext"]["authorizer"] = {
+            "lambda": identity or SAMPLE_IDENTITY
+        }  # fmt: skip
+    return event
+
+
+def render_all() -> dict[Path, str]:
+    out: dict[Path, str] = {}
+    for path, fn in load_all().items():
+        module, name = path.split(":")
+        out[EVENTS / module / f"{name}.json"] = (
+            json.dumps(api_event(fn.spec, EXAMPLES[path]), indent=2) + "\n"
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    wanted = render_all()
+    if args.check:
+        stale = [p for p, text in wanted.items() if not p.exists() or p.read_text() != text]
+        if stale:
+            print("events/ is out of date: run `make events`", *stale, sep="\n  ", file=sys.stderr)
+            return 1
+        return 0
+    for p, text in wanted.items():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    print(f"wrote {len(wanted)} sample events")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""Stands ``template.yaml`` up in moto's CloudFormation, as ``sam deploy`` would in AWS.
+
+moto does not apply the SAM transform, so the template is translated with aws-sam-translator first
+(with a managed-policy loader that makes no AWS call), after the code directories are zipped and
+uploaded to moto's S3 (CloudFormation wants S3 URIs). moto silently skips the API Gateway v2
+resources: the local front door serves the routes instead, read from the same template.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from infra.template import ROOT, SECRET_PARAMETERS, load_template
+
+ARTIFACT_BUCKET = "one-local-artifacts"
+LOCAL_SECRET_VALUES = {
+    name: "local-" + name.lower() + "-0123456789abcdefghijklmnopqrstuvwxyz" for name in SECRET_PARAMETERS
+}
+
+
+class _NoAwsPolicyLoader:
+    """samtranslator asks for AWS managed policies by name only when a template names them."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def zip_directory(path: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for file in sorted(path.rglob("*")):
+            if file.is_file() and "__pycache__" not in file.parts and file.suffix != ".pyc":
+                zf.write(file, file.relative_to(path).as_posix())
+    return buffer.getvalue()
+
+
+def _upload(s3: Any, directory: str) -> str:
+    key = directory.strip("/").replace("/", "-") + ".zip"
+    s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=zip_directory(ROOT / directory))
+    return f"s3://{ARTIFACT_BUCKET}/{key}"
+
+
+def with_s3_code(template: dict[str, Any], s3: Any) -> dict[str, Any]:
+    """The template with every local CodeUri/ContentUri replaced by an uploaded zip."""
+    tpl = copy.deepcopy(template)
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+    uploaded: dict[str, str] = {}
+
+    def uri(directory: str) -> str:
+        if directory not in uploaded:
+            uploaded[directory] = _upload(s3, directory)
+        return uploaded[directory]
+
+    globals_fn = tpl.get("Globals", {}).get("Function", {})
+    if isinstance(globals_fn.get("CodeUri"), str):
+        globals_fn["CodeUri"] = uri(globals_fn["CodeUri"])
+    for resource in tpl["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str) and not props[key].startswith("s3://"):
+                props[key] = uri(props[key])
+    return tpl
+
+
+def translate(template: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    from samtranslator.translator.transform import transform
+
+    return transform(template, parameters or {}, _NoAwsPolicyLoader())  # type: ignore[arg-type]
+
+
+def stand_up(
+    cloudformation: Any,
+    s3: Any,
+    stack_name: str,
+    template: dict[str, Any] | None = None,
+    parameters: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Create (or reuse) the stack; returns logical id → physical id of its resources."""
+    try:
+        existing = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except cloudformation.exceptions.ClientError:
+        existing = []
+    if not existing or existing[0]["StackStatus"].endswith("FAILED"):
+        values = {**LOCAL_SECRET_VALUES, **(parameters or {})}
+        cfn = translate(with_s3_code(template or load_template(), s3), values)
+        cloudformation.create_stack(
+            StackName=stack_name,
+            TemplateBody=json.dumps(cfn),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+    resources = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+    return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if r.get("PhysicalResourceId")}

@@ -1,0 +1,183 @@
+"""The local HTTP front door: API Gateway (HTTP API, payload 2.0) in front of the in-process runner.
+
+It serves exactly the routes of ``template.yaml``, turns each request into the event API Gateway
+would send, runs the template's Lambda authorizer first (its result cached per token for the
+template's ``ReauthorizeEvery``, as API Gateway does), and answers with what the function returns.
+Dev-only routes live under ``/_local/`` and never appear in the template.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from infra.local.runner import LambdaRunner
+
+log = logging.getLogger("one.local")
+
+MAX_API_PAYLOAD = 10 * 1024 * 1024  # API Gateway HTTP API's own limit
+
+
+class AuthorizerCache:
+    def __init__(self, ttl: int) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit and hit[0] > time.monotonic():
+                return hit[1]
+            return None
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic() + self.ttl, value)
+
+
+def _route_pattern(path: str) -> re.Pattern[str]:
+    regex = re.sub(r"\{(\w+)\+?\}", r"(?P<\1>[^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}"))
+    return re.compile(f"^{regex}$")
+
+
+def build_app(
+    runner: LambdaRunner,
+    template: dict[str, Any],
+    *,
+    dev_routes: dict[str, Callable[[Request], Any]] | None = None,
+) -> Starlette:
+    api = template["Resources"]["HttpApi"]["Properties"]
+    auth_conf = api.get("Auth", {})
+    authorizer_name = auth_conf.get("DefaultAuthorizer")
+    authorizer_id = None
+    identity_headers: list[str] = []
+    ttl = 0
+    if authorizer_name:
+        conf = auth_conf["Authorizers"][authorizer_name]
+        authorizer_id = conf["FunctionArn"]["Fn::GetAtt"][0]
+        identity_headers = [h.lower() for h in conf.get("Identity", {}).get("Headers", [])]
+        ttl = int(conf.get("Identity", {}).get("ReauthorizeEvery", 0))
+    cache = AuthorizerCache(ttl)
+
+    routes: list[tuple[str, re.Pattern[str], str, bool]] = []
+    default_route: tuple[str, bool] | None = None
+    for d in runner.defs.values():
+        for method, path, public in d.routes:
+            if path == "$default":
+                default_route = (d.logical_id, public)
+            else:
+                routes.append((method, _route_pattern(path), d.logical_id, public))
+
+    def match(method: str, path: str) -> tuple[str, bool, str] | None:
+        for m, pattern, logical_id, public in routes:
+            if pattern.match(path) and m in (method, "ANY"):
+                return logical_id, public, f"{m} {pattern.pattern[1:-1]}"
+        if default_route:
+            return default_route[0], default_route[1], "$default"
+        return None
+
+    async def api_gateway(request: Request) -> Response:
+        started = time.perf_counter()
+        body = await request.body()
+        if len(body) > MAX_API_PAYLOAD:
+            return JSONResponse({"message": "Request Entity Too Large"}, status_code=413)
+        found = match(request.method, request.url.path)
+        if found is None:
+            return JSONResponse({"message": "Not Found"}, status_code=404)
+        logical_id, public, route_key = found
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        try:
+            text = body.decode("utf-8")
+            is_b64 = False
+        except UnicodeDecodeError:
+            text, is_b64 = base64.b64encode(body).decode(), True
+        now = time.time()
+        event: dict[str, Any] = {
+            "version": "2.0",
+            "routeKey": route_key,
+            "rawPath": request.url.path,
+            "rawQueryString": request.url.query,
+            "headers": headers,
+            "queryStringParameters": dict(request.query_params) or None,
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "local",
+                "domainName": request.url.hostname,
+                "http": {
+                    "method": request.method,
+                    "path": request.url.path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": request.client.host if request.client else "127.0.0.1",
+                    "userAgent": headers.get("user-agent", ""),
+                },
+                "requestId": str(uuid.uuid4()),
+                "routeKey": route_key,
+                "stage": "$default",
+                "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+                "timeEpoch": int(now * 1000),
+            },
+            "body": text if body else None,
+            "isBase64Encoded": is_b64,
+        }
+        if not public and authorizer_id:
+            identity = [headers.get(h) for h in identity_headers]
+            if any(v is None for v in identity):
+                return JSONResponse({"message": "Unauthorized"}, status_code=401)
+            key = "|".join(v or "" for v in identity)
+            decision = cache.get(key) if ttl else None
+            if decision is None:
+                auth_event = {
+                    "version": "2.0",
+                    "type": "REQUEST",
+                    "routeArn": f"arn:aws:execute-api:us-east-1:123456789012:local/$default/{route_key}",
+                    "identitySource": identity,
+                    "routeKey": route_key,
+                    "headers": headers,
+                    "requestContext": event["requestContext"],
+                }
+                decision = await run_in_threadpool(runner.invoke, authorizer_id, auth_event)
+                if ttl:
+                    cache.put(key, decision)
+            if not decision.get("isAuthorized"):
+                return JSONResponse({"message": "Forbidden"}, status_code=403)
+            event["requestContext"]["authorizer"] = {"lambda": decision.get("context") or {}}
+        result = await run_in_threadpool(runner.invoke, logical_id, event)
+        response = _to_response(result)
+        log.info(
+            "%s %s %s %.0fms", request.method, request.url.path, response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )  # fmt: skip
+        return response
+
+    app_routes = [
+        Route(path, endpoint, methods=["GET", "POST"]) for path, endpoint in (dev_routes or {}).items()
+    ]
+    app_routes.append(
+        Route(
+            "/{path:path}", api_gateway, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+        )
+    )
+    return Starlette(routes=app_routes)
+
+
+def _to_response(result: Any) -> Response:
+    if isinstance(result, dict) and "statusCode" in result:
+        body = result.get("body") or ""
+        raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+        return Response(raw, status_code=int(result["statusCode"]), headers=result.get("headers") or {})
+    # A function may answer with a bare value: API Gateway's payload 2.0 wraps it as JSON.
+    return Response(json.dumps(result), status_code=200, media_type="application/json")

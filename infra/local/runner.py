@@ -1,0 +1,113 @@
+"""The in-process Lambda runner: the same handlers that deploy, invoked with real events.
+
+moto's Lambda needs Docker; only that call is replaced (``LambdaFunction._invoke_lambda``), so
+direct invokes, Step Functions tasks and DynamoDB Streams mappings run our handlers here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from infra.template import load_template
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    memory_limit_in_mb: int = 256
+    timeout_seconds: int = 10
+    aws_request_id: str = ""
+    invoked_function_arn: str = ""
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    _deadline: float = 0.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class FunctionDef:
+    logical_id: str
+    handler: str
+    memory: int
+    timeout: int
+    routes: tuple[tuple[str, str, bool], ...]  # (method, path, public)
+
+
+def function_defs(template: dict[str, Any] | None = None) -> dict[str, FunctionDef]:
+    """Every function of the template, by logical id, with its routes."""
+    tpl = template or load_template()
+    defaults = tpl.get("Globals", {}).get("Function", {})
+    out: dict[str, FunctionDef] = {}
+    for logical_id, res in tpl["Resources"].items():
+        if res.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = res["Properties"]
+        routes = []
+        for event in (props.get("Events") or {}).values():
+            if event.get("Type") == "HttpApi":
+                p = event["Properties"]
+                public = (p.get("Auth") or {}).get("Authorizer") == "NONE"
+                routes.append((p.get("Method", "ANY").upper(), p["Path"], public))
+        out[logical_id] = FunctionDef(
+            logical_id=logical_id,
+            handler=props["Handler"],
+            memory=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
+            timeout=int(props.get("Timeout", defaults.get("Timeout", 3))),
+            routes=tuple(routes),
+        )
+    return out
+
+
+class LambdaRunner:
+    """Resolves handlers (``creators.get`` → ``functions.creators.get``) and invokes them."""
+
+    def __init__(self, template: dict[str, Any] | None = None) -> None:
+        self.defs = function_defs(template)
+        self._handlers: dict[str, Callable[..., Any]] = {}
+        self._lock = threading.Lock()
+        self.by_handler = {d.handler: d for d in self.defs.values()}
+
+    def handler(self, logical_id: str) -> Callable[..., Any]:
+        with self._lock:
+            if logical_id not in self._handlers:
+                module, attr = self.defs[logical_id].handler.rsplit(".", 1)
+                self._handlers[logical_id] = getattr(importlib.import_module(f"functions.{module}"), attr)
+            return self._handlers[logical_id]
+
+    def invoke(self, logical_id: str, event: Any) -> Any:
+        d = self.defs[logical_id]
+        context = LambdaContext(
+            function_name=logical_id,
+            memory_limit_in_mb=d.memory,
+            timeout_seconds=d.timeout,
+            aws_request_id=str(uuid.uuid4()),
+            invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{logical_id}",
+            _deadline=time.monotonic() + d.timeout,
+        )
+        return self.handler(logical_id)(event, context)
+
+
+def install_moto_lambda(runner: LambdaRunner, physical_to_logical: dict[str, str]) -> None:
+    """Make moto's Lambda run our handlers in-process (instead of in Docker)."""
+    from moto.awslambda.models import LambdaFunction
+
+    def _invoke_lambda(self: Any, event: Any = None, *args: Any, **kwargs: Any) -> tuple[str, bool, str]:
+        logical = physical_to_logical.get(self.function_name, self.function_name)
+        payload = json.loads(event) if isinstance(event, str | bytes) and event else (event or {})
+        try:
+            result = runner.invoke(logical, payload)
+            return json.dumps(result), False, ""
+        except Exception as exc:  # moto reports a function error with its type, as Lambda does
+            body = {"errorMessage": str(exc), "errorType": type(exc).__name__}
+            return json.dumps(body), True, f"{type(exc).__name__}: {exc}"
+
+    LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]

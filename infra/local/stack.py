@@ -1,0 +1,236 @@
+"""The local stack, assembled: moto server, the stack from template.yaml, the in-process Lambda
+runner, the HTTP front door, persistence and a development identity."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.template import ROOT, load_template
+
+log = logging.getLogger("one.local")
+
+STACK_NAME = "one-local"
+SNAPSHOT_SECONDS = 15
+TTL_SWEEP_SECONDS = 60
+DEV_EMAIL = "dev@localhost.dev"
+
+
+@dataclass
+class LocalStack:
+    host: str = "127.0.0.1"
+    aws_port: int = 4566
+    api_port: int = 3210
+    state_dir: Path = field(default_factory=lambda: ROOT / ".one" / "state")
+    physical: dict[str, str] = field(default_factory=dict)
+    dev_token: str = ""
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+    # ------------------------------------------------------------------------------------ start
+
+    def start(self) -> None:
+        _fake_credentials()
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        from infra.local.aws import install_moto_lock
+        from infra.local.moto_patches import install_moto_patches
+
+        install_moto_lock()
+        install_moto_patches()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
+        self._moto.start()
+        region = os.environ["AWS_DEFAULT_REGION"]
+        cf = boto3.client("cloudformation", endpoint_url=self.aws_endpoint, region_name=region)
+        self._s3 = boto3.client("s3", endpoint_url=self.aws_endpoint, region_name=region)
+        template = load_template()
+        from infra.local.cloudformation import LOCAL_SECRET_VALUES, stand_up
+
+        self.physical = stand_up(cf, self._s3, STACK_NAME, template)
+        self._configure_functions(template, LOCAL_SECRET_VALUES)
+        from infra.local import state
+
+        self.restored = state.load(self.state_dir, self._tables(template), self._buckets(template), self._s3)
+        self.dev_token = self._dev_identity()
+        self._start_runner_and_front_door(template)
+        self._spawn(self._housekeeping)
+
+    def _tables(self, template: dict[str, Any]) -> dict[str, str]:
+        return {
+            k: self.physical[k]
+            for k, r in template["Resources"].items()
+            if r["Type"] == "AWS::DynamoDB::Table"
+        }
+
+    def _buckets(self, template: dict[str, Any]) -> dict[str, str]:
+        return {
+            k: self.physical[k] for k, r in template["Resources"].items() if r["Type"] == "AWS::S3::Bucket"
+        }
+
+    def _configure_functions(self, template: dict[str, Any], secrets: dict[str, str]) -> None:
+        """The environment the template gives every function, resolved against this stack."""
+        from infra.template import SECRET_PARAMETERS
+
+        env = template["Globals"]["Function"]["Environment"]["Variables"]
+        parameters = {"Stage": "dev", "LogLevel": os.environ.get("ONE_LOG_LEVEL", "WARNING")}
+        for name, declared in env.items():
+            value = declared
+            if isinstance(declared, dict) and "Ref" in declared:
+                value = parameters.get(declared["Ref"]) or self.physical.get(declared["Ref"])
+            if name == "ONE_SECRETS_ARN":
+                continue  # moto's CloudFormation has no Secrets Manager secrets: secrets come from env
+            if value is not None:
+                os.environ[name] = str(value)
+        for name, p in SECRET_PARAMETERS.items():
+            from ontology.secrets import _env_name
+
+            os.environ[_env_name(p["key"])] = secrets[name]
+        os.environ.update(
+            {
+                "ONE_LOCAL": "1",
+                "ONE_DYNAMODB_ENDPOINT": self.aws_endpoint,
+                "ONE_S3_ENDPOINT": self.aws_endpoint,
+                "ONE_AWS_ENDPOINT": self.aws_endpoint,
+                "POWERTOOLS_METRICS_DISABLED": "true",
+            }
+        )
+        from ontology.models import configure_models
+        from ontology.settings import configure
+        from ontology.storage import reset_client
+        from ontology.store import reset_default_store
+
+        configure(None)
+        configure_models(table_name=os.environ["ONE_TABLE_NAME"], host=self.aws_endpoint)
+        reset_default_store()
+        reset_client()
+
+    def _dev_identity(self) -> str:
+        """A developer account (org_owner of its own organization) and a session for `one run`."""
+        from ontology import run_mutation, run_query
+        from ontology.services.people import (
+            create_session,
+            create_user_with_organization,
+            new_organization_id,
+        )
+
+        user = run_query(
+            lambda db: db.lookup_unique("users", "email", {"email": DEV_EMAIL}), org=None, platform=True
+        )
+        if user is None:
+            org_id = new_organization_id()
+            created = run_mutation(
+                lambda db: create_user_with_organization(
+                    db, org_id=org_id, email=DEV_EMAIL, name="Local developer", email_verified=True,
+                    organization_name="Local development",
+                ),
+                org=org_id,
+                platform=True,
+            )  # fmt: skip
+            user_id, org_id = created["userId"], created["organizationId"]
+        else:
+            user_id = user["_id"]
+            memberships = run_query(
+                lambda db: (
+                    db.query("memberships").with_index("by_user", lambda q: q.eq("userId", user_id)).take(1)
+                ),
+                org=None,
+                platform=True,
+            )
+            org_id = memberships[0]["organizationId"]
+        token, _ = run_mutation(
+            lambda db: create_session(db, user_id=user_id, org_id=org_id, ttl_ms=30 * 24 * 3600 * 1000),
+            org=None,
+            platform=True,
+        )
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir.parent / "dev-session.json").write_text(
+            json.dumps(
+                {"token": token, "userId": user_id, "organizationId": org_id, "apiUrl": self.api_url},
+                indent=2,
+            )
+        )
+        return token
+
+    def _start_runner_and_front_door(self, template: dict[str, Any]) -> None:
+        import uvicorn
+
+        from infra.local.frontdoor import build_app
+        from infra.local.runner import LambdaRunner, install_moto_lambda
+
+        self.runner = LambdaRunner(template)
+        physical_to_logical = {v: k for k, v in self.physical.items()}
+        install_moto_lambda(self.runner, physical_to_logical)
+        from infra.local.devroutes import dev_routes
+
+        app = build_app(self.runner, template, dev_routes=dev_routes(self))
+        config = uvicorn.Config(app, host=self.host, port=self.api_port, log_level="warning", lifespan="off")
+        self._uvicorn = uvicorn.Server(config)
+        self._spawn(self._uvicorn.run)
+        deadline = time.monotonic() + 30
+        while not self._uvicorn.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not self._uvicorn.started:
+            raise RuntimeError(f"the front door could not listen on {self.api_url}")
+
+    def _spawn(self, target: Any) -> None:
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _housekeeping(self) -> None:
+        from infra.local.moto_patches import expire_ttl_items
+
+        last_sweep = last_snapshot = time.monotonic()
+        while not self._stop.wait(1.0):
+            now = time.monotonic()
+            if now - last_snapshot >= SNAPSHOT_SECONDS:
+                self.snapshot()
+                last_snapshot = now
+            if now - last_sweep >= TTL_SWEEP_SECONDS:
+                expire_ttl_items()
+                last_sweep = now
+
+    def snapshot(self) -> dict[str, int]:
+        from infra.local import state
+
+        template = load_template()
+        return state.save(self.state_dir, self._tables(template), self._buckets(template))
+
+    # ------------------------------------------------------------------------------------- stop
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.snapshot()
+        self._uvicorn.should_exit = True
+        self._moto.stop()
+
+
+def _fake_credentials() -> None:
+    # moto accepts any credentials; never let a developer's real ones reach it.
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            "AWS_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        }
+    )
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.pop("AWS_PROFILE", None)

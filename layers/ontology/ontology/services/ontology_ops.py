@@ -1,0 +1,87 @@
+"""Operations on the ontology that several functions share: event logging, typed lookups, actors.
+
+Every significant write logs its event in the same transaction (the reference's best practice 6).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ontology.db import DatabaseReader, DatabaseWriter, Doc
+from ontology.errors import NotFoundError, ValidationError
+from ontology.schema import RESERVED_PROPERTY_KEYS
+
+__all__ = ["actor_for", "entity_of_type", "log_event", "now_ms", "require_entity"]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def log_event(
+    db: DatabaseWriter,
+    type_: str,
+    *,
+    actor_id: str,
+    target_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    timestamp: int | None = None,
+) -> str:
+    doc: dict[str, Any] = {"type": type_, "actorId": actor_id, "timestamp": timestamp or now_ms(),
+                           "metadata": metadata or {}}  # fmt: skip
+    if target_id:
+        doc["targetId"] = target_id
+    return db.insert("events", doc)
+
+
+def require_entity(db: DatabaseReader, entity_id: str, *, field: str = "id", kind: str | None = None) -> Doc:
+    """The entity, or NOT_FOUND (also when it belongs to another organization, or has another type)."""
+    doc = db.get(entity_id, "entities", field=field)
+    if doc is None or (kind is not None and doc["type"] != kind):
+        raise NotFoundError(f"{(kind or 'entity').replace('_', ' ').capitalize()} not found", id=entity_id)
+    return doc
+
+
+def entity_of_type(db: DatabaseReader, entity_id: str, kind: str, *, field: str = "id") -> Doc | None:
+    doc = db.get(entity_id, "entities", field=field)
+    return doc if doc is not None and doc["type"] == kind else None
+
+
+def actor_for(identity: Any, fallback: str) -> str:
+    """The entity acting: the caller's own entity in the organization, else ``fallback``."""
+    entity_id = getattr(identity, "entityId", None)
+    return entity_id or fallback
+
+
+#: The event a new entity of a type logs (anything else is ``content_changed``).
+CREATED_EVENTS = {
+    "creator": "creator_created",
+    "ai_clone": "clone_created",
+    "course": "course_created",
+    "lead": "lead_captured",
+    "token": "token_deployed",
+}
+
+
+def created_event_type(entity_type: str) -> str:
+    if entity_type.endswith("_agent"):
+        return "agent_created"
+    return CREATED_EVENTS.get(entity_type, "content_changed")
+
+
+def check_writable_properties(properties: dict[str, Any], *, field: str = "properties") -> None:
+    """No client sets platform-owned fields, at the top of ``properties`` or nested in it."""
+    stack: list[tuple[str, Any]] = [(field, properties)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key in RESERVED_PROPERTY_KEYS or key.startswith("_"):
+                    raise ValidationError(f"{path}.{key} cannot be set by a client", field=f"{path}.{key}")
+                stack.append((f"{path}.{key}", inner))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(value))
+
+
+__all__ += ["CREATED_EVENTS", "check_writable_properties", "created_event_type"]

@@ -1,0 +1,97 @@
+"""Argument and result models shared by the functions (they also shape the OpenAPI document)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, create_model
+
+from ontology.db import PAGE_MAX
+from ontology.schema import EntityStatus, EntityType, EventType, RelationshipType
+
+__all__ = [
+    "ConnectionOut",
+    "CreatorOut",
+    "CreatorWithContent",
+    "EntityOut",
+    "EventOut",
+    "Page",
+    "PaginationOpts",
+    "SuccessResult",
+    "TagOut",
+    "id_result",
+]
+
+T = TypeVar("T")
+
+
+class PaginationOpts(BaseModel):
+    """Convex's ``paginationOptsValidator``: ``{"numItems": 20, "cursor": null}``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    numItems: Annotated[int, Field(ge=1, le=PAGE_MAX)]
+    cursor: Annotated[StrictStr, Field(max_length=4096)] | None = None
+
+
+class Page(BaseModel, Generic[T]):
+    page: list[T]
+    isDone: bool
+    continueCursor: str
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id_: str = Field(alias="_id")
+    creationTime: float = Field(alias="_creationTime")
+
+
+class EntityOut(_Doc):
+    type: EntityType
+    name: str
+    properties: dict[str, Any]
+    status: EntityStatus | None = None
+    createdAt: float
+    updatedAt: float
+
+
+class CreatorOut(EntityOut):
+    contentCount: int | None = None
+
+
+class CreatorWithContent(EntityOut):
+    content: list[EntityOut]
+    followerCount: int
+
+
+class ConnectionOut(_Doc):
+    fromEntityId: str
+    toEntityId: str
+    relationshipType: RelationshipType
+    metadata: dict[str, Any] | None = None
+    createdAt: float
+
+
+class EventOut(_Doc):
+    type: EventType
+    actorId: str
+    targetId: str | None = None
+    timestamp: float
+    metadata: Any = None
+
+
+class TagOut(_Doc):
+    entityId: str
+    key: str
+    value: str
+
+
+class SuccessResult(BaseModel):
+    success: StrictBool
+
+
+@cache
+def id_result(name: str) -> type[BaseModel]:
+    """``{"<name>": "<id>"}`` (the reference returns ``{creatorId}``, ``{fileId}``, …)."""
+    model: type[BaseModel] = create_model(f"{name[0].upper()}{name[1:]}Result", **{name: (str, ...)})  # type: ignore[call-overload]
+    return model

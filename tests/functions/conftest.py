@@ -1,0 +1,112 @@
+"""Calling functions the way API Gateway does: the sample event of events/, with a body and an
+authorizer identity, through the function's real Lambda handler, on moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.conftest import load_event
+
+
+@dataclass
+class Member:
+    userId: str
+    organizationId: str
+    entityId: str
+    role: str
+
+    def context(self) -> dict[str, str]:
+        return {"userId": self.userId, "organizationId": self.organizationId, "role": self.role,
+                "entityId": self.entityId}  # fmt: skip
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any
+
+    @property
+    def value(self) -> Any:
+        assert self.status == 200, self.body
+        return self.body["value"]
+
+    @property
+    def code(self) -> str:
+        return str(self.body["errorData"]["code"])
+
+
+def _make_org(email: str, name: str) -> Member:
+    from ontology import run_mutation
+    from ontology.services.people import create_user_with_organization, new_organization_id
+
+    org_id = new_organization_id()
+    created = run_mutation(
+        lambda db: create_user_with_organization(
+            db, org_id=org_id, email=email, name=name, email_verified=True, organization_name=name
+        ),
+        org=org_id,
+        platform=True,
+    )
+    return Member(created["userId"], org_id, created["entityId"], "org_owner")
+
+
+@pytest.fixture
+def bucket(table: str) -> Iterator[str]:
+    import boto3
+
+    from ontology.settings import configure
+    from ontology.storage import reset_client
+
+    name = "one-test-files"
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=name)
+    configure(files_bucket=name, s3_endpoint=None)
+    reset_client()
+    yield name
+    reset_client()
+
+
+@pytest.fixture
+def alice(bucket: str) -> Member:
+    return _make_org("alice@example.com", "Alice Studio")
+
+
+@pytest.fixture
+def bob(bucket: str) -> Member:
+    return _make_org("bob@example.com", "Bob Media")
+
+
+@pytest.fixture
+def call(alice: Member) -> Callable[..., Response]:
+    from ontology.registry import resolve
+
+    def _call(
+        path: str,
+        args: Any = None,
+        *,
+        as_: Member | None = alice,
+        body: str | None = None,
+        method: str | None = None,
+        base64_body: bool = False,
+    ) -> Response:
+        module, name = path.split(":")
+        event = load_event(f"{module}/{name}.json")
+        if body is not None:
+            event["body"] = body
+        elif args is not None:
+            event["body"] = json.dumps(args)
+        event["isBase64Encoded"] = base64_body
+        if method:
+            event["requestContext"]["http"]["method"] = method
+        if as_ is None:
+            event["requestContext"].pop("authorizer", None)
+        else:
+            event["requestContext"]["authorizer"] = {"lambda": as_.context()}
+        result = resolve(path)(event, None)
+        return Response(result["statusCode"], json.loads(result["body"]))
+
+    return _call

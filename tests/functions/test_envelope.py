@@ -1,0 +1,118 @@
+"""The HTTP contract of every function: envelope, status codes, and typed 4xx for bad input."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from ontology.runtime import MAX_BODY_BYTES
+
+
+def test_success_envelope(call) -> None:
+    r = call("creators:create", {"email": "ada@example.com", "name": "Ada", "niche": ["math"]})
+    assert r.status == 200
+    assert r.body["status"] == "success"
+    assert r.body["value"]["creatorId"].startswith("ent_")
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "status"),
+    [
+        ("{not json", "VALIDATION_ERROR", 400),
+        ("[1, 2]", "VALIDATION_ERROR", 400),
+        ('"text"', "VALIDATION_ERROR", 400),
+        ('{"email": NaN}', "VALIDATION_ERROR", 400),
+        ('{"email": "\\ud800@x.io", "name": "A", "niche": []}', "VALIDATION_ERROR", 400),
+        ('{"email": "a@b.co", "name": 5, "niche": []}', "VALIDATION_ERROR", 400),
+        ('{"email": "a@b.co", "name": "A", "niche": "math"}', "VALIDATION_ERROR", 400),
+        ('{"email": "a@b.co", "name": "A", "niche": [], "admin": true}', "VALIDATION_ERROR", 400),
+        ('{"name": "A", "niche": []}', "VALIDATION_ERROR", 400),
+    ],
+)
+def test_bad_bodies_are_typed_4xx(call, body: str, code: str, status: int) -> None:
+    r = call("creators:create", body=body)
+    assert (r.status, r.code) == (status, code)
+    assert r.body["status"] == "error" and r.body["errorMessage"]
+
+
+def test_validation_errors_name_the_field(call) -> None:
+    r = call("creators:create", {"email": "a@b.co", "name": "A", "niche": [], "admin": True})
+    assert r.body["errorData"]["field"] == "admin"
+    r = call("creators:get", {"id": "con_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"})
+    assert r.code == "VALIDATION_ERROR" and r.body["errorData"]["field"] == "id"
+    r = call("creators:list", {"limit": "10"})
+    assert r.body["errorData"]["field"] == "limit"
+
+
+def test_oversized_body_is_413(call) -> None:
+    big = json.dumps({"email": "a@b.co", "name": "A", "niche": ["x" * 100] * 3000})
+    assert len(big) > MAX_BODY_BYTES
+    r = call("creators:create", body=big)
+    assert (r.status, r.code) == (413, "PAYLOAD_TOO_LARGE")
+
+
+def test_base64_bodies_are_decoded_and_bad_base64_rejected(call) -> None:
+    body = base64.b64encode(json.dumps({"id": "ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"}).encode()).decode()
+    assert call("creators:get", body=body, base64_body=True).value is None
+    assert call("creators:get", body="%%%", base64_body=True).status == 400
+
+
+def test_empty_body_means_no_arguments(call) -> None:
+    r = call("creators:list", body="")
+    assert r.status == 200 and r.value == []
+
+
+def test_unknown_route_is_a_typed_404(call) -> None:
+    r = call("meta:not_found", body="{}", as_=None)
+    assert (r.status, r.code) == (404, "NOT_FOUND")
+
+
+def test_wrong_method_is_a_typed_404(call) -> None:
+    r = call("creators:list", {}, method="GET")
+    assert (r.status, r.code) == (404, "NOT_FOUND")
+
+
+def test_no_identity_is_401_for_member_functions(call) -> None:
+    r = call("creators:list", {}, as_=None)
+    assert (r.status, r.code) == (401, "UNAUTHENTICATED")
+
+
+def test_role_below_the_requirement_is_403(call, alice) -> None:
+    from dataclasses import replace
+
+    customer = replace(alice, role="customer")
+    r = call("creators:create", {"email": "c@b.co", "name": "C", "niche": []}, as_=customer)
+    assert (r.status, r.code) == (403, "FORBIDDEN")
+    assert call("creators:list", {}, as_=customer).status == 200
+
+
+def test_unexpected_errors_are_500_without_internals(call, monkeypatch) -> None:
+    import functions.creators as creators
+
+    def boom(ctx, args):
+        raise RuntimeError("secret internals: table one-test")
+
+    monkeypatch.setattr(creators.get, "fn", boom)
+    r = call("creators:get", {"id": "ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"})
+    assert (r.status, r.code) == (500, "INTERNAL")
+    assert "secret" not in json.dumps(r.body)
+    assert r.body["errorData"]["requestId"] == "sample-request-id"
+
+
+def test_plain_arguments_event_returns_the_value_and_raises_typed_errors(alice) -> None:
+    from ontology.errors import NotFoundError, ValidationError
+    from ontology.registry import resolve
+
+    create = resolve("creators:create")
+    out = create({"email": "p@b.co", "name": "P", "niche": [], "_auth": alice.context()})
+    assert out["creatorId"].startswith("ent_")
+    got = resolve("creators:get")({"id": out["creatorId"], "_auth": alice.context()})
+    assert got["name"] == "P"
+    with pytest.raises(ValidationError):
+        resolve("creators:get")({"id": 5, "_auth": alice.context()})
+    with pytest.raises(NotFoundError):
+        resolve("creators:update")(
+            {"id": "ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8R", "bio": "x", "_auth": alice.context()}
+        )
