@@ -39,8 +39,7 @@ class Counter:
         self.items_read = 0
 
 
-@contextmanager
-def local_table() -> Iterator[Counter]:
+def fake_aws_env() -> None:
     os.environ.update(
         {
             "AWS_ACCESS_KEY_ID": "bench",
@@ -50,6 +49,13 @@ def local_table() -> Iterator[Counter]:
             "ONE_LOCAL": "1",
         }
     )
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.pop("AWS_PROFILE", None)
+
+
+@contextmanager
+def local_table() -> Iterator[Counter]:
+    fake_aws_env()
     import boto3
     from moto import mock_aws
 
@@ -74,3 +80,11 @@ def local_table() -> Iterator[Counter]:
         finally:
             remove_listener(counter)
             reset_default_store()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -288,6 +288,8 @@ def build_template() -> dict[str, Any]:
                         "POWERTOOLS_SERVICE_NAME": "one-platform",
                         "POWERTOOLS_METRICS_NAMESPACE": "OnePlatform",
                         "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
+                        # pydantic otherwise scans every installed package for plugins at first use
+                        "PYDANTIC_DISABLE_PLUGINS": "__all__",
                     }
                 },
             }

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from ontology.documents import PROPERTY_MODELS
 from ontology.enums import ENTITY_STATUSES, ENTITY_TYPES, EVENT_TYPES, RELATIONSHIP_TYPES, ROLES
 from ontology.errors import PayloadTooLargeError, ValidationError
 from ontology.indexes import SearchIndex
 from ontology.keys import new_id
-from ontology.schema import PROPERTY_MODELS, TABLES, validate_document
+from ontology.schema import TABLES, validate_document
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "one-platform-api-reference.md"
 

@@ -42,9 +42,8 @@ from ontology.errors import (
 from ontology.filters import Expr, build_filter
 from ontology.indexes import CREATION_TIME, Index, SearchIndex, Unique
 from ontology.keys import KEY_MAX, check_id, encode_value, new_id, table_of_id
-from ontology.models import DOC_SK, GUARD_SK
 from ontology.schema import PLATFORM_SCOPE, Table, table, validate_document
-from ontology.store import Store, default_store
+from ontology.store import DOC_SK, GUARD_SK, Store, default_store
 
 __all__ = [
     "COLLECT_MAX",

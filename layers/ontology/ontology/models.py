@@ -29,12 +29,18 @@ from pynamodb.models import Model
 
 from ontology.schema import GSI_COUNT, TABLES
 from ontology.settings import get_settings
+from ontology.store import DOC_SK, GUARD_SK, TXN_SK
 
-__all__ = ["GSI_COUNT", "Item", "configure_models", "gsi_names", "table_definition"]
-
-DOC_SK = "D"
-GUARD_SK = "G"
-TXN_SK = "T"
+__all__ = [
+    "DOC_SK",
+    "GSI_COUNT",
+    "GUARD_SK",
+    "TXN_SK",
+    "Item",
+    "configure_models",
+    "gsi_names",
+    "table_definition",
+]
 
 
 def gsi_names() -> list[str]:

@@ -61,7 +61,7 @@ MODULES: tuple[str, ...] = (
 class Args(BaseModel):
     """Base of every argument model: strict types (no coercion of "1" to 1), unknown fields rejected."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class NoArgs(Args):
@@ -249,4 +249,4 @@ def load_all() -> dict[str, RegisteredFunction]:
     """Import every function module; returns the registry (template, OpenAPI, front door)."""
     for module in MODULES:
         _import_module(module)
-    return dict(sorted(REGISTRY.items()))
+    return {path: fn for path, fn in sorted(REGISTRY.items()) if fn.spec.module in MODULES}

@@ -29,18 +29,14 @@ from typing import Annotated, Any, Literal, TypeAlias
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     PlainValidator,
-    StrictBool,
-    StrictInt,
     StrictStr,
     WithJsonSchema,
 )
-from pydantic import ValidationError as PydanticValidationError
 
 from ontology.enums import ENTITY_STATUSES, ENTITY_TYPES, EVENT_TYPES, RELATIONSHIP_TYPES, ROLES
-from ontology.errors import PayloadTooLargeError, ValidationError
+from ontology.errors import ValidationError
 from ontology.indexes import CREATION_TIME, Index, SearchIndex, Unique
 from ontology.keys import check_id, register_table_prefix
 
@@ -48,7 +44,6 @@ __all__ = [
     "MAX_JSON_BYTES",
     "MAX_JSON_DEPTH",
     "PLATFORM_SCOPE",
-    "PROPERTY_MODELS",
     "RESERVED_PROPERTY_KEYS",
     "TABLES",
     "Table",
@@ -171,224 +166,11 @@ JsonObject = Annotated[dict[str, Any], AfterValidator(lambda v: json_limits(v, w
 JsonValue = Annotated[Any, AfterValidator(json_limits)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=False)
-
-
-# --------------------------------------------------------------------------------------------------
-# Typed entity properties (as the reference gives them)
-
-
-class BrandColors(_Strict):
-    primary: ShortText
-    secondary: ShortText
-    accent: ShortText
-
-
-class CreatorProperties(_Strict):
-    email: Email
-    username: ShortText
-    displayName: ShortText
-    bio: LongText | None = None
-    avatar: ShortText | None = None
-    niche: list[ShortText] = Field(default_factory=list, max_length=50)
-    expertise: list[ShortText] = Field(default_factory=list, max_length=50)
-    # The reference's type requires targetAudience, but its own creators.create never sets it.
-    targetAudience: ShortText = ""
-    brandColors: BrandColors | None = None
-    totalFollowers: NonNegative = 0
-    totalContent: NonNegative = 0
-    totalRevenue: NonNegative = 0
-
-
-class AiCloneProperties(_Strict):
-    voiceId: ShortText | None = None
-    voiceProvider: Literal["elevenlabs", "azure", "custom"] | None = None
-    appearanceId: ShortText | None = None
-    appearanceProvider: Literal["d-id", "heygen", "custom"] | None = None
-    systemPrompt: LongText
-    temperature: Annotated[
-        int | float,
-        PlainValidator(_number_check(0, 2)),
-        WithJsonSchema({"type": "number", "minimum": 0, "maximum": 2}),
-    ] = 0.7
-    knowledgeBaseSize: NonNegative = 0
-    lastTrainingDate: Timestamp = 0
-    totalInteractions: NonNegative = 0
-    satisfactionScore: Number = 0
-
-
-class TokenProperties(_Strict):
-    contractAddress: ShortText
-    blockchain: Literal["sui", "base", "solana"]
-    standard: Literal["ERC20", "ERC721", "ERC1155"]
-    totalSupply: NonNegative
-    circulatingSupply: NonNegative = 0
-    price: NonNegative
-    marketCap: NonNegative = 0
-    utility: list[ShortText] = Field(default_factory=list, max_length=50)
-    burnRate: NonNegative = 0
-    holders: NonNegative = 0
-    transactions24h: NonNegative = 0
-    volume24h: NonNegative = 0
-    # The reference's own UI reads these from a token's properties (TokenPurchase, tokens/[id]).
-    symbol: Annotated[StrictStr, Field(min_length=1, max_length=11)] | None = None
-    priceUsd: NonNegative | None = None
-    description: LongText | None = None
-
-
-class CourseProperties(_Strict):
-    title: ShortText
-    description: LongText
-    thumbnail: ShortText | None = None
-    modules: NonNegative = 0
-    lessons: NonNegative = 0
-    totalDuration: NonNegative = 0
-    price: NonNegative = 0
-    currency: Annotated[StrictStr, Field(min_length=3, max_length=8)] = "usd"
-    tokenPrice: NonNegative | None = None
-    enrollments: NonNegative = 0
-    completions: NonNegative = 0
-    averageRating: Annotated[
-        int | float,
-        PlainValidator(_number_check(0, 5)),
-        WithJsonSchema({"type": "number", "minimum": 0, "maximum": 5}),
-    ] = 0
-    generatedBy: Literal["ai", "human", "hybrid"] = "human"
-    personalizationLevel: Literal["none", "basic", "advanced"] = "none"
-
-
-class MediaAssetProperties(_Strict):
-    """A stored file (the reference's files.saveFile)."""
-
-    storageId: ShortText
-    fileType: ShortText
-    fileSize: Annotated[StrictInt, Field(ge=0)]
-
-
-PAYMENT_STATUSES = ("pending", "completed", "failed", "refunded")
-
-
-class PaymentProperties(_Strict):
-    """A payment (the reference logs them as ``payment_processed``; the token purchase writes one).
-
-    ``amount`` is in the currency's minor unit (cents), as Stripe counts.
-    """
-
-    amount: Annotated[StrictInt, Field(ge=0)]
-    currency: Annotated[StrictStr, Field(min_length=3, max_length=8)] = "usd"
-    status: Literal["pending", "completed", "failed", "refunded"] = "pending"
-    provider: Literal["stripe", "crypto"] = "stripe"
-    purpose: ShortText | None = None
-    buyerId: EntityId | None = None
-    tokenId: EntityId | None = None
-    tokenAmount: Annotated[StrictInt, Field(ge=0)] | None = None
-    paymentIntentId: ShortText | None = None
-    transactionHash: ShortText | None = None
-    failureReason: ShortText | None = None
-    idempotencyKey: ShortText | None = None
-
-
-PROPERTY_MODELS: dict[str, type[BaseModel]] = {
-    "creator": CreatorProperties,
-    "ai_clone": AiCloneProperties,
-    "token": TokenProperties,
-    "course": CourseProperties,
-    "media_asset": MediaAssetProperties,
-    "payment": PaymentProperties,
-}
-
 EntityType = Literal[ENTITY_TYPES]  # type: ignore[valid-type]
 EntityStatus = Literal[ENTITY_STATUSES]  # type: ignore[valid-type]
 RelationshipType = Literal[RELATIONSHIP_TYPES]  # type: ignore[valid-type]
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 Role = Literal[ROLES]  # type: ignore[valid-type]
-
-
-# --------------------------------------------------------------------------------------------------
-# Documents, one model per table
-
-
-class OrganizationDoc(_Strict):
-    name: Name
-    slug: Annotated[StrictStr, Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
-    status: Literal["active", "suspended"] = "active"
-    plan: ShortText | None = None
-    personal: StrictBool = False
-    createdAt: Timestamp
-    updatedAt: Timestamp
-
-
-class UserDoc(_Strict):
-    email: Email
-    name: ShortText | None = None
-    image: ShortText | None = None
-    emailVerified: StrictBool = False
-    tokenIdentifier: ShortText | None = None
-    createdAt: Timestamp
-    updatedAt: Timestamp
-
-
-class MembershipDoc(_Strict):
-    organizationId: OrganizationId
-    userId: UserId
-    role: Role
-    #: The member's own entity in the organization (an ``audience_member``): the actor of their events.
-    entityId: EntityId | None = None
-    createdAt: Timestamp
-    updatedAt: Timestamp
-
-
-class SessionDoc(_Strict):
-    userId: UserId
-    tokenHash: ShortText
-    expiresAt: Timestamp
-    activeOrganizationId: OrganizationId | None = None
-    ipAddress: ShortText | None = None
-    userAgent: ShortText | None = None
-    createdAt: Timestamp
-    updatedAt: Timestamp
-
-
-class VerificationTokenDoc(_Strict):
-    identifier: ShortText
-    token: ShortText  # SHA-256 of the token: the token itself is never stored
-    expires: Timestamp
-    type: Literal["email_verification", "password_reset", "invitation"]
-    data: JsonObject | None = None
-
-
-class EntityDoc(_Strict):
-    type: EntityType
-    name: Name
-    properties: dict[str, Any] = Field(default_factory=dict)
-    status: EntityStatus | None = None
-    createdAt: Timestamp
-    updatedAt: Timestamp
-    deletedAt: Timestamp | None = None
-
-
-class ConnectionDoc(_Strict):
-    fromEntityId: EntityId
-    toEntityId: EntityId
-    relationshipType: RelationshipType
-    metadata: JsonObject | None = None
-    createdAt: Timestamp
-    deletedAt: Timestamp | None = None
-
-
-class EventDoc(_Strict):
-    type: EventType
-    actorId: EntityId
-    targetId: EntityId | None = None
-    timestamp: Timestamp
-    metadata: JsonValue = Field(default_factory=dict)
-
-
-class TagDoc(_Strict):
-    entityId: EntityId
-    key: Annotated[StrictStr, Field(min_length=1, max_length=128)]
-    value: Annotated[StrictStr, Field(max_length=512)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -400,7 +182,6 @@ class Table:
     name: str
     id_prefix: str
     scope: Literal["org", "platform"]
-    model: type[BaseModel]
     indexes: tuple[Index, ...] = ()
     uniques: tuple[Unique, ...] = ()
     description: str = ""
@@ -417,6 +198,13 @@ class Table:
         if len(set(names)) != len(names):
             raise ValueError(f"table {self.name}: duplicate index name")
         self._by_name.update({i.name: i for i in slotted})
+
+    @property
+    def model(self) -> type[BaseModel]:
+        """The pydantic model of the table's documents (built on first use)."""
+        from ontology.documents import DOCUMENT_MODELS
+
+        return DOCUMENT_MODELS[self.name]
 
     def index(self, name: str) -> Index:
         try:
@@ -438,19 +226,19 @@ def _is_creator(doc: Mapping[str, Any]) -> bool:
 
 _DECLARED: tuple[Table, ...] = (
     Table(
-        "organizations", "org", "platform", OrganizationDoc,
+        "organizations", "org", "platform",
         indexes=(Index("by_slug", ("slug",), 1),),
         uniques=(Unique("slug", ("slug",), message="organization slug is taken"),),
         description="tenants: every org-scoped key starts with one",
     ),
     Table(
-        "users", "usr", "platform", UserDoc,
+        "users", "usr", "platform",
         indexes=(Index("by_email", ("email",), 1), Index("by_token", ("tokenIdentifier",), 1)),
         uniques=(Unique("email", ("email",), normalize=normalize_email, message="email already registered"),),
         description="people: accounts (auth)",
     ),
     Table(
-        "memberships", "mem", "platform", MembershipDoc,
+        "memberships", "mem", "platform",
         indexes=(
             Index("by_user", ("userId",), 1),
             Index("by_organization", ("organizationId", "role"), 1),
@@ -459,7 +247,7 @@ _DECLARED: tuple[Table, ...] = (
         description="people: who belongs to which organization, with which role",
     ),
     Table(
-        "sessions", "ses", "platform", SessionDoc,
+        "sessions", "ses", "platform",
         indexes=(
             Index("by_token", ("tokenHash",), 1),
             Index("by_user", ("userId",), 1),
@@ -469,7 +257,7 @@ _DECLARED: tuple[Table, ...] = (
         description="auth sessions (token hashes only)",
     ),
     Table(
-        "verificationTokens", "vtk", "platform", VerificationTokenDoc,
+        "verificationTokens", "vtk", "platform",
         indexes=(
             Index("by_token", ("token",), 1),
             Index("by_identifier", ("identifier", "type"), 1),
@@ -479,7 +267,7 @@ _DECLARED: tuple[Table, ...] = (
         description="email verification, password reset and invitation tokens (hashes only)",
     ),
     Table(
-        "entities", "ent", "org", EntityDoc,
+        "entities", "ent", "org",
         indexes=(
             Index("by_type", ("type",), 1),
             Index("by_status", ("status",), 1),
@@ -499,7 +287,7 @@ _DECLARED: tuple[Table, ...] = (
         description="things: the 50 entity types",
     ),
     Table(
-        "connections", "con", "org", ConnectionDoc,
+        "connections", "con", "org",
         indexes=(
             Index("from_entity", ("fromEntityId",), 1),
             Index("to_entity", ("toEntityId",), 1),
@@ -515,7 +303,7 @@ _DECLARED: tuple[Table, ...] = (
         description="connections: the 33 relationship types",
     ),
     Table(
-        "events", "evt", "org", EventDoc,
+        "events", "evt", "org",
         indexes=(
             Index("by_type", ("type",), 1),
             Index("by_actor", ("actorId",), 1),
@@ -527,7 +315,7 @@ _DECLARED: tuple[Table, ...] = (
         description="events: the 49 event types",
     ),
     Table(
-        "tags", "tag", "org", TagDoc,
+        "tags", "tag", "org",
         indexes=(
             Index("by_entity", ("entityId",), 1),
             Index("by_key", ("key",), 1),
@@ -551,63 +339,18 @@ def table(name: str) -> Table:
         raise ValidationError(f"unknown table '{name}'", field="table") from None
 
 
-def _locate(exc: PydanticValidationError, prefix: str = "") -> ValidationError:
-    errs = exc.errors(include_url=False, include_context=False, include_input=False)
-    locations = [{"field": prefix + ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in errs]
-    first = locations[0]
-    return ValidationError(
-        f"Invalid {first['field']}: {first['message']}", field=first["field"], locations=locations
-    )
-
-
 def validate_properties(entity_type: str, properties: Any) -> dict[str, Any]:
-    model = PROPERTY_MODELS.get(entity_type)
-    if model is None:
-        if not isinstance(properties, dict):
-            raise ValidationError("Invalid properties: must be an object", field="properties")
-        try:
-            json_limits(properties, what="properties")
-        except ValueError as exc:
-            raise ValidationError(f"Invalid properties: {exc}", field="properties") from None
-        return properties
-    try:
-        parsed = model.model_validate(properties)
-    except PydanticValidationError as exc:
-        raise _locate(exc, "properties.") from None
-    return parsed.model_dump(mode="json", exclude_none=True)
+    """Validate an entity's properties for its type (see :mod:`ontology.documents`)."""
+    from ontology.documents import validate_properties as validate
+
+    return validate(entity_type, properties)
 
 
 def validate_document(table_name: str, doc: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a document for ``table_name``; returns the normalized document (without system fields).
+    """Validate a document for ``table_name``; returns it normalized (see :mod:`ontology.documents`)."""
+    from ontology.documents import validate_document as validate
 
-    Raises VALIDATION_ERROR naming the field, or PAYLOAD_TOO_LARGE past 64 KB of properties.
-    """
-    t = table(table_name)
-    for key in doc:
-        if key.startswith("_"):
-            raise ValidationError(f"'{key}' is a system field and cannot be written", field=key)
-    try:
-        parsed = t.model.model_validate(dict(doc))
-    except PydanticValidationError as exc:
-        err = _locate(exc)
-        if "bytes; the limit is" in err.message:
-            raise PayloadTooLargeError(err.message, field=err.field) from None
-        raise err from None
-    out = parsed.model_dump(mode="json", exclude_unset=True)
-    # Defaults of the model count as written (e.g. an event's empty metadata).
-    for name, info in t.model.model_fields.items():
-        if name not in out and not info.is_required():
-            default = info.get_default(call_default_factory=True)
-            if default is not None:
-                out[name] = default
-    if table_name == "entities":
-        try:
-            out["properties"] = validate_properties(out["type"], out.get("properties", {}))
-        except ValidationError as exc:
-            if "bytes; the limit is" in exc.message:
-                raise PayloadTooLargeError(exc.message, field="properties") from None
-            raise
-    return out
+    return validate(table_name, doc)
 
 
-__all__ += ["CREATION_TIME", "GSI_COUNT", "PAYMENT_STATUSES", "validate_properties"]
+__all__ += ["CREATION_TIME", "GSI_COUNT", "validate_properties"]

@@ -1,8 +1,9 @@
 """Low-level I/O on the single table: the only module that sends DynamoDB requests.
 
-It uses the botocore client of the PynamoDB model's connection (so endpoint, region, retries and
-credentials are configured in one place) and the model to (de)serialize items. There is no Scan
-here, by design: every read is a GetItem, a BatchGetItem or a Query on a key.
+It talks to DynamoDB through a botocore client configured from the settings (botocore rather than
+boto3 or PynamoDB's connection, to keep a query Lambda's cold start small); items written are
+serialized by the PynamoDB model (:mod:`ontology.models`), which mutations load on first use. There
+is no Scan here, by design: every read is a GetItem, a BatchGetItem or a Query on a key.
 
 Every request can be observed (``add_listener``): the benchmarks count requests and items with it,
 and the test suite fails any Scan.
@@ -16,8 +17,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+# Imported at module load, not on first request: Lambda's init phase runs with a full CPU.
+import botocore.config
+import botocore.session
+
 from ontology.errors import UpstreamError
-from ontology.models import Item
+from ontology.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +30,11 @@ __all__ = ["Store", "add_listener", "deserialize", "remove_listener", "serialize
 
 Listener = Callable[[str, dict[str, Any], dict[str, Any] | None], None]
 _listeners: list[Listener] = []
+
+#: Sort keys of the three kinds of item (see :mod:`ontology.models`).
+DOC_SK = "D"
+GUARD_SK = "G"
+TXN_SK = "T"
 
 BATCH_GET_MAX_KEYS = 100
 _METHODS = {
@@ -49,6 +59,8 @@ def remove_listener(fn: Listener) -> None:
 
 def serialize(attrs: dict[str, Any]) -> dict[str, Any]:
     """Python attribute values → DynamoDB's typed map, through the PynamoDB model."""
+    from ontology.models import Item
+
     return Item(**attrs).serialize()  # type: ignore[no-any-return]
 
 
@@ -77,12 +89,25 @@ class Store:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = Item._get_connection().connection.client
+            settings = get_settings()
+            config = botocore.config.Config(
+                retries={"mode": "standard", "total_max_attempts": 4},
+                connect_timeout=2,
+                read_timeout=10,
+                max_pool_connections=16,
+                parameter_validation=False,
+            )
+            self._client = botocore.session.get_session().create_client(
+                "dynamodb",
+                region_name=settings.region,
+                endpoint_url=settings.dynamodb_endpoint,
+                config=config,
+            )
         return self._client
 
     @property
     def table_name(self) -> str:
-        return str(Item.Meta.table_name)
+        return get_settings().table_name
 
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         response: dict[str, Any] | None = None

@@ -37,13 +37,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
-
 from ontology.db import UNREAD, DatabaseReader, DatabaseWriter, TxState
 from ontology.errors import ConflictError, InternalError, TransactionTooLargeError
-from ontology.models import DOC_SK, GUARD_SK, TXN_SK
 from ontology.settings import get_settings
-from ontology.store import Store, default_store, serialize
+from ontology.store import DOC_SK, GUARD_SK, TXN_SK, Store, default_store, serialize
 
 logger = logging.getLogger(__name__)
 
@@ -283,6 +280,8 @@ def run_mutation(
     ``fn`` may run more than once: keep side effects other than ``db`` writes out of it (schedule
     them, or use an action).
     """
+    from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
     st = store or default_store()
     attempts = max_attempts or get_settings().mutation_max_attempts
     retrying = Retrying(

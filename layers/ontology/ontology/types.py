@@ -29,19 +29,21 @@ T = TypeVar("T")
 class PaginationOpts(BaseModel):
     """Convex's ``paginationOptsValidator``: ``{"numItems": 20, "cursor": null}``."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
     numItems: Annotated[int, Field(ge=1, le=PAGE_MAX)]
     cursor: Annotated[StrictStr, Field(max_length=4096)] | None = None
 
 
 class Page(BaseModel, Generic[T]):
+    model_config = ConfigDict(defer_build=True)
     page: list[T]
     isDone: bool
     continueCursor: str
 
 
 class _Doc(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # Result models shape the OpenAPI document; they are never built in a function's cold start.
+    model_config = ConfigDict(extra="allow", defer_build=True)
     id_: str = Field(alias="_id")
     creationTime: float = Field(alias="_creationTime")
 
@@ -87,6 +89,7 @@ class TagOut(_Doc):
 
 
 class SuccessResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     success: StrictBool
 
 
