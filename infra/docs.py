@@ -67,7 +67,24 @@ def error_codes() -> str:
     return "\n".join(lines)
 
 
-SECTIONS = {"access-patterns": access_patterns, "error-codes": error_codes}
+def function_catalogue() -> str:
+    from ontology.registry import load_all
+
+    lines = ["| function | kind | route | who may call | what it does |", "|---|---|---|---|---|"]
+    for path, fn in load_all().items():
+        spec = fn.spec
+        route = "internal" if spec.route is None else ("any unknown route" if spec.route == "$default"
+                                                       else f"`{spec.method} {spec.route}`")  # fmt: skip
+        what = spec.description.replace("``", "`")
+        lines.append(f"| `{path}` | {spec.kind} | {route} | {spec.auth} | {what} |")
+    return "\n".join(lines)
+
+
+SECTIONS = {
+    "access-patterns": access_patterns,
+    "error-codes": error_codes,
+    "function-catalogue": function_catalogue,
+}
 
 
 def render(text: str) -> str:
