@@ -19,7 +19,7 @@ $(STAMP): requirements/dev.txt requirements/lock.txt layers/ontology/requirement
 dev: $(STAMP)
 	$(PY) -m infra.local
 
-test: $(STAMP) lint
+test: $(STAMP) lint validate
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -151,3 +151,27 @@ def test_template_stands_up_in_moto_cloudformation(aws: None) -> None:
     # After the SAM transform, the stack stays well within CloudFormation's 500 resources.
     cfn = translate(with_s3_code(template.load_template(), s3), {"CursorSecret": "x" * 32})
     assert len(cfn["Resources"]) <= 400, len(cfn["Resources"])
+
+
+def test_moto_lambda_invokes_run_our_handlers_in_process(aws: None) -> None:
+    import json
+
+    import boto3
+
+    from infra.local.cloudformation import stand_up
+    from infra.local.runner import LambdaRunner, install_moto_lambda
+
+    physical = stand_up(boto3.client("cloudformation"), boto3.client("s3"), "one-invoke-stack")
+    install_moto_lambda(LambdaRunner(), {v: k for k, v in physical.items()})
+    client = boto3.client("lambda")
+    ok = client.invoke(FunctionName=physical["MetaOpenapiFunction"], Payload=json.dumps({}))
+    assert json.loads(ok["Payload"].read())["openapi"] == "3.1.0"
+    anonymous = client.invoke(FunctionName=physical["CreatorsGetFunction"], Payload=json.dumps({"id": 5}))
+    assert json.loads(anonymous["Payload"].read())["errorType"] == "UnauthenticatedError"
+    auth = {"userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8R", "organizationId": "org_01JD8Z6V7Q3M0N2W5X9Y4K1T8R",
+            "role": "org_user"}  # fmt: skip
+    failed = client.invoke(
+        FunctionName=physical["CreatorsGetFunction"], Payload=json.dumps({"id": 5, "_auth": auth})
+    )
+    assert failed.get("FunctionError")
+    assert json.loads(failed["Payload"].read())["errorType"] == "ValidationError"
