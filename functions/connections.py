@@ -43,15 +43,24 @@ def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, str]:
     if dst is None:
         raise NotFoundError("Entity not found", id=args.toEntityId, field="toEntityId")
     now = now_ms()
-    doc: dict[str, Any] = {"fromEntityId": args.fromEntityId, "toEntityId": args.toEntityId,
-                           "relationshipType": args.relationshipType, "createdAt": now}  # fmt: skip
+    doc: dict[str, Any] = {
+        "fromEntityId": args.fromEntityId,
+        "toEntityId": args.toEntityId,
+        "relationshipType": args.relationshipType,
+        "createdAt": now,
+    }
     if args.metadata is not None:
         doc["metadata"] = args.metadata
     connection_id = ctx.db.insert("connections", doc)
     event, verb = CONNECTION_EVENTS.get(args.relationshipType, ("content_changed", "connected"))
-    log_event(ctx.db, event, actor_id=actor_for(identity, args.fromEntityId), target_id=args.toEntityId,
-              timestamp=now, metadata={"action": verb, "relationshipType": args.relationshipType,
-                                       "connectionId": connection_id})  # fmt: skip
+    log_event(
+        ctx.db,
+        event,
+        actor_id=actor_for(identity, args.fromEntityId),
+        target_id=args.toEntityId,
+        timestamp=now,
+        metadata={"action": verb, "relationshipType": args.relationshipType, "connectionId": connection_id},
+    )
     return {"id": connection_id}
 
 
@@ -90,7 +99,15 @@ def delete_connection(ctx: MutationCtx, args: DeleteArgs) -> dict[str, bool]:
     if current is None:
         raise NotFoundError("Connection not found", id=args.id)
     ctx.db.delete(args.id, "connections")
-    log_event(ctx.db, "content_changed", actor_id=actor_for(identity, current["fromEntityId"]),
-              target_id=current["toEntityId"], metadata={"action": "disconnected",
-              "relationshipType": current["relationshipType"], "connectionId": args.id})  # fmt: skip
+    log_event(
+        ctx.db,
+        "content_changed",
+        actor_id=actor_for(identity, current["fromEntityId"]),
+        target_id=current["toEntityId"],
+        metadata={
+            "action": "disconnected",
+            "relationshipType": current["relationshipType"],
+            "connectionId": args.id,
+        },
+    )
     return {"success": True}

@@ -122,8 +122,13 @@ def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, str]:
             "updatedAt": now,
         },
     )
-    log_event(ctx.db, "creator_created", actor_id=creator_id, timestamp=now,
-              metadata={"email": args.email, "niche": args.niche})  # fmt: skip
+    log_event(
+        ctx.db,
+        "creator_created",
+        actor_id=creator_id,
+        timestamp=now,
+        metadata={"email": args.email, "niche": args.niche},
+    )
     return {"creatorId": creator_id}
 
 

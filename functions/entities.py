@@ -36,8 +36,13 @@ def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, str]:
     check_writable_properties(args.properties)
     properties = validate_properties(args.type, args.properties)
     now = now_ms()
-    doc: dict[str, Any] = {"type": args.type, "name": args.name, "properties": properties,
-                           "createdAt": now, "updatedAt": now}  # fmt: skip
+    doc: dict[str, Any] = {
+        "type": args.type,
+        "name": args.name,
+        "properties": properties,
+        "createdAt": now,
+        "updatedAt": now,
+    }
     if args.status:
         doc["status"] = args.status
     entity_id = ctx.db.insert("entities", doc)
@@ -45,8 +50,14 @@ def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, str]:
     metadata: dict[str, Any] = {"entityType": args.type}
     if event == "content_changed":
         metadata["action"] = "created"
-    log_event(ctx.db, event, actor_id=actor_for(identity, entity_id), target_id=entity_id, timestamp=now,
-              metadata=metadata)  # fmt: skip
+    log_event(
+        ctx.db,
+        event,
+        actor_id=actor_for(identity, entity_id),
+        target_id=entity_id,
+        timestamp=now,
+        metadata=metadata,
+    )
     return {"id": entity_id}
 
 

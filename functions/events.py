@@ -49,10 +49,12 @@ def list_events(ctx: QueryCtx, args: ListArgs) -> dict[str, Any]:
         q = q.with_index("by_type", lambda r: r.eq("type", args.type))
         if args.since is not None or args.until is not None:
             lo, hi = args.since, args.until
-            q = q.filter(lambda f: f.and_(
-                f.gte(f.field("timestamp"), lo if lo is not None else 0),
-                f.lt(f.field("timestamp"), hi) if hi is not None else True,
-            ))  # fmt: skip
+            q = q.filter(
+                lambda f: f.and_(
+                    f.gte(f.field("timestamp"), lo if lo is not None else 0),
+                    f.lt(f.field("timestamp"), hi) if hi is not None else True,
+                )
+            )
     else:
 
         def window(r: Any) -> Any:

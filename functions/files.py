@@ -67,8 +67,14 @@ def save_file(ctx: MutationCtx, args: SaveFileArgs) -> dict[str, str]:
         },
     )
     metadata = {"storageId": args.storageId, "fileType": args.type, "fileSize": args.size}
-    log_event(ctx.db, "content_uploaded", actor_id=actor_for(identity, file_id), target_id=file_id,
-              timestamp=now, metadata=metadata)  # fmt: skip
+    log_event(
+        ctx.db,
+        "content_uploaded",
+        actor_id=actor_for(identity, file_id),
+        target_id=file_id,
+        timestamp=now,
+        metadata=metadata,
+    )
     return {"fileId": file_id}
 
 
@@ -94,8 +100,13 @@ def delete_file(ctx: MutationCtx, args: DeleteFileArgs) -> dict[str, bool]:
     asset = require_entity(ctx.db, args.fileId, field="fileId", kind="media_asset")
     storage_id = asset["properties"]["storageId"]
     ctx.db.delete(args.fileId, "entities")
-    log_event(ctx.db, "content_changed", actor_id=actor_for(identity, args.fileId), target_id=args.fileId,
-              metadata={"action": "deleted", "storageId": storage_id})  # fmt: skip
+    log_event(
+        ctx.db,
+        "content_changed",
+        actor_id=actor_for(identity, args.fileId),
+        target_id=args.fileId,
+        metadata={"action": "deleted", "storageId": storage_id},
+    )
     storage = ctx.storage
     ctx.after_commit(lambda: storage.head(storage_id) is not None and storage.delete(storage_id))
     return {"success": True}

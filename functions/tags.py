@@ -29,8 +29,13 @@ def add(ctx: MutationCtx, args: AddArgs) -> dict[str, str]:
     identity = ctx.auth.require_identity()
     require_entity(ctx.db, args.entityId, field="entityId")
     tag_id = ctx.db.insert("tags", {"entityId": args.entityId, "key": args.key, "value": args.value})
-    log_event(ctx.db, "content_changed", actor_id=actor_for(identity, args.entityId), target_id=args.entityId,
-              metadata={"action": "tagged", "key": args.key, "value": args.value})  # fmt: skip
+    log_event(
+        ctx.db,
+        "content_changed",
+        actor_id=actor_for(identity, args.entityId),
+        target_id=args.entityId,
+        metadata={"action": "tagged", "key": args.key, "value": args.value},
+    )
     return {"id": tag_id}
 
 
@@ -50,8 +55,13 @@ def remove(ctx: MutationCtx, args: RemoveArgs) -> dict[str, bool]:
     if tag is None:
         raise NotFoundError("Tag not found", entityId=args.entityId, key=args.key)
     ctx.db.delete(tag["_id"], "tags")
-    log_event(ctx.db, "content_changed", actor_id=actor_for(identity, args.entityId), target_id=args.entityId,
-              metadata={"action": "untagged", "key": args.key, "value": args.value})  # fmt: skip
+    log_event(
+        ctx.db,
+        "content_changed",
+        actor_id=actor_for(identity, args.entityId),
+        target_id=args.entityId,
+        metadata={"action": "untagged", "key": args.key, "value": args.value},
+    )
     return {"success": True}
 
 

@@ -54,6 +54,23 @@ def run(path: str, args_json: str, url: str | None) -> int:
     return 1
 
 
+def _get(path: str, url: str | None) -> Any:
+    import httpx
+
+    base = url or _session().get("apiUrl", "http://127.0.0.1:3210")
+    return httpx.get(f"{base}{path}", timeout=30).json()
+
+
+def cron_run(name: str, url: str | None) -> int:
+    import httpx
+
+    base = url or _session().get("apiUrl", "http://127.0.0.1:3210")
+    body = httpx.post(f"{base}/_local/cron/run", json={"name": name}, timeout=600).json()
+    stream = sys.stdout if body.get("status") == "success" else sys.stderr
+    print(json.dumps(body.get("value", body), indent=2, ensure_ascii=False), file=stream)
+    return 0 if body.get("status") == "success" else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="one", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -65,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("args", nargs="?", default="{}", help="JSON object of arguments")
     p_run.add_argument("--url", help="front door URL (default: the running stack's)")
     sub.add_parser("session", help="print the development session token")
+    p_cron = sub.add_parser("cron", help="the crons: list them, or fire one now")
+    p_cron.add_argument("action", choices=["list", "run"])
+    p_cron.add_argument("name", nargs="?", help="the cron's name, e.g. 'monthly billing'")
+    p_cron.add_argument("--url")
+    p_sched = sub.add_parser("scheduled", help="scheduled functions and their states")
+    p_sched.add_argument("--url")
     ns = parser.parse_args(argv)
     if ns.command == "dev":
         from infra.local.__main__ import main as dev_main
@@ -72,6 +95,17 @@ def main(argv: list[str] | None = None) -> int:
         return dev_main([])
     if ns.command == "run":
         return run(ns.path, ns.args, ns.url)
+    if ns.command == "cron":
+        if ns.action == "list":
+            print(json.dumps(_get("/_local/crons", ns.url), indent=2))
+            return 0
+        if not ns.name:
+            parser.error("one cron run needs the cron's name")
+        return cron_run(ns.name, ns.url)
+    if ns.command == "scheduled":
+        for job in _get("/_local/scheduled", ns.url):
+            print(f"{job['_id']}  {job['state']:<10}  {job['name']:<40}  {json.dumps(job['args'])[:60]}")
+        return 0
     print(_session()["token"])
     return 0
 

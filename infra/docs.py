@@ -73,8 +73,11 @@ def function_catalogue() -> str:
     lines = ["| function | kind | route | who may call | what it does |", "|---|---|---|---|---|"]
     for path, fn in load_all().items():
         spec = fn.spec
-        route = "internal" if spec.route is None else ("any unknown route" if spec.route == "$default"
-                                                       else f"`{spec.method} {spec.route}`")  # fmt: skip
+        route = (
+            "internal"
+            if spec.route is None
+            else ("any unknown route" if spec.route == "$default" else f"`{spec.method} {spec.route}`")
+        )
         what = spec.description.replace("``", "`")
         lines.append(f"| `{path}` | {spec.kind} | {route} | {spec.auth} | {what} |")
     return "\n".join(lines)

@@ -64,7 +64,56 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "tokens:get": {"id": ENT},
     "tokens:get_balance": {"tokenId": ENT},
     "tokens:get_user_holdings": {"userId": ENT},
+    "scheduler:list": {"state": "pending", "paginationOpts": PAGE},
+    "scheduler:cancel": {"jobId": "job_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"},
+    # internal functions: plain argument events (the caller's identity under "_auth")
+    "auth:delete_expired_batch": {"table": "sessions", "before": 1795608000000},
+    "content:creators_with_clones": {},
+    "content:save_draft": {
+        "creatorId": ENT,
+        "cloneId": ENT2,
+        "window": "2026-11-25T00:00:00Z",
+        "title": "Draft",
+        "body": "…",
+        "model": "gpt-4-turbo-preview",
+    },
+    "analytics:events_page": {"start": 1795003200000, "end": 1795608000000, "cursor": None},
+    "analytics:follows_page": {"start": 1795003200000, "end": 1795608000000, "cursor": None},
+    "analytics:save_report": {
+        "window": "2026-11-23T09:00:00Z",
+        "start": 1795003200000,
+        "end": 1795608000000,
+        "eventCounts": {"creator_created": 2},
+        "newFollowers": 1,
+        "revenue": 1999,
+    },
+    "billing:billable": {},
+    "billing:ensure_invoice": {"subscriptionId": ENT, "window": "2026-11-01T10:00:00Z"},
+    "billing:record_attempt": {"invoiceId": ENT, "paymentIntentId": "pi_123", "attempts": 1},
+    "billing:record_outcome": {"invoiceId": ENT, "paid": True},
 }
+
+#: Crons get the EventBridge scheduled event instead.
+CRON_TIMES = {
+    "auth:cleanup_expired_tokens": "2026-11-25T17:00:00Z",
+    "content:generate_daily_content": "2026-11-26T00:00:00Z",
+    "analytics:generate_weekly_report": "2026-11-30T09:00:00Z",
+    "billing:process_monthly_billing": "2026-12-01T10:00:00Z",
+}
+
+
+def scheduled_event(time_: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "sample-event-id",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": time_,
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/sample"],
+        "detail": {},
+    }
 
 
 def api_event(
@@ -83,8 +132,13 @@ def api_event(
             "accountId": "123456789012",
             "apiId": "api",
             "domainName": "api.example.com",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.1",
-                     "userAgent": "sample"},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.1",
+                "userAgent": "sample",
+            },
             "requestId": "sample-request-id",
             "routeKey": f"{method} {path}",
             "stage": "$default",
@@ -93,11 +147,9 @@ def api_event(
         },
         "body": json.dumps(args) if method == "POST" else None,
         "isBase64Encoded": False,
-    }  # fmt: skip
+    }
     if spec.auth != "public":
-        event["requestContext"]["authorizer"] = {
-            "lambda": identity or SAMPLE_IDENTITY
-        }  # fmt: skip
+        event["requestContext"]["authorizer"] = {"lambda": identity or SAMPLE_IDENTITY}
     return event
 
 
@@ -105,9 +157,13 @@ def render_all() -> dict[Path, str]:
     out: dict[Path, str] = {}
     for path, fn in load_all().items():
         module, name = path.split(":")
-        out[EVENTS / module / f"{name}.json"] = (
-            json.dumps(api_event(fn.spec, EXAMPLES[path]), indent=2) + "\n"
-        )
+        if path in CRON_TIMES:
+            event = scheduled_event(CRON_TIMES[path])
+        elif fn.spec.internal:
+            event = {**EXAMPLES[path], "_auth": SAMPLE_IDENTITY}
+        else:
+            event = api_event(fn.spec, EXAMPLES[path])
+        out[EVENTS / module / f"{name}.json"] = json.dumps(event, indent=2) + "\n"
     return out
 
 

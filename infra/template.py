@@ -12,6 +12,7 @@ functions that use storage reach the bucket; every function may read the deploym
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,38 @@ SECRET_PARAMETERS: dict[str, dict[str, Any]] = {
         "MinLength": 32,
         "AllowedPattern": "^[A-Za-z0-9+/=_-]+$",
     },
+    "StripeSecretKey": {
+        "key": "stripeSecretKey",
+        "Description": "Stripe secret key (sk_live_… or sk_test_…).",
+        "MinLength": 8,
+        "AllowedPattern": "^(sk|rk)_[A-Za-z0-9_]+$",
+    },
+    "OpenAIApiKey": {
+        "key": "openaiApiKey",
+        "Description": "OpenAI API key.",
+        "MinLength": 8,
+        "AllowedPattern": "^[A-Za-z0-9_-]+$",
+    },
+    "ResendApiKey": {
+        "key": "resendApiKey",
+        "Description": "Resend API key (re_…).",
+        "MinLength": 8,
+        "AllowedPattern": "^re_[A-Za-z0-9_]+$",
+    },
 }
+
+JOBS_QUEUE_ARN = {"Fn::GetAtt": ["JobsQueue", "Arn"]}
+SCHEDULES_ARN = {
+    "Fn::Sub": (
+        "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${JobsScheduleGroup}/*"
+    )
+}
+
+
+def function_name(spec: FunctionSpec) -> dict[str, Any]:
+    """Deployed functions are named after the stack and the function (the scheduler's runner invokes
+    a job's own function by this name; ontology.scheduler.function_name agrees)."""
+    return {"Fn::Sub": "${AWS::StackName}-" + f"{spec.module}-{spec.name}".replace("_", "-")}
 
 
 def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
@@ -59,6 +91,10 @@ def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
         {"Effect": "Allow", "Action": table_actions, "Resource": [TABLE_ARN, TABLE_INDEXES_ARN]},
         {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": {"Ref": "AppSecrets"}},
     ]
+    if "scheduler" in spec.uses:
+        statements.append(
+            {"Effect": "Allow", "Action": ["scheduler:DeleteSchedule"], "Resource": SCHEDULES_ARN}
+        )
     if "storage" in spec.uses:
         s3_actions = (
             ["s3:GetObject"] if spec.kind == "query" else ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
@@ -69,8 +105,9 @@ def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
     return [{"Version": "2012-10-17", "Statement": statements}]
 
 
-def _function(spec: FunctionSpec) -> dict[str, Any]:
+def _function(spec: FunctionSpec, crons: list[Any] | None = None) -> dict[str, Any]:
     props: dict[str, Any] = {
+        "FunctionName": function_name(spec),
         "Handler": spec.handler,
         "Description": f"{spec.kind} {spec.path}: {spec.description}"[:256],
         "MemorySize": MEMORY[spec.kind],
@@ -82,7 +119,152 @@ def _function(spec: FunctionSpec) -> dict[str, Any]:
         if spec.auth == "public":
             event["Auth"] = {"Authorizer": "NONE"}
         props["Events"] = {"Api": {"Type": "HttpApi", "Properties": event}}
+    for job in crons or []:
+        props.setdefault("Events", {})[f"Cron{job.logical_suffix}"] = {
+            "Type": "Schedule",
+            "Properties": {"Schedule": job.expression, "Description": f"cron: {job.name}", "Enabled": True},
+        }
     return {"Type": "AWS::Serverless::Function", "Properties": props}
+
+
+def _scheduler_resources() -> dict[str, Any]:
+    """The jobs queue, the stream dispatcher, the queue runner and one-time schedules' role."""
+    table_read = {"Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": [TABLE_ARN]}
+    return {
+        "JobsDeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True},
+        },
+        "JobsQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "VisibilityTimeout": 360,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]},
+                    "maxReceiveCount": 5,
+                },
+            },
+        },
+        "JobsScheduleGroup": {
+            "Type": "AWS::Scheduler::ScheduleGroup",
+            "Properties": {"Name": {"Fn::Sub": "${AWS::StackName}-jobs"}},
+        },
+        "SchedulerRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "Description": "Lets one-time EventBridge schedules put due jobs on the jobs queue.",
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "scheduler.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": "send-due-jobs",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": JOBS_QUEUE_ARN}
+                            ],
+                        },
+                    }
+                ],
+            },
+        },
+        "SchedulerDispatcherFunction": {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "FunctionName": {"Fn::Sub": "${AWS::StackName}-scheduler-dispatcher"},
+                "Handler": "jobs.dispatch",
+                "Description": "Scheduler: new jobs (table stream) -> jobs queue or one-time schedule.",
+                "MemorySize": 256,
+                "Timeout": 30,
+                "Events": {
+                    "Outbox": {
+                        "Type": "DynamoDB",
+                        "Properties": {
+                            "Stream": {"Fn::GetAtt": ["Table", "StreamArn"]},
+                            "StartingPosition": "TRIM_HORIZON",
+                            "BatchSize": 100,
+                            "MaximumBatchingWindowInSeconds": 0,
+                            "MaximumRetryAttempts": 10,
+                            "BisectBatchOnFunctionError": True,
+                            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                            "FilterCriteria": {"Filters": [{"Pattern": OUTBOX_FILTER}]},
+                        },
+                    }
+                },
+                "Policies": [
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": JOBS_QUEUE_ARN},
+                            {
+                                "Effect": "Allow",
+                                "Action": ["scheduler:CreateSchedule"],
+                                "Resource": SCHEDULES_ARN,
+                            },
+                            {
+                                "Effect": "Allow",
+                                "Action": ["iam:PassRole"],
+                                "Resource": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
+                            },
+                        ],
+                    }
+                ],
+            },
+        },
+        "SchedulerRunnerFunction": {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "FunctionName": {"Fn::Sub": "${AWS::StackName}-scheduler-runner"},
+                "Handler": "jobs.run",
+                "Description": "Scheduler: due jobs (queue) -> the job's own function.",
+                "MemorySize": 256,
+                "Timeout": 60,
+                "Events": {
+                    "Jobs": {
+                        "Type": "SQS",
+                        "Properties": {
+                            "Queue": JOBS_QUEUE_ARN,
+                            "BatchSize": 10,
+                            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                        },
+                    }
+                },
+                "Policies": [
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            table_read,
+                            {
+                                "Effect": "Allow",
+                                "Action": ["lambda:InvokeFunction"],
+                                "Resource": {
+                                    "Fn::Sub": (
+                                        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*"
+                                    )
+                                },
+                            },
+                        ],
+                    }
+                ],
+            },
+        },
+    }
+
+
+#: Only new scheduledFunctions documents invoke the dispatcher (a filter on the stream, not in code).
+OUTBOX_FILTER = json.dumps(
+    {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"tb": {"S": ["scheduledFunctions"]}}}},
+    separators=(",", ":"),
+)
 
 
 def _authorizer() -> dict[str, Any]:
@@ -107,6 +289,17 @@ def _authorizer() -> dict[str, Any]:
             ],
         },
     }
+
+
+def load_crons() -> list[Any]:
+    from ontology.crons import REGISTERED
+    from ontology.registry import _import_module
+
+    _import_module("crons")
+    for job in REGISTERED.jobs.values():
+        if job.function not in load_all():
+            raise ValueError(f"cron {job.name!r} runs {job.function}, which is not a registered function")
+    return list(REGISTERED.jobs.values())
 
 
 def build_template() -> dict[str, Any]:
@@ -233,8 +426,10 @@ def build_template() -> dict[str, Any]:
         },
         "AuthorizerFunction": _authorizer(),
     }
+    crons = load_crons()
     for fn in registry.values():
-        resources[fn.spec.logical_id] = _function(fn.spec)
+        resources[fn.spec.logical_id] = _function(fn.spec, [c for c in crons if c.function == fn.spec.path])
+    resources.update(_scheduler_resources())
 
     parameters: dict[str, Any] = {
         "Stage": {
@@ -285,6 +480,11 @@ def build_template() -> dict[str, Any]:
                         "ONE_TABLE_NAME": {"Ref": "Table"},
                         "ONE_FILES_BUCKET": {"Ref": "FilesBucket"},
                         "ONE_SECRETS_ARN": {"Ref": "AppSecrets"},
+                        "ONE_JOBS_QUEUE_URL": {"Ref": "JobsQueue"},
+                        "ONE_JOBS_QUEUE_ARN": JOBS_QUEUE_ARN,
+                        "ONE_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
+                        "ONE_SCHEDULE_GROUP": {"Ref": "JobsScheduleGroup"},
+                        "ONE_FUNCTION_PREFIX": {"Fn::Sub": "${AWS::StackName}-"},
                         "POWERTOOLS_SERVICE_NAME": "one-platform",
                         "POWERTOOLS_METRICS_NAMESPACE": "OnePlatform",
                         "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
 from types import FrameType
 
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     # moto names each template resource its CloudFormation skips (API Gateway v2: the front door
     # serves those routes; Secrets Manager: secrets come from the environment locally).
     logging.getLogger("moto").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Tried to parse .* moto's CloudFormation")
 
     stack = LocalStack(
         host=args.host, aws_port=args.aws_port, api_port=args.api_port, state_dir=args.state_dir

@@ -8,14 +8,33 @@ real service; a naive read-modify-write still loses updates under it, so the loc
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from infra.template import load_template
 
 MOTO_LOCK = threading.RLock()
 _installed = False
+
+
+@contextlib.contextmanager
+def released(lock: Any) -> Iterator[None]:
+    """Release every hold this thread has on an RLock for the block, then take them back."""
+    held = 0
+    while True:
+        try:
+            lock.release()
+        except RuntimeError:
+            break
+        held += 1
+    try:
+        yield
+    finally:
+        for _ in range(held):
+            lock.acquire()
 
 
 def install_moto_lock() -> None:

@@ -33,4 +33,50 @@ def dev_routes(stack: Any) -> dict[str, Callable[[Request], Any]]:
             status, envelope = error_envelope(exc)
             return JSONResponse(envelope, status_code=status)
 
-    return {"/_local/health": health, "/_local/run": run}
+    async def cron_run(request: Request) -> JSONResponse:
+        """``{"name": "monthly billing"}``: fire one cron now."""
+        body = await request.json()
+        try:
+            result = await run_in_threadpool(stack.cron_poller.fire, str(body.get("name", "")))
+        except KeyError as exc:
+            return JSONResponse(
+                {"status": "error", "errorMessage": str(exc.args[0]), "errorData": {"code": "NOT_FOUND"}},
+                status_code=404,
+            )
+        return JSONResponse({"status": "success", "value": result})
+
+    async def crons(request: Request) -> JSONResponse:
+        return JSONResponse(
+            [
+                {
+                    "name": n,
+                    "function": j.function,
+                    "schedule": j.expression,
+                    "next": stack.cron_poller._next[n].isoformat(),
+                }
+                for _, n, j in stack.cron_poller.crons
+            ]
+        )
+
+    async def scheduled(request: Request) -> JSONResponse:
+        """Every scheduled function of the stack, newest first, with its state."""
+        from ontology.db import DatabaseReader
+
+        def read() -> list[dict[str, Any]]:
+            db = DatabaseReader(None, platform=True)
+            return db.query("scheduledFunctions").order("desc").take(200)
+
+        jobs = await run_in_threadpool(read)
+        keep = ("_id", "name", "args", "scheduledTime", "state", "completedTime", "error", "organizationId")
+        return JSONResponse([{k: j[k] for k in keep if k in j} for j in jobs])
+
+    from infra.local.openai_stub import ROUTES
+
+    return {
+        "/_local/health": health,
+        "/_local/run": run,
+        "/_local/cron/run": cron_run,
+        "/_local/crons": crons,
+        "/_local/scheduled": scheduled,
+        **ROUTES,
+    }

@@ -158,9 +158,12 @@ def build_app(
         result = await run_in_threadpool(runner.invoke, logical_id, event)
         response = _to_response(result)
         log.info(
-            "%s %s %s %.0fms", request.method, request.url.path, response.status_code,
+            "%s %s %s %.0fms",
+            request.method,
+            request.url.path,
+            response.status_code,
             (time.perf_counter() - started) * 1000,
-        )  # fmt: skip
+        )
         return response
 
     app_routes = [

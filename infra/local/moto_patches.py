@@ -7,6 +7,9 @@ moto is pinned (requirements/lock.txt) because these touch its internals; each p
   grows. DynamoDB's semantics are check-all-then-apply-all on distinct items, so we evaluate every
   condition first and apply only when all pass: nothing needs rolling back. Transactions with an
   Update (which can fail while applying) keep moto's own implementation.
+- ``StreamShard.add``: moto invokes a stream's Lambda mappings synchronously, inside the write that
+  made the record (holding the table, and our lock). Lambda polls streams asynchronously; so do we
+  (:mod:`infra.local.pollers`), so the patched shard only records.
 - ``expire_ttl_items``: DynamoDB deletes items whose TTL has passed (within days); moto never does.
   The local stack calls this periodically so expired sessions, tokens and commit markers go away.
 """
@@ -34,6 +37,16 @@ def install_moto_patches() -> None:
         _check_then_apply(self, transact_items)
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+    from moto.dynamodb.models.table import StreamRecord, StreamShard
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        view = self.table.stream_specification["StreamViewType"]
+        event_name = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
+        seq = len(self.items) + self.starting_sequence_number
+        self.items.append(StreamRecord(self.table, view, event_name, old, new, seq))
+
+    StreamShard.add = add  # type: ignore[method-assign]
     _installed = True
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from infra.local.aws import MOTO_LOCK, released
 from infra.template import load_template
 
 
@@ -104,7 +105,10 @@ def install_moto_lambda(runner: LambdaRunner, physical_to_logical: dict[str, str
         logical = physical_to_logical.get(self.function_name, self.function_name)
         payload = json.loads(event) if isinstance(event, str | bytes) and event else (event or {})
         try:
-            result = runner.invoke(logical, payload)
+            # The handler makes AWS calls of its own: in server mode they are other requests, which
+            # need the moto lock this request holds. A real Lambda runs outside the service, too.
+            with released(MOTO_LOCK):
+                result = runner.invoke(logical, payload)
             return json.dumps(result), False, ""
         except Exception as exc:  # moto reports a function error with its type, as Lambda does
             body = {"errorMessage": str(exc), "errorType": type(exc).__name__}

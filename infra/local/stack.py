@@ -27,6 +27,7 @@ class LocalStack:
     host: str = "127.0.0.1"
     aws_port: int = 4566
     api_port: int = 3210
+    stripe_port: int = 8420
     state_dir: Path = field(default_factory=lambda: ROOT / ".one" / "state")
     physical: dict[str, str] = field(default_factory=dict)
     dev_token: str = ""
@@ -40,6 +41,14 @@ class LocalStack:
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def stripe_url(self) -> str:
+        return f"http://{self.host}:{self.stripe_port}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.state_dir / "outbox"
 
     # ------------------------------------------------------------------------------------ start
 
@@ -63,13 +72,103 @@ class LocalStack:
         from infra.local.cloudformation import LOCAL_SECRET_VALUES, stand_up
 
         self.physical = stand_up(cf, self._s3, STACK_NAME, template)
+        self._start_stripe()
         self._configure_functions(template, LOCAL_SECRET_VALUES)
         from infra.local import state
 
         self.restored = state.load(self.state_dir, self._tables(template), self._buckets(template), self._s3)
         self.dev_token = self._dev_identity()
         self._start_runner_and_front_door(template)
+        self._start_pollers(template)
         self._spawn(self._housekeeping)
+
+    def _start_stripe(self) -> None:
+        """localstripe, on loopback, its data in the state folder."""
+        import subprocess
+        import sys
+        import urllib.request
+
+        self._stripe = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "infra.local.stripe_server",
+                "--host",
+                self.host,
+                "--port",
+                str(self.stripe_port),
+                "--state-file",
+                str(self.state_dir / "stripe.pickle"),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.stripe_url}/v1/customers", timeout=1)  # noqa: S310 - loopback
+                return
+            except urllib.error.HTTPError:
+                return  # it answers (401 without a key): up
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"localstripe did not start on {self.stripe_url}")
+
+    def _start_pollers(self, template: dict[str, Any]) -> None:
+        import boto3
+
+        from infra.local.pollers import (
+            CronPoller,
+            QueuePoller,
+            SchedulePoller,
+            StreamPoller,
+            cron_events,
+            stream_filters,
+        )
+        from ontology.settings import get_settings
+
+        region = os.environ["AWS_DEFAULT_REGION"]
+        settings = get_settings()
+        ddb = boto3.client("dynamodb", endpoint_url=self.aws_endpoint, region_name=region)
+        stream_arn = ddb.describe_table(TableName=self.physical["Table"])["Table"]["LatestStreamArn"]
+        streams = boto3.client("dynamodbstreams", endpoint_url=self.aws_endpoint, region_name=region)
+        sqs = boto3.client("sqs", endpoint_url=self.aws_endpoint, region_name=region)
+        scheduler = boto3.client("scheduler", endpoint_url=self.aws_endpoint, region_name=region)
+        self.stream_poller = StreamPoller(
+            self.runner,
+            streams,
+            stream_arn,
+            "SchedulerDispatcherFunction",
+            stream_filters(template, "SchedulerDispatcherFunction"),
+        )
+        self.queue_poller = QueuePoller(
+            self.runner, sqs, settings.jobs_queue_url, settings.jobs_queue_arn, "SchedulerRunnerFunction"
+        )
+        self.schedule_poller = SchedulePoller(
+            scheduler, sqs, settings.schedule_group, {settings.jobs_queue_arn: settings.jobs_queue_url}
+        )
+        self.cron_poller = CronPoller(self.runner, cron_events(template))
+        for poller, wait in (
+            (self.stream_poller, 0.25),
+            (self.schedule_poller, 1.0),
+            (self.cron_poller, 1.0),
+        ):
+            self._spawn(self._loop(poller.poll_once, wait))
+        self._spawn(self._loop(lambda: self.queue_poller.poll_once(wait_seconds=1), 0.0))
+
+    def _loop(self, step: Any, wait: float) -> Any:
+        def run() -> None:
+            while not self._stop.is_set():
+                try:
+                    step()
+                except Exception:
+                    if not self._stop.is_set():
+                        log.exception("local poller failed; retrying")
+                    self._stop.wait(1.0)
+                self._stop.wait(wait)
+
+        return run
 
     def _tables(self, template: dict[str, Any]) -> dict[str, str]:
         return {
@@ -90,11 +189,9 @@ class LocalStack:
         env = template["Globals"]["Function"]["Environment"]["Variables"]
         parameters = {"Stage": "dev", "LogLevel": os.environ.get("ONE_LOG_LEVEL", "WARNING")}
         for name, declared in env.items():
-            value = declared
-            if isinstance(declared, dict) and "Ref" in declared:
-                value = parameters.get(declared["Ref"]) or self.physical.get(declared["Ref"])
             if name == "ONE_SECRETS_ARN":
                 continue  # moto's CloudFormation has no Secrets Manager secrets: secrets come from env
+            value = self._resolve(declared, parameters)
             if value is not None:
                 os.environ[name] = str(value)
         for name, p in SECRET_PARAMETERS.items():
@@ -104,6 +201,11 @@ class LocalStack:
         os.environ.update(
             {
                 "ONE_LOCAL": "1",
+                "ONE_STRIPE_API_BASE": self.stripe_url,
+                "ONE_STRIPE_SECRET_KEY": "sk_test_local",
+                "ONE_OPENAI_BASE_URL": f"{self.api_url}/_local/openai/v1",
+                "ONE_OPENAI_API_KEY": "local",
+                "ONE_OUTBOX_DIR": str(self.outbox_dir),
                 "ONE_DYNAMODB_ENDPOINT": self.aws_endpoint,
                 "ONE_S3_ENDPOINT": self.aws_endpoint,
                 "ONE_AWS_ENDPOINT": self.aws_endpoint,
@@ -119,6 +221,40 @@ class LocalStack:
         configure_models(table_name=os.environ["ONE_TABLE_NAME"], host=self.aws_endpoint)
         reset_default_store()
         reset_client()
+
+    def _resolve(self, value: Any, parameters: dict[str, str]) -> Any:
+        """The intrinsic functions the template's environment uses, against this stack."""
+        if not isinstance(value, dict):
+            return value
+        if "Ref" in value:
+            return parameters.get(value["Ref"]) or self.physical.get(value["Ref"])
+        if "Fn::Sub" in value:
+            return value["Fn::Sub"].replace("${AWS::StackName}", STACK_NAME)
+        if "Fn::GetAtt" in value:
+            logical, attr = value["Fn::GetAtt"]
+            return self._attribute(logical, attr)
+        return None
+
+    def _attribute(self, logical: str, attr: str) -> str | None:
+        import boto3
+
+        region = os.environ["AWS_DEFAULT_REGION"]
+        physical = self.physical.get(logical)
+        if physical is None:
+            return None
+        if attr == "Arn" and physical.startswith("http"):  # a queue: its physical id is its URL
+            sqs = boto3.client("sqs", endpoint_url=self.aws_endpoint, region_name=region)
+            return str(
+                sqs.get_queue_attributes(QueueUrl=physical, AttributeNames=["QueueArn"])["Attributes"][
+                    "QueueArn"
+                ]
+            )
+        if attr == "Arn" and physical.startswith("arn:"):
+            return physical
+        if attr == "Arn":  # a role
+            iam = boto3.client("iam", endpoint_url=self.aws_endpoint, region_name=region)
+            return str(iam.get_role(RoleName=physical)["Role"]["Arn"])
+        return None
 
     def _dev_identity(self) -> str:
         """A developer account (org_owner of its own organization) and a session for `one run`."""
@@ -136,12 +272,16 @@ class LocalStack:
             org_id = new_organization_id()
             created = run_mutation(
                 lambda db: create_user_with_organization(
-                    db, org_id=org_id, email=DEV_EMAIL, name="Local developer", email_verified=True,
+                    db,
+                    org_id=org_id,
+                    email=DEV_EMAIL,
+                    name="Local developer",
+                    email_verified=True,
                     organization_name="Local development",
                 ),
                 org=org_id,
                 platform=True,
-            )  # fmt: skip
+            )
             user_id, org_id = created["userId"], created["organizationId"]
         else:
             user_id = user["_id"]
@@ -218,6 +358,11 @@ class LocalStack:
         self._stop.set()
         self.snapshot()
         self._uvicorn.should_exit = True
+        self._stripe.terminate()
+        try:
+            self._stripe.wait(timeout=10)
+        except Exception:
+            self._stripe.kill()
         self._moto.stop()
 
 

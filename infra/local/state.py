@@ -105,7 +105,11 @@ def load(state_dir: Path, tables: dict[str, str], buckets: dict[str, str], s3: A
             continue
         objects = json.loads(path.read_text())
         for obj in objects:
-            s3.put_object(Bucket=physical, Key=obj["key"], Body=base64.b64decode(obj["body"]),
-                          ContentType=obj["contentType"])  # fmt: skip
+            s3.put_object(
+                Bucket=physical,
+                Key=obj["key"],
+                Body=base64.b64decode(obj["body"]),
+                ContentType=obj["contentType"],
+            )
         counts[logical] = len(objects)
     return counts

@@ -70,6 +70,21 @@ def _docs(table_name: str) -> list[dict[str, Any]]:
             "timestamp": 1000 - (i % 4),
             "metadata": {"i": i},
         },
+        "scheduledFunctions": lambda i: {
+            "name": "creators:update",
+            "args": {"i": i},
+            "scheduledTime": 100 - i,
+            "kind": "mutation",
+            "state": ("pending", "success")[i % 2],
+            "organizationId": ORGS[i % 2],
+            "createdAt": i,
+        },
+        "cronRuns": lambda i: {
+            "job": ("a:b", "c:d")[i % 2],
+            "window": f"w{i % 3}",
+            "item": f"item{i}",
+            "createdAt": i,
+        },
         "tags": lambda i: {
             "entityId": ENT[i % 2],
             "key": ("skill", "industry")[i % 2],
@@ -163,6 +178,19 @@ def test_index_in_both_orders_with_pagination(table: str, table_name: str, index
         def ranged(q, values=values, nxt=nxt, pivot=pivot):
             return build(q, values).gte(nxt, pivot)
 
+        def below(q, values=values, nxt=nxt, pivot=pivot):
+            return build(q, values).lt(nxt, pivot)
+
+        got_below, _ = _paginate_all(table_name, index_name, below, "desc", platform, page=2)
+        assert all(
+            encode_value(
+                get_path(next(d for d in members if d["_id"] == i), nxt)
+                if nxt != "_creationTime"
+                else next(d for d in members if d["_id"] == i)["_creationTime"]
+            )
+            < encode_value(pivot)
+            for i in got_below
+        )
         got, _ = _paginate_all(table_name, index_name, ranged, "asc", platform, page=2)
         want = [
             i

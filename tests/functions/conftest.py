@@ -21,8 +21,12 @@ class Member:
     role: str
 
     def context(self) -> dict[str, str]:
-        return {"userId": self.userId, "organizationId": self.organizationId, "role": self.role,
-                "entityId": self.entityId}  # fmt: skip
+        return {
+            "userId": self.userId,
+            "organizationId": self.organizationId,
+            "role": self.role,
+            "entityId": self.entityId,
+        }
 
 
 @dataclass

@@ -49,8 +49,10 @@ def test_save_get_url_delete(call, alice, bob, bucket) -> None:
         "files:save_file", {"storageId": up["storageId"], "name": "a.png", "type": "image/png", "size": 3}
     )
     assert (wrong.status, wrong.body["errorData"]["field"]) == (400, "size")
-    file_id = call("files:save_file", {"storageId": up["storageId"], "name": "a.png", "type": "image/png",
-                                       "size": len(data)}).value["fileId"]  # fmt: skip
+    file_id = call(
+        "files:save_file",
+        {"storageId": up["storageId"], "name": "a.png", "type": "image/png", "size": len(data)},
+    ).value["fileId"]
     asset = call("entities:get", {"id": file_id}).value
     assert asset["type"] == "media_asset" and asset["properties"]["fileSize"] == len(data)
     url = call("files:get_file_url", {"storageId": up["storageId"]}).value

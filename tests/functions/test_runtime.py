@@ -57,8 +57,13 @@ def rt_action(ctx, args):
 
 
 def _names(member):
-    return sorted(d["name"] for d in run_query(lambda db: db.query("entities").with_index(
-        "by_type", lambda q: q.eq("type", "video")).collect(), org=member.organizationId))  # fmt: skip
+    return sorted(
+        d["name"]
+        for d in run_query(
+            lambda db: db.query("entities").with_index("by_type", lambda q: q.eq("type", "video")).collect(),
+            org=member.organizationId,
+        )
+    )
 
 
 def _identity(member):

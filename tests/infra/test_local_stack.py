@@ -42,10 +42,23 @@ class Stack:
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ONE_", "AWS_"))}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "infra.local", "--aws-port", str(self.aws_port),
-             "--api-port", str(self.api_port), "--state-dir", str(self.state_dir)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "infra.local",
+                "--aws-port",
+                str(self.aws_port),
+                "--api-port",
+                str(self.api_port),
+                "--state-dir",
+                str(self.state_dir),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -138,11 +151,22 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
     assert unknown.status_code == 404 and unknown.json()["errorData"]["code"] == "NOT_FOUND"
 
     cli = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "run", "creators:get", json.dumps({"id": cid}),
-         "--url", stack.url],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "infra.cli",
+            "run",
+            "creators:get",
+            json.dumps({"id": cid}),
+            "--url",
+            stack.url,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
         env={**os.environ, "ONE_STATE_DIR": str(stack.state_dir)},
-    )  # fmt: skip
+    )
     assert cli.returncode == 0, cli.stderr
     assert json.loads(cli.stdout)["name"] == "Ada"
 

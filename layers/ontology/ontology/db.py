@@ -459,6 +459,9 @@ class Query:
             hi = prefix + encode_value(v, field) + (KEY_MAX if op == "lte" else "")
         if lo > hi:
             return None
+        if not lo:
+            # DynamoDB refuses an empty string in a key condition: "BETWEEN '' AND hi" is "<= hi"
+            return pk, ("lte", hi)
         return pk, ("between", lo, hi)
 
     def _describe(self) -> dict[str, Any]:

@@ -263,6 +263,27 @@ class TagDoc(_Strict):
     value: Annotated[StrictStr, Field(max_length=512)]
 
 
+class ScheduledFunctionDoc(_Strict):
+    name: Annotated[StrictStr, Field(min_length=3, max_length=200)]
+    args: JsonObject
+    scheduledTime: Timestamp
+    state: Literal["pending", "inProgress", "success", "failed", "canceled"]
+    kind: Literal["mutation", "action"]
+    organizationId: OrganizationId | None = None
+    auth: dict[str, StrictStr] | None = None
+    completedTime: Timestamp | None = None
+    error: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    createdAt: Timestamp
+
+
+class CronRunDoc(_Strict):
+    job: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    window: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    item: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    result: JsonObject | None = None
+    createdAt: Timestamp
+
+
 DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
     "organizations": OrganizationDoc,
     "users": UserDoc,
@@ -273,6 +294,8 @@ DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
     "connections": ConnectionDoc,
     "events": EventDoc,
     "tags": TagDoc,
+    "scheduledFunctions": ScheduledFunctionDoc,
+    "cronRuns": CronRunDoc,
 }
 
 

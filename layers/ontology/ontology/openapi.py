@@ -55,11 +55,15 @@ def _error_schema() -> dict[str, Any]:
 
 def _operation(spec: FunctionSpec, components: dict[str, Any]) -> dict[str, Any]:
     value = _schema(spec.returns, components, "serialization") if spec.returns is not None else {}
-    ok = value if spec.raw else {
-        "type": "object",
-        "required": ["status", "value"],
-        "properties": {"status": {"const": "success"}, "value": value},
-    }  # fmt: skip
+    ok = (
+        value
+        if spec.raw
+        else {
+            "type": "object",
+            "required": ["status", "value"],
+            "properties": {"status": {"const": "success"}, "value": value},
+        }
+    )
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     statuses = sorted({s for s in CODES.values() if s != 500} | {500})
     op: dict[str, Any] = {

@@ -54,6 +54,11 @@ MODULES: tuple[str, ...] = (
     "connections",
     "events",
     "tags",
+    "scheduler",
+    "auth",
+    "content",
+    "analytics",
+    "billing",
     "meta",
 )
 
@@ -87,6 +92,9 @@ class FunctionSpec:
     raw: bool = False
     #: The Python name in the module (the Lambda handler is ``<module>.<attr>``).
     attr: str = ""
+    #: Internal functions only: ``ctx.db`` also reaches the platform tables, and an action may act
+    #: for any organization (``ctx.for_organization``). For jobs and crons, never for a route.
+    platform: bool = False
 
     @property
     def path(self) -> str:
@@ -148,7 +156,11 @@ def _register(
     route: str | None = None,
     raw: bool = False,
     name: str | None = None,
+    platform: bool = False,
 ) -> Callable[[Callable[..., Any]], RegisteredFunction]:
+    if platform and not internal:
+        raise ValueError("platform=True is only for internal functions")
+
     def decorate(fn: Callable[..., Any]) -> RegisteredFunction:
         spec = FunctionSpec(
             module=_module_name(fn),
@@ -164,6 +176,7 @@ def _register(
             method=method,
             route_path=route,
             raw=raw,
+            platform=platform,
         )
         existing = REGISTRY.get(spec.path)
         if existing is not None and existing.fn.__qualname__ != fn.__qualname__:
@@ -186,10 +199,22 @@ def query(
     route: str | None = None,
     raw: bool = False,
     name: str | None = None,
+    platform: bool = False,
 ) -> Callable[[Callable[..., Any]], RegisteredFunction]:
     """Register a read-only function (``ctx.db`` cannot write)."""
-    return _register("query", args=args, returns=returns, internal=internal, auth=auth, uses=uses,
-                     method=method, route=route, raw=raw, name=name)  # fmt: skip
+    return _register(
+        "query",
+        args=args,
+        returns=returns,
+        internal=internal,
+        auth=auth,
+        uses=uses,
+        method=method,
+        route=route,
+        raw=raw,
+        name=name,
+        platform=platform,
+    )
 
 
 def mutation(
@@ -200,10 +225,18 @@ def mutation(
     auth: Auth | None = None,
     uses: Iterable[str] = (),
     name: str | None = None,
+    platform: bool = False,
 ) -> Callable[[Callable[..., Any]], RegisteredFunction]:
     """Register a transactional function: its writes commit together or not at all."""
     return _register(
-        "mutation", args=args, returns=returns, internal=internal, auth=auth, uses=uses, name=name
+        "mutation",
+        args=args,
+        returns=returns,
+        internal=internal,
+        auth=auth,
+        uses=uses,
+        name=name,
+        platform=platform,
     )
 
 
@@ -215,10 +248,20 @@ def action(
     auth: Auth | None = None,
     uses: Iterable[str] = (),
     name: str | None = None,
+    platform: bool = False,
 ) -> Callable[[Callable[..., Any]], RegisteredFunction]:
     """Register a function that may call the outside world; it reaches the database only through
     ``ctx.run_query`` / ``ctx.run_mutation`` (each mutation its own transaction)."""
-    return _register("action", args=args, returns=returns, internal=internal, auth=auth, uses=uses, name=name)
+    return _register(
+        "action",
+        args=args,
+        returns=returns,
+        internal=internal,
+        auth=auth,
+        uses=uses,
+        name=name,
+        platform=platform,
+    )
 
 
 def _import_module(module: str) -> None:

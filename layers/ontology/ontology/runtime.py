@@ -38,6 +38,7 @@ from ontology.errors import (
     error_envelope,
 )
 from ontology.registry import RegisteredFunction, resolve
+from ontology.scheduler import Scheduler, execute_job
 from ontology.storage import Storage
 from ontology.transaction import run_mutation
 
@@ -57,11 +58,11 @@ metrics = Metrics(namespace="OnePlatform", service="one-platform")
 _log = logging.getLogger(__name__)
 
 
-class _Scheduler:
-    """``ctx.scheduler`` where the scheduler is not wired in (see :mod:`ontology.scheduler`)."""
+class _NoScheduler:
+    """``ctx.scheduler`` of a query: queries cannot schedule (they must not have effects)."""
 
     def __getattr__(self, name: str) -> Any:
-        raise InternalError("The scheduler is not available in this function")
+        raise InternalError("A query cannot schedule functions; use a mutation or an action")
 
 
 class _BaseCtx:
@@ -70,7 +71,7 @@ class _BaseCtx:
     def __init__(self, identity: Identity | None) -> None:
         self.auth = AuthContext(identity)
         self._identity = identity
-        self.scheduler: Any = _Scheduler()
+        self.scheduler: Any = _NoScheduler()
 
     @property
     def org(self) -> str | None:
@@ -95,9 +96,11 @@ class QueryCtx(_BaseCtx):
 
     kind = "query"
 
-    def __init__(self, identity: Identity | None, db: DatabaseReader | None = None) -> None:
+    def __init__(
+        self, identity: Identity | None, db: DatabaseReader | None = None, *, platform: bool = False
+    ) -> None:
         super().__init__(identity)
-        self.db = db or DatabaseReader(self.org)
+        self.db = db or DatabaseReader(self.org, platform=platform)
 
     def _call(self, fn: RegisteredFunction, args: Mapping[str, Any]) -> Any:
         return _execute(fn, args, self._identity, QueryCtx(self._identity, self.db))
@@ -113,6 +116,9 @@ class MutationCtx(_BaseCtx):
         super().__init__(identity)
         self.db = db
         self._after: list[Callable[[], None]] = []
+        # Jobs are written into this transaction (platform view of the same buffered state).
+        outbox = DatabaseWriter(db.org, store=db._store, platform=True, tx=db.tx)
+        self.scheduler = Scheduler(identity, writer=outbox, after_commit=self.after_commit)
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         self._after.append(fn)
@@ -132,6 +138,19 @@ class ActionCtx(_BaseCtx):
     """An action: no database handle; each ``run_mutation`` is its own transaction."""
 
     kind = "action"
+
+    def __init__(self, identity: Identity | None, *, platform: bool = False) -> None:
+        super().__init__(identity)
+        self.scheduler = Scheduler(identity)
+        self._platform = platform
+
+    def for_organization(self, organization_id: str) -> ActionCtx:
+        """The same action acting inside one organization, as the platform (crons iterate
+        organizations this way). Only for internal functions declared ``platform=True``."""
+        if not self._platform:
+            raise ForbiddenError("Only platform jobs act for other organizations")
+        system = Identity(userId="system", organizationId=organization_id, role="platform_owner")
+        return ActionCtx(system, platform=True)
 
     def _call(self, fn: RegisteredFunction, args: Mapping[str, Any]) -> Any:
         return invoke(fn, args, self._identity)
@@ -187,10 +206,11 @@ def invoke(fn: RegisteredFunction, raw_args: Any, identity: Identity | None) -> 
     args = _validate_args(fn, raw_args)
     kind = fn.spec.kind
     org = identity.organizationId if identity else None
+    platform = fn.spec.platform
     if kind == "query":
-        return fn.fn(QueryCtx(identity), args)
+        return fn.fn(QueryCtx(identity, platform=platform), args)
     if kind == "action":
-        return fn.fn(ActionCtx(identity), args)
+        return fn.fn(ActionCtx(identity, platform=platform), args)
     holder: dict[str, MutationCtx] = {}
 
     def body(db: DatabaseWriter) -> Any:
@@ -198,7 +218,7 @@ def invoke(fn: RegisteredFunction, raw_args: Any, identity: Identity | None) -> 
         holder["ctx"] = ctx
         return fn.fn(ctx, args)
 
-    result = run_mutation(body, org=org)
+    result = run_mutation(body, org=org, platform=platform)
     for after in holder["ctx"]._after:
         try:
             after()
@@ -307,6 +327,12 @@ def handle(fn: RegisteredFunction, event: Any, context: Any = None) -> Any:
         return _handle_http(fn, event, context)
     if not isinstance(event, Mapping):
         raise ValidationError("The event must be an object of arguments")
+    if "_scheduledJob" in event:
+        return {"jobId": event["_scheduledJob"], "state": execute_job(str(event["_scheduledJob"]))}
+    if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
+        # a cron: the function learns which time window this run is for
+        cron_args = {"time": event.get("time")} if "time" in fn.spec.args.model_fields else {}
+        return json.loads(to_json(invoke(fn, cron_args, None)))
     args = dict(event)
     identity = Identity.from_context(args.pop("_auth", None))
     try:

@@ -58,12 +58,37 @@ PLATFORM_SCOPE = "platform"
 #: versions, keys, timestamps, credentials): the platform sets these, never a request.
 RESERVED_PROPERTY_KEYS = frozenset(
     {
-        "organizationId", "orgId", "organization", "ownerId", "owner", "userId", "role", "roles",
-        "version", "pk", "sk", "tb", "v", "ct", "ttl", "createdAt", "updatedAt", "deletedAt",
-        "password", "passwordHash", "hash", "salt", "emailVerified", "verified", "tokenHash",
-        "sessionToken", "verificationToken", "apiKey", "secret",
+        "organizationId",
+        "orgId",
+        "organization",
+        "ownerId",
+        "owner",
+        "userId",
+        "role",
+        "roles",
+        "version",
+        "pk",
+        "sk",
+        "tb",
+        "v",
+        "ct",
+        "ttl",
+        "createdAt",
+        "updatedAt",
+        "deletedAt",
+        "password",
+        "passwordHash",
+        "hash",
+        "salt",
+        "emailVerified",
+        "verified",
+        "tokenHash",
+        "sessionToken",
+        "verificationToken",
+        "apiKey",
+        "secret",
     }
-)  # fmt: skip
+)
 MAX_JSON_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 10
 MAX_NAME_LENGTH = 512
@@ -226,19 +251,25 @@ def _is_creator(doc: Mapping[str, Any]) -> bool:
 
 _DECLARED: tuple[Table, ...] = (
     Table(
-        "organizations", "org", "platform",
+        "organizations",
+        "org",
+        "platform",
         indexes=(Index("by_slug", ("slug",), 1),),
         uniques=(Unique("slug", ("slug",), message="organization slug is taken"),),
         description="tenants: every org-scoped key starts with one",
     ),
     Table(
-        "users", "usr", "platform",
+        "users",
+        "usr",
+        "platform",
         indexes=(Index("by_email", ("email",), 1), Index("by_token", ("tokenIdentifier",), 1)),
         uniques=(Unique("email", ("email",), normalize=normalize_email, message="email already registered"),),
         description="people: accounts (auth)",
     ),
     Table(
-        "memberships", "mem", "platform",
+        "memberships",
+        "mem",
+        "platform",
         indexes=(
             Index("by_user", ("userId",), 1),
             Index("by_organization", ("organizationId", "role"), 1),
@@ -247,7 +278,9 @@ _DECLARED: tuple[Table, ...] = (
         description="people: who belongs to which organization, with which role",
     ),
     Table(
-        "sessions", "ses", "platform",
+        "sessions",
+        "ses",
+        "platform",
         indexes=(
             Index("by_token", ("tokenHash",), 1),
             Index("by_user", ("userId",), 1),
@@ -257,7 +290,9 @@ _DECLARED: tuple[Table, ...] = (
         description="auth sessions (token hashes only)",
     ),
     Table(
-        "verificationTokens", "vtk", "platform",
+        "verificationTokens",
+        "vtk",
+        "platform",
         indexes=(
             Index("by_token", ("token",), 1),
             Index("by_identifier", ("identifier", "type"), 1),
@@ -267,7 +302,27 @@ _DECLARED: tuple[Table, ...] = (
         description="email verification, password reset and invitation tokens (hashes only)",
     ),
     Table(
-        "entities", "ent", "org",
+        "scheduledFunctions",
+        "job",
+        "platform",
+        indexes=(
+            Index("by_organization", ("organizationId", "scheduledTime"), 1),
+            Index("by_state", ("state", "scheduledTime"), 1),
+        ),
+        description="scheduled functions (Convex's _scheduled_functions): the scheduler's outbox",
+    ),
+    Table(
+        "cronRuns",
+        "crn",
+        "platform",
+        indexes=(Index("by_job", ("job", "window"), 1),),
+        uniques=(Unique("run", ("job", "window", "item"), message="already done in this window"),),
+        description="what each cron has done in each time window (so a window never runs twice)",
+    ),
+    Table(
+        "entities",
+        "ent",
+        "org",
         indexes=(
             Index("by_type", ("type",), 1),
             Index("by_status", ("status",), 1),
@@ -280,14 +335,19 @@ _DECLARED: tuple[Table, ...] = (
         ),
         uniques=(
             Unique(
-                "creator_email", ("properties.email",), when=_is_creator, normalize=normalize_email,
+                "creator_email",
+                ("properties.email",),
+                when=_is_creator,
+                normalize=normalize_email,
                 message="a creator with this email already exists",
             ),
         ),
         description="things: the 50 entity types",
     ),
     Table(
-        "connections", "con", "org",
+        "connections",
+        "con",
+        "org",
         indexes=(
             Index("from_entity", ("fromEntityId",), 1),
             Index("to_entity", ("toEntityId",), 1),
@@ -297,13 +357,18 @@ _DECLARED: tuple[Table, ...] = (
             Index("by_created", ("createdAt",), 0),
         ),
         uniques=(
-            Unique("triple", ("fromEntityId", "toEntityId", "relationshipType"),
-                   message="this connection already exists"),
+            Unique(
+                "triple",
+                ("fromEntityId", "toEntityId", "relationshipType"),
+                message="this connection already exists",
+            ),
         ),
         description="connections: the 33 relationship types",
     ),
     Table(
-        "events", "evt", "org",
+        "events",
+        "evt",
+        "org",
         indexes=(
             Index("by_type", ("type",), 1),
             Index("by_actor", ("actorId",), 1),
@@ -315,7 +380,9 @@ _DECLARED: tuple[Table, ...] = (
         description="events: the 49 event types",
     ),
     Table(
-        "tags", "tag", "org",
+        "tags",
+        "tag",
+        "org",
         indexes=(
             Index("by_entity", ("entityId",), 1),
             Index("by_key", ("key",), 1),
@@ -324,7 +391,7 @@ _DECLARED: tuple[Table, ...] = (
         uniques=(Unique("tag", ("entityId", "key", "value"), message="this tag is already on the entity"),),
         description="knowledge: key-value labels",
     ),
-)  # fmt: skip
+)
 
 TABLES: dict[str, Table] = {t.name: t for t in _DECLARED}
 

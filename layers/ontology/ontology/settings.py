@@ -31,6 +31,12 @@ class ENV:
     LOCAL = "ONE_LOCAL"
     FILES_BUCKET = "ONE_FILES_BUCKET"
     S3_ENDPOINT = "ONE_S3_ENDPOINT"
+    AWS_ENDPOINT = "ONE_AWS_ENDPOINT"
+    JOBS_QUEUE_URL = "ONE_JOBS_QUEUE_URL"
+    JOBS_QUEUE_ARN = "ONE_JOBS_QUEUE_ARN"
+    SCHEDULER_ROLE_ARN = "ONE_SCHEDULER_ROLE_ARN"
+    SCHEDULE_GROUP = "ONE_SCHEDULE_GROUP"
+    FUNCTION_PREFIX = "ONE_FUNCTION_PREFIX"
 
 
 #: Used only when ONE_LOCAL=1 and no secret is set: a local stack needs no secrets by hand.
@@ -48,6 +54,14 @@ class Settings:
     local: bool = False
     files_bucket: str = "one-dev-files"
     s3_endpoint: str | None = None
+    #: Endpoint of every other AWS service (SQS, Scheduler, Lambda, Secrets Manager) in the local stack.
+    aws_endpoint: str | None = None
+    jobs_queue_url: str = ""
+    jobs_queue_arn: str = ""
+    scheduler_role_arn: str = ""
+    schedule_group: str = "default"
+    #: Deployed functions are named ``<prefix><module>-<name>`` (the scheduler invokes them by name).
+    function_prefix: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -66,6 +80,12 @@ class Settings:
             local=local,
             files_bucket=e.get(ENV.FILES_BUCKET, "one-dev-files"),
             s3_endpoint=e.get(ENV.S3_ENDPOINT) or None,
+            aws_endpoint=e.get(ENV.AWS_ENDPOINT) or None,
+            jobs_queue_url=e.get(ENV.JOBS_QUEUE_URL, ""),
+            jobs_queue_arn=e.get(ENV.JOBS_QUEUE_ARN, ""),
+            scheduler_role_arn=e.get(ENV.SCHEDULER_ROLE_ARN, ""),
+            schedule_group=e.get(ENV.SCHEDULE_GROUP) or "default",
+            function_prefix=e.get(ENV.FUNCTION_PREFIX, ""),
         )
 
 

@@ -89,10 +89,14 @@ class Storage:
         storage_id = "sto_" + new_id("entities")[4:]
         url = _s3().generate_presigned_url(
             "put_object",
-            Params={"Bucket": self._bucket, "Key": self._key(storage_id), "ContentType": content_type,
-                    "ContentLength": size},
+            Params={
+                "Bucket": self._bucket,
+                "Key": self._key(storage_id),
+                "ContentType": content_type,
+                "ContentLength": size,
+            },
             ExpiresIn=UPLOAD_URL_TTL_SECONDS,
-        )  # fmt: skip
+        )
         return {
             "uploadUrl": url,
             "storageId": storage_id,

@@ -178,7 +178,8 @@ class Store:
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None, int]:
         """One Query request: ``(items, last_evaluated_key, count)``.
 
-        ``sk_condition`` is ``("begins_with", prefix)`` or ``("between", lo, hi)`` or None.
+        ``sk_condition`` is ``("begins_with", prefix)``, ``("between", lo, hi)``, ``("lte", hi)`` or None;
+        no key value is ever the empty string (DynamoDB rejects those).
         """
         names = {"#p": pk_attr}
         values: dict[str, Any] = {":p": {"S": pk}}
@@ -188,6 +189,9 @@ class Store:
             if sk_condition[0] == "begins_with":
                 expr += " AND begins_with(#s, :a)"
                 values[":a"] = {"S": sk_condition[1]}
+            elif sk_condition[0] == "lte":
+                expr += " AND #s <= :b"
+                values[":b"] = {"S": sk_condition[1]}
             else:
                 expr += " AND #s BETWEEN :a AND :b"
                 values[":a"] = {"S": sk_condition[1]}

@@ -28,8 +28,12 @@ def log_event(
     metadata: dict[str, Any] | None = None,
     timestamp: int | None = None,
 ) -> str:
-    doc: dict[str, Any] = {"type": type_, "actorId": actor_id, "timestamp": timestamp or now_ms(),
-                           "metadata": metadata or {}}  # fmt: skip
+    doc: dict[str, Any] = {
+        "type": type_,
+        "actorId": actor_id,
+        "timestamp": timestamp or now_ms(),
+        "metadata": metadata or {},
+    }
     if target_id:
         doc["targetId"] = target_id
     return db.insert("events", doc)

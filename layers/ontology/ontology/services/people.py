@@ -41,10 +41,15 @@ def create_user_with_organization(
     )
     db.insert(
         "organizations",
-        {"name": organization_name, "slug": slugify(organization_name, org_id[-6:].lower()),
-         "personal": personal, "createdAt": now, "updatedAt": now},
+        {
+            "name": organization_name,
+            "slug": slugify(organization_name, org_id[-6:].lower()),
+            "personal": personal,
+            "createdAt": now,
+            "updatedAt": now,
+        },
         doc_id=org_id,
-    )  # fmt: skip
+    )
     entity_id = add_member(db, org_id=org_id, user_id=user_id, role="org_owner", display_name=name or email)
     return {"userId": user_id, "organizationId": org_id, "entityId": entity_id}
 
@@ -54,16 +59,29 @@ def add_member(db: DatabaseWriter, *, org_id: str, user_id: str, role: str, disp
     now = int(time.time() * 1000)
     entity_id = db.insert(
         "entities",
-        {"type": "audience_member", "name": display_name, "properties": {},
-         "status": "active", "createdAt": now, "updatedAt": now},
-    )  # fmt: skip
+        {
+            "type": "audience_member",
+            "name": display_name,
+            "properties": {},
+            "status": "active",
+            "createdAt": now,
+            "updatedAt": now,
+        },
+    )
     db.insert(
         "memberships",
-        {"organizationId": org_id, "userId": user_id, "role": role, "entityId": entity_id,
-         "createdAt": now, "updatedAt": now},
-    )  # fmt: skip
-    db.insert("events", {"type": "user_joined", "actorId": entity_id, "timestamp": now,
-                         "metadata": {"role": role}})  # fmt: skip
+        {
+            "organizationId": org_id,
+            "userId": user_id,
+            "role": role,
+            "entityId": entity_id,
+            "createdAt": now,
+            "updatedAt": now,
+        },
+    )
+    db.insert(
+        "events", {"type": "user_joined", "actorId": entity_id, "timestamp": now, "metadata": {"role": role}}
+    )
     return entity_id
 
 
@@ -75,9 +93,16 @@ def create_session(
     token = new_token()
     session_id = db.insert(
         "sessions",
-        {"userId": user_id, "tokenHash": hash_token(token), "expiresAt": now + ttl_ms,
-         "activeOrganizationId": org_id, "createdAt": now, "updatedAt": now, **extra},
-    )  # fmt: skip
+        {
+            "userId": user_id,
+            "tokenHash": hash_token(token),
+            "expiresAt": now + ttl_ms,
+            "activeOrganizationId": org_id,
+            "createdAt": now,
+            "updatedAt": now,
+            **extra,
+        },
+    )
     return token, session_id
 
 

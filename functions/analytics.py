@@ -1,0 +1,151 @@
+"""Analytics jobs: every Monday, a report of each organization's week."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import StrictInt
+
+from ontology.errors import ConflictError
+from ontology.registry import Args, action, mutation, query
+from ontology.runtime import ActionCtx, MutationCtx, QueryCtx
+from ontology.schema import JsonObject, NonNegative
+from ontology.services.cron_runs import CronArgs, done, mark_done, organizations, run_time, window_for
+from ontology.services.ontology_ops import log_event, now_ms
+
+JOB = "analytics:generate_weekly_report"
+PAGE = 500
+
+
+class RangeArgs(Args):
+    start: NonNegative
+    end: NonNegative
+    cursor: str | None = None
+
+
+@query(args=RangeArgs, internal=True, platform=True)
+def events_page(ctx: QueryCtx, args: RangeArgs) -> dict[str, Any]:
+    """One page of the organization's events with start ≤ timestamp < end."""
+    return (
+        ctx.db.query("events")
+        .with_index("by_timestamp", lambda q: q.gte("timestamp", args.start).lt("timestamp", args.end))
+        .paginate({"numItems": PAGE, "cursor": args.cursor})
+    )
+
+
+@query(args=RangeArgs, internal=True, platform=True)
+def follows_page(ctx: QueryCtx, args: RangeArgs) -> dict[str, Any]:
+    """One page of ``following`` connections created with start ≤ createdAt < end."""
+    return (
+        ctx.db.query("connections")
+        .with_index("by_created", lambda q: q.gte("createdAt", args.start).lt("createdAt", args.end))
+        .filter(lambda f: f.eq(f.field("relationshipType"), "following"))
+        .paginate({"numItems": PAGE, "cursor": args.cursor})
+    )
+
+
+class SaveReportArgs(Args):
+    window: str
+    start: NonNegative
+    end: NonNegative
+    eventCounts: dict[str, StrictInt]
+    newFollowers: StrictInt
+    revenue: NonNegative
+    extra: JsonObject | None = None
+
+
+@mutation(args=SaveReportArgs, internal=True, platform=True)
+def save_report(ctx: MutationCtx, args: SaveReportArgs) -> str | None:
+    org = ctx.auth.require_identity().organizationId
+    if done(ctx.db, JOB, args.window, org):
+        return None
+    now = now_ms()
+    report_id = ctx.db.insert(
+        "entities",
+        {
+            "type": "report",
+            "name": f"Weekly report, week of {args.window[:10]}",
+            "status": "published",
+            "createdAt": now,
+            "updatedAt": now,
+            "properties": {
+                "kind": "weekly",
+                "window": args.window,
+                "periodStart": args.start,
+                "periodEnd": args.end,
+                "eventCounts": args.eventCounts,
+                "totalEvents": sum(args.eventCounts.values()),
+                "newFollowers": args.newFollowers,
+                "revenue": args.revenue,
+            },
+        },
+    )
+    log_event(
+        ctx.db,
+        "report_generated",
+        actor_id=report_id,
+        target_id=report_id,
+        timestamp=now,
+        metadata={"kind": "weekly", "window": args.window},
+    )
+    mark_done(ctx.db, JOB, args.window, org, {"reportId": report_id})
+    return report_id
+
+
+def _all_pages(ctx: ActionCtx, fn: Any, start: int, end: int) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = ctx.run_query(fn, {"start": start, "end": end, "cursor": cursor})
+        docs += page["page"]
+        if page["isDone"]:
+            return docs
+        cursor = page["continueCursor"]
+
+
+@action(args=CronArgs, internal=True, platform=True)
+def generate_weekly_report(ctx: ActionCtx, args: CronArgs) -> dict[str, Any]:
+    """Mondays: per organization, a ``report`` entity with the past week's event counts by type, new
+    followers and revenue (the sum of ``revenue_generated`` amounts); logs ``report_generated``. One
+    report per organization per week, however often the week runs."""
+    from ontology.db import DatabaseReader
+
+    window = window_for(JOB, run_time(args))
+    end_dt = datetime.fromisoformat(window.replace("Z", "+00:00"))
+    end = int(end_dt.timestamp() * 1000)
+    start = int((end_dt - timedelta(days=7)).timestamp() * 1000)
+    platform = DatabaseReader(None, platform=True)
+    created = skipped = 0
+    for org in organizations(platform):
+        if done(platform, JOB, window, org["_id"]):
+            skipped += 1
+            continue
+        org_ctx = ctx.for_organization(org["_id"])
+        events = _all_pages(org_ctx, events_page, start, end)
+        counts = Counter(e["type"] for e in events)
+        revenue = sum(
+            e["metadata"].get("amount", 0)
+            for e in events
+            if e["type"] == "revenue_generated"
+            and isinstance(e.get("metadata"), dict)
+            and isinstance(e["metadata"].get("amount"), int | float)
+        )
+        followers = len(_all_pages(org_ctx, follows_page, start, end))
+        try:
+            saved = org_ctx.run_mutation(
+                save_report,
+                {
+                    "window": window,
+                    "start": start,
+                    "end": end,
+                    "eventCounts": dict(counts),
+                    "newFollowers": followers,
+                    "revenue": revenue,
+                },
+            )
+        except ConflictError:
+            saved = None
+        created, skipped = (created + 1, skipped) if saved else (created, skipped + 1)
+    return {"window": window, "created": created, "skipped": skipped}

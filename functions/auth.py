@@ -1,0 +1,50 @@
+"""Auth jobs: the hourly cleanup of expired sessions and verification tokens."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from ontology.registry import Args, action, mutation
+from ontology.runtime import ActionCtx, MutationCtx
+from ontology.schema import NonNegative
+from ontology.services.cron_runs import CronArgs, run_time
+
+#: Documents deleted per transaction (each delete also removes its unique guard: two items).
+CLEANUP_BATCH = 40
+EXPIRY_FIELD = {"sessions": "expiresAt", "verificationTokens": "expires"}
+
+
+class DeleteExpiredArgs(Args):
+    table: Literal["sessions", "verificationTokens"]
+    before: NonNegative
+
+
+@mutation(args=DeleteExpiredArgs, internal=True, platform=True)
+def delete_expired_batch(ctx: MutationCtx, args: DeleteExpiredArgs) -> int:
+    """Delete up to one batch of documents of ``table`` that expired before ``before``."""
+    field = EXPIRY_FIELD[args.table]
+    expired = (
+        ctx.db.query(args.table)
+        .with_index("by_expires", lambda q: q.lt(field, args.before))
+        .take(CLEANUP_BATCH)
+    )
+    for doc in expired:
+        ctx.db.delete(doc["_id"], args.table)
+    return len(expired)
+
+
+@action(args=CronArgs, internal=True, platform=True)
+def cleanup_expired_tokens(ctx: ActionCtx, args: CronArgs) -> dict[str, Any]:
+    """Hourly: delete every session and verification token that has expired (idempotent: a second
+    run finds nothing left to delete)."""
+    before = int(run_time(args).timestamp() * 1000)
+    deleted: dict[str, int] = {}
+    for table in EXPIRY_FIELD:
+        total = 0
+        while True:
+            n = ctx.run_mutation(delete_expired_batch, {"table": table, "before": before})
+            total += n
+            if n < CLEANUP_BATCH:
+                break
+        deleted[table] = total
+    return {"deleted": deleted}

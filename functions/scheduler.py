@@ -1,0 +1,74 @@
+"""The scheduler's jobs as the caller's organization sees them (Convex's ``_scheduled_functions``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StrictStr
+
+from ontology.registry import Args, mutation, query
+from ontology.runtime import MutationCtx, QueryCtx
+from ontology.types import Page, PaginationOpts, SuccessResult
+
+JobState = Literal["pending", "inProgress", "success", "failed", "canceled"]
+
+
+class ScheduledFunction(BaseModel):
+    id_: str = Field(alias="_id")
+    name: str
+    args: dict[str, Any]
+    scheduledTime: float
+    completedTime: float | None = None
+    state: dict[str, Any]
+
+
+def _public(job: dict[str, Any]) -> dict[str, Any]:
+    state: dict[str, Any] = {"kind": job["state"]}
+    if job.get("error"):
+        state["error"] = job["error"]
+    out = {
+        "_id": job["_id"],
+        "_creationTime": job["_creationTime"],
+        "name": job["name"],
+        "args": job["args"],
+        "scheduledTime": job["scheduledTime"],
+        "state": state,
+    }
+    if job.get("completedTime") is not None:
+        out["completedTime"] = job["completedTime"]
+    return out
+
+
+class ListArgs(Args):
+    state: JobState | None = None
+    paginationOpts: PaginationOpts
+
+
+@query(args=ListArgs, returns=Page[ScheduledFunction], auth="org_user", name="list")
+def list_jobs(ctx: QueryCtx, args: ListArgs) -> dict[str, Any]:
+    """The organization's scheduled functions, latest first: name, args, scheduledTime, state
+    (pending → inProgress → success | failed | canceled), completedTime, error."""
+    from ontology.db import DatabaseReader
+
+    org = ctx.auth.require_identity().organizationId
+    jobs = (
+        DatabaseReader(None, platform=True)
+        .query("scheduledFunctions")
+        .with_index("by_organization", lambda q: q.eq("organizationId", org))
+    )
+    if args.state:
+        state = args.state
+        jobs = jobs.filter(lambda f: f.eq(f.field("state"), state))
+    page = jobs.order("desc").paginate(args.paginationOpts.model_dump())
+    return {**page, "page": [_public(j) for j in page["page"]]}
+
+
+class CancelArgs(Args):
+    jobId: Annotated[StrictStr, Field(pattern=r"^job_[0-9A-HJKMNP-TV-Z]{26}$")]
+
+
+@mutation(args=CancelArgs, returns=SuccessResult, auth="org_user", uses=("scheduler",))
+def cancel(ctx: MutationCtx, args: CancelArgs) -> dict[str, bool]:
+    """Cancel a pending scheduled function of the organization (a running or finished one stays)."""
+    ctx.scheduler.cancel(args.jobId)
+    return {"success": True}

@@ -1,0 +1,225 @@
+"""What AWS does between services, done locally: Lambda's pollers and EventBridge's schedules.
+
+moto stores streams, queues and schedules but never delivers from them. These pollers read them
+through the same APIs Lambda's event source mappings and EventBridge use, and invoke the template's
+functions with the events AWS would send:
+
+- :class:`StreamPoller` — the table's stream → the dispatcher (with the mapping's filter criteria);
+- :class:`QueuePoller` — the jobs queue → the runner (deleting what it did not report as failed);
+- :class:`SchedulePoller` — one-time ``at()`` schedules that are due → their target queue;
+- :class:`CronPoller` — the template's ``Schedule`` events → their functions, on time (croniter).
+
+Each has ``poll_once()`` (the tests drive them step by step) and runs in a loop in the local stack.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from infra.local.runner import LambdaRunner
+
+log = logging.getLogger("one.local")
+
+
+def matches(pattern: Any, value: Any) -> bool:
+    """EventBridge-style filter: a dict pattern matches key by key, a list of values by membership."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(
+            k in value and matches(p, value[k]) for k, p in pattern.items()
+        )
+    if isinstance(pattern, list):
+        return value in pattern
+    return bool(pattern == value)
+
+
+class StreamPoller:
+    def __init__(
+        self, runner: LambdaRunner, streams: Any, stream_arn: str, target: str, filters: list[dict[str, Any]]
+    ) -> None:
+        self.runner, self.streams, self.stream_arn, self.target = runner, streams, stream_arn, target
+        self.filters = filters
+        self._iterators: dict[str, str] = {}
+
+    def poll_once(self) -> int:
+        """Deliver new records; returns how many matched the filters."""
+        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        delivered = 0
+        for shard in shards:
+            sid = shard["ShardId"]
+            if sid not in self._iterators:
+                self._iterators[sid] = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=sid, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            resp = self.streams.get_records(ShardIterator=self._iterators[sid], Limit=100)
+            records = [
+                r
+                for r in resp.get("Records", [])
+                if not self.filters or any(matches(f, r) for f in self.filters)
+            ]
+            if records:
+                result = self.runner.invoke(self.target, {"Records": records}) or {}
+                failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+                if failed:
+                    log.warning("dispatcher failed %d records; they stay for the next poll", len(failed))
+                    continue  # keep the iterator: the batch is delivered again (as Lambda retries)
+                delivered += len(records)
+            if resp.get("NextShardIterator"):
+                self._iterators[sid] = resp["NextShardIterator"]
+        return delivered
+
+
+class QueuePoller:
+    def __init__(self, runner: LambdaRunner, sqs: Any, queue_url: str, queue_arn: str, target: str) -> None:
+        self.runner, self.sqs, self.queue_url, self.queue_arn, self.target = (
+            runner,
+            sqs,
+            queue_url,
+            queue_arn,
+            target,
+        )
+
+    def poll_once(self, wait_seconds: int = 0) -> int:
+        resp = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=wait_seconds,
+            VisibilityTimeout=60,
+            AttributeNames=["All"],
+        )
+        messages = resp.get("Messages", [])
+        if not messages:
+            return 0
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody"),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": self.queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+        result = self.runner.invoke(self.target, {"Records": records}) or {}
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        for m in messages:
+            if m["MessageId"] not in failed:
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+        return len(messages) - len(failed)
+
+
+_AT = re.compile(r"^at\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\)$")
+
+
+class SchedulePoller:
+    """Fires due one-time ``at()`` schedules at their SQS targets, then deletes them."""
+
+    def __init__(self, scheduler: Any, sqs: Any, group: str, queue_urls: dict[str, str]) -> None:
+        self.scheduler, self.sqs, self.group, self.queue_urls = scheduler, sqs, group, queue_urls
+
+    def poll_once(self, now: datetime | None = None) -> int:
+        now = now or datetime.now(UTC)
+        fired = 0
+        for summary in self.scheduler.list_schedules(GroupName=self.group).get("Schedules", []):
+            schedule = self.scheduler.get_schedule(Name=summary["Name"], GroupName=self.group)
+            m = _AT.match(schedule.get("ScheduleExpression", ""))
+            if not m or datetime.fromisoformat(m.group(1)).replace(tzinfo=UTC) > now:
+                continue
+            target = schedule["Target"]
+            url = self.queue_urls.get(target["Arn"])
+            if url is None:
+                log.warning(
+                    "schedule %s targets %s, which the local stack does not serve",
+                    summary["Name"],
+                    target["Arn"],
+                )
+                continue
+            self.sqs.send_message(QueueUrl=url, MessageBody=target.get("Input", "{}"))
+            self.scheduler.delete_schedule(Name=summary["Name"], GroupName=self.group)
+            fired += 1
+        return fired
+
+
+class CronPoller:
+    """Fires the template's ``Schedule`` events on time, as EventBridge rules do."""
+
+    def __init__(self, runner: LambdaRunner, crons: list[tuple[str, str, Any]]) -> None:
+        self.runner = runner
+        self.crons = crons  # (logical id, cron name, CronJob)
+        start = datetime.now(UTC)
+        self._next = {name: job.next_fire(start) for _, name, job in crons}
+        self._lock = threading.Lock()
+
+    def fire(self, name: str, when: datetime | None = None) -> Any:
+        """Run one cron now (``one cron run``), with the scheduled event EventBridge would send."""
+        for logical_id, cron_name, _job in self.crons:
+            if cron_name == name:
+                when = when or datetime.now(UTC)
+                event = {
+                    "version": "0",
+                    "id": f"local-{int(time.time() * 1000)}",
+                    "detail-type": "Scheduled Event",
+                    "source": "aws.events",
+                    "account": "123456789012",
+                    "time": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "region": "us-east-1",
+                    "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{logical_id}"],
+                    "detail": {},
+                }
+                log.info("cron %s -> %s", name, logical_id)
+                return self.runner.invoke(logical_id, event)
+        raise KeyError(f"no cron named {name!r}; known: {', '.join(n for _, n, _ in self.crons)}")
+
+    def poll_once(self, now: datetime | None = None) -> int:
+        now = now or datetime.now(UTC)
+        fired = 0
+        for _, name, job in self.crons:
+            with self._lock:
+                due = self._next[name] <= now
+                if due:
+                    slot = self._next[name]
+                    self._next[name] = job.next_fire(now)
+            if due:
+                try:
+                    self.fire(name, slot)
+                except Exception:
+                    log.exception("cron %s failed", name)
+                fired += 1
+        return fired
+
+
+def cron_events(template: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(function logical id, cron name, CronJob) for every Schedule event of the template."""
+    from ontology.crons import REGISTERED
+    from ontology.registry import _import_module
+
+    _import_module("crons")
+    by_expression = {(j.expression, f"cron: {j.name}"): j for j in REGISTERED.jobs.values()}
+    out = []
+    for logical_id, res in template["Resources"].items():
+        for event in (res.get("Properties", {}).get("Events") or {}).values():
+            if event.get("Type") == "Schedule":
+                props = event["Properties"]
+                job = by_expression.get((props["Schedule"], props.get("Description", "")))
+                if job is not None:
+                    out.append((logical_id, job.name, job))
+    return out
+
+
+def stream_filters(template: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
+    events = template["Resources"][logical_id]["Properties"].get("Events", {})
+    filters = []
+    for event in events.values():
+        if event.get("Type") == "DynamoDB":
+            for f in event["Properties"].get("FilterCriteria", {}).get("Filters", []):
+                filters.append(json.loads(f["Pattern"]))
+    return filters

@@ -1,0 +1,68 @@
+"""What crons share: the time window a run is for, and a record of what was done in each window, so
+that running the same window twice — or three times at once — changes nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StrictStr
+
+from ontology.db import DatabaseReader, DatabaseWriter, Doc
+from ontology.registry import Args
+
+__all__ = ["CronArgs", "done", "mark_done", "organizations", "run_time", "window_for"]
+
+
+class CronArgs(Args):
+    """A cron's arguments: the time it was fired for (EventBridge's ``time``; now when absent)."""
+
+    time: Annotated[StrictStr, Field(max_length=40)] | None = None
+
+
+def run_time(args: CronArgs) -> datetime:
+    if not args.time:
+        return datetime.now(UTC)
+    return datetime.fromisoformat(args.time.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def window_for(function_path: str, when: datetime) -> str:
+    """The schedule slot of ``function_path``'s cron that ``when`` falls in (its crons.py entry)."""
+    from ontology.registry import _import_module
+
+    _import_module("crons")
+    from ontology.crons import REGISTERED
+
+    for job in REGISTERED.jobs.values():
+        if job.function == function_path:
+            return job.window_of(when)
+    return when.strftime("%Y-%m-%d")
+
+
+def done(db: DatabaseReader, job: str, window: str, item: str) -> Doc | None:
+    """The record of ``item`` done by ``job`` in ``window`` (a consistent read of its guard)."""
+    return db.lookup_unique("cronRuns", "run", {"job": job, "window": window, "item": item})
+
+
+def mark_done(
+    db: DatabaseWriter, job: str, window: str, item: str, result: dict[str, Any] | None = None
+) -> str:
+    """Record ``item`` as done in this transaction; CONFLICT if another run recorded it first."""
+    import time
+
+    doc: dict[str, Any] = {"job": job, "window": window, "item": item, "createdAt": int(time.time() * 1000)}
+    if result is not None:
+        doc["result"] = result
+    return db.insert("cronRuns", doc)
+
+
+def organizations(db: DatabaseReader, page: int = 100) -> Iterator[Doc]:
+    """Every organization of the platform, oldest first, a page at a time."""
+    cursor = None
+    while True:
+        batch = db.query("organizations").paginate({"numItems": page, "cursor": cursor})
+        yield from batch["page"]
+        if batch["isDone"]:
+            return
+        cursor = batch["continueCursor"]
