@@ -149,13 +149,16 @@ class LocalStack:
             scheduler, sqs, settings.schedule_group, {settings.jobs_queue_arn: settings.jobs_queue_url}
         )
         self.cron_poller = CronPoller(self.runner, cron_events(template))
-        for poller, wait in (
-            (self.stream_poller, 0.25),
+        # Short polls, never SQS long polling: moto serves one request at a time (the lock), and a
+        # long poll would hold every other request for its whole wait.
+        pollers = (
+            (self.stream_poller, 0.2),
+            (self.queue_poller, 0.2),
             (self.schedule_poller, 1.0),
             (self.cron_poller, 1.0),
-        ):
+        )
+        for poller, wait in pollers:
             self._spawn(self._loop(poller.poll_once, wait))
-        self._spawn(self._loop(lambda: self.queue_poller.poll_once(wait_seconds=1), 0.0))
 
     def _loop(self, step: Any, wait: float) -> Any:
         def run() -> None:

@@ -170,6 +170,49 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
     assert cli.returncode == 0, cli.stderr
     assert json.loads(cli.stdout)["name"] == "Ada"
 
+    env = {**os.environ, "ONE_STATE_DIR": str(stack.state_dir)}
+    crons = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "cron", "list", "--url", stack.url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    assert {c["schedule"] for c in json.loads(crons.stdout)} == {
+        "rate(60 minutes)",
+        "cron(0 0 * * ? *)",
+        "cron(0 9 ? * MON *)",
+        "cron(0 10 1 * ? *)",
+    }
+    fired = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "cron", "run", "weekly analytics report", "--url", stack.url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert fired.returncode == 0, fired.stderr
+    assert json.loads(fired.stdout)["created"] == 1
+    unknown = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "cron", "run", "no such cron", "--url", stack.url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert unknown.returncode == 1
+    with OneClient(stack.url, token=stack.token()) as client:
+        reports = client.query(
+            "entities:list", {"type": "report", "paginationOpts": {"numItems": 5, "cursor": None}}
+        )
+        assert len(reports["page"]) == 1
+        assert (
+            client.query("scheduler:list", {"paginationOpts": {"numItems": 5, "cursor": None}})["page"] == []
+        )
+
     code, out = stack.stop()
     assert code == 0 and "stopped." in out, out
 

@@ -59,7 +59,7 @@ def _intent(obj: Any) -> PaymentIntent:
         status=obj["status"],
         amount=int(obj["amount"]),
         currency=obj["currency"],
-        amount_received=int(obj.get("amount_received") or 0),
+        amount_received=int(getattr(obj, "amount_received", None) or 0),
     )
 
 
@@ -124,15 +124,9 @@ class StripePayments:
         )
 
     def confirm(self, intent_id: str, *, idempotency_key: str) -> PaymentIntent:
+        # No off_session here: localstripe refuses it on confirm (creating with confirm=True sends it).
         intents = self._client.v1.payment_intents
-        return _intent(
-            self._call(
-                intents.confirm,
-                intent_id,
-                params={"off_session": True},
-                options={"idempotency_key": idempotency_key},
-            )
-        )
+        return _intent(self._call(intents.confirm, intent_id, options={"idempotency_key": idempotency_key}))
 
     def retrieve(self, intent_id: str) -> PaymentIntent:
         return _intent(self._call(self._client.v1.payment_intents.retrieve, intent_id))

@@ -1,0 +1,185 @@
+"""Provider ports through the real SDKs against the local stand-ins on loopback: payments against
+localstripe (stripe SDK), AI against the local OpenAI-compatible endpoint (openai SDK); email."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ontology.errors import PaymentFailedError
+from tests.conftest import ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@pytest.fixture(scope="module")
+def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    state = tmp_path_factory.mktemp("stripe") / "stripe.pickle"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.stripe_server", "--port", str(port), "--state-file", str(state)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(f"{url}/v1/customers")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def payments(localstripe: str):
+    from ontology.providers.payments import StripePayments
+
+    return StripePayments(api_key="sk_test_local", api_base=localstripe)
+
+
+def test_stripe_charge_capture_refund(payments) -> None:
+    intent = payments.create_intent(
+        amount=1999,
+        currency="usd",
+        payment_method="pm_card_visa",
+        idempotency_key="k1",
+        metadata={"purchase": "p1"},
+    )
+    assert intent.status in ("requires_confirmation", "requires_payment_method")
+    confirmed = payments.confirm(intent.id, idempotency_key="k1-confirm")
+    assert confirmed.status == "succeeded" and confirmed.amount == 1999
+    assert payments.retrieve(intent.id).status == "succeeded"
+    assert payments.refund(intent.id, idempotency_key="k1-refund").startswith("re_")
+
+
+def test_stripe_authorize_then_capture_or_void(payments) -> None:
+    held = payments.create_intent(
+        amount=500,
+        currency="usd",
+        payment_method="pm_card_visa",
+        confirm=True,
+        capture_method="manual",
+        idempotency_key="k2",
+    )
+    assert held.status == "requires_capture"
+    assert payments.capture(held.id, idempotency_key="k2-capture").status == "succeeded"
+    voided = payments.create_intent(
+        amount=500,
+        currency="usd",
+        payment_method="pm_card_visa",
+        confirm=True,
+        capture_method="manual",
+        idempotency_key="k3",
+    )
+    assert payments.cancel(voided.id, idempotency_key="k3-cancel").status == "canceled"
+
+
+def test_stripe_declined_card_is_payment_failed(payments) -> None:
+    with pytest.raises(PaymentFailedError):
+        payments.create_intent(
+            amount=500,
+            currency="usd",
+            payment_method="pm_card_chargeCustomerFail",
+            confirm=True,
+            idempotency_key="k4",
+        )
+
+
+@pytest.fixture(scope="module")
+def local_openai() -> Iterator[str]:
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from infra.local.openai_stub import ROUTES
+
+    port = _free_port()
+    app = Starlette(routes=[Route(path, fn, methods=["POST"]) for path, fn in ROUTES.items()])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/_local/openai/v1"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_ai_chat_and_embeddings_through_the_openai_sdk(local_openai: str) -> None:
+    import openai
+
+    from ontology.providers.ai import OpenAIProvider
+
+    ai = OpenAIProvider(openai.OpenAI(api_key="local", base_url=local_openai))
+    reply = ai.chat(system_prompt="You are a clone.", messages=[{"role": "user", "content": "Say hi"}])
+    assert "local model" in reply.content and "Say hi" in reply.content
+    assert reply.usage["total_tokens"] > 0 and reply.model.startswith("local/")
+    again = ai.chat(system_prompt="You are a clone.", messages=[{"role": "user", "content": "Say hi"}])
+    assert again.content == reply.content, "deterministic"
+    vector = ai.embed("hello")
+    assert len(vector) == 1536 and abs(sum(v * v for v in vector) - 1) < 1e-6
+    assert ai.embed("hello") == vector and ai.embed("other") != vector
+
+
+def test_file_outbox_newest_first(tmp_path: Path) -> None:
+    from ontology.providers.email import FileOutbox
+
+    outbox = FileOutbox(tmp_path / "outbox")
+    outbox.send(to="a@x.io", subject="first", html="<p>1</p>", text="1")
+    time.sleep(0.002)
+    outbox.send(to="b@x.io", subject="second", html="<p>2</p>", text="2")
+    messages = outbox.messages()
+    assert [m["subject"] for m in messages] == ["second", "first"]
+    assert set(messages[0]) >= {"to", "subject", "text", "html", "sentAt"}
+
+
+def test_resend_request_shape() -> None:
+    from ontology.providers.email import ResendEmail
+
+    seen = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen["url"] = str(request.url)
+        seen["auth"] = request.headers["authorization"]
+        seen["body"] = json.loads(request.content)
+        return httpx.Response(200, json={"id": "email_1"})
+
+    email = ResendEmail(
+        httpx.Client(transport=httpx.MockTransport(handler)), api_key="re_test", sender="n@one.dev"
+    )
+    assert email.send(to="a@x.io", subject="Hi", html="<b>hi</b>", text="hi") == "email_1"
+    assert seen["url"] == "https://api.resend.com/emails" and seen["auth"] == "Bearer re_test"
+    assert seen["body"] == {
+        "from": "n@one.dev",
+        "to": ["a@x.io"],
+        "subject": "Hi",
+        "html": "<b>hi</b>",
+        "text": "hi",
+    }
