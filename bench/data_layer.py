@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.harness import ORG, local_table, result
+from bench.harness import ORG, local_table, result, seed_creator
 
 LISTING_ITEMS = 5_000
 PAGE_SIZE = 50
@@ -30,42 +30,11 @@ def _seed_entities(n: int, kind: str) -> None:
 
 
 def relationship_read() -> list[dict[str, Any]]:
-    from ontology import run_mutation, run_query
+    from ontology import run_query
     from ontology.relations import connected
 
     with local_table() as counter:
-        creator = run_mutation(
-            lambda db: db.insert(
-                "entities",
-                {
-                    "type": "creator",
-                    "name": "Ada",
-                    "createdAt": 0,
-                    "updatedAt": 0,
-                    "properties": {"email": "ada@example.com", "username": "ada", "displayName": "Ada"},
-                },
-            ),
-            org=ORG,
-        )
-        for batch in range(5):
-
-            def body(db: Any, batch: int = batch) -> None:
-                for i in range(10):
-                    post = db.insert(
-                        "entities",
-                        {"type": "blog_post", "name": f"p{batch}.{i}", "createdAt": 0, "updatedAt": 0},
-                    )
-                    db.insert(
-                        "connections",
-                        {
-                            "fromEntityId": creator,
-                            "toEntityId": post,
-                            "relationshipType": "authored",
-                            "createdAt": 0,
-                        },
-                    )
-
-            run_mutation(body, org=ORG)
+        creator = seed_creator(50)
         counter.reset()
         targets = run_query(lambda db: (db.get(creator), connected(db, creator, "authored")[1]), org=ORG)[1]
         assert len(targets) == 50

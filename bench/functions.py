@@ -22,11 +22,24 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.harness import ORG, local_table, result
+from bench.harness import ORG, local_table, result, seed_creator
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("web3", "openai", "stripe")
-QUERY_MODULES = ("creators", "tokens", "files", "entities", "connections", "events", "tags", "meta")
+QUERY_MODULES = (
+    "creators",
+    "tokens",
+    "files",
+    "entities",
+    "connections",
+    "events",
+    "tags",
+    "scheduler",
+    "content",
+    "analytics",
+    "billing",
+    "meta",
+)
 IDENTITY = {"userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8R", "organizationId": ORG, "role": "org_owner"}
 
 
@@ -88,24 +101,11 @@ def handler_overhead() -> list[dict[str, Any]]:
     import contextlib
     import io
 
-    from ontology import run_mutation
     from ontology.registry import resolve
 
     with local_table() as counter:
         os.environ["ONE_TABLE_NAME"] = "one-bench"
-        creator = run_mutation(
-            lambda db: db.insert(
-                "entities",
-                {
-                    "type": "creator",
-                    "name": "Ada",
-                    "createdAt": 0,
-                    "updatedAt": 0,
-                    "properties": {"email": "a@x.io", "username": "a", "displayName": "A"},
-                },
-            ),
-            org=ORG,
-        )
+        creator = seed_creator()
         ours = resolve("creators:get")
         theirs = _hand_written_handler()
         event = _event("creators:get", {"id": creator})
@@ -133,42 +133,10 @@ def handler_overhead() -> list[dict[str, Any]]:
 
 
 def get_with_content_requests() -> list[dict[str, Any]]:
-    from ontology import run_mutation
     from ontology.registry import resolve
 
     with local_table() as counter:
-        creator = run_mutation(
-            lambda db: db.insert(
-                "entities",
-                {
-                    "type": "creator",
-                    "name": "Ada",
-                    "createdAt": 0,
-                    "updatedAt": 0,
-                    "properties": {"email": "a@x.io", "username": "a", "displayName": "A"},
-                },
-            ),
-            org=ORG,
-        )
-        for batch in range(5):
-
-            def body(db: Any, batch: int = batch) -> None:
-                for i in range(10):
-                    post = db.insert(
-                        "entities",
-                        {"type": "blog_post", "name": f"p{batch}.{i}", "createdAt": 0, "updatedAt": 0},
-                    )
-                    db.insert(
-                        "connections",
-                        {
-                            "fromEntityId": creator,
-                            "toEntityId": post,
-                            "relationshipType": "authored",
-                            "createdAt": 0,
-                        },
-                    )
-
-            run_mutation(body, org=ORG)
+        creator = seed_creator(50)
         counter.reset()
         out = resolve("creators:get_with_content")(
             _event("creators:get_with_content", {"creatorId": creator}), None

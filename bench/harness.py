@@ -88,3 +88,41 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def seed_creator(posts: int = 0) -> str:
+    """A creator with ``posts`` authored blog posts (batches of ten per transaction); its id."""
+    from ontology import run_mutation
+
+    creator: str = run_mutation(
+        lambda db: db.insert(
+            "entities",
+            {
+                "type": "creator",
+                "name": "Ada",
+                "createdAt": 0,
+                "updatedAt": 0,
+                "properties": {"email": "ada@example.com", "username": "ada", "displayName": "Ada"},
+            },
+        ),
+        org=ORG,
+    )
+    for start in range(0, posts, 10):
+
+        def body(db: Any, start: int = start) -> None:
+            for i in range(start, min(start + 10, posts)):
+                post = db.insert(
+                    "entities", {"type": "blog_post", "name": f"p{i}", "createdAt": 0, "updatedAt": 0}
+                )
+                db.insert(
+                    "connections",
+                    {
+                        "fromEntityId": creator,
+                        "toEntityId": post,
+                        "relationshipType": "authored",
+                        "createdAt": 0,
+                    },
+                )
+
+        run_mutation(body, org=ORG)
+    return creator
