@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StrictStr
 
 from ontology.registry import Args, action, mutation
 from ontology.runtime import ActionCtx, MutationCtx
-from ontology.schema import NonNegative
+from ontology.schema import Email, NonNegative
 from ontology.services.cron_runs import CronArgs, run_time
 
 #: Documents deleted per transaction (each delete also removes its unique guard: two items).
@@ -48,3 +50,19 @@ def cleanup_expired_tokens(ctx: ActionCtx, args: CronArgs) -> dict[str, Any]:
                 break
         deleted[table] = total
     return {"deleted": deleted}
+
+
+class EmailArgs(Args):
+    to: Email
+    subject: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    text: Annotated[StrictStr, Field(max_length=20_000)]
+    html: Annotated[StrictStr, Field(max_length=50_000)]
+
+
+@action(args=EmailArgs, internal=True)
+def send_email(ctx: ActionCtx, args: EmailArgs) -> dict[str, str]:
+    """Send one email through the email provider (Resend; the file outbox in the local stack).
+    Scheduled by the mutation that decided to send it."""
+    from ontology.providers.email import get_email
+
+    return {"id": get_email().send(to=args.to, subject=args.subject, html=args.html, text=args.text)}

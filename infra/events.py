@@ -68,6 +68,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "scheduler:cancel": {"jobId": "job_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"},
     # internal functions: plain argument events (the caller's identity under "_auth")
     "auth:delete_expired_batch": {"table": "sessions", "before": 1795608000000},
+    "auth:send_email": {
+        "to": "ada@example.com",
+        "subject": "Verify your email address",
+        "text": "…",
+        "html": "<p>…</p>",
+    },
     "content:creators_with_clones": {},
     "content:save_draft": {
         "creatorId": ENT,

@@ -85,6 +85,19 @@ def _docs(table_name: str) -> list[dict[str, Any]]:
             "item": f"item{i}",
             "createdAt": i,
         },
+        "accounts": lambda i: {
+            "userId": USERS[i % 2],
+            "providerId": ("credential", "github")[i % 2],
+            "accountId": f"acct{i}",
+            "createdAt": i,
+            "updatedAt": i,
+        },
+        "rateLimits": lambda i: {
+            "key": f"k{i % 2}",
+            "window": str(100 + i),
+            "count": i,
+            "expiresAt": 1000 + i,
+        },
         "tags": lambda i: {
             "entityId": ENT[i % 2],
             "key": ("skill", "industry")[i % 2],

@@ -89,6 +89,8 @@ class TxState:
         self.scope = scope
         #: pk → version read (0: read as missing)
         self.reads: dict[str, int] = {}
+        #: pk → the document as first read (None: missing): later reads repeat it (repeatable read)
+        self.seen: dict[str, Doc | None] = {}
         #: doc id → its new full document, or None when deleted
         self.docs: dict[str, Doc | None] = {}
         #: ids inserted by this mutation (an insert then delete writes nothing)
@@ -281,9 +283,15 @@ class DatabaseReader:
         if hit:
             return doc
         pk = self._doc_pk(t, doc_id)
+        if self._tx is not None and pk in self._tx.seen:
+            seen = self._tx.seen[pk]
+            return dict(seen) if seen is not None else None
         item = self._store.get(pk, DOC_SK, consistent=True)
         self._record_read(pk, int(item["v"]) if item else 0)
-        return self._to_doc(item) if item else None
+        doc = self._to_doc(item) if item else None
+        if self._tx is not None:
+            self._tx.seen.setdefault(pk, dict(doc) if doc is not None else None)
+        return doc
 
     def get_many(
         self, ids: list[str], table_name: str | None = None, *, field: str = "ids"
@@ -295,6 +303,10 @@ class DatabaseReader:
             hit, _ = self._buffered(doc_id)
             if not hit:
                 keys[doc_id] = self._doc_pk(t, doc_id)
+        if self._tx is not None:  # repeatable reads: what this mutation read already, it reads again
+            cached = {i: pk for i, pk in keys.items() if pk in self._tx.seen}
+            for i in cached:
+                keys.pop(i)
         found = self._store.batch_get([(pk, DOC_SK) for pk in keys.values()]) if keys else {}
         out: list[Doc | None] = []
         for doc_id in ids:
@@ -302,9 +314,16 @@ class DatabaseReader:
             if hit:
                 out.append(doc)
                 continue
+            if doc_id not in keys:
+                seen = self._tx.seen[self._doc_pk(self._table_of(doc_id, table_name, field), doc_id)]  # type: ignore[union-attr]
+                out.append(dict(seen) if seen is not None else None)
+                continue
             item = found.get(keys[doc_id])
             self._record_read(keys[doc_id], int(item["v"]) if item else 0)
-            out.append(self._to_doc(item) if item else None)
+            doc = self._to_doc(item) if item else None
+            if self._tx is not None:
+                self._tx.seen.setdefault(keys[doc_id], dict(doc) if doc is not None else None)
+            out.append(doc)
         return out
 
     def lookup_unique(self, table_name: str, rule: str, values: Mapping[str, Any]) -> Doc | None:

@@ -226,7 +226,7 @@ class VerificationTokenDoc(_Strict):
     identifier: ShortText
     token: ShortText  # SHA-256 of the token: the token itself is never stored
     expires: Timestamp
-    type: Literal["email_verification", "password_reset", "invitation"]
+    type: Literal["email_verification", "password_reset", "invitation", "oauth_state"]
     data: JsonObject | None = None
 
 
@@ -276,6 +276,22 @@ class ScheduledFunctionDoc(_Strict):
     createdAt: Timestamp
 
 
+class AccountDoc(_Strict):
+    userId: UserId
+    providerId: Literal["credential", "github", "google"]
+    accountId: Annotated[StrictStr, Field(min_length=1, max_length=320)]
+    passwordHash: Annotated[StrictStr, Field(max_length=512)] | None = None
+    createdAt: Timestamp
+    updatedAt: Timestamp
+
+
+class RateLimitDoc(_Strict):
+    key: Annotated[StrictStr, Field(min_length=1, max_length=400)]
+    window: Annotated[StrictStr, Field(min_length=1, max_length=40)]
+    count: Annotated[StrictInt, Field(ge=0)]
+    expiresAt: Timestamp
+
+
 class CronRunDoc(_Strict):
     job: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     window: Annotated[StrictStr, Field(min_length=1, max_length=64)]
@@ -296,6 +312,8 @@ DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
     "tags": TagDoc,
     "scheduledFunctions": ScheduledFunctionDoc,
     "cronRuns": CronRunDoc,
+    "accounts": AccountDoc,
+    "rateLimits": RateLimitDoc,
 }
 
 

@@ -210,6 +210,8 @@ class Table:
     indexes: tuple[Index, ...] = ()
     uniques: tuple[Unique, ...] = ()
     description: str = ""
+    #: A timestamp field (ms) after which DynamoDB's TTL may delete the document.
+    ttl_field: str | None = None
     _by_name: dict[str, Index] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -288,6 +290,26 @@ _DECLARED: tuple[Table, ...] = (
         ),
         uniques=(Unique("token", ("tokenHash",)),),
         description="auth sessions (token hashes only)",
+        ttl_field="expiresAt",
+    ),
+    Table(
+        "accounts",
+        "acc",
+        "platform",
+        indexes=(Index("by_user", ("userId",), 1),),
+        uniques=(
+            Unique("provider_account", ("providerId", "accountId"), message="this account is already linked"),
+        ),
+        description="how a user signs in: a password (credential) or a linked provider (github, google)",
+    ),
+    Table(
+        "rateLimits",
+        "rtl",
+        "platform",
+        indexes=(Index("by_key", ("key", "window"), 1),),
+        uniques=(Unique("bucket", ("key", "window")),),
+        description="fixed-window counters (sign-in failures per account, emails per address)",
+        ttl_field="expiresAt",
     ),
     Table(
         "verificationTokens",
@@ -299,7 +321,8 @@ _DECLARED: tuple[Table, ...] = (
             Index("by_expires", ("expires",), 0),
         ),
         uniques=(Unique("token", ("token",)),),
-        description="email verification, password reset and invitation tokens (hashes only)",
+        description="email verification, password reset, invitation and OAuth state tokens (hashes only)",
+        ttl_field="expires",
     ),
     Table(
         "scheduledFunctions",

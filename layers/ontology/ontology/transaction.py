@@ -34,7 +34,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from ontology.db import UNREAD, DatabaseReader, DatabaseWriter, TxState
@@ -93,6 +93,9 @@ def _doc_attrs(tx_scope: str, doc_id: str, full: dict[str, Any], version: int, w
     }
     for idx in t.indexes:
         attrs[idx.pk_attr], attrs[idx.sk_attr] = idx.keys_for(scope, t.name, full)
+    if t.ttl_field and isinstance(full.get(t.ttl_field), int | float):
+        # DynamoDB's TTL deletes the item some time after this (ms → a datetime for PynamoDB)
+        attrs["ttl"] = datetime.fromtimestamp(full[t.ttl_field] / 1000, tz=UTC)
     return attrs
 
 
