@@ -51,6 +51,26 @@ SECRET_PARAMETERS: dict[str, dict[str, Any]] = {
         "MinLength": 32,
         "AllowedPattern": "^[A-Za-z0-9+/=_-]+$",
     },
+    "AuthSecret": {
+        "key": "authSecret",
+        "Description": "Signs session cookies (BETTER_AUTH_SECRET; at least 32 characters).",
+        "MinLength": 32,
+        "AllowedPattern": "^[A-Za-z0-9+/=_-]+$",
+    },
+    "GithubClientSecret": {
+        "key": "githubClientSecret",
+        "Description": "GitHub OAuth app client secret (empty: GitHub sign-in off).",
+        "MinLength": 0,
+        "AllowedPattern": "^[A-Za-z0-9_-]*$",
+        "Default": "",
+    },
+    "GoogleClientSecret": {
+        "key": "googleClientSecret",
+        "Description": "Google OAuth client secret (empty: Google sign-in off).",
+        "MinLength": 0,
+        "AllowedPattern": "^[A-Za-z0-9_-]*$",
+        "Default": "",
+    },
     "StripeSecretKey": {
         "key": "stripeSecretKey",
         "Description": "Stripe secret key (sk_live_… or sk_test_…).",
@@ -125,6 +145,47 @@ def _function(spec: FunctionSpec, crons: list[Any] | None = None) -> dict[str, A
             "Properties": {"Schedule": job.expression, "Description": f"cron: {job.name}", "Enabled": True},
         }
     return {"Type": "AWS::Serverless::Function", "Properties": props}
+
+
+def _auth_api() -> dict[str, Any]:
+    """Better Auth's endpoints: one ASGI app in one Lambda (public routes: it reads sessions itself)."""
+    statements = [
+        {
+            "Effect": "Allow",
+            "Action": READ_ACTIONS + WRITE_ACTIONS,
+            "Resource": [TABLE_ARN, TABLE_INDEXES_ARN],
+        },
+        {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": {"Ref": "AppSecrets"}},
+    ]
+    return {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "FunctionName": {"Fn::Sub": "${AWS::StackName}-auth-api"},
+            "Handler": "auth_api.handler",
+            "Description": "Auth: Better Auth's endpoints under /api/auth (Starlette through Mangum).",
+            "MemorySize": 512,
+            "Timeout": 15,
+            "Environment": {
+                "Variables": {
+                    "ONE_AUTH_BASE_URL": {"Ref": "AuthBaseUrl"},
+                    "ONE_GITHUB_CLIENT_ID": {"Ref": "GithubClientId"},
+                    "ONE_GOOGLE_CLIENT_ID": {"Ref": "GoogleClientId"},
+                }
+            },
+            "Events": {
+                "Auth": {
+                    "Type": "HttpApi",
+                    "Properties": {
+                        "ApiId": {"Ref": "HttpApi"},
+                        "Method": "ANY",
+                        "Path": "/api/auth/{proxy+}",
+                        "Auth": {"Authorizer": "NONE"},
+                    },
+                }
+            },
+            "Policies": [{"Version": "2012-10-17", "Statement": statements}],
+        },
+    }
 
 
 def _scheduler_resources() -> dict[str, Any]:
@@ -430,6 +491,7 @@ def build_template() -> dict[str, Any]:
     for fn in registry.values():
         resources[fn.spec.logical_id] = _function(fn.spec, [c for c in crons if c.function == fn.spec.path])
     resources.update(_scheduler_resources())
+    resources["AuthApiFunction"] = _auth_api()
 
     parameters: dict[str, Any] = {
         "Stage": {
@@ -442,6 +504,18 @@ def build_template() -> dict[str, Any]:
             "Type": "String",
             "Default": "*",
             "Description": "The web origin allowed by CORS on the API and the files bucket.",
+        },
+        "AuthBaseUrl": {
+            "Type": "String",
+            "Default": "",
+            "Description": "Public base URL for auth links and cookies (empty: each request's own origin).",
+        },
+        "GithubClientId": {"Type": "String", "Default": "", "Description": "GitHub OAuth app client id."},
+        "GoogleClientId": {"Type": "String", "Default": "", "Description": "Google OAuth client id."},
+        "ResendFromEmail": {
+            "Type": "String",
+            "Default": "onboarding@resend.dev",
+            "Description": "The From address of the platform's emails.",
         },
         "LogLevel": {
             "Type": "String",
@@ -457,6 +531,7 @@ def build_template() -> dict[str, Any]:
             "Description": p["Description"],
             "MinLength": p["MinLength"],
             "AllowedPattern": p["AllowedPattern"],
+            **({"Default": p["Default"]} if "Default" in p else {}),
         }
 
     return {
@@ -485,6 +560,7 @@ def build_template() -> dict[str, Any]:
                         "ONE_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
                         "ONE_SCHEDULE_GROUP": {"Ref": "JobsScheduleGroup"},
                         "ONE_FUNCTION_PREFIX": {"Fn::Sub": "${AWS::StackName}-"},
+                        "ONE_RESEND_FROM_EMAIL": {"Ref": "ResendFromEmail"},
                         "POWERTOOLS_SERVICE_NAME": "one-platform",
                         "POWERTOOLS_METRICS_NAMESPACE": "OnePlatform",
                         "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},

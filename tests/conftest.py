@@ -24,6 +24,7 @@ os.environ.update(
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "ONE_LOCAL": "1",
         "ONE_TABLE_NAME": "one-test",
+        "ONE_AUTH_SECRET": "test-auth-secret-0123456789abcdefghijklmnop",
     }
 )
 os.environ.pop("ONE_DYNAMODB_ENDPOINT", None)

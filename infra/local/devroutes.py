@@ -70,9 +70,18 @@ def dev_routes(stack: Any) -> dict[str, Callable[[Request], Any]]:
         keep = ("_id", "name", "args", "scheduledTime", "state", "completedTime", "error", "organizationId")
         return JSONResponse([{k: j[k] for k in keep if k in j} for j in jobs])
 
+    async def outbox(request: Request) -> JSONResponse:
+        """The emails the platform sent, newest first: ``[{to, subject, text, html, sentAt}]``."""
+        from ontology.providers.email import FileOutbox
+
+        keep = ("to", "subject", "text", "html", "sentAt")
+        messages = await run_in_threadpool(FileOutbox(stack.outbox_dir).messages)
+        return JSONResponse([{k: m[k] for k in keep} for m in messages])
+
     from infra.local.openai_stub import ROUTES
 
     return {
+        "/_local/outbox": outbox,
         "/_local/health": health,
         "/_local/run": run,
         "/_local/cron/run": cron_run,

@@ -50,7 +50,10 @@ class AuthorizerCache:
 
 
 def _route_pattern(path: str) -> re.Pattern[str]:
-    regex = re.sub(r"\{(\w+)\+?\}", r"(?P<\1>[^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}"))
+    """API Gateway's path templates: ``{name}`` is one segment, ``{name+}`` (greedy) the rest."""
+    escaped = re.escape(path).replace(r"\{", "{").replace(r"\}", "}").replace(r"\+", "+")
+    regex = re.sub(r"\{(\w+)\+\}", r"(?P<\1>.+)", escaped)
+    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex)
     return re.compile(f"^{regex}$")
 
 
@@ -181,6 +184,13 @@ def _to_response(result: Any) -> Response:
     if isinstance(result, dict) and "statusCode" in result:
         body = result.get("body") or ""
         raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
-        return Response(raw, status_code=int(result["statusCode"]), headers=result.get("headers") or {})
+        response = Response(raw, status_code=int(result["statusCode"]), headers=result.get("headers") or {})
+        # payload 2.0 carries cookies apart; 1.0-style multi-value headers too
+        for cookie in result.get("cookies") or []:
+            response.headers.append("set-cookie", cookie)
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            for value in values:
+                response.headers.append(name, value)
+        return response
     # A function may answer with a bare value: API Gateway's payload 2.0 wraps it as JSON.
     return Response(json.dumps(result), status_code=200, media_type="application/json")

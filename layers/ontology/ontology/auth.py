@@ -124,18 +124,53 @@ def resolve_session(token: str, *, now_ms: float | None = None) -> Identity | No
     )
 
 
+def _cookie_key() -> bytes:
+    from ontology.secrets import get_secret
+
+    return (get_secret("authSecret") or "").encode()
+
+
+def sign_cookie(token: str) -> str:
+    """Better Auth's signed cookie value: ``<token>.<base64 HMAC-SHA256(secret, token)>``, URL-encoded."""
+    import base64
+    import hmac
+    from urllib.parse import quote
+
+    signature = base64.b64encode(hmac.new(_cookie_key(), token.encode(), hashlib.sha256).digest()).decode()
+    return quote(f"{token}.{signature}", safe="")
+
+
+def unsign_cookie(value: str | None) -> str | None:
+    """The token of a signed value, or None when the signature is not ours."""
+    import base64
+    import hmac
+    from urllib.parse import unquote
+
+    if not value:
+        return None
+    token, sep, signature = unquote(value).rpartition(".")
+    if not sep or len(signature) != 44 or not signature.endswith("="):
+        return None
+    expected = base64.b64encode(hmac.new(_cookie_key(), token.encode(), hashlib.sha256).digest()).decode()
+    return token if hmac.compare_digest(signature, expected) else None
+
+
 def bearer_token(headers: Mapping[str, str] | None) -> str | None:
-    """The session token of a request: ``Authorization: Bearer …`` or the session cookie."""
+    """The session token of a request: ``Authorization: Bearer <token>`` (raw, or signed as the
+    ``set-auth-token`` header gives it), else Better Auth's signed session cookie."""
     if not headers:
         return None
     lowered = {k.lower(): v for k, v in headers.items()}
     auth = lowered.get("authorization", "")
     if auth[:7].lower() == "bearer ":
-        return auth[7:].strip() or None
+        value = auth[7:].strip()
+        from urllib.parse import unquote
+
+        return unsign_cookie(value) if "." in unquote(value) else (value or None)
     for part in lowered.get("cookie", "").split(";"):
         name, _, value = part.strip().partition("=")
         if name in ("better-auth.session_token", "__Secure-better-auth.session_token"):
-            return value.split(".", 1)[0] or None
+            return unsign_cookie(value)
     return None
 
 
@@ -153,4 +188,4 @@ def authorize(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     return {"isAuthorized": True, "context": identity.to_context()}
 
 
-__all__ += ["authorize", "bearer_token"]
+__all__ += ["authorize", "bearer_token", "sign_cookie", "unsign_cookie"]

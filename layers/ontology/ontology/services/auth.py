@@ -232,7 +232,7 @@ def public_user(user: Doc) -> dict[str, Any]:
 def sign_up(
     *,
     email: str,
-    password: str,
+    password: Any,
     name: str | None,
     base_url: str,
     callback_url: str | None = None,
@@ -459,7 +459,7 @@ def request_password_reset(*, email: str, base_url: str, redirect_to: str | None
 REVOKE_BATCH = 40
 
 
-def reset_password(*, token: Any, new_password: str) -> None:
+def reset_password(*, token: Any, new_password: Any) -> None:
     """Consume a reset token, set the new password, and revoke every session of the account."""
     check_password_policy(new_password, field="newPassword")
     new_hash = hash_password(new_password)
@@ -521,3 +521,13 @@ def revoke_sessions(user_id: str) -> int:
         total += n
         if n < REVOKE_BATCH:
             return total
+
+
+def reset_token_is_valid(token: Any) -> bool:
+    """Whether a reset link is still good (without using it up): the link's landing check."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 200:
+        return False
+    doc = DatabaseReader(None, platform=True).lookup_unique(
+        "verificationTokens", "token", {"token": hash_token(token)}
+    )
+    return doc is not None and doc["type"] == "password_reset" and doc["expires"] > _now()

@@ -1,0 +1,225 @@
+"""Better Auth's endpoints as its client sees them: shapes, cookies, codes, origins, enumeration."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.auth.conftest import link_token
+
+PASSWORD = "correct horse battery staple"
+ORIGIN = "http://testserver"
+
+
+@pytest.fixture
+def client(outbox: Any) -> TestClient:
+    from ontology.authapp import app
+
+    return TestClient(app, base_url=ORIGIN)
+
+
+def signed_up_and_verified(client: TestClient, deliver: Any, email: str = "ada@example.com") -> None:
+    r = client.post("/api/auth/sign-up/email", json={"email": email, "password": PASSWORD, "name": "Ada"})
+    assert r.status_code == 200, r.text
+    mail = next(m for m in deliver() if m["to"] == email)
+    assert client.get("/api/auth/verify-email", params={"token": link_token(mail)}).json()["status"] is True
+
+
+def test_sign_up_shape_and_verification_required(client: TestClient, deliver: Any) -> None:
+    r = client.post(
+        "/api/auth/sign-up/email", json={"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}
+    )
+    body = r.json()
+    assert r.status_code == 200 and body["token"] is None and "set-cookie" not in r.headers
+    user = body["user"]
+    assert set(user) >= {"id", "email", "name", "image", "emailVerified", "createdAt", "updatedAt"}
+    assert user["emailVerified"] is False and user["createdAt"].endswith("Z")
+    r = client.post("/api/auth/sign-in/email", json={"email": "ada@example.com", "password": PASSWORD})
+    assert (r.status_code, r.json()["code"]) == (403, "EMAIL_NOT_VERIFIED")
+    mail = deliver()[0]
+    assert "/api/auth/verify-email?token=" in mail["text"]
+    r = client.get(
+        "/api/auth/verify-email",
+        params={"token": link_token(mail), "callbackURL": "/welcome"},
+        follow_redirects=False,
+    )
+    assert (r.status_code, r.headers["location"]) == (302, "/welcome")
+    again = client.get("/api/auth/verify-email", params={"token": link_token(mail)})
+    assert (again.status_code, again.json()["code"]) == (401, "INVALID_TOKEN")
+
+
+def test_sign_in_cookie_session_and_sign_out(client: TestClient, deliver: Any) -> None:
+    signed_up_and_verified(client, deliver)
+    r = client.post("/api/auth/sign-in/email", json={"email": "ada@example.com", "password": PASSWORD})
+    body = r.json()
+    assert r.status_code == 200 and body["redirect"] is False and body["user"]["emailVerified"] is True
+    token = body["token"]
+    cookie = r.cookies.get("better-auth.session_token")
+    assert (
+        cookie
+        and cookie.startswith(token)
+        and len(cookie.split("%2E")[-1] if "%2E" in cookie else cookie.split(".")[-1]) >= 44
+    )
+    assert "HttpOnly" in r.headers["set-cookie"] and "SameSite=lax" in r.headers["set-cookie"]
+    assert r.headers["set-auth-token"].startswith(token + ".")
+    session = client.get("/api/auth/get-session").json()
+    assert session["user"]["email"] == "ada@example.com" and session["session"]["token"] == token
+    assert session["session"]["expiresAt"].endswith("Z")
+    bearer = TestClient(client.app, base_url=ORIGIN)
+    assert bearer.get("/api/auth/get-session", headers={"Authorization": f"Bearer {token}"}).json()["user"][
+        "id"
+    ]
+    signed = r.headers["set-auth-token"]
+    assert (
+        bearer.get("/api/auth/get-session", headers={"Authorization": f"Bearer {signed}"}).json() is not None
+    )
+    forged = signed[:-5] + "AAAA="
+    assert bearer.get("/api/auth/get-session", headers={"Authorization": f"Bearer {forged}"}).json() is None
+    out = client.post("/api/auth/sign-out", headers={"Origin": ORIGIN})
+    assert out.json() == {"success": True} and 'better-auth.session_token=""' in out.headers["set-cookie"]
+    assert bearer.get("/api/auth/get-session", headers={"Authorization": f"Bearer {token}"}).json() is None
+
+
+def test_wrong_password_and_unknown_email_answer_alike(client: TestClient, deliver: Any) -> None:
+    signed_up_and_verified(client, deliver)
+    a = client.post(
+        "/api/auth/sign-in/email", json={"email": "ada@example.com", "password": "not the password"}
+    )
+    b = client.post(
+        "/api/auth/sign-in/email", json={"email": "nobody@example.com", "password": "not the password"}
+    )
+    assert (
+        (a.status_code, a.json())
+        == (b.status_code, b.json())
+        == (401, {"message": "Invalid email or password", "code": "INVALID_EMAIL_OR_PASSWORD"})
+    )
+
+
+def test_sign_in_timing_does_not_tell_whether_the_email_exists(client: TestClient, deliver: Any) -> None:
+    signed_up_and_verified(client, deliver)
+    known, unknown = [], []
+    for i in range(15):
+        for email, sink in (("ada@example.com", known), (f"nobody{i}@example.com", unknown)):
+            started = time.perf_counter()
+            client.post("/api/auth/sign-in/email", json={"email": email, "password": "not the password"})
+            sink.append(time.perf_counter() - started)
+    ratio = statistics.median(known) / statistics.median(unknown)
+    assert 0.67 < ratio < 1.5, f"known/unknown median ratio {ratio:.2f}: both verify one argon2id hash"
+
+
+def test_password_reset_flow(client: TestClient, deliver: Any) -> None:
+    signed_up_and_verified(client, deliver)
+    session = client.post(
+        "/api/auth/sign-in/email", json={"email": "ada@example.com", "password": PASSWORD}
+    ).json()
+    for email in ("ada@example.com", "ghost@example.com"):
+        r = client.post(
+            "/api/auth/request-password-reset",
+            json={"email": email, "redirectTo": "/reset"},
+            headers={"Origin": ORIGIN},
+        )
+        assert r.json() == {
+            "status": True,
+            "message": "If this email exists in our system, check your email for the reset link",
+        }
+    mail = next(m for m in deliver() if m["subject"] == "Reset your password")
+    token = link_token(mail)
+    landing = client.get(
+        f"/api/auth/reset-password/{token}", params={"callbackURL": "/reset"}, follow_redirects=False
+    )
+    assert landing.headers["location"] == f"/reset?token={token}"
+    client.cookies.clear()
+    bad = client.post("/api/auth/reset-password", json={"newPassword": "short", "token": token})
+    assert (bad.status_code, bad.json()["code"]) == (400, "PASSWORD_TOO_SHORT")
+    assert client.post(
+        "/api/auth/reset-password", json={"newPassword": "a new long passphrase", "token": token}
+    ).json() == {"status": True}
+    reuse = client.post(
+        "/api/auth/reset-password", json={"newPassword": "another passphrase!", "token": token}
+    )
+    assert (reuse.status_code, reuse.json()["code"]) == (400, "INVALID_TOKEN")
+    fresh = TestClient(client.app, base_url=ORIGIN)
+    assert (
+        fresh.get("/api/auth/get-session", headers={"Authorization": f"Bearer {session['token']}"}).json()
+        is None
+    )
+    ok = fresh.post(
+        "/api/auth/sign-in/email", json={"email": "ada@example.com", "password": "a new long passphrase"}
+    )
+    assert ok.status_code == 200
+
+
+def test_origins_and_callback_urls_are_checked(client: TestClient, deliver: Any) -> None:
+    signed_up_and_verified(client, deliver)
+    client.post("/api/auth/sign-in/email", json={"email": "ada@example.com", "password": PASSWORD})
+    r = client.post("/api/auth/sign-out", headers={"Origin": "https://evil.example"})
+    assert (r.status_code, r.json()["code"]) == (403, "INVALID_ORIGIN")
+    r = client.post("/api/auth/sign-out")
+    assert (r.status_code, r.json()["code"]) == (403, "MISSING_OR_NULL_ORIGIN")
+    fresh = TestClient(client.app, base_url=ORIGIN)
+    r = fresh.post(
+        "/api/auth/request-password-reset",
+        json={"email": "ada@example.com", "redirectTo": "https://evil.example/x"},
+    )
+    assert (r.status_code, r.json()["code"]) == (403, "INVALID_REDIRECT_URL")
+
+
+def test_bad_input_is_a_typed_4xx(client: TestClient) -> None:
+    assert (
+        client.post(
+            "/api/auth/sign-up/email", content=b"{nope", headers={"content-type": "application/json"}
+        ).status_code
+        == 400
+    )
+    r = client.post(
+        "/api/auth/sign-up/email", json={"email": "not-an-email", "password": PASSWORD, "name": "A"}
+    )
+    assert (r.status_code, r.json()["code"]) == (400, "INVALID_EMAIL")
+    r = client.post("/api/auth/sign-up/email", json={"email": "a@b.co", "password": "password1", "name": "A"})
+    assert (r.status_code, r.json()["code"]) == (400, "PASSWORD_TOO_COMMON")
+    r = client.post("/api/auth/sign-up/email", json={"email": "a@b.co", "password": PASSWORD})
+    assert (r.status_code, r.json()["code"]) == (400, "VALIDATION_ERROR")
+    assert (
+        client.post("/api/auth/sign-in/social", json={"provider": "myspace"}).json()["code"]
+        == "PROVIDER_NOT_FOUND"
+    )
+    assert client.get("/api/auth/nothing").status_code == 404
+
+
+def test_the_lambda_handler_serves_the_same_app(outbox: Any) -> None:
+    from functions.auth_api import handler
+
+    event = {
+        "version": "2.0",
+        "routeKey": "ANY /api/auth/{proxy+}",
+        "rawPath": "/api/auth/get-session",
+        "rawQueryString": "",
+        "headers": {"host": "api.example.com"},
+        "requestContext": {
+            "http": {
+                "method": "GET",
+                "path": "/api/auth/get-session",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.1",
+                "userAgent": "t",
+            },
+            "requestId": "r",
+            "stage": "$default",
+            "routeKey": "ANY /api/auth/{proxy+}",
+            "accountId": "1",
+            "apiId": "a",
+            "domainName": "api.example.com",
+            "time": "x",
+            "timeEpoch": 0,
+        },
+        "isBase64Encoded": False,
+    }
+    out = handler(
+        event, type("Ctx", (), {"aws_request_id": "r", "get_remaining_time_in_millis": lambda self: 1000})()
+    )
+    assert out["statusCode"] == 200 and json.loads(out["body"]) is None
