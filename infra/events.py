@@ -65,6 +65,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "tokens:get_balance": {"tokenId": ENT},
     "tokens:get_user_holdings": {"userId": ENT},
     "scheduler:list": {"state": "pending", "paginationOpts": PAGE},
+    "organizations:create": {"name": "Ada's studio"},
+    "organizations:invite": {"email": "grace@example.com", "role": "org_user"},
+    "organizations:accept": {"token": "an-invitation-token-from-the-email-link-0123"},
+    "organizations:list_members": {},
+    "organizations:change_role": {"userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8S", "role": "customer"},
+    "organizations:remove_member": {"userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8S"},
+    "organizations:switch_active": {"organizationId": "org_01JD8Z6V7Q3M0N2W5X9Y4K1T8S"},
     "scheduler:cancel": {"jobId": "job_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"},
     # internal functions: plain argument events (the caller's identity under "_auth")
     "auth:delete_expired_batch": {"table": "sessions", "before": 1795608000000},

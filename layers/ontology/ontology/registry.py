@@ -55,6 +55,7 @@ MODULES: tuple[str, ...] = (
     "events",
     "tags",
     "scheduler",
+    "organizations",
     "auth",
     "content",
     "analytics",

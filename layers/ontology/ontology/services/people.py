@@ -111,3 +111,24 @@ def new_organization_id() -> str:
 
 
 __all__ += ["add_member", "new_organization_id"]
+
+
+INVITATION_TTL_MS = 7 * 24 * 3600 * 1000
+
+
+def memberships_of(db: Any, org_id: str) -> list[dict[str, Any]]:
+    return list(
+        db.query("memberships")
+        .with_index("by_organization", lambda q: q.eq("organizationId", org_id))
+        .take(1000)
+    )
+
+
+def membership(db: Any, org_id: str, user_id: str) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = db.lookup_unique(
+        "memberships", "member", {"organizationId": org_id, "userId": user_id}
+    )
+    return found
+
+
+__all__ += ["INVITATION_TTL_MS", "membership", "memberships_of"]

@@ -1,0 +1,242 @@
+"""Organizations and people: create an organization, invite by email, accept, list members, change
+a role, remove a member, switch the active organization.
+
+Memberships live in the platform partition (a user belongs to several organizations); every
+function here reads and writes only the caller's active organization's, except ``create`` and
+``accept``, which add the caller to another one, and ``switch_active``, which moves the caller's
+session to an organization they belong to.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StrictStr
+
+from ontology.auth import hash_token, new_token
+from ontology.db import DatabaseReader, DatabaseWriter
+from ontology.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from ontology.registry import Args, action, query
+from ontology.runtime import ActionCtx, QueryCtx
+from ontology.scheduler import Scheduler
+from ontology.schema import Email, OrganizationId, UserId
+from ontology.services.people import (
+    INVITATION_TTL_MS,
+    add_member,
+    membership,
+    memberships_of,
+    new_organization_id,
+    slugify,
+)
+from ontology.transaction import run_mutation
+from ontology.types import SuccessResult, id_result
+
+InvitableRole = Literal["org_owner", "org_user", "customer"]
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
+
+
+class CreateArgs(Args):
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+
+
+@action(args=CreateArgs, returns=id_result("organizationId"))
+def create(ctx: ActionCtx, args: CreateArgs) -> dict[str, str]:
+    """A new organization; the caller is its org_owner."""
+    me = ctx.auth.require_identity()
+    org_id = new_organization_id()
+
+    def body(db: DatabaseWriter) -> None:
+        now = _now()
+        db.insert(
+            "organizations",
+            {
+                "name": args.name,
+                "slug": slugify(args.name, org_id[-6:].lower()),
+                "createdAt": now,
+                "updatedAt": now,
+            },
+            doc_id=org_id,
+        )
+        add_member(db, org_id=org_id, user_id=me.userId, role="org_owner", display_name=me.email or args.name)
+
+    run_mutation(body, org=org_id, platform=True)
+    return {"organizationId": org_id}
+
+
+class InviteArgs(Args):
+    email: Email
+    role: InvitableRole = "org_user"
+
+
+@action(args=InviteArgs, returns=SuccessResult, auth="org_owner")
+def invite(ctx: ActionCtx, args: InviteArgs) -> dict[str, bool]:
+    """Invite someone by email: they get a link with a single-use token, valid 7 days."""
+    me = ctx.auth.require_identity()
+    token = new_token()
+    base = os.environ.get("ONE_AUTH_BASE_URL") or os.environ.get("ONE_APP_URL") or "http://127.0.0.1:3210"
+    link = f"{base}/accept-invitation?token={token}"
+
+    def body(db: DatabaseWriter) -> None:
+        org = db.get(me.organizationId, "organizations")
+        db.insert(
+            "verificationTokens",
+            {
+                "identifier": args.email.strip().casefold(),
+                "token": hash_token(token),
+                "expires": _now() + INVITATION_TTL_MS,
+                "type": "invitation",
+                "data": {"organizationId": me.organizationId, "role": args.role, "invitedBy": me.userId},
+            },
+        )
+        name = org["name"] if org else "an organization"
+        text = f"You are invited to join {name} on the ONE platform:\n\n{link}\n\nIt expires in 7 days."
+        Scheduler(None, writer=db).run_after(
+            0,
+            "auth:send_email",
+            {
+                "to": args.email,
+                "subject": f"Join {name}",
+                "text": text,
+                "html": f'<p>You are invited to join {name}.</p><p><a href="{link}">{link}</a></p>',
+            },
+        )
+
+    run_mutation(body, org=None, platform=True)
+    return {"success": True}
+
+
+class AcceptArgs(Args):
+    token: Annotated[StrictStr, Field(min_length=20, max_length=200)]
+
+
+@action(args=AcceptArgs, returns=id_result("organizationId"))
+def accept(ctx: ActionCtx, args: AcceptArgs) -> dict[str, str]:
+    """Accept an invitation sent to the caller's email: join its organization with its role."""
+    me = ctx.auth.require_identity()
+    invalid = ValidationError("Invalid or expired invitation", field="token", reason="INVALID_TOKEN")
+    pending = DatabaseReader(None, platform=True).lookup_unique(
+        "verificationTokens", "token", {"token": hash_token(args.token)}
+    )
+    if pending is None or pending["type"] != "invitation" or pending["expires"] <= _now():
+        raise invalid
+    org_id = pending["data"]["organizationId"]
+
+    def body(db: DatabaseWriter) -> None:
+        invitation = db.lookup_unique("verificationTokens", "token", {"token": hash_token(args.token)})
+        if invitation is None:
+            raise invalid
+        if invitation["identifier"] != (me.email or "").strip().casefold():
+            raise ForbiddenError("This invitation is for another email address")
+        db.delete(invitation["_id"], "verificationTokens")
+        if membership(db, org_id, me.userId) is not None:
+            raise ConflictError("You are already a member of this organization")
+        add_member(
+            db,
+            org_id=org_id,
+            user_id=me.userId,
+            role=invitation["data"]["role"],
+            display_name=me.email or me.userId,
+        )
+
+    run_mutation(body, org=org_id, platform=True)
+    return {"organizationId": org_id}
+
+
+@query(auth="member")
+def list_members(ctx: QueryCtx, args: Args) -> list[dict[str, Any]]:
+    """The active organization's members: user, email, name, role, since."""
+    org = ctx.auth.require_identity().organizationId
+    platform = DatabaseReader(None, platform=True)
+    members = memberships_of(platform, org)
+    users = platform.get_many([m["userId"] for m in members], "users")
+    return [
+        {
+            "userId": m["userId"],
+            "email": u["email"] if u else None,
+            "name": (u or {}).get("name"),
+            "role": m["role"],
+            "entityId": m.get("entityId"),
+            "since": m["createdAt"],
+        }
+        for m, u in zip(members, users, strict=True)
+    ]
+
+
+def _owners_left(db: DatabaseWriter, org_id: str, without: str) -> int:
+    return sum(1 for m in memberships_of(db, org_id) if m["role"] == "org_owner" and m["userId"] != without)
+
+
+class ChangeRoleArgs(Args):
+    userId: UserId
+    role: InvitableRole
+
+
+@action(args=ChangeRoleArgs, returns=SuccessResult, auth="org_owner")
+def change_role(ctx: ActionCtx, args: ChangeRoleArgs) -> dict[str, bool]:
+    """Change a member's role (an organization always keeps an owner)."""
+    org = ctx.auth.require_identity().organizationId
+
+    def body(db: DatabaseWriter) -> None:
+        member = membership(db, org, args.userId)
+        if member is None:
+            raise NotFoundError("No such member", userId=args.userId)
+        if (
+            member["role"] == "org_owner"
+            and args.role != "org_owner"
+            and not _owners_left(db, org, args.userId)
+        ):
+            raise ConflictError("An organization keeps at least one owner")
+        db.patch(member["_id"], {"role": args.role, "updatedAt": _now()}, "memberships")
+
+    run_mutation(body, org=org, platform=True)
+    return {"success": True}
+
+
+class RemoveArgs(Args):
+    userId: UserId
+
+
+@action(args=RemoveArgs, returns=SuccessResult, auth="member")
+def remove_member(ctx: ActionCtx, args: RemoveArgs) -> dict[str, bool]:
+    """Remove a member (owners may remove anyone; anyone may leave); the last owner stays."""
+    me = ctx.auth.require_identity()
+    if args.userId != me.userId:
+        ctx.auth.require_role("org_owner")
+
+    def body(db: DatabaseWriter) -> None:
+        member = membership(db, me.organizationId, args.userId)
+        if member is None:
+            raise NotFoundError("No such member", userId=args.userId)
+        if member["role"] == "org_owner" and not _owners_left(db, me.organizationId, args.userId):
+            raise ConflictError("An organization keeps at least one owner")
+        db.delete(member["_id"], "memberships")
+
+    run_mutation(body, org=me.organizationId, platform=True)
+    return {"success": True}
+
+
+class SwitchArgs(Args):
+    organizationId: OrganizationId
+
+
+@action(args=SwitchArgs, returns=SuccessResult, auth="member")
+def switch_active(ctx: ActionCtx, args: SwitchArgs) -> dict[str, bool]:
+    """Make another of the caller's organizations the session's active one."""
+    me = ctx.auth.require_identity()
+    if not me.sessionId:
+        raise ForbiddenError("Only a session can switch organizations")
+
+    def body(db: DatabaseWriter) -> None:
+        if membership(db, args.organizationId, me.userId) is None:
+            raise NotFoundError("No such organization", organizationId=args.organizationId)
+        db.patch(
+            me.sessionId or "", {"activeOrganizationId": args.organizationId, "updatedAt": _now()}, "sessions"
+        )
+
+    run_mutation(body, org=None, platform=True)
+    return {"success": True}

@@ -1,0 +1,115 @@
+"""Organizations and people: create, invite by email, accept, list, change role, remove, switch."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from ontology import run_query
+from ontology.auth import Identity
+from ontology.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from ontology.registry import resolve
+from ontology.runtime import invoke
+from ontology.scheduler import execute_job
+from ontology.services import auth
+
+
+@pytest.fixture
+def outbox(bucket: str, tmp_path: Any) -> Any:
+    from ontology.providers.email import FileOutbox, set_email
+
+    box = FileOutbox(tmp_path / "outbox")
+    set_email(box)
+    yield box
+    set_email(None)
+
+
+def deliver(outbox: Any) -> list[dict[str, Any]]:
+    jobs = run_query(
+        lambda db: (
+            db.query("scheduledFunctions")
+            .with_index("by_state", lambda q: q.eq("state", "pending"))
+            .collect()
+        ),
+        org=None,
+        platform=True,
+    )
+    for job in jobs:
+        execute_job(job["_id"])
+    return outbox.messages()
+
+
+def person(outbox: Any, email: str) -> Identity:
+    auth.sign_up(
+        email=email, password="correct horse battery staple", name=email.split("@", maxsplit=1)[0], base_url="http://x"
+    )
+    mail = next(m for m in deliver(outbox) if m["to"] == email)
+    auth.verify_email(re.search(r"token=([A-Za-z0-9_-]+)", mail["text"]).group(1))
+    info = auth.sign_in(email=email, password="correct horse battery staple")
+    from ontology.auth import resolve_session
+
+    identity = resolve_session(info.token)
+    assert identity is not None
+    return identity
+
+
+def fn(path: str) -> Any:
+    return resolve(path)
+
+
+def test_invite_accept_roles_and_removal(outbox: Any) -> None:
+    ada = person(outbox, "ada@example.com")
+    grace = person(outbox, "grace@example.com")
+    assert [m["role"] for m in invoke(fn("organizations:list_members"), {}, ada)] == ["org_owner"]
+    invoke(fn("organizations:invite"), {"email": "Grace@Example.com", "role": "org_user"}, ada)
+    mail = next(m for m in deliver(outbox) if m["subject"].startswith("Join"))
+    token = re.search(r"token=([A-Za-z0-9_-]+)", mail["text"]).group(1)
+    eve = person(outbox, "eve@example.com")
+    with pytest.raises(ForbiddenError):
+        invoke(fn("organizations:accept"), {"token": token}, eve)
+    joined = invoke(fn("organizations:accept"), {"token": token}, grace)
+    assert joined == {"organizationId": ada.organizationId}
+    with pytest.raises(ValidationError):
+        invoke(fn("organizations:accept"), {"token": token}, grace)
+    members = {m["email"]: m["role"] for m in invoke(fn("organizations:list_members"), {}, ada)}
+    assert members == {"ada@example.com": "org_owner", "grace@example.com": "org_user"}
+
+    invoke(fn("organizations:switch_active"), {"organizationId": ada.organizationId}, grace)
+    from ontology.auth import resolve_session
+
+    session = run_query(lambda db: db.get(grace.sessionId, "sessions"), org=None, platform=True)
+    assert session["activeOrganizationId"] == ada.organizationId
+    grace_in_ada = Identity(grace.userId, ada.organizationId, "org_user", None, grace.sessionId, grace.email)
+    with pytest.raises(ForbiddenError):
+        invoke(fn("organizations:invite"), {"email": "x@example.com"}, grace_in_ada)
+    with pytest.raises(ForbiddenError):
+        invoke(fn("organizations:change_role"), {"userId": ada.userId, "role": "customer"}, grace_in_ada)
+    with pytest.raises(ConflictError):
+        invoke(fn("organizations:change_role"), {"userId": ada.userId, "role": "customer"}, ada)
+    invoke(fn("organizations:change_role"), {"userId": grace.userId, "role": "customer"}, ada)
+    assert {m["email"]: m["role"] for m in invoke(fn("organizations:list_members"), {}, ada)}[
+        "grace@example.com"
+    ] == "customer"
+    with pytest.raises(NotFoundError):
+        invoke(fn("organizations:switch_active"), {"organizationId": eve.organizationId}, grace)
+    invoke(fn("organizations:remove_member"), {"userId": grace.userId}, ada)
+    assert resolve_session(
+        auth.sign_in(email="grace@example.com", password="correct horse battery staple").token
+    )
+    with pytest.raises(ConflictError):
+        invoke(fn("organizations:remove_member"), {"userId": ada.userId}, ada)
+
+
+def test_create_organization_makes_the_caller_its_owner(outbox: Any) -> None:
+    ada = person(outbox, "ada@example.com")
+    made = invoke(fn("organizations:create"), {"name": "Second studio"}, ada)
+    memberships = run_query(
+        lambda db: (
+            db.query("memberships").with_index("by_user", lambda q: q.eq("userId", ada.userId)).collect()
+        ),
+        org=None,
+        platform=True,
+    )
+    assert {m["organizationId"]: m["role"] for m in memberships}[made["organizationId"]] == "org_owner"
