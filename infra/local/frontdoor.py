@@ -103,6 +103,10 @@ def build_app(
             return JSONResponse({"message": "Not Found"}, status_code=404)
         logical_id, public, route_key = found
         headers = {k.lower(): v for k, v in request.headers.items()}
+        # what API Gateway adds (over HTTP here)
+        headers.setdefault("x-forwarded-proto", request.url.scheme)
+        headers.setdefault("x-forwarded-port", str(request.url.port or 80))
+        headers.setdefault("x-forwarded-for", request.client.host if request.client else "127.0.0.1")
         try:
             text = body.decode("utf-8")
             is_b64 = False

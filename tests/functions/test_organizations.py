@@ -43,7 +43,10 @@ def deliver(outbox: Any) -> list[dict[str, Any]]:
 
 def person(outbox: Any, email: str) -> Identity:
     auth.sign_up(
-        email=email, password="correct horse battery staple", name=email.split("@", maxsplit=1)[0], base_url="http://x"
+        email=email,
+        password="correct horse battery staple",
+        name=email.split("@", maxsplit=1)[0],
+        base_url="http://x",
     )
     mail = next(m for m in deliver(outbox) if m["to"] == email)
     auth.verify_email(re.search(r"token=([A-Za-z0-9_-]+)", mail["text"]).group(1))

@@ -213,6 +213,8 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
             client.query("scheduler:list", {"paginationOpts": {"numItems": 5, "cursor": None}})["page"] == []
         )
 
+    _auth_flow(stack)
+
     code, out = stack.stop()
     assert code == 0 and "stopped." in out, out
 
@@ -228,3 +230,47 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
         assert code == 0
     finally:
         again.kill()
+
+
+def _mail_to(stack: Stack, email: str, subject: str) -> dict:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for message in httpx.get(f"{stack.url}/_local/outbox").json():
+            if message["to"] == email and message["subject"] == subject:
+                return message
+        time.sleep(0.2)
+    raise AssertionError(f"no {subject!r} email to {email}")
+
+
+def _signed_in(stack: Stack, email: str) -> str:
+    """Sign up over HTTP, read the verification email from the outbox, verify, sign in."""
+    import re
+
+    password = "correct horse battery staple"
+    r = httpx.post(
+        f"{stack.url}/api/auth/sign-up/email", json={"email": email, "password": password, "name": email}
+    )
+    assert r.status_code == 200 and r.json()["token"] is None
+    mail = _mail_to(stack, email, "Verify your email address")
+    link = re.search(r"http\S+verify-email\?token=\S+", mail["text"]).group(0)
+    assert httpx.get(link).json()["status"] is True
+    signed = httpx.post(f"{stack.url}/api/auth/sign-in/email", json={"email": email, "password": password})
+    assert signed.status_code == 200 and "better-auth.session_token" in signed.headers["set-cookie"]
+    session = httpx.get(
+        f"{stack.url}/api/auth/get-session", headers={"Authorization": f"Bearer {signed.json()['token']}"}
+    )
+    assert session.json()["user"]["email"] == email
+    return str(signed.json()["token"])
+
+
+def _auth_flow(stack: Stack) -> None:
+    ada, bob = _signed_in(stack, "ada@example.com"), _signed_in(stack, "bob@example.com")
+    with OneClient(stack.url, token=ada) as as_ada, OneClient(stack.url, token=bob) as as_bob:
+        post = as_ada.mutation("entities:create", {"type": "blog_post", "name": "Ada's post"})["id"]
+        assert as_ada.query("entities:get", {"id": post})["name"] == "Ada's post"
+        assert as_bob.query("entities:get", {"id": post}) is None, "another organization sees nothing"
+        with pytest.raises(NotFoundError):
+            as_bob.mutation("entities:archive", {"id": post})
+    for forged in ("not-a-session-token-at-all-0123456789", ada[:-4] + "AAAA"):
+        with OneClient(stack.url, token=forged) as intruder, pytest.raises(UnauthenticatedError):
+            intruder.query("entities:list", {"paginationOpts": {"numItems": 5, "cursor": None}})
