@@ -19,7 +19,13 @@ $(STAMP): requirements/dev.txt requirements/lock.txt layers/ontology/requirement
 dev: $(STAMP)
 	$(PY) -m infra.local
 
-test: $(STAMP) lint validate
+# Better Auth's own client, for the end-to-end test of /api/auth (npm, versions locked).
+JS_STAMP := tests/js/node_modules/.installed
+$(JS_STAMP): tests/js/package.json tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(JS_STAMP)
+
+test: $(STAMP) $(JS_STAMP) lint validate
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -263,7 +263,28 @@ def _signed_in(stack: Stack, email: str) -> str:
     return str(signed.json()["token"])
 
 
+def _better_auth_client(stack: Stack) -> None:
+    """Better Auth's own JS client (createAuthClient) signs up, verifies, signs in, reads the
+    session and signs out against the stack (node and tests/js installed by `make test`)."""
+    import shutil
+
+    script = ROOT / "tests" / "js" / "better_auth_client.mjs"
+    node = shutil.which("node")
+    assert node and (ROOT / "tests" / "js" / "node_modules" / "better-auth").exists(), "run `make test`"
+    run = subprocess.run(
+        [node, str(script)],
+        cwd=script.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "BASE_URL": stack.url},
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
 def _auth_flow(stack: Stack) -> None:
+    _better_auth_client(stack)
     ada, bob = _signed_in(stack, "ada@example.com"), _signed_in(stack, "bob@example.com")
     with OneClient(stack.url, token=ada) as as_ada, OneClient(stack.url, token=bob) as as_bob:
         post = as_ada.mutation("entities:create", {"type": "blog_post", "name": "Ada's post"})["id"]
