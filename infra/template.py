@@ -91,6 +91,10 @@ SECRET_PARAMETERS: dict[str, dict[str, Any]] = {
     },
 }
 
+#: API Gateway caches the authorizer's answer per token this long: a signed-out or reset session may
+#: still pass the gateway for up to this many seconds (the auth endpoints see revocation at once).
+AUTHORIZER_CACHE_SECONDS = 60
+
 JOBS_QUEUE_ARN = {"Fn::GetAtt": ["JobsQueue", "Arn"]}
 SCHEDULES_ARN = {
     "Fn::Sub": (
@@ -478,7 +482,7 @@ def build_template() -> dict[str, Any]:
                             "AuthorizerPayloadFormatVersion": "2.0",
                             "EnableSimpleResponses": True,
                             "EnableFunctionDefaultPermissions": True,
-                            "Identity": {"Headers": ["Authorization"], "ReauthorizeEvery": 300},
+                            "Identity": {"Headers": ["Authorization"], "ReauthorizeEvery": AUTHORIZER_CACHE_SECONDS},
                         }
                     },
                     "DefaultAuthorizer": "SessionAuthorizer",

@@ -68,8 +68,16 @@ def test_cleanup_expired_tokens(table: str) -> None:
             "type": "email_verification",
         }
         run_mutation(lambda db, token=token: db.insert("verificationTokens", token), org=None, platform=True)
+    invitation = {
+        "identifier": "x@x.io",
+        "token": "inv",
+        "expires": NOW - 5,
+        "type": "invitation",
+        "data": {"organizationId": org, "role": "org_user"},
+    }
+    run_mutation(lambda db: db.insert("verificationTokens", invitation), org=None, platform=True)
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))
-    assert run("auth:cleanup_expired_tokens", when) == {"deleted": {"sessions": 3, "verificationTokens": 2}}
+    assert run("auth:cleanup_expired_tokens", when) == {"deleted": {"sessions": 3, "verificationTokens": 3}}
     assert count(None, "sessions") == 2 and count(None, "verificationTokens") == 1
     assert run("auth:cleanup_expired_tokens", when) == {"deleted": {"sessions": 0, "verificationTokens": 0}}
 
