@@ -482,7 +482,10 @@ def build_template() -> dict[str, Any]:
                             "AuthorizerPayloadFormatVersion": "2.0",
                             "EnableSimpleResponses": True,
                             "EnableFunctionDefaultPermissions": True,
-                            "Identity": {"Headers": ["Authorization"], "ReauthorizeEvery": AUTHORIZER_CACHE_SECONDS},
+                            "Identity": {
+                                "Headers": ["Authorization"],
+                                "ReauthorizeEvery": AUTHORIZER_CACHE_SECONDS,
+                            },
                         }
                     },
                     "DefaultAuthorizer": "SessionAuthorizer",
