@@ -22,8 +22,8 @@ from starlette.testclient import TestClient
 ORIGIN = "http://testserver"
 
 
-class FakeGitHub:
-    """Just enough of GitHub's OAuth endpoints: codes are issued by the test, checked with PKCE."""
+class FakeProvider:
+    """Just enough of GitHub's and Google's OAuth endpoints: codes issued by the test, checked with PKCE."""
 
     def __init__(self) -> None:
         self.codes: dict[str, dict[str, Any]] = {}
@@ -71,20 +71,34 @@ class FakeGitHub:
             p = who(request)
             return JSONResponse([{"email": p["email"], "primary": True, "verified": p["verified"]}])
 
+        async def google_userinfo(request: Request) -> JSONResponse:
+            p = who(request)
+            return JSONResponse(
+                {
+                    "sub": str(p["id"]),
+                    "email": p["email"],
+                    "email_verified": p["verified"],
+                    "name": p.get("name"),
+                    "picture": None,
+                }
+            )
+
         return Starlette(
             routes=[
                 Route("/login/oauth/access_token", token, methods=["POST"]),
                 Route("/user", user),
                 Route("/user/emails", emails),
+                Route("/google/token", token, methods=["POST"]),
+                Route("/google/userinfo", google_userinfo),
             ]
         )
 
 
 @pytest.fixture
-def github(outbox: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+def provider(outbox: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProvider]:
     import uvicorn
 
-    fake = FakeGitHub()
+    fake = FakeProvider()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -104,6 +118,10 @@ def github(outbox: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]
     ):
         monkeypatch.setenv(f"ONE_GITHUB_{name}_URL", base + path)
     monkeypatch.setenv("ONE_GITHUB_CLIENT_ID", "local-client")
+    monkeypatch.setenv("ONE_GOOGLE_AUTHORIZE_URL", base + "/google/authorize")
+    monkeypatch.setenv("ONE_GOOGLE_TOKEN_URL", base + "/google/token")
+    monkeypatch.setenv("ONE_GOOGLE_USERINFO_URL", base + "/google/userinfo")
+    monkeypatch.setenv("ONE_GOOGLE_CLIENT_ID", "local-google-client")
     yield fake
     server.should_exit = True
     thread.join(timeout=10)
@@ -130,10 +148,10 @@ def _callback(client: TestClient, code: str, url: str) -> Any:
     )
 
 
-def test_sign_in_with_github_creates_a_verified_user(client: TestClient, github: FakeGitHub) -> None:
+def test_sign_in_with_github_creates_a_verified_user(client: TestClient, provider: FakeProvider) -> None:
     url = _start(client)
     assert parse_qs(urlparse(url).query)["redirect_uri"] == [f"{ORIGIN}/api/auth/callback/github"]
-    code = github.approve(
+    code = provider.approve(
         url, {"id": 7, "login": "ada", "name": "Ada", "email": "ada@example.com", "verified": True}
     )
     r = _callback(client, code, url)
@@ -144,19 +162,21 @@ def test_sign_in_with_github_creates_a_verified_user(client: TestClient, github:
     assert "error=state_not_found" in replay.headers["location"], "state is single use"
 
 
-def test_state_must_match_the_browsers_cookie(client: TestClient, github: FakeGitHub) -> None:
+def test_state_must_match_the_browsers_cookie(client: TestClient, provider: FakeProvider) -> None:
     url = _start(client)
-    code = github.approve(url, {"id": 8, "login": "x", "email": "x@example.com", "verified": True})
+    code = provider.approve(url, {"id": 8, "login": "x", "email": "x@example.com", "verified": True})
     client.cookies.clear()
     r = _callback(client, code, url)
     assert "error=state_mismatch" in r.headers["location"]
 
 
-def test_unverified_provider_email_neither_links_nor_creates(client: TestClient, github: FakeGitHub) -> None:
+def test_unverified_provider_email_neither_links_nor_creates(
+    client: TestClient, provider: FakeProvider
+) -> None:
     from ontology import run_query
 
     url = _start(client)
-    code = github.approve(url, {"id": 9, "login": "eve", "email": "eve@example.com", "verified": False})
+    code = provider.approve(url, {"id": 9, "login": "eve", "email": "eve@example.com", "verified": False})
     r = _callback(client, code, url)
     assert "error=email_not_verified" in r.headers["location"]
     users = run_query(
@@ -165,7 +185,9 @@ def test_unverified_provider_email_neither_links_nor_creates(client: TestClient,
     assert users is None
 
 
-def test_verified_provider_email_links_an_existing_account(client: TestClient, github: FakeGitHub) -> None:
+def test_verified_provider_email_links_an_existing_account(
+    client: TestClient, provider: FakeProvider
+) -> None:
     from ontology import run_query
     from ontology.services import auth
 
@@ -173,7 +195,7 @@ def test_verified_provider_email_links_an_existing_account(client: TestClient, g
         email="grace@example.com", password="correct horse battery staple", name="Grace", base_url=ORIGIN
     )
     url = _start(client)
-    code = github.approve(url, {"id": 10, "login": "grace", "email": "grace@example.com", "verified": True})
+    code = provider.approve(url, {"id": 10, "login": "grace", "email": "grace@example.com", "verified": True})
     assert _callback(client, code, url).headers["location"] == "/home"
     me = client.get("/api/auth/get-session").json()["user"]
     assert me["id"] == user["id"] and me["emailVerified"] is True
@@ -185,8 +207,26 @@ def test_verified_provider_email_links_an_existing_account(client: TestClient, g
     assert {a["providerId"] for a in accounts} == {"credential", "github"}
 
 
-def test_a_wrong_code_verifier_fails_the_exchange(client: TestClient, github: FakeGitHub) -> None:
+def test_a_wrong_code_verifier_fails_the_exchange(client: TestClient, provider: FakeProvider) -> None:
     url = _start(client)
-    code = github.approve(url, {"id": 11, "login": "z", "email": "z@example.com", "verified": True})
-    github.codes[code]["challenge"] = "not-the-challenge"
+    code = provider.approve(url, {"id": 11, "login": "z", "email": "z@example.com", "verified": True})
+    provider.codes[code]["challenge"] = "not-the-challenge"
     assert "error=invalid_code" in _callback(client, code, url).headers["location"]
+
+
+def test_sign_in_with_google(client: TestClient, provider: FakeProvider) -> None:
+    r = client.post(
+        "/api/auth/sign-in/social",
+        json={"provider": "google", "callbackURL": "/home", "newUserCallbackURL": "/welcome"},
+    )
+    url = r.json()["url"]
+    assert "openid" in parse_qs(urlparse(url).query)["scope"][0]
+    code = provider.approve(
+        url, {"id": 42, "login": "-", "name": "Lin", "email": "lin@example.com", "verified": True}
+    )
+    state = parse_qs(urlparse(url).query)["state"][0]
+    done = client.get(
+        "/api/auth/callback/google", params={"code": code, "state": state}, follow_redirects=False
+    )
+    assert done.headers["location"] == "/welcome", "a new user goes to newUserCallbackURL"
+    assert client.get("/api/auth/get-session").json()["user"]["email"] == "lin@example.com"
