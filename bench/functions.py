@@ -26,20 +26,6 @@ from bench.harness import ORG, local_table, result, seed_creator
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("web3", "openai", "stripe")
-QUERY_MODULES = (
-    "creators",
-    "tokens",
-    "files",
-    "entities",
-    "connections",
-    "events",
-    "tags",
-    "scheduler",
-    "content",
-    "analytics",
-    "billing",
-    "meta",
-)
 IDENTITY = {"userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8R", "organizationId": ORG, "role": "org_owner"}
 
 
@@ -191,7 +177,10 @@ def cold_imports() -> list[dict[str, Any]]:
     baseline = _import_microseconds("boto3")
     out = []
     worst = 0.0
-    for module in QUERY_MODULES:
+    from ontology.registry import load_all
+
+    query_modules = sorted({fn.spec.module for fn in load_all().values() if fn.spec.kind == "query"})
+    for module in query_modules:
         ratio = _import_microseconds(f"functions.{module}") / baseline
         worst = max(worst, ratio)
         probe = subprocess.run(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,39 @@ def requests_counter(table: str) -> Iterator[RequestCounter]:
     add_listener(counter)
     yield counter
     remove_listener(counter)
+
+
+@pytest.fixture
+def outbox(table: str, tmp_path: Path) -> Iterator[Any]:
+    from ontology.providers.email import FileOutbox, set_email
+
+    box = FileOutbox(tmp_path / "outbox")
+    set_email(box)
+    yield box
+    set_email(None)
+
+
+@pytest.fixture
+def deliver(outbox: Any) -> Callable[[], list[dict[str, Any]]]:
+    """Run every pending scheduled job (the emails), then return the outbox, newest first."""
+    from ontology import run_query
+    from ontology.scheduler import execute_job
+
+    def run() -> list[dict[str, Any]]:
+        jobs = run_query(
+            lambda db: (
+                db.query("scheduledFunctions")
+                .with_index("by_state", lambda q: q.eq("state", "pending"))
+                .collect()
+            ),
+            org=None,
+            platform=True,
+        )
+        for job in jobs:
+            execute_job(job["_id"])
+        return outbox.messages()
+
+    return run
 
 
 def load_event(name: str) -> dict[str, Any]:

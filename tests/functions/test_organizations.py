@@ -12,43 +12,17 @@ from ontology.auth import Identity
 from ontology.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from ontology.registry import resolve
 from ontology.runtime import invoke
-from ontology.scheduler import execute_job
 from ontology.services import auth
 
 
-@pytest.fixture
-def outbox(bucket: str, tmp_path: Any) -> Any:
-    from ontology.providers.email import FileOutbox, set_email
-
-    box = FileOutbox(tmp_path / "outbox")
-    set_email(box)
-    yield box
-    set_email(None)
-
-
-def deliver(outbox: Any) -> list[dict[str, Any]]:
-    jobs = run_query(
-        lambda db: (
-            db.query("scheduledFunctions")
-            .with_index("by_state", lambda q: q.eq("state", "pending"))
-            .collect()
-        ),
-        org=None,
-        platform=True,
-    )
-    for job in jobs:
-        execute_job(job["_id"])
-    return outbox.messages()
-
-
-def person(outbox: Any, email: str) -> Identity:
+def person(deliver: Any, email: str) -> Identity:
     auth.sign_up(
         email=email,
         password="correct horse battery staple",
         name=email.split("@", maxsplit=1)[0],
         base_url="http://x",
     )
-    mail = next(m for m in deliver(outbox) if m["to"] == email)
+    mail = next(m for m in deliver() if m["to"] == email)
     auth.verify_email(re.search(r"token=([A-Za-z0-9_-]+)", mail["text"]).group(1))
     info = auth.sign_in(email=email, password="correct horse battery staple")
     from ontology.auth import resolve_session
@@ -62,14 +36,14 @@ def fn(path: str) -> Any:
     return resolve(path)
 
 
-def test_invite_accept_roles_and_removal(outbox: Any) -> None:
-    ada = person(outbox, "ada@example.com")
-    grace = person(outbox, "grace@example.com")
+def test_invite_accept_roles_and_removal(bucket: str, deliver: Any) -> None:
+    ada = person(deliver, "ada@example.com")
+    grace = person(deliver, "grace@example.com")
     assert [m["role"] for m in invoke(fn("organizations:list_members"), {}, ada)] == ["org_owner"]
     invoke(fn("organizations:invite"), {"email": "Grace@Example.com", "role": "org_user"}, ada)
-    mail = next(m for m in deliver(outbox) if m["subject"].startswith("Join"))
+    mail = next(m for m in deliver() if m["subject"].startswith("Join"))
     token = re.search(r"token=([A-Za-z0-9_-]+)", mail["text"]).group(1)
-    eve = person(outbox, "eve@example.com")
+    eve = person(deliver, "eve@example.com")
     with pytest.raises(ForbiddenError):
         invoke(fn("organizations:accept"), {"token": token}, eve)
     joined = invoke(fn("organizations:accept"), {"token": token}, grace)
@@ -105,8 +79,8 @@ def test_invite_accept_roles_and_removal(outbox: Any) -> None:
         invoke(fn("organizations:remove_member"), {"userId": ada.userId}, ada)
 
 
-def test_create_organization_makes_the_caller_its_owner(outbox: Any) -> None:
-    ada = person(outbox, "ada@example.com")
+def test_create_organization_makes_the_caller_its_owner(bucket: str, deliver: Any) -> None:
+    ada = person(deliver, "ada@example.com")
     made = invoke(fn("organizations:create"), {"name": "Second studio"}, ada)
     memberships = run_query(
         lambda db: (
