@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SAM_VENV := .venv-sam
 SAM      := $(SAM_VENV)/bin/sam
 
-.PHONY: dev test lint format bench template docs events validate build lock clean
+.PHONY: dev test lint format bench template docs events contracts validate build lock clean
 
 $(STAMP): requirements/dev.txt requirements/lock.txt layers/ontology/requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ docs: $(STAMP)
 
 events: $(STAMP)
 	$(PY) -m infra.events
+
+contracts: $(STAMP)
+	$(PY) -m infra.contracts.build
 
 # The SAM CLI pins boto3 exactly: it lives in its own virtualenv.
 $(SAM): requirements/sam.txt
