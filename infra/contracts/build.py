@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+#: The layer ships the artifacts too (the chain provider deploys and calls the contracts in Lambda).
+LAYER_COPY = HERE.parent.parent / "layers" / "ontology" / "ontology" / "providers"
 
 
 def compile_contract(source_path: Path) -> dict[str, Any]:
@@ -44,13 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     stale = []
     for source in sorted(HERE.glob("*.vy")):
         text = render(compile_contract(source))
-        target = source.with_suffix(".json")
-        if args.check:
-            if not target.exists() or target.read_text() != text:
-                stale.append(target.name)
-        else:
-            target.write_text(text)
-            print(f"wrote {target.relative_to(HERE.parent.parent)}")
+        for target in (source.with_suffix(".json"), LAYER_COPY / f"{source.stem}.json"):
+            if args.check:
+                if not target.exists() or target.read_text() != text:
+                    stale.append(str(target.relative_to(HERE.parent.parent)))
+            else:
+                target.write_text(text)
+                print(f"wrote {target.relative_to(HERE.parent.parent)}")
     if stale:
         print("contract artifacts are out of date: run `make contracts`:", *stale, file=sys.stderr)
         return 1

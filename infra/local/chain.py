@@ -1,0 +1,77 @@
+"""A local EVM chain: eth-tester (py-evm) behind JSON-RPC on loopback, for the local stack and tests.
+
+The platform's chain provider talks to it with web3's ``HTTPProvider`` exactly as it talks to a real
+node. Its first funded account's key is the local deployer key (a test key, worthless anywhere else).
+
+``python -m infra.local.chain --port 8545`` runs it alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+
+class LocalChain:
+    def __init__(self) -> None:
+        from web3 import EthereumTesterProvider, Web3
+
+        self.provider = EthereumTesterProvider()
+        # web3's own eth-tester middleware translates JSON-RPC requests and results for us
+        self.w3 = Web3(self.provider)
+        self._lock = threading.Lock()  # py-evm is not safe for concurrent blocks
+
+    @property
+    def deployer_key(self) -> str:
+        return str(self.provider.ethereum_tester.backend.account_keys[0])
+
+    def call(self, payload: dict[str, Any]) -> dict[str, Any]:
+        from web3 import Web3
+
+        try:
+            with self._lock:
+                result = self.w3.manager.request_blocking(payload.get("method"), payload.get("params") or [])
+        except Exception as exc:  # a revert or a bad request: JSON-RPC's error object, as a node answers
+            data = getattr(exc, "data", None)
+            error = {"code": 3 if "revert" in str(exc).lower() else -32000, "message": str(exc)}
+            if isinstance(data, str):
+                error["data"] = data
+            return {"jsonrpc": "2.0", "id": payload.get("id"), "error": error}
+        return {"jsonrpc": "2.0", "id": payload.get("id"), "result": json.loads(Web3.to_json(result))}
+
+    def app(self) -> Starlette:
+        async def rpc(request: Request) -> Response:
+            from starlette.concurrency import run_in_threadpool
+
+            try:
+                body = await request.json()
+            except ValueError:
+                return JSONResponse(
+                    {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}}
+                )
+            if isinstance(body, list):
+                return JSONResponse([await run_in_threadpool(self.call, item) for item in body])
+            return JSONResponse(await run_in_threadpool(self.call, body))
+
+        return Starlette(routes=[Route("/", rpc, methods=["POST"])])
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8545)
+    args = parser.parse_args()
+    uvicorn.run(LocalChain().app(), host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
