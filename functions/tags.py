@@ -17,14 +17,14 @@ Key = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[A-Za-
 Value = Annotated[StrictStr, Field(max_length=512)]
 
 
-class AddArgs(Args):
+class TagArgs(Args):
     entityId: EntityId
     key: Key
     value: Value
 
 
-@mutation(args=AddArgs, returns=id_result("id"), auth="org_user")
-def add(ctx: MutationCtx, args: AddArgs) -> dict[str, str]:
+@mutation(args=TagArgs, returns=id_result("id"), auth="org_user")
+def add(ctx: MutationCtx, args: TagArgs) -> dict[str, str]:
     """Tag an entity (a key/value pair is on an entity once: CONFLICT otherwise)."""
     identity = ctx.auth.require_identity()
     require_entity(ctx.db, args.entityId, field="entityId")
@@ -39,14 +39,8 @@ def add(ctx: MutationCtx, args: AddArgs) -> dict[str, str]:
     return {"id": tag_id}
 
 
-class RemoveArgs(Args):
-    entityId: EntityId
-    key: Key
-    value: Value
-
-
-@mutation(args=RemoveArgs, returns=SuccessResult, auth="org_user")
-def remove(ctx: MutationCtx, args: RemoveArgs) -> dict[str, bool]:
+@mutation(args=TagArgs, returns=SuccessResult, auth="org_user")
+def remove(ctx: MutationCtx, args: TagArgs) -> dict[str, bool]:
     """Remove a tag from an entity."""
     identity = ctx.auth.require_identity()
     tag = ctx.db.lookup_unique(

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -18,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
+
+from tests.servers import serve
 
 ORIGIN = "http://testserver"
 
@@ -96,35 +95,21 @@ class FakeProvider:
 
 @pytest.fixture
 def provider(outbox: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProvider]:
-    import uvicorn
-
     fake = FakeProvider()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    for name, path in (
-        ("AUTHORIZE", "/login/oauth/authorize"),
-        ("TOKEN", "/login/oauth/access_token"),
-        ("USERINFO", "/user"),
-        ("EMAILS", "/user/emails"),
-    ):
-        monkeypatch.setenv(f"ONE_GITHUB_{name}_URL", base + path)
-    monkeypatch.setenv("ONE_GITHUB_CLIENT_ID", "local-client")
-    monkeypatch.setenv("ONE_GOOGLE_AUTHORIZE_URL", base + "/google/authorize")
-    monkeypatch.setenv("ONE_GOOGLE_TOKEN_URL", base + "/google/token")
-    monkeypatch.setenv("ONE_GOOGLE_USERINFO_URL", base + "/google/userinfo")
-    monkeypatch.setenv("ONE_GOOGLE_CLIENT_ID", "local-google-client")
-    yield fake
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(fake.app()) as base:
+        for name, path in (
+            ("AUTHORIZE", "/login/oauth/authorize"),
+            ("TOKEN", "/login/oauth/access_token"),
+            ("USERINFO", "/user"),
+            ("EMAILS", "/user/emails"),
+        ):
+            monkeypatch.setenv(f"ONE_GITHUB_{name}_URL", base + path)
+        monkeypatch.setenv("ONE_GITHUB_CLIENT_ID", "local-client")
+        monkeypatch.setenv("ONE_GOOGLE_AUTHORIZE_URL", base + "/google/authorize")
+        monkeypatch.setenv("ONE_GOOGLE_TOKEN_URL", base + "/google/token")
+        monkeypatch.setenv("ONE_GOOGLE_USERINFO_URL", base + "/google/userinfo")
+        monkeypatch.setenv("ONE_GOOGLE_CLIENT_ID", "local-google-client")
+        yield fake
 
 
 @pytest.fixture

@@ -3,37 +3,23 @@ loopback: deploy a creator token, mint, burn, and read supplies, with signed raw
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from ontology.errors import UpstreamError
+from tests.servers import serve
 
 
 @pytest.fixture(scope="module")
 def rpc() -> Iterator[tuple[str, str]]:
-    import uvicorn
-
     from infra.local.chain import LocalChain
 
     chain = LocalChain()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(chain.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", chain.deployer_key
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(chain.app()) as url:
+        yield url, chain.deployer_key
 
 
 def test_deploy_mint_burn_through_json_rpc(rpc: tuple[str, str]) -> None:

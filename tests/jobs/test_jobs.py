@@ -97,6 +97,15 @@ def _content_world() -> dict[str, str]:
     return {"a": a, "b": b, "x": x, "w": w}
 
 
+def _posts(world: dict[str, str]) -> int:
+    """Blog posts in both of the content world's organizations."""
+
+    def posts(db: Any) -> int:
+        return len(db.query("entities").with_index("by_type", lambda q: q.eq("type", "blog_post")).collect())
+
+    return sum(run_query(posts, org=o) for o in (world["a"], world["b"]))
+
+
 def test_daily_content(fake_ai) -> None:
     world = _content_world()
     result = run("content:generate_daily_content", "2026-11-26T00:00:03Z")
@@ -145,18 +154,7 @@ def test_daily_content(fake_ai) -> None:
     assert run("content:generate_daily_content", "2026-11-26T00:00:09Z")["created"] == 0
     outcomes = three_at_once(lambda: run("content:generate_daily_content", "2026-11-26T00:01:00Z"))
     assert sum(o["created"] for o in outcomes) == 0
-    total = sum(
-        len(
-            run_query(
-                lambda db: (
-                    db.query("entities").with_index("by_type", lambda q: q.eq("type", "blog_post")).collect()
-                ),
-                org=o,
-            )
-        )
-        for o in (world["a"], world["b"])
-    )
-    assert total == 2
+    assert _posts(world) == 2
     assert run("content:generate_daily_content", "2026-11-27T00:00:00Z")["created"] == 2, (
         "the next day is a new window"
     )
@@ -166,18 +164,7 @@ def test_daily_content_three_runs_at_once_on_a_fresh_window(fake_ai) -> None:
     world = _content_world()
     outcomes = three_at_once(lambda: run("content:generate_daily_content", "2026-11-26T00:00:00Z"))
     assert sum(o["created"] for o in outcomes) == 2
-    total = sum(
-        len(
-            run_query(
-                lambda db: (
-                    db.query("entities").with_index("by_type", lambda q: q.eq("type", "blog_post")).collect()
-                ),
-                org=o,
-            )
-        )
-        for o in (world["a"], world["b"])
-    )
-    assert total == 2
+    assert _posts(world) == 2
 
 
 def test_weekly_report(table: str) -> None:

@@ -4,10 +4,8 @@ localstripe (stripe SDK), AI against the local OpenAI-compatible endpoint (opena
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,12 +15,7 @@ import pytest
 
 from ontology.errors import PaymentFailedError
 from tests.conftest import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import free_port, serve
 
 
 def _wait(url: str) -> None:
@@ -38,7 +31,7 @@ def _wait(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     state = tmp_path_factory.mktemp("stripe") / "stripe.pickle"
     proc = subprocess.Popen(
         [sys.executable, "-m", "infra.local.stripe_server", "--port", str(port), "--state-file", str(state)],
@@ -112,24 +105,14 @@ def test_stripe_declined_card_is_payment_failed(payments) -> None:
 
 @pytest.fixture(scope="module")
 def local_openai() -> Iterator[str]:
-    import uvicorn
     from starlette.applications import Starlette
     from starlette.routing import Route
 
     from infra.local.openai_stub import ROUTES
 
-    port = _free_port()
     app = Starlette(routes=[Route(path, fn, methods=["POST"]) for path, fn in ROUTES.items()])
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/_local/openai/v1"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(app) as base:
+        yield f"{base}/_local/openai/v1"
 
 
 def test_ai_chat_and_embeddings_through_the_openai_sdk(local_openai: str) -> None:
