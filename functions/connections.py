@@ -10,7 +10,13 @@ from ontology.errors import NotFoundError, ValidationError
 from ontology.registry import Args, mutation, query
 from ontology.runtime import MutationCtx, QueryCtx
 from ontology.schema import ConnectionId, EntityId, JsonObject, RelationshipType
-from ontology.services.ontology_ops import actor_for, check_writable_properties, log_event, now_ms
+from ontology.services.ontology_ops import (
+    MANAGED_RELATIONSHIPS,
+    actor_for,
+    check_writable_properties,
+    log_event,
+    now_ms,
+)
 from ontology.types import ConnectionOut, Page, PaginationOpts, SuccessResult, id_result
 
 #: Relationships whose creation is an event of its own kind; the rest log ``content_changed``.
@@ -35,6 +41,11 @@ def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, str]:
     identity = ctx.auth.require_identity()
     if args.fromEntityId == args.toEntityId:
         raise ValidationError("an entity cannot connect to itself", field="toEntityId")
+    if args.relationshipType in MANAGED_RELATIONSHIPS:
+        writer = MANAGED_RELATIONSHIPS[args.relationshipType]
+        raise ValidationError(
+            f"{args.relationshipType} connections are written by {writer}", field="relationshipType"
+        )
     if args.metadata:
         check_writable_properties(args.metadata, field="metadata")
     src, dst = ctx.db.get_many([args.fromEntityId, args.toEntityId], "entities")
@@ -98,6 +109,8 @@ def delete_connection(ctx: MutationCtx, args: DeleteArgs) -> dict[str, bool]:
     current = ctx.db.get(args.id, "connections", field="id")
     if current is None:
         raise NotFoundError("Connection not found", id=args.id)
+    if current["relationshipType"] in MANAGED_RELATIONSHIPS:
+        raise ValidationError("A token balance changes only through purchases and transfers", field="id")
     ctx.db.delete(args.id, "connections")
     log_event(
         ctx.db,

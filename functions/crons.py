@@ -19,4 +19,7 @@ crons.weekly(
 # Every month on the 1st at 10 AM UTC
 crons.monthly("monthly billing", {"hourUTC": 10, "minuteUTC": 0, "day": 1}, "billing:process_monthly_billing")
 
+# Every five minutes: purchases the token purchase saga left pending past its timeout
+crons.interval("reconcile token purchases", {"minutes": 5}, "purchases:reconcile")
+
 __all__ = ["crons"]

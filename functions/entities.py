@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from pydantic import Field, StrictStr
 
 from ontology.db import Doc
+from ontology.errors import ValidationError
 from ontology.registry import Args, mutation, query
 from ontology.runtime import MutationCtx, QueryCtx
 from ontology.schema import EntityId, EntityStatus, EntityType, validate_properties
 from ontology.services.ontology_ops import (
+    MANAGED_ENTITY_TYPES,
     actor_for,
     check_writable_properties,
     created_event_type,
@@ -33,6 +35,10 @@ def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, str]:
     """An entity of any type; properties are validated for the type (typed for creator, ai_clone,
     token, course, media_asset and payment; a JSON object of at most 64 KB otherwise)."""
     identity = ctx.auth.require_identity()
+    if args.type in MANAGED_ENTITY_TYPES:
+        raise ValidationError(
+            f"{args.type} entities are created by {MANAGED_ENTITY_TYPES[args.type]}", field="type"
+        )
     check_writable_properties(args.properties)
     properties = validate_properties(args.type, args.properties)
     now = now_ms()
@@ -100,6 +106,8 @@ def archive(ctx: MutationCtx, args: ArchiveArgs) -> dict[str, bool]:
     """Mark an entity archived (it stays readable; lists by status leave it out)."""
     identity = ctx.auth.require_identity()
     current = require_entity(ctx.db, args.id)
+    if current["type"] == "payment":
+        raise ValidationError("A payment is a financial record; it is never archived", field="id")
     if current.get("status") == "archived":
         return {"success": True}
     now = now_ms()

@@ -1,18 +1,42 @@
-"""Tokens: read a creator token, the caller's balance, and a holder's tokens."""
+"""Tokens: creator tokens on chain (deploy, buy, hold, transfer).
+
+``tokens:create`` deploys a contract; ``tokens:purchase`` starts the purchase saga (a Step Functions
+state machine, ``functions/purchases.py``) and answers at once; balances are the ledger's
+``holds_tokens`` connections. web3 and stripe are imported only where they are used, so the query
+functions' cold start does not pay for them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import logging
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
 
-from ontology.db import Doc
-from ontology.registry import Args, query
+from ontology.auth import Identity
+from ontology.db import DatabaseWriter, Doc
+from ontology.errors import (
+    ConflictError,
+    ForbiddenError,
+    InternalError,
+    NotFoundError,
+    UpstreamError,
+    ValidationError,
+)
+from ontology.registry import Args, action, mutation, query
 from ontology.relations import connected
-from ontology.runtime import QueryCtx
+from ontology.runtime import ActionCtx, MutationCtx, QueryCtx
 from ontology.schema import EntityId
-from ontology.services.ontology_ops import entity_of_type
-from ontology.types import EntityOut
+from ontology.services.ledger import move_tokens
+from ontology.services.ontology_ops import actor_for, entity_of_type, log_event, now_ms, require_entity
+from ontology.transaction import run_mutation, run_query
+from ontology.types import EntityOut, id_result
+
+_log = logging.getLogger(__name__)
+
+#: A token's supply cap when ``tokens:create`` is not given one.
+DEFAULT_SUPPLY = 1_000_000
 
 
 class GetArgs(Args):
@@ -69,3 +93,327 @@ def get_user_holdings(ctx: QueryCtx, args: GetUserHoldingsArgs) -> list[dict[str
         for c in connections
         if c["toEntityId"] in by_id
     ]
+
+
+# ------------------------------------------------------------------------------------ create
+
+
+class CreateArgs(Args):
+    creatorId: EntityId
+    name: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    symbol: Annotated[StrictStr, Field(pattern=r"^[A-Z0-9]{1,11}$")]
+    priceUsd: Annotated[StrictFloat | StrictInt, Field(gt=0, le=1_000_000)]
+    totalSupply: Annotated[StrictInt, Field(ge=1, le=10**15)] = DEFAULT_SUPPLY
+
+
+@action(args=CreateArgs, auth="org_user", returns=id_result("tokenId"), uses=("chain",))
+def create(ctx: ActionCtx, args: CreateArgs) -> dict[str, str]:
+    """Deploy a creator's token: a new instance of the CreatorToken contract (capped at
+    ``totalSupply``), then in one transaction the ``token`` and ``token_contract`` entities, the
+    creator's ``owns`` connections and token_deployed."""
+    from ontology.providers.chain import get_chain
+
+    identity = ctx.auth.require_identity()
+    org = identity.organizationId
+    # NOT_FOUND before anything is deployed
+    run_query(lambda db: require_entity(db, args.creatorId, field="creatorId", kind="creator"), org=org)
+    address, tx_hash = get_chain().deploy_token(args.name, args.symbol, args.totalSupply)
+    token_id: str = run_mutation(lambda db: _record_token(db, identity, args, address, tx_hash), org=org)
+    return {"tokenId": token_id}
+
+
+def _record_token(
+    db: DatabaseWriter, identity: Identity, args: CreateArgs, address: str, tx_hash: str
+) -> str:
+    creator = require_entity(db, args.creatorId, field="creatorId", kind="creator")
+    now = now_ms()
+    token_id = db.insert(
+        "entities",
+        {
+            "type": "token",
+            "name": args.name,
+            "status": "active",
+            "createdAt": now,
+            "updatedAt": now,
+            "properties": {
+                "contractAddress": address,
+                "blockchain": "base",
+                "standard": "ERC20",
+                "totalSupply": args.totalSupply,
+                "circulatingSupply": 0,
+                "price": args.priceUsd,
+                "priceUsd": args.priceUsd,
+                "symbol": args.symbol,
+                "creatorId": creator["_id"],
+            },
+        },
+    )
+    contract_id = db.insert(
+        "entities",
+        {
+            "type": "token_contract",
+            "name": f"{args.symbol} contract",
+            "status": "active",
+            "createdAt": now,
+            "updatedAt": now,
+            "properties": {
+                "address": address,
+                "blockchain": "base",
+                "standard": "ERC20",
+                "deployTxHash": tx_hash,
+                "tokenId": token_id,
+            },
+        },
+    )
+    for target in (token_id, contract_id):
+        db.insert(
+            "connections",
+            {
+                "fromEntityId": creator["_id"],
+                "toEntityId": target,
+                "relationshipType": "owns",
+                "createdAt": now,
+            },
+        )
+    db.insert(
+        "connections",
+        {"fromEntityId": contract_id, "toEntityId": token_id, "relationshipType": "powers", "createdAt": now},
+    )
+    log_event(
+        db,
+        "token_deployed",
+        actor_id=actor_for(identity, creator["_id"]),
+        target_id=token_id,
+        timestamp=now,
+        metadata={
+            "creatorId": creator["_id"],
+            "contractAddress": address,
+            "txHash": tx_hash,
+            "symbol": args.symbol,
+            "totalSupply": args.totalSupply,
+        },
+    )
+    return token_id
+
+
+# ------------------------------------------------------------------------------------ purchase
+
+
+IdempotencyKey = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.:-]{1,255}$")]
+
+
+class PurchaseArgs(Args):
+    tokenId: EntityId
+    amount: Annotated[StrictInt, Field(ge=1, le=10**12)]
+    paymentMethodId: Annotated[StrictStr, Field(pattern=r"^pm_[A-Za-z0-9_]{1,250}$")] | None = None
+    idempotencyKey: IdempotencyKey | None = None
+
+
+class PurchaseStarted(BaseModel):
+    purchaseId: str
+    status: str
+
+
+@action(args=PurchaseArgs, returns=PurchaseStarted, uses=("purchase_saga",))
+def purchase(ctx: ActionCtx, args: PurchaseArgs) -> dict[str, str]:
+    """Buy tokens: the price is the token's current price times ``amount`` (computed here, never
+    taken from the client). Writes the pending purchase and its idempotency guard in one
+    transaction, starts the purchase saga (execution named after the purchase) and answers at once
+    with ``{purchaseId, status}``; ``tokens:get_purchase`` reports the outcome. The same
+    ``idempotencyKey`` again answers with the same purchase (CONFLICT if the arguments differ)."""
+    identity = ctx.auth.require_identity()
+    if not identity.entityId:
+        raise ForbiddenError("Your account has no entity in this organization to hold tokens")
+    created = run_mutation(lambda db: _open_purchase(db, identity, args), org=identity.organizationId)
+    if created["status"] == "pending":
+        _start_saga(created["purchaseId"], identity.organizationId)
+    return {"purchaseId": created["purchaseId"], "status": created["status"]}
+
+
+def _open_purchase(db: DatabaseWriter, identity: Identity, args: PurchaseArgs) -> dict[str, str]:
+    from ontology.services import purchases
+
+    buyer = identity.entityId
+    digest = purchases.args_hash(args.tokenId, args.amount, args.paymentMethodId)
+    if args.idempotencyKey:
+        existing = db.lookup_unique(
+            "entities",
+            "payment_idempotency",
+            {
+                "type": "payment",
+                "properties.buyerId": buyer,
+                "properties.idempotencyKey": args.idempotencyKey,
+            },
+        )
+        if existing is not None:
+            if existing["properties"].get("argsHash") != digest:
+                raise ConflictError(
+                    "This idempotency key was used for a different purchase", field="idempotencyKey"
+                )
+            return {"purchaseId": existing["_id"], "status": existing["properties"]["status"]}
+    token = require_entity(db, args.tokenId, field="tokenId", kind="token")
+    tprops = token["properties"]
+    if token["status"] != "active":
+        raise ValidationError("This token is not on sale", field="tokenId")
+    purchases.validate_amount(token, args.amount)
+    unit = tprops.get("priceUsd") or tprops.get("price") or 0
+    cents = purchases.price_cents(unit, args.amount)
+    if cents < purchases.MIN_CENTS or cents > purchases.MAX_CENTS:
+        raise ValidationError(
+            f"A purchase costs between $0.50 and $999,999.99; this one is ${cents / 100:,.2f}", field="amount"
+        )
+    method = args.paymentMethodId or _saved_payment_method(db, buyer)
+    now = now_ms()
+    props: dict[str, Any] = {
+        "amount": cents,
+        "currency": "usd",
+        "status": "pending",
+        "provider": "stripe",
+        "purpose": purchases.PURPOSE,
+        "buyerId": buyer,
+        "tokenId": args.tokenId,
+        "tokenAmount": args.amount,
+        "paymentMethodId": method,
+        "creatorId": tprops.get("creatorId"),
+        "contractAddress": tprops["contractAddress"],
+        "unitPriceUsd": unit,
+        "argsHash": digest,
+    }
+    if args.idempotencyKey:
+        props["idempotencyKey"] = args.idempotencyKey
+    purchase_id = db.insert(
+        "entities",
+        {
+            "type": "payment",
+            "name": f"{args.amount} {tprops.get('symbol') or token['name']}",
+            "status": purchases.ENTITY_STATUS["pending"],
+            "createdAt": now,
+            "updatedAt": now,
+            "properties": props,
+        },
+    )
+    db.insert(
+        "connections",
+        {
+            "fromEntityId": buyer,
+            "toEntityId": purchase_id,
+            "relationshipType": "transacted",
+            "createdAt": now,
+        },
+    )
+    return {"purchaseId": purchase_id, "status": "pending"}
+
+
+def _saved_payment_method(db: DatabaseWriter, buyer: str | None) -> str:
+    entity = db.get(buyer, "entities") if buyer else None
+    method = ((entity or {}).get("properties") or {}).get("paymentMethodId")
+    if not isinstance(method, str) or not method.startswith("pm_"):
+        raise ValidationError(
+            "Give a paymentMethodId (you have no saved payment method)", field="paymentMethodId"
+        )
+    return method
+
+
+def _start_saga(purchase_id: str, organization_id: str) -> None:
+    """Start the purchase's execution. Its name is the purchase id and its input depends on nothing
+    else, so starting it again (a retried request) is answered with the same execution."""
+    from ontology.aws import client
+    from ontology.runtime import system_identity
+    from ontology.settings import get_settings
+
+    machine = get_settings().purchase_state_machine_arn
+    if not machine:
+        raise InternalError("The purchase state machine is not configured (ONE_PURCHASE_STATE_MACHINE_ARN)")
+    sfn = client("stepfunctions")
+    payload = {"purchaseId": purchase_id, "_auth": system_identity(organization_id).to_context()}
+    try:
+        sfn.start_execution(
+            stateMachineArn=machine, name=purchase_id, input=json.dumps(payload, sort_keys=True)
+        )
+    except sfn.exceptions.ExecutionAlreadyExists:
+        pass  # started before (and finished): the reconciler owns whatever is still pending
+    except Exception as exc:
+        _log.warning("could not start the purchase saga: %s", exc)
+        raise UpstreamError("Could not start the purchase; try again with the same idempotencyKey") from None
+
+
+class GetPurchaseArgs(Args):
+    purchaseId: EntityId
+
+
+class PurchaseOut(BaseModel):
+    purchaseId: str
+    status: str
+    tokenId: str | None = None
+    amount: int | None = None
+    usdCents: int
+    currency: str
+    paymentId: str | None = None
+    transactionHash: str | None = None
+    failureReason: str | None = None
+    #: PAYMENT_FAILED (the card was declined), UPSTREAM_ERROR, …: why a purchase did not complete
+    failureCode: str | None = None
+    createdAt: int
+    updatedAt: int
+
+
+@query(args=GetPurchaseArgs, returns=PurchaseOut | None)
+def get_purchase(ctx: QueryCtx, args: GetPurchaseArgs) -> dict[str, Any] | None:
+    """A purchase's status (pending, completed, failed, refunded), amounts, Stripe payment id,
+    mint transaction hash and failure reason, or null. Buyers see their own; org users and owners
+    see every purchase of the organization."""
+    from ontology.auth import ROLE_RANK
+    from ontology.services import purchases
+
+    identity = ctx.auth.require_identity()
+    try:
+        doc = purchases.load(ctx.db, args.purchaseId)
+    except NotFoundError:
+        return None
+    mine = doc["properties"].get("buyerId") == identity.entityId
+    if not mine and ROLE_RANK.get(identity.role, 0) < ROLE_RANK["org_user"]:
+        return None
+    return purchases.purchase_view(doc)
+
+
+# ------------------------------------------------------------------------------------ transfer
+
+
+class TransferArgs(Args):
+    tokenId: EntityId
+    toEntityId: EntityId
+    amount: Annotated[StrictInt, Field(ge=1, le=10**15)]
+
+
+class TransferOut(BaseModel):
+    tokenId: str
+    fromBalance: int
+    toBalance: int
+
+
+@mutation(args=TransferArgs, returns=TransferOut)
+def transfer(ctx: MutationCtx, args: TransferArgs) -> dict[str, Any]:
+    """Give tokens to another entity of the organization: the caller's ``holds_tokens`` balance goes
+    down and the recipient's up, in one transaction (INSUFFICIENT_TOKENS when the caller holds fewer).
+    Purchased tokens sit in the platform's custody on chain, so a transfer moves ledger balances."""
+    sender = ctx.auth.require_identity().entityId
+    if not sender:
+        raise ForbiddenError("Your account has no entity in this organization to hold tokens")
+    if sender == args.toEntityId:
+        raise ValidationError("Cannot transfer to yourself", field="toEntityId")
+    require_entity(ctx.db, args.tokenId, field="tokenId", kind="token")
+    require_entity(ctx.db, args.toEntityId, field="toEntityId")
+    balances = move_tokens(ctx.db, args.tokenId, sender, args.toEntityId, args.amount)
+    log_event(
+        ctx.db,
+        "tokens_earned",
+        actor_id=sender,
+        target_id=args.toEntityId,
+        metadata={
+            "tokenId": args.tokenId,
+            "amount": args.amount,
+            "fromEntityId": sender,
+            "reason": "transfer",
+        },
+    )
+    return {"tokenId": args.tokenId, "fromBalance": balances[0], "toBalance": balances[1]}

@@ -64,6 +64,22 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "tokens:get": {"id": ENT},
     "tokens:get_balance": {"tokenId": ENT},
     "tokens:get_user_holdings": {"userId": ENT},
+    "tokens:create": {
+        "creatorId": ENT,
+        "name": "Ada Coin",
+        "symbol": "ADA",
+        "priceUsd": 0.5,
+        "totalSupply": 1000000,
+    },
+    "tokens:purchase": {
+        "tokenId": ENT,
+        "amount": 100,
+        "paymentMethodId": "pm_card_visa",
+        "idempotencyKey": "checkout-7f3a9c",
+    },
+    "tokens:get_purchase": {"purchaseId": ENT2},
+    "tokens:transfer": {"tokenId": ENT, "toEntityId": ENT2, "amount": 10},
+    "courses:enroll": {"courseId": ENT},
     "scheduler:list": {"state": "pending", "paginationOpts": PAGE},
     "organizations:create": {"name": "Ada's studio"},
     "organizations:invite": {"email": "grace@example.com", "role": "org_user"},
@@ -104,6 +120,17 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "billing:ensure_invoice": {"subscriptionId": ENT, "window": "2026-11-01T10:00:00Z"},
     "billing:record_attempt": {"invoiceId": ENT, "paymentIntentId": "pi_123", "attempts": 1},
     "billing:record_outcome": {"invoiceId": ENT, "paid": True},
+    # the token purchase saga's steps (Step Functions passes the purchase and the organization)
+    "purchases:charge": {"purchaseId": ENT2},
+    "purchases:mint": {"purchaseId": ENT2},
+    "purchases:capture": {"purchaseId": ENT2},
+    "purchases:record": {"purchaseId": ENT2},
+    "purchases:refund": {"purchaseId": ENT2},
+    "purchases:burn": {"purchaseId": ENT2},
+    "purchases:finalise": {
+        "purchaseId": ENT2,
+        "error": {"Error": "PaymentFailedError", "Cause": '{"errorMessage":"Your card was declined."}'},
+    },
 }
 
 #: Crons get the EventBridge scheduled event instead.
@@ -112,6 +139,7 @@ CRON_TIMES = {
     "content:generate_daily_content": "2026-11-26T00:00:00Z",
     "analytics:generate_weekly_report": "2026-11-30T09:00:00Z",
     "billing:process_monthly_billing": "2026-12-01T10:00:00Z",
+    "purchases:reconcile": "2026-11-25T17:05:00Z",
 }
 
 

@@ -83,6 +83,12 @@ SECRET_PARAMETERS: dict[str, dict[str, Any]] = {
         "MinLength": 8,
         "AllowedPattern": "^[A-Za-z0-9_-]+$",
     },
+    "DeployerPrivateKey": {
+        "key": "deployerPrivateKey",
+        "Description": "Private key of the account that deploys, mints and burns creator tokens (hex).",
+        "MinLength": 64,
+        "AllowedPattern": "^(0x)?[0-9a-fA-F]{64}$",
+    },
     "ResendApiKey": {
         "key": "resendApiKey",
         "Description": "Resend API key (re_…).",
@@ -103,6 +109,15 @@ SCHEDULES_ARN = {
 }
 
 
+STATE_MACHINE = "TokenPurchaseStateMachine"
+STATE_MACHINE_ASL = "infra/statemachines/token_purchase.asl.json"
+PURCHASE_EXECUTIONS_ARN = {
+    "Fn::Sub": (
+        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${AWS::StackName}-token-purchase:*"
+    )
+}
+
+
 def function_name(spec: FunctionSpec) -> dict[str, Any]:
     """Deployed functions are named after the stack and the function (the scheduler's runner invokes
     a job's own function by this name; ontology.scheduler.function_name agrees)."""
@@ -118,6 +133,18 @@ def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
     if "scheduler" in spec.uses:
         statements.append(
             {"Effect": "Allow", "Action": ["scheduler:DeleteSchedule"], "Resource": SCHEDULES_ARN}
+        )
+    if "purchase_saga" in spec.uses:
+        statements.append(
+            {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": {"Ref": STATE_MACHINE}}
+        )
+    if "purchase_executions" in spec.uses:
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["states:DescribeExecution", "states:StopExecution"],
+                "Resource": PURCHASE_EXECUTIONS_ARN,
+            }
         )
     if "storage" in spec.uses:
         s3_actions = (
@@ -143,6 +170,8 @@ def _function(spec: FunctionSpec, crons: list[Any] | None = None) -> dict[str, A
         if spec.auth == "public":
             event["Auth"] = {"Authorizer": "NONE"}
         props["Events"] = {"Api": {"Type": "HttpApi", "Properties": event}}
+    if spec.uses & {"purchase_saga", "purchase_executions"}:
+        props["Environment"] = {"Variables": {"ONE_PURCHASE_STATE_MACHINE_ARN": {"Ref": STATE_MACHINE}}}
     for job in crons or []:
         props.setdefault("Events", {})[f"Cron{job.logical_suffix}"] = {
             "Type": "Schedule",
@@ -332,6 +361,65 @@ OUTBOX_FILTER = json.dumps(
 )
 
 
+def saga_steps() -> dict[str, str]:
+    """The state machine's substitutions: ``${<State>FunctionArn}`` -> the step's function."""
+    registry = load_all()
+    return {
+        f"{fn.spec.name.capitalize()}FunctionArn": fn.spec.logical_id
+        for fn in registry.values()
+        if fn.spec.module == "purchases" and fn.spec.name != "reconcile"
+    }
+
+
+def _state_machine() -> dict[str, Any]:
+    """The token purchase saga (DESIGN section 6): the ASL file, its steps' ARNs substituted in."""
+    steps = saga_steps()
+    invoke = [{"Fn::GetAtt": [logical, "Arn"]} for logical in steps.values()]
+    invoke += [{"Fn::Sub": "${" + logical + ".Arn}:*"} for logical in steps.values()]
+    return {
+        "Type": "AWS::Serverless::StateMachine",
+        "Properties": {
+            "Name": {"Fn::Sub": "${AWS::StackName}-token-purchase"},
+            "Type": "STANDARD",
+            "DefinitionUri": STATE_MACHINE_ASL,
+            "DefinitionSubstitutions": {
+                name: {"Fn::GetAtt": [logical, "Arn"]} for name, logical in steps.items()
+            },
+            "Tracing": {"Enabled": True},
+            "Logging": {
+                "Level": "ERROR",
+                "IncludeExecutionData": False,
+                "Destinations": [
+                    {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": ["TokenPurchaseLogs", "Arn"]}}}
+                ],
+            },
+            "Policies": [
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": invoke},
+                        {
+                            # What Step Functions needs to deliver its logs (AWS documents these as "*").
+                            "Effect": "Allow",
+                            "Action": [
+                                "logs:CreateLogDelivery",
+                                "logs:GetLogDelivery",
+                                "logs:UpdateLogDelivery",
+                                "logs:DeleteLogDelivery",
+                                "logs:ListLogDeliveries",
+                                "logs:PutResourcePolicy",
+                                "logs:DescribeResourcePolicies",
+                                "logs:DescribeLogGroups",
+                            ],
+                            "Resource": "*",
+                        },
+                    ],
+                }
+            ],
+        },
+    }
+
+
 def _authorizer() -> dict[str, Any]:
     return {
         "Type": "AWS::Serverless::Function",
@@ -498,6 +586,14 @@ def build_template() -> dict[str, Any]:
     for fn in registry.values():
         resources[fn.spec.logical_id] = _function(fn.spec, [c for c in crons if c.function == fn.spec.path])
     resources.update(_scheduler_resources())
+    resources[STATE_MACHINE] = _state_machine()
+    resources["TokenPurchaseLogs"] = {
+        "Type": "AWS::Logs::LogGroup",
+        "Properties": {
+            "LogGroupName": {"Fn::Sub": "/aws/vendedlogs/states/${AWS::StackName}-token-purchase"},
+            "RetentionInDays": 30,
+        },
+    }
     resources["AuthApiFunction"] = _auth_api()
 
     parameters: dict[str, Any] = {
@@ -523,6 +619,11 @@ def build_template() -> dict[str, Any]:
             "Type": "String",
             "Default": "onboarding@resend.dev",
             "Description": "The From address of the platform's emails.",
+        },
+        "ChainRpcUrl": {
+            "Type": "String",
+            "Default": "https://mainnet.base.org",
+            "Description": "JSON-RPC endpoint of the EVM chain creator tokens live on.",
         },
         "LogLevel": {
             "Type": "String",
@@ -568,6 +669,7 @@ def build_template() -> dict[str, Any]:
                         "ONE_SCHEDULE_GROUP": {"Ref": "JobsScheduleGroup"},
                         "ONE_FUNCTION_PREFIX": {"Fn::Sub": "${AWS::StackName}-"},
                         "ONE_RESEND_FROM_EMAIL": {"Ref": "ResendFromEmail"},
+                        "ONE_CHAIN_RPC_URL": {"Ref": "ChainRpcUrl"},
                         "POWERTOOLS_SERVICE_NAME": "one-platform",
                         "POWERTOOLS_METRICS_NAMESPACE": "OnePlatform",
                         "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
@@ -594,6 +696,10 @@ def build_template() -> dict[str, Any]:
             "FilesBucketName": {
                 "Description": "The private bucket of uploaded files.",
                 "Value": {"Ref": "FilesBucket"},
+            },
+            "TokenPurchaseStateMachineArn": {
+                "Description": "The token purchase saga (executions are named after purchase ids).",
+                "Value": {"Ref": STATE_MACHINE},
             },
             "OntologyLayerArn": {
                 "Description": "The ontology layer version.",

@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("ONE_AWS_PORT", "4566")))
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("ONE_API_PORT", "3210")))
+    parser.add_argument("--stripe-port", type=int, default=int(os.environ.get("ONE_STRIPE_PORT", "8420")))
+    parser.add_argument("--chain-port", type=int, default=int(os.environ.get("ONE_CHAIN_PORT", "8545")))
     parser.add_argument(
         "--state-dir", type=Path, default=Path(os.environ.get("ONE_STATE_DIR", ROOT / ".one" / "state"))
     )
@@ -34,7 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="Tried to parse .* moto's CloudFormation")
 
     stack = LocalStack(
-        host=args.host, aws_port=args.aws_port, api_port=args.api_port, state_dir=args.state_dir
+        host=args.host,
+        aws_port=args.aws_port,
+        api_port=args.api_port,
+        stripe_port=args.stripe_port,
+        chain_port=args.chain_port,
+        state_dir=args.state_dir,
     )
     print("ONE platform local stack: starting…", flush=True)
     stack.start()
@@ -53,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  OpenAPI     {stack.api_url}/api/openapi.json")
     print(f"  AWS (moto)  {stack.aws_endpoint}   stack one-local created from template.yaml")
     print(f"  table       {stack.physical['Table']}")
+    print(f"  saga        {stack.state_machine_arn}   (moto's Step Functions interpreter)")
+    print(f"  Stripe      {stack.stripe_url}   (localstripe)")
+    print(f"  chain       {stack.chain_url}   (local EVM; {stack.chain.replayed} transactions replayed)")
     print(f"  bucket      {stack.physical['FilesBucket']}")
     print(f"  state       {args.state_dir}   restored: {restored}")
     print(f"  dev session {args.state_dir.parent / 'dev-session.json'}   (one run / Authorization: Bearer …)")

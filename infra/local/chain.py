@@ -3,6 +3,10 @@
 The platform's chain provider talks to it with web3's ``HTTPProvider`` exactly as it talks to a real
 node. Its first funded account's key is the local deployer key (a test key, worthless anywhere else).
 
+With a journal file, every raw transaction the chain accepts is appended to it, and a new chain
+replays the journal at start-up: the same key signs the same nonces, so contracts come back at the
+same addresses with the same balances (a local stack restarted on its state folder keeps its tokens).
+
 ``python -m infra.local.chain --port 8545`` runs it alone.
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import threading
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -20,13 +25,27 @@ from starlette.routing import Route
 
 
 class LocalChain:
-    def __init__(self) -> None:
+    def __init__(self, journal: Path | None = None) -> None:
         from web3 import EthereumTesterProvider, Web3
 
         self.provider = EthereumTesterProvider()
         # web3's own eth-tester middleware translates JSON-RPC requests and results for us
         self.w3 = Web3(self.provider)
         self._lock = threading.Lock()  # py-evm is not safe for concurrent blocks
+        self.journal = journal
+        self.requests = 0  # JSON-RPC requests served (the bench counts them)
+        self.replayed = self._replay() if journal else 0
+
+    def _replay(self) -> int:
+        assert self.journal is not None
+        if not self.journal.exists():
+            return 0
+        count = 0
+        for line in self.journal.read_text().splitlines():
+            if line.strip():
+                self.w3.manager.request_blocking("eth_sendRawTransaction", [line.strip()])
+                count += 1
+        return count
 
     @property
     def deployer_key(self) -> str:
@@ -35,9 +54,14 @@ class LocalChain:
     def call(self, payload: dict[str, Any]) -> dict[str, Any]:
         from web3 import Web3
 
+        self.requests += 1
         try:
             with self._lock:
-                result = self.w3.manager.request_blocking(payload.get("method"), payload.get("params") or [])
+                method, params = payload.get("method"), payload.get("params") or []
+                result = self.w3.manager.request_blocking(method, params)
+                if method == "eth_sendRawTransaction" and self.journal is not None:
+                    with self.journal.open("a") as f:
+                        f.write(f"{params[0]}\n")
         except Exception as exc:  # a revert or a bad request: JSON-RPC's error object, as a node answers
             data = getattr(exc, "data", None)
             error = {"code": 3 if "revert" in str(exc).lower() else -32000, "message": str(exc)}

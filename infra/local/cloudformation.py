@@ -22,6 +22,8 @@ ARTIFACT_BUCKET = "one-local-artifacts"
 LOCAL_SECRET_VALUES = {
     name: "local-" + name.lower() + "-0123456789abcdefghijklmnopqrstuvwxyz" for name in SECRET_PARAMETERS
 }
+# A well-formed placeholder (the local stack hands functions its local chain's own deployer key).
+LOCAL_SECRET_VALUES["DeployerPrivateKey"] = "0x" + "11" * 32
 
 
 class _NoAwsPolicyLoader:
@@ -47,8 +49,11 @@ def _upload(s3: Any, directory: str) -> str:
 
 
 def with_s3_code(template: dict[str, Any], s3: Any) -> dict[str, Any]:
-    """The template with every local CodeUri/ContentUri replaced by an uploaded zip."""
-    tpl = copy.deepcopy(template)
+    """The template with every local CodeUri/ContentUri replaced by an uploaded zip (and each state
+    machine's DefinitionUri inlined)."""
+    from infra.local.stepfunctions import inline_definitions
+
+    tpl = inline_definitions(copy.deepcopy(template))
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         s3.create_bucket(Bucket=ARTIFACT_BUCKET)
     uploaded: dict[str, str] = {}

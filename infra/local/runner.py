@@ -111,7 +111,10 @@ def install_moto_lambda(runner: LambdaRunner, physical_to_logical: dict[str, str
                 result = runner.invoke(logical, payload)
             return json.dumps(result), False, ""
         except Exception as exc:  # moto reports a function error with its type, as Lambda does
-            body = {"errorMessage": str(exc), "errorType": type(exc).__name__}
-            return json.dumps(body), True, f"{type(exc).__name__}: {exc}"
+            # An exception may name the error Lambda itself would report (a crashed runtime:
+            # Runtime.ExitError; a timed-out one: Sandbox.Timedout).
+            error_type = getattr(exc, "lambda_error_type", None) or type(exc).__name__
+            body = {"errorMessage": str(exc), "errorType": error_type}
+            return json.dumps(body), True, f"{error_type}: {exc}"
 
     LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]

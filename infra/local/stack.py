@@ -28,6 +28,8 @@ class LocalStack:
     aws_port: int = 4566
     api_port: int = 3210
     stripe_port: int = 8420
+    chain_port: int = 8545
+    state_machine_arn: str = ""
     state_dir: Path = field(default_factory=lambda: ROOT / ".one" / "state")
     physical: dict[str, str] = field(default_factory=dict)
     dev_token: str = ""
@@ -47,6 +49,10 @@ class LocalStack:
         return f"http://{self.host}:{self.stripe_port}"
 
     @property
+    def chain_url(self) -> str:
+        return f"http://{self.host}:{self.chain_port}"
+
+    @property
     def outbox_dir(self) -> Path:
         return self.state_dir / "outbox"
 
@@ -63,8 +69,13 @@ class LocalStack:
         install_moto_lock()
         install_moto_patches()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # moto's Step Functions interpreter calls Lambda on this port (its MOTO_PORT)
+        os.environ["MOTO_PORT"] = str(self.aws_port)
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self._moto.start()
+        from infra.local.stepfunctions import create_state_machines, enable_interpreter
+
+        enable_interpreter()
         region = os.environ["AWS_DEFAULT_REGION"]
         cf = boto3.client("cloudformation", endpoint_url=self.aws_endpoint, region_name=region)
         self._s3 = boto3.client("s3", endpoint_url=self.aws_endpoint, region_name=region)
@@ -72,7 +83,17 @@ class LocalStack:
         from infra.local.cloudformation import LOCAL_SECRET_VALUES, stand_up
 
         self.physical = stand_up(cf, self._s3, STACK_NAME, template)
+        machines = create_state_machines(
+            sfn=boto3.client("stepfunctions", endpoint_url=self.aws_endpoint, region_name=region),
+            lambda_client=boto3.client("lambda", endpoint_url=self.aws_endpoint, region_name=region),
+            iam=boto3.client("iam", endpoint_url=self.aws_endpoint, region_name=region),
+            template=template,
+            physical=self.physical,
+            stack_name=STACK_NAME,
+        )
+        self.state_machine_arn = machines["TokenPurchaseStateMachine"]
         self._start_stripe()
+        self._start_chain()
         self._configure_functions(template, LOCAL_SECRET_VALUES)
         from infra.local import state
 
@@ -84,36 +105,22 @@ class LocalStack:
 
     def _start_stripe(self) -> None:
         """localstripe, on loopback, its data in the state folder."""
-        import subprocess
-        import sys
-        import urllib.request
+        from infra.local.serving import start_localstripe
 
-        self._stripe = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "infra.local.stripe_server",
-                "--host",
-                self.host,
-                "--port",
-                str(self.stripe_port),
-                "--state-file",
-                str(self.state_dir / "stripe.pickle"),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._stripe = start_localstripe(self.host, self.stripe_port, self.state_dir / "stripe.pickle")
+
+    def _start_chain(self) -> None:
+        """The local EVM on loopback; its journal (in the state folder) replays the chain's history."""
+        from infra.local.chain import LocalChain
+        from infra.local.serving import start_server
+
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.chain = LocalChain(journal=self.state_dir / "chain.jsonl")
+        self._chain_server, thread = start_server(
+            self.chain.app(), self.host, self.chain_port, "the local chain"
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.stripe_url}/v1/customers", timeout=1)  # noqa: S310 - loopback
-                return
-            except urllib.error.HTTPError:
-                return  # it answers (401 without a key): up
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"localstripe did not start on {self.stripe_url}")
+        self._threads.append(thread)
 
     def _start_pollers(self, template: dict[str, Any]) -> None:
         import boto3
@@ -197,10 +204,11 @@ class LocalStack:
             value = self._resolve(declared, parameters)
             if value is not None:
                 os.environ[name] = str(value)
-        for name, p in SECRET_PARAMETERS.items():
-            from ontology.secrets import _env_name
+        from ontology.secrets import _env_name
 
+        for name, p in SECRET_PARAMETERS.items():
             os.environ[_env_name(p["key"])] = secrets[name]
+        os.environ[_env_name("deployerPrivateKey")] = self.chain.deployer_key
         os.environ.update(
             {
                 "ONE_LOCAL": "1",
@@ -209,6 +217,8 @@ class LocalStack:
                 "ONE_OPENAI_BASE_URL": f"{self.api_url}/_local/openai/v1",
                 "ONE_OPENAI_API_KEY": "local",
                 "ONE_OUTBOX_DIR": str(self.outbox_dir),
+                "ONE_CHAIN_RPC_URL": self.chain_url,
+                "ONE_PURCHASE_STATE_MACHINE_ARN": self.state_machine_arn,
                 "ONE_DYNAMODB_ENDPOINT": self.aws_endpoint,
                 "ONE_S3_ENDPOINT": self.aws_endpoint,
                 "ONE_AWS_ENDPOINT": self.aws_endpoint,
@@ -311,10 +321,9 @@ class LocalStack:
         return token
 
     def _start_runner_and_front_door(self, template: dict[str, Any]) -> None:
-        import uvicorn
-
         from infra.local.frontdoor import build_app
         from infra.local.runner import LambdaRunner, install_moto_lambda
+        from infra.local.serving import start_server
 
         self.runner = LambdaRunner(template)
         physical_to_logical = {v: k for k, v in self.physical.items()}
@@ -322,14 +331,8 @@ class LocalStack:
         from infra.local.devroutes import dev_routes
 
         app = build_app(self.runner, template, dev_routes=dev_routes(self))
-        config = uvicorn.Config(app, host=self.host, port=self.api_port, log_level="warning", lifespan="off")
-        self._uvicorn = uvicorn.Server(config)
-        self._spawn(self._uvicorn.run)
-        deadline = time.monotonic() + 30
-        while not self._uvicorn.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not self._uvicorn.started:
-            raise RuntimeError(f"the front door could not listen on {self.api_url}")
+        self._uvicorn, thread = start_server(app, self.host, self.api_port, "the front door")
+        self._threads.append(thread)
 
     def _spawn(self, target: Any) -> None:
         thread = threading.Thread(target=target, daemon=True)
@@ -361,6 +364,7 @@ class LocalStack:
         self._stop.set()
         self.snapshot()
         self._uvicorn.should_exit = True
+        self._chain_server.should_exit = True
         self._stripe.terminate()
         try:
             self._stripe.wait(timeout=10)

@@ -64,12 +64,30 @@ def _seed(member: Member) -> dict[str, str]:
                 },
             },
         )
+        course = db.insert(
+            "entities",
+            {
+                "type": "course",
+                "name": "K",
+                "status": "published",
+                "createdAt": 1,
+                "updatedAt": 1,
+                "properties": {"title": "K", "description": "k", "tokenPrice": 1, "tokenId": token},
+            },
+        )
         conn = db.insert(
             "connections",
             {"fromEntityId": creator, "toEntityId": post, "relationshipType": "authored", "createdAt": 1},
         )
         db.insert("tags", {"entityId": post, "key": "skill", "value": "math"})
-        return {"creator": creator, "post": post, "token": token, "asset": asset, "connection": conn}
+        return {
+            "creator": creator,
+            "post": post,
+            "token": token,
+            "asset": asset,
+            "connection": conn,
+            "course": course,
+        }
 
     ids = run_mutation(body, org=org)
     from ontology.auth import Identity
@@ -96,6 +114,11 @@ def _calls(f: dict[str, str]) -> dict[str, dict[str, Any]]:
         "tokens:get": {"id": f["token"]},
         "tokens:get_balance": {"tokenId": f["token"]},
         "tokens:get_user_holdings": {"userId": f["creator"]},
+        "tokens:get_purchase": {"purchaseId": f["token"]},
+        "tokens:create": {"creatorId": f["creator"], "name": "Stolen", "symbol": "STL", "priceUsd": 1},
+        "tokens:purchase": {"tokenId": f["token"], "amount": 1, "paymentMethodId": "pm_card_visa"},
+        "tokens:transfer": {"tokenId": f["token"], "toEntityId": f["creator"], "amount": 1},
+        "courses:enroll": {"courseId": f["course"]},
         "files:delete_file": {"fileId": f["asset"]},
         "files:get_file_url": {"storageId": "sto_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"},
         "files:save_file": {"storageId": STORAGE_ID, "name": "x", "type": "image/png", "size": 1},
@@ -141,7 +164,11 @@ def test_every_function_taking_an_id_is_in_the_matrix() -> None:
         if not fn.spec.internal and any(n == "id" or n.endswith("Id") for n in fn.spec.args.model_fields)
     }
     assert with_ids <= set(
-        _calls(dict.fromkeys(("creator", "post", "token", "asset", "connection", "job", "user", "org"), "x"))
+        _calls(
+            dict.fromkeys(
+                ("creator", "post", "token", "asset", "connection", "job", "user", "org", "course"), "x"
+            )
+        )
     )
 
 

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -32,6 +33,7 @@ class Stack:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
         self.aws_port, self.api_port = _free_port(), _free_port()
+        self.stripe_port, self.chain_port = _free_port(), _free_port()
         self.proc: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
 
@@ -50,6 +52,10 @@ class Stack:
                 str(self.aws_port),
                 "--api-port",
                 str(self.api_port),
+                "--stripe-port",
+                str(self.stripe_port),
+                "--chain-port",
+                str(self.chain_port),
                 "--state-dir",
                 str(self.state_dir),
             ],
@@ -84,6 +90,53 @@ class Stack:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def _buy(client: OneClient, token: str, amount: int, method: str, key: str | None = None) -> dict[str, Any]:
+    args: dict[str, Any] = {"tokenId": token, "amount": amount, "paymentMethodId": method}
+    if key:
+        args["idempotencyKey"] = key
+    started = client.action("tokens:purchase", args)
+    assert started["status"] == "pending"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        view = client.query("tokens:get_purchase", {"purchaseId": started["purchaseId"]})
+        if view["status"] != "pending":
+            return dict(view)
+        time.sleep(0.2)
+    raise AssertionError(f"purchase {started['purchaseId']} still pending")
+
+
+def _purchase_flow(stack: Stack) -> dict[str, Any]:
+    """The token purchase saga through the local stack: a token deployed on the local chain, a
+    purchase charged through localstripe and minted, a declined card, an idempotent retry."""
+    with OneClient(stack.url, token=stack.token()) as client:
+        creator = client.mutation(
+            "creators:create", {"email": "grace@example.com", "name": "Grace", "niche": ["compilers"]}
+        )["creatorId"]
+        token = client.action(
+            "tokens:create",
+            {
+                "creatorId": creator,
+                "name": "Grace Coin",
+                "symbol": "GRC",
+                "priceUsd": 0.5,
+                "totalSupply": 1000,
+            },
+        )["tokenId"]
+        assert client.query("tokens:get", {"id": token})["properties"]["contractAddress"].startswith("0x")
+        done = _buy(client, token, 20, "pm_card_visa", key="order-1")
+        assert done["status"] == "completed" and done["usdCents"] == 1000
+        assert done["paymentId"].startswith("pi_") and done["transactionHash"].startswith("0x")
+        again = client.action(
+            "tokens:purchase",
+            {"tokenId": token, "amount": 20, "paymentMethodId": "pm_card_visa", "idempotencyKey": "order-1"},
+        )
+        assert again == {"purchaseId": done["purchaseId"], "status": "completed"}
+        declined = _buy(client, token, 4, "pm_card_chargeCustomerFail")
+        assert declined["status"] == "failed" and declined["failureReason"]
+        assert client.query("tokens:get_balance", {"tokenId": token})["amount"] == 20
+        return {"tokenId": token, "balance": 20}
 
 
 @pytest.fixture
@@ -184,6 +237,7 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
         "cron(0 0 * * ? *)",
         "cron(0 9 ? * MON *)",
         "cron(0 10 1 * ? *)",
+        "rate(5 minutes)",
     }
     fired = subprocess.run(
         [sys.executable, "-m", "infra.cli", "cron", "run", "weekly analytics report", "--url", stack.url],
@@ -214,6 +268,7 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
         )
 
     _auth_flow(stack)
+    bought = _purchase_flow(stack)
 
     code, out = stack.stop()
     assert code == 0 and "stopped." in out, out
@@ -226,6 +281,11 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
             assert client.query("creators:get", {"id": cid})["name"] == "Ada"
             url = client.query("files:get_file_url", {"storageId": up["storageId"]})
             assert httpx.get(url).content == data
+            # the chain was replayed: the token's contract and its supply are back, and it sells on
+            token = bought["tokenId"]
+            assert client.query("tokens:get_balance", {"tokenId": token})["amount"] == bought["balance"]
+            assert _buy(client, token, 5, "pm_card_visa")["status"] == "completed"
+            assert client.query("tokens:get_balance", {"tokenId": token})["amount"] == bought["balance"] + 5
         code, _ = again.stop()
         assert code == 0
     finally:

@@ -184,3 +184,52 @@ def test_moto_lambda_invokes_run_our_handlers_in_process(aws: None) -> None:
     )
     assert failed.get("FunctionError")
     assert json.loads(failed["Payload"].read())["errorType"] == "ValidationError"
+
+
+def test_purchase_state_machine_is_wired_from_its_asl_file() -> None:
+    """The saga's ASL: every step a Lambda of functions/purchases.py through DefinitionSubstitutions,
+    Retry (three attempts, transient errors only) and Catch on every Task, 300 s, tracing on; only the
+    state machine may invoke the steps and only tokens:purchase may start it."""
+    import json
+    import re
+
+    resources = template.load_template()["Resources"]
+    machine = resources["TokenPurchaseStateMachine"]["Properties"]
+    assert machine["DefinitionUri"] == "infra/statemachines/token_purchase.asl.json"
+    assert machine["Tracing"] == {"Enabled": True}
+    text = (ROOT / machine["DefinitionUri"]).read_text()
+    asl = json.loads(text)
+    assert asl["TimeoutSeconds"] == 300
+    subs = machine["DefinitionSubstitutions"]
+    assert set(re.findall(r"\$\{(\w+)\}", text)) == set(subs)
+    for name, value in subs.items():
+        handler = resources[value["Fn::GetAtt"][0]]["Properties"]["Handler"]
+        assert handler == f"purchases.{name.removesuffix('FunctionArn').lower()}", name
+    tasks = {n: s for n, s in asl["States"].items() if s["Type"] == "Task"}
+    assert set(tasks) == {"Charge", "Mint", "Capture", "Record", "Refund", "Burn", "Finalise"}
+    for name, state in tasks.items():
+        (retry,) = state["Retry"]
+        assert retry["MaxAttempts"] == 3 and retry["BackoffRate"] > 1, name
+        assert "States.ALL" not in retry["ErrorEquals"] and "PaymentFailedError" not in retry["ErrorEquals"]
+        assert "UpstreamError" in retry["ErrorEquals"] and "ChainRevertedError" not in retry["ErrorEquals"]
+        (catch,) = state["Catch"]
+        assert catch["ErrorEquals"] == ["States.ALL"], name
+        assert state["TimeoutSeconds"] <= 300
+    forward = ("Charge", "Mint", "Capture", "Record")
+    assert {tasks[n]["Catch"][0]["Next"] for n in forward} == {"Refund"}
+    invoke = [
+        s for p in machine["Policies"] for s in p["Statement"] if "lambda:InvokeFunction" in s["Action"]
+    ]
+    targets = {r["Fn::GetAtt"][0] for s in invoke for r in s["Resource"] if "Fn::GetAtt" in r}
+    assert targets == {v["Fn::GetAtt"][0] for v in subs.values()}
+    starters = [
+        logical
+        for logical, res in resources.items()
+        for p in res.get("Properties", {}).get("Policies", []) or []
+        if isinstance(p, dict)
+        for s in p.get("Statement", [])
+        if "states:StartExecution" in s["Action"]
+    ]
+    assert starters == ["TokensPurchaseFunction"]
+    env = resources["TokensPurchaseFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["ONE_PURCHASE_STATE_MACHINE_ARN"] == {"Ref": "TokenPurchaseStateMachine"}

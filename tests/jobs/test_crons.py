@@ -18,6 +18,7 @@ def test_the_platforms_crons_and_their_expressions() -> None:
         "content:generate_daily_content": "cron(0 0 * * ? *)",
         "analytics:generate_weekly_report": "cron(0 9 ? * MON *)",
         "billing:process_monthly_billing": "cron(0 10 1 * ? *)",
+        "purchases:reconcile": "rate(5 minutes)",
     }
 
 
@@ -37,6 +38,7 @@ def test_template_schedules_each_cron_on_its_own_function() -> None:
         "content.generate_daily_content": "cron(0 0 * * ? *)",
         "analytics.generate_weekly_report": "cron(0 9 ? * MON *)",
         "billing.process_monthly_billing": "cron(0 10 1 * ? *)",
+        "purchases.reconcile": "rate(5 minutes)",
     }
 
 

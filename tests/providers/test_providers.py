@@ -166,3 +166,29 @@ def test_resend_request_shape() -> None:
         "html": "<b>hi</b>",
         "text": "hi",
     }
+
+
+def test_local_stripe_honours_idempotency_keys(localstripe: str) -> None:
+    """Stripe answers a repeated Idempotency-Key with the first answer, without acting twice, and
+    refuses the key with other parameters; the local stand-in does the same."""
+    import stripe
+
+    client = stripe.StripeClient("sk_test_local", base_addresses={"api": localstripe}, max_network_retries=0)
+    params = {"amount": 700, "currency": "usd", "payment_method": "pm_card_visa", "capture_method": "manual"}
+    first = client.v1.payment_intents.create(params=params, options={"idempotency_key": "order-7"})
+    again = client.v1.payment_intents.create(params=params, options={"idempotency_key": "order-7"})
+    assert first.id == again.id
+    other = client.v1.payment_intents.create(params=params, options={"idempotency_key": "order-8"})
+    assert other.id != first.id
+    with pytest.raises(stripe.IdempotencyError):
+        client.v1.payment_intents.create(
+            params={**params, "amount": 800}, options={"idempotency_key": "order-7"}
+        )
+    refunds_before = len(client.v1.refunds.list(params={"limit": 100}).data)
+    client.v1.payment_intents.confirm(first.id, options={"idempotency_key": "order-7-confirm"})
+    client.v1.payment_intents.capture(first.id, options={"idempotency_key": "order-7-capture"})
+    for _ in range(2):
+        client.v1.refunds.create(
+            params={"payment_intent": first.id}, options={"idempotency_key": "order-7-refund"}
+        )
+    assert len(client.v1.refunds.list(params={"limit": 100}).data) == refunds_before + 1

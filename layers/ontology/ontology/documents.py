@@ -114,6 +114,8 @@ class TokenProperties(_Strict):
     symbol: Annotated[StrictStr, Field(min_length=1, max_length=11)] | None = None
     priceUsd: NonNegative | None = None
     description: LongText | None = None
+    #: The creator who owns it (also their ``owns`` connection): tokens spent on their courses go to them.
+    creatorId: EntityId | None = None
 
 
 class CourseProperties(_Strict):
@@ -126,6 +128,8 @@ class CourseProperties(_Strict):
     price: NonNegative = 0
     currency: Annotated[StrictStr, Field(min_length=3, max_length=8)] = "usd"
     tokenPrice: NonNegative | None = None
+    #: The creator token ``tokenPrice`` is counted in.
+    tokenId: EntityId | None = None
     enrollments: NonNegative = 0
     completions: NonNegative = 0
     averageRating: Annotated[
@@ -148,6 +152,14 @@ class MediaAssetProperties(_Strict):
 PAYMENT_STATUSES = ("pending", "completed", "failed", "refunded")
 
 
+class RecordedTx(_Strict):
+    """A chain transaction recorded before it is sent (hash, signed raw bytes, nonce)."""
+
+    hash: ShortText
+    raw: ShortText
+    nonce: Annotated[StrictInt, Field(ge=0)]
+
+
 class PaymentProperties(_Strict):
     """A payment (the reference logs them as ``payment_processed``; the token purchase writes one).
 
@@ -166,6 +178,20 @@ class PaymentProperties(_Strict):
     transactionHash: ShortText | None = None
     failureReason: ShortText | None = None
     idempotencyKey: ShortText | None = None
+    # The token purchase saga's recorded state: each step decides from it what is left to do.
+    paymentMethodId: ShortText | None = None
+    creatorId: EntityId | None = None
+    contractAddress: ShortText | None = None
+    unitPriceUsd: NonNegative | None = None
+    argsHash: ShortText | None = None
+    chargeStatus: Literal["none", "authorized", "captured", "declined", "voided", "refunded"] = "none"
+    refundId: ShortText | None = None
+    mintStatus: Literal["none", "sent", "minted", "failed", "burned"] = "none"
+    mintTx: RecordedTx | None = None
+    burnTx: RecordedTx | None = None
+    failedStep: ShortText | None = None
+    failureCode: ShortText | None = None
+    completedAt: NonNegative | None = None
 
 
 PROPERTY_MODELS: dict[str, type[BaseModel]] = {

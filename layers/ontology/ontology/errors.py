@@ -168,6 +168,13 @@ class UpstreamError(OneError):
     default_message = "Upstream service error"
 
 
+class ChainRevertedError(UpstreamError):
+    """The chain mined a transaction and reverted it (e.g. a mint over the maximum supply): final, so
+    a state machine does not retry it the way it retries an ``UpstreamError``."""
+
+    default_message = "The chain reverted the transaction"
+
+
 class InternalError(OneError):
     code = "INTERNAL"
     status = 500

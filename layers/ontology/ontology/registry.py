@@ -49,6 +49,8 @@ Auth = Literal["public", "member", "customer", "org_user", "org_owner", "platfor
 MODULES: tuple[str, ...] = (
     "creators",
     "tokens",
+    "purchases",
+    "courses",
     "files",
     "entities",
     "connections",
@@ -173,7 +175,7 @@ def _register(
             internal=internal,
             auth=auth or ("member" if not internal else "public"),
             uses=frozenset(uses),
-            description=(fn.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
+            description=" ".join((fn.__doc__ or "").strip().split("\n\n")[0].split()),
             method=method,
             route_path=route,
             raw=raw,

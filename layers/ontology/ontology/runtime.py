@@ -149,8 +149,7 @@ class ActionCtx(_BaseCtx):
         organizations this way). Only for internal functions declared ``platform=True``."""
         if not self._platform:
             raise ForbiddenError("Only platform jobs act for other organizations")
-        system = Identity(userId="system", organizationId=organization_id, role="platform_owner")
-        return ActionCtx(system, platform=True)
+        return ActionCtx(system_identity(organization_id), platform=True)
 
     def _call(self, fn: RegisteredFunction, args: Mapping[str, Any]) -> Any:
         return invoke(fn, args, self._identity)
@@ -166,6 +165,11 @@ class ActionCtx(_BaseCtx):
         if fn.spec.kind != "action":
             raise InternalError(f"run_action: {fn.spec.path} is a {fn.spec.kind}")
         return invoke(fn, args or {}, self._identity)
+
+
+def system_identity(organization_id: str) -> Identity:
+    """The platform acting inside one organization (crons, the purchase saga's steps)."""
+    return Identity(userId="system", organizationId=organization_id, role="platform_owner")
 
 
 def _check_access(fn: RegisteredFunction, identity: Identity | None) -> None:

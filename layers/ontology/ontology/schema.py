@@ -251,6 +251,10 @@ def _is_creator(doc: Mapping[str, Any]) -> bool:
     return doc.get("type") == "creator"
 
 
+def _is_payment(doc: Mapping[str, Any]) -> bool:
+    return doc.get("type") == "payment"
+
+
 _DECLARED: tuple[Table, ...] = (
     Table(
         "organizations",
@@ -363,6 +367,12 @@ _DECLARED: tuple[Table, ...] = (
                 when=_is_creator,
                 normalize=normalize_email,
                 message="a creator with this email already exists",
+            ),
+            Unique(
+                "payment_idempotency",
+                ("properties.buyerId", "properties.idempotencyKey"),
+                when=_is_payment,
+                message="this idempotency key is already used",
             ),
         ),
         description="things: the 50 entity types",

@@ -37,6 +37,7 @@ class ENV:
     SCHEDULER_ROLE_ARN = "ONE_SCHEDULER_ROLE_ARN"
     SCHEDULE_GROUP = "ONE_SCHEDULE_GROUP"
     FUNCTION_PREFIX = "ONE_FUNCTION_PREFIX"
+    PURCHASE_STATE_MACHINE_ARN = "ONE_PURCHASE_STATE_MACHINE_ARN"
 
 
 #: Used only when ONE_LOCAL=1 and no secret is set: a local stack needs no secrets by hand.
@@ -62,6 +63,8 @@ class Settings:
     schedule_group: str = "default"
     #: Deployed functions are named ``<prefix><module>-<name>`` (the scheduler invokes them by name).
     function_prefix: str = ""
+    #: The token purchase saga (Step Functions); executions are named after the purchase id.
+    purchase_state_machine_arn: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -86,6 +89,7 @@ class Settings:
             scheduler_role_arn=e.get(ENV.SCHEDULER_ROLE_ARN, ""),
             schedule_group=e.get(ENV.SCHEDULE_GROUP) or "default",
             function_prefix=e.get(ENV.FUNCTION_PREFIX, ""),
+            purchase_state_machine_arn=e.get(ENV.PURCHASE_STATE_MACHINE_ARN, ""),
         )
 
 

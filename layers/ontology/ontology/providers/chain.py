@@ -18,22 +18,46 @@ import json
 import logging
 import os
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ontology.errors import UpstreamError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Chain", "Web3Chain", "get_chain", "set_chain"]
+__all__ = ["Chain", "SignedTx", "TxState", "Web3Chain", "get_chain", "set_chain"]
 
 ARTIFACT_ENV = "ONE_TOKEN_ARTIFACT"
 
 
+@dataclass(frozen=True)
+class SignedTx:
+    """A transaction signed but perhaps not yet sent: its hash is known before it reaches the chain,
+    so a caller can record it first and, after a crash, find out what became of it."""
+
+    hash: str
+    raw: str
+    nonce: int
+
+
+#: What became of a recorded transaction.
+TxState = Literal["succeeded", "reverted", "pending", "unknown"]
+
+
 class Chain(Protocol):
+    @property
+    def custody_address(self) -> str: ...
     def deploy_token(self, name: str, symbol: str, max_supply: int) -> tuple[str, str]: ...
     def mint(self, contract: str, to: str, amount: int) -> str: ...
     def burn_from(self, contract: str, holder: str, amount: int) -> str: ...
+    def sign_mint(self, contract: str, to: str, amount: int) -> SignedTx: ...
+    def sign_burn(self, contract: str, holder: str, amount: int) -> SignedTx: ...
+    def send(self, tx: SignedTx) -> None: ...
+    def sequenced(self) -> Any: ...
+    def tx_state(self, tx_hash: str, *, wait_seconds: float = 0) -> TxState: ...
+    def nonce_spent(self, nonce: int) -> bool: ...
     def total_supply(self, contract: str) -> int: ...
     def balance_of(self, contract: str, holder: str) -> int: ...
 
@@ -62,7 +86,7 @@ class Web3Chain:
         artifact = _artifact()
         self._abi = artifact["abi"]
         self._bytecode = artifact["bytecode"]
-        self._nonce_lock = threading.Lock()
+        self._nonce_lock = threading.RLock()
 
     def _send(self, call: Any) -> Any:
         """Build (gas and fees from the node), sign, send and wait for one contract call or deploy."""
@@ -79,6 +103,75 @@ class Web3Chain:
         if receipt["status"] != 1:
             raise UpstreamError("chain: the transaction reverted")
         return receipt
+
+    def sequenced(self) -> Any:
+        """Hold this while signing, recording and sending one transaction: sends from this process
+        then never race for a nonce (other processes' races end in a spent nonce and a re-sign)."""
+        return self._nonce_lock
+
+    @property
+    def custody_address(self) -> str:
+        """The platform's custody address (the deployer, owner of every token contract): purchased
+        tokens are minted here and holders' balances are the ledger's ``holds_tokens`` connections."""
+        return str(self.account.address)
+
+    def _sign(self, call: Any) -> SignedTx:
+        nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
+        tx = call.build_transaction({"from": self.account.address, "nonce": nonce})
+        signed = self.account.sign_transaction(tx)
+        return SignedTx(hash=signed.hash.to_0x_hex(), raw=signed.raw_transaction.to_0x_hex(), nonce=nonce)
+
+    def sign_mint(self, contract: str, to: str, amount: int) -> SignedTx:
+        """Sign (do not send) a mint; the nonce is the account's next pending one."""
+        call = self._token(contract).functions.mint(self.w3.to_checksum_address(to), amount)
+        signed: SignedTx = self._guarded(lambda: self._sign(call))
+        return signed
+
+    def sign_burn(self, contract: str, holder: str, amount: int) -> SignedTx:
+        call = self._token(contract).functions.burnFrom(self.w3.to_checksum_address(holder), amount)
+        signed: SignedTx = self._guarded(lambda: self._sign(call))
+        return signed
+
+    def send(self, tx: SignedTx) -> None:
+        """Send a signed transaction (the caller recorded its hash first); UPSTREAM_ERROR if the node
+        refuses it (a spent nonce, a network error)."""
+        self._guarded(lambda: self.w3.eth.send_raw_transaction(tx.raw))
+
+    def tx_state(self, tx_hash: str, *, wait_seconds: float = 0) -> TxState:
+        """``succeeded``/``reverted`` once mined, ``pending`` while the node holds it, ``unknown`` if the
+        node never saw it; waits up to ``wait_seconds`` for a pending one to be mined."""
+        from web3.exceptions import TransactionNotFound
+
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                receipt = self._guarded(
+                    lambda: self.w3.eth.get_transaction_receipt(tx_hash), TransactionNotFound
+                )
+                return "succeeded" if receipt["status"] == 1 else "reverted"
+            except TransactionNotFound:
+                pass
+            try:
+                self._guarded(lambda: self.w3.eth.get_transaction(tx_hash), TransactionNotFound)
+            except TransactionNotFound:
+                return "unknown"
+            if time.monotonic() >= deadline:
+                return "pending"
+            time.sleep(0.5)
+
+    def nonce_spent(self, nonce: int) -> bool:
+        """Whether a mined transaction already used this nonce (then no other one with it ever can)."""
+        return int(self._guarded(lambda: self.w3.eth.get_transaction_count(self.account.address))) > nonce
+
+    def _guarded(self, fn: Any, *passthrough: type[BaseException]) -> Any:
+        try:
+            with self._nonce_lock:
+                return fn()
+        except passthrough:
+            raise
+        except Exception as exc:
+            logger.warning("chain call failed: %s", exc)
+            raise UpstreamError(f"chain: {type(exc).__name__}") from None
 
     def _token(self, address: str) -> Any:
         return self.w3.eth.contract(address=self.w3.to_checksum_address(address), abi=self._abi)

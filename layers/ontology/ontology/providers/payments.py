@@ -51,6 +51,7 @@ class Payments(Protocol):
     def capture(self, intent_id: str, *, idempotency_key: str) -> PaymentIntent: ...
     def cancel(self, intent_id: str, *, idempotency_key: str) -> PaymentIntent: ...
     def refund(self, intent_id: str, *, idempotency_key: str) -> str: ...
+    def refunds(self, intent_id: str) -> list[str]: ...
 
 
 def _intent(obj: Any) -> PaymentIntent:
@@ -146,6 +147,11 @@ class StripePayments:
             options={"idempotency_key": idempotency_key},
         )
         return str(refund["id"])
+
+    def refunds(self, intent_id: str) -> list[str]:
+        """The ids of the refunds already made on a PaymentIntent (newest first)."""
+        found = self._call(self._client.v1.refunds.list, params={"payment_intent": intent_id, "limit": 100})
+        return [str(r["id"]) for r in found.data]
 
 
 def _secret_key() -> str:

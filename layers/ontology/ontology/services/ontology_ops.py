@@ -12,7 +12,25 @@ from ontology.db import DatabaseReader, DatabaseWriter, Doc
 from ontology.errors import NotFoundError, ValidationError
 from ontology.schema import RESERVED_PROPERTY_KEYS
 
-__all__ = ["actor_for", "entity_of_type", "log_event", "now_ms", "require_entity"]
+__all__ = [
+    "MANAGED_ENTITY_TYPES",
+    "MANAGED_RELATIONSHIPS",
+    "actor_for",
+    "entity_of_type",
+    "log_event",
+    "now_ms",
+    "require_entity",
+]
+
+#: Entities only their own functions write: a token and its contract exist once deployed on chain, a
+#: purchase is the saga's record (its state decides what is charged, minted and credited).
+MANAGED_ENTITY_TYPES = {
+    "token": "tokens:create",
+    "token_contract": "tokens:create",
+    "payment": "tokens:purchase",
+}
+#: Connections only the ledger writes: balances change through purchases, transfers and enrollments.
+MANAGED_RELATIONSHIPS = {"holds_tokens": "tokens:purchase and tokens:transfer"}
 
 
 def now_ms() -> int:

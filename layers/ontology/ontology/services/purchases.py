@@ -1,0 +1,491 @@
+"""The token purchase saga: each step reads the purchase's recorded state, does what is left to do,
+and records what it did, so any step can run again (a retry, a crash, the reconciler) without
+charging, minting, refunding or burning twice.
+
+A purchase is a ``payment`` entity (``properties.purpose == "token_purchase"``). Forward: authorize
+the card (a manual-capture PaymentIntent, recorded before it is confirmed), mint into the platform's
+custody (the signed transaction recorded before it is sent), capture, then record the purchase in one
+transaction. Backward (any failure): void or refund whatever was charged, burn whatever was minted,
+then mark the purchase failed (or refunded). Each provider call carries an idempotency key derived
+from the purchase id, and each step first asks the provider what became of the recorded intent or
+transaction, since a stand-in (or a crash between the call and the record) may leave it unknown.
+
+Statuses: ``pending`` until the saga ends, then ``completed``, ``failed`` (nothing was taken) or
+``refunded`` (money was taken and given back).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from ontology.db import DatabaseReader, DatabaseWriter, Doc
+from ontology.errors import (
+    ChainRevertedError,
+    ConflictError,
+    InternalError,
+    NotFoundError,
+    PaymentFailedError,
+    UpstreamError,
+    ValidationError,
+)
+from ontology.services.ledger import credit
+from ontology.services.ontology_ops import log_event, now_ms
+from ontology.transaction import run_mutation, run_query
+
+__all__ = [
+    "PURPOSE",
+    "TIMEOUT_SECONDS",
+    "burn",
+    "capture",
+    "charge",
+    "complete",
+    "finalise",
+    "load",
+    "price_cents",
+    "purchase_view",
+    "refund",
+]
+
+log = logging.getLogger(__name__)
+
+PURPOSE = "token_purchase"
+#: The state machine's TimeoutSeconds; the reconciler takes over purchases pending longer than this.
+TIMEOUT_SECONDS = 300
+#: Entity statuses of a purchase (the ``by_type_status`` index finds pending ones).
+ENTITY_STATUS = {"pending": "draft", "completed": "published", "failed": "archived", "refunded": "archived"}
+MIN_CENTS = 50  # Stripe's smallest USD charge
+MAX_CENTS = 99_999_999  # Stripe's largest
+#: How long a step waits for a sent transaction to be mined before it lets the state machine retry.
+MINE_WAIT_SECONDS = 20
+
+
+def price_cents(unit_price_usd: float | int, amount: int) -> int:
+    """The charge in cents for ``amount`` tokens at the token's current price, rounded half up."""
+    cents = (Decimal(str(unit_price_usd)) * amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return int(cents)
+
+
+def args_hash(token_id: str, amount: int, payment_method: str | None) -> str:
+    body = json.dumps([token_id, amount, payment_method], separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()[:32]
+
+
+# ------------------------------------------------------------------------------------ the record
+
+
+def load(db: DatabaseReader, purchase_id: str) -> Doc:
+    doc = db.get(purchase_id, "entities", field="purchaseId")
+    if doc is None or doc["type"] != "payment" or doc["properties"].get("purpose") != PURPOSE:
+        raise NotFoundError("Purchase not found", id=purchase_id)
+    return doc
+
+
+def _read(org: str, purchase_id: str) -> dict[str, Any]:
+    props: dict[str, Any] = run_query(lambda db: load(db, purchase_id), org=org)["properties"]
+    return props
+
+
+def _update(
+    org: str, purchase_id: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]
+) -> dict[str, Any]:
+    """Apply ``change`` to the purchase's current properties in one transaction (re-run on a
+    conflict, so ``change`` always sees the latest); None leaves it as it is. Returns the properties."""
+
+    def body(db: DatabaseWriter) -> dict[str, Any]:
+        doc = load(db, purchase_id)
+        props = dict(doc["properties"])
+        changed = change(props)
+        if changed is None:
+            return props
+        new = {**props, **changed}
+        db.patch(purchase_id, {"properties": new, "updatedAt": now_ms()}, "entities")
+        return new
+
+    result: dict[str, Any] = run_mutation(body, org=org)
+    return result
+
+
+def purchase_view(doc: Doc) -> dict[str, Any]:
+    """What ``tokens:get_purchase`` reports."""
+    p = doc["properties"]
+    return {
+        "purchaseId": doc["_id"],
+        "status": p["status"],
+        "tokenId": p.get("tokenId"),
+        "amount": p.get("tokenAmount"),
+        "usdCents": p["amount"],
+        "currency": p.get("currency", "usd"),
+        "paymentId": p.get("paymentIntentId"),
+        "transactionHash": p.get("transactionHash"),
+        "failureReason": p.get("failureReason"),
+        "failureCode": p.get("failureCode"),
+        "createdAt": doc["createdAt"],
+        "updatedAt": doc.get("updatedAt", doc["createdAt"]),
+    }
+
+
+# ------------------------------------------------------------------------------------ forward
+
+
+def _payments() -> Any:
+    from ontology.providers.payments import get_payments
+
+    return get_payments()
+
+
+def _chain() -> Any:
+    from ontology.providers.chain import get_chain
+
+    return get_chain()
+
+
+def _key(purchase_id: str, what: str) -> str:
+    return f"purchase-{purchase_id}-{what}"
+
+
+def _require_pending(props: dict[str, Any]) -> bool:
+    return bool(props["status"] == "pending")
+
+
+def charge(org: str, purchase_id: str) -> str:
+    """Authorize the card for the purchase (manual capture): the PaymentIntent's id is recorded
+    before it is confirmed, so a retry finds it instead of creating another. PAYMENT_FAILED when the
+    card is declined (final: the state machine does not retry it)."""
+    props = _read(org, purchase_id)
+    if not _require_pending(props) or props["chargeStatus"] in ("authorized", "captured"):
+        return str(props["chargeStatus"])
+    if props["chargeStatus"] != "none":
+        raise PaymentFailedError(props.get("failureReason") or "The payment did not go through")
+    payments = _payments()
+    intent_id = props.get("paymentIntentId")
+    if not intent_id:
+        intent = payments.create_intent(
+            amount=props["amount"],
+            currency=props.get("currency", "usd"),
+            payment_method=props.get("paymentMethodId"),
+            capture_method="manual",
+            idempotency_key=_key(purchase_id, "intent"),
+            metadata={
+                "purchaseId": purchase_id,
+                "organizationId": org,
+                "tokenId": props["tokenId"],
+                "buyerId": props["buyerId"],
+                "tokenAmount": str(props["tokenAmount"]),
+            },
+        )
+        recorded = _update(
+            org, purchase_id, lambda p: None if p.get("paymentIntentId") else {"paymentIntentId": intent.id}
+        )
+        intent_id = recorded["paymentIntentId"]
+        if intent_id != intent.id:  # another attempt recorded its own first: ours is never confirmed
+            payments.cancel(intent.id, idempotency_key=_key(purchase_id, f"cancel-{intent.id}"))
+    intent = payments.retrieve(intent_id)
+    if intent.status == "requires_confirmation":
+        try:
+            intent = payments.confirm(intent_id, idempotency_key=_key(purchase_id, "confirm"))
+        except PaymentFailedError as exc:
+            _declined(org, purchase_id, exc.message)
+            raise
+    return _charge_outcome(org, purchase_id, intent)
+
+
+def _declined(org: str, purchase_id: str, reason: str) -> None:
+    _update(org, purchase_id, lambda p: {"chargeStatus": "declined", "failureReason": reason[:500]})
+
+
+def _charge_outcome(org: str, purchase_id: str, intent: Any) -> str:
+    if intent.status == "requires_capture":
+        _update(org, purchase_id, lambda p: {"chargeStatus": "authorized"})
+        return "authorized"
+    if intent.status == "succeeded":
+        _update(org, purchase_id, lambda p: {"chargeStatus": "captured"})
+        return "captured"
+    if intent.status == "processing":
+        raise UpstreamError("Stripe: the payment is still processing")
+    reason = {
+        "requires_payment_method": "The card was declined",
+        "requires_action": "The card needs authentication, which an off-session purchase cannot give",
+        "canceled": "The payment was canceled",
+    }.get(intent.status, f"The payment is {intent.status}")
+    _declined(org, purchase_id, reason)
+    raise PaymentFailedError(reason)
+
+
+def mint(org: str, purchase_id: str) -> str:
+    """Mint the purchased tokens into custody. The signed transaction is recorded before it is sent;
+    a retry asks the chain what became of it (mined, pending, or never seen) and sends it again or
+    signs a new one only when that one can never be mined (its nonce is spent)."""
+    props = _read(org, purchase_id)
+    if not _require_pending(props) or props["mintStatus"] == "minted":
+        return str(props["mintStatus"])
+    if props["mintStatus"] in ("failed", "burned"):
+        raise ChainRevertedError("The mint was abandoned by compensation")
+    if props["chargeStatus"] not in ("authorized", "captured"):
+        raise InternalError("mint before the charge is authorized")
+    chain = _chain()
+    state = _settle_tx(
+        org,
+        purchase_id,
+        "mintTx",
+        lambda: chain.sign_mint(props["contractAddress"], chain.custody_address, props["tokenAmount"]),
+    )
+    if state == "reverted":
+        _update(
+            org,
+            purchase_id,
+            lambda p: {"mintStatus": "failed", "failureReason": "The chain refused the mint"},
+        )
+        raise ChainRevertedError("The chain refused the mint (over the token's maximum supply?)")
+    _update(
+        org,
+        purchase_id,
+        lambda p: {"mintStatus": "minted", "transactionHash": p["mintTx"]["hash"]},
+    )
+    return "minted"
+
+
+def _settle_tx(org: str, purchase_id: str, field: str, sign: Callable[[], Any]) -> str:
+    """Drive the transaction recorded in ``field`` to ``succeeded`` or ``reverted``: wait for a
+    pending one, re-send one the node never saw, or sign, record and send a new one."""
+    from ontology.providers.chain import SignedTx
+
+    chain = _chain()
+    recorded = _read(org, purchase_id).get(field)
+    if recorded:
+        state = chain.tx_state(recorded["hash"], wait_seconds=MINE_WAIT_SECONDS)
+        if state in ("succeeded", "reverted"):
+            return str(state)
+        if state == "pending":
+            raise UpstreamError("chain: the transaction is not mined yet")
+        if not chain.nonce_spent(recorded["nonce"]):
+            chain.send(SignedTx(**recorded))  # it never reached the node: the same transaction again
+            return _mined(chain, recorded["hash"])
+    with chain.sequenced():
+        tx = sign()
+        previous = recorded["hash"] if recorded else None
+
+        def record(p: dict[str, Any]) -> dict[str, Any]:
+            if (p.get(field) or {}).get("hash") != previous:
+                raise ConflictError("another attempt recorded a transaction first")
+            status = {"mintTx": {"mintStatus": "sent"}}.get(field, {})
+            return {field: {"hash": tx.hash, "raw": tx.raw, "nonce": tx.nonce}, **status}
+
+        _update(org, purchase_id, record)
+        chain.send(tx)
+    return _mined(chain, tx.hash)
+
+
+def _mined(chain: Any, tx_hash: str) -> str:
+    state = chain.tx_state(tx_hash, wait_seconds=MINE_WAIT_SECONDS)
+    if state in ("succeeded", "reverted"):
+        return str(state)
+    raise UpstreamError("chain: the transaction is not mined yet")
+
+
+def capture(org: str, purchase_id: str) -> str:
+    """Capture the authorized charge once the tokens are minted."""
+    props = _read(org, purchase_id)
+    if not _require_pending(props) or props["chargeStatus"] == "captured":
+        return str(props["chargeStatus"])
+    if props["chargeStatus"] != "authorized" or props["mintStatus"] != "minted":
+        raise InternalError("capture before the authorization and the mint")
+    payments = _payments()
+    intent = payments.retrieve(props["paymentIntentId"])
+    if intent.status == "requires_capture":
+        intent = payments.capture(props["paymentIntentId"], idempotency_key=_key(purchase_id, "capture"))
+    if intent.status != "succeeded":
+        raise PaymentFailedError(f"The payment could not be captured ({intent.status})")
+    _update(org, purchase_id, lambda p: {"chargeStatus": "captured"})
+    return "captured"
+
+
+def complete(db: DatabaseWriter, purchase_id: str) -> dict[str, Any]:
+    """Record a captured and minted purchase in the caller's transaction: the buyer's
+    ``holds_tokens`` balance is added to, the token's circulating supply grows, and
+    tokens_purchased, revenue_generated and payment_processed are logged. Nothing if already done."""
+    doc = load(db, purchase_id)
+    p = doc["properties"]
+    if p["status"] == "completed":
+        return purchase_view(doc)
+    if p["status"] != "pending" or p["chargeStatus"] != "captured" or p["mintStatus"] != "minted":
+        raise InternalError(
+            f"cannot complete a purchase in state {p['status']}/{p['chargeStatus']}/{p['mintStatus']}"
+        )
+    now = now_ms()
+    buyer, token_id, amount = p["buyerId"], p["tokenId"], p["tokenAmount"]
+    token = db.get(token_id, "entities")
+    if token is None:
+        raise InternalError("the purchased token is gone")
+    _, new_holder = credit(
+        db, buyer, token_id, amount, blockchain=token["properties"].get("blockchain", "base")
+    )
+    tprops = dict(token["properties"])
+    tprops["circulatingSupply"] = int(tprops.get("circulatingSupply", 0)) + amount
+    tprops["holders"] = int(tprops.get("holders", 0)) + (1 if new_holder else 0)
+    db.patch(token_id, {"properties": tprops, "updatedAt": now}, "entities")
+    props = {**p, "status": "completed", "completedAt": now}
+    db.patch(
+        purchase_id, {"properties": props, "status": ENTITY_STATUS["completed"], "updatedAt": now}, "entities"
+    )
+    usd = p["amount"] / 100
+    common = {"purchaseId": purchase_id, "tokenId": token_id, "amount": amount, "usdAmount": usd}
+    log_event(
+        db,
+        "tokens_purchased",
+        actor_id=buyer,
+        target_id=token_id,
+        timestamp=now,
+        metadata={
+            **common,
+            "blockchain": tprops.get("blockchain", "base"),
+            "paymentId": p["paymentIntentId"],
+            "txHash": p["transactionHash"],
+        },
+    )
+    log_event(
+        db,
+        "revenue_generated",
+        actor_id=p.get("creatorId") or token_id,
+        target_id=token_id,
+        timestamp=now,
+        metadata={**common, "source": "token_sale", "currency": p.get("currency", "usd"), "buyerId": buyer},
+    )
+    log_event(
+        db,
+        "payment_processed",
+        actor_id=buyer,
+        target_id=purchase_id,
+        timestamp=now,
+        metadata={**common, "status": "succeeded", "provider": "stripe", "paymentId": p["paymentIntentId"]},
+    )
+    return purchase_view({**doc, "properties": props, "updatedAt": now})
+
+
+# ------------------------------------------------------------------------------------ backward
+
+
+def refund(org: str, purchase_id: str) -> str:
+    """Undo the charge, if any: void an authorization (or an unconfirmed intent), refund a captured
+    charge. Decided from Stripe's own view of the recorded PaymentIntent; a refund already made is
+    found (listed) rather than made again."""
+    props = _read(org, purchase_id)
+    if not _require_pending(props) or props["chargeStatus"] in ("voided", "refunded"):
+        return str(props["chargeStatus"])
+    intent_id = props.get("paymentIntentId")
+    if not intent_id:
+        return "none"
+    payments = _payments()
+    intent = payments.retrieve(intent_id)
+    if intent.status == "processing":
+        raise UpstreamError("Stripe: the payment is still processing")
+    if intent.status == "succeeded":
+        done = payments.refunds(intent_id)
+        refund_id = (
+            done[0] if done else payments.refund(intent_id, idempotency_key=_key(purchase_id, "refund"))
+        )
+        _update(org, purchase_id, lambda p: {"chargeStatus": "refunded", "refundId": refund_id})
+        return "refunded"
+    if intent.status != "canceled":
+        payments.cancel(intent_id, idempotency_key=_key(purchase_id, "void"))
+    declined = props["chargeStatus"] == "declined"
+    _update(org, purchase_id, lambda p: None if declined else {"chargeStatus": "voided"})
+    return "declined" if declined else "voided"
+
+
+def burn(org: str, purchase_id: str) -> str:
+    """Undo the mint, if any: burn from custody exactly what the recorded mint transaction minted."""
+    props = _read(org, purchase_id)
+    if not _require_pending(props) or props["mintStatus"] in ("burned", "failed"):
+        return str(props["mintStatus"])
+    recorded = props.get("mintTx")
+    if not recorded:
+        return "none"
+    chain = _chain()
+    state = chain.tx_state(recorded["hash"], wait_seconds=MINE_WAIT_SECONDS)
+    if state == "pending":
+        raise UpstreamError("chain: the mint is not mined yet")
+    if state == "unknown":
+        # The node never accepted it (the mint step records a transaction before sending it), and
+        # only the mint step sends it, which stops once the mint is marked failed: never minted.
+        state = "reverted"
+    if state == "reverted":
+        _update(org, purchase_id, lambda p: {"mintStatus": "failed"})
+        return "failed"
+    burned = _settle_tx(
+        org,
+        purchase_id,
+        "burnTx",
+        lambda: chain.sign_burn(props["contractAddress"], chain.custody_address, props["tokenAmount"]),
+    )
+    if burned == "reverted":
+        raise ChainRevertedError("The chain refused the burn")
+    _update(org, purchase_id, lambda p: {"mintStatus": "burned"})
+    return "burned"
+
+
+def failed_step(p: dict[str, Any]) -> str:
+    """Which forward step the purchase stopped at, from what compensation left recorded."""
+    if p["chargeStatus"] in ("none", "declined"):
+        return "charge"
+    if p["mintStatus"] in ("none", "failed"):
+        return "mint"
+    return "record" if p["chargeStatus"] == "refunded" else "capture"
+
+
+def finalise(
+    db: DatabaseWriter, purchase_id: str, reason: str | None, code: str | None = None
+) -> dict[str, Any]:
+    """Mark a compensated purchase failed (nothing kept) or refunded (money given back), and log
+    payment_processed. Refuses while anything is still charged or minted."""
+    doc = load(db, purchase_id)
+    p = doc["properties"]
+    if p["status"] != "pending":
+        return purchase_view(doc)
+    if p["chargeStatus"] in ("authorized", "captured") or p["mintStatus"] in ("sent", "minted"):
+        raise InternalError("cannot fail a purchase that still holds a charge or minted tokens")
+    status = "refunded" if p["chargeStatus"] == "refunded" else "failed"
+    now = now_ms()
+    props = {
+        **p,
+        "status": status,
+        "failureReason": (p.get("failureReason") or reason or "The purchase could not be completed")[:500],
+        "failedStep": failed_step(p),
+        # PAYMENT_FAILED when the card was declined; else the caught error's stable code
+        "failureCode": "PAYMENT_FAILED" if p["chargeStatus"] == "declined" else (code or "UPSTREAM_ERROR"),
+    }
+    db.patch(
+        purchase_id, {"properties": props, "status": ENTITY_STATUS[status], "updatedAt": now}, "entities"
+    )
+    log_event(
+        db,
+        "payment_processed",
+        actor_id=p["buyerId"],
+        target_id=purchase_id,
+        timestamp=now,
+        metadata={
+            "purchaseId": purchase_id,
+            "tokenId": p["tokenId"],
+            "amount": p["tokenAmount"],
+            "usdAmount": p["amount"] / 100,
+            "status": status,
+            "provider": "stripe",
+            "paymentId": p.get("paymentIntentId"),
+            "reason": props["failureReason"],
+        },
+    )
+    return purchase_view({**doc, "properties": props, "updatedAt": now})
+
+
+def validate_amount(token: Doc, amount: int) -> None:
+    props = token["properties"]
+    total = int(props.get("totalSupply") or 0)
+    left = total - int(props.get("circulatingSupply") or 0)
+    if total and amount > left:
+        raise ValidationError(
+            f"Only {max(left, 0)} tokens are left to buy", field="amount", available=max(left, 0)
+        )

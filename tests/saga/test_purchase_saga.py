@@ -1,0 +1,294 @@
+"""The token purchase saga on moto's Step Functions interpreter: the happy path, a declined card,
+mint and record failures, fault injection at every step, idempotency and concurrent buyers."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from ontology.errors import ConflictError, InsufficientTokensError, NotFoundError, ValidationError
+from tests.saga.conftest import Faults, Shop
+
+
+def test_happy_path_records_balance_events_and_supply(shop: Shop, rig: Any) -> None:
+    token = shop.token(supply=1_000, price=0.25)
+    buyer = shop.buyer()
+    pid = shop.buy(token, 40, buyer)
+    execution = rig.wait(pid)
+    assert execution["status"] == "SUCCEEDED"
+    view = shop.check(pid, token)
+    assert view["status"] == "completed" and view["usdCents"] == 1000 and view["amount"] == 40
+    assert shop.call("tokens:get_balance", {"tokenId": token}, buyer) == {"tokenId": token, "amount": 40}
+    holdings = shop.call("tokens:get_user_holdings", {"userId": buyer.entityId}, buyer)
+    assert [(h["token"]["_id"], h["balance"]) for h in holdings] == [(token, 40)]
+    assert shop.call("tokens:get", {"id": token})["properties"]["circulatingSupply"] == 40
+    # a second purchase adds to the balance
+    pid2 = shop.buy(token, 10, buyer)
+    rig.wait(pid2)
+    assert shop.check(pid2, token)["status"] == "completed"
+    assert shop.call("tokens:get_balance", {"tokenId": token}, buyer)["amount"] == 50
+    # the three events of each purchase, in the purchase's transaction
+    from ontology import run_query
+
+    events = run_query(
+        lambda db: (
+            db.query("events").with_index("by_type", lambda q: q.eq("type", "tokens_purchased")).collect()
+        ),
+        org=shop.org,
+    )
+    mine = [e for e in events if e["metadata"]["purchaseId"] in (pid, pid2)]
+    assert sorted(e["metadata"]["amount"] for e in mine) == [10, 40]
+    for kind in ("revenue_generated", "payment_processed"):
+        logged = run_query(
+            lambda db, kind=kind: (
+                db.query("events").with_index("by_type", lambda q: q.eq("type", kind)).collect()
+            ),
+            org=shop.org,
+        )
+        assert {e["metadata"].get("purchaseId") for e in logged} >= {pid, pid2}
+
+
+def test_declined_card_fails_and_mints_nothing(shop: Shop, rig: Any) -> None:
+    token = shop.token()
+    buyer = shop.buyer()
+    pid = shop.buy(token, 5, buyer, pm="pm_card_chargeCustomerFail")
+    assert rig.wait(pid)["status"] == "FAILED"
+    view = shop.check(pid, token)
+    assert view["status"] == "failed" and view["failureReason"] == "Your card was declined."
+    assert view["failureCode"] == "PAYMENT_FAILED"
+    assert shop.supply(token) == 0 and shop.record(pid)["mintStatus"] == "none"
+    assert shop.call("tokens:get_balance", {"tokenId": token}, buyer)["amount"] == 0
+
+
+def test_mint_failure_voids_the_charge(shop: Shop, rig: Any, faults: Faults) -> None:
+    token = shop.token()
+    buyer = shop.buyer()
+    faults.arm("mint", "error")
+    pid = shop.buy(token, 7, buyer)
+    rig.wait(pid)
+    view = shop.check(pid, token)
+    assert view["status"] == "failed" and shop.record(pid)["chargeStatus"] == "voided"
+    assert rig.intents_of(pid)[0].status == "canceled"
+    assert faults.fired["mint"] == 4  # the first attempt and three retries
+
+
+def test_mint_over_the_cap_is_final_and_compensated(shop: Shop, rig: Any) -> None:
+    token = shop.token(supply=10)
+    first, second = shop.buyer("first"), shop.buyer("second")
+    pids = [shop.buy(token, 8, first), shop.buy(token, 8, second)]  # both pass validation; the chain caps
+    for pid in pids:
+        rig.wait(pid)
+    views = [shop.check(pid, token) for pid in pids]
+    assert sorted(v["status"] for v in views) == ["completed", "failed"]
+    assert shop.supply(token) == 8
+
+
+def test_record_failure_refunds_and_burns(shop: Shop, rig: Any, faults: Faults) -> None:
+    token = shop.token()
+    buyer = shop.buyer()
+    faults.arm("record", "error")
+    pid = shop.buy(token, 12, buyer)
+    rig.wait(pid)
+    view = shop.check(pid, token)
+    props = shop.record(pid)
+    assert (
+        view["status"] == "refunded"
+        and props["chargeStatus"] == "refunded"
+        and props["mintStatus"] == "burned"
+    )
+    assert shop.supply(token) == 0
+
+
+POINTS = ("intent", "charge", "mint", "capture", "record", "refund", "burn", "finalise")
+MODES = ("error", "crash_before", "crash_after", "timeout_after")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("point", POINTS)
+def test_fault_injection(shop: Shop, rig: Any, faults: Faults, point: str, mode: str) -> None:
+    """Every step x every way of failing: each purchase ends completed (charge captured, tokens
+    recorded) or failed/refunded (charge voided or refunded, mint burned); supply equals balances;
+    at most one PaymentIntent; nothing pending once the reconciler has run. Faults in compensation
+    steps are injected into purchases whose record step is down (so compensation runs)."""
+    token = shop.token()
+    buyer = shop.buyer()
+    compensating = point in ("refund", "burn", "finalise")
+    if compensating:
+        faults.arm("record", "error")
+    faults.arm(point, mode)
+    pid = shop.buy(token, 3, buyer)
+    rig.wait(pid)
+    assert faults.fired[point] >= 1, f"the fault at {point} never fired"
+    faults.clear()  # the outage ends
+    shop.reconcile()
+    view = shop.check(pid, token)
+    if point == "refund" and mode == "error":
+        # compensation could not start undoing; the outage over, the reconciler finds the charge
+        # captured and the tokens minted, and records the purchase (a consistent end, too)
+        expected = "completed"
+    elif compensating or (point == "record" and mode == "error"):
+        expected = "refunded"
+    elif mode == "error":
+        expected = "failed"
+    else:
+        expected = "completed"  # a crash or a timeout is retried, and the retry finds the effect done
+    assert view["status"] == expected, (view, shop.record(pid))
+
+
+def test_same_idempotency_key_from_20_threads(shop: Shop, rig: Any) -> None:
+    token = shop.token()
+    buyer = shop.buyer()
+    ids: list[str] = []
+    errors: list[BaseException] = []
+
+    def go() -> None:
+        try:
+            ids.append(shop.buy(token, 4, buyer, key="checkout-1"))
+        except BaseException as exc:  # collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(ids) == 20 and len(set(ids)) == 1
+    pid = ids[0]
+    rig.wait(pid)
+    executions = rig.sfn().list_executions(stateMachineArn=rig.state_machine_arn, maxResults=1000)[
+        "executions"
+    ]
+    assert [e["name"] for e in executions].count(pid) == 1
+    assert len(rig.intents_of(pid)) == 1
+    assert shop.check(pid, token)["status"] == "completed"
+    # the same key again: the same purchase, now completed; other arguments: CONFLICT
+    assert shop.call(
+        "tokens:purchase",
+        {"tokenId": token, "amount": 4, "paymentMethodId": "pm_card_visa", "idempotencyKey": "checkout-1"},
+        buyer,
+    ) == {"purchaseId": pid, "status": "completed"}
+    with pytest.raises(ConflictError):
+        shop.buy(token, 5, buyer, key="checkout-1")
+
+
+def test_concurrent_buyers_all_complete(shop: Shop, rig: Any) -> None:
+    token = shop.token(supply=10_000)
+    buyers = [shop.buyer(f"b{i}") for i in range(6)]
+    pids: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def go(i: int) -> None:
+        pid = shop.buy(token, 10 + i, buyers[i])
+        with lock:
+            pids[buyers[i].entityId] = pid
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(len(buyers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for pid in pids.values():
+        rig.wait(pid)
+    for pid in pids.values():
+        assert shop.check(pid, token)["status"] == "completed"
+    assert shop.ledger(token) == {b.entityId: 10 + i for i, b in enumerate(buyers)}
+    assert shop.supply(token) == sum(10 + i for i in range(len(buyers)))
+
+
+def test_reconciler_finishes_a_purchase_whose_execution_never_started(shop: Shop, rig: Any) -> None:
+    from ontology import run_mutation
+
+    token = shop.token()
+    buyer = shop.buyer()
+    from functions.tokens import PurchaseArgs, _open_purchase
+    from ontology.auth import Identity
+
+    identity = Identity(buyer.userId, shop.org, buyer.role, buyer.entityId)
+    args = PurchaseArgs(tokenId=token, amount=2, paymentMethodId="pm_card_visa")
+    pid = run_mutation(lambda db: _open_purchase(db, identity, args), org=shop.org)["purchaseId"]
+    assert shop.reconcile(ahead_seconds=0)["outcomes"].get("failed") is None  # not stale yet
+    assert shop.purchase(pid)["status"] == "pending"
+    shop.reconcile()
+    view = shop.check(pid, token)
+    assert view["status"] == "failed" and view["failureReason"] == "The purchase timed out"
+
+
+def test_purchase_validation(shop: Shop) -> None:
+    token = shop.token(supply=100, price=0.01)
+    buyer = shop.buyer()
+    cases = [
+        ({"tokenId": token, "amount": 0, "paymentMethodId": "pm_card_visa"}, ValidationError),
+        ({"tokenId": token, "amount": 1.5, "paymentMethodId": "pm_card_visa"}, ValidationError),
+        ({"tokenId": token, "amount": "5", "paymentMethodId": "pm_card_visa"}, ValidationError),
+        ({"tokenId": token, "amount": 101, "paymentMethodId": "pm_card_visa"}, ValidationError),
+        (
+            {"tokenId": token, "amount": 10, "paymentMethodId": "pm_card_visa"},
+            ValidationError,
+        ),  # $0.10 < $0.50
+        ({"tokenId": token, "amount": 60, "paymentMethodId": "card_123"}, ValidationError),
+        ({"tokenId": token, "amount": 60}, ValidationError),  # no saved payment method
+        (
+            {"tokenId": token, "amount": 60, "paymentMethodId": "pm_card_visa", "usdAmount": 0.01},
+            ValidationError,
+        ),
+        ({"tokenId": shop.creator, "amount": 60, "paymentMethodId": "pm_card_visa"}, NotFoundError),
+    ]
+    for args, error in cases:
+        with pytest.raises(error):
+            shop.call("tokens:purchase", args, buyer)
+    assert shop.call("tokens:get_purchase", {"purchaseId": token}, buyer) is None
+
+
+def test_get_purchase_is_the_buyers_own(shop: Shop, rig: Any) -> None:
+    token = shop.token()
+    buyer, other = shop.buyer("buyer"), shop.buyer("other")
+    pid = shop.buy(token, 3, buyer)
+    rig.wait(pid)
+    assert shop.call("tokens:get_purchase", {"purchaseId": pid}, buyer)["status"] == "completed"
+    assert shop.call("tokens:get_purchase", {"purchaseId": pid})["status"] == "completed"  # the org owner
+    assert shop.call("tokens:get_purchase", {"purchaseId": pid}, other) is None
+
+
+def test_transfer_and_enroll_spend_held_tokens(shop: Shop, rig: Any) -> None:
+    from ontology import run_mutation
+
+    token = shop.token()
+    buyer, friend = shop.buyer("buyer"), shop.buyer("friend")
+    pid = shop.buy(token, 30, buyer)
+    rig.wait(pid)
+    with pytest.raises(InsufficientTokensError) as raised:
+        shop.call("tokens:transfer", {"tokenId": token, "toEntityId": friend.entityId, "amount": 31}, buyer)
+    assert raised.value.data["required"] == 31 and raised.value.data["available"] == 30
+    moved = shop.call(
+        "tokens:transfer", {"tokenId": token, "toEntityId": friend.entityId, "amount": 12}, buyer
+    )
+    assert moved == {"tokenId": token, "fromBalance": 18, "toBalance": 12}
+    now = 1_795_000_000_000
+    course = run_mutation(
+        lambda db: db.insert(
+            "entities",
+            {
+                "type": "course",
+                "name": "Calculus",
+                "status": "published",
+                "createdAt": now,
+                "updatedAt": now,
+                "properties": {"title": "Calculus", "description": "…", "tokenPrice": 15, "tokenId": token},
+            },
+        ),
+        org=shop.org,
+    )
+    with pytest.raises(InsufficientTokensError):
+        shop.call("courses:enroll", {"courseId": course}, friend)
+    assert shop.ledger(token)[friend.entityId] == 12  # nothing written
+    assert shop.call("courses:enroll", {"courseId": course}, buyer) == {
+        "courseId": course,
+        "tokensSpent": 15,
+        "balance": 3,
+    }
+    assert shop.ledger(token)[shop.creator] == 15
+    with pytest.raises(ConflictError):
+        shop.call("courses:enroll", {"courseId": course}, buyer)
+    assert sum(shop.ledger(token).values()) == shop.supply(token) == 30
