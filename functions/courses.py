@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
 from ontology.errors import ConflictError, ForbiddenError, ValidationError
 from ontology.registry import Args, mutation
 from ontology.runtime import MutationCtx
 from ontology.schema import EntityId
 from ontology.services.ledger import move_tokens
 from ontology.services.ontology_ops import log_event, now_ms, require_entity
+from ontology.types import Result
 
 
 class EnrollArgs(Args):
     courseId: EntityId
 
 
-class Enrollment(BaseModel):
+class Enrollment(Result):
     courseId: str
     tokensSpent: int
     balance: int | None = None

@@ -12,7 +12,7 @@ import json
 import logging
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import Field, StrictFloat, StrictInt, StrictStr
 
 from ontology.auth import Identity
 from ontology.db import DatabaseWriter, Doc
@@ -31,7 +31,7 @@ from ontology.schema import EntityId
 from ontology.services.ledger import move_tokens
 from ontology.services.ontology_ops import actor_for, entity_of_type, log_event, now_ms, require_entity
 from ontology.transaction import run_mutation, run_query
-from ontology.types import EntityOut, id_result
+from ontology.types import EntityOut, Result, id_result
 
 _log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def get(ctx: QueryCtx, args: GetArgs) -> Doc | None:
     return entity_of_type(ctx.db, args.id, "token")
 
 
-class Balance(BaseModel):
+class Balance(Result):
     tokenId: str
     amount: int | float
 
@@ -74,7 +74,7 @@ def get_balance(ctx: QueryCtx, args: GetBalanceArgs) -> dict[str, Any]:
     return {"tokenId": args.tokenId, "amount": amount}
 
 
-class Holding(BaseModel):
+class Holding(Result):
     token: EntityOut
     balance: int | float
 
@@ -209,7 +209,7 @@ class PurchaseArgs(Args):
     idempotencyKey: IdempotencyKey | None = None
 
 
-class PurchaseStarted(BaseModel):
+class PurchaseStarted(Result):
     purchaseId: str
     status: str
 
@@ -341,7 +341,7 @@ class GetPurchaseArgs(Args):
     purchaseId: EntityId
 
 
-class PurchaseOut(BaseModel):
+class PurchaseOut(Result):
     purchaseId: str
     status: str
     tokenId: str | None = None
@@ -385,7 +385,7 @@ class TransferArgs(Args):
     amount: Annotated[StrictInt, Field(ge=1, le=10**15)]
 
 
-class TransferOut(BaseModel):
+class TransferOut(Result):
     tokenId: str
     fromBalance: int
     toBalance: int

@@ -88,6 +88,12 @@ class TagOut(_Doc):
     value: str
 
 
+class Result(BaseModel):
+    """Base of a function's result model: built on first use, not at import (cold starts)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 class SuccessResult(BaseModel):
     model_config = ConfigDict(defer_build=True)
     success: StrictBool
@@ -96,5 +102,7 @@ class SuccessResult(BaseModel):
 @cache
 def id_result(name: str) -> type[BaseModel]:
     """``{"<name>": "<id>"}`` (the reference returns ``{creatorId}``, ``{fileId}``, …)."""
-    model: type[BaseModel] = create_model(f"{name[0].upper()}{name[1:]}Result", **{name: (str, ...)})  # type: ignore[call-overload]
+    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        f"{name[0].upper()}{name[1:]}Result", __base__=Result, **{name: (str, ...)}
+    )
     return model
