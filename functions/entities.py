@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
 
+from ontology.auth import ROLE_RANK
 from ontology.db import Doc
 from ontology.errors import ValidationError
 from ontology.registry import Args, mutation, query
@@ -71,10 +72,21 @@ class GetArgs(Args):
     id: EntityId
 
 
+def _visible(ctx: QueryCtx, doc: Doc | None) -> bool:
+    """A payment is its buyer's (and the organization's staff's) to read: customers see their own."""
+    if doc is None or doc["type"] != "payment":
+        return doc is not None
+    identity = ctx.auth.require_identity()
+    if ROLE_RANK.get(identity.role, 0) >= ROLE_RANK["org_user"]:
+        return True
+    return bool(doc.get("properties", {}).get("buyerId") == identity.entityId)
+
+
 @query(args=GetArgs, returns=EntityOut | None)
 def get(ctx: QueryCtx, args: GetArgs) -> Doc | None:
     """An entity, or null."""
-    return ctx.db.get(args.id, "entities", field="id")
+    doc = ctx.db.get(args.id, "entities", field="id")
+    return doc if _visible(ctx, doc) else None
 
 
 class ListArgs(Args):
@@ -86,7 +98,8 @@ class ListArgs(Args):
 
 @query(args=ListArgs, returns=Page[EntityOut], name="list")
 def list_entities(ctx: QueryCtx, args: ListArgs) -> dict[str, Any]:
-    """Entities by type, by status, or by both, newest first, a page at a time."""
+    """Entities by type, by status, or by both, newest first, a page at a time (a customer's page
+    leaves out other buyers' payments, so it may hold fewer than ``numItems``)."""
     q = ctx.db.query("entities")
     if args.type and args.status:
         q = q.with_index("by_type_status", lambda r: r.eq("type", args.type).eq("status", args.status))
@@ -94,7 +107,9 @@ def list_entities(ctx: QueryCtx, args: ListArgs) -> dict[str, Any]:
         q = q.with_index("by_type", lambda r: r.eq("type", args.type))
     elif args.status:
         q = q.with_index("by_status", lambda r: r.eq("status", args.status))
-    return q.order(args.order).paginate(args.paginationOpts.model_dump())
+    page: dict[str, Any] = q.order(args.order).paginate(args.paginationOpts.model_dump())
+    page["page"] = [d for d in page["page"] if _visible(ctx, d)]
+    return page
 
 
 class ArchiveArgs(Args):

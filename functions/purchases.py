@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+import random
+import time
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
@@ -25,6 +27,9 @@ from ontology.services import purchases
 from ontology.services.cron_runs import CronArgs, organizations, run_time
 
 log = logging.getLogger(__name__)
+
+#: The reconciler stops taking purchases on after this long (its Lambda has 60 s); the rest wait.
+BUDGET_SECONDS = 35
 
 
 class StepArgs(Args):
@@ -89,28 +94,32 @@ def reason_of(failure: Failure | None) -> str | None:
     are written for clients), else the error's name."""
     if failure is None:
         return None
-    message = None
-    try:
-        message = (json.loads(failure.Cause or "") or {}).get("errorMessage")
-    except (ValueError, AttributeError):
-        message = None
     if failure.Error in ("States.Timeout", "Sandbox.Timedout"):
         return "The purchase timed out"
-    return f"The purchase could not be completed: {message or failure.Error}"
+    message = None
+    if failure.Error in _codes():  # our errors' messages are written for clients; others are not
+        try:
+            message = (json.loads(failure.Cause or "") or {}).get("errorMessage")
+        except (ValueError, AttributeError):
+            message = None
+    return f"The purchase could not be completed: {message or 'a service it needs failed'}"
 
 
 def code_of(failure: Failure | None) -> str | None:
     """The stable error code of a caught error (our errors' class names map to their codes)."""
-    from ontology.errors import OneError
-
     if failure is None:
         return None
-    by_name = {cls.__name__: cls.code for cls in _error_classes(OneError)}
-    return by_name.get(failure.Error, "UPSTREAM_ERROR" if "." in failure.Error else "INTERNAL")
+    return _codes().get(failure.Error, "UPSTREAM_ERROR" if "." in failure.Error else "INTERNAL")
 
 
-def _error_classes(base: type) -> list[Any]:
-    return [base, *(c for sub in base.__subclasses__() for c in _error_classes(sub))]
+def _codes() -> dict[str, str]:
+    """Our error classes' names (what a Lambda reports as errorType) and their codes."""
+    from ontology.errors import OneError
+
+    def walk(base: type[OneError]) -> list[type[OneError]]:
+        return [base, *(c for sub in base.__subclasses__() for c in walk(sub))]
+
+    return {cls.__name__: cls.code for cls in walk(OneError)}
 
 
 @mutation(args=FinaliseArgs, internal=True)
@@ -130,7 +139,8 @@ def drive(org: str, purchase_id: str, reason: str) -> str:
     props = run_query(lambda db: purchases.load(db, purchase_id), org=org)["properties"]
     if props["status"] != "pending":
         return str(props["status"])
-    if props["chargeStatus"] == "captured" and props["mintStatus"] == "minted":
+    forward = not props.get("compensating")
+    if forward and props["chargeStatus"] == "captured" and props["mintStatus"] == "minted":
         return str(run_mutation(lambda db: purchases.complete(db, purchase_id), org=org)["status"])
     purchases.refund(org, purchase_id)
     purchases.burn(org, purchase_id)
@@ -158,22 +168,34 @@ def _stale(org: str, cutoff: int) -> list[str]:
         cursor = page["continueCursor"]
 
 
-def _stop_execution(purchase_id: str) -> None:
-    """Stop the purchase's execution if it is somehow still running (it is past its own timeout)."""
+#: A step Lambda may still run this long after its execution stopped (the longest task timeout).
+SETTLE_SECONDS = 120
+
+
+def _settled(purchase_id: str, cutoff: datetime, now: datetime) -> bool:
+    """Whether the reconciler may take the purchase over: its execution (if any) started before the
+    cutoff and stopped long enough ago that none of its steps can still be running. A running one
+    (past its own timeout) is stopped now and taken over on a later run."""
     from ontology.aws import client
     from ontology.settings import get_settings
 
     machine = get_settings().purchase_state_machine_arn
     if not machine:
-        return
+        return True
     arn = machine.replace(":stateMachine:", ":execution:") + f":{purchase_id}"
     sfn = client("stepfunctions")
     try:
-        status = sfn.describe_execution(executionArn=arn)["status"]
+        found = sfn.describe_execution(executionArn=arn)
     except sfn.exceptions.ExecutionDoesNotExist:
-        return
-    if status == "RUNNING":
-        sfn.stop_execution(executionArn=arn, error="Reconciled", cause="pending past the purchase timeout")
+        return True
+    if found["status"] == "RUNNING":
+        if found["startDate"] < cutoff:
+            sfn.stop_execution(
+                executionArn=arn, error="Reconciled", cause="pending past the purchase timeout"
+            )
+        return False
+    stopped = found.get("stopDate") or found["startDate"]
+    return bool(found["startDate"] < cutoff and stopped < now - timedelta(seconds=SETTLE_SECONDS))
 
 
 @action(args=CronArgs, internal=True, platform=True, uses=("chain", "purchase_executions"))
@@ -183,13 +205,23 @@ def reconcile(ctx: ActionCtx, args: CronArgs) -> dict[str, Any]:
     completed, failed or refunded. One purchase failing leaves the others to go on."""
     from ontology.db import DatabaseReader
 
-    cutoff = int((run_time(args) - timedelta(seconds=purchases.TIMEOUT_SECONDS + 60)).timestamp() * 1000)
+    now = run_time(args)
+    cutoff = now - timedelta(seconds=purchases.TIMEOUT_SECONDS + 60)
+    deadline = time.monotonic() + BUDGET_SECONDS
     outcomes: dict[str, int] = {}
     for org in organizations(DatabaseReader(None, platform=True)):
-        for purchase_id in _stale(org["_id"], cutoff):
+        stale = _stale(org["_id"], int(cutoff.timestamp() * 1000))
+        random.shuffle(stale)  # one slow purchase does not hold the others back run after run
+        for purchase_id in stale:
+            if time.monotonic() > deadline:
+                outcomes["later"] = outcomes.get("later", 0) + 1
+                continue
             try:
-                _stop_execution(purchase_id)
-                outcome = drive(org["_id"], purchase_id, "The purchase timed out")
+                outcome = (
+                    drive(org["_id"], purchase_id, "The purchase timed out")
+                    if _settled(purchase_id, cutoff, now)
+                    else "running"
+                )
             except Exception:
                 log.exception("could not reconcile purchase %s; the next run tries again", purchase_id)
                 outcome = "retry"

@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  saga        {stack.state_machine_arn}   (moto's Step Functions interpreter)")
     print(f"  Stripe      {stack.stripe_url}   (localstripe)")
     print(f"  chain       {stack.chain_url}   (local EVM; {stack.chain.replayed} transactions replayed)")
+    print(f"  demo token  {stack.demo_token}   (LOCAL, $0.50; buy with pm_card_visa)")
     print(f"  bucket      {stack.physical['FilesBucket']}")
     print(f"  state       {args.state_dir}   restored: {restored}")
     print(f"  dev session {args.state_dir.parent / 'dev-session.json'}   (one run / Authorization: Bearer …)")

@@ -55,6 +55,25 @@ class Rig:
                 raise TimeoutError(f"execution {purchase_id} still running after {timeout} s")
             time.sleep(0.05)
 
+    def outcome(self, purchase_id: str) -> str:
+        """How the execution ended: ``SUCCEEDED``, or the error of its Fail state
+        (``PurchaseFailed``, ``CompensationIncomplete``), or ``TIMED_OUT`` …"""
+        found = self.wait(purchase_id)
+        if found["status"] != "FAILED":
+            return str(found["status"])
+        failed = [e for e in self.history(purchase_id) if e["type"] == "ExecutionFailed"]
+        return str(failed[-1]["executionFailedEventDetails"]["error"]) if failed else "FAILED"
+
+    def task_attempts(self, purchase_id: str, state: str) -> int:
+        """How many times a Task state invoked its Lambda in the execution (retries included)."""
+        current, count = None, 0
+        for event in self.history(purchase_id):
+            if event["type"] == "TaskStateEntered":
+                current = event["stateEnteredEventDetails"]["name"]
+            elif event["type"] == "TaskScheduled" and current == state:
+                count += 1
+        return count
+
     def history(self, purchase_id: str) -> list[dict[str, Any]]:
         arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{purchase_id}"
         found = self.sfn().get_execution_history(executionArn=arn, maxResults=1000)

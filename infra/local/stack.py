@@ -100,6 +100,7 @@ class LocalStack:
         self.restored = state.load(self.state_dir, self._tables(template), self._buckets(template), self._s3)
         self.dev_token = self._dev_identity()
         self._start_runner_and_front_door(template)
+        self.demo_token = self._demo_token()
         self._start_pollers(template)
         self._spawn(self._housekeeping)
 
@@ -312,13 +313,39 @@ class LocalStack:
             platform=True,
         )
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        (self.state_dir.parent / "dev-session.json").write_text(
-            json.dumps(
-                {"token": token, "userId": user_id, "organizationId": org_id, "apiUrl": self.api_url},
-                indent=2,
-            )
+        self.dev_user, self.dev_org = user_id, org_id
+        self._write_session(
+            {"token": token, "userId": user_id, "organizationId": org_id, "apiUrl": self.api_url}
         )
         return token
+
+    def _write_session(self, values: dict[str, Any]) -> None:
+        path = self.state_dir.parent / "dev-session.json"
+        current = json.loads(path.read_text()) if path.exists() else {}
+        path.write_text(json.dumps({**current, **values}, indent=2))
+
+    def _demo_token(self) -> str:
+        """A creator token deployed on the local chain at first start (``LOCAL``, $0.50), so that a
+        purchase can be tried at once; later starts find it (the chain journal replays it)."""
+        from ontology import run_query
+        from ontology.registry import resolve
+
+        existing = run_query(
+            lambda db: db.query("entities").with_index("by_type", lambda q: q.eq("type", "token")).first(),
+            org=self.dev_org,
+        )
+        if existing is not None:
+            token_id = str(existing["_id"])
+        else:
+            me = {"userId": self.dev_user, "organizationId": self.dev_org, "role": "org_owner"}
+            creator = resolve("creators:create")(
+                {"email": "creator@localhost.dev", "name": "Local creator", "niche": ["demo"], "_auth": me}
+            )["creatorId"]
+            token_id = resolve("tokens:create")(
+                {"creatorId": creator, "name": "Local Coin", "symbol": "LOCAL", "priceUsd": 0.5, "_auth": me}
+            )["tokenId"]
+        self._write_session({"demoTokenId": token_id})
+        return token_id
 
     def _start_runner_and_front_door(self, template: dict[str, Any]) -> None:
         from infra.local.frontdoor import build_app

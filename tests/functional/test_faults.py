@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ontology import InternalError, run_mutation, run_query
+from ontology import UpstreamError, run_mutation, run_query
 from ontology.store import default_store
 from tests.functional.helpers import ORG, entity
 
@@ -77,14 +77,14 @@ def test_one_transient_fault_is_absorbed_and_applied_exactly_once(counter: str, 
 
 def test_persistent_fault_before_sending_writes_nothing(counter: str, inject) -> None:
     inject("before-call.dynamodb.TransactWriteItems", times=None)
-    with pytest.raises(InternalError):
+    with pytest.raises(UpstreamError):
         run_mutation(_mutation(counter), org=ORG)
     assert _state(counter) == (0, 0)
 
 
 def test_persistent_fault_after_the_write_reports_unknown_but_applied_once(counter: str, inject) -> None:
     inject("after-call.dynamodb.TransactWriteItems", times=None)
-    with pytest.raises(InternalError):
+    with pytest.raises(UpstreamError):
         run_mutation(_mutation(counter), org=ORG)
     assert _state(counter) == (1, BATCH), "all of it, once: never half, never twice"
 
@@ -120,7 +120,7 @@ def test_fault_during_the_transaction_rolls_back_then_the_retry_lands(
 def test_fault_during_every_attempt_leaves_nothing(counter: str, fail_during) -> None:
     fail_during["calls"] = 0
     fail_during["fail_on"] = set(range(2, 10_000, 1))
-    with pytest.raises(InternalError):
+    with pytest.raises(UpstreamError):
         run_mutation(_mutation(counter), org=ORG, max_attempts=3)
     fail_during["fail_on"] = set()
     assert _state(counter) == (0, 0)

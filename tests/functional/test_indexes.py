@@ -98,6 +98,7 @@ def _docs(table_name: str) -> list[dict[str, Any]]:
             "count": i,
             "expiresAt": 1000 + i,
         },
+        "chainNonces": lambda i: {"account": f"1:0x{i:040x}", "next": i, "updatedAt": i},
         "tags": lambda i: {
             "entityId": ENT[i % 2],
             "key": ("skill", "industry")[i % 2],

@@ -153,6 +153,9 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 def test_local_stack_end_to_end(stack: Stack) -> None:
     banner = "\n".join(stack.lines)
     assert stack.url in banner and "routes of template.yaml" in banner and "/api/openapi.json" in banner
+    session = json.loads((stack.state_dir.parent / "dev-session.json").read_text())
+    demo_token = session["demoTokenId"]  # deployed on the local chain at first start
+    assert f"demo token  {demo_token}" in banner
 
     with OneClient(stack.url, token=stack.token()) as client:
         created = client.mutation(
@@ -168,9 +171,10 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
         with pytest.raises(NotFoundError):
             client.mutation("creators:update", {"id": "ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8R", "bio": "x"})
 
+        assert client.query("tokens:get", {"id": demo_token})["properties"]["symbol"] == "LOCAL"
         for i in range(4):
             client.mutation("creators:create", {"email": f"c{i}@example.com", "name": f"C{i}", "niche": []})
-        assert len(client.query("creators:list", {})) == 5
+        assert len(client.query("creators:list", {})) == 6  # with the demo token's creator
         seen, cursor = [], None
         while True:
             page = client.query(
@@ -180,7 +184,7 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
             if page["isDone"]:
                 break
             cursor = page["continueCursor"]
-        assert len(seen) == len(set(seen)) == 5
+        assert len(seen) == len(set(seen)) == 6
 
         data = os.urandom(3000) + b"\x00\xff end"
         up = client.mutation(
@@ -277,6 +281,7 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
     again.start()
     try:
         assert "restored:" in "\n".join(again.lines)
+        assert f"demo token  {demo_token}" in "\n".join(again.lines)  # found again, not deployed twice
         with OneClient(again.url, token=again.token()) as client:
             assert client.query("creators:get", {"id": cid})["name"] == "Ada"
             url = client.query("files:get_file_url", {"storageId": up["storageId"]})

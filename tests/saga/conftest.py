@@ -33,8 +33,9 @@ class Timedout(Exception):
 
 
 class Faults:
-    """Armed faults: at a point, ``error`` every time (an outage), or once ``crash_before``,
-    ``crash_after`` or ``timeout_after`` the effect."""
+    """Armed faults: at a point, ``error`` every time (an outage); once ``crash_before``,
+    ``crash_after`` or ``timeout_after`` the effect; or ``lost_after``: the effect happens and the
+    step crashes right after it, every time (its outcome is never recorded by the execution)."""
 
     def __init__(self) -> None:
         self.plan: dict[str, str] = {}
@@ -54,6 +55,10 @@ class Faults:
         if mode == "error":
             self.fired[point] += 1
             raise UpstreamError(f"injected outage at {point}")
+        if mode == "lost_after":
+            self.fired[point] += 1
+            effect()
+            raise Crash(f"injected crash after {point}")
         if self.fired[point]:
             return effect()
         self.fired[point] += 1
@@ -111,13 +116,13 @@ class FaultyChain:
     def sequenced(self) -> Any:
         return self.inner.sequenced()
 
-    def sign_mint(self, *args: Any) -> Any:
-        tx = self.inner.sign_mint(*args)
+    def sign_mint(self, *args: Any, **kwargs: Any) -> Any:
+        tx = self.inner.sign_mint(*args, **kwargs)
         self.kinds[tx.hash] = "mint"
         return tx
 
-    def sign_burn(self, *args: Any) -> Any:
-        tx = self.inner.sign_burn(*args)
+    def sign_burn(self, *args: Any, **kwargs: Any) -> Any:
+        tx = self.inner.sign_burn(*args, **kwargs)
         self.kinds[tx.hash] = "burn"
         return tx
 
@@ -278,7 +283,10 @@ class Shop:
                 if view["status"] == "refunded":
                     assert pi.status == "succeeded" and refunds and refunds[0].amount == pi.amount
                 else:
-                    assert pi.status in ("canceled", "requires_payment_method"), pi.status
+                    # voided, declined, or never confirmed (created, then its id was lost): no money
+                    assert pi.status in ("canceled", "requires_payment_method", "requires_confirmation"), (
+                        pi.status
+                    )
             assert props["mintStatus"] in ("none", "failed", "burned"), props["mintStatus"]
             if props["mintStatus"] == "burned":
                 assert chain.tx_state(props["burnTx"]["hash"]) == "succeeded"

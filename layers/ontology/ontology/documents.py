@@ -189,6 +189,8 @@ class PaymentProperties(_Strict):
     mintStatus: Literal["none", "sent", "minted", "failed", "burned"] = "none"
     mintTx: RecordedTx | None = None
     burnTx: RecordedTx | None = None
+    #: Set once compensation starts: from then on the purchase only goes backward.
+    compensating: StrictBool = False
     failedStep: ShortText | None = None
     failureCode: ShortText | None = None
     completedAt: NonNegative | None = None
@@ -326,6 +328,12 @@ class CronRunDoc(_Strict):
     createdAt: Timestamp
 
 
+class ChainNonceDoc(_Strict):
+    account: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    next: Annotated[StrictInt, Field(ge=0)]
+    updatedAt: Timestamp
+
+
 DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
     "organizations": OrganizationDoc,
     "users": UserDoc,
@@ -340,6 +348,7 @@ DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
     "cronRuns": CronRunDoc,
     "accounts": AccountDoc,
     "rateLimits": RateLimitDoc,
+    "chainNonces": ChainNonceDoc,
 }
 
 

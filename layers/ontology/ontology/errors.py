@@ -175,6 +175,13 @@ class ChainRevertedError(UpstreamError):
     default_message = "The chain reverted the transaction"
 
 
+class AbortedError(ConflictError):
+    """The work was called off (a purchase being undone refuses to go forward): final, so a state
+    machine does not retry it the way it retries a ``ConflictError``."""
+
+    default_message = "Called off: this is being undone"
+
+
 class InternalError(OneError):
     code = "INTERNAL"
     status = 500

@@ -347,6 +347,13 @@ _DECLARED: tuple[Table, ...] = (
         description="what each cron has done in each time window (so a window never runs twice)",
     ),
     Table(
+        "chainNonces",
+        "cnc",
+        "platform",
+        uniques=(Unique("account", ("account",)),),
+        description="each signing account's next nonce per chain, taken as a transaction is recorded",
+    ),
+    Table(
         "entities",
         "ent",
         "org",

@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from ontology.db import UNREAD, DatabaseReader, DatabaseWriter, TxState
-from ontology.errors import ConflictError, InternalError, TransactionTooLargeError
+from ontology.errors import ConflictError, InternalError, TransactionTooLargeError, UpstreamError
 from ontology.settings import get_settings
 from ontology.store import DOC_SK, GUARD_SK, TXN_SK, Store, default_store, serialize
 
@@ -267,7 +267,7 @@ def commit(tx: TxState, store: Store) -> bool:
                 extra={"txid": txid, "error": code or type(exc).__name__},
             )
             time.sleep(min(0.05 * 2**attempt, 0.5))
-    raise InternalError("The database did not confirm the write; its outcome is unknown")
+    raise UpstreamError("The database did not confirm the write; its outcome is unknown")
 
 
 def run_mutation(
@@ -303,7 +303,7 @@ def run_mutation(
                 return result
     except _Retry as last:
         if not last.conflict:
-            raise InternalError("The database kept cancelling the write; nothing was written") from None
+            raise UpstreamError("The database kept cancelling the write; nothing was written") from None
         raise ConflictError(
             f"the data this mutation read kept changing; gave up after {attempts} attempts", attempts=attempts
         ) from None

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from ontology.errors import UpstreamError
+from ontology.errors import ChainRevertedError, UpstreamError
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +52,15 @@ class Chain(Protocol):
     def deploy_token(self, name: str, symbol: str, max_supply: int) -> tuple[str, str]: ...
     def mint(self, contract: str, to: str, amount: int) -> str: ...
     def burn_from(self, contract: str, holder: str, amount: int) -> str: ...
-    def sign_mint(self, contract: str, to: str, amount: int) -> SignedTx: ...
-    def sign_burn(self, contract: str, holder: str, amount: int) -> SignedTx: ...
+    @property
+    def nonce_account(self) -> str: ...
+    def sign_mint(self, contract: str, to: str, amount: int, *, min_nonce: int = 0) -> SignedTx: ...
+    def sign_burn(self, contract: str, holder: str, amount: int, *, min_nonce: int = 0) -> SignedTx: ...
     def send(self, tx: SignedTx) -> None: ...
     def sequenced(self) -> Any: ...
     def tx_state(self, tx_hash: str, *, wait_seconds: float = 0) -> TxState: ...
     def nonce_spent(self, nonce: int) -> bool: ...
+    def cancel_nonce(self, nonce: int) -> None: ...
     def total_supply(self, contract: str) -> int: ...
     def balance_of(self, contract: str, holder: str) -> int: ...
 
@@ -87,6 +90,7 @@ class Web3Chain:
         self._abi = artifact["abi"]
         self._bytecode = artifact["bytecode"]
         self._nonce_lock = threading.RLock()
+        self._account_key: str | None = None
 
     def _send(self, call: Any) -> Any:
         """Build (gas and fees from the node), sign, send and wait for one contract call or deploy."""
@@ -115,21 +119,29 @@ class Web3Chain:
         tokens are minted here and holders' balances are the ledger's ``holds_tokens`` connections."""
         return str(self.account.address)
 
-    def _sign(self, call: Any) -> SignedTx:
-        nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
+    @property
+    def nonce_account(self) -> str:
+        """Whose nonces these are: ``<chain id>:<address>``."""
+        if self._account_key is None:
+            self._account_key = f"{self._guarded(lambda: self.w3.eth.chain_id)}:{self.account.address}"
+        return self._account_key
+
+    def _sign(self, call: Any, min_nonce: int = 0) -> SignedTx:
+        nonce = max(min_nonce, self.w3.eth.get_transaction_count(self.account.address, "pending"))
         tx = call.build_transaction({"from": self.account.address, "nonce": nonce})
         signed = self.account.sign_transaction(tx)
         return SignedTx(hash=signed.hash.to_0x_hex(), raw=signed.raw_transaction.to_0x_hex(), nonce=nonce)
 
-    def sign_mint(self, contract: str, to: str, amount: int) -> SignedTx:
-        """Sign (do not send) a mint; the nonce is the account's next pending one."""
+    def sign_mint(self, contract: str, to: str, amount: int, *, min_nonce: int = 0) -> SignedTx:
+        """Sign (do not send) a mint with the account's next pending nonce, or ``min_nonce`` if
+        that is higher (nonces other processes have taken but not yet sent)."""
         call = self._token(contract).functions.mint(self.w3.to_checksum_address(to), amount)
-        signed: SignedTx = self._guarded(lambda: self._sign(call))
+        signed: SignedTx = self._guarded(lambda: self._sign(call, min_nonce))
         return signed
 
-    def sign_burn(self, contract: str, holder: str, amount: int) -> SignedTx:
+    def sign_burn(self, contract: str, holder: str, amount: int, *, min_nonce: int = 0) -> SignedTx:
         call = self._token(contract).functions.burnFrom(self.w3.to_checksum_address(holder), amount)
-        signed: SignedTx = self._guarded(lambda: self._sign(call))
+        signed: SignedTx = self._guarded(lambda: self._sign(call, min_nonce))
         return signed
 
     def send(self, tx: SignedTx) -> None:
@@ -163,12 +175,44 @@ class Web3Chain:
         """Whether a mined transaction already used this nonce (then no other one with it ever can)."""
         return int(self._guarded(lambda: self.w3.eth.get_transaction_count(self.account.address))) > nonce
 
+    def cancel_nonce(self, nonce: int) -> None:
+        """Spend ``nonce`` on a transfer of nothing to ourselves, so that a transaction signed with it
+        (recorded, perhaps never sent) can never be mined; waits until it is. A nonce already spent
+        is fine: then nothing else can be mined with it either."""
+
+        def send() -> Any:
+            tx = {
+                "to": self.account.address,
+                "value": 0,
+                "gas": 21_000,
+                "gasPrice": int(self.w3.eth.gas_price * 1.25) + 1,
+                "nonce": nonce,
+                "chainId": self.w3.eth.chain_id,
+            }
+            return self.w3.eth.send_raw_transaction(self.account.sign_transaction(tx).raw_transaction)
+
+        with self._nonce_lock:
+            if self.nonce_spent(nonce):
+                return
+            try:
+                tx_hash = self._guarded(send)
+            except UpstreamError:
+                if self.nonce_spent(nonce):  # spent meanwhile, by the transaction itself or another
+                    return
+                raise
+        self._guarded(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120))
+
     def _guarded(self, fn: Any, *passthrough: type[BaseException]) -> Any:
+        from web3.exceptions import ContractLogicError
+
         try:
             with self._nonce_lock:
                 return fn()
         except passthrough:
             raise
+        except ContractLogicError as exc:  # the contract refuses (estimating gas, or a call): final
+            logger.warning("chain call reverted: %s", exc)
+            raise ChainRevertedError(f"The contract refused: {_revert_reason(exc)}") from None
         except Exception as exc:
             logger.warning("chain call failed: %s", exc)
             raise UpstreamError(f"chain: {type(exc).__name__}") from None
@@ -194,6 +238,11 @@ class Web3Chain:
 
     def balance_of(self, contract: str, holder: str) -> int:
         return int(self._token(contract).functions.balanceOf(self.w3.to_checksum_address(holder)).call())
+
+
+def _revert_reason(exc: Exception) -> str:
+    text = str(getattr(exc, "message", None) or exc)
+    return text.removeprefix("execution reverted: ")[:200]
 
 
 _instance: Chain | None = None

@@ -90,6 +90,12 @@ class StripePayments:
             raise PaymentFailedError(
                 exc.user_message or "The card was declined", decline_code=getattr(exc, "code", None)
             ) from None
+        except stripe.InvalidRequestError as exc:
+            # Stripe refuses the request itself (an unknown payment method, an intent in a state that
+            # cannot do this): sending it again changes nothing, so it is final, not an outage.
+            raise PaymentFailedError(
+                exc.user_message or "The payment could not be made", stripe_code=getattr(exc, "code", None)
+            ) from None
         except stripe.StripeError as exc:
             raise UpstreamError(f"Stripe: {type(exc).__name__}") from None
 

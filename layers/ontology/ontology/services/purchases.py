@@ -25,6 +25,7 @@ from typing import Any
 
 from ontology.db import DatabaseReader, DatabaseWriter, Doc
 from ontology.errors import (
+    AbortedError,
     ChainRevertedError,
     ConflictError,
     InternalError,
@@ -110,6 +111,30 @@ def _update(
     return result
 
 
+def _forward(
+    org: str, purchase_id: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]
+) -> dict[str, Any]:
+    """``_update`` for a forward step: ABORTED (final) once the purchase is no longer pending or its
+    compensation has started, so a step still running late never records an effect to keep."""
+
+    def guarded(p: dict[str, Any]) -> dict[str, Any] | None:
+        _require_forward(p)
+        return change(p)
+
+    return _update(org, purchase_id, guarded)
+
+
+def _require_forward(p: dict[str, Any]) -> None:
+    if p["status"] != "pending" or p.get("compensating"):
+        raise AbortedError("The purchase is being undone")
+
+
+def _start_compensation(org: str, purchase_id: str) -> dict[str, Any]:
+    """Record that compensation has started (before it touches Stripe or the chain): from now on no
+    forward step records anything, and the reconciler only goes backward."""
+    return _update(org, purchase_id, lambda p: None if p.get("compensating") else {"compensating": True})
+
+
 def purchase_view(doc: Doc) -> dict[str, Any]:
     """What ``tokens:get_purchase`` reports."""
     p = doc["properties"]
@@ -157,7 +182,8 @@ def charge(org: str, purchase_id: str) -> str:
     before it is confirmed, so a retry finds it instead of creating another. PAYMENT_FAILED when the
     card is declined (final: the state machine does not retry it)."""
     props = _read(org, purchase_id)
-    if not _require_pending(props) or props["chargeStatus"] in ("authorized", "captured"):
+    _require_forward(props)
+    if props["chargeStatus"] in ("authorized", "captured"):
         return str(props["chargeStatus"])
     if props["chargeStatus"] != "none":
         raise PaymentFailedError(props.get("failureReason") or "The payment did not go through")
@@ -178,14 +204,21 @@ def charge(org: str, purchase_id: str) -> str:
                 "tokenAmount": str(props["tokenAmount"]),
             },
         )
-        recorded = _update(
-            org, purchase_id, lambda p: None if p.get("paymentIntentId") else {"paymentIntentId": intent.id}
-        )
+        try:
+            recorded = _forward(
+                org,
+                purchase_id,
+                lambda p: None if p.get("paymentIntentId") else {"paymentIntentId": intent.id},
+            )
+        except AbortedError:  # undone meanwhile: this intent is never confirmed
+            payments.cancel(intent.id, idempotency_key=_key(purchase_id, f"cancel-{intent.id}"))
+            raise
         intent_id = recorded["paymentIntentId"]
         if intent_id != intent.id:  # another attempt recorded its own first: ours is never confirmed
             payments.cancel(intent.id, idempotency_key=_key(purchase_id, f"cancel-{intent.id}"))
     intent = payments.retrieve(intent_id)
     if intent.status == "requires_confirmation":
+        _require_forward(_read(org, purchase_id))  # the latest word before money moves
         try:
             intent = payments.confirm(intent_id, idempotency_key=_key(purchase_id, "confirm"))
         except PaymentFailedError as exc:
@@ -199,11 +232,18 @@ def _declined(org: str, purchase_id: str, reason: str) -> None:
 
 
 def _charge_outcome(org: str, purchase_id: str, intent: Any) -> str:
+    # Recorded even if compensation started meanwhile: refund() asks Stripe itself, so it undoes it.
     if intent.status == "requires_capture":
-        _update(org, purchase_id, lambda p: {"chargeStatus": "authorized"})
+        _update(
+            org,
+            purchase_id,
+            lambda p: {"chargeStatus": "authorized"} if p["chargeStatus"] == "none" else None,
+        )
         return "authorized"
     if intent.status == "succeeded":
-        _update(org, purchase_id, lambda p: {"chargeStatus": "captured"})
+        _update(
+            org, purchase_id, lambda p: {"chargeStatus": "captured"} if p["chargeStatus"] == "none" else None
+        )
         return "captured"
     if intent.status == "processing":
         raise UpstreamError("Stripe: the payment is still processing")
@@ -221,10 +261,9 @@ def mint(org: str, purchase_id: str) -> str:
     a retry asks the chain what became of it (mined, pending, or never seen) and sends it again or
     signs a new one only when that one can never be mined (its nonce is spent)."""
     props = _read(org, purchase_id)
-    if not _require_pending(props) or props["mintStatus"] == "minted":
+    _require_forward(props)
+    if props["mintStatus"] == "minted":
         return str(props["mintStatus"])
-    if props["mintStatus"] in ("failed", "burned"):
-        raise ChainRevertedError("The mint was abandoned by compensation")
     if props["chargeStatus"] not in ("authorized", "captured"):
         raise InternalError("mint before the charge is authorized")
     chain = _chain()
@@ -232,7 +271,10 @@ def mint(org: str, purchase_id: str) -> str:
         org,
         purchase_id,
         "mintTx",
-        lambda: chain.sign_mint(props["contractAddress"], chain.custody_address, props["tokenAmount"]),
+        lambda floor: chain.sign_mint(
+            props["contractAddress"], chain.custody_address, props["tokenAmount"], min_nonce=floor
+        ),
+        forward=True,
     )
     if state == "reverted":
         _update(
@@ -241,43 +283,95 @@ def mint(org: str, purchase_id: str) -> str:
             lambda p: {"mintStatus": "failed", "failureReason": "The chain refused the mint"},
         )
         raise ChainRevertedError("The chain refused the mint (over the token's maximum supply?)")
-    _update(
-        org,
-        purchase_id,
-        lambda p: {"mintStatus": "minted", "transactionHash": p["mintTx"]["hash"]},
-    )
+    # recorded even if compensation started meanwhile: burn() then finds it minted and burns it
+    _update(org, purchase_id, lambda p: {"mintStatus": "minted", "transactionHash": p["mintTx"]["hash"]})
     return "minted"
 
 
-def _settle_tx(org: str, purchase_id: str, field: str, sign: Callable[[], Any]) -> str:
+def _settle_tx(
+    org: str, purchase_id: str, field: str, sign: Callable[[int], Any], *, forward: bool = False
+) -> str:
     """Drive the transaction recorded in ``field`` to ``succeeded`` or ``reverted``: wait for a
-    pending one, re-send one the node never saw, or sign, record and send a new one."""
+    pending one, re-send one the node never saw while its nonce is unspent, or — once its nonce is
+    spent by something else, so it can never be mined — sign, record and send a new one.
+    ``forward``: recording refuses (ABORTED) once compensation has started."""
     from ontology.providers.chain import SignedTx
 
     chain = _chain()
     recorded = _read(org, purchase_id).get(field)
     if recorded:
-        state = chain.tx_state(recorded["hash"], wait_seconds=MINE_WAIT_SECONDS)
+        spent = chain.nonce_spent(recorded["nonce"])  # first: a spent nonce makes the state final
+        state = chain.tx_state(recorded["hash"], wait_seconds=0 if spent else MINE_WAIT_SECONDS)
         if state in ("succeeded", "reverted"):
             return str(state)
-        if state == "pending":
-            raise UpstreamError("chain: the transaction is not mined yet")
-        if not chain.nonce_spent(recorded["nonce"]):
+        if not spent:
+            if state == "pending":
+                raise UpstreamError("chain: the transaction is not mined yet")
+            if forward:
+                _require_forward(_read(org, purchase_id))
             chain.send(SignedTx(**recorded))  # it never reached the node: the same transaction again
             return _mined(chain, recorded["hash"])
     with chain.sequenced():
-        tx = sign()
-        previous = recorded["hash"] if recorded else None
-
-        def record(p: dict[str, Any]) -> dict[str, Any]:
-            if (p.get(field) or {}).get("hash") != previous:
-                raise ConflictError("another attempt recorded a transaction first")
-            status = {"mintTx": {"mintStatus": "sent"}}.get(field, {})
-            return {field: {"hash": tx.hash, "raw": tx.raw, "nonce": tx.nonce}, **status}
-
-        _update(org, purchase_id, record)
+        floor = 0
+        for _ in range(NONCE_ATTEMPTS):
+            tx = sign(floor)
+            try:
+                _record_tx(
+                    org, purchase_id, field, tx, recorded, forward=forward, account=chain.nonce_account
+                )
+                break
+            except _NonceTaken as taken:  # another process took this nonce first: the next one
+                floor = taken.next
+        else:
+            raise UpstreamError("chain: could not take a nonce")
         chain.send(tx)
     return _mined(chain, tx.hash)
+
+
+NONCE_ATTEMPTS = 8
+
+
+class _NonceTaken(Exception):
+    def __init__(self, next_nonce: int) -> None:
+        super().__init__(f"nonce taken; next is {next_nonce}")
+        self.next = next_nonce
+
+
+def _record_tx(
+    org: str,
+    purchase_id: str,
+    field: str,
+    tx: Any,
+    previous: dict[str, Any] | None,
+    *,
+    forward: bool,
+    account: str,
+) -> None:
+    """Record a signed transaction on the purchase and take its nonce for the signing account, in one
+    transaction: two processes never record transactions with the same nonce (the second re-signs)."""
+
+    def body(db: DatabaseWriter) -> None:
+        doc = load(db, purchase_id)
+        p = dict(doc["properties"])
+        if forward:
+            _require_forward(p)
+        if (p.get(field) or {}).get("hash") != (previous or {}).get("hash"):
+            raise ConflictError("another attempt recorded a transaction first")
+        platform = DatabaseWriter(db.org, store=db._store, platform=True, tx=db.tx)
+        taken = platform.lookup_unique("chainNonces", "account", {"account": account})
+        if taken is not None and taken["next"] > tx.nonce:
+            raise _NonceTaken(taken["next"])
+        now = now_ms()
+        if taken is None:
+            platform.insert("chainNonces", {"account": account, "next": tx.nonce + 1, "updatedAt": now})
+        else:
+            platform.patch(taken["_id"], {"next": tx.nonce + 1, "updatedAt": now}, "chainNonces")
+        p[field] = {"hash": tx.hash, "raw": tx.raw, "nonce": tx.nonce}
+        if field == "mintTx":
+            p["mintStatus"] = "sent"
+        db.patch(purchase_id, {"properties": p, "updatedAt": now}, "entities")
+
+    run_mutation(body, org=org)
 
 
 def _mined(chain: Any, tx_hash: str) -> str:
@@ -290,17 +384,23 @@ def _mined(chain: Any, tx_hash: str) -> str:
 def capture(org: str, purchase_id: str) -> str:
     """Capture the authorized charge once the tokens are minted."""
     props = _read(org, purchase_id)
-    if not _require_pending(props) or props["chargeStatus"] == "captured":
+    _require_forward(props)
+    if props["chargeStatus"] == "captured":
         return str(props["chargeStatus"])
     if props["chargeStatus"] != "authorized" or props["mintStatus"] != "minted":
         raise InternalError("capture before the authorization and the mint")
     payments = _payments()
     intent = payments.retrieve(props["paymentIntentId"])
     if intent.status == "requires_capture":
+        _require_forward(_read(org, purchase_id))
         intent = payments.capture(props["paymentIntentId"], idempotency_key=_key(purchase_id, "capture"))
     if intent.status != "succeeded":
         raise PaymentFailedError(f"The payment could not be captured ({intent.status})")
-    _update(org, purchase_id, lambda p: {"chargeStatus": "captured"})
+    _update(
+        org,
+        purchase_id,
+        lambda p: {"chargeStatus": "captured"} if p["chargeStatus"] == "authorized" else None,
+    )
     return "captured"
 
 
@@ -312,7 +412,8 @@ def complete(db: DatabaseWriter, purchase_id: str) -> dict[str, Any]:
     p = doc["properties"]
     if p["status"] == "completed":
         return purchase_view(doc)
-    if p["status"] != "pending" or p["chargeStatus"] != "captured" or p["mintStatus"] != "minted":
+    _require_forward(p)
+    if p["chargeStatus"] != "captured" or p["mintStatus"] != "minted":
         raise InternalError(
             f"cannot complete a purchase in state {p['status']}/{p['chargeStatus']}/{p['mintStatus']}"
         )
@@ -376,6 +477,7 @@ def refund(org: str, purchase_id: str) -> str:
     props = _read(org, purchase_id)
     if not _require_pending(props) or props["chargeStatus"] in ("voided", "refunded"):
         return str(props["chargeStatus"])
+    props = _start_compensation(org, purchase_id)
     intent_id = props.get("paymentIntentId")
     if not intent_id:
         return "none"
@@ -398,29 +500,33 @@ def refund(org: str, purchase_id: str) -> str:
 
 
 def burn(org: str, purchase_id: str) -> str:
-    """Undo the mint, if any: burn from custody exactly what the recorded mint transaction minted."""
+    """Undo the mint, if any: burn from custody exactly what the recorded mint transaction minted.
+    A recorded mint the chain has not seen is first made impossible (its nonce spent), so it can
+    never land after the purchase has failed."""
     props = _read(org, purchase_id)
     if not _require_pending(props) or props["mintStatus"] in ("burned", "failed"):
         return str(props["mintStatus"])
+    props = _start_compensation(org, purchase_id)
     recorded = props.get("mintTx")
     if not recorded:
-        return "none"
+        return "none"  # and no mint can be recorded any more: compensation has started
     chain = _chain()
-    state = chain.tx_state(recorded["hash"], wait_seconds=MINE_WAIT_SECONDS)
-    if state == "pending":
-        raise UpstreamError("chain: the mint is not mined yet")
-    if state == "unknown":
-        # The node never accepted it (the mint step records a transaction before sending it), and
-        # only the mint step sends it, which stops once the mint is marked failed: never minted.
-        state = "reverted"
-    if state == "reverted":
+    if not chain.nonce_spent(recorded["nonce"]):
+        state = chain.tx_state(recorded["hash"], wait_seconds=MINE_WAIT_SECONDS)
+        if state == "pending":
+            raise UpstreamError("chain: the mint is not mined yet")
+        if state == "unknown":
+            chain.cancel_nonce(recorded["nonce"])
+    if chain.tx_state(recorded["hash"]) != "succeeded":  # its nonce spent: final
         _update(org, purchase_id, lambda p: {"mintStatus": "failed"})
         return "failed"
     burned = _settle_tx(
         org,
         purchase_id,
         "burnTx",
-        lambda: chain.sign_burn(props["contractAddress"], chain.custody_address, props["tokenAmount"]),
+        lambda floor: chain.sign_burn(
+            props["contractAddress"], chain.custody_address, props["tokenAmount"], min_nonce=floor
+        ),
     )
     if burned == "reverted":
         raise ChainRevertedError("The chain refused the burn")
