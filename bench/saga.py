@@ -92,7 +92,7 @@ def run() -> list[dict[str, Any]]:
                     ddb += len(dynamo.requests)
                 budgets = {
                     "completed": (5, 5, 12, 30),
-                    "declined card": (5, 5, 0, 20),
+                    "declined card": (6, 5, 0, 20),
                 }[label]
                 for name, value, budget in zip(
                     ("states executed", "Stripe calls", "chain JSON-RPC requests", "DynamoDB requests"),
