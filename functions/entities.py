@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
 
-from ontology.auth import ROLE_RANK
 from ontology.db import Doc
 from ontology.errors import ValidationError
 from ontology.registry import Args, mutation, query
@@ -20,6 +19,7 @@ from ontology.services.ontology_ops import (
     log_event,
     now_ms,
     require_entity,
+    sees_purchase,
 )
 from ontology.types import EntityOut, Page, PaginationOpts, SuccessResult, id_result
 
@@ -76,10 +76,7 @@ def _visible(ctx: QueryCtx, doc: Doc | None) -> bool:
     """A payment is its buyer's (and the organization's staff's) to read: customers see their own."""
     if doc is None or doc["type"] != "payment":
         return doc is not None
-    identity = ctx.auth.require_identity()
-    if ROLE_RANK.get(identity.role, 0) >= ROLE_RANK["org_user"]:
-        return True
-    return bool(doc.get("properties", {}).get("buyerId") == identity.entityId)
+    return sees_purchase(ctx.auth.require_identity(), doc.get("properties", {}).get("buyerId"))
 
 
 @query(args=GetArgs, returns=EntityOut | None)

@@ -10,6 +10,7 @@ from ontology.errors import ValidationError
 from ontology.registry import Args, query
 from ontology.runtime import QueryCtx
 from ontology.schema import EntityId, EventType, NonNegative
+from ontology.services.ontology_ops import PURCHASE_EVENTS, sees_purchase
 from ontology.types import EventOut, Page, PaginationOpts
 
 
@@ -26,7 +27,7 @@ class ListArgs(Args):
 @query(args=ListArgs, returns=Page[EventOut], name="list")
 def list_events(ctx: QueryCtx, args: ListArgs) -> dict[str, Any]:
     """Events by actor and/or type, by target and/or type, by type, or by time (``since`` ≤ timestamp
-    < ``until``); newest first."""
+    < ``until``); newest first. A customer's page leaves out other buyers' purchase events."""
     if args.actorId and args.targetId:
         raise ValidationError("give actorId or targetId, not both", field="targetId")
     if args.since is not None and args.until is not None and args.since > args.until:
@@ -65,4 +66,15 @@ def list_events(ctx: QueryCtx, args: ListArgs) -> dict[str, Any]:
             return r
 
         q = q.with_index("by_timestamp", window)
-    return q.order(args.order).paginate(args.paginationOpts.model_dump())
+    page: dict[str, Any] = q.order(args.order).paginate(args.paginationOpts.model_dump())
+    identity = ctx.auth.require_identity()
+    page["page"] = [
+        e for e in page["page"] if e["type"] not in PURCHASE_EVENTS or sees_purchase(identity, _buyer_of(e))
+    ]
+    return page
+
+
+def _buyer_of(event: dict[str, Any]) -> str | None:
+    # tokens_purchased and payment_processed: the buyer acts; revenue_generated names the buyer
+    meta = event.get("metadata") or {}
+    return str(meta.get("buyerId") or event.get("actorId") or "") or None

@@ -142,8 +142,14 @@ def drive(org: str, purchase_id: str, reason: str) -> str:
     forward = not props.get("compensating")
     if forward and props["chargeStatus"] == "captured" and props["mintStatus"] == "minted":
         return str(run_mutation(lambda db: purchases.complete(db, purchase_id), org=org)["status"])
-    purchases.refund(org, purchase_id)
-    purchases.burn(org, purchase_id)
+    failure: Exception | None = None
+    try:
+        purchases.refund(org, purchase_id)
+    except Exception as exc:  # the mint is undone all the same; the refund is tried again next run
+        failure = exc
+    purchases.burn(org, purchase_id, wait_seconds=0)
+    if failure is not None:
+        raise failure
     return str(run_mutation(lambda db: purchases.finalise(db, purchase_id, reason), org=org)["status"])
 
 
@@ -209,21 +215,24 @@ def reconcile(ctx: ActionCtx, args: CronArgs) -> dict[str, Any]:
     cutoff = now - timedelta(seconds=purchases.TIMEOUT_SECONDS + 60)
     deadline = time.monotonic() + BUDGET_SECONDS
     outcomes: dict[str, int] = {}
-    for org in organizations(DatabaseReader(None, platform=True)):
-        stale = _stale(org["_id"], int(cutoff.timestamp() * 1000))
-        random.shuffle(stale)  # one slow purchase does not hold the others back run after run
-        for purchase_id in stale:
-            if time.monotonic() > deadline:
-                outcomes["later"] = outcomes.get("later", 0) + 1
-                continue
-            try:
-                outcome = (
-                    drive(org["_id"], purchase_id, "The purchase timed out")
-                    if _settled(purchase_id, cutoff, now)
-                    else "running"
-                )
-            except Exception:
-                log.exception("could not reconcile purchase %s; the next run tries again", purchase_id)
-                outcome = "retry"
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    stale = [
+        (org["_id"], purchase_id)
+        for org in organizations(DatabaseReader(None, platform=True))
+        for purchase_id in _stale(org["_id"], int(cutoff.timestamp() * 1000))
+    ]
+    random.shuffle(stale)  # one slow purchase (or organization) does not hold the others back
+    for org_id, purchase_id in stale:
+        if time.monotonic() > deadline:
+            outcomes["later"] = outcomes.get("later", 0) + 1
+            continue
+        try:
+            outcome = (
+                drive(org_id, purchase_id, "The purchase timed out")
+                if _settled(purchase_id, cutoff, now)
+                else "running"
+            )
+        except Exception:
+            log.exception("could not reconcile purchase %s; the next run tries again", purchase_id)
+            outcome = "retry"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return {"outcomes": outcomes}

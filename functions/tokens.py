@@ -29,7 +29,14 @@ from ontology.relations import connected
 from ontology.runtime import ActionCtx, MutationCtx, QueryCtx
 from ontology.schema import EntityId
 from ontology.services.ledger import move_tokens
-from ontology.services.ontology_ops import actor_for, entity_of_type, log_event, now_ms, require_entity
+from ontology.services.ontology_ops import (
+    actor_for,
+    entity_of_type,
+    log_event,
+    now_ms,
+    require_entity,
+    sees_purchase,
+)
 from ontology.transaction import run_mutation, run_query
 from ontology.types import EntityOut, Result, id_result
 
@@ -362,7 +369,6 @@ def get_purchase(ctx: QueryCtx, args: GetPurchaseArgs) -> dict[str, Any] | None:
     """A purchase's status (pending, completed, failed, refunded), amounts, Stripe payment id,
     mint transaction hash and failure reason, or null. Buyers see their own; org users and owners
     see every purchase of the organization."""
-    from ontology.auth import ROLE_RANK
     from ontology.services import purchases
 
     identity = ctx.auth.require_identity()
@@ -370,8 +376,7 @@ def get_purchase(ctx: QueryCtx, args: GetPurchaseArgs) -> dict[str, Any] | None:
         doc = purchases.load(ctx.db, args.purchaseId)
     except NotFoundError:
         return None
-    mine = doc["properties"].get("buyerId") == identity.entityId
-    if not mine and ROLE_RANK.get(identity.role, 0) < ROLE_RANK["org_user"]:
+    if not sees_purchase(identity, doc["properties"].get("buyerId")):
         return None
     return purchases.purchase_view(doc)
 

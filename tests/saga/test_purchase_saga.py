@@ -290,6 +290,58 @@ def test_mints_from_separate_processes_never_share_a_nonce(shop: Shop, rig: Any,
     assert sum(shop.ledger(token).values()) == shop.supply(token)
 
 
+def test_a_capture_landing_while_compensation_voids_is_refunded(
+    shop: Shop, rig: Any, monkeypatch: Any
+) -> None:
+    """Compensation reads an authorization and voids it, but a late capture lands in between:
+    Stripe refuses the void, compensation looks again and refunds the captured charge."""
+    from functions.tokens import PurchaseArgs, _open_purchase
+    from ontology import run_mutation
+    from ontology.auth import Identity
+    from ontology.services import purchases
+
+    token = shop.token()
+    buyer = shop.buyer()
+    identity = Identity(buyer.userId, shop.org, buyer.role, buyer.entityId)
+    args = PurchaseArgs(tokenId=token, amount=2, paymentMethodId="pm_card_visa")
+    pid = run_mutation(lambda db: _open_purchase(db, identity, args), org=shop.org)["purchaseId"]
+    assert purchases.charge(shop.org, pid) == "authorized"
+    real = purchases._payments()
+
+    class LateCapture:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def cancel(self, intent_id: str, *, idempotency_key: str) -> Any:
+            real.capture(intent_id, idempotency_key="late-capture")  # the capture step, still running
+            return real.cancel(intent_id, idempotency_key=idempotency_key)
+
+    monkeypatch.setattr(purchases, "_payments", LateCapture)
+    assert purchases.refund(shop.org, pid) == "refunded"
+    monkeypatch.undo()
+    shop.reconcile()
+    assert shop.check(pid, token)["status"] == "refunded"
+
+
+def test_customers_see_only_their_own_purchases(shop: Shop, rig: Any) -> None:
+    token = shop.token()
+    alice, bob = shop.buyer("alice"), shop.buyer("bob")
+    pid = shop.buy(token, 3, alice)
+    rig.wait(pid)
+    page = {"numItems": 100, "cursor": None}
+    for kind in ("tokens_purchased", "payment_processed", "revenue_generated"):
+        seen_by_bob = shop.call("events:list", {"type": kind, "paginationOpts": page}, bob)["page"]
+        assert all(e["metadata"].get("purchaseId") != pid for e in seen_by_bob), kind
+        seen_by_alice = shop.call("events:list", {"type": kind, "paginationOpts": page}, alice)["page"]
+        assert any(e["metadata"].get("purchaseId") == pid for e in seen_by_alice), kind
+        seen_by_owner = shop.call("events:list", {"type": kind, "paginationOpts": page})["page"]
+        assert any(e["metadata"].get("purchaseId") == pid for e in seen_by_owner), kind
+    assert shop.call("entities:get", {"id": pid}, bob) is None
+    assert shop.call("entities:get", {"id": pid}, alice)["_id"] == pid
+    listed = shop.call("entities:list", {"type": "payment", "paginationOpts": page}, bob)["page"]
+    assert pid not in [e["_id"] for e in listed]
+
+
 def test_same_idempotency_key_from_20_threads(shop: Shop, rig: Any) -> None:
     token = shop.token()
     buyer = shop.buyer()

@@ -15,11 +15,13 @@ from ontology.schema import RESERVED_PROPERTY_KEYS
 __all__ = [
     "MANAGED_ENTITY_TYPES",
     "MANAGED_RELATIONSHIPS",
+    "PURCHASE_EVENTS",
     "actor_for",
     "entity_of_type",
     "log_event",
     "now_ms",
     "require_entity",
+    "sees_purchase",
 ]
 
 #: Entities only their own functions write: a token and its contract exist once deployed on chain, a
@@ -29,6 +31,19 @@ MANAGED_ENTITY_TYPES = {
     "token_contract": "tokens:create",
     "payment": "tokens:purchase",
 }
+#: Events that tell one buyer's purchases (amounts, Stripe ids): for the buyer and the staff only.
+PURCHASE_EVENTS = frozenset({"payment_processed", "tokens_purchased", "revenue_generated"})
+
+
+def sees_purchase(identity: Any, buyer_id: str | None) -> bool:
+    """Whether ``identity`` may read a purchase of ``buyer_id``: the buyer, or an org user or owner."""
+    from ontology.auth import ROLE_RANK
+
+    if ROLE_RANK.get(getattr(identity, "role", ""), 0) >= ROLE_RANK["org_user"]:
+        return True
+    return buyer_id is not None and buyer_id == getattr(identity, "entityId", None)
+
+
 #: Connections only the ledger writes: balances change through purchases, transfers and enrollments.
 MANAGED_RELATIONSHIPS = {"holds_tokens": "tokens:purchase and tokens:transfer"}
 

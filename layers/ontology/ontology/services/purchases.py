@@ -111,6 +111,10 @@ def _update(
     return result
 
 
+def _set(org: str, purchase_id: str, change: dict[str, Any] | None) -> dict[str, Any]:
+    return _update(org, purchase_id, lambda p: change)
+
+
 def _forward(
     org: str, purchase_id: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]
 ) -> dict[str, Any]:
@@ -228,7 +232,17 @@ def charge(org: str, purchase_id: str) -> str:
 
 
 def _declined(org: str, purchase_id: str, reason: str) -> None:
-    _update(org, purchase_id, lambda p: {"chargeStatus": "declined", "failureReason": reason[:500]})
+    """Record a decline, unless compensation already settled the charge (a confirm refused because
+    the intent was voided meanwhile is not the card's fault)."""
+    _update(
+        org,
+        purchase_id,
+        lambda p: (
+            {"chargeStatus": "declined", "failureReason": reason[:500]}
+            if p["chargeStatus"] == "none" and p["status"] == "pending"
+            else None
+        ),
+    )
 
 
 def _charge_outcome(org: str, purchase_id: str, intent: Any) -> str:
@@ -284,7 +298,15 @@ def mint(org: str, purchase_id: str) -> str:
         )
         raise ChainRevertedError("The chain refused the mint (over the token's maximum supply?)")
     # recorded even if compensation started meanwhile: burn() then finds it minted and burns it
-    _update(org, purchase_id, lambda p: {"mintStatus": "minted", "transactionHash": p["mintTx"]["hash"]})
+    _update(
+        org,
+        purchase_id,
+        lambda p: (
+            {"mintStatus": "minted", "transactionHash": p["mintTx"]["hash"]}
+            if p["mintStatus"] == "sent"
+            else None
+        ),
+    )
     return "minted"
 
 
@@ -301,7 +323,11 @@ def _settle_tx(
     recorded = _read(org, purchase_id).get(field)
     if recorded:
         spent = chain.nonce_spent(recorded["nonce"])  # first: a spent nonce makes the state final
-        state = chain.tx_state(recorded["hash"], wait_seconds=0 if spent else MINE_WAIT_SECONDS)
+        state = (
+            _spent_state(chain, recorded["hash"])
+            if spent
+            else chain.tx_state(recorded["hash"], wait_seconds=MINE_WAIT_SECONDS)
+        )
         if state in ("succeeded", "reverted"):
             return str(state)
         if not spent:
@@ -329,6 +355,22 @@ def _settle_tx(
 
 
 NONCE_ATTEMPTS = 8
+#: A node behind a load balancer may not have the block that spent a nonce yet: ask a few times.
+SPENT_CHECKS = 3
+
+
+def _spent_state(chain: Any, tx_hash: str) -> str:
+    """The state of a transaction whose nonce is spent: mined (``succeeded``/``reverted``) or never
+    (``unknown``), asked again briefly before concluding ``unknown``."""
+    import time
+
+    for attempt in range(SPENT_CHECKS):
+        state = str(chain.tx_state(tx_hash))
+        if state != "unknown":
+            return state
+        if attempt + 1 < SPENT_CHECKS:
+            time.sleep(0.3)
+    return "unknown"
 
 
 class _NonceTaken(Exception):
@@ -482,24 +524,32 @@ def refund(org: str, purchase_id: str) -> str:
     if not intent_id:
         return "none"
     payments = _payments()
-    intent = payments.retrieve(intent_id)
-    if intent.status == "processing":
-        raise UpstreamError("Stripe: the payment is still processing")
-    if intent.status == "succeeded":
-        done = payments.refunds(intent_id)
-        refund_id = (
-            done[0] if done else payments.refund(intent_id, idempotency_key=_key(purchase_id, "refund"))
-        )
-        _update(org, purchase_id, lambda p: {"chargeStatus": "refunded", "refundId": refund_id})
-        return "refunded"
-    if intent.status != "canceled":
-        payments.cancel(intent_id, idempotency_key=_key(purchase_id, "void"))
-    declined = props["chargeStatus"] == "declined"
-    _update(org, purchase_id, lambda p: None if declined else {"chargeStatus": "voided"})
-    return "declined" if declined else "voided"
+    for _ in range(2):
+        intent = payments.retrieve(intent_id)
+        if intent.status == "processing":
+            raise UpstreamError("Stripe: the payment is still processing")
+        try:
+            if intent.status == "succeeded":
+                done = payments.refunds(intent_id)
+                refund_id = (
+                    done[0]
+                    if done
+                    else payments.refund(intent_id, idempotency_key=_key(purchase_id, "refund"))
+                )
+                _set(org, purchase_id, {"chargeStatus": "refunded", "refundId": refund_id})
+                return "refunded"
+            if intent.status != "canceled":
+                payments.cancel(intent_id, idempotency_key=_key(purchase_id, "void"))
+        except PaymentFailedError:
+            continue  # Stripe refused: the intent moved on meanwhile (a late capture); look again
+        declined = props["chargeStatus"] == "declined"
+        _set(org, purchase_id, None if declined else {"chargeStatus": "voided"})
+        return "declined" if declined else "voided"
+    # still refused: an outage of sorts, for compensation (retried, then the reconciler)
+    raise UpstreamError("Stripe refused to void or refund the payment")
 
 
-def burn(org: str, purchase_id: str) -> str:
+def burn(org: str, purchase_id: str, *, wait_seconds: float = MINE_WAIT_SECONDS) -> str:
     """Undo the mint, if any: burn from custody exactly what the recorded mint transaction minted.
     A recorded mint the chain has not seen is first made impossible (its nonce spent), so it can
     never land after the purchase has failed."""
@@ -512,12 +562,12 @@ def burn(org: str, purchase_id: str) -> str:
         return "none"  # and no mint can be recorded any more: compensation has started
     chain = _chain()
     if not chain.nonce_spent(recorded["nonce"]):
-        state = chain.tx_state(recorded["hash"], wait_seconds=MINE_WAIT_SECONDS)
+        state = chain.tx_state(recorded["hash"], wait_seconds=wait_seconds)
         if state == "pending":
             raise UpstreamError("chain: the mint is not mined yet")
         if state == "unknown":
             chain.cancel_nonce(recorded["nonce"])
-    if chain.tx_state(recorded["hash"]) != "succeeded":  # its nonce spent: final
+    if _spent_state(chain, recorded["hash"]) != "succeeded":  # its nonce spent: final
         _update(org, purchase_id, lambda p: {"mintStatus": "failed"})
         return "failed"
     burned = _settle_tx(
