@@ -23,18 +23,10 @@ JOB = "billing:process_monthly_billing"
 
 
 def _page(ctx: QueryCtx, kind: str, status: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        page = (
-            ctx.db.query("entities")
-            .with_index("by_type_status", lambda q: q.eq("type", kind).eq("status", status))
-            .paginate({"numItems": 200, "cursor": cursor})
-        )
-        out += page["page"]
-        if page["isDone"]:
-            return out
-        cursor = page["continueCursor"]
+    query = ctx.db.query("entities").with_index(
+        "by_type_status", lambda q: q.eq("type", kind).eq("status", status)
+    )
+    return list(query.iterate(200))
 
 
 @query(internal=True, platform=True)

@@ -20,33 +20,25 @@ JOB = "content:generate_daily_content"
 def creators_with_clones(ctx: QueryCtx, args: Args) -> list[dict[str, Any]]:
     """The organization's active creators that own an ``ai_clone``, with that clone."""
     pairs = []
-    cursor = None
-    while True:
-        page = (
-            ctx.db.query("entities")
-            .with_index("by_type_status", lambda q: q.eq("type", "creator").eq("status", "active"))
-            .paginate({"numItems": 100, "cursor": cursor})
-        )
-        for creator in page["page"]:
-            owned = (
-                ctx.db.query("connections")
-                .with_index(
-                    "from_type",
-                    lambda q, c=creator: q.eq("fromEntityId", c["_id"]).eq("relationshipType", "owns"),
-                )
-                .take(100)
+    creators = ctx.db.query("entities").with_index(
+        "by_type_status", lambda q: q.eq("type", "creator").eq("status", "active")
+    )
+    for creator in creators.iterate(100):
+        owned = (
+            ctx.db.query("connections")
+            .with_index(
+                "from_type",
+                lambda q, c=creator: q.eq("fromEntityId", c["_id"]).eq("relationshipType", "owns"),
             )
-            targets = ctx.db.get_many([c["toEntityId"] for c in owned], "entities")
-            clones = [
-                t
-                for t in targets
-                if t is not None and t["type"] == "ai_clone" and t.get("status") != "archived"
-            ]
-            if clones:
-                pairs.append({"creator": creator, "clone": clones[0]})
-        if page["isDone"]:
-            return pairs
-        cursor = page["continueCursor"]
+            .take(100)
+        )
+        targets = ctx.db.get_many([c["toEntityId"] for c in owned], "entities")
+        clones = [
+            t for t in targets if t is not None and t["type"] == "ai_clone" and t.get("status") != "archived"
+        ]
+        if clones:
+            pairs.append({"creator": creator, "clone": clones[0]})
+    return pairs
 
 
 class SaveDraftArgs(Args):

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
 
-from ontology.errors import ValidationError
+from ontology.errors import CODE_OF_NAME, ValidationError
 from ontology.registry import Args, action, mutation
 from ontology.runtime import ActionCtx, MutationCtx
 from ontology.schema import EntityId
@@ -97,7 +97,7 @@ def reason_of(failure: Failure | None) -> str | None:
     if failure.Error in ("States.Timeout", "Sandbox.Timedout"):
         return "The purchase timed out"
     message = None
-    if failure.Error in _codes():  # our errors' messages are written for clients; others are not
+    if failure.Error in CODE_OF_NAME:  # our errors' messages are written for clients; others are not
         try:
             message = (json.loads(failure.Cause or "") or {}).get("errorMessage")
         except (ValueError, AttributeError):
@@ -109,17 +109,7 @@ def code_of(failure: Failure | None) -> str | None:
     """The stable error code of a caught error (our errors' class names map to their codes)."""
     if failure is None:
         return None
-    return _codes().get(failure.Error, "UPSTREAM_ERROR" if "." in failure.Error else "INTERNAL")
-
-
-def _codes() -> dict[str, str]:
-    """Our error classes' names (what a Lambda reports as errorType) and their codes."""
-    from ontology.errors import OneError
-
-    def walk(base: type[OneError]) -> list[type[OneError]]:
-        return [base, *(c for sub in base.__subclasses__() for c in walk(sub))]
-
-    return {cls.__name__: cls.code for cls in walk(OneError)}
+    return CODE_OF_NAME.get(failure.Error, "UPSTREAM_ERROR" if "." in failure.Error else "INTERNAL")
 
 
 @mutation(args=FinaliseArgs, internal=True)
@@ -156,22 +146,16 @@ def drive(org: str, purchase_id: str, reason: str) -> str:
 def _stale(org: str, cutoff: int) -> list[str]:
     from ontology.transaction import run_query
 
-    ids: list[str] = []
-    cursor = None
-    while True:
-        page = run_query(
-            lambda db, cursor=cursor: (
-                db.query("entities")
-                .with_index("by_type_status", lambda q: q.eq("type", "payment").eq("status", "draft"))
-                .filter(lambda f: f.eq(f.field("properties.purpose"), purchases.PURPOSE))
-                .paginate({"numItems": 100, "cursor": cursor})
-            ),
-            org=org,
+    def pending(db: Any) -> list[str]:
+        query = (
+            db.query("entities")
+            .with_index("by_type_status", lambda q: q.eq("type", "payment").eq("status", "draft"))
+            .filter(lambda f: f.eq(f.field("properties.purpose"), purchases.PURPOSE))
         )
-        ids += [d["_id"] for d in page["page"] if d["createdAt"] < cutoff]
-        if page["isDone"]:
-            return ids
-        cursor = page["continueCursor"]
+        return [d["_id"] for d in query.iterate(100) if d["createdAt"] < cutoff]
+
+    ids: list[str] = run_query(pending, org=org)
+    return ids
 
 
 #: A step Lambda may still run this long after its execution stopped (the longest task timeout).

@@ -28,7 +28,7 @@ from ontology.registry import Args, action, mutation, query
 from ontology.relations import connected
 from ontology.runtime import ActionCtx, MutationCtx, QueryCtx
 from ontology.schema import EntityId
-from ontology.services.ledger import move_tokens
+from ontology.services.ledger import balance_of, holding, move_tokens
 from ontology.services.ontology_ops import (
     actor_for,
     entity_of_type,
@@ -70,14 +70,7 @@ def get_balance(ctx: QueryCtx, args: GetBalanceArgs) -> dict[str, Any]:
     """The caller's balance of a token (0 when they hold none): a consistent read of the
     ``holds_tokens`` connection through its unique guard."""
     holder = ctx.auth.require_identity().entityId
-    amount: int | float = 0
-    if holder:
-        held = ctx.db.lookup_unique(
-            "connections",
-            "triple",
-            {"fromEntityId": holder, "toEntityId": args.tokenId, "relationshipType": "holds_tokens"},
-        )
-        amount = ((held or {}).get("metadata") or {}).get("balance", 0)
+    amount = balance_of(holding(ctx.db, holder, args.tokenId)) if holder else 0
     return {"tokenId": args.tokenId, "amount": amount}
 
 
@@ -96,7 +89,7 @@ def get_user_holdings(ctx: QueryCtx, args: GetUserHoldingsArgs) -> list[dict[str
     connections, tokens = connected(ctx.db, args.userId, "holds_tokens")
     by_id = {t["_id"]: t for t in tokens}
     return [
-        {"token": by_id[c["toEntityId"]], "balance": (c.get("metadata") or {}).get("balance", 0)}
+        {"token": by_id[c["toEntityId"]], "balance": balance_of(c)}
         for c in connections
         if c["toEntityId"] in by_id
     ]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,19 +20,14 @@ import pytest
 from ontology.client import OneClient
 from ontology.errors import ConflictError, NotFoundError, UnauthenticatedError, ValidationError
 from tests.conftest import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import free_port
 
 
 class Stack:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
-        self.aws_port, self.api_port = _free_port(), _free_port()
-        self.stripe_port, self.chain_port = _free_port(), _free_port()
+        self.aws_port, self.api_port = free_port(), free_port()
+        self.stripe_port, self.chain_port = free_port(), free_port()
         self.proc: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
 

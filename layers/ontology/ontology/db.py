@@ -678,6 +678,19 @@ class Query:
             "continueCursor": encode_cursor(binding, None if done else position),
         }
 
+    def iterate(self, page_size: int = 100) -> Iterator[Doc]:
+        """Every matching document, read a page (one request) at a time as ``paginate`` reads them,
+        without ``collect``'s bound: for jobs that walk a whole index."""
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= PAGE_MAX:
+            raise ValidationError(f"iterate(page_size): from 1 to {PAGE_MAX}", field="page_size")
+        start: dict[str, str] | None = None
+        while True:
+            docs, position, done = self._read(page_size, start, strict_examined=False)
+            yield from docs
+            if done or position is None:
+                return
+            start = position
+
     def count(self) -> int:
         """How many documents match (Select=COUNT pages; bounded to COUNT_MAX_REQUESTS requests)."""
         if (

@@ -201,6 +201,8 @@ def _all_error_classes() -> list[type[OneError]]:
 
 #: The documented codes and their HTTP status (the README and the OpenAPI document list these).
 CODES: dict[str, int] = {cls.code: cls.status for cls in sorted(_all_error_classes(), key=lambda c: c.status)}
+#: Each error class's name (what a Lambda reports as ``errorType``) and its code.
+CODE_OF_NAME: dict[str, str] = {cls.__name__: cls.code for cls in _all_error_classes()}
 
 
 def _pydantic_locations(exc: Any) -> list[dict[str, Any]]:

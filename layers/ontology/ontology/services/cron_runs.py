@@ -59,10 +59,4 @@ def mark_done(
 
 def organizations(db: DatabaseReader, page: int = 100) -> Iterator[Doc]:
     """Every organization of the platform, oldest first, a page at a time."""
-    cursor = None
-    while True:
-        batch = db.query("organizations").paginate({"numItems": page, "cursor": cursor})
-        yield from batch["page"]
-        if batch["isDone"]:
-            return
-        cursor = batch["continueCursor"]
+    return db.query("organizations").iterate(page)

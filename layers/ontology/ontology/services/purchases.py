@@ -285,6 +285,7 @@ def mint(org: str, purchase_id: str) -> str:
         org,
         purchase_id,
         "mintTx",
+        props.get("mintTx"),
         lambda floor: chain.sign_mint(
             props["contractAddress"], chain.custody_address, props["tokenAmount"], min_nonce=floor
         ),
@@ -311,16 +312,22 @@ def mint(org: str, purchase_id: str) -> str:
 
 
 def _settle_tx(
-    org: str, purchase_id: str, field: str, sign: Callable[[int], Any], *, forward: bool = False
+    org: str,
+    purchase_id: str,
+    field: str,
+    recorded: dict[str, Any] | None,
+    sign: Callable[[int], Any],
+    *,
+    forward: bool = False,
 ) -> str:
     """Drive the transaction recorded in ``field`` to ``succeeded`` or ``reverted``: wait for a
     pending one, re-send one the node never saw while its nonce is unspent, or — once its nonce is
     spent by something else, so it can never be mined — sign, record and send a new one.
-    ``forward``: recording refuses (ABORTED) once compensation has started."""
+    ``recorded``: the caller's fresh read of ``field``; ``forward``: recording refuses (ABORTED)
+    once compensation has started."""
     from ontology.providers.chain import SignedTx
 
     chain = _chain()
-    recorded = _read(org, purchase_id).get(field)
     if recorded:
         spent = chain.nonce_spent(recorded["nonce"])  # first: a spent nonce makes the state final
         state = (
@@ -574,6 +581,7 @@ def burn(org: str, purchase_id: str, *, wait_seconds: float = MINE_WAIT_SECONDS)
         org,
         purchase_id,
         "burnTx",
+        props.get("burnTx"),
         lambda floor: chain.sign_burn(
             props["contractAddress"], chain.custody_address, props["tokenAmount"], min_nonce=floor
         ),
