@@ -19,12 +19,11 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from bench.harness import ORG, local_table, result, seed_creator
+from infra import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("web3", "openai", "stripe")
 IDENTITY = {"userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8R", "organizationId": ORG, "role": "org_owner"}
 

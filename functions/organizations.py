@@ -9,7 +9,6 @@ session to an organization they belong to.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Annotated, Any, Literal
 
@@ -30,6 +29,7 @@ from ontology.services.people import (
     new_organization_id,
     slugify,
 )
+from ontology.settings import get_settings
 from ontology.transaction import run_mutation
 from ontology.types import SuccessResult, id_result
 
@@ -78,7 +78,7 @@ def invite(ctx: ActionCtx, args: InviteArgs) -> dict[str, bool]:
     """Invite someone by email: they get a link with a single-use token, valid 7 days."""
     me = ctx.auth.require_identity()
     token = new_token()
-    base = os.environ.get("ONE_AUTH_BASE_URL") or os.environ.get("ONE_APP_URL") or "http://127.0.0.1:3210"
+    base = get_settings().public_base_url or "http://127.0.0.1:3210"
     link = f"{base}/accept-invitation?token={token}"
 
     def body(db: DatabaseWriter) -> None:

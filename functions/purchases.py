@@ -172,7 +172,7 @@ def _settled(purchase_id: str, cutoff: datetime, now: datetime) -> bool:
     machine = get_settings().purchase_state_machine_arn
     if not machine:
         return True
-    arn = machine.replace(":stateMachine:", ":execution:") + f":{purchase_id}"
+    arn = purchases.execution_arn(machine, purchase_id)
     sfn = client("stepfunctions")
     try:
         found = sfn.describe_execution(executionArn=arn)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infra.template import ROOT
+from infra import ROOT
 
 SESSION_FILE = Path(os.environ.get("ONE_STATE_DIR", ROOT / ".one" / "state")).parent / "dev-session.json"
 

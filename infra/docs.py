@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from infra import ROOT
 from ontology.errors import CODES
 from ontology.indexes import CREATION_TIME, Index, SearchIndex
 from ontology.schema import TABLES
 
-ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 
 

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from infra import ROOT
 from ontology.registry import FunctionSpec, load_all
 
-ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 
 ENT = "ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"

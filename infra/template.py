@@ -19,10 +19,10 @@ from typing import Any
 
 import yaml
 
+from infra import ROOT
 from ontology.models import table_definition
 from ontology.registry import FunctionSpec, load_all
 
-ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
 
 HEADER = """\
@@ -200,7 +200,6 @@ def _auth_api() -> dict[str, Any]:
             "Timeout": 15,
             "Environment": {
                 "Variables": {
-                    "ONE_AUTH_BASE_URL": {"Ref": "AuthBaseUrl"},
                     "ONE_GITHUB_CLIENT_ID": {"Ref": "GithubClientId"},
                     "ONE_GOOGLE_CLIENT_ID": {"Ref": "GoogleClientId"},
                 }
@@ -362,13 +361,18 @@ OUTBOX_FILTER = json.dumps(
 
 
 def saga_steps() -> dict[str, str]:
-    """The state machine's substitutions: ``${<State>FunctionArn}`` -> the step's function."""
+    """The state machine's substitutions, from its ASL file: each ``${<Step>FunctionArn}`` names the
+    function ``purchases:<step>`` (by logical id); a placeholder without its function fails here."""
+    import re
+
     registry = load_all()
-    return {
-        f"{fn.spec.name.capitalize()}FunctionArn": fn.spec.logical_id
-        for fn in registry.values()
-        if fn.spec.module == "purchases" and fn.spec.name != "reconcile"
-    }
+    steps: dict[str, str] = {}
+    for name in sorted(set(re.findall(r"\$\{(\w+)FunctionArn\}", (ROOT / STATE_MACHINE_ASL).read_text()))):
+        path = f"purchases:{name.lower()}"
+        if path not in registry:
+            raise ValueError(f"{STATE_MACHINE_ASL}: ${{{name}FunctionArn}} has no function {path}")
+        steps[f"{name}FunctionArn"] = registry[path].spec.logical_id
+    return steps
 
 
 def _state_machine() -> dict[str, Any]:
@@ -611,7 +615,10 @@ def build_template() -> dict[str, Any]:
         "AuthBaseUrl": {
             "Type": "String",
             "Default": "",
-            "Description": "Public base URL for auth links and cookies (empty: each request's own origin).",
+            "Description": (
+                "Public base URL for auth links, invitation links and cookies"
+                " (empty: the auth endpoints use each request's own origin)."
+            ),
         },
         "GithubClientId": {"Type": "String", "Default": "", "Description": "GitHub OAuth app client id."},
         "GoogleClientId": {"Type": "String", "Default": "", "Description": "Google OAuth client id."},
@@ -669,6 +676,7 @@ def build_template() -> dict[str, Any]:
                         "ONE_SCHEDULE_GROUP": {"Ref": "JobsScheduleGroup"},
                         "ONE_FUNCTION_PREFIX": {"Fn::Sub": "${AWS::StackName}-"},
                         "ONE_RESEND_FROM_EMAIL": {"Ref": "ResendFromEmail"},
+                        "ONE_AUTH_BASE_URL": {"Ref": "AuthBaseUrl"},
                         "ONE_CHAIN_RPC_URL": {"Ref": "ChainRpcUrl"},
                         "POWERTOOLS_SERVICE_NAME": "one-platform",
                         "POWERTOOLS_METRICS_NAMESPACE": "OnePlatform",

@@ -12,8 +12,8 @@ import warnings
 from pathlib import Path
 from types import FrameType
 
+from infra import ROOT
 from infra.local.stack import LocalStack
-from infra.template import ROOT
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from infra.template import ROOT, SECRET_PARAMETERS, load_template
+from infra import ROOT
+from infra.template import SECRET_PARAMETERS, load_template
 
 ARTIFACT_BUCKET = "one-local-artifacts"
 LOCAL_SECRET_VALUES = {

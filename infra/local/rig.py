@@ -24,6 +24,7 @@ from typing import Any
 
 from infra.local.serving import free_port, serve, start_localstripe
 from infra.template import load_template
+from ontology.services.purchases import execution_arn
 
 STRIPE_KEY = "sk_test_rig"
 
@@ -45,7 +46,7 @@ class Rig:
 
     def wait(self, purchase_id: str, timeout: float = 120) -> dict[str, Any]:
         """Wait for the purchase's execution to end; returns its description."""
-        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{purchase_id}"
+        arn = execution_arn(self.state_machine_arn, purchase_id)
         deadline = time.monotonic() + timeout
         while True:
             found = self.sfn().describe_execution(executionArn=arn)
@@ -75,7 +76,7 @@ class Rig:
         return count
 
     def history(self, purchase_id: str) -> list[dict[str, Any]]:
-        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{purchase_id}"
+        arn = execution_arn(self.state_machine_arn, purchase_id)
         found = self.sfn().get_execution_history(executionArn=arn, maxResults=1000)
         events: list[dict[str, Any]] = found["events"]
         return events
@@ -170,9 +171,6 @@ def saga_rig(state_dir: Path, *, retry_scale: float = 1.0, table_name: str = "on
     install_moto_patches()
     template = load_template()
     state_dir.mkdir(parents=True, exist_ok=True)
-    from moto.awslambda.models import LambdaFunction
-
-    original_invoke = LambdaFunction._invoke_lambda
     with (
         mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
         localstripe(state_dir) as stripe_url,
@@ -206,8 +204,14 @@ def saga_rig(state_dir: Path, *, retry_scale: float = 1.0, table_name: str = "on
         runner = LambdaRunner(template)
         physical: dict[str, str] = {}
         code = _zip()
+        steps = {
+            value["Fn::GetAtt"][0]
+            for res in template["Resources"].values()
+            if res["Type"] == "AWS::Serverless::StateMachine"
+            for value in res["Properties"]["DefinitionSubstitutions"].values()
+        }
         for logical, d in runner.defs.items():
-            if not d.handler.startswith("purchases."):
+            if logical not in steps:
                 continue
             lam.create_function(
                 FunctionName=logical,
@@ -218,7 +222,7 @@ def saga_rig(state_dir: Path, *, retry_scale: float = 1.0, table_name: str = "on
                 Timeout=d.timeout,
             )
             physical[logical] = logical
-        install_moto_lambda(runner, {name: name for name in physical})
+        uninstall = install_moto_lambda(runner, {name: name for name in physical})
         machines = create_state_machines(
             sfn=boto3.client("stepfunctions", region_name=region),
             lambda_client=lam,
@@ -241,4 +245,4 @@ def saga_rig(state_dir: Path, *, retry_scale: float = 1.0, table_name: str = "on
             reset_clients()
             reset_default_store()
             configure(None)
-            LambdaFunction._invoke_lambda = original_invoke  # type: ignore[method-assign]
+            uninstall()

@@ -97,9 +97,11 @@ class LambdaRunner:
         return self.handler(logical_id)(event, context)
 
 
-def install_moto_lambda(runner: LambdaRunner, physical_to_logical: dict[str, str]) -> None:
-    """Make moto's Lambda run our handlers in-process (instead of in Docker)."""
+def install_moto_lambda(runner: LambdaRunner, physical_to_logical: dict[str, str]) -> Callable[[], None]:
+    """Make moto's Lambda run our handlers in-process (instead of in Docker); returns the undo."""
     from moto.awslambda.models import LambdaFunction
+
+    original = LambdaFunction._invoke_lambda
 
     def _invoke_lambda(self: Any, event: Any = None, *args: Any, **kwargs: Any) -> tuple[str, bool, str]:
         logical = physical_to_logical.get(self.function_name, self.function_name)
@@ -118,3 +120,8 @@ def install_moto_lambda(runner: LambdaRunner, physical_to_logical: dict[str, str
             return json.dumps(body), True, f"{error_type}: {exc}"
 
     LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+
+    def undo() -> None:
+        LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
+
+    return undo

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from infra.template import ROOT
+from infra import ROOT
 
 __all__ = ["free_port", "serve", "start_localstripe", "start_server"]
 

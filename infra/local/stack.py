@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.template import ROOT, load_template
+from infra import ROOT
+from infra.template import load_template
 
 log = logging.getLogger("one.local")
 

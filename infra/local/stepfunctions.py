@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.template import ROOT
+from infra import ROOT
 
 __all__ = ["create_state_machines", "enable_interpreter", "inline_definitions", "resolve_definition"]
 

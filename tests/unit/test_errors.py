@@ -73,3 +73,14 @@ def test_pydantic_errors_become_validation_errors_naming_the_field() -> None:
     assert body["errorData"]["code"] == "VALIDATION_ERROR"
     assert body["errorData"]["field"] == "limit"
     assert body["errorData"]["locations"][0]["field"] == "limit"
+
+
+def test_the_client_raises_the_class_that_owns_a_code() -> None:
+    """A code maps to the class declaring it, never to a subclass refining it (a CONFLICT from the API
+    is a ConflictError, not the saga's AbortedError; an UPSTREAM_ERROR is not a ChainRevertedError)."""
+    from ontology.client import _BY_CODE
+
+    assert _BY_CODE["CONFLICT"] is E.ConflictError
+    assert _BY_CODE["UPSTREAM_ERROR"] is E.UpstreamError
+    assert _BY_CODE["INTERNAL"] is E.InternalError
+    assert set(_BY_CODE) == set(E.CODES)

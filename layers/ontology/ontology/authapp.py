@@ -25,6 +25,7 @@ from starlette.routing import Route
 from ontology.auth import sign_cookie, unsign_cookie
 from ontology.errors import OneError, ValidationError
 from ontology.services import auth
+from ontology.settings import get_settings
 
 __all__ = ["app", "session_cookie_name", "sign_cookie", "unsign_cookie"]
 
@@ -44,8 +45,7 @@ _request_base: dict[str, str] = {}
 
 def _base_url() -> str:
     """The public base URL: ``ONE_AUTH_BASE_URL`` (a custom domain), else the request's own origin."""
-    configured = os.environ.get("ONE_AUTH_BASE_URL", "").rstrip("/")
-    return configured or _request_base.get("url", "http://127.0.0.1:3210")
+    return get_settings().public_base_url or _request_base.get("url", "http://127.0.0.1:3210")
 
 
 def _secure() -> bool:

@@ -12,17 +12,28 @@ import botocore.session
 
 from ontology.settings import get_settings
 
-__all__ = ["client", "reset_clients"]
+__all__ = ["client", "reset_clients", "session"]
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _clients: dict[str, Any] = {}
+_session: Any = None
+
+
+def session() -> Any:
+    """The process's one botocore session: every client (DynamoDB, S3, Secrets Manager, the rest) is
+    made from it, so the service data it loads is loaded once per cold start, not once per client."""
+    global _session  # noqa: PLW0603
+    with _lock:
+        if _session is None:
+            _session = botocore.session.get_session()
+        return _session
 
 
 def client(service: str) -> Any:
     with _lock:
         if service not in _clients:
             settings = get_settings()
-            _clients[service] = botocore.session.get_session().create_client(
+            _clients[service] = session().create_client(
                 service,
                 region_name=settings.region,
                 endpoint_url=settings.aws_endpoint,

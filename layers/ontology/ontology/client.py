@@ -16,7 +16,11 @@ from ontology import errors as _errors
 
 __all__ = ["OneClient"]
 
-_BY_CODE: dict[str, type[_errors.OneError]] = {cls.code: cls for cls in _errors._all_error_classes()}
+#: The class a code stands for: one that declares the code itself, never a subclass that only refines
+#: another's (ChainRevertedError and AbortedError answer UPSTREAM_ERROR and CONFLICT).
+_BY_CODE: dict[str, type[_errors.OneError]] = {
+    cls.code: cls for cls in _errors._all_error_classes() if "code" in vars(cls)
+}
 _BY_STATUS: dict[int, type[_errors.OneError]] = {
     401: _errors.UnauthenticatedError,
     403: _errors.ForbiddenError,

@@ -38,17 +38,9 @@ def _load() -> dict[str, Any]:
             if not arn:
                 _cache = {}
             else:
-                import botocore.session
+                from ontology.aws import client
 
-                from ontology.settings import get_settings
-
-                settings = get_settings()
-                client = botocore.session.get_session().create_client(
-                    "secretsmanager",
-                    region_name=settings.region,
-                    endpoint_url=os.environ.get("ONE_AWS_ENDPOINT") or None,
-                )
-                value = client.get_secret_value(SecretId=arn)["SecretString"]
+                value = client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
                 _cache = json.loads(value)
         return _cache
 

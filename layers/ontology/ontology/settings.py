@@ -38,6 +38,7 @@ class ENV:
     SCHEDULE_GROUP = "ONE_SCHEDULE_GROUP"
     FUNCTION_PREFIX = "ONE_FUNCTION_PREFIX"
     PURCHASE_STATE_MACHINE_ARN = "ONE_PURCHASE_STATE_MACHINE_ARN"
+    PUBLIC_BASE_URL = "ONE_AUTH_BASE_URL"
 
 
 #: Used only when ONE_LOCAL=1 and no secret is set: a local stack needs no secrets by hand.
@@ -65,6 +66,8 @@ class Settings:
     function_prefix: str = ""
     #: The token purchase saga (Step Functions); executions are named after the purchase id.
     purchase_state_machine_arn: str = ""
+    #: The public base URL of links the platform sends (auth, invitations); empty: not configured.
+    public_base_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -90,6 +93,7 @@ class Settings:
             schedule_group=e.get(ENV.SCHEDULE_GROUP) or "default",
             function_prefix=e.get(ENV.FUNCTION_PREFIX, ""),
             purchase_state_machine_arn=e.get(ENV.PURCHASE_STATE_MACHINE_ARN, ""),
+            public_base_url=e.get(ENV.PUBLIC_BASE_URL, "").rstrip("/"),
         )
 
 

@@ -42,7 +42,8 @@ def _s3() -> Any:
     with _client_lock:
         if _client is None:
             import botocore.config
-            import botocore.session
+
+            from ontology.aws import session
 
             settings = get_settings()
             config = botocore.config.Config(
@@ -50,7 +51,7 @@ def _s3() -> Any:
                 s3={"addressing_style": "path" if settings.s3_endpoint else "virtual"},
                 retries={"mode": "standard", "max_attempts": 3},
             )
-            _client = botocore.session.get_session().create_client(
+            _client = session().create_client(
                 "s3", region_name=settings.region, endpoint_url=settings.s3_endpoint, config=config
             )
         return _client

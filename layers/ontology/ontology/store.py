@@ -19,8 +19,8 @@ from typing import Any
 
 # Imported at module load, not on first request: Lambda's init phase runs with a full CPU.
 import botocore.config
-import botocore.session
 
+from ontology.aws import session as aws_session
 from ontology.errors import UpstreamError
 from ontology.settings import get_settings
 
@@ -97,7 +97,7 @@ class Store:
                 max_pool_connections=16,
                 parameter_validation=False,
             )
-            self._client = botocore.session.get_session().create_client(
+            self._client = aws_session().create_client(
                 "dynamodb",
                 region_name=settings.region,
                 endpoint_url=settings.dynamodb_endpoint,

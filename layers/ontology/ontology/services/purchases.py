@@ -65,6 +65,11 @@ MAX_CENTS = 99_999_999  # Stripe's largest
 MINE_WAIT_SECONDS = 20
 
 
+def execution_arn(machine_arn: str, purchase_id: str) -> str:
+    """The ARN of a purchase's execution (named after the purchase) on the state machine."""
+    return machine_arn.replace(":stateMachine:", ":execution:") + f":{purchase_id}"
+
+
 def price_cents(unit_price_usd: float | int, amount: int) -> int:
     """The charge in cents for ``amount`` tokens at the token's current price, rounded half up."""
     cents = (Decimal(str(unit_price_usd)) * amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
