@@ -98,7 +98,9 @@ class LocalStack:
         self._configure_functions(template, LOCAL_SECRET_VALUES)
         from infra.local import state
 
-        self.restored = state.load(self.state_dir, self._tables(template), self._buckets(template), self._s3)
+        # what the snapshots save (every 15 s and at stop), worked out once
+        self._saved = (self._tables(template), self._buckets(template))
+        self.restored = state.load(self.state_dir, *self._saved, self._s3)
         self.dev_token = self._dev_identity()
         self._start_runner_and_front_door(template)
         self.demo_token = self._demo_token()
@@ -383,8 +385,7 @@ class LocalStack:
     def snapshot(self) -> dict[str, int]:
         from infra.local import state
 
-        template = load_template()
-        return state.save(self.state_dir, self._tables(template), self._buckets(template))
+        return state.save(self.state_dir, *self._saved)
 
     # ------------------------------------------------------------------------------------- stop
 

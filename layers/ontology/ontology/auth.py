@@ -61,6 +61,12 @@ class Identity:
         )
 
 
+def has_role(identity: Identity | None, role: str) -> bool:
+    """Whether ``identity`` has ``role`` or a higher one (platform_owner > org_owner > org_user >
+    customer)."""
+    return identity is not None and ROLE_RANK.get(identity.role, 0) >= ROLE_RANK[role]
+
+
 class AuthContext:
     """``ctx.auth``."""
 
@@ -77,7 +83,7 @@ class AuthContext:
 
     def require_role(self, role: str) -> Identity:
         identity = self.require_identity()
-        if ROLE_RANK.get(identity.role, 0) < ROLE_RANK[role]:
+        if not has_role(identity, role):
             raise ForbiddenError(f"This needs the role {role} or higher", role=role)
         return identity
 

@@ -28,7 +28,8 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Literal
+from types import EllipsisType
+from typing import Any, Literal, Self
 
 from ontology.cursor import CursorBinding, decode_cursor, encode_cursor
 from ontology.errors import (
@@ -232,6 +233,20 @@ class DatabaseReader:
         self.platform = platform
         self._store = store or default_store()
         self._tx = tx
+
+    def view(self, *, platform: bool | None = None, org: str | EllipsisType | None = ...) -> Self:
+        """The same store and transaction seen with another scope: a mutation's platform view (its
+        jobs, guards of platform tables), or another organization's, for platform code."""
+        return type(self)(
+            self.org if isinstance(org, EllipsisType) else org,
+            store=self._store,
+            platform=self.platform if platform is None else platform,
+            tx=self._tx,
+        )
+
+    def reader(self) -> DatabaseReader:
+        """A read-only view of the same store and transaction (a query run inside a mutation)."""
+        return DatabaseReader(self.org, store=self._store, platform=self.platform, tx=self._tx)
 
     # ---- scopes and keys
 

@@ -25,7 +25,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError as PydanticValidationError
 
-from ontology.auth import ROLE_RANK, AuthContext, Identity
+from ontology.auth import AuthContext, Identity
 from ontology.db import DatabaseReader, DatabaseWriter
 from ontology.errors import (
     ForbiddenError,
@@ -117,7 +117,7 @@ class MutationCtx(_BaseCtx):
         self.db = db
         self._after: list[Callable[[], None]] = []
         # Jobs are written into this transaction (platform view of the same buffered state).
-        outbox = DatabaseWriter(db.org, store=db._store, platform=True, tx=db.tx)
+        outbox = db.view(platform=True)
         self.scheduler = Scheduler(identity, writer=outbox, after_commit=self.after_commit)
 
     def after_commit(self, fn: Callable[[], None]) -> None:
@@ -130,7 +130,7 @@ class MutationCtx(_BaseCtx):
         return _execute(fn, args or {}, self._identity, self)
 
     def _call(self, fn: RegisteredFunction, args: Mapping[str, Any]) -> Any:
-        reader = DatabaseReader(self.db.org, store=self.db._store, platform=self.db.platform, tx=self.db.tx)
+        reader = self.db.reader()
         return _execute(fn, args, self._identity, QueryCtx(self._identity, reader))
 
 
@@ -178,8 +178,8 @@ def _check_access(fn: RegisteredFunction, identity: Identity | None) -> None:
         return
     if identity is None:
         raise UnauthenticatedError("Sign in to call this function")
-    if required != "member" and ROLE_RANK.get(identity.role, 0) < ROLE_RANK[required]:
-        raise ForbiddenError(f"This needs the role {required} or higher", role=required)
+    if required != "member":
+        AuthContext(identity).require_role(required)
 
 
 def _validate_args(fn: RegisteredFunction, raw: Any) -> Any:
@@ -223,12 +223,18 @@ def invoke(fn: RegisteredFunction, raw_args: Any, identity: Identity | None) -> 
         return fn.fn(ctx, args)
 
     result = run_mutation(body, org=org, platform=platform)
-    for after in holder["ctx"]._after:
+    run_after_commit(holder["ctx"], fn.spec.path)
+    return result
+
+
+def run_after_commit(ctx: MutationCtx, path: str) -> None:
+    """Run a committed mutation's ``after_commit`` steps. The transaction stands whatever they do: a
+    failed step is logged, not raised, and the others still run."""
+    for after in ctx._after:
         try:
             after()
-        except Exception:  # the transaction stands; a failed side effect is logged, not raised
-            _log.exception("after-commit step failed", extra={"function": fn.spec.path})
-    return result
+        except Exception:
+            _log.exception("after-commit step failed", extra={"function": path})
 
 
 # ------------------------------------------------------------------------------------ Lambda events

@@ -168,7 +168,7 @@ def _finish(job_id: str, state: str, *, expect: str, error: str | None = None) -
 
 def execute_job(job_id: str) -> str:
     """Run a scheduled job; returns its final state, or ``skipped`` when it was not pending."""
-    from ontology.runtime import MutationCtx, _execute, invoke
+    from ontology.runtime import MutationCtx, _execute, invoke, run_after_commit
 
     job = DatabaseReader(None, platform=True).get(job_id, TABLE, field="jobId")
     if job is None or job["state"] != "pending":
@@ -183,7 +183,7 @@ def execute_job(job_id: str) -> str:
             current = db.get(job_id, TABLE)  # read: the commit is conditioned on this version
             if current is None or current["state"] != "pending":
                 return False
-            view = DatabaseWriter(org, store=db._store, platform=fn.spec.platform, tx=db.tx)
+            view = db.view(org=org, platform=fn.spec.platform)
             ctx = MutationCtx(identity, view)
             holder["ctx"] = ctx
             _execute(fn, job["args"], identity, ctx)
@@ -199,8 +199,7 @@ def execute_job(job_id: str) -> str:
             )
         if not ran:
             return "skipped"
-        for after in holder["ctx"]._after:
-            after()
+        run_after_commit(holder["ctx"], fn.spec.path)
         return "success"
     if not _finish(job_id, "inProgress", expect="pending"):
         return "skipped"

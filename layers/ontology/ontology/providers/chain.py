@@ -93,20 +93,17 @@ class Web3Chain:
         self._account_key: str | None = None
 
     def _send(self, call: Any) -> Any:
-        """Build (gas and fees from the node), sign, send and wait for one contract call or deploy."""
-        try:
-            with self._nonce_lock:
-                nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
-                tx = call.build_transaction({"from": self.account.address, "nonce": nonce})
-                signed = self.account.sign_transaction(tx)
-                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
-        except Exception as exc:
-            logger.warning("chain transaction failed: %s", exc)
-            raise UpstreamError(f"chain: {type(exc).__name__}") from None
-        if receipt["status"] != 1:
-            raise UpstreamError("chain: the transaction reverted")
-        return receipt
+        """Sign, send and wait for one contract call or deploy whose hash nothing records (deploys,
+        the direct mint/burn): the same signing, sending and error mapping as recorded ones."""
+        with self._nonce_lock:
+            tx: SignedTx = self._guarded(lambda: self._sign(call))
+            self.send(tx)
+        state = self.tx_state(tx.hash, wait_seconds=120)
+        if state == "reverted":
+            raise ChainRevertedError("The chain reverted the transaction")
+        if state != "succeeded":
+            raise UpstreamError("chain: the transaction was not mined in time")
+        return self._guarded(lambda: self.w3.eth.get_transaction_receipt(tx.hash))
 
     def sequenced(self) -> Any:
         """Hold this while signing, recording and sending one transaction: sends from this process

@@ -162,7 +162,7 @@ def _send(db: DatabaseWriter, to: str, subject: str, text: str, html: str) -> bo
     """Schedule an email in this transaction, unless the address had its 5 this hour."""
     if rate_hit(db, f"email:{_digest(to)}") > EMAILS_PER_HOUR:
         return False
-    outbox = Scheduler(None, writer=DatabaseWriter(db.org, store=db._store, platform=True, tx=db.tx))
+    outbox = Scheduler(None, writer=db.view(platform=True))
     outbox.run_after(0, "auth:send_email", {"to": to, "subject": subject, "text": text, "html": html})
     return True
 

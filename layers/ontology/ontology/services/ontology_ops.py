@@ -37,9 +37,9 @@ PURCHASE_EVENTS = frozenset({"payment_processed", "tokens_purchased", "revenue_g
 
 def sees_purchase(identity: Any, buyer_id: str | None) -> bool:
     """Whether ``identity`` may read a purchase of ``buyer_id``: the buyer, or an org user or owner."""
-    from ontology.auth import ROLE_RANK
+    from ontology.auth import has_role
 
-    if ROLE_RANK.get(getattr(identity, "role", ""), 0) >= ROLE_RANK["org_user"]:
+    if has_role(identity, "org_user"):
         return True
     return buyer_id is not None and buyer_id == getattr(identity, "entityId", None)
 

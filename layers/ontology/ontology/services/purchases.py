@@ -411,7 +411,7 @@ def _record_tx(
             _require_forward(p)
         if (p.get(field) or {}).get("hash") != (previous or {}).get("hash"):
             raise ConflictError("another attempt recorded a transaction first")
-        platform = DatabaseWriter(db.org, store=db._store, platform=True, tx=db.tx)
+        platform = db.view(platform=True)
         taken = platform.lookup_unique("chainNonces", "account", {"account": account})
         if taken is not None and taken["next"] > tx.nonce:
             raise _NonceTaken(taken["next"])
