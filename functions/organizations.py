@@ -9,7 +9,6 @@ session to an organization they belong to.
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictStr
@@ -17,6 +16,7 @@ from pydantic import Field, StrictStr
 from ontology.auth import hash_token, new_token
 from ontology.db import DatabaseReader, DatabaseWriter
 from ontology.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from ontology.keys import now_ms
 from ontology.registry import Args, action, query
 from ontology.runtime import ActionCtx, QueryCtx
 from ontology.scheduler import Scheduler
@@ -36,10 +36,6 @@ from ontology.types import SuccessResult, id_result
 InvitableRole = Literal["org_owner", "org_user", "customer"]
 
 
-def _now() -> int:
-    return int(time.time() * 1000)
-
-
 class CreateArgs(Args):
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
 
@@ -51,7 +47,7 @@ def create(ctx: ActionCtx, args: CreateArgs) -> dict[str, str]:
     org_id = new_organization_id()
 
     def body(db: DatabaseWriter) -> None:
-        now = _now()
+        now = now_ms()
         db.insert(
             "organizations",
             {
@@ -88,7 +84,7 @@ def invite(ctx: ActionCtx, args: InviteArgs) -> dict[str, bool]:
             {
                 "identifier": args.email.strip().casefold(),
                 "token": hash_token(token),
-                "expires": _now() + INVITATION_TTL_MS,
+                "expires": now_ms() + INVITATION_TTL_MS,
                 "type": "invitation",
                 "data": {"organizationId": me.organizationId, "role": args.role, "invitedBy": me.userId},
             },
@@ -122,7 +118,7 @@ def accept(ctx: ActionCtx, args: AcceptArgs) -> dict[str, str]:
     pending = DatabaseReader(None, platform=True).lookup_unique(
         "verificationTokens", "token", {"token": hash_token(args.token)}
     )
-    if pending is None or pending["type"] != "invitation" or pending["expires"] <= _now():
+    if pending is None or pending["type"] != "invitation" or pending["expires"] <= now_ms():
         raise invalid
     org_id = pending["data"]["organizationId"]
 
@@ -191,7 +187,7 @@ def change_role(ctx: ActionCtx, args: ChangeRoleArgs) -> dict[str, bool]:
             and not _owners_left(db, org, args.userId)
         ):
             raise ConflictError("An organization keeps at least one owner")
-        db.patch(member["_id"], {"role": args.role, "updatedAt": _now()}, "memberships")
+        db.patch(member["_id"], {"role": args.role, "updatedAt": now_ms()}, "memberships")
 
     run_mutation(body, org=org, platform=True)
     return {"success": True}
@@ -235,7 +231,9 @@ def switch_active(ctx: ActionCtx, args: SwitchArgs) -> dict[str, bool]:
         if membership(db, args.organizationId, me.userId) is None:
             raise NotFoundError("No such organization", organizationId=args.organizationId)
         db.patch(
-            me.sessionId or "", {"activeOrganizationId": args.organizationId, "updatedAt": _now()}, "sessions"
+            me.sessionId or "",
+            {"activeOrganizationId": args.organizationId, "updatedAt": now_ms()},
+            "sessions",
         )
 
     run_mutation(body, org=None, platform=True)

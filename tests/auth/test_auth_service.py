@@ -125,7 +125,7 @@ def test_sign_out_revokes_and_sessions_roll(deliver, monkeypatch) -> None:
     info = auth.sign_in(email="ada@example.com", password=PASSWORD)
     assert auth.get_session(info.token).session["expiresAt"] == info.session["expiresAt"]
     later = info.session["createdAt"] + auth.SESSION_UPDATE_AGE_MS + 1000
-    monkeypatch.setattr(auth, "_now", lambda: later)
+    monkeypatch.setattr(auth, "now_ms", lambda: later)
     rolled = auth.get_session(info.token)
     assert rolled.session["expiresAt"] == later + auth.SESSION_TTL_MS
     monkeypatch.undo()

@@ -72,6 +72,11 @@ def _b32(value: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+def now_ms() -> int:
+    """The platform's clock: milliseconds since the epoch (every timestamp it writes)."""
+    return int(time.time() * 1000)
+
+
 def new_id(table: str, now_ms: int | None = None) -> str:
     """A new id of ``table``: prefix, 10 characters of time, 16 of randomness (monotonic in time)."""
     prefix = ID_PREFIXES[table]

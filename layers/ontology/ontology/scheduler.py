@@ -26,14 +26,15 @@ import contextlib
 import json
 import logging
 import math
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ontology import keys
 from ontology.auth import Identity
 from ontology.db import DatabaseReader, DatabaseWriter
 from ontology.errors import NotFoundError, OneError, ValidationError
+from ontology.keys import now_ms
 from ontology.registry import RegisteredFunction, resolve
 from ontology.settings import get_settings
 from ontology.transaction import run_mutation
@@ -53,10 +54,6 @@ __all__ = [
 
 MAX_QUEUE_DELAY_SECONDS = 900
 TABLE = "scheduledFunctions"
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def schedule_name(job_id: str) -> str:
@@ -79,7 +76,7 @@ class Scheduler:
     ) -> str:
         if isinstance(delay_seconds, bool) or not isinstance(delay_seconds, int | float) or delay_seconds < 0:
             raise ValidationError("run_after: the delay is a number of seconds ≥ 0", field="delaySeconds")
-        return self.run_at(_now_ms() + int(delay_seconds * 1000), fn, args)
+        return self.run_at(now_ms() + int(delay_seconds * 1000), fn, args)
 
     def run_at(
         self, timestamp: float | datetime, fn: str | RegisteredFunction, args: Mapping[str, Any] | None = None
@@ -103,7 +100,7 @@ class Scheduler:
             "scheduledTime": int(when),
             "state": "pending",
             "kind": target.spec.kind,
-            "createdAt": _now_ms(),
+            "createdAt": now_ms(),
         }
         if self._identity is not None:
             doc["organizationId"] = self._identity.organizationId
@@ -121,7 +118,7 @@ class Scheduler:
                 raise NotFoundError("No such scheduled function", jobId=job_id)
             if job["state"] != "pending":
                 return False
-            db.patch(job_id, {"state": "canceled", "completedTime": _now_ms()}, TABLE)
+            db.patch(job_id, {"state": "canceled", "completedTime": now_ms()}, TABLE)
             return bool(job["scheduledTime"] - job["createdAt"] > MAX_QUEUE_DELAY_SECONDS * 1000)
 
         if self._writer is not None:
@@ -157,7 +154,7 @@ def _finish(job_id: str, state: str, *, expect: str, error: str | None = None) -
         job = db.get(job_id, TABLE)
         if job is None or job["state"] != expect:
             return False
-        fields: dict[str, Any] = {"state": state, "completedTime": _now_ms()}
+        fields: dict[str, Any] = {"state": state, "completedTime": now_ms()}
         if error:
             fields["error"] = error
         db.patch(job_id, fields, TABLE)
@@ -187,7 +184,7 @@ def execute_job(job_id: str) -> str:
             ctx = MutationCtx(identity, view)
             holder["ctx"] = ctx
             _execute(fn, job["args"], identity, ctx)
-            db.patch(job_id, {"state": "success", "completedTime": _now_ms()}, TABLE)
+            db.patch(job_id, {"state": "success", "completedTime": now_ms()}, TABLE)
             return True
 
         try:
@@ -221,7 +218,7 @@ def dispatch(job_id: str, scheduled_ms: float, *, now_ms: float | None = None) -
     from ontology.aws import client
 
     settings = get_settings()
-    now = _now_ms() if now_ms is None else now_ms
+    now = keys.now_ms() if now_ms is None else now_ms
     delay = max(0, math.ceil((scheduled_ms - now) / 1000))
     body = json.dumps({"jobId": job_id})
     if delay <= MAX_QUEUE_DELAY_SECONDS:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
 from ontology.errors import RateLimitedError, UpstreamError
+from ontology.keys import now_ms
 
 __all__ = ["Email", "FileOutbox", "ResendEmail", "get_email", "set_email"]
 
@@ -73,7 +73,7 @@ class FileOutbox:
 
     def send(self, *, to: str, subject: str, html: str, text: str) -> str:
         self.directory.mkdir(parents=True, exist_ok=True)
-        sent_at = int(time.time() * 1000)
+        sent_at = now_ms()
         message_id = f"{sent_at:015d}-{uuid.uuid4().hex[:8]}"
         body = {"id": message_id, "to": to, "subject": subject, "text": text, "html": html, "sentAt": sent_at}
         tmp = self.directory / f".{message_id}.tmp"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from ontology.errors import (
     UnauthenticatedError,
     ValidationError,
 )
-from ontology.keys import new_id
+from ontology.keys import new_id, now_ms
 from ontology.scheduler import Scheduler
 from ontology.schema import normalize_email
 from ontology.transaction import run_mutation
@@ -67,10 +66,6 @@ _COMMON = Path(__file__).with_name("common_passwords.txt")
 _common: frozenset[str] | None = None
 _hasher: Any = None
 _dummy_hash: str | None = None
-
-
-def _now() -> int:
-    return int(time.time() * 1000)
 
 
 def _argon2() -> Any:
@@ -132,13 +127,13 @@ def _window(now: int) -> str:
 
 
 def rate_count(db: DatabaseReader, key: str, now: int | None = None) -> int:
-    doc = db.lookup_unique("rateLimits", "bucket", {"key": key, "window": _window(now or _now())})
+    doc = db.lookup_unique("rateLimits", "bucket", {"key": key, "window": _window(now or now_ms())})
     return int(doc["count"]) if doc else 0
 
 
 def rate_hit(db: DatabaseWriter, key: str, now: int | None = None) -> int:
     """Count one more event in this hour's window; returns the new count."""
-    now = now or _now()
+    now = now or now_ms()
     window = _window(now)
     doc = db.lookup_unique("rateLimits", "bucket", {"key": key, "window": window})
     if doc is None:
@@ -181,7 +176,7 @@ def _issue_token(
     doc: dict[str, Any] = {
         "identifier": email,
         "token": hash_token(token),
-        "expires": _now() + ttl_ms,
+        "expires": now_ms() + ttl_ms,
         "type": kind,
     }
     if data:
@@ -196,7 +191,7 @@ def _consume_token(db: DatabaseWriter, token: Any, kind: str) -> Doc:
     if not isinstance(token, str) or not 20 <= len(token) <= 200:
         raise invalid
     doc = db.lookup_unique("verificationTokens", "token", {"token": hash_token(token)})
-    if doc is None or doc["type"] != kind or doc["expires"] <= _now():
+    if doc is None or doc["type"] != kind or doc["expires"] <= now_ms():
         raise invalid
     db.delete(doc["_id"], "verificationTokens")
     return doc
@@ -246,7 +241,7 @@ def sign_up(
     email = email.strip()
     password_hash = hash_password(password)  # before the transaction, and for taken emails too
     org_id = new_organization_id()
-    now = _now()
+    now = now_ms()
     ghost = {
         "id": new_id("users"),
         "email": email,
@@ -312,7 +307,7 @@ def create_session(
     ip: str | None = None,
     user_agent: str | None = None,
 ) -> tuple[str, Doc]:
-    now = _now()
+    now = now_ms()
     token = new_token()
     doc: dict[str, Any] = {
         "userId": user_id,
@@ -373,7 +368,7 @@ def get_session(token: str | None) -> SessionInfo | None:
         return None
     reader = DatabaseReader(None, platform=True)
     session = reader.lookup_unique("sessions", "token", {"tokenHash": hash_token(token)})
-    now = _now()
+    now = now_ms()
     if session is None or session["expiresAt"] <= now:
         return None
     user = reader.get(session["userId"], "users")
@@ -411,7 +406,7 @@ def verify_email(token: Any) -> Doc:
         user = db.lookup_unique("users", "email", {"email": doc["identifier"]})
         if user is None:
             raise ValidationError("Invalid or expired token", field="token", reason="INVALID_TOKEN")
-        return db.patch(user["_id"], {"emailVerified": True, "updatedAt": _now()}, "users")
+        return db.patch(user["_id"], {"emailVerified": True, "updatedAt": now_ms()}, "users")
 
     return run_mutation(body, org=None, platform=True)
 
@@ -469,7 +464,7 @@ def reset_password(*, token: Any, new_password: Any) -> None:
         user = db.lookup_unique("users", "email", {"email": doc["identifier"]})
         if user is None:
             raise ValidationError("Invalid or expired token", field="token", reason="INVALID_TOKEN")
-        now = _now()
+        now = now_ms()
         account = db.lookup_unique(
             "accounts", "provider_account", {"providerId": "credential", "accountId": user["_id"]}
         )
@@ -530,4 +525,4 @@ def reset_token_is_valid(token: Any) -> bool:
     doc = DatabaseReader(None, platform=True).lookup_unique(
         "verificationTokens", "token", {"token": hash_token(token)}
     )
-    return doc is not None and doc["type"] == "password_reset" and doc["expires"] > _now()
+    return doc is not None and doc["type"] == "password_reset" and doc["expires"] > now_ms()

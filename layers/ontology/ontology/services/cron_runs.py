@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import Field, StrictStr
 
 from ontology.db import DatabaseReader, DatabaseWriter, Doc
+from ontology.keys import now_ms
 from ontology.registry import Args
 
 __all__ = ["CronArgs", "done", "mark_done", "organizations", "run_time", "window_for"]
@@ -49,9 +50,8 @@ def mark_done(
     db: DatabaseWriter, job: str, window: str, item: str, result: dict[str, Any] | None = None
 ) -> str:
     """Record ``item`` as done in this transaction; CONFLICT if another run recorded it first."""
-    import time
 
-    doc: dict[str, Any] = {"job": job, "window": window, "item": item, "createdAt": int(time.time() * 1000)}
+    doc: dict[str, Any] = {"job": job, "window": window, "item": item, "createdAt": now_ms()}
     if result is not None:
         doc["result"] = result
     return db.insert("cronRuns", doc)

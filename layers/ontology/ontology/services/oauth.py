@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from ontology.auth import hash_token, new_token
 from ontology.db import DatabaseWriter
 from ontology.errors import ValidationError
+from ontology.keys import now_ms
 from ontology.transaction import run_mutation
 
 __all__ = ["Outcome", "authorization_url", "complete", "configured"]
@@ -88,7 +89,7 @@ def authorization_url(
             {
                 "identifier": f"oauth:{provider}",
                 "token": hash_token(state),
-                "expires": int(time.time() * 1000) + STATE_TTL_MS,
+                "expires": now_ms() + STATE_TTL_MS,
                 "type": "oauth_state",
                 "data": data,
             },
@@ -220,7 +221,7 @@ def complete(
     org_id = new_organization_id()
 
     def sign_in(db: DatabaseWriter) -> tuple[str, bool] | str:
-        now = int(time.time() * 1000)
+        now = now_ms()
         account = db.lookup_unique(
             "accounts", "provider_account", {"providerId": provider, "accountId": fetched.account_id}
         )

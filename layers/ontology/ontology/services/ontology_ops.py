@@ -5,11 +5,11 @@ Every significant write logs its event in the same transaction (the reference's 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from ontology.db import DatabaseReader, DatabaseWriter, Doc
 from ontology.errors import NotFoundError, ValidationError
+from ontology.keys import now_ms
 from ontology.schema import RESERVED_PROPERTY_KEYS
 
 __all__ = [
@@ -46,10 +46,6 @@ def sees_purchase(identity: Any, buyer_id: str | None) -> bool:
 
 #: Connections only the ledger writes: balances change through purchases, transfers and enrollments.
 MANAGED_RELATIONSHIPS = {"holds_tokens": "tokens:purchase and tokens:transfer"}
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def log_event(

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 from ontology.auth import hash_token, new_token
 from ontology.db import DatabaseWriter
-from ontology.keys import new_id
+from ontology.keys import new_id, now_ms
 
 __all__ = ["SESSION_TTL_MS", "create_session", "create_user_with_organization", "slugify"]
 
@@ -32,7 +31,7 @@ def create_user_with_organization(
 ) -> dict[str, str]:
     """A user, their organization (they are its org_owner) and their own entity in it, in the
     caller's transaction. ``db`` must be scoped to ``org_id`` with platform access."""
-    now = int(time.time() * 1000)
+    now = now_ms()
     user_id = db.insert(
         "users",
         {"email": email, "name": name, "emailVerified": email_verified, "createdAt": now, "updatedAt": now}
@@ -56,7 +55,7 @@ def create_user_with_organization(
 
 def add_member(db: DatabaseWriter, *, org_id: str, user_id: str, role: str, display_name: str) -> str:
     """A membership with the member's own ``audience_member`` entity (their actor in events)."""
-    now = int(time.time() * 1000)
+    now = now_ms()
     entity_id = db.insert(
         "entities",
         {
@@ -89,7 +88,7 @@ def create_session(
     db: DatabaseWriter, *, user_id: str, org_id: str, ttl_ms: int = SESSION_TTL_MS, **extra: Any
 ) -> tuple[str, str]:
     """A new session: returns ``(token, session id)``; only the token's hash is stored."""
-    now = int(time.time() * 1000)
+    now = now_ms()
     token = new_token()
     session_id = db.insert(
         "sessions",
