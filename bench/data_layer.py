@@ -13,11 +13,11 @@ PAGE_SIZE = 50
 def _seed_entities(n: int, kind: str) -> None:
     """Bulk-load directly through the store (a tooling path), not n transactions."""
     from ontology import TABLES
-    from ontology.db import _creation_time
-    from ontology.keys import new_id
-    from ontology.schema import validate_document
-    from ontology.store import default_store
-    from ontology.transaction import _doc_attrs
+    from ontology.data.db import _creation_time
+    from ontology.data.keys import new_id
+    from ontology.data.schema import validate_document
+    from ontology.data.store import default_store
+    from ontology.data.transaction import _doc_attrs
 
     store = default_store()
     for i in range(n):
@@ -31,7 +31,7 @@ def _seed_entities(n: int, kind: str) -> None:
 
 def relationship_read() -> list[dict[str, Any]]:
     from ontology import run_query
-    from ontology.relations import connected
+    from ontology.data.relations import connected
 
     with local_table() as counter:
         creator = seed_creator(50)

@@ -30,7 +30,7 @@ IDENTITY = {"userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8R", "organizationId": ORG, "
 
 def _event(path: str, args: dict[str, Any]) -> dict[str, Any]:
     from infra.events import api_event
-    from ontology.registry import resolve
+    from ontology.runtime.registry import resolve
 
     return api_event(resolve(path).spec, args, identity=IDENTITY)
 
@@ -56,7 +56,7 @@ def _hand_written_handler() -> Any:
             body: dict[str, Any] = {"status": "success", "value": None}
         else:
             # the from_type index's partition for (creator, "authored"), as the layer encodes it
-            from ontology.indexes import Index
+            from ontology.data.indexes import Index
 
             idx = Index("from_type", ("fromEntityId", "relationshipType"), 1, slot=4)
             pk = idx.partition_key(org, "connections", [args["id"]])
@@ -86,7 +86,7 @@ def handler_overhead() -> list[dict[str, Any]]:
     import contextlib
     import io
 
-    from ontology.registry import resolve
+    from ontology.runtime.registry import resolve
 
     with local_table() as counter:
         os.environ["ONE_TABLE_NAME"] = "one-bench"
@@ -118,7 +118,7 @@ def handler_overhead() -> list[dict[str, Any]]:
 
 
 def get_with_content_requests() -> list[dict[str, Any]]:
-    from ontology.registry import resolve
+    from ontology.runtime.registry import resolve
 
     with local_table() as counter:
         creator = seed_creator(50)
@@ -182,7 +182,7 @@ def cold_imports() -> list[dict[str, Any]]:
     )
     out = []
     worst = 0.0
-    from ontology.registry import load_all
+    from ontology.runtime.registry import load_all
 
     query_modules = sorted({fn.spec.module for fn in load_all().values() if fn.spec.kind == "query"})
     for module in query_modules:

@@ -61,9 +61,9 @@ def local_table() -> Iterator[Counter]:
 
     from infra.local.aws import create_table, install_moto_lock
     from infra.local.moto_patches import install_moto_patches
-    from ontology.models import configure_models
+    from ontology.data.models import configure_models
+    from ontology.data.store import add_listener, remove_listener, reset_default_store
     from ontology.settings import configure
-    from ontology.store import add_listener, remove_listener, reset_default_store
 
     install_moto_lock()
     install_moto_patches()

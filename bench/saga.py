@@ -38,10 +38,10 @@ def run() -> list[dict[str, Any]]:
     fake_aws_env()
     from infra.local.rig import saga_rig
     from ontology import run_mutation
+    from ontology.auth.people import create_user_with_organization, new_organization_id
+    from ontology.data.store import add_listener, remove_listener
     from ontology.providers.payments import get_payments, set_payments
-    from ontology.registry import resolve
-    from ontology.services.people import create_user_with_organization, new_organization_id
-    from ontology.store import add_listener, remove_listener
+    from ontology.runtime.registry import resolve
 
     out: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, saga_rig(Path(tmp)) as rig:

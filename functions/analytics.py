@@ -8,10 +8,10 @@ from typing import Any
 
 from pydantic import StrictInt
 
+from ontology.data.schema import JsonObject, NonNegative
 from ontology.errors import ConflictError
-from ontology.registry import Args, action, mutation, query
-from ontology.runtime import ActionCtx, MutationCtx, QueryCtx
-from ontology.schema import JsonObject, NonNegative
+from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.registry import Args, action, mutation, query
 from ontology.services.cron_runs import CronArgs, done, mark_done, organizations, run_time, window_for
 from ontology.services.ontology_ops import log_event, now_ms
 
@@ -110,7 +110,7 @@ def generate_weekly_report(ctx: ActionCtx, args: CronArgs) -> dict[str, Any]:
     """Mondays: per organization, a ``report`` entity with the past week's event counts by type, new
     followers and revenue (the sum of ``revenue_generated`` amounts); logs ``report_generated``. One
     report per organization per week, however often the week runs."""
-    from ontology.db import DatabaseReader
+    from ontology.data.db import DatabaseReader
 
     window = window_for(JOB, run_time(args))
     end_dt = datetime.fromisoformat(window.replace("Z", "+00:00"))

@@ -6,9 +6,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictStr
 
-from ontology.registry import Args, action, mutation
-from ontology.runtime import ActionCtx, MutationCtx
-from ontology.schema import Email, NonNegative
+from ontology.data.schema import Email, NonNegative
+from ontology.runtime.context import ActionCtx, MutationCtx
+from ontology.runtime.registry import Args, action, mutation
 from ontology.services.cron_runs import CronArgs, run_time
 
 #: Documents deleted per transaction (each delete also removes its unique guard: two items).

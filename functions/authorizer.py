@@ -1,7 +1,8 @@
-"""The API Gateway Lambda authorizer in front of every function route (see ontology.auth.authorize)."""
+"""The API Gateway Lambda authorizer in front of every function route
+(see :func:`ontology.auth.identity.authorize`)."""
 
 from __future__ import annotations
 
-from ontology.auth import authorize as handler
+from ontology.auth.identity import authorize as handler
 
 __all__ = ["handler"]

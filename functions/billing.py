@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ontology.data.schema import EntityId
 from ontology.errors import ConflictError, PaymentFailedError, UpstreamError
-from ontology.registry import Args, action, mutation, query
-from ontology.runtime import ActionCtx, MutationCtx, QueryCtx
-from ontology.schema import EntityId
+from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.registry import Args, action, mutation, query
 from ontology.services.cron_runs import CronArgs, done, mark_done, organizations, run_time, window_for
 from ontology.services.ontology_ops import log_event, now_ms
 
@@ -228,7 +228,7 @@ def process_monthly_billing(ctx: ActionCtx, args: CronArgs) -> dict[str, Any]:
     """The 1st of the month: for each active subscription, this month's ``invoice`` entity and a
     charge through the payments port; logs ``payment_processed`` and ``subscription_updated``. A
     failure is recorded and retried on the next run; nothing is ever charged twice."""
-    from ontology.db import DatabaseReader
+    from ontology.data.db import DatabaseReader
 
     window = window_for(JOB, run_time(args))
     outcomes: dict[str, int] = {}

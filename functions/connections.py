@@ -6,10 +6,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from ontology.data.schema import ConnectionId, EntityId, JsonObject, RelationshipType
 from ontology.errors import NotFoundError, ValidationError
-from ontology.registry import Args, mutation, query
-from ontology.runtime import MutationCtx, QueryCtx
-from ontology.schema import ConnectionId, EntityId, JsonObject, RelationshipType
+from ontology.runtime.context import MutationCtx, QueryCtx
+from ontology.runtime.registry import Args, mutation, query
+from ontology.runtime.results import ConnectionOut, Page, PaginationOpts, SuccessResult, id_result
 from ontology.services.ontology_ops import (
     MANAGED_RELATIONSHIPS,
     actor_for,
@@ -17,7 +18,6 @@ from ontology.services.ontology_ops import (
     log_event,
     now_ms,
 )
-from ontology.types import ConnectionOut, Page, PaginationOpts, SuccessResult, id_result
 
 #: Relationships whose creation is an event of its own kind; the rest log ``content_changed``.
 CONNECTION_EVENTS = {

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
 
+from ontology.data.schema import EntityId
 from ontology.errors import ConflictError
-from ontology.registry import Args, action, mutation, query
-from ontology.runtime import ActionCtx, MutationCtx, QueryCtx
-from ontology.schema import EntityId
+from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.registry import Args, action, mutation, query
 from ontology.services.cron_runs import CronArgs, done, mark_done, organizations, run_time, window_for
 from ontology.services.ontology_ops import log_event, now_ms
 
@@ -109,7 +109,7 @@ def generate_daily_content(ctx: ActionCtx, args: CronArgs) -> dict[str, Any]:
     """Daily: for each active creator with an AI clone, a draft generated through the AI provider,
     connected (``generated_by`` the clone, ``authored`` by the creator), logged
     ``clone_generated_content``. Once per clone per day, however often the day runs."""
-    from ontology.db import DatabaseReader
+    from ontology.data.db import DatabaseReader
     from ontology.providers.ai import get_ai
 
     window = window_for(JOB, run_time(args))

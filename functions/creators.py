@@ -6,12 +6,19 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
 
-from ontology.db import Doc
-from ontology.registry import Args, mutation, query
-from ontology.runtime import MutationCtx, QueryCtx
-from ontology.schema import Email, EntityId, ShortText
+from ontology.data.db import Doc
+from ontology.data.schema import Email, EntityId, ShortText
+from ontology.runtime.context import MutationCtx, QueryCtx
+from ontology.runtime.registry import Args, mutation, query
+from ontology.runtime.results import (
+    CreatorOut,
+    CreatorWithContent,
+    Page,
+    PaginationOpts,
+    SuccessResult,
+    id_result,
+)
 from ontology.services.ontology_ops import log_event, now_ms, require_entity
-from ontology.types import CreatorOut, CreatorWithContent, Page, PaginationOpts, SuccessResult, id_result
 
 
 class GetArgs(Args):

@@ -1,7 +1,7 @@
 """The platform's crons, as the reference's ``crons.ts`` declares them. Each becomes an EventBridge
 schedule on its function's own Lambda in template.yaml; the local stack fires them on schedule."""
 
-from ontology.crons import REGISTERED as crons
+from ontology.runtime.crons import REGISTERED as crons
 
 # Every hour
 crons.interval("cleanup expired tokens", {"minutes": 60}, "auth:cleanup_expired_tokens")

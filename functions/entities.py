@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
 
-from ontology.db import Doc
+from ontology.data.db import Doc
+from ontology.data.schema import EntityId, EntityStatus, EntityType, validate_properties
 from ontology.errors import ValidationError
-from ontology.registry import Args, mutation, query
-from ontology.runtime import MutationCtx, QueryCtx
-from ontology.schema import EntityId, EntityStatus, EntityType, validate_properties
+from ontology.runtime.context import MutationCtx, QueryCtx
+from ontology.runtime.registry import Args, mutation, query
+from ontology.runtime.results import EntityOut, Page, PaginationOpts, SuccessResult, id_result
 from ontology.services.ontology_ops import (
     MANAGED_ENTITY_TYPES,
     actor_for,
@@ -21,7 +22,6 @@ from ontology.services.ontology_ops import (
     require_entity,
     sees_purchase,
 )
-from ontology.types import EntityOut, Page, PaginationOpts, SuccessResult, id_result
 
 
 class CreateArgs(Args):

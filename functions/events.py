@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from ontology.data.schema import EntityId, EventType, NonNegative
 from ontology.errors import ValidationError
-from ontology.registry import Args, query
-from ontology.runtime import QueryCtx
-from ontology.schema import EntityId, EventType, NonNegative
+from ontology.runtime.context import QueryCtx
+from ontology.runtime.registry import Args, query
+from ontology.runtime.results import EventOut, Page, PaginationOpts
 from ontology.services.ontology_ops import PURCHASE_EVENTS, sees_purchase
-from ontology.types import EventOut, Page, PaginationOpts
 
 
 class ListArgs(Args):

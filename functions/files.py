@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
+from ontology.data.schema import EntityId
+from ontology.data.storage import MAX_UPLOAD_BYTES, check_storage_id
 from ontology.errors import NotFoundError, ValidationError
-from ontology.registry import Args, mutation, query
-from ontology.runtime import MutationCtx, QueryCtx
-from ontology.schema import EntityId
+from ontology.runtime.context import MutationCtx, QueryCtx
+from ontology.runtime.registry import Args, mutation, query
+from ontology.runtime.results import SuccessResult, id_result
 from ontology.services.ontology_ops import actor_for, log_event, now_ms, require_entity
-from ontology.storage import MAX_UPLOAD_BYTES, check_storage_id
-from ontology.types import SuccessResult, id_result
 
 StorageId = Annotated[StrictStr, Field(pattern=r"^sto_[0-9A-HJKMNP-TV-Z]{26}$")]
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from ontology.errors import NotFoundError
-from ontology.registry import query
-from ontology.runtime import QueryCtx
+from ontology.runtime.context import QueryCtx
+from ontology.runtime.registry import query
 
 
 @query(auth="public", method="GET", route="/api/openapi.json", returns=dict[str, Any], raw=True)
 def openapi(ctx: QueryCtx, args: Any) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every public function, generated from the registry."""
-    from ontology.openapi import build_document
+    from ontology.runtime.openapi import build_document
 
     return build_document()
 

@@ -13,15 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictStr
 
-from ontology.auth import hash_token, new_token
-from ontology.db import DatabaseReader, DatabaseWriter
-from ontology.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from ontology.keys import now_ms
-from ontology.registry import Args, action, query
-from ontology.runtime import ActionCtx, QueryCtx
-from ontology.scheduler import Scheduler
-from ontology.schema import Email, OrganizationId, UserId
-from ontology.services.people import (
+from ontology.auth.identity import hash_token, new_token
+from ontology.auth.people import (
     INVITATION_TTL_MS,
     add_member,
     membership,
@@ -29,9 +22,16 @@ from ontology.services.people import (
     new_organization_id,
     slugify,
 )
+from ontology.data.db import DatabaseReader, DatabaseWriter
+from ontology.data.keys import now_ms
+from ontology.data.schema import Email, OrganizationId, UserId
+from ontology.data.transaction import run_mutation
+from ontology.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from ontology.runtime.context import ActionCtx, QueryCtx
+from ontology.runtime.registry import Args, action, query
+from ontology.runtime.results import SuccessResult, id_result
+from ontology.runtime.scheduler import Scheduler
 from ontology.settings import get_settings
-from ontology.transaction import run_mutation
-from ontology.types import SuccessResult, id_result
 
 InvitableRole = Literal["org_owner", "org_user", "customer"]
 

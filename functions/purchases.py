@@ -19,10 +19,10 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
 
+from ontology.data.schema import EntityId
 from ontology.errors import CODE_OF_NAME, ValidationError
-from ontology.registry import Args, action, mutation
-from ontology.runtime import ActionCtx, MutationCtx
-from ontology.schema import EntityId
+from ontology.runtime.context import ActionCtx, MutationCtx
+from ontology.runtime.registry import Args, action, mutation
 from ontology.services import purchases
 from ontology.services.cron_runs import CronArgs, organizations, run_time
 
@@ -124,7 +124,7 @@ def finalise(ctx: MutationCtx, args: FinaliseArgs) -> dict[str, Any]:
 def drive(org: str, purchase_id: str, reason: str) -> str:
     """Drive one purchase to a final state from what is recorded: record it if it was charged and
     minted, else undo what happened and mark it failed."""
-    from ontology.transaction import run_mutation, run_query
+    from ontology.data.transaction import run_mutation, run_query
 
     props = run_query(lambda db: purchases.load(db, purchase_id), org=org)["properties"]
     if props["status"] != "pending":
@@ -144,7 +144,7 @@ def drive(org: str, purchase_id: str, reason: str) -> str:
 
 
 def _stale(org: str, cutoff: int) -> list[str]:
-    from ontology.transaction import run_query
+    from ontology.data.transaction import run_query
 
     def pending(db: Any) -> list[str]:
         query = (
@@ -193,7 +193,7 @@ def reconcile(ctx: ActionCtx, args: CronArgs) -> dict[str, Any]:
     """Every five minutes: purchases still pending after the saga's timeout (a timed-out or stopped
     execution, an execution that never started, a compensation that could not finish) are driven to
     completed, failed or refunded. One purchase failing leaves the others to go on."""
-    from ontology.db import DatabaseReader
+    from ontology.data.db import DatabaseReader
 
     now = run_time(args)
     cutoff = now - timedelta(seconds=purchases.TIMEOUT_SECONDS + 60)

@@ -6,9 +6,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictStr
 
-from ontology.registry import Args, mutation, query
-from ontology.runtime import MutationCtx, QueryCtx
-from ontology.types import Page, PaginationOpts, SuccessResult
+from ontology.runtime.context import MutationCtx, QueryCtx
+from ontology.runtime.registry import Args, mutation, query
+from ontology.runtime.results import Page, PaginationOpts, SuccessResult
 
 JobState = Literal["pending", "inProgress", "success", "failed", "canceled"]
 
@@ -48,7 +48,7 @@ class ListArgs(Args):
 def list_jobs(ctx: QueryCtx, args: ListArgs) -> dict[str, Any]:
     """The organization's scheduled functions, latest first: name, args, scheduledTime, state
     (pending → inProgress → success | failed | canceled), completedTime, error."""
-    from ontology.db import DatabaseReader
+    from ontology.data.db import DatabaseReader
 
     org = ctx.auth.require_identity().organizationId
     jobs = (

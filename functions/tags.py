@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
 
+from ontology.data.schema import EntityId
 from ontology.errors import NotFoundError, ValidationError
-from ontology.registry import Args, mutation, query
-from ontology.runtime import MutationCtx, QueryCtx
-from ontology.schema import EntityId
+from ontology.runtime.context import MutationCtx, QueryCtx
+from ontology.runtime.registry import Args, mutation, query
+from ontology.runtime.results import Page, PaginationOpts, SuccessResult, TagOut, id_result
 from ontology.services.ontology_ops import actor_for, log_event, require_entity
-from ontology.types import Page, PaginationOpts, SuccessResult, TagOut, id_result
 
 Key = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Value = Annotated[StrictStr, Field(max_length=512)]

@@ -14,8 +14,11 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictFloat, StrictInt, StrictStr
 
-from ontology.auth import Identity
-from ontology.db import DatabaseWriter, Doc
+from ontology.auth.identity import Identity
+from ontology.data.db import DatabaseWriter, Doc
+from ontology.data.relations import connected
+from ontology.data.schema import EntityId
+from ontology.data.transaction import run_mutation, run_query
 from ontology.errors import (
     ConflictError,
     ForbiddenError,
@@ -24,10 +27,9 @@ from ontology.errors import (
     UpstreamError,
     ValidationError,
 )
-from ontology.registry import Args, action, mutation, query
-from ontology.relations import connected
-from ontology.runtime import ActionCtx, MutationCtx, QueryCtx
-from ontology.schema import EntityId
+from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.registry import Args, action, mutation, query
+from ontology.runtime.results import EntityOut, Result, id_result
 from ontology.services.ledger import balance_of, holding, move_tokens
 from ontology.services.ontology_ops import (
     actor_for,
@@ -37,8 +39,6 @@ from ontology.services.ontology_ops import (
     require_entity,
     sees_purchase,
 )
-from ontology.transaction import run_mutation, run_query
-from ontology.types import EntityOut, Result, id_result
 
 _log = logging.getLogger(__name__)
 
@@ -318,7 +318,7 @@ def _start_saga(purchase_id: str, organization_id: str) -> None:
     """Start the purchase's execution. Its name is the purchase id and its input depends on nothing
     else, so starting it again (a retried request) is answered with the same execution."""
     from ontology.aws import client
-    from ontology.runtime import system_identity
+    from ontology.runtime.context import system_identity
     from ontology.settings import get_settings
 
     machine = get_settings().purchase_state_machine_arn

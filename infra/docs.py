@@ -10,9 +10,9 @@ import argparse
 import sys
 
 from infra import ROOT
+from ontology.data.indexes import CREATION_TIME, Index, SearchIndex
+from ontology.data.schema import TABLES
 from ontology.errors import CODES
-from ontology.indexes import CREATION_TIME, Index, SearchIndex
-from ontology.schema import TABLES
 
 README = ROOT / "README.md"
 
@@ -67,7 +67,7 @@ def error_codes() -> str:
 
 
 def function_catalogue() -> str:
-    from ontology.registry import load_all
+    from ontology.runtime.registry import load_all
 
     lines = ["| function | kind | route | who may call | what it does |", "|---|---|---|---|---|"]
     for path, fn in load_all().items():

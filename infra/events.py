@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import ROOT
-from ontology.registry import FunctionSpec, load_all
+from ontology.runtime.registry import FunctionSpec, load_all
 
 EVENTS = ROOT / "events"
 

@@ -20,8 +20,8 @@ from typing import Any
 import yaml
 
 from infra import ROOT
-from ontology.models import table_definition
-from ontology.registry import FunctionSpec, load_all
+from ontology.data.models import table_definition
+from ontology.runtime.registry import FunctionSpec, load_all
 
 TEMPLATE_PATH = ROOT / "template.yaml"
 
@@ -120,7 +120,7 @@ PURCHASE_EXECUTIONS_ARN = {
 
 def function_name(spec: FunctionSpec) -> dict[str, Any]:
     """Deployed functions are named after the stack and the function (the scheduler's runner invokes
-    a job's own function by this name; ontology.scheduler.function_name agrees)."""
+    a job's own function by this name; ontology.runtime.scheduler.function_name agrees)."""
     return {"Fn::Sub": "${AWS::StackName}-" + f"{spec.module}-{spec.name}".replace("_", "-")}
 
 
@@ -449,8 +449,8 @@ def _authorizer() -> dict[str, Any]:
 
 
 def load_crons() -> list[Any]:
-    from ontology.crons import REGISTERED
-    from ontology.registry import _import_module
+    from ontology.runtime.crons import REGISTERED
+    from ontology.runtime.registry import _import_module
 
     _import_module("crons")
     for job in REGISTERED.jobs.values():

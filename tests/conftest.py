@@ -71,9 +71,9 @@ def table(aws: None) -> Iterator[str]:
     import boto3
 
     from infra.local.aws import create_table
-    from ontology.models import configure_models
+    from ontology.data.models import configure_models
+    from ontology.data.store import reset_default_store
     from ontology.settings import configure
-    from ontology.store import reset_default_store
 
     name = "one-test"
     configure(None)
@@ -112,7 +112,7 @@ class RequestCounter:
 
 @pytest.fixture
 def requests_counter(table: str) -> Iterator[RequestCounter]:
-    from ontology.store import add_listener, remove_listener
+    from ontology.data.store import add_listener, remove_listener
 
     counter = RequestCounter()
     add_listener(counter)
@@ -134,7 +134,7 @@ def outbox(table: str, tmp_path: Path) -> Iterator[Any]:
 def deliver(outbox: Any) -> Callable[[], list[dict[str, Any]]]:
     """Run every pending scheduled job (the emails), then return the outbox, newest first."""
     from ontology import run_query
-    from ontology.scheduler import execute_job
+    from ontology.runtime.scheduler import execute_job
 
     def run() -> list[dict[str, Any]]:
         jobs = run_query(

@@ -17,10 +17,10 @@ def dev_routes(stack: Any) -> dict[str, Callable[[Request], Any]]:
     async def run(request: Request) -> JSONResponse:
         """``{"path": "creators:get", "args": {...}}``: run any function (internal ones too) as the
         developer, like ``npx convex run``."""
-        from ontology.auth import resolve_session
+        from ontology.auth.identity import resolve_session
         from ontology.errors import error_envelope
-        from ontology.registry import resolve
-        from ontology.runtime import invoke
+        from ontology.runtime.context import invoke
+        from ontology.runtime.registry import resolve
 
         try:
             body = await request.json()
@@ -60,7 +60,7 @@ def dev_routes(stack: Any) -> dict[str, Callable[[Request], Any]]:
 
     async def scheduled(request: Request) -> JSONResponse:
         """Every scheduled function of the stack, newest first, with its state."""
-        from ontology.db import DatabaseReader
+        from ontology.data.db import DatabaseReader
 
         def read() -> list[dict[str, Any]]:
             db = DatabaseReader(None, platform=True)

@@ -199,8 +199,8 @@ class CronPoller:
 
 def cron_events(template: dict[str, Any]) -> list[tuple[str, str, Any]]:
     """(function logical id, cron name, CronJob) for every Schedule event of the template."""
-    from ontology.crons import REGISTERED
-    from ontology.registry import _import_module
+    from ontology.runtime.crons import REGISTERED
+    from ontology.runtime.registry import _import_module
 
     _import_module("crons")
     by_expression = {(j.expression, f"cron: {j.name}"): j for j in REGISTERED.jobs.values()}

@@ -229,10 +229,10 @@ class LocalStack:
                 "POWERTOOLS_METRICS_DISABLED": "true",
             }
         )
-        from ontology.models import configure_models
+        from ontology.data.models import configure_models
+        from ontology.data.storage import reset_client
+        from ontology.data.store import reset_default_store
         from ontology.settings import configure
-        from ontology.storage import reset_client
-        from ontology.store import reset_default_store
 
         configure(None)
         configure_models(table_name=os.environ["ONE_TABLE_NAME"], host=self.aws_endpoint)
@@ -276,7 +276,7 @@ class LocalStack:
     def _dev_identity(self) -> str:
         """A developer account (org_owner of its own organization) and a session for `one run`."""
         from ontology import run_mutation, run_query
-        from ontology.services.people import (
+        from ontology.auth.people import (
             create_session,
             create_user_with_organization,
             new_organization_id,
@@ -331,7 +331,7 @@ class LocalStack:
         """A creator token deployed on the local chain at first start (``LOCAL``, $0.50), so that a
         purchase can be tried at once; later starts find it (the chain journal replays it)."""
         from ontology import run_query
-        from ontology.registry import resolve
+        from ontology.runtime.registry import resolve
 
         existing = run_query(
             lambda db: db.query("entities").with_index("by_type", lambda q: q.eq("type", "token")).first(),

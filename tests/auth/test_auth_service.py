@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from ontology import run_query
+from ontology.auth import accounts as auth
 from ontology.errors import EmailNotVerifiedError, RateLimitedError, UnauthenticatedError, ValidationError
-from ontology.services import auth
 from tests.auth.conftest import BASE, link_token
 
 PASSWORD = "correct horse battery staple"

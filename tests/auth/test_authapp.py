@@ -18,7 +18,7 @@ ORIGIN = "http://testserver"
 
 @pytest.fixture
 def client(outbox: Any) -> TestClient:
-    from ontology.authapp import app
+    from ontology.auth.app import app
 
     return TestClient(app, base_url=ORIGIN)
 

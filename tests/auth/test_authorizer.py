@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from ontology.auth import authorize, sign_cookie
-from ontology.registry import resolve
-from ontology.services import auth
+from ontology.auth import accounts as auth
+from ontology.auth.identity import authorize, sign_cookie
+from ontology.runtime.registry import resolve
 from tests.auth.conftest import BASE, link_token
 
 PASSWORD = "correct horse battery staple"

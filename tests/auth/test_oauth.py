@@ -114,7 +114,7 @@ def provider(outbox: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProvi
 
 @pytest.fixture
 def client(outbox: Any) -> TestClient:
-    from ontology.authapp import app
+    from ontology.auth.app import app
 
     return TestClient(app, base_url=ORIGIN)
 
@@ -174,7 +174,7 @@ def test_verified_provider_email_links_an_existing_account(
     client: TestClient, provider: FakeProvider
 ) -> None:
     from ontology import run_query
-    from ontology.services import auth
+    from ontology.auth import accounts as auth
 
     user = auth.sign_up(
         email="grace@example.com", password="correct horse battery staple", name="Grace", base_url=ORIGIN

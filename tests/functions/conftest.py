@@ -46,7 +46,7 @@ class Response:
 
 def _make_org(email: str, name: str) -> Member:
     from ontology import run_mutation
-    from ontology.services.people import create_user_with_organization, new_organization_id
+    from ontology.auth.people import create_user_with_organization, new_organization_id
 
     org_id = new_organization_id()
     created = run_mutation(
@@ -63,8 +63,8 @@ def _make_org(email: str, name: str) -> Member:
 def bucket(table: str) -> Iterator[str]:
     import boto3
 
+    from ontology.data.storage import reset_client
     from ontology.settings import configure
-    from ontology.storage import reset_client
 
     name = "one-test-files"
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=name)
@@ -86,7 +86,7 @@ def bob(bucket: str) -> Member:
 
 @pytest.fixture
 def call(alice: Member) -> Callable[..., Response]:
-    from ontology.registry import resolve
+    from ontology.runtime.registry import resolve
 
     def _call(
         path: str,

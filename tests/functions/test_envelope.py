@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ontology.runtime import MAX_BODY_BYTES
+from ontology.runtime.context import MAX_BODY_BYTES
 
 
 def test_success_envelope(call) -> None:
@@ -103,7 +103,7 @@ def test_unexpected_errors_are_500_without_internals(call, monkeypatch) -> None:
 
 def test_plain_arguments_event_returns_the_value_and_raises_typed_errors(alice) -> None:
     from ontology.errors import NotFoundError, ValidationError
-    from ontology.registry import resolve
+    from ontology.runtime.registry import resolve
 
     create = resolve("creators:create")
     out = create({"email": "p@b.co", "name": "P", "niche": [], "_auth": alice.context()})

@@ -26,8 +26,8 @@ def test_entities_create_get_list_archive(call) -> None:
 
 
 def test_entities_create_every_type_with_validated_properties(call) -> None:
-    from ontology.documents import PROPERTY_MODELS
-    from ontology.enums import ENTITY_TYPES
+    from ontology.data.documents import PROPERTY_MODELS
+    from ontology.data.enums import ENTITY_TYPES
     from ontology.services.ontology_ops import MANAGED_ENTITY_TYPES
 
     typed = {

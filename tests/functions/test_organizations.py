@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from ontology import run_query
-from ontology.auth import Identity
+from ontology.auth import accounts as auth
+from ontology.auth.identity import Identity
 from ontology.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from ontology.registry import resolve
-from ontology.runtime import invoke
-from ontology.services import auth
+from ontology.runtime.context import invoke
+from ontology.runtime.registry import resolve
 
 
 def person(deliver: Any, email: str) -> Identity:
@@ -25,7 +25,7 @@ def person(deliver: Any, email: str) -> Identity:
     mail = next(m for m in deliver() if m["to"] == email)
     auth.verify_email(re.search(r"token=([A-Za-z0-9_-]+)", mail["text"]).group(1))
     info = auth.sign_in(email=email, password="correct horse battery staple")
-    from ontology.auth import resolve_session
+    from ontology.auth.identity import resolve_session
 
     identity = resolve_session(info.token)
     assert identity is not None
@@ -54,7 +54,7 @@ def test_invite_accept_roles_and_removal(bucket: str, deliver: Any) -> None:
     assert members == {"ada@example.com": "org_owner", "grace@example.com": "org_user"}
 
     invoke(fn("organizations:switch_active"), {"organizationId": ada.organizationId}, grace)
-    from ontology.auth import resolve_session
+    from ontology.auth.identity import resolve_session
 
     session = run_query(lambda db: db.get(grace.sessionId, "sessions"), org=None, platform=True)
     assert session["activeOrganizationId"] == ada.organizationId

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from ontology import InternalError, NotFoundError, run_query
-from ontology.registry import REGISTRY, Args, action, load_all, mutation, query
-from ontology.runtime import invoke
-from ontology.schema import EntityId
+from ontology.data.schema import EntityId
+from ontology.runtime.context import invoke
+from ontology.runtime.registry import REGISTRY, Args, action, load_all, mutation, query
 
 
 class NameArgs(Args):
@@ -67,7 +67,7 @@ def _names(member):
 
 
 def _identity(member):
-    from ontology.auth import Identity
+    from ontology.auth.identity import Identity
 
     return Identity(member.userId, member.organizationId, member.role, member.entityId)
 
@@ -97,7 +97,7 @@ def test_action_runs_each_mutation_in_its_own_transaction(alice) -> None:
 
 
 def test_run_kinds_are_checked(alice) -> None:
-    from ontology.runtime import ActionCtx
+    from ontology.runtime.context import ActionCtx
 
     ctx = ActionCtx(_identity(alice))
     with pytest.raises(InternalError):

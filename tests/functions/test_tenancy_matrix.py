@@ -9,7 +9,7 @@ import pytest
 
 from ontology import run_mutation, run_query
 from ontology.errors import NotFoundError
-from ontology.registry import load_all
+from ontology.runtime.registry import load_all
 from tests.functions.conftest import Member, _make_org
 
 ORG_TABLES = ("entities", "connections", "events", "tags")
@@ -90,8 +90,8 @@ def _seed(member: Member) -> dict[str, str]:
         }
 
     ids = run_mutation(body, org=org)
-    from ontology.auth import Identity
-    from ontology.scheduler import Scheduler
+    from ontology.auth.identity import Identity
+    from ontology.runtime.scheduler import Scheduler
 
     ident = Identity(member.userId, org, "org_owner", member.entityId)
     ids["job"] = run_mutation(
@@ -175,10 +175,10 @@ def test_every_function_taking_an_id_is_in_the_matrix() -> None:
 @pytest.mark.parametrize("role", ["org_owner", "org_user"])
 def test_foreign_ids_are_not_found_and_nothing_is_written(bucket: str, role: str) -> None:
 
-    from ontology.auth import Identity
+    from ontology.auth.identity import Identity
     from ontology.errors import ForbiddenError
-    from ontology.registry import resolve
-    from ontology.runtime import invoke
+    from ontology.runtime.context import invoke
+    from ontology.runtime.registry import resolve
 
     members = [_make_org(f"m{i}@example.com", f"Org {i}") for i in range(3)]
     seeded = [_seed(m) for m in members]

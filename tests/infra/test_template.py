@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from infra import docs, template
-from ontology.models import GSI_COUNT, Item
-from ontology.schema import TABLES
+from ontology.data.models import GSI_COUNT, Item
+from ontology.data.schema import TABLES
 from tests.conftest import ROOT
 
 
@@ -69,7 +69,7 @@ def test_sample_events_are_current_and_valid() -> None:
     import json
 
     from infra import events
-    from ontology.registry import load_all
+    from ontology.runtime.registry import load_all
 
     assert events.main(["--check"]) == 0, "run `make events`"
     for path, fn in load_all().items():
@@ -86,7 +86,7 @@ def test_sample_events_are_current_and_valid() -> None:
 
 
 def test_one_function_per_registered_function_with_least_privilege() -> None:
-    from ontology.registry import load_all
+    from ontology.runtime.registry import load_all
 
     tpl = template.load_template()
     resources = tpl["Resources"]
@@ -138,7 +138,7 @@ def test_template_stands_up_in_moto_cloudformation(aws: None) -> None:
     import boto3
 
     from infra.local.cloudformation import stand_up, translate, with_s3_code
-    from ontology.registry import load_all
+    from ontology.runtime.registry import load_all
 
     cf, s3 = boto3.client("cloudformation"), boto3.client("s3")
     physical = stand_up(cf, s3, "one-test-stack")

@@ -7,8 +7,11 @@ Example::
     new_id = run_mutation(lambda db: db.insert("entities", {...}), org="org_…")
 """
 
-from ontology.db import COLLECT_MAX, MAX_EXAMINED, PAGE_MAX, DatabaseReader, DatabaseWriter, Query
-from ontology.enums import ENTITY_STATUSES, ENTITY_TYPES, EVENT_TYPES, RELATIONSHIP_TYPES, ROLES
+from ontology.data.db import COLLECT_MAX, MAX_EXAMINED, PAGE_MAX, DatabaseReader, DatabaseWriter, Query
+from ontology.data.enums import ENTITY_STATUSES, ENTITY_TYPES, EVENT_TYPES, RELATIONSHIP_TYPES, ROLES
+from ontology.data.keys import check_id, new_id
+from ontology.data.schema import PLATFORM_SCOPE, TABLES, validate_document
+from ontology.data.transaction import run_mutation, run_query
 from ontology.errors import (
     CODES,
     ConflictError,
@@ -29,10 +32,7 @@ from ontology.errors import (
     ValidationError,
     error_envelope,
 )
-from ontology.keys import check_id, new_id
-from ontology.schema import PLATFORM_SCOPE, TABLES, validate_document
 from ontology.settings import Settings, configure, get_settings
-from ontology.transaction import run_mutation, run_query
 
 __all__ = [
     "CODES",

@@ -73,7 +73,7 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         e = dict(os.environ if env is None else env)
         local = e.get(ENV.LOCAL, "") in {"1", "true", "yes"}
-        # Without a secret in the cloud, cursors refuse to work (see ontology.cursor) rather than
+        # Without a secret in the cloud, cursors refuse to work (see ontology.data.cursor) rather than
         # fall back to a known key.
         secret = e.get(ENV.CURSOR_SECRET) or (_LOCAL_CURSOR_SECRET if local else "")
         return cls(

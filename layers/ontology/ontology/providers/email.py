@@ -16,8 +16,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
+from ontology.data.keys import now_ms
 from ontology.errors import RateLimitedError, UpstreamError
-from ontology.keys import now_ms
 
 __all__ = ["Email", "FileOutbox", "ResendEmail", "get_email", "set_email"]
 

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
 
-from ontology.db import DatabaseReader, DatabaseWriter, Doc
-from ontology.keys import now_ms
-from ontology.registry import Args
+from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
+from ontology.data.keys import now_ms
+from ontology.runtime.registry import Args
 
 __all__ = ["CronArgs", "done", "mark_done", "organizations", "run_time", "window_for"]
 
@@ -30,10 +30,10 @@ def run_time(args: CronArgs) -> datetime:
 
 def window_for(function_path: str, when: datetime) -> str:
     """The schedule slot of ``function_path``'s cron that ``when`` falls in (its crons.py entry)."""
-    from ontology.registry import _import_module
+    from ontology.runtime.registry import _import_module
 
     _import_module("crons")
-    from ontology.crons import REGISTERED
+    from ontology.runtime.crons import REGISTERED
 
     for job in REGISTERED.jobs.values():
         if job.function == function_path:

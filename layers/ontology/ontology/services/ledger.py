@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ontology.db import DatabaseReader, DatabaseWriter, Doc
+from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
 from ontology.errors import InsufficientTokensError
 from ontology.services.ontology_ops import now_ms
 

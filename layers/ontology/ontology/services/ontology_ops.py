@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ontology.db import DatabaseReader, DatabaseWriter, Doc
+from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
+from ontology.data.keys import now_ms
+from ontology.data.schema import RESERVED_PROPERTY_KEYS
 from ontology.errors import NotFoundError, ValidationError
-from ontology.keys import now_ms
-from ontology.schema import RESERVED_PROPERTY_KEYS
 
 __all__ = [
     "MANAGED_ENTITY_TYPES",
@@ -37,7 +37,7 @@ PURCHASE_EVENTS = frozenset({"payment_processed", "tokens_purchased", "revenue_g
 
 def sees_purchase(identity: Any, buyer_id: str | None) -> bool:
     """Whether ``identity`` may read a purchase of ``buyer_id``: the buyer, or an org user or owner."""
-    from ontology.auth import has_role
+    from ontology.auth.identity import has_role
 
     if has_role(identity, "org_user"):
         return True

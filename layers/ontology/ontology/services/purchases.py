@@ -23,7 +23,8 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ontology.db import DatabaseReader, DatabaseWriter, Doc
+from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
+from ontology.data.transaction import run_mutation, run_query
 from ontology.errors import (
     AbortedError,
     ChainRevertedError,
@@ -36,7 +37,6 @@ from ontology.errors import (
 )
 from ontology.services.ledger import credit
 from ontology.services.ontology_ops import log_event, now_ms
-from ontology.transaction import run_mutation, run_query
 
 __all__ = [
     "PURPOSE",

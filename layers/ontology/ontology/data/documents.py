@@ -1,0 +1,411 @@
+"""Document models: what every table's documents, and typed entity properties, must look like.
+
+Kept apart from :mod:`ontology.data.schema` (the tables and their indexes) so that a function that only
+reads — a query Lambda — never builds these models at cold start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+)
+from pydantic import ValidationError as PydanticValidationError
+
+from ontology.data.schema import (
+    Email,
+    EntityId,
+    EntityStatus,
+    EntityType,
+    EventType,
+    JsonObject,
+    JsonValue,
+    LongText,
+    Name,
+    NonNegative,
+    Number,
+    OrganizationId,
+    RelationshipType,
+    Role,
+    ShortText,
+    Timestamp,
+    UserId,
+    _number_check,
+    json_limits,
+    table,
+)
+from ontology.errors import PayloadTooLargeError, ValidationError
+
+__all__ = ["DOCUMENT_MODELS", "PROPERTY_MODELS", "validate_document", "validate_properties"]
+
+
+class _Strict(BaseModel):
+    # defer_build: a model compiles its validator on first use, so a query Lambda (which validates no
+    # documents) does not pay for every table's and type's model at cold start.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=False, defer_build=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Typed entity properties (as the reference gives them)
+
+
+class BrandColors(_Strict):
+    primary: ShortText
+    secondary: ShortText
+    accent: ShortText
+
+
+class CreatorProperties(_Strict):
+    email: Email
+    username: ShortText
+    displayName: ShortText
+    bio: LongText | None = None
+    avatar: ShortText | None = None
+    niche: list[ShortText] = Field(default_factory=list, max_length=50)
+    expertise: list[ShortText] = Field(default_factory=list, max_length=50)
+    # The reference's type requires targetAudience, but its own creators.create never sets it.
+    targetAudience: ShortText = ""
+    brandColors: BrandColors | None = None
+    totalFollowers: NonNegative = 0
+    totalContent: NonNegative = 0
+    totalRevenue: NonNegative = 0
+
+
+class AiCloneProperties(_Strict):
+    voiceId: ShortText | None = None
+    voiceProvider: Literal["elevenlabs", "azure", "custom"] | None = None
+    appearanceId: ShortText | None = None
+    appearanceProvider: Literal["d-id", "heygen", "custom"] | None = None
+    systemPrompt: LongText
+    temperature: Annotated[
+        int | float,
+        PlainValidator(_number_check(0, 2)),
+        WithJsonSchema({"type": "number", "minimum": 0, "maximum": 2}),
+    ] = 0.7
+    knowledgeBaseSize: NonNegative = 0
+    lastTrainingDate: Timestamp = 0
+    totalInteractions: NonNegative = 0
+    satisfactionScore: Number = 0
+
+
+class TokenProperties(_Strict):
+    contractAddress: ShortText
+    blockchain: Literal["sui", "base", "solana"]
+    standard: Literal["ERC20", "ERC721", "ERC1155"]
+    totalSupply: NonNegative
+    circulatingSupply: NonNegative = 0
+    price: NonNegative
+    marketCap: NonNegative = 0
+    utility: list[ShortText] = Field(default_factory=list, max_length=50)
+    burnRate: NonNegative = 0
+    holders: NonNegative = 0
+    transactions24h: NonNegative = 0
+    volume24h: NonNegative = 0
+    # The reference's own UI reads these from a token's properties (TokenPurchase, tokens/[id]).
+    symbol: Annotated[StrictStr, Field(min_length=1, max_length=11)] | None = None
+    priceUsd: NonNegative | None = None
+    description: LongText | None = None
+    #: The creator who owns it (also their ``owns`` connection): tokens spent on their courses go to them.
+    creatorId: EntityId | None = None
+
+
+class CourseProperties(_Strict):
+    title: ShortText
+    description: LongText
+    thumbnail: ShortText | None = None
+    modules: NonNegative = 0
+    lessons: NonNegative = 0
+    totalDuration: NonNegative = 0
+    price: NonNegative = 0
+    currency: Annotated[StrictStr, Field(min_length=3, max_length=8)] = "usd"
+    tokenPrice: NonNegative | None = None
+    #: The creator token ``tokenPrice`` is counted in.
+    tokenId: EntityId | None = None
+    enrollments: NonNegative = 0
+    completions: NonNegative = 0
+    averageRating: Annotated[
+        int | float,
+        PlainValidator(_number_check(0, 5)),
+        WithJsonSchema({"type": "number", "minimum": 0, "maximum": 5}),
+    ] = 0
+    generatedBy: Literal["ai", "human", "hybrid"] = "human"
+    personalizationLevel: Literal["none", "basic", "advanced"] = "none"
+
+
+class MediaAssetProperties(_Strict):
+    """A stored file (the reference's files.saveFile)."""
+
+    storageId: ShortText
+    fileType: ShortText
+    fileSize: Annotated[StrictInt, Field(ge=0)]
+
+
+PAYMENT_STATUSES = ("pending", "completed", "failed", "refunded")
+
+
+class RecordedTx(_Strict):
+    """A chain transaction recorded before it is sent (hash, signed raw bytes, nonce)."""
+
+    hash: ShortText
+    raw: ShortText
+    nonce: Annotated[StrictInt, Field(ge=0)]
+
+
+class PaymentProperties(_Strict):
+    """A payment (the reference logs them as ``payment_processed``; the token purchase writes one).
+
+    ``amount`` is in the currency's minor unit (cents), as Stripe counts.
+    """
+
+    amount: Annotated[StrictInt, Field(ge=0)]
+    currency: Annotated[StrictStr, Field(min_length=3, max_length=8)] = "usd"
+    status: Literal["pending", "completed", "failed", "refunded"] = "pending"
+    provider: Literal["stripe", "crypto"] = "stripe"
+    purpose: ShortText | None = None
+    buyerId: EntityId | None = None
+    tokenId: EntityId | None = None
+    tokenAmount: Annotated[StrictInt, Field(ge=0)] | None = None
+    paymentIntentId: ShortText | None = None
+    transactionHash: ShortText | None = None
+    failureReason: ShortText | None = None
+    idempotencyKey: ShortText | None = None
+    # The token purchase saga's recorded state: each step decides from it what is left to do.
+    paymentMethodId: ShortText | None = None
+    creatorId: EntityId | None = None
+    contractAddress: ShortText | None = None
+    unitPriceUsd: NonNegative | None = None
+    argsHash: ShortText | None = None
+    chargeStatus: Literal["none", "authorized", "captured", "declined", "voided", "refunded"] = "none"
+    refundId: ShortText | None = None
+    mintStatus: Literal["none", "sent", "minted", "failed", "burned"] = "none"
+    mintTx: RecordedTx | None = None
+    burnTx: RecordedTx | None = None
+    #: Set once compensation starts: from then on the purchase only goes backward.
+    compensating: StrictBool = False
+    failedStep: ShortText | None = None
+    failureCode: ShortText | None = None
+    completedAt: NonNegative | None = None
+
+
+PROPERTY_MODELS: dict[str, type[BaseModel]] = {
+    "creator": CreatorProperties,
+    "ai_clone": AiCloneProperties,
+    "token": TokenProperties,
+    "course": CourseProperties,
+    "media_asset": MediaAssetProperties,
+    "payment": PaymentProperties,
+}
+
+# --------------------------------------------------------------------------------------------------
+# Documents, one model per table
+
+
+class OrganizationDoc(_Strict):
+    name: Name
+    slug: Annotated[StrictStr, Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
+    status: Literal["active", "suspended"] = "active"
+    plan: ShortText | None = None
+    personal: StrictBool = False
+    createdAt: Timestamp
+    updatedAt: Timestamp
+
+
+class UserDoc(_Strict):
+    email: Email
+    name: ShortText | None = None
+    image: ShortText | None = None
+    emailVerified: StrictBool = False
+    tokenIdentifier: ShortText | None = None
+    createdAt: Timestamp
+    updatedAt: Timestamp
+
+
+class MembershipDoc(_Strict):
+    organizationId: OrganizationId
+    userId: UserId
+    role: Role
+    #: The member's own entity in the organization (an ``audience_member``): the actor of their events.
+    entityId: EntityId | None = None
+    createdAt: Timestamp
+    updatedAt: Timestamp
+
+
+class SessionDoc(_Strict):
+    userId: UserId
+    tokenHash: ShortText
+    expiresAt: Timestamp
+    activeOrganizationId: OrganizationId | None = None
+    ipAddress: ShortText | None = None
+    userAgent: ShortText | None = None
+    createdAt: Timestamp
+    updatedAt: Timestamp
+
+
+class VerificationTokenDoc(_Strict):
+    identifier: ShortText
+    token: ShortText  # SHA-256 of the token: the token itself is never stored
+    expires: Timestamp
+    type: Literal["email_verification", "password_reset", "invitation", "oauth_state"]
+    data: JsonObject | None = None
+
+
+class EntityDoc(_Strict):
+    type: EntityType
+    name: Name
+    properties: dict[str, Any] = Field(default_factory=dict)
+    status: EntityStatus | None = None
+    createdAt: Timestamp
+    updatedAt: Timestamp
+    deletedAt: Timestamp | None = None
+
+
+class ConnectionDoc(_Strict):
+    fromEntityId: EntityId
+    toEntityId: EntityId
+    relationshipType: RelationshipType
+    metadata: JsonObject | None = None
+    createdAt: Timestamp
+    deletedAt: Timestamp | None = None
+
+
+class EventDoc(_Strict):
+    type: EventType
+    actorId: EntityId
+    targetId: EntityId | None = None
+    timestamp: Timestamp
+    metadata: JsonValue = Field(default_factory=dict)
+
+
+class TagDoc(_Strict):
+    entityId: EntityId
+    key: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    value: Annotated[StrictStr, Field(max_length=512)]
+
+
+class ScheduledFunctionDoc(_Strict):
+    name: Annotated[StrictStr, Field(min_length=3, max_length=200)]
+    args: JsonObject
+    scheduledTime: Timestamp
+    state: Literal["pending", "inProgress", "success", "failed", "canceled"]
+    kind: Literal["mutation", "action"]
+    organizationId: OrganizationId | None = None
+    auth: dict[str, StrictStr] | None = None
+    completedTime: Timestamp | None = None
+    error: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    createdAt: Timestamp
+
+
+class AccountDoc(_Strict):
+    userId: UserId
+    providerId: Literal["credential", "github", "google"]
+    accountId: Annotated[StrictStr, Field(min_length=1, max_length=320)]
+    passwordHash: Annotated[StrictStr, Field(max_length=512)] | None = None
+    createdAt: Timestamp
+    updatedAt: Timestamp
+
+
+class RateLimitDoc(_Strict):
+    key: Annotated[StrictStr, Field(min_length=1, max_length=400)]
+    window: Annotated[StrictStr, Field(min_length=1, max_length=40)]
+    count: Annotated[StrictInt, Field(ge=0)]
+    expiresAt: Timestamp
+
+
+class CronRunDoc(_Strict):
+    job: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    window: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    item: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    result: JsonObject | None = None
+    createdAt: Timestamp
+
+
+class ChainNonceDoc(_Strict):
+    account: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    next: Annotated[StrictInt, Field(ge=0)]
+    updatedAt: Timestamp
+
+
+DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
+    "organizations": OrganizationDoc,
+    "users": UserDoc,
+    "memberships": MembershipDoc,
+    "sessions": SessionDoc,
+    "verificationTokens": VerificationTokenDoc,
+    "entities": EntityDoc,
+    "connections": ConnectionDoc,
+    "events": EventDoc,
+    "tags": TagDoc,
+    "scheduledFunctions": ScheduledFunctionDoc,
+    "cronRuns": CronRunDoc,
+    "accounts": AccountDoc,
+    "rateLimits": RateLimitDoc,
+    "chainNonces": ChainNonceDoc,
+}
+
+
+def _locate(exc: PydanticValidationError, prefix: str = "") -> ValidationError:
+    errs = exc.errors(include_url=False, include_context=False, include_input=False)
+    locations = [{"field": prefix + ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in errs]
+    first = locations[0]
+    return ValidationError(
+        f"Invalid {first['field']}: {first['message']}", field=first["field"], locations=locations
+    )
+
+
+def validate_properties(entity_type: str, properties: Any) -> dict[str, Any]:
+    model = PROPERTY_MODELS.get(entity_type)
+    if model is None:
+        if not isinstance(properties, dict):
+            raise ValidationError("Invalid properties: must be an object", field="properties")
+        try:
+            json_limits(properties, what="properties")
+        except ValueError as exc:
+            raise ValidationError(f"Invalid properties: {exc}", field="properties") from None
+        return properties
+    try:
+        parsed = model.model_validate(properties)
+    except PydanticValidationError as exc:
+        raise _locate(exc, "properties.") from None
+    return parsed.model_dump(mode="json", exclude_none=True)
+
+
+def validate_document(table_name: str, doc: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a document for ``table_name``; returns the normalized document (without system fields).
+
+    Raises VALIDATION_ERROR naming the field, or PAYLOAD_TOO_LARGE past 64 KB of properties.
+    """
+    table(table_name)  # an unknown table is a VALIDATION_ERROR
+    for key in doc:
+        if key.startswith("_"):
+            raise ValidationError(f"'{key}' is a system field and cannot be written", field=key)
+    try:
+        parsed = DOCUMENT_MODELS[table_name].model_validate(dict(doc))
+    except PydanticValidationError as exc:
+        err = _locate(exc)
+        if "bytes; the limit is" in err.message:
+            raise PayloadTooLargeError(err.message, field=err.field) from None
+        raise err from None
+    out = parsed.model_dump(mode="json", exclude_unset=True)
+    # Defaults of the model count as written (e.g. an event's empty metadata).
+    for name, info in DOCUMENT_MODELS[table_name].model_fields.items():
+        if name not in out and not info.is_required():
+            default = info.get_default(call_default_factory=True)
+            if default is not None:
+                out[name] = default
+    if table_name == "entities":
+        try:
+            out["properties"] = validate_properties(out["type"], out.get("properties", {}))
+        except ValidationError as exc:
+            if "bytes; the limit is" in exc.message:
+                raise PayloadTooLargeError(exc.message, field="properties") from None
+            raise
+    return out

@@ -1,0 +1,136 @@
+"""Index declarations and their mapping onto the single table's overloaded GSIs.
+
+Each table declares its indexes once (in :mod:`ontology.data.schema`). Every table also has the implicit
+``by_creation_time`` index, as in Convex. Within a table, the indexes take GSI slots 1, 2, 3, … in
+declaration order, so one GSI serves one index of each table ("overloaded"); the PynamoDB models, the
+table in ``template.yaml`` and the README's access-pattern table are all derived from this.
+
+Key of a document in index ``I`` of table ``T`` in organization ``O`` (fields f1..fn, of which the
+first ``partition`` form the partition):
+
+- GSI partition key ``gNpk`` = ``O#T#I`` + ``#`` + enc(f1..fp)   (only when partition > 0)
+- GSI sort key ``gNsk``      = enc(fp+1..fn) + enc(_creationTime) + enc(_id)
+
+with the order-preserving encoding of :mod:`ontology.data.keys`. A query must give ``eq`` on the partition
+fields; ``eq`` on further fields becomes a ``begins_with`` on the sort key, and one range on the next
+field a ``BETWEEN`` — so a range is always one contiguous run of one GSI partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ontology.data.keys import UNDEFINED, encode_value
+
+__all__ = ["CREATION_TIME", "Index", "SearchIndex", "Unique", "get_path"]
+
+CREATION_TIME = "_creationTime"
+
+
+def get_path(doc: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path of a document, or UNDEFINED."""
+    cur: Any = doc
+    for part in path.split("."):
+        if not isinstance(cur, Mapping) or part not in cur:
+            return UNDEFINED
+        cur = cur[part]
+    return cur
+
+
+@dataclass(frozen=True)
+class Index:
+    """A database index: ``fields`` in order; the first ``partition`` of them must be given with eq."""
+
+    name: str
+    fields: tuple[str, ...]
+    partition: int = 0
+    description: str = ""
+    slot: int = 0  # GSI number, assigned by the table declaration
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.partition <= len(self.fields):
+            raise ValueError(f"index {self.name}: partition {self.partition} outside its fields")
+
+    @property
+    def gsi_name(self) -> str:
+        return f"gsi{self.slot}"
+
+    @property
+    def pk_attr(self) -> str:
+        return f"g{self.slot}pk"
+
+    @property
+    def sk_attr(self) -> str:
+        return f"g{self.slot}sk"
+
+    @property
+    def range_fields(self) -> tuple[str, ...]:
+        """Fields a query may constrain, in order (the implicit creation time closes every index)."""
+        return (*self.fields, CREATION_TIME)
+
+    def values_of(self, doc: Mapping[str, Any]) -> list[Any]:
+        return [get_path(doc, f) for f in self.fields]
+
+    def partition_key(self, scope: str, table: str, partition_values: list[Any]) -> str:
+        head = f"{scope}#{table}#{self.name}"
+        if not self.partition:
+            return head
+        encoded = "".join(
+            encode_value(v, f) for v, f in zip(partition_values, self.fields[: self.partition], strict=True)
+        )
+        return f"{head}#{encoded}"
+
+    def keys_for(self, scope: str, table: str, doc: Mapping[str, Any]) -> tuple[str, str]:
+        """(gsi pk, gsi sk) of a stored document (which carries ``_id`` and ``_creationTime``)."""
+        values = self.values_of(doc)
+        pk = self.partition_key(scope, table, values[: self.partition])
+        tail = values[self.partition :]
+        sk = "".join(encode_value(v, f) for v, f in zip(tail, self.fields[self.partition :], strict=True))
+        sk += encode_value(doc[CREATION_TIME], CREATION_TIME) + encode_value(doc["_id"], "_id")
+        return pk, sk
+
+
+@dataclass(frozen=True)
+class SearchIndex(Index):
+    """A search index on one text field (Convex ``searchIndex``), with optional filter fields.
+
+    Stored as the lowercased text in the sort key: a search matches names that start with the query
+    (case-insensitive), then the filter fields are checked on each match. Full-text (token) search
+    comes with the knowledge/search work (DESIGN §9) on the same declaration.
+    """
+
+    search_field: str = "name"
+    filter_fields: tuple[str, ...] = ()
+
+    def values_of(self, doc: Mapping[str, Any]) -> list[Any]:
+        text = get_path(doc, self.search_field)
+        return [text.casefold() if isinstance(text, str) else UNDEFINED]
+
+
+@dataclass(frozen=True)
+class Unique:
+    """A uniqueness rule, enforced by a guard item written in the same transaction as the document.
+
+    ``when`` restricts the rule to some documents (e.g. creators only); ``normalize`` folds values
+    (emails are compared case-insensitively).
+    """
+
+    name: str
+    fields: tuple[str, ...]
+    when: Callable[[Mapping[str, Any]], bool] | None = None
+    normalize: Callable[[Any], Any] | None = None
+    message: str = ""
+
+    def value_of(self, doc: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The guarded value of a document, or None when the rule does not apply to it."""
+        if self.when is not None and not self.when(doc):
+            return None
+        values = []
+        for f in self.fields:
+            v = get_path(doc, f)
+            if v is UNDEFINED or v is None:
+                return None
+            values.append(self.normalize(v) if self.normalize else v)
+        return tuple(values)

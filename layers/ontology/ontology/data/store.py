@@ -1,0 +1,249 @@
+"""Low-level I/O on the single table: the only module that sends DynamoDB requests.
+
+It talks to DynamoDB through a botocore client configured from the settings (botocore rather than
+boto3 or PynamoDB's connection, to keep a query Lambda's cold start small); items written are
+serialized by the PynamoDB model (:mod:`ontology.data.models`), which mutations load on first use. There
+is no Scan here, by design: every read is a GetItem, a BatchGetItem or a Query on a key.
+
+Every request can be observed (``add_listener``): the benchmarks count requests and items with it,
+and the test suite fails any Scan.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+# Imported at module load, not on first request: Lambda's init phase runs with a full CPU.
+import botocore.config
+
+from ontology.aws import session as aws_session
+from ontology.errors import UpstreamError
+from ontology.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Store", "add_listener", "deserialize", "remove_listener", "serialize"]
+
+Listener = Callable[[str, dict[str, Any], dict[str, Any] | None], None]
+_listeners: list[Listener] = []
+
+#: Sort keys of the three kinds of item (see :mod:`ontology.data.models`).
+DOC_SK = "D"
+GUARD_SK = "G"
+TXN_SK = "T"
+
+BATCH_GET_MAX_KEYS = 100
+_METHODS = {
+    "GetItem": "get_item",
+    "BatchGetItem": "batch_get_item",
+    "Query": "query",
+    "TransactWriteItems": "transact_write_items",
+    "PutItem": "put_item",
+}
+BATCH_GET_MAX_ATTEMPTS = 8
+
+
+def add_listener(fn: Listener) -> None:
+    """Call ``fn(operation, params, response)`` after every request (response None when it raised)."""
+    _listeners.append(fn)
+
+
+def remove_listener(fn: Listener) -> None:
+    if fn in _listeners:
+        _listeners.remove(fn)
+
+
+def serialize(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Python attribute values → DynamoDB's typed map, through the PynamoDB model."""
+    from ontology.data.models import Item
+
+    return Item(**attrs).serialize()  # type: ignore[no-any-return]
+
+
+def deserialize(raw: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB's typed map → Python attribute values (only the attributes present)."""
+    out: dict[str, Any] = {}
+    for name, typed in raw.items():
+        if "S" in typed:
+            out[name] = typed["S"]
+        elif "N" in typed:
+            text = typed["N"]
+            out[name] = int(text) if text.lstrip("-").isdigit() else float(text)
+        elif "NULL" in typed:
+            out[name] = None
+        elif "BOOL" in typed:
+            out[name] = typed["BOOL"]
+    return out
+
+
+class Store:
+    """The table's requests. One instance per process is enough; it holds no per-request state."""
+
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            settings = get_settings()
+            config = botocore.config.Config(
+                retries={"mode": "standard", "total_max_attempts": 4},
+                connect_timeout=2,
+                read_timeout=10,
+                max_pool_connections=16,
+                parameter_validation=False,
+            )
+            self._client = aws_session().create_client(
+                "dynamodb",
+                region_name=settings.region,
+                endpoint_url=settings.dynamodb_endpoint,
+                config=config,
+            )
+        return self._client
+
+    @property
+    def table_name(self) -> str:
+        return get_settings().table_name
+
+    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        response: dict[str, Any] | None = None
+        try:
+            response = getattr(self.client, _METHODS[operation])(**params)
+            return response
+        finally:
+            for fn in list(_listeners):
+                fn(operation, params, response)
+
+    # ---------------------------------------------------------------------------------------- reads
+
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> dict[str, Any] | None:
+        resp = self.call(
+            "GetItem",
+            {
+                "TableName": self.table_name,
+                "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+                "ConsistentRead": consistent,
+            },
+        )
+        raw = resp.get("Item")
+        return deserialize(raw) if raw else None
+
+    def batch_get(
+        self, keys: Iterable[tuple[str, str]], *, consistent: bool = True
+    ) -> dict[str, dict[str, Any]]:
+        """Items by pk, in as few BatchGetItem requests as the 100-key limit allows.
+
+        Unprocessed keys (throttling) are retried with jittered exponential backoff.
+        """
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), BATCH_GET_MAX_KEYS):
+            pending = [
+                {"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted[start : start + BATCH_GET_MAX_KEYS]
+            ]
+            attempt = 0
+            while pending:
+                resp = self.call(
+                    "BatchGetItem",
+                    {"RequestItems": {self.table_name: {"Keys": pending, "ConsistentRead": consistent}}},
+                )
+                for raw in resp.get("Responses", {}).get(self.table_name, []):
+                    item = deserialize(raw)
+                    found[item["pk"]] = item
+                pending = resp.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+                if pending:
+                    attempt += 1
+                    if attempt >= BATCH_GET_MAX_ATTEMPTS:
+                        raise UpstreamError("The database is throttling reads; try again")
+                    time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311
+        return found
+
+    def query(
+        self,
+        *,
+        index: str | None,
+        pk_attr: str,
+        pk: str,
+        sk_attr: str,
+        sk_condition: tuple[str, ...] | None,
+        forward: bool,
+        limit: int | None,
+        start_key: dict[str, Any] | None,
+        consistent: bool = False,
+        count_only: bool = False,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None, int]:
+        """One Query request: ``(items, last_evaluated_key, count)``.
+
+        ``sk_condition`` is ``("begins_with", prefix)``, ``("between", lo, hi)``, ``("lte", hi)`` or None;
+        no key value is ever the empty string (DynamoDB rejects those).
+        """
+        names = {"#p": pk_attr}
+        values: dict[str, Any] = {":p": {"S": pk}}
+        expr = "#p = :p"
+        if sk_condition is not None:
+            names["#s"] = sk_attr
+            if sk_condition[0] == "begins_with":
+                expr += " AND begins_with(#s, :a)"
+                values[":a"] = {"S": sk_condition[1]}
+            elif sk_condition[0] == "lte":
+                expr += " AND #s <= :b"
+                values[":b"] = {"S": sk_condition[1]}
+            else:
+                expr += " AND #s BETWEEN :a AND :b"
+                values[":a"] = {"S": sk_condition[1]}
+                values[":b"] = {"S": sk_condition[2]}
+        params: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": expr,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": forward,
+        }
+        if index:
+            params["IndexName"] = index
+        elif consistent:
+            params["ConsistentRead"] = True
+        if limit is not None:
+            params["Limit"] = limit
+        if start_key:
+            params["ExclusiveStartKey"] = start_key
+        if count_only:
+            params["Select"] = "COUNT"
+        resp = self.call("Query", params)
+        items = [deserialize(raw) for raw in resp.get("Items", [])]
+        return items, resp.get("LastEvaluatedKey"), int(resp.get("Count", len(items)))
+
+    # --------------------------------------------------------------------------------------- writes
+
+    def transact_write(self, items: list[dict[str, Any]], token: str | None = None) -> None:
+        params: dict[str, Any] = {"TransactItems": items}
+        if token:
+            params["ClientRequestToken"] = token
+        self.call("TransactWriteItems", params)
+
+    def put(self, attrs: dict[str, Any]) -> None:
+        """An unconditional put: only for tooling (seeding), never on a request path."""
+        self.call("PutItem", {"TableName": self.table_name, "Item": serialize(attrs)})
+
+
+_default: Store | None = None
+
+
+def default_store() -> Store:
+    global _default  # noqa: PLW0603
+    if _default is None:
+        _default = Store()
+    return _default
+
+
+def reset_default_store() -> None:
+    """Forget the cached client (after ``configure_models`` points at another endpoint)."""
+    global _default  # noqa: PLW0603
+    _default = None
+
+
+__all__ += ["default_store", "reset_default_store"]

@@ -1,0 +1,317 @@
+"""Running mutations: buffer, commit once with TransactWriteItems, re-run on conflict.
+
+A mutation's writes are buffered by :class:`~ontology.data.db.DatabaseWriter` and committed here in one
+TransactWriteItems:
+
+- every document written is a Put/Delete conditioned on the version it was read at (or on not
+  existing, for an insert); every document only read is a ConditionCheck on its version;
+- every unique value claimed or released is a guard item Put/Delete in the same transaction;
+- one *commit marker* item (``<scope>#txn#<id>``, expiring after a day) is Put with
+  ``attribute_not_exists``. When the outcome of a commit is unknown (a timeout, a dropped
+  connection, a 5xx) the same request is sent again with the same ClientRequestToken: DynamoDB
+  answers idempotently, and where it does not (the token expired, or a local stand-in ignores
+  tokens) a cancellation on the marker proves the first attempt committed. A mutation is therefore
+  applied exactly once, never twice.
+
+A conflict (a version or guard condition failed, or DynamoDB reported a transaction conflict) re-runs
+the whole mutation, as Convex does, up to ``mutation_max_attempts`` times with jittered exponential
+backoff, then fails with CONFLICT. A mutation that would exceed the transaction limits (100 items,
+4 MB) fails with TRANSACTION_TOO_LARGE before anything is sent.
+
+Example::
+
+    def rename(db):
+        db.patch(entity_id, {"name": "New"})
+        return {"success": True}
+
+    run_mutation(rename, org="org_…")
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from ontology.data.db import UNREAD, DatabaseReader, DatabaseWriter, TxState
+from ontology.data.store import DOC_SK, GUARD_SK, TXN_SK, Store, default_store, serialize
+from ontology.errors import ConflictError, InternalError, TransactionTooLargeError, UpstreamError
+from ontology.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MAX_TRANSACTION_BYTES", "MAX_TRANSACTION_ITEMS", "commit", "run_mutation", "run_query"]
+
+T = TypeVar("T")
+
+MAX_TRANSACTION_ITEMS = 100
+MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
+MARKER_TTL_SECONDS = 24 * 3600
+#: How often an ambiguous commit is re-sent before giving up (with its outcome still unknown).
+AMBIGUOUS_RESENDS = 3
+
+_RETRYABLE_REASONS = {
+    "ConditionalCheckFailed",
+    "TransactionConflict",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+}
+_TRANSIENT_ERRORS = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TransactionInProgressException",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+
+
+class _Retry(Exception):
+    """Internal: the mutation must run again on fresh reads. ``conflict`` is False when the cause was
+    not a conflict (the store cancelled for another, presumably transient, reason)."""
+
+    def __init__(self, conflict: bool = True) -> None:
+        super().__init__()
+        self.conflict = conflict
+
+
+def _doc_attrs(tx_scope: str, doc_id: str, full: dict[str, Any], version: int, where: Any) -> dict[str, Any]:
+    t, scope = where
+    body = {k: v for k, v in full.items() if k not in ("_id", "_creationTime")}
+    attrs: dict[str, Any] = {
+        "pk": f"{scope}#{doc_id}",
+        "sk": DOC_SK,
+        "tb": t.name,
+        "ct": full["_creationTime"],
+        "v": version,
+        "doc": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+    }
+    for idx in t.indexes:
+        attrs[idx.pk_attr], attrs[idx.sk_attr] = idx.keys_for(scope, t.name, full)
+    if t.ttl_field and isinstance(full.get(t.ttl_field), int | float):
+        # DynamoDB's TTL deletes the item some time after this (ms → a datetime for PynamoDB)
+        attrs["ttl"] = datetime.fromtimestamp(full[t.ttl_field] / 1000, tz=UTC)
+    return attrs
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def build_transaction(tx: TxState, table_name: str, txid: str) -> list[dict[str, Any]]:
+    """The TransactItems for a mutation's state; the commit marker is the last item."""
+    items: list[dict[str, Any]] = []
+    written: set[str] = set()
+    for doc_id, full in tx.docs.items():
+        t, scope = tx.where[doc_id]
+        pk = f"{scope}#{doc_id}"
+        written.add(pk)
+        read_v = tx.reads.get(pk)
+        if full is None and doc_id in tx.inserted:
+            continue
+        if full is None:
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": table_name,
+                        "Key": _key(pk, DOC_SK),
+                        "ConditionExpression": "#v = :v",
+                        "ExpressionAttributeNames": {"#v": "v"},
+                        "ExpressionAttributeValues": {":v": {"N": str(read_v)}},
+                    }
+                }
+            )
+            continue
+        put: dict[str, Any] = {
+            "TableName": table_name,
+            "Item": serialize(_doc_attrs(tx.scope, doc_id, full, (read_v or 0) + 1, (t, scope))),
+        }
+        if read_v:
+            put["ConditionExpression"] = "#v = :v"
+            put["ExpressionAttributeNames"] = {"#v": "v"}
+            put["ExpressionAttributeValues"] = {":v": {"N": str(read_v)}}
+        else:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        items.append({"Put": put})
+    for pk, version in tx.reads.items():
+        if pk in written:
+            continue
+        check: dict[str, Any] = {"TableName": table_name, "Key": _key(pk, DOC_SK)}
+        if version:
+            check["ConditionExpression"] = "#v = :v"
+            check["ExpressionAttributeNames"] = {"#v": "v"}
+            check["ExpressionAttributeValues"] = {":v": {"N": str(version)}}
+        else:
+            check["ConditionExpression"] = "attribute_not_exists(pk)"
+        items.append({"ConditionCheck": check})
+    for gpk, entry in tx.guards.items():
+        seen = entry["seen"]
+        ref = entry["ref"]
+        if seen is UNREAD:
+            if ref == entry.get("holder"):
+                continue
+            cond = "attribute_not_exists(pk) OR #d = :held"
+            held = entry["holder"]
+        elif seen is None:
+            cond, held = "attribute_not_exists(pk)", None
+        else:
+            cond, held = "#d = :held", seen
+        op: dict[str, Any]
+        if not entry.get("dirty") or (seen is not UNREAD and ref == seen):
+            op_name, op = "ConditionCheck", {"Key": _key(gpk, GUARD_SK)}
+        elif ref is None:
+            op_name, op = "Delete", {"Key": _key(gpk, GUARD_SK)}
+        else:
+            op_name = "Put"
+            op = {
+                "Item": serialize(
+                    {"pk": gpk, "sk": GUARD_SK, "tb": "_guard", "v": 1, "doc": json.dumps({"ref": ref})}
+                )
+            }
+        op["TableName"] = table_name
+        op["ConditionExpression"] = cond
+        if held is not None:
+            op["ExpressionAttributeNames"] = {"#d": "doc"}
+            op["ExpressionAttributeValues"] = {":held": {"S": json.dumps({"ref": held})}}
+        items.append({op_name: op})
+    marker = {
+        "pk": f"{tx.scope}#txn#{txid}",
+        "sk": TXN_SK,
+        "tb": "_txn",
+        "v": 1,
+        "ttl": timedelta(seconds=MARKER_TTL_SECONDS),
+    }
+    items.append(
+        {
+            "Put": {
+                "TableName": table_name,
+                "Item": serialize(marker),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+    )
+    return items
+
+
+def _check_limits(items: list[dict[str, Any]]) -> None:
+    if len(items) > MAX_TRANSACTION_ITEMS:
+        raise TransactionTooLargeError(
+            f"this mutation reads or writes {len(items) - 1} items; one transaction holds at most "
+            f"{MAX_TRANSACTION_ITEMS - 1}. Split the work across several mutations (from an action).",
+            items=len(items) - 1,
+            limit=MAX_TRANSACTION_ITEMS - 1,
+        )
+    size = sum(len(json.dumps(i, separators=(",", ":"))) for i in items)
+    if size > MAX_TRANSACTION_BYTES:
+        raise TransactionTooLargeError(
+            f"this mutation writes about {size} bytes; one transaction holds at most {MAX_TRANSACTION_BYTES}",
+            bytes=size,
+            limit=MAX_TRANSACTION_BYTES,
+        )
+
+
+def _error_code(exc: BaseException) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
+
+
+def commit(tx: TxState, store: Store) -> bool:
+    """Commit a mutation's buffered state; True when something was written.
+
+    Raises ``_Retry`` on a conflict, TRANSACTION_TOO_LARGE before sending an oversized transaction.
+    """
+    if not tx.docs and not any(g.get("dirty") for g in tx.guards.values()):
+        return False  # read-only: the reads were consistent when made
+    txid = str(uuid.uuid4())
+    items = build_transaction(tx, store.table_name, txid)
+    _check_limits(items)
+    marker_index = len(items) - 1
+    for attempt in range(AMBIGUOUS_RESENDS + 1):
+        try:
+            store.transact_write(items, token=txid)
+            return True
+        except Exception as exc:
+            code = _error_code(exc)
+            if code == "TransactionCanceledException":
+                reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
+                if len(reasons) > marker_index and reasons[marker_index] == "ConditionalCheckFailed":
+                    logger.info(
+                        "commit confirmed by its marker after an ambiguous attempt", extra={"txid": txid}
+                    )
+                    return True
+                logger.debug("transaction cancelled", extra={"reasons": reasons})
+                if "ValidationError" in reasons:
+                    logger.error("transaction item rejected", extra={"reasons": reasons})
+                    raise InternalError("The database rejected the write") from None
+                conflict = all(r in _RETRYABLE_REASONS or r == "None" for r in reasons)
+                raise _Retry(conflict) from None
+            if code in (
+                "ValidationException",
+                "IdempotentParameterMismatchException",
+                "ResourceNotFoundException",
+            ):
+                logger.error("transaction rejected", exc_info=exc)
+                raise InternalError("The database rejected the write") from None
+            # Anything else (timeouts, dropped connections, 5xx, throttling): the outcome is unknown.
+            # Re-send the same request with the same token; the marker settles it.
+            logger.warning(
+                "commit outcome unknown; re-sending",
+                extra={"txid": txid, "error": code or type(exc).__name__},
+            )
+            time.sleep(min(0.05 * 2**attempt, 0.5))
+    raise UpstreamError("The database did not confirm the write; its outcome is unknown")
+
+
+def run_mutation(
+    fn: Callable[[DatabaseWriter], T],
+    *,
+    org: str | None,
+    platform: bool = False,
+    store: Store | None = None,
+    max_attempts: int | None = None,
+) -> T:
+    """Run ``fn(db)`` as one transaction, re-running it on conflict; returns its result.
+
+    ``fn`` may run more than once: keep side effects other than ``db`` writes out of it (schedule
+    them, or use an action).
+    """
+    from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+    st = store or default_store()
+    attempts = max_attempts or get_settings().mutation_max_attempts
+    retrying = Retrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=0.01, max=1.0),
+        retry=retry_if_exception_type(_Retry),
+        reraise=True,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                tx = TxState(org or "platform")
+                db = DatabaseWriter(org, store=st, platform=platform, tx=tx)
+                result = fn(db)
+                commit(tx, st)
+                return result
+    except _Retry as last:
+        if not last.conflict:
+            raise UpstreamError("The database kept cancelling the write; nothing was written") from None
+        raise ConflictError(
+            f"the data this mutation read kept changing; gave up after {attempts} attempts", attempts=attempts
+        ) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def run_query(
+    fn: Callable[[DatabaseReader], T], *, org: str | None, platform: bool = False, store: Store | None = None
+) -> T:
+    """Run ``fn(db)`` with a read-only database (it has no write methods)."""
+    return fn(DatabaseReader(org, store=store or default_store(), platform=platform))

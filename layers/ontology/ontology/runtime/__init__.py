@@ -1,0 +1,11 @@
+"""The function runtime: the registry the decorators fill, the contexts a function receives, the Lambda
+handler behind every function, the scheduler and crons, and the OpenAPI document. It stands on the data
+layer and auth's identity; it never imports services or providers.
+
+- :mod:`~ontology.runtime.registry` — function specs, ``Args``, ``resolve``, ``load_all``;
+- :mod:`~ontology.runtime.functions` — ``@query``, ``@mutation``, ``@action`` (each a Lambda handler);
+- :mod:`~ontology.runtime.context` — ``QueryCtx``, ``MutationCtx``, ``ActionCtx`` and ``invoke``;
+- :mod:`~ontology.runtime.handler` — API Gateway events in, the envelope out;
+- :mod:`~ontology.runtime.scheduler`, :mod:`~ontology.runtime.jobs`, :mod:`~ontology.runtime.crons`;
+- :mod:`~ontology.runtime.openapi`, :mod:`~ontology.runtime.results` (result models).
+"""

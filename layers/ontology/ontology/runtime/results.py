@@ -1,0 +1,108 @@
+"""Argument and result models shared by the functions (they also shape the OpenAPI document)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, create_model
+
+from ontology.data.db import PAGE_MAX
+from ontology.data.schema import EntityStatus, EntityType, EventType, RelationshipType
+
+__all__ = [
+    "ConnectionOut",
+    "CreatorOut",
+    "CreatorWithContent",
+    "EntityOut",
+    "EventOut",
+    "Page",
+    "PaginationOpts",
+    "SuccessResult",
+    "TagOut",
+    "id_result",
+]
+
+T = TypeVar("T")
+
+
+class PaginationOpts(BaseModel):
+    """Convex's ``paginationOptsValidator``: ``{"numItems": 20, "cursor": null}``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+    numItems: Annotated[int, Field(ge=1, le=PAGE_MAX)]
+    cursor: Annotated[StrictStr, Field(max_length=4096)] | None = None
+
+
+class Page(BaseModel, Generic[T]):
+    model_config = ConfigDict(defer_build=True)
+    page: list[T]
+    isDone: bool
+    continueCursor: str
+
+
+class _Doc(BaseModel):
+    # Result models shape the OpenAPI document; they are never built in a function's cold start.
+    model_config = ConfigDict(extra="allow", defer_build=True)
+    id_: str = Field(alias="_id")
+    creationTime: float = Field(alias="_creationTime")
+
+
+class EntityOut(_Doc):
+    type: EntityType
+    name: str
+    properties: dict[str, Any]
+    status: EntityStatus | None = None
+    createdAt: float
+    updatedAt: float
+
+
+class CreatorOut(EntityOut):
+    contentCount: int | None = None
+
+
+class CreatorWithContent(EntityOut):
+    content: list[EntityOut]
+    followerCount: int
+
+
+class ConnectionOut(_Doc):
+    fromEntityId: str
+    toEntityId: str
+    relationshipType: RelationshipType
+    metadata: dict[str, Any] | None = None
+    createdAt: float
+
+
+class EventOut(_Doc):
+    type: EventType
+    actorId: str
+    targetId: str | None = None
+    timestamp: float
+    metadata: Any = None
+
+
+class TagOut(_Doc):
+    entityId: str
+    key: str
+    value: str
+
+
+class Result(BaseModel):
+    """Base of a function's result model: built on first use, not at import (cold starts)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class SuccessResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    success: StrictBool
+
+
+@cache
+def id_result(name: str) -> type[BaseModel]:
+    """``{"<name>": "<id>"}`` (the reference returns ``{creatorId}``, ``{fileId}``, …)."""
+    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        f"{name[0].upper()}{name[1:]}Result", __base__=Result, **{name: (str, ...)}
+    )
+    return model
