@@ -14,8 +14,8 @@ def _seed_entities(n: int, kind: str) -> None:
     """Bulk-load directly through the store (a tooling path), not n transactions."""
     from ontology import TABLES
     from ontology.data.db import _creation_time
+    from ontology.data.documents import validate_document
     from ontology.data.keys import new_id
-    from ontology.data.schema import validate_document
     from ontology.data.store import default_store
     from ontology.data.transaction import _doc_attrs
 

@@ -8,10 +8,11 @@ from typing import Any
 
 from pydantic import StrictInt
 
-from ontology.data.schema import JsonObject, NonNegative
+from ontology.data.fields import JsonObject, NonNegative
 from ontology.errors import ConflictError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
-from ontology.runtime.registry import Args, action, mutation, query
+from ontology.runtime.functions import action, mutation, query
+from ontology.runtime.registry import Args
 from ontology.services.cron_runs import CronArgs, done, mark_done, organizations, run_time, window_for
 from ontology.services.ontology_ops import log_event, now_ms
 

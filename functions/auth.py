@@ -6,9 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictStr
 
-from ontology.data.schema import Email, NonNegative
+from ontology.data.fields import Email, NonNegative
 from ontology.runtime.context import ActionCtx, MutationCtx
-from ontology.runtime.registry import Args, action, mutation
+from ontology.runtime.functions import action, mutation
+from ontology.runtime.registry import Args
 from ontology.services.cron_runs import CronArgs, run_time
 
 #: Documents deleted per transaction (each delete also removes its unique guard: two items).

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ontology.data.schema import EntityId
+from ontology.data.fields import EntityId
 from ontology.errors import ConflictError, PaymentFailedError, UpstreamError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
-from ontology.runtime.registry import Args, action, mutation, query
+from ontology.runtime.functions import action, mutation, query
+from ontology.runtime.registry import Args
 from ontology.services.cron_runs import CronArgs, done, mark_done, organizations, run_time, window_for
 from ontology.services.ontology_ops import log_event, now_ms
 

@@ -6,10 +6,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from ontology.data.schema import ConnectionId, EntityId, JsonObject, RelationshipType
+from ontology.data.fields import ConnectionId, EntityId, JsonObject, RelationshipType
 from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import MutationCtx, QueryCtx
-from ontology.runtime.registry import Args, mutation, query
+from ontology.runtime.functions import mutation, query
+from ontology.runtime.registry import Args
 from ontology.runtime.results import ConnectionOut, Page, PaginationOpts, SuccessResult, id_result
 from ontology.services.ontology_ops import (
     MANAGED_RELATIONSHIPS,

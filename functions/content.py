@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
 
-from ontology.data.schema import EntityId
+from ontology.data.fields import EntityId
 from ontology.errors import ConflictError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
-from ontology.runtime.registry import Args, action, mutation, query
+from ontology.runtime.functions import action, mutation, query
+from ontology.runtime.registry import Args
 from ontology.services.cron_runs import CronArgs, done, mark_done, organizations, run_time, window_for
 from ontology.services.ontology_ops import log_event, now_ms
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ontology.data.schema import EntityId
+from ontology.data.fields import EntityId
 from ontology.errors import ConflictError, ForbiddenError, ValidationError
 from ontology.runtime.context import MutationCtx
-from ontology.runtime.registry import Args, mutation
+from ontology.runtime.functions import mutation
+from ontology.runtime.registry import Args
 from ontology.runtime.results import Result
 from ontology.services.ledger import move_tokens
 from ontology.services.ontology_ops import log_event, now_ms, require_entity

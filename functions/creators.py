@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from pydantic import Field, StrictStr
 
 from ontology.data.db import Doc
-from ontology.data.schema import Email, EntityId, ShortText
+from ontology.data.fields import Email, EntityId, ShortText
 from ontology.runtime.context import MutationCtx, QueryCtx
-from ontology.runtime.registry import Args, mutation, query
+from ontology.runtime.functions import mutation, query
+from ontology.runtime.registry import Args
 from ontology.runtime.results import (
     CreatorOut,
     CreatorWithContent,

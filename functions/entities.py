@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from pydantic import Field, StrictStr
 
 from ontology.data.db import Doc
-from ontology.data.schema import EntityId, EntityStatus, EntityType, validate_properties
+from ontology.data.documents import validate_properties
+from ontology.data.fields import EntityId, EntityStatus, EntityType
 from ontology.errors import ValidationError
 from ontology.runtime.context import MutationCtx, QueryCtx
-from ontology.runtime.registry import Args, mutation, query
+from ontology.runtime.functions import mutation, query
+from ontology.runtime.registry import Args
 from ontology.runtime.results import EntityOut, Page, PaginationOpts, SuccessResult, id_result
 from ontology.services.ontology_ops import (
     MANAGED_ENTITY_TYPES,

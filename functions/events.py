@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from ontology.data.schema import EntityId, EventType, NonNegative
+from ontology.data.fields import EntityId, EventType, NonNegative
 from ontology.errors import ValidationError
 from ontology.runtime.context import QueryCtx
-from ontology.runtime.registry import Args, query
+from ontology.runtime.functions import query
+from ontology.runtime.registry import Args
 from ontology.runtime.results import EventOut, Page, PaginationOpts
 from ontology.services.ontology_ops import PURCHASE_EVENTS, sees_purchase
 

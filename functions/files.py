@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
-from ontology.data.schema import EntityId
+from ontology.data.fields import EntityId
 from ontology.data.storage import MAX_UPLOAD_BYTES, check_storage_id
 from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import MutationCtx, QueryCtx
-from ontology.runtime.registry import Args, mutation, query
+from ontology.runtime.functions import mutation, query
+from ontology.runtime.registry import Args
 from ontology.runtime.results import SuccessResult, id_result
 from ontology.services.ontology_ops import actor_for, log_event, now_ms, require_entity
 

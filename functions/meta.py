@@ -6,7 +6,7 @@ from typing import Any
 
 from ontology.errors import NotFoundError
 from ontology.runtime.context import QueryCtx
-from ontology.runtime.registry import query
+from ontology.runtime.functions import query
 
 
 @query(auth="public", method="GET", route="/api/openapi.json", returns=dict[str, Any], raw=True)

@@ -23,12 +23,13 @@ from ontology.auth.people import (
     slugify,
 )
 from ontology.data.db import DatabaseReader, DatabaseWriter
+from ontology.data.fields import Email, OrganizationId, UserId
 from ontology.data.keys import now_ms
-from ontology.data.schema import Email, OrganizationId, UserId
 from ontology.data.transaction import run_mutation
 from ontology.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, QueryCtx
-from ontology.runtime.registry import Args, action, query
+from ontology.runtime.functions import action, query
+from ontology.runtime.registry import Args
 from ontology.runtime.results import SuccessResult, id_result
 from ontology.runtime.scheduler import Scheduler
 from ontology.settings import get_settings

@@ -19,10 +19,11 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
 
-from ontology.data.schema import EntityId
+from ontology.data.fields import EntityId
 from ontology.errors import CODE_OF_NAME, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx
-from ontology.runtime.registry import Args, action, mutation
+from ontology.runtime.functions import action, mutation
+from ontology.runtime.registry import Args
 from ontology.services import purchases
 from ontology.services.cron_runs import CronArgs, organizations, run_time
 

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StrictStr
 
 from ontology.runtime.context import MutationCtx, QueryCtx
-from ontology.runtime.registry import Args, mutation, query
+from ontology.runtime.functions import mutation, query
+from ontology.runtime.registry import Args
 from ontology.runtime.results import Page, PaginationOpts, SuccessResult
 
 JobState = Literal["pending", "inProgress", "success", "failed", "canceled"]

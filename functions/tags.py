@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
 
-from ontology.data.schema import EntityId
+from ontology.data.fields import EntityId
 from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import MutationCtx, QueryCtx
-from ontology.runtime.registry import Args, mutation, query
+from ontology.runtime.functions import mutation, query
+from ontology.runtime.registry import Args
 from ontology.runtime.results import Page, PaginationOpts, SuccessResult, TagOut, id_result
 from ontology.services.ontology_ops import actor_for, log_event, require_entity
 

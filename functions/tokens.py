@@ -16,8 +16,8 @@ from pydantic import Field, StrictFloat, StrictInt, StrictStr
 
 from ontology.auth.identity import Identity
 from ontology.data.db import DatabaseWriter, Doc
+from ontology.data.fields import EntityId
 from ontology.data.relations import connected
-from ontology.data.schema import EntityId
 from ontology.data.transaction import run_mutation, run_query
 from ontology.errors import (
     ConflictError,
@@ -28,7 +28,8 @@ from ontology.errors import (
     ValidationError,
 )
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
-from ontology.runtime.registry import Args, action, mutation, query
+from ontology.runtime.functions import action, mutation, query
+from ontology.runtime.registry import Args
 from ontology.runtime.results import EntityOut, Result, id_result
 from ontology.services.ledger import balance_of, holding, move_tokens
 from ontology.services.ontology_ops import (

@@ -134,7 +134,7 @@ def outbox(table: str, tmp_path: Path) -> Iterator[Any]:
 def deliver(outbox: Any) -> Callable[[], list[dict[str, Any]]]:
     """Run every pending scheduled job (the emails), then return the outbox, newest first."""
     from ontology import run_query
-    from ontology.runtime.scheduler import execute_job
+    from ontology.runtime.jobs import execute_job
 
     def run() -> list[dict[str, Any]]:
         jobs = run_query(

@@ -25,8 +25,8 @@ def _seed(n: int, kind: str = "video", **props) -> None:
     """Bulk-load n entities directly (tooling path), far faster than n transactions on moto."""
     from ontology import TABLES
     from ontology.data.db import _creation_time
+    from ontology.data.documents import validate_document
     from ontology.data.keys import new_id
-    from ontology.data.schema import validate_document
 
     store = default_store()
     for i in range(n):

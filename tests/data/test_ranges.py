@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ontology.data.db import DatabaseReader, IndexRange
+from ontology.data.db import DatabaseReader
 from ontology.data.indexes import SearchIndex
 from ontology.data.keys import KEY_MAX, encode_value
+from ontology.data.query import IndexRange
 from ontology.data.schema import TABLES
 from ontology.errors import ValidationError
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ontology.data.documents import PROPERTY_MODELS
+from ontology.data.documents import PROPERTY_MODELS, validate_document
 from ontology.data.enums import ENTITY_STATUSES, ENTITY_TYPES, EVENT_TYPES, RELATIONSHIP_TYPES, ROLES
 from ontology.data.indexes import SearchIndex
 from ontology.data.keys import new_id
-from ontology.data.schema import TABLES, validate_document
+from ontology.data.schema import TABLES
 from ontology.errors import PayloadTooLargeError, ValidationError
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "one-platform-api-reference.md"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ontology.runtime.context import MAX_BODY_BYTES
+from ontology.runtime.handler import MAX_BODY_BYTES
 
 
 def test_success_envelope(call) -> None:

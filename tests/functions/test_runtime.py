@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ontology import InternalError, NotFoundError, run_query
-from ontology.data.schema import EntityId
+from ontology.data.fields import EntityId
 from ontology.runtime.context import invoke
-from ontology.runtime.registry import REGISTRY, Args, action, load_all, mutation, query
+from ontology.runtime.functions import action, mutation, query
+from ontology.runtime.registry import REGISTRY, Args, load_all
 
 
 class NameArgs(Args):

@@ -12,7 +12,8 @@ import pytest
 from ontology import NotFoundError, run_query
 from ontology.auth.identity import Identity
 from ontology.runtime.context import invoke
-from ontology.runtime.registry import Args, action, mutation
+from ontology.runtime.functions import action, mutation
+from ontology.runtime.registry import Args
 
 PAGE = {"numItems": 50, "cursor": None}
 
@@ -195,7 +196,7 @@ def test_an_action_runs_at_most_once(stack, owner) -> None:
 
 
 def test_an_action_interrupted_after_its_claim_is_not_run_again(stack, owner) -> None:
-    from ontology.runtime.scheduler import _finish
+    from ontology.runtime.jobs import _finish
 
     job_id = invoke(schedule_post, {"target": "auth:cleanup_expired_tokens"}, owner)
     assert _finish(job_id, "inProgress", expect="pending")  # claimed, then the Lambda died

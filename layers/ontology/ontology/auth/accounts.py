@@ -24,9 +24,10 @@ from typing import Any
 from urllib.parse import quote
 
 from ontology.auth.identity import hash_token, new_token
+from ontology.data import outbox
 from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
+from ontology.data.fields import normalize_email
 from ontology.data.keys import new_id, now_ms
-from ontology.data.schema import normalize_email
 from ontology.data.transaction import run_mutation
 from ontology.errors import (
     EmailNotVerifiedError,
@@ -34,7 +35,6 @@ from ontology.errors import (
     UnauthenticatedError,
     ValidationError,
 )
-from ontology.runtime.scheduler import Scheduler
 
 __all__ = [
     "EMAILS_PER_HOUR",
@@ -157,8 +157,9 @@ def _send(db: DatabaseWriter, to: str, subject: str, text: str, html: str) -> bo
     """Schedule an email in this transaction, unless the address had its 5 this hour."""
     if rate_hit(db, f"email:{_digest(to)}") > EMAILS_PER_HOUR:
         return False
-    outbox = Scheduler(None, writer=db.view(platform=True))
-    outbox.run_after(0, "auth:send_email", {"to": to, "subject": subject, "text": text, "html": html})
+    # The job is written into this transaction; it runs functions/auth.py's send_email action.
+    args = {"to": to, "subject": subject, "text": text, "html": html}
+    outbox.enqueue(db.view(platform=True), "auth:send_email", "action", args)
     return True
 
 

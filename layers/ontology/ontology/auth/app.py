@@ -214,7 +214,7 @@ def endpoint(fn: Any) -> Any:
 
 @endpoint
 async def sign_up_email(request: Request, body: dict[str, Any]) -> Response:
-    from ontology.data.schema import _email
+    from ontology.data.fields import _email
 
     email = _str(body, "email", limit=320)
     try:

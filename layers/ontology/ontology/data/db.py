@@ -4,22 +4,14 @@ Reads (queries and mutations)::
 
     doc = db.get(creator_id)                          # one GetItem (consistent)
     docs = db.get_many(ids)                           # one BatchGetItem per 100 ids
-    page = (db.query("entities")
-              .with_index("by_type", lambda q: q.eq("type", "creator"))
-              .filter(lambda q: q.eq(q.field("status"), "active"))
-              .order("desc")
-              .paginate({"numItems": 20, "cursor": None}))
+    page = db.query("entities").with_index("by_type", lambda q: q.eq("type", "creator")).take(20)
 
 Writes (mutations only) are buffered, visible to the mutation's own reads, and committed once by
 :func:`ontology.data.transaction.run_mutation` in a single TransactWriteItems::
 
     new_id = db.insert("entities", {...}); db.patch(new_id, {...}); db.delete(other_id)
 
-Documented bounds (a read past them raises LIMIT_EXCEEDED, never returns a silently short result):
-
-- ``collect()`` returns at most :data:`COLLECT_MAX` documents;
-- a ``filter()`` examines at most :data:`MAX_EXAMINED` index entries per call;
-- ``take(n)`` and ``paginate`` take ``n`` ≤ :data:`PAGE_MAX`.
+The query builder and its bounds are in :mod:`ontology.data.query`.
 """
 
 from __future__ import annotations
@@ -27,43 +19,32 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from types import EllipsisType
-from typing import Any, Literal, Self
+from typing import Any, Self
 
-from ontology.data.cursor import CursorBinding, decode_cursor, encode_cursor
-from ontology.data.filters import Expr, build_filter
-from ontology.data.indexes import CREATION_TIME, Index, SearchIndex, Unique
-from ontology.data.keys import KEY_MAX, check_id, encode_value, new_id, table_of_id
-from ontology.data.schema import PLATFORM_SCOPE, Table, table, validate_document
-from ontology.data.store import DOC_SK, GUARD_SK, Store, default_store
+from ontology.data.indexes import Unique
+from ontology.data.keys import DOC_SK, GUARD_SK, check_id, encode_value, new_id, table_of_id
+from ontology.data.query import Doc, Query
+from ontology.data.schema import PLATFORM_SCOPE, Table, table
+from ontology.data.store import Store, default_store
 from ontology.errors import (
     ConflictError,
-    LimitExceededError,
     NotFoundError,
-    NotUniqueError,
     PayloadTooLargeError,
     ValidationError,
 )
 
 __all__ = [
-    "COLLECT_MAX",
-    "MAX_EXAMINED",
-    "PAGE_MAX",
     "DatabaseReader",
     "DatabaseWriter",
-    "Query",
+    "Doc",
     "TxState",
 ]
 
-COLLECT_MAX = 1024
-MAX_EXAMINED = 2048
-PAGE_MAX = 1000
-COUNT_MAX_REQUESTS = 64
 #: A document's stored JSON may not exceed this (DynamoDB items are at most 400 KB, GSI keys included).
 MAX_DOC_BYTES = 350_000
 
-Doc = dict[str, Any]
 #: A guard the mutation released without reading it (its holder is known: the released document).
 UNREAD: Any = object()
 _SYSTEM_FIELDS = ("_id", "_creationTime")
@@ -101,121 +82,6 @@ class TxState:
         #: guard pk → {"seen": holder read (None: absent) or UNREAD, "holder": the releasing doc when
         #: unread, "ref": the holder after this mutation, "dirty": whether the mutation changes it}
         self.guards: dict[str, dict[str, Any]] = {}
-
-
-# ------------------------------------------------------------------------------------------- ranges
-
-
-class IndexRange:
-    """The ``q`` of ``with_index(name, lambda q: ...)``: eq on a prefix of the index's fields, then
-    at most one lower (gt/gte) and one upper (lt/lte) bound on the next field."""
-
-    def __init__(self, index: Index) -> None:
-        self._index = index
-        self._fields = index.range_fields
-        self.eqs: list[Any] = []
-        self.lower: tuple[str, Any] | None = None
-        self.upper: tuple[str, Any] | None = None
-        self._range_field: str | None = None
-
-    def _next_field(self, field: str, op: str) -> None:
-        if not isinstance(field, str):
-            raise ValidationError(f"index range: {op} takes a field name first")
-        if self._range_field is not None and (op == "eq" or field != self._range_field):
-            raise ValidationError(
-                f"index {self._index.name}: {op}({field!r}) after a range on {self._range_field!r}; "
-                "bounds apply to one field after the equalities"
-            )
-        expected = self._fields[len(self.eqs)] if len(self.eqs) < len(self._fields) else None
-        if self._range_field is None and field != expected:
-            hint = f"the next field is {expected!r}" if expected else "all fields are already fixed"
-            raise ValidationError(f"index {self._index.name}: {op}({field!r}) out of order; {hint}")
-
-    def eq(self, field: str, value: Any) -> IndexRange:
-        self._next_field(field, "eq")
-        encode_value(value, field)
-        self.eqs.append(value)
-        return self
-
-    def _bound(self, op: str, field: str, value: Any) -> IndexRange:
-        self._next_field(field, op)
-        encode_value(value, field)
-        side = "lower" if op in {"gt", "gte"} else "upper"
-        if getattr(self, side) is not None:
-            raise ValidationError(f"index {self._index.name}: two {side} bounds on {field!r}")
-        setattr(self, side, (op, value))
-        self._range_field = field
-        return self
-
-    def gt(self, field: str, value: Any) -> IndexRange:
-        return self._bound("gt", field, value)
-
-    def gte(self, field: str, value: Any) -> IndexRange:
-        return self._bound("gte", field, value)
-
-    def lt(self, field: str, value: Any) -> IndexRange:
-        return self._bound("lt", field, value)
-
-    def lte(self, field: str, value: Any) -> IndexRange:
-        return self._bound("lte", field, value)
-
-    def describe(self) -> dict[str, Any]:
-        """A canonical description (encoded values), which a cursor is bound to."""
-
-        def bound(b: tuple[str, Any] | None) -> list[str] | None:
-            return [b[0], encode_value(b[1])] if b else None
-
-        return {
-            "eq": [encode_value(v) for v in self.eqs],
-            "lower": bound(self.lower),
-            "upper": bound(self.upper),
-        }
-
-    def matches(self, values: list[Any]) -> bool:
-        """Whether a document with these (range field) values falls inside the range."""
-        key = [encode_value(v) for v in values]
-        for i, v in enumerate(self.eqs):
-            if key[i] != encode_value(v):
-                return False
-        pos = len(self.eqs)
-        if self.lower:
-            op, v = self.lower
-            ev = encode_value(v)
-            if key[pos] < ev or (op == "gt" and key[pos] == ev):
-                return False
-        if self.upper:
-            op, v = self.upper
-            ev = encode_value(v)
-            if key[pos] > ev or (op == "lt" and key[pos] == ev):
-                return False
-        return True
-
-
-class SearchRange:
-    """The ``q`` of ``with_search_index``: ``search(field, text)`` then ``eq`` on filter fields."""
-
-    def __init__(self, index: SearchIndex) -> None:
-        self._index = index
-        self.text: str | None = None
-        self.filters: dict[str, Any] = {}
-
-    def search(self, field: str, text: str) -> SearchRange:
-        if field != self._index.search_field:
-            raise ValidationError(f"search index {self._index.name} searches {self._index.search_field!r}")
-        if not isinstance(text, str):
-            raise ValidationError("search text must be a string", field="search")
-        self.text = text.casefold()
-        return self
-
-    def eq(self, field: str, value: Any) -> SearchRange:
-        if field not in self._index.filter_fields:
-            raise ValidationError(f"search index {self._index.name} filters on {self._index.filter_fields}")
-        encode_value(value, field)
-        self.filters[field] = value
-        return self
-
-
-# ------------------------------------------------------------------------------------------ reading
 
 
 class DatabaseReader:
@@ -402,383 +268,6 @@ def _nest(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-class Query:
-    """A query over one index of one table; immutable builder, then one of the terminal reads."""
-
-    def __init__(self, db: DatabaseReader, t: Table) -> None:
-        self._db = db
-        self._table = t
-        self._index: Index = t.index("by_creation_time")
-        self._range: IndexRange | SearchRange = IndexRange(self._index)
-        self._filters: list[Expr] = []
-        self._order: Literal["asc", "desc"] = "asc"
-        self._indexed = False
-
-    def _copy(self) -> Query:
-        q = Query.__new__(Query)
-        q.__dict__.update(self.__dict__)
-        q._filters = list(self._filters)
-        return q
-
-    # ---- builders
-
-    def with_index(self, name: str, build: Callable[[IndexRange], Any] | None = None) -> Query:
-        if self._indexed:
-            raise ValidationError("with_index: the query already has an index")
-        index = self._table.index(name)
-        if isinstance(index, SearchIndex):
-            raise ValidationError(f"{name} is a search index: use with_search_index")
-        rng = IndexRange(index)
-        if build is not None:
-            result = build(rng)
-            if result is not None and not isinstance(result, IndexRange):
-                raise ValidationError("with_index: the range function must return q")
-        if len(rng.eqs) < index.partition:
-            need = ", ".join(index.fields[: index.partition])
-            raise ValidationError(f"index {name} needs eq on {need}")
-        q = self._copy()
-        q._index, q._range, q._indexed = index, rng, True
-        return q
-
-    def with_search_index(self, name: str, build: Callable[[SearchRange], Any]) -> Query:
-        index = self._table.index(name)
-        if not isinstance(index, SearchIndex):
-            raise ValidationError(f"{name} is not a search index")
-        rng = SearchRange(index)
-        build(rng)
-        if rng.text is None:
-            raise ValidationError(f"search index {name}: call q.search({index.search_field!r}, text)")
-        q = self._copy()
-        q._index, q._range, q._indexed = index, rng, True
-        return q
-
-    def filter(self, build: Callable[[Any], Any]) -> Query:
-        q = self._copy()
-        q._filters.append(build_filter(build))
-        return q
-
-    def order(self, order: str) -> Query:
-        if order not in ("asc", "desc"):
-            raise ValidationError("order must be 'asc' or 'desc'", field="order")
-        q = self._copy()
-        q._order = order  # type: ignore[assignment]
-        return q
-
-    # ---- key conditions
-
-    def _key_condition(self) -> tuple[str, tuple[str, ...] | None] | None:
-        """(gsi pk, sort key condition); None when the range is empty."""
-        scope = self._db.scope_of(self._table)
-        idx = self._index
-        rng = self._range
-        if isinstance(rng, SearchRange):
-            pk = idx.partition_key(scope, self._table.name, [])
-            prefix = "5" + "".join(_escape_search(rng.text or ""))
-            return pk, ("begins_with", prefix)
-        pk = idx.partition_key(scope, self._table.name, rng.eqs[: idx.partition])
-        fields = idx.range_fields
-        prefix = "".join(
-            encode_value(v, f)
-            for v, f in zip(rng.eqs[idx.partition :], fields[idx.partition :], strict=False)
-        )
-        if rng.lower is None and rng.upper is None:
-            return pk, (("begins_with", prefix) if prefix else None)
-        field = fields[len(rng.eqs)]
-        lo, hi = prefix, prefix + KEY_MAX
-        if rng.lower:
-            op, v = rng.lower
-            lo = prefix + encode_value(v, field) + (KEY_MAX if op == "gt" else "")
-        if rng.upper:
-            op, v = rng.upper
-            hi = prefix + encode_value(v, field) + (KEY_MAX if op == "lte" else "")
-        if lo > hi:
-            return None
-        if not lo:
-            # DynamoDB refuses an empty string in a key condition: "BETWEEN '' AND hi" is "<= hi"
-            return pk, ("lte", hi)
-        return pk, ("between", lo, hi)
-
-    def _describe(self) -> dict[str, Any]:
-        rng = self._range
-        desc = (
-            {"search": rng.text, "filters": {k: encode_value(v) for k, v in sorted(rng.filters.items())}}
-            if isinstance(rng, SearchRange)
-            else rng.describe()
-        )
-        return {"range": desc, "filter": [f.to_json() for f in self._filters], "order": self._order}
-
-    def _binding(self) -> CursorBinding:
-        return CursorBinding.of(
-            self._db.scope_of(self._table), self._table.name, self._index.name, self._describe()
-        )
-
-    # ---- the read loop
-
-    def _matches_filters(self, doc: Doc) -> bool:
-        if isinstance(self._range, SearchRange):
-            from ontology.data.indexes import get_path
-
-            for f, v in self._range.filters.items():
-                if encode_value(get_path(doc, f)) != encode_value(v):
-                    return False
-        return all(_truthy(f.evaluate(doc)) for f in self._filters)
-
-    def _in_range(self, doc: Doc) -> bool:
-        if isinstance(self._range, SearchRange):
-            text = doc.get(self._index.search_field)  # type: ignore[attr-defined]
-            return isinstance(text, str) and text.casefold().startswith(self._range.text or "")
-        values = [*self._index.values_of(doc), doc[CREATION_TIME]]
-        return self._range.matches(values[: len(self._index.range_fields)])
-
-    def _sort_key(self, doc: Doc) -> str:
-        scope = self._db.scope_of(self._table)
-        return self._index.keys_for(scope, self._table.name, doc)[1]
-
-    def _stream(
-        self, start: dict[str, str] | None, page_hint: int
-    ) -> Iterator[tuple[Doc, dict[str, str], bool]]:
-        """Documents in index order from ``start`` (exclusive): (doc, its position, more may follow).
-
-        In a mutation, the mutation's own buffered writes are merged in (and replace stored
-        versions), so a query reads its own writes.
-        """
-        cond = self._key_condition()
-        buffered: list[tuple[str, Doc]] = []
-        shadowed: set[str] = set()
-        tx = self._db._tx
-        if tx is not None:
-            for doc_id, doc in tx.docs.items():
-                t, _scope = tx.where[doc_id]
-                if t.name != self._table.name:
-                    continue
-                shadowed.add(doc_id)
-                if doc is not None and self._in_range(doc):
-                    buffered.append((self._sort_key(doc), doc))
-            buffered.sort(key=lambda kv: kv[0], reverse=self._order == "desc")
-            if start is not None:
-                after = start[self._index.sk_attr]
-                buffered = [(k, d) for k, d in buffered if (k > after if self._order == "asc" else k < after)]
-        stored = self._stored(cond, start, page_hint, shadowed)
-        yield from _merge(stored, iter(buffered), self._order, self._position)
-
-    def _position(self, doc: Doc) -> dict[str, str]:
-        scope = self._db.scope_of(self._table)
-        gpk, gsk = self._index.keys_for(scope, self._table.name, doc)
-        return {
-            "pk": f"{scope}#{doc['_id']}",
-            "sk": DOC_SK,
-            self._index.pk_attr: gpk,
-            self._index.sk_attr: gsk,
-        }
-
-    def _stored(
-        self,
-        cond: tuple[str, tuple[str, ...] | None] | None,
-        start: dict[str, str] | None,
-        page_hint: int,
-        shadowed: set[str],
-    ) -> Iterator[tuple[str, Doc, bool]]:
-        """Stored documents in index order: (sort key, doc, whether nothing is stored after it)."""
-        if cond is None:
-            return
-        pk, sk_cond = cond
-        start_key = {k: {"S": v} for k, v in start.items()} if start else None
-        while True:
-            items, lek, _ = self._db._store.query(
-                index=self._index.gsi_name,
-                pk_attr=self._index.pk_attr,
-                pk=pk,
-                sk_attr=self._index.sk_attr,
-                sk_condition=sk_cond,
-                forward=self._order == "asc",
-                limit=page_hint,
-                start_key=start_key,
-            )
-            if self._filtered:
-                # A filter's hit rate is unknown: read pages twice as large each time (fewer round
-                # trips on sparse matches, little waste on dense ones).
-                page_hint = min(page_hint * 2, PAGE_MAX)
-            last = len(items) - 1
-            for i, item in enumerate(items):
-                doc = self._to_doc_recorded(item)
-                if doc["_id"] in shadowed:
-                    continue
-                yield item[self._index.sk_attr], doc, (i == last and not lek)
-            if not lek:
-                return
-            start_key = lek
-
-    def _to_doc_recorded(self, item: Mapping[str, Any]) -> Doc:
-        self._db._record_read(item["pk"], int(item["v"]))
-        return self._db._to_doc(item)
-
-    @property
-    def _filtered(self) -> bool:
-        return bool(self._filters) or isinstance(self._range, SearchRange)
-
-    def _read(
-        self, n: int, start: dict[str, str] | None, *, strict_examined: bool
-    ) -> tuple[list[Doc], dict[str, str] | None, bool]:
-        """Up to ``n`` matching documents after ``start``: (docs, position after the last, done)."""
-        page_hint = n if not self._filtered else min(max(2 * n, 64), MAX_EXAMINED)
-        page_hint = max(1, min(page_hint, PAGE_MAX))
-        out: list[Doc] = []
-        position = start
-        for examined, (doc, pos, more) in enumerate(self._stream(start, page_hint), start=1):
-            position = pos
-            if self._matches_filters(doc):
-                out.append(doc)
-                if len(out) >= n:
-                    return out, (position if more else None), not more
-            if not more:
-                break
-            if examined >= MAX_EXAMINED:
-                if strict_examined:
-                    raise LimitExceededError(
-                        f"the filter examined {MAX_EXAMINED} documents without finding {n} matches; "
-                        "narrow the index range or paginate",
-                        limit=MAX_EXAMINED,
-                    )
-                return out, position, False
-        return out, None, True
-
-    # ---- terminal reads
-
-    def collect(self) -> list[Doc]:
-        """Every matching document; more than :data:`COLLECT_MAX` is LIMIT_EXCEEDED (use paginate)."""
-        docs, _, _ = self._read(COLLECT_MAX + 1, None, strict_examined=True)
-        if len(docs) > COLLECT_MAX:
-            raise LimitExceededError(
-                f"collect() stops at {COLLECT_MAX} documents; use paginate() or take()", limit=COLLECT_MAX
-            )
-        return docs
-
-    def take(self, n: int) -> list[Doc]:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0 or n > COLLECT_MAX:
-            raise ValidationError(f"take(n): n must be an integer from 0 to {COLLECT_MAX}", field="n")
-        if n == 0:
-            return []
-        return self._read(n, None, strict_examined=True)[0]
-
-    def first(self) -> Doc | None:
-        docs = self.take(1)
-        return docs[0] if docs else None
-
-    def unique(self) -> Doc | None:
-        docs = self.take(2)
-        if len(docs) > 1:
-            raise NotUniqueError(f"unique(): more than one document in {self._table.name}.{self._index.name}")
-        return docs[0] if docs else None
-
-    def paginate(self, opts: Mapping[str, Any]) -> dict[str, Any]:
-        """``{"numItems": n, "cursor": str | None}`` → ``{"page", "isDone", "continueCursor"}``."""
-        if not isinstance(opts, Mapping):
-            raise ValidationError("paginationOpts must be an object", field="paginationOpts")
-        n = opts.get("numItems")
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= PAGE_MAX:
-            raise ValidationError(
-                f"numItems must be an integer from 1 to {PAGE_MAX}", field="paginationOpts.numItems"
-            )
-        cursor = opts.get("cursor")
-        binding = self._binding()
-        start: dict[str, str] | None = None
-        if cursor is not None:
-            start, done = decode_cursor(cursor, binding)
-            if done:
-                return {"page": [], "isDone": True, "continueCursor": encode_cursor(binding, None)}
-        docs, position, done = self._read(n, start, strict_examined=False)
-        return {
-            "page": docs,
-            "isDone": done,
-            "continueCursor": encode_cursor(binding, None if done else position),
-        }
-
-    def iterate(self, page_size: int = 100) -> Iterator[Doc]:
-        """Every matching document, read a page (one request) at a time as ``paginate`` reads them,
-        without ``collect``'s bound: for jobs that walk a whole index."""
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= PAGE_MAX:
-            raise ValidationError(f"iterate(page_size): from 1 to {PAGE_MAX}", field="page_size")
-        start: dict[str, str] | None = None
-        while True:
-            docs, position, done = self._read(page_size, start, strict_examined=False)
-            yield from docs
-            if done or position is None:
-                return
-            start = position
-
-    def count(self) -> int:
-        """How many documents match (Select=COUNT pages; bounded to COUNT_MAX_REQUESTS requests)."""
-        if (
-            self._filters
-            or isinstance(self._range, SearchRange)
-            or (self._db._tx is not None and self._db._tx.docs)
-        ):
-            return len(self.collect())
-        cond = self._key_condition()
-        if cond is None:
-            return 0
-        pk, sk_cond = cond
-        total, start_key, requests = 0, None, 0
-        while True:
-            requests += 1
-            if requests > COUNT_MAX_REQUESTS:
-                raise LimitExceededError("count() read too many pages", limit=COUNT_MAX_REQUESTS)
-            _, lek, count = self._db._store.query(
-                index=self._index.gsi_name,
-                pk_attr=self._index.pk_attr,
-                pk=pk,
-                sk_attr=self._index.sk_attr,
-                sk_condition=sk_cond,
-                forward=True,
-                limit=None,
-                start_key=start_key,
-                count_only=True,
-            )
-            total += count
-            if not lek:
-                return total
-            start_key = lek
-
-    def __iter__(self) -> Iterator[Doc]:
-        return iter(self.collect())
-
-
-def _escape_search(text: str) -> str:
-    return encode_value(text)[1:-2]
-
-
-def _truthy(value: Any) -> bool:
-    from ontology.data.keys import UNDEFINED
-
-    return value is not UNDEFINED and bool(value)
-
-
-def _merge(
-    stored: Iterator[tuple[str, Doc, bool]],
-    buffered: Iterator[tuple[str, Doc]],
-    order: str,
-    position: Callable[[Doc], dict[str, str]],
-) -> Iterator[tuple[Doc, dict[str, str], bool]]:
-    """Merge stored and buffered documents (each sorted by index key): (doc, position, more follow).
-
-    Lazy: the next stored page is requested only when the consumer asks for the next document.
-    """
-    desc = order == "desc"
-    rest = list(buffered)
-    a = next(stored, None)
-    while a is not None or rest:
-        b = rest[0] if rest else None
-        if b is None or (a is not None and ((a[0] > b[0]) if desc else (a[0] < b[0]))):
-            assert a is not None
-            doc, final = a[1], a[2]
-            yield doc, position(doc), not (final and not rest)
-            a = None if final else next(stored, None)
-        else:
-            rest.pop(0)
-            yield b[1], position(b[1]), bool(rest) or a is not None
-    return
-
-
 # ------------------------------------------------------------------------------------------ writing
 
 
@@ -807,6 +296,8 @@ class DatabaseWriter(DatabaseReader):
         scope = self.scope_of(t)
         if not isinstance(doc, Mapping):
             raise ValidationError("a document must be an object")
+        from ontology.data.documents import validate_document  # models build on a write's first use
+
         clean = validate_document(table_name, doc)
         if doc_id is None:
             doc_id = new_id(table_name)
@@ -867,6 +358,8 @@ class DatabaseWriter(DatabaseReader):
         self.tx.where[doc_id] = (t, self.scope_of(t))
 
     def _write(self, t: Table, current: Doc, body: Mapping[str, Any]) -> Doc:
+        from ontology.data.documents import validate_document  # models build on a write's first use
+
         clean = validate_document(t.name, body)
         full = {**clean, "_id": current["_id"], "_creationTime": current["_creationTime"]}
         scope = self.scope_of(t)

@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic import ValidationError as PydanticValidationError
 
-from ontology.data.schema import (
+from ontology.data.fields import (
     Email,
     EntityId,
     EntityStatus,
@@ -41,8 +41,8 @@ from ontology.data.schema import (
     UserId,
     _number_check,
     json_limits,
-    table,
 )
+from ontology.data.schema import table
 from ontology.errors import PayloadTooLargeError, ValidationError
 
 __all__ = ["DOCUMENT_MODELS", "PROPERTY_MODELS", "validate_document", "validate_properties"]

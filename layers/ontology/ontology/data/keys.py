@@ -33,7 +33,10 @@ from typing import Any
 from ontology.errors import ValidationError
 
 __all__ = [
+    "DOC_SK",
+    "GUARD_SK",
     "KEY_MAX",
+    "TXN_SK",
     "check_id",
     "encode_tuple",
     "encode_value",
@@ -48,6 +51,12 @@ _ID_BODY = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 #: Table name → id prefix. The prefixes are part of stored data: never change one.
 ID_PREFIXES: dict[str, str] = {}
 _PREFIX_TABLES: dict[str, str] = {}
+
+#: Sort keys of the three kinds of item in the table: a document, a unique guard, a transaction's
+#: record (see :mod:`ontology.data.models`, which stores them, and :mod:`ontology.data.store`).
+DOC_SK = "D"
+GUARD_SK = "G"
+TXN_SK = "T"
 
 KEY_MAX = "\U0010ffff"
 _TERMINATOR = "\x01\x01"

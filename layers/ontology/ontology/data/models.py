@@ -27,8 +27,8 @@ from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from ontology.data.keys import DOC_SK, GUARD_SK, TXN_SK
 from ontology.data.schema import GSI_COUNT, TABLES
-from ontology.data.store import DOC_SK, GUARD_SK, TXN_SK
 from ontology.settings import get_settings
 
 __all__ = [

@@ -19,37 +19,23 @@ Example::
 
 from __future__ import annotations
 
-import json
-import math
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    Field,
-    PlainValidator,
-    StrictStr,
-    WithJsonSchema,
-)
-
-from ontology.data.enums import ENTITY_STATUSES, ENTITY_TYPES, EVENT_TYPES, RELATIONSHIP_TYPES, ROLES
+from ontology.data.fields import normalize_email
 from ontology.data.indexes import CREATION_TIME, Index, SearchIndex, Unique
-from ontology.data.keys import check_id, register_table_prefix
+from ontology.data.keys import register_table_prefix
 from ontology.errors import ValidationError
 
 __all__ = [
-    "MAX_JSON_BYTES",
-    "MAX_JSON_DEPTH",
+    "CREATION_TIME",
+    "GSI_COUNT",
     "PLATFORM_SCOPE",
     "RESERVED_PROPERTY_KEYS",
     "TABLES",
     "Table",
-    "json_limits",
     "table",
-    "validate_document",
 ]
 
 PLATFORM_SCOPE = "platform"
@@ -89,115 +75,6 @@ RESERVED_PROPERTY_KEYS = frozenset(
         "secret",
     }
 )
-MAX_JSON_BYTES = 64 * 1024
-MAX_JSON_DEPTH = 10
-MAX_NAME_LENGTH = 512
-
-# --------------------------------------------------------------------------------------------------
-# Field types
-
-
-def _number_check(
-    minimum: float | None = None, maximum: float | None = None, *, integer: bool = False
-) -> Callable[[Any], int | float]:
-    """A JSON number check: an integer stays an integer; floats must be finite; strings and booleans
-    are rejected (no coercion)."""
-
-    def check(v: Any) -> int | float:
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise ValueError("must be an integer" if integer else "must be a number")
-        if integer and not isinstance(v, int):
-            raise ValueError("must be an integer")
-        if isinstance(v, float) and not math.isfinite(v):
-            raise ValueError("must be a finite number")
-        if minimum is not None and v < minimum:
-            raise ValueError(f"must be at least {minimum:g}")
-        if maximum is not None and v > maximum:
-            raise ValueError(f"must be at most {maximum:g}")
-        return v
-
-    return check
-
-
-Number: TypeAlias = Annotated[
-    int | float, PlainValidator(_number_check()), WithJsonSchema({"type": "number"})
-]
-NonNegative: TypeAlias = Annotated[
-    int | float, PlainValidator(_number_check(0)), WithJsonSchema({"type": "number", "minimum": 0})
-]
-Timestamp: TypeAlias = NonNegative
-ShortText = Annotated[StrictStr, Field(max_length=2_000)]
-LongText = Annotated[StrictStr, Field(max_length=20_000)]
-Name = Annotated[StrictStr, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
-
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s.]{1,63}$")
-
-
-def normalize_email(value: Any) -> Any:
-    return value.strip().casefold() if isinstance(value, str) else value
-
-
-def _email(v: str) -> str:
-    v = v.strip()
-    if len(v) > 320 or not _EMAIL.match(v):
-        raise ValueError("must be an email address")
-    return v
-
-
-Email = Annotated[StrictStr, AfterValidator(_email)]
-
-
-def _id_check(table_name: str) -> Callable[[str], str]:
-    def check(v: str) -> str:
-        try:
-            return check_id(table_name, v, field="id")
-        except ValidationError as exc:
-            raise ValueError(exc.message.removeprefix("id ")) from None
-
-    return check
-
-
-EntityId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("entities"))]
-UserId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("users"))]
-OrganizationId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("organizations"))]
-ConnectionId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("connections"))]
-
-
-def json_limits(value: Any, *, what: str = "value") -> Any:
-    """Check a JSON value: at most 64 KB serialized, nesting depth at most 10, finite numbers."""
-    depth = _depth(value)
-    if depth > MAX_JSON_DEPTH:
-        raise ValueError(f"{what} is nested {depth} levels deep; the limit is {MAX_JSON_DEPTH}")
-    try:
-        size = len(json.dumps(value, allow_nan=False, separators=(",", ":")).encode())
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} must be JSON ({exc})") from None
-    if size > MAX_JSON_BYTES:
-        raise ValueError(f"{what} is {size} bytes; the limit is {MAX_JSON_BYTES}")
-    return value
-
-
-def _depth(value: Any, level: int = 0) -> int:
-    if level > MAX_JSON_DEPTH + 1:
-        return level
-    if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level + 1)
-    return level
-
-
-JsonObject = Annotated[dict[str, Any], AfterValidator(lambda v: json_limits(v, what="object"))]
-JsonValue = Annotated[Any, AfterValidator(json_limits)]
-
-
-EntityType = Literal[ENTITY_TYPES]  # type: ignore[valid-type]
-EntityStatus = Literal[ENTITY_STATUSES]  # type: ignore[valid-type]
-RelationshipType = Literal[RELATIONSHIP_TYPES]  # type: ignore[valid-type]
-EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
-Role = Literal[ROLES]  # type: ignore[valid-type]
-
-
 # --------------------------------------------------------------------------------------------------
 # Tables
 
@@ -225,13 +102,6 @@ class Table:
         if len(set(names)) != len(names):
             raise ValueError(f"table {self.name}: duplicate index name")
         self._by_name.update({i.name: i for i in slotted})
-
-    @property
-    def model(self) -> type[BaseModel]:
-        """The pydantic model of the table's documents (built on first use)."""
-        from ontology.data.documents import DOCUMENT_MODELS
-
-        return DOCUMENT_MODELS[self.name]
 
     def index(self, name: str) -> Index:
         try:
@@ -444,20 +314,3 @@ def table(name: str) -> Table:
         return TABLES[name]
     except KeyError:
         raise ValidationError(f"unknown table '{name}'", field="table") from None
-
-
-def validate_properties(entity_type: str, properties: Any) -> dict[str, Any]:
-    """Validate an entity's properties for its type (see :mod:`ontology.data.documents`)."""
-    from ontology.data.documents import validate_properties as validate
-
-    return validate(entity_type, properties)
-
-
-def validate_document(table_name: str, doc: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a document for ``table_name``; returns it normalized (see :mod:`ontology.data.documents`)."""
-    from ontology.data.documents import validate_document as validate
-
-    return validate(table_name, doc)
-
-
-__all__ += ["CREATION_TIME", "GSI_COUNT", "validate_properties"]

@@ -31,11 +31,6 @@ __all__ = ["Store", "add_listener", "deserialize", "remove_listener", "serialize
 Listener = Callable[[str, dict[str, Any], dict[str, Any] | None], None]
 _listeners: list[Listener] = []
 
-#: Sort keys of the three kinds of item (see :mod:`ontology.data.models`).
-DOC_SK = "D"
-GUARD_SK = "G"
-TXN_SK = "T"
-
 BATCH_GET_MAX_KEYS = 100
 _METHODS = {
     "GetItem": "get_item",

@@ -38,7 +38,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from ontology.data.db import UNREAD, DatabaseReader, DatabaseWriter, TxState
-from ontology.data.store import DOC_SK, GUARD_SK, TXN_SK, Store, default_store, serialize
+from ontology.data.keys import DOC_SK, GUARD_SK, TXN_SK
+from ontology.data.store import Store, default_store, serialize
 from ontology.errors import ConflictError, InternalError, TransactionTooLargeError, UpstreamError
 from ontology.settings import get_settings
 

@@ -1,24 +1,22 @@
-"""The function registry: ``@query``, ``@mutation``, ``@action`` record a frozen spec.
+"""The function registry: every function's frozen spec, by path, for the template, the OpenAPI
+document, the local front door, the scheduler and the test client.
 
-Each decorated function is one Lambda (Chalice's habit: decorators only *record*; the template, the
-OpenAPI document, the local front door and the test client all read this registry)::
+A function's path is ``<module>:<name>`` (``creators:get``), its route ``POST /api/<module>/<name>``
+unless ``internal=True``. The decorators that fill the registry are in
+:mod:`ontology.runtime.functions`; this module needs no handler, so the scheduler and the contexts
+can resolve functions without importing it.
 
-    class GetArgs(Args):
-        id: EntityId
+Example::
 
-    @query(args=GetArgs, returns=CreatorOut)
-    def get(ctx: QueryCtx, args: GetArgs) -> dict | None: ...
-
-The function's path is ``<module>:<name>`` (``creators:get``), its route ``POST /api/<module>/<name>``
-unless ``internal=True``. The object the decorator returns is the Lambda handler itself
-(``Handler: creators.get``) and can still be called by other functions through ``ctx.run_query``.
+    fn = resolve("creators:get")
+    fn.spec.kind, fn.spec.route  # ("query", "/api/creators/get")
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,10 +30,8 @@ __all__ = [
     "Auth",
     "FunctionSpec",
     "RegisteredFunction",
-    "action",
     "load_all",
-    "mutation",
-    "query",
+    "register",
     "resolve",
 ]
 
@@ -124,7 +120,8 @@ REGISTRY: dict[str, RegisteredFunction] = {}
 
 
 class RegisteredFunction:
-    """A registered function: the Lambda handler, plus its spec and the Python function."""
+    """A registered function: its spec and the Python function. The decorators of
+    :mod:`ontology.runtime.functions` register a subclass that is also the Lambda handler."""
 
     def __init__(self, spec: FunctionSpec, fn: Callable[..., Any]) -> None:
         self.spec = spec
@@ -133,138 +130,17 @@ class RegisteredFunction:
         self.__name__ = fn.__name__
         self.__wrapped__ = fn
 
-    def __call__(self, event: Any, context: Any = None) -> Any:
-        from ontology.runtime.context import handle
-
-        return handle(self, event, context)
-
     def __repr__(self) -> str:
         return f"<{self.spec.kind} {self.spec.path}>"
 
 
-def _module_name(fn: Callable[..., Any]) -> str:
-    # "functions.creators" locally, "creators" in Lambda (CodeUri: functions/).
-    return fn.__module__.rsplit(".", 1)[-1]
-
-
-def _register(
-    kind: Kind,
-    *,
-    args: type[BaseModel] | None,
-    returns: Any,
-    internal: bool,
-    auth: Auth | None,
-    uses: Iterable[str],
-    method: str = "POST",
-    route: str | None = None,
-    raw: bool = False,
-    name: str | None = None,
-    platform: bool = False,
-) -> Callable[[Callable[..., Any]], RegisteredFunction]:
-    if platform and not internal:
-        raise ValueError("platform=True is only for internal functions")
-
-    def decorate(fn: Callable[..., Any]) -> RegisteredFunction:
-        spec = FunctionSpec(
-            module=_module_name(fn),
-            name=name or fn.__name__,
-            attr=fn.__name__,
-            kind=kind,
-            args=args or NoArgs,
-            returns=returns,
-            internal=internal,
-            auth=auth or ("member" if not internal else "public"),
-            uses=frozenset(uses),
-            description=" ".join((fn.__doc__ or "").strip().split("\n\n")[0].split()),
-            method=method,
-            route_path=route,
-            raw=raw,
-            platform=platform,
-        )
-        existing = REGISTRY.get(spec.path)
-        if existing is not None and existing.fn.__qualname__ != fn.__qualname__:
-            raise ValueError(f"function {spec.path} registered twice")
-        registered = RegisteredFunction(spec, fn)
-        REGISTRY[spec.path] = registered
-        return registered
-
-    return decorate
-
-
-def query(
-    *,
-    args: type[BaseModel] | None = None,
-    returns: Any = None,
-    internal: bool = False,
-    auth: Auth | None = None,
-    uses: Iterable[str] = (),
-    method: str = "POST",
-    route: str | None = None,
-    raw: bool = False,
-    name: str | None = None,
-    platform: bool = False,
-) -> Callable[[Callable[..., Any]], RegisteredFunction]:
-    """Register a read-only function (``ctx.db`` cannot write)."""
-    return _register(
-        "query",
-        args=args,
-        returns=returns,
-        internal=internal,
-        auth=auth,
-        uses=uses,
-        method=method,
-        route=route,
-        raw=raw,
-        name=name,
-        platform=platform,
-    )
-
-
-def mutation(
-    *,
-    args: type[BaseModel] | None = None,
-    returns: Any = None,
-    internal: bool = False,
-    auth: Auth | None = None,
-    uses: Iterable[str] = (),
-    name: str | None = None,
-    platform: bool = False,
-) -> Callable[[Callable[..., Any]], RegisteredFunction]:
-    """Register a transactional function: its writes commit together or not at all."""
-    return _register(
-        "mutation",
-        args=args,
-        returns=returns,
-        internal=internal,
-        auth=auth,
-        uses=uses,
-        name=name,
-        platform=platform,
-    )
-
-
-def action(
-    *,
-    args: type[BaseModel] | None = None,
-    returns: Any = None,
-    internal: bool = False,
-    auth: Auth | None = None,
-    uses: Iterable[str] = (),
-    name: str | None = None,
-    platform: bool = False,
-) -> Callable[[Callable[..., Any]], RegisteredFunction]:
-    """Register a function that may call the outside world; it reaches the database only through
-    ``ctx.run_query`` / ``ctx.run_mutation`` (each mutation its own transaction)."""
-    return _register(
-        "action",
-        args=args,
-        returns=returns,
-        internal=internal,
-        auth=auth,
-        uses=uses,
-        name=name,
-        platform=platform,
-    )
+def register(registered: RegisteredFunction) -> RegisteredFunction:
+    """Add a function to the registry (a module imported twice registers the same function again)."""
+    existing = REGISTRY.get(registered.spec.path)
+    if existing is not None and existing.fn.__qualname__ != registered.fn.__qualname__:
+        raise ValueError(f"function {registered.spec.path} registered twice")
+    REGISTRY[registered.spec.path] = registered
+    return registered
 
 
 def _import_module(module: str) -> None:

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, create_model
 
-from ontology.data.db import PAGE_MAX
-from ontology.data.schema import EntityStatus, EntityType, EventType, RelationshipType
+from ontology.data.fields import EntityStatus, EntityType, EventType, RelationshipType
+from ontology.data.query import PAGE_MAX
 
 __all__ = [
     "ConnectionOut",

@@ -9,10 +9,8 @@ only if the mutation commits. Then:
    creates a one-time EventBridge Scheduler ``at()`` schedule that sends it there later;
 2. the queue invokes the **runner** (:func:`runner_handler`), which invokes the job's own Lambda
    (so it runs with that function's permissions) with ``{"_scheduledJob": <id>}``;
-3. the function executes the job (:func:`execute_job`): a mutation runs in one transaction with the
-   job's ``pending → success`` update, conditioned on the job's version — so however often the event
-   is delivered, it runs exactly once; an action is first claimed (``pending → inProgress``), so it
-   runs at most once. A function's error marks the job ``failed`` with the error's message.
+3. the function executes the job (:func:`ontology.runtime.jobs.execute_job`): a mutation exactly
+   once, an action at most once; a function's error marks the job ``failed`` with its message.
 
 Example::
 
@@ -28,19 +26,17 @@ import logging
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ontology.auth.identity import Identity
-from ontology.data import keys
+from ontology.data import keys, outbox
 from ontology.data.db import DatabaseReader, DatabaseWriter
 from ontology.data.keys import now_ms
+from ontology.data.outbox import TABLE
 from ontology.data.transaction import run_mutation
-from ontology.errors import NotFoundError, OneError, ValidationError
+from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.registry import RegisteredFunction, resolve
 from ontology.settings import get_settings
-
-if TYPE_CHECKING:
-    from ontology.runtime.context import MutationCtx
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +44,10 @@ __all__ = [
     "MAX_QUEUE_DELAY_SECONDS",
     "Scheduler",
     "dispatch_handler",
-    "execute_job",
     "runner_handler",
 ]
 
 MAX_QUEUE_DELAY_SECONDS = 900
-TABLE = "scheduledFunctions"
 
 
 def schedule_name(job_id: str) -> str:
@@ -94,20 +88,22 @@ class Scheduler:
             target.spec.args.model_validate(payload)
         except Exception as exc:
             raise ValidationError(f"arguments of {target.spec.path} are invalid: {exc}") from None
-        doc: dict[str, Any] = {
-            "name": target.spec.path,
-            "args": payload,
-            "scheduledTime": int(when),
-            "state": "pending",
-            "kind": target.spec.kind,
-            "createdAt": now_ms(),
-        }
-        if self._identity is not None:
-            doc["organizationId"] = self._identity.organizationId
-            doc["auth"] = self._identity.to_context()
+        identity = self._identity
+
+        def write(db: DatabaseWriter) -> str:
+            return outbox.enqueue(
+                db,
+                target.spec.path,
+                target.spec.kind,  # type: ignore[arg-type]  # checked above
+                payload,
+                when_ms=when,
+                organization_id=identity.organizationId if identity else None,
+                auth=identity.to_context() if identity else None,
+            )
+
         if self._writer is not None:
-            return self._writer.insert(TABLE, doc)
-        return run_mutation(lambda db: db.insert(TABLE, doc), org=None, platform=True)
+            return write(self._writer)
+        return run_mutation(write, org=None, platform=True)
 
     def cancel(self, job_id: str) -> None:
         """Cancel a pending job (a job already running or done is left as it is)."""
@@ -138,76 +134,6 @@ def _delete_schedule(job_id: str) -> None:
         )
     except Exception as exc:  # already fired or never made: the runner skips canceled jobs anyway
         logger.info("no schedule to delete", extra={"jobId": job_id, "error": type(exc).__name__})
-
-
-# --------------------------------------------------------------------------------------- execution
-
-
-def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, OneError):
-        return f"{exc.code}: {exc.message}"[:2000]
-    return "INTERNAL: the function failed"
-
-
-def _finish(job_id: str, state: str, *, expect: str, error: str | None = None) -> bool:
-    def body(db: DatabaseWriter) -> bool:
-        job = db.get(job_id, TABLE)
-        if job is None or job["state"] != expect:
-            return False
-        fields: dict[str, Any] = {"state": state, "completedTime": now_ms()}
-        if error:
-            fields["error"] = error
-        db.patch(job_id, fields, TABLE)
-        return True
-
-    return run_mutation(body, org=None, platform=True)
-
-
-def execute_job(job_id: str) -> str:
-    """Run a scheduled job; returns its final state, or ``skipped`` when it was not pending."""
-    from ontology.runtime.context import MutationCtx, _execute, invoke, run_after_commit
-
-    job = DatabaseReader(None, platform=True).get(job_id, TABLE, field="jobId")
-    if job is None or job["state"] != "pending":
-        return "skipped"
-    fn = resolve(job["name"])
-    identity = Identity.from_context(job.get("auth"))
-    org = job.get("organizationId")
-    if fn.spec.kind == "mutation":
-        holder: dict[str, MutationCtx] = {}
-
-        def body(db: DatabaseWriter) -> bool:
-            current = db.get(job_id, TABLE)  # read: the commit is conditioned on this version
-            if current is None or current["state"] != "pending":
-                return False
-            view = db.view(org=org, platform=fn.spec.platform)
-            ctx = MutationCtx(identity, view)
-            holder["ctx"] = ctx
-            _execute(fn, job["args"], identity, ctx)
-            db.patch(job_id, {"state": "success", "completedTime": now_ms()}, TABLE)
-            return True
-
-        try:
-            ran = run_mutation(body, org=org, platform=True)
-        except Exception as exc:
-            logger.warning("scheduled mutation failed", extra={"jobId": job_id, "function": fn.spec.path})
-            return (
-                "failed" if _finish(job_id, "failed", expect="pending", error=_error_text(exc)) else "skipped"
-            )
-        if not ran:
-            return "skipped"
-        run_after_commit(holder["ctx"], fn.spec.path)
-        return "success"
-    if not _finish(job_id, "inProgress", expect="pending"):
-        return "skipped"
-    try:
-        invoke(fn, job["args"], identity)
-    except Exception as exc:
-        logger.warning("scheduled action failed", extra={"jobId": job_id, "function": fn.spec.path})
-        _finish(job_id, "failed", expect="inProgress", error=_error_text(exc))
-        return "failed"
-    _finish(job_id, "success", expect="inProgress")
-    return "success"
 
 
 # ----------------------------------------------------------------------- dispatcher and runner Lambdas

@@ -1,0 +1,156 @@
+"""Field types of the platform's documents and arguments: numbers without coercion, texts with length
+limits, emails, ids of a given table, JSON values with size and depth limits, and the reference's
+enumerations as ``Literal`` types.
+
+Kept apart from :mod:`ontology.data.schema` (the tables) and :mod:`ontology.data.documents` (the
+document models), which both build on them.
+
+Example::
+
+    class GetArgs(Args):
+        id: EntityId
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import AfterValidator, Field, PlainValidator, StrictStr, WithJsonSchema
+
+from ontology.data.enums import ENTITY_STATUSES, ENTITY_TYPES, EVENT_TYPES, RELATIONSHIP_TYPES, ROLES
+from ontology.data.keys import check_id
+from ontology.errors import ValidationError
+
+__all__ = [
+    "MAX_JSON_BYTES",
+    "MAX_JSON_DEPTH",
+    "ConnectionId",
+    "Email",
+    "EntityId",
+    "EntityStatus",
+    "EntityType",
+    "EventType",
+    "JsonObject",
+    "JsonValue",
+    "LongText",
+    "Name",
+    "NonNegative",
+    "Number",
+    "OrganizationId",
+    "RelationshipType",
+    "Role",
+    "ShortText",
+    "Timestamp",
+    "UserId",
+    "json_limits",
+    "normalize_email",
+]
+
+MAX_JSON_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 10
+MAX_NAME_LENGTH = 512
+
+
+def _number_check(
+    minimum: float | None = None, maximum: float | None = None, *, integer: bool = False
+) -> Callable[[Any], int | float]:
+    """A JSON number check: an integer stays an integer; floats must be finite; strings and booleans
+    are rejected (no coercion)."""
+
+    def check(v: Any) -> int | float:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ValueError("must be an integer" if integer else "must be a number")
+        if integer and not isinstance(v, int):
+            raise ValueError("must be an integer")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError("must be a finite number")
+        if minimum is not None and v < minimum:
+            raise ValueError(f"must be at least {minimum:g}")
+        if maximum is not None and v > maximum:
+            raise ValueError(f"must be at most {maximum:g}")
+        return v
+
+    return check
+
+
+Number: TypeAlias = Annotated[
+    int | float, PlainValidator(_number_check()), WithJsonSchema({"type": "number"})
+]
+NonNegative: TypeAlias = Annotated[
+    int | float, PlainValidator(_number_check(0)), WithJsonSchema({"type": "number", "minimum": 0})
+]
+Timestamp: TypeAlias = NonNegative
+ShortText = Annotated[StrictStr, Field(max_length=2_000)]
+LongText = Annotated[StrictStr, Field(max_length=20_000)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s.]{1,63}$")
+
+
+def normalize_email(value: Any) -> Any:
+    return value.strip().casefold() if isinstance(value, str) else value
+
+
+def _email(v: str) -> str:
+    v = v.strip()
+    if len(v) > 320 or not _EMAIL.match(v):
+        raise ValueError("must be an email address")
+    return v
+
+
+Email = Annotated[StrictStr, AfterValidator(_email)]
+
+
+def _id_check(table_name: str) -> Callable[[str], str]:
+    def check(v: str) -> str:
+        try:
+            return check_id(table_name, v, field="id")
+        except ValidationError as exc:
+            raise ValueError(exc.message.removeprefix("id ")) from None
+
+    return check
+
+
+EntityId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("entities"))]
+UserId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("users"))]
+OrganizationId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("organizations"))]
+ConnectionId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("connections"))]
+
+
+def json_limits(value: Any, *, what: str = "value") -> Any:
+    """Check a JSON value: at most 64 KB serialized, nesting depth at most 10, finite numbers."""
+    depth = _depth(value)
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"{what} is nested {depth} levels deep; the limit is {MAX_JSON_DEPTH}")
+    try:
+        size = len(json.dumps(value, allow_nan=False, separators=(",", ":")).encode())
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be JSON ({exc})") from None
+    if size > MAX_JSON_BYTES:
+        raise ValueError(f"{what} is {size} bytes; the limit is {MAX_JSON_BYTES}")
+    return value
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > MAX_JSON_DEPTH + 1:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(lambda v: json_limits(v, what="object"))]
+JsonValue = Annotated[Any, AfterValidator(json_limits)]
+
+
+EntityType = Literal[ENTITY_TYPES]  # type: ignore[valid-type]
+EntityStatus = Literal[ENTITY_STATUSES]  # type: ignore[valid-type]
+RelationshipType = Literal[RELATIONSHIP_TYPES]  # type: ignore[valid-type]
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
+Role = Literal[ROLES]  # type: ignore[valid-type]

@@ -1,0 +1,158 @@
+"""``@query``, ``@mutation``, ``@action``: each decorated function is one Lambda.
+
+The decorators only *record* a frozen :class:`~ontology.runtime.registry.FunctionSpec` (Chalice's
+habit); the object they return is the Lambda handler itself (``Handler: creators.get``) and can still
+be called by other functions through ``ctx.run_query``::
+
+    class GetArgs(Args):
+        id: EntityId
+
+    @query(args=GetArgs, returns=CreatorOut)
+    def get(ctx: QueryCtx, args: GetArgs) -> dict | None: ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pydantic import BaseModel
+
+from ontology.runtime.handler import handle
+from ontology.runtime.registry import (
+    Auth,
+    FunctionSpec,
+    Kind,
+    NoArgs,
+    RegisteredFunction,
+    register,
+)
+
+__all__ = ["LambdaFunction", "action", "mutation", "query"]
+
+
+class LambdaFunction(RegisteredFunction):
+    """A registered function that is also its Lambda's handler: ``handler(event, context)``."""
+
+    def __call__(self, event: Any, context: Any = None) -> Any:
+        return handle(self, event, context)
+
+
+def _module_name(fn: Callable[..., Any]) -> str:
+    # "functions.creators" locally, "creators" in Lambda (CodeUri: functions/).
+    return fn.__module__.rsplit(".", 1)[-1]
+
+
+def _register(
+    kind: Kind,
+    *,
+    args: type[BaseModel] | None,
+    returns: Any,
+    internal: bool,
+    auth: Auth | None,
+    uses: Iterable[str],
+    method: str = "POST",
+    route: str | None = None,
+    raw: bool = False,
+    name: str | None = None,
+    platform: bool = False,
+) -> Callable[[Callable[..., Any]], RegisteredFunction]:
+    if platform and not internal:
+        raise ValueError("platform=True is only for internal functions")
+
+    def decorate(fn: Callable[..., Any]) -> RegisteredFunction:
+        spec = FunctionSpec(
+            module=_module_name(fn),
+            name=name or fn.__name__,
+            attr=fn.__name__,
+            kind=kind,
+            args=args or NoArgs,
+            returns=returns,
+            internal=internal,
+            auth=auth or ("member" if not internal else "public"),
+            uses=frozenset(uses),
+            description=" ".join((fn.__doc__ or "").strip().split("\n\n")[0].split()),
+            method=method,
+            route_path=route,
+            raw=raw,
+            platform=platform,
+        )
+        return register(LambdaFunction(spec, fn))
+
+    return decorate
+
+
+def query(
+    *,
+    args: type[BaseModel] | None = None,
+    returns: Any = None,
+    internal: bool = False,
+    auth: Auth | None = None,
+    uses: Iterable[str] = (),
+    method: str = "POST",
+    route: str | None = None,
+    raw: bool = False,
+    name: str | None = None,
+    platform: bool = False,
+) -> Callable[[Callable[..., Any]], RegisteredFunction]:
+    """Register a read-only function (``ctx.db`` cannot write)."""
+    return _register(
+        "query",
+        args=args,
+        returns=returns,
+        internal=internal,
+        auth=auth,
+        uses=uses,
+        method=method,
+        route=route,
+        raw=raw,
+        name=name,
+        platform=platform,
+    )
+
+
+def mutation(
+    *,
+    args: type[BaseModel] | None = None,
+    returns: Any = None,
+    internal: bool = False,
+    auth: Auth | None = None,
+    uses: Iterable[str] = (),
+    name: str | None = None,
+    platform: bool = False,
+) -> Callable[[Callable[..., Any]], RegisteredFunction]:
+    """Register a transactional function: its writes commit together or not at all."""
+    return _register(
+        "mutation",
+        args=args,
+        returns=returns,
+        internal=internal,
+        auth=auth,
+        uses=uses,
+        name=name,
+        platform=platform,
+    )
+
+
+def action(
+    *,
+    args: type[BaseModel] | None = None,
+    returns: Any = None,
+    internal: bool = False,
+    auth: Auth | None = None,
+    uses: Iterable[str] = (),
+    name: str | None = None,
+    platform: bool = False,
+) -> Callable[[Callable[..., Any]], RegisteredFunction]:
+    """Register a function that may call the outside world; it reaches the database only through
+    ``ctx.run_query`` / ``ctx.run_mutation`` (each mutation its own transaction)."""
+    return _register(
+        "action",
+        args=args,
+        returns=returns,
+        internal=internal,
+        auth=auth,
+        uses=uses,
+        name=name,
+        platform=platform,
+    )

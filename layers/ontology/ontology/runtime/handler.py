@@ -1,0 +1,156 @@
+"""The Lambda handler behind every function: an event in, the envelope (or the bare value) out.
+
+One handler serves two kinds of events:
+
+- **API Gateway HTTP API (payload 2.0)**: the body is the JSON object of arguments; the identity comes
+  from the authorizer's context; the answer is the envelope of docs/architecture.md ("The HTTP
+  contract") with its HTTP status.
+- **a plain arguments event** (internal calls, Step Functions, the scheduler, tests): the event *is*
+  the arguments object, with the caller's identity under ``"_auth"``; the result is returned as is
+  and errors are raised (so a state machine can Retry/Catch them by name). A scheduled job arrives as
+  ``{"_scheduledJob": id}`` and an EventBridge cron as its ``Scheduled Event``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import ValidationError as PydanticValidationError
+
+from ontology.auth.identity import Identity
+from ontology.errors import (
+    NotFoundError,
+    OneError,
+    PayloadTooLargeError,
+    ValidationError,
+    error_envelope,
+)
+from ontology.runtime.context import _as_validation_error, invoke
+from ontology.runtime.jobs import execute_job
+from ontology.runtime.registry import RegisteredFunction
+
+__all__ = ["MAX_BODY_BYTES", "handle", "http_response", "parse_body", "to_json"]
+
+MAX_BODY_BYTES = 256 * 1024
+
+logger = Logger(service="one-platform")
+metrics = Metrics(namespace="OnePlatform", service="one-platform")
+
+
+def is_http_event(event: Any) -> bool:
+    return isinstance(event, Mapping) and event.get("version") == "2.0" and "requestContext" in event
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(
+        value, default=_json_default, allow_nan=False, ensure_ascii=False, separators=(",", ":")
+    )
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_body(event: Mapping[str, Any]) -> Any:
+    """The request's JSON body as arguments; VALIDATION_ERROR or PAYLOAD_TOO_LARGE otherwise."""
+    body = event.get("body")
+    if body is None or body == "":
+        return {}
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (ValueError, TypeError):
+            raise ValidationError("The body is not valid base64") from None
+    else:
+        raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(f"The body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(text, parse_constant=_reject_constant)
+        text.encode("utf-8")  # unpaired surrogates cannot be stored
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeError, ValueError) as exc:
+        raise ValidationError(f"The body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValidationError("The body must be a JSON object of arguments")
+    return value
+
+
+def http_response(status: int, body: Any) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"content-type": "application/json", "cache-control": "no-store"},
+        "body": to_json(body),
+        "isBase64Encoded": False,
+    }
+
+
+def _handle_http(fn: RegisteredFunction, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    request_context = event.get("requestContext") or {}
+    request_id = request_context.get("requestId") or getattr(context, "aws_request_id", None)
+    logger.append_keys(function=fn.spec.path, request_id=request_id)
+    started = time.perf_counter()
+    try:
+        method = str((request_context.get("http") or {}).get("method", "POST")).upper()
+        if fn.spec.method not in ("ANY", method):
+            raise NotFoundError(f"{method} is not served here; use {fn.spec.method}", method=fn.spec.method)
+        args = parse_body(event) if fn.spec.method == "POST" else {}
+        identity = Identity.from_context((request_context.get("authorizer") or {}).get("lambda"))
+        value = invoke(fn, args, identity)
+        status = 200
+        payload = http_response(status, value if fn.spec.raw else {"status": "success", "value": value})
+    except Exception as exc:  # one place maps every error to the envelope
+        status, body = error_envelope(exc, request_id=request_id)
+        if status >= 500:
+            logger.exception("function failed", extra={"code": body["errorData"]["code"]})
+        payload = http_response(status, body)
+    metrics.add_dimension(name="function", value=fn.spec.path)
+    metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
+    if status >= 400:
+        metrics.add_metric(
+            name="ClientErrors" if status < 500 else "ServerErrors", unit=MetricUnit.Count, value=1
+        )
+    logger.info(
+        "request",
+        extra={"status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+    )
+    metrics.flush_metrics()
+    metrics.clear_metrics()  # flush leaves them in place when metrics are disabled (local stack)
+    return payload
+
+
+def handle(fn: RegisteredFunction, event: Any, context: Any = None) -> Any:
+    """The Lambda entry point of every registered function."""
+    if is_http_event(event):
+        return _handle_http(fn, event, context)
+    if not isinstance(event, Mapping):
+        raise ValidationError("The event must be an object of arguments")
+    if "_scheduledJob" in event:
+        return {"jobId": event["_scheduledJob"], "state": execute_job(str(event["_scheduledJob"]))}
+    if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
+        # a cron: the function learns which time window this run is for
+        cron_args = {"time": event.get("time")} if "time" in fn.spec.args.model_fields else {}
+        return json.loads(to_json(invoke(fn, cron_args, None)))
+    args = dict(event)
+    identity = Identity.from_context(args.pop("_auth", None))
+    try:
+        return json.loads(to_json(invoke(fn, args, identity)))
+    except OneError:
+        raise
+    except PydanticValidationError as exc:
+        raise _as_validation_error(exc) from None

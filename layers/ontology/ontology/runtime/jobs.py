@@ -1,0 +1,95 @@
+"""Running a scheduled job, exactly once for a mutation and at most once for an action.
+
+A mutation runs in one transaction with the job's ``pending → success`` update, conditioned on the
+job's version, so however often the event is delivered it runs once; an action is first claimed
+(``pending → inProgress``). A function's error marks the job ``failed`` with the error's message.
+The job documents themselves are written by :mod:`ontology.data.outbox` (through
+:class:`ontology.runtime.scheduler.Scheduler`).
+
+Example::
+
+    execute_job(job_id)  # "success", "failed" or "skipped"
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ontology.auth.identity import Identity
+from ontology.data.db import DatabaseReader, DatabaseWriter
+from ontology.data.keys import now_ms
+from ontology.data.outbox import TABLE
+from ontology.data.transaction import run_mutation
+from ontology.errors import OneError
+from ontology.runtime.context import MutationCtx, _execute, invoke, run_after_commit
+from ontology.runtime.registry import resolve
+
+__all__ = ["execute_job"]
+
+logger = logging.getLogger(__name__)
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, OneError):
+        return f"{exc.code}: {exc.message}"[:2000]
+    return "INTERNAL: the function failed"
+
+
+def _finish(job_id: str, state: str, *, expect: str, error: str | None = None) -> bool:
+    def body(db: DatabaseWriter) -> bool:
+        job = db.get(job_id, TABLE)
+        if job is None or job["state"] != expect:
+            return False
+        fields: dict[str, Any] = {"state": state, "completedTime": now_ms()}
+        if error:
+            fields["error"] = error
+        db.patch(job_id, fields, TABLE)
+        return True
+
+    return run_mutation(body, org=None, platform=True)
+
+
+def execute_job(job_id: str) -> str:
+    """Run a scheduled job; returns its final state, or ``skipped`` when it was not pending."""
+    job = DatabaseReader(None, platform=True).get(job_id, TABLE, field="jobId")
+    if job is None or job["state"] != "pending":
+        return "skipped"
+    fn = resolve(job["name"])
+    identity = Identity.from_context(job.get("auth"))
+    org = job.get("organizationId")
+    if fn.spec.kind == "mutation":
+        holder: dict[str, MutationCtx] = {}
+
+        def body(db: DatabaseWriter) -> bool:
+            current = db.get(job_id, TABLE)  # read: the commit is conditioned on this version
+            if current is None or current["state"] != "pending":
+                return False
+            view = db.view(org=org, platform=fn.spec.platform)
+            ctx = MutationCtx(identity, view)
+            holder["ctx"] = ctx
+            _execute(fn, job["args"], identity, ctx)
+            db.patch(job_id, {"state": "success", "completedTime": now_ms()}, TABLE)
+            return True
+
+        try:
+            ran = run_mutation(body, org=org, platform=True)
+        except Exception as exc:
+            logger.warning("scheduled mutation failed", extra={"jobId": job_id, "function": fn.spec.path})
+            return (
+                "failed" if _finish(job_id, "failed", expect="pending", error=_error_text(exc)) else "skipped"
+            )
+        if not ran:
+            return "skipped"
+        run_after_commit(holder["ctx"], fn.spec.path)
+        return "success"
+    if not _finish(job_id, "inProgress", expect="pending"):
+        return "skipped"
+    try:
+        invoke(fn, job["args"], identity)
+    except Exception as exc:
+        logger.warning("scheduled action failed", extra={"jobId": job_id, "function": fn.spec.path})
+        _finish(job_id, "failed", expect="inProgress", error=_error_text(exc))
+        return "failed"
+    _finish(job_id, "success", expect="inProgress")
+    return "success"
