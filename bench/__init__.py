@@ -1,1 +1,2 @@
-"""`make bench`: counts and ratios against the budgets of DESIGN §8 (never wall-clock assertions)."""
+"""`make bench`: counts and ratios against the budgets of docs/architecture.md (never wall-clock
+assertions)."""

@@ -1,6 +1,7 @@
-"""Generates the README's reference tables (access patterns, error codes) from the declarations.
+"""Generates the reference tables in ``docs/`` (function catalogue, access patterns, error codes) from
+the declarations.
 
-``python -m infra.docs`` rewrites the marked sections of README.md; ``--check`` exits 1 when they are
+``python -m infra.docs`` rewrites the marked sections of each document; ``--check`` exits 1 when one is
 out of date (the test suite runs the same check).
 """
 
@@ -8,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from infra import ROOT
 from ontology.data.indexes import CREATION_TIME, Index, SearchIndex
 from ontology.data.schema import TABLES
 from ontology.errors import CODES
 
-README = ROOT / "README.md"
+DOCS = ROOT / "docs"
 
 
 def _example(table: str, idx: Index) -> str:
@@ -82,18 +84,20 @@ def function_catalogue() -> str:
     return "\n".join(lines)
 
 
-SECTIONS = {
-    "access-patterns": access_patterns,
-    "error-codes": error_codes,
-    "function-catalogue": function_catalogue,
+#: Each document and the generated sections it holds between ``<!-- name:start -->`` and ``:end`` markers.
+SECTIONS: dict[str, dict[str, Callable[[], str]]] = {
+    "architecture.md": {"error-codes": error_codes},
+    "data-model.md": {"access-patterns": access_patterns},
+    "functions.md": {"function-catalogue": function_catalogue},
 }
 
 
-def render(text: str) -> str:
-    for name, build in SECTIONS.items():
+def render(document: str, text: str) -> str:
+    """``text`` (the document's content) with its generated sections rebuilt."""
+    for name, build in SECTIONS[document].items():
         start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
         if start not in text or end not in text:
-            raise SystemExit(f"README.md lacks the markers {start} … {end}")
+            raise SystemExit(f"docs/{document} lacks the markers {start} … {end}")
         head, rest = text.split(start, 1)
         _, tail = rest.split(end, 1)
         text = f"{head}{start}\n{build()}\n{end}{tail}"
@@ -104,15 +108,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
-    current = README.read_text()
-    wanted = render(current)
-    if args.check:
-        if current != wanted:
-            print("README.md tables are out of date: run `make docs`", file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(wanted)
-    print("README.md tables updated")
+    stale = []
+    for document in SECTIONS:
+        path = DOCS / document
+        current = path.read_text()
+        wanted = render(document, current)
+        if current == wanted:
+            continue
+        stale.append(document)
+        if not args.check:
+            path.write_text(wanted)
+    if args.check and stale:
+        print(f"docs/ tables are out of date ({', '.join(stale)}): run `make docs`", file=sys.stderr)
+        return 1
+    print(f"docs/ tables: {'updated ' + ', '.join(stale) if stale else 'up to date'}")
     return 0
 
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from infra import docs, template
 from ontology.data.models import GSI_COUNT, Item
 from ontology.data.schema import TABLES
@@ -49,10 +51,24 @@ def test_every_declared_index_has_its_gsi() -> None:
             assert hasattr(Item, idx.pk_attr) and hasattr(Item, idx.sk_attr)
 
 
-def test_readme_tables_are_current() -> None:
-    assert (ROOT / "README.md").read_text() == docs.render((ROOT / "README.md").read_text()), (
-        "run `make docs`"
-    )
+@pytest.mark.parametrize("document", sorted(docs.SECTIONS))
+def test_generated_tables_in_docs_are_current(document: str) -> None:
+    text = (ROOT / "docs" / document).read_text()
+    assert "<!--" in text and docs.render(document, text) == text, "run `make docs`"
+
+
+def test_docs_are_linked_from_the_readme_and_cite_only_the_repository() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        assert f"docs/{doc.name}" in readme, f"README.md does not link docs/{doc.name}"
+    # The code and the docs cite the repository's own documents, never one outside it.
+    cited = [
+        str(p.relative_to(ROOT))
+        for folder in ("layers", "functions", "infra", "bench", "docs")
+        for p in (ROOT / folder).rglob("*")
+        if p.suffix in (".py", ".md", ".json", ".yaml") and "DESIGN" in p.read_text(errors="ignore")
+    ]
+    assert not cited, cited
 
 
 def test_cfn_lint_is_clean() -> None:

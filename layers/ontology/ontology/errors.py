@@ -1,7 +1,7 @@
 """One error hierarchy for the whole platform, and the one place that turns errors into responses.
 
 Every error a client can see has a stable ``code`` and an HTTP ``status``; the envelope is the public
-contract (DESIGN §3)::
+contract (docs/architecture.md, "The HTTP contract")::
 
     {"status": "error", "errorMessage": "Creator not found", "errorData": {"code": "NOT_FOUND"}}
 
@@ -199,7 +199,7 @@ def _all_error_classes() -> list[type[OneError]]:
     return seen
 
 
-#: The documented codes and their HTTP status (the README and the OpenAPI document list these).
+#: The documented codes and their HTTP status (docs/architecture.md and the OpenAPI document list these).
 CODES: dict[str, int] = {cls.code: cls.status for cls in sorted(_all_error_classes(), key=lambda c: c.status)}
 #: Each error class's name (what a Lambda reports as ``errorType``) and its code.
 CODE_OF_NAME: dict[str, str] = {cls.__name__: cls.code for cls in _all_error_classes()}

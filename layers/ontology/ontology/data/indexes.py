@@ -3,7 +3,7 @@
 Each table declares its indexes once (in :mod:`ontology.data.schema`). Every table also has the implicit
 ``by_creation_time`` index, as in Convex. Within a table, the indexes take GSI slots 1, 2, 3, … in
 declaration order, so one GSI serves one index of each table ("overloaded"); the PynamoDB models, the
-table in ``template.yaml`` and the README's access-pattern table are all derived from this.
+table in ``template.yaml`` and the access-pattern table of docs/data-model.md are all derived from this.
 
 Key of a document in index ``I`` of table ``T`` in organization ``O`` (fields f1..fn, of which the
 first ``partition`` form the partition):
@@ -98,7 +98,7 @@ class SearchIndex(Index):
 
     Stored as the lowercased text in the sort key: a search matches names that start with the query
     (case-insensitive), then the filter fields are checked on each match. Full-text (token) search
-    comes with the knowledge/search work (DESIGN §9) on the same declaration.
+    will build on the same declaration.
     """
 
     search_field: str = "name"

@@ -141,7 +141,7 @@ def table_definition() -> dict[str, Any]:
 
 
 def index_usage() -> dict[str, list[str]]:
-    """GSI name → the ``table.index`` names it serves (for the README and the drift test)."""
+    """GSI name → the ``table.index`` names it serves (for docs/data-model.md and the drift test)."""
     usage: dict[str, list[str]] = {name: [] for name in gsi_names()}
     for t in TABLES.values():
         for idx in t.indexes:
