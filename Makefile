@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SAM_VENV := .venv-sam
 SAM      := $(SAM_VENV)/bin/sam
 
-.PHONY: dev test lint format bench template docs events contracts validate build lock clean
+.PHONY: dev test lint format bench template docs events contracts validate build deploy lock clean
 
 $(STAMP): requirements/dev.txt requirements/lock.txt layers/ontology/requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,13 +58,31 @@ $(SAM): requirements/sam.txt
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/sam.txt
 	@touch $(SAM)
 
-validate: $(STAMP) $(SAM)
+# checkov has its own pins (boto3 among them): its own virtualenv too.
+CHECKOV_VENV := .venv-checkov
+CHECKOV      := $(CHECKOV_VENV)/bin/checkov
+$(CHECKOV): requirements/checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements/checkov.txt
+	@touch $(CHECKOV)
+
+validate: $(STAMP) $(SAM) $(CHECKOV)
 	$(PY) -m infra.template --check
 	$(VENV)/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --region us-east-1
+	# Skipped checks carry their reason in the template (Metadata: checkov: skip); --skip-download:
+	# nothing is fetched from Prisma Cloud.
+	$(CHECKOV) --framework cloudformation --file template.yaml --compact --quiet --skip-download
 
 build: validate
 	SAM_CLI_TELEMETRY=0 $(SAM) build
+
+# sam deploy with the reference's variables (BETTER_AUTH_SECRET, STRIPE_SECRET_KEY, …, from the
+# environment or .env) as the stack's parameters: `make deploy` (dev) or `make deploy CONFIG_ENV=prod`.
+CONFIG_ENV ?= default
+deploy: build
+	@overrides="$$($(PY) -m infra.environment --config-env $(CONFIG_ENV))"; \
+	eval "SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-env $(CONFIG_ENV) --parameter-overrides $$overrides"
 
 # Re-pin the transitive dependencies after changing requirements/dev.txt.
 lock:
@@ -74,4 +92,4 @@ lock:
 	rm -rf .venv-lock
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

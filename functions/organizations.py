@@ -1,10 +1,10 @@
-"""Organizations and people: create an organization, invite by email, accept, list members, change
-a role, remove a member, switch the active organization.
+"""Organizations and people: create an organization, invite by email, accept, join an open one, list
+members, change a role, remove a member, switch the active organization.
 
 Memberships live in the platform partition (a user belongs to several organizations); every
-function here reads and writes only the caller's active organization's, except ``create`` and
-``accept``, which add the caller to another one, and ``switch_active``, which moves the caller's
-session to an organization they belong to.
+function here reads and writes only the caller's active organization's, except ``create``,
+``accept`` and ``join``, which add the caller to another one, and ``switch_active``, which moves the
+caller's session to an organization they belong to (with a new session token: see its docstring).
 """
 
 from __future__ import annotations
@@ -35,10 +35,15 @@ from ontology.runtime.scheduler import Scheduler
 from ontology.settings import get_settings
 
 InvitableRole = Literal["org_owner", "org_user", "customer"]
+JoinPolicy = Literal["invitation", "open"]
+OrgName = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 
 
 class CreateArgs(Args):
-    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    name: OrgName
+    #: ``invitation`` (the default): members join by an emailed invitation only; ``open``: anyone
+    #: signed in may also join as a customer (``organizations:join``).
+    joinPolicy: JoinPolicy = "invitation"
 
 
 @action(args=CreateArgs, returns=id_result("organizationId"))
@@ -54,6 +59,7 @@ def create(ctx: ActionCtx, args: CreateArgs) -> dict[str, str]:
             {
                 "name": args.name,
                 "slug": slugify(args.name, org_id[-6:].lower()),
+                "joinPolicy": args.joinPolicy,
                 "createdAt": now,
                 "updatedAt": now,
             },
@@ -63,6 +69,68 @@ def create(ctx: ActionCtx, args: CreateArgs) -> dict[str, str]:
 
     run_mutation(body, org=org_id, platform=True)
     return {"organizationId": org_id}
+
+
+class UpdateArgs(Args):
+    name: OrgName | None = None
+    joinPolicy: JoinPolicy | None = None
+
+
+@action(args=UpdateArgs, returns=SuccessResult, auth="org_owner")
+def update(ctx: ActionCtx, args: UpdateArgs) -> dict[str, bool]:
+    """Rename the active organization or change who may join it (its ``joinPolicy``)."""
+    me = ctx.auth.require_identity()
+    fields = args.model_dump(exclude_none=True)
+    if not fields:
+        raise ValidationError("Give a name or a joinPolicy", field="name")
+
+    def body(db: DatabaseWriter) -> None:
+        if db.get(me.organizationId, "organizations") is None:
+            raise NotFoundError("No such organization", organizationId=me.organizationId)
+        db.patch(me.organizationId, {**fields, "updatedAt": now_ms()}, "organizations")
+
+    run_mutation(body, org=None, platform=True)
+    return {"success": True}
+
+
+class JoinArgs(Args):
+    organizationId: OrganizationId | None = None
+    slug: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+
+
+@action(args=JoinArgs, returns=id_result("organizationId"))
+def join(ctx: ActionCtx, args: JoinArgs) -> dict[str, str]:
+    """Join an open organization (by its id or its slug) as a ``customer``, without an invitation;
+    then ``switch_active`` to act in it. An organization that takes members by invitation only
+    refuses (FORBIDDEN) and nothing is written; joining one again answers the same."""
+    me = ctx.auth.require_identity()
+    if (args.organizationId is None) == (args.slug is None):
+        raise ValidationError("Give the organization's id or its slug, not both", field="organizationId")
+    missing = NotFoundError("No such organization", organizationId=args.organizationId, slug=args.slug)
+
+    def body(db: DatabaseWriter) -> str:
+        org = (
+            db.get(args.organizationId, "organizations")
+            if args.organizationId
+            else db.lookup_unique("organizations", "slug", {"slug": args.slug})
+        )
+        if org is None or org.get("status", "active") != "active":
+            raise missing
+        org_id = str(org["_id"])
+        if membership(db, org_id, me.userId) is not None:
+            return org_id
+        if org.get("joinPolicy", "invitation") != "open":
+            raise ForbiddenError("This organization takes members by invitation only", organizationId=org_id)
+        add_member(
+            db.view(org=org_id),
+            org_id=org_id,
+            user_id=me.userId,
+            role="customer",
+            display_name=me.email or me.userId,
+        )
+        return org_id
+
+    return {"organizationId": run_mutation(body, org=None, platform=True)}
 
 
 class InviteArgs(Args):
@@ -221,21 +289,36 @@ class SwitchArgs(Args):
     organizationId: OrganizationId
 
 
-@action(args=SwitchArgs, returns=SuccessResult, auth="member")
-def switch_active(ctx: ActionCtx, args: SwitchArgs) -> dict[str, bool]:
-    """Make another of the caller's organizations the session's active one."""
+class Switched(SuccessResult):
+    organizationId: str
+    sessionToken: str
+
+
+@action(args=SwitchArgs, returns=Switched, auth="member")
+def switch_active(ctx: ActionCtx, args: SwitchArgs) -> dict[str, Any]:
+    """Make another of the caller's organizations the session's active one.
+
+    The session gets a new token (``sessionToken``; the old one stops working), and the next call
+    made with it acts in the new organization at once. The API Gateway caches the authorizer's
+    answer per token, so the old token could otherwise keep acting in the old organization for up
+    to that cache's lifetime; a new token is a new cache entry. ``OneClient`` adopts it by itself."""
     me = ctx.auth.require_identity()
     if not me.sessionId:
         raise ForbiddenError("Only a session can switch organizations")
+    token = new_token()
 
     def body(db: DatabaseWriter) -> None:
         if membership(db, args.organizationId, me.userId) is None:
             raise NotFoundError("No such organization", organizationId=args.organizationId)
         db.patch(
             me.sessionId or "",
-            {"activeOrganizationId": args.organizationId, "updatedAt": now_ms()},
+            {
+                "activeOrganizationId": args.organizationId,
+                "tokenHash": hash_token(token),
+                "updatedAt": now_ms(),
+            },
             "sessions",
         )
 
     run_mutation(body, org=None, platform=True)
-    return {"success": True}
+    return {"success": True, "organizationId": args.organizationId, "sessionToken": token}

@@ -8,6 +8,7 @@ functions' cold start does not pay for them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from typing import Annotated, Any
@@ -15,15 +16,17 @@ from typing import Annotated, Any
 from pydantic import Field, StrictFloat, StrictInt, StrictStr
 
 from ontology.auth.identity import Identity
-from ontology.data.db import DatabaseWriter, Doc
+from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
 from ontology.data.fields import EntityId
 from ontology.data.relations import connected
 from ontology.data.transaction import run_mutation, run_query
 from ontology.errors import (
+    ChainRevertedError,
     ConflictError,
     ForbiddenError,
     InternalError,
     NotFoundError,
+    PriceChangedError,
     UpstreamError,
     ValidationError,
 )
@@ -45,6 +48,7 @@ _log = logging.getLogger(__name__)
 
 #: A token's supply cap when ``tokens:create`` is not given one.
 DEFAULT_SUPPLY = 1_000_000
+IdempotencyKey = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.:-]{1,255}$")]
 
 
 class GetArgs(Args):
@@ -105,49 +109,170 @@ class CreateArgs(Args):
     symbol: Annotated[StrictStr, Field(pattern=r"^[A-Z0-9]{1,11}$")]
     priceUsd: Annotated[StrictFloat | StrictInt, Field(gt=0, le=1_000_000)]
     totalSupply: Annotated[StrictInt, Field(ge=1, le=10**15)] = DEFAULT_SUPPLY
+    idempotencyKey: IdempotencyKey | None = None
 
 
 @action(args=CreateArgs, auth="org_user", returns=id_result("tokenId"), uses=("chain",))
 def create(ctx: ActionCtx, args: CreateArgs) -> dict[str, str]:
     """Deploy a creator's token: a new instance of the CreatorToken contract (capped at
     ``totalSupply``), then in one transaction the ``token`` and ``token_contract`` entities, the
-    creator's ``owns`` connections and token_deployed."""
-    from ontology.providers.chain import get_chain
+    creator's ``owns`` connections and token_deployed.
 
+    Idempotent: the deploy is signed and recorded on a ``draft`` token before it is sent, so a retry
+    (the same ``idempotencyKey``, or the same creator and symbol) answers the same token and never
+    deploys a second contract; the same key or symbol with other arguments is CONFLICT."""
     identity = ctx.auth.require_identity()
+    for _ in range(3):  # another request for the same token may record its deploy first
+        token_id = _deploy(identity, args)
+        if token_id is not None:
+            return {"tokenId": token_id}
+    raise ConflictError("The token is being deployed by another request; try again")
+
+
+def _deploy(identity: Identity, args: CreateArgs) -> str | None:
+    """Settle the token's recorded deploy (signing and recording one first if there is none) and
+    record the deployed token; None when another request recorded a deploy meanwhile."""
+    from ontology.providers.chain import get_chain
+    from ontology.services import chain_txs
+
     org = identity.organizationId
-    # NOT_FOUND before anything is deployed
-    run_query(lambda db: require_entity(db, args.creatorId, field="creatorId", kind="creator"), org=org)
-    address, tx_hash = get_chain().deploy_token(args.name, args.symbol, args.totalSupply)
-    token_id: str = run_mutation(lambda db: _record_token(db, identity, args, address, tx_hash), org=org)
-    return {"tokenId": token_id}
+    token = run_query(lambda db: _existing_token(db, args), org=org)  # NOT_FOUND before any deploy
+    if token is not None and token["status"] == "active":
+        return str(token["_id"])
+    chain = get_chain()
+
+    def record(tx: Any, previous: dict[str, Any] | None) -> None:
+        address = chain.deploy_address(tx.nonce)
+        run_mutation(
+            lambda db: _record_deploy(db, args, tx, address, previous, account=chain.nonce_account), org=org
+        )
+
+    def sign(floor: int) -> Any:
+        return chain.sign_deploy(args.name, args.symbol, args.totalSupply, min_nonce=floor)
+
+    recorded = token["properties"].get("deployTx") if token else None
+    try:
+        state = chain_txs.settle(chain, recorded, sign, record)
+    except ConflictError as exc:
+        if type(exc) is ConflictError and "recorded" in exc.message:
+            return None
+        raise
+    token = run_query(lambda db: _existing_token(db, args), org=org)
+    if token is None:
+        raise NotFoundError("The token's deploy record is gone", symbol=args.symbol)
+    draft_id, tx_hash = str(token["_id"]), str(token["properties"]["deployTx"]["hash"])
+    if state == "reverted":
+        run_mutation(lambda db: db.delete(draft_id, "entities"), org=org)  # a retry starts over
+        raise ChainRevertedError("The chain refused to deploy the token")
+    address = chain.contract_address(tx_hash)
+    return str(run_mutation(lambda db: _record_token(db, identity, args, address, tx_hash), org=org))
+
+
+def _create_hash(args: CreateArgs) -> str:
+    body = json.dumps([args.name, args.symbol, args.priceUsd, args.totalSupply], separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()[:32]
+
+
+def _existing_token(db: DatabaseReader, args: CreateArgs) -> Doc | None:
+    """The token this request already made (by its key, or by the creator's symbol), checked to be
+    the same request; None when there is none. NOT_FOUND when the creator is not one."""
+    require_entity(db, args.creatorId, field="creatorId", kind="creator")
+    token = None
+    if args.idempotencyKey:
+        token = db.lookup_unique(
+            "entities",
+            "token_idempotency",
+            {
+                "type": "token",
+                "properties.creatorId": args.creatorId,
+                "properties.idempotencyKey": args.idempotencyKey,
+            },
+        )
+    if token is None:
+        token = db.lookup_unique(
+            "entities",
+            "token_symbol",
+            {"type": "token", "properties.creatorId": args.creatorId, "properties.symbol": args.symbol},
+        )
+    if token is not None and token["properties"].get("argsHash") != _create_hash(args):
+        field = (
+            "idempotencyKey"
+            if args.idempotencyKey and token["properties"].get("idempotencyKey") == args.idempotencyKey
+            else "symbol"
+        )
+        raise ConflictError(
+            f"This creator already has a token {token['properties'].get('symbol')} made with other arguments",
+            field=field,
+            tokenId=token["_id"],
+        )
+    return token
+
+
+def _record_deploy(
+    db: DatabaseWriter,
+    args: CreateArgs,
+    tx: Any,
+    address: str,
+    previous: dict[str, Any] | None,
+    *,
+    account: str,
+) -> None:
+    """Record a signed deploy (and take its nonce) on the draft token, inserting the token the first
+    time: the token's unique rules make a concurrent request for the same token lose here."""
+    from ontology.services import chain_txs
+
+    token = _existing_token(db, args)
+    recorded = {"hash": tx.hash, "raw": tx.raw, "nonce": tx.nonce}
+    if token is not None and (token["properties"].get("deployTx") or {}).get("hash") != (previous or {}).get(
+        "hash"
+    ):
+        raise ConflictError("another attempt recorded the deploy first")
+    chain_txs.take_nonce(db, account, tx)
+    now = now_ms()
+    if token is None:
+        props: dict[str, Any] = {
+            "contractAddress": address,
+            "blockchain": "base",
+            "standard": "ERC20",
+            "totalSupply": args.totalSupply,
+            "circulatingSupply": 0,
+            "price": args.priceUsd,
+            "priceUsd": args.priceUsd,
+            "symbol": args.symbol,
+            "creatorId": args.creatorId,
+            "deployTx": recorded,
+            "argsHash": _create_hash(args),
+        }
+        if args.idempotencyKey:
+            props["idempotencyKey"] = args.idempotencyKey
+        doc = {"type": "token", "name": args.name, "status": "draft", "createdAt": now, "updatedAt": now}
+        db.insert("entities", {**doc, "properties": props})
+        return
+    props = {**token["properties"], "deployTx": recorded, "contractAddress": address}
+    db.patch(token["_id"], {"properties": props, "updatedAt": now}, "entities")
 
 
 def _record_token(
     db: DatabaseWriter, identity: Identity, args: CreateArgs, address: str, tx_hash: str
 ) -> str:
+    """The deployed token: active, with its ``token_contract`` entity, the creator's ``owns``
+    connections and token_deployed, in one transaction (once: a retry finds it active)."""
     creator = require_entity(db, args.creatorId, field="creatorId", kind="creator")
+    token = _existing_token(db, args)
+    if token is None:
+        raise NotFoundError("The token's deploy record is gone", symbol=args.symbol)
+    token_id = str(token["_id"])
+    if token["status"] == "active":
+        return token_id
     now = now_ms()
-    token_id = db.insert(
-        "entities",
+    db.patch(
+        token_id,
         {
-            "type": "token",
-            "name": args.name,
             "status": "active",
-            "createdAt": now,
             "updatedAt": now,
-            "properties": {
-                "contractAddress": address,
-                "blockchain": "base",
-                "standard": "ERC20",
-                "totalSupply": args.totalSupply,
-                "circulatingSupply": 0,
-                "price": args.priceUsd,
-                "priceUsd": args.priceUsd,
-                "symbol": args.symbol,
-                "creatorId": creator["_id"],
-            },
+            "properties": {**token["properties"], "contractAddress": address},
         },
+        "entities",
     )
     contract_id = db.insert(
         "entities",
@@ -200,14 +325,14 @@ def _record_token(
 # ------------------------------------------------------------------------------------ purchase
 
 
-IdempotencyKey = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.:-]{1,255}$")]
-
-
 class PurchaseArgs(Args):
     tokenId: EntityId
     amount: Annotated[StrictInt, Field(ge=1, le=10**12)]
     paymentMethodId: Annotated[StrictStr, Field(pattern=r"^pm_[A-Za-z0-9_]{1,250}$")] | None = None
     idempotencyKey: IdempotencyKey | None = None
+    #: The total the buyer was shown (the reference's frontend sends ``amount * priceUsd``). Compared
+    #: in whole cents with the server's price; never what is charged.
+    usdAmount: Annotated[int | float, Field(ge=0, le=10**9, allow_inf_nan=False)] | None = None
 
 
 class PurchaseStarted(Result):
@@ -259,6 +384,15 @@ def _open_purchase(db: DatabaseWriter, identity: Identity, args: PurchaseArgs) -
     purchases.validate_amount(token, args.amount)
     unit = tprops.get("priceUsd") or tprops.get("price") or 0
     cents = purchases.price_cents(unit, args.amount)
+    if args.usdAmount is not None and purchases.usd_to_cents(args.usdAmount) != cents:
+        raise PriceChangedError(
+            f"The price is now ${cents / 100:,.2f} for {args.amount} (you were shown "
+            f"${args.usdAmount:,.2f}); nothing was charged",
+            field="usdAmount",
+            priceUsd=unit,
+            usdAmount=cents / 100,
+            usdCents=cents,
+        )
     if cents < purchases.MIN_CENTS or cents > purchases.MAX_CENTS:
         raise ValidationError(
             f"A purchase costs between $0.50 and $999,999.99; this one is ${cents / 100:,.2f}", field="amount"

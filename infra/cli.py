@@ -72,6 +72,19 @@ def cron_run(name: str, url: str | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`one scheduled | head`): stop quietly, as Unix tools do. Point stdout
+        # at /dev/null so that the interpreter's own flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="one", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

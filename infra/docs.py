@@ -84,10 +84,28 @@ def function_catalogue() -> str:
     return "\n".join(lines)
 
 
+def reference_env() -> str:
+    from infra.environment import REFERENCE_VARIABLES
+
+    lines = [
+        "| variable | what it does | in AWS | the local stack |",
+        "|---|---|---|---|",
+    ]
+    for v in REFERENCE_VARIABLES:
+        where = (
+            f"the deployment's secret, from the NoEcho parameter `{v.parameter}`"
+            if v.kind == "secret"
+            else f"the parameter `{v.parameter}`, given to functions as `{v.platform}`"
+        )
+        lines.append(f"| `{v.name}` | {v.what} | {where} | {v.local} |")
+    return "\n".join(lines)
+
+
 #: Each document and the generated sections it holds between ``<!-- name:start -->`` and ``:end`` markers.
 SECTIONS: dict[str, dict[str, Callable[[], str]]] = {
     "architecture.md": {"error-codes": error_codes},
     "data-model.md": {"access-patterns": access_patterns},
+    "deploying.md": {"reference-env": reference_env},
     "functions.md": {"function-catalogue": function_catalogue},
 }
 

@@ -26,6 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--state-dir", type=Path, default=Path(os.environ.get("ONE_STATE_DIR", ROOT / ".one" / "state"))
     )
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        default=ROOT / ".env",
+        help="the reference's variables (BETTER_AUTH_SECRET, STRIPE_SECRET_KEY, …); the environment wins",
+    )
     parser.add_argument("--quiet", action="store_true", help="no line per request")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="  %(message)s")
@@ -42,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         stripe_port=args.stripe_port,
         chain_port=args.chain_port,
         state_dir=args.state_dir,
+        env_file=args.env_file,
     )
     print("ONE platform local stack: starting…", flush=True)
     stack.start()
@@ -66,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  demo token  {stack.demo_token}   (LOCAL, $0.50; buy with pm_card_visa)")
     print(f"  bucket      {stack.physical['FilesBucket']}")
     print(f"  state       {args.state_dir}   restored: {restored}")
+    read = ", ".join(stack.reference_env) or "none set"
+    print(f"  env         {args.env_file.name} and the environment: {read}   (docs/deploying.md)")
     print(f"  dev session {args.state_dir.parent / 'dev-session.json'}   (one run / Authorization: Bearer …)")
     print("ready. Ctrl-C stops.", flush=True)
     stop.wait()

@@ -71,12 +71,12 @@ def dev_routes(stack: Any) -> dict[str, Callable[[Request], Any]]:
         return JSONResponse([{k: j[k] for k in keep if k in j} for j in jobs])
 
     async def outbox(request: Request) -> JSONResponse:
-        """The emails the platform sent, newest first: ``[{to, subject, text, html, sentAt}]``."""
+        """The emails the platform sent, newest first: ``[{from, to, subject, text, html, sentAt}]``."""
         from ontology.providers.email import FileOutbox
 
-        keep = ("to", "subject", "text", "html", "sentAt")
+        keep = ("from", "to", "subject", "text", "html", "sentAt")
         messages = await run_in_threadpool(FileOutbox(stack.outbox_dir).messages)
-        return JSONResponse([{k: m[k] for k in keep} for m in messages])
+        return JSONResponse([{k: m[k] for k in keep if k in m} for m in messages])
 
     from infra.local.openai_stub import ROUTES
 

@@ -6,12 +6,14 @@ direct invokes, Step Functions tasks and DynamoDB Streams mappings run our handl
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +70,30 @@ def function_defs(template: dict[str, Any] | None = None) -> dict[str, FunctionD
     return out
 
 
+_sandbox = threading.local()
+
+
+@contextlib.contextmanager
+def _sandbox_event_loop() -> Iterator[None]:
+    """Give the invocation what a Lambda sandbox's thread has: a current event loop.
+
+    The front door invokes handlers from a pool of worker threads, which have none; adapters such as
+    Mangum call ``asyncio.get_event_loop()`` on every invocation and would fail there. Each invocation
+    gets its own loop, closed when it returns; a nested invocation (a handler invoking another Lambda
+    on the same thread) puts the outer one's back.
+    """
+    outer = getattr(_sandbox, "loop", None)
+    loop = asyncio.new_event_loop()
+    _sandbox.loop = loop
+    asyncio.set_event_loop(loop)
+    try:
+        yield
+    finally:
+        _sandbox.loop = outer
+        asyncio.set_event_loop(outer)
+        loop.close()
+
+
 class LambdaRunner:
     """Resolves handlers (``creators.get`` → ``functions.creators.get``) and invokes them."""
 
@@ -94,7 +120,8 @@ class LambdaRunner:
             invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{logical_id}",
             _deadline=time.monotonic() + d.timeout,
         )
-        return self.handler(logical_id)(event, context)
+        with _sandbox_event_loop():  # the handler's module, imported on first use, sees it too
+            return self.handler(logical_id)(event, context)
 
 
 def install_moto_lambda(runner: LambdaRunner, physical_to_logical: dict[str, str]) -> Callable[[], None]:

@@ -32,6 +32,10 @@ class LocalStack:
     chain_port: int = 8545
     state_machine_arn: str = ""
     state_dir: Path = field(default_factory=lambda: ROOT / ".one" / "state")
+    #: The reference's variables (BETTER_AUTH_SECRET, …) from the environment or this file.
+    env_file: Path = field(default_factory=lambda: ROOT / ".env")
+    #: Those the stack found and applied (their names).
+    reference_env: list[str] = field(default_factory=list)
     physical: dict[str, str] = field(default_factory=dict)
     dev_token: str = ""
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -196,6 +200,17 @@ class LocalStack:
             k: self.physical[k] for k, r in template["Resources"].items() if r["Type"] == "AWS::S3::Bucket"
         }
 
+    def _apply_reference_env(self) -> None:
+        """The reference's variables, where they apply locally, become the platform's own (the
+        table in infra/environment.py says what each does here)."""
+        from infra.environment import LOCALLY_USED, REFERENCE_VARIABLES, read_env
+
+        found = read_env(self.env_file)
+        for v in REFERENCE_VARIABLES:
+            if v.name in found and v.name in LOCALLY_USED:
+                os.environ[v.platform] = found[v.name]
+        self.reference_env = sorted(found)
+
     def _configure_functions(self, template: dict[str, Any], secrets: dict[str, str]) -> None:
         """The environment the template gives every function, resolved against this stack."""
         from infra.template import SECRET_PARAMETERS
@@ -229,6 +244,7 @@ class LocalStack:
                 "POWERTOOLS_METRICS_DISABLED": "true",
             }
         )
+        self._apply_reference_env()
         from ontology.data.models import configure_models
         from ontology.data.storage import reset_client
         from ontology.data.store import reset_default_store

@@ -4,7 +4,13 @@ data in the local stack's state folder (its own default is every interface and /
 localstripe ignores ``Idempotency-Key``; Stripe does not: a POST repeated with the same key (per API
 key, for 24 hours) gets the first answer again without acting twice, and the same key with another
 request is refused (400, ``idempotency_error``). :func:`idempotency` adds exactly that in front of it,
-so the local stack behaves like Stripe when a step is retried after a crash."""
+so the local stack behaves like Stripe when a step is retried after a crash.
+
+localstripe also knows only three of Stripe's test payment methods, and declines ``4000000000000002``
+only when it is attached to a customer, so a purchase with ``pm_card_visa_chargeDeclined`` would
+succeed. :func:`install_test_cards` gives it Stripe's documented test cards
+(https://docs.stripe.com/testing): the magic ``pm_card_*`` ids, and the declining card numbers declined
+when charged, with Stripe's error code, decline code and message."""
 
 from __future__ import annotations
 
@@ -66,6 +72,92 @@ def idempotency_middleware() -> Any:
     return idempotency
 
 
+#: Stripe's test payment methods: id → card number.
+TEST_PAYMENT_METHODS = {
+    "pm_card_visa": "4242424242424242",
+    "pm_card_visa_debit": "4000056655665556",
+    "pm_card_mastercard": "5555555555554444",
+    "pm_card_mastercard_debit": "5200828282828210",
+    "pm_card_amex": "378282246310005",
+    "pm_card_discover": "6011111111111117",
+    "pm_card_visa_chargeDeclined": "4000000000000002",
+    "pm_card_chargeDeclined": "4000000000000002",
+    "pm_card_visa_chargeDeclinedInsufficientFunds": "4000000000009995",
+    "pm_card_chargeDeclinedInsufficientFunds": "4000000000009995",
+    "pm_card_visa_chargeDeclinedLostCard": "4000000000009987",
+    "pm_card_chargeDeclinedLostCard": "4000000000009987",
+    "pm_card_visa_chargeDeclinedStolenCard": "4000000000009979",
+    "pm_card_chargeDeclinedStolenCard": "4000000000009979",
+    "pm_card_chargeDeclinedExpiredCard": "4000000000000069",
+    "pm_card_chargeDeclinedIncorrectCvc": "4000000000000127",
+    "pm_card_chargeDeclinedProcessingError": "4000000000000119",
+    "pm_card_chargeDeclinedFraudulent": "4100000000000019",
+    "pm_card_chargeCustomerFail": "4000000000000341",
+}
+#: Card numbers Stripe declines when charged: (error code, decline code, message).
+DECLINES = {
+    "4000000000000002": ("card_declined", "generic_decline", "Your card was declined."),
+    "4000000000009995": ("card_declined", "insufficient_funds", "Your card has insufficient funds."),
+    "4000000000009987": ("card_declined", "lost_card", "Your card was declined."),
+    "4000000000009979": ("card_declined", "stolen_card", "Your card was declined."),
+    "4000000000000069": ("expired_card", "expired_card", "Your card has expired."),
+    "4000000000000127": ("incorrect_cvc", "incorrect_cvc", "Your card's security code is incorrect."),
+    "4000000000000119": (
+        "processing_error",
+        "processing_error",
+        "An error occurred while processing your card. Try again in a little bit.",
+    ),
+    "4100000000000019": ("card_declined", "fraudulent", "Your card was declined."),
+    "4000000000000341": ("card_declined", "generic_decline", "Your card was declined."),
+}
+
+
+def install_test_cards(resources: Any) -> None:
+    """Teach localstripe Stripe's test cards (see the module's docstring)."""
+    payment_method = resources.PaymentMethod
+    charge = resources.Charge
+    canonical = payment_method._try_get_canonical_test_article.__func__
+    charging_declined = payment_method._charging_is_declined
+
+    def test_article(cls: Any, id: str) -> Any:
+        number = TEST_PAYMENT_METHODS.get(id)
+        if number is None:
+            return canonical(cls, id)
+        card = {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"}
+        return payment_method(type="card", card=card)
+
+    def is_declined(self: Any) -> bool:
+        number = getattr(self, "_card_number", None)
+        return bool(charging_declined(self) or (self.type == "card" and number in DECLINES))
+
+    def set_failure(self: Any) -> None:
+        method = payment_method._api_retrieve(self.payment_method)
+        code, decline_code, message = DECLINES.get(
+            getattr(method, "_card_number", ""),
+            ("card_declined", "generic_decline", "Your card was declined."),
+        )
+        self.status = "failed"
+        self.failure_code = code
+        self.failure_message = message
+        self._decline_code = decline_code
+
+    def raise_failure(self: Any) -> None:
+        raise resources.UserError(
+            402,
+            self.failure_message,
+            {
+                "code": self.failure_code,
+                "decline_code": getattr(self, "_decline_code", "generic_decline"),
+                "charge": self.id,
+            },
+        )
+
+    payment_method._try_get_canonical_test_article = classmethod(test_article)
+    payment_method._charging_is_declined = is_declined
+    charge._set_auth_failure = set_failure
+    charge._raise_failure = raise_failure
+
+
 def _exit_with_parent(parent: int) -> None:
     """A stack killed outright (SIGKILL) cannot stop its children: this one notices and exits."""
     import os
@@ -106,6 +198,7 @@ def main() -> None:
     if state.exists():
         with state.open("rb") as f:
             store.update(pickle.load(f))  # noqa: S301 - our own state file, written just above
+    install_test_cards(resources)
     server.app.middlewares.insert(0, idempotency_middleware())
     web.run_app(server.app, host=args.host, port=args.port, print=None, access_log=None)
 

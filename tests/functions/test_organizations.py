@@ -90,3 +90,55 @@ def test_create_organization_makes_the_caller_its_owner(bucket: str, deliver: An
         platform=True,
     )
     assert {m["organizationId"]: m["role"] for m in memberships}[made["organizationId"]] == "org_owner"
+
+
+def _count(table: str) -> int:
+    return len(run_query(lambda db: db.query(table).collect(), org=None, platform=True))
+
+
+def test_fans_join_an_open_organization_as_customers(bucket: str, deliver: Any) -> None:
+    from ontology.auth.identity import resolve_session
+
+    ada = person(deliver, "ada@example.com")
+    fan = person(deliver, "fan@example.com")
+    org = run_query(lambda db: db.get(ada.organizationId, "organizations"), org=None, platform=True)
+    # Closed (invitation only, the default): refused, and nothing is written.
+    before = _count("memberships")
+    with pytest.raises(ForbiddenError):
+        invoke(fn("organizations:join"), {"organizationId": ada.organizationId}, fan)
+    with pytest.raises(ForbiddenError):
+        invoke(fn("organizations:join"), {"slug": org["slug"]}, fan)
+    assert _count("memberships") == before
+    invoke(fn("organizations:update"), {"joinPolicy": "open"}, ada)
+    joined = invoke(fn("organizations:join"), {"slug": org["slug"]}, fan)
+    assert joined == {"organizationId": ada.organizationId}
+    assert invoke(fn("organizations:join"), {"organizationId": ada.organizationId}, fan) == joined  # again
+    roles = {m["email"]: m["role"] for m in invoke(fn("organizations:list_members"), {}, ada)}
+    assert roles == {"ada@example.com": "org_owner", "fan@example.com": "customer"}
+    # ...and can switch to it at once: the new token acts there, the old one no longer works.
+    old = auth.sign_in(email="fan@example.com", password="correct horse battery staple").token
+    me = resolve_session(old)
+    assert me is not None and me.organizationId == fan.organizationId
+    switched = invoke(fn("organizations:switch_active"), {"organizationId": ada.organizationId}, me)
+    assert switched["organizationId"] == ada.organizationId and switched["sessionToken"] != old
+    assert resolve_session(old) is None
+    now = resolve_session(switched["sessionToken"])
+    assert now is not None and now.organizationId == ada.organizationId and now.role == "customer"
+    with pytest.raises(ForbiddenError):  # only an owner changes who may join
+        invoke(fn("organizations:update"), {"joinPolicy": "invitation"}, now)
+    with pytest.raises(ValidationError):
+        invoke(fn("organizations:join"), {}, fan)
+    with pytest.raises(NotFoundError):
+        invoke(fn("organizations:join"), {"slug": "no-such-org"}, fan)
+
+
+def test_organizations_are_created_closed_or_open(bucket: str, deliver: Any) -> None:
+    ada = person(deliver, "ada@example.com")
+    fan = person(deliver, "fan@example.com")
+    open_org = invoke(fn("organizations:create"), {"name": "Fan club", "joinPolicy": "open"}, ada)
+    closed = invoke(fn("organizations:create"), {"name": "Staff"}, ada)
+    assert invoke(fn("organizations:join"), open_org, fan) == open_org
+    with pytest.raises(ForbiddenError):
+        invoke(fn("organizations:join"), closed, fan)
+    with pytest.raises(ValidationError):
+        invoke(fn("organizations:create"), {"name": "X", "joinPolicy": "anyone"}, ada)

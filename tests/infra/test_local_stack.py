@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,70 +18,7 @@ import pytest
 from ontology.client import OneClient
 from ontology.errors import ConflictError, NotFoundError, UnauthenticatedError, ValidationError
 from tests.conftest import ROOT
-from tests.servers import free_port
-
-
-class Stack:
-    def __init__(self, state_dir: Path) -> None:
-        self.state_dir = state_dir
-        self.aws_port, self.api_port = free_port(), free_port()
-        self.stripe_port, self.chain_port = free_port(), free_port()
-        self.proc: subprocess.Popen[str] | None = None
-        self.lines: list[str] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ONE_", "AWS_"))}
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "infra.local",
-                "--aws-port",
-                str(self.aws_port),
-                "--api-port",
-                str(self.api_port),
-                "--stripe-port",
-                str(self.stripe_port),
-                "--chain-port",
-                str(self.chain_port),
-                "--state-dir",
-                str(self.state_dir),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            self.lines.append(line.rstrip())
-            if line.startswith("ready."):
-                return
-        self.proc.kill()
-        pytest.fail("the local stack did not start:\n" + "\n".join(self.lines))
-
-    def token(self) -> str:
-        return str(json.loads((self.state_dir.parent / "dev-session.json").read_text())["token"])
-
-    def stop(self) -> tuple[int, str]:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGINT)
-        out, _ = self.proc.communicate(timeout=60)
-        return self.proc.returncode, out
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+from tests.infra.localstack import Stack, settled, signed_in
 
 
 def _buy(client: OneClient, token: str, amount: int, method: str, key: str | None = None) -> dict[str, Any]:
@@ -92,13 +27,7 @@ def _buy(client: OneClient, token: str, amount: int, method: str, key: str | Non
         args["idempotencyKey"] = key
     started = client.action("tokens:purchase", args)
     assert started["status"] == "pending"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        view = client.query("tokens:get_purchase", {"purchaseId": started["purchaseId"]})
-        if view["status"] != "pending":
-            return dict(view)
-        time.sleep(0.2)
-    raise AssertionError(f"purchase {started['purchaseId']} still pending")
+    return settled(client, started["purchaseId"])
 
 
 def _purchase_flow(stack: Stack) -> dict[str, Any]:
@@ -291,37 +220,6 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
         again.kill()
 
 
-def _mail_to(stack: Stack, email: str, subject: str) -> dict:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        for message in httpx.get(f"{stack.url}/_local/outbox").json():
-            if message["to"] == email and message["subject"] == subject:
-                return message
-        time.sleep(0.2)
-    raise AssertionError(f"no {subject!r} email to {email}")
-
-
-def _signed_in(stack: Stack, email: str) -> str:
-    """Sign up over HTTP, read the verification email from the outbox, verify, sign in."""
-    import re
-
-    password = "correct horse battery staple"
-    r = httpx.post(
-        f"{stack.url}/api/auth/sign-up/email", json={"email": email, "password": password, "name": email}
-    )
-    assert r.status_code == 200 and r.json()["token"] is None
-    mail = _mail_to(stack, email, "Verify your email address")
-    link = re.search(r"http\S+verify-email\?token=\S+", mail["text"]).group(0)
-    assert httpx.get(link).json()["status"] is True
-    signed = httpx.post(f"{stack.url}/api/auth/sign-in/email", json={"email": email, "password": password})
-    assert signed.status_code == 200 and "better-auth.session_token" in signed.headers["set-cookie"]
-    session = httpx.get(
-        f"{stack.url}/api/auth/get-session", headers={"Authorization": f"Bearer {signed.json()['token']}"}
-    )
-    assert session.json()["user"]["email"] == email
-    return str(signed.json()["token"])
-
-
 def _better_auth_client(stack: Stack) -> None:
     """Better Auth's own JS client (createAuthClient) signs up, verifies, signs in, reads the
     session and signs out against the stack (node and tests/js installed by `make test`)."""
@@ -344,7 +242,7 @@ def _better_auth_client(stack: Stack) -> None:
 
 def _auth_flow(stack: Stack) -> None:
     _better_auth_client(stack)
-    ada, bob = _signed_in(stack, "ada@example.com"), _signed_in(stack, "bob@example.com")
+    ada, bob = signed_in(stack, "ada@example.com"), signed_in(stack, "bob@example.com")
     with OneClient(stack.url, token=ada) as as_ada, OneClient(stack.url, token=bob) as as_bob:
         post = as_ada.mutation("entities:create", {"type": "blog_post", "name": "Ada's post"})["id"]
         assert as_ada.query("entities:get", {"id": post})["name"] == "Ada's post"

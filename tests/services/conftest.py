@@ -126,9 +126,25 @@ class FaultyChain:
         self.kinds[tx.hash] = "burn"
         return tx
 
+    def sign_deploy(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls["sign_deploy"] += 1
+        tx = self.inner.sign_deploy(*args, **kwargs)
+        self.kinds[tx.hash] = "deploy"
+        return tx
+
+    def deploys_sent(self) -> int:
+        """Deploy transactions the node received (a re-send of the same one counts again)."""
+        return self.calls["send:deploy"]
+
     def send(self, tx: Any) -> None:
+        kind = self.kinds.get(tx.hash, "mint")
         self.calls["send"] += 1
-        self.faults.around(self.kinds.get(tx.hash, "mint"), lambda: self.inner.send(tx))
+
+        def effect() -> None:
+            self.inner.send(tx)
+            self.calls[f"send:{kind}"] += 1  # reached the node
+
+        self.faults.around(kind, effect)
 
 
 @dataclass
@@ -207,6 +223,11 @@ class Shop:
                 },
             )["tokenId"]
         )
+
+    def card(self, number: str) -> str:
+        """A card PaymentMethod made with the stripe SDK from a test card number; its id."""
+        card = {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+        return str(self.rig.stripe().v1.payment_methods.create(params={"type": "card", "card": card}).id)
 
     def buy(self, token: str, amount: int, who: Who, pm: str = "pm_card_visa", key: str | None = None) -> str:
         args: dict[str, Any] = {"tokenId": token, "amount": amount, "paymentMethodId": pm}

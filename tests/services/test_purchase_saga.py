@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from ontology.errors import ConflictError, InsufficientTokensError, NotFoundError, ValidationError
+from ontology.errors import (
+    ConflictError,
+    InsufficientTokensError,
+    NotFoundError,
+    PriceChangedError,
+    ValidationError,
+)
 from tests.services.conftest import Faults, Shop
 
 
@@ -61,6 +67,79 @@ def test_declined_card_fails_and_mints_nothing(shop: Shop, rig: Any) -> None:
     assert view["failureCode"] == "PAYMENT_FAILED"
     assert shop.supply(token) == 0 and shop.record(pid)["mintStatus"] == "none"
     assert shop.call("tokens:get_balance", {"tokenId": token}, buyer)["amount"] == 0
+
+
+#: Stripe's documented declining test cards: as payment method ids, and as card numbers.
+DECLINING_CARDS = [
+    "pm_card_visa_chargeDeclined",
+    "pm_card_chargeDeclinedInsufficientFunds",
+    "pm_card_chargeDeclinedExpiredCard",
+    "pm_card_chargeDeclinedProcessingError",
+    "4000000000000002",
+    "4000000000009995",
+    "4000000000000069",
+    "4000000000000119",
+    "4000000000000127",
+]
+
+
+@pytest.mark.parametrize("card", DECLINING_CARDS)
+def test_stripes_declining_test_cards_fail_the_purchase(shop: Shop, rig: Any, card: str) -> None:
+    token, buyer = shop.token(symbol="DEC"), shop.buyer()
+    pid = shop.buy(token, 5, buyer, pm=card if card.startswith("pm_") else shop.card(card))
+    assert rig.wait(pid)["status"] == "FAILED"
+    view = shop.check(pid, token)
+    assert view["status"] == "failed" and view["failureCode"] == "PAYMENT_FAILED" and view["failureReason"]
+    assert shop.supply(token) == 0 and shop.record(pid)["mintStatus"] == "none"
+    assert shop.call("tokens:get_balance", {"tokenId": token}, buyer)["amount"] == 0
+    # No money is held: the declined intent was never authorized (nothing to capture) and is closed.
+    intents = rig.intents_of(pid)
+    assert intents and all(pi.status in ("requires_payment_method", "canceled") for pi in intents)
+
+
+@pytest.mark.parametrize("card", ["pm_card_visa", "pm_card_mastercard"])
+def test_stripes_succeeding_test_cards_complete_the_purchase(shop: Shop, rig: Any, card: str) -> None:
+    token, buyer = shop.token(symbol="OK"), shop.buyer()
+    pid = shop.buy(token, 5, buyer, pm=card)
+    assert rig.wait(pid)["status"] == "SUCCEEDED"
+    assert shop.check(pid, token)["status"] == "completed"
+    assert shop.call("tokens:get_balance", {"tokenId": token}, buyer)["amount"] == 5
+
+
+def test_the_price_the_buyer_saw_is_checked_in_whole_cents(shop: Shop, rig: Any) -> None:
+    token, buyer = shop.token(price=0.1, symbol="CNT"), shop.buyer()
+    # The reference's frontend sends amount * priceUsd, float noise and all (7 * 0.1 = 0.7000000000000001).
+    started = shop.call(
+        "tokens:purchase",
+        {"tokenId": token, "amount": 7, "usdAmount": 7 * 0.1, "paymentMethodId": "pm_card_visa"},
+        buyer,
+    )
+    assert rig.wait(started["purchaseId"])["status"] == "SUCCEEDED"
+    assert shop.purchase(started["purchaseId"])["usdCents"] == 70
+
+    # A price that changed (or a tampered client) is refused, and nothing is written or charged.
+    def payments() -> int:
+        from ontology import run_query
+
+        return len(
+            run_query(
+                lambda db: (
+                    db.query("entities").with_index("by_type", lambda q: q.eq("type", "payment")).collect()
+                ),
+                org=shop.org,
+            )
+        )
+
+    before = payments()
+    with pytest.raises(PriceChangedError) as refused:
+        shop.call(
+            "tokens:purchase",
+            {"tokenId": token, "amount": 7, "usdAmount": 0.69, "paymentMethodId": "pm_card_visa"},
+            buyer,
+        )
+    assert refused.value.status == 409 and refused.value.data["priceUsd"] == 0.1
+    assert refused.value.data["usdCents"] == 70
+    assert payments() == before and shop.call("tokens:get_balance", {"tokenId": token}, buyer)["amount"] == 7
 
 
 def test_mint_failure_voids_the_charge(shop: Shop, rig: Any, faults: Faults) -> None:
@@ -436,6 +515,14 @@ def test_purchase_validation(shop: Shop) -> None:
         ({"tokenId": token, "amount": 60}, ValidationError),  # no saved payment method
         (
             {"tokenId": token, "amount": 60, "paymentMethodId": "pm_card_visa", "usdAmount": 0.01},
+            PriceChangedError,
+        ),
+        (
+            {"tokenId": token, "amount": 60, "paymentMethodId": "pm_card_visa", "usdAmount": "0.60"},
+            ValidationError,
+        ),
+        (
+            {"tokenId": token, "amount": 60, "paymentMethodId": "pm_card_visa", "usdAmount": -1},
             ValidationError,
         ),
         ({"tokenId": shop.creator, "amount": 60, "paymentMethodId": "pm_card_visa"}, NotFoundError),

@@ -5,7 +5,9 @@
     client.mutation("creators:update", {"id": creator_id, "bio": "…"})
 
 Errors come back as the platform's typed exceptions (``NotFoundError``, ``ConflictError``, …), each
-with the server's ``code``, message and ``errorData``.
+with the server's ``code``, message and ``errorData``. A result that hands the session a new token
+(``organizations:switch_active`` answers ``sessionToken``) replaces the client's token, so the next
+call acts in the organization switched to.
 """
 
 from __future__ import annotations
@@ -73,7 +75,10 @@ class OneClient:
         except ValueError:
             body = {"message": resp.text[:200]}
         if resp.status_code == 200 and isinstance(body, dict) and body.get("status") == "success":
-            return body.get("value")
+            value = body.get("value")
+            if self.token and isinstance(value, dict) and isinstance(value.get("sessionToken"), str):
+                self.token = value["sessionToken"]
+            return value
         _raise(resp.status_code, body)
         return None  # pragma: no cover
 

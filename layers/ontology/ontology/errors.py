@@ -126,6 +126,15 @@ class NotUniqueError(ConflictError):
     default_message = "More than one document matched"
 
 
+class PriceChangedError(ConflictError):
+    """The price the buyer was shown is not the price now (it changed, or the client computed it
+    wrongly): nothing is charged. ``errorData`` carries the current price."""
+
+    code = "PRICE_CHANGED"
+    status = 409
+    default_message = "The price has changed"
+
+
 class PayloadTooLargeError(OneError):
     code = "PAYLOAD_TOO_LARGE"
     status = 413

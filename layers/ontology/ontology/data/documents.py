@@ -97,6 +97,14 @@ class AiCloneProperties(_Strict):
     satisfactionScore: Number = 0
 
 
+class RecordedTx(_Strict):
+    """A chain transaction recorded before it is sent (hash, signed raw bytes, nonce)."""
+
+    hash: ShortText
+    raw: LongText  # a contract's deploy carries its bytecode (about 5 KB)
+    nonce: Annotated[StrictInt, Field(ge=0)]
+
+
 class TokenProperties(_Strict):
     contractAddress: ShortText
     blockchain: Literal["sui", "base", "solana"]
@@ -116,6 +124,11 @@ class TokenProperties(_Strict):
     description: LongText | None = None
     #: The creator who owns it (also their ``owns`` connection): tokens spent on their courses go to them.
     creatorId: EntityId | None = None
+    #: Its deploy, recorded before it is sent (the token is a ``draft`` until it is mined), so that a
+    #: retried ``tokens:create`` finds this contract instead of deploying a second one.
+    deployTx: RecordedTx | None = None
+    idempotencyKey: ShortText | None = None
+    argsHash: ShortText | None = None
 
 
 class CourseProperties(_Strict):
@@ -150,14 +163,6 @@ class MediaAssetProperties(_Strict):
 
 
 PAYMENT_STATUSES = ("pending", "completed", "failed", "refunded")
-
-
-class RecordedTx(_Strict):
-    """A chain transaction recorded before it is sent (hash, signed raw bytes, nonce)."""
-
-    hash: ShortText
-    raw: ShortText
-    nonce: Annotated[StrictInt, Field(ge=0)]
 
 
 class PaymentProperties(_Strict):
@@ -215,6 +220,9 @@ class OrganizationDoc(_Strict):
     status: Literal["active", "suspended"] = "active"
     plan: ShortText | None = None
     personal: StrictBool = False
+    #: Who may become a member: only people invited by email, or also anyone signed in (fans join
+    #: as ``customer`` with ``organizations:join``).
+    joinPolicy: Literal["invitation", "open"] = "invitation"
     createdAt: Timestamp
     updatedAt: Timestamp
 

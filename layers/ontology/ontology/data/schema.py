@@ -121,6 +121,10 @@ def _is_creator(doc: Mapping[str, Any]) -> bool:
     return doc.get("type") == "creator"
 
 
+def _is_token(doc: Mapping[str, Any]) -> bool:
+    return doc.get("type") == "token"
+
+
 def _is_payment(doc: Mapping[str, Any]) -> bool:
     return doc.get("type") == "payment"
 
@@ -244,6 +248,18 @@ _DECLARED: tuple[Table, ...] = (
                 when=_is_creator,
                 normalize=normalize_email,
                 message="a creator with this email already exists",
+            ),
+            Unique(
+                "token_symbol",
+                ("properties.creatorId", "properties.symbol"),
+                when=_is_token,
+                message="this creator already has a token with this symbol",
+            ),
+            Unique(
+                "token_idempotency",
+                ("properties.creatorId", "properties.idempotencyKey"),
+                when=_is_token,
+                message="this idempotency key is already used",
             ),
             Unique(
                 "payment_idempotency",

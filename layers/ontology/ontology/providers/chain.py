@@ -56,6 +56,9 @@ class Chain(Protocol):
     def nonce_account(self) -> str: ...
     def sign_mint(self, contract: str, to: str, amount: int, *, min_nonce: int = 0) -> SignedTx: ...
     def sign_burn(self, contract: str, holder: str, amount: int, *, min_nonce: int = 0) -> SignedTx: ...
+    def sign_deploy(self, name: str, symbol: str, max_supply: int, *, min_nonce: int = 0) -> SignedTx: ...
+    def contract_address(self, tx_hash: str) -> str: ...
+    def deploy_address(self, nonce: int) -> str: ...
     def send(self, tx: SignedTx) -> None: ...
     def sequenced(self) -> Any: ...
     def tx_state(self, tx_hash: str, *, wait_seconds: float = 0) -> TxState: ...
@@ -140,6 +143,25 @@ class Web3Chain:
         call = self._token(contract).functions.burnFrom(self.w3.to_checksum_address(holder), amount)
         signed: SignedTx = self._guarded(lambda: self._sign(call, min_nonce))
         return signed
+
+    def sign_deploy(self, name: str, symbol: str, max_supply: int, *, min_nonce: int = 0) -> SignedTx:
+        """Sign (do not send) the deploy of a new CreatorToken: recorded first, like a mint, so that a
+        retried deploy finds its contract instead of deploying a second one."""
+        factory = self.w3.eth.contract(abi=self._abi, bytecode=self._bytecode)
+        call = factory.constructor(name, symbol, max_supply)
+        signed: SignedTx = self._guarded(lambda: self._sign(call, min_nonce))
+        return signed
+
+    def deploy_address(self, nonce: int) -> str:
+        """Where a deploy signed with ``nonce`` puts its contract (fixed by the deployer and the nonce)."""
+        from web3.utils.address import get_create_address
+
+        return str(get_create_address(self.account.address, nonce))  # type: ignore[arg-type]
+
+    def contract_address(self, tx_hash: str) -> str:
+        """The address of the contract a mined deploy transaction created."""
+        receipt = self._guarded(lambda: self.w3.eth.get_transaction_receipt(tx_hash))
+        return str(receipt["contractAddress"])
 
     def send(self, tx: SignedTx) -> None:
         """Send a signed transaction (the caller recorded its hash first); UPSTREAM_ERROR if the node

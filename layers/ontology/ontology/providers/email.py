@@ -24,6 +24,9 @@ __all__ = ["Email", "FileOutbox", "ResendEmail", "get_email", "set_email"]
 RESEND_API = "https://api.resend.com"
 
 
+DEFAULT_FROM = "onboarding@resend.dev"
+
+
 class Email(Protocol):
     def send(self, *, to: str, subject: str, html: str, text: str) -> str: ...
 
@@ -41,7 +44,7 @@ class ResendEmail:
 
         self._http = http or httpx.Client(timeout=10)
         self._key = api_key
-        self._from = sender or os.environ.get("ONE_RESEND_FROM_EMAIL") or "onboarding@resend.dev"
+        self._from = sender or os.environ.get("ONE_RESEND_FROM_EMAIL") or DEFAULT_FROM
         self._base = api_base or os.environ.get("ONE_RESEND_API_BASE") or RESEND_API
 
     def send(self, *, to: str, subject: str, html: str, text: str) -> str:
@@ -66,16 +69,26 @@ class ResendEmail:
 
 
 class FileOutbox:
-    """Writes each message as a JSON file (newest last by name); the local stack serves them."""
+    """Writes each message as a JSON file (newest last by name); the local stack serves them. Each
+    carries the From address Resend would send it with (``ONE_RESEND_FROM_EMAIL``)."""
 
-    def __init__(self, directory: str | Path) -> None:
+    def __init__(self, directory: str | Path, sender: str | None = None) -> None:
         self.directory = Path(directory)
+        self._from = sender or os.environ.get("ONE_RESEND_FROM_EMAIL") or DEFAULT_FROM
 
     def send(self, *, to: str, subject: str, html: str, text: str) -> str:
         self.directory.mkdir(parents=True, exist_ok=True)
         sent_at = now_ms()
         message_id = f"{sent_at:015d}-{uuid.uuid4().hex[:8]}"
-        body = {"id": message_id, "to": to, "subject": subject, "text": text, "html": html, "sentAt": sent_at}
+        body = {
+            "id": message_id,
+            "from": self._from,
+            "to": to,
+            "subject": subject,
+            "text": text,
+            "html": html,
+            "sentAt": sent_at,
+        }
         tmp = self.directory / f".{message_id}.tmp"
         tmp.write_text(json.dumps(body, ensure_ascii=False, indent=2))
         tmp.replace(self.directory / f"{message_id}.json")

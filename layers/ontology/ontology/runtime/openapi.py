@@ -80,8 +80,11 @@ def _operation(spec: FunctionSpec, components: dict[str, Any]) -> dict[str, Any]
         },
     }
     if spec.method == "POST":
+        # A request without a body calls the function with no arguments, so the body is required
+        # exactly when the arguments have a required field (then an empty body is a VALIDATION_ERROR).
+        required = any(f.is_required() for f in spec.args.model_fields.values())
         op["requestBody"] = {
-            "required": True,
+            "required": required,
             "content": {"application/json": {"schema": _schema(spec.args, components, "validation")}},
         }
     return op

@@ -35,6 +35,7 @@ from ontology.errors import (
     UpstreamError,
     ValidationError,
 )
+from ontology.services import chain_txs
 from ontology.services.ledger import credit
 from ontology.services.ontology_ops import log_event, now_ms
 
@@ -61,8 +62,7 @@ TIMEOUT_SECONDS = 300
 ENTITY_STATUS = {"pending": "draft", "completed": "published", "failed": "archived", "refunded": "archived"}
 MIN_CENTS = 50  # Stripe's smallest USD charge
 MAX_CENTS = 99_999_999  # Stripe's largest
-#: How long a step waits for a sent transaction to be mined before it lets the state machine retry.
-MINE_WAIT_SECONDS = 20
+MINE_WAIT_SECONDS = chain_txs.MINE_WAIT_SECONDS
 
 
 def execution_arn(machine_arn: str, purchase_id: str) -> str:
@@ -74,6 +74,12 @@ def price_cents(unit_price_usd: float | int, amount: int) -> int:
     """The charge in cents for ``amount`` tokens at the token's current price, rounded half up."""
     cents = (Decimal(str(unit_price_usd)) * amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     return int(cents)
+
+
+def usd_to_cents(usd: float | int) -> int:
+    """A dollar amount as a client computed it (``amount * priceUsd`` in a browser carries float
+    noise: 3 * 0.1 is 0.30000000000000004) in whole cents, rounded half up like :func:`price_cents`."""
+    return int((Decimal(str(usd)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def args_hash(token_id: str, amount: int, payment_method: str | None) -> str:
@@ -325,70 +331,18 @@ def _settle_tx(
     *,
     forward: bool = False,
 ) -> str:
-    """Drive the transaction recorded in ``field`` to ``succeeded`` or ``reverted``: wait for a
-    pending one, re-send one the node never saw while its nonce is unspent, or — once its nonce is
-    spent by something else, so it can never be mined — sign, record and send a new one.
-    ``recorded``: the caller's fresh read of ``field``; ``forward``: recording refuses (ABORTED)
-    once compensation has started."""
-    from ontology.providers.chain import SignedTx
-
+    """Drive the transaction recorded in the purchase's ``field`` to ``succeeded`` or ``reverted``
+    (see :func:`ontology.services.chain_txs.settle`). ``recorded``: the caller's fresh read of
+    ``field``; ``forward``: recording and re-sending refuse (ABORTED) once compensation has started."""
     chain = _chain()
-    if recorded:
-        spent = chain.nonce_spent(recorded["nonce"])  # first: a spent nonce makes the state final
-        state = (
-            _spent_state(chain, recorded["hash"])
-            if spent
-            else chain.tx_state(recorded["hash"], wait_seconds=MINE_WAIT_SECONDS)
-        )
-        if state in ("succeeded", "reverted"):
-            return str(state)
-        if not spent:
-            if state == "pending":
-                raise UpstreamError("chain: the transaction is not mined yet")
-            if forward:
-                _require_forward(_read(org, purchase_id))
-            chain.send(SignedTx(**recorded))  # it never reached the node: the same transaction again
-            return _mined(chain, recorded["hash"])
-    with chain.sequenced():
-        floor = 0
-        for _ in range(NONCE_ATTEMPTS):
-            tx = sign(floor)
-            try:
-                _record_tx(
-                    org, purchase_id, field, tx, recorded, forward=forward, account=chain.nonce_account
-                )
-                break
-            except _NonceTaken as taken:  # another process took this nonce first: the next one
-                floor = taken.next
-        else:
-            raise UpstreamError("chain: could not take a nonce")
-        chain.send(tx)
-    return _mined(chain, tx.hash)
 
+    def record(tx: Any, previous: dict[str, Any] | None) -> None:
+        _record_tx(org, purchase_id, field, tx, previous, forward=forward, account=chain.nonce_account)
 
-NONCE_ATTEMPTS = 8
-#: A node behind a load balancer may not have the block that spent a nonce yet: ask a few times.
-SPENT_CHECKS = 3
+    def refuse_backward() -> None:
+        _require_forward(_read(org, purchase_id))
 
-
-def _spent_state(chain: Any, tx_hash: str) -> str:
-    """The state of a transaction whose nonce is spent: mined (``succeeded``/``reverted``) or never
-    (``unknown``), asked again briefly before concluding ``unknown``."""
-    import time
-
-    for attempt in range(SPENT_CHECKS):
-        state = str(chain.tx_state(tx_hash))
-        if state != "unknown":
-            return state
-        if attempt + 1 < SPENT_CHECKS:
-            time.sleep(0.3)
-    return "unknown"
-
-
-class _NonceTaken(Exception):
-    def __init__(self, next_nonce: int) -> None:
-        super().__init__(f"nonce taken; next is {next_nonce}")
-        self.next = next_nonce
+    return chain_txs.settle(chain, recorded, sign, record, before_resend=refuse_backward if forward else None)
 
 
 def _record_tx(
@@ -411,28 +365,13 @@ def _record_tx(
             _require_forward(p)
         if (p.get(field) or {}).get("hash") != (previous or {}).get("hash"):
             raise ConflictError("another attempt recorded a transaction first")
-        platform = db.view(platform=True)
-        taken = platform.lookup_unique("chainNonces", "account", {"account": account})
-        if taken is not None and taken["next"] > tx.nonce:
-            raise _NonceTaken(taken["next"])
-        now = now_ms()
-        if taken is None:
-            platform.insert("chainNonces", {"account": account, "next": tx.nonce + 1, "updatedAt": now})
-        else:
-            platform.patch(taken["_id"], {"next": tx.nonce + 1, "updatedAt": now}, "chainNonces")
+        chain_txs.take_nonce(db, account, tx)
         p[field] = {"hash": tx.hash, "raw": tx.raw, "nonce": tx.nonce}
         if field == "mintTx":
             p["mintStatus"] = "sent"
-        db.patch(purchase_id, {"properties": p, "updatedAt": now}, "entities")
+        db.patch(purchase_id, {"properties": p, "updatedAt": now_ms()}, "entities")
 
     run_mutation(body, org=org)
-
-
-def _mined(chain: Any, tx_hash: str) -> str:
-    state = chain.tx_state(tx_hash, wait_seconds=MINE_WAIT_SECONDS)
-    if state in ("succeeded", "reverted"):
-        return str(state)
-    raise UpstreamError("chain: the transaction is not mined yet")
 
 
 def capture(org: str, purchase_id: str) -> str:
@@ -579,7 +518,7 @@ def burn(org: str, purchase_id: str, *, wait_seconds: float = MINE_WAIT_SECONDS)
             raise UpstreamError("chain: the mint is not mined yet")
         if state == "unknown":
             chain.cancel_nonce(recorded["nonce"])
-    if _spent_state(chain, recorded["hash"]) != "succeeded":  # its nonce spent: final
+    if chain_txs.spent_state(chain, recorded["hash"]) != "succeeded":  # its nonce spent: final
         _update(org, purchase_id, lambda p: {"mintStatus": "failed"})
         return "failed"
     burned = _settle_tx(

@@ -1,0 +1,135 @@
+"""The local stack as a newcomer starts it (`make dev`'s ``python -m infra.local``), as a subprocess on
+free loopback ports with its own state folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT
+from tests.servers import free_port
+
+
+class Stack:
+    def __init__(self, state_dir: Path, env_file: Path | None = None) -> None:
+        self.state_dir = state_dir
+        # Never the developer's own .env: the given file, or none at all.
+        self.env_file = env_file or state_dir.parent / "no.env"
+        self.aws_port, self.api_port = free_port(), free_port()
+        self.stripe_port, self.chain_port = free_port(), free_port()
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def start(self) -> None:
+        from infra.environment import REFERENCE_VARIABLES
+
+        reference = {v.name for v in REFERENCE_VARIABLES}
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("ONE_", "AWS_")) and k not in reference
+        }
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "infra.local",
+                "--aws-port",
+                str(self.aws_port),
+                "--api-port",
+                str(self.api_port),
+                "--stripe-port",
+                str(self.stripe_port),
+                "--chain-port",
+                str(self.chain_port),
+                "--state-dir",
+                str(self.state_dir),
+                "--env-file",
+                str(self.env_file),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line.rstrip())
+            if line.startswith("ready."):
+                return
+        self.proc.kill()
+        pytest.fail("the local stack did not start:\n" + "\n".join(self.lines))
+
+    def token(self) -> str:
+        return str(json.loads((self.state_dir.parent / "dev-session.json").read_text())["token"])
+
+    def stop(self) -> tuple[int, str]:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        out, _ = self.proc.communicate(timeout=60)
+        return self.proc.returncode, out
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def mail_to(stack: Stack, email: str, subject: str) -> dict:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for message in httpx.get(f"{stack.url}/_local/outbox").json():
+            if message["to"] == email and message["subject"] == subject:
+                return message
+        time.sleep(0.2)
+    raise AssertionError(f"no {subject!r} email to {email}")
+
+
+def signed_in(stack: Stack, email: str) -> str:
+    """Sign up over HTTP, read the verification email from the outbox, verify, sign in."""
+    import re
+
+    password = "correct horse battery staple"
+    r = httpx.post(
+        f"{stack.url}/api/auth/sign-up/email", json={"email": email, "password": password, "name": email}
+    )
+    assert r.status_code == 200 and r.json()["token"] is None
+    mail = mail_to(stack, email, "Verify your email address")
+    link = re.search(r"http\S+verify-email\?token=\S+", mail["text"]).group(0)
+    # The link names the public base URL (BETTER_AUTH_URL when set): follow it to this stack.
+    path = link.split("/api/auth/", 1)[1]
+    assert httpx.get(f"{stack.url}/api/auth/{path}").json()["status"] is True
+    signed = httpx.post(f"{stack.url}/api/auth/sign-in/email", json={"email": email, "password": password})
+    assert signed.status_code == 200 and "better-auth.session_token" in signed.headers["set-cookie"]
+    session = httpx.get(
+        f"{stack.url}/api/auth/get-session", headers={"Authorization": f"Bearer {signed.json()['token']}"}
+    )
+    assert session.json()["user"]["email"] == email
+    return str(signed.json()["token"])
+
+
+def settled(client: Any, purchase_id: str) -> dict[str, Any]:
+    """A purchase's view once it is no longer pending (the saga runs in the background)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        view = client.query("tokens:get_purchase", {"purchaseId": purchase_id})
+        if view["status"] != "pending":
+            return dict(view)
+        time.sleep(0.2)
+    raise AssertionError(f"purchase {purchase_id} still pending")

@@ -1,0 +1,103 @@
+"""``tokens:create`` is idempotent: a retried request answers the same token and never deploys a second
+contract, whether it is retried after success, after a crash around the deploy, or races itself."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from ontology.errors import ConflictError
+from tests.services.conftest import Crash, Faults, Shop
+
+
+def _create(shop: Shop, symbol: str = "IDEM", key: str | None = None, **extra: Any) -> str:
+    args: dict[str, Any] = {
+        "creatorId": shop.creator,
+        "name": f"{symbol} coin",
+        "symbol": symbol,
+        "priceUsd": 1.0,
+        "totalSupply": 1_000,
+        **extra,
+    }
+    if key:
+        args["idempotencyKey"] = key
+    return str(shop.call("tokens:create", args)["tokenId"])
+
+
+def _contracts(shop: Shop, token: str) -> list[dict[str, Any]]:
+    from ontology import run_query
+
+    return [
+        c
+        for c in run_query(
+            lambda db: (
+                db.query("entities").with_index("by_type", lambda q: q.eq("type", "token_contract")).collect()
+            ),
+            org=shop.org,
+        )
+        if c["properties"]["tokenId"] == token
+    ]
+
+
+def test_the_same_key_or_symbol_answers_the_same_token(shop: Shop, faults: Faults) -> None:
+    chain = faults.chain  # type: ignore[attr-defined]
+    before = chain.deploys_sent()
+    first = _create(shop, key="launch-1")
+    assert _create(shop, key="launch-1") == first
+    assert _create(shop) == first  # the same creator and symbol, no key
+    assert chain.deploys_sent() - before == 1 and len(_contracts(shop, first)) == 1
+    token = shop.call("tokens:get", {"id": first})
+    assert token["status"] == "active" and token["properties"]["contractAddress"].startswith("0x")
+
+
+def test_the_same_key_or_symbol_with_other_arguments_is_a_conflict(shop: Shop) -> None:
+    _create(shop, key="launch-2")
+    with pytest.raises(ConflictError) as by_key:
+        _create(shop, key="launch-2", priceUsd=2.0)
+    assert by_key.value.code == "CONFLICT" and by_key.value.data["field"] == "idempotencyKey"
+    with pytest.raises(ConflictError) as by_symbol:
+        _create(shop, totalSupply=5)
+    assert by_symbol.value.data["field"] == "symbol"
+
+
+@pytest.mark.parametrize("mode", ["crash_before", "crash_after", "timeout_after"])
+def test_a_retry_after_a_crash_around_the_deploy_finds_the_same_contract(
+    shop: Shop, faults: Faults, mode: str
+) -> None:
+    chain = faults.chain  # type: ignore[attr-defined]
+    signed, sent = chain.calls["sign_deploy"], chain.deploys_sent()
+    faults.arm("deploy", mode)
+    with pytest.raises(Exception) as crashed:
+        _create(shop, symbol="CRSH", key=f"crash-{mode}")
+    assert isinstance(crashed.value, Crash) or "injected" in str(crashed.value)
+    token = _create(shop, symbol="CRSH", key=f"crash-{mode}")
+    assert chain.calls["sign_deploy"] - signed == 1  # the recorded deploy is settled, never signed again
+    # Sent once; a crash after sending, before the step learned the outcome, re-sends the same
+    # transaction at most once more (the node ignores a transaction it already has).
+    assert chain.deploys_sent() - sent in ((1,) if mode == "crash_before" else (1, 2))
+    assert len(_contracts(shop, token)) == 1
+    assert shop.call("tokens:get", {"id": token})["status"] == "active"
+
+
+def test_concurrent_requests_for_one_token_deploy_once(shop: Shop, faults: Faults) -> None:
+    chain = faults.chain  # type: ignore[attr-defined]
+    sent = chain.deploys_sent()
+    ids: list[str] = []
+    errors: list[BaseException] = []
+
+    def create() -> None:
+        try:
+            ids.append(_create(shop, symbol="RACE", key="race"))
+        except ConflictError as exc:  # still being deployed by another request: a typed, retryable answer
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids.append(_create(shop, symbol="RACE", key="race"))
+    assert len(set(ids)) == 1 and chain.deploys_sent() - sent == 1
+    assert all(e.code == "CONFLICT" for e in errors)
