@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  demo token  {stack.demo_token}   (LOCAL, $0.50; buy with pm_card_visa)")
     print(f"  bucket      {stack.physical['FilesBucket']}")
     print(f"  state       {args.state_dir}   restored: {restored}")
+    print(
+        f"  journal     {stack.replayed} writes replayed, {stack.redispatched} pending jobs sent again"
+        f", in {stack.restore_seconds:.1f} s   (every acknowledged write is kept: docs/local-stack.md)"
+    )
     read = ", ".join(stack.reference_env) or "none set"
     print(f"  env         {args.env_file.name} and the environment: {read}   (docs/deploying.md)")
     print(f"  dev session {args.state_dir.parent / 'dev-session.json'}   (one run / Authorization: Bearer …)")

@@ -11,13 +11,21 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from infra.template import load_template
 
 MOTO_LOCK = threading.RLock()
 _installed = False
+#: Runs at the end of every moto request, still under the lock, before its response leaves (the
+#: local stack's journal commits there: see :mod:`infra.local.journal`).
+_after_request: Callable[[], None] | None = None
+
+
+def set_after_request(hook: Callable[[], None] | None) -> None:
+    global _after_request  # noqa: PLW0603
+    _after_request = hook
 
 
 @contextlib.contextmanager
@@ -49,7 +57,11 @@ def install_moto_lock() -> None:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with MOTO_LOCK:
-                return fn(*args, **kwargs)
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    if _after_request is not None:
+                        _after_request()
 
         return wrapper
 

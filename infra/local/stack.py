@@ -18,7 +18,6 @@ from infra.template import load_template
 log = logging.getLogger("one.local")
 
 STACK_NAME = "one-local"
-SNAPSHOT_SECONDS = 15
 TTL_SWEEP_SECONDS = 60
 DEV_EMAIL = "dev@localhost.dev"
 
@@ -100,15 +99,23 @@ class LocalStack:
         self._start_stripe()
         self._start_chain()
         self._configure_functions(template, LOCAL_SECRET_VALUES)
-        from infra.local import state
+        from infra.local import journal, state
 
-        # what the snapshots save (every 15 s and at stop), worked out once
+        # what the snapshots and the journal keep, worked out once
         self._saved = (self._tables(template), self._buckets(template))
+        started = time.monotonic()
         self.restored = state.load(self.state_dir, *self._saved, self._s3)
+        self.replayed = journal.replay(self.state_dir, *self._saved)
+        self.journal = journal.Journal(self.state_dir, *self._saved)
+        journal.activate(self.journal)
+        self.journal.compact(self._capture)  # the loaded state as one snapshot, an empty journal
+        self.restore_seconds = time.monotonic() - started
+        self._spawn(lambda: self.journal.sync_forever(self._stop))
         self.dev_token = self._dev_identity()
         self._start_runner_and_front_door(template)
         self.demo_token = self._demo_token()
         self._start_pollers(template)
+        self.redispatched = self._redispatch_pending_jobs()
         self._spawn(self._housekeeping)
 
     def _start_stripe(self) -> None:
@@ -386,28 +393,54 @@ class LocalStack:
         self._threads.append(thread)
 
     def _housekeeping(self) -> None:
+        from infra.local.aws import MOTO_LOCK
+        from infra.local.journal import COMPACT_BYTES, committing
         from infra.local.moto_patches import expire_ttl_items
 
-        last_sweep = last_snapshot = time.monotonic()
+        last_sweep = time.monotonic()
         while not self._stop.wait(1.0):
             now = time.monotonic()
-            if now - last_snapshot >= SNAPSHOT_SECONDS:
-                self.snapshot()
-                last_snapshot = now
+            if self.journal.size() > COMPACT_BYTES:
+                self.journal.compact(self._capture)
             if now - last_sweep >= TTL_SWEEP_SECONDS:
-                expire_ttl_items()
+                with MOTO_LOCK, committing():  # TTL deletions are writes too: journaled
+                    expire_ttl_items()
                 last_sweep = now
 
-    def snapshot(self) -> dict[str, int]:
+    def _redispatch_pending_jobs(self) -> int:
+        """Send every pending job on its way again. A job's document is durable, but the queue
+        message or one-time schedule that would run it lives in moto's memory and dies with a
+        killed stack; dispatching is idempotent and a job runs only while it is pending."""
+        from ontology.data.db import DatabaseReader
+        from ontology.runtime.scheduler import dispatch
+
+        pending = (
+            DatabaseReader(None, platform=True)
+            .query("scheduledFunctions")
+            .with_index("by_state", lambda q: q.eq("state", "pending"))
+            .iterate()
+        )
+        count = 0
+        for job in pending:
+            dispatch(job["_id"], job["scheduledTime"])
+            count += 1
+        return count
+
+    def _capture(self) -> Any:
         from infra.local import state
 
-        return state.save(self.state_dir, *self._saved)
+        return state.capture(self.state_dir, *self._saved)
+
+    def snapshot(self) -> None:
+        """Write a snapshot now and start an empty journal (the stack does this by itself)."""
+        self.journal.compact(self._capture)
 
     # ------------------------------------------------------------------------------------- stop
 
     def stop(self) -> None:
         self._stop.set()
         self.snapshot()
+        self.journal.close()
         self._uvicorn.should_exit = True
         self._chain_server.should_exit = True
         self._stripe.terminate()

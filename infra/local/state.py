@@ -1,10 +1,12 @@
-"""Keeps the local stack's data across restarts, under the state folder (``.one/state``).
+"""Snapshots of the local stack's data, under the state folder (``.one/state``).
 
-moto keeps everything in memory. Every table and bucket of the stack is written to disk by its
-*logical* id (physical names change each time the stack is created) on a timer and at shutdown, and
-loaded back into the new stack at start. Writes go to a temporary file first, then replace the old
-one, so a crash mid-write never loses the previous snapshot. Restored items do not re-emit stream
-records (they are not new writes).
+moto keeps everything in memory. A snapshot writes every table and bucket of the stack to disk by its
+*logical* id (physical names change each time the stack is created); the new stack loads it at start
+and replays the write-ahead journal (:mod:`infra.local.journal`) over it, which holds every write
+acknowledged since. Snapshots are written when the journal is compacted (at start, when it grows
+large, and at shutdown). Each file goes to a temporary file first, then replaces the old one, so a
+crash mid-write never loses the previous snapshot. Restored items do not re-emit stream records
+(they are not new writes).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import base64
 import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,40 +46,54 @@ def _s3_bucket(name: str) -> Any:
 
 def _atomic_write(path: Path, data: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(data)
+    with tmp.open("w") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def capture(state_dir: Path, tables: dict[str, str], buckets: dict[str, str]) -> Callable[[], dict[str, int]]:
+    """Capture ``{logical id: physical name}`` tables and buckets now (call under MOTO_LOCK for one
+    consistent moment); returns the function that writes the snapshot out and answers the counts."""
+    files: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for logical, physical in tables.items():
+        _, table = _dynamodb_table(physical)
+        items = [item.to_json()["Attributes"] for item in table.all_items()] if table else []
+        files[f"dynamodb-{logical}.jsonl"] = "".join(json.dumps(i) + "\n" for i in items)
+        counts[logical] = len(items)
+    for logical, physical in buckets.items():
+        bucket = _s3_bucket(physical)
+        objects = []
+        if bucket is not None:
+            for key in list(bucket.keys.keys()):
+                obj = bucket.keys[key]
+                objects.append(
+                    {
+                        "key": key,
+                        "contentType": obj.metadata.get("Content-Type") or "application/octet-stream",
+                        "body": base64.b64encode(obj.value).decode(),
+                    }
+                )
+        files[f"s3-{logical}.json"] = json.dumps(objects)
+        counts[logical] = len(objects)
+
+    def write() -> dict[str, int]:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        with _write_lock:
+            for name, data in files.items():
+                _atomic_write(state_dir / name, data)
+        return counts
+
+    return write
 
 
 def save(state_dir: Path, tables: dict[str, str], buckets: dict[str, str]) -> dict[str, int]:
     """Snapshot ``{logical id: physical name}`` tables and buckets; returns counts."""
-    counts: dict[str, int] = {}
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with _write_lock:
-        for logical, physical in tables.items():
-            with MOTO_LOCK:
-                _, table = _dynamodb_table(physical)
-                items = [item.to_json()["Attributes"] for item in table.all_items()] if table else []
-            _atomic_write(
-                state_dir / f"dynamodb-{logical}.jsonl", "".join(json.dumps(i) + "\n" for i in items)
-            )
-            counts[logical] = len(items)
-        for logical, physical in buckets.items():
-            with MOTO_LOCK:
-                bucket = _s3_bucket(physical)
-                objects = []
-                if bucket is not None:
-                    for key in list(bucket.keys.keys()):
-                        obj = bucket.keys[key]
-                        objects.append(
-                            {
-                                "key": key,
-                                "contentType": obj.metadata.get("Content-Type") or "application/octet-stream",
-                                "body": base64.b64encode(obj.value).decode(),
-                            }
-                        )
-            _atomic_write(state_dir / f"s3-{logical}.json", json.dumps(objects))
-            counts[logical] = len(objects)
-    return counts
+    with MOTO_LOCK:
+        write = capture(state_dir, tables, buckets)
+    return write()
 
 
 def load(state_dir: Path, tables: dict[str, str], buckets: dict[str, str], s3: Any) -> dict[str, int]:

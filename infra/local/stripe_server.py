@@ -25,6 +25,22 @@ from typing import Any
 IDEMPOTENCY_SECONDS = 24 * 3600
 
 
+def durable_middleware(store: Any) -> Any:
+    """Save localstripe's store after every request that may change it. localstripe saves only when
+    an object is added or removed, not when one changes (a PaymentIntent captured, a refund
+    recorded): a killed stack would forget those. The save is done before the response leaves."""
+    from aiohttp import web
+
+    @web.middleware
+    async def durable(request: web.Request, handler: Any) -> web.StreamResponse:
+        response = await handler(request)
+        if request.method in ("POST", "DELETE"):
+            store.dump_to_disk()
+        return response
+
+    return durable
+
+
 def idempotency_middleware() -> Any:
     from aiohttp import web
 
@@ -200,6 +216,7 @@ def main() -> None:
             store.update(pickle.load(f))  # noqa: S301 - our own state file, written just above
     install_test_cards(resources)
     server.app.middlewares.insert(0, idempotency_middleware())
+    server.app.middlewares.insert(1, durable_middleware(store))
     web.run_app(server.app, host=args.host, port=args.port, print=None, access_log=None)
 
 
