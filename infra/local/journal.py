@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from infra.local import query_index
 from infra.local.aws import MOTO_LOCK
 
 log = logging.getLogger("one.local")
@@ -192,6 +193,7 @@ def replay(state_dir: Path, tables: dict[str, str], buckets: dict[str, str]) -> 
                             table.delete_item(hash_value, range_value)
                     finally:
                         table.stream_shard = shard
+                        query_index.forget(table)
                 elif record["t"] == "s3" and record["bucket"] in buckets:
                     _replay_object(_s3_bucket(buckets[record["bucket"]]), record)
             applied += 1

@@ -10,6 +10,8 @@ moto is pinned (requirements/lock.txt) because these touch its internals; each p
 - ``StreamShard.add``: moto invokes a stream's Lambda mappings synchronously, inside the write that
   made the record (holding the table, and our lock). Lambda polls streams asynchronously; so do we
   (:mod:`infra.local.pollers`), so the patched shard only records.
+- ``Table.query``: moto reads every item of the table for a Query; :mod:`infra.local.query_index`
+  keeps an ordered index per GSI partition and hands moto only the items of the key range.
 - ``expire_ttl_items``: DynamoDB deletes items whose TTL has passed (within days); moto never does.
   The local stack calls this periodically so expired sessions, tokens and commit markers go away.
 """
@@ -28,6 +30,8 @@ def install_moto_patches() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
 
+    from infra.local import query_index
+
     original = DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -45,8 +49,10 @@ def install_moto_patches() -> None:
         event_name = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
         seq = len(self.items) + self.starting_sequence_number
         self.items.append(StreamRecord(self.table, view, event_name, old, new, seq))
+        query_index.changed(self.table, old, new)
 
     StreamShard.add = add  # type: ignore[method-assign]
+    query_index.install()
     _installed = True
 
 
@@ -109,6 +115,8 @@ def _apply_atomically(
     """Apply the planned writes; if one fails, put every touched item (and stream) back as it was."""
     from moto.dynamodb.models.dynamo_type import DynamoType
 
+    from infra.local import query_index
+
     undo: list[tuple[Any, Any, Any, Any, int | None]] = []
     for index, (op_type, table_name, key, op) in enumerate(plan):
         table = backend.get_table(table_name)
@@ -136,6 +144,7 @@ def _apply_atomically(
                     t.items[hv] = previous
                 if shard_len is not None and t.stream_shard is not None:
                     del t.stream_shard.items[shard_len:]
+                query_index.forget(t)  # restored behind the shard's back
             reasons = [(None, None, None)] * len(plan)
             reasons[index] = (type(exc).__name__, str(exc), None)
             raise cancelled(reasons) from exc

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from infra.local import query_index
 from infra.local.aws import MOTO_LOCK
 
 _write_lock = threading.Lock()
@@ -115,6 +116,7 @@ def load(state_dir: Path, tables: dict[str, str], buckets: dict[str, str], s3: A
                         n += 1
             finally:
                 table.stream_shard = shard
+            query_index.forget(table)  # loaded behind the shard's back: rebuilt on first query
         counts[logical] = n
     for logical, physical in buckets.items():
         path = state_dir / f"s3-{logical}.json"
