@@ -259,7 +259,11 @@ def with_log_groups(resources: dict[str, Any]) -> dict[str, Any]:
                 "Type": "SQS",
                 "TargetArn": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]},
             }
-        res["Metadata"] = _checkov(LAMBDA_SKIPS + ([] if asynchronous else [DLQ_SKIP]))
+        res["Metadata"] = {
+            # functions/Makefile: the modules compiled to bytecode for the runtime's Python
+            "BuildMethod": "makefile",
+            **_checkov(LAMBDA_SKIPS + ([] if asynchronous else [DLQ_SKIP])),
+        }
     for logical_id, skips in RESOURCE_SKIPS.items():
         if logical_id in out:
             out[logical_id] = {**out[logical_id], "Metadata": _checkov(skips)}
@@ -582,7 +586,9 @@ def build_template() -> dict[str, Any]:
                 "CompatibleArchitectures": ["arm64"],
                 "RetentionPolicy": "Delete",
             },
-            "Metadata": {"BuildMethod": "python3.11", "BuildArchitecture": "arm64"},
+            # layers/ontology/Makefile: the runtime's wheels, compiled to bytecode (no compiling at
+            # cold start); BuildArchitecture tells sam build which platform that is.
+            "Metadata": {"BuildMethod": "makefile", "BuildArchitecture": "arm64"},
         },
         "Table": {
             "Type": "AWS::DynamoDB::Table",
