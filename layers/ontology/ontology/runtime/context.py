@@ -30,7 +30,6 @@ from ontology.errors import (
     error_envelope,
 )
 from ontology.runtime.registry import RegisteredFunction, resolve
-from ontology.runtime.scheduler import Scheduler
 
 __all__ = [
     "ActionCtx",
@@ -102,6 +101,8 @@ class MutationCtx(_BaseCtx):
         super().__init__(identity)
         self.db = db
         self._after: list[Callable[[], None]] = []
+        from ontology.runtime.scheduler import Scheduler  # queries never load it
+
         # Jobs are written into this transaction (platform view of the same buffered state).
         outbox = db.view(platform=True)
         self.scheduler = Scheduler(identity, writer=outbox, after_commit=self.after_commit)
@@ -126,6 +127,8 @@ class ActionCtx(_BaseCtx):
     kind = "action"
 
     def __init__(self, identity: Identity | None, *, platform: bool = False) -> None:
+        from ontology.runtime.scheduler import Scheduler
+
         super().__init__(identity)
         self.scheduler = Scheduler(identity)
         self._platform = platform

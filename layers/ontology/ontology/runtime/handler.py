@@ -32,7 +32,6 @@ from ontology.errors import (
     error_envelope,
 )
 from ontology.runtime.context import _as_validation_error, invoke
-from ontology.runtime.jobs import execute_job
 from ontology.runtime.registry import RegisteredFunction
 
 __all__ = ["MAX_BODY_BYTES", "handle", "http_response", "parse_body", "to_json"]
@@ -141,6 +140,8 @@ def handle(fn: RegisteredFunction, event: Any, context: Any = None) -> Any:
     if not isinstance(event, Mapping):
         raise ValidationError("The event must be an object of arguments")
     if "_scheduledJob" in event:
+        from ontology.runtime.jobs import execute_job  # only a job's delivery needs it
+
         return {"jobId": event["_scheduledJob"], "state": execute_job(str(event["_scheduledJob"]))}
     if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
         # a cron: the function learns which time window this run is for
