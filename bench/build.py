@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.functions import FUNCTION_ENV, ROOT, _one_import
+from bench.functions import FUNCTION_ENV, ROOT, _one_import, importtime_us
 from bench.harness import result
 
 HOST_PLATFORM = {"x86_64": "manylinux2014_x86_64", "aarch64": "manylinux2014_aarch64"}.get(
@@ -28,21 +28,7 @@ def _built_import(function_dir: Path, layer_dir: Path, module: str) -> int:
     nothing else (no site-packages)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
     env |= FUNCTION_ENV | {"PYTHONPATH": f"{function_dir}:{layer_dir}"}
-    proc = subprocess.run(
-        [sys.executable, "-S", "-X", "importtime", "-c", f"import {module}"],
-        check=True,
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=function_dir,
-    )
-    total = 0
-    for line in proc.stderr.splitlines():
-        parts = line.split("|")
-        top_level = len(parts) == 3 and parts[2].startswith(" ") and not parts[2].startswith("  ")
-        if top_level and parts[2].strip() == module:
-            total += int(parts[1])
-    return total or 1
+    return importtime_us([sys.executable, "-S"], env, function_dir, module)
 
 
 def run() -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.harness import ORG, local_table, result, seed_creator
@@ -138,19 +139,18 @@ FUNCTION_ENV = {
 }
 
 
-def _one_import(module: str) -> int:
-    """Cumulative time (µs) of ``import <module>`` in a fresh interpreter, as ``-X importtime``
-    reports it (start-up imports, the same for every function, left out)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | FUNCTION_ENV
-    root = module.split(".", maxsplit=1)[0]
+def importtime_us(argv: list[str], env: dict[str, str], cwd: Path, module: str) -> int:
+    """Cumulative µs of the top-level imports named ``module`` (or under its root package) that a
+    fresh interpreter run with ``-X importtime`` reports (start-up imports left out)."""
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        [*argv, "-X", "importtime", "-c", f"import {module}"],
         check=True,
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
     )
+    root = module.split(".", maxsplit=1)[0]
     total = 0
     for line in proc.stderr.splitlines():
         parts = line.split("|")
@@ -159,6 +159,12 @@ def _one_import(module: str) -> int:
             if name == root or name.startswith(root + "."):
                 total += int(parts[1])
     return total or 1
+
+
+def _one_import(module: str) -> int:
+    """Cumulative time (µs) of ``import <module>`` in a fresh interpreter of the dev virtualenv."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | FUNCTION_ENV
+    return importtime_us([sys.executable], env, ROOT, module)
 
 
 def _import_ratio(module: str, baseline: str = "boto3", runs: int = 7) -> float:
