@@ -23,6 +23,7 @@ _installed = False
 ORIGINAL_QUERY: Any = None
 #: Where each table keeps its indexes (an attribute moto's deep copies carry along).
 _ATTR = "_one_sorted_indexes"
+_KEYS_ATTR = "_one_index_keys"
 
 
 def _plain(value: Any) -> Any:
@@ -63,13 +64,18 @@ class _Keys:
 
 
 def _index_keys(table: Any) -> dict[str, tuple[str, str]]:
-    """GSI name → (hash attribute, range attribute), for GSIs with one of each."""
+    """GSI name → (hash attribute, range attribute), for GSIs with one of each. Worked out once per
+    table, since every item change asks (the stack's table gets its GSIs at creation, never later)."""
+    cached: dict[str, tuple[str, str]] | None = getattr(table, _KEYS_ATTR, None)
+    if cached is not None:
+        return cached
     out: dict[str, tuple[str, str]] = {}
     for index in table.global_indexes:
         hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
         ranges = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
         if len(hashes) == 1 and len(ranges) == 1:
             out[index.name] = (hashes[0], ranges[0])
+    setattr(table, _KEYS_ATTR, out)
     return out
 
 
