@@ -77,7 +77,7 @@ class GetWithContentArgs(Args):
     creatorId: EntityId
 
 
-@query(args=GetWithContentArgs, returns=CreatorWithContent | None)
+@query(args=GetWithContentArgs, returns=CreatorWithContent | None, aliases=("getCreatorWithContent",))
 def get_with_content(ctx: QueryCtx, args: GetWithContentArgs) -> dict[str, Any] | None:
     """A creator, its authored content and its follower count, in three requests whatever the
     number of items: the authored connections (one Query), the followers (one counting Query), then

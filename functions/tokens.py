@@ -88,7 +88,7 @@ class GetUserHoldingsArgs(Args):
     userId: EntityId
 
 
-@query(args=GetUserHoldingsArgs, returns=list[Holding])
+@query(args=GetUserHoldingsArgs, returns=list[Holding], aliases=("getUserTokenHoldings",))
 def get_user_holdings(ctx: QueryCtx, args: GetUserHoldingsArgs) -> list[dict[str, Any]]:
     """Every token an entity holds, with its balance (one Query and one BatchGetItem)."""
     connections, tokens = connected(ctx.db, args.userId, "holds_tokens")

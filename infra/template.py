@@ -474,6 +474,356 @@ OUTBOX_FILTER = json.dumps(
 )
 
 
+SYNC_STAGE = "live"
+SYNC_API_ARN = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${SyncApi}"}
+#: Only ``post_to_connection`` and ``delete_connection`` on this API's own stage.
+MANAGE_CONNECTIONS = {
+    "Effect": "Allow",
+    "Action": ["execute-api:ManageConnections"],
+    "Resource": [
+        {"Fn::Sub": "${SyncApiArn}/" + SYNC_STAGE + "/POST/@connections/*"},
+        {"Fn::Sub": "${SyncApiArn}/" + SYNC_STAGE + "/DELETE/@connections/*"},
+    ],
+}
+SYNC_QUEUE_ARN = {"Fn::GetAtt": ["SyncQueue", "Arn"]}
+SYNC_ENV = {
+    "ONE_SYNC_ENDPOINT": {
+        "Fn::Sub": "https://${SyncApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + SYNC_STAGE
+    },
+    "ONE_SYNC_QUEUE_URL": {"Ref": "SyncQueue"},
+}
+#: The CloudFront Function that hands Convex's sync paths to the WebSocket API's stage.
+SYNC_PATH_FUNCTION = (
+    """\
+function handler(event) {
+  var request = event.request;
+  request.headers["x-one-sync-path"] = { value: request.uri };
+  request.uri = "/"""
+    + SYNC_STAGE
+    + """";
+  return request;
+}
+"""
+)
+
+
+def _invoke_public(registry: dict[str, Any]) -> dict[str, Any]:
+    """Invoking exactly the public functions (never an internal one) by their ARNs."""
+    return {
+        "Effect": "Allow",
+        "Action": ["lambda:InvokeFunction"],
+        "Resource": [
+            {"Fn::GetAtt": [fn.spec.logical_id, "Arn"]}
+            for fn in registry.values()
+            if not fn.spec.internal and not fn.spec.raw
+        ],
+    }
+
+
+def _sync_function(handler: str, description: str, statements: list[Any], **props: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "FunctionName": {"Fn::Sub": "${AWS::StackName}-" + handler.replace(".", "-")},
+            "Handler": handler,
+            "Description": description,
+            "MemorySize": props.pop("MemorySize", 256),
+            "Timeout": props.pop("Timeout", 30),
+            "Environment": {"Variables": dict(SYNC_ENV)},
+            "Policies": [{"Version": "2012-10-17", "Statement": statements}],
+            **props,
+        },
+    }
+
+
+def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
+    """Convex's protocol in AWS (docs/architecture.md, "Reactivity"): the HTTP API's /api/query,
+    /api/mutation and /api/action; a WebSocket API ($connect, $disconnect, $default); the FIFO queue
+    that orders each connection's work; the worker; the stream's invalidator; the keep-alive; and a
+    CloudFront distribution that serves both APIs on one origin, as Convex's clients expect."""
+    table_read = {"Effect": "Allow", "Action": READ_ACTIONS, "Resource": [TABLE_ARN, TABLE_INDEXES_ARN]}
+    sync_items = {
+        "Effect": "Allow",
+        "Action": [
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:ConditionCheckItem",
+        ],
+        "Resource": [TABLE_ARN],
+        "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["platform#sync*"]}},
+    }
+    secret = {
+        "Effect": "Allow",
+        "Action": ["secretsmanager:GetSecretValue"],
+        "Resource": {"Ref": "AppSecrets"},
+    }
+    send = {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": SYNC_QUEUE_ARN}
+    manage = {
+        **MANAGE_CONNECTIONS,
+        "Resource": [
+            {"Fn::Sub": [r["Fn::Sub"], {"SyncApiArn": SYNC_API_ARN}]} for r in MANAGE_CONNECTIONS["Resource"]
+        ],
+    }
+    invoke = _invoke_public(registry)
+    routes: dict[str, Any] = {}
+    integrations = {
+        "$connect": "SyncConnectFunction",
+        "$disconnect": "SyncDisconnectFunction",
+        "$default": "SyncMessageFunction",
+    }
+    for route_key, function in integrations.items():
+        name = function.removeprefix("Sync").removesuffix("Function")
+        routes[f"Sync{name}Integration"] = {
+            "Type": "AWS::ApiGatewayV2::Integration",
+            "Properties": {
+                "ApiId": {"Ref": "SyncApi"},
+                "IntegrationType": "AWS_PROXY",
+                "IntegrationUri": {
+                    "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31"
+                    + "/functions/${"
+                    + function
+                    + ".Arn}/invocations"
+                },
+            },
+        }
+        routes[f"Sync{name}Route"] = {
+            "Type": "AWS::ApiGatewayV2::Route",
+            "Properties": {
+                "ApiId": {"Ref": "SyncApi"},
+                "RouteKey": route_key,
+                "AuthorizationType": "NONE",
+                "Target": {"Fn::Sub": "integrations/${Sync" + name + "Integration}"},
+            },
+        }
+        routes[f"Sync{name}Permission"] = {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": {"Ref": function},
+                "Principal": "apigateway.amazonaws.com",
+                "SourceArn": {"Fn::Sub": ["${SyncApiArn}/*", {"SyncApiArn": SYNC_API_ARN}]},
+            },
+        }
+    fifo = {"FifoQueue": True, "SqsManagedSseEnabled": True}
+    resources: dict[str, Any] = {
+        "ConvexHttpFunction": {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "FunctionName": {"Fn::Sub": "${AWS::StackName}-convex-http"},
+                "Handler": "sync.http",
+                "Description": "Convex's HTTP API (/api/query, /api/mutation, /api/action) -> each function.",
+                "MemorySize": 256,
+                "Timeout": 30,
+                "Events": {
+                    kind.capitalize(): {
+                        "Type": "HttpApi",
+                        "Properties": {
+                            "ApiId": {"Ref": "HttpApi"},
+                            "Method": "POST",
+                            "Path": f"/api/{kind}",
+                            "Auth": {"Authorizer": "NONE"},
+                        },
+                    }
+                    for kind in ("query", "mutation", "action")
+                },
+                "Policies": [{"Version": "2012-10-17", "Statement": [table_read, secret, invoke]}],
+            },
+        },
+        "SyncApi": {
+            "Type": "AWS::ApiGatewayV2::Api",
+            "Properties": {
+                "Name": {"Fn::Sub": "${AWS::StackName}-sync"},
+                "ProtocolType": "WEBSOCKET",
+                "RouteSelectionExpression": "$request.body.type",
+                "Description": "Convex's sync protocol (queries pushed as they change).",
+            },
+        },
+        **routes,
+        "SyncStage": {
+            "Type": "AWS::ApiGatewayV2::Stage",
+            "Properties": {
+                "ApiId": {"Ref": "SyncApi"},
+                "StageName": SYNC_STAGE,
+                "AutoDeploy": True,
+                "DefaultRouteSettings": {"ThrottlingBurstLimit": 500, "ThrottlingRateLimit": 1000},
+                "AccessLogSettings": {
+                    "DestinationArn": {"Fn::GetAtt": ["SyncApiAccessLogs", "Arn"]},
+                    "Format": '{"requestId":"$context.requestId","connectionId":"$context.connectionId",'
+                    '"route":"$context.routeKey","status":"$context.status","event":"$context.eventType"}',
+                },
+            },
+        },
+        "SyncApiAccessLogs": {
+            "Type": "AWS::Logs::LogGroup",
+            "Metadata": _checkov([LOG_GROUP_SKIP]),
+            "Properties": {
+                "LogGroupName": {"Fn::Sub": "/aws/apigateway/${AWS::StackName}-sync"},
+                "RetentionInDays": {"Ref": "LogRetentionDays"},
+            },
+        },
+        "SyncDeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                **fifo,
+                "QueueName": {"Fn::Sub": "${AWS::StackName}-sync-dlq.fifo"},
+                "MessageRetentionPeriod": 1209600,
+            },
+        },
+        "SyncQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                **fifo,
+                "QueueName": {"Fn::Sub": "${AWS::StackName}-sync.fifo"},
+                # high-throughput FIFO: ordering (and its throughput) per connection, not per queue
+                "DeduplicationScope": "messageGroup",
+                "FifoThroughputLimit": "perMessageGroupId",
+                "VisibilityTimeout": 180,
+                "MessageRetentionPeriod": 3600,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": ["SyncDeadLetterQueue", "Arn"]},
+                    "maxReceiveCount": 5,
+                },
+            },
+        },
+        "SyncConnectFunction": _sync_function(
+            "sync.connect", "Sync: $connect -> the connection's state.", [sync_items]
+        ),
+        "SyncDisconnectFunction": _sync_function(
+            "sync.disconnect", "Sync: $disconnect -> forget the connection.", [sync_items]
+        ),
+        "SyncMessageFunction": _sync_function(
+            "sync.message", "Sync: $default -> the connection's FIFO group.", [send, manage]
+        ),
+        "SyncWorkerFunction": _sync_function(
+            "sync.worker",
+            "Sync: a connection's messages and invalidations, in order -> its pushes.",
+            [table_read, sync_items, secret, manage, invoke],
+            Timeout=150,
+            Events={
+                "Queue": {
+                    "Type": "SQS",
+                    "Properties": {
+                        "Queue": SYNC_QUEUE_ARN,
+                        "BatchSize": 10,
+                        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    },
+                }
+            },
+        ),
+        "SyncInvalidatorFunction": _sync_function(
+            "sync.invalidate",
+            "Sync: the table's stream -> the subscriptions each write touched.",
+            [sync_items, send],
+            Events={
+                "Writes": {
+                    "Type": "DynamoDB",
+                    "Properties": {
+                        "Stream": {"Fn::GetAtt": ["Table", "StreamArn"]},
+                        "StartingPosition": "LATEST",
+                        "BatchSize": 100,
+                        "MaximumBatchingWindowInSeconds": 0,
+                        "MaximumRetryAttempts": 10,
+                        "BisectBatchOnFunctionError": True,
+                        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    },
+                }
+            },
+        ),
+        "SyncKeepAliveFunction": _sync_function(
+            "sync.keepalive",
+            "Sync: Ping every open connection every 15 s.",
+            [sync_items, manage],
+            Timeout=70,
+            Events={
+                "Every": {
+                    "Type": "Schedule",
+                    "Properties": {
+                        "Schedule": "rate(1 minute)",
+                        "Description": "sync keep-alive",
+                        "Enabled": True,
+                    },
+                }
+            },
+        ),
+        "SyncPathFunction": {
+            "Type": "AWS::CloudFront::Function",
+            "Properties": {
+                "Name": {"Fn::Sub": "${AWS::StackName}-sync-path"},
+                "AutoPublish": True,
+                "FunctionCode": SYNC_PATH_FUNCTION,
+                "FunctionConfig": {
+                    "Comment": "Convex's sync paths -> the WebSocket stage",
+                    "Runtime": "cloudfront-js-2.0",
+                },
+            },
+        },
+        "Distribution": _distribution(),
+    }
+    return resources
+
+
+#: AWS's managed CloudFront policies: no caching; every viewer header but Host to the origin.
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+
+def _distribution() -> dict[str, Any]:
+    """One origin for Convex's clients: they derive ``wss://<host>/api/<version>/sync`` from the
+    deployment URL, so the HTTP API and the WebSocket API must answer on the same host."""
+
+    def behavior(origin: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "TargetOriginId": origin,
+            "ViewerProtocolPolicy": "https-only",
+            "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+            "CachePolicyId": CACHING_DISABLED,
+            "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST,
+            "Compress": True,
+            **extra,
+        }
+
+    sync = {
+        "FunctionAssociations": [
+            {
+                "EventType": "viewer-request",
+                "FunctionARN": {"Fn::GetAtt": ["SyncPathFunction", "FunctionMetadata.FunctionARN"]},
+            }
+        ]
+    }
+    origin = {"CustomOriginConfig": {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]}}
+    return {
+        "Type": "AWS::CloudFront::Distribution",
+        "Properties": {
+            "DistributionConfig": {
+                "Enabled": True,
+                "Comment": {"Fn::Sub": "${AWS::StackName}: the API and the sync protocol on one origin"},
+                "HttpVersion": "http2",
+                "PriceClass": "PriceClass_100",
+                "Origins": [
+                    {
+                        "Id": "http-api",
+                        "DomainName": {"Fn::Sub": "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
+                        **origin,
+                    },
+                    {
+                        "Id": "sync-api",
+                        "DomainName": {"Fn::Sub": "${SyncApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
+                        **origin,
+                    },
+                ],
+                "DefaultCacheBehavior": behavior("http-api"),
+                "CacheBehaviors": [
+                    {"PathPattern": "/api/sync", **behavior("sync-api", **sync)},
+                    {"PathPattern": "/api/*/sync", **behavior("sync-api", **sync)},
+                ],
+            }
+        },
+    }
+
+
 def saga_steps() -> dict[str, str]:
     """The state machine's substitutions, from its ASL file: each ``${<Step>FunctionArn}`` names the
     function ``purchases:<step>`` (by logical id); a placeholder without its function fails here."""
@@ -710,6 +1060,7 @@ def build_template() -> dict[str, Any]:
     for fn in registry.values():
         resources[fn.spec.logical_id] = _function(fn.spec, [c for c in crons if c.function == fn.spec.path])
     resources.update(_scheduler_resources())
+    resources.update(_sync_resources(registry))
     resources[STATE_MACHINE] = _state_machine()
     resources["TokenPurchaseLogs"] = {
         "Type": "AWS::Logs::LogGroup",
@@ -859,8 +1210,21 @@ def build_template() -> dict[str, Any]:
         "Resources": resources,
         "Outputs": {
             "ApiUrl": {
-                "Description": "Base URL of the API (functions at /api/<module>/<function>).",
+                "Description": (
+                    "Base URL of the API and of Convex's clients (functions at /api/<module>/<function>, "
+                    "/api/query|mutation|action, the sync protocol at /api/sync)."
+                ),
+                "Value": {"Fn::Sub": "https://${Distribution.DomainName}"},
+            },
+            "HttpApiUrl": {
+                "Description": "The HTTP API's own URL (without the sync protocol).",
                 "Value": {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
+            },
+            "SyncApiUrl": {
+                "Description": "The WebSocket API's own stage URL.",
+                "Value": {
+                    "Fn::Sub": "wss://${SyncApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + SYNC_STAGE
+                },
             },
             "TableName": {
                 "Description": "The single DynamoDB table of the ontology.",

@@ -22,6 +22,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "runtime": {"core", "data", "auth", "runtime"},
     "providers": {"core", "data", "providers"},
     "services": {"core", "data", "auth", "runtime", "providers", "services"},
+    "sync": {"core", "data", "auth", "runtime", "sync"},
 }
 #: Third-party SDKs that only their own provider (or a service through it) may import.
 PROVIDER_SDKS = ("stripe", "web3", "eth_account", "openai", "elevenlabs", "vyper")

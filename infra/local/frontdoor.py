@@ -22,7 +22,8 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from infra.local.runner import LambdaRunner
 
@@ -176,6 +177,14 @@ def build_app(
     app_routes = [
         Route(path, endpoint, methods=["GET", "POST"]) for path, endpoint in (dev_routes or {}).items()
     ]
+    ws_routes = websocket_routes(template)
+    if ws_routes:
+        sockets = SocketGateway(runner, ws_routes)
+        app_routes += [
+            WebSocketRoute("/api/sync", sockets.serve),
+            WebSocketRoute("/api/{version}/sync", sockets.serve),
+            Route("/@connections/{connection_id}", sockets.manage, methods=["GET", "POST", "DELETE"]),
+        ]
     app_routes.append(
         Route(
             "/{path:path}", api_gateway, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -198,3 +207,139 @@ def _to_response(result: Any) -> Response:
         return response
     # A function may answer with a bare value: API Gateway's payload 2.0 wraps it as JSON.
     return Response(json.dumps(result), status_code=200, media_type="application/json")
+
+
+# ------------------------------------------------------------------------------------- WebSocket
+
+
+def websocket_routes(template: dict[str, Any]) -> dict[str, str]:
+    """Route key ($connect, $disconnect, $default) → the function its integration invokes."""
+    resources = template["Resources"]
+    out: dict[str, str] = {}
+    for res in resources.values():
+        if res.get("Type") != "AWS::ApiGatewayV2::Route":
+            continue
+        target = res["Properties"]["Target"]["Fn::Sub"]
+        integration = resources[target.split("${", 1)[1].rstrip("}")]
+        uri = integration["Properties"]["IntegrationUri"]["Fn::Sub"]
+        found = re.search(r"\$\{(\w+)\.Arn\}", uri)
+        if found:
+            out[res["Properties"]["RouteKey"]] = found.group(1)
+    return out
+
+
+#: API Gateway's WebSocket limits: a message (frames reassembled) is at most 128 KB.
+MAX_WS_MESSAGE = 128 * 1024
+
+
+class SocketGateway:
+    """API Gateway's WebSocket API: each socket gets a connection id; ``$connect``, every message
+    (``$default``) and ``$disconnect`` invoke their functions with the events API Gateway sends; the
+    management API (``POST /@connections/{id}``: what ``post_to_connection`` calls) sends to a socket,
+    410 GoneException when it is closed."""
+
+    def __init__(self, runner: LambdaRunner, routes: dict[str, str]) -> None:
+        self.runner = runner
+        self.routes = routes
+        self.sockets: dict[str, tuple[WebSocket, Any]] = {}
+
+    def _event(self, ws: WebSocket, connection_id: str, route: str, body: str | None) -> dict[str, Any]:
+        now = time.time()
+        kind = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
+        headers = {k.lower(): v for k, v in ws.headers.items()}
+        headers["x-one-sync-path"] = ws.url.path  # what the CloudFront Function passes on in AWS
+        event: dict[str, Any] = {
+            "requestContext": {
+                "routeKey": route,
+                "eventType": kind,
+                "connectionId": connection_id,
+                "requestId": str(uuid.uuid4()),
+                "domainName": ws.url.hostname,
+                "stage": "live",
+                "apiId": "local",
+                "connectedAt": int(now * 1000),
+                "requestTimeEpoch": int(now * 1000),
+                "messageDirection": "IN",
+            },
+            "isBase64Encoded": False,
+        }
+        if kind == "CONNECT":
+            event["headers"] = headers
+        if body is not None:
+            event["body"] = body
+        return event
+
+    async def serve(self, ws: WebSocket) -> None:
+        import asyncio
+
+        connection_id = base64.b64encode(uuid.uuid4().bytes[:10]).decode()
+        result = await run_in_threadpool(
+            self.runner.invoke, self.routes["$connect"], self._event(ws, connection_id, "$connect", None)
+        )
+        if int((result or {}).get("statusCode", 200)) != 200:
+            await ws.close(code=1008)
+            return
+        await ws.accept()
+        self.sockets[connection_id] = (ws, asyncio.Lock())
+        log.info("ws %s connected (%s)", connection_id, ws.url.path)
+        try:
+            while True:
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is None and message.get("bytes") is not None:
+                    text = message["bytes"].decode("utf-8", "replace")
+                if text is None:
+                    continue
+                if len(text.encode("utf-8", "surrogatepass")) > MAX_WS_MESSAGE:
+                    await ws.close(code=1009, reason="Message too big")
+                    break
+                await run_in_threadpool(
+                    self.runner.invoke,
+                    self.routes["$default"],
+                    self._event(ws, connection_id, "$default", text),
+                )
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            log.exception("ws %s failed", connection_id)
+        finally:
+            self.sockets.pop(connection_id, None)
+            await run_in_threadpool(
+                self.runner.invoke,
+                self.routes["$disconnect"],
+                self._event(ws, connection_id, "$disconnect", None),
+            )
+            log.info("ws %s disconnected", connection_id)
+
+    async def manage(self, request: Request) -> Response:
+        connection_id = request.path_params["connection_id"]
+        entry = self.sockets.get(connection_id)
+        if entry is None:
+            return JSONResponse(
+                {"message": None}, status_code=410, headers={"x-amzn-errortype": "GoneException"}
+            )
+        ws, lock = entry
+        if request.method == "GET":
+            return JSONResponse({"connectedAt": None, "identity": {"sourceIp": "127.0.0.1"}})
+        try:
+            async with lock:
+                if request.method == "DELETE":
+                    await ws.close(code=1000)
+                    self.sockets.pop(connection_id, None)
+                else:
+                    data = await request.body()
+                    if len(data) > MAX_WS_MESSAGE:
+                        return JSONResponse(
+                            {"message": "Payload too large"},
+                            status_code=413,
+                            headers={"x-amzn-errortype": "PayloadTooLargeException"},
+                        )
+                    await ws.send_text(data.decode("utf-8"))
+        except Exception:
+            self.sockets.pop(connection_id, None)
+            return JSONResponse(
+                {"message": None}, status_code=410, headers={"x-amzn-errortype": "GoneException"}
+            )
+        return Response(status_code=200)

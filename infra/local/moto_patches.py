@@ -30,7 +30,7 @@ def install_moto_patches() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
 
-    from infra.local import query_index
+    from infra.local import query_index, wake
 
     original = DynamoDBBackend.transact_write_items
 
@@ -50,8 +50,21 @@ def install_moto_patches() -> None:
         seq = len(self.items) + self.starting_sequence_number
         self.items.append(StreamRecord(self.table, view, event_name, old, new, seq))
         query_index.changed(self.table, old, new)
+        wake.notify()  # the stream's pollers deliver it now, as Lambda's mapping would
 
     StreamShard.add = add  # type: ignore[method-assign]
+
+    from moto.sqs.models import SQSBackend
+
+    for name in ("send_message", "send_message_batch"):
+        original_send = getattr(SQSBackend, name)
+
+        def sent(self: Any, *args: Any, _original: Any = original_send, **kwargs: Any) -> Any:
+            result = _original(self, *args, **kwargs)
+            wake.notify()
+            return result
+
+        setattr(SQSBackend, name, sent)
     query_index.install()
     _installed = True
 

@@ -117,6 +117,78 @@ class QueuePoller:
         return len(messages) - len(failed)
 
 
+class FifoQueuePoller(QueuePoller):
+    """A FIFO queue as Lambda's SQS mapping serves one: each message group's batch goes to its own
+    invocation, groups in parallel, one batch per group at a time (SQS itself holds a group's next
+    messages back until the batch in flight is deleted). A failed record is made visible again at
+    once, ahead of the rest of its group."""
+
+    def __init__(self, *args: Any, workers: int = 8, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fifo")
+        self._busy: set[str] = set()
+        self._lock = threading.Lock()
+
+    def poll_once(self, wait_seconds: int = 0) -> int:
+        resp = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=wait_seconds,
+            VisibilityTimeout=120,
+            AttributeNames=["All"],
+        )
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for m in resp.get("Messages", []):
+            groups.setdefault(m.get("Attributes", {}).get("MessageGroupId", ""), []).append(m)
+        for group, messages in groups.items():
+            with self._lock:
+                self._busy.add(group)
+            self._pool.submit(self._deliver, group, messages)
+        return sum(len(m) for m in groups.values())
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._busy
+
+    def _deliver(self, group: str, messages: list[dict[str, Any]]) -> None:
+        try:
+            records = [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": {},
+                    "md5OfBody": m.get("MD5OfBody"),
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": self.queue_arn,
+                    "awsRegion": "us-east-1",
+                }
+                for m in messages
+            ]
+            try:
+                result = self.runner.invoke(self.target, {"Records": records}) or {}
+                failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            except Exception:
+                log.exception("%s failed a batch; it is delivered again", self.target)
+                failed = {m["MessageId"] for m in messages}
+            for m in messages:
+                if m["MessageId"] in failed:
+                    self.sqs.change_message_visibility(
+                        QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                    )
+                else:
+                    self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+        finally:
+            with self._lock:
+                self._busy.discard(group)
+            from infra.local import wake
+
+            wake.notify()  # the group's next messages are free to go
+
+
 _AT = re.compile(r"^at\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\)$")
 
 
@@ -158,6 +230,16 @@ class CronPoller:
         start = datetime.now(UTC)
         self._next = {name: job.next_fire(start) for _, name, job in crons}
         self._lock = threading.Lock()
+        self._running: set[str] = set()
+
+    def _run(self, name: str, slot: datetime) -> None:
+        try:
+            self.fire(name, slot)
+        except Exception:
+            log.exception("cron %s failed", name)
+        finally:
+            with self._lock:
+                self._running.discard(name)
 
     def fire(self, name: str, when: datetime | None = None) -> Any:
         """Run one cron now (``one cron run``), with the scheduled event EventBridge would send."""
@@ -189,10 +271,11 @@ class CronPoller:
                     slot = self._next[name]
                     self._next[name] = job.next_fire(now)
             if due:
-                try:
-                    self.fire(name, slot)
-                except Exception:
-                    log.exception("cron %s failed", name)
+                with self._lock:
+                    if name in self._running:
+                        continue  # still running since its last slot
+                    self._running.add(name)
+                threading.Thread(target=self._run, args=(name, slot), daemon=True).start()
                 fired += 1
         return fired
 
@@ -210,6 +293,8 @@ def cron_events(template: dict[str, Any]) -> list[tuple[str, str, Any]]:
             if event.get("Type") == "Schedule":
                 props = event["Properties"]
                 job = by_expression.get((props["Schedule"], props.get("Description", "")))
+                if job is None:
+                    job = _infrastructure_schedule(logical_id, props)
                 if job is not None:
                     out.append((logical_id, job.name, job))
     return out
@@ -223,3 +308,20 @@ def stream_filters(template: dict[str, Any], logical_id: str) -> list[dict[str, 
             for f in event["Properties"].get("FilterCriteria", {}).get("Filters", []):
                 filters.append(json.loads(f["Pattern"]))
     return filters
+
+
+def _infrastructure_schedule(logical_id: str, props: dict[str, Any]) -> Any:
+    """A platform schedule that is no registered cron (the sync keep-alive's ``rate(1 minute)``)."""
+    from ontology.runtime.crons import CronJob
+
+    m = re.match(r"^rate\((\d+) (minute|minutes|hour|hours)\)$", props["Schedule"])
+    if not m:
+        return None
+    seconds = int(m.group(1)) * (60 if m.group(2).startswith("minute") else 3600)
+    return CronJob(
+        name=props.get("Description") or logical_id,
+        function=logical_id,
+        expression=props["Schedule"],
+        unix=None,
+        rate_seconds=seconds,
+    )

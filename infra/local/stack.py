@@ -142,6 +142,7 @@ class LocalStack:
 
         from infra.local.pollers import (
             CronPoller,
+            FifoQueuePoller,
             QueuePoller,
             SchedulePoller,
             StreamPoller,
@@ -170,28 +171,53 @@ class LocalStack:
         self.schedule_poller = SchedulePoller(
             scheduler, sqs, settings.schedule_group, {settings.jobs_queue_arn: settings.jobs_queue_url}
         )
+        self.sync_stream_poller = StreamPoller(
+            self.runner,
+            streams,
+            stream_arn,
+            "SyncInvalidatorFunction",
+            stream_filters(template, "SyncInvalidatorFunction"),
+        )
+        sync_url = self.physical["SyncQueue"]
+        sync_arn = sqs.get_queue_attributes(QueueUrl=sync_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self.sync_queue_poller = FifoQueuePoller(self.runner, sqs, sync_url, sync_arn, "SyncWorkerFunction")
         self.cron_poller = CronPoller(self.runner, cron_events(template))
         # Short polls, never SQS long polling: moto serves one request at a time (the lock), and a
         # long poll would hold every other request for its whole wait.
+        # Stream and queue pollers wake as soon as a record or a message is there (infra.local.wake),
+        # as Lambda's mappings deliver within milliseconds; their tick is the fallback.
         pollers = (
-            (self.stream_poller, 0.2),
-            (self.queue_poller, 0.2),
-            (self.schedule_poller, 1.0),
-            (self.cron_poller, 1.0),
+            (self.stream_poller, 0.2, True),
+            (self.sync_stream_poller, 0.2, True),
+            (self.queue_poller, 0.2, True),
+            (self.sync_queue_poller, 0.2, True),
+            (self.schedule_poller, 1.0, False),
+            (self.cron_poller, 1.0, False),
         )
-        for poller, wait in pollers:
-            self._spawn(self._loop(poller.poll_once, wait))
+        for poller, wait, woken in pollers:
+            self._spawn(self._loop(poller.poll_once, wait, woken))
 
-    def _loop(self, step: Any, wait: float) -> Any:
+    def _loop(self, step: Any, wait: float, woken: bool = False) -> Any:
+        from infra.local import wake
+
         def run() -> None:
+            seen = wake.generation()
             while not self._stop.is_set():
                 try:
-                    step()
+                    delivered = step()
                 except Exception:
                     if not self._stop.is_set():
                         log.exception("local poller failed; retrying")
                     self._stop.wait(1.0)
-                self._stop.wait(wait)
+                    continue
+                if woken:
+                    if delivered:
+                        continue  # there may be more right behind
+                    seen = wake.wait(seen, wait)
+                else:
+                    self._stop.wait(wait)
 
         return run
 
@@ -248,6 +274,9 @@ class LocalStack:
                 "ONE_DYNAMODB_ENDPOINT": self.aws_endpoint,
                 "ONE_S3_ENDPOINT": self.aws_endpoint,
                 "ONE_AWS_ENDPOINT": self.aws_endpoint,
+                # the WebSocket API's management endpoint is the front door itself
+                "ONE_SYNC_ENDPOINT": self.api_url,
+                "ONE_SYNC_QUEUE_URL": self.physical.get("SyncQueue", ""),
                 "POWERTOOLS_METRICS_DISABLED": "true",
             }
         )

@@ -39,6 +39,8 @@ class ENV:
     FUNCTION_PREFIX = "ONE_FUNCTION_PREFIX"
     PURCHASE_STATE_MACHINE_ARN = "ONE_PURCHASE_STATE_MACHINE_ARN"
     PUBLIC_BASE_URL = "ONE_AUTH_BASE_URL"
+    SYNC_ENDPOINT = "ONE_SYNC_ENDPOINT"
+    SYNC_QUEUE_URL = "ONE_SYNC_QUEUE_URL"
 
 
 #: Used only when ONE_LOCAL=1 and no secret is set: a local stack needs no secrets by hand.
@@ -68,6 +70,10 @@ class Settings:
     purchase_state_machine_arn: str = ""
     #: The public base URL of links the platform sends (auth, invitations); empty: not configured.
     public_base_url: str = ""
+    #: API Gateway's management endpoint of the WebSocket API (``post_to_connection``).
+    sync_endpoint: str | None = None
+    #: The FIFO queue that orders each connection's work (grouped by connection id).
+    sync_queue_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -94,6 +100,8 @@ class Settings:
             function_prefix=e.get(ENV.FUNCTION_PREFIX, ""),
             purchase_state_machine_arn=e.get(ENV.PURCHASE_STATE_MACHINE_ARN, ""),
             public_base_url=e.get(ENV.PUBLIC_BASE_URL, "").rstrip("/"),
+            sync_endpoint=e.get(ENV.SYNC_ENDPOINT) or None,
+            sync_queue_url=e.get(ENV.SYNC_QUEUE_URL, ""),
         )
 
 

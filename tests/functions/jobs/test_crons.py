@@ -39,6 +39,8 @@ def test_template_schedules_each_cron_on_its_own_function() -> None:
         "analytics.generate_weekly_report": "cron(0 9 ? * MON *)",
         "billing.process_monthly_billing": "cron(0 10 1 * ? *)",
         "purchases.reconcile": "rate(5 minutes)",
+        # not a cron of the registry: the sync protocol's keep-alive (docs/architecture.md)
+        "sync.keepalive": "rate(1 minute)",
     }
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "hash_token",
     "new_token",
     "resolve_session",
+    "session_identity",
 ]
 
 #: Roles from most to least privileged; "at least org_user" admits org_owner and platform_owner.
@@ -109,6 +110,23 @@ def resolve_session(token: str, *, now_ms: float | None = None) -> Identity | No
         return None
     db = DatabaseReader(None, platform=True)
     session = db.lookup_unique("sessions", "token", {"tokenHash": hash_token(token)})
+    return _identity_of(db, session, now_ms)
+
+
+def session_identity(session_id: str, *, now_ms: float | None = None) -> Identity | None:
+    """The identity a session (by id) stands for now, or None when it ended: the sync protocol
+    re-checks a connection's session this way when the session's documents change."""
+    from ontology.data.db import DatabaseReader
+
+    db = DatabaseReader(None, platform=True)
+    try:
+        session = db.get(session_id, "sessions")
+    except Exception:
+        return None
+    return _identity_of(db, session, now_ms)
+
+
+def _identity_of(db: Any, session: Mapping[str, Any] | None, now_ms: float | None) -> Identity | None:
     now = time.time() * 1000 if now_ms is None else now_ms
     if session is None or session["expiresAt"] <= now or not session.get("activeOrganizationId"):
         return None

@@ -28,6 +28,7 @@ from ontology.data.keys import DOC_SK, GUARD_SK, check_id, encode_value, new_id,
 from ontology.data.query import Doc, Query
 from ontology.data.schema import PLATFORM_SCOPE, Table, table
 from ontology.data.store import Store, default_store
+from ontology.data.tracking import record_point
 from ontology.errors import (
     ConflictError,
     NotFoundError,
@@ -168,6 +169,7 @@ class DatabaseReader:
             seen = self._tx.seen[pk]
             return dict(seen) if seen is not None else None
         item = self._store.get(pk, DOC_SK, consistent=True)
+        record_point(pk, DOC_SK)
         self._record_read(pk, int(item["v"]) if item else 0)
         doc = self._to_doc(item) if item else None
         if self._tx is not None:
@@ -200,6 +202,7 @@ class DatabaseReader:
                 out.append(dict(seen) if seen is not None else None)
                 continue
             item = found.get(keys[doc_id])
+            record_point(keys[doc_id], DOC_SK)
             self._record_read(keys[doc_id], int(item["v"]) if item else 0)
             doc = self._to_doc(item) if item else None
             if self._tx is not None:
@@ -234,6 +237,7 @@ class DatabaseReader:
                 ref: str | None = entry["ref"]
                 return ref
         item = self._store.get(gpk, GUARD_SK, consistent=True)
+        record_point(gpk, GUARD_SK)
         holder = json.loads(item["doc"])["ref"] if item else None
         if self._tx is not None:
             entry = self._tx.guards.setdefault(gpk, {"ref": holder, "dirty": False})

@@ -27,6 +27,7 @@ from ontology.data.filters import Expr, build_filter
 from ontology.data.indexes import CREATION_TIME, Index, SearchIndex
 from ontology.data.keys import DOC_SK, KEY_MAX, encode_value
 from ontology.data.schema import Table
+from ontology.data.tracking import record_range
 from ontology.errors import LimitExceededError, NotUniqueError, ValidationError
 
 if TYPE_CHECKING:  # typing only: the reader hands itself to the queries it builds
@@ -342,6 +343,15 @@ class Query:
             return
         pk, sk_cond = cond
         start_key = {k: {"S": v} for k, v in start.items()} if start else None
+        forward = self._order == "asc"
+        # What a subscription must watch: from where the read starts to the last entry examined (the
+        # whole condition once the read reaches its end), widened as entries are read.
+        lo, hi = _condition_bounds(sk_cond)
+        if start:
+            lo, hi = (start[self._index.sk_attr], hi) if forward else (lo, start[self._index.sk_attr])
+        watched = record_range(self._index.pk_attr, pk, self._index.sk_attr, lo, hi)
+        if watched is not None:  # nothing read yet: an empty stretch at the start
+            watched.lo, watched.hi = (lo, lo) if forward else (hi, hi)
         while True:
             items, lek, _ = self._db._store.query(
                 index=self._index.gsi_name,
@@ -359,11 +369,20 @@ class Query:
                 page_hint = min(page_hint * 2, PAGE_MAX)
             last = len(items) - 1
             for i, item in enumerate(items):
+                if watched is not None:
+                    if forward:
+                        watched.hi = item[self._index.sk_attr]
+                    else:
+                        watched.lo = item[self._index.sk_attr]
+                    if i == last and not lek:
+                        watched.lo, watched.hi = lo, hi
                 doc = self._to_doc_recorded(item)
                 if doc["_id"] in shadowed:
                     continue
                 yield item[self._index.sk_attr], doc, (i == last and not lek)
             if not lek:
+                if watched is not None:
+                    watched.lo, watched.hi = lo, hi
                 return
             start_key = lek
 
@@ -477,6 +496,7 @@ class Query:
         if cond is None:
             return 0
         pk, sk_cond = cond
+        record_range(self._index.pk_attr, pk, self._index.sk_attr, *_condition_bounds(sk_cond))
         total, start_key, requests = 0, None, 0
         while True:
             requests += 1
@@ -500,6 +520,17 @@ class Query:
 
     def __iter__(self) -> Iterator[Doc]:
         return iter(self.collect())
+
+
+def _condition_bounds(sk_cond: tuple[str, ...] | None) -> tuple[str, str]:
+    """The sort keys a key condition admits, as an inclusive [lo, hi]."""
+    if sk_cond is None:
+        return "", KEY_MAX
+    if sk_cond[0] == "begins_with":
+        return sk_cond[1], sk_cond[1] + KEY_MAX
+    if sk_cond[0] == "lte":
+        return "", sk_cond[1]
+    return sk_cond[1], sk_cond[2]
 
 
 def _escape_search(text: str) -> str:

@@ -38,7 +38,9 @@ _METHODS = {
     "Query": "query",
     "TransactWriteItems": "transact_write_items",
     "PutItem": "put_item",
+    "BatchWriteItem": "batch_write_item",
 }
+BATCH_WRITE_MAX_ITEMS = 25
 BATCH_GET_MAX_ATTEMPTS = 8
 
 
@@ -219,6 +221,24 @@ class Store:
         if token:
             params["ClientRequestToken"] = token
         self.call("TransactWriteItems", params)
+
+    def batch_write(self, puts: Iterable[dict[str, Any]], deletes: Iterable[tuple[str, str]] = ()) -> None:
+        """Unconditional puts (attribute values) and deletes (keys), 25 to a BatchWriteItem, retrying
+        unprocessed ones with jittered backoff. For the sync protocol's own bookkeeping, never for
+        documents (those are written by transactions)."""
+        requests = [{"PutRequest": {"Item": serialize(a)}} for a in puts]
+        requests += [{"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in deletes]
+        for start in range(0, len(requests), BATCH_WRITE_MAX_ITEMS):
+            pending = requests[start : start + BATCH_WRITE_MAX_ITEMS]
+            attempt = 0
+            while pending:
+                resp = self.call("BatchWriteItem", {"RequestItems": {self.table_name: pending}})
+                pending = resp.get("UnprocessedItems", {}).get(self.table_name, [])
+                if pending:
+                    attempt += 1
+                    if attempt >= BATCH_GET_MAX_ATTEMPTS:
+                        raise UpstreamError("The database is throttling writes; try again")
+                    time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311
 
     def put(self, attrs: dict[str, Any]) -> None:
         """An unconditional put: only for tooling (seeding), never on a request path."""

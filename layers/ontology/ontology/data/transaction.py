@@ -238,6 +238,7 @@ def commit(tx: TxState, store: Store) -> bool:
     for attempt in range(AMBIGUOUS_RESENDS + 1):
         try:
             store.transact_write(items, token=txid)
+            _record_writes(tx)
             return True
         except Exception as exc:
             code = _error_code(exc)
@@ -247,6 +248,7 @@ def commit(tx: TxState, store: Store) -> bool:
                     logger.info(
                         "commit confirmed by its marker after an ambiguous attempt", extra={"txid": txid}
                     )
+                    _record_writes(tx)
                     return True
                 logger.debug("transaction cancelled", extra={"reasons": reasons})
                 if "ValidationError" in reasons:
@@ -269,6 +271,25 @@ def commit(tx: TxState, store: Store) -> bool:
             )
             time.sleep(min(0.05 * 2**attempt, 0.5))
     raise UpstreamError("The database did not confirm the write; its outcome is unknown")
+
+
+def _record_writes(tx: TxState) -> None:
+    """The committed items' keys, before and after, for whoever records writes (the sync protocol
+    re-runs the writer's own subscriptions from them)."""
+    from ontology.data.tracking import record_write
+
+    for doc_id, full in tx.docs.items():
+        t, scope = tx.where[doc_id]
+        pk = f"{scope}#{doc_id}"
+        for doc in (tx.seen.get(pk), full):
+            attrs: dict[str, Any] = {"pk": pk, "sk": DOC_SK}
+            if doc is not None:
+                for idx in t.indexes:
+                    attrs[idx.pk_attr], attrs[idx.sk_attr] = idx.keys_for(scope, t.name, doc)
+            record_write(attrs)
+    for gpk, entry in tx.guards.items():
+        if entry.get("dirty"):
+            record_write({"pk": gpk, "sk": GUARD_SK})
 
 
 def run_mutation(

@@ -56,6 +56,7 @@ def _register(
     raw: bool = False,
     name: str | None = None,
     platform: bool = False,
+    aliases: Iterable[str] = (),
 ) -> Callable[[Callable[..., Any]], RegisteredFunction]:
     if platform and not internal:
         raise ValueError("platform=True is only for internal functions")
@@ -76,6 +77,7 @@ def _register(
             route_path=route,
             raw=raw,
             platform=platform,
+            aliases=tuple(aliases),
         )
         return register(LambdaFunction(spec, fn))
 
@@ -94,6 +96,7 @@ def query(
     raw: bool = False,
     name: str | None = None,
     platform: bool = False,
+    aliases: Iterable[str] = (),
 ) -> Callable[[Callable[..., Any]], RegisteredFunction]:
     """Register a read-only function (``ctx.db`` cannot write)."""
     return _register(
@@ -108,6 +111,7 @@ def query(
         raw=raw,
         name=name,
         platform=platform,
+        aliases=aliases,
     )
 
 
@@ -120,6 +124,7 @@ def mutation(
     uses: Iterable[str] = (),
     name: str | None = None,
     platform: bool = False,
+    aliases: Iterable[str] = (),
 ) -> Callable[[Callable[..., Any]], RegisteredFunction]:
     """Register a transactional function: its writes commit together or not at all."""
     return _register(
@@ -131,6 +136,7 @@ def mutation(
         uses=uses,
         name=name,
         platform=platform,
+        aliases=aliases,
     )
 
 
@@ -143,6 +149,7 @@ def action(
     uses: Iterable[str] = (),
     name: str | None = None,
     platform: bool = False,
+    aliases: Iterable[str] = (),
 ) -> Callable[[Callable[..., Any]], RegisteredFunction]:
     """Register a function that may call the outside world; it reaches the database only through
     ``ctx.run_query`` / ``ctx.run_mutation`` (each mutation its own transaction)."""
@@ -155,4 +162,5 @@ def action(
         uses=uses,
         name=name,
         platform=platform,
+        aliases=aliases,
     )

@@ -133,12 +133,42 @@ def _handle_http(fn: RegisteredFunction, event: Mapping[str, Any], context: Any)
     return payload
 
 
+def _handle_sync(fn: RegisteredFunction, call: Any) -> dict[str, Any]:
+    """A call from Convex's protocol (:mod:`ontology.sync`): the caller (the HTTP API's gateway or
+    the sync worker, which resolved the session itself) passes the identity; the answer is data
+    either way, so a function's typed error reaches the client as Convex's function error. With
+    ``reads``, a query answers what it read (the subscription's read set); a mutation or an action
+    always answers what its commits wrote (the writer's own subscriptions re-run from it)."""
+    from ontology.data.tracking import recording, recording_writes
+
+    want_reads = isinstance(call, Mapping) and bool(call.get("reads")) and fn.spec.kind == "query"
+    with recording() as reads, recording_writes() as writes:
+        try:
+            if not isinstance(call, Mapping):
+                raise ValidationError("_sync must be an object")
+            identity = Identity.from_context(call.get("auth"))
+            value = json.loads(to_json(invoke(fn, call.get("args") or {}, identity)))
+            out: dict[str, Any] = {"status": "success", "value": value}
+        except Exception as exc:
+            status, body = error_envelope(exc)
+            if status >= 500:
+                logger.exception("function failed", extra={"function": fn.spec.path})
+            out = dict(body)
+    if want_reads:  # a failed query is watched too: what it read may change its answer
+        out["reads"] = reads.to_json()
+    if writes:
+        out["writes"] = writes.to_json()
+    return out
+
+
 def handle(fn: RegisteredFunction, event: Any, context: Any = None) -> Any:
     """The Lambda entry point of every registered function."""
     if is_http_event(event):
         return _handle_http(fn, event, context)
     if not isinstance(event, Mapping):
         raise ValidationError("The event must be an object of arguments")
+    if "_sync" in event:
+        return _handle_sync(fn, event["_sync"])
     if "_scheduledJob" in event:
         from ontology.runtime.jobs import execute_job  # only a job's delivery needs it
 

@@ -94,6 +94,9 @@ class FunctionSpec:
     #: Internal functions only: ``ctx.db`` also reaches the platform tables, and an action may act
     #: for any organization (``ctx.for_organization``). For jobs and crons, never for a route.
     platform: bool = False
+    #: Other names the function answers to on Convex's paths (the reference's own, when it differs
+    #: from the camelCase of ours: ``creators:getCreatorWithContent``).
+    aliases: tuple[str, ...] = ()
 
     @property
     def path(self) -> str:

@@ -1,0 +1,67 @@
+"""Calling a function from the protocol: in its own Lambda (with its own permissions), by name.
+
+The HTTP gateway and the sync worker never run a function in their own process: they invoke the
+function's Lambda with a ``_sync`` event (:func:`ontology.runtime.handler.handle`), passing the
+identity they resolved, and get its answer back as data (success with the value, and what it read or
+wrote; or Convex's function error). Tests swap the invoker for an in-process one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ontology.auth.identity import Identity
+from ontology.errors import UpstreamError, error_envelope
+from ontology.runtime.registry import RegisteredFunction
+
+__all__ = ["call", "in_process", "set_invoker"]
+
+Invoker = Callable[[RegisteredFunction, dict[str, Any]], dict[str, Any]]
+
+
+def lambda_invoker(fn: RegisteredFunction, payload: dict[str, Any]) -> dict[str, Any]:
+    from ontology.aws import client
+    from ontology.runtime.scheduler import function_name
+
+    try:
+        resp = client("lambda").invoke(
+            FunctionName=function_name(fn.spec.path),
+            InvocationType="RequestResponse",
+            Payload=json.dumps(payload, separators=(",", ":")).encode(),
+        )
+        body = json.loads(resp["Payload"].read() or b"null")
+    except Exception as exc:
+        raise UpstreamError(f"{fn.spec.path} could not be invoked") from exc
+    if resp.get("FunctionError") or not isinstance(body, dict) or "status" not in body:
+        raise UpstreamError(f"{fn.spec.path} failed")
+    return body
+
+
+def in_process(fn: RegisteredFunction, payload: dict[str, Any]) -> dict[str, Any]:
+    from ontology.runtime.handler import handle
+
+    result: dict[str, Any] = handle(fn, payload)
+    return result
+
+
+_invoker: Invoker = lambda_invoker
+
+
+def set_invoker(invoker: Invoker | None) -> None:
+    global _invoker  # noqa: PLW0603
+    _invoker = invoker or lambda_invoker
+
+
+def call(
+    fn: RegisteredFunction, args: dict[str, Any], identity: Identity | None, *, reads: bool = False
+) -> dict[str, Any]:
+    """The function's answer: ``{"status": "success", "value", "reads"?, "writes"?}`` or the error
+    envelope ``{"status": "error", "errorMessage", "errorData"}`` (an invocation that failed as a
+    whole is UPSTREAM_ERROR, as data too)."""
+    payload = {"_sync": {"args": args, "auth": identity.to_context() if identity else None, "reads": reads}}
+    try:
+        return _invoker(fn, payload)
+    except Exception as exc:
+        return dict(error_envelope(exc)[1])

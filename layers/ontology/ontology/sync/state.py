@@ -1,0 +1,315 @@
+"""The sync protocol's state in the table (the platform partition, expiring by TTL).
+
+Per connection, one partition ``platform#sync#<connectionId>``:
+
+- ``conn``: the connection — its protocol version (querySet, identity, ts), the identity and session
+  it authenticated as, the highest timestamp the client has seen, and its query set (each query's
+  function path, arguments and the hash of the result last sent). Saved with a condition on its
+  version ``v``, so two writers can never both think they advanced it;
+- ``sub#<queryId>``: a subscription's read set (points and index ranges) and the watch keys made
+  from it (``sub#auth``: what the session's identity was resolved from).
+
+Per watched key, one partition ``platform#syncw#<hash of the key>`` with one item per subscription
+``<connectionId>#<queryId>`` (a range's item holds the stretches of the index partition it read):
+a write finds its subscribers with one consistent Query per key it touched, however many
+subscriptions exist elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ontology.data.keys import DOC_SK
+from ontology.data.schema import PLATFORM_SCOPE
+from ontology.data.store import Store, default_store, serialize
+from ontology.data.tracking import ReadSet, WriteSet, point_key, range_key
+from ontology.errors import ConflictError
+
+__all__ = ["AUTH_QUERY", "Connection", "SyncState", "Watcher"]
+
+#: API Gateway closes a WebSocket after two hours; the state outlives it a little, then expires.
+CONNECTION_TTL_SECONDS = 2 * 3600 + 600
+#: The query id under which the connection watches its own session (revocation → AuthError).
+AUTH_QUERY = "auth"
+_PREFIX = f"{PLATFORM_SCOPE}#sync#"
+_WATCH_PREFIX = f"{PLATFORM_SCOPE}#syncw#"
+_OPEN_PREFIX = f"{PLATFORM_SCOPE}#syncopen#"
+#: Open connections are listed (for the keep-alive) from this many partitions, by connection id.
+OPEN_SHARDS = 8
+
+
+def _conn_pk(connection_id: str) -> str:
+    return _PREFIX + connection_id
+
+
+def _watch_pk(key: str) -> str:
+    return _WATCH_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def _open_key(connection_id: str) -> tuple[str, str]:
+    shard = int(hashlib.sha256(connection_id.encode()).hexdigest()[:8], 16) % OPEN_SHARDS
+    return f"{_OPEN_PREFIX}{shard}", connection_id
+
+
+def is_sync_item(pk: str) -> bool:
+    return pk.startswith((_PREFIX, _WATCH_PREFIX, _OPEN_PREFIX))
+
+
+@dataclass
+class Connection:
+    id: str
+    query_set: int = 0
+    identity_version: int = 0
+    ts: int = 0
+    #: the identity (authorizer context) the connection authenticated as, or None
+    identity: dict[str, Any] | None = None
+    #: queryId (str) → {"path", "args", "hash"}
+    queries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    max_observed_ts: int = 0
+    connected_at: float = 0.0
+    session_id: str = ""
+    #: the item's version (conditional saves)
+    v: int = 0
+    #: the connection has been told to stop (FatalError)
+    closed: bool = False
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "qs": self.query_set,
+            "iv": self.identity_version,
+            "ts": self.ts,
+            "identity": self.identity,
+            "queries": self.queries,
+            "maxObserved": self.max_observed_ts,
+            "connectedAt": self.connected_at,
+            "sessionId": self.session_id,
+            "closed": self.closed,
+        }
+
+    @classmethod
+    def from_item(cls, connection_id: str, item: dict[str, Any]) -> Connection:
+        doc = json.loads(item["doc"])
+        return cls(
+            id=connection_id,
+            query_set=int(doc["qs"]),
+            identity_version=int(doc["iv"]),
+            ts=int(doc["ts"]),
+            identity=doc.get("identity"),
+            queries=doc.get("queries") or {},
+            max_observed_ts=int(doc.get("maxObserved") or 0),
+            connected_at=float(doc.get("connectedAt") or 0),
+            session_id=str(doc.get("sessionId") or ""),
+            v=int(item["v"]),
+            closed=bool(doc.get("closed")),
+        )
+
+
+@dataclass(frozen=True)
+class Watcher:
+    connection_id: str
+    query_id: str
+
+
+def _ttl(connected_at: float) -> datetime:
+    return datetime.fromtimestamp(connected_at + CONNECTION_TTL_SECONDS, tz=UTC)
+
+
+class SyncState:
+    def __init__(self, store: Store | None = None) -> None:
+        self.store = store or default_store()
+
+    # ---------------------------------------------------------------------------- connections
+
+    def create(self, connection_id: str) -> Connection:
+        conn = Connection(id=connection_id, connected_at=time.time())
+        self.save(conn)
+        pk, sk = _open_key(connection_id)
+        self.store.batch_write([{"pk": pk, "sk": sk, "tb": "_sync", "v": 1, "ttl": _ttl(conn.connected_at)}])
+        return conn
+
+    def open_connections(self) -> list[str]:
+        """Every open connection's id (a Query per shard, never a Scan)."""
+        out: list[str] = []
+        for shard in range(OPEN_SHARDS):
+            start = None
+            while True:
+                items, start, _ = self.store.query(
+                    index=None,
+                    pk_attr="pk",
+                    pk=f"{_OPEN_PREFIX}{shard}",
+                    sk_attr="sk",
+                    sk_condition=None,
+                    forward=True,
+                    limit=1000,
+                    start_key=start,
+                    consistent=True,
+                )
+                out += [str(i["sk"]) for i in items]
+                if not start:
+                    break
+        return out
+
+    def load(self, connection_id: str) -> Connection | None:
+        item = self.store.get(_conn_pk(connection_id), "conn", consistent=True)
+        return Connection.from_item(connection_id, item) if item else None
+
+    def save(self, conn: Connection) -> None:
+        """Write the connection, conditioned on the version it was loaded at."""
+        attrs = {
+            "pk": _conn_pk(conn.id),
+            "sk": "conn",
+            "tb": "_sync",
+            "v": conn.v + 1,
+            "doc": json.dumps(conn.to_doc(), separators=(",", ":")),
+            "ttl": _ttl(conn.connected_at),
+        }
+        put: dict[str, Any] = {"TableName": self.store.table_name, "Item": serialize(attrs)}
+        if conn.v:
+            put["ConditionExpression"] = "#v = :v"
+            put["ExpressionAttributeNames"] = {"#v": "v"}
+            put["ExpressionAttributeValues"] = {":v": {"N": str(conn.v)}}
+        else:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        try:
+            self.store.transact_write([{"Put": put}])
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "TransactionCanceledException":
+                raise ConflictError("the connection's state changed meanwhile") from None
+            raise
+        conn.v += 1
+
+    def drop(self, connection_id: str) -> None:
+        """Forget a connection: its item, its subscriptions and their watches."""
+        pk = _conn_pk(connection_id)
+        items, start = [], None
+        while True:
+            page, start, _ = self.store.query(
+                index=None,
+                pk_attr="pk",
+                pk=pk,
+                sk_attr="sk",
+                sk_condition=None,
+                forward=True,
+                limit=100,
+                start_key=start,
+                consistent=True,
+            )
+            items += page
+            if not start:
+                break
+        deletes = [(pk, str(i["sk"])) for i in items] + [_open_key(connection_id)]
+        for item in items:
+            if str(item["sk"]).startswith("sub#"):
+                deletes += self._watch_deletes(connection_id, str(item["sk"])[4:], item)
+        self.store.batch_write([], deletes)
+
+    # -------------------------------------------------------------------------- subscriptions
+
+    def _watch_deletes(
+        self, connection_id: str, query_id: str, item: dict[str, Any]
+    ) -> list[tuple[str, str]]:
+        keys = json.loads(item["doc"]).get("keys", [])
+        return [(_watch_pk(k), f"{connection_id}#{query_id}") for k in keys]
+
+    def watch(self, conn: Connection, query_id: str, reads: ReadSet) -> None:
+        """Replace a subscription's read set and its watches."""
+        sub_pk, sub_sk = _conn_pk(conn.id), f"sub#{query_id}"
+        old = self.store.get(sub_pk, sub_sk, consistent=True)
+        keys = reads.watch_keys()
+        stale = set(json.loads(old["doc"]).get("keys", [])) - set(keys) if old else set()
+        member = f"{conn.id}#{query_id}"
+        ttl = _ttl(conn.connected_at)
+        puts: list[dict[str, Any]] = [
+            {
+                "pk": sub_pk,
+                "sk": sub_sk,
+                "tb": "_sync",
+                "v": 1,
+                "doc": json.dumps({"reads": reads.to_json(), "keys": keys}, separators=(",", ":")),
+                "ttl": ttl,
+            }
+        ]
+        ranges: dict[str, list[list[str]]] = {}
+        for r in reads.ranges:
+            ranges.setdefault(range_key(r.pk_attr, r.pk), []).append([r.sk_attr, r.lo, r.hi])
+        for key in keys:
+            body: dict[str, Any] = {"c": conn.id, "q": query_id}
+            if key in ranges:
+                body["r"] = ranges[key]
+            puts.append(
+                {
+                    "pk": _watch_pk(key),
+                    "sk": member,
+                    "tb": "_sync",
+                    "v": 1,
+                    "doc": json.dumps(body, separators=(",", ":")),
+                    "ttl": ttl,
+                }
+            )
+        self.store.batch_write(puts, [(_watch_pk(k), member) for k in sorted(stale)])
+
+    def unwatch(self, conn: Connection, query_id: str) -> None:
+        sub_pk, sub_sk = _conn_pk(conn.id), f"sub#{query_id}"
+        old = self.store.get(sub_pk, sub_sk, consistent=True)
+        if old is None:
+            return
+        self.store.batch_write([], [(sub_pk, sub_sk), *self._watch_deletes(conn.id, query_id, old)])
+
+    def read_set(self, conn: Connection, query_id: str) -> ReadSet | None:
+        item = self.store.get(_conn_pk(conn.id), f"sub#{query_id}", consistent=True)
+        return ReadSet.from_json(json.loads(item["doc"])["reads"]) if item else None
+
+    def read_sets(self, conn: Connection, query_ids: list[str]) -> dict[str, ReadSet]:
+        out = {}
+        for q in query_ids:
+            reads = self.read_set(conn, q)
+            if reads is not None:
+                out[q] = reads
+        return out
+
+    # ---------------------------------------------------------------------------- invalidation
+
+    def watchers(self, writes: WriteSet) -> set[Watcher]:
+        """The subscriptions a write touches: one consistent Query per key it wrote."""
+        found: set[Watcher] = set()
+        wanted: dict[str, list[str]] = {}  # watch key → sort keys written in that partition (ranges)
+        for pk, sk in writes.points:
+            wanted.setdefault(point_key(pk, sk), [])
+        for pk_attr, entries in writes.index.items():
+            for pk, sk in entries:
+                wanted.setdefault(range_key(pk_attr, pk), []).append(sk)
+        for key, written in wanted.items():
+            start = None
+            while True:
+                items, start, _ = self.store.query(
+                    index=None,
+                    pk_attr="pk",
+                    pk=_watch_pk(key),
+                    sk_attr="sk",
+                    sk_condition=None,
+                    forward=True,
+                    limit=500,
+                    start_key=start,
+                    consistent=True,
+                )
+                for item in items:
+                    body = json.loads(item["doc"])
+                    stretches = body.get("r")
+                    if stretches is not None and not any(
+                        lo <= sk <= hi for _, lo, hi in stretches for sk in written
+                    ):
+                        continue
+                    found.add(Watcher(body["c"], str(body["q"])))
+                if not start:
+                    break
+        return found
+
+
+def session_point(session_id: str) -> tuple[str, str]:
+    """The session document's key (its deletion or expiry touches the connection's ``auth``)."""
+    return f"{PLATFORM_SCOPE}#{session_id}", DOC_SK

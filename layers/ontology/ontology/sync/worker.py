@@ -1,0 +1,467 @@
+"""The sync worker: each connection's messages and invalidations, one at a time, in order.
+
+Everything a connection is sent is decided here, so its versions chain: a client's messages (from the
+``$default`` route) and the invalidations of its subscriptions (from the table's stream) arrive on one
+FIFO queue grouped by connection id, which hands a group's messages over one batch at a time. For
+each, the worker loads the connection (:mod:`ontology.sync.state`), answers, saves the connection
+conditioned on the version it loaded, and only then posts the answer (``post_to_connection``).
+
+Protocol (Convex's, ``CONVEX-PROTOCOL.md``): Connect, ModifyQuerySet (Add/Remove) → Transition;
+Mutation → MutationResponse then a Transition reaching its ``ts`` (the writer's own subscriptions that
+the write touched re-run first, so the client reads its writes); Action → ActionResponse;
+Authenticate → a Transition with the identity version advanced (or AuthError); Event is ignored.
+Anything malformed is a FatalError for that connection alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from ontology.auth.identity import Identity, bearer_token, resolve_session
+from ontology.data.tracking import MAX_READ_KEYS, ReadSet, WriteSet, recording
+from ontology.errors import ConflictError, OneError, PayloadTooLargeError, ValidationError, error_envelope
+from ontology.runtime.registry import RegisteredFunction
+from ontology.sync import push
+from ontology.sync.calls import call
+from ontology.sync.paths import resolve_public
+from ontology.sync.state import AUTH_QUERY, Connection, SyncState
+from ontology.sync.values import decode_args, decode_ts, encode_ts, encode_value, next_ts
+
+__all__ = ["Fatal", "handle_records", "process"]
+
+log = logging.getLogger(__name__)
+
+MAX_QUERIES = 256
+MAX_ARGS_BYTES = 64 * 1024
+#: What one Transition may carry before it is split (API Gateway's message limit, with room).
+TRANSITION_BUDGET = push.MAX_MESSAGE_BYTES - 4096
+
+
+class Fatal(Exception):
+    """The connection broke the protocol: FatalError, then it is closed."""
+
+
+def _version(conn: Connection) -> dict[str, Any]:
+    return {"querySet": conn.query_set, "identity": conn.identity_version, "ts": encode_ts(conn.ts)}
+
+
+def _digest(mod: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in mod.items() if k != "queryId"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _int(message: Mapping[str, Any], name: str) -> int:
+    value = message.get(name)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise Fatal(f"{message.get('type')}: {name} must be a non-negative integer")
+    return value
+
+
+def _failure(answer: Mapping[str, Any]) -> tuple[str, Any]:
+    message = str(answer.get("errorMessage") or "Function failed")
+    return message, encode_value(answer.get("errorData") or {"code": "INTERNAL"})
+
+
+class Worker:
+    """One message of one connection (``conn`` is loaded; ``out`` collects what to post)."""
+
+    def __init__(self, state: SyncState, conn: Connection) -> None:
+        self.state = state
+        self.conn = conn
+        self.out: list[dict[str, Any]] = []
+        #: the version the client holds (a message may move the connection's before it answers)
+        self.sent = _version(conn)
+
+    @property
+    def identity(self) -> Identity | None:
+        return Identity.from_context(self.conn.identity)
+
+    # ------------------------------------------------------------------------------ transitions
+
+    def transition(self, mods: list[dict[str, Any]], *, at_least: int = 0) -> None:
+        start = self.sent
+        self.conn.ts = next_ts(max(self.conn.ts, self.conn.max_observed_ts, at_least))
+        end = self.sent = _version(self.conn)
+        chunks: list[list[dict[str, Any]]] = [[]]
+        size = 0
+        for mod in mods:
+            n = len(push.encode(mod))
+            if chunks[-1] and size + n > TRANSITION_BUDGET:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(mod)
+            size += n
+        for i, chunk in enumerate(chunks):
+            # a result too large for one message goes in several Transitions; the later ones
+            # start where the first ended (the client applies each; versions still chain)
+            self.out.append(
+                {
+                    "type": "Transition",
+                    "startVersion": start if i == 0 else end,
+                    "endVersion": end,
+                    "modifications": chunk,
+                }
+            )
+
+    # ----------------------------------------------------------------------------------- queries
+
+    def run_query(self, query_id: str) -> tuple[dict[str, Any], ReadSet | None]:
+        q = self.conn.queries[query_id]
+        qid = int(query_id)
+        try:
+            fn = resolve_public(q["path"])
+            if fn.spec.kind != "query":
+                raise ValidationError(
+                    f"{q['path']} is a {fn.spec.kind}, not a query", path=q["path"], kind=fn.spec.kind
+                )
+            args = decode_args(q["args"])
+        except OneError as exc:
+            message, data = _failure(error_envelope(exc)[1])
+            return self._failed(qid, message, data), None
+        answer = call(fn, args, self.identity, reads=True)
+        reads = ReadSet.from_json(answer["reads"]) if isinstance(answer.get("reads"), dict) else None
+        if reads is not None and len(reads) > MAX_READ_KEYS:
+            too_many = PayloadTooLargeError(
+                f"this query reads {len(reads)} keys; a subscription keeps at most {MAX_READ_KEYS}",
+                limit=MAX_READ_KEYS,
+            )
+            message, data = _failure(error_envelope(too_many)[1])
+            return self._failed(qid, message, data), None
+        if answer.get("status") != "success":
+            message, data = _failure(answer)
+            return self._failed(qid, message, data), reads
+        mod = {
+            "type": "QueryUpdated",
+            "queryId": qid,
+            "value": encode_value(answer.get("value")),
+            "logLines": [],
+            "journal": None,
+        }
+        if len(push.encode(mod)) > TRANSITION_BUDGET:
+            too_large = PayloadTooLargeError(
+                f"the result of {q['path']} is larger than a WebSocket message ({push.MAX_MESSAGE_BYTES} "
+                "bytes); paginate it",
+                limit=push.MAX_MESSAGE_BYTES,
+            )
+            message, data = _failure(error_envelope(too_large)[1])
+            return self._failed(qid, message, data), reads
+        return mod, reads
+
+    @staticmethod
+    def _failed(qid: int, message: str, data: Any) -> dict[str, Any]:
+        return {
+            "type": "QueryFailed",
+            "queryId": qid,
+            "errorMessage": message,
+            "errorData": data,
+            "logLines": [],
+            "journal": None,
+        }
+
+    def refresh(self, query_ids: list[str], *, added: bool = False) -> list[dict[str, Any]]:
+        """Re-run queries; the modifications whose result changed (every one, when just added)."""
+        mods = []
+        for query_id in query_ids:
+            if query_id not in self.conn.queries:
+                continue
+            mod, reads = self.run_query(query_id)
+            self.state.watch(self.conn, query_id, reads or ReadSet())
+            if added:
+                # The first run happened before its watches existed: a write in between would be
+                # missed. Run once more now that they do (a changed read set is watched again).
+                again, reads2 = self.run_query(query_id)
+                if reads2 is not None and reads2 != reads:
+                    self.state.watch(self.conn, query_id, reads2)
+                mod = again
+            digest = _digest(mod)
+            if added or digest != self.conn.queries[query_id].get("hash"):
+                self.conn.queries[query_id]["hash"] = digest
+                mods.append(mod)
+        return mods
+
+    def touched(self, writes: WriteSet) -> list[str]:
+        """This connection's subscriptions that a write (its own) touched."""
+        if not writes or not self.conn.queries:
+            return []
+        sets = self.state.read_sets(self.conn, list(self.conn.queries))
+        return [q for q, reads in sets.items() if reads.touches(writes)]
+
+    # ---------------------------------------------------------------------------------- messages
+
+    def handle(self, message: Any) -> None:
+        if not isinstance(message, Mapping):
+            raise Fatal("A message must be a JSON object")
+        kind = message.get("type")
+        handler = {
+            "Connect": self.on_connect,
+            "ModifyQuerySet": self.on_modify,
+            "Mutation": self.on_request,
+            "Action": self.on_request,
+            "Authenticate": self.on_authenticate,
+            "Event": self.on_event,
+        }.get(kind if isinstance(kind, str) else "")
+        if handler is None:
+            raise Fatal(f"Unknown message type {str(kind)[:64]!r}")
+        handler(message)
+
+    def on_event(self, message: Mapping[str, Any]) -> None:
+        """Client telemetry (``ClientConnect``, …): nothing to answer."""
+
+    def on_connect(self, message: Mapping[str, Any]) -> None:
+        observed = message.get("maxObservedTimestamp")
+        if observed is not None:
+            try:
+                self.conn.max_observed_ts = max(self.conn.max_observed_ts, decode_ts(observed))
+            except ValidationError as exc:
+                raise Fatal(f"Connect: maxObservedTimestamp: {exc.message}") from None
+        session = message.get("sessionId")
+        if isinstance(session, str):
+            self.conn.session_id = session[:64]
+
+    def on_modify(self, message: Mapping[str, Any]) -> None:
+        base, new = _int(message, "baseVersion"), _int(message, "newVersion")
+        if base != self.conn.query_set:
+            raise Fatal(f"BaseVersionMismatch: the query set is at {self.conn.query_set}, not {base}")
+        if new <= base:
+            raise Fatal("ModifyQuerySet: newVersion must be greater than baseVersion")
+        mods_in = message.get("modifications")
+        if not isinstance(mods_in, list):
+            raise Fatal("ModifyQuerySet: modifications must be a list")
+        added: list[str] = []
+        removed: list[dict[str, Any]] = []
+        for mod in mods_in:
+            if not isinstance(mod, Mapping) or mod.get("type") not in ("Add", "Remove"):
+                raise Fatal("ModifyQuerySet: each modification is an Add or a Remove")
+            query_id = str(_int(mod, "queryId"))
+            if mod["type"] == "Add":
+                if query_id in self.conn.queries:
+                    raise Fatal(f"ModifyQuerySet: query {query_id} is already in the set")
+                if len(self.conn.queries) >= MAX_QUERIES:
+                    raise Fatal(f"A connection holds at most {MAX_QUERIES} queries")
+                path, args = mod.get("udfPath"), mod.get("args", [])
+                if not isinstance(path, str):
+                    raise Fatal("ModifyQuerySet: Add needs a udfPath")
+                if len(json.dumps(args)) > MAX_ARGS_BYTES:
+                    raise Fatal(f"ModifyQuerySet: a query's args are at most {MAX_ARGS_BYTES} bytes")
+                self.conn.queries[query_id] = {"path": path[:256], "args": args, "hash": ""}
+                added.append(query_id)
+            else:
+                if query_id in added:
+                    added.remove(query_id)
+                self.conn.queries.pop(query_id, None)
+                self.state.unwatch(self.conn, query_id)
+                removed.append({"type": "QueryRemoved", "queryId": int(query_id)})
+        self.conn.query_set = new
+        self.transition(self.refresh(added, added=True) + removed)
+
+    def on_request(self, message: Mapping[str, Any]) -> None:
+        kind = message["type"]
+        request_id = _int(message, "requestId")
+        response_type = "MutationResponse" if kind == "Mutation" else "ActionResponse"
+        path = message.get("udfPath")
+        expected = "mutation" if kind == "Mutation" else "action"
+        try:
+            fn = resolve_public(path)
+            if fn.spec.kind != expected:
+                raise ValidationError(
+                    f"{path} is a {fn.spec.kind}, not a{'n' if expected == 'action' else ''} {expected}",
+                    path=path,
+                    kind=fn.spec.kind,
+                )
+            args = decode_args(message.get("args", []))
+        except OneError as exc:
+            self._respond_error(response_type, request_id, error_envelope(exc)[1])
+            return
+        answer = self._call(fn, args)
+        if answer.get("status") != "success":
+            self._respond_error(response_type, request_id, answer)
+            writes = WriteSet.from_json(answer["writes"]) if answer.get("writes") else WriteSet()
+            if writes:
+                self.transition(self.refresh(self.touched(writes)))
+            return
+        writes = WriteSet.from_json(answer["writes"]) if answer.get("writes") else WriteSet()
+        ts = next_ts(max(self.conn.ts, self.conn.max_observed_ts))
+        response: dict[str, Any] = {
+            "type": response_type,
+            "requestId": request_id,
+            "success": True,
+            "result": encode_value(answer.get("value")),
+            "logLines": [],
+        }
+        if kind == "Mutation":
+            response["ts"] = encode_ts(ts)
+        self.out.append(response)
+        # the writer's own subscriptions that its write touched, before the Transition that
+        # completes the mutation (read-your-writes); others hear of it through the stream
+        mods = self.refresh(self.touched(writes))
+        if kind == "Mutation" or mods:
+            self.transition(mods, at_least=ts)
+
+    def _call(self, fn: RegisteredFunction, args: dict[str, Any]) -> dict[str, Any]:
+        return call(fn, args, self.identity)
+
+    def _respond_error(self, response_type: str, request_id: int, answer: Mapping[str, Any]) -> None:
+        message, data = _failure(answer)
+        response: dict[str, Any] = {
+            "type": response_type,
+            "requestId": request_id,
+            "success": False,
+            "result": message,
+            "errorData": data,
+            "logLines": [],
+        }
+        if response_type == "MutationResponse":
+            response["ts"] = None
+        self.out.append(response)
+
+    def on_authenticate(self, message: Mapping[str, Any]) -> None:
+        base = _int(message, "baseVersion")
+        if base != self.conn.identity_version:
+            raise Fatal(f"Authenticate: the identity is at version {self.conn.identity_version}, not {base}")
+        token_type = message.get("tokenType")
+        if token_type == "None":  # noqa: S105 - a token type, not a secret
+            self.conn.identity = None
+            self.state.unwatch(self.conn, AUTH_QUERY)
+        elif token_type == "User":  # noqa: S105
+            value = message.get("value")
+            token = bearer_token({"authorization": f"Bearer {value}"}) if isinstance(value, str) else None
+            with recording() as reads:
+                identity = resolve_session(token) if token else None
+            if identity is None:
+                self.out.append(
+                    {
+                        "type": "AuthError",
+                        "error": "The session token is not valid (signed out, expired or unknown)",
+                        "baseVersion": base,
+                        "authUpdateAttempted": True,
+                    }
+                )
+                return
+            self.conn.identity = identity.to_context()
+            self.state.watch(self.conn, AUTH_QUERY, reads)
+        else:
+            self.out.append(
+                {
+                    "type": "AuthError",
+                    "error": f"tokenType {str(token_type)[:32]!r} is not supported; use a session token",
+                    "baseVersion": base,
+                    "authUpdateAttempted": True,
+                }
+            )
+            return
+        self.conn.identity_version = base + 1
+        self.transition(self.refresh(list(self.conn.queries)))
+
+    # ----------------------------------------------------------------------------- invalidation
+
+    def invalidate(self, query_ids: list[str]) -> None:
+        if AUTH_QUERY in query_ids and self.conn.identity is not None and not self._still_signed_in():
+            return
+        mods = self.refresh([q for q in query_ids if q != AUTH_QUERY])
+        if mods:
+            self.transition(mods)
+
+    def _still_signed_in(self) -> bool:
+        """The session the connection authenticated with changed: check it is still live (and the
+        role it gives); when not, AuthError and its subscriptions stop."""
+        from ontology.auth.identity import session_identity
+
+        current = self.identity
+        assert current is not None
+        with recording() as reads:
+            identity = session_identity(current.sessionId) if current.sessionId else None
+        if identity is None:
+            self.conn.identity = None
+            for query_id in [*self.conn.queries, AUTH_QUERY]:
+                self.state.unwatch(self.conn, query_id)
+            self.out.append(
+                {
+                    "type": "AuthError",
+                    "error": "The session ended (signed out, expired or removed from the organization)",
+                    "baseVersion": max(self.conn.identity_version - 1, 0),
+                    "authUpdateAttempted": False,
+                }
+            )
+            return False
+        self.state.watch(self.conn, AUTH_QUERY, reads)
+        if identity.to_context() != self.conn.identity:
+            self.conn.identity = identity.to_context()
+            mods = self.refresh(list(self.conn.queries))
+            if mods:
+                self.transition(mods)
+            return False
+        return True
+
+
+# ------------------------------------------------------------------------------------ delivery
+
+
+def process(state: SyncState, body: Mapping[str, Any]) -> None:
+    """One queued item of one connection: ``{"c": id, "m": text}`` (a client's message) or
+    ``{"c": id, "inv": [queryId, …]}`` (subscriptions a write touched)."""
+    connection_id = str(body["c"])
+    conn = state.load(connection_id)
+    if conn is None or conn.closed:
+        return  # gone (or told to go): nothing to answer
+    worker = Worker(state, conn)
+    fatal: str | None = None
+    try:
+        if "m" in body:
+            try:
+                message = json.loads(body["m"])
+            except (TypeError, ValueError):
+                raise Fatal("The message is not valid JSON") from None
+            worker.handle(message)
+        else:
+            worker.invalidate([str(q) for q in body.get("inv", [])])
+    except Fatal as exc:
+        fatal = str(exc)
+    if fatal is not None:
+        conn.closed = True
+        worker.out = [{"type": "FatalError", "error": fatal}]
+    state.save(conn)  # before posting: the versions posted are the versions kept
+    try:
+        for message in worker.out:
+            push.post(connection_id, message)
+    except push.Gone:
+        state.drop(connection_id)
+        return
+    if fatal is not None:
+        push.close(connection_id)
+
+
+def handle_records(event: Mapping[str, Any], state: SyncState | None = None) -> dict[str, Any]:
+    """The FIFO queue's batch. A record that fails fails every later one of its connection too, so
+    SQS redelivers them in order."""
+    st = state or SyncState()
+    failures: list[dict[str, str]] = []
+    broken: set[str] = set()
+    for record in event.get("Records", []):
+        try:
+            body = json.loads(record["body"])
+            connection_id = str(body["c"])
+        except (KeyError, TypeError, ValueError):
+            log.error("dropping a malformed sync record", extra={"messageId": record.get("messageId")})
+            continue
+        if connection_id in broken:
+            failures.append({"itemIdentifier": record["messageId"]})
+            continue
+        try:
+            process(st, body)
+        except ConflictError:
+            log.warning(
+                "connection state changed meanwhile; redelivering", extra={"connection": connection_id}
+            )
+            broken.add(connection_id)
+            failures.append({"itemIdentifier": record["messageId"]})
+        except Exception:
+            log.exception("sync record failed", extra={"connection": connection_id})
+            broken.add(connection_id)
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
