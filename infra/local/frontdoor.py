@@ -183,7 +183,7 @@ def build_app(
         app_routes += [
             WebSocketRoute("/api/sync", sockets.serve),
             WebSocketRoute("/api/{version}/sync", sockets.serve),
-            Route("/@connections/{connection_id}", sockets.manage, methods=["GET", "POST", "DELETE"]),
+            Route("/@connections/{connection_id:path}", sockets.manage, methods=["GET", "POST", "DELETE"]),
         ]
     app_routes.append(
         Route(
@@ -272,7 +272,7 @@ class SocketGateway:
     async def serve(self, ws: WebSocket) -> None:
         import asyncio
 
-        connection_id = base64.b64encode(uuid.uuid4().bytes[:10]).decode()
+        connection_id = base64.urlsafe_b64encode(uuid.uuid4().bytes[:10]).decode()
         result = await run_in_threadpool(
             self.runner.invoke, self.routes["$connect"], self._event(ws, connection_id, "$connect", None)
         )

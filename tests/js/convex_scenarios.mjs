@@ -21,6 +21,9 @@ const openClients = []; // ConvexClient / ConvexReactClient instances to close a
 const openSockets = []; // raw ws sockets to close at the end
 let finished = false;
 
+// A creator's bio lives in its typed properties.
+const bioOf = (v) => v?.properties?.bio ?? v?.bio;
+
 function describeError(e) {
   if (e instanceof Error) return `${e.name}: ${e.message}`;
   return String(e);
@@ -189,8 +192,8 @@ async function scenarioHttp(cfg, T) {
     http.mutation(ref("creators:update"), { id, bio: cfg.bio }),
   );
   await expectValue("after", () => http.query(ref("creators:get"), { id }));
-  if (obs.after && obs.after.bio !== cfg.bio) {
-    failures.push(`after: bio is ${JSON.stringify(obs.after.bio)}, expected ${JSON.stringify(cfg.bio)}`);
+  if (obs.after && bioOf(obs.after) !== cfg.bio) {
+    failures.push(`after: bio is ${JSON.stringify(bioOf(obs.after))}, expected ${JSON.stringify(cfg.bio)}`);
   }
   await expectValue("action", () =>
     http.action(ref("organizations:create"), { name: cfg.orgName }),
@@ -228,7 +231,7 @@ async function scenarioReactive(cfg, T) {
     ref("creators:get"),
     { id },
     (value) => {
-      const bio = orNull(value?.bio);
+      const bio = orNull(bioOf(value));
       updates.push(bio);
       seen.push({ bio, at: Date.now() });
     },
@@ -383,7 +386,7 @@ async function scenarioForged(cfg, T) {
 }
 
 function balanceNumber(b) {
-  const n = typeof b === "object" && b !== null ? b.balance : b;
+  const n = typeof b === "object" && b !== null ? (b.amount ?? b.balance) : b;
   return typeof n === "number" || typeof n === "bigint" ? Number(n) : NaN;
 }
 
@@ -654,7 +657,7 @@ async function scenarioChain(cfg, T) {
       ref("creators:get"),
       { id },
       (value) => {
-        bios[id] = orNull(value?.bio);
+        bios[id] = orNull(bioOf(value));
         updateCounts[id] += 1;
       },
       (e) => errors.push({ id, ...errInfo(e) }),
@@ -687,7 +690,7 @@ async function scenarioChain(cfg, T) {
   const expected = (obs.expectedFinal = {});
   for (const id of ids) {
     const doc = await withTimeout(http.query(ref("creators:get"), { id }), T, "creators:get");
-    expected[id] = orNull(doc?.bio);
+    expected[id] = orNull(bioOf(doc));
   }
   await waitFor(
     () => ids.every((id) => bios[id] === expected[id]),

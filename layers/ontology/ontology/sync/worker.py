@@ -54,6 +54,10 @@ def _digest(mod: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind == "action" else f"a {kind}"
+
+
 def _int(message: Mapping[str, Any], name: str) -> int:
     value = message.get(name)
     if isinstance(value, float) and value.is_integer():
@@ -118,7 +122,7 @@ class Worker:
             fn = resolve_public(q["path"])
             if fn.spec.kind != "query":
                 raise ValidationError(
-                    f"{q['path']} is a {fn.spec.kind}, not a query", path=q["path"], kind=fn.spec.kind
+                    f"{q['path']} is {_a(fn.spec.kind)}, not a query", path=q["path"], kind=fn.spec.kind
                 )
             args = decode_args(q["args"])
         except OneError as exc:
@@ -270,7 +274,7 @@ class Worker:
             fn = resolve_public(path)
             if fn.spec.kind != expected:
                 raise ValidationError(
-                    f"{path} is a {fn.spec.kind}, not a{'n' if expected == 'action' else ''} {expected}",
+                    f"{path} is {_a(fn.spec.kind)}, not {_a(expected)}",
                     path=path,
                     kind=fn.spec.kind,
                 )

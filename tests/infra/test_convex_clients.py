@@ -1,0 +1,146 @@
+"""Convex's own npm clients (``convex`` 1.49.0 with ``ws``, tests/js) and the platform's Python
+``subscribe`` against the local stack as ``make dev`` starts it: the HTTP API, the sync protocol,
+reactivity from writes over the socket and over HTTP, tenancy on the socket, a forged token, bad input
+on the socket, and version chaining under concurrent pushes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ontology.client import OneClient
+from tests.conftest import ROOT
+from tests.infra.localstack import Stack, signed_in
+
+JS = ROOT / "tests" / "js"
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    s = Stack(Path(tmp_path_factory.mktemp("convex")) / "state")
+    s.start()
+    try:
+        yield s
+    finally:
+        s.kill()
+
+
+@pytest.fixture(scope="module")
+def owner(stack: Stack) -> OneClient:
+    return OneClient(stack.url, token=stack.token())
+
+
+def _creator(client: OneClient, name: str = "Ada") -> str:
+    email = f"{name.lower()}-{time.time_ns()}@example.com"
+    return str(
+        client.mutation("creators:create", {"email": email, "name": name, "niche": ["math"]})["creatorId"]
+    )
+
+
+def scenario(stack: Stack, which: str, **config: Any) -> dict[str, Any]:
+    cfg = {"url": stack.url, "scenario": which, "timeoutMs": 20000, **config}
+    proc = subprocess.run(
+        ["node", "convex_scenarios.mjs", json.dumps(cfg)],
+        cwd=JS,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_http_client_query_mutation_action_and_typed_errors(stack: Stack, owner: OneClient) -> None:
+    creator = _creator(owner)
+    out = scenario(
+        stack, "http", token=stack.token(), creatorId=creator, bio="from convex", orgName="Convex org"
+    )
+    assert out["ok"], out
+    assert out["get"]["_id"] == creator and out["after"]["properties"]["bio"] == "from convex"
+    assert out["action"]["organizationId"].startswith("org_")
+    assert out["badArgs"]["code"] == "VALIDATION_ERROR" and out["badArgs"]["name"] == "ConvexError"
+    assert out["noAuth"]["code"] == "UNAUTHENTICATED"
+    assert out["unknown"]["code"] == "NOT_FOUND"
+    assert out["camel"]["value"]["_id"] == creator  # creators:getWithContent → creators:get_with_content
+    assert out["wrongKind"]["code"] == "VALIDATION_ERROR"
+
+
+def test_a_subscription_gets_each_write_over_the_socket_and_over_http(stack: Stack, owner: OneClient) -> None:
+    creator = _creator(owner)
+    out = scenario(stack, "reactive", token=stack.token(), creatorId=creator)
+    assert out["ok"], out
+    assert out["updates"][-2:] == ["ws-1", "http-2"] and out["uncaught"] == []
+
+
+def test_a_listing_sees_a_new_document_and_another_organization_sees_nothing(
+    stack: Stack, owner: OneClient
+) -> None:
+    other = signed_in(stack, f"other-{time.time_ns()}@example.com")
+    name = f"Listed {time.time_ns()}"
+    out = scenario(
+        stack,
+        "listing",
+        token=stack.token(),
+        otherToken=other,
+        email=f"l{time.time_ns()}@example.com",
+        name=name,
+    )
+    assert out["ok"], out
+    assert name in out["updates"][-1]
+    assert all(name not in names for names in out["otherUpdates"])
+    assert not any(n in names for names in out["otherUpdates"] for n in out["updates"][0])
+
+
+def test_a_forged_token_is_unauthenticated_and_never_crashes_the_client(
+    stack: Stack, owner: OneClient
+) -> None:
+    out = scenario(stack, "forged", creatorId=_creator(owner))
+    assert out["ok"], out
+    assert out["http"]["code"] == "UNAUTHENTICATED" and out["result"]["error"]["code"] == "UNAUTHENTICATED"
+    assert out["alive"] is True and out["uncaught"] == []
+
+
+def test_bad_input_on_the_socket_fails_that_connection_only(stack: Stack) -> None:
+    out = scenario(stack, "socket-errors")
+    assert out["ok"], out
+    cases = {c["name"]: c for c in out["cases"]}
+    assert any(m.get("type") == "FatalError" for c in cases.values() for m in c["received"])
+    assert cases["200KB-message"]["closed"]["code"] == 1009
+    failed = [m for m in cases["unknown-function"]["received"] if m["type"] == "Transition"]
+    assert failed[0]["modifications"][0]["errorData"]["code"] == "NOT_FOUND"
+    assert out["healthy"] is True
+    assert httpx.get(f"{stack.url}/api/openapi.json").status_code == 200  # the front door is up
+
+
+def test_versions_chain_under_concurrent_pushes(stack: Stack, owner: OneClient) -> None:
+    creators = [_creator(owner, f"C{i}") for i in range(4)]
+    out = scenario(stack, "chain", token=stack.token(), creatorIds=creators, writes=40)
+    assert out["ok"], out
+    assert out["uncaught"] == [] and out["final"] == out["expectedFinal"]
+
+
+def test_python_subscribe_and_a_revoked_session_stops(stack: Stack, owner: OneClient) -> None:
+    from ontology.errors import UnauthenticatedError
+
+    token = signed_in(stack, f"py-{time.time_ns()}@example.com")
+    mine = OneClient(stack.url, token=token)
+    creator = _creator(mine, "Py")
+    with mine.subscribe("creators:get", {"id": creator}) as sub:
+        assert sub.get(timeout=20)["_id"] == creator
+        mine.mutation("creators:update", {"id": creator, "bio": "pushed"})
+        assert sub.wait_for(lambda v: v["properties"].get("bio") == "pushed", timeout=20)
+        r = httpx.post(f"{stack.url}/api/auth/sign-out", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200
+        with pytest.raises(UnauthenticatedError):
+            sub.wait_for(lambda v: False, timeout=20)

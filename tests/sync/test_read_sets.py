@@ -1,0 +1,101 @@
+"""Read sets decide which writes re-run a subscription: what a query read (documents, and the stretch
+of an index it read), against what a commit wrote (each item's keys before and after)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ontology import run_mutation, run_query
+from ontology.data.tracking import ReadSet, WriteSet, recording, recording_writes
+from ontology.sync.state import SyncState
+
+ORG = "org_01M8AAAAAAAAAAAAAAAAAAAAAA"
+
+
+def _entity(name: str, kind: str = "lesson") -> dict[str, Any]:
+    now = int(time.time() * 1000)
+    return {
+        "type": kind,
+        "name": name,
+        "status": "active",
+        "createdAt": now,
+        "updatedAt": now,
+        "properties": {},
+    }
+
+
+def _read(fn: Any) -> tuple[Any, ReadSet]:
+    with recording() as reads:
+        value = run_query(fn, org=ORG)
+    return value, reads
+
+
+def _write(fn: Any) -> WriteSet:
+    with recording_writes() as writes:
+        run_mutation(fn, org=ORG)
+    return writes
+
+
+def test_a_write_touches_the_one_document_subscription_of_many(table: str) -> None:
+    ids = run_mutation(
+        lambda db: [db.insert("entities", _entity(f"E{i}", "audience_member")) for i in range(60)], org=ORG
+    )
+    sets = [_read(lambda db, i=i: db.get(i))[1] for i in ids]
+    writes = _write(lambda db: db.patch(ids[17], {"name": "renamed"}))
+    assert [i for i, s in enumerate(sets) if s.touches(writes)] == [17]
+
+
+def test_a_listing_watches_what_it_read_and_not_past_it(table: str) -> None:
+    run_mutation(lambda db: [db.insert("entities", _entity(f"C{i}")) for i in range(10)], org=ORG)
+
+    def first_five(db: Any) -> Any:
+        return db.query("entities").with_index("by_type", lambda q: q.eq("type", "lesson")).take(5)
+
+    docs, reads = _read(first_five)
+    assert len(docs) == 5
+    rest = run_query(
+        lambda db: db.query("entities").with_index("by_type", lambda q: q.eq("type", "lesson")).collect(),
+        org=ORG,
+    )
+    # a document past the fifth, not read: changing it changes nothing the listing returned
+    assert not reads.touches(_write(lambda db: db.patch(rest[8]["_id"], {"name": "later"})))
+    # one inside the stretch read: it re-runs
+    assert reads.touches(_write(lambda db: db.patch(docs[2]["_id"], {"name": "inside"})))
+    # a new lesson (newest last in ascending order) falls after the fifth: untouched; newest first: touched
+    _, desc_reads = _read(
+        lambda db: (
+            db.query("entities").with_index("by_type", lambda q: q.eq("type", "lesson")).order("desc").take(5)
+        )
+    )
+    new = _write(lambda db: db.insert("entities", _entity("Newest")))
+    assert desc_reads.touches(new) and not reads.touches(new)
+    # another type's index partition is another key
+    assert not desc_reads.touches(_write(lambda db: db.insert("entities", _entity("L", "audience_member"))))
+
+
+def test_a_read_to_the_end_watches_the_whole_range(table: str) -> None:
+    docs, reads = _read(
+        lambda db: db.query("entities").with_index("by_type", lambda q: q.eq("type", "lesson")).collect()
+    )
+    assert docs == []
+    assert reads.touches(_write(lambda db: db.insert("entities", _entity("First"))))
+
+
+def test_watchers_are_found_by_key_with_one_query_per_key(table: str, requests_counter: Any) -> None:
+    ids = run_mutation(
+        lambda db: [db.insert("entities", _entity(f"W{i}", "audience_member")) for i in range(40)], org=ORG
+    )
+    state = SyncState()
+    conns = []
+    for n, doc_id in enumerate(ids):
+        conn = state.create(f"conn{n}")
+        state.watch(conn, "0", _read(lambda db, i=doc_id: db.get(i))[1])
+        conns.append(conn)
+    writes = _write(lambda db: db.patch(ids[5], {"name": "only this"}))
+    requests_counter.calls.clear()
+    found = state.watchers(writes)
+    assert {(w.connection_id, w.query_id) for w in found} == {("conn5", "0")}
+    assert len(requests_counter.calls) == len(writes.watch_keys())  # never by the number of subscriptions
+    state.drop("conn5")
+    assert state.watchers(writes) == set()
