@@ -41,6 +41,7 @@ def run() -> list[dict[str, Any]]:
     from ontology.auth.people import create_user_with_organization, new_organization_id
     from ontology.data.store import add_listener, remove_listener
     from ontology.providers.payments import get_payments, set_payments
+    from ontology.runtime.jobs import run_pending
     from ontology.runtime.registry import resolve
 
     out: list[dict[str, Any]] = []
@@ -82,6 +83,7 @@ def run() -> list[dict[str, Any]]:
                     started = resolve("tokens:purchase")(
                         {"tokenId": token, "amount": 2, "paymentMethodId": method, "_auth": me}
                     )
+                    run_pending()  # the scheduled start of the saga (tokens:start_purchase)
                     rig.wait(started["purchaseId"])
                     view = resolve("tokens:get_purchase")({"purchaseId": started["purchaseId"], "_auth": me})
                     assert view["status"] == final, view

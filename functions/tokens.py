@@ -340,23 +340,38 @@ class PurchaseStarted(Result):
     status: str
 
 
-@action(args=PurchaseArgs, returns=PurchaseStarted, uses=("purchase_saga",))
-def purchase(ctx: ActionCtx, args: PurchaseArgs) -> dict[str, str]:
+@mutation(args=PurchaseArgs, returns=PurchaseStarted)
+def purchase(ctx: MutationCtx, args: PurchaseArgs) -> dict[str, str]:
     """Buy tokens: the price is the token's current price times ``amount`` (computed here, never
-    taken from the client). Writes the pending purchase and its idempotency guard in one
-    transaction, starts the purchase saga (execution named after the purchase) and answers at once
-    with ``{purchaseId, status}``; ``tokens:get_purchase`` reports the outcome. The same
-    ``idempotencyKey`` again answers with the same purchase (CONFLICT if the arguments differ)."""
+    taken from the client). Writes the pending purchase and its idempotency guard and schedules the
+    saga's start (``tokens:start_purchase``) in one transaction, Convex's way (a mutation schedules an
+    action), and answers at once with ``{purchaseId, status}``; ``tokens:get_purchase`` and
+    ``tokens:get_balance`` (live over the sync protocol) show the outcome. The same ``idempotencyKey``
+    again answers with the same purchase (CONFLICT if the arguments differ)."""
     identity = ctx.auth.require_identity()
     if not identity.entityId:
         raise ForbiddenError("Your account has no entity in this organization to hold tokens")
-    created = run_mutation(lambda db: _open_purchase(db, identity, args), org=identity.organizationId)
-    if created["status"] == "pending":
-        _start_saga(created["purchaseId"], identity.organizationId)
+    created = _open_purchase(ctx.db, identity, args)
+    if created.pop("new", False):
+        ctx.scheduler.run_after(0, start_purchase, {"purchaseId": created["purchaseId"]})
     return {"purchaseId": created["purchaseId"], "status": created["status"]}
 
 
-def _open_purchase(db: DatabaseWriter, identity: Identity, args: PurchaseArgs) -> dict[str, str]:
+class StartPurchaseArgs(Args):
+    purchaseId: EntityId
+
+
+@action(args=StartPurchaseArgs, internal=True, uses=("purchase_saga",))
+def start_purchase(ctx: ActionCtx, args: StartPurchaseArgs) -> dict[str, str]:
+    """Start a new purchase's saga (scheduled by ``tokens:purchase`` in the purchase's own
+    transaction). Starting it twice is answered with the same execution; a purchase whose saga never
+    starts is settled by ``purchases:reconcile``."""
+    identity = ctx.auth.require_identity()
+    _start_saga(args.purchaseId, identity.organizationId)
+    return {"purchaseId": args.purchaseId}
+
+
+def _open_purchase(db: DatabaseWriter, identity: Identity, args: PurchaseArgs) -> dict[str, Any]:
     from ontology.services import purchases
 
     buyer = identity.entityId
@@ -436,7 +451,7 @@ def _open_purchase(db: DatabaseWriter, identity: Identity, args: PurchaseArgs) -
             "createdAt": now,
         },
     )
-    return {"purchaseId": purchase_id, "status": "pending"}
+    return {"purchaseId": purchase_id, "status": "pending", "new": True}
 
 
 def _saved_payment_method(db: DatabaseWriter, buyer: str | None) -> str:

@@ -123,6 +123,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "billing:record_attempt": {"invoiceId": ENT, "paymentIntentId": "pi_123", "attempts": 1},
     "billing:record_outcome": {"invoiceId": ENT, "paid": True},
     # the token purchase saga's steps (Step Functions passes the purchase and the organization)
+    "tokens:start_purchase": {"purchaseId": ENT2},
     "purchases:charge": {"purchaseId": ENT2},
     "purchases:mint": {"purchaseId": ENT2},
     "purchases:capture": {"purchaseId": ENT2},

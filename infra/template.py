@@ -213,6 +213,33 @@ RESOURCE_SKIPS: dict[str, list[tuple[str, str]]] = {
             "management, and no requirement here asks for one.",
         )
     ],
+    "SyncQueue": [
+        (
+            "CKV_AWS_27",
+            "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), as the jobs queue; it holds "
+            "protocol messages for at most an hour.",
+        )
+    ],
+    "SyncDeadLetterQueue": [
+        ("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), as the sync queue.")
+    ],
+    "Distribution": [
+        (
+            "CKV_AWS_68",
+            "No WAF by default: the HTTP API throttles and the functions validate every input; a web ACL "
+            "(billed per rule and request) is an operator's choice for a custom domain.",
+        ),
+        (
+            "CKV_AWS_86",
+            "The APIs behind it keep their own access logs (HTTP API and WebSocket stage); CloudFront's "
+            "standard logs would need a bucket with ACLs enabled.",
+        ),
+        (
+            "CKV_AWS_174",
+            "The default *.cloudfront.net certificate cannot set a minimum protocol; a custom domain's "
+            "certificate (TLSv1.2_2021) is configured with the domain.",
+        ),
+    ],
     "AppSecrets": [("CKV_AWS_149", "Encrypted with Secrets Manager's AWS-managed key (aws/secretsmanager).")],
     "FilesBucket": [
         (

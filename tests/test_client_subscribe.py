@@ -1,5 +1,5 @@
 """``OneClient.subscribe`` against a scripted sync server: the frames it sends, the version chain it
-checks, the values it decodes and the typed errors it raises (CONVEX-PROTOCOL.md §2 and §3).
+checks, the values it decodes and the typed errors it raises.
 
 The server here is a few lines of ``websockets.sync.server``: each test hands it a script that reads
 what the client sends and answers exact frames, so every rule is checked frame by frame.
@@ -504,7 +504,7 @@ def test_arguments_are_sent_as_convex_encoded_json() -> None:
 
 
 def test_encoding_round_trips_and_matches_the_documented_example() -> None:
-    assert _decode({"$integer": "+//////+//8="}) == -(2**40) - 5  # CONVEX-PROTOCOL.md §2
+    assert _decode({"$integer": "+//////+//8="}) == -(2**40) - 5  # the example of Convex's own value docs
     assert _encode(-(2**40) - 5) == -(2**40) - 5  # small enough to travel as a plain number
     value = {"a": [2**62, -(2**63), b"", math.inf, -0.0, 1.25, "s"], "b": {"c": None}}
     decoded = _decode(json.loads(json.dumps(_encode(value))))

@@ -399,8 +399,26 @@ class LocalStack:
             token_id = resolve("tokens:create")(
                 {"creatorId": creator, "name": "Local Coin", "symbol": "LOCAL", "priceUsd": 0.5, "_auth": me}
             )["tokenId"]
+        self._save_test_card()
         self._write_session({"demoTokenId": token_id})
         return token_id
+
+    def _save_test_card(self) -> None:
+        """The developer's own entity holds Stripe's test card as its saved payment method, so the
+        reference's purchase call (``{tokenId, amount, usdAmount}``, no payment method) works as is."""
+        from ontology import run_mutation
+
+        def save(db: Any) -> None:
+            me = db.lookup_unique(
+                "memberships", "member", {"organizationId": self.dev_org, "userId": self.dev_user}
+            )
+            entity = db.get(me["entityId"], "entities") if me and me.get("entityId") else None
+            if entity is not None and not entity["properties"].get("paymentMethodId"):
+                db.patch(
+                    entity["_id"], {"properties": {**entity["properties"], "paymentMethodId": "pm_card_visa"}}
+                )
+
+        run_mutation(save, org=self.dev_org, platform=True)
 
     def _start_runner_and_front_door(self, template: dict[str, Any]) -> None:
         from infra.local.frontdoor import build_app

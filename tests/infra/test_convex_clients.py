@@ -144,3 +144,24 @@ def test_python_subscribe_and_a_revoked_session_stops(stack: Stack, owner: OneCl
         assert r.status_code == 200
         with pytest.raises(UnauthenticatedError):
             sub.wait_for(lambda v: False, timeout=20)
+
+
+def test_the_reference_token_purchase_component_sees_its_balance_pushed(stack: Stack) -> None:
+    """``TokenPurchase``: ``useQuery(api.tokens.get)``, ``useQuery(api.tokens.getBalance)`` (watchQuery)
+    and ``useMutation(api.tokens.purchase)``: the mutation schedules the saga, the balance arrives
+    by itself when it completes (the client never polls)."""
+    session = json.loads((stack.state_dir.parent / "dev-session.json").read_text())
+    out = scenario(
+        stack,
+        "purchase",
+        token=stack.token(),
+        tokenId=session["demoTokenId"],
+        amount=10,
+        usdAmount=5,
+        timeoutMs=60000,
+    )
+    assert out["ok"], out
+    assert out["purchase"]["status"] == "pending" and out["purchase"]["purchaseId"].startswith("ent_")
+    assert out["token"]["properties"]["symbol"] == "LOCAL"
+    amounts = [b["amount"] for b in out["balances"]]
+    assert amounts[0] + 10 in amounts and out["uncaught"] == []

@@ -165,6 +165,7 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
         "cron(0 9 ? * MON *)",
         "cron(0 10 1 * ? *)",
         "rate(5 minutes)",
+        "rate(1 minute)",  # the sync protocol's keep-alive
     }
     fired = subprocess.run(
         [sys.executable, "-m", "infra.cli", "cron", "run", "weekly analytics report", "--url", stack.url],

@@ -205,7 +205,8 @@ def test_moto_lambda_invokes_run_our_handlers_in_process(aws: None) -> None:
 def test_purchase_state_machine_is_wired_from_its_asl_file() -> None:
     """The saga's ASL: every step a Lambda of functions/purchases.py through DefinitionSubstitutions,
     Retry (three attempts, transient errors only) and Catch on every Task, 300 s, tracing on; only the
-    state machine may invoke the steps and only tokens:purchase may start it."""
+    state machine may invoke the steps and only tokens:start_purchase (scheduled by tokens:purchase) may
+    start it."""
     import json
     import re
 
@@ -246,8 +247,8 @@ def test_purchase_state_machine_is_wired_from_its_asl_file() -> None:
         for s in p.get("Statement", [])
         if "states:StartExecution" in s["Action"]
     ]
-    assert starters == ["TokensPurchaseFunction"]
-    env = resources["TokensPurchaseFunction"]["Properties"]["Environment"]["Variables"]
+    assert starters == ["TokensStartPurchaseFunction"]
+    env = resources["TokensStartPurchaseFunction"]["Properties"]["Environment"]["Variables"]
     assert env["ONE_PURCHASE_STATE_MACHINE_ARN"] == {"Ref": "TokenPurchaseStateMachine"}
 
 

@@ -187,9 +187,12 @@ class Shop:
         )["creatorId"]
 
     def call(self, path: str, args: dict[str, Any], who: Who | None = None) -> Any:
+        from ontology.runtime.jobs import run_pending
         from ontology.runtime.registry import resolve
 
-        return resolve(path)({**args, "_auth": (who or self.owner).context()})
+        result = resolve(path)({**args, "_auth": (who or self.owner).context()})
+        run_pending()  # what the scheduler would run next (tokens:purchase schedules the saga's start)
+        return result
 
     def buyer(self, name: str = "Buyer") -> Who:
         from ontology import run_mutation

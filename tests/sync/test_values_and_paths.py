@@ -1,4 +1,4 @@
-"""Convex's value encoding, timestamps and function paths (CONVEX-PROTOCOL.md §2, §3)."""
+"""Convex's value encoding, timestamps and function paths."""
 
 from __future__ import annotations
 

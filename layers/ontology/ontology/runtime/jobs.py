@@ -93,3 +93,15 @@ def execute_job(job_id: str) -> str:
         return "failed"
     _finish(job_id, "success", expect="inProgress")
     return "success"
+
+
+def run_pending() -> dict[str, str]:
+    """Run every pending job now, whatever its time (tools and in-process tests, which have no queue
+    and no stream): job id → its final state."""
+    pending = (
+        DatabaseReader(None, platform=True)
+        .query(TABLE)
+        .with_index("by_state", lambda q: q.eq("state", "pending"))
+        .collect()
+    )
+    return {job["_id"]: execute_job(job["_id"]) for job in pending}

@@ -6,7 +6,7 @@ FIFO queue grouped by connection id, which hands a group's messages over one bat
 each, the worker loads the connection (:mod:`ontology.sync.state`), answers, saves the connection
 conditioned on the version it loaded, and only then posts the answer (``post_to_connection``).
 
-Protocol (Convex's, ``CONVEX-PROTOCOL.md``): Connect, ModifyQuerySet (Add/Remove) → Transition;
+Protocol (Convex's own, as its clients speak it): Connect, ModifyQuerySet (Add/Remove) → Transition;
 Mutation → MutationResponse then a Transition reaching its ``ts`` (the writer's own subscriptions that
 the write touched re-run first, so the client reads its writes); Action → ActionResponse;
 Authenticate → a Transition with the identity version advanced (or AuthError); Event is ignored.
