@@ -50,7 +50,7 @@ def install_moto_patches() -> None:
         seq = len(self.items) + self.starting_sequence_number
         self.items.append(StreamRecord(self.table, view, event_name, old, new, seq))
         query_index.changed(self.table, old, new)
-        wake.notify()  # the stream's pollers deliver it now, as Lambda's mapping would
+        wake.notify("stream")  # the stream's pollers deliver it now, as Lambda's mapping would
 
     StreamShard.add = add  # type: ignore[method-assign]
 
@@ -61,7 +61,7 @@ def install_moto_patches() -> None:
 
         def sent(self: Any, *args: Any, _original: Any = original_send, **kwargs: Any) -> Any:
             result = _original(self, *args, **kwargs)
-            wake.notify()
+            wake.notify("queue")
             return result
 
         setattr(SQSBackend, name, sent)

@@ -39,38 +39,64 @@ def matches(pattern: Any, value: Any) -> bool:
 
 
 class StreamPoller:
+    """The table's stream → its event source mappings (each with its own filter criteria). Locally the
+    stream is read once for all of them, and each mapping keeps its own backlog: a batch a function
+    failed is delivered to it again (as Lambda retries), never to the others."""
+
     def __init__(
-        self, runner: LambdaRunner, streams: Any, stream_arn: str, target: str, filters: list[dict[str, Any]]
+        self,
+        runner: LambdaRunner,
+        streams: Any,
+        stream_arn: str,
+        target: str,
+        filters: list[dict[str, Any]],
+        *,
+        also: tuple[tuple[str, list[dict[str, Any]]], ...] = (),
     ) -> None:
         self.runner, self.streams, self.stream_arn, self.target = runner, streams, stream_arn, target
         self.filters = filters
+        self.mappings = [(target, filters), *also]
+        self._backlog: dict[str, list[dict[str, Any]]] = {t: [] for t, _ in self.mappings}
         self._iterators: dict[str, str] = {}
+        self._shard_list: list[dict[str, Any]] = []
+        self._shards_until = 0.0
+
+    def _shards(self) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        if now >= self._shards_until:  # shards change rarely: look again every few seconds
+            self._shard_list = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"][
+                "Shards"
+            ]
+            self._shards_until = now + 5.0
+        return self._shard_list
 
     def poll_once(self) -> int:
-        """Deliver new records; returns how many matched the filters."""
-        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
-        delivered = 0
-        for shard in shards:
+        """Deliver new records; returns how many were delivered (to any mapping)."""
+        for shard in self._shards():
             sid = shard["ShardId"]
             if sid not in self._iterators:
                 self._iterators[sid] = self.streams.get_shard_iterator(
                     StreamArn=self.stream_arn, ShardId=sid, ShardIteratorType="TRIM_HORIZON"
                 )["ShardIterator"]
             resp = self.streams.get_records(ShardIterator=self._iterators[sid], Limit=100)
-            records = [
-                r
-                for r in resp.get("Records", [])
-                if not self.filters or any(matches(f, r) for f in self.filters)
-            ]
-            if records:
-                result = self.runner.invoke(self.target, {"Records": records}) or {}
-                failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-                if failed:
-                    log.warning("dispatcher failed %d records; they stay for the next poll", len(failed))
-                    continue  # keep the iterator: the batch is delivered again (as Lambda retries)
-                delivered += len(records)
+            for target, filters in self.mappings:
+                self._backlog[target] += [
+                    r for r in resp.get("Records", []) if not filters or any(matches(f, r) for f in filters)
+                ]
             if resp.get("NextShardIterator"):
                 self._iterators[sid] = resp["NextShardIterator"]
+        delivered = 0
+        for target, _ in self.mappings:
+            records = self._backlog[target][:100]
+            if not records:
+                continue
+            result = self.runner.invoke(target, {"Records": records}) or {}
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            if failed:
+                log.warning("%s failed %d records; they stay for the next poll", target, len(failed))
+                continue  # the batch is delivered again (as Lambda retries)
+            del self._backlog[target][: len(records)]
+            delivered += len(records)
         return delivered
 
 
@@ -186,7 +212,7 @@ class FifoQueuePoller(QueuePoller):
                 self._busy.discard(group)
             from infra.local import wake
 
-            wake.notify()  # the group's next messages are free to go
+            wake.notify("queue")  # the group's next messages are free to go
 
 
 _AT = re.compile(r"^at\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\)$")

@@ -158,25 +158,20 @@ class LocalStack:
         streams = boto3.client("dynamodbstreams", endpoint_url=self.aws_endpoint, region_name=region)
         sqs = boto3.client("sqs", endpoint_url=self.aws_endpoint, region_name=region)
         scheduler = boto3.client("scheduler", endpoint_url=self.aws_endpoint, region_name=region)
+        # the table's two stream mappings (scheduler outbox, sync invalidation), read once
         self.stream_poller = StreamPoller(
             self.runner,
             streams,
             stream_arn,
             "SchedulerDispatcherFunction",
             stream_filters(template, "SchedulerDispatcherFunction"),
+            also=(("SyncInvalidatorFunction", stream_filters(template, "SyncInvalidatorFunction")),),
         )
         self.queue_poller = QueuePoller(
             self.runner, sqs, settings.jobs_queue_url, settings.jobs_queue_arn, "SchedulerRunnerFunction"
         )
         self.schedule_poller = SchedulePoller(
             scheduler, sqs, settings.schedule_group, {settings.jobs_queue_arn: settings.jobs_queue_url}
-        )
-        self.sync_stream_poller = StreamPoller(
-            self.runner,
-            streams,
-            stream_arn,
-            "SyncInvalidatorFunction",
-            stream_filters(template, "SyncInvalidatorFunction"),
         )
         sync_url = self.physical["SyncQueue"]
         sync_arn = sqs.get_queue_attributes(QueueUrl=sync_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -189,21 +184,20 @@ class LocalStack:
         # Stream and queue pollers wake as soon as a record or a message is there (infra.local.wake),
         # as Lambda's mappings deliver within milliseconds; their tick is the fallback.
         pollers = (
-            (self.stream_poller, 0.2, True),
-            (self.sync_stream_poller, 0.2, True),
-            (self.queue_poller, 0.2, True),
-            (self.sync_queue_poller, 0.2, True),
-            (self.schedule_poller, 1.0, False),
-            (self.cron_poller, 1.0, False),
+            (self.stream_poller, 0.2, "stream"),
+            (self.queue_poller, 0.2, "queue"),
+            (self.sync_queue_poller, 0.2, "queue"),
+            (self.schedule_poller, 1.0, None),
+            (self.cron_poller, 1.0, None),
         )
-        for poller, wait, woken in pollers:
-            self._spawn(self._loop(poller.poll_once, wait, woken))
+        for poller, wait, channel in pollers:
+            self._spawn(self._loop(poller.poll_once, wait, channel))
 
-    def _loop(self, step: Any, wait: float, woken: bool = False) -> Any:
+    def _loop(self, step: Any, wait: float, channel: str | None = None) -> Any:
         from infra.local import wake
 
         def run() -> None:
-            seen = wake.generation()
+            seen = wake.generation(channel) if channel else 0
             while not self._stop.is_set():
                 try:
                     delivered = step()
@@ -212,10 +206,10 @@ class LocalStack:
                         log.exception("local poller failed; retrying")
                     self._stop.wait(1.0)
                     continue
-                if woken:
+                if channel:
                     if delivered:
                         continue  # there may be more right behind
-                    seen = wake.wait(seen, wait)
+                    seen = wake.wait(channel, seen, wait)
                 else:
                     self._stop.wait(wait)
 

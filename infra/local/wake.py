@@ -1,9 +1,9 @@
 """Waking the local pollers when there is something to deliver, instead of on their next tick.
 
 AWS's event source mappings deliver a stream record or a queue message within milliseconds; pollers
-that only looked every 200 ms would add that much to every reactive update. The journal calls
-:func:`notify` after a request that changed a table, moto's SQS after a message is sent; a poller
-waits with :func:`wait` (its tick stays as the fallback).
+that only looked every 200 ms would add that much to every reactive update. moto's stream calls
+:func:`notify` ("stream") when it records a change, moto's SQS ("queue") when a message is sent or
+freed; a poller waits on its channel with :func:`wait` (its tick stays as the fallback).
 """
 
 from __future__ import annotations
@@ -13,23 +13,22 @@ import threading
 __all__ = ["generation", "notify", "wait"]
 
 _cond = threading.Condition()
-_generation = 0
+_generations: dict[str, int] = {}
 
 
-def notify() -> None:
-    global _generation  # noqa: PLW0603
+def notify(channel: str) -> None:
     with _cond:
-        _generation += 1
+        _generations[channel] = _generations.get(channel, 0) + 1
         _cond.notify_all()
 
 
-def generation() -> int:
-    return _generation
+def generation(channel: str) -> int:
+    return _generations.get(channel, 0)
 
 
-def wait(seen: int, timeout: float) -> int:
-    """Block until something happened after generation ``seen`` (or ``timeout``); the generation now."""
+def wait(channel: str, seen: int, timeout: float) -> int:
+    """Block until ``channel`` moved past generation ``seen`` (or ``timeout``); its generation now."""
     with _cond:
-        if _generation == seen:
-            _cond.wait(timeout)
-        return _generation
+        if _generations.get(channel, 0) == seen:
+            _cond.wait_for(lambda: _generations.get(channel, 0) != seen, timeout)
+        return _generations.get(channel, 0)

@@ -126,16 +126,20 @@ def invalidate_handler(event: Mapping[str, Any], context: Any = None) -> dict[st
     state = SyncState()
     touched: dict[str, list[str]] = {}
     ids: list[str] = []
+    writes = WriteSet()  # the batch's changes together: one lookup of their keys' markers
     for record in event.get("Records", []):
-        writes = write_set_of(record)
-        if writes is None:
+        changed = write_set_of(record)
+        if changed is None:
             continue
         ids.append(str(record.get("eventID") or ""))
-        watchers: set[Watcher] = state.watchers(writes)
-        for w in sorted(watchers, key=lambda w: (w.connection_id, w.query_id)):
-            queries = touched.setdefault(w.connection_id, [])
-            if w.query_id not in queries:
-                queries.append(w.query_id)
+        writes.points |= changed.points
+        for attr, entries in changed.index.items():
+            writes.index.setdefault(attr, set()).update(entries)
+    watchers: set[Watcher] = state.watchers(writes) if writes else set()
+    for w in sorted(watchers, key=lambda w: (w.connection_id, w.query_id)):
+        queries = touched.setdefault(w.connection_id, [])
+        if w.query_id not in queries:
+            queries.append(w.query_id)
     if touched:
         batch_id = hashlib.sha256("|".join(ids).encode()).hexdigest()
         _queue(

@@ -9,10 +9,11 @@ Per connection, one partition ``platform#sync#<connectionId>``:
 - ``sub#<queryId>``: a subscription's read set (points and index ranges) and the watch keys made
   from it (``sub#auth``: what the session's identity was resolved from).
 
-Per watched key, one partition ``platform#syncw#<hash of the key>`` with one item per subscription
-``<connectionId>#<queryId>`` (a range's item holds the stretches of the index partition it read):
-a write finds its subscribers with one consistent Query per key it touched, however many
-subscriptions exist elsewhere.
+Per watched key, one partition ``platform#syncw#<hash of the key>``: a marker item (``#``) and one
+item per subscription ``<connectionId>#<queryId>`` (a range's item holds the stretches of the index
+partition it read). A write finds its subscribers with one BatchGetItem of the markers of every key it
+touched and one consistent Query per key that is watched, however many subscriptions exist
+elsewhere.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ AUTH_QUERY = "auth"
 _PREFIX = f"{PLATFORM_SCOPE}#sync#"
 _WATCH_PREFIX = f"{PLATFORM_SCOPE}#syncw#"
 _OPEN_PREFIX = f"{PLATFORM_SCOPE}#syncopen#"
+#: Sort key of a watched key's marker item (sorts before every ``<connectionId>#<queryId>``).
+MARKER_SK = "#"
 #: Open connections are listed (for the keep-alive) from this many partitions, by connection id.
 OPEN_SHARDS = 8
 
@@ -176,9 +179,9 @@ class SyncState:
         else:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         try:
-            self.store.transact_write([{"Put": put}])
+            self.store.call("PutItem", put)
         except Exception as exc:
-            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "TransactionCanceledException":
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise ConflictError("the connection's state changed meanwhile") from None
             raise
         conn.v += 1
@@ -238,6 +241,9 @@ class SyncState:
         for r in reads.ranges:
             ranges.setdefault(range_key(r.pk_attr, r.pk), []).append([r.sk_attr, r.lo, r.hi])
         for key in keys:
+            # the key's marker: a write looks every key it touched up in one BatchGetItem, and queries
+            # only the partitions that have one (it expires with the last connection that renews it)
+            puts.append({"pk": _watch_pk(key), "sk": MARKER_SK, "tb": "_sync", "v": 1, "ttl": ttl})
             body: dict[str, Any] = {"c": conn.id, "q": query_id}
             if key in ranges:
                 body["r"] = ranges[key]
@@ -283,7 +289,10 @@ class SyncState:
         for pk_attr, entries in writes.index.items():
             for pk, sk in entries:
                 wanted.setdefault(range_key(pk_attr, pk), []).append(sk)
+        marked = self.store.batch_get([(_watch_pk(k), MARKER_SK) for k in wanted]) if wanted else {}
         for key, written in wanted.items():
+            if _watch_pk(key) not in marked:
+                continue  # nobody has watched this key
             start = None
             while True:
                 items, start, _ = self.store.query(
@@ -298,6 +307,8 @@ class SyncState:
                     consistent=True,
                 )
                 for item in items:
+                    if item["sk"] == MARKER_SK:
+                        continue
                     body = json.loads(item["doc"])
                     stretches = body.get("r")
                     if stretches is not None and not any(

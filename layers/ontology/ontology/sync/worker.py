@@ -175,19 +175,24 @@ class Worker:
             if query_id not in self.conn.queries:
                 continue
             mod, reads = self.run_query(query_id)
-            self.state.watch(self.conn, query_id, reads or ReadSet())
+            self._watch(query_id, reads or ReadSet())
             if added:
                 # The first run happened before its watches existed: a write in between would be
                 # missed. Run once more now that they do (a changed read set is watched again).
-                again, reads2 = self.run_query(query_id)
-                if reads2 is not None and reads2 != reads:
-                    self.state.watch(self.conn, query_id, reads2)
-                mod = again
+                mod, reads = self.run_query(query_id)
+                self._watch(query_id, reads or ReadSet())
             digest = _digest(mod)
             if added or digest != self.conn.queries[query_id].get("hash"):
                 self.conn.queries[query_id]["hash"] = digest
                 mods.append(mod)
         return mods
+
+    def _watch(self, query_id: str, reads: ReadSet) -> None:
+        """Keep a subscription's watches: written again only when its read set changed."""
+        digest = hashlib.sha256(json.dumps(reads.to_json(), separators=(",", ":")).encode()).hexdigest()
+        if self.conn.queries[query_id].get("reads") != digest:
+            self.state.watch(self.conn, query_id, reads)
+            self.conn.queries[query_id]["reads"] = digest
 
     def touched(self, writes: WriteSet) -> list[str]:
         """This connection's subscriptions that a write (its own) touched."""
