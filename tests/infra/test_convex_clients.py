@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,6 +82,8 @@ def test_a_subscription_gets_each_write_over_the_socket_and_over_http(stack: Sta
     out = scenario(stack, "reactive", token=stack.token(), creatorId=creator)
     assert out["ok"], out
     assert out["updates"][-2:] == ["ws-1", "http-2"] and out["uncaught"] == []
+    assert out["actionResult"]["organizationId"].startswith("org_")
+    assert out["actionError"]["code"] == "VALIDATION_ERROR"
 
 
 def test_a_listing_sees_a_new_document_and_another_organization_sees_nothing(
@@ -165,3 +168,43 @@ def test_the_reference_token_purchase_component_sees_its_balance_pushed(stack: S
     assert out["token"]["properties"]["symbol"] == "LOCAL"
     amounts = [b["amount"] for b in out["balances"]]
     assert amounts[0] + 10 in amounts and out["uncaught"] == []
+
+
+def test_the_keep_alive_pings_open_sockets_and_sign_out_over_the_socket(stack: Stack) -> None:
+    """Raw frames: Connect, Authenticate, then ``tokenType: "None"`` (signing out advances the identity
+    version); the keep-alive (fired now, as its schedule would) sends Ping."""
+    import uuid
+
+    from websockets.sync.client import connect
+
+    url = stack.url.replace("http", "ws", 1) + "/api/1.49.0/sync"
+    with connect(url, open_timeout=20) as ws:
+        ws.send(
+            json.dumps(
+                {
+                    "type": "Connect",
+                    "sessionId": str(uuid.uuid4()),
+                    "connectionCount": 0,
+                    "lastCloseReason": "InitialConnect",
+                    "clientTs": 0,
+                }
+            )
+        )
+        ws.send(
+            json.dumps(
+                {"type": "Authenticate", "tokenType": "User", "value": stack.token(), "baseVersion": 0}
+            )
+        )
+        ws.send(json.dumps({"type": "Authenticate", "tokenType": "None", "baseVersion": 1}))
+        first, second = json.loads(ws.recv(timeout=20)), json.loads(ws.recv(timeout=20))
+        assert first["type"] == second["type"] == "Transition"
+        assert first["endVersion"]["identity"] == 1 and second["startVersion"] == first["endVersion"]
+        assert second["endVersion"]["identity"] == 2
+        # the keep-alive pings at once, then every 15 s for the rest of its minute: fire it aside
+        threading.Thread(
+            target=lambda: httpx.post(
+                f"{stack.url}/_local/cron/run", json={"name": "sync keep-alive"}, timeout=120
+            ),
+            daemon=True,
+        ).start()
+        assert json.loads(ws.recv(timeout=20)) == {"type": "Ping"}

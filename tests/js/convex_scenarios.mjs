@@ -255,6 +255,20 @@ async function scenarioReactive(cfg, T) {
     ),
   );
   obs.latencyMs.ws = (await seenAfter(from, "ws-1", 'an update with bio "ws-1"')) - sentAt;
+  // an action over the socket (ActionResponse), and a typed error from one
+  obs.actionResult = orNull(
+    await withTimeout(
+      client.action(ref("organizations:create"), { name: "Made over the socket" }),
+      T,
+      "the WebSocket organizations:create action",
+    ),
+  );
+  try {
+    await withTimeout(client.action(ref("organizations:create"), { name: "" }), T, "a failing action");
+    obs.actionError = { unexpectedValue: true };
+  } catch (e) {
+    obs.actionError = errInfo(e);
+  }
 
   const http = httpClient(cfg, cfg.token2 ?? cfg.token);
   from = seen.length;
