@@ -220,6 +220,9 @@ RESOURCE_SKIPS: dict[str, list[tuple[str, str]]] = {
             "protocol messages for at most an hour.",
         )
     ],
+    "SyncRecheckQueue": [
+        ("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), as the sync queue.")
+    ],
     "SyncDeadLetterQueue": [
         ("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), as the sync queue.")
     ],
@@ -518,6 +521,7 @@ SYNC_ENV = {
         "Fn::Sub": "https://${SyncApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + SYNC_STAGE
     },
     "ONE_SYNC_QUEUE_URL": {"Ref": "SyncQueue"},
+    "ONE_SYNC_RECHECK_QUEUE_URL": {"Ref": "SyncRecheckQueue"},
 }
 #: The CloudFront Function that hands Convex's sync paths to the WebSocket API's stage.
 SYNC_PATH_FUNCTION = (
@@ -540,9 +544,7 @@ def _invoke_public(registry: dict[str, Any]) -> dict[str, Any]:
         "Effect": "Allow",
         "Action": ["lambda:InvokeFunction"],
         "Resource": [
-            {"Fn::GetAtt": [fn.spec.logical_id, "Arn"]}
-            for fn in registry.values()
-            if not fn.spec.internal and not fn.spec.raw
+            {"Fn::GetAtt": [fn.spec.logical_id, "Arn"]} for fn in registry.values() if not fn.spec.internal
         ],
     }
 
@@ -573,11 +575,11 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
         "Effect": "Allow",
         "Action": [
             "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
             "dynamodb:Query",
             "dynamodb:BatchWriteItem",
             "dynamodb:PutItem",
             "dynamodb:DeleteItem",
-            "dynamodb:ConditionCheckItem",
         ],
         "Resource": [TABLE_ARN],
         "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["platform#sync*"]}},
@@ -715,6 +717,14 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
                 },
             },
         },
+        "SyncRecheckQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "SqsManagedSseEnabled": True,
+                "MessageRetentionPeriod": 3600,
+                "VisibilityTimeout": 60,
+            },
+        },
         "SyncConnectFunction": _sync_function(
             "sync.connect", "Sync: $connect -> the connection's state.", [sync_items]
         ),
@@ -742,9 +752,30 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
         ),
         "SyncInvalidatorFunction": _sync_function(
             "sync.invalidate",
-            "Sync: the table's stream -> the subscriptions each write touched.",
-            [sync_items, send],
+            "Sync: the table's stream -> the subscriptions each write touched (and a delayed recheck).",
+            [
+                sync_items,
+                send,
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "sqs:SendMessage",
+                        "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes",
+                    ],
+                    "Resource": {"Fn::GetAtt": ["SyncRecheckQueue", "Arn"]},
+                },
+            ],
             Events={
+                "Recheck": {
+                    "Type": "SQS",
+                    "Properties": {
+                        "Queue": {"Fn::GetAtt": ["SyncRecheckQueue", "Arn"]},
+                        "BatchSize": 10,
+                        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    },
+                },
                 "Writes": {
                     "Type": "DynamoDB",
                     "Properties": {
@@ -756,7 +787,7 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
                         "BisectBatchOnFunctionError": True,
                         "FunctionResponseTypes": ["ReportBatchItemFailures"],
                     },
-                }
+                },
             },
         ),
         "SyncKeepAliveFunction": _sync_function(

@@ -178,6 +178,13 @@ class LocalStack:
             "QueueArn"
         ]
         self.sync_queue_poller = FifoQueuePoller(self.runner, sqs, sync_url, sync_arn, "SyncWorkerFunction")
+        recheck_url = self.physical["SyncRecheckQueue"]
+        recheck_arn = sqs.get_queue_attributes(QueueUrl=recheck_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        self.recheck_poller = QueuePoller(
+            self.runner, sqs, recheck_url, recheck_arn, "SyncInvalidatorFunction"
+        )
         self.cron_poller = CronPoller(self.runner, cron_events(template))
         # Short polls, never SQS long polling: moto serves one request at a time (the lock), and a
         # long poll would hold every other request for its whole wait.
@@ -187,6 +194,7 @@ class LocalStack:
             (self.stream_poller, 0.2, "stream"),
             (self.queue_poller, 0.2, "queue"),
             (self.sync_queue_poller, 0.2, "queue"),
+            (self.recheck_poller, 0.2, "queue"),
             (self.schedule_poller, 1.0, None),
             (self.cron_poller, 1.0, None),
         )
@@ -271,6 +279,7 @@ class LocalStack:
                 # the WebSocket API's management endpoint is the front door itself
                 "ONE_SYNC_ENDPOINT": self.api_url,
                 "ONE_SYNC_QUEUE_URL": self.physical.get("SyncQueue", ""),
+                "ONE_SYNC_RECHECK_QUEUE_URL": self.physical.get("SyncRecheckQueue", ""),
                 "POWERTOOLS_METRICS_DISABLED": "true",
             }
         )

@@ -621,7 +621,10 @@ async function scenarioSocketErrors(cfg, T) {
   rec = openRaw(url, T);
   await rec.ready;
   rec.ws.send(connectMessage());
-  rec.ws.send(modifyQuerySet(0, "meta:openapi", {}));
+  if (cfg.token) {
+    rec.ws.send(JSON.stringify({ type: "Authenticate", tokenType: "User", value: cfg.token, baseVersion: 0 }));
+  }
+  rec.ws.send(modifyQuerySet(0, "creators:list", { limit: 5 }));
   const isUpdate = (m) =>
     m?.type === "Transition" &&
     Array.isArray(m.modifications) &&
@@ -634,7 +637,7 @@ async function scenarioSocketErrors(cfg, T) {
     await waitFor(
       () => rec.received.some((m) => isUpdate(m) || isFailure(m)) || rec.closed,
       T,
-      "a Transition for meta:openapi",
+      "a Transition for creators:list",
     );
   } finally {
     obs.healthyReceived = rec.received.map((m) => ({
@@ -651,7 +654,7 @@ async function scenarioSocketErrors(cfg, T) {
   }
   obs.healthy = rec.received.some(isUpdate);
   closeRaw(rec);
-  if (!obs.healthy) throw new Error("meta:openapi did not arrive as a QueryUpdated");
+  if (!obs.healthy) throw new Error("creators:list did not arrive as a QueryUpdated");
 }
 
 // 7. Many concurrent HTTP writes; the WS client's version chain must hold.

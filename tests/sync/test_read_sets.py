@@ -101,3 +101,28 @@ def test_watchers_are_found_by_key_whatever_else_is_watched(table: str, requests
     assert [op for op, _ in requests_counter.calls] == ["BatchGetItem", "Query"]
     state.drop("conn5")
     assert state.watchers(writes) == set()
+
+
+def test_a_page_rerun_with_its_end_cursor_keeps_its_end(table: str) -> None:
+    """Convex's ``usePaginatedQuery`` re-runs a page with ``endCursor``: a document written inside the
+    page joins it, and the page ends where it ended (the next page starts there unchanged)."""
+    run_mutation(lambda db: [db.insert("entities", _entity(f"P{i}")) for i in range(6)], org=ORG)
+
+    def page(opts: dict[str, Any]) -> Any:
+        return run_query(
+            lambda db: (
+                db.query("entities")
+                .with_index("by_type", lambda q: q.eq("type", "lesson"))
+                .order("desc")
+                .paginate(opts)
+            ),
+            org=ORG,
+        )
+
+    first = page({"numItems": 3, "cursor": None})
+    run_mutation(lambda db: db.insert("entities", _entity("Newest")), org=ORG)
+    again = page({"numItems": 3, "cursor": None, "endCursor": first["continueCursor"], "id": 1})
+    assert [d["name"] for d in again["page"]] == ["Newest"] + [d["name"] for d in first["page"]]
+    assert again["continueCursor"] == first["continueCursor"] and again["isDone"] is False
+    rest = page({"numItems": 10, "cursor": first["continueCursor"]})
+    assert len(rest["page"]) == 3 and rest["isDone"]

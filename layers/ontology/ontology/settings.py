@@ -41,6 +41,7 @@ class ENV:
     PUBLIC_BASE_URL = "ONE_AUTH_BASE_URL"
     SYNC_ENDPOINT = "ONE_SYNC_ENDPOINT"
     SYNC_QUEUE_URL = "ONE_SYNC_QUEUE_URL"
+    SYNC_RECHECK_QUEUE_URL = "ONE_SYNC_RECHECK_QUEUE_URL"
 
 
 #: Used only when ONE_LOCAL=1 and no secret is set: a local stack needs no secrets by hand.
@@ -74,6 +75,8 @@ class Settings:
     sync_endpoint: str | None = None
     #: The FIFO queue that orders each connection's work (grouped by connection id).
     sync_queue_url: str = ""
+    #: Delayed second invalidations of range subscriptions (GSIs are eventually consistent).
+    sync_recheck_queue_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -102,6 +105,7 @@ class Settings:
             public_base_url=e.get(ENV.PUBLIC_BASE_URL, "").rstrip("/"),
             sync_endpoint=e.get(ENV.SYNC_ENDPOINT) or None,
             sync_queue_url=e.get(ENV.SYNC_QUEUE_URL, ""),
+            sync_recheck_queue_url=e.get(ENV.SYNC_RECHECK_QUEUE_URL, ""),
         )
 
 

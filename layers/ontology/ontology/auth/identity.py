@@ -117,11 +117,12 @@ def session_identity(session_id: str, *, now_ms: float | None = None) -> Identit
     """The identity a session (by id) stands for now, or None when it ended: the sync protocol
     re-checks a connection's session this way when the session's documents change."""
     from ontology.data.db import DatabaseReader
+    from ontology.errors import ValidationError
 
     db = DatabaseReader(None, platform=True)
     try:
         session = db.get(session_id, "sessions")
-    except Exception:
+    except ValidationError:  # not a session id at all; a failed read is raised (and retried)
         return None
     return _identity_of(db, session, now_ms)
 

@@ -395,14 +395,25 @@ class Query:
         return bool(self._filters) or isinstance(self._range, SearchRange)
 
     def _read(
-        self, n: int, start: dict[str, str] | None, *, strict_examined: bool
+        self,
+        n: int,
+        start: dict[str, str] | None,
+        *,
+        strict_examined: bool,
+        until: dict[str, str] | None = None,
     ) -> tuple[list[Doc], dict[str, str] | None, bool]:
-        """Up to ``n`` matching documents after ``start``: (docs, position after the last, done)."""
+        """Up to ``n`` matching documents after ``start`` (and, with ``until``, none past that
+        position): (docs, position after the last, done)."""
         page_hint = n if not self._filtered else min(max(2 * n, 64), MAX_EXAMINED)
         page_hint = max(1, min(page_hint, PAGE_MAX))
         out: list[Doc] = []
         position = start
+        end = until[self._index.sk_attr] if until else None
         for examined, (doc, pos, more) in enumerate(self._stream(start, page_hint), start=1):
+            if end is not None and (
+                pos[self._index.sk_attr] > end if self._order == "asc" else pos[self._index.sk_attr] < end
+            ):
+                return out, until, False  # the page ends where it ended before
             position = pos
             if self._matches_filters(doc):
                 out.append(doc)
@@ -464,6 +475,15 @@ class Query:
             start, done = decode_cursor(cursor, binding)
             if done:
                 return {"page": [], "isDone": True, "continueCursor": encode_cursor(binding, None)}
+        end_cursor = opts.get("endCursor")
+        if end_cursor is not None:
+            # Convex's usePaginatedQuery: a page re-run after a write keeps the end it had, so no
+            # document falls between two pages (the page grows or shrinks instead)
+            until, until_done = decode_cursor(end_cursor, binding)
+            if not until_done and until is not None:
+                docs, _, _ = self._read(PAGE_MAX, start, strict_examined=False, until=until)
+                return {"page": docs, "isDone": False, "continueCursor": end_cursor}
+            n = PAGE_MAX
         docs, position, done = self._read(n, start, strict_examined=False)
         return {
             "page": docs,

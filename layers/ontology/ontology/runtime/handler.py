@@ -83,8 +83,8 @@ def parse_body(event: Mapping[str, Any]) -> Any:
         value = json.loads(text, parse_constant=_reject_constant)
         text.encode("utf-8")  # unpaired surrogates cannot be stored
         json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except (UnicodeError, ValueError) as exc:
-        raise ValidationError(f"The body is not valid JSON: {exc}") from None
+    except (UnicodeError, ValueError, RecursionError) as exc:
+        raise ValidationError(f"The body is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(value, dict):
         raise ValidationError("The body must be a JSON object of arguments")
     return value

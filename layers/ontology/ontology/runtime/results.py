@@ -32,6 +32,12 @@ class PaginationOpts(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
     numItems: Annotated[int, Field(ge=1, le=PAGE_MAX)]
     cursor: Annotated[StrictStr, Field(max_length=4096)] | None = None
+    #: What Convex's ``usePaginatedQuery`` adds: the page's end once it has one (a re-run keeps it),
+    #: its own id for the page, and read limits (accepted; the platform's own bounds apply).
+    endCursor: Annotated[StrictStr, Field(max_length=4096)] | None = None
+    id: Annotated[int, Field(ge=0)] | None = None
+    maximumRowsRead: Annotated[int, Field(ge=1)] | None = None
+    maximumBytesRead: Annotated[int, Field(ge=1)] | None = None
 
 
 class Page(BaseModel, Generic[T]):

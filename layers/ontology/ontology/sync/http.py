@@ -89,6 +89,8 @@ def handle_convex_http(kind: str, event: Mapping[str, Any]) -> dict[str, Any]:
     answer = call(fn, args, identity)
     if answer.get("status") != "success":
         return _function_error(answer)
-    return http_response(
-        200, {"status": "success", "value": encode_value(answer.get("value")), "logLines": []}
-    )
+    try:
+        value = encode_value(answer.get("value"))
+    except (TypeError, ValidationError) as exc:
+        return _function_error(error_envelope(ValidationError(f"the result is not a Convex value: {exc}"))[1])
+    return http_response(200, {"status": "success", "value": value, "logLines": []})

@@ -21,6 +21,7 @@ import logging
 import re
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ontology.data.store import deserialize
@@ -44,6 +45,8 @@ SYNC_PATH = re.compile(r"^/api/(?:[A-Za-z0-9._-]{1,32}/)?sync$")
 PING_EVERY_SECONDS = 15
 #: The keep-alive runs once a minute and pings this many times, PING_EVERY_SECONDS apart.
 PINGS_PER_RUN = 4
+#: Pings in flight at once (a round over thousands of connections stays well within 15 s).
+PING_THREADS = 32
 
 
 def _connection_id(event: Mapping[str, Any]) -> str:
@@ -66,11 +69,11 @@ def disconnect_handler(event: Mapping[str, Any], context: Any = None) -> dict[st
     return {"statusCode": 200}
 
 
-def _queue(entries: list[dict[str, Any]]) -> None:
+def _queue(entries: list[dict[str, Any]], url: str = "") -> None:
     from ontology.aws import client
 
     sqs = client("sqs")
-    url = get_settings().sync_queue_url
+    url = url or get_settings().sync_queue_url
     for start in range(0, len(entries), 10):
         batch = entries[start : start + 10]
         resp = sqs.send_message_batch(QueueUrl=url, Entries=batch)
@@ -90,7 +93,10 @@ def message_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, 
         [
             {
                 "Id": "0",
-                "MessageBody": json.dumps({"c": connection_id, "m": body}, separators=(",", ":")),
+                # not ASCII-escaped: a 128 KB message stays within SQS's 256 KB
+                "MessageBody": json.dumps(
+                    {"c": connection_id, "m": body}, separators=(",", ":"), ensure_ascii=False
+                ),
                 "MessageGroupId": connection_id,
                 "MessageDeduplicationId": hashlib.sha256(request_id.encode()).hexdigest(),
             }
@@ -120,14 +126,37 @@ def write_set_of(record: Mapping[str, Any]) -> WriteSet | None:
     return writes
 
 
+def _invalidations(touched: dict[str, list[str]], batch_id: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "Id": str(i),
+            "MessageBody": json.dumps({"c": c, "inv": q}, separators=(",", ":")),
+            "MessageGroupId": c,
+            "MessageDeduplicationId": hashlib.sha256(f"{batch_id}|{c}".encode()).hexdigest(),
+        }
+        for i, (c, q) in enumerate(sorted(touched.items()))
+    ]
+
+
 def invalidate_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """Table stream → one invalidation per touched connection (its touched query ids), in the order
-    of the stream."""
+    of the stream.
+
+    A subscription found through an index range is invalidated twice: now, and once more
+    RECHECK_SECONDS later through the recheck queue (which delivers back here). The GSI the query
+    reads is eventually consistent and may not show the write yet when the first re-run reads it; the
+    second re-run does (DynamoDB's GSIs typically follow within a second), and pushes only if the
+    result changed.
+    """
+    records = event.get("Records", [])
+    if records and records[0].get("eventSource") == "aws:sqs":
+        return _recheck(records)
     state = SyncState()
     touched: dict[str, list[str]] = {}
+    ranged: dict[str, list[str]] = {}
     ids: list[str] = []
     writes = WriteSet()  # the batch's changes together: one lookup of their keys' markers
-    for record in event.get("Records", []):
+    for record in records:
         changed = write_set_of(record)
         if changed is None:
             continue
@@ -137,23 +166,40 @@ def invalidate_handler(event: Mapping[str, Any], context: Any = None) -> dict[st
             writes.index.setdefault(attr, set()).update(entries)
     watchers: set[Watcher] = state.watchers(writes) if writes else set()
     for w in sorted(watchers, key=lambda w: (w.connection_id, w.query_id)):
-        queries = touched.setdefault(w.connection_id, [])
-        if w.query_id not in queries:
-            queries.append(w.query_id)
+        for into in (touched, ranged) if w.ranged else (touched,):
+            queries = into.setdefault(w.connection_id, [])
+            if w.query_id not in queries:
+                queries.append(w.query_id)
+    batch_id = hashlib.sha256("|".join(ids).encode()).hexdigest()
     if touched:
-        batch_id = hashlib.sha256("|".join(ids).encode()).hexdigest()
+        _queue(_invalidations(touched, batch_id))
+    if ranged and get_settings().sync_recheck_queue_url:
         _queue(
             [
                 {
                     "Id": str(i),
-                    "MessageBody": json.dumps({"c": c, "inv": q}, separators=(",", ":")),
-                    "MessageGroupId": c,
-                    "MessageDeduplicationId": hashlib.sha256(f"{batch_id}|{c}".encode()).hexdigest(),
+                    "MessageBody": json.dumps({"c": c, "inv": q, "b": batch_id}),
+                    "DelaySeconds": 1,
                 }
-                for i, (c, q) in enumerate(sorted(touched.items()))
-            ]
+                for i, (c, q) in enumerate(sorted(ranged.items()))
+            ],
+            url=get_settings().sync_recheck_queue_url,
         )
     return {"batchItemFailures": [], "invalidated": sum(len(q) for q in touched.values())}
+
+
+def _recheck(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The recheck queue's delayed invalidations → the connections' FIFO groups."""
+    entries = []
+    for i, record in enumerate(records):
+        body = json.loads(record["body"])
+        entries += [
+            {**e, "Id": str(i)}
+            for e in _invalidations({str(body["c"]): list(body["inv"])}, f"recheck|{body.get('b')}")
+        ]
+    if entries:
+        _queue(entries)
+    return {"batchItemFailures": []}
 
 
 def keepalive_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
@@ -166,12 +212,17 @@ def keepalive_handler(event: Mapping[str, Any], context: Any = None) -> dict[str
             if remaining < (PING_EVERY_SECONDS + 5) * 1000:
                 break
             time.sleep(PING_EVERY_SECONDS)
-        for connection_id in state.open_connections():
-            try:
-                push.post(connection_id, {"type": "Ping"})
-                sent += 1
-            except push.Gone:
-                state.drop(connection_id)
-            except Exception:
-                log.warning("ping failed", extra={"connection": connection_id}, exc_info=True)
+        with ThreadPoolExecutor(max_workers=PING_THREADS) as pool:
+            sent += sum(pool.map(lambda c: _ping(state, c), state.open_connections()))
     return {"pings": sent}
+
+
+def _ping(state: SyncState, connection_id: str) -> int:
+    try:
+        push.post(connection_id, {"type": "Ping"})
+        return 1
+    except push.Gone:
+        state.drop(connection_id)
+    except Exception:
+        log.warning("ping failed", extra={"connection": connection_id}, exc_info=True)
+    return 0

@@ -80,6 +80,10 @@ class Connection:
     v: int = 0
     #: the connection has been told to stop (FatalError)
     closed: bool = False
+    #: the queue item last applied (an item delivered again is recognised)
+    applied: str = ""
+    #: versioned messages that arrived ahead of their predecessor (raw JSON), in arrival order
+    held: list[str] = field(default_factory=list)
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -92,6 +96,8 @@ class Connection:
             "connectedAt": self.connected_at,
             "sessionId": self.session_id,
             "closed": self.closed,
+            "applied": self.applied,
+            "held": self.held,
         }
 
     @classmethod
@@ -109,6 +115,8 @@ class Connection:
             session_id=str(doc.get("sessionId") or ""),
             v=int(item["v"]),
             closed=bool(doc.get("closed")),
+            applied=str(doc.get("applied") or ""),
+            held=list(doc.get("held") or []),
         )
 
 
@@ -116,6 +124,8 @@ class Connection:
 class Watcher:
     connection_id: str
     query_id: str
+    #: found through an index range (read from a GSI, which may not show the write yet)
+    ranged: bool = False
 
 
 def _ttl(connected_at: float) -> datetime:
@@ -243,7 +253,9 @@ class SyncState:
         for key in keys:
             # the key's marker: a write looks every key it touched up in one BatchGetItem, and queries
             # only the partitions that have one (it expires with the last connection that renews it)
-            puts.append({"pk": _watch_pk(key), "sk": MARKER_SK, "tb": "_sync", "v": 1, "ttl": ttl})
+            puts.append(
+                {"pk": _watch_pk(key), "sk": MARKER_SK, "tb": "_sync", "v": 1, "ttl": _ttl(time.time())}
+            )
             body: dict[str, Any] = {"c": conn.id, "q": query_id}
             if key in ranges:
                 body["r"] = ranges[key]
@@ -315,7 +327,7 @@ class SyncState:
                         lo <= sk <= hi for _, lo, hi in stretches for sk in written
                     ):
                         continue
-                    found.add(Watcher(body["c"], str(body["q"])))
+                    found.add(Watcher(body["c"], str(body["q"]), stretches is not None))
                 if not start:
                     break
         return found

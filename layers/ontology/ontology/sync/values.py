@@ -82,7 +82,10 @@ def decode_args(raw: Any) -> dict[str, Any]:
         raw = {}
     if not isinstance(raw, Mapping):
         raise ValidationError("args must be an object", field="args")
-    decoded: dict[str, Any] = decode_value(raw)
+    try:
+        decoded: dict[str, Any] = decode_value(raw)
+    except RecursionError:
+        raise ValidationError("args are nested too deeply", field="args") from None
     return decoded
 
 
@@ -100,7 +103,10 @@ def encode_value(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
         return {"$bytes": base64.b64encode(bytes(value)).decode()}
     if isinstance(value, Mapping):
-        return {str(k): encode_value(v) for k, v in value.items() if v is not _UNDEFINED}
+        for k in value:
+            if not isinstance(k, str) or k.startswith("$") or not all(32 <= ord(c) <= 126 for c in k):
+                raise ValidationError(f"field name {str(k)[:64]!r} is not a Convex field name")
+        return {k: encode_value(v) for k, v in value.items() if v is not _UNDEFINED}
     if isinstance(value, list | tuple | set | frozenset):
         return [encode_value(v) for v in value]
     if hasattr(value, "model_dump"):
@@ -138,5 +144,6 @@ def next_ts(at_least: int = 0) -> int:
     above ``at_least`` (what a connection has already seen: restarts never go back)."""
     global _last_ts  # noqa: PLW0603
     with _ts_lock:
-        _last_ts = max(time.time_ns(), _last_ts + 1, at_least + 1)
-        return _last_ts
+        _last_ts = max(time.time_ns(), _last_ts + 1)
+        # a connection's own floor lifts its timestamp, never the process's clock for the others
+        return max(_last_ts, at_least + 1)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,12 +38,22 @@ log = logging.getLogger(__name__)
 
 MAX_QUERIES = 256
 MAX_ARGS_BYTES = 64 * 1024
+#: All of a connection's query arguments together (its state is one item: 400 KB at most).
+MAX_QUERY_SET_BYTES = 192 * 1024
+MAX_HELD = 16
+#: How far ahead of this server's clock a client's ``maxObservedTimestamp`` may be (clock skew).
+MAX_CLOCK_SKEW_NS = 60 * 10**9
 #: What one Transition may carry before it is split (API Gateway's message limit, with room).
 TRANSITION_BUDGET = push.MAX_MESSAGE_BYTES - 4096
 
 
 class Fatal(Exception):
     """The connection broke the protocol: FatalError, then it is closed."""
+
+
+class Retry(Exception):
+    """A function could not be invoked (throttled, timed out): nothing is saved, the item is
+    delivered again."""
 
 
 def _version(conn: Connection) -> dict[str, Any]:
@@ -81,6 +92,8 @@ class Worker:
         self.out: list[dict[str, Any]] = []
         #: the version the client holds (a message may move the connection's before it answers)
         self.sent = _version(conn)
+        #: the connection is to be closed after this item's answer (the client resynchronises)
+        self.resync = False
 
     @property
     def identity(self) -> Identity | None:
@@ -129,7 +142,10 @@ class Worker:
             message, data = _failure(error_envelope(exc)[1])
             return self._failed(qid, message, data), None
         answer = call(fn, args, self.identity, reads=True)
-        reads = ReadSet.from_json(answer["reads"]) if isinstance(answer.get("reads"), dict) else None
+        if not isinstance(answer.get("reads"), dict):
+            # the function never ran (throttled, timed out): its watches stay as they are
+            raise Retry(str(answer.get("errorMessage") or "the query could not be run"))
+        reads = ReadSet.from_json(answer["reads"])
         if reads is not None and len(reads) > MAX_READ_KEYS:
             too_many = PayloadTooLargeError(
                 f"this query reads {len(reads)} keys; a subscription keeps at most {MAX_READ_KEYS}",
@@ -140,13 +156,13 @@ class Worker:
         if answer.get("status") != "success":
             message, data = _failure(answer)
             return self._failed(qid, message, data), reads
-        mod = {
-            "type": "QueryUpdated",
-            "queryId": qid,
-            "value": encode_value(answer.get("value")),
-            "logLines": [],
-            "journal": None,
-        }
+        try:
+            value = encode_value(answer.get("value"))
+        except (TypeError, ValidationError) as exc:
+            bad = ValidationError(f"the result is not a Convex value: {exc}")
+            message, data = _failure(error_envelope(bad)[1])
+            return self._failed(qid, message, data), reads
+        mod = {"type": "QueryUpdated", "queryId": qid, "value": value, "logLines": [], "journal": None}
         if len(push.encode(mod)) > TRANSITION_BUDGET:
             too_large = PayloadTooLargeError(
                 f"the result of {q['path']} is larger than a WebSocket message ({push.MAX_MESSAGE_BYTES} "
@@ -175,10 +191,9 @@ class Worker:
             if query_id not in self.conn.queries:
                 continue
             mod, reads = self.run_query(query_id)
-            self._watch(query_id, reads or ReadSet())
-            if added:
-                # The first run happened before its watches existed: a write in between would be
-                # missed. Run once more now that they do (a changed read set is watched again).
+            if self._watch(query_id, reads or ReadSet()) or added:
+                # The run happened before its (new) watches existed: a write in between would be
+                # missed. Run once more now that they do (a read set changed again is watched again).
                 mod, reads = self.run_query(query_id)
                 self._watch(query_id, reads or ReadSet())
             digest = _digest(mod)
@@ -187,12 +202,14 @@ class Worker:
                 mods.append(mod)
         return mods
 
-    def _watch(self, query_id: str, reads: ReadSet) -> None:
-        """Keep a subscription's watches: written again only when its read set changed."""
+    def _watch(self, query_id: str, reads: ReadSet) -> bool:
+        """Keep a subscription's watches: written again only when its read set changed (True then)."""
         digest = hashlib.sha256(json.dumps(reads.to_json(), separators=(",", ":")).encode()).hexdigest()
-        if self.conn.queries[query_id].get("reads") != digest:
-            self.state.watch(self.conn, query_id, reads)
-            self.conn.queries[query_id]["reads"] = digest
+        if self.conn.queries[query_id].get("reads") == digest:
+            return False
+        self.state.watch(self.conn, query_id, reads)
+        self.conn.queries[query_id]["reads"] = digest
+        return True
 
     def touched(self, writes: WriteSet) -> list[str]:
         """This connection's subscriptions that a write (its own) touched."""
@@ -203,9 +220,40 @@ class Worker:
 
     # ---------------------------------------------------------------------------------- messages
 
+    def _ahead(self, message: Mapping[str, Any]) -> bool:
+        """A versioned message that came before its predecessor (API Gateway may run ``$default``
+        for one connection's messages at once): it waits for it."""
+        kind, base = message.get("type"), message.get("baseVersion")
+        if not isinstance(base, int) or isinstance(base, bool):
+            return False
+        # only the very next one waits: a message further ahead is simply wrong (FatalError)
+        if kind == "ModifyQuerySet":
+            return base == self.conn.query_set + 1
+        if kind == "Authenticate":
+            return base == self.conn.identity_version + 1
+        return False
+
+    def release_held(self) -> None:
+        """Handle the held messages whose predecessor has now been handled, in order."""
+        progress = True
+        while progress and self.conn.held:
+            progress = False
+            for i, text in enumerate(self.conn.held):
+                message = json.loads(text)
+                if not self._ahead(message):
+                    del self.conn.held[i]
+                    self.handle(message)
+                    progress = True
+                    break
+
     def handle(self, message: Any) -> None:
         if not isinstance(message, Mapping):
             raise Fatal("A message must be a JSON object")
+        if self._ahead(message):
+            if len(self.conn.held) >= MAX_HELD:
+                raise Fatal("Too many messages ahead of their predecessors")
+            self.conn.held.append(json.dumps(message, separators=(",", ":")))
+            return
         kind = message.get("type")
         handler = {
             "Connect": self.on_connect,
@@ -226,9 +274,12 @@ class Worker:
         observed = message.get("maxObservedTimestamp")
         if observed is not None:
             try:
-                self.conn.max_observed_ts = max(self.conn.max_observed_ts, decode_ts(observed))
+                seen = decode_ts(observed)
             except ValidationError as exc:
                 raise Fatal(f"Connect: maxObservedTimestamp: {exc.message}") from None
+            if seen > time.time_ns() + MAX_CLOCK_SKEW_NS:
+                raise Fatal("Connect: maxObservedTimestamp is ahead of this server's clock")
+            self.conn.max_observed_ts = max(self.conn.max_observed_ts, seen)
         session = message.get("sessionId")
         if isinstance(session, str):
             self.conn.session_id = session[:64]
@@ -256,8 +307,12 @@ class Worker:
                 path, args = mod.get("udfPath"), mod.get("args", [])
                 if not isinstance(path, str):
                     raise Fatal("ModifyQuerySet: Add needs a udfPath")
-                if len(json.dumps(args)) > MAX_ARGS_BYTES:
+                size = len(json.dumps(args))
+                if size > MAX_ARGS_BYTES:
                     raise Fatal(f"ModifyQuerySet: a query's args are at most {MAX_ARGS_BYTES} bytes")
+                total = size + sum(len(json.dumps(q["args"])) for q in self.conn.queries.values())
+                if total > MAX_QUERY_SET_BYTES:
+                    raise Fatal(f"A connection's queries take at most {MAX_QUERY_SET_BYTES} bytes of args")
                 self.conn.queries[query_id] = {"path": path[:256], "args": args, "hash": ""}
                 added.append(query_id)
             else:
@@ -292,7 +347,10 @@ class Worker:
             self._respond_error(response_type, request_id, answer)
             writes = WriteSet.from_json(answer["writes"]) if answer.get("writes") else WriteSet()
             if writes:
-                self.transition(self.refresh(self.touched(writes)))
+                try:
+                    self.transition(self.refresh(self.touched(writes)))
+                except Retry:
+                    self.resync = True
             return
         writes = WriteSet.from_json(answer["writes"]) if answer.get("writes") else WriteSet()
         ts = next_ts(max(self.conn.ts, self.conn.max_observed_ts))
@@ -305,10 +363,23 @@ class Worker:
         }
         if kind == "Mutation":
             response["ts"] = encode_ts(ts)
+        if len(push.encode(response)) > TRANSITION_BUDGET:
+            too_large = PayloadTooLargeError(
+                f"the result of {path} is larger than a WebSocket message ({push.MAX_MESSAGE_BYTES} bytes)",
+                limit=push.MAX_MESSAGE_BYTES,
+            )
+            message_, data = _failure(error_envelope(too_large)[1])
+            response = {**response, "success": False, "result": message_, "errorData": data}
+            if kind == "Mutation":
+                response["ts"] = None  # it committed: its Transition still follows
         self.out.append(response)
         # the writer's own subscriptions that its write touched, before the Transition that
         # completes the mutation (read-your-writes); others hear of it through the stream
-        mods = self.refresh(self.touched(writes))
+        try:
+            mods = self.refresh(self.touched(writes))
+        except Retry:
+            # the write is done and must not run again: answer it, then let the client resync
+            mods, self.resync = [], True
         if kind == "Mutation" or mods:
             self.transition(mods, at_least=ts)
 
@@ -389,6 +460,8 @@ class Worker:
             self.conn.identity = None
             for query_id in [*self.conn.queries, AUTH_QUERY]:
                 self.state.unwatch(self.conn, query_id)
+            for q in self.conn.queries.values():
+                q.pop("reads", None)  # watched again from scratch if the client authenticates anew
             self.out.append(
                 {
                     "type": "AuthError",
@@ -411,29 +484,45 @@ class Worker:
 # ------------------------------------------------------------------------------------ delivery
 
 
-def process(state: SyncState, body: Mapping[str, Any]) -> None:
+def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> None:
     """One queued item of one connection: ``{"c": id, "m": text}`` (a client's message) or
-    ``{"c": id, "inv": [queryId, …]}`` (subscriptions a write touched)."""
+    ``{"c": id, "inv": [queryId, …]}`` (subscriptions a write touched).
+
+    The queue delivers at least once. The connection records the last item it applied (in the same
+    conditional save as its new version), so an item delivered again is never applied twice (a
+    mutation never runs twice): whether its answer reached the client is unknown then, so the
+    connection is closed and the client resynchronises (Convex's clients reconnect, resubscribe and
+    send unconfirmed mutations again). A post that fails for another reason than a closed connection
+    closes it the same way, never leaving the client a version behind.
+    """
     connection_id = str(body["c"])
     conn = state.load(connection_id)
     if conn is None or conn.closed:
         return  # gone (or told to go): nothing to answer
+    if message_id and message_id == conn.applied:
+        log.warning("sync item delivered again; closing the connection", extra={"connection": connection_id})
+        push.close(connection_id)
+        return
     worker = Worker(state, conn)
     fatal: str | None = None
     try:
         if "m" in body:
             try:
                 message = json.loads(body["m"])
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, RecursionError):
                 raise Fatal("The message is not valid JSON") from None
             worker.handle(message)
+            worker.release_held()
         else:
             worker.invalidate([str(q) for q in body.get("inv", [])])
     except Fatal as exc:
         fatal = str(exc)
+    except RecursionError:
+        fatal = "The message is nested too deeply"
     if fatal is not None:
         conn.closed = True
         worker.out = [{"type": "FatalError", "error": fatal}]
+    conn.applied = message_id
     state.save(conn)  # before posting: the versions posted are the versions kept
     try:
         for message in worker.out:
@@ -441,7 +530,10 @@ def process(state: SyncState, body: Mapping[str, Any]) -> None:
     except push.Gone:
         state.drop(connection_id)
         return
-    if fatal is not None:
+    except Exception:
+        log.exception("could not post to the connection; closing it", extra={"connection": connection_id})
+        fatal = fatal or "post failed"
+    if fatal is not None or worker.resync:
         push.close(connection_id)
 
 
@@ -462,11 +554,9 @@ def handle_records(event: Mapping[str, Any], state: SyncState | None = None) -> 
             failures.append({"itemIdentifier": record["messageId"]})
             continue
         try:
-            process(st, body)
-        except ConflictError:
-            log.warning(
-                "connection state changed meanwhile; redelivering", extra={"connection": connection_id}
-            )
+            process(st, body, str(record.get("messageId") or ""))
+        except (ConflictError, Retry):
+            log.warning("sync item not applied; delivered again", extra={"connection": connection_id})
             broken.add(connection_id)
             failures.append({"itemIdentifier": record["messageId"]})
         except Exception:
