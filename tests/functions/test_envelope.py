@@ -30,6 +30,9 @@ def test_success_envelope(call) -> None:
         ('{"email": "a@b.co", "name": "A", "niche": "math"}', "VALIDATION_ERROR", 400),
         ('{"email": "a@b.co", "name": "A", "niche": [], "admin": true}', "VALIDATION_ERROR", 400),
         ('{"name": "A", "niche": []}', "VALIDATION_ERROR", 400),
+        # nested deep enough to overflow the C parser's stack: refused before it is parsed
+        ('{"email": ' + "[" * 100_000 + "]" * 100_000 + "}", "VALIDATION_ERROR", 400),
+        ('{"email": "' + "[" * 5_000 + '", "name": "A", "niche": []}', "VALIDATION_ERROR", 400),
     ],
 )
 def test_bad_bodies_are_typed_4xx(call, body: str, code: str, status: int) -> None:

@@ -34,7 +34,15 @@ from ontology.errors import (
 from ontology.runtime.context import _as_validation_error, invoke
 from ontology.runtime.registry import RegisteredFunction
 
-__all__ = ["MAX_BODY_BYTES", "handle", "http_response", "parse_body", "to_json"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_JSON_DEPTH",
+    "check_json_depth",
+    "handle",
+    "http_response",
+    "parse_body",
+    "to_json",
+]
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -60,6 +68,34 @@ def to_json(value: Any) -> str:
     )
 
 
+#: JSON nested deeper than this is refused before it is parsed: the C parser recurses, and a deep
+#: enough input (100 KB of "[") overflows the stack of the thread parsing it.
+MAX_JSON_DEPTH = 200
+
+
+def check_json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> None:
+    """VALIDATION_ERROR when ``text`` nests arrays/objects deeper than ``limit`` (strings skipped)."""
+    if text.count("[") + text.count("{") <= limit:
+        return
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                raise ValidationError(f"The JSON nests deeper than {limit} levels")
+        elif ch in "]}":
+            depth -= 1
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -80,6 +116,7 @@ def parse_body(event: Mapping[str, Any]) -> Any:
         raise PayloadTooLargeError(f"The body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
     try:
         text = raw.decode("utf-8")
+        check_json_depth(text)
         value = json.loads(text, parse_constant=_reject_constant)
         text.encode("utf-8")  # unpaired surrogates cannot be stored
         json.dumps(value, ensure_ascii=False).encode("utf-8")

@@ -25,6 +25,7 @@ from typing import Any
 from ontology.auth.identity import Identity, bearer_token, resolve_session
 from ontology.data.tracking import MAX_READ_KEYS, ReadSet, WriteSet, recording
 from ontology.errors import ConflictError, OneError, PayloadTooLargeError, ValidationError, error_envelope
+from ontology.runtime.handler import check_json_depth
 from ontology.runtime.registry import RegisteredFunction
 from ontology.sync import push
 from ontology.sync.calls import call
@@ -508,7 +509,10 @@ def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> 
     try:
         if "m" in body:
             try:
+                check_json_depth(str(body["m"]))
                 message = json.loads(body["m"])
+            except ValidationError as exc:
+                raise Fatal(exc.message) from None
             except (TypeError, ValueError, RecursionError):
                 raise Fatal("The message is not valid JSON") from None
             worker.handle(message)
