@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -40,13 +39,22 @@ __all__ = [
 MAX_READ_KEYS = 4096
 
 
-@dataclass
 class Range:
-    pk_attr: str
-    pk: str
-    sk_attr: str
-    lo: str
-    hi: str
+    # plain classes, not dataclasses: every Lambda imports this module, and dataclass creation
+    # costs a millisecond of cold start
+    __slots__ = ("hi", "lo", "pk", "pk_attr", "sk_attr")
+
+    def __init__(self, pk_attr: str, pk: str, sk_attr: str, lo: str, hi: str) -> None:
+        self.pk_attr, self.pk, self.sk_attr, self.lo, self.hi = pk_attr, pk, sk_attr, lo, hi
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Range) and self.to_json() == other.to_json()
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.to_json()))
+
+    def __repr__(self) -> str:
+        return f"Range{tuple(self.to_json())}"
 
     def contains(self, sk: str) -> bool:
         return self.lo <= sk <= self.hi
@@ -55,10 +63,17 @@ class Range:
         return [self.pk_attr, self.pk, self.sk_attr, self.lo, self.hi]
 
 
-@dataclass
 class ReadSet:
-    points: set[tuple[str, str]] = field(default_factory=set)
-    ranges: list[Range] = field(default_factory=list)
+    __slots__ = ("points", "ranges")
+
+    def __init__(self, points: set[tuple[str, str]] | None = None, ranges: list[Range] | None = None) -> None:
+        self.points: set[tuple[str, str]] = points if points is not None else set()
+        self.ranges: list[Range] = ranges if ranges is not None else []
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ReadSet) and self.points == other.points and self.ranges == other.ranges
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __len__(self) -> int:
         return len(self.points) + len(self.ranges)
@@ -89,11 +104,17 @@ class ReadSet:
         return sorted(keys)
 
 
-@dataclass
 class WriteSet:
-    points: set[tuple[str, str]] = field(default_factory=set)
-    #: sort key attribute's partner pk attribute → {(partition value, sort key value)}
-    index: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    __slots__ = ("index", "points")
+
+    def __init__(
+        self,
+        points: set[tuple[str, str]] | None = None,
+        index: dict[str, set[tuple[str, str]]] | None = None,
+    ) -> None:
+        self.points: set[tuple[str, str]] = points if points is not None else set()
+        #: index pk attribute → {(partition value, sort key value)}
+        self.index: dict[str, set[tuple[str, str]]] = index if index is not None else {}
 
     def add_item(self, attrs: Mapping[str, Any], pairs: Iterable[tuple[str, str]] | None = None) -> None:
         """An item image (plain attribute values): its key and every index key it carries."""
