@@ -59,9 +59,11 @@ def install_moto_patches() -> None:
     for name in ("send_message", "send_message_batch"):
         original_send = getattr(SQSBackend, name)
 
-        def sent(self: Any, *args: Any, _original: Any = original_send, **kwargs: Any) -> Any:
-            result = _original(self, *args, **kwargs)
-            wake.notify("queue")
+        def sent(
+            self: Any, queue_name: str, *args: Any, _original: Any = original_send, **kwargs: Any
+        ) -> Any:
+            result = _original(self, queue_name, *args, **kwargs)
+            wake.notify(wake.queue_channel(queue_name))  # only that queue's poller looks
             return result
 
         setattr(SQSBackend, name, sent)

@@ -212,7 +212,7 @@ class FifoQueuePoller(QueuePoller):
                 self._busy.discard(group)
             from infra.local import wake
 
-            wake.notify("queue")  # the group's next messages are free to go
+            wake.notify(wake.queue_channel(self.queue_url))  # the group's next messages are free to go
 
 
 _AT = re.compile(r"^at\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\)$")

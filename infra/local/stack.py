@@ -188,13 +188,15 @@ class LocalStack:
         self.cron_poller = CronPoller(self.runner, cron_events(template))
         # Short polls, never SQS long polling: moto serves one request at a time (the lock), and a
         # long poll would hold every other request for its whole wait.
+        from infra.local import wake
+
         # Stream and queue pollers wake as soon as a record or a message is there (infra.local.wake),
         # as Lambda's mappings deliver within milliseconds; their tick is the fallback.
         pollers = (
             (self.stream_poller, 0.2, "stream"),
-            (self.queue_poller, 0.2, "queue"),
-            (self.sync_queue_poller, 0.2, "queue"),
-            (self.recheck_poller, 0.2, "queue"),
+            (self.queue_poller, 0.2, wake.queue_channel(self.queue_poller.queue_url)),
+            (self.sync_queue_poller, 0.2, wake.queue_channel(self.sync_queue_poller.queue_url)),
+            (self.recheck_poller, 0.2, wake.queue_channel(self.recheck_poller.queue_url)),
             (self.schedule_poller, 1.0, None),
             (self.cron_poller, 1.0, None),
         )

@@ -2,18 +2,24 @@
 
 AWS's event source mappings deliver a stream record or a queue message within milliseconds; pollers
 that only looked every 200 ms would add that much to every reactive update. moto's stream calls
-:func:`notify` ("stream") when it records a change, moto's SQS ("queue") when a message is sent or
-freed; a poller waits on its channel with :func:`wait` (its tick stays as the fallback).
+:func:`notify` ("stream") when it records a change, moto's SQS (the queue's own channel) when a
+message is sent or freed; a poller waits on its channel with :func:`wait` (its tick stays as the
+fallback).
 """
 
 from __future__ import annotations
 
 import threading
 
-__all__ = ["generation", "notify", "wait"]
+__all__ = ["generation", "notify", "queue_channel", "wait"]
 
 _cond = threading.Condition()
 _generations: dict[str, int] = {}
+
+
+def queue_channel(queue: str) -> str:
+    """A queue's channel, from its name or URL (``…/123456789012/one-local-sync.fifo``)."""
+    return "queue:" + queue.rstrip("/").rsplit("/", 1)[-1]
 
 
 def notify(channel: str) -> None:

@@ -95,13 +95,18 @@ def execute_job(job_id: str) -> str:
     return "success"
 
 
-def run_pending() -> dict[str, str]:
-    """Run every pending job now, whatever its time (tools and in-process tests, which have no queue
-    and no stream): job id → its final state."""
+def pending_jobs() -> list[str]:
+    """The ids of every pending job (tools and in-process tests, which have no stream)."""
     pending = (
         DatabaseReader(None, platform=True)
         .query(TABLE)
         .with_index("by_state", lambda q: q.eq("state", "pending"))
         .collect()
     )
-    return {job["_id"]: execute_job(job["_id"]) for job in pending}
+    return [job["_id"] for job in pending]
+
+
+def run_pending() -> dict[str, str]:
+    """Run every pending job now, whatever its time (tools and in-process tests, which have no queue
+    and no stream): job id → its final state."""
+    return {job_id: execute_job(job_id) for job_id in pending_jobs()}
