@@ -110,6 +110,20 @@ class QueuePoller:
             target,
         )
 
+    def _record(self, m: dict[str, Any]) -> dict[str, Any]:
+        """A received message as Lambda's SQS mapping hands it to the function."""
+        return {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": m.get("Attributes", {}),
+            "messageAttributes": {},
+            "md5OfBody": m.get("MD5OfBody"),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": "us-east-1",
+        }
+
     def poll_once(self, wait_seconds: int = 0) -> int:
         resp = self.sqs.receive_message(
             QueueUrl=self.queue_url,
@@ -121,20 +135,7 @@ class QueuePoller:
         messages = resp.get("Messages", [])
         if not messages:
             return 0
-        records = [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": m.get("MD5OfBody"),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": self.queue_arn,
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
+        records = [self._record(m) for m in messages]
         result = self.runner.invoke(self.target, {"Records": records}) or {}
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         for m in messages:
@@ -180,20 +181,7 @@ class FifoQueuePoller(QueuePoller):
 
     def _deliver(self, group: str, messages: list[dict[str, Any]]) -> None:
         try:
-            records = [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m.get("Attributes", {}),
-                    "messageAttributes": {},
-                    "md5OfBody": m.get("MD5OfBody"),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": self.queue_arn,
-                    "awsRegion": "us-east-1",
-                }
-                for m in messages
-            ]
+            records = [self._record(m) for m in messages]
             try:
                 result = self.runner.invoke(self.target, {"Records": records}) or {}
                 failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -149,23 +150,27 @@ class SyncState:
         """Every open connection's id (a Query per shard, never a Scan)."""
         out: list[str] = []
         for shard in range(OPEN_SHARDS):
-            start = None
-            while True:
-                items, start, _ = self.store.query(
-                    index=None,
-                    pk_attr="pk",
-                    pk=f"{_OPEN_PREFIX}{shard}",
-                    sk_attr="sk",
-                    sk_condition=None,
-                    forward=True,
-                    limit=1000,
-                    start_key=start,
-                    consistent=True,
-                )
-                out += [str(i["sk"]) for i in items]
-                if not start:
-                    break
+            out += [str(i["sk"]) for i in self._partition(f"{_OPEN_PREFIX}{shard}", 1000)]
         return out
+
+    def _partition(self, pk: str, page: int) -> Iterator[dict[str, Any]]:
+        """Every item of one of the protocol's partitions: consistent Queries, ``page`` at a time."""
+        start = None
+        while True:
+            items, start, _ = self.store.query(
+                index=None,
+                pk_attr="pk",
+                pk=pk,
+                sk_attr="sk",
+                sk_condition=None,
+                forward=True,
+                limit=page,
+                start_key=start,
+                consistent=True,
+            )
+            yield from items
+            if not start:
+                return
 
     def load(self, connection_id: str) -> Connection | None:
         item = self.store.get(_conn_pk(connection_id), "conn", consistent=True)
@@ -199,22 +204,7 @@ class SyncState:
     def drop(self, connection_id: str) -> None:
         """Forget a connection: its item, its subscriptions and their watches."""
         pk = _conn_pk(connection_id)
-        items, start = [], None
-        while True:
-            page, start, _ = self.store.query(
-                index=None,
-                pk_attr="pk",
-                pk=pk,
-                sk_attr="sk",
-                sk_condition=None,
-                forward=True,
-                limit=100,
-                start_key=start,
-                consistent=True,
-            )
-            items += page
-            if not start:
-                break
+        items = list(self._partition(pk, 100))
         deletes = [(pk, str(i["sk"])) for i in items] + [_open_key(connection_id)]
         for item in items:
             if str(item["sk"]).startswith("sub#"):
@@ -305,31 +295,16 @@ class SyncState:
         for key, written in wanted.items():
             if _watch_pk(key) not in marked:
                 continue  # nobody has watched this key
-            start = None
-            while True:
-                items, start, _ = self.store.query(
-                    index=None,
-                    pk_attr="pk",
-                    pk=_watch_pk(key),
-                    sk_attr="sk",
-                    sk_condition=None,
-                    forward=True,
-                    limit=500,
-                    start_key=start,
-                    consistent=True,
-                )
-                for item in items:
-                    if item["sk"] == MARKER_SK:
-                        continue
-                    body = json.loads(item["doc"])
-                    stretches = body.get("r")
-                    if stretches is not None and not any(
-                        lo <= sk <= hi for _, lo, hi in stretches for sk in written
-                    ):
-                        continue
-                    found.add(Watcher(body["c"], str(body["q"]), stretches is not None))
-                if not start:
-                    break
+            for item in self._partition(_watch_pk(key), 500):
+                if item["sk"] == MARKER_SK:
+                    continue
+                body = json.loads(item["doc"])
+                stretches = body.get("r")
+                if stretches is not None and not any(
+                    lo <= sk <= hi for _, lo, hi in stretches for sk in written
+                ):
+                    continue
+                found.add(Watcher(body["c"], str(body["q"]), stretches is not None))
         return found
 
 
