@@ -99,3 +99,71 @@ def create_table(client: Any, table_name: str, template: dict[str, Any] | None =
     if ttl:
         client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
     return True
+
+
+class _DirectTransport:
+    """botocore's ``before-send`` hook: a request for the local AWS endpoint goes straight to the
+    endpoint's WSGI app in this thread, not over a loopback socket.
+
+    The local stack runs every handler in the process that serves moto. Their AWS calls are still
+    built, signed and parsed by botocore and served by the same app (its lock, its journal hook)
+    as any outside client's, only without the socket and the server's thread per request, which
+    doubled each call's cost (4.5 → 2.1 ms per GetItem, more under load). Requests for anything
+    else (and every client outside this process) go over HTTP as before.
+    """
+
+    def __init__(self, endpoint: str, app: Any) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.app = app
+
+    def __call__(self, request: Any, **_: Any) -> Any:
+        url = request.url
+        if url != self.endpoint and not url.startswith((self.endpoint + "/", self.endpoint + "?")):
+            return None
+        from botocore.awsrequest import AWSResponse
+        from moto.core.botocore_stubber import MockRawResponse
+        from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+        body = request.body
+        if hasattr(body, "read"):
+            body = body.read()
+        if isinstance(body, str):
+            body = body.encode()
+        headers = [(k, v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()]
+        path, _, query = url[len(self.endpoint) :].partition("?")
+        environ = EnvironBuilder(
+            method=request.method,
+            base_url=self.endpoint,
+            path=path or "/",
+            query_string=query,
+            headers=headers,
+            data=body or b"",
+        ).get_environ()
+        chunks, status, response_headers = run_wsgi_app(self.app, environ, buffered=True)
+        data = b"".join(chunks)
+        if hasattr(chunks, "close"):
+            chunks.close()
+        return AWSResponse(url, int(status.split(" ", 1)[0]), dict(response_headers), MockRawResponse(data))
+
+
+def install_direct_transport(endpoint: str, app: Any) -> Callable[[], None]:
+    """Serve this process's AWS calls to ``endpoint`` in-process (see :class:`_DirectTransport`).
+
+    Registered with botocore's built-in handlers, so every session made from now on has it (boto3's
+    and PynamoDB's alike), and on boto3's default session if one exists already. Returns the undo.
+    """
+    import boto3
+    from botocore import handlers
+
+    hook = _DirectTransport(endpoint, app)
+    handlers.BUILTIN_HANDLERS.append(("before-send", hook))
+    default = boto3.DEFAULT_SESSION
+    if default is not None:
+        default.events.register("before-send", hook)
+
+    def undo() -> None:
+        handlers.BUILTIN_HANDLERS.remove(("before-send", hook))
+        if default is not None:
+            default.events.unregister("before-send", hook)
+
+    return undo

@@ -77,6 +77,9 @@ class LocalStack:
         os.environ["MOTO_PORT"] = str(self.aws_port)
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self._moto.start()
+        from infra.local.aws import install_direct_transport
+
+        self._undo_transport = install_direct_transport(self.aws_endpoint, self._moto._server.app)  # type: ignore[union-attr]
         from infra.local.stepfunctions import create_state_machines, enable_interpreter
 
         enable_interpreter()
@@ -501,6 +504,7 @@ class LocalStack:
         except Exception:
             self._stripe.kill()
         self._moto.stop()
+        self._undo_transport()
 
 
 def _fake_credentials() -> None:
