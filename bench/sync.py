@@ -80,7 +80,7 @@ def _docs(n: int) -> list[str]:
 
     now = int(time.time() * 1000)
     ids: list[str] = []
-    for start in range(0, n, 50):
+    for start in range(0, n, 20):  # each lesson's name entries are items of its transaction too
         ids += run_mutation(
             lambda db, start=start: [
                 db.insert(
@@ -94,7 +94,7 @@ def _docs(n: int) -> list[str]:
                         "properties": {},
                     },
                 )
-                for i in range(min(50, n - start))
+                for i in range(min(20, n - start))
             ],
             org=ORG,
         )

@@ -1,14 +1,15 @@
-"""Entities: create any of the 50 types with validated properties, read, list, archive."""
+"""Entities: create any of the 50 types with validated properties, read, list, search, archive."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StrictStr
+from pydantic import Field, StrictInt, StrictStr
 
 from ontology.data.db import Doc
 from ontology.data.documents import validate_properties
 from ontology.data.fields import EntityId, EntityStatus, EntityType
+from ontology.data.search import MAX_QUERY_CHARS, parse_query
 from ontology.errors import ValidationError
 from ontology.runtime.context import MutationCtx, QueryCtx
 from ontology.runtime.functions import mutation, query
@@ -109,6 +110,33 @@ def list_entities(ctx: QueryCtx, args: ListArgs) -> dict[str, Any]:
     page: dict[str, Any] = q.order(args.order).paginate(args.paginationOpts.model_dump())
     page["page"] = [d for d in page["page"] if _visible(ctx, d)]
     return page
+
+
+class SearchArgs(Args):
+    query: Annotated[StrictStr, Field(min_length=1, max_length=MAX_QUERY_CHARS)]
+    type: EntityType | None = None
+    status: EntityStatus | None = None
+    limit: Annotated[StrictInt, Field(ge=1, le=100)] = 20
+
+
+@query(args=SearchArgs, returns=list[EntityOut], name="search")
+def search(ctx: QueryCtx, args: SearchArgs) -> list[Doc]:
+    """Entities whose name matches the query, most relevant first (Convex's full-text search: any of
+    at most 16 terms, the last one a prefix, BM25; optionally of one type and status; default 20, at
+    most 100)."""
+    if not parse_query(args.query):
+        raise ValidationError("the query has no words to search for", field="query")
+
+    def build(q: Any) -> Any:
+        q = q.search("name", args.query)
+        if args.type:
+            q = q.eq("type", args.type)
+        if args.status:
+            q = q.eq("status", args.status)
+        return q
+
+    docs = ctx.db.query("entities").with_search_index("search_entities", build).take(args.limit)
+    return [d for d in docs if _visible(ctx, d)]
 
 
 class ArchiveArgs(Args):

@@ -31,11 +31,19 @@ def _example(table: str, idx: Index) -> str:
 
 def _key_condition(table: str, idx: Index) -> str:
     scope = "platform" if TABLES[table].scope == "platform" else "<org>"
+    if isinstance(idx, SearchIndex):
+        base = f"{scope}#search#{table}.{idx.name}"
+        combos = ", ".join(
+            f"`g{mask}pk`: " + "+".join(f for i, f in enumerate(idx.filter_fields) if mask >> i & 1)
+            for mask in range(1, 1 << len(idx.filter_fields))
+        )
+        return (
+            f"per term: pk = `{base}#t#<term>`, sk = `<tf desc><length><newest first><_id>`; "
+            f"with filters the same items' {combos}; dictionary `{base}#dict`, statistics `{base}#stats`"
+        )
     part = "".join(f"<{f}>" for f in idx.fields[: idx.partition])
     pk = f"`{scope}#{table}#{idx.name}" + (f"#{part}`" if part else "`")
     rest = [*idx.fields[idx.partition :], CREATION_TIME, "_id"]
-    if isinstance(idx, SearchIndex):
-        rest = [f"lower({idx.search_field})", CREATION_TIME, "_id"]
     sk = "".join(f"<{f}>" for f in rest)
     return f"g{idx.slot}pk = {pk}; g{idx.slot}sk = `{sk}` (begins_with / BETWEEN)"
 
@@ -46,12 +54,17 @@ def access_patterns() -> str:
         "|---|---|---|---|---|---|",
     ]
     for t in TABLES.values():
-        for idx in t.indexes:
+        for idx in (*t.indexes, *t.search_indexes):
             fields = ", ".join(idx.fields) or "—"
+            if isinstance(idx, SearchIndex):
+                fields = f"search {idx.search_field}; filters {', '.join(idx.filter_fields) or '—'}"
+                gsi = "table + " + ", ".join(f"`gsi{m}`" for m in range(1, 1 << len(idx.filter_fields)))
+            else:
+                gsi = f"`{idx.gsi_name}`"
             if idx.partition:
                 fields += f" (eq on {', '.join(idx.fields[: idx.partition])} required)"
             lines.append(
-                f"| {t.name} | `{idx.name}` | {fields} | {_key_condition(t.name, idx)} | `{idx.gsi_name}` "
+                f"| {t.name} | `{idx.name}` | {fields} | {_key_condition(t.name, idx)} | {gsi} "
                 f"| {_example(t.name, idx)} |"
             )
     return "\n".join(lines)

@@ -51,6 +51,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "entities:get": {"id": ENT},
     "entities:list": {"type": "blog_post", "status": "published", "paginationOpts": PAGE},
+    "entities:search": {"query": "marathon training pl", "type": "blog_post", "limit": 10},
     "events:list": {"actorId": ENT, "type": "creator_created", "paginationOpts": PAGE},
     "files:delete_file": {"fileId": ENT},
     "files:generate_upload_url": {"contentType": "image/png", "size": 1024},

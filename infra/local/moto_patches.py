@@ -5,8 +5,8 @@ moto is pinned (requirements/lock.txt) because these touch its internals; each p
 - ``transact_write_items``: moto deep-copies the whole table once *per item* of a transaction to be
   able to roll back, so a mutation costs O(items * table) and a local stack slows down as its table
   grows. DynamoDB's semantics are check-all-then-apply-all on distinct items, so we evaluate every
-  condition first and apply only when all pass: nothing needs rolling back. Transactions with an
-  Update (which can fail while applying) keep moto's own implementation.
+  condition first and apply only when all pass; an Update that still fails while applying (a bad
+  expression) puts back every item the transaction touched.
 - ``StreamShard.add``: moto invokes a stream's Lambda mappings synchronously, inside the write that
   made the record (holding the table, and our lock). Lambda polls streams asynchronously; so do we
   (:mod:`infra.local.pollers`), so the patched shard only records.
@@ -32,12 +32,7 @@ def install_moto_patches() -> None:
 
     from infra.local import query_index, wake
 
-    original = DynamoDBBackend.transact_write_items
-
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        if any("Update" in item for item in transact_items):
-            original(self, transact_items)
-            return
         _check_then_apply(self, transact_items)
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
@@ -90,7 +85,7 @@ def _check_then_apply(backend: Any, transact_items: list[dict[str, Any]]) -> Non
         if len(item) > 1:
             raise TransactWriteSingleOpException
         op_type, op = next(iter(item.items()))
-        if op_type not in {"ConditionCheck", "Put", "Delete"}:
+        if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
             raise ValueError("Unsupported transaction operation")
         table_name = op["TableName"]
         table = backend.get_table(table_name)
@@ -146,6 +141,14 @@ def _apply_atomically(
                 backend.put_item(table_name, op["Item"])
             elif op_type == "Delete":
                 backend.delete_item(table_name, key)
+            elif op_type == "Update":
+                backend.update_item(
+                    table_name,
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    expression_attribute_names=op.get("ExpressionAttributeNames"),
+                    expression_attribute_values=op.get("ExpressionAttributeValues"),
+                )
         except Exception as exc:
             for t, hv, rv, previous, shard_len in reversed(undo):
                 if rv is not None:

@@ -104,6 +104,15 @@ def _docs(table_name: str) -> list[dict[str, Any]]:
             "key": ("skill", "industry")[i % 2],
             "value": f"v{i % 3}-{i}",
         },
+        "knowledge": lambda i: {
+            "kind": ("chunk", "label")[i % 2],
+            "text": f"text {i}",
+            "sourceId": ENT[i % 3],
+            **({"chunkIndex": i % 4} if i % 2 == 0 else {}),
+            "labels": {"n": str(i)},
+            "createdAt": i,
+            "updatedAt": i,
+        },
     }
     return [makers[table_name](i) for i in range(N)]
 

@@ -43,22 +43,38 @@ def videos(db):
     return db.query("entities").with_index("by_type", lambda q: q.eq("type", "video"))
 
 
+def _events(n: int):
+    """n events: one item each (no unique rule, no search index)."""
+    from ontology.data.keys import new_id
+
+    actor = new_id("entities")
+    return lambda db: [
+        db.insert("events", {"type": "content_changed", "actorId": actor, "timestamp": i}) for i in range(n)
+    ]
+
+
 def test_mutation_over_the_transaction_limit_fails_before_writing(table: str, requests_counter) -> None:
     requests_counter.reset()
     with pytest.raises(TransactionTooLargeError) as err:
-        run_mutation(
-            lambda db: [db.insert("entities", entity(name=f"e{i}")) for i in range(MAX_TRANSACTION_ITEMS)],
-            org=ORG,
-        )
+        run_mutation(_events(MAX_TRANSACTION_ITEMS), org=ORG)
     assert "Split the work" in err.value.message
     assert "TransactWriteItems" not in requests_counter.ops()
-    assert run_query(lambda db: db.query("entities").collect(), org=ORG) == []
+    assert run_query(lambda db: db.query("events").collect(), org=ORG) == []
     # The largest mutation that fits goes through (one item is the commit marker).
-    run_mutation(
-        lambda db: [db.insert("entities", entity(name=f"e{i}")) for i in range(MAX_TRANSACTION_ITEMS - 1)],
-        org=ORG,
-    )
-    assert len(run_query(lambda db: db.query("entities").collect(), org=ORG)) == MAX_TRANSACTION_ITEMS - 1
+    run_mutation(_events(MAX_TRANSACTION_ITEMS - 1), org=ORG)
+    assert len(run_query(lambda db: db.query("events").collect(), org=ORG)) == MAX_TRANSACTION_ITEMS - 1
+
+
+def test_search_index_entries_count_toward_the_transaction(table: str, requests_counter) -> None:
+    """An entity's name entries (one per distinct term, the term's dictionary entry, a statistics
+    shard) are items of its transaction: 33 entities with distinct one-word names do not fit."""
+    requests_counter.reset()
+    with pytest.raises(TransactionTooLargeError):
+        run_mutation(lambda db: [db.insert("entities", entity(name=f"e{i}")) for i in range(33)], org=ORG)
+    assert "TransactWriteItems" not in requests_counter.ops()
+    assert run_query(lambda db: db.query("entities").collect(), org=ORG) == []
+    run_mutation(lambda db: [db.insert("entities", entity(name=f"e{i}")) for i in range(20)], org=ORG)
+    assert len(run_query(lambda db: db.query("entities").collect(), org=ORG)) == 20
 
 
 def test_collect_has_a_cap(table: str) -> None:

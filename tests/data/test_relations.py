@@ -10,11 +10,11 @@ from tests.data.helpers import ORG, connection, creator, entity
 def _creator_with_content(n: int) -> tuple[str, list[str]]:
     cid = run_mutation(lambda db: db.insert("entities", creator("c@example.com")), org=ORG)
     posts: list[str] = []
-    for start in range(0, n, 30):
+    for start in range(0, n, 10):  # each post and connection is 6-8 items of the transaction
 
         def body(db, start=start):
             ids = []
-            for i in range(start, min(start + 30, n)):
+            for i in range(start, min(start + 10, n)):
                 pid = db.insert("entities", entity("blog_post", f"post {i}"))
                 db.insert("connections", connection(cid, pid, "authored", t=i))
                 ids.append(pid)

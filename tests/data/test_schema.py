@@ -63,7 +63,7 @@ def test_roles() -> None:
 @pytest.mark.parametrize("table_name", ["entities", "connections", "events", "tags"])
 def test_every_reference_index_exists_with_its_fields(spec: str, table_name: str) -> None:
     block = _block(spec, f"{table_name}: defineTable({{", "```")
-    declared = {i.name: i for i in TABLES[table_name].indexes}
+    declared = {i.name: i for i in (*TABLES[table_name].indexes, *TABLES[table_name].search_indexes)}
     for name, fields in re.findall(r'\.index\("([^"]+)", \[([^\]]*)\]\)', block):
         expected = tuple(f.strip().strip('"') for f in fields.split(","))
         assert name in declared, f"{table_name}.{name} missing"

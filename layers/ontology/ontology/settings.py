@@ -42,6 +42,8 @@ class ENV:
     SYNC_ENDPOINT = "ONE_SYNC_ENDPOINT"
     SYNC_QUEUE_URL = "ONE_SYNC_QUEUE_URL"
     SYNC_RECHECK_QUEUE_URL = "ONE_SYNC_RECHECK_QUEUE_URL"
+    VECTOR_BUCKET = "ONE_VECTOR_BUCKET"
+    EMBEDDING_DIMENSIONS = "ONE_EMBEDDING_DIMENSIONS"
 
 
 #: Used only when ONE_LOCAL=1 and no secret is set: a local stack needs no secrets by hand.
@@ -77,6 +79,10 @@ class Settings:
     sync_queue_url: str = ""
     #: Delayed second invalidations of range subscriptions (GSIs are eventually consistent).
     sync_recheck_queue_url: str = ""
+    #: The S3 Vectors bucket holding the vector indexes (one index per declared vector index).
+    vector_bucket: str = ""
+    #: The embeddings' dimensions (the AI provider's model and every vector index without its own).
+    embedding_dimensions: int = 1536
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -106,6 +112,8 @@ class Settings:
             sync_endpoint=e.get(ENV.SYNC_ENDPOINT) or None,
             sync_queue_url=e.get(ENV.SYNC_QUEUE_URL, ""),
             sync_recheck_queue_url=e.get(ENV.SYNC_RECHECK_QUEUE_URL, ""),
+            vector_bucket=e.get(ENV.VECTOR_BUCKET, ""),
+            embedding_dimensions=int(e.get(ENV.EMBEDDING_DIMENSIONS) or "1536"),
         )
 
 

@@ -83,6 +83,8 @@ class TxState:
         #: guard pk → {"seen": holder read (None: absent) or UNREAD, "holder": the releasing doc when
         #: unread, "ref": the holder after this mutation, "dirty": whether the mutation changes it}
         self.guards: dict[str, dict[str, Any]] = {}
+        #: the search index entries the commit writes (keys, for the sync protocol's write sets)
+        self.search_touched: list[dict[str, Any]] = []
 
 
 class DatabaseReader:
@@ -377,6 +379,12 @@ class DatabaseWriter(DatabaseReader):
     def _check_storable(t: Table, scope: str, full: Doc) -> None:
         for idx in t.indexes:
             idx.keys_for(scope, t.name, full)  # raises VALIDATION_ERROR for unindexable values
+        for vidx in t.vector_indexes:
+            vector = full.get(vidx.vector_field)
+            if vector is not None:
+                from ontology.data.vectors import check_vector
+
+                check_vector(vector, vidx.dimensions, field=vidx.vector_field)
         size = len(json.dumps(full, separators=(",", ":")).encode("utf-8", "surrogatepass"))
         if size > MAX_DOC_BYTES:
             raise PayloadTooLargeError(f"document is {size} bytes; the limit is {MAX_DOC_BYTES}")

@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 
 from ontology.data.fields import (
+    DocumentId,
     Email,
     EntityId,
     EntityStatus,
@@ -342,6 +343,26 @@ class ChainNonceDoc(_Strict):
     updatedAt: Timestamp
 
 
+#: The most text one knowledge document holds (a chunk; a longer text is chunked first).
+MAX_KNOWLEDGE_TEXT = 8_000
+_LabelKey = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class KnowledgeDoc(_Strict):
+    kind: Literal["label", "chunk"]
+    text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_KNOWLEDGE_TEXT)]
+    sourceId: DocumentId
+    chunkIndex: Annotated[StrictInt, Field(ge=0, le=100_000)] | None = None
+    contentHash: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    # the vector index checks the dimensions; any finite number is a component
+    embedding: list[Annotated[float, Field(strict=False, allow_inf_nan=False)]] | None = None
+    labels: Annotated[dict[_LabelKey, Annotated[StrictStr, Field(max_length=512)]], Field(max_length=32)] = (
+        Field(default_factory=dict)
+    )
+    createdAt: Timestamp
+    updatedAt: Timestamp
+
+
 DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
     "organizations": OrganizationDoc,
     "users": UserDoc,
@@ -352,6 +373,7 @@ DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
     "connections": ConnectionDoc,
     "events": EventDoc,
     "tags": TagDoc,
+    "knowledge": KnowledgeDoc,
     "scheduledFunctions": ScheduledFunctionDoc,
     "cronRuns": CronRunDoc,
     "accounts": AccountDoc,

@@ -121,6 +121,18 @@ OrganizationId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("organ
 ConnectionId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("connections"))]
 
 
+def _any_id(v: str) -> str:
+    from ontology.data.keys import table_of_id
+
+    if table_of_id(v) is None:
+        raise ValueError("must be a document id")
+    return v
+
+
+#: An id of a document of any table (what a knowledge chunk came from).
+DocumentId: TypeAlias = Annotated[StrictStr, AfterValidator(_any_id)]
+
+
 def json_limits(value: Any, *, what: str = "value") -> Any:
     """Check a JSON value: at most 64 KB serialized, nesting depth at most 10, finite numbers."""
     depth = _depth(value)

@@ -24,7 +24,15 @@ from typing import Any
 
 from ontology.data.keys import UNDEFINED, encode_value
 
-__all__ = ["CREATION_TIME", "Index", "SearchIndex", "Unique", "get_path"]
+__all__ = [
+    "CREATION_TIME",
+    "MAX_SEARCH_FILTER_FIELDS",
+    "Index",
+    "SearchIndex",
+    "Unique",
+    "VectorIndex",
+    "get_path",
+]
 
 CREATION_TIME = "_creationTime"
 
@@ -94,19 +102,52 @@ class Index:
 
 @dataclass(frozen=True)
 class SearchIndex(Index):
-    """A search index on one text field (Convex ``searchIndex``), with optional filter fields.
+    """A full-text search index on one text field (Convex ``searchIndex``), with up to
+    :data:`MAX_SEARCH_FILTER_FIELDS` filter fields for ``.eq``.
 
-    Stored as the lowercased text in the sort key: a search matches names that start with the query
-    (case-insensitive), then the filter fields are checked on each match. Full-text (token) search
-    will build on the same declaration.
+    It takes no GSI slot of its table's documents: its entries are items of their own, written in the
+    document's transaction (:mod:`ontology.data.search`).
     """
 
     search_field: str = "name"
     filter_fields: tuple[str, ...] = ()
 
-    def values_of(self, doc: Mapping[str, Any]) -> list[Any]:
-        text = get_path(doc, self.search_field)
-        return [text.casefold() if isinstance(text, str) else UNDEFINED]
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if len(self.filter_fields) > MAX_SEARCH_FILTER_FIELDS:
+            raise ValueError(f"search index {self.name}: at most {MAX_SEARCH_FILTER_FIELDS} filter fields")
+
+
+#: Filter fields of one search index: each combination of them is a posting list (2**n per term).
+MAX_SEARCH_FILTER_FIELDS = 3
+
+
+@dataclass(frozen=True)
+class VectorIndex(Index):
+    """A vector index (Convex ``vectorIndex``): the vector field, its dimensions (2-4096; None: the
+    platform's embedding dimensions, ``ONE_EMBEDDING_DIMENSIONS``, 1536 by default) and filter fields.
+
+    It takes no GSI slot: the vectors are copied from the table's stream into S3 Vectors
+    (:mod:`ontology.data.vectors`)."""
+
+    vector_field: str = "embedding"
+    filter_fields: tuple[str, ...] = ()
+    declared_dimensions: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.declared_dimensions is not None and not 2 <= self.declared_dimensions <= 4096:
+            raise ValueError(f"vector index {self.name}: dimensions from 2 to 4096")
+        if len(self.filter_fields) > 16:
+            raise ValueError(f"vector index {self.name}: at most 16 filter fields")
+
+    @property
+    def dimensions(self) -> int:
+        if self.declared_dimensions is not None:
+            return self.declared_dimensions
+        from ontology.settings import get_settings
+
+        return get_settings().embedding_dimensions
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from ontology.data.filters import Expr, build_filter
 from ontology.data.indexes import CREATION_TIME, Index, SearchIndex
 from ontology.data.keys import DOC_SK, KEY_MAX, encode_value
 from ontology.data.schema import Table
-from ontology.data.tracking import record_range
+from ontology.data.search import Searcher, SearchTerms, parse_query, position_key
+from ontology.data.tracking import record_point, record_range
 from ontology.errors import LimitExceededError, NotUniqueError, ValidationError
 
 if TYPE_CHECKING:  # typing only: the reader hands itself to the queries it builds
@@ -138,19 +139,28 @@ class SearchRange:
     def __init__(self, index: SearchIndex) -> None:
         self._index = index
         self.text: str | None = None
+        self.terms: SearchTerms = SearchTerms((), None)
         self.filters: dict[str, Any] = {}
 
     def search(self, field: str, text: str) -> SearchRange:
         if field != self._index.search_field:
             raise ValidationError(f"search index {self._index.name} searches {self._index.search_field!r}")
-        if not isinstance(text, str):
-            raise ValidationError("search text must be a string", field="search")
-        self.text = text.casefold()
+        if self.text is not None:
+            raise ValidationError("a search filter expression has one search()")
+        self.terms = parse_query(text)
+        self.text = text
         return self
 
     def eq(self, field: str, value: Any) -> SearchRange:
+        if self.text is None:
+            raise ValidationError("search(): the search expression comes first, then eq() filters")
         if field not in self._index.filter_fields:
-            raise ValidationError(f"search index {self._index.name} filters on {self._index.filter_fields}")
+            known = ", ".join(self._index.filter_fields) or "nothing"
+            raise ValidationError(
+                f"search index {self._index.name} filters on {known}, not {field!r}", field=field
+            )
+        if field in self.filters:
+            raise ValidationError(f"search(): two eq() filters on {field!r}", field=field)
         encode_value(value, field)
         self.filters[field] = value
         return self
@@ -204,8 +214,12 @@ class Query:
         index = self._table.index(name)
         if not isinstance(index, SearchIndex):
             raise ValidationError(f"{name} is not a search index")
+        if self._indexed:
+            raise ValidationError("with_search_index: the query already has an index")
         rng = SearchRange(index)
-        build(rng)
+        result = build(rng)
+        if result is not None and not isinstance(result, SearchRange):
+            raise ValidationError("with_search_index: the search function must return q")
         if rng.text is None:
             raise ValidationError(f"search index {name}: call q.search({index.search_field!r}, text)")
         q = self._copy()
@@ -220,6 +234,8 @@ class Query:
     def order(self, order: str) -> Query:
         if order not in ("asc", "desc"):
             raise ValidationError("order must be 'asc' or 'desc'", field="order")
+        if isinstance(self._range, SearchRange):
+            raise ValidationError("search results come in relevance order; order() does not apply")
         q = self._copy()
         q._order = order  # type: ignore[assignment]
         return q
@@ -232,9 +248,7 @@ class Query:
         idx = self._index
         rng = self._range
         if isinstance(rng, SearchRange):
-            pk = idx.partition_key(scope, self._table.name, [])
-            prefix = "5" + "".join(_escape_search(rng.text or ""))
-            return pk, ("begins_with", prefix)
+            raise AssertionError("a search reads its own index (_search_read)")
         pk = idx.partition_key(scope, self._table.name, rng.eqs[: idx.partition])
         fields = idx.range_fields
         prefix = "".join(
@@ -275,18 +289,10 @@ class Query:
     # ---- the read loop
 
     def _matches_filters(self, doc: Doc) -> bool:
-        if isinstance(self._range, SearchRange):
-            from ontology.data.indexes import get_path
-
-            for f, v in self._range.filters.items():
-                if encode_value(get_path(doc, f)) != encode_value(v):
-                    return False
         return all(_truthy(f.evaluate(doc)) for f in self._filters)
 
     def _in_range(self, doc: Doc) -> bool:
-        if isinstance(self._range, SearchRange):
-            text = doc.get(self._index.search_field)  # type: ignore[attr-defined]
-            return isinstance(text, str) and text.casefold().startswith(self._range.text or "")
+        assert not isinstance(self._range, SearchRange)
         values = [*self._index.values_of(doc), doc[CREATION_TIME]]
         return self._range.matches(values[: len(self._index.range_fields)])
 
@@ -392,7 +398,60 @@ class Query:
 
     @property
     def _filtered(self) -> bool:
-        return bool(self._filters) or isinstance(self._range, SearchRange)
+        return bool(self._filters)
+
+    def _search_read(
+        self, n: int, start: dict[str, str] | None
+    ) -> tuple[list[Doc], dict[str, str] | None, bool]:
+        """Up to ``n`` matches in relevance order after ``start`` (a position from a cursor)."""
+        rng = self._range
+        assert isinstance(rng, SearchRange) and isinstance(self._index, SearchIndex)
+        if not rng.terms:
+            return [], None, True
+        db, t = self._db, self._table
+        scope = db.scope_of(t)
+        items: dict[str, Mapping[str, Any]] = {}
+
+        def load(ids: list[str]) -> dict[str, Doc]:
+            found = db._store.batch_get([(f"{scope}#{i}", DOC_SK) for i in ids])
+            out: dict[str, Doc] = {}
+            for item in found.values():
+                if item.get("tb") == t.name and "doc" in item:
+                    doc = db._to_doc(item)
+                    items[doc["_id"]] = item
+                    out[doc["_id"]] = doc
+            return out
+
+        extra: list[Doc] = []
+        shadowed: set[str] = set()
+        tx = db._tx
+        if tx is not None:  # a mutation reads its own writes
+            for doc_id, doc in tx.docs.items():
+                if tx.where[doc_id][0].name == t.name:
+                    shadowed.add(doc_id)
+                    if doc is not None:
+                        extra.append(doc)
+        searcher = Searcher(
+            store=db._store,
+            index=self._index,
+            scope=scope,
+            table=t.name,
+            terms=rng.terms,
+            filters=rng.filters,
+            load=load,
+            record_range=record_range,
+        )
+        after = position_key(start) if start else None
+        keep = self._matches_filters if self._filters else None
+        hits, done = searcher.top(n, after=after, keep=keep, extra=extra, shadowed=shadowed)
+        for hit in hits:
+            item = items.get(hit.id)
+            if item is not None:  # a stored document: what the result depends on
+                record_point(item["pk"], DOC_SK)
+                db._record_read(item["pk"], int(item["v"]))
+        if done or not hits:
+            return [dict(h.doc) for h in hits], None, True
+        return [dict(h.doc) for h in hits], hits[-1].position(), False
 
     def _read(
         self,
@@ -404,6 +463,8 @@ class Query:
     ) -> tuple[list[Doc], dict[str, str] | None, bool]:
         """Up to ``n`` matching documents after ``start`` (and, with ``until``, none past that
         position): (docs, position after the last, done)."""
+        if isinstance(self._range, SearchRange):
+            return self._search_read(n, start)
         page_hint = n if not self._filtered else min(max(2 * n, 64), MAX_EXAMINED)
         page_hint = max(1, min(page_hint, PAGE_MAX))
         out: list[Doc] = []
@@ -551,10 +612,6 @@ def _condition_bounds(sk_cond: tuple[str, ...] | None) -> tuple[str, str]:
     if sk_cond[0] == "lte":
         return "", sk_cond[1]
     return sk_cond[1], sk_cond[2]
-
-
-def _escape_search(text: str) -> str:
-    return encode_value(text)[1:-2]
 
 
 def _truthy(value: Any) -> bool:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ontology.data.fields import normalize_email
-from ontology.data.indexes import CREATION_TIME, Index, SearchIndex, Unique
+from ontology.data.indexes import CREATION_TIME, Index, SearchIndex, Unique, VectorIndex
 from ontology.data.keys import register_table_prefix
 from ontology.errors import ValidationError
 
@@ -89,19 +89,27 @@ class Table:
     description: str = ""
     #: A timestamp field (ms) after which DynamoDB's TTL may delete the document.
     ttl_field: str | None = None
+    #: The full-text search and vector indexes (declared among ``indexes``; they take no GSI slot).
+    search_indexes: tuple[SearchIndex, ...] = ()
+    vector_indexes: tuple[VectorIndex, ...] = ()
     _by_name: dict[str, Index] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         register_table_prefix(self.name, self.id_prefix)
         implicit = Index("by_creation_time", (), 0, "every document, by creation time")
+        regular = [i for i in self.indexes if not isinstance(i, SearchIndex | VectorIndex)]
+        searches = tuple(i for i in self.indexes if isinstance(i, SearchIndex))
+        vectors = tuple(i for i in self.indexes if isinstance(i, VectorIndex))
         slotted = []
-        for slot, idx in enumerate((implicit, *self.indexes), start=1):
+        for slot, idx in enumerate((implicit, *regular), start=1):
             slotted.append(_with_slot(idx, slot))
         object.__setattr__(self, "indexes", tuple(slotted))
-        names = [i.name for i in slotted]
+        object.__setattr__(self, "search_indexes", searches)
+        object.__setattr__(self, "vector_indexes", vectors)
+        names = [i.name for i in (*slotted, *searches, *vectors)]
         if len(set(names)) != len(names):
             raise ValueError(f"table {self.name}: duplicate index name")
-        self._by_name.update({i.name: i for i in slotted})
+        self._by_name.update({i.name: i for i in (*slotted, *searches, *vectors)})
 
     def index(self, name: str) -> Index:
         try:
@@ -127,6 +135,10 @@ def _is_token(doc: Mapping[str, Any]) -> bool:
 
 def _is_payment(doc: Mapping[str, Any]) -> bool:
     return doc.get("type") == "payment"
+
+
+def _is_chunk(doc: Mapping[str, Any]) -> bool:
+    return doc.get("kind") == "chunk"
 
 
 _DECLARED: tuple[Table, ...] = (
@@ -316,6 +328,32 @@ _DECLARED: tuple[Table, ...] = (
         ),
         uniques=(Unique("tag", ("entityId", "key", "value"), message="this tag is already on the entity"),),
         description="knowledge: key-value labels",
+    ),
+    Table(
+        "knowledge",
+        "kno",
+        "org",
+        indexes=(
+            Index("by_source", ("sourceId", "chunkIndex"), 1),
+            Index("by_kind", ("kind",), 1),
+            VectorIndex(
+                "by_embedding",
+                ("embedding",),
+                0,
+                "chunks and labels by meaning (cosine similarity)",
+                vector_field="embedding",
+                filter_fields=("sourceId", "kind"),
+            ),
+        ),
+        uniques=(
+            Unique(
+                "chunk",
+                ("sourceId", "contentHash"),
+                when=_is_chunk,
+                message="this text is already known for this source",
+            ),
+        ),
+        description="knowledge: labels and chunks of text with their embeddings (RAG and search)",
     ),
 )
 

@@ -136,8 +136,14 @@ class Store:
 
         Unprocessed keys (throttling) are retried with jittered exponential backoff.
         """
+        return {pk: item for (pk, _), item in self.batch_get_items(keys, consistent=consistent).items()}
+
+    def batch_get_items(
+        self, keys: Iterable[tuple[str, str]], *, consistent: bool = True
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """Like :meth:`batch_get`, keyed by (pk, sk): for items that share a partition."""
         wanted = list(dict.fromkeys(keys))
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[tuple[str, str], dict[str, Any]] = {}
         for start in range(0, len(wanted), BATCH_GET_MAX_KEYS):
             pending = [
                 {"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted[start : start + BATCH_GET_MAX_KEYS]
@@ -150,7 +156,7 @@ class Store:
                 )
                 for raw in resp.get("Responses", {}).get(self.table_name, []):
                     item = deserialize(raw)
-                    found[item["pk"]] = item
+                    found[(item["pk"], item["sk"])] = item
                 pending = resp.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
                 if pending:
                     attempt += 1

@@ -180,6 +180,7 @@ def build_transaction(tx: TxState, table_name: str, txid: str) -> list[dict[str,
             op["ExpressionAttributeNames"] = {"#d": "doc"}
             op["ExpressionAttributeValues"] = {":held": {"S": json.dumps({"ref": held})}}
         items.append({op_name: op})
+    items.extend(_search_operations(tx, table_name))
     marker = {
         "pk": f"{tx.scope}#txn#{txid}",
         "sk": TXN_SK,
@@ -197,6 +198,25 @@ def build_transaction(tx: TxState, table_name: str, txid: str) -> list[dict[str,
         }
     )
     return items
+
+
+def _search_operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
+    """The full-text index entries the written documents move (ontology.data.search)."""
+    writes = None
+    for doc_id, full in tx.docs.items():
+        t, scope = tx.where[doc_id]
+        if not t.search_indexes or (full is None and doc_id in tx.inserted):
+            continue
+        from ontology.data.search import IndexWrites
+
+        writes = writes or IndexWrites()
+        old = None if doc_id in tx.inserted else tx.seen.get(f"{scope}#{doc_id}")
+        for idx in t.search_indexes:
+            writes.add(idx, scope, t.name, old, full)
+    if writes is None:
+        return []
+    tx.search_touched = writes.touched()
+    return writes.operations(table_name, serialize)
 
 
 def _check_limits(items: list[dict[str, Any]]) -> None:
@@ -290,6 +310,8 @@ def _record_writes(tx: TxState) -> None:
     for gpk, entry in tx.guards.items():
         if entry.get("dirty"):
             record_write({"pk": gpk, "sk": GUARD_SK})
+    for attrs in tx.search_touched:
+        record_write(attrs)
 
 
 def run_mutation(
