@@ -52,6 +52,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "entities:get": {"id": ENT},
     "entities:list": {"type": "blog_post", "status": "published", "paginationOpts": PAGE},
     "entities:search": {"query": "marathon training pl", "type": "blog_post", "limit": 10},
+    "knowledge:add": {
+        "sourceId": ENT,
+        "text": "Marathon training: build the long run slowly.",
+        "labels": {"topic": "running"},
+    },
+    "knowledge:search": {"query": "marathon training plan", "sourceId": ENT, "limit": 5},
     "events:list": {"actorId": ENT, "type": "creator_created", "paginationOpts": PAGE},
     "files:delete_file": {"fileId": ENT},
     "files:generate_upload_url": {"contentType": "image/png", "size": 1024},
@@ -125,6 +131,20 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "billing:record_outcome": {"invoiceId": ENT, "paid": True},
     # the token purchase saga's steps (Step Functions passes the purchase and the organization)
     "tokens:start_purchase": {"purchaseId": ENT2},
+    "knowledge:source_exists": {"sourceId": ENT},
+    "knowledge:chunks_by_id": {"ids": ["kno_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"]},
+    "knowledge:store_chunks": {
+        "sourceId": ENT,
+        "labels": {"topic": "running"},
+        "chunks": [
+            {
+                "text": "Marathon training: build the long run slowly.",
+                "chunkIndex": 0,
+                "contentHash": "0" * 64,
+                "embedding": [0.5, 0.5],
+            }
+        ],
+    },
     "purchases:charge": {"purchaseId": ENT2},
     "purchases:mint": {"purchaseId": ENT2},
     "purchases:capture": {"purchaseId": ENT2},

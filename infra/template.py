@@ -133,6 +133,94 @@ PURCHASE_EXECUTIONS_ARN = {
 }
 
 
+def _vector_indexes() -> list[tuple[str, str, Any]]:
+    """(logical id, S3 Vectors index name, declared index) of every vector index of the schema."""
+    from ontology.data.schema import TABLES
+    from ontology.data.vectors import s3_index_name
+
+    out = []
+    for t in TABLES.values():
+        for idx in t.vector_indexes:
+            logical = "".join(part.capitalize() for part in f"{t.name}_{idx.name}".split("_")) + "VectorIndex"
+            out.append((logical, s3_index_name(t.name, idx.name), idx))
+    return out
+
+
+VECTOR_INDEX_ARNS = [{"Fn::GetAtt": [logical, "IndexArn"]} for logical, _, _ in _vector_indexes()]
+KNOWLEDGE_FILTER = [
+    {"dynamodb": {"NewImage": {"tb": {"S": ["knowledge"]}}}},
+    {"dynamodb": {"OldImage": {"tb": {"S": ["knowledge"]}}}},
+]
+
+
+def _vector_resources() -> dict[str, Any]:
+    """S3 Vectors: one bucket, one index per declared vector index (cosine), and the stream indexer
+    that keeps them in step with the table (the only function that may write vectors)."""
+    resources: dict[str, Any] = {
+        "VectorBucket": {
+            "Type": "AWS::S3Vectors::VectorBucket",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {"EncryptionConfiguration": {"SseType": "AES256"}},
+        }
+    }
+    for logical, name, idx in _vector_indexes():
+        resources[logical] = {
+            "Type": "AWS::S3Vectors::Index",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "VectorBucketArn": {"Fn::GetAtt": ["VectorBucket", "VectorBucketArn"]},
+                "IndexName": name,
+                "DataType": "float32",
+                "Dimension": idx.declared_dimensions or {"Ref": "EmbeddingDimensions"},
+                "DistanceMetric": "cosine",
+            },
+        }
+    resources["KnowledgeIndexerFunction"] = {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "FunctionName": {"Fn::Sub": "${AWS::StackName}-knowledge-indexer"},
+            "Handler": "knowledge.index_vectors",
+            "Description": "Knowledge: the table's stream -> S3 Vectors (vectors put and deleted).",
+            "MemorySize": 256,
+            "Timeout": 60,
+            "Events": {
+                "Knowledge": {
+                    "Type": "DynamoDB",
+                    "Properties": {
+                        "Stream": {"Fn::GetAtt": ["Table", "StreamArn"]},
+                        "StartingPosition": "TRIM_HORIZON",
+                        "BatchSize": 100,
+                        "MaximumBatchingWindowInSeconds": 0,
+                        "MaximumRetryAttempts": 10,
+                        "BisectBatchOnFunctionError": True,
+                        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                        "FilterCriteria": {
+                            "Filters": [
+                                {"Pattern": json.dumps(p, separators=(",", ":"))} for p in KNOWLEDGE_FILTER
+                            ]
+                        },
+                    },
+                }
+            },
+            "Policies": [
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["s3vectors:PutVectors", "s3vectors:DeleteVectors"],
+                            "Resource": VECTOR_INDEX_ARNS,
+                        }
+                    ],
+                }
+            ],
+        },
+    }
+    return resources
+
+
 def function_name(spec: FunctionSpec) -> dict[str, Any]:
     """Deployed functions are named after the stack and the function (the scheduler's runner invokes
     a job's own function by this name; ontology.runtime.scheduler.function_name agrees)."""
@@ -159,6 +247,14 @@ def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
                 "Effect": "Allow",
                 "Action": ["states:DescribeExecution", "states:StopExecution"],
                 "Resource": PURCHASE_EXECUTIONS_ARN,
+            }
+        )
+    if "vectors" in spec.uses:
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["s3vectors:QueryVectors", "s3vectors:GetVectors"],
+                "Resource": VECTOR_INDEX_ARNS,
             }
         )
     if "storage" in spec.uses:
@@ -1119,6 +1215,7 @@ def build_template() -> dict[str, Any]:
         resources[fn.spec.logical_id] = _function(fn.spec, [c for c in crons if c.function == fn.spec.path])
     resources.update(_scheduler_resources())
     resources.update(_sync_resources(registry))
+    resources.update(_vector_resources())
     resources[STATE_MACHINE] = _state_machine()
     resources["TokenPurchaseLogs"] = {
         "Type": "AWS::Logs::LogGroup",
@@ -1203,6 +1300,13 @@ def build_template() -> dict[str, Any]:
             ],
             "Description": "How many days the functions', the API's and the saga's logs are kept.",
         },
+        "EmbeddingDimensions": {
+            "Type": "Number",
+            "Default": 1536,
+            "MinValue": 2,
+            "MaxValue": 4096,
+            "Description": "Dimensions of the embeddings (the AI provider's model and the vector indexes).",
+        },
         "LogLevel": {
             "Type": "String",
             "Default": "INFO",
@@ -1246,6 +1350,8 @@ def build_template() -> dict[str, Any]:
                         "ONE_STAGE": {"Ref": "Stage"},
                         "ONE_TABLE_NAME": {"Ref": "Table"},
                         "ONE_FILES_BUCKET": {"Ref": "FilesBucket"},
+                        "ONE_VECTOR_BUCKET_ARN": {"Fn::GetAtt": ["VectorBucket", "VectorBucketArn"]},
+                        "ONE_EMBEDDING_DIMENSIONS": {"Ref": "EmbeddingDimensions"},
                         "ONE_SECRETS_ARN": {"Ref": "AppSecrets"},
                         "ONE_JOBS_QUEUE_URL": {"Ref": "JobsQueue"},
                         "ONE_JOBS_QUEUE_ARN": JOBS_QUEUE_ARN,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -101,6 +102,12 @@ def create_table(client: Any, table_name: str, template: dict[str, Any] | None =
     return True
 
 
+#: Hosts of AWS's own endpoints, which no call from the local stack may reach.
+AWS_HOSTS = (".amazonaws.com", ".api.aws", ".amazonaws.com.cn")
+#: Calls refused because they were on their way to AWS itself (a test reads it).
+REFUSED: list[str] = []
+
+
 class _DirectTransport:
     """botocore's ``before-send`` hook: a request for the local AWS endpoint goes straight to the
     endpoint's WSGI app in this thread, not over a loopback socket.
@@ -108,8 +115,9 @@ class _DirectTransport:
     The local stack runs every handler in the process that serves moto. Their AWS calls are still
     built, signed and parsed by botocore and served by the same app (its lock, its journal hook)
     as any outside client's, only without the socket and the server's thread per request, which
-    doubled each call's cost (4.5 → 2.1 ms per GetItem, more under load). Requests for anything
-    else (and every client outside this process) go over HTTP as before.
+    doubled each call's cost (4.5 → 2.1 ms per GetItem, more under load). A request for AWS itself
+    (a service or operation the stack does not point at moto) is refused, never sent; requests for
+    anything else (and every client outside this process) go over HTTP as before.
     """
 
     def __init__(self, endpoint: str, app: Any) -> None:
@@ -119,6 +127,11 @@ class _DirectTransport:
     def __call__(self, request: Any, **_: Any) -> Any:
         url = request.url
         if url != self.endpoint and not url.startswith((self.endpoint + "/", self.endpoint + "?")):
+            host = urllib.parse.urlsplit(url).hostname or ""
+            if host.endswith(AWS_HOSTS):
+                # nothing in the local stack may reach AWS itself (an unemulated call would)
+                REFUSED.append(url)
+                raise RuntimeError(f"the local stack never calls AWS: refused {host}")
             return None
         from botocore.awsrequest import AWSResponse
         from moto.core.botocore_stubber import MockRawResponse

@@ -81,21 +81,59 @@ def translate(template: dict[str, Any], parameters: dict[str, str] | None = None
     return transform(template, parameters or {}, _NoAwsPolicyLoader())  # type: ignore[arg-type]
 
 
+def without(template: dict[str, Any], made: dict[str, str]) -> dict[str, Any]:
+    """The template without the resources made outside moto's CloudFormation (logical id → ARN, which
+    moto's CloudFormation cannot create: S3 Vectors), every reference to them replaced by that ARN."""
+    if not made:
+        return template
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][0] in made:
+                return made[value["Fn::GetAtt"][0]]
+            if set(value) == {"Ref"} and value["Ref"] in made:
+                return made[value["Ref"]]
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    tpl = walk(copy.deepcopy(template))
+    for logical in made:
+        tpl["Resources"].pop(logical, None)
+    return dict(tpl)
+
+
 def stand_up(
     cloudformation: Any,
     s3: Any,
     stack_name: str,
     template: dict[str, Any] | None = None,
     parameters: dict[str, str] | None = None,
+    *,
+    made: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """Create (or reuse) the stack; returns logical id → physical id of its resources."""
+    """Create (or reuse) the stack; returns logical id → physical id of its resources (``made``: those
+    created beforehand, outside moto's CloudFormation, by ARN; by default its S3 Vectors, made here)."""
+    template = template or load_template()
+    if made is None:
+        import boto3
+
+        from infra.local.vectors import create_resources
+
+        s3vectors = boto3.client(
+            "s3vectors",
+            endpoint_url=cloudformation.meta.endpoint_url,
+            region_name=cloudformation.meta.region_name,
+        )
+        made = create_resources(s3vectors, template, stack_name)
     try:
         existing = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except cloudformation.exceptions.ClientError:
         existing = []
     if not existing or existing[0]["StackStatus"].endswith("FAILED"):
         values = {**LOCAL_SECRET_VALUES, **(parameters or {})}
-        cfn = translate(with_s3_code(template or load_template(), s3), values)
+        cfn = translate(with_s3_code(without(template, made), s3), values)
         cloudformation.create_stack(
             StackName=stack_name,
             TemplateBody=json.dumps(cfn),
@@ -103,4 +141,7 @@ def stand_up(
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
         )
     resources = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
-    return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if r.get("PhysicalResourceId")}
+    physical = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if r.get("PhysicalResourceId")
+    }
+    return {**physical, **made}

@@ -12,6 +12,7 @@ moto is pinned (requirements/lock.txt) because these touch its internals; each p
   (:mod:`infra.local.pollers`), so the patched shard only records.
 - ``Table.query``: moto reads every item of the table for a Query; :mod:`infra.local.query_index`
   keeps an ordered index per GSI partition and hands moto only the items of the key range.
+- S3 Vectors' ``QueryVectors`` (moto has none): :mod:`infra.local.vectors` answers it exactly.
 - ``expire_ttl_items``: DynamoDB deletes items whose TTL has passed (within days); moto never does.
   The local stack calls this periodically so expired sessions, tokens and commit markers go away.
 """
@@ -30,7 +31,9 @@ def install_moto_patches() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
 
-    from infra.local import query_index, wake
+    from infra.local import query_index, vectors, wake
+
+    vectors.install()
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         _check_then_apply(self, transact_items)

@@ -6,9 +6,8 @@ platform's AI flows run end to end through the real ``openai`` SDK with no netwo
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import math
-import struct
 import time
 from typing import Any
 
@@ -43,17 +42,80 @@ def chat_reply(messages: list[dict[str, Any]], model: str) -> dict[str, Any]:
     }
 
 
-def embedding(text: str) -> list[float]:
-    """A unit vector derived from the text's SHA-256 (equal texts, equal vectors)."""
-    values: list[float] = []
-    counter = 0
-    while len(values) < DIMENSIONS:
-        block = hashlib.sha256(f"{counter}:{text}".encode()).digest()
-        values.extend(v / 2**31 - 1.0 for v in struct.unpack(">8I", block))
-        counter += 1
-    values = values[:DIMENSIONS]
-    norm = math.sqrt(sum(v * v for v in values)) or 1.0
-    return [v / norm for v in values]
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "our",
+        "that",
+        "the",
+        "their",
+        "this",
+        "to",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
+)
+_SUFFIXES = ("ing", "ers", "er", "ed", "es", "s")
+
+
+def _stem(term: str) -> str:
+    for suffix in _SUFFIXES:
+        if term.endswith(suffix) and len(term) - len(suffix) >= 3:
+            return term[: -len(suffix)]
+    return term
+
+
+@functools.lru_cache(maxsize=8192)
+def _direction(word: str, dimensions: int) -> Any:
+    import numpy as np
+
+    seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "big")
+    return np.random.default_rng(seed).standard_normal(dimensions).astype(np.float32)
+
+
+def embedding(text: str, dimensions: int = DIMENSIONS) -> list[float]:
+    """A deterministic unit vector whose similarity follows shared words: the sum of one fixed random
+    direction per word (lowercased, stop words left out, a light stem: "training" ~ "train", "plans" ~
+    "plan"), so texts that share words are near and texts that share none are nearly orthogonal."""
+    import numpy as np
+
+    from ontology.data.search import tokenize
+
+    words = [_stem(t) for t in tokenize(text) if t not in _STOPWORDS] or [f"\x00{text}"]
+    total = np.zeros(dimensions, dtype=np.float32)
+    for word in words:
+        total += _direction(word, dimensions)
+    norm = float(np.linalg.norm(total)) or 1.0
+    return [float(x) for x in total / norm]
 
 
 async def chat_completions(request: Request) -> JSONResponse:
@@ -65,7 +127,14 @@ async def embeddings(request: Request) -> JSONResponse:
     body = await request.json()
     inputs = body.get("input", "")
     texts = inputs if isinstance(inputs, list) else [inputs]
-    data = [{"object": "embedding", "index": i, "embedding": embedding(str(t))} for i, t in enumerate(texts)]
+    dimensions = body.get("dimensions") or DIMENSIONS
+    if not isinstance(dimensions, int) or not 1 <= dimensions <= 4096 or not texts or len(texts) > 2048:
+        error = {"message": "invalid dimensions or input", "type": "invalid_request_error"}
+        return JSONResponse({"error": error}, status_code=400)
+    data = [
+        {"object": "embedding", "index": i, "embedding": embedding(str(t), dimensions)}
+        for i, t in enumerate(texts)
+    ]
     tokens = sum(_words(str(t)) for t in texts)
     return JSONResponse(
         {

@@ -112,6 +112,7 @@ class LocalStack:
         self.journal = journal.Journal(self.state_dir, *self._saved)
         journal.activate(self.journal)
         self.journal.compact(self._capture)  # the loaded state as one snapshot, an empty journal
+        self.vectors_rebuilt = self._rebuild_vectors()
         self.restore_seconds = time.monotonic() - started
         self._spawn(lambda: self.journal.sync_forever(self._stop))
         self.dev_token = self._dev_identity()
@@ -168,7 +169,10 @@ class LocalStack:
             stream_arn,
             "SchedulerDispatcherFunction",
             stream_filters(template, "SchedulerDispatcherFunction"),
-            also=(("SyncInvalidatorFunction", stream_filters(template, "SyncInvalidatorFunction")),),
+            also=(
+                ("SyncInvalidatorFunction", stream_filters(template, "SyncInvalidatorFunction")),
+                ("KnowledgeIndexerFunction", stream_filters(template, "KnowledgeIndexerFunction")),
+            ),
         )
         self.queue_poller = QueuePoller(
             self.runner, sqs, settings.jobs_queue_url, settings.jobs_queue_arn, "SchedulerRunnerFunction"
@@ -256,7 +260,11 @@ class LocalStack:
         from infra.template import SECRET_PARAMETERS
 
         env = template["Globals"]["Function"]["Environment"]["Variables"]
-        parameters = {"Stage": "dev", "LogLevel": os.environ.get("ONE_LOG_LEVEL", "WARNING")}
+        parameters = {
+            "Stage": "dev",
+            "LogLevel": os.environ.get("ONE_LOG_LEVEL", "WARNING"),
+            "EmbeddingDimensions": str(template["Parameters"]["EmbeddingDimensions"]["Default"]),
+        }
         for name, declared in env.items():
             if name == "ONE_SECRETS_ARN":
                 continue  # moto's CloudFormation has no Secrets Manager secrets: secrets come from env
@@ -326,12 +334,32 @@ class LocalStack:
                     "QueueArn"
                 ]
             )
-        if attr == "Arn" and physical.startswith("arn:"):
+        if attr.endswith("Arn") and physical.startswith("arn:"):
             return physical
         if attr == "Arn":  # a role
             iam = boto3.client("iam", endpoint_url=self.aws_endpoint, region_name=region)
             return str(iam.get_role(RoleName=physical)["Role"]["Arn"])
         return None
+
+    def _rebuild_vectors(self) -> int:
+        """S3 Vectors' indexes hold what the table's knowledge documents say (moto keeps vectors in
+        memory only): put them again from the restored table, as the stream indexer would."""
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        from ontology.data.vectors import index_records
+
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_DEFAULT_REGION"]].get_table(
+            self.physical["Table"]
+        )
+        records = [
+            {"dynamodb": {"NewImage": item.to_json()["Attributes"]}}
+            for item in table.all_items()
+            if item.attrs.get("tb") is not None and item.attrs["tb"].value == "knowledge"
+        ]
+        if records and index_records(records):
+            log.warning("some knowledge vectors could not be indexed at start")
+        return len(records)
 
     def _dev_identity(self) -> str:
         """A developer account (org_owner of its own organization) and a session for `one run`."""

@@ -42,7 +42,7 @@ class ENV:
     SYNC_ENDPOINT = "ONE_SYNC_ENDPOINT"
     SYNC_QUEUE_URL = "ONE_SYNC_QUEUE_URL"
     SYNC_RECHECK_QUEUE_URL = "ONE_SYNC_RECHECK_QUEUE_URL"
-    VECTOR_BUCKET = "ONE_VECTOR_BUCKET"
+    VECTOR_BUCKET_ARN = "ONE_VECTOR_BUCKET_ARN"
     EMBEDDING_DIMENSIONS = "ONE_EMBEDDING_DIMENSIONS"
 
 
@@ -80,7 +80,7 @@ class Settings:
     #: Delayed second invalidations of range subscriptions (GSIs are eventually consistent).
     sync_recheck_queue_url: str = ""
     #: The S3 Vectors bucket holding the vector indexes (one index per declared vector index).
-    vector_bucket: str = ""
+    vector_bucket_arn: str = ""
     #: The embeddings' dimensions (the AI provider's model and every vector index without its own).
     embedding_dimensions: int = 1536
 
@@ -112,7 +112,7 @@ class Settings:
             sync_endpoint=e.get(ENV.SYNC_ENDPOINT) or None,
             sync_queue_url=e.get(ENV.SYNC_QUEUE_URL, ""),
             sync_recheck_queue_url=e.get(ENV.SYNC_RECHECK_QUEUE_URL, ""),
-            vector_bucket=e.get(ENV.VECTOR_BUCKET, ""),
+            vector_bucket_arn=e.get(ENV.VECTOR_BUCKET_ARN, ""),
             embedding_dimensions=int(e.get(ENV.EMBEDDING_DIMENSIONS) or "1536"),
         )
 

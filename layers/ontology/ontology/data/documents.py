@@ -346,6 +346,10 @@ class ChainNonceDoc(_Strict):
 #: The most text one knowledge document holds (a chunk; a longer text is chunked first).
 MAX_KNOWLEDGE_TEXT = 8_000
 _LabelKey = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+#: A knowledge document's labels: at most 32 key/value pairs.
+KnowledgeLabels = Annotated[
+    dict[_LabelKey, Annotated[StrictStr, Field(max_length=512)]], Field(max_length=32)
+]
 
 
 class KnowledgeDoc(_Strict):

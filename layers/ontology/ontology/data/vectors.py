@@ -51,7 +51,6 @@ TOP_K = 100
 SHARDS = 64
 ORG_KEY = "organizationId"
 SHARD_KEY = "shard"
-PUT_BATCH = 500
 
 
 def check_vector(vector: Any, dimensions: int, *, field: str = "vector") -> list[float]:
@@ -158,22 +157,22 @@ def _client() -> Any:
     return client("s3vectors")
 
 
-def _bucket() -> str:
+def index_arn(name: str) -> str:
+    """The ARN of the S3 Vectors index ``name`` in the platform's vector bucket."""
     from ontology.settings import get_settings
 
-    bucket = get_settings().vector_bucket
+    bucket = get_settings().vector_bucket_arn
     if not bucket:
         from ontology.errors import InternalError
 
         raise InternalError("Vector search is not configured (no vector bucket)")
-    return bucket
+    return f"{bucket}/index/{name}"
 
 
 def _query(index_name: str, vector: list[float], top_k: int, flt: dict[str, Any]) -> list[tuple[str, float]]:
     try:
         resp = _client().query_vectors(
-            vectorBucketName=_bucket(),
-            indexName=index_name,
+            indexArn=index_arn(index_name),
             queryVector={"float32": vector},
             topK=top_k,
             filter=flt,
@@ -310,14 +309,13 @@ def _apply(
 ) -> None:
     if new is None:
         if old is not None:
-            _client().delete_vectors(vectorBucketName=_bucket(), indexName=index_name, keys=[doc_id])
+            _client().delete_vectors(indexArn=index_arn(index_name), keys=[doc_id])
         return
     if old is not None and old == new:
         return
     vector, values = new
     metadata = {ORG_KEY: org, SHARD_KEY: shard_of(doc_id), **values}
     _client().put_vectors(
-        vectorBucketName=_bucket(),
-        indexName=index_name,
+        indexArn=index_arn(index_name),
         vectors=[{"key": doc_id, "data": {"float32": vector}, "metadata": metadata}],
     )

@@ -20,6 +20,7 @@ __all__ = ["AI", "ChatReply", "OpenAIProvider", "get_ai", "set_ai"]
 
 CHAT_MODEL = "gpt-4-turbo-preview"
 EMBEDDING_MODEL = "text-embedding-ada-002"
+EMBEDDING_MODEL_SIZED = "text-embedding-3-small"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class AI(Protocol):
         self, *, system_prompt: str, messages: list[dict[str, str]], temperature: float = 0.7
     ) -> ChatReply: ...
     def embed(self, text: str) -> list[float]: ...
+    def embed_many(self, texts: list[str]) -> list[list[float]]: ...
 
 
 class OpenAIProvider:
@@ -68,13 +70,26 @@ class OpenAIProvider:
         return ChatReply(content=resp.choices[0].message.content or "", usage=usage, model=resp.model)
 
     def embed(self, text: str) -> list[float]:
+        return self.embed_many([text])[0]
+
+    def embed_many(self, texts: list[str]) -> list[list[float]]:
+        """One embedding per text, in one request, of the platform's dimensions (``ONE_EMBEDDING_DIMENSIONS``:
+        the reference's ada-002 for its 1536, text-embedding-3-small, which takes a size, otherwise)."""
         import openai
 
+        from ontology.settings import get_settings
+
+        dimensions = get_settings().embedding_dimensions
+        extra: dict[str, Any] = {} if dimensions == 1536 else {"dimensions": dimensions}
+        model = EMBEDDING_MODEL if dimensions == 1536 else EMBEDDING_MODEL_SIZED
         try:
-            resp = self._client.embeddings.create(model=EMBEDDING_MODEL, input=text)
+            resp = self._client.embeddings.create(model=model, input=texts, **extra)
         except openai.OpenAIError as exc:
             raise UpstreamError(f"OpenAI: {type(exc).__name__}") from None
-        return list(resp.data[0].embedding)
+        vectors = [list(d.embedding) for d in sorted(resp.data, key=lambda d: d.index)]
+        if len(vectors) != len(texts) or any(len(v) != dimensions for v in vectors):
+            raise UpstreamError("OpenAI: the embeddings are not of the expected size")
+        return vectors
 
 
 def _api_key() -> str:

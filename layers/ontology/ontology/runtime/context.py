@@ -155,6 +155,15 @@ class ActionCtx(_BaseCtx):
             raise InternalError(f"run_action: {fn.spec.path} is a {fn.spec.kind}")
         return invoke(fn, args or {}, self._identity)
 
+    def vector_search(self, table: str, index: str, opts: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Convex's ``ctx.vectorSearch``: ``[{"_id", "_score"}]`` by cosine similarity, within the
+        caller's organization (``opts``: ``vector``, ``limit`` 1-256, default 10, ``filter``); the
+        function declares ``uses=("vectors",)`` (its permission to query the index)."""
+        from ontology.data.vectors import vector_search
+
+        identity = self.auth.require_identity()
+        return vector_search(table, index, opts, organization_id=identity.organizationId)
+
 
 def system_identity(organization_id: str) -> Identity:
     """The platform acting inside one organization (crons, the purchase saga's steps)."""

@@ -52,6 +52,7 @@ MODULES: tuple[str, ...] = (
     "connections",
     "events",
     "tags",
+    "knowledge",
     "scheduler",
     "organizations",
     "auth",

@@ -1,0 +1,247 @@
+"""Knowledge: what the platform knows, as chunks of text with embeddings, searched by meaning.
+
+``knowledge:add`` chunks a text, embeds the chunks through the AI provider and stores them (a chunk
+already known for the source is not stored twice); ``knowledge:search`` embeds a query and answers the
+nearest chunks, within the caller's organization. The vectors reach S3 Vectors from the table's stream
+(``index_vectors``, the ``KnowledgeIndexerFunction``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StrictInt, StrictStr
+
+from ontology.data.documents import MAX_KNOWLEDGE_TEXT, KnowledgeLabels
+from ontology.data.fields import DocumentId
+from ontology.data.search import tokenize
+from ontology.data.vectors import index_records
+from ontology.errors import NotFoundError, ValidationError
+from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.functions import action, mutation, query
+from ontology.runtime.registry import Args
+from ontology.services.ontology_ops import now_ms
+
+#: The most a text given to ``knowledge:add`` holds (it is split into chunks of about CHUNK_CHARS).
+MAX_TEXT_CHARS = 40_000
+MAX_TEXT_TERMS = 5_000
+CHUNK_CHARS = 1_000
+MAX_QUERY_CHARS = 1_000
+
+
+def chunk_text(text: str, size: int = CHUNK_CHARS) -> list[str]:
+    """Split ``text`` into chunks of at most ``size`` characters, at sentence ends where it can, at
+    word boundaries where a sentence is longer (never inside a word shorter than ``size``)."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n{2,}", text.strip()) if s.strip()]
+    chunks: list[str] = []
+    current = ""
+    for sentence in sentences:
+        pieces = [sentence]
+        if len(sentence) > size:
+            pieces, piece = [], ""
+            for whole in sentence.split():
+                word = whole
+                while len(word) > size:
+                    pieces.append(word[:size])
+                    word = word[size:]
+                if piece and len(piece) + 1 + len(word) > size:
+                    pieces.append(piece)
+                    piece = ""
+                piece = f"{piece} {word}" if piece else word
+            if piece:
+                pieces.append(piece)
+        for p in pieces:
+            if current and len(current) + 1 + len(p) > size:
+                chunks.append(current)
+                current = ""
+            current = f"{current} {p}" if current else p
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# ------------------------------------------------------------------------------------------ add
+
+
+class AddArgs(Args):
+    sourceId: DocumentId
+    text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+    labels: KnowledgeLabels = Field(default_factory=dict)
+
+
+class AddResult(BaseModel):
+    sourceId: str
+    ids: list[str]
+    added: int
+    existing: int
+
+
+@action(args=AddArgs, returns=AddResult, auth="org_user")
+def add(ctx: ActionCtx, args: AddArgs) -> dict[str, Any]:
+    """Store a text about a source (any document of the organization): chunked, each chunk embedded
+    through the AI provider (one request), stored with the labels; chunks already known for the
+    source are not stored again. Answers the chunks' ids in order."""
+    if not tokenize(args.text):
+        raise ValidationError("the text has no words", field="text")
+    if len(tokenize(args.text)) > MAX_TEXT_TERMS:
+        raise ValidationError(f"a text holds at most {MAX_TEXT_TERMS} words; add it in parts", field="text")
+    if not ctx.run_query(source_exists, {"sourceId": args.sourceId}):
+        raise NotFoundError("source not found", id=args.sourceId)
+    chunks = chunk_text(args.text)
+    from ontology.providers.ai import get_ai
+
+    vectors = get_ai().embed_many(chunks)
+    stored = ctx.run_mutation(
+        store_chunks,
+        {
+            "sourceId": args.sourceId,
+            "labels": args.labels,
+            "chunks": [
+                {"text": c, "chunkIndex": i, "contentHash": _hash(c), "embedding": v}
+                for i, (c, v) in enumerate(zip(chunks, vectors, strict=True))
+            ],
+        },
+    )
+    return {"sourceId": args.sourceId, **stored}
+
+
+class SourceArgs(Args):
+    sourceId: DocumentId
+
+
+@query(args=SourceArgs, internal=True)
+def source_exists(ctx: QueryCtx, args: SourceArgs) -> bool:
+    """Whether the source is a document of the caller's organization."""
+    from ontology.data.keys import table_of_id
+    from ontology.data.schema import table
+
+    name = table_of_id(args.sourceId)
+    if name is None or table(name).scope != "org":
+        return False
+    return ctx.db.get(args.sourceId, name, field="sourceId") is not None
+
+
+class Chunk(BaseModel):
+    text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_KNOWLEDGE_TEXT)]
+    chunkIndex: Annotated[StrictInt, Field(ge=0, le=100_000)]
+    contentHash: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
+    embedding: list[float]
+
+
+class StoreArgs(Args):
+    sourceId: DocumentId
+    labels: KnowledgeLabels = Field(default_factory=dict)
+    chunks: Annotated[list[Chunk], Field(min_length=1, max_length=48)]
+
+
+@mutation(args=StoreArgs, internal=True)
+def store_chunks(ctx: MutationCtx, args: StoreArgs) -> dict[str, Any]:
+    """Insert the chunks the source does not hold yet (by content), in one transaction."""
+    now = now_ms()
+    ids: list[str] = []
+    added = 0
+    for chunk in args.chunks:
+        key = {"kind": "chunk", "sourceId": args.sourceId, "contentHash": chunk.contentHash}
+        known = ctx.db.lookup_unique("knowledge", "chunk", key)
+        if known is not None:
+            ids.append(known["_id"])
+            continue
+        ids.append(
+            ctx.db.insert(
+                "knowledge",
+                {
+                    "kind": "chunk",
+                    "text": chunk.text,
+                    "sourceId": args.sourceId,
+                    "chunkIndex": chunk.chunkIndex,
+                    "contentHash": chunk.contentHash,
+                    "embedding": chunk.embedding,
+                    "labels": dict(args.labels),
+                    "createdAt": now,
+                    "updatedAt": now,
+                },
+            )
+        )
+        added += 1
+    return {"ids": ids, "added": added, "existing": len(ids) - added}
+
+
+# --------------------------------------------------------------------------------------- search
+
+
+class SearchArgs(Args):
+    query: Annotated[StrictStr, Field(min_length=1, max_length=MAX_QUERY_CHARS)]
+    sourceId: DocumentId | None = None
+    limit: Annotated[StrictInt, Field(ge=1, le=100)] = 10
+
+
+class KnowledgeHit(BaseModel):
+    id_: str = Field(alias="_id")
+    score: float = Field(alias="_score")
+    text: str
+    sourceId: str
+    kind: str
+    chunkIndex: int | None = None
+    labels: dict[str, str]
+
+
+@action(args=SearchArgs, returns=list[KnowledgeHit], uses=("vectors",))
+def search(ctx: ActionCtx, args: SearchArgs) -> list[dict[str, Any]]:
+    """The chunks nearest in meaning to the query (its embedding, cosine similarity), most similar
+    first, optionally of one source: each with its text, source, labels and ``_score``."""
+    if not tokenize(args.query):
+        raise ValidationError("the query has no words", field="query")
+    from ontology.providers.ai import get_ai
+
+    vector = get_ai().embed(args.query)
+    opts: dict[str, Any] = {"vector": vector, "limit": args.limit}
+    if args.sourceId is not None:
+        source = args.sourceId
+        opts["filter"] = lambda q: q.eq("sourceId", source)
+    hits = ctx.vector_search("knowledge", "by_embedding", opts)
+    if not hits:
+        return []
+    docs = ctx.run_query(chunks_by_id, {"ids": [h["_id"] for h in hits]})
+    out = []
+    for hit in hits:
+        doc = docs.get(hit["_id"])
+        if doc is None:  # deleted since the index last heard of it
+            continue
+        out.append(
+            {
+                "_id": hit["_id"],
+                "_score": hit["_score"],
+                "text": doc["text"],
+                "sourceId": doc["sourceId"],
+                "kind": doc["kind"],
+                "chunkIndex": doc.get("chunkIndex"),
+                "labels": doc.get("labels", {}),
+            }
+        )
+    return out
+
+
+class IdsArgs(Args):
+    ids: Annotated[list[StrictStr], Field(max_length=256)]
+
+
+@query(args=IdsArgs, internal=True)
+def chunks_by_id(ctx: QueryCtx, args: IdsArgs) -> dict[str, Any]:
+    """The knowledge documents of these ids (of the caller's organization), without their vectors."""
+    docs = ctx.db.get_many(args.ids, "knowledge")
+    return {d["_id"]: {k: v for k, v in d.items() if k != "embedding"} for d in docs if d is not None}
+
+
+# -------------------------------------------------------------------------------------- indexer
+
+
+def index_vectors(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """The table's stream → S3 Vectors: each knowledge document's vector put, changed or deleted
+    (``KnowledgeIndexerFunction``; idempotent, so a redelivered record changes nothing)."""
+    return {"batchItemFailures": index_records(event.get("Records", []))}
