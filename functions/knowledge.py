@@ -194,9 +194,12 @@ class KnowledgeHit(BaseModel):
 @action(args=SearchArgs, returns=list[KnowledgeHit], uses=("vectors",))
 def search(ctx: ActionCtx, args: SearchArgs) -> list[dict[str, Any]]:
     """The chunks nearest in meaning to the query (its embedding, cosine similarity), most similar
-    first, optionally of one source: each with its text, source, labels and ``_score``."""
+    first, optionally of one source (NOT_FOUND if it is no document of the organization): each with
+    its text, source, labels and ``_score``."""
     if not tokenize(args.query):
         raise ValidationError("the query has no words", field="query")
+    if args.sourceId is not None and not ctx.run_query(source_exists, {"sourceId": args.sourceId}):
+        raise NotFoundError("source not found", id=args.sourceId)
     from ontology.providers.ai import get_ai
 
     vector = get_ai().embed(args.query)

@@ -121,10 +121,10 @@ def stand_up(
 
         from infra.local.vectors import create_resources
 
+        endpoint = cloudformation.meta.endpoint_url
+        local = endpoint.startswith("http://")  # moto's server; otherwise moto in process
         s3vectors = boto3.client(
-            "s3vectors",
-            endpoint_url=cloudformation.meta.endpoint_url,
-            region_name=cloudformation.meta.region_name,
+            "s3vectors", endpoint_url=endpoint if local else None, region_name=cloudformation.meta.region_name
         )
         made = create_resources(s3vectors, template, stack_name)
     try:

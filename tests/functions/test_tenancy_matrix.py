@@ -140,6 +140,8 @@ def _calls(f: dict[str, str]) -> dict[str, dict[str, Any]]:
         "organizations:remove_member": {"userId": f["user"]},
         "organizations:switch_active": {"organizationId": f["org"]},
         "organizations:join": {"organizationId": f["org"]},
+        "knowledge:add": {"sourceId": f["creator"], "text": "stolen words"},
+        "knowledge:search": {"query": "words", "sourceId": f["post"]},
     }
 
 

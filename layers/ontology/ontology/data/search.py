@@ -615,3 +615,28 @@ class Searcher:
         # once read to the end)
         last = items[-1][lst.sk_attr] if items else KEY_MAX
         self.record_range(lst.pk_attr, lst.pk, lst.sk_attr, "", KEY_MAX if lst.done else last)
+
+
+def bulk_items(
+    index: SearchIndex, scope: str, table: str, docs: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every index item for stored documents written outside transactions (bulk loads, a rebuild):
+    their postings, the terms' dictionary entries and the statistics shards, as final values."""
+    items: list[dict[str, Any]] = []
+    df: Counter[str] = Counter()
+    shards: dict[str, list[int]] = {}
+    for doc in docs:
+        entry = indexed(index, scope, table, doc)
+        if entry is None:
+            continue
+        items.extend(entry.postings.values())
+        df.update(entry.terms.keys())
+        shard = shards.setdefault(_shard(doc["_id"]), [0, 0])
+        shard[0] += 1
+        shard[1] += entry.dl
+    dpk, spk = dict_pk(scope, table, index.name), stats_pk(scope, table, index.name)
+    items += [{"pk": dpk, "sk": term, "tb": SEARCH_TB, "df": n} for term, n in df.items()]
+    items += [
+        {"pk": spk, "sk": s, "tb": SEARCH_TB, "n": n, "len": length} for s, (n, length) in shards.items()
+    ]
+    return items
