@@ -74,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  chain       {stack.chain_url}   (local EVM; {stack.chain.replayed} transactions replayed)")
     print(f"  demo token  {stack.demo_token}   (LOCAL, $0.50; buy with pm_card_visa)")
     print(f"  bucket      {stack.physical['FilesBucket']}")
+    print(
+        f"  vectors     {stack.physical['VectorBucket']}   (S3 Vectors on moto, QueryVectors answered here;"
+        f" {stack.vectors_rebuilt} re-indexed)"
+    )
+    print(f"  AI          {stack.api_url}/_local/openai/v1   (deterministic chat and embeddings)")
     print(f"  state       {args.state_dir}   restored: {restored}")
     print(
         f"  journal     {stack.replayed} writes replayed, {stack.redispatched} pending jobs sent again"
