@@ -140,3 +140,28 @@ def test_a_page_rerun_with_its_end_cursor_keeps_its_end(table: str) -> None:
     assert again["continueCursor"] == first["continueCursor"] and again["isDone"] is False
     rest = page({"numItems": 10, "cursor": first["continueCursor"]})
     assert len(rest["page"]) == 3 and rest["isDone"]
+
+
+def test_a_search_watches_its_terms_lists_and_results(table: str) -> None:
+    """A search subscription re-runs when a document gains or loses a searched term, or a result
+    changes; a write elsewhere in the index leaves it alone."""
+    ids = run_mutation(
+        lambda db: [
+            db.insert("entities", _entity(n)) for n in ("Trail Running", "Road Running", "Yoga Flow")
+        ],
+        org=ORG,
+    )
+
+    def search(db: Any) -> Any:
+        return (
+            db.query("entities")
+            .with_search_index("search_entities", lambda q: q.search("name", "trail runn"))
+            .take(5)
+        )
+
+    found, reads = _read(search)
+    assert {d["_id"] for d in found} == set(ids[:2])
+    assert reads.touches(_write(lambda db: db.insert("entities", _entity("Trail Mix"))))
+    assert reads.touches(_write(lambda db: db.patch(ids[0], {"name": "Hill Walking"})))
+    assert reads.touches(_write(lambda db: db.patch(ids[1], {"properties": {"note": "edited"}})))
+    assert not reads.touches(_write(lambda db: db.patch(ids[2], {"name": "Yoga Stretch"})))
