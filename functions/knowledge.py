@@ -62,7 +62,7 @@ def chunk_text(text: str, size: int = CHUNK_CHARS) -> list[str]:
     return chunks
 
 
-def _hash(text: str) -> str:
+def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -93,20 +93,9 @@ def add(ctx: ActionCtx, args: AddArgs) -> dict[str, Any]:
         raise ValidationError(f"a text holds at most {MAX_TEXT_TERMS} words; add it in parts", field="text")
     if not ctx.run_query(source_exists, {"sourceId": args.sourceId}):
         raise NotFoundError("source not found", id=args.sourceId)
-    chunks = chunk_text(args.text)
-    from ontology.providers.ai import get_ai
-
-    vectors = get_ai().embed_many(chunks)
     stored = ctx.run_mutation(
         store_chunks,
-        {
-            "sourceId": args.sourceId,
-            "labels": args.labels,
-            "chunks": [
-                {"text": c, "chunkIndex": i, "contentHash": _hash(c), "embedding": v}
-                for i, (c, v) in enumerate(zip(chunks, vectors, strict=True))
-            ],
-        },
+        {"sourceId": args.sourceId, "labels": args.labels, "chunks": embedded_chunks([args.text])},
     )
     return {"sourceId": args.sourceId, **stored}
 
@@ -143,33 +132,53 @@ class StoreArgs(Args):
 @mutation(args=StoreArgs, internal=True)
 def store_chunks(ctx: MutationCtx, args: StoreArgs) -> dict[str, Any]:
     """Insert the chunks the source does not hold yet (by content), in one transaction."""
+    return insert_chunks(ctx.db, args.sourceId, args.chunks, labels=dict(args.labels))
+
+
+def insert_chunks(
+    db: Any, source_id: str, chunks: list[Chunk], *, labels: dict[str, str], owner_id: str | None = None
+) -> dict[str, Any]:
+    """Insert the chunks ``source_id`` does not hold yet (by content hash): ``{ids, added, existing}``."""
     now = now_ms()
     ids: list[str] = []
     added = 0
-    for chunk in args.chunks:
-        key = {"kind": "chunk", "sourceId": args.sourceId, "contentHash": chunk.contentHash}
-        known = ctx.db.lookup_unique("knowledge", "chunk", key)
+    for chunk in chunks:
+        key = {"kind": "chunk", "sourceId": source_id, "contentHash": chunk.contentHash}
+        known = db.lookup_unique("knowledge", "chunk", key)
         if known is not None:
             ids.append(known["_id"])
             continue
-        ids.append(
-            ctx.db.insert(
-                "knowledge",
-                {
-                    "kind": "chunk",
-                    "text": chunk.text,
-                    "sourceId": args.sourceId,
-                    "chunkIndex": chunk.chunkIndex,
-                    "contentHash": chunk.contentHash,
-                    "embedding": chunk.embedding,
-                    "labels": dict(args.labels),
-                    "createdAt": now,
-                    "updatedAt": now,
-                },
-            )
-        )
+        doc: dict[str, Any] = {
+            "kind": "chunk",
+            "text": chunk.text,
+            "sourceId": source_id,
+            "chunkIndex": chunk.chunkIndex,
+            "contentHash": chunk.contentHash,
+            "embedding": chunk.embedding,
+            "labels": labels,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        if owner_id:
+            doc["ownerId"] = owner_id
+        ids.append(db.insert("knowledge", doc))
         added += 1
     return {"ids": ids, "added": added, "existing": len(ids) - added}
+
+
+def embedded_chunks(texts: list[str]) -> list[dict[str, Any]]:
+    """The texts chunked and embedded (one request to the AI provider per 96 chunks), as ``Chunk``
+    arguments: ``[{text, chunkIndex, contentHash, embedding}]``."""
+    from ontology.providers.ai import get_ai
+
+    pieces = [(i, c) for text in texts for i, c in enumerate(chunk_text(text))]
+    vectors: list[list[float]] = []
+    for start in range(0, len(pieces), 96):
+        vectors += get_ai().embed_many([c for _, c in pieces[start : start + 96]])
+    return [
+        {"text": c, "chunkIndex": i, "contentHash": content_hash(c), "embedding": v}
+        for (i, c), v in zip(pieces, vectors, strict=True)
+    ]
 
 
 # --------------------------------------------------------------------------------------- search

@@ -58,6 +58,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "labels": {"topic": "running"},
     },
     "knowledge:search": {"query": "marathon training plan", "sourceId": ENT, "limit": 5},
+    "clones:create": {"creatorId": ENT, "systemPrompt": "You are Ada's clone.", "temperature": 0.6},
+    "clones:get": {"cloneId": ENT2},
     "events:list": {"actorId": ENT, "type": "creator_created", "paginationOpts": PAGE},
     "files:delete_file": {"fileId": ENT},
     "files:generate_upload_url": {"contentType": "image/png", "size": 1024},
@@ -132,6 +134,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     # the token purchase saga's steps (Step Functions passes the purchase and the organization)
     "tokens:start_purchase": {"purchaseId": ENT2},
     "knowledge:source_exists": {"sourceId": ENT},
+    "clones:training_plan": {"cloneId": ENT2},
+    "clones:train": {"cloneId": ENT2},
+    "clones:finish_training": {"cloneId": ENT2},
+    "clones:add_knowledge_item": {"cloneId": ENT2, "contentId": ENT, "title": "Post", "chunks": []},
     "knowledge:chunks_by_id": {"ids": ["kno_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"]},
     "knowledge:store_chunks": {
         "sourceId": ENT,

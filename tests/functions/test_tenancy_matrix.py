@@ -142,6 +142,8 @@ def _calls(f: dict[str, str]) -> dict[str, dict[str, Any]]:
         "organizations:join": {"organizationId": f["org"]},
         "knowledge:add": {"sourceId": f["creator"], "text": "stolen words"},
         "knowledge:search": {"query": "words", "sourceId": f["post"]},
+        "clones:create": {"creatorId": f["creator"]},
+        "clones:get": {"cloneId": f["post"]},
     }
 
 

@@ -96,6 +96,8 @@ class AiCloneProperties(_Strict):
     lastTrainingDate: Timestamp = 0
     totalInteractions: NonNegative = 0
     satisfactionScore: Number = 0
+    #: the creator the clone is of (set by clones:create; one clone per creator)
+    creatorId: EntityId | None = None
 
 
 class RecordedTx(_Strict):
@@ -356,6 +358,8 @@ class KnowledgeDoc(_Strict):
     kind: Literal["label", "chunk"]
     text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_KNOWLEDGE_TEXT)]
     sourceId: DocumentId
+    #: whose knowledge it is, when not the source's own (a clone's training chunks: the clone)
+    ownerId: DocumentId | None = None
     chunkIndex: Annotated[StrictInt, Field(ge=0, le=100_000)] | None = None
     contentHash: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
     # the vector index checks the dimensions; any finite number is a component

@@ -141,6 +141,14 @@ def _is_chunk(doc: Mapping[str, Any]) -> bool:
     return doc.get("kind") == "chunk"
 
 
+def _is_clone(doc: Mapping[str, Any]) -> bool:
+    return doc.get("type") == "ai_clone"
+
+
+def _is_knowledge_item(doc: Mapping[str, Any]) -> bool:
+    return doc.get("type") == "knowledge_item"
+
+
 _DECLARED: tuple[Table, ...] = (
     Table(
         "organizations",
@@ -279,6 +287,18 @@ _DECLARED: tuple[Table, ...] = (
                 when=_is_payment,
                 message="this idempotency key is already used",
             ),
+            Unique(
+                "clone_of_creator",
+                ("properties.creatorId",),
+                when=_is_clone,
+                message="this creator already has an AI clone",
+            ),
+            Unique(
+                "trained_item",
+                ("properties.cloneId", "properties.contentId"),
+                when=_is_knowledge_item,
+                message="this content is already in the clone's knowledge",
+            ),
         ),
         description="things: the 50 entity types",
     ),
@@ -342,7 +362,7 @@ _DECLARED: tuple[Table, ...] = (
                 0,
                 "chunks and labels by meaning (cosine similarity)",
                 vector_field="embedding",
-                filter_fields=("sourceId", "kind"),
+                filter_fields=("sourceId", "kind", "ownerId"),
             ),
         ),
         uniques=(

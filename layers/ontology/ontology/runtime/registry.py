@@ -53,6 +53,7 @@ MODULES: tuple[str, ...] = (
     "events",
     "tags",
     "knowledge",
+    "clones",
     "scheduler",
     "organizations",
     "auth",

@@ -30,6 +30,8 @@ MANAGED_ENTITY_TYPES = {
     "token": "tokens:create",
     "token_contract": "tokens:create",
     "payment": "tokens:purchase",
+    "ai_clone": "clones:create",
+    "knowledge_item": "clones:create (its training)",
 }
 #: Events that tell one buyer's purchases (amounts, Stripe ids): for the buyer and the staff only.
 PURCHASE_EVENTS = frozenset({"payment_processed", "tokens_purchased", "revenue_generated"})

@@ -1,0 +1,193 @@
+"""AI clone creation through the local stack as ``make dev`` starts it, asserting the reference's
+"AI Clone Creation" mapping (its entities, connections, events and tags, as a table), training on the
+creator's authored content with knowledge chunks, re-training adding only what is new, and bad input."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ontology.client import OneClient
+from tests.infra.localstack import Stack, signed_in
+
+#: The reference's "AI Clone Creation" (How Features Map to Ontology), the clone-creation part:
+#: (what, kind, how it is found from the clone)
+REFERENCE = [
+    ("entity", "ai_clone", "the clone itself"),
+    ("entity", "knowledge_item", "one per authored content item"),
+    ("connection", "owns", "creator -> ai_clone"),
+    ("connection", "trained_on", "ai_clone -> knowledge_item, one per item"),
+    ("connection", "powers", "agent -> ai_clone"),
+    ("event", "clone_created", "when the clone entity is created"),
+    ("tag", "industry", "inherited from the creator"),
+    ("tag", "skill", "inherited from the creator"),
+    ("tag", "status", "training, then active"),
+]
+
+POSTS = [
+    ("Negative splits for your first marathon", "Run the second half faster than the first: start slow."),
+    ("Why I carb-load on rice", "Two days before a race I eat rice, potatoes and bread, and little fibre."),
+]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    s = Stack(Path(tmp_path_factory.mktemp("clones")) / "state")
+    s.start()
+    try:
+        yield s
+    finally:
+        s.kill()
+
+
+@pytest.fixture(scope="module")
+def owner(stack: Stack) -> OneClient:
+    return OneClient(stack.url, token=stack.token())
+
+
+def _post(client: OneClient, creator: str, title: str, body: str) -> str:
+    post = client.mutation(
+        "entities:create",
+        {"type": "blog_post", "name": title, "status": "published", "properties": {"body": body}},
+    )["id"]
+    client.mutation(
+        "connections:create", {"fromEntityId": creator, "toEntityId": post, "relationshipType": "authored"}
+    )
+    return str(post)
+
+
+def _until(fn: Any, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def _out(client: OneClient, entity: str, kind: str) -> list[dict[str, Any]]:
+    page = client.query(
+        "connections:list",
+        {"entityId": entity, "relationshipType": kind, "paginationOpts": {"numItems": 100, "cursor": None}},
+    )
+    return list(page["page"])
+
+
+@pytest.fixture(scope="module")
+def made(owner: OneClient) -> dict[str, Any]:
+    email = f"clone-{time.time_ns()}@example.com"
+    creator = owner.mutation("creators:create", {"email": email, "name": "Ada Runner", "niche": ["running"]})[
+        "creatorId"
+    ]
+    for key, value in (("industry", "fitness"), ("skill", "marathon"), ("topic", "not inherited")):
+        owner.mutation("tags:add", {"entityId": creator, "key": key, "value": value})
+    posts = [_post(owner, creator, t, b) for t, b in POSTS]
+    created = owner.mutation("clones:create", {"creatorId": creator, "temperature": 0.4})
+    assert created["created"] is True and created["status"] == "training"
+    clone = _until(
+        lambda: (
+            (c := owner.query("clones:get", {"cloneId": created["cloneId"]}))
+            and c["trainingStatus"] == "active"
+            and c
+        )
+    )
+    assert clone, "training did not finish"
+    return {"creator": creator, "posts": posts, "clone": clone}
+
+
+@pytest.mark.parametrize(("what", "kind", "how"), REFERENCE)
+def test_creation_writes_what_the_reference_lists(
+    owner: OneClient, made: dict[str, Any], what: str, kind: str, how: str
+) -> None:
+    clone = made["clone"]
+    cid = clone["_id"]
+    items = _out(owner, cid, "trained_on")
+    if (what, kind) == ("entity", "ai_clone"):
+        assert clone["type"] == "ai_clone" and clone["status"] == "active"
+        assert clone["properties"]["temperature"] == 0.4
+        assert clone["properties"]["creatorId"] == made["creator"]
+        assert clone["knowledgeBaseSize"] == len(POSTS) and clone["properties"]["lastTrainingDate"] > 0
+    elif (what, kind) == ("entity", "knowledge_item"):
+        docs = [owner.query("entities:get", {"id": c["toEntityId"]}) for c in items]
+        assert sorted(d["properties"]["contentId"] for d in docs) == sorted(made["posts"])
+        assert all(d["type"] == "knowledge_item" for d in docs)
+    elif what == "connection" and kind == "owns":
+        assert [c["toEntityId"] for c in _out(owner, made["creator"], "owns")] == [cid]
+    elif what == "connection" and kind == "trained_on":
+        assert len(items) == len(POSTS)
+    elif what == "connection" and kind == "powers":
+        incoming = owner.query(
+            "connections:list",
+            {
+                "entityId": cid,
+                "direction": "to",
+                "relationshipType": "powers",
+                "paginationOpts": {"numItems": 10, "cursor": None},
+            },
+        )["page"]
+        assert len(incoming) == 1
+        agent = owner.query("entities:get", {"id": incoming[0]["fromEntityId"]})
+        assert agent["type"] == "intelligence_agent"
+    elif what == "event":
+        events = owner.query(
+            "events:list", {"targetId": cid, "type": kind, "paginationOpts": {"numItems": 10, "cursor": None}}
+        )["page"]
+        assert len(events) == 1 and events[0]["metadata"]["creatorId"] == made["creator"]
+    else:
+        tags = owner.query(
+            "tags:list", {"entityId": cid, "paginationOpts": {"numItems": 50, "cursor": None}}
+        )["page"]
+        values = sorted(t["value"] for t in tags if t["key"] == kind)
+        assert values == {"industry": ["fitness"], "skill": ["marathon"], "status": ["active"]}[kind]
+        assert not any(t["key"] == "topic" for t in tags)
+
+
+def test_the_knowledge_is_searchable_and_owned_by_the_clone(owner: OneClient, made: dict[str, Any]) -> None:
+    items = _out(owner, made["clone"]["_id"], "trained_on")
+    first = items[0]["toEntityId"]
+    hits = _until(
+        lambda: owner.action("knowledge:search", {"query": "marathon negative splits", "sourceId": first})
+    )
+    assert hits and hits[0]["labels"]["contentId"] in made["posts"]
+
+
+def test_training_again_adds_only_what_is_new(owner: OneClient, made: dict[str, Any]) -> None:
+    new = _post(owner, made["creator"], "Taper week", "Cut mileage by half in the last week, keep some pace.")
+    again = owner.mutation("clones:create", {"creatorId": made["creator"]})
+    assert again == {"cloneId": made["clone"]["_id"], "status": "training", "created": False}
+    clone = _until(
+        lambda: (
+            (c := owner.query("clones:get", {"cloneId": again["cloneId"]}))
+            and c["trainingStatus"] == "active"
+            and c["knowledgeBaseSize"] == 3
+            and c
+        )
+    )
+    assert clone
+    items = _out(owner, clone["_id"], "trained_on")
+    contents = sorted(
+        owner.query("entities:get", {"id": c["toEntityId"]})["properties"]["contentId"] for c in items
+    )
+    assert contents == sorted([*made["posts"], new])
+    assert len(_out(owner, made["creator"], "owns")) == 1
+
+
+def test_bad_input_and_other_organizations(stack: Stack, owner: OneClient, made: dict[str, Any]) -> None:
+    from ontology.errors import NotFoundError, ValidationError
+
+    with pytest.raises(NotFoundError):
+        owner.mutation("clones:create", {"creatorId": made["posts"][0]})  # not a creator
+    with pytest.raises(ValidationError):
+        owner.mutation("clones:create", {"creatorId": made["creator"], "temperature": 3})
+    with pytest.raises(ValidationError):
+        owner.mutation(
+            "entities:create", {"type": "ai_clone", "name": "x", "properties": {"systemPrompt": "x"}}
+        )
+    other = OneClient(stack.url, token=signed_in(stack, f"other-{time.time_ns()}@example.com"))
+    assert other.query("clones:get", {"cloneId": made["clone"]["_id"]}) is None
+    with pytest.raises(NotFoundError):
+        other.mutation("clones:create", {"creatorId": made["creator"]})
