@@ -21,7 +21,7 @@ from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
-from ontology.runtime.results import EntityOut
+from ontology.runtime.results import EntityOut, Page, PaginationOpts
 from ontology.services.ontology_ops import actor_for, log_event, now_ms, require_entity
 
 #: The creator's tags a clone inherits (the reference's "Tags Added").
@@ -339,3 +339,273 @@ def get(ctx: QueryCtx, args: GetArgs) -> dict[str, Any] | None:
         "trainingStatus": status,
         "knowledgeBaseSize": clone["properties"].get("knowledgeBaseSize", 0),
     }
+
+
+# ------------------------------------------------------------------------------------------- chat
+
+#: Knowledge chunks a reply is grounded on, and earlier messages the model sees.
+SOURCES = 5
+HISTORY = 10
+MAX_MESSAGE = 4_000
+
+
+class ChatArgs(Args):
+    cloneId: EntityId
+    message: Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE)]
+    conversationId: EntityId | None = None
+
+
+class Source(BaseModel):
+    knowledgeItemId: str
+    contentId: str | None = None
+    title: str | None = None
+    text: str
+    score: float
+
+
+class ChatResult(BaseModel):
+    conversationId: str
+    messageId: str
+    replyId: str
+    reply: str
+    sources: list[Source]
+
+
+def _participant(ctx: Any) -> str:
+    from ontology.errors import ForbiddenError
+
+    identity = ctx.auth.require_identity()
+    if not identity.entityId:
+        raise ForbiddenError("Your account has no entity in this organization to chat with")
+    return str(identity.entityId)
+
+
+class ContextArgs(Args):
+    cloneId: EntityId
+    conversationId: EntityId | None = None
+    participantId: EntityId
+
+
+@query(args=ContextArgs, internal=True)
+def chat_context(ctx: QueryCtx, args: ContextArgs) -> dict[str, Any]:
+    """The clone, and the conversation's last messages (NOT_FOUND: no such clone or conversation of
+    this participant with this clone)."""
+    clone = require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
+    history: list[dict[str, str]] = []
+    if args.conversationId is not None:
+        _require_conversation(ctx.db, args.conversationId, args.participantId, args.cloneId)
+        parts = (
+            ctx.db.query("connections")
+            .with_index(
+                "to_type", lambda q: q.eq("toEntityId", args.conversationId).eq("relationshipType", "part_of")
+            )
+            .order("desc")
+            .take(HISTORY)
+        )
+        for doc in reversed(
+            [d for d in ctx.db.get_many([c["fromEntityId"] for c in parts], "entities") if d]
+        ):
+            role = "assistant" if doc["properties"].get("senderId") == args.cloneId else "user"
+            history.append({"role": role, "content": doc["properties"].get("text", "")})
+    props = clone["properties"]
+    return {
+        "systemPrompt": props["systemPrompt"],
+        "temperature": props.get("temperature", 0.7),
+        "history": history,
+    }
+
+
+def _require_conversation(db: Any, conversation_id: str, participant: str, clone_id: str) -> dict[str, Any]:
+    conversation = require_entity(db, conversation_id, field="conversationId", kind="conversation")
+    for who in (participant, clone_id):
+        triple = {"fromEntityId": who, "toEntityId": conversation_id, "relationshipType": "participated_in"}
+        if db.lookup_unique("connections", "triple", triple) is None:
+            raise NotFoundError("Conversation not found", id=conversation_id)
+    return conversation
+
+
+def _grounding(system_prompt: str, sources: list[dict[str, Any]]) -> str:
+    if not sources:
+        return system_prompt + "\n\nYou have no notes on this; say so rather than invent."
+    lines = [f"[{i}] {s['title'] or 'note'}: {s['text']}" for i, s in enumerate(sources, start=1)]
+    return (
+        system_prompt
+        + "\n\nWhat you know (answer from these notes and cite them by number):\n"
+        + "\n".join(lines)
+    )
+
+
+@action(args=ChatArgs, returns=ChatResult, uses=("vectors",))
+def chat(ctx: ActionCtx, args: ChatArgs) -> dict[str, Any]:
+    """Talk with a clone: the reply comes from the chat model with the clone's system prompt and
+    temperature, grounded on the clone's knowledge chunks nearest the message (``sources``). Both
+    messages are ``message`` entities ``part_of`` the conversation (created on first use, the caller
+    and the clone ``participated_in`` it); ``clone_interaction`` is logged and counted."""
+    from functions.knowledge import chunks_by_id
+    from ontology.data.search import tokenize
+    from ontology.providers.ai import get_ai
+
+    if not tokenize(args.message):
+        raise ValidationError("the message has no words", field="message")
+    me = _participant(ctx)
+    context = ctx.run_query(
+        chat_context, {"cloneId": args.cloneId, "conversationId": args.conversationId, "participantId": me}
+    )
+    ai = get_ai()
+    clone_id = args.cloneId
+    hits = ctx.vector_search(
+        "knowledge",
+        "by_embedding",
+        {"vector": ai.embed(args.message), "limit": SOURCES, "filter": lambda q: q.eq("ownerId", clone_id)},
+    )
+    docs = ctx.run_query(chunks_by_id, {"ids": [h["_id"] for h in hits]}) if hits else {}
+    sources = [
+        {
+            "knowledgeItemId": docs[h["_id"]]["sourceId"],
+            "contentId": docs[h["_id"]].get("labels", {}).get("contentId"),
+            "title": docs[h["_id"]].get("labels", {}).get("title"),
+            "text": docs[h["_id"]]["text"],
+            "score": h["_score"],
+        }
+        for h in hits
+        if h["_id"] in docs
+    ]
+    reply = ai.chat(
+        system_prompt=_grounding(context["systemPrompt"], sources),
+        messages=[*context["history"], {"role": "user", "content": args.message}],
+        temperature=float(context["temperature"]),
+    )
+    saved = ctx.run_mutation(
+        record_exchange,
+        {
+            "cloneId": args.cloneId,
+            "participantId": me,
+            "conversationId": args.conversationId,
+            "message": args.message,
+            "reply": reply.content[: MAX_MESSAGE * 4] or "…",
+            "model": reply.model[:100],
+            "sourceIds": [s["knowledgeItemId"] for s in sources],
+        },
+    )
+    return {**saved, "reply": reply.content, "sources": sources}
+
+
+class ExchangeArgs(Args):
+    cloneId: EntityId
+    participantId: EntityId
+    conversationId: EntityId | None = None
+    message: Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE)]
+    reply: Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE * 4)]
+    model: Annotated[StrictStr, Field(max_length=100)] = ""
+    sourceIds: Annotated[list[EntityId], Field(max_length=SOURCES)] = Field(default_factory=list)
+
+
+@mutation(args=ExchangeArgs, internal=True)
+def record_exchange(ctx: MutationCtx, args: ExchangeArgs) -> dict[str, str]:
+    """The message and the reply (and the conversation, on first use), the interaction, the count:
+    one transaction, so a chat is recorded whole or not at all."""
+    now = now_ms()
+    clone = require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
+    conversation_id = args.conversationId
+    if conversation_id is None:
+        conversation_id = ctx.db.insert(
+            "entities",
+            {
+                "type": "conversation",
+                "name": args.message[:80],
+                "status": "active",
+                "properties": {"cloneId": args.cloneId, "startedBy": args.participantId},
+                "createdAt": now,
+                "updatedAt": now,
+            },
+        )
+        for who in (args.participantId, args.cloneId):
+            ctx.db.insert(
+                "connections",
+                {
+                    "fromEntityId": who,
+                    "toEntityId": conversation_id,
+                    "relationshipType": "participated_in",
+                    "createdAt": now,
+                },
+            )
+    else:
+        _require_conversation(ctx.db, conversation_id, args.participantId, args.cloneId)
+    ids = []
+    for offset, (sender, text) in enumerate(((args.participantId, args.message), (args.cloneId, args.reply))):
+        properties: dict[str, Any] = {"senderId": sender, "text": text}
+        if sender == args.cloneId:
+            properties |= {"model": args.model, "sourceIds": args.sourceIds}
+        message_id = ctx.db.insert(
+            "entities",
+            {
+                "type": "message",
+                "name": text[:80],
+                "status": "active",
+                "properties": properties,
+                "createdAt": now + offset,
+                "updatedAt": now + offset,
+            },
+        )
+        ctx.db.insert(
+            "connections",
+            {
+                "fromEntityId": message_id,
+                "toEntityId": conversation_id,
+                "relationshipType": "part_of",
+                "createdAt": now + offset,
+            },
+        )
+        ids.append(message_id)
+    log_event(
+        ctx.db,
+        "clone_interaction",
+        actor_id=args.participantId,
+        target_id=args.cloneId,
+        timestamp=now,
+        metadata={
+            "conversationId": conversation_id,
+            "messageId": ids[0],
+            "replyId": ids[1],
+            "sources": args.sourceIds,
+        },
+    )
+    props = {**clone["properties"], "totalInteractions": clone["properties"].get("totalInteractions", 0) + 1}
+    ctx.db.patch(args.cloneId, {"properties": props, "updatedAt": now}, "entities")
+    return {"conversationId": conversation_id, "messageId": ids[0], "replyId": ids[1]}
+
+
+class MessagesArgs(Args):
+    conversationId: EntityId
+    paginationOpts: PaginationOpts
+
+
+@query(args=MessagesArgs, returns=Page[EntityOut])
+def messages(ctx: QueryCtx, args: MessagesArgs) -> dict[str, Any]:
+    """A conversation's messages, oldest first, a page at a time (its participants and the
+    organization's staff only); reactive over the sync protocol like any query."""
+    from ontology.auth.identity import has_role
+
+    identity = ctx.auth.require_identity()
+    conversation = ctx.db.get(args.conversationId, "entities", field="conversationId")
+    if conversation is None or conversation["type"] != "conversation":
+        return {"page": [], "isDone": True, "continueCursor": ""}
+    if not has_role(identity, "org_user"):
+        triple = {
+            "fromEntityId": identity.entityId,
+            "toEntityId": args.conversationId,
+            "relationshipType": "participated_in",
+        }
+        if not identity.entityId or ctx.db.lookup_unique("connections", "triple", triple) is None:
+            return {"page": [], "isDone": True, "continueCursor": ""}
+    page: dict[str, Any] = (
+        ctx.db.query("connections")
+        .with_index(
+            "to_type", lambda q: q.eq("toEntityId", args.conversationId).eq("relationshipType", "part_of")
+        )
+        .order("asc")
+        .paginate(args.paginationOpts.model_dump())
+    )
+    docs = ctx.db.get_many([c["fromEntityId"] for c in page["page"]], "entities") if page["page"] else []
+    page["page"] = [d for d in docs if d is not None]
+    return page

@@ -60,6 +60,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "knowledge:search": {"query": "marathon training plan", "sourceId": ENT, "limit": 5},
     "clones:create": {"creatorId": ENT, "systemPrompt": "You are Ada's clone.", "temperature": 0.6},
     "clones:get": {"cloneId": ENT2},
+    "clones:chat": {"cloneId": ENT2, "message": "How do I pace my first marathon?"},
+    "clones:messages": {"conversationId": ENT2, "paginationOpts": PAGE},
     "events:list": {"actorId": ENT, "type": "creator_created", "paginationOpts": PAGE},
     "files:delete_file": {"fileId": ENT},
     "files:generate_upload_url": {"contentType": "image/png", "size": 1024},
@@ -137,6 +139,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "clones:training_plan": {"cloneId": ENT2},
     "clones:train": {"cloneId": ENT2},
     "clones:finish_training": {"cloneId": ENT2},
+    "clones:chat_context": {"cloneId": ENT2, "participantId": ENT},
+    "clones:record_exchange": {"cloneId": ENT2, "participantId": ENT, "message": "Hi", "reply": "Hello"},
     "clones:add_knowledge_item": {"cloneId": ENT2, "contentId": ENT, "title": "Post", "chunks": []},
     "knowledge:chunks_by_id": {"ids": ["kno_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"]},
     "knowledge:store_chunks": {

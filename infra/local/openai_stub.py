@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import time
 from typing import Any
 
@@ -21,11 +22,21 @@ def _words(text: str) -> int:
     return max(1, len(text.split()))
 
 
+_NOTE = re.compile(r"^\[(\d+)\] (.+)$", re.MULTILINE)
+
+
 def chat_reply(messages: list[dict[str, Any]], model: str) -> dict[str, Any]:
+    """A deterministic answer to the last user message; when the system prompt numbers notes to answer
+    from (``[1] …``), the answer quotes the first and cites it, so a test can see what grounded it."""
     prompt = "\n".join(str(m.get("content", "")) for m in messages)
     last_user = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")
     digest = hashlib.sha256(prompt.encode()).hexdigest()[:8]
+    system = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "system")
+    notes = _NOTE.findall(system)
     content = f"[local model {digest}] A deterministic reply to: {last_user[:200]}"
+    if notes:
+        number, note = notes[0]
+        content += f' According to [{number}]: "{note[:300]}"'
     return {
         "id": f"chatcmpl-local-{digest}",
         "object": "chat.completion",

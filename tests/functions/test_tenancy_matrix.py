@@ -144,6 +144,8 @@ def _calls(f: dict[str, str]) -> dict[str, dict[str, Any]]:
         "knowledge:search": {"query": "words", "sourceId": f["post"]},
         "clones:create": {"creatorId": f["creator"]},
         "clones:get": {"cloneId": f["post"]},
+        "clones:chat": {"cloneId": f["post"], "message": "hello"},
+        "clones:messages": {"conversationId": f["post"], "paginationOpts": PAGE},
     }
 
 

@@ -191,3 +191,132 @@ def test_bad_input_and_other_organizations(stack: Stack, owner: OneClient, made:
     assert other.query("clones:get", {"cloneId": made["clone"]["_id"]}) is None
     with pytest.raises(NotFoundError):
         other.mutation("clones:create", {"creatorId": made["creator"]})
+
+
+#: The reference's chat mapping as the issue states it: (what, kind)
+CHAT = [
+    ("entity", "conversation"),
+    ("entity", "message"),
+    ("connection", "participated_in"),
+    ("connection", "part_of"),
+    ("event", "clone_interaction"),
+]
+
+
+@pytest.fixture(scope="module")
+def chatted(owner: OneClient, made: dict[str, Any]) -> dict[str, Any]:
+    clone = made["clone"]["_id"]
+    first = owner.action(
+        "clones:chat", {"cloneId": clone, "message": "Should I carb-load on rice before a race?"}
+    )
+    second = owner.action(
+        "clones:chat",
+        {
+            "cloneId": clone,
+            "message": "And how do I pace the marathon?",
+            "conversationId": first["conversationId"],
+        },
+    )
+    return {"first": first, "second": second, "clone": clone}
+
+
+def test_a_reply_is_grounded_on_the_post_it_is_about(made: dict[str, Any], chatted: dict[str, Any]) -> None:
+    first = chatted["first"]
+    rice_post = made["posts"][1]
+    assert first["sources"] and first["sources"][0]["contentId"] == rice_post
+    assert "rice" in first["reply"].lower()  # the local model quotes the first note it was given
+    assert chatted["second"]["sources"][0]["contentId"] == made["posts"][0]
+    assert chatted["second"]["conversationId"] == first["conversationId"]
+
+
+@pytest.mark.parametrize(("what", "kind"), CHAT)
+def test_a_chat_writes_what_the_reference_lists(
+    owner: OneClient, stack: Stack, chatted: dict[str, Any], what: str, kind: str
+) -> None:
+    conversation = chatted["first"]["conversationId"]
+    listed = owner.query(
+        "clones:messages",
+        {"conversationId": conversation, "paginationOpts": {"numItems": 10, "cursor": None}},
+    )
+    if (what, kind) == ("entity", "conversation"):
+        assert owner.query("entities:get", {"id": conversation})["type"] == "conversation"
+    elif (what, kind) == ("entity", "message"):
+        texts = [m["properties"]["text"] for m in listed["page"]]
+        assert (
+            len(texts) == 4 and texts[0].startswith("Should I carb-load") and texts[2].startswith("And how")
+        )
+        assert [m["properties"]["senderId"] == chatted["clone"] for m in listed["page"]] == [
+            False,
+            True,
+            False,
+            True,
+        ]
+    elif kind == "participated_in":
+        parts = owner.query(
+            "connections:list",
+            {
+                "entityId": conversation,
+                "direction": "to",
+                "relationshipType": kind,
+                "paginationOpts": {"numItems": 10, "cursor": None},
+            },
+        )["page"]
+        assert len(parts) == 2 and chatted["clone"] in {p["fromEntityId"] for p in parts}
+    elif kind == "part_of":
+        parts = owner.query(
+            "connections:list",
+            {
+                "entityId": conversation,
+                "direction": "to",
+                "relationshipType": kind,
+                "paginationOpts": {"numItems": 10, "cursor": None},
+            },
+        )["page"]
+        assert len(parts) == 4
+    else:
+        events = owner.query(
+            "events:list",
+            {"targetId": chatted["clone"], "type": kind, "paginationOpts": {"numItems": 10, "cursor": None}},
+        )["page"]
+        assert len(events) == 2 and {e["metadata"]["conversationId"] for e in events} == {conversation}
+        clone = owner.query("clones:get", {"cloneId": chatted["clone"]})
+        assert clone["properties"]["totalInteractions"] == 2
+
+
+def test_messages_are_pushed_to_a_subscriber(owner: OneClient, chatted: dict[str, Any]) -> None:
+    conversation = chatted["first"]["conversationId"]
+    args = {"conversationId": conversation, "paginationOpts": {"numItems": 50, "cursor": None}}
+    with owner.subscribe("clones:messages", args) as sub:
+        assert len(sub.get(timeout=30)["page"]) == 4
+        owner.action(
+            "clones:chat",
+            {"cloneId": chatted["clone"], "message": "Taper tips?", "conversationId": conversation},
+        )
+        pushed = sub.wait_for(lambda v: len(v["page"]) == 6, timeout=30)
+        assert pushed["page"][4]["properties"]["text"] == "Taper tips?"
+
+
+def test_chat_bad_input_and_other_organizations(
+    stack: Stack, owner: OneClient, chatted: dict[str, Any]
+) -> None:
+    from ontology.errors import NotFoundError, ValidationError
+
+    with pytest.raises(ValidationError):
+        owner.action("clones:chat", {"cloneId": chatted["clone"], "message": ""})
+    with pytest.raises(ValidationError):
+        owner.action("clones:chat", {"cloneId": chatted["clone"], "message": "?!"})
+    with pytest.raises(NotFoundError):  # a conversation of another clone is not this one's
+        owner.action(
+            "clones:chat", {"cloneId": chatted["clone"], "message": "hi", "conversationId": chatted["clone"]}
+        )
+    other = OneClient(stack.url, token=signed_in(stack, f"chat-{time.time_ns()}@example.com"))
+    with pytest.raises(NotFoundError):
+        other.action("clones:chat", {"cloneId": chatted["clone"], "message": "hello"})
+    empty = other.query(
+        "clones:messages",
+        {
+            "conversationId": chatted["first"]["conversationId"],
+            "paginationOpts": {"numItems": 10, "cursor": None},
+        },
+    )
+    assert empty["page"] == []
