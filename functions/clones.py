@@ -609,3 +609,208 @@ def messages(ctx: QueryCtx, args: MessagesArgs) -> dict[str, Any]:
     docs = ctx.db.get_many([c["fromEntityId"] for c in page["page"]], "entities") if page["page"] else []
     page["page"] = [d for d in docs if d is not None]
     return page
+
+
+# ------------------------------------------------------------------------------------------ voice
+
+MAX_SAMPLES = 25
+MAX_SAMPLE_BYTES = 10 * 1024 * 1024
+MAX_SPEECH_CHARS = 5_000
+
+
+def audio_kind(data: bytes) -> str | None:
+    """The audio container of ``data`` from its first bytes (MP3, WAV, Ogg, FLAC, M4A, WebM), or None."""
+    head = data[:16]
+    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    if head.startswith(b"RIFF") and data[8:12] == b"WAVE":
+        return "audio/wav"
+    if head.startswith(b"OggS"):
+        return "audio/ogg"
+    if head.startswith(b"fLaC"):
+        return "audio/flac"
+    if data[4:8] == b"ftyp":
+        return "audio/mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "audio/webm"
+    return None
+
+
+class CloneVoiceArgs(Args):
+    creatorId: EntityId
+    audioSamples: Annotated[
+        list[Annotated[StrictStr, Field(max_length=40)]], Field(min_length=1, max_length=MAX_SAMPLES)
+    ]
+
+
+class VoiceResult(BaseModel):
+    cloneId: str
+    voiceId: str
+    voiceProvider: str
+
+
+class CloneOfArgs(Args):
+    creatorId: EntityId
+
+
+@query(args=CloneOfArgs, internal=True)
+def clone_of(ctx: QueryCtx, args: CloneOfArgs) -> dict[str, Any]:
+    """The creator's clone and its voice_cloned events (NOT_FOUND: no creator, or no clone yet)."""
+    require_entity(ctx.db, args.creatorId, field="creatorId", kind="creator")
+    clone = ctx.db.lookup_unique(
+        "entities", "clone_of_creator", {"type": "ai_clone", "properties": {"creatorId": args.creatorId}}
+    )
+    if clone is None:
+        raise NotFoundError("This creator has no AI clone yet (clones:create)", id=args.creatorId)
+    voiced = (
+        ctx.db.query("events")
+        .with_index("by_target_type", lambda q: q.eq("targetId", clone["_id"]).eq("type", "voice_cloned"))
+        .order("desc")
+        .take(20)
+    )
+    return {"clone": clone, "voiced": [e["metadata"] for e in voiced]}
+
+
+@action(args=CloneVoiceArgs, returns=VoiceResult, auth="org_user", uses=("storage",))
+def clone_voice(ctx: ActionCtx, args: CloneVoiceArgs) -> dict[str, Any]:
+    """The reference's ``cloneVoice``: the uploaded audio samples (storage ids) to ElevenLabs' instant
+    voice clone; the voice id on the creator's clone (``voiceProvider: "elevenlabs"``), ``voice_cloned``
+    logged. The same samples again answer the voice they made (no second voice)."""
+    import hashlib
+
+    from ontology.data.storage import check_storage_id
+    from ontology.providers.voice import get_voice
+
+    found = ctx.run_query(clone_of, {"creatorId": args.creatorId})
+    clone = found["clone"]
+    samples_key = hashlib.sha256("\n".join(sorted(args.audioSamples)).encode()).hexdigest()
+    for earlier in found["voiced"]:
+        if earlier.get("samples") == samples_key and earlier.get("voiceId"):
+            return {"cloneId": clone["_id"], "voiceId": earlier["voiceId"], "voiceProvider": "elevenlabs"}
+    files = []
+    for i, storage_id in enumerate(args.audioSamples):
+        check_storage_id(storage_id, field=f"audioSamples.{i}")
+        data, _ = ctx.storage.read(storage_id, max_bytes=MAX_SAMPLE_BYTES)
+        kind = audio_kind(data)
+        if kind is None:
+            raise ValidationError(f"audioSamples.{i} is not an audio file", field=f"audioSamples.{i}")
+        files.append((f"sample-{i}.{kind.split('/')[1]}", data, kind))
+    voice_id = get_voice().clone_voice(
+        name=f"Creator-{args.creatorId}", files=files, description=f"Voice of {clone['name']}"
+    )
+    ctx.run_mutation(record_voice, {"cloneId": clone["_id"], "voiceId": voice_id, "samples": samples_key})
+    return {"cloneId": clone["_id"], "voiceId": voice_id, "voiceProvider": "elevenlabs"}
+
+
+class RecordVoiceArgs(Args):
+    cloneId: EntityId
+    voiceId: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    samples: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+@mutation(args=RecordVoiceArgs, internal=True)
+def record_voice(ctx: MutationCtx, args: RecordVoiceArgs) -> dict[str, str]:
+    clone = require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
+    now = now_ms()
+    props = {**clone["properties"], "voiceId": args.voiceId, "voiceProvider": "elevenlabs"}
+    ctx.db.patch(args.cloneId, {"properties": props, "updatedAt": now}, "entities")
+    log_event(
+        ctx.db,
+        "voice_cloned",
+        actor_id=clone["properties"].get("creatorId") or args.cloneId,
+        target_id=args.cloneId,
+        timestamp=now,
+        metadata={"voiceId": args.voiceId, "voiceProvider": "elevenlabs", "samples": args.samples},
+    )
+    return {"cloneId": args.cloneId}
+
+
+class SpeakArgs(Args):
+    cloneId: EntityId
+    text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_SPEECH_CHARS)]
+
+
+class SpeechResult(BaseModel):
+    url: str
+    storageId: str
+    mediaAssetId: str
+
+
+@query(args=GetArgs, internal=True)
+def voice_of(ctx: QueryCtx, args: GetArgs) -> dict[str, Any]:
+    clone = require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
+    return {"voiceId": clone["properties"].get("voiceId"), "name": clone["name"]}
+
+
+@action(args=SpeakArgs, returns=SpeechResult, auth="org_user", uses=("storage",))
+def speak(ctx: ActionCtx, args: SpeakArgs) -> dict[str, str]:
+    """The text in the clone's voice (ElevenLabs text-to-speech), stored as a ``media_asset``; answers
+    its URL. CONFLICT when the clone has no voice yet (clones:clone_voice)."""
+    from ontology.errors import ConflictError
+    from ontology.providers.voice import get_voice
+
+    voice = ctx.run_query(voice_of, {"cloneId": args.cloneId})
+    if not voice["voiceId"]:
+        raise ConflictError("This clone has no voice yet: clone one with clones:clone_voice", field="cloneId")
+    audio, content_type = get_voice().speak(voice["voiceId"], args.text)
+    if audio_kind(audio) is None:
+        from ontology.errors import UpstreamError
+
+        raise UpstreamError("ElevenLabs: the speech is not audio")
+    content_type = content_type if content_type in ("audio/mpeg", "audio/wav", "audio/ogg") else "audio/mpeg"
+    storage_id = ctx.storage.put(audio, content_type=content_type)
+    asset = ctx.run_mutation(
+        record_speech,
+        {
+            "cloneId": args.cloneId,
+            "storageId": storage_id,
+            "fileType": content_type,
+            "fileSize": len(audio),
+            "text": args.text,
+        },
+    )
+    url = ctx.storage.get_url(storage_id) or ""
+    return {"url": url, "storageId": storage_id, "mediaAssetId": asset}
+
+
+class RecordSpeechArgs(Args):
+    cloneId: EntityId
+    storageId: Annotated[StrictStr, Field(max_length=40)]
+    fileType: Annotated[StrictStr, Field(max_length=40)]
+    fileSize: Annotated[int, Field(ge=1)]
+    text: Annotated[StrictStr, Field(max_length=MAX_SPEECH_CHARS)]
+
+
+@mutation(args=RecordSpeechArgs, internal=True)
+def record_speech(ctx: MutationCtx, args: RecordSpeechArgs) -> str:
+    """The rendered speech as a ``media_asset`` the clone ``owns``, with ``content_uploaded``."""
+    now = now_ms()
+    asset = ctx.db.insert(
+        "entities",
+        {
+            "type": "media_asset",
+            "name": f"Speech: {args.text[:60]}",
+            "status": "active",
+            "properties": {"storageId": args.storageId, "fileType": args.fileType, "fileSize": args.fileSize},
+            "createdAt": now,
+            "updatedAt": now,
+        },
+    )
+    ctx.db.insert(
+        "connections",
+        {"fromEntityId": args.cloneId, "toEntityId": asset, "relationshipType": "owns", "createdAt": now},
+    )
+    log_event(
+        ctx.db,
+        "content_uploaded",
+        actor_id=args.cloneId,
+        target_id=asset,
+        timestamp=now,
+        metadata={
+            "storageId": args.storageId,
+            "fileType": args.fileType,
+            "fileSize": args.fileSize,
+            "speech": True,
+        },
+    )
+    return str(asset)

@@ -41,7 +41,13 @@ TIMEOUT = {"query": 10, "mutation": 15, "action": 60}
 TABLE_ARN = {"Fn::GetAtt": ["Table", "Arn"]}
 TABLE_INDEXES_ARN = {"Fn::Sub": "${Table.Arn}/index/*"}
 READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
-WRITE_ACTIONS = ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]
+# UpdateItem: a transaction's ADD to the search index's term and statistics items
+WRITE_ACTIONS = [
+    "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
+]
 
 #: One JSON line per request in the HTTP API's access log.
 ACCESS_LOG_FORMAT = (
@@ -396,6 +402,35 @@ def with_log_groups(resources: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def role_name(spec: FunctionSpec) -> str:
+    """The logical id of the role of a function's access profile: its kind and what it uses (every
+    function of a profile has exactly the same permissions, so they share one role)."""
+    uses = "".join(u.replace("_", " ").title().replace(" ", "") for u in sorted(spec.uses))
+    return f"{spec.kind.capitalize()}{uses}Role"
+
+
+def _role(spec: FunctionSpec) -> dict[str, Any]:
+    managed = ["service-role/AWSLambdaBasicExecutionRole", "AWSXRayDaemonWriteAccess"]
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "Description": f"{spec.kind}s using {', '.join(sorted(spec.uses)) or 'the table'}",
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            },
+            "ManagedPolicyArns": [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/" + m} for m in managed],
+            "Policies": [{"PolicyName": "access", "PolicyDocument": doc} for doc in _policies(spec)],
+        },
+    }
+
+
 def _function(spec: FunctionSpec, crons: list[Any] | None = None) -> dict[str, Any]:
     props: dict[str, Any] = {
         "FunctionName": function_name(spec),
@@ -403,7 +438,7 @@ def _function(spec: FunctionSpec, crons: list[Any] | None = None) -> dict[str, A
         "Description": f"{spec.kind} {spec.path}: {spec.description}"[:256],
         "MemorySize": MEMORY[spec.kind],
         "Timeout": TIMEOUT[spec.kind],
-        "Policies": _policies(spec),
+        "Role": {"Fn::GetAtt": [role_name(spec), "Arn"]},
     }
     if spec.route is not None:
         event: dict[str, Any] = {"ApiId": {"Ref": "HttpApi"}, "Method": spec.method, "Path": spec.route}
@@ -1213,6 +1248,8 @@ def build_template() -> dict[str, Any]:
     crons = load_crons()
     for fn in registry.values():
         resources[fn.spec.logical_id] = _function(fn.spec, [c for c in crons if c.function == fn.spec.path])
+        # one role per access profile: the stack stays far below CloudFormation's 500 resources
+        resources.setdefault(role_name(fn.spec), _role(fn.spec))
     resources.update(_scheduler_resources())
     resources.update(_sync_resources(registry))
     resources.update(_vector_resources())

@@ -78,9 +78,12 @@ def dev_routes(stack: Any) -> dict[str, Callable[[Request], Any]]:
         messages = await run_in_threadpool(FileOutbox(stack.outbox_dir).messages)
         return JSONResponse([{k: m[k] for k in keep if k in m} for m in messages])
 
+    from infra.local.elevenlabs_stub import ElevenLabsStandIn
     from infra.local.openai_stub import ROUTES
 
+    stack.elevenlabs = ElevenLabsStandIn(stack.state_dir / "elevenlabs.json")
     return {
+        **stack.elevenlabs.routes(),
         "/_local/outbox": outbox,
         "/_local/health": health,
         "/_local/run": run,

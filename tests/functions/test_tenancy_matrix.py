@@ -146,6 +146,8 @@ def _calls(f: dict[str, str]) -> dict[str, dict[str, Any]]:
         "clones:get": {"cloneId": f["post"]},
         "clones:chat": {"cloneId": f["post"], "message": "hello"},
         "clones:messages": {"conversationId": f["post"], "paginationOpts": PAGE},
+        "clones:clone_voice": {"creatorId": f["creator"], "audioSamples": [STORAGE_ID]},
+        "clones:speak": {"cloneId": f["post"], "text": "hello"},
     }
 
 

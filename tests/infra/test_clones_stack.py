@@ -320,3 +320,81 @@ def test_chat_bad_input_and_other_organizations(
         },
     )
     assert empty["page"] == []
+
+
+# ------------------------------------------------------------------------------------------ voice
+
+
+def _upload(client: OneClient, data: bytes, content_type: str) -> str:
+    import httpx
+
+    up = client.mutation("files:generate_upload_url", {"contentType": content_type, "size": len(data)})
+    r = httpx.put(up["uploadUrl"], content=data, headers=up["headers"])
+    assert r.status_code == 200, r.text
+    return str(up["storageId"])
+
+
+def _fail(stack: Stack, times: int, status: int = 503) -> None:
+    import httpx
+
+    httpx.post(f"{stack.url}/_local/elevenlabs/_fail", json={"times": times, "status": status})
+
+
+def test_voice_clone_then_speech(stack: Stack, owner: OneClient, made: dict[str, Any]) -> None:
+    from infra.local.elevenlabs_stub import tone
+    from ontology.errors import ConflictError
+
+    clone = made["clone"]["_id"]
+    with pytest.raises(ConflictError):  # no voice yet: a typed 409
+        owner.action("clones:speak", {"cloneId": clone, "text": "Hello"})
+    samples = [_upload(owner, tone(0.5, hz=hz), "audio/wav") for hz in (220.0, 330.0)]
+    _fail(stack, 2)  # the provider stumbles twice: the bounded retries get through
+    voiced = owner.action("clones:clone_voice", {"creatorId": made["creator"], "audioSamples": samples})
+    assert voiced["cloneId"] == clone and voiced["voiceProvider"] == "elevenlabs"
+    got = owner.query("clones:get", {"cloneId": clone})
+    assert (
+        got["properties"]["voiceId"] == voiced["voiceId"]
+        and got["properties"]["voiceProvider"] == "elevenlabs"
+    )
+    # the same request again: the same voice, no second voice_cloned
+    assert (
+        owner.action("clones:clone_voice", {"creatorId": made["creator"], "audioSamples": samples[::-1]})
+        == voiced
+    )
+    events = owner.query(
+        "events:list",
+        {"targetId": clone, "type": "voice_cloned", "paginationOpts": {"numItems": 10, "cursor": None}},
+    )
+    assert len(events["page"]) == 1
+    spoken = owner.action("clones:speak", {"cloneId": clone, "text": "Welcome to the stream!"})
+    import httpx
+
+    audio = httpx.get(spoken["url"]).content
+    assert audio[:4] == b"RIFF" and audio[8:12] == b"WAVE"
+    asset = owner.query("entities:get", {"id": spoken["mediaAssetId"]})
+    assert asset["type"] == "media_asset" and asset["properties"]["storageId"] == spoken["storageId"]
+
+
+def test_voice_bad_input_and_faults(stack: Stack, owner: OneClient, made: dict[str, Any]) -> None:
+    from ontology.errors import NotFoundError, UpstreamError, ValidationError
+
+    text_file = _upload(owner, b"this is not audio at all", "text/plain")
+    with pytest.raises(ValidationError):
+        owner.action("clones:clone_voice", {"creatorId": made["creator"], "audioSamples": [text_file]})
+    with pytest.raises(ValidationError):
+        owner.action("clones:clone_voice", {"creatorId": made["creator"], "audioSamples": []})
+    other = OneClient(stack.url, token=signed_in(stack, f"voice-{time.time_ns()}@example.com"))
+    from infra.local.elevenlabs_stub import tone
+
+    theirs = _upload(other, tone(0.3), "audio/wav")
+    with pytest.raises(NotFoundError):  # another organization's upload names nothing here
+        owner.action("clones:clone_voice", {"creatorId": made["creator"], "audioSamples": [theirs]})
+    with pytest.raises(NotFoundError):
+        other.action("clones:clone_voice", {"creatorId": made["creator"], "audioSamples": [theirs]})
+    before = owner.query("clones:get", {"cloneId": made["clone"]["_id"]})["properties"].get("voiceId")
+    mine = _upload(owner, tone(0.4, hz=550.0), "audio/wav")
+    _fail(stack, 5)  # down for longer than the retries: UPSTREAM_ERROR, nothing written
+    with pytest.raises(UpstreamError):
+        owner.action("clones:clone_voice", {"creatorId": made["creator"], "audioSamples": [mine]})
+    _fail(stack, 0)
+    assert owner.query("clones:get", {"cloneId": made["clone"]["_id"]})["properties"].get("voiceId") == before

@@ -112,7 +112,9 @@ def test_one_function_per_registered_function_with_least_privilege() -> None:
         assert res["Type"] == "AWS::Serverless::Function"
         props = res["Properties"]
         assert props["Handler"] == spec.handler
-        statements = [s for p in props["Policies"] for s in p["Statement"]]
+        role = resources[props["Role"]["Fn::GetAtt"][0]]  # the function's access profile, shared
+        assert role["Type"] == "AWS::IAM::Role" and "Policies" not in props
+        statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
         actions = {a for s in statements for a in s["Action"]}
         assert "dynamodb:Scan" not in actions
         assert not any(a.endswith("*") for a in actions)
@@ -239,11 +241,21 @@ def test_purchase_state_machine_is_wired_from_its_asl_file() -> None:
     ]
     targets = {r["Fn::GetAtt"][0] for s in invoke for r in s["Resource"] if "Fn::GetAtt" in r}
     assert targets == {v["Fn::GetAtt"][0] for v in subs.values()}
+
+    def policies(res: dict) -> list[dict]:
+        """A function's policy documents: its own, or its shared role's."""
+        props = res.get("Properties", {})
+        own = [p for p in props.get("Policies", []) or [] if isinstance(p, dict)]
+        role = props.get("Role")
+        if isinstance(role, dict) and "Fn::GetAtt" in role:
+            own += [p["PolicyDocument"] for p in resources[role["Fn::GetAtt"][0]]["Properties"]["Policies"]]
+        return own
+
     starters = [
         logical
         for logical, res in resources.items()
-        for p in res.get("Properties", {}).get("Policies", []) or []
-        if isinstance(p, dict)
+        if res["Type"] == "AWS::Serverless::Function"
+        for p in policies(res)
         for s in p.get("Statement", [])
         if "states:StartExecution" in s["Action"]
     ]

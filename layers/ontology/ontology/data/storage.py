@@ -127,6 +127,26 @@ class Storage:
         )
         return url
 
+    def read(self, storage_id: str, *, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[bytes, str]:
+        """A stored file's bytes and content type (NOT_FOUND: no such file in this organization)."""
+        stored = self.head(storage_id)
+        if stored is None:
+            raise NotFoundError("No such file", storageId=storage_id)
+        if stored["size"] > max_bytes:
+            raise ValidationError(f"the file is larger than {max_bytes} bytes", field="storageId")
+        resp = _s3().get_object(Bucket=self._bucket, Key=self._key(storage_id))
+        return resp["Body"].read(), str(stored["contentType"])
+
+    def put(self, data: bytes, *, content_type: str) -> str:
+        """Store bytes the platform made (a rendered voice): their new storage id."""
+        if not ALLOWED_CONTENT_TYPES.match(content_type or ""):
+            raise ValidationError(f"content type {content_type!r} is not accepted", field="contentType")
+        if not 0 < len(data) <= MAX_UPLOAD_BYTES:
+            raise ValidationError(f"a file holds 1 to {MAX_UPLOAD_BYTES} bytes", field="size")
+        storage_id = "sto_" + new_id("entities")[4:]
+        _s3().put_object(Bucket=self._bucket, Key=self._key(storage_id), Body=data, ContentType=content_type)
+        return storage_id
+
     def delete(self, storage_id: str) -> None:
         if self.head(storage_id) is None:
             raise NotFoundError("No such file", storageId=storage_id)
