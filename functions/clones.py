@@ -814,3 +814,105 @@ def record_speech(ctx: MutationCtx, args: RecordSpeechArgs) -> str:
         },
     )
     return str(asset)
+
+
+# ------------------------------------------------------------------------------------- appearance
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+
+
+def image_kind(data: bytes) -> str | None:
+    """``image/jpeg`` or ``image/png`` from a file's first bytes (what a portrait may be), or None."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    return None
+
+
+class CloneAppearanceArgs(Args):
+    cloneId: EntityId
+    imageStorageId: Annotated[StrictStr, Field(max_length=40)]
+
+
+class AppearanceResult(BaseModel):
+    cloneId: str
+    appearanceId: str
+    appearanceProvider: str
+
+
+@query(args=GetArgs, internal=True)
+def appearances_of(ctx: QueryCtx, args: GetArgs) -> list[dict[str, Any]]:
+    """The clone's appearance_cloned events' metadata, latest first (NOT_FOUND: no such clone)."""
+    require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
+    done = (
+        ctx.db.query("events")
+        .with_index(
+            "by_target_type", lambda q: q.eq("targetId", args.cloneId).eq("type", "appearance_cloned")
+        )
+        .order("desc")
+        .take(20)
+    )
+    return [e["metadata"] for e in done]
+
+
+@action(args=CloneAppearanceArgs, returns=AppearanceResult, auth="org_user", uses=("storage",))
+def clone_appearance(ctx: ActionCtx, args: CloneAppearanceArgs) -> dict[str, Any]:
+    """An appearance clone from an uploaded portrait (JPEG or PNG) through the appearance provider
+    (HeyGen's talking photo): ``appearanceId`` and ``appearanceProvider`` on the clone,
+    ``appearance_cloned`` logged. The same image again answers the appearance it made."""
+    from ontology.data.storage import check_storage_id
+    from ontology.providers.appearance import get_appearance
+
+    check_storage_id(args.imageStorageId, field="imageStorageId")
+    provider = get_appearance()
+    for earlier in ctx.run_query(appearances_of, {"cloneId": args.cloneId}):
+        if earlier.get("imageStorageId") == args.imageStorageId and earlier.get("provider") == provider.name:
+            return {
+                "cloneId": args.cloneId,
+                "appearanceId": earlier["appearanceId"],
+                "appearanceProvider": provider.name,
+            }
+    data, _ = ctx.storage.read(args.imageStorageId, max_bytes=MAX_IMAGE_BYTES)
+    kind = image_kind(data)
+    if kind is None:
+        raise ValidationError("imageStorageId is not a JPEG or PNG image", field="imageStorageId")
+    appearance_id = provider.create_appearance(data, kind)
+    ctx.run_mutation(
+        record_appearance,
+        {
+            "cloneId": args.cloneId,
+            "appearanceId": appearance_id,
+            "provider": provider.name,
+            "imageStorageId": args.imageStorageId,
+        },
+    )
+    return {"cloneId": args.cloneId, "appearanceId": appearance_id, "appearanceProvider": provider.name}
+
+
+class RecordAppearanceArgs(Args):
+    cloneId: EntityId
+    appearanceId: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    provider: Annotated[StrictStr, Field(pattern="^(d-id|heygen|custom)$")]
+    imageStorageId: Annotated[StrictStr, Field(max_length=40)]
+
+
+@mutation(args=RecordAppearanceArgs, internal=True)
+def record_appearance(ctx: MutationCtx, args: RecordAppearanceArgs) -> dict[str, str]:
+    clone = require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
+    now = now_ms()
+    props = {**clone["properties"], "appearanceId": args.appearanceId, "appearanceProvider": args.provider}
+    ctx.db.patch(args.cloneId, {"properties": props, "updatedAt": now}, "entities")
+    log_event(
+        ctx.db,
+        "appearance_cloned",
+        actor_id=clone["properties"].get("creatorId") or args.cloneId,
+        target_id=args.cloneId,
+        timestamp=now,
+        metadata={
+            "appearanceId": args.appearanceId,
+            "provider": args.provider,
+            "imageStorageId": args.imageStorageId,
+        },
+    )
+    return {"cloneId": args.cloneId}

@@ -64,6 +64,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "clones:messages": {"conversationId": ENT2, "paginationOpts": PAGE},
     "clones:clone_voice": {"creatorId": ENT, "audioSamples": ["sto_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"]},
     "clones:speak": {"cloneId": ENT2, "text": "Welcome to the stream!"},
+    "clones:clone_appearance": {"cloneId": ENT2, "imageStorageId": "sto_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"},
     "events:list": {"actorId": ENT, "type": "creator_created", "paginationOpts": PAGE},
     "files:delete_file": {"fileId": ENT},
     "files:generate_upload_url": {"contentType": "image/png", "size": 1024},
@@ -144,6 +145,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "clones:chat_context": {"cloneId": ENT2, "participantId": ENT},
     "clones:clone_of": {"creatorId": ENT},
     "clones:voice_of": {"cloneId": ENT2},
+    "clones:appearances_of": {"cloneId": ENT2},
+    "clones:record_appearance": {
+        "cloneId": ENT2,
+        "appearanceId": "tp123",
+        "provider": "heygen",
+        "imageStorageId": "sto_01JD8Z6V7Q3M0N2W5X9Y4K1T8R",
+    },
     "clones:record_voice": {"cloneId": ENT2, "voiceId": "voice123", "samples": "0" * 64},
     "clones:record_speech": {
         "cloneId": ENT2,

@@ -116,6 +116,13 @@ SECRET_PARAMETERS: dict[str, dict[str, Any]] = {
         "AllowedPattern": "^[A-Za-z0-9_-]*$",
         "Default": "",
     },
+    "HeyGenApiKey": {
+        "key": "heygenApiKey",
+        "Description": "HeyGen API key, for appearance clones (empty: appearance cloning off).",
+        "MinLength": 0,
+        "AllowedPattern": "^[A-Za-z0-9_=-]*$",
+        "Default": "",
+    },
 }
 
 #: API Gateway caches the authorizer's answer per token this long: a signed-out or reset session may

@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"  AI          {stack.api_url}/_local/openai/v1   (deterministic chat and embeddings)")
     print(f"  ElevenLabs  {stack.api_url}/_local/elevenlabs   (voices kept, speech as short WAVs)")
+    print(f"  HeyGen      {stack.api_url}/_local/heygen   (talking photos from JPEG/PNG portraits)")
     print(f"  state       {args.state_dir}   restored: {restored}")
     print(
         f"  journal     {stack.replayed} writes replayed, {stack.redispatched} pending jobs sent again"

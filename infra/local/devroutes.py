@@ -78,12 +78,14 @@ def dev_routes(stack: Any) -> dict[str, Callable[[Request], Any]]:
         messages = await run_in_threadpool(FileOutbox(stack.outbox_dir).messages)
         return JSONResponse([{k: m[k] for k in keep if k in m} for m in messages])
 
-    from infra.local.elevenlabs_stub import ElevenLabsStandIn
+    from infra.local.media_standins import ElevenLabsStandIn, HeyGenStandIn
     from infra.local.openai_stub import ROUTES
 
     stack.elevenlabs = ElevenLabsStandIn(stack.state_dir / "elevenlabs.json")
+    stack.heygen = HeyGenStandIn(stack.state_dir / "heygen.json")
     return {
         **stack.elevenlabs.routes(),
+        **stack.heygen.routes(),
         "/_local/outbox": outbox,
         "/_local/health": health,
         "/_local/run": run,

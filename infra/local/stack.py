@@ -284,6 +284,7 @@ class LocalStack:
                 "ONE_OPENAI_BASE_URL": f"{self.api_url}/_local/openai/v1",
                 "ONE_OPENAI_API_KEY": "local",
                 "ONE_ELEVENLABS_BASE_URL": f"{self.api_url}/_local/elevenlabs",
+                "ONE_HEYGEN_UPLOAD_URL": f"{self.api_url}/_local/heygen",
                 "ONE_OUTBOX_DIR": str(self.outbox_dir),
                 "ONE_CHAIN_RPC_URL": self.chain_url,
                 "ONE_PURCHASE_STATE_MACHINE_ARN": self.state_machine_arn,

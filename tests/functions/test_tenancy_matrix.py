@@ -148,6 +148,7 @@ def _calls(f: dict[str, str]) -> dict[str, dict[str, Any]]:
         "clones:messages": {"conversationId": f["post"], "paginationOpts": PAGE},
         "clones:clone_voice": {"creatorId": f["creator"], "audioSamples": [STORAGE_ID]},
         "clones:speak": {"cloneId": f["post"], "text": "hello"},
+        "clones:clone_appearance": {"cloneId": f["post"], "imageStorageId": STORAGE_ID},
     }
 
 

@@ -341,7 +341,7 @@ def _fail(stack: Stack, times: int, status: int = 503) -> None:
 
 
 def test_voice_clone_then_speech(stack: Stack, owner: OneClient, made: dict[str, Any]) -> None:
-    from infra.local.elevenlabs_stub import tone
+    from infra.local.media_standins import tone
     from ontology.errors import ConflictError
 
     clone = made["clone"]["_id"]
@@ -384,7 +384,7 @@ def test_voice_bad_input_and_faults(stack: Stack, owner: OneClient, made: dict[s
     with pytest.raises(ValidationError):
         owner.action("clones:clone_voice", {"creatorId": made["creator"], "audioSamples": []})
     other = OneClient(stack.url, token=signed_in(stack, f"voice-{time.time_ns()}@example.com"))
-    from infra.local.elevenlabs_stub import tone
+    from infra.local.media_standins import tone
 
     theirs = _upload(other, tone(0.3), "audio/wav")
     with pytest.raises(NotFoundError):  # another organization's upload names nothing here
@@ -398,3 +398,47 @@ def test_voice_bad_input_and_faults(stack: Stack, owner: OneClient, made: dict[s
         owner.action("clones:clone_voice", {"creatorId": made["creator"], "audioSamples": [mine]})
     _fail(stack, 0)
     assert owner.query("clones:get", {"cloneId": made["clone"]["_id"]})["properties"].get("voiceId") == before
+
+
+# ------------------------------------------------------------------------------------- appearance
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def test_appearance_clone(stack: Stack, owner: OneClient, made: dict[str, Any]) -> None:
+    from ontology.errors import NotFoundError, UpstreamError, ValidationError
+
+    clone = made["clone"]["_id"]
+    portrait = _upload(owner, PNG, "image/png")
+    _fail_heygen = lambda n: __import__("httpx").post(f"{stack.url}/_local/heygen/_fail", json={"times": n})  # noqa: E731
+    _fail_heygen(1)  # one stumble: retried
+    made_appearance = owner.action("clones:clone_appearance", {"cloneId": clone, "imageStorageId": portrait})
+    assert made_appearance["appearanceProvider"] == "heygen" and made_appearance["appearanceId"]
+    got = owner.query("clones:get", {"cloneId": clone})["properties"]
+    assert (got["appearanceId"], got["appearanceProvider"]) == (made_appearance["appearanceId"], "heygen")
+    assert (
+        owner.action("clones:clone_appearance", {"cloneId": clone, "imageStorageId": portrait})
+        == made_appearance
+    )
+    events = owner.query(
+        "events:list",
+        {"targetId": clone, "type": "appearance_cloned", "paginationOpts": {"numItems": 10, "cursor": None}},
+    )
+    assert len(events["page"]) == 1
+    not_image = _upload(owner, b"plain words", "text/plain")
+    with pytest.raises(ValidationError):
+        owner.action("clones:clone_appearance", {"cloneId": clone, "imageStorageId": not_image})
+    with pytest.raises(NotFoundError):
+        owner.action("clones:clone_appearance", {"cloneId": made["posts"][0], "imageStorageId": portrait})
+    other_portrait = _upload(owner, PNG + b"\x00", "image/png")
+    _fail_heygen(5)
+    with pytest.raises(UpstreamError):
+        owner.action("clones:clone_appearance", {"cloneId": clone, "imageStorageId": other_portrait})
+    _fail_heygen(0)
+    assert (
+        owner.query("clones:get", {"cloneId": clone})["properties"]["appearanceId"]
+        == made_appearance["appearanceId"]
+    )

@@ -26,7 +26,6 @@ __all__ = ["ElevenLabs", "VoiceProvider", "get_voice", "set_voice"]
 
 BASE_URL = "https://api.elevenlabs.io"
 TTS_MODEL = "eleven_multilingual_v2"
-ATTEMPTS = 3
 
 
 class VoiceProvider(Protocol):
@@ -34,10 +33,6 @@ class VoiceProvider(Protocol):
         self, *, name: str, files: list[tuple[str, bytes, str]], description: str = ""
     ) -> str: ...
     def speak(self, voice_id: str, text: str) -> tuple[bytes, str]: ...
-
-
-class _Retryable(Exception):
-    pass
 
 
 class ElevenLabs:
@@ -60,34 +55,17 @@ class ElevenLabs:
         return self._key
 
     def _post(self, path: str, **kwargs: Any) -> Any:
-        import httpx
-        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+        from ontology.providers.http import post
 
-        def once() -> Any:
-            try:
-                resp = self._client.post(
-                    f"{self._base}{path}", headers={"xi-api-key": self._api_key()}, **kwargs
-                )
-            except httpx.HTTPError as exc:
-                raise _Retryable(f"ElevenLabs: {type(exc).__name__}") from None
-            if resp.status_code == 429 or resp.status_code >= 500:
-                raise _Retryable(f"ElevenLabs answered {resp.status_code}")
-            if resp.status_code >= 400:
-                raise UpstreamError(f"ElevenLabs: {_message(resp)}", status=resp.status_code)
-            return resp
-
-        try:
-            for attempt in Retrying(
-                stop=stop_after_attempt(ATTEMPTS),
-                wait=wait_random_exponential(multiplier=0.2, max=2.0),
-                retry=retry_if_exception_type(_Retryable),
-                reraise=True,
-            ):
-                with attempt:
-                    return once()
-        except _Retryable as exc:
-            raise UpstreamError(f"{exc} (after {ATTEMPTS} attempts)") from None
-        raise AssertionError("unreachable")  # pragma: no cover
+        headers = {"xi-api-key": self._api_key()}
+        return post(
+            self._client,
+            f"{self._base}{path}",
+            provider="ElevenLabs",
+            message=_message,
+            headers=headers,
+            **kwargs,
+        )
 
     def clone_voice(self, *, name: str, files: list[tuple[str, bytes, str]], description: str = "") -> str:
         resp = self._post(

@@ -1,5 +1,6 @@
-"""A stand-in for ElevenLabs' API on the local stack's port (``/_local/elevenlabs``), the two calls the
-platform makes, with ElevenLabs' shapes and errors:
+"""Stand-ins for the media providers on the local stack's port: ElevenLabs (``/_local/elevenlabs``) and
+HeyGen's talking-photo upload (``/_local/heygen``, see :class:`HeyGenStandIn`). ElevenLabs' two calls
+the platform makes, with its shapes and errors:
 
 - ``POST /v1/voices/add`` (multipart ``name``, ``files``, ``description``): keeps the voice (in the
   state directory, so it survives restarts) → ``{"voice_id", "requires_verification": false}``; a file
@@ -7,8 +8,8 @@ platform makes, with ElevenLabs' shapes and errors:
 - ``POST /v1/text-to-speech/{voice_id}`` (``{"text"}``) → a real short WAV (a tone as long as the text);
   an unknown voice is ``404 {"detail": {"status": "voice_not_found", …}}``.
 
-A missing ``xi-api-key`` is ``401``. ``POST /_local/elevenlabs/_fail {"times": n, "status": 503}`` makes
-the next n calls fail (what the tests use to take the provider down).
+A missing key is ``401``. ``POST /_local/<provider>/_fail {"times": n, "status": 503}`` makes the next n
+calls fail (what the tests use to take a provider down).
 """
 
 from __future__ import annotations
@@ -56,26 +57,46 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"detail": {"status": code, "message": message}}, status_code=status)
 
 
-class ElevenLabsStandIn:
+class _StandIn:
+    """What every stand-in does: keep its state in a file, refuse calls without a key, fail on
+    request (``_fail``)."""
+
+    key_header = "xi-api-key"
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self.voices: dict[str, dict[str, Any]] = json.loads(path.read_text()) if path.exists() else {}
+        self.saved: dict[str, dict[str, Any]] = json.loads(path.read_text()) if path.exists() else {}
         self._failures: list[int] = []
 
     def _save(self) -> None:
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.voices))
+        tmp.write_text(json.dumps(self.saved))
         tmp.replace(self.path)
 
+    def _error(self, status: int, code: str, message: str) -> JSONResponse:
+        return _error(status, code, message)
+
     def _fault(self, request: Request) -> JSONResponse | None:
-        if not request.headers.get("xi-api-key"):
-            return _error(401, "invalid_api_key", "Invalid API key")
+        if not request.headers.get(self.key_header):
+            return self._error(401, "invalid_api_key", "Invalid API key")
         with self._lock:
             if self._failures:
                 status = self._failures.pop(0)
-                return _error(status, "service_unavailable", "The service is temporarily unavailable")
+                return self._error(status, "service_unavailable", "The service is temporarily unavailable")
         return None
+
+    async def fail(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        with self._lock:
+            self._failures = [int(body.get("status", 503))] * int(body.get("times", 1))
+        return JSONResponse({"failing": len(self._failures)})
+
+
+class ElevenLabsStandIn(_StandIn):
+    @property
+    def voices(self) -> dict[str, dict[str, Any]]:
+        return self.saved
 
     async def add_voice(self, request: Request) -> Response:
         if (fault := self._fault(request)) is not None:
@@ -115,15 +136,46 @@ class ElevenLabsStandIn:
             return _error(422, "invalid_request", "text is required")
         return Response(tone(min(0.2 + 0.02 * len(text), 3.0)), media_type="audio/wav")
 
-    async def fail(self, request: Request) -> JSONResponse:
-        body = await request.json()
-        with self._lock:
-            self._failures = [int(body.get("status", 503))] * int(body.get("times", 1))
-        return JSONResponse({"failing": len(self._failures)})
-
     def routes(self) -> dict[str, Any]:
         return {
             "/_local/elevenlabs/v1/voices/add": self.add_voice,
             "/_local/elevenlabs/v1/text-to-speech/{voice_id}": self.speak,
             "/_local/elevenlabs/_fail": self.fail,
         }
+
+
+class HeyGenStandIn(_StandIn):
+    """HeyGen's talking-photo upload (``POST /v1/talking_photo``, a JPEG or PNG body) →
+    ``{"code": 100, "data": {"talking_photo_id", "talking_photo_url"}}``; anything else is HeyGen's
+    ``400 {"code": 400, "message": …}``."""
+
+    key_header = "x-api-key"
+
+    def _error(self, status: int, code: str, message: str) -> JSONResponse:
+        return JSONResponse(
+            {"code": status, "data": None, "msg": code, "message": message}, status_code=status
+        )
+
+    async def upload(self, request: Request) -> Response:
+        if (fault := self._fault(request)) is not None:
+            return fault
+        data = await request.body()
+        kind = request.headers.get("content-type", "")
+        if kind not in ("image/jpeg", "image/png") or not data.startswith((b"\xff\xd8\xff", b"\x89PNG")):
+            return self._error(400, "invalid_image", "the photo must be a JPEG or PNG image with one face")
+        photo_id = hashlib.sha256(data).hexdigest()[:24]
+        with self._lock:
+            self.saved[photo_id] = {"bytes": len(data), "contentType": kind}
+            self._save()
+        url = f"{request.base_url}_local/heygen/talking_photo/{photo_id}"
+        return JSONResponse(
+            {
+                "code": 100,
+                "data": {"talking_photo_id": photo_id, "talking_photo_url": url},
+                "msg": None,
+                "message": None,
+            }
+        )
+
+    def routes(self) -> dict[str, Any]:
+        return {"/_local/heygen/v1/talking_photo": self.upload, "/_local/heygen/_fail": self.fail}
