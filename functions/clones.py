@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import Field, StrictStr
 
 from ontology.data.fields import EntityId, LongText, Name
 from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
-from ontology.runtime.results import EntityOut, Page, PaginationOpts
+from ontology.runtime.results import EntityOut, Page, PaginationOpts, Result
 from ontology.services.ontology_ops import actor_for, log_event, now_ms, require_entity
 
 #: The creator's tags a clone inherits (the reference's "Tags Added").
@@ -43,7 +43,7 @@ class CreateArgs(Args):
     agentId: EntityId | None = None
 
 
-class CreateResult(BaseModel):
+class CreateResult(Result):
     cloneId: str
     status: str
     created: bool
@@ -355,7 +355,7 @@ class ChatArgs(Args):
     conversationId: EntityId | None = None
 
 
-class Source(BaseModel):
+class Source(Result):
     knowledgeItemId: str
     contentId: str | None = None
     title: str | None = None
@@ -363,7 +363,7 @@ class Source(BaseModel):
     score: float
 
 
-class ChatResult(BaseModel):
+class ChatResult(Result):
     conversationId: str
     messageId: str
     replyId: str
@@ -643,7 +643,7 @@ class CloneVoiceArgs(Args):
     ]
 
 
-class VoiceResult(BaseModel):
+class VoiceResult(Result):
     cloneId: str
     voiceId: str
     voiceProvider: str
@@ -730,7 +730,7 @@ class SpeakArgs(Args):
     text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_SPEECH_CHARS)]
 
 
-class SpeechResult(BaseModel):
+class SpeechResult(Result):
     url: str
     storageId: str
     mediaAssetId: str
@@ -835,7 +835,7 @@ class CloneAppearanceArgs(Args):
     imageStorageId: Annotated[StrictStr, Field(max_length=40)]
 
 
-class AppearanceResult(BaseModel):
+class AppearanceResult(Result):
     cloneId: str
     appearanceId: str
     appearanceProvider: str

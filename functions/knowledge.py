@@ -12,7 +12,7 @@ import hashlib
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic import Field, StrictInt, StrictStr
 
 from ontology.data.documents import MAX_KNOWLEDGE_TEXT, KnowledgeLabels
 from ontology.data.fields import DocumentId
@@ -22,6 +22,7 @@ from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
+from ontology.runtime.results import Result
 from ontology.services.ontology_ops import now_ms
 
 #: The most a text given to ``knowledge:add`` holds (it is split into chunks of about CHUNK_CHARS).
@@ -75,7 +76,7 @@ class AddArgs(Args):
     labels: KnowledgeLabels = Field(default_factory=dict)
 
 
-class AddResult(BaseModel):
+class AddResult(Result):
     sourceId: str
     ids: list[str]
     added: int
@@ -116,7 +117,7 @@ def source_exists(ctx: QueryCtx, args: SourceArgs) -> bool:
     return ctx.db.get(args.sourceId, name, field="sourceId") is not None
 
 
-class Chunk(BaseModel):
+class Chunk(Result):
     text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_KNOWLEDGE_TEXT)]
     chunkIndex: Annotated[StrictInt, Field(ge=0, le=100_000)]
     contentHash: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -190,7 +191,7 @@ class SearchArgs(Args):
     limit: Annotated[StrictInt, Field(ge=1, le=100)] = 10
 
 
-class KnowledgeHit(BaseModel):
+class KnowledgeHit(Result):
     id_: str = Field(alias="_id")
     score: float = Field(alias="_score")
     text: str
