@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import build, data_layer, functions, local_stack, saga, search, sync
+from bench import build, clones, data_layer, functions, local_stack, saga, search, sync
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -20,7 +20,7 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 def main() -> int:
     os.environ.setdefault("ONE_LOCAL", "1")
     results: list[dict[str, Any]] = []
-    for suite in (data_layer, functions, saga, build, local_stack, sync, search):
+    for suite in (data_layer, functions, saga, build, local_stack, sync, search, clones):
         results += suite.run()
     width = max(len(r["name"]) for r in results)
     print(f"{'benchmark':<{width}}  {'value':>10}  {'budget':>10}  ok")
