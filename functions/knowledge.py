@@ -14,8 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictInt, StrictStr
 
-from ontology.data.documents import MAX_KNOWLEDGE_TEXT, KnowledgeLabels
-from ontology.data.fields import DocumentId
+from ontology.data.fields import MAX_KNOWLEDGE_TEXT, DocumentId, KnowledgeLabels
 from ontology.data.search import tokenize
 from ontology.data.vectors import index_records
 from ontology.errors import NotFoundError, ValidationError

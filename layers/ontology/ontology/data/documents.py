@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 
 from ontology.data.fields import (
+    MAX_KNOWLEDGE_TEXT,
     DocumentId,
     Email,
     EntityId,
@@ -30,6 +31,7 @@ from ontology.data.fields import (
     EventType,
     JsonObject,
     JsonValue,
+    KnowledgeLabels,
     LongText,
     Name,
     NonNegative,
@@ -345,15 +347,6 @@ class ChainNonceDoc(_Strict):
     updatedAt: Timestamp
 
 
-#: The most text one knowledge document holds (a chunk; a longer text is chunked first).
-MAX_KNOWLEDGE_TEXT = 8_000
-_LabelKey = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
-#: A knowledge document's labels: at most 32 key/value pairs.
-KnowledgeLabels = Annotated[
-    dict[_LabelKey, Annotated[StrictStr, Field(max_length=512)]], Field(max_length=32)
-]
-
-
 class KnowledgeDoc(_Strict):
     kind: Literal["label", "chunk"]
     text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_KNOWLEDGE_TEXT)]
@@ -364,9 +357,7 @@ class KnowledgeDoc(_Strict):
     contentHash: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
     # the vector index checks the dimensions; any finite number is a component
     embedding: list[Annotated[float, Field(strict=False, allow_inf_nan=False)]] | None = None
-    labels: Annotated[dict[_LabelKey, Annotated[StrictStr, Field(max_length=512)]], Field(max_length=32)] = (
-        Field(default_factory=dict)
-    )
+    labels: KnowledgeLabels = Field(default_factory=dict)
     createdAt: Timestamp
     updatedAt: Timestamp
 

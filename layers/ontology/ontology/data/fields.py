@@ -132,6 +132,14 @@ def _any_id(v: str) -> str:
 #: An id of a document of any table (what a knowledge chunk came from).
 DocumentId: TypeAlias = Annotated[StrictStr, AfterValidator(_any_id)]
 
+#: The most text one knowledge document holds (a chunk; a longer text is chunked first).
+MAX_KNOWLEDGE_TEXT = 8_000
+_LabelKey = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+#: A knowledge document's labels: at most 32 key/value pairs.
+KnowledgeLabels = Annotated[
+    dict[_LabelKey, Annotated[StrictStr, Field(max_length=512)]], Field(max_length=32)
+]
+
 
 def json_limits(value: Any, *, what: str = "value") -> Any:
     """Check a JSON value: at most 64 KB serialized, nesting depth at most 10, finite numbers."""
