@@ -129,12 +129,36 @@ def embedding(text: str, dimensions: int = DIMENSIONS) -> list[float]:
     return [float(x) for x in total / norm]
 
 
+#: Statuses the next calls answer with (``POST /_local/openai/_fail {"times", "status"}``: tests take
+#: the model down with it).
+_failures: list[int] = []
+
+
+def _failing() -> JSONResponse | None:
+    if _failures:
+        status = _failures.pop(0)
+        return JSONResponse(
+            {"error": {"message": "The server is overloaded", "type": "server_error"}}, status_code=status
+        )
+    return None
+
+
+async def fail(request: Request) -> JSONResponse:
+    body = await request.json()
+    _failures[:] = [int(body.get("status", 503))] * int(body.get("times", 1))
+    return JSONResponse({"failing": len(_failures)})
+
+
 async def chat_completions(request: Request) -> JSONResponse:
+    if (failed := _failing()) is not None:
+        return failed
     body = await request.json()
     return JSONResponse(chat_reply(body.get("messages", []), str(body.get("model", "gpt"))))
 
 
 async def embeddings(request: Request) -> JSONResponse:
+    if (failed := _failing()) is not None:
+        return failed
     body = await request.json()
     inputs = body.get("input", "")
     texts = inputs if isinstance(inputs, list) else [inputs]
@@ -157,4 +181,8 @@ async def embeddings(request: Request) -> JSONResponse:
     )
 
 
-ROUTES = {"/_local/openai/v1/chat/completions": chat_completions, "/_local/openai/v1/embeddings": embeddings}
+ROUTES = {
+    "/_local/openai/v1/chat/completions": chat_completions,
+    "/_local/openai/v1/embeddings": embeddings,
+    "/_local/openai/_fail": fail,
+}

@@ -442,3 +442,36 @@ def test_appearance_clone(stack: Stack, owner: OneClient, made: dict[str, Any]) 
         owner.query("clones:get", {"cloneId": clone})["properties"]["appearanceId"]
         == made_appearance["appearanceId"]
     )
+
+
+def test_the_model_or_the_voice_down_writes_nothing(
+    stack: Stack, owner: OneClient, chatted: dict[str, Any]
+) -> None:
+    import httpx
+
+    from ontology.errors import UpstreamError
+
+    conversation = chatted["first"]["conversationId"]
+    page = {"conversationId": conversation, "paginationOpts": {"numItems": 100, "cursor": None}}
+    before = len(owner.query("clones:messages", page)["page"])
+    interactions = owner.query("clones:get", {"cloneId": chatted["clone"]})["properties"]["totalInteractions"]
+    httpx.post(f"{stack.url}/_local/openai/_fail", json={"times": 12})  # beyond the SDK's retries
+    with pytest.raises(UpstreamError):
+        owner.action(
+            "clones:chat",
+            {"cloneId": chatted["clone"], "message": "Still there?", "conversationId": conversation},
+        )
+    httpx.post(f"{stack.url}/_local/openai/_fail", json={"times": 0})
+    assert len(owner.query("clones:messages", page)["page"]) == before
+    assert (
+        owner.query("clones:get", {"cloneId": chatted["clone"]})["properties"]["totalInteractions"]
+        == interactions
+    )
+    clone = owner.query("clones:get", {"cloneId": chatted["clone"]})
+    if clone["properties"].get("voiceId"):  # voiced by the voice test, when it ran first
+        owned = len(_out(owner, chatted["clone"], "owns"))
+        httpx.post(f"{stack.url}/_local/elevenlabs/_fail", json={"times": 5})
+        with pytest.raises(UpstreamError):
+            owner.action("clones:speak", {"cloneId": chatted["clone"], "text": "Hello again"})
+        httpx.post(f"{stack.url}/_local/elevenlabs/_fail", json={"times": 0})
+        assert len(_out(owner, chatted["clone"], "owns")) == owned
