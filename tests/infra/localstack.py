@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,13 @@ def settled(client: Any, purchase_id: str) -> dict[str, Any]:
             return dict(view)
         time.sleep(0.2)
     raise AssertionError(f"purchase {purchase_id} still pending")
+
+
+def running_stack(tmp_path_factory: Any, name: str) -> Iterator[Stack]:
+    """A module's stack, as ``make dev`` starts it, in its own state directory (a fixture's body)."""
+    s = Stack(Path(tmp_path_factory.mktemp(name)) / "state")
+    s.start()
+    try:
+        yield s
+    finally:
+        s.kill()

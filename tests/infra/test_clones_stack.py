@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ontology.client import OneClient
-from tests.infra.localstack import Stack, signed_in
+from tests.infra.localstack import Stack, running_stack, signed_in
 
 #: The reference's "AI Clone Creation" (How Features Map to Ontology), the clone-creation part:
 #: (what, kind, how it is found from the clone)
@@ -36,12 +35,7 @@ POSTS = [
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(Path(tmp_path_factory.mktemp("clones")) / "state")
-    s.start()
-    try:
-        yield s
-    finally:
-        s.kill()
+    yield from running_stack(tmp_path_factory, "clones")
 
 
 @pytest.fixture(scope="module")

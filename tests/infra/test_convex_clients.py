@@ -12,7 +12,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +19,7 @@ import pytest
 
 from ontology.client import OneClient
 from tests.conftest import ROOT
-from tests.infra.localstack import Stack, signed_in
+from tests.infra.localstack import Stack, running_stack, signed_in
 
 JS = ROOT / "tests" / "js"
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
@@ -28,12 +27,7 @@ pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is no
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(Path(tmp_path_factory.mktemp("convex")) / "state")
-    s.start()
-    try:
-        yield s
-    finally:
-        s.kill()
+    yield from running_stack(tmp_path_factory, "convex")
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from ontology.client import OneClient
-from tests.infra.localstack import Stack, signed_in
+from tests.infra.localstack import Stack, running_stack, signed_in
 
 RUNNING = (
     "Running a marathon takes a training plan: build the long run slowly, week by week, and rest "
@@ -25,12 +24,7 @@ MONEY = "A balanced portfolio mixes index funds and bonds, and rebalances once a
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(Path(tmp_path_factory.mktemp("knowledge")) / "state")
-    s.start()
-    try:
-        yield s
-    finally:
-        s.kill()
+    yield from running_stack(tmp_path_factory, "knowledge")
 
 
 @pytest.fixture(scope="module")
