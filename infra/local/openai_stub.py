@@ -2,12 +2,17 @@
 
 It answers deterministically (the same request, the same answer) and says it is local, so the
 platform's AI flows run end to end through the real ``openai`` SDK with no network and no key.
+A request with ``response_format: {"type": "json_schema", ...}`` (structured output) is answered with
+JSON that follows the schema: ``$ref``/``$defs``, ``anyOf``, ``enum``, ``minItems``/``maxItems``,
+``minLength``/``maxLength`` and numeric bounds are honoured, strings are made of the property's name, its
+position and the words of the last user message.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import re
 import time
 from typing import Any
@@ -25,9 +30,12 @@ def _words(text: str) -> int:
 _NOTE = re.compile(r"^\[(\d+)\] (.+)$", re.MULTILINE)
 
 
-def chat_reply(messages: list[dict[str, Any]], model: str) -> dict[str, Any]:
+def chat_reply(
+    messages: list[dict[str, Any]], model: str, response_format: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A deterministic answer to the last user message; when the system prompt numbers notes to answer
-    from (``[1] …``), the answer quotes the first and cites it, so a test can see what grounded it."""
+    from (``[1] …``), the answer quotes the first and cites it, so a test can see what grounded it.
+    With a JSON Schema ``response_format`` the answer is a JSON instance of the schema."""
     prompt = "\n".join(str(m.get("content", "")) for m in messages)
     last_user = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")
     digest = hashlib.sha256(prompt.encode()).hexdigest()[:8]
@@ -37,6 +45,10 @@ def chat_reply(messages: list[dict[str, Any]], model: str) -> dict[str, Any]:
     if notes:
         number, note = notes[0]
         content += f' According to [{number}]: "{note[:300]}"'
+    schema = (response_format or {}).get("json_schema", {}).get("schema")
+    if (response_format or {}).get("type") == "json_schema" and isinstance(schema, dict):
+        hint = " ".join(last_user.split()[:12]) or "the topic"
+        content = json.dumps(schema_instance(schema, hint))
     return {
         "id": f"chatcmpl-local-{digest}",
         "object": "chat.completion",
@@ -51,6 +63,53 @@ def chat_reply(messages: list[dict[str, Any]], model: str) -> dict[str, Any]:
             "total_tokens": _words(prompt) + _words(content),
         },
     }
+
+
+def schema_instance(schema: dict[str, Any], hint: str) -> Any:
+    """A JSON value that follows ``schema`` (the subset structured outputs allow), the same every time."""
+    defs = schema.get("$defs", {}) | schema.get("definitions", {})
+
+    def make(node: dict[str, Any], path: tuple[str | int, ...]) -> Any:
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            node = defs.get(ref.rsplit("/", 1)[-1], {})
+        options = node.get("anyOf") or node.get("oneOf")
+        if options:
+            node = next((o for o in options if o.get("type") != "null"), options[0])
+            return make(node, path)
+        index = next((p for p in reversed(path) if isinstance(p, int)), 0)
+        if "const" in node:
+            return node["const"]
+        if node.get("enum"):
+            return node["enum"][index % len(node["enum"])]
+        kind = node.get("type", "object")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), "null")
+        if kind == "object":
+            properties = node.get("properties", {})
+            return {k: make(v, (*path, k)) for k, v in properties.items()}
+        if kind == "array":
+            low, high = int(node.get("minItems", 0)), node.get("maxItems")
+            count = max(low, min(3, high if high is not None else 3))
+            return [make(node.get("items", {}), (*path, i)) for i in range(count)]
+        if kind in ("integer", "number"):
+            low = node.get(
+                "minimum", node.get("exclusiveMinimum", 0) + (1 if "exclusiveMinimum" in node else 0)
+            )
+            value = max(low, 1 + index)
+            if "maximum" in node:
+                value = min(value, node["maximum"])
+            return int(value) if kind == "integer" else float(value)
+        if kind == "boolean":
+            return index % 2 == 0
+        if kind == "null":
+            return None
+        label = next((p for p in reversed(path) if isinstance(p, str)), "text")
+        text = f"{label.capitalize()} {index + 1}: {hint}"
+        text = text[: node.get("maxLength", len(text))]
+        return text + "." * max(0, int(node.get("minLength", 0)) - len(text))
+
+    return make(schema, ())
 
 
 _STOPWORDS = frozenset(
@@ -130,8 +189,10 @@ def embedding(text: str, dimensions: int = DIMENSIONS) -> list[float]:
 
 
 #: Statuses the next calls answer with (``POST /_local/openai/_fail {"times", "status"}``: tests take
-#: the model down with it).
+#: the model down with it); ``{"times": n, "answer": "malformed"}`` instead makes the next n structured
+#: answers JSON that does not follow their schema (a model getting the shape wrong).
 _failures: list[int] = []
+_malformed: list[int] = [0]
 
 
 def _failing() -> JSONResponse | None:
@@ -145,6 +206,9 @@ def _failing() -> JSONResponse | None:
 
 async def fail(request: Request) -> JSONResponse:
     body = await request.json()
+    if body.get("answer") == "malformed":
+        _malformed[0] = int(body.get("times", 1))
+        return JSONResponse({"malformed": _malformed[0]})
     _failures[:] = [int(body.get("status", 503))] * int(body.get("times", 1))
     return JSONResponse({"failing": len(_failures)})
 
@@ -153,7 +217,12 @@ async def chat_completions(request: Request) -> JSONResponse:
     if (failed := _failing()) is not None:
         return failed
     body = await request.json()
-    return JSONResponse(chat_reply(body.get("messages", []), str(body.get("model", "gpt"))))
+    response_format = body.get("response_format") if isinstance(body.get("response_format"), dict) else None
+    reply = chat_reply(body.get("messages", []), str(body.get("model", "gpt")), response_format)
+    if response_format is not None and _malformed[0] > 0:
+        _malformed[0] -= 1
+        reply["choices"][0]["message"]["content"] = json.dumps({"unexpected": "not the requested shape"})
+    return JSONResponse(reply)
 
 
 async def embeddings(request: Request) -> JSONResponse:

@@ -131,6 +131,45 @@ def test_ai_chat_and_embeddings_through_the_openai_sdk(local_openai: str) -> Non
     assert ai.embed("hello") == vector and ai.embed("other") != vector
 
 
+def test_structured_output_follows_the_schema_and_malformed_answers_are_retried(local_openai: str) -> None:
+    from typing import Literal
+
+    import httpx
+    import openai
+    from pydantic import BaseModel, Field
+
+    from ontology.errors import MalformedAnswerError
+    from ontology.providers.ai import OpenAIProvider
+
+    class Step(BaseModel):
+        title: str = Field(max_length=40)
+        kind: Literal["video", "text", "quiz"]
+        minutes: int = Field(ge=5, le=60)
+        note: str | None
+
+    class Plan(BaseModel):
+        name: str
+        steps: list[Step] = Field(min_length=7, max_length=7)
+
+    client = openai.OpenAI(api_key="local", base_url=local_openai, max_retries=0)
+    ai = OpenAIProvider(client)
+    ask = {"system_prompt": "Plan.", "messages": [{"role": "user", "content": "Plan a course on sourdough"}]}
+    plan = ai.chat_structured(**ask, schema=Plan)
+    assert isinstance(plan, Plan) and len(plan.steps) == 7
+    assert all(len(s.title) <= 40 and 5 <= s.minutes <= 60 for s in plan.steps)
+    assert {s.kind for s in plan.steps} == {"video", "text", "quiz"} and "sourdough" in plan.name
+    assert ai.chat_structured(**ask, schema=Plan) == plan, "deterministic"
+
+    fail = local_openai.rsplit("/v1", 1)[0] + "/_fail"
+    httpx.post(fail, json={"times": 2, "answer": "malformed"})
+    assert ai.chat_structured(**ask, schema=Plan) == plan, "two malformed answers, the third validates"
+    httpx.post(fail, json={"times": 3, "answer": "malformed"})
+    with pytest.raises(MalformedAnswerError) as caught:
+        ai.chat_structured(**ask, schema=Plan)
+    assert caught.value.code == "UPSTREAM_ERROR" and "name: Field required" in str(caught.value)
+    assert ai.chat_structured(**ask, schema=Plan) == plan, "the model answers well again"
+
+
 def test_file_outbox_newest_first(tmp_path: Path) -> None:
     from ontology.providers.email import FileOutbox
 

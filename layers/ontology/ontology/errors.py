@@ -184,6 +184,13 @@ class ChainRevertedError(UpstreamError):
     default_message = "The chain reverted the transaction"
 
 
+class MalformedAnswerError(UpstreamError):
+    """The model's structured answer did not validate against its schema, on every attempt: the
+    caller records the reason (a generated course is marked failed) rather than retrying forever."""
+
+    default_message = "The model's answer did not match the expected shape"
+
+
 class AbortedError(ConflictError):
     """The work was called off (a purchase being undone refuses to go forward): final, so a state
     machine does not retry it the way it retries a ``ConflictError``."""
