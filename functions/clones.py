@@ -349,10 +349,16 @@ HISTORY = 10
 MAX_MESSAGE = 4_000
 
 
+IdempotencyKey = Annotated[StrictStr, Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
 class ChatArgs(Args):
     cloneId: EntityId
     message: Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE)]
     conversationId: EntityId | None = None
+    #: the client's key for this turn: the same key again answers the turn already recorded (a retry
+    #: after a lost response asks the model nothing and records nothing twice)
+    idempotencyKey: IdempotencyKey | None = None
 
 
 class Source(Result):
@@ -384,34 +390,69 @@ class ContextArgs(Args):
     cloneId: EntityId
     conversationId: EntityId | None = None
     participantId: EntityId
+    idempotencyKey: IdempotencyKey | None = None
 
 
 @query(args=ContextArgs, internal=True)
 def chat_context(ctx: QueryCtx, args: ContextArgs) -> dict[str, Any]:
     """The clone, and the conversation's last messages (NOT_FOUND: no such clone or conversation of
-    this participant with this clone)."""
+    this participant with this clone); ``replay``: the turn already recorded under the idempotency key."""
     clone = require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
-    history: list[dict[str, str]] = []
-    if args.conversationId is not None:
-        _require_conversation(ctx.db, args.conversationId, args.participantId, args.cloneId)
-        parts = (
-            ctx.db.query("connections")
-            .with_index(
-                "to_type", lambda q: q.eq("toEntityId", args.conversationId).eq("relationshipType", "part_of")
-            )
-            .order("desc")
-            .take(HISTORY)
-        )
-        for doc in reversed(
-            [d for d in ctx.db.get_many([c["fromEntityId"] for c in parts], "entities") if d]
-        ):
-            role = "assistant" if doc["properties"].get("senderId") == args.cloneId else "user"
-            history.append({"role": role, "content": doc["properties"].get("text", "")})
     props = clone["properties"]
-    return {
+    context: dict[str, Any] = {
         "systemPrompt": props["systemPrompt"],
         "temperature": props.get("temperature", 0.7),
-        "history": history,
+        "history": [],
+        "replay": None,
+    }
+    if args.idempotencyKey is not None:
+        context["replay"] = _recorded_turn(ctx.db, args.participantId, args.idempotencyKey)
+        if context["replay"] is not None:
+            return context
+    if args.conversationId is not None:
+        _require_conversation(ctx.db, args.conversationId, args.participantId, args.cloneId)
+        context["history"] = conversation_history(ctx.db, args.conversationId, args.cloneId)
+    return context
+
+
+def conversation_history(db: Any, conversation_id: str, clone_id: str) -> list[dict[str, str]]:
+    """The last HISTORY messages ``part_of`` a conversation (or a livestream's chat) as chat turns:
+    the clone's own as the assistant's, everyone else's as the user's."""
+    parts = (
+        db.query("connections")
+        .with_index(
+            "to_type", lambda q: q.eq("toEntityId", conversation_id).eq("relationshipType", "part_of")
+        )
+        .order("desc")
+        .take(HISTORY)
+    )
+    history = []
+    for doc in reversed([d for d in db.get_many([c["fromEntityId"] for c in parts], "entities") if d]):
+        if doc["type"] != "message":
+            continue
+        role = "assistant" if doc["properties"].get("senderId") == clone_id else "user"
+        history.append({"role": role, "content": doc["properties"].get("text", "")})
+    return history
+
+
+def _recorded_turn(db: Any, participant: str, key: str) -> dict[str, Any] | None:
+    """The chat turn a participant recorded under ``key``: its ids, the reply and its sources."""
+    sent = db.lookup_unique(
+        "entities",
+        "message_idempotency",
+        {"type": "message", "properties": {"senderId": participant, "idempotencyKey": key}},
+    )
+    if sent is None:
+        return None
+    props = sent["properties"]
+    reply = db.get(props.get("replyId", ""), "entities") if props.get("replyId") else None
+    reply_props = reply["properties"] if reply is not None else {}
+    return {
+        "conversationId": props.get("conversationId", ""),
+        "messageId": sent["_id"],
+        "replyId": props.get("replyId", ""),
+        "reply": reply_props.get("text", ""),
+        "sources": reply_props.get("sources", []),
     }
 
 
@@ -440,23 +481,69 @@ def chat(ctx: ActionCtx, args: ChatArgs) -> dict[str, Any]:
     """Talk with a clone: the reply comes from the chat model with the clone's system prompt and
     temperature, grounded on the clone's knowledge chunks nearest the message (``sources``). Both
     messages are ``message`` entities ``part_of`` the conversation (created on first use, the caller
-    and the clone ``participated_in`` it); ``clone_interaction`` is logged and counted."""
-    from functions.knowledge import chunks_by_id
+    and the clone ``participated_in`` it); ``clone_interaction`` is logged and counted. With an
+    ``idempotencyKey``, the same key again answers the turn already recorded."""
     from ontology.data.search import tokenize
-    from ontology.providers.ai import get_ai
 
     if not tokenize(args.message):
         raise ValidationError("the message has no words", field="message")
     me = _participant(ctx)
     context = ctx.run_query(
-        chat_context, {"cloneId": args.cloneId, "conversationId": args.conversationId, "participantId": me}
+        chat_context,
+        {
+            "cloneId": args.cloneId,
+            "conversationId": args.conversationId,
+            "participantId": me,
+            "idempotencyKey": args.idempotencyKey,
+        },
     )
+    if context["replay"] is not None:
+        return dict(context["replay"])
+    reply, sources = grounded_reply(
+        ctx,
+        args.cloneId,
+        system_prompt=context["systemPrompt"],
+        temperature=float(context["temperature"]),
+        history=context["history"],
+        message=args.message,
+    )
+    saved = ctx.run_mutation(
+        record_exchange,
+        {
+            "cloneId": args.cloneId,
+            "participantId": me,
+            "conversationId": args.conversationId,
+            "message": args.message,
+            "reply": reply.content[: MAX_MESSAGE * 4] or "…",
+            "model": reply.model[:100],
+            "sources": sources,
+            "idempotencyKey": args.idempotencyKey,
+        },
+    )
+    if saved.get("replayed"):
+        return {k: v for k, v in saved.items() if k != "replayed"}
+    return {**saved, "reply": reply.content, "sources": sources}
+
+
+def grounded_reply(
+    ctx: ActionCtx,
+    clone_id: str,
+    *,
+    system_prompt: str,
+    temperature: float,
+    history: list[dict[str, str]],
+    message: str,
+) -> tuple[Any, list[dict[str, Any]]]:
+    """The clone's answer to ``message`` from the chat model, grounded on its SOURCES knowledge chunks
+    nearest the message (vector search over its own chunks only): ``(ChatReply, sources)``."""
+    from functions.knowledge import chunks_by_id
+    from ontology.providers.ai import get_ai
+
     ai = get_ai()
-    clone_id = args.cloneId
     hits = ctx.vector_search(
         "knowledge",
         "by_embedding",
-        {"vector": ai.embed(args.message), "limit": SOURCES, "filter": lambda q: q.eq("ownerId", clone_id)},
+        {"vector": ai.embed(message), "limit": SOURCES, "filter": lambda q: q.eq("ownerId", clone_id)},
     )
     docs = ctx.run_query(chunks_by_id, {"ids": [h["_id"] for h in hits]}) if hits else {}
     sources = [
@@ -471,23 +558,11 @@ def chat(ctx: ActionCtx, args: ChatArgs) -> dict[str, Any]:
         if h["_id"] in docs
     ]
     reply = ai.chat(
-        system_prompt=_grounding(context["systemPrompt"], sources),
-        messages=[*context["history"], {"role": "user", "content": args.message}],
-        temperature=float(context["temperature"]),
+        system_prompt=_grounding(system_prompt, sources),
+        messages=[*history, {"role": "user", "content": message}],
+        temperature=temperature,
     )
-    saved = ctx.run_mutation(
-        record_exchange,
-        {
-            "cloneId": args.cloneId,
-            "participantId": me,
-            "conversationId": args.conversationId,
-            "message": args.message,
-            "reply": reply.content[: MAX_MESSAGE * 4] or "…",
-            "model": reply.model[:100],
-            "sourceIds": [s["knowledgeItemId"] for s in sources],
-        },
-    )
-    return {**saved, "reply": reply.content, "sources": sources}
+    return reply, sources
 
 
 class ExchangeArgs(Args):
@@ -497,13 +572,21 @@ class ExchangeArgs(Args):
     message: Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE)]
     reply: Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE * 4)]
     model: Annotated[StrictStr, Field(max_length=100)] = ""
-    sourceIds: Annotated[list[EntityId], Field(max_length=SOURCES)] = Field(default_factory=list)
+    sources: Annotated[list[Source], Field(max_length=SOURCES)] = Field(default_factory=list)
+    idempotencyKey: IdempotencyKey | None = None
 
 
 @mutation(args=ExchangeArgs, internal=True)
 def record_exchange(ctx: MutationCtx, args: ExchangeArgs) -> dict[str, str]:
     """The message and the reply (and the conversation, on first use), the interaction, the count:
-    one transaction, so a chat is recorded whole or not at all."""
+    one transaction, so a chat is recorded whole or not at all (a turn already recorded under the
+    idempotency key is answered, ``replayed``, and nothing is written)."""
+    from ontology.data.keys import new_id
+
+    if args.idempotencyKey is not None:
+        recorded = _recorded_turn(ctx.db, args.participantId, args.idempotencyKey)
+        if recorded is not None:
+            return {**recorded, "replayed": True}
     now = now_ms()
     clone = require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
     conversation_id = args.conversationId
@@ -531,11 +614,19 @@ def record_exchange(ctx: MutationCtx, args: ExchangeArgs) -> dict[str, str]:
             )
     else:
         _require_conversation(ctx.db, conversation_id, args.participantId, args.cloneId)
-    ids = []
+    ids = [new_id("entities"), new_id("entities")]
+    source_ids = [s.knowledgeItemId for s in args.sources]
     for offset, (sender, text) in enumerate(((args.participantId, args.message), (args.cloneId, args.reply))):
         properties: dict[str, Any] = {"senderId": sender, "text": text}
         if sender == args.cloneId:
-            properties |= {"model": args.model, "sourceIds": args.sourceIds}
+            sources = [s.model_dump(exclude_none=True) for s in args.sources]
+            properties |= {"model": args.model, "sourceIds": source_ids, "sources": sources}
+        elif args.idempotencyKey is not None:
+            properties |= {
+                "idempotencyKey": args.idempotencyKey,
+                "conversationId": conversation_id,
+                "replyId": ids[1],
+            }
         message_id = ctx.db.insert(
             "entities",
             {
@@ -546,6 +637,7 @@ def record_exchange(ctx: MutationCtx, args: ExchangeArgs) -> dict[str, str]:
                 "createdAt": now + offset,
                 "updatedAt": now + offset,
             },
+            doc_id=ids[offset],
         )
         ctx.db.insert(
             "connections",
@@ -556,7 +648,6 @@ def record_exchange(ctx: MutationCtx, args: ExchangeArgs) -> dict[str, str]:
                 "createdAt": now + offset,
             },
         )
-        ids.append(message_id)
     log_event(
         ctx.db,
         "clone_interaction",
@@ -567,7 +658,7 @@ def record_exchange(ctx: MutationCtx, args: ExchangeArgs) -> dict[str, str]:
             "conversationId": conversation_id,
             "messageId": ids[0],
             "replyId": ids[1],
-            "sources": args.sourceIds,
+            "sources": source_ids,
         },
     )
     props = {**clone["properties"], "totalInteractions": clone["properties"].get("totalInteractions", 0) + 1}

@@ -316,6 +316,37 @@ def test_chat_bad_input_and_other_organizations(
     assert empty["page"] == []
 
 
+def test_a_retried_chat_turn_is_answered_once(stack: Stack, owner: OneClient, chatted: dict[str, Any]) -> None:
+    """The same idempotency key again (a client retrying after a lost response) answers the turn
+    already recorded: the model is not asked (it is down for the retry) and nothing is written twice."""
+    import httpx
+
+    from ontology.errors import ValidationError
+
+    conversation = chatted["first"]["conversationId"]
+    page = {"conversationId": conversation, "paginationOpts": {"numItems": 100, "cursor": None}}
+    before = len(owner.query("clones:messages", page)["page"])
+    interactions = owner.query("clones:get", {"cloneId": chatted["clone"]})["properties"]["totalInteractions"]
+    turn = {
+        "cloneId": chatted["clone"],
+        "message": "How much rice do you eat?",
+        "conversationId": conversation,
+        "idempotencyKey": f"turn-{time.time_ns()}",
+    }
+    first = owner.action("clones:chat", turn)
+    httpx.post(f"{stack.url}/_local/openai/_fail", json={"times": 12})
+    try:
+        again = owner.action("clones:chat", turn)
+    finally:
+        httpx.post(f"{stack.url}/_local/openai/_fail", json={"times": 0})
+    assert again == first and first["sources"][0]["contentId"] == chatted["first"]["sources"][0]["contentId"]
+    assert len(owner.query("clones:messages", page)["page"]) == before + 2
+    clone = owner.query("clones:get", {"cloneId": chatted["clone"]})
+    assert clone["properties"]["totalInteractions"] == interactions + 1
+    with pytest.raises(ValidationError):
+        owner.action("clones:chat", {**turn, "idempotencyKey": "short"})
+
+
 # ------------------------------------------------------------------------------------------ voice
 
 

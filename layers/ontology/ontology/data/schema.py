@@ -149,6 +149,10 @@ def _is_knowledge_item(doc: Mapping[str, Any]) -> bool:
     return doc.get("type") == "knowledge_item"
 
 
+def _is_message(doc: Mapping[str, Any]) -> bool:
+    return doc.get("type") == "message"
+
+
 _DECLARED: tuple[Table, ...] = (
     Table(
         "organizations",
@@ -298,6 +302,12 @@ _DECLARED: tuple[Table, ...] = (
                 ("properties.cloneId", "properties.contentId"),
                 when=_is_knowledge_item,
                 message="this content is already in the clone's knowledge",
+            ),
+            Unique(
+                "message_idempotency",
+                ("properties.senderId", "properties.idempotencyKey"),
+                when=_is_message,
+                message="this idempotency key is already used",
             ),
         ),
         description="things: the 50 entity types",
