@@ -287,14 +287,14 @@ def finish_training(ctx: MutationCtx, args: TrainArgs) -> dict[str, Any]:
     props = {**clone["properties"], "knowledgeBaseSize": size, "lastTrainingDate": now}
     ctx.db.patch(args.cloneId, {"properties": props, "status": "active", "updatedAt": now}, "entities")
     _set_status_tag(ctx.db, args.cloneId, "active")
-    agent_id = args.agentId or _organization_agent(ctx.db, now)
+    agent_id = args.agentId or organization_agent(ctx.db, now)
     triple = {"fromEntityId": agent_id, "toEntityId": args.cloneId, "relationshipType": "powers"}
     if ctx.db.lookup_unique("connections", "triple", triple) is None:
         ctx.db.insert("connections", {**triple, "createdAt": now})
     return {"cloneId": args.cloneId, "knowledgeBaseSize": size, "agentId": agent_id}
 
 
-def _organization_agent(db: Any, now: int) -> str:
+def organization_agent(db: Any, now: int) -> str:
     """The organization's ``intelligence_agent`` (the first one), created when it has none."""
     agent = db.query("entities").with_index("by_type", lambda q: q.eq("type", "intelligence_agent")).first()
     if agent is not None:
@@ -465,7 +465,7 @@ def _require_conversation(db: Any, conversation_id: str, participant: str, clone
     return conversation
 
 
-def _grounding(system_prompt: str, sources: list[dict[str, Any]]) -> str:
+def grounding(system_prompt: str, sources: list[dict[str, Any]]) -> str:
     if not sources:
         return system_prompt + "\n\nYou have no notes on this; say so rather than invent."
     lines = [f"[{i}] {s['title'] or 'note'}: {s['text']}" for i, s in enumerate(sources, start=1)]
@@ -536,17 +536,29 @@ def grounded_reply(
 ) -> tuple[Any, list[dict[str, Any]]]:
     """The clone's answer to ``message`` from the chat model, grounded on its SOURCES knowledge chunks
     nearest the message (vector search over its own chunks only): ``(ChatReply, sources)``."""
+    from ontology.providers.ai import get_ai
+
+    sources = clone_sources(ctx, clone_id, message)
+    reply = get_ai().chat(
+        system_prompt=grounding(system_prompt, sources),
+        messages=[*history, {"role": "user", "content": message}],
+        temperature=temperature,
+    )
+    return reply, sources
+
+
+def clone_sources(ctx: ActionCtx, clone_id: str, text: str, limit: int = SOURCES) -> list[dict[str, Any]]:
+    """The clone's own knowledge chunks nearest ``text`` in meaning, as ``Source`` fields."""
     from functions.knowledge import chunks_by_id
     from ontology.providers.ai import get_ai
 
-    ai = get_ai()
     hits = ctx.vector_search(
         "knowledge",
         "by_embedding",
-        {"vector": ai.embed(message), "limit": SOURCES, "filter": lambda q: q.eq("ownerId", clone_id)},
+        {"vector": get_ai().embed(text), "limit": limit, "filter": lambda q: q.eq("ownerId", clone_id)},
     )
     docs = ctx.run_query(chunks_by_id, {"ids": [h["_id"] for h in hits]}) if hits else {}
-    sources = [
+    return [
         {
             "knowledgeItemId": docs[h["_id"]]["sourceId"],
             "contentId": docs[h["_id"]].get("labels", {}).get("contentId"),
@@ -557,12 +569,6 @@ def grounded_reply(
         for h in hits
         if h["_id"] in docs
     ]
-    reply = ai.chat(
-        system_prompt=_grounding(system_prompt, sources),
-        messages=[*history, {"role": "user", "content": message}],
-        temperature=temperature,
-    )
-    return reply, sources
 
 
 class ExchangeArgs(Args):

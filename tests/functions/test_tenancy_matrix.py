@@ -119,6 +119,8 @@ def _calls(f: dict[str, str]) -> dict[str, dict[str, Any]]:
         "tokens:purchase": {"tokenId": f["token"], "amount": 1, "paymentMethodId": "pm_card_visa"},
         "tokens:transfer": {"tokenId": f["token"], "toEntityId": f["creator"], "amount": 1},
         "courses:enroll": {"courseId": f["course"]},
+        "courses:generate": {"creatorId": f["creator"], "topic": "Stolen course"},
+        "courses:get": {"courseId": f["course"]},
         "files:delete_file": {"fileId": f["asset"]},
         "files:get_file_url": {"storageId": "sto_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"},
         "files:save_file": {"storageId": STORAGE_ID, "name": "x", "type": "image/png", "size": 1},

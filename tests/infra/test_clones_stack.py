@@ -316,7 +316,9 @@ def test_chat_bad_input_and_other_organizations(
     assert empty["page"] == []
 
 
-def test_a_retried_chat_turn_is_answered_once(stack: Stack, owner: OneClient, chatted: dict[str, Any]) -> None:
+def test_a_retried_chat_turn_is_answered_once(
+    stack: Stack, owner: OneClient, chatted: dict[str, Any]
+) -> None:
     """The same idempotency key again (a client retrying after a lost response) answers the turn
     already recorded: the model is not asked (it is down for the retry) and nothing is written twice."""
     import httpx

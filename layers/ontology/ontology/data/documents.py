@@ -157,6 +157,33 @@ class CourseProperties(_Strict):
     ] = 0
     generatedBy: Literal["ai", "human", "hybrid"] = "human"
     personalizationLevel: Literal["none", "basic", "advanced"] = "none"
+    #: the creator whose course it is, and (a generated course) its clone, idempotency key and progress
+    creatorId: EntityId | None = None
+    cloneId: EntityId | None = None
+    idempotencyKey: ShortText | None = None
+    generation: CourseGeneration | None = None
+
+
+class OutlineLesson(_Strict):
+    title: ShortText
+    summary: LongText
+    minutes: Annotated[StrictInt, Field(ge=1, le=600)]
+
+
+class CourseGeneration(_Strict):
+    """Where a generated course stands: ``outlining`` → ``writing`` (lesson ``step`` of ``lessons``) →
+    ``complete``, or ``failed`` with the reason; the course stays ``draft`` until ``complete``."""
+
+    state: Literal["outlining", "writing", "complete", "failed"]
+    step: Annotated[StrictInt, Field(ge=0)] = 0
+    topic: ShortText
+    audience: ShortText
+    format: ShortText
+    reason: ShortText | None = None
+    outline: list[OutlineLesson] = Field(default_factory=list, max_length=50)
+    skills: list[ShortText] = Field(default_factory=list, max_length=10)
+    industry: ShortText | None = None
+    updatedAt: NonNegative = 0
 
 
 class MediaAssetProperties(_Strict):

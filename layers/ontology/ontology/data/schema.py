@@ -149,6 +149,10 @@ def _is_knowledge_item(doc: Mapping[str, Any]) -> bool:
     return doc.get("type") == "knowledge_item"
 
 
+def _is_course(doc: Mapping[str, Any]) -> bool:
+    return doc.get("type") == "course"
+
+
 def _is_message(doc: Mapping[str, Any]) -> bool:
     return doc.get("type") == "message"
 
@@ -302,6 +306,12 @@ _DECLARED: tuple[Table, ...] = (
                 ("properties.cloneId", "properties.contentId"),
                 when=_is_knowledge_item,
                 message="this content is already in the clone's knowledge",
+            ),
+            Unique(
+                "course_idempotency",
+                ("properties.creatorId", "properties.idempotencyKey"),
+                when=_is_course,
+                message="this idempotency key is already used",
             ),
             Unique(
                 "message_idempotency",
