@@ -695,16 +695,19 @@ def messages(ctx: QueryCtx, args: MessagesArgs) -> dict[str, Any]:
         }
         if not identity.entityId or ctx.db.lookup_unique("connections", "triple", triple) is None:
             return {"page": [], "isDone": True, "continueCursor": ""}
+    return message_page(ctx.db, args.conversationId, args.paginationOpts.model_dump())
+
+
+def message_page(db: Any, parent_id: str, opts: dict[str, Any]) -> dict[str, Any]:
+    """A page of the messages ``part_of`` a conversation or a livestream, oldest first."""
     page: dict[str, Any] = (
-        ctx.db.query("connections")
-        .with_index(
-            "to_type", lambda q: q.eq("toEntityId", args.conversationId).eq("relationshipType", "part_of")
-        )
+        db.query("connections")
+        .with_index("to_type", lambda q: q.eq("toEntityId", parent_id).eq("relationshipType", "part_of"))
         .order("asc")
-        .paginate(args.paginationOpts.model_dump())
+        .paginate(opts)
     )
-    docs = ctx.db.get_many([c["fromEntityId"] for c in page["page"]], "entities") if page["page"] else []
-    page["page"] = [d for d in docs if d is not None]
+    docs = db.get_many([c["fromEntityId"] for c in page["page"]], "entities") if page["page"] else []
+    page["page"] = [d for d in docs if d is not None and d["type"] == "message"]
     return page
 
 

@@ -153,6 +153,10 @@ def _is_course(doc: Mapping[str, Any]) -> bool:
     return doc.get("type") == "course"
 
 
+def _is_livestream(doc: Mapping[str, Any]) -> bool:
+    return doc.get("type") == "livestream"
+
+
 def _is_message(doc: Mapping[str, Any]) -> bool:
     return doc.get("type") == "message"
 
@@ -311,6 +315,12 @@ _DECLARED: tuple[Table, ...] = (
                 "course_idempotency",
                 ("properties.creatorId", "properties.idempotencyKey"),
                 when=_is_course,
+                message="this idempotency key is already used",
+            ),
+            Unique(
+                "livestream_idempotency",
+                ("properties.creatorId", "properties.idempotencyKey"),
+                when=_is_livestream,
                 message="this idempotency key is already used",
             ),
             Unique(

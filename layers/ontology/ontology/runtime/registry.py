@@ -54,6 +54,7 @@ MODULES: tuple[str, ...] = (
     "tags",
     "knowledge",
     "clones",
+    "livestreams",
     "scheduler",
     "organizations",
     "auth",
