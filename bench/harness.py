@@ -126,3 +126,92 @@ def seed_creator(posts: int = 0) -> str:
 
         run_mutation(body, org=ORG)
     return creator
+
+
+class CountingAI:
+    """The AI port as the local model answers it (deterministic embeddings, schema-valid structured
+    output), counting the calls a function makes."""
+
+    def __init__(self, dimensions: int) -> None:
+        self.dimensions = dimensions
+        self.calls = 0
+
+    def embed(self, text: str) -> list[float]:
+        from infra.local.openai_stub import embedding
+
+        self.calls += 1
+        return embedding(text, self.dimensions)
+
+    def embed_many(self, texts: list[str]) -> list[list[float]]:
+        from infra.local.openai_stub import embedding
+
+        self.calls += 1
+        return [embedding(t, self.dimensions) for t in texts]
+
+    def chat(self, *, system_prompt: str, messages: list[dict[str, str]], temperature: float = 0.7) -> Any:
+        from ontology.providers.ai import ChatReply
+
+        self.calls += 1
+        return ChatReply(content=f"reply to {messages[-1]['content']}", model="bench")
+
+    def chat_structured(
+        self, *, system_prompt: str, messages: list[dict[str, str]], schema: Any, **_: Any
+    ) -> Any:
+        from openai.lib._pydantic import to_strict_json_schema
+
+        from infra.local.openai_stub import schema_instance
+
+        self.calls += 1
+        return schema.model_validate(schema_instance(to_strict_json_schema(schema), messages[-1]["content"]))
+
+
+@contextmanager
+def vectors_and_ai(dimensions: int = 64) -> Iterator[tuple[CountingAI, list[str]]]:
+    """Inside ``local_table()``: the template's vector bucket and index in moto, the platform pointed at
+    them, a ``CountingAI`` as the AI port; yields it and the list of S3 Vectors operations called."""
+    import boto3
+
+    from infra.local.vectors import create_resources
+    from infra.template import load_template
+    from ontology.aws import client as aws_client
+    from ontology.aws import reset_clients
+    from ontology.providers.ai import set_ai
+    from ontology.settings import configure
+
+    made = create_resources(
+        boto3.client("s3vectors", region_name="us-east-1"),
+        load_template(),
+        "one-bench",
+        dimensions=dimensions,
+    )
+    configure(vector_bucket_arn=made["VectorBucket"], embedding_dimensions=dimensions)
+    reset_clients()
+    ai = CountingAI(dimensions)
+    set_ai(ai)  # type: ignore[arg-type]
+    vector_calls: list[str] = []
+    aws_client("s3vectors").meta.events.register(
+        "before-call.s3vectors", lambda model, **_: vector_calls.append(model.name)
+    )
+    try:
+        yield ai, vector_calls
+    finally:
+        set_ai(None)
+        configure(vector_bucket_arn="", embedding_dimensions=1536)
+        reset_clients()
+
+
+def index_knowledge_vectors(table_name: str = "one-bench") -> None:
+    """Put the knowledge table's vectors into S3 Vectors, as its stream indexer does in AWS."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from ontology.data.vectors import index_records
+
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table(table_name)
+    index_records(
+        [
+            {"dynamodb": {"NewImage": item.to_json()["Attributes"]}}
+            for item in table.all_items()
+            if item.attrs["tb"].value == "knowledge"
+        ]
+    )

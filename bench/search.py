@@ -16,7 +16,7 @@ import statistics
 import time
 from typing import Any
 
-from bench.harness import ORG, local_table, result
+from bench.harness import ORG, index_knowledge_vectors, local_table, result, vectors_and_ai
 
 QUERIES = {1: "marathon", 2: "marathon training", 3: "marathon training pla", 4: "yoga studio beginner guide"}
 VOCAB = [
@@ -209,86 +209,41 @@ def vectors() -> list[dict[str, Any]]:
 
 def _knowledge_search_requests() -> list[dict[str, Any]]:
     """One knowledge:search, run as its Lambda runs it, its requests counted by kind."""
-    import boto3
-
     from infra.local.openai_stub import embedding
-    from infra.local.vectors import create_resources
-    from infra.template import load_template
     from ontology import run_mutation
     from ontology.auth.identity import Identity
-    from ontology.aws import client as aws_client
-    from ontology.aws import reset_clients
     from ontology.data.keys import new_id
-    from ontology.data.vectors import index_records
-    from ontology.providers.ai import set_ai
     from ontology.runtime.context import invoke
     from ontology.runtime.registry import resolve
-    from ontology.settings import configure
 
-    class _AI:
-        calls = 0
-
-        def embed(self, text: str) -> list[float]:
-            _AI.calls += 1
-            return embedding(text, 64)
-
-        def embed_many(self, texts: list[str]) -> list[list[float]]:
-            _AI.calls += 1
-            return [embedding(t, 64) for t in texts]
-
-    vector_calls: list[str] = []
-    with local_table() as counter:
-        made = create_resources(
-            boto3.client("s3vectors", region_name="us-east-1"), load_template(), "one-bench", dimensions=64
+    with local_table() as counter, vectors_and_ai() as (ai, vector_calls):
+        source = new_id("entities")
+        texts = [f"chunk {i} about marathon training and recovery" for i in range(20)]
+        ids = run_mutation(
+            lambda db: [
+                db.insert(
+                    "knowledge",
+                    {
+                        "kind": "chunk",
+                        "text": t,
+                        "sourceId": source,
+                        "embedding": embedding(t, 64),
+                        "createdAt": 1,
+                        "updatedAt": 1,
+                    },
+                )
+                for t in texts
+            ],
+            org=ORG,
         )
-        configure(vector_bucket_arn=made["VectorBucket"], embedding_dimensions=64)
-        reset_clients()
-        set_ai(_AI())  # type: ignore[arg-type]
-        try:
-            source = new_id("entities")
-            texts = [f"chunk {i} about marathon training and recovery" for i in range(20)]
-            ids = run_mutation(
-                lambda db: [
-                    db.insert(
-                        "knowledge",
-                        {
-                            "kind": "chunk",
-                            "text": t,
-                            "sourceId": source,
-                            "embedding": embedding(t, 64),
-                            "createdAt": 1,
-                            "updatedAt": 1,
-                        },
-                    )
-                    for t in texts
-                ],
-                org=ORG,
-            )
-            from moto.core import DEFAULT_ACCOUNT_ID
-            from moto.dynamodb.models import dynamodb_backends
-
-            table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table("one-bench")
-            index_records(
-                [
-                    {"dynamodb": {"NewImage": i.to_json()["Attributes"]}}
-                    for i in table.all_items()
-                    if i.attrs["tb"].value == "knowledge"
-                ]
-            )
-            aws_client("s3vectors").meta.events.register(
-                "before-call.s3vectors", lambda model, **_: vector_calls.append(model.name)
-            )
-            counter.reset()
-            _AI.calls = 0
-            identity = Identity(userId="usr_bench", organizationId=ORG, role="org_user")
-            hits = invoke(resolve("knowledge:search"), {"query": "marathon training", "limit": 10}, identity)
-            assert len(hits) == 10 and {h["_id"] for h in hits} <= set(ids)
-        finally:
-            set_ai(None)
-            configure(vector_bucket_arn="", embedding_dimensions=1536)
-            reset_clients()
+        index_knowledge_vectors()
+        counter.reset()
+        ai.calls, vector_calls[:] = 0, []
+        identity = Identity(userId="usr_bench", organizationId=ORG, role="org_user")
+        hits = invoke(resolve("knowledge:search"), {"query": "marathon training", "limit": 10}, identity)
+        assert len(hits) == 10 and {h["_id"] for h in hits} <= set(ids)
     return [
-        result("knowledge:search (limit 10): model calls", _AI.calls, "report", True),
+        result("knowledge:search (limit 10): model calls", ai.calls, "report", True),
         result("knowledge:search (limit 10): S3 Vectors requests", len(vector_calls), "report", True),
         result("knowledge:search (limit 10): DynamoDB requests", len(counter.requests), "report", True),
     ]
