@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from pydantic import Field, StrictInt, StrictStr
 
 from ontology.data.db import Doc
-from ontology.data.documents import validate_properties
 from ontology.data.fields import EntityId, EntityStatus, EntityType
 from ontology.data.search import MAX_QUERY_CHARS, parse_query
 from ontology.errors import ValidationError
@@ -44,6 +43,8 @@ def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, str]:
             f"{args.type} entities are created by {MANAGED_ENTITY_TYPES[args.type]}", field="type"
         )
     check_writable_properties(args.properties)
+    from ontology.data.documents import validate_properties  # the models build on a write's first use
+
     properties = validate_properties(args.type, args.properties)
     now = now_ms()
     doc: dict[str, Any] = {
