@@ -148,7 +148,7 @@ class GenerateResult(Result):
 
 
 class _Answer(BaseModel):
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "defer_build": True}
 
 
 class OutlineLessonPlan(_Answer):

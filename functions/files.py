@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic import Field, StrictInt, StrictStr
 
 from ontology.data.fields import EntityId
 from ontology.data.storage import MAX_UPLOAD_BYTES, check_storage_id
@@ -12,7 +12,7 @@ from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import MutationCtx, QueryCtx
 from ontology.runtime.functions import mutation, query
 from ontology.runtime.registry import Args
-from ontology.runtime.results import SuccessResult, id_result
+from ontology.runtime.results import Result, SuccessResult, id_result
 from ontology.services.ontology_ops import actor_for, log_event, now_ms, require_entity
 
 StorageId = Annotated[StrictStr, Field(pattern=r"^sto_[0-9A-HJKMNP-TV-Z]{26}$")]
@@ -23,7 +23,7 @@ class GenerateUploadUrlArgs(Args):
     size: Annotated[StrictInt, Field(ge=1, le=MAX_UPLOAD_BYTES)]
 
 
-class UploadUrl(BaseModel):
+class UploadUrl(Result):
     uploadUrl: str
     storageId: str
     method: str

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import Field, StrictStr
 
 from ontology.runtime.context import MutationCtx, QueryCtx
 from ontology.runtime.functions import mutation, query
 from ontology.runtime.registry import Args
-from ontology.runtime.results import Page, PaginationOpts, SuccessResult
+from ontology.runtime.results import Page, PaginationOpts, Result, SuccessResult
 
 JobState = Literal["pending", "inProgress", "success", "failed", "canceled"]
 
 
-class ScheduledFunction(BaseModel):
+class ScheduledFunction(Result):
     id_: str = Field(alias="_id")
     name: str
     args: dict[str, Any]
