@@ -16,13 +16,21 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
 
-from ontology.data.fields import EntityId, LongText, Name
+from ontology.data.fields import EntityId, IdempotencyKey, LongText, Name
 from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import EntityOut, Page, PaginationOpts, Result
-from ontology.services.ontology_ops import actor_for, log_event, now_ms, require_entity
+from ontology.services.ontology_ops import (
+    actor_for,
+    first_of_type,
+    log_event,
+    member_entity,
+    message_under_key,
+    now_ms,
+    require_entity,
+)
 
 #: The creator's tags a clone inherits (the reference's "Tags Added").
 INHERITED_TAGS = ("industry", "skill")
@@ -287,30 +295,17 @@ def finish_training(ctx: MutationCtx, args: TrainArgs) -> dict[str, Any]:
     props = {**clone["properties"], "knowledgeBaseSize": size, "lastTrainingDate": now}
     ctx.db.patch(args.cloneId, {"properties": props, "status": "active", "updatedAt": now}, "entities")
     _set_status_tag(ctx.db, args.cloneId, "active")
-    agent_id = args.agentId or organization_agent(ctx.db, now)
+    agent_id = args.agentId or organization_agent(ctx.db)
     triple = {"fromEntityId": agent_id, "toEntityId": args.cloneId, "relationshipType": "powers"}
     if ctx.db.lookup_unique("connections", "triple", triple) is None:
         ctx.db.insert("connections", {**triple, "createdAt": now})
     return {"cloneId": args.cloneId, "knowledgeBaseSize": size, "agentId": agent_id}
 
 
-def organization_agent(db: Any, now: int) -> str:
+def organization_agent(db: Any) -> str:
     """The organization's ``intelligence_agent`` (the first one), created when it has none."""
-    agent = db.query("entities").with_index("by_type", lambda q: q.eq("type", "intelligence_agent")).first()
-    if agent is not None:
-        return str(agent["_id"])
-    return str(
-        db.insert(
-            "entities",
-            {
-                "type": "intelligence_agent",
-                "name": "Intelligence agent",
-                "status": "active",
-                "properties": {"role": "runs the organization's AI clones"},
-                "createdAt": now,
-                "updatedAt": now,
-            },
-        )
+    return first_of_type(
+        db, "intelligence_agent", "Intelligence agent", {"role": "runs the organization's AI clones"}
     )
 
 
@@ -349,9 +344,6 @@ HISTORY = 10
 MAX_MESSAGE = 4_000
 
 
-IdempotencyKey = Annotated[StrictStr, Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
-
-
 class ChatArgs(Args):
     cloneId: EntityId
     message: Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE)]
@@ -375,15 +367,6 @@ class ChatResult(Result):
     replyId: str
     reply: str
     sources: list[Source]
-
-
-def _participant(ctx: Any) -> str:
-    from ontology.errors import ForbiddenError
-
-    identity = ctx.auth.require_identity()
-    if not identity.entityId:
-        raise ForbiddenError("Your account has no entity in this organization to chat with")
-    return str(identity.entityId)
 
 
 class ContextArgs(Args):
@@ -437,11 +420,7 @@ def conversation_history(db: Any, conversation_id: str, clone_id: str) -> list[d
 
 def _recorded_turn(db: Any, participant: str, key: str) -> dict[str, Any] | None:
     """The chat turn a participant recorded under ``key``: its ids, the reply and its sources."""
-    sent = db.lookup_unique(
-        "entities",
-        "message_idempotency",
-        {"type": "message", "properties": {"senderId": participant, "idempotencyKey": key}},
-    )
+    sent = message_under_key(db, participant, key)
     if sent is None:
         return None
     props = sent["properties"]
@@ -487,7 +466,7 @@ def chat(ctx: ActionCtx, args: ChatArgs) -> dict[str, Any]:
 
     if not tokenize(args.message):
         raise ValidationError("the message has no words", field="message")
-    me = _participant(ctx)
+    me = member_entity(ctx.auth.require_identity(), "chat with")
     context = ctx.run_query(
         chat_context,
         {

@@ -11,7 +11,8 @@ course → lesson ``part_of``, its three content entities, lesson → content ``
 ``skill``, ``industry``, ``audience`` and ``format`` tags. Until that step commits the course is
 ``draft``; a step that fails (the model down after its retries, an answer that never validates) marks
 the generation ``failed`` with the reason, and a generation that stops making progress is marked failed
-by its watchdog. The same ``idempotencyKey`` again answers the same course (and resumes a failed one).
+by its watchdog (one per generation, looking every STEP_DEADLINE_S). The same ``idempotencyKey``
+again answers the same course (and resumes a failed one).
 """
 
 from __future__ import annotations
@@ -21,14 +22,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictStr
 
-from ontology.data.fields import EntityId
-from ontology.errors import ConflictError, ForbiddenError, OneError, ValidationError
+from ontology.data.fields import EntityId, IdempotencyKey
+from ontology.errors import ConflictError, OneError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import EntityOut, Result
 from ontology.services.ledger import move_tokens
-from ontology.services.ontology_ops import log_event, now_ms, require_entity
+from ontology.services.ontology_ops import (
+    by_idempotency_key,
+    log_event,
+    member_entity,
+    now_ms,
+    require_entity,
+)
 
 
 class EnrollArgs(Args):
@@ -47,9 +54,7 @@ def enroll(ctx: MutationCtx, args: EnrollArgs) -> dict[str, Any]:
     moves that many of the caller's tokens to the course's creator in the same transaction
     (INSUFFICIENT_TOKENS when they hold fewer, and nothing is written); a course with a money price
     and no token price is not sold here. CONFLICT when already enrolled."""
-    learner = ctx.auth.require_identity().entityId
-    if not learner:
-        raise ForbiddenError("Your account has no entity in this organization to enroll")
+    learner = member_entity(ctx.auth.require_identity(), "enroll")
     course = require_entity(ctx.db, args.courseId, field="courseId", kind="course")
     props = course["properties"]
     if course["status"] not in ("active", "published"):
@@ -119,7 +124,7 @@ DEFAULT_LESSONS = 6
 #: search postings, so a batch stays well inside a transaction's 100 items.
 PUBLISH_BATCH = 2
 MAX_STEP = MAX_LESSONS + MAX_LESSONS // PUBLISH_BATCH + 1
-#: A step that has not committed within this long is taken as stopped: the generation is failed.
+#: A generation that has not moved on a step within this long is taken as stopped: it is failed.
 STEP_DEADLINE_S = 15 * 60
 #: The lesson content kinds (the reference's "video, text, quiz") and the entity type each is.
 CONTENT_KINDS = (("video", "video"), ("text", "blog_post"), ("quiz", "blog_post"))
@@ -127,7 +132,6 @@ CONTENT_KINDS = (("video", "video"), ("text", "blog_post"), ("quiz", "blog_post"
 Topic = Annotated[StrictStr, Field(min_length=3, max_length=200)]
 Audience = Literal["beginner", "intermediate", "advanced"]
 Format = Literal["video", "text", "interactive"]
-Key = Annotated[StrictStr, Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
 
 
 class GenerateArgs(Args):
@@ -137,7 +141,7 @@ class GenerateArgs(Args):
     audience: Audience = "beginner"
     format: Format = "video"
     #: the same key again answers the same course (and resumes it when its generation failed)
-    idempotencyKey: Key | None = None
+    idempotencyKey: IdempotencyKey | None = None
 
 
 class GenerateResult(Result):
@@ -198,35 +202,21 @@ def generate(ctx: MutationCtx, args: GenerateArgs) -> dict[str, Any]:
     """Start generating a course on ``topic`` taught by the creator's AI clone (CONFLICT when the
     creator has none): the course is there at once as a ``draft`` and is written in steps."""
     require_entity(ctx.db, args.creatorId, field="creatorId", kind="creator")
-    if args.idempotencyKey is not None:
-        existing = ctx.db.lookup_unique(
-            "entities",
-            "course_idempotency",
-            {
-                "type": "course",
-                "properties": {"creatorId": args.creatorId, "idempotencyKey": args.idempotencyKey},
-            },
-        )
-        if existing is not None:
-            generation = existing["properties"]["generation"]
-            if generation["state"] == "failed":  # asked again: resume where it stopped
-                step = int(generation["step"])
-                _set_generation(
-                    ctx.db, existing, {"state": "writing" if step else "outlining", "reason": None}
-                )
-                _schedule_step(ctx, existing["_id"], step)
-                return {
-                    "courseId": existing["_id"],
-                    "status": "draft",
-                    "generation": "resumed",
-                    "created": False,
-                }
-            return {
-                "courseId": existing["_id"],
-                "status": existing["status"],
-                "generation": generation["state"],
-                "created": False,
-            }
+    existing = by_idempotency_key(ctx.db, "course", args.creatorId, args.idempotencyKey)
+    if existing is not None:
+        generation = existing["properties"]["generation"]
+        if generation["state"] == "failed":  # asked again: resume where it stopped, a new attempt
+            step, attempt = int(generation["step"]), int(generation.get("attempt", 0)) + 1
+            state = "writing" if step else "outlining"
+            _advance(ctx, existing, step, {"state": state, "reason": None, "attempt": attempt})
+            _watch(ctx, existing["_id"], step, attempt)
+            return {"courseId": existing["_id"], "status": "draft", "generation": "resumed", "created": False}
+        return {
+            "courseId": existing["_id"],
+            "status": existing["status"],
+            "generation": generation["state"],
+            "created": False,
+        }
     clone = ctx.db.lookup_unique(
         "entities", "clone_of_creator", {"type": "ai_clone", "properties": {"creatorId": args.creatorId}}
     )
@@ -270,7 +260,8 @@ def generate(ctx: MutationCtx, args: GenerateArgs) -> dict[str, Any]:
             "connections",
             {"fromEntityId": source, "toEntityId": course_id, "relationshipType": kind, "createdAt": now},
         )
-    _schedule_step(ctx, course_id, 0)
+    ctx.scheduler.run_after(0, write_step, {"courseId": course_id, "step": 0})
+    _watch(ctx, course_id, 0, 0)
     return {"courseId": course_id, "status": "draft", "generation": "outlining", "created": True}
 
 
@@ -283,20 +274,39 @@ def _agent_of(db: Any, clone_id: str) -> str:
         .with_index("to_type", lambda q: q.eq("toEntityId", clone_id).eq("relationshipType", "powers"))
         .first()
     )
-    return str(powers["fromEntityId"]) if powers is not None else organization_agent(db, now_ms())
+    return str(powers["fromEntityId"]) if powers is not None else organization_agent(db)
 
 
-def _schedule_step(ctx: MutationCtx, course_id: str, step: int) -> None:
-    """The step's action now, and its watchdog after the deadline (both in this transaction)."""
-    ctx.scheduler.run_after(0, write_step, {"courseId": course_id, "step": step})
-    ctx.scheduler.run_after(STEP_DEADLINE_S, watchdog, {"courseId": course_id, "step": step})
+def _advance(
+    ctx: MutationCtx, course: dict[str, Any], step: int, fields: dict[str, Any] | None = None, **props: Any
+) -> None:
+    """The generation at ``step`` (with ``fields``; ``props`` on the course), and that step's action
+    scheduled, in this transaction."""
+    _set_generation(ctx.db, course, {**(fields or {}), "step": step}, **props)
+    ctx.scheduler.run_after(0, write_step, {"courseId": course["_id"], "step": step})
 
 
-def _set_generation(db: Any, course: dict[str, Any], fields: dict[str, Any], **props: Any) -> None:
-    generation = {**course["properties"]["generation"], **fields, "updatedAt": now_ms()}
+def _watch(ctx: MutationCtx, course_id: str, step: int, attempt: int) -> None:
+    ctx.scheduler.run_after(
+        STEP_DEADLINE_S, watchdog, {"courseId": course_id, "step": step, "attempt": attempt}
+    )
+
+
+def _set_generation(
+    db: Any,
+    course: dict[str, Any],
+    fields: dict[str, Any],
+    *,
+    entity: dict[str, Any] | None = None,
+    **props: Any,
+) -> None:
+    """One patch of the course: its generation's ``fields`` (None removes one), ``props`` among its
+    properties, ``entity`` among its own fields (name, status)."""
+    now = now_ms()
+    generation = {**course["properties"]["generation"], **fields, "updatedAt": now}
     generation = {k: v for k, v in generation.items() if v is not None}
     properties = {**course["properties"], **props, "generation": generation}
-    db.patch(course["_id"], {"properties": properties, "updatedAt": now_ms()}, "entities")
+    db.patch(course["_id"], {**(entity or {}), "properties": properties, "updatedAt": now}, "entities")
 
 
 class StepArgs(Args):
@@ -422,22 +432,21 @@ def save_outline(ctx: MutationCtx, args: OutlineArgs) -> dict[str, Any]:
         {"title": lesson.title, "summary": lesson.summary, "minutes": lesson.minutes}
         for lesson in outline.lessons
     ]
-    _set_generation(
-        ctx.db,
+    _advance(
+        ctx,
         course,
+        1,
         {
             "state": "writing",
-            "step": 1,
             "outline": lessons,
             "skills": list(dict.fromkeys(_tag_value(s) for s in outline.skills)),
             "industry": _tag_value(outline.industry),
         },
+        entity={"name": outline.title},
         title=outline.title,
         description=outline.description,
         totalDuration=sum(lesson.minutes for lesson in outline.lessons),
     )
-    ctx.db.patch(args.courseId, {"name": outline.title}, "entities")
-    _schedule_step(ctx, args.courseId, 1)
     return {"saved": True}
 
 
@@ -513,8 +522,7 @@ def save_lesson(ctx: MutationCtx, args: LessonArgs) -> dict[str, Any]:
         timestamp=now,
         metadata={"courseId": args.courseId, "lesson": args.step, "contentIds": [t for _, t in links[1:]]},
     )
-    _set_generation(ctx.db, course, {"step": args.step + 1})
-    _schedule_step(ctx, args.courseId, args.step + 1)
+    _advance(ctx, course, args.step + 1)
     return {"saved": True, "lessonId": lesson_id}
 
 
@@ -539,11 +547,9 @@ def publish(ctx: MutationCtx, args: StepArgs) -> dict[str, Any]:
         for lesson in lessons[batch * PUBLISH_BATCH : (batch + 1) * PUBLISH_BATCH]:
             for doc_id in (lesson["_id"], *lesson["properties"].get("contentIds", [])):
                 ctx.db.patch(doc_id, {"status": "published", "updatedAt": now}, "entities")
-        _set_generation(ctx.db, course, {"step": args.step + 1})
-        _schedule_step(ctx, args.courseId, args.step + 1)
+        _advance(ctx, course, args.step + 1)
         return {"published": False, "lessons": len(lessons)}
-    _set_generation(ctx.db, course, {"state": "complete"})
-    ctx.db.patch(args.courseId, {"status": "published"}, "entities")
+    _set_generation(ctx.db, course, {"state": "complete"}, entity={"status": "published"})
     tags = [("skill", s) for s in generation.get("skills", [])]
     tags += [("industry", generation.get("industry") or ""), ("audience", generation["audience"])]
     tags += [("format", generation["format"])]
@@ -594,12 +600,23 @@ def fail_generation(ctx: MutationCtx, args: FailArgs) -> dict[str, Any]:
     return {"failed": True}
 
 
-@mutation(args=StepArgs, internal=True)
-def watchdog(ctx: MutationCtx, args: StepArgs) -> dict[str, Any]:
-    """Scheduled with each step: a step that has not committed by its deadline (its action died
-    where no error could be caught) fails the generation, so no course is left writing forever."""
-    course = _running(ctx.db, args.courseId, args.step)
-    if course is None:
+class WatchArgs(StepArgs):
+    #: the attempt it watches (asking again after a failure starts a new one); None: the current one
+    attempt: Annotated[int, Field(ge=0)] | None = None
+
+
+@mutation(args=WatchArgs, internal=True)
+def watchdog(ctx: MutationCtx, args: WatchArgs) -> dict[str, Any]:
+    """One per running generation, every STEP_DEADLINE_S: a generation still at the step it was at the
+    last look (its action died where no error could be caught) is failed, so no course is left writing
+    forever; one that has moved on is looked at again later."""
+    course = require_entity(ctx.db, args.courseId, field="courseId", kind="course")
+    generation = course["properties"].get("generation") or {}
+    attempt = int(generation.get("attempt", 0))
+    if generation.get("state") not in ("outlining", "writing") or args.attempt not in (None, attempt):
+        return {"failed": False}
+    if generation["step"] != args.step:
+        _watch(ctx, args.courseId, int(generation["step"]), attempt)
         return {"failed": False}
     reason = f"TIMEOUT: step {args.step} did not finish within {STEP_DEADLINE_S // 60} minutes"
     _set_generation(ctx.db, course, {"state": "failed", "reason": reason})

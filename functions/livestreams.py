@@ -18,13 +18,22 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictInt, StrictStr
 
-from ontology.data.fields import EntityId, Name
+from ontology.data.fields import EntityId, IdempotencyKey, Name
 from ontology.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import EntityOut, Page, PaginationOpts, Result
-from ontology.services.ontology_ops import actor_for, log_event, now_ms, require_entity
+from ontology.services.ontology_ops import (
+    actor_for,
+    by_idempotency_key,
+    first_of_type,
+    log_event,
+    member_entity,
+    message_under_key,
+    now_ms,
+    require_entity,
+)
 
 #: The transitions a livestream makes, in order.
 NEXT = {"scheduled": "started", "started": "ended"}
@@ -34,7 +43,6 @@ YEAR_MS = 366 * 24 * 3600 * 1000
 #: How far in the past ``scheduledFor`` may be (clock skew between a client and the platform).
 SKEW_MS = 5 * 60 * 1000
 
-Key = Annotated[StrictStr, Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
 Topic = Annotated[StrictStr, Field(min_length=2, max_length=64)]
 
 
@@ -46,7 +54,7 @@ class ScheduleArgs(Args):
     cloneId: EntityId | None = None
     #: the ``topic`` tags (default: the title's longer words)
     topics: Annotated[list[Topic], Field(max_length=MAX_TOPICS)] | None = None
-    idempotencyKey: Key | None = None
+    idempotencyKey: IdempotencyKey | None = None
 
 
 class LivestreamResult(Result):
@@ -69,27 +77,21 @@ def schedule(ctx: MutationCtx, args: ScheduleArgs) -> dict[str, Any]:
     """Schedule a creator's livestream (co-hosted by ``cloneId``, an AI clone of the organization)."""
     identity = ctx.auth.require_identity()
     require_entity(ctx.db, args.creatorId, field="creatorId", kind="creator")
-    if args.idempotencyKey is not None:
-        existing = ctx.db.lookup_unique(
-            "entities",
-            "livestream_idempotency",
-            {
-                "type": "livestream",
-                "properties": {"creatorId": args.creatorId, "idempotencyKey": args.idempotencyKey},
-            },
-        )
-        if existing is not None:
-            return {
-                "livestreamId": existing["_id"],
-                "status": existing["properties"]["streamStatus"],
-                "created": False,
-            }
+    existing = by_idempotency_key(ctx.db, "livestream", args.creatorId, args.idempotencyKey)
+    if existing is not None:
+        return {
+            "livestreamId": existing["_id"],
+            "status": existing["properties"]["streamStatus"],
+            "created": False,
+        }
     now = now_ms()
     if not now - SKEW_MS <= args.scheduledFor <= now + YEAR_MS:
         raise ValidationError("scheduledFor must be now or later, within a year", field="scheduledFor")
     if args.cloneId is not None:
         require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
-    website_id = _platform_entity(ctx.db, now)
+    website_id = first_of_type(
+        ctx.db, "website", "Livestreams", {"purpose": "the organization's platform for livestreams"}
+    )
     stream_id = ctx.db.insert(
         "entities",
         {
@@ -137,26 +139,6 @@ def schedule(ctx: MutationCtx, args: ScheduleArgs) -> dict[str, Any]:
         metadata={"from": None, "to": "scheduled", "scheduledFor": args.scheduledFor},
     )
     return {"livestreamId": stream_id, "status": "scheduled", "created": True}
-
-
-def _platform_entity(db: Any, now: int) -> str:
-    """The organization's ``website`` (the platform its livestreams are hosted on), made on first use."""
-    site = db.query("entities").with_index("by_type", lambda q: q.eq("type", "website")).first()
-    if site is not None:
-        return str(site["_id"])
-    return str(
-        db.insert(
-            "entities",
-            {
-                "type": "website",
-                "name": "Livestreams",
-                "status": "active",
-                "properties": {"purpose": "the organization's platform for livestreams"},
-                "createdAt": now,
-                "updatedAt": now,
-            },
-        )
-    )
 
 
 class StreamArgs(Args):
@@ -238,10 +220,7 @@ def end(ctx: MutationCtx, args: StreamArgs) -> dict[str, Any]:
 
 
 def _viewer(ctx: Any) -> str:
-    identity = ctx.auth.require_identity()
-    if not identity.entityId:
-        raise ForbiddenError("Your account has no entity in this organization to watch with")
-    return str(identity.entityId)
+    return member_entity(ctx.auth.require_identity(), "watch with")
 
 
 def _presence(db: Any, viewer: str, stream_id: str) -> dict[str, Any] | None:
@@ -329,7 +308,7 @@ class SendArgs(Args):
     livestreamId: EntityId
     text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_CHAT)]
     #: the same key again answers the message already sent
-    idempotencyKey: Key | None = None
+    idempotencyKey: IdempotencyKey | None = None
 
 
 class SendResult(Result):
@@ -361,11 +340,7 @@ def send_message(ctx: MutationCtx, args: SendArgs) -> dict[str, Any]:
     stream = _stream(ctx.db, args.livestreamId)
     props = stream["properties"]
     if args.idempotencyKey is not None:
-        sent = ctx.db.lookup_unique(
-            "entities",
-            "message_idempotency",
-            {"type": "message", "properties": {"senderId": sender, "idempotencyKey": args.idempotencyKey}},
-        )
+        sent = message_under_key(ctx.db, sender, args.idempotencyKey)
         if sent is not None:
             return {"livestreamId": args.livestreamId, "messageId": sent["_id"], "cohostReplying": False}
     if not tokenize(args.text):
@@ -464,14 +439,7 @@ def reply_context(ctx: QueryCtx, args: ReplyArgs) -> dict[str, Any]:
     question = ctx.db.get(args.messageId, "entities", field="messageId")
     if question is None or question["type"] != "message" or not clone_id:
         raise NotFoundError("Message not found", id=args.messageId)
-    answered = ctx.db.lookup_unique(
-        "entities",
-        "message_idempotency",
-        {
-            "type": "message",
-            "properties": {"senderId": clone_id, "idempotencyKey": _reply_key(args.messageId)},
-        },
-    )
+    answered = message_under_key(ctx.db, clone_id, _reply_key(args.messageId))
     if answered is not None or stream["properties"]["streamStatus"] != "started":
         return {"todo": False}
     clone = require_entity(ctx.db, clone_id, field="cloneId", kind="ai_clone")
@@ -532,11 +500,7 @@ def post_reply(ctx: MutationCtx, args: PostReplyArgs) -> dict[str, Any]:
     if not clone_id or stream["properties"]["streamStatus"] != "started":
         return {"posted": False}
     key = _reply_key(args.messageId)
-    answered = ctx.db.lookup_unique(
-        "entities",
-        "message_idempotency",
-        {"type": "message", "properties": {"senderId": clone_id, "idempotencyKey": key}},
-    )
+    answered = message_under_key(ctx.db, clone_id, key)
     if answered is not None:
         return {"posted": False, "messageId": answered["_id"]}
     message_id = post(

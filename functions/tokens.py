@@ -23,7 +23,6 @@ from ontology.data.transaction import run_mutation, run_query
 from ontology.errors import (
     ChainRevertedError,
     ConflictError,
-    ForbiddenError,
     InternalError,
     NotFoundError,
     PriceChangedError,
@@ -39,6 +38,7 @@ from ontology.services.ontology_ops import (
     actor_for,
     entity_of_type,
     log_event,
+    member_entity,
     now_ms,
     require_entity,
     sees_purchase,
@@ -349,8 +349,7 @@ def purchase(ctx: MutationCtx, args: PurchaseArgs) -> dict[str, str]:
     ``tokens:get_balance`` (live over the sync protocol) show the outcome. The same ``idempotencyKey``
     again answers with the same purchase (CONFLICT if the arguments differ)."""
     identity = ctx.auth.require_identity()
-    if not identity.entityId:
-        raise ForbiddenError("Your account has no entity in this organization to hold tokens")
+    member_entity(identity, "hold tokens")
     created = _open_purchase(ctx.db, identity, args)
     if created.pop("new", False):
         ctx.scheduler.run_after(0, start_purchase, {"purchaseId": created["purchaseId"]})
@@ -544,9 +543,7 @@ def transfer(ctx: MutationCtx, args: TransferArgs) -> dict[str, Any]:
     """Give tokens to another entity of the organization: the caller's ``holds_tokens`` balance goes
     down and the recipient's up, in one transaction (INSUFFICIENT_TOKENS when the caller holds fewer).
     Purchased tokens sit in the platform's custody on chain, so a transfer moves ledger balances."""
-    sender = ctx.auth.require_identity().entityId
-    if not sender:
-        raise ForbiddenError("Your account has no entity in this organization to hold tokens")
+    sender = member_entity(ctx.auth.require_identity(), "hold tokens")
     if sender == args.toEntityId:
         raise ValidationError("Cannot transfer to yourself", field="toEntityId")
     require_entity(ctx.db, args.tokenId, field="tokenId", kind="token")

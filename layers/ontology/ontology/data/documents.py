@@ -176,6 +176,8 @@ class CourseGeneration(_Strict):
 
     state: Literal["outlining", "writing", "complete", "failed"]
     step: Annotated[StrictInt, Field(ge=0)] = 0
+    #: asking again after a failure resumes as a new attempt (its watchdog watches that attempt only)
+    attempt: Annotated[StrictInt, Field(ge=0)] = 0
     topic: ShortText
     audience: ShortText
     format: ShortText

@@ -34,6 +34,7 @@ __all__ = [
     "EntityStatus",
     "EntityType",
     "EventType",
+    "IdempotencyKey",
     "JsonObject",
     "JsonValue",
     "LongText",
@@ -87,6 +88,9 @@ Timestamp: TypeAlias = NonNegative
 ShortText = Annotated[StrictStr, Field(max_length=2_000)]
 LongText = Annotated[StrictStr, Field(max_length=20_000)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+#: A client's key for one request (a chat turn, a course, a livestream, a message): the same key again
+#: answers what the first request made.
+IdempotencyKey = Annotated[StrictStr, Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s.]{1,63}$")
 

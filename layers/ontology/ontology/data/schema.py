@@ -149,12 +149,9 @@ def _is_knowledge_item(doc: Mapping[str, Any]) -> bool:
     return doc.get("type") == "knowledge_item"
 
 
-def _is_course(doc: Mapping[str, Any]) -> bool:
-    return doc.get("type") == "course"
-
-
-def _is_livestream(doc: Mapping[str, Any]) -> bool:
-    return doc.get("type") == "livestream"
+def _keyed_by_creator(doc: Mapping[str, Any]) -> bool:
+    """Entities a creator's request makes once per idempotency key (a token has its own rule)."""
+    return doc.get("type") in ("course", "livestream")
 
 
 def _is_message(doc: Mapping[str, Any]) -> bool:
@@ -312,15 +309,9 @@ _DECLARED: tuple[Table, ...] = (
                 message="this content is already in the clone's knowledge",
             ),
             Unique(
-                "course_idempotency",
-                ("properties.creatorId", "properties.idempotencyKey"),
-                when=_is_course,
-                message="this idempotency key is already used",
-            ),
-            Unique(
-                "livestream_idempotency",
-                ("properties.creatorId", "properties.idempotencyKey"),
-                when=_is_livestream,
+                "creator_idempotency",
+                ("type", "properties.creatorId", "properties.idempotencyKey"),
+                when=_keyed_by_creator,
                 message="this idempotency key is already used",
             ),
             Unique(

@@ -10,15 +10,19 @@ from typing import Any
 from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
 from ontology.data.keys import now_ms
 from ontology.data.schema import RESERVED_PROPERTY_KEYS
-from ontology.errors import NotFoundError, ValidationError
+from ontology.errors import ForbiddenError, NotFoundError, ValidationError
 
 __all__ = [
     "MANAGED_ENTITY_TYPES",
     "MANAGED_RELATIONSHIPS",
     "PURCHASE_EVENTS",
     "actor_for",
+    "by_idempotency_key",
     "entity_of_type",
+    "first_of_type",
     "log_event",
+    "member_entity",
+    "message_under_key",
     "now_ms",
     "require_entity",
     "sees_purchase",
@@ -81,6 +85,56 @@ def require_entity(db: DatabaseReader, entity_id: str, *, field: str = "id", kin
 def entity_of_type(db: DatabaseReader, entity_id: str, kind: str, *, field: str = "id") -> Doc | None:
     doc = db.get(entity_id, "entities", field=field)
     return doc if doc is not None and doc["type"] == kind else None
+
+
+def member_entity(identity: Any, purpose: str) -> str:
+    """The caller's own entity in the organization, or FORBIDDEN ("… no entity … to <purpose>")."""
+    entity_id = getattr(identity, "entityId", None)
+    if not entity_id:
+        raise ForbiddenError(f"Your account has no entity in this organization to {purpose}")
+    return str(entity_id)
+
+
+def first_of_type(db: DatabaseWriter, kind: str, name: str, properties: dict[str, Any]) -> str:
+    """The organization's first entity of ``kind`` (its agent, its website), made when it has none."""
+    found = db.query("entities").with_index("by_type", lambda q: q.eq("type", kind)).first()
+    if found is not None:
+        return str(found["_id"])
+    now = now_ms()
+    return str(
+        db.insert(
+            "entities",
+            {
+                "type": kind,
+                "name": name,
+                "status": "active",
+                "properties": properties,
+                "createdAt": now,
+                "updatedAt": now,
+            },
+        )
+    )
+
+
+def by_idempotency_key(db: DatabaseReader, kind: str, creator_id: str, key: str | None) -> Doc | None:
+    """The creator's ``kind`` entity made under ``key`` (a course, a livestream), if any."""
+    if key is None:
+        return None
+    return db.lookup_unique(
+        "entities",
+        "creator_idempotency",
+        {"type": kind, "properties": {"creatorId": creator_id, "idempotencyKey": key}},
+    )
+
+
+def message_under_key(db: DatabaseReader, sender: str, key: str) -> Doc | None:
+    """The ``message`` ``sender`` sent under the idempotency ``key`` (a chat turn, a livestream
+    message, the co-host's reply to a question), if any."""
+    return db.lookup_unique(
+        "entities",
+        "message_idempotency",
+        {"type": "message", "properties": {"senderId": sender, "idempotencyKey": key}},
+    )
 
 
 def actor_for(identity: Any, fallback: str) -> str:
