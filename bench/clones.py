@@ -6,26 +6,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.harness import ORG, index_knowledge_vectors, local_table, result, vectors_and_ai
+from bench.harness import ORG, index_knowledge_vectors, local_table, result, seed_creator, vectors_and_ai
 
 
 def _seed() -> tuple[str, str]:
-    """A creator with 10 authored posts and a fan; their ids."""
+    """A creator with 10 authored posts (one per transaction: their search postings make them large)
+    and a fan; their ids."""
     from ontology import run_mutation
 
-    def body(db: Any) -> tuple[str, str]:
-        creator = db.insert(
-            "entities",
-            {
-                "type": "creator",
-                "name": "Ada",
-                "status": "active",
-                "createdAt": 1,
-                "updatedAt": 1,
-                "properties": {"email": "ada@example.com", "username": "ada", "displayName": "Ada"},
-            },
-        )
-        fan = db.insert(
+    creator = seed_creator(
+        10,
+        post=lambda i: {
+            "name": f"Post {i} about marathon pacing",
+            "status": "published",
+            "properties": {"body": f"Lesson {i}: run the first half slower than the second."},
+        },
+        per_transaction=1,
+    )
+    fan = run_mutation(
+        lambda db: db.insert(
             "entities",
             {
                 "type": "audience_member",
@@ -35,64 +34,31 @@ def _seed() -> tuple[str, str]:
                 "updatedAt": 1,
                 "properties": {},
             },
-        )
-        return creator, fan
-
-    creator, fan = run_mutation(body, org=ORG)
-    for i in range(10):  # a post per transaction (its search postings make it large)
-
-        def post(db: Any, i: int = i) -> None:
-            post_id = db.insert(
-                "entities",
-                {
-                    "type": "blog_post",
-                    "name": f"Post {i} about marathon pacing",
-                    "status": "published",
-                    "createdAt": 1,
-                    "updatedAt": 1,
-                    "properties": {"body": f"Lesson {i}: run the first half slower than the second."},
-                },
-            )
-            db.insert(
-                "connections",
-                {
-                    "fromEntityId": creator,
-                    "toEntityId": post_id,
-                    "relationshipType": "authored",
-                    "createdAt": 1,
-                },
-            )
-
-        run_mutation(post, org=ORG)
-    return creator, fan
+        ),
+        org=ORG,
+    )
+    return creator, str(fan)
 
 
 def run() -> list[dict[str, Any]]:
     import time
 
     from ontology.auth.identity import Identity
-    from ontology.data.keys import now_ms
+    from ontology.runtime import jobs
     from ontology.runtime.context import invoke
-    from ontology.runtime.jobs import execute_job, pending_jobs
     from ontology.runtime.registry import resolve
 
     def due_jobs() -> None:
-        """Run the jobs that are due (not the generation's watchdogs) until none is, as the scheduler
+        """Run the jobs that are due (not the generation's watchdog) until none is, as the scheduler
         would; the requests spent finding them are not counted (the scheduler's queue delivers them)."""
-        from ontology.data.db import DatabaseReader
-        from ontology.data.outbox import TABLE
-
         while True:
             mark = len(counter.requests)
-            reader = DatabaseReader(None, platform=True)
-            due = [
-                j for j in pending_jobs() if (reader.get(j, TABLE) or {}).get("scheduledTime", 0) <= now_ms()
-            ]
+            due = jobs.due_jobs()
             del counter.requests[mark:]
             if not due:
                 return
             for job in due:
-                execute_job(job)
+                jobs.execute_job(job["_id"])
 
     out: list[dict[str, Any]] = []
     with local_table() as counter, vectors_and_ai() as (ai, vector_calls):
@@ -105,7 +71,8 @@ def run() -> list[dict[str, Any]]:
         # a chat turn (the second of a conversation)
         first = invoke(resolve("clones:chat"), {"cloneId": clone, "message": "How do I pace?"}, owner)
         counter.reset()
-        ai.calls, vector_calls[:] = 0, []
+        ai.reset()
+        vector_calls.clear()
         turn = {
             "cloneId": clone,
             "message": "And the second half?",
@@ -121,7 +88,8 @@ def run() -> list[dict[str, Any]]:
         # a generated course of 12 lessons, from courses:generate to published
         lessons = 12
         counter.reset()
-        ai.calls, vector_calls[:] = 0, []
+        ai.reset()
+        vector_calls.clear()
         course = invoke(
             resolve("courses:generate"),
             {"creatorId": creator, "topic": "Marathon pacing", "lessons": lessons},
@@ -161,7 +129,8 @@ def run() -> list[dict[str, Any]]:
         invoke(resolve("livestreams:start"), {"livestreamId": stream}, owner)
         invoke(resolve("livestreams:join"), {"livestreamId": stream}, owner)
         counter.reset()
-        ai.calls, vector_calls[:] = 0, []
+        ai.reset()
+        vector_calls.clear()
         sent = invoke(
             resolve("livestreams:send_message"), {"livestreamId": stream, "text": "How slow is slow?"}, owner
         )

@@ -4,7 +4,7 @@ request counter on the store."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -90,8 +90,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def seed_creator(posts: int = 0) -> str:
-    """A creator with ``posts`` authored blog posts (batches of ten per transaction); its id."""
+def seed_creator(
+    posts: int = 0, *, post: Callable[[int], dict[str, Any]] | None = None, per_transaction: int = 10
+) -> str:
+    """A creator with ``posts`` authored blog posts (``post(i)``: the post's name and properties;
+    ``per_transaction`` of them per transaction); its id."""
     from ontology import run_mutation
 
     creator: str = run_mutation(
@@ -107,18 +110,17 @@ def seed_creator(posts: int = 0) -> str:
         ),
         org=ORG,
     )
-    for start in range(0, posts, 10):
+    for start in range(0, posts, per_transaction):
 
         def body(db: Any, start: int = start) -> None:
-            for i in range(start, min(start + 10, posts)):
-                post = db.insert(
-                    "entities", {"type": "blog_post", "name": f"p{i}", "createdAt": 0, "updatedAt": 0}
-                )
+            for i in range(start, min(start + per_transaction, posts)):
+                fields = post(i) if post else {"name": f"p{i}"}
+                doc = {"type": "blog_post", "createdAt": 0, "updatedAt": 0, **fields}
                 db.insert(
                     "connections",
                     {
                         "fromEntityId": creator,
-                        "toEntityId": post,
+                        "toEntityId": db.insert("entities", doc),
                         "relationshipType": "authored",
                         "createdAt": 0,
                     },
@@ -128,76 +130,27 @@ def seed_creator(posts: int = 0) -> str:
     return creator
 
 
-class CountingAI:
-    """The AI port as the local model answers it (deterministic embeddings, schema-valid structured
-    output), counting the calls a function makes."""
-
-    def __init__(self, dimensions: int) -> None:
-        self.dimensions = dimensions
-        self.calls = 0
-
-    def embed(self, text: str) -> list[float]:
-        from infra.local.openai_stub import embedding
-
-        self.calls += 1
-        return embedding(text, self.dimensions)
-
-    def embed_many(self, texts: list[str]) -> list[list[float]]:
-        from infra.local.openai_stub import embedding
-
-        self.calls += 1
-        return [embedding(t, self.dimensions) for t in texts]
-
-    def chat(self, *, system_prompt: str, messages: list[dict[str, str]], temperature: float = 0.7) -> Any:
-        from ontology.providers.ai import ChatReply
-
-        self.calls += 1
-        return ChatReply(content=f"reply to {messages[-1]['content']}", model="bench")
-
-    def chat_structured(
-        self, *, system_prompt: str, messages: list[dict[str, str]], schema: Any, **_: Any
-    ) -> Any:
-        from openai.lib._pydantic import to_strict_json_schema
-
-        from infra.local.openai_stub import schema_instance
-
-        self.calls += 1
-        return schema.model_validate(schema_instance(to_strict_json_schema(schema), messages[-1]["content"]))
-
-
 @contextmanager
-def vectors_and_ai(dimensions: int = 64) -> Iterator[tuple[CountingAI, list[str]]]:
-    """Inside ``local_table()``: the template's vector bucket and index in moto, the platform pointed at
-    them, a ``CountingAI`` as the AI port; yields it and the list of S3 Vectors operations called."""
-    import boto3
-
-    from infra.local.vectors import create_resources
-    from infra.template import load_template
+def vectors_and_ai(dimensions: int = 64) -> Iterator[tuple[Any, list[str]]]:
+    """Inside ``local_table()``: the template's vector bucket and index in moto, the local model in
+    process as the AI port (``LocalAI``, counting its calls); yields it and the list of S3 Vectors
+    operations called."""
+    from infra.local.openai_stub import LocalAI
+    from infra.local.vectors import local_vectors
     from ontology.aws import client as aws_client
-    from ontology.aws import reset_clients
     from ontology.providers.ai import set_ai
-    from ontology.settings import configure
 
-    made = create_resources(
-        boto3.client("s3vectors", region_name="us-east-1"),
-        load_template(),
-        "one-bench",
-        dimensions=dimensions,
-    )
-    configure(vector_bucket_arn=made["VectorBucket"], embedding_dimensions=dimensions)
-    reset_clients()
-    ai = CountingAI(dimensions)
-    set_ai(ai)  # type: ignore[arg-type]
-    vector_calls: list[str] = []
-    aws_client("s3vectors").meta.events.register(
-        "before-call.s3vectors", lambda model, **_: vector_calls.append(model.name)
-    )
-    try:
-        yield ai, vector_calls
-    finally:
-        set_ai(None)
-        configure(vector_bucket_arn="", embedding_dimensions=1536)
-        reset_clients()
+    with local_vectors(dimensions, "one-bench"):
+        ai = LocalAI(dimensions)
+        set_ai(ai)  # type: ignore[arg-type]
+        vector_calls: list[str] = []
+        aws_client("s3vectors").meta.events.register(
+            "before-call.s3vectors", lambda model, **_: vector_calls.append(model.name)
+        )
+        try:
+            yield ai, vector_calls
+        finally:
+            set_ai(None)
 
 
 def index_knowledge_vectors(table_name: str = "one-bench") -> None:

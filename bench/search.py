@@ -148,61 +148,51 @@ def vectors() -> list[dict[str, Any]]:
     import boto3
     import numpy as np
 
-    from infra.local.vectors import create_resources
-    from infra.template import load_template
-    from ontology.aws import reset_clients
+    from infra.local.vectors import local_vectors
     from ontology.data.vectors import index_arn, s3_index_name, shard_of, vector_search
-    from ontology.settings import configure
 
     out: list[dict[str, Any]] = []
     dims = 256
-    with local_table():
+    with local_table(), local_vectors(dims, "one-bench"):
         client = boto3.client("s3vectors", region_name="us-east-1")
-        made = create_resources(client, load_template(), "one-bench", dimensions=dims)
-        configure(vector_bucket_arn=made["VectorBucket"], embedding_dimensions=dims)
-        reset_clients()
         arn = index_arn(s3_index_name("knowledge", "by_embedding"))
         rng = np.random.default_rng(0)
         total = 0
-        try:
-            for n in (10_000, 100_000):
-                while total < n:
-                    batch = rng.standard_normal((500, dims)).astype(np.float32)
-                    client.put_vectors(
-                        indexArn=arn,
-                        vectors=[
-                            {
-                                "key": f"kno_{total + i:026d}",
-                                "data": {"float32": row.tolist()},
-                                "metadata": {
-                                    "organizationId": ORG,
-                                    "shard": shard_of(f"kno_{total + i:026d}"),
-                                },
-                            }
-                            for i, row in enumerate(batch)
-                        ],
-                    )
-                    total += len(batch)
-                timings = []
-                for _ in range(21):
-                    q = rng.standard_normal(dims).tolist()
-                    started = time.perf_counter()
-                    hits = vector_search(
-                        "knowledge", "by_embedding", {"vector": q, "limit": 10}, organization_id=ORG
-                    )
-                    timings.append((time.perf_counter() - started) * 1000)
-                    assert len(hits) == 10
-                out.append(
-                    result(
-                        f"vectors: exact search locally, {n // 1000}k vectors x {dims} dims, median (ms)",
-                        statistics.median(timings[1:]),
-                        "report",
-                        True,
-                    )
+        for n in (10_000, 100_000):
+            while total < n:
+                batch = rng.standard_normal((500, dims)).astype(np.float32)
+                client.put_vectors(
+                    indexArn=arn,
+                    vectors=[
+                        {
+                            "key": f"kno_{total + i:026d}",
+                            "data": {"float32": row.tolist()},
+                            "metadata": {
+                                "organizationId": ORG,
+                                "shard": shard_of(f"kno_{total + i:026d}"),
+                            },
+                        }
+                        for i, row in enumerate(batch)
+                    ],
                 )
-        finally:
-            configure(vector_bucket_arn="", embedding_dimensions=1536)
-            reset_clients()
+                total += len(batch)
+            timings = []
+            for _ in range(21):
+                q = rng.standard_normal(dims).tolist()
+                started = time.perf_counter()
+                hits = vector_search(
+                    "knowledge", "by_embedding", {"vector": q, "limit": 10}, organization_id=ORG
+                )
+                timings.append((time.perf_counter() - started) * 1000)
+                assert len(hits) == 10
+            out.append(
+                result(
+                    f"vectors: exact search locally, {n // 1000}k vectors x {dims} dims, median (ms)",
+                    statistics.median(timings[1:]),
+                    "report",
+                    True,
+                )
+            )
     out += _knowledge_search_requests()
     return out
 
@@ -238,7 +228,8 @@ def _knowledge_search_requests() -> list[dict[str, Any]]:
         )
         index_knowledge_vectors()
         counter.reset()
-        ai.calls, vector_calls[:] = 0, []
+        ai.reset()
+        vector_calls.clear()
         identity = Identity(userId="usr_bench", organizationId=ORG, role="org_user")
         hits = invoke(resolve("knowledge:search"), {"query": "marathon training", "limit": 10}, identity)
         assert len(hits) == 10 and {h["_id"] for h in hits} <= set(ids)

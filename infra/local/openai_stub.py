@@ -188,6 +188,55 @@ def embedding(text: str, dimensions: int = DIMENSIONS) -> list[float]:
     return [float(x) for x in total / norm]
 
 
+class LocalAI:
+    """The AI port answered in process the way this endpoint answers over HTTP (benchmarks and
+    in-process tests): counted per kind of call; ``down`` makes every call UPSTREAM_ERROR."""
+
+    def __init__(self, dimensions: int = DIMENSIONS) -> None:
+        self.dimensions = dimensions
+        self.down = False
+        self.embeds = self.chats = self.structured = 0
+
+    @property
+    def calls(self) -> int:
+        return self.embeds + self.chats + self.structured
+
+    def reset(self) -> None:
+        self.embeds = self.chats = self.structured = 0
+
+    def _check(self) -> None:
+        if self.down:
+            from ontology.errors import UpstreamError
+
+            raise UpstreamError("OpenAI: APIConnectionError")
+
+    def embed(self, text: str) -> list[float]:
+        return self.embed_many([text])[0]
+
+    def embed_many(self, texts: list[str]) -> list[list[float]]:
+        self._check()
+        self.embeds += 1
+        return [embedding(t, self.dimensions) for t in texts]
+
+    def chat(self, *, system_prompt: str, messages: list[dict[str, str]], temperature: float = 0.7) -> Any:
+        from ontology.providers.ai import ChatReply
+
+        self._check()
+        self.chats += 1
+        reply = chat_reply([{"role": "system", "content": system_prompt}, *messages], "local")
+        return ChatReply(content=reply["choices"][0]["message"]["content"], model=reply["model"])
+
+    def chat_structured(
+        self, *, system_prompt: str, messages: list[dict[str, str]], schema: Any, **_: Any
+    ) -> Any:
+        from openai.lib._pydantic import to_strict_json_schema
+
+        self._check()
+        self.structured += 1
+        hint = " ".join(str(messages[-1]["content"]).split()[:12]) if messages else "the topic"
+        return schema.model_validate(schema_instance(to_strict_json_schema(schema), hint))
+
+
 #: Statuses the next calls answer with (``POST /_local/openai/_fail {"times", "status"}``: tests take
 #: the model down with it); ``{"times": n, "answer": "malformed"}`` instead makes the next n structured
 #: answers JSON that does not follow their schema (a model getting the shape wrong).

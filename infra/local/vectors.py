@@ -269,3 +269,25 @@ def create_resources(
             )
         out[logical] = client.get_index(vectorBucketName=bucket_name, indexName=name)["index"]["indexArn"]
     return out
+
+
+@contextlib.contextmanager
+def local_vectors(dimensions: int, stack_name: str) -> Any:
+    """In process, on moto (inside ``mock_aws`` or the tests' ``aws`` fixture): the template's vector
+    bucket and indexes made with ``dimensions``, and the platform pointed at them until the block ends."""
+    import boto3
+
+    from infra.template import load_template
+    from ontology.aws import reset_clients
+    from ontology.settings import configure
+
+    made = create_resources(
+        boto3.client("s3vectors", region_name="us-east-1"), load_template(), stack_name, dimensions=dimensions
+    )
+    configure(vector_bucket_arn=made["VectorBucket"], embedding_dimensions=dimensions)
+    reset_clients()
+    try:
+        yield made
+    finally:
+        configure(vector_bucket_arn="", embedding_dimensions=1536)
+        reset_clients()

@@ -39,17 +39,10 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 @pytest.fixture
 def vectors(table: str) -> Iterator[Any]:
-    from infra.local.vectors import create_resources
-    from infra.template import load_template
-    from ontology.aws import reset_clients
-    from ontology.settings import configure
+    from infra.local.vectors import local_vectors
 
-    client = boto3.client("s3vectors", region_name="us-east-1")
-    made = create_resources(client, load_template(), "one-test", dimensions=DIMS)
-    configure(vector_bucket_arn=made["VectorBucket"], embedding_dimensions=DIMS)
-    reset_clients()
-    yield client
-    configure(vector_bucket_arn="", embedding_dimensions=1536)
+    with local_vectors(DIMS, "one-test"):
+        yield boto3.client("s3vectors", region_name="us-east-1")
 
 
 def _put(client: Any, rows: list[tuple[str, str, str, list[float]]]) -> None:

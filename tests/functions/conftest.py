@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,3 +115,29 @@ def call(alice: Member) -> Callable[..., Response]:
         return Response(result["statusCode"], json.loads(result["body"]))
 
     return _call
+
+
+@contextmanager
+def local_ai(ai: Any, dimensions: int) -> Iterator[Any]:
+    """``ai`` (the local model in process, ``LocalAI`` or a test's subclass) as the AI port, and the
+    template's vector indexes in moto with ``dimensions``, for the block."""
+    from infra.local.vectors import local_vectors
+    from ontology.providers.ai import set_ai
+
+    with local_vectors(dimensions, "one-test"):
+        set_ai(ai)
+        try:
+            yield ai
+        finally:
+            set_ai(None)
+
+
+def run_as_owner(path: str, args: dict[str, Any], entity: str | None = None) -> Any:
+    """Run a function in process as the organization's owner (``entity``: the owner's own entity)."""
+    from ontology.auth.identity import Identity
+    from ontology.runtime.context import invoke
+    from ontology.runtime.registry import resolve
+    from tests.data.helpers import ORG
+
+    identity = Identity(userId="usr_test", organizationId=ORG, role="org_owner", entityId=entity)
+    return invoke(resolve(path), args, identity)

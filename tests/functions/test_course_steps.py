@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 
+from infra.local.openai_stub import LocalAI
 from ontology import UpstreamError, run_mutation, run_query
+from tests.data import helpers
 from tests.data.helpers import ORG
+from tests.functions.conftest import local_ai, run_as_owner
 
 DIMS = 16
 LESSONS = 12
@@ -19,68 +22,30 @@ LESSONS = 12
 STEPS = 1 + LESSONS + LESSONS // 2 + 1
 
 
-class _AI:
-    """Answers like the local model (schema-valid JSON from the schema); ``fail_at``: the structured
-    call numbers (1-based) that fail, with ``how`` "down" or "malformed"."""
+class _AI(LocalAI):
+    """The local model in process; ``fail_at``: the structured call numbers (1-based) that fail, with
+    ``how`` "down" or "malformed"."""
 
     def __init__(self) -> None:
-        self.structured_calls = 0
+        super().__init__(DIMS)
         self.fail_at: set[int] = set()
         self.how = "down"
 
-    def embed(self, text: str) -> list[float]:
-        return self.embed_many([text])[0]
-
-    def embed_many(self, texts: list[str]) -> list[list[float]]:
-        from infra.local.openai_stub import embedding
-
-        return [embedding(t, DIMS) for t in texts]
-
-    def chat_structured(
-        self, *, system_prompt: str, messages: list[dict[str, str]], schema: Any, **_: Any
-    ) -> Any:
-        from openai.lib._pydantic import to_strict_json_schema
-
-        from infra.local.openai_stub import schema_instance
+    def chat_structured(self, **kwargs: Any) -> Any:
         from ontology.errors import MalformedAnswerError
 
-        self.structured_calls += 1
-        if self.structured_calls in self.fail_at:
+        if self.structured + 1 in self.fail_at:
+            self.structured += 1
             if self.how == "down":
                 raise UpstreamError("OpenAI: APIConnectionError")
             raise MalformedAnswerError("OpenAI: the answer did not match the schema after 3 attempts: x")
-        return schema.model_validate(schema_instance(to_strict_json_schema(schema), messages[-1]["content"]))
+        return super().chat_structured(**kwargs)
 
 
 @pytest.fixture
 def ai(table: str) -> Iterator[_AI]:
-    import boto3
-
-    from infra.local.vectors import create_resources
-    from infra.template import load_template
-    from ontology.aws import reset_clients
-    from ontology.providers.ai import set_ai
-    from ontology.settings import configure
-
-    made = create_resources(
-        boto3.client("s3vectors", region_name="us-east-1"), load_template(), "one-test", dimensions=DIMS
-    )
-    configure(vector_bucket_arn=made["VectorBucket"], embedding_dimensions=DIMS)
-    reset_clients()
-    fake = _AI()
-    set_ai(fake)  # type: ignore[arg-type]
-    yield fake
-    set_ai(None)
-    configure(vector_bucket_arn="", embedding_dimensions=1536)
-    reset_clients()
-
-
-def _call(path: str, args: dict[str, Any]) -> Any:
-    from ontology.auth.identity import Identity
-    from ontology.runtime.context import invoke
-    from ontology.runtime.registry import resolve
-
-    return invoke(resolve(path), args, Identity(userId="usr_test", organizationId=ORG, role="org_owner"))
+    with local_ai(_AI(), DIMS) as fake:
+        yield fake
 
 
 def _jobs(state: str = "pending") -> list[dict[str, Any]]:
@@ -95,42 +60,24 @@ def _run_due(*, lose_after: int | None = None, twice: bool = False) -> None:
     """Run the jobs that are due (not the watchdogs of the future) until none is; ``lose_after``: the
     step whose action dies right after its commit (the next step's job is lost with it); ``twice``:
     every step's action delivered again after it ran."""
-    from ontology.data.keys import now_ms
-    from ontology.runtime.jobs import execute_job
+    from ontology.runtime.jobs import run_due
 
-    while True:
-        due = [j for j in _jobs() if j["scheduledTime"] <= now_ms()]
-        if not due:
-            return
-        for job in due:
-            execute_job(job["_id"])
-            if twice and job["name"] == "courses:write_step":
-                _call("courses:write_step", job["args"])
-            if lose_after is not None and job["args"].get("step") == lose_after:
-                for lost in _jobs():
-                    if lost["name"] == "courses:write_step" and lost["args"]["step"] == lose_after + 1:
-                        run_mutation(lambda db, i=lost["_id"]: db.delete(i), org=None, platform=True)
+    def after(job: dict[str, Any]) -> None:
+        if twice and job["name"] == "courses:write_step":
+            run_as_owner("courses:write_step", job["args"])
+        if lose_after is not None and job["args"].get("step") == lose_after:
+            for lost in _jobs():
+                if lost["name"] == "courses:write_step" and lost["args"]["step"] == lose_after + 1:
+                    run_mutation(lambda db, i=lost["_id"]: db.delete(i), org=None, platform=True)
+
+    run_due(after)
 
 
 def _seed() -> str:
-    def body(db: Any) -> str:
-        creator = db.insert(
-            "entities",
-            {
-                "type": "creator",
-                "name": "Ada",
-                "status": "active",
-                "createdAt": 1,
-                "updatedAt": 1,
-                "properties": {"email": "ada@example.com", "username": "ada", "displayName": "Ada"},
-            },
-        )
-        return str(creator)
-
-    creator = run_mutation(body, org=ORG)
-    _call("clones:create", {"creatorId": creator})
+    made = run_mutation(lambda db: db.insert("entities", helpers.creator("ada@example.com", "Ada")), org=ORG)
+    run_as_owner("clones:create", {"creatorId": made})
     _run_due()
-    return creator
+    return str(made)
 
 
 def _course_docs(course_id: str) -> dict[str, int]:
@@ -168,7 +115,7 @@ def _course_docs(course_id: str) -> dict[str, int]:
 
 
 def _assert_complete(course_id: str) -> None:
-    course = _call("courses:get", {"courseId": course_id})
+    course = run_as_owner("courses:get", {"courseId": course_id})
     assert course["status"] == "published" and course["generation"]["state"] == "complete"
     assert [lesson["lessonIndex"] for lesson in course["lessonList"]] == list(range(1, LESSONS + 1))
     docs = _course_docs(course_id)
@@ -177,7 +124,7 @@ def _assert_complete(course_id: str) -> None:
 
 
 def _assert_failed_not_half_complete(course_id: str, step: int) -> None:
-    course = _call("courses:get", {"courseId": course_id})
+    course = run_as_owner("courses:get", {"courseId": course_id})
     assert course["status"] == "draft", "a failed course never looks complete"
     assert course["generation"]["state"] == "failed" and course["generation"]["step"] == step
     assert course["generation"]["reason"]
@@ -189,7 +136,7 @@ def _assert_failed_not_half_complete(course_id: str, step: int) -> None:
 
 def test_a_course_of_twelve_lessons_is_written_in_steps(ai: _AI) -> None:
     creator = _seed()
-    started = _call(
+    started = run_as_owner(
         "courses:generate", {"creatorId": creator, "topic": "Sourdough baking", "lessons": LESSONS}
     )
     assert started == {
@@ -198,24 +145,24 @@ def test_a_course_of_twelve_lessons_is_written_in_steps(ai: _AI) -> None:
         "generation": "outlining",
         "created": True,
     }
-    course = _call("courses:get", {"courseId": started["courseId"]})
+    course = run_as_owner("courses:get", {"courseId": started["courseId"]})
     assert course["status"] == "draft" and course["lessonList"] == []
     _run_due()
     _assert_complete(started["courseId"])
-    assert ai.structured_calls == 1 + LESSONS
-    done = _call("courses:get", {"courseId": started["courseId"]})
+    assert ai.structured == 1 + LESSONS
+    done = run_as_owner("courses:get", {"courseId": started["courseId"]})
     assert done["properties"]["totalDuration"] > 0 and done["properties"]["generatedBy"] == "ai"
 
 
 def test_each_step_delivered_twice_writes_it_once(ai: _AI) -> None:
     creator = _seed()
-    course = _call(
+    course = run_as_owner(
         "courses:generate", {"creatorId": creator, "topic": "Sourdough baking", "lessons": LESSONS}
     )
     _run_due(twice=True)
     _assert_complete(course["courseId"])
     for step in range(STEPS):  # and every step once more, after the end
-        again = _call("courses:write_step", {"courseId": course["courseId"], "step": step})
+        again = run_as_owner("courses:write_step", {"courseId": course["courseId"], "step": step})
         assert again["done"] == "already"
     _assert_complete(course["courseId"])
 
@@ -233,19 +180,19 @@ def test_the_model_failing_at_each_step_fails_the_course_and_asking_again_resume
         "idempotencyKey": f"course-{how}",
     }
     ai.how = how
-    ai.fail_at = {ai.structured_calls + 1}
-    course = _call("courses:generate", args)["courseId"]
+    ai.fail_at = {ai.structured + 1}
+    course = run_as_owner("courses:generate", args)["courseId"]
     for step in range(LESSONS + 1):
         _run_due()
         _assert_failed_not_half_complete(course, step)
-        reason = _call("courses:get", {"courseId": course})["generation"]["reason"]
+        reason = run_as_owner("courses:get", {"courseId": course})["generation"]["reason"]
         assert reason.startswith("UPSTREAM_ERROR") and ("schema" in reason) == (how == "malformed")
-        ai.fail_at = {ai.structured_calls + 2}  # this step again succeeds, the next one fails
-        again = _call("courses:generate", args)
+        ai.fail_at = {ai.structured + 2}  # this step again succeeds, the next one fails
+        again = run_as_owner("courses:generate", args)
         assert again == {"courseId": course, "status": "draft", "generation": "resumed", "created": False}
     _run_due()
     _assert_complete(course)
-    assert _call("courses:generate", args)["generation"] == "complete"
+    assert run_as_owner("courses:generate", args)["generation"] == "complete"
 
 
 def test_a_step_dying_after_each_commit_is_failed_by_its_watchdog(ai: _AI) -> None:
@@ -259,18 +206,20 @@ def test_a_step_dying_after_each_commit_is_failed_by_its_watchdog(ai: _AI) -> No
         "lessons": LESSONS,
         "idempotencyKey": "course-crash",
     }
-    course = _call("courses:generate", args)["courseId"]
+    course = run_as_owner("courses:generate", args)["courseId"]
     for step in range(STEPS - 1):
         _run_due(lose_after=step)
-        stalled = _call("courses:get", {"courseId": course})
+        stalled = run_as_owner("courses:get", {"courseId": course})
         assert stalled["status"] == "draft" and stalled["generation"]["state"] in ("outlining", "writing")
         assert stalled["generation"]["step"] == step + 1
-        assert _call("courses:watchdog", {"courseId": course, "step": step})["failed"] is False  # it moved on
-        assert _call("courses:watchdog", {"courseId": course, "step": step + 1})["failed"] is True
-        failed = _call("courses:get", {"courseId": course})
+        assert (
+            run_as_owner("courses:watchdog", {"courseId": course, "step": step})["failed"] is False
+        )  # it moved on
+        assert run_as_owner("courses:watchdog", {"courseId": course, "step": step + 1})["failed"] is True
+        failed = run_as_owner("courses:get", {"courseId": course})
         assert failed["status"] == "draft" and failed["generation"]["reason"].startswith("TIMEOUT")
         assert _course_docs(course)["created"] == 0
-        assert _call("courses:generate", args)["generation"] == "resumed"
+        assert run_as_owner("courses:generate", args)["generation"] == "resumed"
     _run_due()
     _assert_complete(course)
 
@@ -288,22 +237,9 @@ def test_bad_input(ai: _AI) -> None:
         {"creatorId": creator, "topic": "Sourdough", "idempotencyKey": "no spaces allowed"},
     ):
         with pytest.raises(ValidationError):
-            _call("courses:generate", bad)
-    lone = run_mutation(
-        lambda db: db.insert(
-            "entities",
-            {
-                "type": "creator",
-                "name": "Bo",
-                "status": "active",
-                "createdAt": 1,
-                "updatedAt": 1,
-                "properties": {"email": "bo@example.com", "username": "bo", "displayName": "Bo"},
-            },
-        ),
-        org=ORG,
-    )
+            run_as_owner("courses:generate", bad)
+    lone = run_mutation(lambda db: db.insert("entities", helpers.creator("bo@example.com", "Bo")), org=ORG)
     with pytest.raises(ConflictError):  # no clone to teach it
-        _call("courses:generate", {"creatorId": lone, "topic": "Sourdough"})
+        run_as_owner("courses:generate", {"creatorId": lone, "topic": "Sourdough"})
     with pytest.raises(NotFoundError):
-        _call("courses:generate", {"creatorId": "ent_" + "0" * 26, "topic": "Sourdough"})
+        run_as_owner("courses:generate", {"creatorId": "ent_" + "0" * 26, "topic": "Sourdough"})

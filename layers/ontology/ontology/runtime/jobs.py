@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ontology.auth.identity import Identity
@@ -25,7 +26,7 @@ from ontology.errors import OneError
 from ontology.runtime.context import MutationCtx, _execute, invoke, run_after_commit
 from ontology.runtime.registry import resolve
 
-__all__ = ["execute_job"]
+__all__ = ["due_jobs", "execute_job", "pending_jobs", "run_due", "run_pending"]
 
 logger = logging.getLogger(__name__)
 
@@ -95,18 +96,40 @@ def execute_job(job_id: str) -> str:
     return "success"
 
 
-def pending_jobs() -> list[str]:
-    """The ids of every pending job (tools and in-process tests, which have no stream)."""
-    pending = (
+def _pending() -> list[dict[str, Any]]:
+    return list(
         DatabaseReader(None, platform=True)
         .query(TABLE)
         .with_index("by_state", lambda q: q.eq("state", "pending"))
         .collect()
     )
-    return [job["_id"] for job in pending]
+
+
+def pending_jobs() -> list[str]:
+    """The ids of every pending job (tools and in-process tests, which have no stream)."""
+    return [job["_id"] for job in _pending()]
+
+
+def due_jobs() -> list[dict[str, Any]]:
+    """The pending jobs whose time has come (their documents), in the order they were scheduled."""
+    now = now_ms()
+    return [job for job in _pending() if job["scheduledTime"] <= now]
 
 
 def run_pending() -> dict[str, str]:
     """Run every pending job now, whatever its time (tools and in-process tests, which have no queue
     and no stream): job id → its final state."""
     return {job_id: execute_job(job_id) for job_id in pending_jobs()}
+
+
+def run_due(after: Callable[[dict[str, Any]], None] | None = None) -> dict[str, str]:
+    """Run the jobs that are due, then those they schedule that are due, until none is: what the
+    scheduler delivers now, leaving the future (a watchdog) pending; ``after(job)`` is called after
+    each. Job id → its final state."""
+    states: dict[str, str] = {}
+    while due := due_jobs():
+        for job in due:
+            states[job["_id"]] = execute_job(job["_id"])
+            if after is not None:
+                after(job)
+    return states
