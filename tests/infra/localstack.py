@@ -144,3 +144,37 @@ def running_stack(tmp_path_factory: Any, name: str) -> Iterator[Stack]:
         yield s
     finally:
         s.kill()
+
+
+PAGE = {"numItems": 100, "cursor": None}
+
+
+def until(fn: Any, timeout: float = 60) -> Any:
+    """``fn()`` again every 0.1 s until it is truthy or ``timeout`` passes; its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def connections_of(client: Any, entity: str, kind: str, direction: str = "from") -> list[dict[str, Any]]:
+    """The ``kind`` connections from (or to) ``entity``, through ``connections:list``."""
+    args = {"entityId": entity, "relationshipType": kind, "direction": direction, "paginationOpts": PAGE}
+    return list(client.query("connections:list", args)["page"])
+
+
+def events_of(client: Any, target: str, kind: str) -> list[dict[str, Any]]:
+    """The ``kind`` events of ``target``, through ``events:list``."""
+    return list(
+        client.query("events:list", {"targetId": target, "type": kind, "paginationOpts": PAGE})["page"]
+    )
+
+
+def tags_of(client: Any, entity: str) -> dict[str, set[str]]:
+    """``entity``'s tags, key → values, through ``tags:list``."""
+    out: dict[str, set[str]] = {}
+    for tag in client.query("tags:list", {"entityId": entity, "paginationOpts": PAGE})["page"]:
+        out.setdefault(tag["key"], set()).add(tag["value"])
+    return out

@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 
 from ontology.client import OneClient
-from tests.infra.localstack import Stack, running_stack, signed_in
+from tests.infra.localstack import (
+    Stack,
+    connections_of,
+    events_of,
+    running_stack,
+    signed_in,
+    tags_of,
+    until,
+)
 
 #: The reference's "AI Clone Creation" (How Features Map to Ontology), the clone-creation part:
 #: (what, kind, how it is found from the clone)
@@ -54,23 +62,6 @@ def _post(client: OneClient, creator: str, title: str, body: str) -> str:
     return str(post)
 
 
-def _until(fn: Any, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
-
-
-def _out(client: OneClient, entity: str, kind: str) -> list[dict[str, Any]]:
-    page = client.query(
-        "connections:list",
-        {"entityId": entity, "relationshipType": kind, "paginationOpts": {"numItems": 100, "cursor": None}},
-    )
-    return list(page["page"])
-
-
 @pytest.fixture(scope="module")
 def made(owner: OneClient) -> dict[str, Any]:
     email = f"clone-{time.time_ns()}@example.com"
@@ -82,7 +73,7 @@ def made(owner: OneClient) -> dict[str, Any]:
     posts = [_post(owner, creator, t, b) for t, b in POSTS]
     created = owner.mutation("clones:create", {"creatorId": creator, "temperature": 0.4})
     assert created["created"] is True and created["status"] == "training"
-    clone = _until(
+    clone = until(
         lambda: (
             (c := owner.query("clones:get", {"cloneId": created["cloneId"]}))
             and c["trainingStatus"] == "active"
@@ -99,7 +90,7 @@ def test_creation_writes_what_the_reference_lists(
 ) -> None:
     clone = made["clone"]
     cid = clone["_id"]
-    items = _out(owner, cid, "trained_on")
+    items = connections_of(owner, cid, "trained_on")
     if (what, kind) == ("entity", "ai_clone"):
         assert clone["type"] == "ai_clone" and clone["status"] == "active"
         assert clone["properties"]["temperature"] == 0.4
@@ -110,40 +101,27 @@ def test_creation_writes_what_the_reference_lists(
         assert sorted(d["properties"]["contentId"] for d in docs) == sorted(made["posts"])
         assert all(d["type"] == "knowledge_item" for d in docs)
     elif what == "connection" and kind == "owns":
-        assert [c["toEntityId"] for c in _out(owner, made["creator"], "owns")] == [cid]
+        assert [c["toEntityId"] for c in connections_of(owner, made["creator"], "owns")] == [cid]
     elif what == "connection" and kind == "trained_on":
         assert len(items) == len(POSTS)
     elif what == "connection" and kind == "powers":
-        incoming = owner.query(
-            "connections:list",
-            {
-                "entityId": cid,
-                "direction": "to",
-                "relationshipType": "powers",
-                "paginationOpts": {"numItems": 10, "cursor": None},
-            },
-        )["page"]
+        incoming = connections_of(owner, cid, "powers", "to")
         assert len(incoming) == 1
         agent = owner.query("entities:get", {"id": incoming[0]["fromEntityId"]})
         assert agent["type"] == "intelligence_agent"
     elif what == "event":
-        events = owner.query(
-            "events:list", {"targetId": cid, "type": kind, "paginationOpts": {"numItems": 10, "cursor": None}}
-        )["page"]
+        events = events_of(owner, cid, kind)
         assert len(events) == 1 and events[0]["metadata"]["creatorId"] == made["creator"]
     else:
-        tags = owner.query(
-            "tags:list", {"entityId": cid, "paginationOpts": {"numItems": 50, "cursor": None}}
-        )["page"]
-        values = sorted(t["value"] for t in tags if t["key"] == kind)
-        assert values == {"industry": ["fitness"], "skill": ["marathon"], "status": ["active"]}[kind]
-        assert not any(t["key"] == "topic" for t in tags)
+        tags = tags_of(owner, cid)
+        assert tags[kind] == {"industry": {"fitness"}, "skill": {"marathon"}, "status": {"active"}}[kind]
+        assert "topic" not in tags
 
 
 def test_the_knowledge_is_searchable_and_owned_by_the_clone(owner: OneClient, made: dict[str, Any]) -> None:
-    items = _out(owner, made["clone"]["_id"], "trained_on")
+    items = connections_of(owner, made["clone"]["_id"], "trained_on")
     first = items[0]["toEntityId"]
-    hits = _until(
+    hits = until(
         lambda: owner.action("knowledge:search", {"query": "marathon negative splits", "sourceId": first})
     )
     assert hits and hits[0]["labels"]["contentId"] in made["posts"]
@@ -153,7 +131,7 @@ def test_training_again_adds_only_what_is_new(owner: OneClient, made: dict[str, 
     new = _post(owner, made["creator"], "Taper week", "Cut mileage by half in the last week, keep some pace.")
     again = owner.mutation("clones:create", {"creatorId": made["creator"]})
     assert again == {"cloneId": made["clone"]["_id"], "status": "training", "created": False}
-    clone = _until(
+    clone = until(
         lambda: (
             (c := owner.query("clones:get", {"cloneId": again["cloneId"]}))
             and c["trainingStatus"] == "active"
@@ -162,12 +140,12 @@ def test_training_again_adds_only_what_is_new(owner: OneClient, made: dict[str, 
         )
     )
     assert clone
-    items = _out(owner, clone["_id"], "trained_on")
+    items = connections_of(owner, clone["_id"], "trained_on")
     contents = sorted(
         owner.query("entities:get", {"id": c["toEntityId"]})["properties"]["contentId"] for c in items
     )
     assert contents == sorted([*made["posts"], new])
-    assert len(_out(owner, made["creator"], "owns")) == 1
+    assert len(connections_of(owner, made["creator"], "owns")) == 1
 
 
 def test_bad_input_and_other_organizations(stack: Stack, owner: OneClient, made: dict[str, Any]) -> None:
@@ -246,32 +224,13 @@ def test_a_chat_writes_what_the_reference_lists(
             True,
         ]
     elif kind == "participated_in":
-        parts = owner.query(
-            "connections:list",
-            {
-                "entityId": conversation,
-                "direction": "to",
-                "relationshipType": kind,
-                "paginationOpts": {"numItems": 10, "cursor": None},
-            },
-        )["page"]
+        parts = connections_of(owner, conversation, kind, "to")
         assert len(parts) == 2 and chatted["clone"] in {p["fromEntityId"] for p in parts}
     elif kind == "part_of":
-        parts = owner.query(
-            "connections:list",
-            {
-                "entityId": conversation,
-                "direction": "to",
-                "relationshipType": kind,
-                "paginationOpts": {"numItems": 10, "cursor": None},
-            },
-        )["page"]
+        parts = connections_of(owner, conversation, kind, "to")
         assert len(parts) == 4
     else:
-        events = owner.query(
-            "events:list",
-            {"targetId": chatted["clone"], "type": kind, "paginationOpts": {"numItems": 10, "cursor": None}},
-        )["page"]
+        events = events_of(owner, chatted["clone"], kind)
         assert len(events) == 2 and {e["metadata"]["conversationId"] for e in events} == {conversation}
         clone = owner.query("clones:get", {"cloneId": chatted["clone"]})
         assert clone["properties"]["totalInteractions"] == 2
@@ -388,11 +347,7 @@ def test_voice_clone_then_speech(stack: Stack, owner: OneClient, made: dict[str,
         owner.action("clones:clone_voice", {"creatorId": made["creator"], "audioSamples": samples[::-1]})
         == voiced
     )
-    events = owner.query(
-        "events:list",
-        {"targetId": clone, "type": "voice_cloned", "paginationOpts": {"numItems": 10, "cursor": None}},
-    )
-    assert len(events["page"]) == 1
+    assert len(events_of(owner, clone, "voice_cloned")) == 1
     spoken = owner.action("clones:speak", {"cloneId": clone, "text": "Welcome to the stream!"})
     import httpx
 
@@ -450,11 +405,7 @@ def test_appearance_clone(stack: Stack, owner: OneClient, made: dict[str, Any]) 
         owner.action("clones:clone_appearance", {"cloneId": clone, "imageStorageId": portrait})
         == made_appearance
     )
-    events = owner.query(
-        "events:list",
-        {"targetId": clone, "type": "appearance_cloned", "paginationOpts": {"numItems": 10, "cursor": None}},
-    )
-    assert len(events["page"]) == 1
+    assert len(events_of(owner, clone, "appearance_cloned")) == 1
     not_image = _upload(owner, b"plain words", "text/plain")
     with pytest.raises(ValidationError):
         owner.action("clones:clone_appearance", {"cloneId": clone, "imageStorageId": not_image})
@@ -496,9 +447,9 @@ def test_the_model_or_the_voice_down_writes_nothing(
     )
     clone = owner.query("clones:get", {"cloneId": chatted["clone"]})
     if clone["properties"].get("voiceId"):  # voiced by the voice test, when it ran first
-        owned = len(_out(owner, chatted["clone"], "owns"))
+        owned = len(connections_of(owner, chatted["clone"], "owns"))
         httpx.post(f"{stack.url}/_local/elevenlabs/_fail", json={"times": 5})
         with pytest.raises(UpstreamError):
             owner.action("clones:speak", {"cloneId": chatted["clone"], "text": "Hello again"})
         httpx.post(f"{stack.url}/_local/elevenlabs/_fail", json={"times": 0})
-        assert len(_out(owner, chatted["clone"], "owns")) == owned
+        assert len(connections_of(owner, chatted["clone"], "owns")) == owned

@@ -13,7 +13,16 @@ import httpx
 import pytest
 
 from ontology.client import OneClient
-from tests.infra.localstack import Stack, running_stack, signed_in
+from tests.infra.localstack import (
+    PAGE,
+    Stack,
+    connections_of,
+    events_of,
+    running_stack,
+    signed_in,
+    tags_of,
+    until,
+)
 
 #: The reference's "Course Generation": (what, kind, how it is found)
 COURSE = [
@@ -50,7 +59,6 @@ LIVESTREAM = [
 ]
 
 LESSONS = 3
-PAGE = {"numItems": 100, "cursor": None}
 
 
 @pytest.fixture(scope="module")
@@ -61,33 +69,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture(scope="module")
 def owner(stack: Stack) -> OneClient:
     return OneClient(stack.url, token=stack.token())
-
-
-def _until(fn: Any, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
-
-
-def _connections(client: OneClient, entity: str, kind: str, direction: str = "from") -> list[dict[str, Any]]:
-    args = {"entityId": entity, "relationshipType": kind, "direction": direction, "paginationOpts": PAGE}
-    return list(client.query("connections:list", args)["page"])
-
-
-def _events(client: OneClient, target: str, kind: str) -> list[dict[str, Any]]:
-    return list(
-        client.query("events:list", {"targetId": target, "type": kind, "paginationOpts": PAGE})["page"]
-    )
-
-
-def _tags(client: OneClient, entity: str) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for tag in client.query("tags:list", {"entityId": entity, "paginationOpts": PAGE})["page"]:
-        out.setdefault(tag["key"], set()).add(tag["value"])
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +90,7 @@ def creator(owner: OneClient) -> dict[str, str]:
         "connections:create", {"fromEntityId": made, "toEntityId": post, "relationshipType": "authored"}
     )
     clone = owner.mutation("clones:create", {"creatorId": made})["cloneId"]
-    assert _until(lambda: owner.query("clones:get", {"cloneId": clone})["trainingStatus"] == "active")
+    assert until(lambda: owner.query("clones:get", {"cloneId": clone})["trainingStatus"] == "active")
     return {"creator": made, "clone": clone, "post": post}
 
 
@@ -118,7 +99,7 @@ def _finished(owner: OneClient, course_id: str) -> dict[str, Any]:
         course = owner.query("courses:get", {"courseId": course_id})
         return course if course["generation"]["state"] in ("complete", "failed") else None
 
-    course = _until(settled)
+    course = until(settled)
     assert course, "the generation did not finish"
     return dict(course)
 
@@ -156,28 +137,28 @@ def test_a_generated_course_writes_what_the_reference_lists(
         assert all(owner.query("entities:get", {"id": x})["type"] == "lesson" for x in lessons)
     elif kind in ("content", "part_of/content"):
         for lesson in lessons:
-            parts = _connections(owner, lesson, "part_of")
+            parts = connections_of(owner, lesson, "part_of")
             docs = [owner.query("entities:get", {"id": p["toEntityId"]}) for p in parts]
             assert sorted(d["properties"]["contentType"] for d in docs) == ["quiz", "text", "video"]
             assert all(d["status"] == "published" for d in docs)
             quiz = next(d for d in docs if d["properties"]["contentType"] == "quiz")
             assert quiz["properties"]["questions"] and len(quiz["properties"]["questions"][0]["options"]) == 4
     elif kind == "part_of":
-        assert sorted(p["toEntityId"] for p in _connections(owner, course_id, "part_of")) == sorted(lessons)
+        assert sorted(p["toEntityId"] for p in connections_of(owner, course_id, "part_of")) == sorted(lessons)
     elif what == "connection":
-        sources = [c["fromEntityId"] for c in _connections(owner, course_id, kind, "to")]
+        sources = [c["fromEntityId"] for c in connections_of(owner, course_id, kind, "to")]
         expected = {"owns": creator["creator"], "teaching": creator["clone"]}.get(kind)
         assert len(sources) == 1 and (expected is None or sources == [expected])
         if kind == "generated_by":
             assert owner.query("entities:get", {"id": sources[0]})["type"].endswith("_agent")
     elif kind == "course_created":
-        assert len(_events(owner, course_id, kind)) == 1
+        assert len(events_of(owner, course_id, kind)) == 1
     elif kind == "clone_generated_content":
         for lesson in lessons:
-            events = _events(owner, lesson, kind)
+            events = events_of(owner, lesson, kind)
             assert len(events) == 1 and events[0]["actorId"] == creator["clone"]
     else:
-        values = _tags(owner, course_id).get(kind, set())
+        values = tags_of(owner, course_id).get(kind, set())
         assert values, f"no {kind} tag"
         if kind in ("audience", "format"):
             assert values == {"beginner" if kind == "audience" else "video"}
@@ -201,7 +182,7 @@ def test_a_malformed_outline_is_retried_then_fails_the_course_and_asking_again_r
     gen = failed["generation"]
     assert gen["state"] == "failed" and gen["step"] == 0 and "schema" in gen["reason"]
     assert failed["status"] == "draft" and failed["lessonList"] == []
-    assert _events(owner, failed["_id"], "course_created") == [] and _tags(owner, failed["_id"]) == {}
+    assert events_of(owner, failed["_id"], "course_created") == [] and tags_of(owner, failed["_id"]) == {}
     again = owner.mutation("courses:generate", args)
     assert again["courseId"] == failed["_id"] and again["generation"] == "resumed"
     assert _finished(owner, failed["_id"])["generation"]["state"] == "complete"
@@ -330,34 +311,34 @@ def test_a_livestream_writes_what_the_reference_lists(
     elif kind == "message":
         page = owner.query("livestreams:chat", {"livestreamId": sid, "paginationOpts": PAGE})["page"]
         assert [m["type"] for m in page] == ["message"] * 3
-        assert len(_connections(owner, sid, "part_of", "to")) == 3
+        assert len(connections_of(owner, sid, "part_of", "to")) == 3
     elif kind == "owns":
-        assert [c["fromEntityId"] for c in _connections(owner, sid, "owns", "to")] == [creator["creator"]]
+        assert [c["fromEntityId"] for c in connections_of(owner, sid, "owns", "to")] == [creator["creator"]]
     elif kind == "hosted_on":
-        hosts = _connections(owner, sid, "hosted_on")
+        hosts = connections_of(owner, sid, "hosted_on")
         assert (
             len(hosts) == 1
             and owner.query("entities:get", {"id": hosts[0]["toEntityId"]})["type"] == "website"
         )
     elif kind.startswith("participated_in"):
-        sources = {c["fromEntityId"] for c in _connections(owner, sid, "participated_in", "to")}
+        sources = {c["fromEntityId"] for c in connections_of(owner, sid, "participated_in", "to")}
         if kind.endswith("clone"):
             assert creator["clone"] in sources
         else:
             assert _viewer_entity(owner, stream) in sources and len(sources) == 2
     elif kind == "livestream_status_changed":
         changes = sorted(
-            (e["metadata"]["from"] or "", e["metadata"]["to"]) for e in _events(owner, sid, kind)
+            (e["metadata"]["from"] or "", e["metadata"]["to"]) for e in events_of(owner, sid, kind)
         )
         assert changes == [("", "scheduled"), ("scheduled", "started"), ("started", "ended")]
     elif kind == "livestream_interaction":
-        actions = sorted(e["metadata"]["action"] for e in _events(owner, sid, kind))
+        actions = sorted(e["metadata"]["action"] for e in events_of(owner, sid, kind))
         assert actions == ["joined", "left", "message", "message", "message"]
     elif kind == "content_changed":
-        events = _events(owner, stream["recording"], kind)
+        events = events_of(owner, stream["recording"], kind)
         assert len(events) == 1 and events[0]["metadata"]["livestreamId"] == sid
     else:
-        tags = _tags(owner, sid)
+        tags = tags_of(owner, sid)
         assert tags[kind] == ({"sourdough", "baking"} if kind == "topic" else {"live"})
 
 
