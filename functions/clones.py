@@ -741,13 +741,30 @@ def clone_of(ctx: QueryCtx, args: CloneOfArgs) -> dict[str, Any]:
     )
     if clone is None:
         raise NotFoundError("This creator has no AI clone yet (clones:create)", id=args.creatorId)
-    voiced = (
-        ctx.db.query("events")
-        .with_index("by_target_type", lambda q: q.eq("targetId", clone["_id"]).eq("type", "voice_cloned"))
+    return {"clone": clone, "voiced": _recent(ctx.db, clone["_id"], "voice_cloned")}
+
+
+def _recent(db: Any, clone_id: str, event: str) -> list[dict[str, Any]]:
+    """The metadata of the clone's last 20 ``event`` events, latest first (what earlier voice or
+    appearance clonings made, so the same request again answers the same)."""
+    done = (
+        db.query("events")
+        .with_index("by_target_type", lambda q: q.eq("targetId", clone_id).eq("type", event))
         .order("desc")
         .take(20)
     )
-    return {"clone": clone, "voiced": [e["metadata"] for e in voiced]}
+    return [e["metadata"] for e in done]
+
+
+def _record_on_clone(
+    db: Any, clone_id: str, props: dict[str, Any], event: str, metadata: dict[str, Any]
+) -> None:
+    """``props`` onto the clone's properties and ``event`` logged, in one transaction."""
+    clone = require_entity(db, clone_id, field="cloneId", kind="ai_clone")
+    now = now_ms()
+    db.patch(clone_id, {"properties": {**clone["properties"], **props}, "updatedAt": now}, "entities")
+    actor = clone["properties"].get("creatorId") or clone_id
+    log_event(db, event, actor_id=actor, target_id=clone_id, timestamp=now, metadata=metadata)
 
 
 @action(args=CloneVoiceArgs, returns=VoiceResult, auth="org_user", uses=("storage",))
@@ -789,18 +806,8 @@ class RecordVoiceArgs(Args):
 
 @mutation(args=RecordVoiceArgs, internal=True)
 def record_voice(ctx: MutationCtx, args: RecordVoiceArgs) -> dict[str, str]:
-    clone = require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
-    now = now_ms()
-    props = {**clone["properties"], "voiceId": args.voiceId, "voiceProvider": "elevenlabs"}
-    ctx.db.patch(args.cloneId, {"properties": props, "updatedAt": now}, "entities")
-    log_event(
-        ctx.db,
-        "voice_cloned",
-        actor_id=clone["properties"].get("creatorId") or args.cloneId,
-        target_id=args.cloneId,
-        timestamp=now,
-        metadata={"voiceId": args.voiceId, "voiceProvider": "elevenlabs", "samples": args.samples},
-    )
+    voice = {"voiceId": args.voiceId, "voiceProvider": "elevenlabs"}
+    _record_on_clone(ctx.db, args.cloneId, voice, "voice_cloned", {**voice, "samples": args.samples})
     return {"cloneId": args.cloneId}
 
 
@@ -924,15 +931,7 @@ class AppearanceResult(Result):
 def appearances_of(ctx: QueryCtx, args: GetArgs) -> list[dict[str, Any]]:
     """The clone's appearance_cloned events' metadata, latest first (NOT_FOUND: no such clone)."""
     require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
-    done = (
-        ctx.db.query("events")
-        .with_index(
-            "by_target_type", lambda q: q.eq("targetId", args.cloneId).eq("type", "appearance_cloned")
-        )
-        .order("desc")
-        .take(20)
-    )
-    return [e["metadata"] for e in done]
+    return _recent(ctx.db, args.cloneId, "appearance_cloned")
 
 
 @action(args=CloneAppearanceArgs, returns=AppearanceResult, auth="org_user", uses=("storage",))
@@ -978,20 +977,11 @@ class RecordAppearanceArgs(Args):
 
 @mutation(args=RecordAppearanceArgs, internal=True)
 def record_appearance(ctx: MutationCtx, args: RecordAppearanceArgs) -> dict[str, str]:
-    clone = require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
-    now = now_ms()
-    props = {**clone["properties"], "appearanceId": args.appearanceId, "appearanceProvider": args.provider}
-    ctx.db.patch(args.cloneId, {"properties": props, "updatedAt": now}, "entities")
-    log_event(
+    _record_on_clone(
         ctx.db,
+        args.cloneId,
+        {"appearanceId": args.appearanceId, "appearanceProvider": args.provider},
         "appearance_cloned",
-        actor_id=clone["properties"].get("creatorId") or args.cloneId,
-        target_id=args.cloneId,
-        timestamp=now,
-        metadata={
-            "appearanceId": args.appearanceId,
-            "provider": args.provider,
-            "imageStorageId": args.imageStorageId,
-        },
+        {"appearanceId": args.appearanceId, "provider": args.provider, "imageStorageId": args.imageStorageId},
     )
     return {"cloneId": args.cloneId}
