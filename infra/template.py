@@ -146,6 +146,23 @@ PURCHASE_EXECUTIONS_ARN = {
 }
 
 
+def table_stream(starting: str = "TRIM_HORIZON", patterns: list[str] | None = None) -> dict[str, Any]:
+    """An event source on the table's stream, the platform's settings: batches of 100 at once, 10
+    retries, a failing batch bisected, failures reported per record; ``patterns``: its filters."""
+    properties: dict[str, Any] = {
+        "Stream": {"Fn::GetAtt": ["Table", "StreamArn"]},
+        "StartingPosition": starting,
+        "BatchSize": 100,
+        "MaximumBatchingWindowInSeconds": 0,
+        "MaximumRetryAttempts": 10,
+        "BisectBatchOnFunctionError": True,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    }
+    if patterns:
+        properties["FilterCriteria"] = {"Filters": [{"Pattern": p} for p in patterns]}
+    return {"Type": "DynamoDB", "Properties": properties}
+
+
 def _vector_indexes() -> list[tuple[str, str, Any]]:
     """(logical id, S3 Vectors index name, declared index) of every vector index of the schema."""
     from ontology.data.schema import TABLES
@@ -199,23 +216,9 @@ def _vector_resources() -> dict[str, Any]:
             "MemorySize": 256,
             "Timeout": 60,
             "Events": {
-                "Knowledge": {
-                    "Type": "DynamoDB",
-                    "Properties": {
-                        "Stream": {"Fn::GetAtt": ["Table", "StreamArn"]},
-                        "StartingPosition": "TRIM_HORIZON",
-                        "BatchSize": 100,
-                        "MaximumBatchingWindowInSeconds": 0,
-                        "MaximumRetryAttempts": 10,
-                        "BisectBatchOnFunctionError": True,
-                        "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                        "FilterCriteria": {
-                            "Filters": [
-                                {"Pattern": json.dumps(p, separators=(",", ":"))} for p in KNOWLEDGE_FILTER
-                            ]
-                        },
-                    },
-                }
+                "Knowledge": table_stream(
+                    patterns=[json.dumps(p, separators=(",", ":")) for p in KNOWLEDGE_FILTER]
+                )
             },
             "Policies": [
                 {
@@ -561,19 +564,7 @@ def _scheduler_resources() -> dict[str, Any]:
                 "MemorySize": 256,
                 "Timeout": 30,
                 "Events": {
-                    "Outbox": {
-                        "Type": "DynamoDB",
-                        "Properties": {
-                            "Stream": {"Fn::GetAtt": ["Table", "StreamArn"]},
-                            "StartingPosition": "TRIM_HORIZON",
-                            "BatchSize": 100,
-                            "MaximumBatchingWindowInSeconds": 0,
-                            "MaximumRetryAttempts": 10,
-                            "BisectBatchOnFunctionError": True,
-                            "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                            "FilterCriteria": {"Filters": [{"Pattern": OUTBOX_FILTER}]},
-                        },
-                    }
+                    "Outbox": table_stream(patterns=[OUTBOX_FILTER]),
                 },
                 "Policies": [
                     {
@@ -914,18 +905,7 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
                         "FunctionResponseTypes": ["ReportBatchItemFailures"],
                     },
                 },
-                "Writes": {
-                    "Type": "DynamoDB",
-                    "Properties": {
-                        "Stream": {"Fn::GetAtt": ["Table", "StreamArn"]},
-                        "StartingPosition": "LATEST",
-                        "BatchSize": 100,
-                        "MaximumBatchingWindowInSeconds": 0,
-                        "MaximumRetryAttempts": 10,
-                        "BisectBatchOnFunctionError": True,
-                        "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                    },
-                },
+                "Writes": table_stream("LATEST"),
             },
         ),
         "SyncKeepAliveFunction": _sync_function(
