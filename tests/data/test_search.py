@@ -404,3 +404,22 @@ def test_a_list_past_its_cap_is_limit_exceeded_not_a_short_result(table: str, mo
     with pytest.raises(LimitExceededError) as err:
         run(lambda q: q.collect())
     assert err.value.code == "LIMIT_EXCEEDED"
+
+
+def test_a_write_that_leaves_the_text_and_filters_alone_moves_no_index_entry() -> None:
+    from ontology.data.schema import table
+    from ontology.data.search import IndexWrites
+
+    index = table("entities").search_indexes[0]
+    old = {
+        **entity("blog_post", "Marathon pacing", status="draft", views=1),
+        "_id": "ent_1",
+        "_creationTime": 1.0,
+    }
+    writes = IndexWrites()
+    writes.add(index, ORG, "entities", old, {**old, "properties": {"views": 2}, "updatedAt": 9})
+    assert len(writes) == 0
+    for changed in ({"name": "Marathon pacing plans"}, {"status": "published"}, {"type": "video"}):
+        writes = IndexWrites()
+        writes.add(index, ORG, "entities", old, {**old, **changed})
+        assert len(writes) > 0, changed

@@ -210,6 +210,12 @@ def indexed(index: SearchIndex, scope: str, table: str, doc: Mapping[str, Any] |
     return _Indexed(dl, terms, postings)
 
 
+def _same_entries(index: SearchIndex, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether a document's postings are the same before and after a write: they come from its search
+    field, its filter fields, its creation time and its id only."""
+    return all(get_path(old, f) == get_path(new, f) for f in (index.search_field, *index.filter_fields))
+
+
 class IndexWrites:
     """The search-index items a transaction writes, merged over its documents (one operation per item,
     as TransactWriteItems requires)."""
@@ -224,6 +230,8 @@ class IndexWrites:
 
     def add(self, index: SearchIndex, scope: str, table: str, old: Any, new: Any) -> None:
         """Move one document's entries from ``old`` to ``new`` (either None: inserted / deleted)."""
+        if old is not None and new is not None and _same_entries(index, old, new):
+            return  # a write that leaves the text and the filter fields alone (most patches) moves nothing
         doc_id = (new or old)["_id"]
         before = indexed(index, scope, table, old)
         after = indexed(index, scope, table, new)
