@@ -20,7 +20,7 @@ from ontology.data.fields import EntityId, IdempotencyKey, LongText, Name
 from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.functions import action, mutation, query
-from ontology.runtime.registry import Args
+from ontology.runtime.registry import Args, function_module
 from ontology.runtime.results import EntityOut, Page, PaginationOpts, Result
 from ontology.services.ontology_ops import (
     actor_for,
@@ -31,6 +31,9 @@ from ontology.services.ontology_ops import (
     now_ms,
     require_entity,
 )
+
+#: How a clone answers (shared with the livestream co-host and the course generator).
+grounding = function_module("grounding")
 
 #: The creator's tags a clone inherits (the reference's "Tags Added").
 INHERITED_TAGS = ("industry", "skill")
@@ -205,7 +208,7 @@ def training_plan(ctx: QueryCtx, args: TrainArgs) -> dict[str, Any]:
 def train(ctx: ActionCtx, args: TrainArgs) -> dict[str, Any]:
     """Train the clone on what is new: each content item a knowledge item with its chunks (embedded,
     one transaction per item), then the clone's knowledge size, date, status and agent."""
-    from functions.knowledge import embedded_chunks
+    embedded_chunks = function_module("knowledge").embedded_chunks
 
     plan = ctx.run_query(training_plan, {"cloneId": args.cloneId})
     added = 0
@@ -239,7 +242,7 @@ class ItemArgs(Args):
 def add_knowledge_item(ctx: MutationCtx, args: ItemArgs) -> dict[str, Any]:
     """One content item into the clone's knowledge: the ``knowledge_item`` entity, clone → item
     ``trained_on``, the chunks (owned by the clone). Once per item: again, it answers the same item."""
-    from functions.knowledge import Chunk, insert_chunks
+    knowledge = function_module("knowledge")
 
     existing = ctx.db.lookup_unique(
         "entities",
@@ -269,8 +272,8 @@ def add_knowledge_item(ctx: MutationCtx, args: ItemArgs) -> dict[str, Any]:
             "createdAt": now,
         },
     )
-    chunks = [Chunk.model_validate(c) for c in args.chunks]
-    insert_chunks(
+    chunks = [knowledge.Chunk.model_validate(c) for c in args.chunks]
+    knowledge.insert_chunks(
         ctx.db,
         item_id,
         chunks,
@@ -338,9 +341,6 @@ def get(ctx: QueryCtx, args: GetArgs) -> dict[str, Any] | None:
 
 # ------------------------------------------------------------------------------------------- chat
 
-#: Knowledge chunks a reply is grounded on, and earlier messages the model sees.
-SOURCES = 5
-HISTORY = 10
 MAX_MESSAGE = 4_000
 
 
@@ -394,28 +394,8 @@ def chat_context(ctx: QueryCtx, args: ContextArgs) -> dict[str, Any]:
             return context
     if args.conversationId is not None:
         _require_conversation(ctx.db, args.conversationId, args.participantId, args.cloneId)
-        context["history"] = conversation_history(ctx.db, args.conversationId, args.cloneId)
+        context["history"] = grounding.conversation_history(ctx.db, args.conversationId, args.cloneId)
     return context
-
-
-def conversation_history(db: Any, conversation_id: str, clone_id: str) -> list[dict[str, str]]:
-    """The last HISTORY messages ``part_of`` a conversation (or a livestream's chat) as chat turns:
-    the clone's own as the assistant's, everyone else's as the user's."""
-    parts = (
-        db.query("connections")
-        .with_index(
-            "to_type", lambda q: q.eq("toEntityId", conversation_id).eq("relationshipType", "part_of")
-        )
-        .order("desc")
-        .take(HISTORY)
-    )
-    history = []
-    for doc in reversed([d for d in db.get_many([c["fromEntityId"] for c in parts], "entities") if d]):
-        if doc["type"] != "message":
-            continue
-        role = "assistant" if doc["properties"].get("senderId") == clone_id else "user"
-        history.append({"role": role, "content": doc["properties"].get("text", "")})
-    return history
 
 
 def _recorded_turn(db: Any, participant: str, key: str) -> dict[str, Any] | None:
@@ -444,17 +424,6 @@ def _require_conversation(db: Any, conversation_id: str, participant: str, clone
     return conversation
 
 
-def grounding(system_prompt: str, sources: list[dict[str, Any]]) -> str:
-    if not sources:
-        return system_prompt + "\n\nYou have no notes on this; say so rather than invent."
-    lines = [f"[{i}] {s['title'] or 'note'}: {s['text']}" for i, s in enumerate(sources, start=1)]
-    return (
-        system_prompt
-        + "\n\nWhat you know (answer from these notes and cite them by number):\n"
-        + "\n".join(lines)
-    )
-
-
 @action(args=ChatArgs, returns=ChatResult, uses=("vectors",))
 def chat(ctx: ActionCtx, args: ChatArgs) -> dict[str, Any]:
     """Talk with a clone: the reply comes from the chat model with the clone's system prompt and
@@ -478,7 +447,7 @@ def chat(ctx: ActionCtx, args: ChatArgs) -> dict[str, Any]:
     )
     if context["replay"] is not None:
         return dict(context["replay"])
-    reply, sources = grounded_reply(
+    reply, sources = grounding.grounded_reply(
         ctx,
         args.cloneId,
         system_prompt=context["systemPrompt"],
@@ -504,52 +473,6 @@ def chat(ctx: ActionCtx, args: ChatArgs) -> dict[str, Any]:
     return {**saved, "reply": reply.content, "sources": sources}
 
 
-def grounded_reply(
-    ctx: ActionCtx,
-    clone_id: str,
-    *,
-    system_prompt: str,
-    temperature: float,
-    history: list[dict[str, str]],
-    message: str,
-) -> tuple[Any, list[dict[str, Any]]]:
-    """The clone's answer to ``message`` from the chat model, grounded on its SOURCES knowledge chunks
-    nearest the message (vector search over its own chunks only): ``(ChatReply, sources)``."""
-    from ontology.providers.ai import get_ai
-
-    sources = clone_sources(ctx, clone_id, message)
-    reply = get_ai().chat(
-        system_prompt=grounding(system_prompt, sources),
-        messages=[*history, {"role": "user", "content": message}],
-        temperature=temperature,
-    )
-    return reply, sources
-
-
-def clone_sources(ctx: ActionCtx, clone_id: str, text: str, limit: int = SOURCES) -> list[dict[str, Any]]:
-    """The clone's own knowledge chunks nearest ``text`` in meaning, as ``Source`` fields."""
-    from functions.knowledge import chunks_by_id
-    from ontology.providers.ai import get_ai
-
-    hits = ctx.vector_search(
-        "knowledge",
-        "by_embedding",
-        {"vector": get_ai().embed(text), "limit": limit, "filter": lambda q: q.eq("ownerId", clone_id)},
-    )
-    docs = ctx.run_query(chunks_by_id, {"ids": [h["_id"] for h in hits]}) if hits else {}
-    return [
-        {
-            "knowledgeItemId": docs[h["_id"]]["sourceId"],
-            "contentId": docs[h["_id"]].get("labels", {}).get("contentId"),
-            "title": docs[h["_id"]].get("labels", {}).get("title"),
-            "text": docs[h["_id"]]["text"],
-            "score": h["_score"],
-        }
-        for h in hits
-        if h["_id"] in docs
-    ]
-
-
 class ExchangeArgs(Args):
     cloneId: EntityId
     participantId: EntityId
@@ -557,7 +480,7 @@ class ExchangeArgs(Args):
     message: Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE)]
     reply: Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE * 4)]
     model: Annotated[StrictStr, Field(max_length=100)] = ""
-    sources: Annotated[list[Source], Field(max_length=SOURCES)] = Field(default_factory=list)
+    sources: Annotated[list[Source], Field(max_length=grounding.SOURCES)] = Field(default_factory=list)
     idempotencyKey: IdempotencyKey | None = None
 
 
@@ -674,20 +597,7 @@ def messages(ctx: QueryCtx, args: MessagesArgs) -> dict[str, Any]:
         }
         if not identity.entityId or ctx.db.lookup_unique("connections", "triple", triple) is None:
             return {"page": [], "isDone": True, "continueCursor": ""}
-    return message_page(ctx.db, args.conversationId, args.paginationOpts.model_dump())
-
-
-def message_page(db: Any, parent_id: str, opts: dict[str, Any]) -> dict[str, Any]:
-    """A page of the messages ``part_of`` a conversation or a livestream, oldest first."""
-    page: dict[str, Any] = (
-        db.query("connections")
-        .with_index("to_type", lambda q: q.eq("toEntityId", parent_id).eq("relationshipType", "part_of"))
-        .order("asc")
-        .paginate(opts)
-    )
-    docs = db.get_many([c["fromEntityId"] for c in page["page"]], "entities") if page["page"] else []
-    page["page"] = [d for d in docs if d is not None and d["type"] == "message"]
-    return page
+    return grounding.message_page(ctx.db, args.conversationId, args.paginationOpts.model_dump())  # type: ignore[no-any-return]
 
 
 # ------------------------------------------------------------------------------------------ voice

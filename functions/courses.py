@@ -26,7 +26,7 @@ from ontology.data.fields import EntityId, IdempotencyKey
 from ontology.errors import ConflictError, OneError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.functions import action, mutation, query
-from ontology.runtime.registry import Args
+from ontology.runtime.registry import Args, function_module
 from ontology.runtime.results import EntityOut, Result
 from ontology.services.ledger import move_tokens
 from ontology.services.ontology_ops import (
@@ -267,7 +267,7 @@ def generate(ctx: MutationCtx, args: GenerateArgs) -> dict[str, Any]:
 
 def _agent_of(db: Any, clone_id: str) -> str:
     """The agent that runs the clone (its ``powers`` connection), else the organization's own."""
-    from functions.clones import organization_agent
+    organization_agent = function_module("clones").organization_agent
 
     powers = (
         db.query("connections")
@@ -385,14 +385,16 @@ def _write_outline(plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_lesson(ctx: ActionCtx, plan: dict[str, Any], step: int) -> dict[str, Any]:
-    from functions.clones import clone_sources, grounding
+    grounding = function_module("grounding")
     from ontology.providers.ai import get_ai
 
     generation = plan["generation"]
     lesson = generation["outline"][step - 1]
-    sources = clone_sources(ctx, plan["cloneId"], f"{lesson['title']}. {lesson['summary']}", limit=3)
+    sources = grounding.clone_sources(
+        ctx, plan["cloneId"], f"{lesson['title']}. {lesson['summary']}", limit=3
+    )
     answer = get_ai().chat_structured(
-        system_prompt=grounding(plan["systemPrompt"], sources)
+        system_prompt=grounding.grounding(plan["systemPrompt"], sources)
         + "\n\nYou are writing one lesson of your course: a video script, the lesson's text, and a quiz.",
         messages=[
             {

@@ -22,7 +22,7 @@ from ontology.data.fields import EntityId, IdempotencyKey, Name
 from ontology.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.functions import action, mutation, query
-from ontology.runtime.registry import Args
+from ontology.runtime.registry import Args, function_module
 from ontology.runtime.results import EntityOut, Page, PaginationOpts, Result
 from ontology.services.ontology_ops import (
     actor_for,
@@ -432,7 +432,7 @@ def _reply_key(message_id: str) -> str:
 def reply_context(ctx: QueryCtx, args: ReplyArgs) -> dict[str, Any]:
     """What the co-host needs to answer ``messageId``: ``todo`` false when it has answered already (or
     the stream is no longer live), else the clone's prompt and the chat's last messages."""
-    from functions.clones import conversation_history
+    conversation_history = function_module("grounding").conversation_history
 
     stream = _stream(ctx.db, args.livestreamId)
     clone_id = stream["properties"].get("cloneId")
@@ -443,11 +443,7 @@ def reply_context(ctx: QueryCtx, args: ReplyArgs) -> dict[str, Any]:
     if answered is not None or stream["properties"]["streamStatus"] != "started":
         return {"todo": False}
     clone = require_entity(ctx.db, clone_id, field="cloneId", kind="ai_clone")
-    history = [
-        h
-        for h in conversation_history(ctx.db, args.livestreamId, clone_id)
-        if h["content"] != question["properties"]["text"]
-    ]
+    history = conversation_history(ctx.db, args.livestreamId, clone_id, leave_out=args.messageId)
     return {
         "todo": True,
         "cloneId": clone_id,
@@ -462,7 +458,7 @@ def reply_context(ctx: QueryCtx, args: ReplyArgs) -> dict[str, Any]:
 @action(args=ReplyArgs, internal=True, uses=("vectors",))
 def cohost_reply(ctx: ActionCtx, args: ReplyArgs) -> dict[str, Any]:
     """The co-host's answer to a viewer's question, grounded on the clone's knowledge, posted once."""
-    from functions.clones import MAX_MESSAGE, grounded_reply
+    grounded_reply = function_module("grounding").grounded_reply
 
     context = ctx.run_query(reply_context, args.model_dump())
     if not context["todo"]:
@@ -480,7 +476,7 @@ def cohost_reply(ctx: ActionCtx, args: ReplyArgs) -> dict[str, Any]:
             post_reply,
             {
                 **args.model_dump(),
-                "text": (reply.content or "…")[:MAX_MESSAGE],
+                "text": (reply.content or "…")[: MAX_CHAT * 2],
                 "sourceIds": [s["knowledgeItemId"] for s in sources],
             },
         )
@@ -524,7 +520,7 @@ class ChatArgs(Args):
 def chat(ctx: QueryCtx, args: ChatArgs) -> dict[str, Any]:
     """The livestream's chat, oldest first, a page at a time (its participants and the organization's
     staff); reactive over the sync protocol like any query."""
-    from functions.clones import message_page
+    message_page = function_module("grounding").message_page
     from ontology.auth.identity import has_role
 
     identity = ctx.auth.require_identity()

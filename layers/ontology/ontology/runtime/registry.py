@@ -18,6 +18,7 @@ import importlib
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -30,6 +31,7 @@ __all__ = [
     "Auth",
     "FunctionSpec",
     "RegisteredFunction",
+    "function_module",
     "load_all",
     "register",
     "resolve",
@@ -149,12 +151,18 @@ def register(registered: RegisteredFunction) -> RegisteredFunction:
     return registered
 
 
-def _import_module(module: str) -> None:
+def _import_module(module: str) -> ModuleType:
     # Locally the modules are the `functions` package; in Lambda they are top-level (CodeUri: functions/).
     if importlib.util.find_spec("functions") is not None:
-        importlib.import_module(f"functions.{module}")
-    else:
-        importlib.import_module(module)
+        return importlib.import_module(f"functions.{module}")
+    return importlib.import_module(module)
+
+
+def function_module(name: str) -> ModuleType:
+    """A module of ``functions/`` by name, in either layout: ``functions.<name>`` locally, ``<name>`` in
+    Lambda (where ``from functions.<name> import …`` would fail). For one module using another's
+    helpers: ``function_module("knowledge").embedded_chunks(texts)``."""
+    return _import_module(name)
 
 
 def resolve(target: str | RegisteredFunction) -> RegisteredFunction:

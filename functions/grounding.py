@@ -1,0 +1,108 @@
+"""How a clone answers: its knowledge chunks nearest a message (vector search over its own chunks),
+numbered in the system prompt, then the chat model; and the messages it answers among. Shared by
+clones:chat, the livestream co-host and the course generator, without loading their modules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ontology.runtime.context import ActionCtx
+
+#: Knowledge chunks a reply is grounded on, and earlier messages the model sees.
+SOURCES = 5
+HISTORY = 10
+
+
+def grounding(system_prompt: str, sources: list[dict[str, Any]]) -> str:
+    if not sources:
+        return system_prompt + "\n\nYou have no notes on this; say so rather than invent."
+    lines = [f"[{i}] {s['title'] or 'note'}: {s['text']}" for i, s in enumerate(sources, start=1)]
+    return (
+        system_prompt
+        + "\n\nWhat you know (answer from these notes and cite them by number):\n"
+        + "\n".join(lines)
+    )
+
+
+def grounded_reply(
+    ctx: ActionCtx,
+    clone_id: str,
+    *,
+    system_prompt: str,
+    temperature: float,
+    history: list[dict[str, str]],
+    message: str,
+) -> tuple[Any, list[dict[str, Any]]]:
+    """The clone's answer to ``message`` from the chat model, grounded on its SOURCES knowledge chunks
+    nearest the message (vector search over its own chunks only): ``(ChatReply, sources)``."""
+    from ontology.providers.ai import get_ai
+
+    sources = clone_sources(ctx, clone_id, message)
+    reply = get_ai().chat(
+        system_prompt=grounding(system_prompt, sources),
+        messages=[*history, {"role": "user", "content": message}],
+        temperature=temperature,
+    )
+    return reply, sources
+
+
+def clone_sources(ctx: ActionCtx, clone_id: str, text: str, limit: int = SOURCES) -> list[dict[str, Any]]:
+    """The clone's own knowledge chunks nearest ``text`` in meaning, as ``Source`` fields."""
+    from ontology.runtime.registry import function_module
+
+    chunks_by_id = function_module("knowledge").chunks_by_id
+    from ontology.providers.ai import get_ai
+
+    hits = ctx.vector_search(
+        "knowledge",
+        "by_embedding",
+        {"vector": get_ai().embed(text), "limit": limit, "filter": lambda q: q.eq("ownerId", clone_id)},
+    )
+    docs = ctx.run_query(chunks_by_id, {"ids": [h["_id"] for h in hits]}) if hits else {}
+    return [
+        {
+            "knowledgeItemId": docs[h["_id"]]["sourceId"],
+            "contentId": docs[h["_id"]].get("labels", {}).get("contentId"),
+            "title": docs[h["_id"]].get("labels", {}).get("title"),
+            "text": docs[h["_id"]]["text"],
+            "score": h["_score"],
+        }
+        for h in hits
+        if h["_id"] in docs
+    ]
+
+
+def conversation_history(
+    db: Any, conversation_id: str, clone_id: str, *, leave_out: str | None = None
+) -> list[dict[str, str]]:
+    """The last HISTORY messages ``part_of`` a conversation (or a livestream's chat) as chat turns:
+    the clone's own as the assistant's, everyone else's as the user's (``leave_out``: a message id)."""
+    parts = (
+        db.query("connections")
+        .with_index(
+            "to_type", lambda q: q.eq("toEntityId", conversation_id).eq("relationshipType", "part_of")
+        )
+        .order("desc")
+        .take(HISTORY)
+    )
+    history = []
+    for doc in reversed([d for d in db.get_many([c["fromEntityId"] for c in parts], "entities") if d]):
+        if doc["type"] != "message" or doc["_id"] == leave_out:
+            continue
+        role = "assistant" if doc["properties"].get("senderId") == clone_id else "user"
+        history.append({"role": role, "content": doc["properties"].get("text", "")})
+    return history
+
+
+def message_page(db: Any, parent_id: str, opts: dict[str, Any]) -> dict[str, Any]:
+    """A page of the messages ``part_of`` a conversation or a livestream, oldest first."""
+    page: dict[str, Any] = (
+        db.query("connections")
+        .with_index("to_type", lambda q: q.eq("toEntityId", parent_id).eq("relationshipType", "part_of"))
+        .order("asc")
+        .paginate(opts)
+    )
+    docs = db.get_many([c["fromEntityId"] for c in page["page"]], "entities") if page["page"] else []
+    page["page"] = [d for d in docs if d is not None and d["type"] == "message"]
+    return page
