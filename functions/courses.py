@@ -609,9 +609,9 @@ class WatchArgs(StepArgs):
 
 @mutation(args=WatchArgs, internal=True)
 def watchdog(ctx: MutationCtx, args: WatchArgs) -> dict[str, Any]:
-    """One per running generation, every 15 minutes (STEP_DEADLINE_S): a generation still at the step it was at the
-    last look (its action died where no error could be caught) is failed, so no course is left writing
-    forever; one that has moved on is looked at again later."""
+    """One per running generation, every 15 minutes (STEP_DEADLINE_S): a generation still at the step
+    it was at the last look (its action died where no error could be caught) is failed, so no course
+    is left writing forever; one that has moved on is looked at again later."""
     course = require_entity(ctx.db, args.courseId, field="courseId", kind="course")
     generation = course["properties"].get("generation") or {}
     attempt = int(generation.get("attempt", 0))
