@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     read = ", ".join(stack.reference_env) or "none set"
     print(f"  env         {args.env_file.name} and the environment: {read}   (docs/deploying.md)")
-    print(f"  dev session {args.state_dir.parent / 'dev-session.json'}   (one run / Authorization: Bearer …)")
+    print(f"  dev session {args.state_dir / 'dev-session.json'}   (one run / Authorization: Bearer …)")
     print("ready. Ctrl-C stops.", flush=True)
     stop.wait()
     print("stopping… (saving state)", flush=True)

@@ -228,7 +228,7 @@ def viewer(stack: Stack, owner: OneClient) -> OneClient:
     """A fan who joins the organization (open) as a customer."""
     import json
 
-    org_id = json.loads((stack.state_dir.parent / "dev-session.json").read_text())["organizationId"]
+    org_id = json.loads((stack.state_dir / "dev-session.json").read_text())["organizationId"]
     owner.action("organizations:update", {"joinPolicy": "open"})
     fan = OneClient(stack.url, token=signed_in(stack, f"fan-{time.time_ns()}@example.com"))
     fan.action("organizations:join", {"organizationId": org_id})
