@@ -41,7 +41,7 @@ def test_invite_accept_roles_and_removal(bucket: str, deliver: Any) -> None:
     grace = person(deliver, "grace@example.com")
     assert [m["role"] for m in invoke(fn("organizations:list_members"), {}, ada)] == ["org_owner"]
     invoke(fn("organizations:invite"), {"email": "Grace@Example.com", "role": "org_user"}, ada)
-    mail = next(m for m in deliver() if m["subject"].startswith("Join"))
+    mail = next(m for m in deliver() if m["subject"].startswith("Invitation to join"))
     token = re.search(r"token=([A-Za-z0-9_-]+)", mail["text"]).group(1)
     eve = person(deliver, "eve@example.com")
     with pytest.raises(ForbiddenError):

@@ -42,10 +42,13 @@ __all__ = [
     "SIGN_IN_FAILURES_PER_HOUR",
     "SessionInfo",
     "check_password_policy",
+    "compose_email",
     "get_session",
     "hash_password",
+    "one_line",
     "request_password_reset",
     "reset_password",
+    "send_email",
     "send_verification_email",
     "sign_in",
     "sign_out",
@@ -158,16 +161,41 @@ def _send(db: DatabaseWriter, to: str, subject: str, text: str, html: str) -> bo
     if rate_hit(db, f"email:{_digest(to)}") > EMAILS_PER_HOUR:
         return False
     # The job is written into this transaction; it runs functions/auth.py's send_email action.
-    args = {"to": to, "subject": subject, "text": text, "html": html}
+    args = {"to": to, "subject": one_line(subject)[:200], "text": text, "html": html}
     outbox.enqueue(db.view(platform=True), "auth:send_email", "action", args)
     return True
 
 
+def send_email(db: DatabaseWriter, to: str, subject: str, text: str, html: str) -> bool:
+    """Every email the platform sends goes through here, within this transaction: the same limit per
+    address (5 an hour; False past it, and nothing is sent). Build ``text``/``html`` with
+    :func:`compose_email`, which escapes what users wrote."""
+    return _send(db, to, subject, text, html)
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """Text a user wrote, fit for a subject or a quoted name: control characters and runs of white space
+    become one space, at most ``limit`` characters."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())[:limit]
+
+
+def compose_email(*paragraphs: str, link: str | None = None, footer: str | None = None) -> tuple[str, str]:
+    """An email's text and HTML from plain paragraphs (which may hold what users wrote: in the HTML every
+    paragraph and the link are escaped, so nobody's words become markup or another link)."""
+    from html import escape
+
+    parts = [*paragraphs, *([link] if link else []), *([footer] if footer else [])]
+    text = "\n\n".join(parts)
+    html = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+    if link:
+        html += f'<p><a href="{escape(link, quote=True)}">{escape(link)}</a></p>'
+    if footer:
+        html += f"<p>{escape(footer)}</p>"
+    return text, html
+
+
 def _link(text: str, url: str) -> tuple[str, str]:
-    return (
-        f"{text}\n\n{url}\n\nThe link expires in 1 hour.",
-        f'<p>{text}</p><p><a href="{url}">{url}</a></p><p>The link expires in 1 hour.</p>',
-    )
+    return compose_email(text, link=url, footer="The link expires in 1 hour.")
 
 
 def _issue_token(
