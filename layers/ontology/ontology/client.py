@@ -10,9 +10,9 @@ sync WebSocket (needs ``websockets``, imported only by :meth:`OneClient.subscrib
         creator = sub.wait_for(lambda c: c["bio"] == "…")  # blocks until a later result matches
 
 Errors come back as the platform's typed exceptions (``NotFoundError``, ``ConflictError``, …), each
-with the server's ``code``, message and ``errorData``. A result that hands the session a new token
-(``organizations:switch_active`` answers ``sessionToken``) replaces the client's token, so the next
-call acts in the organization switched to.
+with the server's ``code``, message and ``errorData``. A session keeps its token when it switches
+organizations (the next call acts in the organization switched to); a result that names a
+``sessionToken`` is adopted all the same.
 
 A subscription speaks Convex's sync protocol (``/api/sync``): its values travel as
 ``convex_encoded_json`` (int64 beyond 2**53 as ``$integer``, NaN/±inf/-0.0 as ``$float``, bytes as

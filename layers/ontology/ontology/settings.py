@@ -39,6 +39,7 @@ class ENV:
     FUNCTION_PREFIX = "ONE_FUNCTION_PREFIX"
     PURCHASE_STATE_MACHINE_ARN = "ONE_PURCHASE_STATE_MACHINE_ARN"
     PUBLIC_BASE_URL = "ONE_AUTH_BASE_URL"
+    ALLOWED_ORIGINS = "ONE_ALLOWED_ORIGINS"
     SYNC_ENDPOINT = "ONE_SYNC_ENDPOINT"
     SYNC_QUEUE_URL = "ONE_SYNC_QUEUE_URL"
     SYNC_RECHECK_QUEUE_URL = "ONE_SYNC_RECHECK_QUEUE_URL"
@@ -73,6 +74,9 @@ class Settings:
     purchase_state_machine_arn: str = ""
     #: The public base URL of links the platform sends (auth, invitations); empty: not configured.
     public_base_url: str = ""
+    #: Web origins allowed to call the platform from a browser (CORS, and the session cookie's
+    #: trusted origins): one list, the template's ``AllowedOrigins`` in AWS, ``ALLOWED_ORIGINS`` locally.
+    allowed_origins: tuple[str, ...] = ()
     #: API Gateway's management endpoint of the WebSocket API (``post_to_connection``).
     sync_endpoint: str | None = None
     #: The FIFO queue that orders each connection's work (grouped by connection id).
@@ -109,6 +113,9 @@ class Settings:
             function_prefix=e.get(ENV.FUNCTION_PREFIX, ""),
             purchase_state_machine_arn=e.get(ENV.PURCHASE_STATE_MACHINE_ARN, ""),
             public_base_url=e.get(ENV.PUBLIC_BASE_URL, "").rstrip("/"),
+            allowed_origins=tuple(
+                o.strip().rstrip("/") for o in e.get(ENV.ALLOWED_ORIGINS, "").split(",") if o.strip()
+            ),
             sync_endpoint=e.get(ENV.SYNC_ENDPOINT) or None,
             sync_queue_url=e.get(ENV.SYNC_QUEUE_URL, ""),
             sync_recheck_queue_url=e.get(ENV.SYNC_RECHECK_QUEUE_URL, ""),

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ontology.auth.identity import hash_token, new_token
+from ontology.auth.people import active_membership
 from ontology.data import outbox
 from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
 from ontology.data.fields import normalize_email
@@ -345,8 +346,7 @@ def create_session(
         "createdAt": now,
         "updatedAt": now,
     }
-    if org_id:
-        doc["activeOrganizationId"] = org_id
+    doc.update(active_membership(db, org_id, user_id))
     if ip:
         doc["ipAddress"] = ip[:100]
     if user_agent:

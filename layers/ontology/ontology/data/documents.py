@@ -286,6 +286,12 @@ class SessionDoc(_Strict):
     tokenHash: ShortText
     expiresAt: Timestamp
     activeOrganizationId: OrganizationId | None = None
+    #: The membership in the active organization, kept on the session so that one consistent read
+    #: of the session is the whole identity of a call (set by sign-in and switching, updated when the
+    #: member's role changes, removed with the membership). Absent on sessions written before.
+    role: Role | None = None
+    entityId: EntityId | None = None
+    email: ShortText | None = None
     ipAddress: ShortText | None = None
     userAgent: ShortText | None = None
     createdAt: Timestamp

@@ -23,6 +23,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError as PydanticValidationError
 
+from ontology.auth.callers import caller
 from ontology.auth.identity import Identity
 from ontology.errors import (
     NotFoundError,
@@ -146,8 +147,7 @@ def _handle_http(fn: RegisteredFunction, event: Mapping[str, Any], context: Any)
         if fn.spec.method not in ("ANY", method):
             raise NotFoundError(f"{method} is not served here; use {fn.spec.method}", method=fn.spec.method)
         args = parse_body(event) if fn.spec.method == "POST" else {}
-        identity = Identity.from_context((request_context.get("authorizer") or {}).get("lambda"))
-        value = invoke(fn, args, identity)
+        value = invoke(fn, args, caller(event))
         status = 200
         payload = http_response(status, value if fn.spec.raw else {"status": "success", "value": value})
     except Exception as exc:  # one place maps every error to the envelope
