@@ -125,9 +125,32 @@ SECRET_PARAMETERS: dict[str, dict[str, Any]] = {
     },
 }
 
-#: API Gateway caches the authorizer's answer per token this long: a signed-out or reset session may
-#: still pass the gateway for up to this many seconds (the auth endpoints see revocation at once).
+#: API Gateway caches the authorizer's answer per Authorization header this long. The answer is only
+#: the session the token opens, which a token means for life; every call reads the session itself, so
+#: a sign-out, a reset or a switch of organization applies to the very next call.
 AUTHORIZER_CACHE_SECONDS = 60
+
+#: Where a frontend runs in development (Astro's and Vite's dev servers): the allowed origins until
+#: the operator lists the site's own.
+DEFAULT_ALLOWED_ORIGINS = (
+    "http://localhost:4321",
+    "http://127.0.0.1:4321",
+    "http://localhost:5173",
+    "http://127.0.0.1:5173",
+)
+
+#: The HTTP API's CORS, which API Gateway applies to every route (the local front door applies the same
+#: settings): credentials included, so a listed origin may use Better Auth's cookie; Convex's HTTP
+#: client sends ``Convex-Client``; bearer clients read ``set-auth-token`` and a limited caller
+#: ``X-Retry-After``.
+CORS = {
+    "AllowOrigins": {"Ref": "AllowedOrigins"},
+    "AllowMethods": ["GET", "POST", "OPTIONS"],
+    "AllowHeaders": ["Authorization", "Content-Type", "Convex-Client"],
+    "ExposeHeaders": ["set-auth-token", "X-Retry-After"],
+    "AllowCredentials": True,
+    "MaxAge": 600,
+}
 
 JOBS_QUEUE_ARN = {"Fn::GetAtt": ["JobsQueue", "Arn"]}
 SCHEDULES_ARN = {
@@ -1157,7 +1180,7 @@ def build_template() -> dict[str, Any]:
                     "CorsRules": [
                         {
                             "AllowedMethods": ["PUT", "GET", "HEAD"],
-                            "AllowedOrigins": [{"Ref": "AllowedOrigin"}],
+                            "AllowedOrigins": {"Ref": "AllowedOrigins"},
                             "AllowedHeaders": ["Content-Type", "Content-Length"],
                             "MaxAge": 3000,
                         }
@@ -1206,13 +1229,7 @@ def build_template() -> dict[str, Any]:
                     "DestinationArn": {"Fn::GetAtt": ["HttpApiAccessLogs", "Arn"]},
                     "Format": ACCESS_LOG_FORMAT,
                 },
-                "CorsConfiguration": {
-                    "AllowOrigins": [{"Ref": "AllowedOrigin"}],
-                    "AllowMethods": ["GET", "POST", "OPTIONS"],
-                    "AllowHeaders": ["Authorization", "Content-Type"],
-                    "AllowCredentials": False,
-                    "MaxAge": 600,
-                },
+                "CorsConfiguration": CORS,
                 "Auth": {
                     "Authorizers": {
                         "SessionAuthorizer": {
@@ -1268,10 +1285,14 @@ def build_template() -> dict[str, Any]:
             "AllowedValues": ["dev", "prod"],
             "Description": "Deployment stage (samconfig.toml sets it per environment).",
         },
-        "AllowedOrigin": {
-            "Type": "String",
-            "Default": "*",
-            "Description": "The web origin allowed by CORS on the API and the files bucket.",
+        "AllowedOrigins": {
+            "Type": "CommaDelimitedList",
+            "Default": ",".join(DEFAULT_ALLOWED_ORIGINS),
+            "Description": (
+                "The web origins (scheme://host[:port], comma-separated) browsers may call the platform"
+                " from: CORS on the API and the files bucket, and the origins a session cookie is"
+                " accepted from. List your site's own origin in production."
+            ),
         },
         "AuthBaseUrl": {
             "Type": "String",
@@ -1384,6 +1405,7 @@ def build_template() -> dict[str, Any]:
                         "ONE_FUNCTION_PREFIX": {"Fn::Sub": "${AWS::StackName}-"},
                         "ONE_RESEND_FROM_EMAIL": {"Ref": "ResendFromEmail"},
                         "ONE_AUTH_BASE_URL": {"Ref": "AuthBaseUrl"},
+                        "ONE_ALLOWED_ORIGINS": {"Fn::Join": [",", {"Ref": "AllowedOrigins"}]},
                         "ONE_CHAIN_RPC_URL": {"Ref": "ChainRpcUrl"},
                         "ONE_STRIPE_PUBLISHABLE_KEY": {"Ref": "StripePublishableKey"},
                         "POWERTOOLS_SERVICE_NAME": "one-platform",

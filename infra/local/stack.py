@@ -261,6 +261,11 @@ class LocalStack:
 
         env = template["Globals"]["Function"]["Environment"]["Variables"]
         parameters = {
+            name: ",".join(p["Default"]) if isinstance(p.get("Default"), list) else str(p["Default"])
+            for name, p in template["Parameters"].items()
+            if "Default" in p and not p.get("NoEcho")
+        }
+        parameters |= {
             "Stage": "dev",
             "LogLevel": os.environ.get("ONE_LOG_LEVEL", "WARNING"),
             "EmbeddingDimensions": str(template["Parameters"]["EmbeddingDimensions"]["Default"]),
@@ -315,6 +320,10 @@ class LocalStack:
             return value
         if "Ref" in value:
             return parameters.get(value["Ref"]) or self.physical.get(value["Ref"])
+        if "Fn::Join" in value:
+            sep, parts = value["Fn::Join"]
+            resolved = [self._resolve(p, parameters) for p in (parts if isinstance(parts, list) else [parts])]
+            return sep.join(str(p) for p in resolved if p is not None)
         if "Fn::Sub" in value:
             return value["Fn::Sub"].replace("${AWS::StackName}", STACK_NAME)
         if "Fn::GetAtt" in value:
@@ -413,7 +422,7 @@ class LocalStack:
         return token
 
     def _write_session(self, values: dict[str, Any]) -> None:
-        path = self.state_dir.parent / "dev-session.json"
+        path = self.state_dir / "dev-session.json"
         current = json.loads(path.read_text()) if path.exists() else {}
         path.write_text(json.dumps({**current, **values}, indent=2))
 

@@ -78,7 +78,7 @@ class Stack:
         pytest.fail("the local stack did not start:\n" + "\n".join(self.lines))
 
     def token(self) -> str:
-        return str(json.loads((self.state_dir.parent / "dev-session.json").read_text())["token"])
+        return str(json.loads((self.state_dir / "dev-session.json").read_text())["token"])
 
     def stop(self) -> tuple[int, str]:
         assert self.proc is not None

@@ -11,7 +11,6 @@ from a trusted origin, and every callback or redirect URL must be relative or tr
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlencode, urlparse
@@ -136,10 +135,8 @@ def _trusted(url: str | None) -> bool:
     parsed = urlparse(url)
     origin = f"{parsed.scheme}://{parsed.netloc}"
     trusted = {urlparse(_base_url())._replace(path="", query="", fragment="").geturl()}
-    trusted |= {
-        o.strip().rstrip("/") for o in os.environ.get("ONE_TRUSTED_ORIGINS", "").split(",") if o.strip()
-    }
-    return origin in trusted
+    trusted |= {o.lower() for o in get_settings().allowed_origins}
+    return origin.lower() in trusted
 
 
 async def _body(request: Request) -> dict[str, Any]:
