@@ -212,13 +212,16 @@ def build_app(
     return Starlette(routes=app_routes)
 
 
-#: API Gateway refuses a request whose request line and headers exceed this many bytes.
+#: API Gateway (HTTP API) refuses a request whose request line and header values together exceed this
+#: many bytes (a quota that cannot be raised). Its documentation names no status for the refusal: the
+#: front door answers HTTP's own, 431.
 MAX_REQUEST_HEAD = 10_240
 
 
 def _request_head_bytes(request: Request) -> int:
-    line = len(request.method) + len(request.url.path) + len(request.url.query) + len(" HTTP/1.1\r\n") + 1
-    return line + sum(len(k) + len(v) + 4 for k, v in request.headers.raw)
+    target = len(request.url.path) + (len(request.url.query) + 1 if request.url.query else 0)
+    line = len(request.method) + 1 + target + len(" HTTP/1.1")
+    return line + sum(len(v) for _, v in request.headers.raw)
 
 
 def _event_headers(request: Request) -> dict[str, str]:
@@ -341,7 +344,9 @@ class SocketGateway:
         self.routes = routes
         self.sockets: dict[str, tuple[WebSocket, Any]] = {}
 
-    def _event(self, ws: WebSocket, connection_id: str, route: str, body: str | None) -> dict[str, Any]:
+    def _event(
+        self, ws: WebSocket, connection_id: str, route: str, body: str | None, connected_at: float
+    ) -> dict[str, Any]:
         now = time.time()
         kind = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
         headers = {k.lower(): v for k, v in ws.headers.items()}
@@ -355,7 +360,7 @@ class SocketGateway:
                 "domainName": ws.url.hostname,
                 "stage": "live",
                 "apiId": "local",
-                "connectedAt": int(now * 1000),
+                "connectedAt": int(connected_at * 1000),  # the connection's, on every event
                 "requestTimeEpoch": int(now * 1000),
                 "messageDirection": "IN",
             },
@@ -371,8 +376,11 @@ class SocketGateway:
         import asyncio
 
         connection_id = base64.urlsafe_b64encode(uuid.uuid4().bytes[:10]).decode()
+        connected_at = time.time()
         result = await run_in_threadpool(
-            self.runner.invoke, self.routes["$connect"], self._event(ws, connection_id, "$connect", None)
+            self.runner.invoke,
+            self.routes["$connect"],
+            self._event(ws, connection_id, "$connect", None, connected_at),
         )
         if int((result or {}).get("statusCode", 200)) != 200:
             await ws.close(code=1008)
@@ -396,7 +404,7 @@ class SocketGateway:
                 await run_in_threadpool(
                     self.runner.invoke,
                     self.routes["$default"],
-                    self._event(ws, connection_id, "$default", text),
+                    self._event(ws, connection_id, "$default", text, connected_at),
                 )
         except WebSocketDisconnect:
             pass
@@ -407,7 +415,7 @@ class SocketGateway:
             await run_in_threadpool(
                 self.runner.invoke,
                 self.routes["$disconnect"],
-                self._event(ws, connection_id, "$disconnect", None),
+                self._event(ws, connection_id, "$disconnect", None, connected_at),
             )
             log.info("ws %s disconnected", connection_id)
 
