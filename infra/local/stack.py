@@ -9,6 +9,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +193,7 @@ class LocalStack:
         self.recheck_poller = QueuePoller(
             self.runner, sqs, recheck_url, recheck_arn, "SyncInvalidatorFunction"
         )
-        self.cron_poller = CronPoller(self.runner, cron_events(template))
+        self.cron_poller = CronPoller(self.runner, cron_events(template), created=self._schedules_created())
         # Short polls, never SQS long polling: moto serves one request at a time (the lock), and a
         # long poll would hold every other request for its whole wait.
         from infra.local import wake
@@ -420,6 +421,18 @@ class LocalStack:
             {"token": token, "userId": user_id, "organizationId": org_id, "apiUrl": self.api_url}
         )
         return token
+
+    def _schedules_created(self) -> datetime:
+        """When this stack's schedules were created, kept in the state folder: in AWS a ``rate()``
+        schedule counts from its creation, not from each restart."""
+        path = self.state_dir / "schedules-created"
+        try:
+            return datetime.fromisoformat(path.read_text().strip())
+        except (OSError, ValueError):
+            created = datetime.now(UTC)
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(created.isoformat())
+            return created
 
     def _write_session(self, values: dict[str, Any]) -> None:
         path = self.state_dir / "dev-session.json"
