@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from ontology.client import OneClient
-from ontology.errors import ForbiddenError, PriceChangedError, UnauthenticatedError
+from ontology.errors import ForbiddenError, PriceChangedError
 from tests.conftest import ROOT
 from tests.infra.localstack import Stack, mail_to, settled, signed_in
 
