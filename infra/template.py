@@ -91,6 +91,12 @@ SECRET_PARAMETERS: dict[str, dict[str, Any]] = {
         "MinLength": 8,
         "AllowedPattern": "^(sk|rk)_[A-Za-z0-9_]+$",
     },
+    "StripeWebhookSecret": {
+        "key": "stripeWebhookSecret",
+        "Description": "Signing secret of the Stripe webhook endpoint POST /api/stripe/webhook (whsec_…).",
+        "MinLength": 8,
+        "AllowedPattern": "^whsec_[A-Za-z0-9_]+$",
+    },
     "OpenAIApiKey": {
         "key": "openaiApiKey",
         "Description": "OpenAI API key.",
@@ -162,6 +168,13 @@ SCHEDULES_ARN = {
 
 STATE_MACHINE = "TokenPurchaseStateMachine"
 STATE_MACHINE_ASL = "infra/statemachines/token_purchase.asl.json"
+#: The state machine's ARN by its name: a step's own role cannot Ref the state machine, whose
+#: definition names the step (a circular dependency).
+PURCHASE_STATE_MACHINE_ARN = {
+    "Fn::Sub": (
+        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-token-purchase"
+    )
+}
 PURCHASE_EXECUTIONS_ARN = {
     "Fn::Sub": (
         "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${AWS::StackName}-token-purchase:*"
@@ -279,6 +292,15 @@ def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
     if "purchase_saga" in spec.uses:
         statements.append(
             {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": {"Ref": STATE_MACHINE}}
+        )
+    if "purchase_callbacks" in spec.uses:
+        # a waiting purchase's execution is resumed or failed by its task token
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["states:SendTaskSuccess", "states:SendTaskFailure"],
+                "Resource": PURCHASE_STATE_MACHINE_ARN,
+            }
         )
     if "purchase_executions" in spec.uses:
         statements.append(
@@ -1025,13 +1047,14 @@ def _distribution() -> dict[str, Any]:
 
 def saga_steps() -> dict[str, str]:
     """The state machine's substitutions, from its ASL file: each ``${<Step>FunctionArn}`` names the
-    function ``purchases:<step>`` (by logical id); a placeholder without its function fails here."""
+    function ``purchases:<step>`` (``AwaitAuthentication``: ``purchases:await_authentication``), by
+    logical id; a placeholder without its function fails here."""
     import re
 
     registry = load_all()
     steps: dict[str, str] = {}
     for name in sorted(set(re.findall(r"\$\{(\w+)FunctionArn\}", (ROOT / STATE_MACHINE_ASL).read_text()))):
-        path = f"purchases:{name.lower()}"
+        path = "purchases:" + re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
         if path not in registry:
             raise ValueError(f"{STATE_MACHINE_ASL}: ${{{name}FunctionArn}} has no function {path}")
         steps[f"{name}FunctionArn"] = registry[path].spec.logical_id

@@ -25,6 +25,8 @@ LOCAL_SECRET_VALUES = {
 }
 # A well-formed placeholder (the local stack hands functions its local chain's own deployer key).
 LOCAL_SECRET_VALUES["DeployerPrivateKey"] = "0x" + "11" * 32
+# The local Stripe stand-in signs the events it posts to the stack with this endpoint secret.
+LOCAL_SECRET_VALUES["StripeWebhookSecret"] = "whsec_local0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 class _NoAwsPolicyLoader:

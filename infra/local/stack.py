@@ -124,11 +124,19 @@ class LocalStack:
         self._spawn(self._housekeeping)
 
     def _start_stripe(self) -> None:
-        """localstripe, on loopback, its data in the state folder."""
+        """localstripe, on loopback, its data in the state folder; it posts Stripe's events to the
+        stack's webhook route, signed with the local endpoint secret."""
+        from infra.local.cloudformation import LOCAL_SECRET_VALUES
         from infra.local.serving import start_localstripe
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self._stripe = start_localstripe(self.host, self.stripe_port, self.state_dir / "stripe.pickle")
+        self._stripe = start_localstripe(
+            self.host,
+            self.stripe_port,
+            self.state_dir / "stripe.pickle",
+            webhook_url=f"{self.api_url}/api/stripe/webhook",
+            webhook_secret=LOCAL_SECRET_VALUES["StripeWebhookSecret"],
+        )
 
     def _start_chain(self) -> None:
         """The local EVM on loopback; its journal (in the state folder) replays the chain's history."""

@@ -223,7 +223,16 @@ class PaymentProperties(_Strict):
     contractAddress: ShortText | None = None
     unitPriceUsd: NonNegative | None = None
     argsHash: ShortText | None = None
-    chargeStatus: Literal["none", "authorized", "captured", "declined", "voided", "refunded"] = "none"
+    chargeStatus: Literal[
+        "none", "requires_action", "authorized", "captured", "declined", "voided", "refunded"
+    ] = "none"
+    #: The buyer's Stripe customer, when the card is one they saved.
+    customerId: ShortText | None = None
+    #: While the card waits for 3-D Secure (``requires_action``): what the buyer's page needs
+    #: (``tokens:get_purchase`` shows it to the buyer only) and the waiting execution's task token.
+    clientSecret: ShortText | None = None
+    nextAction: JsonObject | None = None
+    taskToken: ShortText | None = None
     refundId: ShortText | None = None
     mintStatus: Literal["none", "sent", "minted", "failed", "burned"] = "none"
     mintTx: RecordedTx | None = None
@@ -277,6 +286,12 @@ class MembershipDoc(_Strict):
     role: Role
     #: The member's own entity in the organization (an ``audience_member``): the actor of their events.
     entityId: EntityId | None = None
+    #: The member's Stripe customer (made on first use) and the saved card their purchases are
+    #: charged to: on the membership, which no function shows to other members.
+    stripeCustomerId: ShortText | None = None
+    paymentMethodId: ShortText | None = None
+    #: When the SetupIntent that saved the default card was created (Stripe's seconds).
+    paymentMethodSince: Annotated[StrictInt, Field(ge=0)] | None = None
     createdAt: Timestamp
     updatedAt: Timestamp
 
@@ -376,6 +391,16 @@ class CronRunDoc(_Strict):
     createdAt: Timestamp
 
 
+class WebhookEventDoc(_Strict):
+    """A provider's webhook event applied once (its id), kept a while to refuse it again."""
+
+    provider: Literal["stripe"]
+    eventId: Annotated[StrictStr, Field(min_length=1, max_length=255)]
+    type: Annotated[StrictStr, Field(min_length=1, max_length=255)]
+    createdAt: Timestamp
+    expiresAt: Timestamp
+
+
 class ChainNonceDoc(_Strict):
     account: Annotated[StrictStr, Field(min_length=1, max_length=100)]
     next: Annotated[StrictInt, Field(ge=0)]
@@ -413,6 +438,7 @@ DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
     "accounts": AccountDoc,
     "rateLimits": RateLimitDoc,
     "chainNonces": ChainNonceDoc,
+    "webhookEvents": WebhookEventDoc,
 }
 
 

@@ -250,6 +250,14 @@ _DECLARED: tuple[Table, ...] = (
         description="what each cron has done in each time window (so a window never runs twice)",
     ),
     Table(
+        "webhookEvents",
+        "whe",
+        "platform",
+        uniques=(Unique("event", ("provider", "eventId"), message="this event was already applied"),),
+        description="providers' webhook events already applied (Stripe's, by id): each is applied once",
+        ttl_field="expiresAt",
+    ),
+    Table(
         "chainNonces",
         "cnc",
         "platform",

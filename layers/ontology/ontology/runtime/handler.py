@@ -128,6 +128,26 @@ def parse_body(event: Mapping[str, Any]) -> Any:
     return value
 
 
+def request_args(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The HTTP request as the arguments of a ``request=True`` function: the body exactly as sent
+    (text; VALIDATION_ERROR if it is not UTF-8) and the headers, as API Gateway's payload 2.0 has them."""
+    body = event.get("body") or ""
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (ValueError, TypeError):
+            raise ValidationError("The body is not valid base64") from None
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(f"The body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeError:
+        raise ValidationError("The body is not UTF-8 text") from None
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    return {"body": text, "headers": headers}
+
+
 def http_response(status: int, body: Any) -> dict[str, Any]:
     return {
         "statusCode": status,
@@ -146,7 +166,10 @@ def _handle_http(fn: RegisteredFunction, event: Mapping[str, Any], context: Any)
         method = str((request_context.get("http") or {}).get("method", "POST")).upper()
         if fn.spec.method not in ("ANY", method):
             raise NotFoundError(f"{method} is not served here; use {fn.spec.method}", method=fn.spec.method)
-        args = parse_body(event) if fn.spec.method == "POST" else {}
+        if fn.spec.request:
+            args = request_args(event)
+        else:
+            args = parse_body(event) if fn.spec.method == "POST" else {}
         value = invoke(fn, args, caller(event))
         status = 200
         payload = http_response(status, value if fn.spec.raw else {"status": "success", "value": value})
