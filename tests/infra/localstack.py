@@ -77,8 +77,12 @@ class Stack:
         self.proc.kill()
         pytest.fail("the local stack did not start:\n" + "\n".join(self.lines))
 
+    def dev_session(self) -> dict[str, Any]:
+        """What the stack wrote of its developer session: token, userId, organizationId, apiUrl…"""
+        return dict(json.loads((self.state_dir / "dev-session.json").read_text()))
+
     def token(self) -> str:
-        return str(json.loads((self.state_dir / "dev-session.json").read_text())["token"])
+        return str(self.dev_session()["token"])
 
     def stop(self) -> tuple[int, str]:
         assert self.proc is not None

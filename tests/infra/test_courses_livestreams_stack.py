@@ -226,9 +226,8 @@ def test_courses_of_another_organization_and_bad_input(
 @pytest.fixture(scope="module")
 def viewer(stack: Stack, owner: OneClient) -> OneClient:
     """A fan who joins the organization (open) as a customer."""
-    import json
 
-    org_id = json.loads((stack.state_dir / "dev-session.json").read_text())["organizationId"]
+    org_id = stack.dev_session()["organizationId"]
     owner.action("organizations:update", {"joinPolicy": "open"})
     fan = OneClient(stack.url, token=signed_in(stack, f"fan-{time.time_ns()}@example.com"))
     fan.action("organizations:join", {"organizationId": org_id})

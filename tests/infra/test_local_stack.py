@@ -76,7 +76,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 def test_local_stack_end_to_end(stack: Stack) -> None:
     banner = "\n".join(stack.lines)
     assert stack.url in banner and "routes of template.yaml" in banner and "/api/openapi.json" in banner
-    session = json.loads((stack.state_dir / "dev-session.json").read_text())
+    session = stack.dev_session()
     demo_token = session["demoTokenId"]  # deployed on the local chain at first start
     assert f"demo token  {demo_token}" in banner
 

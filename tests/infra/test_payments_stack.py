@@ -67,7 +67,7 @@ def shop(stack: Stack) -> dict[str, Any]:
 
 
 def _org_of(stack: Stack) -> str:
-    return str(json.loads((stack.state_dir.parent / "dev-session.json").read_text())["organizationId"])
+    return str(stack.dev_session()["organizationId"])
 
 
 def _save_card(stack: Stack, client: OneClient, test_method: str) -> dict[str, Any]:
