@@ -31,6 +31,7 @@ from ontology.errors import (
     ValidationError,
     error_envelope,
 )
+from ontology.ratelimit import check_function_call
 from ontology.runtime.context import _as_validation_error, invoke
 from ontology.runtime.registry import RegisteredFunction
 
@@ -147,6 +148,7 @@ def _handle_http(fn: RegisteredFunction, event: Mapping[str, Any], context: Any)
             raise NotFoundError(f"{method} is not served here; use {fn.spec.method}", method=fn.spec.method)
         args = parse_body(event) if fn.spec.method == "POST" else {}
         identity = Identity.from_context((request_context.get("authorizer") or {}).get("lambda"))
+        check_function_call(identity)
         value = invoke(fn, args, identity)
         status = 200
         payload = http_response(status, value if fn.spec.raw else {"status": "success", "value": value})
@@ -155,6 +157,8 @@ def _handle_http(fn: RegisteredFunction, event: Mapping[str, Any], context: Any)
         if status >= 500:
             logger.exception("function failed", extra={"code": body["errorData"]["code"]})
         payload = http_response(status, body)
+        if "retryAfter" in body["errorData"]:
+            payload["headers"]["retry-after"] = str(body["errorData"]["retryAfter"])
     metrics.add_dimension(name="function", value=fn.spec.path)
     metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
     if status >= 400:
@@ -175,7 +179,9 @@ def _handle_sync(fn: RegisteredFunction, call: Any) -> dict[str, Any]:
     the sync worker, which resolved the session itself) passes the identity; the answer is data
     either way, so a function's typed error reaches the client as Convex's function error. With
     ``reads``, a query answers what it read (the subscription's read set); a mutation or an action
-    always answers what its commits wrote (the writer's own subscriptions re-run from it)."""
+    always answers what its commits wrote (the writer's own subscriptions re-run from it). With
+    ``limit``, a call the client made counts against its session's limit (a subscription's re-run
+    does not)."""
     from ontology.data.tracking import recording, recording_writes
 
     want_reads = isinstance(call, Mapping) and bool(call.get("reads")) and fn.spec.kind == "query"
@@ -184,6 +190,8 @@ def _handle_sync(fn: RegisteredFunction, call: Any) -> dict[str, Any]:
             if not isinstance(call, Mapping):
                 raise ValidationError("_sync must be an object")
             identity = Identity.from_context(call.get("auth"))
+            if call.get("limit"):
+                check_function_call(identity)
             value = json.loads(to_json(invoke(fn, call.get("args") or {}, identity)))
             out: dict[str, Any] = {"status": "success", "value": value}
         except Exception as exc:
