@@ -20,8 +20,8 @@ from typing import Any
 import yaml
 
 from infra import ROOT
+from ontology.auth.ratelimit import ORIGIN_VERIFY_HEADER, RATE_PREFIX
 from ontology.data.models import table_definition
-from ontology.ratelimit import ORIGIN_VERIFY_HEADER, RATE_PREFIX
 from ontology.runtime.registry import FunctionSpec, load_all
 
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -50,7 +50,7 @@ WRITE_ACTIONS = [
     "dynamodb:ConditionCheckItem",
 ]
 
-#: A query may write nothing but its session's call counter (ontology.ratelimit: one UpdateItem on
+#: A query may write nothing but its session's call counter (ontology.auth.ratelimit: one UpdateItem on
 #: a ``platform#rate#…`` item); mutations and actions write the table anyway.
 RATE_COUNTERS = {
     "Effect": "Allow",
@@ -1004,7 +1004,7 @@ def _distribution() -> dict[str, Any]:
                         "DomainName": {"Fn::Sub": "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
                         # proves to the auth endpoints that the request came through here (a viewer's
                         # header of the same name is overwritten): only then is the entry CloudFront
-                        # appends to X-Forwarded-For taken as the client's address (ontology.ratelimit)
+                        # appends to X-Forwarded-For taken as the client's address (ontology.auth.ratelimit)
                         "OriginCustomHeaders": [
                             {
                                 "HeaderName": ORIGIN_VERIFY_HEADER,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from ontology import ratelimit
+from ontology.auth import ratelimit
+from ontology.auth.ratelimit import Rule
 from ontology.errors import RateLimitedError
-from ontology.ratelimit import Rule
 from ontology.settings import configure
 
 VERIFY = "origin-verify-value-0123456789abcdefghijklmnop"

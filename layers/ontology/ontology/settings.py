@@ -88,7 +88,7 @@ class Settings:
     #: The embeddings' dimensions (the AI provider's model and every vector index without its own).
     embedding_dimensions: int = 1536
     #: Better Auth's ``rateLimit`` options as JSON (``enabled``, ``window``, ``max``, ``customRules``);
-    #: empty: Better Auth's defaults (see ontology.ratelimit).
+    #: empty: Better Auth's defaults (see ontology.auth.ratelimit).
     rate_limit: str = ""
     #: Function calls per session: ``<max>/<window seconds>``, or ``off``.
     function_call_limit: str = "1000/60"

@@ -11,7 +11,7 @@
   email has an account (sign-up of a taken email emails its owner instead).
 - Rate limits: failed sign-ins slow down the client address that makes them, for that account (5
   free, then a wait of a minute that doubles with each failure, at most an hour; a success from the
-  address clears it), so a stranger's guesses never lock the owner out (ontology.ratelimit; the
+  address clears it), so a stranger's guesses never lock the owner out (ontology.auth.ratelimit; the
   endpoints' limits per address are Better Auth's, in ontology.auth.app). Emails: 5 per address per
   hour (fixed windows, counted in the transaction that schedules them).
 - Emails are sent by the internal action ``auth:send_email``, scheduled from the mutation that
@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ontology.auth.identity import hash_token, new_token
+from ontology.auth.ratelimit import NO_TRUSTED_IP, Backoff, backoff_check, backoff_clear, backoff_failed
 from ontology.data import outbox
 from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
 from ontology.data.fields import normalize_email
@@ -39,7 +40,6 @@ from ontology.errors import (
     UnauthenticatedError,
     ValidationError,
 )
-from ontology.ratelimit import NO_TRUSTED_IP, Backoff, backoff_check, backoff_clear, backoff_failed
 
 __all__ = [
     "EMAILS_PER_HOUR",

@@ -9,7 +9,7 @@ also carry ``set-auth-token`` for bearer clients. Non-GET requests that carry co
 from a trusted origin, and every callback or redirect URL must be relative or trusted.
 
 Every endpoint is rate limited per client address and path as Better Auth limits it (its defaults,
-``429`` with ``X-Retry-After``; ontology.ratelimit), before anything else is done.
+``429`` with ``X-Retry-After``; ontology.auth.ratelimit), before anything else is done.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ontology import ratelimit
 from ontology.auth import accounts as auth
+from ontology.auth import ratelimit
 from ontology.auth.identity import sign_cookie, unsign_cookie
 from ontology.errors import OneError, ValidationError
 from ontology.settings import get_settings
@@ -199,7 +199,7 @@ def _check_origin(request: Request, body: dict[str, Any]) -> JSONResponse | None
 def client_address(request: Request) -> str | None:
     """The caller's address: API Gateway's ``sourceIp`` (Starlette's ``request.client`` through
     Mangum), or CloudFront's entry of ``X-Forwarded-For`` for a request that proves it came through
-    the distribution (ontology.ratelimit.client_address says why no other entry is trusted)."""
+    the distribution (ontology.auth.ratelimit.client_address says why no other entry is trusted)."""
     return ratelimit.client_address(request.client.host if request.client else None, request.headers)
 
 

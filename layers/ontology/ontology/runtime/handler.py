@@ -24,6 +24,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError as PydanticValidationError
 
 from ontology.auth.identity import Identity
+from ontology.auth.ratelimit import check_function_call
 from ontology.errors import (
     NotFoundError,
     OneError,
@@ -31,7 +32,6 @@ from ontology.errors import (
     ValidationError,
     error_envelope,
 )
-from ontology.ratelimit import check_function_call
 from ontology.runtime.context import _as_validation_error, invoke
 from ontology.runtime.registry import RegisteredFunction
 

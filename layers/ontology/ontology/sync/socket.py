@@ -24,9 +24,9 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ontology.auth.ratelimit import RATE_PREFIX
 from ontology.data.store import deserialize
 from ontology.data.tracking import WriteSet
-from ontology.ratelimit import RATE_PREFIX
 from ontology.settings import get_settings
 from ontology.sync import push
 from ontology.sync.state import SyncState, Watcher, is_sync_item
