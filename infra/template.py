@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from infra import ROOT
+from ontology.auth.ratelimit import ORIGIN_VERIFY_HEADER, RATE_PREFIX
 from ontology.data.models import table_definition
 from ontology.runtime.registry import FunctionSpec, load_all
 
@@ -48,6 +49,15 @@ WRITE_ACTIONS = [
     "dynamodb:UpdateItem",
     "dynamodb:ConditionCheckItem",
 ]
+
+#: A query may write nothing but its session's call counter (ontology.auth.ratelimit: one UpdateItem on
+#: a ``platform#rate#…`` item); mutations and actions write the table anyway.
+RATE_COUNTERS = {
+    "Effect": "Allow",
+    "Action": ["dynamodb:UpdateItem"],
+    "Resource": [TABLE_ARN],
+    "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [RATE_PREFIX + "*"]}},
+}
 
 #: One JSON line per request in the HTTP API's access log.
 ACCESS_LOG_FORMAT = (
@@ -285,6 +295,8 @@ def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
         {"Effect": "Allow", "Action": table_actions, "Resource": [TABLE_ARN, TABLE_INDEXES_ARN]},
         {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": {"Ref": "AppSecrets"}},
     ]
+    if spec.kind == "query":
+        statements.append(RATE_COUNTERS)
     if "scheduler" in spec.uses:
         statements.append(
             {"Effect": "Allow", "Action": ["scheduler:DeleteSchedule"], "Resource": SCHEDULES_ARN}
@@ -401,6 +413,9 @@ RESOURCE_SKIPS: dict[str, list[tuple[str, str]]] = {
         ),
     ],
     "AppSecrets": [("CKV_AWS_149", "Encrypted with Secrets Manager's AWS-managed key (aws/secretsmanager).")],
+    "OriginVerifySecret": [
+        ("CKV_AWS_149", "Encrypted with Secrets Manager's AWS-managed key (aws/secretsmanager).")
+    ],
     "FilesBucket": [
         (
             "CKV_AWS_18",
@@ -518,7 +533,11 @@ def _auth_api() -> dict[str, Any]:
             "Action": READ_ACTIONS + WRITE_ACTIONS,
             "Resource": [TABLE_ARN, TABLE_INDEXES_ARN],
         },
-        {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": {"Ref": "AppSecrets"}},
+        {
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [{"Ref": "AppSecrets"}, {"Ref": "OriginVerifySecret"}],
+        },
     ]
     return {
         "Type": "AWS::Serverless::Function",
@@ -532,6 +551,7 @@ def _auth_api() -> dict[str, Any]:
                 "Variables": {
                     "ONE_GITHUB_CLIENT_ID": {"Ref": "GithubClientId"},
                     "ONE_GOOGLE_CLIENT_ID": {"Ref": "GoogleClientId"},
+                    "ONE_ORIGIN_SECRET_ARN": {"Ref": "OriginVerifySecret"},
                 }
             },
             "Events": {
@@ -1027,6 +1047,17 @@ def _distribution() -> dict[str, Any]:
                     {
                         "Id": "http-api",
                         "DomainName": {"Fn::Sub": "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
+                        # proves to the auth endpoints that the request came through here (a viewer's
+                        # header of the same name is overwritten): only then is the entry CloudFront
+                        # appends to X-Forwarded-For taken as the client's address (ontology.auth.ratelimit)
+                        "OriginCustomHeaders": [
+                            {
+                                "HeaderName": ORIGIN_VERIFY_HEADER,
+                                "HeaderValue": {
+                                    "Fn::Sub": "{{resolve:secretsmanager:${OriginVerifySecret}}}"
+                                },
+                            }
+                        ],
                         **origin,
                     },
                     {
@@ -1244,6 +1275,16 @@ def build_template() -> dict[str, Any]:
                 },
             },
         },
+        "OriginVerifySecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Properties": {
+                "Description": (
+                    "The value the CloudFront distribution sends as X-One-Origin-Verify: the proof that a "
+                    "request came through it (only then is its X-Forwarded-For entry the client's address)."
+                ),
+                "GenerateSecretString": {"PasswordLength": 48, "ExcludePunctuation": True},
+            },
+        },
         "HttpApi": {
             "Type": "AWS::Serverless::HttpApi",
             "Properties": {
@@ -1381,6 +1422,21 @@ def build_template() -> dict[str, Any]:
             "AllowedValues": ["DEBUG", "INFO", "WARNING", "ERROR"],
             "Description": "Log level of every function.",
         },
+        "RateLimit": {
+            "Type": "String",
+            "Default": "",
+            "Description": (
+                "The auth endpoints' limits per client address, as Better Auth's rateLimit options in JSON"
+                ' (enabled, window, max, customRules), e.g. {"customRules": {"/sign-in/email":'
+                ' {"window": 60, "max": 5}}}; empty: Better Auth defaults (docs/auth.md).'
+            ),
+        },
+        "FunctionCallLimit": {
+            "Type": "String",
+            "Default": "1000/60",
+            "AllowedPattern": "^(off|[1-9][0-9]*/[1-9][0-9]*)$",
+            "Description": "Function calls per session: <max>/<window seconds>, or off (docs/auth.md).",
+        },
     }
     for name, p in SECRET_PARAMETERS.items():
         parameters[name] = {
@@ -1431,6 +1487,8 @@ def build_template() -> dict[str, Any]:
                         "ONE_ALLOWED_ORIGINS": {"Fn::Join": [",", {"Ref": "AllowedOrigins"}]},
                         "ONE_CHAIN_RPC_URL": {"Ref": "ChainRpcUrl"},
                         "ONE_STRIPE_PUBLISHABLE_KEY": {"Ref": "StripePublishableKey"},
+                        "ONE_RATE_LIMIT": {"Ref": "RateLimit"},
+                        "ONE_FUNCTION_CALL_LIMIT": {"Ref": "FunctionCallLimit"},
                         "POWERTOOLS_SERVICE_NAME": "one-platform",
                         "POWERTOOLS_METRICS_NAMESPACE": "OnePlatform",
                         "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},

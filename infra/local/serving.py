@@ -31,7 +31,12 @@ def start_server(app: Any, host: str, port: int, what: str = "the server") -> tu
     """Serve ``app`` with uvicorn in a daemon thread; returns once it listens."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    # proxy_headers=False: the peer is the client, as API Gateway's sourceIp is the TCP peer (uvicorn
+    # would otherwise take a loopback client's X-Forwarded-For as its address, unchecked)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", lifespan="off", proxy_headers=False
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

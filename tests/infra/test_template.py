@@ -123,7 +123,14 @@ def test_one_function_per_registered_function_with_least_privilege() -> None:
         assert "dynamodb:Scan" not in actions
         assert not any(a.endswith("*") for a in actions)
         if spec.kind == "query":
-            assert not actions & {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"}
+            # a query writes nothing but its session's call counter (an UpdateItem on rate items only)
+            unconditional = {a for s in statements if "Condition" not in s for a in s["Action"]}
+            assert not unconditional & {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"}
+            (counters,) = [s for s in statements if "dynamodb:UpdateItem" in s["Action"]]
+            assert counters["Action"] == ["dynamodb:UpdateItem"]
+            assert counters["Condition"] == {
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["platform#rate#*"]}
+            }
         else:
             assert {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"} <= actions
         assert any(a.startswith("s3:") for a in actions) == ("storage" in spec.uses)

@@ -45,6 +45,10 @@ class ENV:
     SYNC_RECHECK_QUEUE_URL = "ONE_SYNC_RECHECK_QUEUE_URL"
     VECTOR_BUCKET_ARN = "ONE_VECTOR_BUCKET_ARN"
     EMBEDDING_DIMENSIONS = "ONE_EMBEDDING_DIMENSIONS"
+    RATE_LIMIT = "ONE_RATE_LIMIT"
+    FUNCTION_CALL_LIMIT = "ONE_FUNCTION_CALL_LIMIT"
+    ORIGIN_VERIFY = "ONE_ORIGIN_VERIFY"
+    ORIGIN_SECRET_ARN = "ONE_ORIGIN_SECRET_ARN"  # noqa: S105 - the variable's name, not a secret
 
 
 #: Used only when ONE_LOCAL=1 and no secret is set: a local stack needs no secrets by hand.
@@ -87,6 +91,15 @@ class Settings:
     vector_bucket_arn: str = ""
     #: The embeddings' dimensions (the AI provider's model and every vector index without its own).
     embedding_dimensions: int = 1536
+    #: Better Auth's ``rateLimit`` options as JSON (``enabled``, ``window``, ``max``, ``customRules``);
+    #: empty: Better Auth's defaults (see ontology.auth.ratelimit).
+    rate_limit: str = ""
+    #: Function calls per session: ``<max>/<window seconds>``, or ``off``.
+    function_call_limit: str = "1000/60"
+    #: The value CloudFront's origin-verify header carries (locally and in tests; in AWS it is read
+    #: from the secret ``origin_secret_arn`` names). Empty: no request is taken as CloudFront's.
+    origin_verify: str = field(default="", repr=False)
+    origin_secret_arn: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -121,6 +134,10 @@ class Settings:
             sync_recheck_queue_url=e.get(ENV.SYNC_RECHECK_QUEUE_URL, ""),
             vector_bucket_arn=e.get(ENV.VECTOR_BUCKET_ARN, ""),
             embedding_dimensions=int(e.get(ENV.EMBEDDING_DIMENSIONS) or "1536"),
+            rate_limit=e.get(ENV.RATE_LIMIT, ""),
+            function_call_limit=e.get(ENV.FUNCTION_CALL_LIMIT) or "1000/60",
+            origin_verify=e.get(ENV.ORIGIN_VERIFY, ""),
+            origin_secret_arn=e.get(ENV.ORIGIN_SECRET_ARN, ""),
         )
 
 

@@ -9,7 +9,11 @@
   token's document is deleted in the transaction that uses it, so of racing redemptions one wins).
 - No account enumeration: sign-up, sign-in and reset requests answer alike whether or not the
   email has an account (sign-up of a taken email emails its owner instead).
-- Rate limits (fixed one-hour windows): 100 failed sign-ins per account, 5 emails per address.
+- Rate limits: failed sign-ins slow down the client address that makes them, for that account (5
+  free, then a wait of a minute that doubles with each failure, at most an hour; a success from the
+  address clears it), so a stranger's guesses never lock the owner out (ontology.auth.ratelimit; the
+  endpoints' limits per address are Better Auth's, in ontology.auth.app). Emails: 5 per address per
+  hour (fixed windows, counted in the transaction that schedules them).
 - Emails are sent by the internal action ``auth:send_email``, scheduled from the mutation that
   decides to send them (the reference's best practice 2).
 """
@@ -25,6 +29,7 @@ from urllib.parse import quote
 
 from ontology.auth.identity import hash_token, new_token
 from ontology.auth.people import active_membership
+from ontology.auth.ratelimit import NO_TRUSTED_IP, Backoff, backoff_check, backoff_clear, backoff_failed
 from ontology.data import outbox
 from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
 from ontology.data.fields import normalize_email
@@ -40,7 +45,7 @@ from ontology.errors import (
 __all__ = [
     "EMAILS_PER_HOUR",
     "SESSION_TTL_MS",
-    "SIGN_IN_FAILURES_PER_HOUR",
+    "SIGN_IN_BACKOFF",
     "SessionInfo",
     "check_password_policy",
     "compose_email",
@@ -61,7 +66,8 @@ __all__ = [
 SESSION_TTL_MS = 7 * 24 * 3600 * 1000
 SESSION_UPDATE_AGE_MS = 24 * 3600 * 1000
 TOKEN_TTL_MS = 3600 * 1000
-SIGN_IN_FAILURES_PER_HOUR = 100
+#: Failed sign-ins per (client address, account): 5 free, then 1 min, 2, 4, … at most an hour.
+SIGN_IN_BACKOFF = Backoff(free=5, base=60, cap=3600, memory=24 * 3600)
 EMAILS_PER_HOUR = 5
 HOUR_MS = 3600 * 1000
 MIN_PASSWORD, MAX_PASSWORD = 8, 128
@@ -361,12 +367,14 @@ def sign_in(
     *, email: str, password: str, ip: str | None = None, user_agent: str | None = None
 ) -> SessionInfo:
     """A session for the right password of a verified account; the same INVALID_EMAIL_OR_PASSWORD for a
-    wrong password and an unknown email (after the same work); RATE_LIMITED past 100 failures an hour."""
+    wrong password and an unknown email (after the same work). ``ip``, the client's address: its
+    failures on this account make *it* wait (RATE_LIMITED, before any password is checked); other
+    addresses, the owner's among them, are not held back."""
     email = (email or "").strip()
-    key = f"signin:{_digest(normalize_email(email))}"
+    # per (address, account); unknown and known emails alike, so the answer tells nothing
+    key = f"{ip or NO_TRUSTED_IP}|{_digest(normalize_email(email))}"
+    failures = backoff_check("signin", key, "Too many failed sign-ins from this address; try again later")
     reader = DatabaseReader(None, platform=True)
-    if rate_count(reader, key) >= SIGN_IN_FAILURES_PER_HOUR:
-        raise RateLimitedError("Too many failed sign-ins; try again later", retryAfter=HOUR_MS // 1000)
     user = reader.lookup_unique("users", "email", {"email": email}) if email else None
     account = (
         reader.lookup_unique(
@@ -376,9 +384,10 @@ def sign_in(
         else None
     )
     if not verify_password(account.get("passwordHash") if account else None, password or ""):
-        run_mutation(lambda db: rate_hit(db, key), org=None, platform=True)
+        backoff_failed("signin", key, failures, SIGN_IN_BACKOFF)
         raise UnauthenticatedError("Invalid email or password", reason="INVALID_EMAIL_OR_PASSWORD")
     assert user is not None
+    backoff_clear("signin", key, failures)
     if not user.get("emailVerified"):
         raise EmailNotVerifiedError("Verify your email address first")
 

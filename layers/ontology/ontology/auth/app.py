@@ -7,6 +7,9 @@ dates are ISO strings; the session cookie is ``better-auth.session_token`` (``__
 over HTTPS) holding ``<token>.<base64 HMAC-SHA256 of the token>``; responses that start a session
 also carry ``set-auth-token`` for bearer clients. Non-GET requests that carry cookies must come
 from a trusted origin, and every callback or redirect URL must be relative or trusted.
+
+Every endpoint is rate limited per client address and path as Better Auth limits it (its defaults,
+``429`` with ``X-Retry-After``; ontology.auth.ratelimit), before anything else is done.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ontology.auth import accounts as auth
+from ontology.auth import ratelimit
 from ontology.auth.identity import sign_cookie, unsign_cookie
 from ontology.errors import OneError, ValidationError
 from ontology.settings import get_settings
@@ -189,11 +193,27 @@ def _check_origin(request: Request, body: dict[str, Any]) -> JSONResponse | None
     return None
 
 
+def client_address(request: Request) -> str | None:
+    """The caller's address: API Gateway's ``sourceIp`` (Starlette's ``request.client`` through
+    Mangum), or CloudFront's entry of ``X-Forwarded-For`` for a request that proves it came through
+    the distribution (ontology.auth.ratelimit.client_address says why no other entry is trusted)."""
+    return ratelimit.client_address(request.client.host if request.client else None, request.headers)
+
+
+def _rate_limit(request: Request) -> None:
+    """Better Auth's limit of this path (as it names it: below /api/auth, the route's template for
+    routes with parameters) for this client address."""
+    route = request.scope.get("route")
+    path = str(getattr(route, "path", None) or request.url.path).removeprefix(PREFIX)
+    ratelimit.check_auth_request(path, client_address(request))
+
+
 def endpoint(fn: Any) -> Any:
     async def wrapper(request: Request) -> Response:
         proto = request.headers.get("x-forwarded-proto") or request.url.scheme
         _request_base["url"] = f"{proto}://{request.headers.get('host') or request.url.netloc}"
         try:
+            await run_in_threadpool(_rate_limit, request)
             body = await _body(request)
             refused = _check_origin(request, body)
             if refused is not None:
@@ -238,7 +258,7 @@ async def sign_in_email(request: Request, body: dict[str, Any]) -> Response:
         auth.sign_in,
         email=email or "",
         password=password or "",
-        ip=request.headers.get("x-forwarded-for") or (request.client.host if request.client else None),
+        ip=client_address(request),
         user_agent=request.headers.get("user-agent"),
     )
     callback = _str(body, "callbackURL", required=False)

@@ -215,7 +215,7 @@ _DECLARED: tuple[Table, ...] = (
         "platform",
         indexes=(Index("by_key", ("key", "window"), 1),),
         uniques=(Unique("bucket", ("key", "window")),),
-        description="fixed-window counters (sign-in failures per account, emails per address)",
+        description="fixed-window counters of the emails sent to an address",
         ttl_field="expiresAt",
     ),
     Table(

@@ -25,6 +25,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from ontology.auth.callers import caller
 from ontology.auth.identity import Identity
+from ontology.auth.ratelimit import check_function_call
 from ontology.errors import (
     NotFoundError,
     OneError,
@@ -170,7 +171,9 @@ def _handle_http(fn: RegisteredFunction, event: Mapping[str, Any], context: Any)
             args = request_args(event)
         else:
             args = parse_body(event) if fn.spec.method == "POST" else {}
-        value = invoke(fn, args, caller(event))
+        identity = caller(event)
+        check_function_call(identity)
+        value = invoke(fn, args, identity)
         status = 200
         payload = http_response(status, value if fn.spec.raw else {"status": "success", "value": value})
     except Exception as exc:  # one place maps every error to the envelope
@@ -178,6 +181,8 @@ def _handle_http(fn: RegisteredFunction, event: Mapping[str, Any], context: Any)
         if status >= 500:
             logger.exception("function failed", extra={"code": body["errorData"]["code"]})
         payload = http_response(status, body)
+        if "retryAfter" in body["errorData"]:
+            payload["headers"]["retry-after"] = str(body["errorData"]["retryAfter"])
     metrics.add_dimension(name="function", value=fn.spec.path)
     metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
     if status >= 400:
@@ -198,7 +203,9 @@ def _handle_sync(fn: RegisteredFunction, call: Any) -> dict[str, Any]:
     the sync worker, which resolved the session itself) passes the identity; the answer is data
     either way, so a function's typed error reaches the client as Convex's function error. With
     ``reads``, a query answers what it read (the subscription's read set); a mutation or an action
-    always answers what its commits wrote (the writer's own subscriptions re-run from it)."""
+    always answers what its commits wrote (the writer's own subscriptions re-run from it). With
+    ``limit``, a call the client made counts against its session's limit (a subscription's re-run
+    does not)."""
     from ontology.data.tracking import recording, recording_writes
 
     want_reads = isinstance(call, Mapping) and bool(call.get("reads")) and fn.spec.kind == "query"
@@ -207,6 +214,8 @@ def _handle_sync(fn: RegisteredFunction, call: Any) -> dict[str, Any]:
             if not isinstance(call, Mapping):
                 raise ValidationError("_sync must be an object")
             identity = Identity.from_context(call.get("auth"))
+            if call.get("limit"):
+                check_function_call(identity)
             value = json.loads(to_json(invoke(fn, call.get("args") or {}, identity)))
             out: dict[str, Any] = {"status": "success", "value": value}
         except Exception as exc:

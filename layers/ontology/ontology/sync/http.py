@@ -61,7 +61,7 @@ def handle_convex_http(kind: str, event: Mapping[str, Any]) -> dict[str, Any]:
         identity = caller(event)
     except Exception as exc:
         return _function_error(error_envelope(exc)[1])
-    answer = call(fn, args, identity)
+    answer = call(fn, args, identity, counted=True)
     if answer.get("status") != "success":
         return _function_error(answer)
     try:

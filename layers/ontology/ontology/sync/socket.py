@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ontology.auth.ratelimit import RATE_PREFIX
 from ontology.data.store import deserialize
 from ontology.data.tracking import WriteSet
 from ontology.settings import get_settings
@@ -113,10 +114,10 @@ def worker_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, A
 
 def write_set_of(record: Mapping[str, Any]) -> WriteSet | None:
     """The keys a stream record's change touched (its item before and after), or None for the sync
-    protocol's own items."""
+    protocol's own items and the rate limits' counters (nothing reads those)."""
     change = record.get("dynamodb") or {}
     keys = deserialize(change.get("Keys") or {})
-    if not isinstance(keys.get("pk"), str) or is_sync_item(keys["pk"]):
+    if not isinstance(keys.get("pk"), str) or is_sync_item(keys["pk"]) or keys["pk"].startswith(RATE_PREFIX):
         return None
     writes = WriteSet()
     for image in ("OldImage", "NewImage"):

@@ -385,7 +385,7 @@ class Worker:
             self.transition(mods, at_least=ts)
 
     def _call(self, fn: RegisteredFunction, args: dict[str, Any]) -> dict[str, Any]:
-        return call(fn, args, self.identity)
+        return call(fn, args, self.identity, counted=True)
 
     def _respond_error(self, response_type: str, request_id: int, answer: Mapping[str, Any]) -> None:
         message, data = _failure(answer)
