@@ -19,6 +19,16 @@ import pytest
 from tests.conftest import ROOT
 from tests.servers import free_port
 
+#: For a module that signs many users in from one address (127.0.0.1): Better Auth's per-address
+#: limits raised well above what it sends (the limiter still counts every request);
+#: tests/infra/test_rate_limits.py checks the defaults.
+_LIMITS = {"window": 10, "max": 10_000}
+MANY_SIGN_INS = {
+    "ONE_RATE_LIMIT": json.dumps(
+        {"max": 10_000, "customRules": {"/sign-in/*": _LIMITS, "/sign-up/*": _LIMITS}}
+    )
+}
+
 
 class Stack:
     def __init__(

@@ -4,7 +4,6 @@ creator's open organization and buying tokens as the reference's frontend calls 
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections import Counter
@@ -18,7 +17,7 @@ import pytest
 from ontology.client import OneClient
 from ontology.errors import ForbiddenError, PriceChangedError
 from tests.conftest import ROOT
-from tests.infra.localstack import Stack, mail_to, settled, signed_in
+from tests.infra.localstack import MANY_SIGN_INS, Stack, mail_to, settled, signed_in
 
 #: The reference's .env, as a developer arriving with it would have it.
 REFERENCE_ENV = {
@@ -37,11 +36,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env_file = folder / ".env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in REFERENCE_ENV.items()))
     # This module hammers the auth endpoints from one address (200 requests, 8 at once) to check
-    # they never fail: its stack raises Better Auth's per-address limits well above that (the
-    # limiter still counts every request); tests/infra/test_rate_limits.py checks the defaults.
-    limits = {"window": 10, "max": 10_000}
-    relaxed = {"max": 10_000, "customRules": {"/sign-in/*": limits, "/sign-up/*": limits}}
-    s = Stack(folder / "state", env_file=env_file, env={"ONE_RATE_LIMIT": json.dumps(relaxed)})
+    # they never fail.
+    s = Stack(folder / "state", env_file=env_file, env=MANY_SIGN_INS)
     s.start()
     try:
         yield s

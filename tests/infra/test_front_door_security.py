@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.infra.localstack import Stack, signed_in
+from tests.infra.localstack import MANY_SIGN_INS, Stack, signed_in
 
 APP = "http://app.example:5173"
 
@@ -27,7 +27,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     folder = Path(tmp_path_factory.mktemp("gateway"))
     env_file = folder / ".env"
     env_file.write_text(f"ALLOWED_ORIGINS={APP},http://other.example\n")
-    s = Stack(folder / "state", env_file=env_file)
+    s = Stack(folder / "state", env_file=env_file, env=MANY_SIGN_INS)
     s.start()
     try:
         yield s
