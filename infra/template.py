@@ -435,26 +435,35 @@ def _checkov(skips: list[tuple[str, str]]) -> dict[str, Any]:
     return {"checkov": {"skip": [{"id": check, "comment": why} for check, why in skips]}}
 
 
-def _log_group(function_name: Any) -> dict[str, Any]:
-    """A function's own log group (Lambda's default name), so its logs are kept for a set time."""
-    name = {"Fn::Sub": ["/aws/lambda/${Name}", {"Name": function_name}]}
+#: Every function logs to one log group (Lambda's ``LoggingConfig``): CloudWatch names each stream
+#: ``YYYY/MM/DD/<function name>[<version>]<id>``, so a function's lines stay apart, while the stack
+#: keeps one resource for all of them instead of one per function (CloudFormation allows 500).
+FUNCTION_LOGS = "FunctionLogs"
+
+
+def _function_logs() -> dict[str, Any]:
     return {
         "Type": "AWS::Logs::LogGroup",
         "Metadata": _checkov([LOG_GROUP_SKIP]),
-        "Properties": {"LogGroupName": name, "RetentionInDays": {"Ref": "LogRetentionDays"}},
+        "Properties": {
+            "LogGroupName": {"Fn::Sub": "/one/${AWS::StackName}/functions"},
+            "RetentionInDays": {"Ref": "LogRetentionDays"},
+        },
     }
 
 
 def with_log_groups(resources: dict[str, Any]) -> dict[str, Any]:
-    """Give every function its log group, with the retention parameter's days, and checkov's reasons."""
+    """Send every function's logs to the one log group (the retention parameter's days), and give
+    checkov its reasons."""
     out = dict(resources)
+    out[FUNCTION_LOGS] = _function_logs()
     for logical_id, res in resources.items():
         if res.get("Type") != "AWS::Serverless::Function":
             continue
         props = res["Properties"]
         name = props.get("FunctionName") or {"Fn::Sub": f"${{AWS::StackName}}-{logical_id}"}
         props["FunctionName"] = name
-        out[f"{logical_id}Logs"] = _log_group(name)
+        props["LoggingConfig"] = {"LogGroup": {"Ref": FUNCTION_LOGS}, "LogFormat": "Text"}
         asynchronous = any(e.get("Type") == "Schedule" for e in (props.get("Events") or {}).values())
         if asynchronous:  # EventBridge invokes crons asynchronously: failures land in the DLQ
             props["DeadLetterQueue"] = {
