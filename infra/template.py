@@ -1151,6 +1151,8 @@ def _state_machine() -> dict[str, Any]:
 
 
 def _authorizer() -> dict[str, Any]:
+    """The HTTP API's authorizer: it reads sessions from the table, and verifies a signed bearer token
+    (``<token>.<signature>``, what ``set-auth-token`` hands out) with the auth secret."""
     return {
         "Type": "AWS::Serverless::Function",
         "Properties": {
@@ -1166,7 +1168,12 @@ def _authorizer() -> dict[str, Any]:
                             "Effect": "Allow",
                             "Action": READ_ACTIONS,
                             "Resource": [TABLE_ARN, TABLE_INDEXES_ARN],
-                        }
+                        },
+                        {
+                            "Effect": "Allow",
+                            "Action": ["secretsmanager:GetSecretValue"],
+                            "Resource": {"Ref": "AppSecrets"},
+                        },
                     ],
                 }
             ],

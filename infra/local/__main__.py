@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="  %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
     # moto names each template resource its CloudFormation skips (API Gateway v2: the front door
-    # serves those routes; Secrets Manager: secrets come from the environment locally).
+    # serves those routes; the stack makes the secret, the schedule group and the WebSocket API itself).
     logging.getLogger("moto").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Tried to parse .* moto's CloudFormation")
 

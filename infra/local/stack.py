@@ -73,6 +73,9 @@ class LocalStack:
 
         install_moto_lock()
         install_moto_patches()
+        from infra.local import iam
+
+        iam.install()  # every function's calls are checked against its own role, as in AWS
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         # moto's Step Functions interpreter calls Lambda on this port (its MOTO_PORT)
         os.environ["MOTO_PORT"] = str(self.aws_port)
@@ -253,16 +256,23 @@ class LocalStack:
             k: self.physical[k] for k, r in template["Resources"].items() if r["Type"] == "AWS::S3::Bucket"
         }
 
-    def _apply_reference_env(self) -> None:
+    def _apply_reference_env(self) -> dict[str, str]:
         """The reference's variables, where they apply locally, become the platform's own (the
-        table in infra/environment.py says what each does here)."""
+        table in infra/environment.py says what each does here): plain ones in the environment,
+        secrets returned (key in the deployment's secret → value) to go into the stack's secret."""
         from infra.environment import LOCALLY_USED, REFERENCE_VARIABLES, read_env
+        from infra.template import SECRET_PARAMETERS
 
         found = read_env(self.env_file)
+        secrets: dict[str, str] = {}
         for v in REFERENCE_VARIABLES:
             if v.name in found and v.name in LOCALLY_USED:
-                os.environ[v.platform] = found[v.name]
+                if v.kind == "secret":
+                    secrets[SECRET_PARAMETERS[v.parameter]["key"]] = found[v.name]
+                else:
+                    os.environ[v.platform] = found[v.name]
         self.reference_env = sorted(found)
+        return secrets
 
     def _configure_functions(self, template: dict[str, Any], secrets: dict[str, str]) -> None:
         """The environment the template gives every function, resolved against this stack."""
@@ -280,23 +290,14 @@ class LocalStack:
             "EmbeddingDimensions": str(template["Parameters"]["EmbeddingDimensions"]["Default"]),
         }
         for name, declared in env.items():
-            if name == "ONE_SECRETS_ARN":
-                continue  # moto's CloudFormation has no Secrets Manager secrets: secrets come from env
             value = self._resolve(declared, parameters)
             if value is not None:
                 os.environ[name] = str(value)
-        from ontology.secrets import _env_name
-
-        for name, p in SECRET_PARAMETERS.items():
-            os.environ[_env_name(p["key"])] = secrets[name]
-        os.environ[_env_name("deployerPrivateKey")] = self.chain.deployer_key
         os.environ.update(
             {
                 "ONE_LOCAL": "1",
                 "ONE_STRIPE_API_BASE": self.stripe_url,
-                "ONE_STRIPE_SECRET_KEY": "sk_test_local",
                 "ONE_OPENAI_BASE_URL": f"{self.api_url}/_local/openai/v1",
-                "ONE_OPENAI_API_KEY": "local",
                 "ONE_ELEVENLABS_BASE_URL": f"{self.api_url}/_local/elevenlabs",
                 "ONE_HEYGEN_UPLOAD_URL": f"{self.api_url}/_local/heygen",
                 "ONE_OUTBOX_DIR": str(self.outbox_dir),
@@ -312,16 +313,52 @@ class LocalStack:
                 "POWERTOOLS_METRICS_DISABLED": "true",
             }
         )
-        self._apply_reference_env()
+        overrides = self._apply_reference_env()
+        # The secrets live in the stack's Secrets Manager secret, as `sam deploy` puts them there, and
+        # functions read them with their own role's credentials (a function whose role may not read
+        # the secret fails here as in AWS): no ONE_<SECRET> variable may shadow them.
+        values = {p["key"]: secrets[name] for name, p in SECRET_PARAMETERS.items()}
+        values.update(
+            {
+                "deployerPrivateKey": self.chain.deployer_key,
+                "stripeSecretKey": "sk_test_local",
+                "openaiApiKey": "local",
+                **overrides,
+            }
+        )
+        from ontology.secrets import _env_name, reset_secrets
+
+        for key in values:
+            os.environ.pop(_env_name(key), None)
+        import boto3
+
+        boto3.client(
+            "secretsmanager", endpoint_url=self.aws_endpoint, region_name=os.environ["AWS_DEFAULT_REGION"]
+        ).put_secret_value(SecretId=os.environ["ONE_SECRETS_ARN"], SecretString=json.dumps(values))
+        reset_secrets()
+        from botocore.credentials import ReadOnlyCredentials
+
+        from infra.local.credentials import ActingCredentials
+        from ontology.aws import use_credentials
         from ontology.data.models import configure_models
         from ontology.data.storage import reset_client
         from ontology.data.store import reset_default_store
         from ontology.settings import configure
+        from ontology.sync import push
 
+        # one set of clients for every function: each call signs as the running function's role
+        use_credentials(
+            ActingCredentials(
+                ReadOnlyCredentials(
+                    os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"], None
+                )
+            )
+        )
         configure(None)
         configure_models(table_name=os.environ["ONE_TABLE_NAME"], host=self.aws_endpoint)
         reset_default_store()
         reset_client()
+        push.reset_client()
 
     def _resolve(self, value: Any, parameters: dict[str, str]) -> Any:
         """The intrinsic functions the template's environment uses, against this stack."""
@@ -489,11 +526,20 @@ class LocalStack:
         run_mutation(save, org=self.dev_org, platform=True)
 
     def _start_runner_and_front_door(self, template: dict[str, Any]) -> None:
+        import boto3
+
+        from infra.local.credentials import FunctionRoles
         from infra.local.frontdoor import build_app
         from infra.local.runner import LambdaRunner, install_moto_lambda
         from infra.local.serving import start_server
 
-        self.runner = LambdaRunner(template)
+        region = os.environ["AWS_DEFAULT_REGION"]
+        roles = FunctionRoles(
+            self.physical,
+            boto3.client("lambda", endpoint_url=self.aws_endpoint, region_name=region),
+            boto3.client("sts", endpoint_url=self.aws_endpoint, region_name=region),
+        )
+        self.runner = LambdaRunner(template, roles)
         physical_to_logical = {v: k for k, v in self.physical.items()}
         install_moto_lambda(self.runner, physical_to_logical)
         from infra.local.devroutes import dev_routes

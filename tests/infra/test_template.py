@@ -5,12 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from infra import docs, template
 from ontology.data.models import GSI_COUNT, Item
 from ontology.data.schema import TABLES
+from ontology.runtime.registry import load_all
 from tests.conftest import ROOT
 
 
@@ -148,6 +150,46 @@ def test_one_function_per_registered_function_with_least_privilege() -> None:
         if e["Type"] == "HttpApi"
     ]
     assert not any(p.startswith("/_local") for p in paths), "dev-only routes never deploy"
+
+
+def _statements(resources: dict[str, Any], function: dict[str, Any]) -> list[dict[str, Any]]:
+    """A function's policy statements: its role's (``Role``) or its own (SAM's ``Policies``)."""
+    props = function["Properties"]
+    if "Role" in props:
+        role = resources[props["Role"]["Fn::GetAtt"][0]]
+        documents = [p["PolicyDocument"] for p in role["Properties"]["Policies"]]
+    else:
+        documents = props.get("Policies") or []
+    return [s for d in documents for s in d["Statement"]]
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_every_function_of_the_template_has_least_privilege() -> None:
+    """Every function, the authorizer and the infrastructure's own included (each runs locally with
+    exactly these permissions, enforced: tests/infra/test_iam_stack.py): named actions on named
+    resources, never a scan."""
+    resources = template.load_template()["Resources"]
+    functions = {k: r for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert "AuthorizerFunction" in functions and len(functions) > len(load_all())
+    for logical, function in functions.items():
+        statements = _statements(resources, function)
+        assert statements, f"{logical} has no permissions at all"
+        for statement in statements:
+            actions = _listed(statement["Action"])
+            assert statement["Effect"] == "Allow", logical
+            assert not any("*" in a for a in actions), (logical, actions)
+            assert "dynamodb:Scan" not in actions, logical
+            assert "*" not in _listed(statement["Resource"]), (logical, statement)
+    # The authorizer reads sessions, and verifies a signed bearer token with the auth secret.
+    authorizer = _statements(resources, functions["AuthorizerFunction"])
+    assert {a for s in authorizer for a in s["Action"]} == set(template.READ_ACTIONS) | {
+        "secretsmanager:GetSecretValue"
+    }
+    secret = [s for s in authorizer if s["Action"] == ["secretsmanager:GetSecretValue"]]
+    assert [s["Resource"] for s in secret] == [{"Ref": "AppSecrets"}]
 
 
 def test_secrets_are_typed_noecho_parameters() -> None:

@@ -15,6 +15,8 @@ the FIFO queue's worker; and the keep-alive.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import hashlib
 import json
 import logging
@@ -213,9 +215,15 @@ def keepalive_handler(event: Mapping[str, Any], context: Any = None) -> dict[str
             if remaining < (PING_EVERY_SECONDS + 5) * 1000:
                 break
             time.sleep(PING_EVERY_SECONDS)
+        # each ping runs in a copy of this invocation's context (what it signs its calls with, locally)
+        ping = functools.partial(_ping_in, contextvars.copy_context(), state)
         with ThreadPoolExecutor(max_workers=PING_THREADS) as pool:
-            sent += sum(pool.map(lambda c: _ping(state, c), state.open_connections()))
+            sent += sum(pool.map(ping, state.open_connections()))
     return {"pings": sent}
+
+
+def _ping_in(context: contextvars.Context, state: SyncState, connection_id: str) -> int:
+    return context.copy().run(_ping, state, connection_id)
 
 
 def _ping(state: SyncState, connection_id: str) -> int:
