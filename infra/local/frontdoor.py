@@ -171,7 +171,13 @@ def build_app(
                     "headers": headers,
                     "requestContext": event["requestContext"],
                 }
-                decision = await run_in_threadpool(runner.invoke, authorizer_id, auth_event)
+                try:
+                    decision = await run_in_threadpool(runner.invoke, authorizer_id, auth_event)
+                except Exception:  # a failed authorizer: API Gateway's own 500, and nothing cached
+                    log.exception("%s %s: the authorizer failed", request.method, request.url.path)
+                    return _with_cors(
+                        cors, origin, JSONResponse({"message": "Internal Server Error"}, status_code=500)
+                    )
                 if ttl:
                     cache.put(key, decision)
             if not decision.get("isAuthorized"):

@@ -130,7 +130,9 @@ def test_the_authorizer_verifies_signed_tokens_with_its_own_roles_permission(sta
     } in document["Statement"], "the template gives the authorizer the secret"
 
     with role_policy(stack, role, without_action("secretsmanager:GetSecretValue")):
-        assert list_creators(stack, signed).status_code == 500, "AWS: the authorizer cannot verify it"
+        refused = list_creators(stack, signed)
+        assert refused.status_code == 500, "AWS: the authorizer cannot verify it"
+        assert refused.json() == {"message": "Internal Server Error"}  # API Gateway's own answer
         assert list_creators(stack, raw).status_code == 200, "a raw token needs only the table"
     assert list_creators(stack, signed).status_code == 200
 
