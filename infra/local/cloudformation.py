@@ -143,10 +143,23 @@ def create_unsupported(
         kind, props = resource.get("Type"), resource.get("Properties") or {}
         if kind == "AWS::SecretsManager::Secret":
             secrets = client("secretsmanager")
+            name = f"{stack_name}-{logical}"
+            if "GenerateSecretString" in props:  # generated once, as CloudFormation does; kept after
+                spec = props["GenerateSecretString"]
+                found = secrets.list_secrets(Filters=[{"Key": "name", "Values": [name]}])["SecretList"]
+                if found:
+                    made[logical] = found[0]["ARN"]
+                    continue
+                value = secrets.get_random_password(
+                    PasswordLength=int(spec.get("PasswordLength", 32)),
+                    ExcludePunctuation=bool(spec.get("ExcludePunctuation", False)),
+                    ExcludeCharacters=str(spec.get("ExcludeCharacters", "")),
+                )["RandomPassword"]
+                made[logical] = secrets.create_secret(Name=name, SecretString=value)["ARN"]
+                continue
             text = props["SecretString"]
             text = text["Fn::Sub"] if isinstance(text, dict) else text
             value = re.sub(r"\$\{(\w+)\}", lambda m: values.get(m.group(1), ""), text)
-            name = f"{stack_name}-{logical}"
             try:
                 made[logical] = secrets.create_secret(Name=name, SecretString=value)["ARN"]
             except secrets.exceptions.ResourceExistsException:
