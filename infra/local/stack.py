@@ -290,6 +290,8 @@ class LocalStack:
             "EmbeddingDimensions": str(template["Parameters"]["EmbeddingDimensions"]["Default"]),
         }
         for name, declared in env.items():
+            if name in os.environ and _is_parameter(declared, template):
+                continue  # the operator set this parameter for the stack, as a deploy would
             value = self._resolve(declared, parameters)
             if value is not None:
                 os.environ[name] = str(value)
@@ -626,3 +628,11 @@ def _fake_credentials() -> None:
     )
     os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.pop("AWS_PROFILE", None)
+
+
+def _is_parameter(value: Any, template: dict[str, Any]) -> bool:
+    """Whether a function's environment value comes from a stack parameter (``Ref``, or ``Fn::Join``
+    of one), which the operator may set for the local stack through the platform's variable."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        return any(_is_parameter(p, template) for p in value["Fn::Join"][1:])
+    return isinstance(value, dict) and value.get("Ref") in template.get("Parameters", {})
