@@ -194,3 +194,21 @@ def test_a_range_subscription_is_rechecked_after_a_delay(sync: Any) -> None:
     again = sync.sqs.receive_message(QueueUrl=sync.fifo, MaxNumberOfMessages=10)
     bodies = [json.loads(m["Body"]) for m in again.get("Messages", [])]
     assert {"c": "c1", "inv": ["0"]} in bodies
+
+
+def test_a_failed_mutation_is_answered_then_a_transition_follows(sync: Any) -> None:
+    """Convex's Rust client completes a mutation that failed with a ConvexError at the next
+    Transition: one follows every mutation's response, failed or not (an action's needs none)."""
+    sync.connect()
+    missing = {"type": "Mutation", "requestId": 0, "udfPath": "entities:archive", "args": [{"id": "nope"}]}
+    unknown = {"type": "Mutation", "requestId": 1, "udfPath": "entities:nothing", "args": [{}]}
+    action = {"type": "Action", "requestId": 2, "udfPath": "entities:nothing", "args": [{}]}
+    first, second, third = sync.send(missing), sync.send(unknown), sync.send(action)
+    assert [m["type"] for m in first] == ["MutationResponse", "Transition"]
+    assert first[0]["success"] is False and first[0]["ts"] is None and first[0]["logLines"] == []
+    assert first[0]["errorData"]["code"] == "VALIDATION_ERROR" and isinstance(first[0]["result"], str)
+    assert first[1]["modifications"] == [] and first[1]["startVersion"]["querySet"] == 0
+    assert [m["type"] for m in second] == ["MutationResponse", "Transition"]
+    assert second[1]["startVersion"] == first[1]["endVersion"]
+    assert second[0]["errorData"]["code"] == "NOT_FOUND"
+    assert [m["type"] for m in third] == ["ActionResponse"] and third[0]["errorData"]["code"] == "NOT_FOUND"

@@ -8,7 +8,8 @@ conditioned on the version it loaded, and only then posts the answer (``post_to_
 
 Protocol (Convex's own, as its clients speak it): Connect, ModifyQuerySet (Add/Remove) → Transition;
 Mutation → MutationResponse then a Transition reaching its ``ts`` (the writer's own subscriptions that
-the write touched re-run first, so the client reads its writes); Action → ActionResponse;
+the write touched re-run first, so the client reads its writes; a failed one is followed by a
+Transition too, which Convex's Rust client waits for); Action → ActionResponse;
 Authenticate → a Transition with the identity version advanced (or AuthError); Event is ignored.
 Anything malformed is a FatalError for that connection alone.
 """
@@ -341,17 +342,18 @@ class Worker:
                 )
             args = decode_args(message.get("args", []))
         except OneError as exc:
-            self._respond_error(response_type, request_id, error_envelope(exc)[1])
+            self._respond_error(response_type, request_id, error_envelope(exc)[1], [])
             return
         answer = self._call(fn, args)
         if answer.get("status") != "success":
-            self._respond_error(response_type, request_id, answer)
             writes = WriteSet.from_json(answer["writes"]) if answer.get("writes") else WriteSet()
+            mods: list[dict[str, Any]] = []
             if writes:
                 try:
-                    self.transition(self.refresh(self.touched(writes)))
+                    mods = self.refresh(self.touched(writes))
                 except Retry:
                     self.resync = True
+            self._respond_error(response_type, request_id, answer, mods)
             return
         writes = WriteSet.from_json(answer["writes"]) if answer.get("writes") else WriteSet()
         ts = next_ts(max(self.conn.ts, self.conn.max_observed_ts))
@@ -387,7 +389,13 @@ class Worker:
     def _call(self, fn: RegisteredFunction, args: dict[str, Any]) -> dict[str, Any]:
         return call(fn, args, self.identity)
 
-    def _respond_error(self, response_type: str, request_id: int, answer: Mapping[str, Any]) -> None:
+    def _respond_error(
+        self, response_type: str, request_id: int, answer: Mapping[str, Any], mods: list[dict[str, Any]]
+    ) -> None:
+        """A failed mutation's or action's response, then a Transition (with ``mods``, what its
+        writes changed): after every mutation's, as Convex's backend does. Its Rust client (PyPI
+        ``convex``) completes a mutation that failed with a ConvexError only at the next Transition,
+        as it does a successful one; the JS client at once, and ignores the Transition."""
         message, data = _failure(answer)
         response: dict[str, Any] = {
             "type": response_type,
@@ -400,6 +408,8 @@ class Worker:
         if response_type == "MutationResponse":
             response["ts"] = None
         self.out.append(response)
+        if response_type == "MutationResponse" or mods:
+            self.transition(mods)
 
     def on_authenticate(self, message: Mapping[str, Any]) -> None:
         base = _int(message, "baseVersion")
