@@ -5,6 +5,8 @@ only give up on one that never answers by killing the process.
     python -m tests.infra.convex_python '{"url", "token", "calls": [{"kind", "name", "args"}]}'
 
 prints one JSON line per call as it answers: ``{"value": …}`` or ``{"error": message, "data": …}``.
+``kind`` is ``query``, ``mutation``, ``action`` or ``subscribe`` (its first value; the subscription
+stays open until the process ends).
 """
 
 from __future__ import annotations
@@ -20,9 +22,14 @@ def main(config: dict[str, Any]) -> None:
     client = convex.ConvexClient(config["url"])
     if config.get("token"):
         client.set_auth(config["token"])
+    subscriptions = []
     for call in config["calls"]:
         try:
-            value = getattr(client, call["kind"])(call["name"], call.get("args") or {})
+            if call["kind"] == "subscribe":
+                subscriptions.append(client.subscribe(call["name"], call.get("args") or {}))
+                value = next(iter(subscriptions[-1]))
+            else:
+                value = getattr(client, call["kind"])(call["name"], call.get("args") or {})
             out: dict[str, Any] = {"value": value}
         except convex.ConvexError as exc:
             out = {"error": str(exc), "data": exc.data}

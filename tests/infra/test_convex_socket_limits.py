@@ -1,10 +1,11 @@
 """The sync protocol at its limits, through the front door (the local stack as ``make dev`` starts it,
 over a real WebSocket): Convex's own Python client (PyPI ``convex``, the Rust crate's protocol) hears
 a failed mutation; one ``ModifyQuerySet`` costs what the limits allow and no more; a frame over
-32 KB closes the socket as API Gateway does, and the client that sent it hears why once."""
+32 KB closes the socket as API Gateway does."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -74,3 +75,176 @@ def test_the_python_client_hears_a_failed_mutation_as_convex_error(stack: Stack,
     )
     assert got["value"]["_id"] == created["value"]["creatorId"]
     assert failed["data"]["code"] == "VALIDATION_ERROR"
+
+
+# ----------------------------------------------------------------------------- one message's cost
+
+WORD = "Quokka"
+SEARCH = {"query": WORD.lower(), "limit": 100}
+
+
+@pytest.fixture(scope="module")
+def searchable(owner: OneClient) -> int:
+    """80 lessons that a search for WORD finds: each search subscription watches ~80 keys, so 13
+    of them take a connection past the keys it may watch."""
+    for i in range(80):
+        lesson = {"type": "lesson", "name": f"{WORD} lesson {i}", "status": "active"}
+        owner.mutation("entities:create", lesson)
+    return 80
+
+
+def _sync_url(stack: Stack) -> str:
+    return stack.url.replace("http", "ws", 1) + "/api/1.49.0/sync"
+
+
+def _open(stack: Stack) -> Any:
+    """A raw socket through the front door, connected and authenticated (its Transition read)."""
+    import uuid
+
+    from websockets.sync.client import connect
+
+    ws = connect(_sync_url(stack), open_timeout=20, max_size=None, legacy=True)
+    connect_message = {"type": "Connect", "sessionId": str(uuid.uuid4()), "connectionCount": 0, "clientTs": 0}
+    ws.send(json.dumps(connect_message))
+    token = stack.token()
+    ws.send(json.dumps({"type": "Authenticate", "tokenType": "User", "value": token, "baseVersion": 0}))
+    assert json.loads(ws.recv(timeout=30))["endVersion"]["identity"] == 1
+    return ws
+
+
+def _answers(ws: Any, query_ids: set[int], timeout: float = 120) -> dict[int, dict[str, Any]]:
+    """Every modification the socket is sent for ``query_ids``, until each has one."""
+    found: dict[int, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout
+    while not query_ids <= set(found):
+        message = json.loads(ws.recv(timeout=max(deadline - time.monotonic(), 0.1)))
+        assert message["type"] in ("Transition", "Ping"), message
+        for mod in message.get("modifications", []):
+            found[mod["queryId"]] = mod
+    return found
+
+
+def _table(stack: Stack) -> tuple[Any, str]:
+    import boto3
+
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=f"http://127.0.0.1:{stack.aws_port}",
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    [table] = [t for t in ddb.list_tables()["TableNames"] if "Table" in t]
+    return ddb, table
+
+
+def _partition(stack: Stack, pk: str) -> list[dict[str, Any]]:
+    ddb, table = _table(stack)
+    pages = ddb.get_paginator("query").paginate(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": pk}},
+    )
+    return [item for page in pages for item in page["Items"]]
+
+
+def _open_connections(stack: Stack) -> set[str]:
+    from ontology.sync.state import _OPEN_PREFIX, OPEN_SHARDS
+
+    return {i["sk"]["S"] for n in range(OPEN_SHARDS) for i in _partition(stack, f"{_OPEN_PREFIX}{n}")}
+
+
+def _watch_items(stack: Stack, connection_id: str) -> int:
+    """The watch items a connection's subscriptions hold: one per key each watches."""
+    from ontology.sync.state import _PREFIX
+
+    subs = [i for i in _partition(stack, _PREFIX + connection_id) if i["sk"]["S"].startswith("sub#")]
+    return sum(len(json.loads(i["doc"]["S"])["keys"]) for i in subs)
+
+
+def test_one_small_message_of_search_subscriptions_costs_what_the_limits_allow(
+    stack: Stack, searchable: int
+) -> None:
+    """The attack: one ~1.5 KB ModifyQuerySet adding 16 subscriptions to a search that reads 80
+    documents. Unbounded, each wrote a watch item and a marker per document (16 x 80 x 2). Now the
+    subscriptions that fit in the connection's keys are served and the rest fail with
+    LIMIT_EXCEEDED, each alone: what the message wrote stays within the limits."""
+    from ontology.sync import limits
+
+    before = _open_connections(stack)
+    adds = [{"type": "Add", "queryId": i, "udfPath": "entities:search", "args": [SEARCH]} for i in range(16)]
+    message = json.dumps({"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1, "modifications": adds})
+    assert len(message) < 2048
+    with _open(stack) as ws:
+        [connection_id] = _open_connections(stack) - before
+        ws.send(message)
+        answers = _answers(ws, set(range(16)))
+        served = [i for i in range(16) if answers[i]["type"] == "QueryUpdated"]
+        assert served and len(served) * searchable <= limits.MAX_CONNECTION_KEYS
+        assert len(answers[served[0]]["value"]) == searchable
+        refused = [answers[i] for i in range(16) if i not in served]
+        assert refused and {r["errorData"]["code"] for r in refused} == {"LIMIT_EXCEEDED"}
+        assert {r["errorData"]["limit"] for r in refused} == {limits.MAX_CONNECTION_KEYS}
+        assert len(served) * searchable <= _watch_items(stack, connection_id) <= limits.MAX_CONNECTION_KEYS
+        # the connection goes on: a subscription that fits is still served
+        ws.send(
+            json.dumps(
+                {
+                    "type": "ModifyQuerySet",
+                    "baseVersion": 1,
+                    "newVersion": 2,
+                    "modifications": [
+                        {"type": "Remove", "queryId": served[0]},
+                        {"type": "Add", "queryId": 99, "udfPath": "entities:search", "args": [SEARCH]},
+                    ],
+                }
+            )
+        )
+        assert _answers(ws, {99})[99]["type"] == "QueryUpdated"
+
+
+def test_the_python_client_hears_a_refused_subscription_as_convex_error(
+    stack: Stack, searchable: int
+) -> None:
+    from ontology.sync import limits
+
+    fit = limits.MAX_CONNECTION_KEYS // (searchable + 4)
+    calls = [
+        {"kind": "subscribe", "name": "entities:search", "args": {**SEARCH, "limit": 100 - i}}
+        for i in range(fit + 1)
+    ]
+    answers = python_client(stack, *calls, timeout=180)
+    assert all(len(a["value"]) == searchable for a in answers[:-1])
+    assert answers[-1]["data"]["code"] == "LIMIT_EXCEEDED" and "keys" in answers[-1]["error"]
+
+
+def test_a_reconnecting_clients_whole_query_set_is_answered_over_several_items(stack: Stack) -> None:
+    """One message re-adding 24 subscriptions (48 runs) is more than one queue item runs: the first
+    answers some, the items queued behind it the rest, in Transitions that chain."""
+    from ontology.sync.limits import ITEM_RUNS
+
+    count = ITEM_RUNS // 2 + 8
+    adds = [
+        {
+            "type": "Add",
+            "queryId": i,
+            "udfPath": "entities:list",
+            "args": [{"type": "lesson", "paginationOpts": {"numItems": i + 1, "cursor": None}}],
+            "journal": None,
+        }
+        for i in range(count)
+    ]
+    with _open(stack) as ws:
+        ws.send(
+            json.dumps({"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1, "modifications": adds})
+        )
+        transitions: list[dict[str, Any]] = []
+        answered: set[int] = set()
+        deadline = time.monotonic() + 120
+        while answered != set(range(count)):
+            message = json.loads(ws.recv(timeout=max(deadline - time.monotonic(), 0.1)))
+            if message["type"] == "Transition":
+                transitions.append(message)
+                answered |= {m["queryId"] for m in message["modifications"] if m["type"] == "QueryUpdated"}
+    assert len(transitions) >= 2 and len(transitions[0]["modifications"]) <= ITEM_RUNS // 2
+    assert all(b["startVersion"] == a["endVersion"] for a, b in itertools.pairwise(transitions))
