@@ -1,7 +1,7 @@
 """The sync protocol at its limits, through the front door (the local stack as ``make dev`` starts it,
 over a real WebSocket): Convex's own Python client (PyPI ``convex``, the Rust crate's protocol) hears
 a failed mutation; one ``ModifyQuerySet`` costs what the limits allow and no more; a frame over
-32 KB closes the socket as API Gateway does."""
+32 KB closes the socket as API Gateway does, and the client that sent it hears why once."""
 
 from __future__ import annotations
 
@@ -248,3 +248,85 @@ def test_a_reconnecting_clients_whole_query_set_is_answered_over_several_items(s
                 answered |= {m["queryId"] for m in message["modifications"] if m["type"] == "QueryUpdated"}
     assert len(transitions) >= 2 and len(transitions[0]["modifications"]) <= ITEM_RUNS // 2
     assert all(b["startVersion"] == a["endVersion"] for a, b in itertools.pairwise(transitions))
+
+
+# ------------------------------------------------------------------------------------- 32 KB frames
+
+
+def _padded_add(query_id: int, size: int) -> dict[str, Any]:
+    """An Add of ``size`` bytes (JSON, as sent)."""
+    add = {"type": "Add", "queryId": query_id, "udfPath": "nope:nothing", "args": [{"pad": ""}]}
+    add["args"][0]["pad"] = "x" * (size - len(json.dumps(add, separators=(",", ":"))))
+    return add
+
+
+def _modify(base: int, *mods: dict[str, Any], size: int = 0) -> str:
+    """A ModifyQuerySet; ``size``: padded (in its last Add) to exactly that many bytes."""
+    message = {
+        "type": "ModifyQuerySet",
+        "baseVersion": base,
+        "newVersion": base + 1,
+        "modifications": list(mods),
+    }
+    text = json.dumps(message, separators=(",", ":"))
+    if size:
+        mods[-1]["args"][0]["pad"] += "x" * (size - len(text))
+        text = json.dumps(message, separators=(",", ":"))
+        assert len(text) == size
+    return text
+
+
+def test_a_message_over_32_kb_closes_the_socket_and_one_of_32_kb_is_answered(stack: Stack) -> None:
+    from websockets.exceptions import ConnectionClosed
+
+    from ontology.sync.limits import FRAME_BYTES
+
+    with _open(stack) as ws:
+        ws.send(_modify(0, _padded_add(0, 100), size=FRAME_BYTES))
+        refused = _answers(ws, {0})[0]  # it arrived: too large to keep, answered with a typed error
+        assert refused["type"] == "QueryFailed" and refused["errorData"]["code"] == "PAYLOAD_TOO_LARGE"
+        ws.send(_modify(1, _padded_add(1, 100), size=FRAME_BYTES + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=30)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+def test_what_a_connection_keeps_its_client_can_send_again_in_one_frame(stack: Stack) -> None:
+    """Convex's clients re-add every subscription in one ModifyQuerySet when they reconnect: the
+    server keeps no more than fits in one frame, so that message is never the one API Gateway
+    closes the socket for."""
+    from ontology.sync.limits import FRAME_BYTES, MAX_QUERY_SET_BYTES
+
+    kept: list[dict[str, Any]] = []
+    with _open(stack) as ws:
+        for query_id in range(16):
+            add = _padded_add(query_id, 3000)
+            ws.send(_modify(query_id, add))
+            answer = _answers(ws, {query_id})[query_id]
+            if answer["errorData"]["code"] == "PAYLOAD_TOO_LARGE":
+                assert answer["errorData"]["limit"] == MAX_QUERY_SET_BYTES
+                break
+            assert answer["errorData"]["code"] == "NOT_FOUND"  # kept (the function does not exist)
+            kept.append(add)
+        assert 8 <= len(kept) < 16
+    again = _modify(0, *[{**add, "udfPath": "nope.js:nothing", "journal": None} for add in kept])
+    assert len(again.encode()) <= FRAME_BYTES
+    with _open(stack) as ws:
+        ws.send(again)
+        answers = _answers(ws, {add["queryId"] for add in kept})
+        assert {a["errorData"]["code"] for a in answers.values()} == {"NOT_FOUND"}
+
+
+def test_the_functions_whose_arguments_may_not_fit_a_frame_are_documented_beside_them() -> None:
+    from infra.docs import SOCKET_NOTE, socket_oversized
+    from ontology.sync.limits import FRAME_BYTES
+
+    oversized = socket_oversized()
+    assert [name for name, _, _ in oversized["knowledge:add"]] == ["text"]
+    assert "entities:create" in oversized and "creators:get" not in oversized
+    call = {"type": "Action", "requestId": 0, "udfPath": "knowledge:add", "args": [{"text": "a" * 40_000}]}
+    assert len(json.dumps(call)) > FRAME_BYTES  # as the limit says: it cannot go over the socket
+    rows = (ROOT / "docs" / "functions.md").read_text().splitlines()
+    for path in oversized:
+        [row] = [r for r in rows if r.startswith(f"| `{path}` | ") and "| `POST" in r]
+        assert row.endswith(f"{SOCKET_NOTE} |")
