@@ -782,6 +782,7 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
             "dynamodb:Query",
             "dynamodb:BatchWriteItem",
             "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
         ],
         "Resource": [TABLE_ARN],
@@ -940,7 +941,8 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
         "SyncWorkerFunction": _sync_function(
             "sync.worker",
             "Sync: a connection's messages and invalidations, in order -> its pushes.",
-            [table_read, sync_items, secret, manage, invoke],
+            # send: the item that runs the new subscriptions one item may not (limits.ITEM_RUNS)
+            [table_read, sync_items, secret, manage, invoke, send],
             Timeout=150,
             Events={
                 "Queue": {

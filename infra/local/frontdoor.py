@@ -335,7 +335,12 @@ def websocket_routes(template: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-#: API Gateway's WebSocket limits: a message (frames reassembled) is at most 128 KB.
+#: API Gateway's WebSocket limits: a frame is at most 32 KB (a client's larger frame closes the
+#: socket, 1009), a message (frames reassembled) at most 128 KB. The front door sees messages, not
+#: frames: it holds each to the frame limit, as every client that matters sends a message as one
+#: frame (browsers, Convex's JS and Rust clients). What it sends may be 128 KB (API Gateway
+#: fragments it itself).
+MAX_WS_FRAME = 32 * 1024
 MAX_WS_MESSAGE = 128 * 1024
 
 
@@ -343,7 +348,8 @@ class SocketGateway:
     """API Gateway's WebSocket API: each socket gets a connection id; ``$connect``, every message
     (``$default``) and ``$disconnect`` invoke their functions with the events API Gateway sends; the
     management API (``POST /@connections/{id}``: what ``post_to_connection`` calls) sends to a socket,
-    410 GoneException when it is closed."""
+    410 GoneException when it is closed. A client's message over 32 KB closes the socket with 1009,
+    as API Gateway closes one whose client sends a frame over 32 KB."""
 
     def __init__(self, runner: LambdaRunner, routes: dict[str, str]) -> None:
         self.runner = runner
@@ -404,7 +410,7 @@ class SocketGateway:
                     text = message["bytes"].decode("utf-8", "replace")
                 if text is None:
                     continue
-                if len(text.encode("utf-8", "surrogatepass")) > MAX_WS_MESSAGE:
+                if len(text.encode("utf-8", "surrogatepass")) > MAX_WS_FRAME:
                     await ws.close(code=1009, reason="Message too big")
                     break
                 await run_in_threadpool(

@@ -38,6 +38,7 @@ _METHODS = {
     "Query": "query",
     "TransactWriteItems": "transact_write_items",
     "PutItem": "put_item",
+    "UpdateItem": "update_item",
     "BatchWriteItem": "batch_write_item",
     "UpdateItem": "update_item",
     "DeleteItem": "delete_item",

@@ -31,6 +31,7 @@ from ontology.data.store import deserialize
 from ontology.data.tracking import WriteSet
 from ontology.settings import get_settings
 from ontology.sync import push
+from ontology.sync.queue import enqueue
 from ontology.sync.state import SyncState, Watcher, is_sync_item
 
 __all__ = [
@@ -72,18 +73,6 @@ def disconnect_handler(event: Mapping[str, Any], context: Any = None) -> dict[st
     return {"statusCode": 200}
 
 
-def _queue(entries: list[dict[str, Any]], url: str = "") -> None:
-    from ontology.aws import client
-
-    sqs = client("sqs")
-    url = url or get_settings().sync_queue_url
-    for start in range(0, len(entries), 10):
-        batch = entries[start : start + 10]
-        resp = sqs.send_message_batch(QueueUrl=url, Entries=batch)
-        if resp.get("Failed"):
-            raise RuntimeError(f"sync queue refused {len(resp['Failed'])} messages")
-
-
 def message_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     connection_id = _connection_id(event)
     body = event.get("body") or ""
@@ -92,7 +81,7 @@ def message_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, 
         push.close(connection_id)
         return {"statusCode": 413}
     request_id = str((event.get("requestContext") or {}).get("requestId") or time.time_ns())
-    _queue(
+    enqueue(
         [
             {
                 "Id": "0",
@@ -175,9 +164,9 @@ def invalidate_handler(event: Mapping[str, Any], context: Any = None) -> dict[st
                 queries.append(w.query_id)
     batch_id = hashlib.sha256("|".join(ids).encode()).hexdigest()
     if touched:
-        _queue(_invalidations(touched, batch_id))
+        enqueue(_invalidations(touched, batch_id))
     if ranged and get_settings().sync_recheck_queue_url:
-        _queue(
+        enqueue(
             [
                 {
                     "Id": str(i),
@@ -201,7 +190,7 @@ def _recheck(records: list[dict[str, Any]]) -> dict[str, Any]:
             for e in _invalidations({str(body["c"]): list(body["inv"])}, f"recheck|{body.get('b')}")
         ]
     if entries:
-        _queue(entries)
+        enqueue(entries)
     return {"batchItemFailures": []}
 
 
