@@ -40,7 +40,6 @@ _METHODS = {
     "PutItem": "put_item",
     "UpdateItem": "update_item",
     "BatchWriteItem": "batch_write_item",
-    "UpdateItem": "update_item",
     "DeleteItem": "delete_item",
 }
 BATCH_WRITE_MAX_ITEMS = 25
