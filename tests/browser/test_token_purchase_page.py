@@ -61,8 +61,10 @@ class _Quiet(SimpleHTTPRequestHandler):
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The page, built once (Vite) and served as static files from its own loopback origin."""
     out = Path(tmp_path_factory.mktemp("page"))
+    # Each session builds into its own folder: another session's build at the same time is no harm.
+    vite = [str(HERE / "node_modules" / ".bin" / "vite"), "build", "--bypass-lock"]
     built = subprocess.run(
-        [str(HERE / "node_modules" / ".bin" / "vite"), "build", "--outDir", str(out), "--emptyOutDir"],
+        [*vite, "--outDir", str(out), "--emptyOutDir"],
         cwd=HERE,
         capture_output=True,
         text=True,
@@ -183,7 +185,7 @@ class Person:
 @pytest.fixture(scope="module")
 def person(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Person]:
     folder = Path(tmp_path_factory.mktemp("browser"))
-    # BROWSER_SCREENSHOTS=<folder> keeps the screenshots of the key states (docs/images has two).
+    # BROWSER_SCREENSHOTS=<folder> keeps the screenshots of the key states (docs/images shows one).
     shots = Path(os.environ.get("BROWSER_SCREENSHOTS") or folder)
     shots.mkdir(parents=True, exist_ok=True)
     p = Person(folder, shots)
