@@ -58,7 +58,8 @@ def shop(stack: Stack) -> dict[str, Any]:
         owner.action("organizations:invite", {"email": "carol@example.com", "role": "customer"})
     org = _org_of(stack)
     session = signed_in(stack, "carol@example.com")
-    link = mail_to(stack, "carol@example.com", "Join Local development")["text"]
+    subject = "Invitation to join “Local development” on the ONE platform"
+    link = mail_to(stack, "carol@example.com", subject)["text"]
     invitation = re.search(r"token=(\S+)", link).group(1)
     client = OneClient(stack.url, token=session)
     client.action("organizations:accept", {"token": invitation})
@@ -67,7 +68,7 @@ def shop(stack: Stack) -> dict[str, Any]:
 
 
 def _org_of(stack: Stack) -> str:
-    return str(json.loads((stack.state_dir.parent / "dev-session.json").read_text())["organizationId"])
+    return str(json.loads((stack.state_dir / "dev-session.json").read_text())["organizationId"])
 
 
 def _save_card(stack: Stack, client: OneClient, test_method: str) -> dict[str, Any]:
