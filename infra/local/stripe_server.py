@@ -253,15 +253,44 @@ def install_authentication(resources: Any, server: Any) -> None:
             schedule_webhook(event("setup_intent.setup_failed", obj))
         return obj
 
+    def confirm_setup(
+        cls: Any,
+        id: str,
+        client_secret: Any = None,
+        payment_method: Any = None,
+        payment_method_data: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Stripe.js's test step completes a SetupIntent's 3-D Secure by confirming it again with
+        its client secret and nothing else (localstripe's Stripe.js, "Complete authentication"):
+        the card is then saved as when the page authenticates it (``_authenticate``)."""
+        if payment_method is None and payment_method_data is None and isinstance(client_secret, str):
+            waiting = setup_intent._api_retrieve(id) if isinstance(id, str) else None
+            if waiting is not None and waiting.status == "requires_action":
+                return authenticate_setup(id, client_secret=client_secret, success=True)
+        return confirm(
+            cls,
+            id,
+            client_secret=client_secret,
+            payment_method=payment_method,
+            payment_method_data=payment_method_data,
+            **kwargs,
+        )
+
+    confirm = setup_intent._api_confirm.__func__
     payment_method._requires_authentication = needs_authentication
     payment_intent._create_charge = charge_intent
     payment_intent._api_authenticate = classmethod(authenticated)
     setup_intent._attach_pm = attach
-    # server.py bound its routes to the methods at import: point the page's 3-D Secure route anew
-    path = "/v1/payment_intents/{id}/_authenticate"
-    for route in server.app.router.routes():
-        if route.method == "POST" and route.resource is not None and route.resource.canonical == path:
-            route._handler = server.api_extra(payment_intent._api_authenticate, path)
+    setup_intent._api_confirm = classmethod(confirm_setup)
+    # server.py bound its routes to the methods at import: point them at the methods anew
+    for path, method in (
+        ("/v1/payment_intents/{id}/_authenticate", payment_intent._api_authenticate),
+        ("/v1/setup_intents/{id}/confirm", setup_intent._api_confirm),
+    ):
+        for route in server.app.router.routes():
+            if route.method == "POST" and route.resource is not None and route.resource.canonical == path:
+                route._handler = server.api_extra(method, path)
     setup_path = "/v1/setup_intents/{id}/_authenticate"
     server.app.router.add_route("POST", setup_path, server.api_extra(authenticate_setup, setup_path))
     page_key(server)
