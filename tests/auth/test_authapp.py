@@ -184,6 +184,12 @@ def test_origins_and_callback_urls_are_checked(client: TestClient, deliver: Any)
     assert (r.status_code, r.json()["code"]) == (403, "INVALID_REDIRECT_URL")
 
 
+def test_deeply_nested_json_is_a_400_not_a_crash(client: TestClient) -> None:
+    for body in ("[" * 100_000, '{"email": ' + "[" * 50_000 + "]" * 50_000 + "}"):
+        r = client.post("/api/auth/sign-in/email", content=body, headers={"content-type": "application/json"})
+        assert (r.status_code, r.json()["code"]) == (400, "VALIDATION_ERROR")
+
+
 def test_bad_input_is_a_typed_4xx(client: TestClient) -> None:
     from ontology.settings import configure
 

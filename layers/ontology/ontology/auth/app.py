@@ -28,6 +28,7 @@ from ontology.auth import accounts as auth
 from ontology.auth import ratelimit
 from ontology.auth.identity import sign_cookie, unsign_cookie
 from ontology.errors import OneError, ValidationError
+from ontology.json_depth import check_json_depth
 from ontology.settings import get_settings
 
 __all__ = ["app", "session_cookie_name", "sign_cookie", "unsign_cookie"]
@@ -155,8 +156,10 @@ async def _body(request: Request) -> dict[str, Any]:
             return {}
         import json
 
-        data = json.loads(raw)
-    except ValueError:
+        text = raw.decode("utf-8")
+        check_json_depth(text)  # the parser recurses: a deep enough body would overflow its stack
+        data = json.loads(text)
+    except (ValueError, RecursionError):
         raise ValidationError("The body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ValidationError("The body must be a JSON object")
