@@ -6,7 +6,8 @@ success is the bare JSON body with status 200; an error is ``{"message", "code"}
 dates are ISO strings; the session cookie is ``better-auth.session_token`` (``__Secure-`` prefixed
 over HTTPS) holding ``<token>.<base64 HMAC-SHA256 of the token>``; responses that start a session
 also carry ``set-auth-token`` for bearer clients. Non-GET requests that carry cookies must come
-from a trusted origin, and every callback or redirect URL must be relative or trusted.
+from a trusted origin, and every callback or redirect URL must be a plain relative path or trusted
+(Better Auth's rule).
 
 Every endpoint is rate limited per client address and path as Better Auth limits it (its defaults,
 ``429`` with ``X-Retry-After``; ontology.auth.ratelimit), before anything else is done.
@@ -14,9 +15,10 @@ Every endpoint is rate limited per client address and path as Better Auth limits
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlencode, urlparse
+from urllib.parse import unquote, urlencode, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -134,14 +136,36 @@ def request_token(request: Request) -> str | None:
     return unsign_cookie(request.cookies.get(session_cookie_name()))
 
 
-def _trusted(url: str | None) -> bool:
-    if not url or (url.startswith("/") and not url.startswith("//")):
-        return True
-    parsed = urlparse(url)
-    origin = f"{parsed.scheme}://{parsed.netloc}"
-    trusted = {urlparse(_base_url())._replace(path="", query="", fragment="").geturl()}
-    trusted |= {o.lower() for o in get_settings().allowed_origins}
-    return origin.lower() in trusted
+#: Better Auth's relative callback: a path (no ``//``, ``/\\``, encoded slash or backslash after the
+#: first ``/``) of word characters and ``-.+/@``, then an optional query. Nothing a browser could read
+#: as another host: no backslash, whitespace or control character anywhere.
+_RELATIVE = re.compile(r"/(?!/|\\|%2f|%5c)[\w\-.+/@]*(?:\?[\w\-.+/=&%@]*)?", re.ASCII | re.IGNORECASE)
+
+
+def _origin(url: str) -> str:
+    parsed = urlsplit(url.strip())
+    return f"{parsed.scheme}://{parsed.netloc}".lower()
+
+
+def _trusted_origins() -> set[str]:
+    """The public URL's origin and the allowed origins (``ONE_ALLOWED_ORIGINS``)."""
+    return {_origin(o) for o in [_base_url(), *get_settings().allowed_origins]}
+
+
+def _trusted(url: str, *, relative: bool = True) -> bool:
+    """Whether ``url`` may be a callback or redirect URL (``relative``: a plain relative path also
+    may) or a request's origin: an ``http(s)`` URL whose origin is the public URL or an allowed one."""
+    if url.startswith("/"):
+        return relative and _RELATIVE.fullmatch(url) is not None
+    if any(ch <= " " or ch in "\\\x7f" for ch in url):
+        return False
+    try:
+        parsed = urlsplit(url)
+    except ValueError:
+        return False
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname or "@" in parsed.netloc:
+        return False
+    return _origin(url) in _trusted_origins()
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -180,9 +204,9 @@ def _str(body: dict[str, Any], name: str, *, required: bool = True, limit: int =
 def _check_origin(request: Request, body: dict[str, Any]) -> JSONResponse | None:
     if request.method != "GET" and request.headers.get("cookie"):
         origin = request.headers.get("origin") or request.headers.get("referer")
-        if not origin:
+        if not origin or origin == "null":
             return _error(403, "MISSING_OR_NULL_ORIGIN", "Missing or null Origin")
-        if not _trusted(origin):
+        if not _trusted(origin, relative=False):
             return _error(403, "INVALID_ORIGIN", "Invalid origin")
     for name, code in (
         ("callbackURL", "INVALID_CALLBACK_URL"),
@@ -191,7 +215,7 @@ def _check_origin(request: Request, body: dict[str, Any]) -> JSONResponse | None
         ("newUserCallbackURL", "INVALID_NEW_USER_CALLBACK_URL"),
     ):
         value = body.get(name)
-        if value is not None and (not isinstance(value, str) or not _trusted(value)):
+        if value is not None and value != "" and (not isinstance(value, str) or not _trusted(value)):
             return _error(403, code, f"Invalid {name}")
     return None
 
