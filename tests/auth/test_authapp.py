@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from starlette.testclient import TestClient
@@ -17,7 +18,9 @@ ORIGIN = "http://testserver"
 @pytest.fixture
 def client(outbox: Any) -> TestClient:
     from ontology.auth.app import app
+    from ontology.settings import configure
 
+    configure(public_base_url=ORIGIN)
     return TestClient(app, base_url=ORIGIN)
 
 
@@ -263,6 +266,33 @@ def test_a_cookie_post_must_come_from_the_public_origin_itself(client: TestClien
         )
     referred = client.post("/api/auth/sign-out", headers={"Referer": "http://testserver/account?x=1"})
     assert referred.json() == {"success": True}
+
+
+def test_links_never_take_their_host_from_the_request(outbox: Any, deliver: Any, monkeypatch: Any) -> None:
+    """Host header poisoning: a reset link, a verification link and the OAuth redirect URI name the
+    platform's configured public URL whatever the request's Host and X-Forwarded-* say (here none is
+    set: the local stack's own address)."""
+    from ontology.auth.app import app
+    from ontology.settings import configure
+
+    configure(public_base_url="")
+    monkeypatch.setenv("ONE_GITHUB_CLIENT_ID", "client")
+    public = "http://127.0.0.1:3210/api/auth/"
+    forged = {
+        "X-Forwarded-Host": "evil.example",
+        "X-Forwarded-Proto": "https",
+        "Forwarded": "host=evil.example",
+    }
+    evil = TestClient(app, base_url="http://evil.example", headers=forged)
+    evil.post("/api/auth/sign-up/email", json={"email": "ada@example.com", "password": PASSWORD, "name": "A"})
+    evil.post("/api/auth/request-password-reset", json={"email": "ada@example.com"})
+    social = evil.post("/api/auth/sign-in/social", json={"provider": "github"}).json()["url"]
+    mails = deliver()
+    assert {m["subject"] for m in mails} == {"Verify your email address", "Reset your password"}
+    for mail in mails:
+        (link,) = [w for w in mail["text"].split() if "/api/auth/" in w]
+        assert link.startswith(public), link
+    assert parse_qs(urlparse(social).query)["redirect_uri"] == [public + "callback/github"]
 
 
 def test_deeply_nested_json_is_a_400_not_a_crash(client: TestClient) -> None:

@@ -115,7 +115,9 @@ def provider(outbox: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProvi
 @pytest.fixture
 def client(outbox: Any) -> TestClient:
     from ontology.auth.app import app
+    from ontology.settings import configure
 
+    configure(public_base_url=ORIGIN)
     return TestClient(app, base_url=ORIGIN)
 
 

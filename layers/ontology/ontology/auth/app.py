@@ -7,7 +7,8 @@ dates are ISO strings; the session cookie is ``better-auth.session_token`` (``__
 over HTTPS) holding ``<token>.<base64 HMAC-SHA256 of the token>``; responses that start a session
 also carry ``set-auth-token`` for bearer clients. Non-GET requests that carry cookies must come
 from a trusted origin, and every callback or redirect URL must be a plain relative path or trusted
-(Better Auth's rule).
+(Better Auth's rule). Every absolute URL the endpoints hand out starts with the platform's public URL
+(``ontology.public_url``), never with the request's ``Host``.
 
 Every endpoint is rate limited per client address and path as Better Auth limits it (its defaults,
 ``429`` with ``X-Retry-After``; ontology.auth.ratelimit), before anything else is done.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import unquote, urlencode
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -28,10 +29,11 @@ from starlette.routing import Route
 
 from ontology.auth import accounts as auth
 from ontology.auth import ratelimit
+from ontology.auth.callers import is_trusted_origin
 from ontology.auth.identity import sign_cookie, unsign_cookie
 from ontology.errors import OneError, ValidationError
 from ontology.json_depth import check_json_depth
-from ontology.settings import get_settings
+from ontology.public_url import public_url
 
 __all__ = ["app", "session_cookie_name", "sign_cookie", "unsign_cookie"]
 
@@ -46,12 +48,9 @@ _CODES = {
 }
 
 
-_request_base: dict[str, str] = {}
-
-
 def _base_url() -> str:
-    """The public base URL: ``ONE_AUTH_BASE_URL`` (a custom domain), else the request's own origin."""
-    return get_settings().public_base_url or _request_base.get("url", "http://127.0.0.1:3210")
+    """The public base URL (``ontology.public_url``): links, redirect URIs and trust start here."""
+    return public_url()
 
 
 def _secure() -> bool:
@@ -142,30 +141,13 @@ def request_token(request: Request) -> str | None:
 _RELATIVE = re.compile(r"/(?!/|\\|%2f|%5c)[\w\-.+/@]*(?:\?[\w\-.+/=&%@]*)?", re.ASCII | re.IGNORECASE)
 
 
-def _origin(url: str) -> str:
-    parsed = urlsplit(url.strip())
-    return f"{parsed.scheme}://{parsed.netloc}".lower()
-
-
-def _trusted_origins() -> set[str]:
-    """The public URL's origin and the allowed origins (``ONE_ALLOWED_ORIGINS``)."""
-    return {_origin(o) for o in [_base_url(), *get_settings().allowed_origins]}
-
-
 def _trusted(url: str, *, relative: bool = True) -> bool:
     """Whether ``url`` may be a callback or redirect URL (``relative``: a plain relative path also
-    may) or a request's origin: an ``http(s)`` URL whose origin is the public URL or an allowed one."""
+    may) or a request's origin: an ``http(s)`` URL on a trusted origin (``callers.is_trusted_origin``:
+    the public URL's or an allowed one)."""
     if url.startswith("/"):
         return relative and _RELATIVE.fullmatch(url) is not None
-    if any(ch <= " " or ch in "\\\x7f" for ch in url):
-        return False
-    try:
-        parsed = urlsplit(url)
-    except ValueError:
-        return False
-    if parsed.scheme not in {"http", "https"} or not parsed.hostname or "@" in parsed.netloc:
-        return False
-    return _origin(url) in _trusted_origins()
+    return is_trusted_origin(url)
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -237,8 +219,6 @@ def _rate_limit(request: Request) -> None:
 
 def endpoint(fn: Any) -> Any:
     async def wrapper(request: Request) -> Response:
-        proto = request.headers.get("x-forwarded-proto") or request.url.scheme
-        _request_base["url"] = f"{proto}://{request.headers.get('host') or request.url.netloc}"
         try:
             await run_in_threadpool(_rate_limit, request)
             body = await _body(request)
