@@ -28,11 +28,11 @@ from ontology.data.fields import Email, OrganizationId, UserId
 from ontology.data.keys import now_ms
 from ontology.data.transaction import run_mutation
 from ontology.errors import ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError
+from ontology.public_url import public_url
 from ontology.runtime.context import ActionCtx, QueryCtx
 from ontology.runtime.functions import action, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import SuccessResult, id_result
-from ontology.settings import get_settings
 
 InvitableRole = Literal["org_owner", "org_user", "customer"]
 JoinPolicy = Literal["invitation", "open"]
@@ -138,7 +138,7 @@ class InviteArgs(Args):
     role: InvitableRole = "org_user"
 
 
-@action(args=InviteArgs, returns=SuccessResult, auth="org_owner")
+@action(args=InviteArgs, returns=SuccessResult, auth="org_owner", uses=("public_url",))
 def invite(ctx: ActionCtx, args: InviteArgs) -> dict[str, bool]:
     """Invite someone by email: they get a link with a single-use token, valid 7 days. The invitation is
     an email like any other the platform sends: the organization's name (which its owner chose) is
@@ -148,8 +148,7 @@ def invite(ctx: ActionCtx, args: InviteArgs) -> dict[str, bool]:
 
     me = ctx.auth.require_identity()
     token = new_token()
-    base = get_settings().public_base_url or "http://127.0.0.1:3210"
-    link = f"{base}/accept-invitation?token={token}"
+    link = f"{public_url()}/accept-invitation?token={token}"
 
     def body(db: DatabaseWriter) -> None:
         org = db.get(me.organizationId, "organizations")

@@ -55,7 +55,7 @@ REFERENCE_VARIABLES: tuple[Variable, ...] = (
         "AuthBaseUrl",
         "plain",
         "ONE_AUTH_BASE_URL",
-        "public base URL of auth and invitation links and cookies",
+        "the public URL: auth and invitation links, the OAuth redirect URI, the origin trusted for cookies",
         "used (else the front door's URL)",
     ),
     Variable(

@@ -175,6 +175,40 @@ SCHEDULES_ARN = {
     )
 }
 
+#: The platform's public URL (ontology.public_url) in one SSM parameter per stack: AuthBaseUrl when
+#: given, else the CloudFront distribution's own https URL. A function's environment cannot name the
+#: distribution (it fronts the HTTP API, which invokes the functions: a circular dependency), so the
+#: functions that need the URL get the parameter's name and read it once per cold start.
+PUBLIC_URL_PARAMETER = "PublicUrlParameter"
+
+
+def public_url_parameter_name() -> dict[str, Any]:
+    return {"Fn::Sub": "/${AWS::StackName}/public-url"}
+
+
+def public_url_read() -> dict[str, Any]:
+    """Reading exactly the stack's public URL parameter."""
+    arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${AWS::StackName}/public-url"
+    return {"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": {"Fn::Sub": arn}}
+
+
+def _public_url_parameter() -> dict[str, Any]:
+    return {
+        "Type": "AWS::SSM::Parameter",
+        "Properties": {
+            "Name": public_url_parameter_name(),
+            "Type": "String",
+            "Description": "The platform's public URL: links, the OAuth redirect URI, trusted origin.",
+            "Value": {
+                "Fn::If": [
+                    "HasAuthBaseUrl",
+                    {"Ref": "AuthBaseUrl"},
+                    {"Fn::Sub": "https://${Distribution.DomainName}"},
+                ]
+            },
+        },
+    }
+
 
 STATE_MACHINE = "TokenPurchaseStateMachine"
 STATE_MACHINE_ASL = "infra/statemachines/token_purchase.asl.json"
@@ -289,7 +323,16 @@ def function_name(spec: FunctionSpec) -> dict[str, Any]:
     return {"Fn::Sub": "${AWS::StackName}-" + f"{spec.module}-{spec.name}".replace("_", "-")}
 
 
+def uses_of(spec: FunctionSpec) -> frozenset[str]:
+    """What a function uses, with what its route implies: on a route without the authorizer a request
+    signed in by the session cookie alone has its origin checked against the public URL
+    (ontology.auth.callers), so such a function reads it too (``public_url``)."""
+    implied = {"public_url"} if spec.route is not None and spec.auth == "public" else set()
+    return spec.uses | implied
+
+
 def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
+    uses = uses_of(spec)
     table_actions = READ_ACTIONS if spec.kind == "query" else READ_ACTIONS + WRITE_ACTIONS
     statements: list[dict[str, Any]] = [
         {"Effect": "Allow", "Action": table_actions, "Resource": [TABLE_ARN, TABLE_INDEXES_ARN]},
@@ -297,15 +340,15 @@ def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
     ]
     if spec.kind == "query":
         statements.append(RATE_COUNTERS)
-    if "scheduler" in spec.uses:
+    if "scheduler" in uses:
         statements.append(
             {"Effect": "Allow", "Action": ["scheduler:DeleteSchedule"], "Resource": SCHEDULES_ARN}
         )
-    if "purchase_saga" in spec.uses:
+    if "purchase_saga" in uses:
         statements.append(
             {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": {"Ref": STATE_MACHINE}}
         )
-    if "purchase_callbacks" in spec.uses:
+    if "purchase_callbacks" in uses:
         # a waiting purchase's execution is resumed or failed by its task token
         statements.append(
             {
@@ -314,7 +357,7 @@ def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
                 "Resource": PURCHASE_STATE_MACHINE_ARN,
             }
         )
-    if "purchase_executions" in spec.uses:
+    if "purchase_executions" in uses:
         statements.append(
             {
                 "Effect": "Allow",
@@ -322,7 +365,7 @@ def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
                 "Resource": PURCHASE_EXECUTIONS_ARN,
             }
         )
-    if "vectors" in spec.uses:
+    if "vectors" in uses:
         statements.append(
             {
                 "Effect": "Allow",
@@ -330,7 +373,9 @@ def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
                 "Resource": VECTOR_INDEX_ARNS,
             }
         )
-    if "storage" in spec.uses:
+    if "public_url" in uses:
+        statements.append(public_url_read())
+    if "storage" in uses:
         s3_actions = (
             ["s3:GetObject"] if spec.kind == "query" else ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
         )
@@ -484,7 +529,7 @@ def with_log_groups(resources: dict[str, Any]) -> dict[str, Any]:
 def role_name(spec: FunctionSpec) -> str:
     """The logical id of the role of a function's access profile: its kind and what it uses (every
     function of a profile has exactly the same permissions, so they share one role)."""
-    uses = "".join(u.replace("_", " ").title().replace(" ", "") for u in sorted(spec.uses))
+    uses = "".join(u.replace("_", " ").title().replace(" ", "") for u in sorted(uses_of(spec)))
     return f"{spec.kind.capitalize()}{uses}Role"
 
 
@@ -493,7 +538,7 @@ def _role(spec: FunctionSpec) -> dict[str, Any]:
     return {
         "Type": "AWS::IAM::Role",
         "Properties": {
-            "Description": f"{spec.kind}s using {', '.join(sorted(spec.uses)) or 'the table'}",
+            "Description": f"{spec.kind}s using {', '.join(sorted(uses_of(spec))) or 'the table'}",
             "AssumeRolePolicyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [
@@ -524,8 +569,13 @@ def _function(spec: FunctionSpec, crons: list[Any] | None = None) -> dict[str, A
         if spec.auth == "public":
             event["Auth"] = {"Authorizer": "NONE"}
         props["Events"] = {"Api": {"Type": "HttpApi", "Properties": event}}
+    variables: dict[str, Any] = {}
     if spec.uses & {"purchase_saga", "purchase_executions"}:
-        props["Environment"] = {"Variables": {"ONE_PURCHASE_STATE_MACHINE_ARN": {"Ref": STATE_MACHINE}}}
+        variables["ONE_PURCHASE_STATE_MACHINE_ARN"] = {"Ref": STATE_MACHINE}
+    if "public_url" in uses_of(spec):
+        variables["ONE_PUBLIC_URL_PARAMETER"] = public_url_parameter_name()
+    if variables:
+        props["Environment"] = {"Variables": variables}
     for job in crons or []:
         props.setdefault("Events", {})[f"Cron{job.logical_suffix}"] = {
             "Type": "Schedule",
@@ -547,6 +597,7 @@ def _auth_api() -> dict[str, Any]:
             "Action": ["secretsmanager:GetSecretValue"],
             "Resource": [{"Ref": "AppSecrets"}, {"Ref": "OriginVerifySecret"}],
         },
+        public_url_read(),
     ]
     return {
         "Type": "AWS::Serverless::Function",
@@ -561,6 +612,7 @@ def _auth_api() -> dict[str, Any]:
                     "ONE_GITHUB_CLIENT_ID": {"Ref": "GithubClientId"},
                     "ONE_GOOGLE_CLIENT_ID": {"Ref": "GoogleClientId"},
                     "ONE_ORIGIN_SECRET_ARN": {"Ref": "OriginVerifySecret"},
+                    "ONE_PUBLIC_URL_PARAMETER": public_url_parameter_name(),
                 }
             },
             "Events": {
@@ -862,7 +914,11 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
                     }
                     for kind in ("query", "mutation", "action")
                 },
-                "Policies": [{"Version": "2012-10-17", "Statement": [table_read, secret, invoke]}],
+                # a request signed in by the cookie alone: its origin is checked against the public URL
+                "Environment": {"Variables": {"ONE_PUBLIC_URL_PARAMETER": public_url_parameter_name()}},
+                "Policies": [
+                    {"Version": "2012-10-17", "Statement": [table_read, secret, invoke, public_url_read()]}
+                ],
             },
         },
         "SyncApi": {
@@ -1348,6 +1404,7 @@ def build_template() -> dict[str, Any]:
         },
     }
     resources["AuthApiFunction"] = _auth_api()
+    resources[PUBLIC_URL_PARAMETER] = _public_url_parameter()
     resources["HttpApiAccessLogs"] = {
         "Type": "AWS::Logs::LogGroup",
         "Metadata": _checkov([LOG_GROUP_SKIP]),
@@ -1380,8 +1437,8 @@ def build_template() -> dict[str, Any]:
             "Type": "String",
             "Default": "",
             "Description": (
-                "Public base URL for auth links, invitation links and cookies"
-                " (empty: the auth endpoints use each request's own origin)."
+                "Public base URL for auth links, invitation links and cookies, e.g. a custom domain"
+                " (empty: the CloudFront distribution's own https URL, the ApiUrl output)."
             ),
         },
         "GithubClientId": {"Type": "String", "Default": "", "Description": "GitHub OAuth app client id."},
@@ -1480,6 +1537,7 @@ def build_template() -> dict[str, Any]:
             " on Lambda and DynamoDB."
         ),
         "Parameters": parameters,
+        "Conditions": {"HasAuthBaseUrl": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AuthBaseUrl"}, ""]}]}},
         "Globals": {
             "Function": {
                 "Runtime": "python3.11",
@@ -1524,6 +1582,10 @@ def build_template() -> dict[str, Any]:
                     "/api/query|mutation|action, the sync protocol at /api/sync)."
                 ),
                 "Value": {"Fn::Sub": "https://${Distribution.DomainName}"},
+            },
+            "PublicUrl": {
+                "Description": "The platform's public URL: links and the OAuth redirect URI start with it.",
+                "Value": _public_url_parameter()["Properties"]["Value"],
             },
             "HttpApiUrl": {
                 "Description": "The HTTP API's own URL (without the sync protocol).",

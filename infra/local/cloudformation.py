@@ -25,6 +25,7 @@ from typing import Any
 
 from infra import ROOT
 from infra.template import SECRET_PARAMETERS, load_template
+from ontology.public_url import LOCAL_PUBLIC_URL
 
 ARTIFACT_BUCKET = "one-local-artifacts"
 LOCAL_SECRET_VALUES = {
@@ -34,6 +35,9 @@ LOCAL_SECRET_VALUES = {
 LOCAL_SECRET_VALUES["DeployerPrivateKey"] = "0x" + "11" * 32
 # The local Stripe stand-in signs the events it posts to the stack with this endpoint secret.
 LOCAL_SECRET_VALUES["StripeWebhookSecret"] = "whsec_local0123456789abcdefghijklmnopqrstuvwxyz"
+#: moto has no CloudFront: locally the public URL is the front door's (or BETTER_AUTH_URL), given as
+#: AuthBaseUrl, so the template's public URL parameter never names the distribution.
+LOCAL_PARAMETER_VALUES = {"AuthBaseUrl": LOCAL_PUBLIC_URL}
 
 
 class _NoAwsPolicyLoader:
@@ -199,7 +203,7 @@ def stand_up(
     created beforehand, outside moto's CloudFormation, by what a ``Ref`` to them gives; by default its
     S3 Vectors, secret, schedule group and WebSocket API, made here)."""
     template = template or load_template()
-    values = {**LOCAL_SECRET_VALUES, **(parameters or {})}
+    values = {**LOCAL_SECRET_VALUES, **LOCAL_PARAMETER_VALUES, **(parameters or {})}
     if made is None:
         import boto3
 

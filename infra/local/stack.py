@@ -50,6 +50,17 @@ class LocalStack:
         return f"http://{self.host}:{self.api_port}"
 
     @property
+    def public_url(self) -> str:
+        """The platform's public URL: BETTER_AUTH_URL (or the platform's own ONE_AUTH_BASE_URL) when
+        the stack sits behind something else (a tunnel, a proxy), else the front door's own. The
+        template's AuthBaseUrl, as `make deploy` passes it; where AWS would fall back to the CloudFront
+        distribution's domain."""
+        from infra.environment import read_env
+
+        given = read_env(self.env_file).get("BETTER_AUTH_URL") or os.environ.get("ONE_AUTH_BASE_URL")
+        return (given or self.api_url).rstrip("/")
+
+    @property
     def stripe_url(self) -> str:
         return f"http://{self.host}:{self.stripe_port}"
 
@@ -93,7 +104,9 @@ class LocalStack:
         template = load_template()
         from infra.local.cloudformation import LOCAL_SECRET_VALUES, stand_up
 
-        self.physical = stand_up(cf, self._s3, STACK_NAME, template)
+        self.physical = stand_up(
+            cf, self._s3, STACK_NAME, template, parameters={"AuthBaseUrl": self.public_url}
+        )
         machines = create_state_machines(
             sfn=boto3.client("stepfunctions", endpoint_url=self.aws_endpoint, region_name=region),
             lambda_client=boto3.client("lambda", endpoint_url=self.aws_endpoint, region_name=region),
@@ -288,6 +301,7 @@ class LocalStack:
             "Stage": "dev",
             "LogLevel": os.environ.get("ONE_LOG_LEVEL", "WARNING"),
             "EmbeddingDimensions": str(template["Parameters"]["EmbeddingDimensions"]["Default"]),
+            "AuthBaseUrl": self.public_url,
         }
         for name, declared in env.items():
             if name in os.environ and _is_parameter(declared, template):

@@ -159,6 +159,26 @@ def signed_in(stack: Stack, email: str) -> str:
     return str(signed.json()["token"])
 
 
+def better_auth_client(base_url: str) -> None:
+    """Better Auth's own JS client (createAuthClient) signs up, verifies, signs in, reads the
+    session and signs out against ``base_url`` (node and tests/js installed by `make test`)."""
+    import shutil
+
+    script = ROOT / "tests" / "js" / "better_auth_client.mjs"
+    node = shutil.which("node")
+    assert node and (ROOT / "tests" / "js" / "node_modules" / "better-auth").exists(), "run `make test`"
+    run = subprocess.run(
+        [node, str(script)],
+        cwd=script.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "BASE_URL": base_url},
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
 def settled(client: Any, purchase_id: str) -> dict[str, Any]:
     """A purchase's view once it is no longer pending (the saga runs in the background)."""
     deadline = time.monotonic() + 60

@@ -18,7 +18,7 @@ import pytest
 from ontology.client import OneClient
 from ontology.errors import ConflictError, NotFoundError, UnauthenticatedError, ValidationError
 from tests.conftest import ROOT
-from tests.infra.localstack import Stack, settled, signed_in
+from tests.infra.localstack import Stack, better_auth_client, settled, signed_in
 
 
 def _buy(client: OneClient, token: str, amount: int, method: str, key: str | None = None) -> dict[str, Any]:
@@ -221,28 +221,8 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
         again.kill()
 
 
-def _better_auth_client(stack: Stack) -> None:
-    """Better Auth's own JS client (createAuthClient) signs up, verifies, signs in, reads the
-    session and signs out against the stack (node and tests/js installed by `make test`)."""
-    import shutil
-
-    script = ROOT / "tests" / "js" / "better_auth_client.mjs"
-    node = shutil.which("node")
-    assert node and (ROOT / "tests" / "js" / "node_modules" / "better-auth").exists(), "run `make test`"
-    run = subprocess.run(
-        [node, str(script)],
-        cwd=script.parent,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "BASE_URL": stack.url},
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-
-
 def _auth_flow(stack: Stack) -> None:
-    _better_auth_client(stack)
+    better_auth_client(stack.url)
     ada, bob = signed_in(stack, "ada@example.com"), signed_in(stack, "bob@example.com")
     with OneClient(stack.url, token=ada) as as_ada, OneClient(stack.url, token=bob) as as_bob:
         post = as_ada.mutation("entities:create", {"type": "blog_post", "name": "Ada's post"})["id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -84,8 +85,6 @@ def test_cfn_lint_is_clean() -> None:
 
 
 def test_sample_events_are_current_and_valid() -> None:
-    import json
-
     from infra import events
     from ontology.runtime.registry import load_all
 
@@ -231,8 +230,6 @@ def test_template_stands_up_in_moto_cloudformation(aws: None) -> None:
 
 
 def test_moto_lambda_invokes_run_our_handlers_in_process(aws: None) -> None:
-    import json
-
     import boto3
 
     from infra.local.cloudformation import stand_up
@@ -263,7 +260,6 @@ def test_purchase_state_machine_is_wired_from_its_asl_file() -> None:
     waits up to the execution's authenticationSeconds, the rest within 300 s), tracing on; only the
     state machine may invoke the steps and only tokens:start_purchase (scheduled by tokens:purchase) may
     start it; only the waiting step and Stripe's webhook may resume a waiting execution."""
-    import json
     import re
 
     resources = template.load_template()["Resources"]
@@ -432,3 +428,58 @@ def test_function_modules_reach_each_other_as_the_lambda_layout_has_them(tmp_pat
         check=False,
     )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_functions_that_need_the_public_url_read_it_from_the_stack() -> None:
+    """Behind CloudFront a function sees execute-api's Host, so the public URL comes from the stack:
+    one SSM parameter (AuthBaseUrl, else the distribution's own https URL). The functions that build
+    absolute URLs or check a cookie's origin get the parameter's name (naming the distribution would be
+    a cycle: it fronts the API that invokes them) and may read exactly that parameter; no other
+    function may read any."""
+    from ontology.runtime.registry import load_all
+
+    tpl = template.load_template()
+    resources = tpl["Resources"]
+    parameter = resources["PublicUrlParameter"]
+    assert parameter["Type"] == "AWS::SSM::Parameter"
+    assert parameter["Properties"]["Value"] == {
+        "Fn::If": [
+            "HasAuthBaseUrl",
+            {"Ref": "AuthBaseUrl"},
+            {"Fn::Sub": "https://${Distribution.DomainName}"},
+        ]
+    }
+    assert tpl["Conditions"]["HasAuthBaseUrl"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AuthBaseUrl"}, ""]}]}
+    name = parameter["Properties"]["Name"]
+    arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${AWS::StackName}/public-url"
+    assert name == {"Fn::Sub": "/${AWS::StackName}/public-url"}
+    readers = set()
+    for logical, res in resources.items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        props = res["Properties"]
+        variables = (props.get("Environment") or {}).get("Variables", {})
+        assert "Distribution" not in json.dumps(variables), logical
+        if "Role" in props:
+            role = resources[props["Role"]["Fn::GetAtt"][0]]["Properties"]["Policies"]
+        else:
+            role = [{"PolicyDocument": p} for p in props.get("Policies", []) if isinstance(p, dict)]
+        ssm = [
+            s
+            for p in role
+            for s in p["PolicyDocument"]["Statement"]
+            if any(a.startswith("ssm:") for a in s["Action"])
+        ]
+        if "ONE_PUBLIC_URL_PARAMETER" in variables:
+            readers.add(logical)
+            assert variables["ONE_PUBLIC_URL_PARAMETER"] == name
+            assert ssm == [{"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": {"Fn::Sub": arn}}]
+        else:
+            assert not ssm, logical
+    # the auth endpoints, the invitation (links), and every route without the authorizer (a cookie's
+    # origin): Convex's HTTP API and the public functions
+    declared = {fn.spec.logical_id for fn in load_all().values() if "public_url" in template.uses_of(fn.spec)}
+    assert {"OrganizationsInviteFunction", "MetaOpenapiFunction"} <= declared
+    assert readers == {"AuthApiFunction", "ConvexHttpFunction"} | declared
+    output = tpl["Outputs"]["PublicUrl"]["Value"]
+    assert output == parameter["Properties"]["Value"]

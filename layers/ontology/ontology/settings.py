@@ -40,6 +40,7 @@ class ENV:
     PURCHASE_STATE_MACHINE_ARN = "ONE_PURCHASE_STATE_MACHINE_ARN"
     PUBLIC_BASE_URL = "ONE_AUTH_BASE_URL"
     ALLOWED_ORIGINS = "ONE_ALLOWED_ORIGINS"
+    PUBLIC_URL_PARAMETER = "ONE_PUBLIC_URL_PARAMETER"
     SYNC_ENDPOINT = "ONE_SYNC_ENDPOINT"
     SYNC_QUEUE_URL = "ONE_SYNC_QUEUE_URL"
     SYNC_RECHECK_QUEUE_URL = "ONE_SYNC_RECHECK_QUEUE_URL"
@@ -76,11 +77,16 @@ class Settings:
     function_prefix: str = ""
     #: The token purchase saga (Step Functions); executions are named after the purchase id.
     purchase_state_machine_arn: str = ""
-    #: The public base URL of links the platform sends (auth, invitations); empty: not configured.
+    #: The public base URL of links the platform sends (auth, invitations); empty: see
+    #: ``ontology.public_url``.
     public_base_url: str = ""
     #: Web origins allowed to call the platform from a browser (CORS, and the session cookie's
     #: trusted origins): one list, the template's ``AllowedOrigins`` in AWS, ``ALLOWED_ORIGINS`` locally.
     allowed_origins: tuple[str, ...] = ()
+    #: The SSM parameter holding the public base URL when ``public_base_url`` is empty: in AWS, the
+    #: CloudFront distribution's own URL, which no function's environment can name (the distribution
+    #: stands in front of the API that invokes the functions).
+    public_url_parameter: str = ""
     #: API Gateway's management endpoint of the WebSocket API (``post_to_connection``).
     sync_endpoint: str | None = None
     #: The FIFO queue that orders each connection's work (grouped by connection id).
@@ -129,6 +135,7 @@ class Settings:
             allowed_origins=tuple(
                 o.strip().rstrip("/") for o in e.get(ENV.ALLOWED_ORIGINS, "").split(",") if o.strip()
             ),
+            public_url_parameter=e.get(ENV.PUBLIC_URL_PARAMETER, ""),
             sync_endpoint=e.get(ENV.SYNC_ENDPOINT) or None,
             sync_queue_url=e.get(ENV.SYNC_QUEUE_URL, ""),
             sync_recheck_queue_url=e.get(ENV.SYNC_RECHECK_QUEUE_URL, ""),

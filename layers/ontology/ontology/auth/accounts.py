@@ -48,6 +48,7 @@ __all__ = [
     "SIGN_IN_BACKOFF",
     "SessionInfo",
     "check_password_policy",
+    "claim_unverified",
     "compose_email",
     "get_session",
     "hash_password",
@@ -564,3 +565,68 @@ def reset_token_is_valid(token: Any) -> bool:
         "verificationTokens", "token", {"token": hash_token(token)}
     )
     return doc is not None and doc["type"] == "password_reset" and doc["expires"] > now_ms()
+
+
+# ------------------------------------------------------------------- a verified email claims a user
+
+#: Sessions and verification links deleted when a user is claimed, in its one transaction: an
+#: unverified user never had a session, and the email limit keeps its live links (the newest) fewer.
+CLAIM_BATCH = 10
+
+
+def claim_unverified(
+    db: DatabaseWriter, user: Doc, *, provider: str, name: str | None, image: str | None
+) -> Doc:
+    """``user`` signed up with an email it never verified; a provider has now shown that the person
+    signing in owns that email. Nothing the sign-up chose is kept, since anyone could have made it:
+    its password (the credential account) goes, and so do any session and pending verification link;
+    the name, the image and the personal organization's name become the provider's. The owner is told
+    by email when a password went. In the caller's transaction; returns the verified user."""
+    from ontology.auth.people import slugify
+
+    now = now_ms()
+    user_id = user["_id"]
+    credential = db.lookup_unique(
+        "accounts", "provider_account", {"providerId": "credential", "accountId": user_id}
+    )
+    if credential is not None:
+        db.delete(credential["_id"], "accounts")
+    for session in (
+        db.query("sessions").with_index("by_user", lambda q: q.eq("userId", user_id)).take(CLAIM_BATCH)
+    ):
+        db.delete(session["_id"], "sessions")
+    identifier = normalize_email(user["email"])
+    pending = (
+        db.query("verificationTokens")
+        .with_index(
+            "by_identifier", lambda q: q.eq("identifier", identifier).eq("type", "email_verification")
+        )
+        .order("desc")
+        .take(CLAIM_BATCH)
+    )
+    for token in pending:
+        db.delete(token["_id"], "verificationTokens")
+    display = name or user["email"]
+    memberships = db.query("memberships").with_index("by_user", lambda q: q.eq("userId", user_id)).take(2)
+    if len(memberships) == 1 and memberships[0]["role"] == "org_owner":
+        org_id = memberships[0]["organizationId"]
+        org = db.get(org_id, "organizations")
+        if org is not None and org.get("personal"):
+            org_name = f"{display}'s organization"
+            db.patch(
+                org_id,
+                {"name": org_name, "slug": slugify(org_name, org_id[-6:].lower()), "updatedAt": now},
+                "organizations",
+            )
+            if memberships[0].get("entityId"):
+                db.view(org=org_id).patch(
+                    memberships[0]["entityId"], {"name": display, "updatedAt": now}, "entities"
+                )
+    if credential is not None:
+        text, html = compose_email(
+            f"You signed in with {provider}, which confirmed this email address. A password had been set "
+            "when this account was created, but the address was never confirmed, so that password no "
+            'longer signs in. To use a password, choose one with "Forgot password".'
+        )
+        send_email(db, user["email"], f"Your account now signs in with {provider}", text, html)
+    return db.patch(user_id, {"emailVerified": True, "name": name, "image": image, "updatedAt": now}, "users")

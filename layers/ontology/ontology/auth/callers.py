@@ -36,10 +36,14 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def origin_of(url: str | None) -> str | None:
-    """``scheme://host[:port]`` of a URL, lowercased; None when it is not an absolute http(s) URL."""
-    if not url or any(ch in url for ch in "\\\t\r\n "):
+    """``scheme://host[:port]`` of a URL, lowercased; None when it is not an absolute http(s) URL or
+    holds what a browser might read otherwise (a backslash, whitespace, a control character)."""
+    if not url or any(ch <= " " or ch in "\\\x7f" for ch in url):
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
         return None
     return f"{parts.scheme}://{parts.netloc}".lower()
@@ -48,13 +52,13 @@ def origin_of(url: str | None) -> str | None:
 def is_trusted_origin(origin: str | None) -> bool:
     """Whether ``origin`` is the platform's public URL or one of the allowed origins (``*`` trusts none
     for credentials: a wildcard never lets a cookie act cross-site)."""
+    from ontology.public_url import public_url
     from ontology.settings import get_settings
 
     found = origin_of(origin)
     if found is None:
         return False
-    settings = get_settings()
-    trusted = {origin_of(settings.public_base_url), *(origin_of(o) for o in settings.allowed_origins)}
+    trusted = {origin_of(public_url()), *(origin_of(o) for o in get_settings().allowed_origins)}
     return found in trusted
 
 

@@ -33,13 +33,12 @@ from ontology.errors import (
     ValidationError,
     error_envelope,
 )
+from ontology.json_depth import check_json_depth
 from ontology.runtime.context import _as_validation_error, invoke
 from ontology.runtime.registry import RegisteredFunction
 
 __all__ = [
     "MAX_BODY_BYTES",
-    "MAX_JSON_DEPTH",
-    "check_json_depth",
     "handle",
     "http_response",
     "parse_body",
@@ -68,34 +67,6 @@ def to_json(value: Any) -> str:
     return json.dumps(
         value, default=_json_default, allow_nan=False, ensure_ascii=False, separators=(",", ":")
     )
-
-
-#: JSON nested deeper than this is refused before it is parsed: the C parser recurses, and a deep
-#: enough input (100 KB of "[") overflows the stack of the thread parsing it.
-MAX_JSON_DEPTH = 200
-
-
-def check_json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> None:
-    """VALIDATION_ERROR when ``text`` nests arrays/objects deeper than ``limit`` (strings skipped)."""
-    if text.count("[") + text.count("{") <= limit:
-        return
-    depth, in_string, escaped = 0, False, False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > limit:
-                raise ValidationError(f"The JSON nests deeper than {limit} levels")
-        elif ch in "]}":
-            depth -= 1
 
 
 def _reject_constant(name: str) -> Any:

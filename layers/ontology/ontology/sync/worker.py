@@ -35,7 +35,7 @@ from ontology.errors import (
     ValidationError,
     error_envelope,
 )
-from ontology.runtime.handler import check_json_depth
+from ontology.json_depth import check_json_depth
 from ontology.runtime.registry import RegisteredFunction
 from ontology.sync import limits, push
 from ontology.sync.calls import call
