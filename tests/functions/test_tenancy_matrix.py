@@ -159,6 +159,9 @@ def _calls(f: dict[str, str]) -> dict[str, dict[str, Any]]:
         "clones:clone_voice": {"creatorId": f["creator"], "audioSamples": [STORAGE_ID]},
         "clones:speak": {"cloneId": f["post"], "text": "hello"},
         "clones:clone_appearance": {"cloneId": f["post"], "imageStorageId": STORAGE_ID},
+        # Stripe's ids: another member's card or SetupIntent is never the caller's
+        "billing:save_payment_method": {"setupIntentId": "seti_1OtherMembersIntent"},
+        "billing:remove_payment_method": {"paymentMethodId": "pm_1OtherMembersCard"},
     }
 
 

@@ -116,13 +116,15 @@ def save_from_setup_intent(org: str, user: str, setup_intent_id: str) -> dict[st
     """Make the card a succeeded SetupIntent saved the member's default, once Stripe says so: the
     SetupIntent must be the member's customer's (NOT_FOUND otherwise) and succeeded (CONFLICT while
     it is not). A SetupIntent older than the one whose card is the default changes nothing."""
-    payments = _payments()
     customer = membership(org, user).get("stripeCustomerId")
+    if not customer:  # nothing of theirs to find: Stripe is not asked
+        raise NotFoundError("No such setup intent", field="setupIntentId")
+    payments = _payments()
     try:
         intent = payments.retrieve_setup_intent(setup_intent_id)
     except PaymentFailedError:
         raise NotFoundError("No such setup intent", field="setupIntentId") from None
-    if not customer or intent.customer != customer:
+    if intent.customer != customer:
         raise NotFoundError("No such setup intent", field="setupIntentId")
     if intent.status != "succeeded" or not intent.payment_method:
         raise ConflictError(
@@ -163,13 +165,15 @@ def list_cards(org: str, user: str) -> list[dict[str, Any]]:
 def remove_card(org: str, user: str, method_id: str) -> dict[str, Any]:
     """Detach one of the member's saved cards from their customer (NOT_FOUND for any card that is not
     theirs); removing the default leaves them without one until they save another."""
-    payments = _payments()
     customer = membership(org, user).get("stripeCustomerId")
+    if not customer:  # nothing of theirs to find: Stripe is not asked
+        raise NotFoundError("No such saved card", field="paymentMethodId")
+    payments = _payments()
     try:
         card = payments.retrieve_method(method_id)
     except PaymentFailedError:
         raise NotFoundError("No such saved card", field="paymentMethodId") from None
-    if not customer or card.customer != customer:
+    if card.customer != customer:
         raise NotFoundError("No such saved card", field="paymentMethodId")
 
     def forget(db: DatabaseWriter) -> None:
