@@ -209,6 +209,8 @@ class Where:
     hash_key: Callable[[str], str | None]
     #: A Secrets Manager secret's ARN by any of its ids (None: no such secret).
     secret_arn: Callable[[str], str | None]
+    #: The state machine whose running execution issued a task token (None: no such token).
+    token_state_machine: Callable[[str], str | None] = lambda _token: None
 
 
 def _arn(service: str, where: Where, resource: str) -> str:
@@ -345,6 +347,10 @@ def _lambda(operation: str, p: Mapping[str, Any], where: Where) -> list[Check]:
 
 def _states(operation: str, p: Mapping[str, Any], where: Where) -> list[Check]:
     arn = p.get("executionArn") or p.get("stateMachineArn") or "*"
+    if operation.startswith("SendTask") and p.get("taskToken"):
+        # a callback's token is authorized against the state machine that issued it (SAM's own
+        # StepFunctionsCallbackPolicy names the state machine)
+        arn = where.token_state_machine(str(p["taskToken"])) or "*"
     return [Check(f"states:{operation}", arn)]
 
 
@@ -544,8 +550,26 @@ def _where(response: Any, region: str) -> Where:
         secrets = secretsmanager_backends[account][region].secrets
         return str(secrets[secret_id].arn) if secret_id in secrets else None
 
+    def token_state_machine(token: str) -> str | None:
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        backend = stepfunctions_parser_backends[account][region]  # the ASL interpreter's executions
+        for machine in getattr(backend, "state_machines", []):
+            for execution in getattr(machine, "executions", []):
+                worker = getattr(execution, "exec_worker", None)
+                pool = getattr(getattr(worker, "env", None), "callback_pool_manager", None)
+                if pool is not None and pool.get(token) is not None:
+                    return str(machine.arn)
+        return None
+
     return Where(
-        region, account, urllib.parse.unquote(response.path), _query(response.uri), hash_key, secret_arn
+        region,
+        account,
+        urllib.parse.unquote(response.path),
+        _query(response.uri),
+        hash_key,
+        secret_arn,
+        token_state_machine,
     )
 
 

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,7 +43,10 @@ class Stack:
         self.aws_port, self.api_port = free_port(), free_port()
         self.stripe_port, self.chain_port = free_port(), free_port()
         self.proc: subprocess.Popen[str] | None = None
+        #: What the stack printed up to ``ready.`` (its banner), and after it.
         self.lines: list[str] = []
+        self.after: list[str] = []
+        self._drain: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -88,6 +92,10 @@ class Stack:
                 break
             self.lines.append(line.rstrip())
             if line.startswith("ready."):
+                # Keep reading what the stack prints: a pipe nobody empties fills up (64 KB) and
+                # then blocks every thread of the stack that logs.
+                self._drain = threading.Thread(target=self._read_rest, daemon=True)
+                self._drain.start()
                 return
         self.proc.kill()
         pytest.fail("the local stack did not start:\n" + "\n".join(self.lines))
@@ -99,11 +107,21 @@ class Stack:
     def token(self) -> str:
         return str(self.dev_session()["token"])
 
+    def _read_rest(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.after.append(line.rstrip())
+            if len(self.after) > 20_000:
+                del self.after[:10_000]
+
     def stop(self) -> tuple[int, str]:
+        """Ctrl-C, as a developer stops it: the exit code and what it printed after ``ready.``."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGINT)
-        out, _ = self.proc.communicate(timeout=60)
-        return self.proc.returncode, out
+        self.proc.wait(timeout=60)
+        if self._drain is not None:
+            self._drain.join(timeout=10)
+        return self.proc.returncode, "\n".join(self.after)
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -80,6 +80,23 @@ def where(path: str = "/", query: dict[str, str] | None = None) -> Where:
     return Where("us-east-1", "123456789012", path, query or {}, lambda table: "pk", lambda secret: None)
 
 
+def test_a_callback_token_is_checked_against_the_state_machine_that_issued_it() -> None:
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:purchase"
+    issued = Where(
+        "us-east-1", "123456789012", "/", {}, lambda t: "pk", lambda s: None, lambda token: machine
+    )
+    for operation in ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"):
+        (check,) = checks_for("states", operation, {"taskToken": "tok"}, issued)
+        assert (check.action, check.resource) == (f"states:{operation}", machine)
+    # SAM's StepFunctionsCallbackPolicy names the state machine: that is what allows it
+    allowed = policy({"Effect": "Allow", "Action": ["states:SendTaskSuccess"], "Resource": machine})
+    assert (
+        evaluate([allowed], checks_for("states", "SendTaskSuccess", {"taskToken": "tok"}, issued)[0]) == ALLOW
+    )
+    unknown = checks_for("states", "SendTaskSuccess", {"taskToken": "tok"}, where())[0]
+    assert unknown.resource == "*"
+
+
 def test_each_request_is_checked_as_aws_checks_it() -> None:
     transaction = {
         "TransactItems": [
