@@ -55,9 +55,11 @@ class GetArgs(Args):
     id: EntityId
 
 
-@query(args=GetArgs, returns=EntityOut | None)
+@query(args=GetArgs, returns=EntityOut | None, auth="public")
 def get(ctx: QueryCtx, args: GetArgs) -> Doc | None:
-    """A token entity, or null."""
+    """A token entity, or null. Anyone reads an active token's page by its id (its public fields:
+    the reference's, its symbol, price, description and image); the organization's staff also read
+    its drafts."""
     return entity_of_type(ctx.db, args.id, "token")
 
 

@@ -263,7 +263,7 @@ def api_event(
         "body": json.dumps(args) if method == "POST" else None,
         "isBase64Encoded": False,
     }
-    if spec.auth != "public":
+    if spec.auth != "public" or identity is not None:  # a public route has no authorizer in front
         event["requestContext"]["authorizer"] = {"lambda": identity or SAMPLE_IDENTITY}
     return event
 

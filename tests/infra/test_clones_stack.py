@@ -12,6 +12,7 @@ import pytest
 
 from ontology.client import OneClient
 from tests.infra.localstack import (
+    SessionClient,
     Stack,
     connections_of,
     events_of,
@@ -48,7 +49,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def owner(stack: Stack) -> OneClient:
-    return OneClient(stack.url, token=stack.token())
+    return SessionClient(stack, stack.token())
 
 
 def _post(client: OneClient, creator: str, title: str, body: str) -> str:

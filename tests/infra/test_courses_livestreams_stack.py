@@ -15,8 +15,10 @@ import pytest
 from ontology.client import OneClient
 from tests.infra.localstack import (
     PAGE,
+    SessionClient,
     Stack,
     connections_of,
+    convex_query,
     events_of,
     running_stack,
     signed_in,
@@ -68,7 +70,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def owner(stack: Stack) -> OneClient:
-    return OneClient(stack.url, token=stack.token())
+    return SessionClient(stack, stack.token())
 
 
 @pytest.fixture(scope="module")
@@ -210,8 +212,11 @@ def test_courses_of_another_organization_and_bad_input(
 ) -> None:
     from ontology.errors import NotFoundError, ValidationError
 
-    other = OneClient(stack.url, token=signed_in(stack, f"other-{time.time_ns()}@example.com"))
-    assert other.query("courses:get", {"courseId": course["_id"]}) is None
+    other = SessionClient(stack, signed_in(stack, f"other-{time.time_ns()}@example.com"))
+    # a published course's page is public: another organization reads it as anyone does
+    seen = other.query("courses:get", {"courseId": course["_id"]})
+    assert seen == convex_query(stack, "courses:get", {"courseId": course["_id"]})
+    assert seen["_id"] == course["_id"] and seen["generation"] is None
     with pytest.raises(NotFoundError):
         other.mutation("courses:generate", {"creatorId": creator["creator"], "topic": "Stolen"})
     with pytest.raises(ValidationError):

@@ -17,7 +17,7 @@ import pytest
 from ontology.client import OneClient
 from ontology.errors import ForbiddenError, PriceChangedError, UnauthenticatedError
 from tests.conftest import ROOT
-from tests.infra.localstack import Stack, mail_to, settled, signed_in
+from tests.infra.localstack import SessionClient, Stack, mail_to, settled, signed_in
 
 #: The reference's .env, as a developer arriving with it would have it.
 REFERENCE_ENV = {
@@ -100,7 +100,7 @@ def test_auth_endpoints_answer_concurrent_requests_without_a_server_error(stack:
 
 def test_after_a_switch_the_next_call_acts_in_the_new_organization(stack: Stack) -> None:
     owner = signed_in(stack, "owner@example.com")
-    with OneClient(stack.url, token=owner) as as_owner:
+    with SessionClient(stack, owner) as as_owner:
         club = as_owner.mutation("organizations:create", {"name": "Club", "joinPolicy": "open"})[
             "organizationId"
         ]

@@ -18,7 +18,7 @@ import pytest
 from ontology.client import OneClient
 from ontology.errors import ConflictError, NotFoundError, UnauthenticatedError, ValidationError
 from tests.conftest import ROOT
-from tests.infra.localstack import Stack, settled, signed_in
+from tests.infra.localstack import SessionClient, Stack, settled, signed_in
 
 
 def _buy(client: OneClient, token: str, amount: int, method: str, key: str | None = None) -> dict[str, Any]:
@@ -80,7 +80,7 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
     demo_token = session["demoTokenId"]  # deployed on the local chain at first start
     assert f"demo token  {demo_token}" in banner
 
-    with OneClient(stack.url, token=stack.token()) as client:
+    with SessionClient(stack, stack.token()) as client:
         created = client.mutation(
             "creators:create", {"email": "ada@example.com", "name": "Ada", "niche": ["math"]}
         )
@@ -125,7 +125,9 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
 
     with OneClient(stack.url) as anonymous:
         with pytest.raises(UnauthenticatedError):
-            anonymous.query("creators:list", {})
+            anonymous.query("entities:list", {"paginationOpts": {"numItems": 5, "cursor": None}})
+        # the platform's public creators, to anyone (docs/auth.md, "What is public")
+        assert cid in {c["_id"] for c in anonymous.query("creators:list", {"limit": 100})}
         assert anonymous.openapi()["paths"]["/api/creators/get"]["post"]["x-convex-path"] == "creators:get"
     unknown = httpx.post(f"{stack.url}/api/nothing/here", json={})
     assert unknown.status_code == 404 and unknown.json()["errorData"]["code"] == "NOT_FOUND"
@@ -206,7 +208,7 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
     try:
         assert "restored:" in "\n".join(again.lines)
         assert f"demo token  {demo_token}" in "\n".join(again.lines)  # found again, not deployed twice
-        with OneClient(again.url, token=again.token()) as client:
+        with SessionClient(again, again.token()) as client:
             assert client.query("creators:get", {"id": cid})["name"] == "Ada"
             url = client.query("files:get_file_url", {"storageId": up["storageId"]})
             assert httpx.get(url).content == data
@@ -244,7 +246,7 @@ def _better_auth_client(stack: Stack) -> None:
 def _auth_flow(stack: Stack) -> None:
     _better_auth_client(stack)
     ada, bob = signed_in(stack, "ada@example.com"), signed_in(stack, "bob@example.com")
-    with OneClient(stack.url, token=ada) as as_ada, OneClient(stack.url, token=bob) as as_bob:
+    with SessionClient(stack, ada) as as_ada, SessionClient(stack, bob) as as_bob:
         post = as_ada.mutation("entities:create", {"type": "blog_post", "name": "Ada's post"})["id"]
         assert as_ada.query("entities:get", {"id": post})["name"] == "Ada's post"
         assert as_bob.query("entities:get", {"id": post}) is None, "another organization sees nothing"

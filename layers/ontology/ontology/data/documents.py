@@ -391,6 +391,13 @@ class KnowledgeDoc(_Strict):
     updatedAt: Timestamp
 
 
+class PublicEntityDoc(_Strict):
+    """A public entity's pointer (written by the transaction layer, its id the entity's own)."""
+
+    organizationId: OrganizationId
+    type: EntityType
+
+
 DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
     "organizations": OrganizationDoc,
     "users": UserDoc,
@@ -407,6 +414,7 @@ DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
     "accounts": AccountDoc,
     "rateLimits": RateLimitDoc,
     "chainNonces": ChainNonceDoc,
+    "publicEntities": PublicEntityDoc,
 }
 
 
