@@ -243,6 +243,7 @@ def _calls(f: dict[str, Any], private: bool = False) -> dict[str, dict[str, Any]
         "tokens:get_user_holdings": {"userId": p("creator", "fan")},
         "tokens:get_purchase": {"purchaseId": p("token", "payment")},
         "tokens:create": {"creatorId": creator, "name": "Stolen", "symbol": "STL", "priceUsd": 1},
+        "tokens:update": {"id": token, "description": "stolen"},
         "tokens:purchase": {"tokenId": token, "amount": 1, "paymentMethodId": "pm_card_visa"},
         "tokens:transfer": {"tokenId": token, "toEntityId": p("creator", "fan"), "amount": 1},
         "courses:enroll": {"courseId": course},
