@@ -374,7 +374,8 @@ class Sight:
 
     def show(self, org: str, table: str, doc: Doc | None) -> Doc | None:
         """``doc`` as this viewer sees it (hidden fields removed), or None when they do not see it.
-        What it needs beyond the document was read by :meth:`prepare` (else it is read now)."""
+        What deciding needs beyond the document is what :meth:`prepare` read for its page (what it
+        did not read counts as not seen: a reader prepares every page before it shows it)."""
         if doc is None:
             return None
         audience = self.viewer.audience(org)
