@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SAM_VENV := .venv-sam
 SAM      := $(SAM_VENV)/bin/sam
 
-.PHONY: dev test lint format bench template docs events contracts validate build deploy lock clean
+.PHONY: dev test test-browser lint format bench template docs events contracts validate build deploy lock clean
 
 $(STAMP): requirements/dev.txt requirements/lock.txt layers/ontology/requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,23 @@ $(JS_STAMP): tests/js/package.json tests/js/package-lock.json
 	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(JS_STAMP)
 
-test: $(STAMP) $(JS_STAMP) lint validate
+# The browser test (tests/browser): a React page on Convex's and Better Auth's clients, built with
+# Vite and driven by playwright-core (npm, versions locked) in Debian's Chromium, never a browser
+# downloaded by Playwright.
+BROWSER_STAMP := tests/browser/node_modules/.installed
+$(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(BROWSER_STAMP)
+
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
+test: $(STAMP) $(JS_STAMP) $(BROWSER_STAMP) $(CHROMIUM) lint validate
 	$(PY) -m pytest
+
+test-browser: $(STAMP) $(BROWSER_STAMP) $(CHROMIUM)
+	$(PY) -m pytest tests/browser
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -69,7 +69,7 @@ class _Stack:
 
     @property
     def session(self) -> dict[str, Any]:
-        return dict(json.loads((self.state.parent / "dev-session.json").read_text()))
+        return dict(json.loads((self.state / "dev-session.json").read_text()))
 
 
 def _seed(state: Path, org: str, n: int) -> None:

@@ -8,6 +8,9 @@
   moto, with the function invocations counted.
 - **What one write costs** when it touches k subscriptions (k connections watching one document):
   DynamoDB requests and Lambda invocations, counted on the same handlers.
+- **What one ``ModifyQuerySet`` costs at the caps**: one message adding as many subscriptions as a
+  connection may hold, each a search reading 100 documents (unbounded, ~100 watch items and markers
+  each): the items it writes and the queries it runs, against the limits' own bounds.
 """
 
 from __future__ import annotations
@@ -154,6 +157,69 @@ def _write_and_deliver(streams: Any, sqs: Any, queue_url: str, doc_id: str, coun
     }
 
 
+class _Puts:
+    """Items the table is asked to write."""
+
+    def __init__(self) -> None:
+        self.items = 0
+
+    def __call__(self, operation: str, params: dict[str, Any], response: Any) -> None:
+        if operation == "BatchWriteItem":
+            self.items += sum(
+                1 for requests in params["RequestItems"].values() for r in requests if "PutRequest" in r
+            )
+        elif operation in ("PutItem", "UpdateItem"):
+            self.items += 1
+
+
+def _one_message_at_the_caps(
+    state: Any, invocations: _Invocations, posted: list[Any]
+) -> list[dict[str, Any]]:
+    from ontology.data.store import add_listener, remove_listener
+    from ontology.sync import limits
+    from ontology.sync.worker import process
+
+    conn = state.create("caps")
+    conn.identity = {
+        "userId": "usr_bench",
+        "organizationId": ORG,
+        "role": "org_owner",
+        "sessionId": "ses_caps",
+    }
+    conn.identity_version = 1
+    state.save(conn)
+    search = {"query": "lesson", "limit": 100}
+    adds = [
+        {"type": "Add", "queryId": i, "udfPath": "entities:search", "args": [search]}
+        for i in range(limits.MAX_QUERIES)
+    ]
+    message = {"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1, "modifications": adds}
+    puts = _Puts()
+    invocations.by_function.clear()
+    posted.clear()
+    add_listener(puts)
+    try:
+        process(state, {"c": "caps", "m": json.dumps(message)}, "caps-1")
+    finally:
+        remove_listener(puts)
+    runs = invocations.total()
+    answered = {m["queryId"] for _, t in posted if t["type"] == "Transition" for m in t["modifications"]}
+    return [
+        result(
+            f"sync: items written by one ModifyQuerySet of {limits.MAX_QUERIES} search subscriptions",
+            puts.items,
+            f"<= {limits.MESSAGE_ITEMS}",
+            puts.items <= limits.MESSAGE_ITEMS and len(answered) == limits.MAX_QUERIES,
+        ),
+        result(
+            f"sync: queries run by one ModifyQuerySet of {limits.MAX_QUERIES} search subscriptions",
+            runs,
+            f"<= {limits.ITEM_RUNS}",
+            runs <= limits.ITEM_RUNS,
+        ),
+    ]
+
+
 def _costs() -> list[dict[str, Any]]:
     import boto3
 
@@ -221,6 +287,7 @@ def _costs() -> list[dict[str, Any]]:
                         lambdas == 1 + 2 * k,
                     )
                 )
+            out += _one_message_at_the_caps(state, invocations, posted)
     finally:
         push.post = original_post  # type: ignore[assignment]
         calls.set_invoker(None)

@@ -1,4 +1,17 @@
-"""Billing jobs: on the 1st of every month, an invoice and a charge for each active subscription.
+"""Billing: customers' saved cards (a Stripe SetupIntent the page confirms, then the card is their
+default for purchases; list and remove them), Stripe's webhook, and the monthly billing job.
+
+``billing:stripe_webhook`` (``POST /api/stripe/webhook``, public: Stripe calls it) takes the request
+itself and applies each event whose ``Stripe-Signature`` verifies with the endpoint's secret
+(``stripeWebhookSecret``) and is at most five minutes old, once: an event id seen before is
+acknowledged (200, ``outcome: "duplicate"``) and changes nothing. Stripe delivers at least once and
+retries whatever did not get a 2xx for days, so a delivery of an applied event must not fail; a
+captured event sent again later fails its signature's age check (401). It resumes or fails a token
+purchase waiting for the buyer's 3-D Secure (``payment_intent.*``) and makes a saved card the default
+(``setup_intent.succeeded``), each time from what Stripe itself says of the object, not from the
+event's copy.
+
+On the 1st of every month, an invoice and a charge for each active subscription.
 
 A subscription entity's properties name what to charge: ``amount`` (in cents), ``currency``,
 ``paymentMethod`` (a Stripe payment method) and optionally ``customer``. Each subscription gets one
@@ -10,17 +23,201 @@ the next run.
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import logging
+from typing import Annotated, Any
+
+from pydantic import Field, StrictStr
 
 from ontology.data.fields import EntityId
-from ontology.errors import ConflictError, PaymentFailedError, UpstreamError
+from ontology.errors import (
+    ConflictError,
+    InternalError,
+    OneError,
+    PaymentFailedError,
+    UnauthenticatedError,
+    UpstreamError,
+)
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.functions import action, mutation, query
-from ontology.runtime.registry import Args
+from ontology.runtime.registry import Args, HttpRequest
+from ontology.runtime.results import Result
 from ontology.services.cron_runs import CronArgs, done, mark_done, organizations, run_time, window_for
 from ontology.services.ontology_ops import log_event, now_ms
 
+log = logging.getLogger(__name__)
+
 JOB = "billing:process_monthly_billing"
+#: How long an applied event's id is kept to refuse it again (Stripe retries a delivery for 3 days;
+#: an older one is refused anyway: its signature's timestamp is stale after five minutes).
+SEEN_EVENT_MS = 7 * 24 * 3600 * 1000
+
+
+# ------------------------------------------------------------------------------------ saved cards
+
+
+class SetupIntentOut(Result):
+    setupIntentId: str
+    #: For Stripe.js ``confirmCardSetup`` / ``confirmSetup`` on the page.
+    clientSecret: str
+    status: str
+
+
+@action(returns=SetupIntentOut)
+def create_setup_intent(ctx: ActionCtx, args: Args) -> dict[str, Any]:
+    """Start saving a card: a Stripe SetupIntent for the caller's Stripe customer (made on first
+    use), whose client secret the page confirms with Stripe.js; then ``billing:save_payment_method``
+    (or Stripe's webhook) makes the card the caller's default for purchases."""
+    from ontology.services import cards
+
+    identity = ctx.auth.require_identity()
+    return cards.create_setup_intent(identity.organizationId, identity.userId)
+
+
+class CardOut(Result):
+    paymentMethodId: str
+    brand: str | None = None
+    last4: str | None = None
+    expMonth: int | None = None
+    expYear: int | None = None
+    isDefault: bool
+
+
+class SaveArgs(Args):
+    setupIntentId: Annotated[StrictStr, Field(pattern=r"^seti_[A-Za-z0-9_]{1,250}$")]
+
+
+@action(args=SaveArgs, returns=CardOut)
+def save_payment_method(ctx: ActionCtx, args: SaveArgs) -> dict[str, Any]:
+    """After the page confirmed the SetupIntent: the card it saved becomes the caller's default, once
+    Stripe says the SetupIntent (the caller's own) succeeded; CONFLICT while it has not."""
+    from ontology.services import cards
+
+    identity = ctx.auth.require_identity()
+    return cards.save_from_setup_intent(identity.organizationId, identity.userId, args.setupIntentId)
+
+
+@action(returns=list[CardOut])
+def list_payment_methods(ctx: ActionCtx, args: Args) -> list[dict[str, Any]]:
+    """The caller's saved cards (brand, last 4 digits, expiry; never the number), the default marked."""
+    from ontology.services import cards
+
+    identity = ctx.auth.require_identity()
+    return cards.list_cards(identity.organizationId, identity.userId)
+
+
+class RemoveArgs(Args):
+    paymentMethodId: Annotated[StrictStr, Field(pattern=r"^pm_[A-Za-z0-9_]{1,250}$")]
+
+
+class Removed(Result):
+    paymentMethodId: str
+    removed: bool
+
+
+@action(args=RemoveArgs, returns=Removed)
+def remove_payment_method(ctx: ActionCtx, args: RemoveArgs) -> dict[str, Any]:
+    """Remove one of the caller's saved cards (detached from their Stripe customer); NOT_FOUND for a
+    card that is not theirs. Without a default, a purchase must name its payment method."""
+    from ontology.services import cards
+
+    identity = ctx.auth.require_identity()
+    return cards.remove_card(identity.organizationId, identity.userId, args.paymentMethodId)
+
+
+# ------------------------------------------------------------------------------------ webhook
+
+
+class WebhookOut(Result):
+    received: bool
+    eventId: str
+    type: str
+    outcome: str
+
+
+@action(
+    args=HttpRequest,
+    returns=WebhookOut,
+    auth="public",
+    route="/api/stripe/webhook",
+    request=True,
+    uses=("purchase_callbacks",),
+)
+def stripe_webhook(ctx: ActionCtx, args: HttpRequest) -> dict[str, Any]:
+    """Stripe's webhook: verified (signature and age), applied once per event id (a delivery of an
+    applied event is acknowledged as a duplicate), each event settled from Stripe's own view: a token
+    purchase waiting for 3-D Secure resumes or fails, a succeeded SetupIntent's card becomes its
+    member's default."""
+    import stripe
+
+    from ontology.providers.payments import verify_webhook
+    from ontology.secrets import get_secret
+
+    secret = get_secret("stripeWebhookSecret")
+    if not secret:
+        raise InternalError("The Stripe webhook secret is not configured (stripeWebhookSecret)")
+    try:
+        event = verify_webhook(args.body.encode("utf-8"), args.headers.get("stripe-signature"), secret)
+    except stripe.SignatureVerificationError:
+        raise UnauthenticatedError("The Stripe-Signature header does not verify (or is too old)") from None
+    except ValueError:
+        raise UnauthenticatedError("The body is not a Stripe event") from None
+    event_id, kind = str(event.get("id") or ""), str(event.get("type") or "")
+    if not event_id:
+        raise UnauthenticatedError("The body is not a Stripe event")
+    if _seen(event_id):
+        return {"received": True, "eventId": event_id, "type": kind, "outcome": "duplicate"}
+    outcome = _apply(kind, (event.get("data") or {}).get("object") or {})
+    _mark_seen(event_id, kind)
+    return {"received": True, "eventId": event_id, "type": kind, "outcome": outcome}
+
+
+def _seen(event_id: str) -> bool:
+    from ontology.data.transaction import run_query
+
+    found = run_query(
+        lambda db: db.lookup_unique("webhookEvents", "event", {"provider": "stripe", "eventId": event_id}),
+        org=None,
+        platform=True,
+    )
+    return found is not None
+
+
+def _mark_seen(event_id: str, kind: str) -> None:
+    from ontology.data.transaction import run_mutation
+
+    now = now_ms()
+    doc = {
+        "provider": "stripe",
+        "eventId": event_id,
+        "type": kind[:255],
+        "createdAt": now,
+        "expiresAt": now + SEEN_EVENT_MS,
+    }
+    with contextlib.suppress(ConflictError):  # a racing delivery of the same event recorded it first
+        run_mutation(lambda db: db.insert("webhookEvents", doc), org=None, platform=True)
+
+
+def _apply(kind: str, obj: Any) -> str:
+    """What an event does: decided from Stripe's view of its object; ``ignored`` for an event that
+    names nothing of ours (another integration's intents, an invoice's charge)."""
+    from ontology.services import cards, purchases
+
+    metadata = obj.get("metadata") or {}
+    org = metadata.get("organizationId")
+    try:
+        if kind.startswith("payment_intent.") and metadata.get("purchaseId") and org:
+            return purchases.authentication_outcome(
+                str(org), str(metadata["purchaseId"]), intent_id=str(obj.get("id"))
+            )
+        if kind == "setup_intent.succeeded" and metadata.get("userId") and org:
+            cards.save_from_setup_intent(str(org), str(metadata["userId"]), str(obj.get("id")))
+            return "saved"
+    except OneError as exc:  # not ours, gone, or moved on: applied as far as it goes
+        if exc.status >= 500:
+            raise
+        log.info("stripe event %s: %s", kind, exc.message)
+    return "ignored"
 
 
 def _page(ctx: QueryCtx, kind: str, status: str) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from pydantic import Field, StrictInt, StrictStr
 
 from ontology.data.fields import MAX_KNOWLEDGE_TEXT, DocumentId, KnowledgeLabels
 from ontology.data.search import tokenize
+from ontology.data.vectors import MAX_LIMIT as VECTOR_MAX_LIMIT
 from ontology.data.vectors import index_records
 from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
@@ -187,7 +188,8 @@ def embedded_chunks(texts: list[str]) -> list[dict[str, Any]]:
 class SearchArgs(Args):
     query: Annotated[StrictStr, Field(min_length=1, max_length=MAX_QUERY_CHARS)]
     sourceId: DocumentId | None = None
-    limit: Annotated[StrictInt, Field(ge=1, le=100)] = 10
+    #: As Convex's vector search: 1 to 256 (S3 Vectors' topK of 100 is exceeded by shard ranges).
+    limit: Annotated[StrictInt, Field(ge=1, le=VECTOR_MAX_LIMIT)] = 10
 
 
 class KnowledgeHit(Result):

@@ -432,7 +432,7 @@ def _reply_key(message_id: str) -> str:
 def reply_context(ctx: QueryCtx, args: ReplyArgs) -> dict[str, Any]:
     """What the co-host needs to answer ``messageId``: ``todo`` false when it has answered already (or
     the stream is no longer live), else the clone's prompt and the chat's last messages."""
-    conversation_history = function_module("grounding").conversation_history
+    grounding = function_module("grounding")
 
     stream = _stream(ctx.db, args.livestreamId)
     clone_id = stream["properties"].get("cloneId")
@@ -443,15 +443,18 @@ def reply_context(ctx: QueryCtx, args: ReplyArgs) -> dict[str, Any]:
     if answered is not None or stream["properties"]["streamStatus"] != "started":
         return {"todo": False}
     clone = require_entity(ctx.db, clone_id, field="cloneId", kind="ai_clone")
-    history = conversation_history(ctx.db, args.livestreamId, clone_id, leave_out=args.messageId)
+    history = grounding.conversation_history(
+        ctx.db, args.livestreamId, clone_id, leave_out=args.messageId, quote_others=True
+    )
     return {
         "todo": True,
         "cloneId": clone_id,
         "systemPrompt": clone["properties"]["systemPrompt"]
-        + f'\n\nYou are co-hosting the livestream "{stream["name"]}"; answer the viewer briefly.',
+        + f"\n\nYou are co-hosting the livestream {stream['name']!r}; answer the viewer briefly."
+        + grounding.QUOTED_RULE,
         "temperature": clone["properties"].get("temperature", 0.7),
         "history": history,
-        "question": question["properties"]["text"],
+        "question": grounding.quoted(question["properties"]["text"]),
     }
 
 

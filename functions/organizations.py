@@ -4,7 +4,7 @@ members, change a role, remove a member, switch the active organization.
 Memberships live in the platform partition (a user belongs to several organizations); every
 function here reads and writes only the caller's active organization's, except ``create``,
 ``accept`` and ``join``, which add the caller to another one, and ``switch_active``, which moves the
-caller's session to an organization they belong to (with a new session token: see its docstring).
+caller's session to an organization they belong to (the session keeps its token).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pydantic import Field, StrictStr
 from ontology.auth.identity import hash_token, new_token
 from ontology.auth.people import (
     INVITATION_TTL_MS,
+    active_membership,
     add_member,
     membership,
     memberships_of,
@@ -26,13 +27,12 @@ from ontology.data.db import DatabaseReader, DatabaseWriter
 from ontology.data.fields import Email, OrganizationId, UserId
 from ontology.data.keys import now_ms
 from ontology.data.transaction import run_mutation
-from ontology.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from ontology.errors import ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError
+from ontology.public_url import public_url
 from ontology.runtime.context import ActionCtx, QueryCtx
 from ontology.runtime.functions import action, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import SuccessResult, id_result
-from ontology.runtime.scheduler import Scheduler
-from ontology.settings import get_settings
 
 InvitableRole = Literal["org_owner", "org_user", "customer"]
 JoinPolicy = Literal["invitation", "open"]
@@ -138,13 +138,17 @@ class InviteArgs(Args):
     role: InvitableRole = "org_user"
 
 
-@action(args=InviteArgs, returns=SuccessResult, auth="org_owner")
+@action(args=InviteArgs, returns=SuccessResult, auth="org_owner", uses=("public_url",))
 def invite(ctx: ActionCtx, args: InviteArgs) -> dict[str, bool]:
-    """Invite someone by email: they get a link with a single-use token, valid 7 days."""
+    """Invite someone by email: they get a link with a single-use token, valid 7 days. The invitation is
+    an email like any other the platform sends: the organization's name (which its owner chose) is
+    quoted and escaped, and it counts against the 5 emails per address per hour (RATE_LIMITED past
+    them, and nothing is written)."""
+    from ontology.auth.accounts import EMAILS_PER_HOUR, compose_email, one_line, send_email
+
     me = ctx.auth.require_identity()
     token = new_token()
-    base = get_settings().public_base_url or "http://127.0.0.1:3210"
-    link = f"{base}/accept-invitation?token={token}"
+    link = f"{public_url()}/accept-invitation?token={token}"
 
     def body(db: DatabaseWriter) -> None:
         org = db.get(me.organizationId, "organizations")
@@ -158,18 +162,18 @@ def invite(ctx: ActionCtx, args: InviteArgs) -> dict[str, bool]:
                 "data": {"organizationId": me.organizationId, "role": args.role, "invitedBy": me.userId},
             },
         )
-        name = org["name"] if org else "an organization"
-        text = f"You are invited to join {name} on the ONE platform:\n\n{link}\n\nIt expires in 7 days."
-        Scheduler(None, writer=db).run_after(
-            0,
-            "auth:send_email",
-            {
-                "to": args.email,
-                "subject": f"Join {name}",
-                "text": text,
-                "html": f'<p>You are invited to join {name}.</p><p><a href="{link}">{link}</a></p>',
-            },
+        name = f"“{one_line(org['name'], 80)}”" if org else "an organization"
+        text, html = compose_email(
+            f"You are invited to join the organization {name} on the ONE platform. If you did not expect "
+            "this invitation, ignore this email.",
+            link=link,
+            footer="The invitation expires in 7 days.",
         )
+        if not send_email(db, args.email, f"Invitation to join {name} on the ONE platform", text, html):
+            raise RateLimitedError(
+                f"This address was sent {EMAILS_PER_HOUR} emails this hour; try again later",
+                retryAfter=3600,
+            )
 
     run_mutation(body, org=None, platform=True)
     return {"success": True}
@@ -264,6 +268,7 @@ def change_role(ctx: ActionCtx, args: ChangeRoleArgs) -> dict[str, bool]:
         db.patch(member["_id"], {"role": args.role, "updatedAt": now_ms()}, "memberships")
 
     run_mutation(body, org=org, platform=True)
+    _after_membership_change(ctx, org, args.userId)
     return {"success": True}
 
 
@@ -287,6 +292,7 @@ def remove_member(ctx: ActionCtx, args: RemoveArgs) -> dict[str, bool]:
         db.delete(member["_id"], "memberships")
 
     run_mutation(body, org=me.organizationId, platform=True)
+    _after_membership_change(ctx, me.organizationId, args.userId)
     return {"success": True}
 
 
@@ -296,34 +302,97 @@ class SwitchArgs(Args):
 
 class Switched(SuccessResult):
     organizationId: str
-    sessionToken: str
+    #: The token the call was made with, which stays the session's token (over HTTP; absent over the
+    #: sync socket, where the client already holds it).
+    sessionToken: str | None = None
 
 
 @action(args=SwitchArgs, returns=Switched, auth="member")
 def switch_active(ctx: ActionCtx, args: SwitchArgs) -> dict[str, Any]:
-    """Make another of the caller's organizations the session's active one.
+    """Make another of the caller's organizations the session's active one, as Better Auth's
+    ``organization.setActive`` does: the session keeps its token, and the very next call made with it
+    (from any tab, socket or server holding it) acts in the new organization, since every call reads
+    its session afresh. ``sessionToken`` is that same token, for clients that adopt what they are
+    given."""
+    from ontology.auth.callers import caller_token
 
-    The session gets a new token (``sessionToken``; the old one stops working), and the next call
-    made with it acts in the new organization at once. The API Gateway caches the authorizer's
-    answer per token, so the old token could otherwise keep acting in the old organization for up
-    to that cache's lifetime; a new token is a new cache entry. ``OneClient`` adopts it by itself."""
     me = ctx.auth.require_identity()
     if not me.sessionId:
         raise ForbiddenError("Only a session can switch organizations")
-    token = new_token()
+    session_id = me.sessionId
 
     def body(db: DatabaseWriter) -> None:
-        if membership(db, args.organizationId, me.userId) is None:
+        fields = active_membership(db, args.organizationId, me.userId)
+        if not fields:
             raise NotFoundError("No such organization", organizationId=args.organizationId)
-        db.patch(
-            me.sessionId or "",
-            {
-                "activeOrganizationId": args.organizationId,
-                "tokenHash": hash_token(token),
-                "updatedAt": now_ms(),
-            },
-            "sessions",
-        )
+        db.patch(session_id, {**fields, "updatedAt": now_ms()}, "sessions")
 
     run_mutation(body, org=None, platform=True)
-    return {"success": True, "organizationId": args.organizationId, "sessionToken": token}
+    out: dict[str, Any] = {"success": True, "organizationId": args.organizationId}
+    token = caller_token.get()
+    if token:
+        out["sessionToken"] = token
+    return out
+
+
+#: Sessions updated per transaction when a member's role changes or the member is removed.
+SESSION_BATCH = 40
+#: The sessions index is eventually consistent: a session opened in the same instant as the change
+#: may be missing from it, so the sweep runs again this much later.
+SESSION_RESWEEP_SECONDS = 10
+
+
+class MemberSessionsArgs(Args):
+    organizationId: OrganizationId
+    userId: UserId
+
+
+@action(args=MemberSessionsArgs, internal=True, platform=True)
+def sweep_member_sessions(ctx: ActionCtx, args: MemberSessionsArgs) -> int:
+    """Carry a member's membership as it is now onto their sessions that act in the organization: its
+    role, or (removed) no active organization at all, so the very next call is refused. Idempotent;
+    answers how many sessions changed."""
+    return _sweep_member_sessions(args.organizationId, args.userId)
+
+
+def _after_membership_change(ctx: ActionCtx, org_id: str, user_id: str) -> None:
+    _sweep_member_sessions(org_id, user_id)
+    ctx.scheduler.run_after(
+        SESSION_RESWEEP_SECONDS,
+        "organizations:sweep_member_sessions",
+        {"organizationId": org_id, "userId": user_id},
+    )
+
+
+def _sweep_member_sessions(org_id: str, user_id: str) -> int:
+    changed = 0
+    cursor: str | None = None
+    while True:
+
+        def body(db: DatabaseWriter, cursor: str | None = cursor) -> tuple[str | None, bool, int]:
+            page = (
+                db.query("sessions")
+                .with_index("by_user", lambda q: q.eq("userId", user_id))
+                .paginate({"numItems": SESSION_BATCH, "cursor": cursor})
+            )
+            member = membership(db, org_id, user_id)  # what it is now, whichever sweep runs last
+            n = 0
+            for session in page["page"]:
+                if session.get("activeOrganizationId") != org_id:
+                    continue
+                if member is None:
+                    fields: dict[str, Any] = dict.fromkeys(
+                        ("activeOrganizationId", "role", "entityId", "email")
+                    )
+                elif session.get("role") != member["role"]:
+                    fields = {"role": member["role"]}
+                else:
+                    continue
+                db.patch(session["_id"], {**fields, "updatedAt": now_ms()}, "sessions")
+                n += 1
+            return page["continueCursor"], page["isDone"], n
+
+        cursor, done, n = run_mutation(body, org=None, platform=True)
+        changed += n
+        if done:
+            return changed

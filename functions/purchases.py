@@ -49,6 +49,17 @@ def charge(ctx: ActionCtx, args: StepArgs) -> dict[str, str]:
     return {"charge": purchases.charge(_org(ctx), args.purchaseId)}
 
 
+class AwaitArgs(StepArgs):
+    taskToken: Annotated[StrictStr, Field(min_length=1, max_length=2_000)]
+
+
+@action(args=AwaitArgs, internal=True, uses=("purchase_callbacks",))
+def await_authentication(ctx: ActionCtx, args: AwaitArgs) -> dict[str, str]:
+    """Saga step (waitForTaskToken): the card asked for 3-D Secure; record the execution's task token
+    on the purchase, which waits (no Lambda running) until Stripe's webhook resumes or fails it."""
+    return {"charge": purchases.await_authentication(_org(ctx), args.purchaseId, args.taskToken)}
+
+
 @action(args=StepArgs, internal=True, uses=("chain",))
 def mint(ctx: ActionCtx, args: StepArgs) -> dict[str, str]:
     """Saga step: mint the purchased tokens (a signed transaction, recorded before it is sent)."""

@@ -466,7 +466,7 @@ def _open_purchase(db: DatabaseWriter, identity: Identity, args: PurchaseArgs) -
         raise ValidationError(
             f"A purchase costs between $0.50 and $999,999.99; this one is ${cents / 100:,.2f}", field="amount"
         )
-    method = args.paymentMethodId or _saved_payment_method(db, buyer)
+    method, customer = _payment_method(db, identity, args.paymentMethodId)
     now = now_ms()
     props: dict[str, Any] = {
         "amount": cents,
@@ -483,6 +483,8 @@ def _open_purchase(db: DatabaseWriter, identity: Identity, args: PurchaseArgs) -
         "unitPriceUsd": unit,
         "argsHash": digest,
     }
+    if customer:
+        props["customerId"] = customer
     if args.idempotencyKey:
         props["idempotencyKey"] = args.idempotencyKey
     purchase_id = db.insert(
@@ -508,14 +510,25 @@ def _open_purchase(db: DatabaseWriter, identity: Identity, args: PurchaseArgs) -
     return {"purchaseId": purchase_id, "status": "pending", "new": True}
 
 
-def _saved_payment_method(db: DatabaseWriter, buyer: str | None) -> str:
-    entity = db.get(buyer, "entities") if buyer else None
+def _payment_method(db: DatabaseWriter, identity: Identity, given: str | None) -> tuple[str, str | None]:
+    """The card to charge and the buyer's Stripe customer: the one named, else the buyer's saved
+    default (``billing:create_setup_intent``; the local developer's entity holds a test card). The
+    buyer's customer goes with any card, so Stripe refuses a card saved by someone else."""
+    from ontology.services.cards import saved_card
+
+    default, customer = saved_card(identity.organizationId, identity.userId)
+    if given:
+        return given, customer
+    if default:
+        return default, customer
+    entity = db.get(identity.entityId, "entities") if identity.entityId else None
     method = ((entity or {}).get("properties") or {}).get("paymentMethodId")
     if not isinstance(method, str) or not method.startswith("pm_"):
         raise ValidationError(
-            "Give a paymentMethodId (you have no saved payment method)", field="paymentMethodId"
+            "Save a card first (billing:create_setup_intent) or give a paymentMethodId",
+            field="paymentMethodId",
         )
-    return method
+    return method, customer
 
 
 def _start_saga(purchase_id: str, organization_id: str) -> None:
@@ -528,8 +541,14 @@ def _start_saga(purchase_id: str, organization_id: str) -> None:
     machine = get_settings().purchase_state_machine_arn
     if not machine:
         raise InternalError("The purchase state machine is not configured (ONE_PURCHASE_STATE_MACHINE_ARN)")
+    from ontology.services.purchases import AUTHENTICATION_SECONDS
+
     sfn = client("stepfunctions")
-    payload = {"purchaseId": purchase_id, "_auth": system_identity(organization_id).to_context()}
+    payload = {
+        "purchaseId": purchase_id,
+        "_auth": system_identity(organization_id).to_context(),
+        "authenticationSeconds": AUTHENTICATION_SECONDS,
+    }
     try:
         sfn.start_execution(
             stateMachineArn=machine, name=purchase_id, input=json.dumps(payload, sort_keys=True)
@@ -557,15 +576,20 @@ class PurchaseOut(Result):
     failureReason: str | None = None
     #: PAYMENT_FAILED (the card was declined), UPSTREAM_ERROR, …: why a purchase did not complete
     failureCode: str | None = None
+    #: While ``status`` is ``requires_action`` (the card asks for 3-D Secure), to the buyer only: what
+    #: the page hands Stripe.js (``stripe.handleNextAction({clientSecret})``) to authenticate.
+    clientSecret: str | None = None
+    nextAction: dict[str, Any] | None = None
     createdAt: int
     updatedAt: int
 
 
 @query(args=GetPurchaseArgs, returns=PurchaseOut | None)
 def get_purchase(ctx: QueryCtx, args: GetPurchaseArgs) -> dict[str, Any] | None:
-    """A purchase's status (pending, completed, failed, refunded), amounts, Stripe payment id,
-    mint transaction hash and failure reason, or null. Buyers see their own; org users and owners
-    see every purchase of the organization."""
+    """A purchase's status (pending, requires_action, completed, failed, refunded), amounts, Stripe
+    payment id, mint transaction hash and failure reason, or null. Buyers see their own; org users
+    and owners see every purchase of the organization. While the card waits for 3-D Secure
+    (``requires_action``) the buyer, and only the buyer, also gets the PaymentIntent's client secret."""
     from ontology.services import purchases
 
     identity = ctx.auth.require_identity()
@@ -573,9 +597,13 @@ def get_purchase(ctx: QueryCtx, args: GetPurchaseArgs) -> dict[str, Any] | None:
         doc = purchases.load(ctx.db, args.purchaseId)
     except NotFoundError:
         return None
-    if not sees_purchase(identity, doc["properties"].get("buyerId")):
+    props = doc["properties"]
+    if not sees_purchase(identity, props.get("buyerId")):
         return None
-    return purchases.purchase_view(doc)
+    view = purchases.purchase_view(doc)
+    if view["status"] == "requires_action" and props.get("buyerId") == identity.entityId:
+        view.update(clientSecret=props.get("clientSecret"), nextAction=props.get("nextAction"))
+    return view
 
 
 # ------------------------------------------------------------------------------------ transfer

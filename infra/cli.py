@@ -16,7 +16,7 @@ from typing import Any
 
 from infra import ROOT
 
-SESSION_FILE = Path(os.environ.get("ONE_STATE_DIR", ROOT / ".one" / "state")).parent / "dev-session.json"
+SESSION_FILE = Path(os.environ.get("ONE_STATE_DIR", ROOT / ".one" / "state")) / "dev-session.json"
 
 
 def _session() -> dict[str, Any]:

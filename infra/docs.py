@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from infra import ROOT
+from ontology.data.fields import MAX_JSON_BYTES
 from ontology.data.indexes import CREATION_TIME, Index, SearchIndex
 from ontology.data.schema import TABLES
 from ontology.errors import CODES
@@ -81,9 +83,75 @@ def error_codes() -> str:
     return "\n".join(lines)
 
 
+#: UTF-8 bytes a character may take in most scripts (Latin takes 1, most others 2 or 3).
+BYTES_PER_CHAR = 3
+#: A string argument this long or longer is one that may not fit over the socket.
+LONG_TEXT = 1000
+SOCKET_NOTE = (
+    "Its arguments may be more than a socket message carries: [call it over HTTP](#over-the-socket-32-kb)."
+)
+
+
+def _large_arguments(
+    schema: dict[str, Any], defs: dict[str, Any], name: str = ""
+) -> Iterator[tuple[str, str, int]]:
+    """The arguments of a JSON schema that may be large: (name, how large, most bytes)."""
+    if "$ref" in schema:
+        yield from _large_arguments(defs[schema["$ref"].split("/")[-1]], defs, name)
+        return
+    branches = schema.get("anyOf") or schema.get("oneOf") or schema.get("allOf")
+    if branches:
+        found = [list(_large_arguments(b, defs, name)) for b in branches]
+        yield from max(found, key=lambda f: sum(size for _, _, size in f))
+        return
+    kind = schema.get("type")
+    if kind == "string" and schema.get("maxLength", 0) >= LONG_TEXT:
+        yield name, f"{schema['maxLength']:,} characters", schema["maxLength"] * BYTES_PER_CHAR
+    elif kind == "array":
+        most = schema.get("maxItems")
+        for _, what, size in _large_arguments(schema.get("items", {}), defs, name):
+            yield name, f"up to {most} of {what}" if most else f"a list of {what}", size * (most or 1000)
+    elif kind == "object" or "properties" in schema:
+        for key, sub in (schema.get("properties") or {}).items():
+            yield from _large_arguments(sub, defs, f"{name}.{key}" if name else key)
+        if schema.get("additionalProperties") not in (None, False):
+            yield name, "a JSON object of up to 64 KB", MAX_JSON_BYTES
+    elif kind is None and name and not schema.get("enum") and "const" not in schema:
+        yield name, "a JSON value of up to 64 KB", MAX_JSON_BYTES
+
+
+def socket_oversized() -> dict[str, list[tuple[str, str, int]]]:
+    """Public functions whose arguments may be more than one WebSocket frame carries (at
+    BYTES_PER_CHAR bytes a character), and those arguments."""
+    from ontology.runtime.registry import load_all
+    from ontology.sync.limits import MAX_QUERY_SET_BYTES
+
+    out = {}
+    for path, fn in load_all().items():
+        if fn.spec.internal:
+            continue
+        schema = fn.spec.args.model_json_schema()
+        large = list(_large_arguments(schema, schema.get("$defs", {})))
+        if sum(size for _, _, size in large) > MAX_QUERY_SET_BYTES:
+            out[path] = large
+    return out
+
+
+def socket_limits() -> str:
+    from ontology.runtime.registry import load_all
+
+    functions = load_all()
+    lines = ["| function | kind | arguments that may not fit in 32 KB |", "|---|---|---|"]
+    for path, large in socket_oversized().items():
+        what = ", ".join(f"`{name}` ({how})" for name, how, _ in large)
+        lines.append(f"| `{path}` | {functions[path].spec.kind} | {what} |")
+    return "\n".join(lines)
+
+
 def function_catalogue() -> str:
     from ontology.runtime.registry import load_all
 
+    oversized = socket_oversized()
     lines = ["| function | kind | route | who may call | what it does |", "|---|---|---|---|---|"]
     for path, fn in load_all().items():
         spec = fn.spec
@@ -93,6 +161,8 @@ def function_catalogue() -> str:
             else ("any unknown route" if spec.route == "$default" else f"`{spec.method} {spec.route}`")
         )
         what = spec.description.replace("``", "`")
+        if path in oversized:
+            what += f" {SOCKET_NOTE}"
         lines.append(f"| `{path}` | {spec.kind} | {route} | {spec.auth} | {what} |")
     return "\n".join(lines)
 
@@ -157,7 +227,7 @@ SECTIONS: dict[str, dict[str, Callable[[], str]]] = {
     "auth.md": {"visibility": visibility_table},
     "data-model.md": {"access-patterns": access_patterns},
     "deploying.md": {"reference-env": reference_env},
-    "functions.md": {"function-catalogue": function_catalogue},
+    "functions.md": {"function-catalogue": function_catalogue, "socket-limits": socket_limits},
 }
 
 

@@ -55,8 +55,17 @@ REFERENCE_VARIABLES: tuple[Variable, ...] = (
         "AuthBaseUrl",
         "plain",
         "ONE_AUTH_BASE_URL",
-        "public base URL of auth and invitation links and cookies",
+        "the public URL: auth and invitation links, the OAuth redirect URI, the origin trusted for cookies",
         "used (else the front door's URL)",
+    ),
+    Variable(
+        "ALLOWED_ORIGINS",
+        "AllowedOrigins",
+        "plain",
+        "ONE_ALLOWED_ORIGINS",
+        "web origins (comma-separated) browsers may call the platform from, with the session cookie"
+        " (CORS; Better Auth's trustedOrigins); the platform's own, not the reference's",
+        "used (else the template's default: Astro's and Vite's dev servers on localhost)",
     ),
     Variable("GITHUB_CLIENT_ID", "GithubClientId", "plain", "ONE_GITHUB_CLIENT_ID", "GitHub sign-in", "used"),
     Variable(

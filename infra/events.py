@@ -115,6 +115,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "organizations:change_role": {"userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8S", "role": "customer"},
     "organizations:remove_member": {"userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8S"},
     "organizations:switch_active": {"organizationId": "org_01JD8Z6V7Q3M0N2W5X9Y4K1T8S"},
+    "organizations:sweep_member_sessions": {
+        "organizationId": "org_01JD8Z6V7Q3M0N2W5X9Y4K1T8S",
+        "userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8S",
+    },
     "scheduler:cancel": {"jobId": "job_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"},
     # internal functions: plain argument events (the caller's identity under "_auth")
     "auth:delete_expired_batch": {"table": "sessions", "before": 1795608000000},
@@ -147,6 +151,23 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "billing:ensure_invoice": {"subscriptionId": ENT, "window": "2026-11-01T10:00:00Z"},
     "billing:record_attempt": {"invoiceId": ENT, "paymentIntentId": "pi_123", "attempts": 1},
     "billing:record_outcome": {"invoiceId": ENT, "paid": True},
+    "billing:create_setup_intent": {},
+    "billing:save_payment_method": {"setupIntentId": "seti_1Qx7Zk2eZvKYlo2C"},
+    "billing:list_payment_methods": {},
+    "billing:remove_payment_method": {"paymentMethodId": "pm_1Qx7Zm2eZvKYlo2C"},
+    # a request=True function: the request itself (Stripe's signed event)
+    "billing:stripe_webhook": {
+        "body": json.dumps(
+            {
+                "id": "evt_1Qx7Zn2eZvKYlo2C",
+                "object": "event",
+                "type": "payment_intent.amount_capturable_updated",
+                "created": 1795608000,
+                "data": {"object": {"id": "pi_3Qx7Zo2eZvKYlo2C", "object": "payment_intent"}},
+            }
+        ),
+        "headers": {"stripe-signature": "t=1795608000,v1=<HMAC-SHA256 of t.body with the endpoint secret>"},
+    },
     # the token purchase saga's steps (Step Functions passes the purchase and the organization)
     "tokens:start_purchase": {"purchaseId": ENT2},
     "knowledge:source_exists": {"sourceId": ENT},
@@ -197,6 +218,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         ],
     },
     "purchases:charge": {"purchaseId": ENT2},
+    "purchases:await_authentication": {"purchaseId": ENT2, "taskToken": "<the waiting task's token>"},
     "purchases:mint": {"purchaseId": ENT2},
     "purchases:capture": {"purchaseId": ENT2},
     "purchases:record": {"purchaseId": ENT2},
@@ -277,6 +299,10 @@ def render_all() -> dict[Path, str]:
             event = scheduled_event(CRON_TIMES[path])
         elif fn.spec.internal:
             event = {**EXAMPLES[path], "_auth": SAMPLE_IDENTITY}
+        elif fn.spec.request:
+            event = api_event(fn.spec, {})
+            event["body"] = EXAMPLES[path]["body"]
+            event["headers"] = {"content-type": "application/json", **EXAMPLES[path]["headers"]}
         else:
             event = api_event(fn.spec, EXAMPLES[path])
         out[EVENTS / module / f"{name}.json"] = json.dumps(event, indent=2) + "\n"

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from infra import ROOT
+from ontology.auth.ratelimit import ORIGIN_VERIFY_HEADER, RATE_PREFIX
 from ontology.data.models import table_definition
 from ontology.runtime.registry import FunctionSpec, load_all
 
@@ -48,6 +49,15 @@ WRITE_ACTIONS = [
     "dynamodb:UpdateItem",
     "dynamodb:ConditionCheckItem",
 ]
+
+#: A query may write nothing but its session's call counter (ontology.auth.ratelimit: one UpdateItem on
+#: a ``platform#rate#…`` item); mutations and actions write the table anyway.
+RATE_COUNTERS = {
+    "Effect": "Allow",
+    "Action": ["dynamodb:UpdateItem"],
+    "Resource": [TABLE_ARN],
+    "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [RATE_PREFIX + "*"]}},
+}
 
 #: One JSON line per request in the HTTP API's access log.
 ACCESS_LOG_FORMAT = (
@@ -91,6 +101,12 @@ SECRET_PARAMETERS: dict[str, dict[str, Any]] = {
         "MinLength": 8,
         "AllowedPattern": "^(sk|rk)_[A-Za-z0-9_]+$",
     },
+    "StripeWebhookSecret": {
+        "key": "stripeWebhookSecret",
+        "Description": "Signing secret of the Stripe webhook endpoint POST /api/stripe/webhook (whsec_…).",
+        "MinLength": 8,
+        "AllowedPattern": "^whsec_[A-Za-z0-9_]+$",
+    },
     "OpenAIApiKey": {
         "key": "openaiApiKey",
         "Description": "OpenAI API key.",
@@ -125,9 +141,32 @@ SECRET_PARAMETERS: dict[str, dict[str, Any]] = {
     },
 }
 
-#: API Gateway caches the authorizer's answer per token this long: a signed-out or reset session may
-#: still pass the gateway for up to this many seconds (the auth endpoints see revocation at once).
+#: API Gateway caches the authorizer's answer per Authorization header this long. The answer is only
+#: the session the token opens, which a token means for life; every call reads the session itself, so
+#: a sign-out, a reset or a switch of organization applies to the very next call.
 AUTHORIZER_CACHE_SECONDS = 60
+
+#: Where a frontend runs in development (Astro's and Vite's dev servers): the allowed origins until
+#: the operator lists the site's own.
+DEFAULT_ALLOWED_ORIGINS = (
+    "http://localhost:4321",
+    "http://127.0.0.1:4321",
+    "http://localhost:5173",
+    "http://127.0.0.1:5173",
+)
+
+#: The HTTP API's CORS, which API Gateway applies to every route (the local front door applies the same
+#: settings): credentials included, so a listed origin may use Better Auth's cookie; Convex's HTTP
+#: client sends ``Convex-Client``; bearer clients read ``set-auth-token`` and a limited caller
+#: ``X-Retry-After``.
+CORS = {
+    "AllowOrigins": {"Ref": "AllowedOrigins"},
+    "AllowMethods": ["GET", "POST", "OPTIONS"],
+    "AllowHeaders": ["Authorization", "Content-Type", "Convex-Client"],
+    "ExposeHeaders": ["set-auth-token", "X-Retry-After"],
+    "AllowCredentials": True,
+    "MaxAge": 600,
+}
 
 JOBS_QUEUE_ARN = {"Fn::GetAtt": ["JobsQueue", "Arn"]}
 SCHEDULES_ARN = {
@@ -136,9 +175,50 @@ SCHEDULES_ARN = {
     )
 }
 
+#: The platform's public URL (ontology.public_url) in one SSM parameter per stack: AuthBaseUrl when
+#: given, else the CloudFront distribution's own https URL. A function's environment cannot name the
+#: distribution (it fronts the HTTP API, which invokes the functions: a circular dependency), so the
+#: functions that need the URL get the parameter's name and read it once per cold start.
+PUBLIC_URL_PARAMETER = "PublicUrlParameter"
+
+
+def public_url_parameter_name() -> dict[str, Any]:
+    return {"Fn::Sub": "/${AWS::StackName}/public-url"}
+
+
+def public_url_read() -> dict[str, Any]:
+    """Reading exactly the stack's public URL parameter."""
+    arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${AWS::StackName}/public-url"
+    return {"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": {"Fn::Sub": arn}}
+
+
+def _public_url_parameter() -> dict[str, Any]:
+    return {
+        "Type": "AWS::SSM::Parameter",
+        "Properties": {
+            "Name": public_url_parameter_name(),
+            "Type": "String",
+            "Description": "The platform's public URL: links, the OAuth redirect URI, trusted origin.",
+            "Value": {
+                "Fn::If": [
+                    "HasAuthBaseUrl",
+                    {"Ref": "AuthBaseUrl"},
+                    {"Fn::Sub": "https://${Distribution.DomainName}"},
+                ]
+            },
+        },
+    }
+
 
 STATE_MACHINE = "TokenPurchaseStateMachine"
 STATE_MACHINE_ASL = "infra/statemachines/token_purchase.asl.json"
+#: The state machine's ARN by its name: a step's own role cannot Ref the state machine, whose
+#: definition names the step (a circular dependency).
+PURCHASE_STATE_MACHINE_ARN = {
+    "Fn::Sub": (
+        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-token-purchase"
+    )
+}
 PURCHASE_EXECUTIONS_ARN = {
     "Fn::Sub": (
         "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${AWS::StackName}-token-purchase:*"
@@ -243,21 +323,41 @@ def function_name(spec: FunctionSpec) -> dict[str, Any]:
     return {"Fn::Sub": "${AWS::StackName}-" + f"{spec.module}-{spec.name}".replace("_", "-")}
 
 
+def uses_of(spec: FunctionSpec) -> frozenset[str]:
+    """What a function uses, with what its route implies: on a route without the authorizer a request
+    signed in by the session cookie alone has its origin checked against the public URL
+    (ontology.auth.callers), so such a function reads it too (``public_url``)."""
+    implied = {"public_url"} if spec.route is not None and spec.auth == "public" else set()
+    return spec.uses | implied
+
+
 def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
+    uses = uses_of(spec)
     table_actions = READ_ACTIONS if spec.kind == "query" else READ_ACTIONS + WRITE_ACTIONS
     statements: list[dict[str, Any]] = [
         {"Effect": "Allow", "Action": table_actions, "Resource": [TABLE_ARN, TABLE_INDEXES_ARN]},
         {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": {"Ref": "AppSecrets"}},
     ]
-    if "scheduler" in spec.uses:
+    if spec.kind == "query":
+        statements.append(RATE_COUNTERS)
+    if "scheduler" in uses:
         statements.append(
             {"Effect": "Allow", "Action": ["scheduler:DeleteSchedule"], "Resource": SCHEDULES_ARN}
         )
-    if "purchase_saga" in spec.uses:
+    if "purchase_saga" in uses:
         statements.append(
             {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": {"Ref": STATE_MACHINE}}
         )
-    if "purchase_executions" in spec.uses:
+    if "purchase_callbacks" in uses:
+        # a waiting purchase's execution is resumed or failed by its task token
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["states:SendTaskSuccess", "states:SendTaskFailure"],
+                "Resource": PURCHASE_STATE_MACHINE_ARN,
+            }
+        )
+    if "purchase_executions" in uses:
         statements.append(
             {
                 "Effect": "Allow",
@@ -265,7 +365,7 @@ def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
                 "Resource": PURCHASE_EXECUTIONS_ARN,
             }
         )
-    if "vectors" in spec.uses:
+    if "vectors" in uses:
         statements.append(
             {
                 "Effect": "Allow",
@@ -273,7 +373,9 @@ def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
                 "Resource": VECTOR_INDEX_ARNS,
             }
         )
-    if "storage" in spec.uses:
+    if "public_url" in uses:
+        statements.append(public_url_read())
+    if "storage" in uses:
         s3_actions = (
             ["s3:GetObject"] if spec.kind == "query" else ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
         )
@@ -356,6 +458,9 @@ RESOURCE_SKIPS: dict[str, list[tuple[str, str]]] = {
         ),
     ],
     "AppSecrets": [("CKV_AWS_149", "Encrypted with Secrets Manager's AWS-managed key (aws/secretsmanager).")],
+    "OriginVerifySecret": [
+        ("CKV_AWS_149", "Encrypted with Secrets Manager's AWS-managed key (aws/secretsmanager).")
+    ],
     "FilesBucket": [
         (
             "CKV_AWS_18",
@@ -375,26 +480,35 @@ def _checkov(skips: list[tuple[str, str]]) -> dict[str, Any]:
     return {"checkov": {"skip": [{"id": check, "comment": why} for check, why in skips]}}
 
 
-def _log_group(function_name: Any) -> dict[str, Any]:
-    """A function's own log group (Lambda's default name), so its logs are kept for a set time."""
-    name = {"Fn::Sub": ["/aws/lambda/${Name}", {"Name": function_name}]}
+#: Every function logs to one log group (Lambda's ``LoggingConfig``): CloudWatch names each stream
+#: ``YYYY/MM/DD/<function name>[<version>]<id>``, so a function's lines stay apart, while the stack
+#: keeps one resource for all of them instead of one per function (CloudFormation allows 500).
+FUNCTION_LOGS = "FunctionLogs"
+
+
+def _function_logs() -> dict[str, Any]:
     return {
         "Type": "AWS::Logs::LogGroup",
         "Metadata": _checkov([LOG_GROUP_SKIP]),
-        "Properties": {"LogGroupName": name, "RetentionInDays": {"Ref": "LogRetentionDays"}},
+        "Properties": {
+            "LogGroupName": {"Fn::Sub": "/one/${AWS::StackName}/functions"},
+            "RetentionInDays": {"Ref": "LogRetentionDays"},
+        },
     }
 
 
 def with_log_groups(resources: dict[str, Any]) -> dict[str, Any]:
-    """Give every function its log group, with the retention parameter's days, and checkov's reasons."""
+    """Send every function's logs to the one log group (the retention parameter's days), and give
+    checkov its reasons."""
     out = dict(resources)
+    out[FUNCTION_LOGS] = _function_logs()
     for logical_id, res in resources.items():
         if res.get("Type") != "AWS::Serverless::Function":
             continue
         props = res["Properties"]
         name = props.get("FunctionName") or {"Fn::Sub": f"${{AWS::StackName}}-{logical_id}"}
         props["FunctionName"] = name
-        out[f"{logical_id}Logs"] = _log_group(name)
+        props["LoggingConfig"] = {"LogGroup": {"Ref": FUNCTION_LOGS}, "LogFormat": "Text"}
         asynchronous = any(e.get("Type") == "Schedule" for e in (props.get("Events") or {}).values())
         if asynchronous:  # EventBridge invokes crons asynchronously: failures land in the DLQ
             props["DeadLetterQueue"] = {
@@ -415,7 +529,7 @@ def with_log_groups(resources: dict[str, Any]) -> dict[str, Any]:
 def role_name(spec: FunctionSpec) -> str:
     """The logical id of the role of a function's access profile: its kind and what it uses (every
     function of a profile has exactly the same permissions, so they share one role)."""
-    uses = "".join(u.replace("_", " ").title().replace(" ", "") for u in sorted(spec.uses))
+    uses = "".join(u.replace("_", " ").title().replace(" ", "") for u in sorted(uses_of(spec)))
     return f"{spec.kind.capitalize()}{uses}Role"
 
 
@@ -424,7 +538,7 @@ def _role(spec: FunctionSpec) -> dict[str, Any]:
     return {
         "Type": "AWS::IAM::Role",
         "Properties": {
-            "Description": f"{spec.kind}s using {', '.join(sorted(spec.uses)) or 'the table'}",
+            "Description": f"{spec.kind}s using {', '.join(sorted(uses_of(spec))) or 'the table'}",
             "AssumeRolePolicyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [
@@ -455,8 +569,13 @@ def _function(spec: FunctionSpec, crons: list[Any] | None = None) -> dict[str, A
         if spec.auth == "public":
             event["Auth"] = {"Authorizer": "NONE"}
         props["Events"] = {"Api": {"Type": "HttpApi", "Properties": event}}
+    variables: dict[str, Any] = {}
     if spec.uses & {"purchase_saga", "purchase_executions"}:
-        props["Environment"] = {"Variables": {"ONE_PURCHASE_STATE_MACHINE_ARN": {"Ref": STATE_MACHINE}}}
+        variables["ONE_PURCHASE_STATE_MACHINE_ARN"] = {"Ref": STATE_MACHINE}
+    if "public_url" in uses_of(spec):
+        variables["ONE_PUBLIC_URL_PARAMETER"] = public_url_parameter_name()
+    if variables:
+        props["Environment"] = {"Variables": variables}
     for job in crons or []:
         props.setdefault("Events", {})[f"Cron{job.logical_suffix}"] = {
             "Type": "Schedule",
@@ -473,7 +592,12 @@ def _auth_api() -> dict[str, Any]:
             "Action": READ_ACTIONS + WRITE_ACTIONS,
             "Resource": [TABLE_ARN, TABLE_INDEXES_ARN],
         },
-        {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": {"Ref": "AppSecrets"}},
+        {
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [{"Ref": "AppSecrets"}, {"Ref": "OriginVerifySecret"}],
+        },
+        public_url_read(),
     ]
     return {
         "Type": "AWS::Serverless::Function",
@@ -487,6 +611,8 @@ def _auth_api() -> dict[str, Any]:
                 "Variables": {
                     "ONE_GITHUB_CLIENT_ID": {"Ref": "GithubClientId"},
                     "ONE_GOOGLE_CLIENT_ID": {"Ref": "GoogleClientId"},
+                    "ONE_ORIGIN_SECRET_ARN": {"Ref": "OriginVerifySecret"},
+                    "ONE_PUBLIC_URL_PARAMETER": public_url_parameter_name(),
                 }
             },
             "Events": {
@@ -708,6 +834,7 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
             "dynamodb:Query",
             "dynamodb:BatchWriteItem",
             "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
         ],
         "Resource": [TABLE_ARN],
@@ -787,7 +914,11 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
                     }
                     for kind in ("query", "mutation", "action")
                 },
-                "Policies": [{"Version": "2012-10-17", "Statement": [table_read, secret, invoke]}],
+                # a request signed in by the cookie alone: its origin is checked against the public URL
+                "Environment": {"Variables": {"ONE_PUBLIC_URL_PARAMETER": public_url_parameter_name()}},
+                "Policies": [
+                    {"Version": "2012-10-17", "Statement": [table_read, secret, invoke, public_url_read()]}
+                ],
             },
         },
         "SyncApi": {
@@ -866,7 +997,8 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
         "SyncWorkerFunction": _sync_function(
             "sync.worker",
             "Sync: a connection's messages and invalidations, in order -> its pushes.",
-            [table_read, sync_items, secret, manage, invoke],
+            # send: the item that runs the new subscriptions one item may not (limits.ITEM_RUNS)
+            [table_read, sync_items, secret, manage, invoke, send],
             Timeout=150,
             Events={
                 "Queue": {
@@ -982,6 +1114,17 @@ def _distribution() -> dict[str, Any]:
                     {
                         "Id": "http-api",
                         "DomainName": {"Fn::Sub": "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
+                        # proves to the auth endpoints that the request came through here (a viewer's
+                        # header of the same name is overwritten): only then is the entry CloudFront
+                        # appends to X-Forwarded-For taken as the client's address (ontology.auth.ratelimit)
+                        "OriginCustomHeaders": [
+                            {
+                                "HeaderName": ORIGIN_VERIFY_HEADER,
+                                "HeaderValue": {
+                                    "Fn::Sub": "{{resolve:secretsmanager:${OriginVerifySecret}}}"
+                                },
+                            }
+                        ],
                         **origin,
                     },
                     {
@@ -1002,13 +1145,14 @@ def _distribution() -> dict[str, Any]:
 
 def saga_steps() -> dict[str, str]:
     """The state machine's substitutions, from its ASL file: each ``${<Step>FunctionArn}`` names the
-    function ``purchases:<step>`` (by logical id); a placeholder without its function fails here."""
+    function ``purchases:<step>`` (``AwaitAuthentication``: ``purchases:await_authentication``), by
+    logical id; a placeholder without its function fails here."""
     import re
 
     registry = load_all()
     steps: dict[str, str] = {}
     for name in sorted(set(re.findall(r"\$\{(\w+)FunctionArn\}", (ROOT / STATE_MACHINE_ASL).read_text()))):
-        path = f"purchases:{name.lower()}"
+        path = "purchases:" + re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
         if path not in registry:
             raise ValueError(f"{STATE_MACHINE_ASL}: ${{{name}FunctionArn}} has no function {path}")
         steps[f"{name}FunctionArn"] = registry[path].spec.logical_id
@@ -1065,6 +1209,8 @@ def _state_machine() -> dict[str, Any]:
 
 
 def _authorizer() -> dict[str, Any]:
+    """The HTTP API's authorizer: it reads sessions from the table, and verifies a signed bearer token
+    (``<token>.<signature>``, what ``set-auth-token`` hands out) with the auth secret."""
     return {
         "Type": "AWS::Serverless::Function",
         "Properties": {
@@ -1080,7 +1226,12 @@ def _authorizer() -> dict[str, Any]:
                             "Effect": "Allow",
                             "Action": READ_ACTIONS,
                             "Resource": [TABLE_ARN, TABLE_INDEXES_ARN],
-                        }
+                        },
+                        {
+                            "Effect": "Allow",
+                            "Action": ["secretsmanager:GetSecretValue"],
+                            "Resource": {"Ref": "AppSecrets"},
+                        },
                     ],
                 }
             ],
@@ -1157,7 +1308,7 @@ def build_template() -> dict[str, Any]:
                     "CorsRules": [
                         {
                             "AllowedMethods": ["PUT", "GET", "HEAD"],
-                            "AllowedOrigins": [{"Ref": "AllowedOrigin"}],
+                            "AllowedOrigins": {"Ref": "AllowedOrigins"},
                             "AllowedHeaders": ["Content-Type", "Content-Length"],
                             "MaxAge": 3000,
                         }
@@ -1198,6 +1349,16 @@ def build_template() -> dict[str, Any]:
                 },
             },
         },
+        "OriginVerifySecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Properties": {
+                "Description": (
+                    "The value the CloudFront distribution sends as X-One-Origin-Verify: the proof that a "
+                    "request came through it (only then is its X-Forwarded-For entry the client's address)."
+                ),
+                "GenerateSecretString": {"PasswordLength": 48, "ExcludePunctuation": True},
+            },
+        },
         "HttpApi": {
             "Type": "AWS::Serverless::HttpApi",
             "Properties": {
@@ -1206,13 +1367,7 @@ def build_template() -> dict[str, Any]:
                     "DestinationArn": {"Fn::GetAtt": ["HttpApiAccessLogs", "Arn"]},
                     "Format": ACCESS_LOG_FORMAT,
                 },
-                "CorsConfiguration": {
-                    "AllowOrigins": [{"Ref": "AllowedOrigin"}],
-                    "AllowMethods": ["GET", "POST", "OPTIONS"],
-                    "AllowHeaders": ["Authorization", "Content-Type"],
-                    "AllowCredentials": False,
-                    "MaxAge": 600,
-                },
+                "CorsConfiguration": CORS,
                 "Auth": {
                     "Authorizers": {
                         "SessionAuthorizer": {
@@ -1249,6 +1404,7 @@ def build_template() -> dict[str, Any]:
         },
     }
     resources["AuthApiFunction"] = _auth_api()
+    resources[PUBLIC_URL_PARAMETER] = _public_url_parameter()
     resources["HttpApiAccessLogs"] = {
         "Type": "AWS::Logs::LogGroup",
         "Metadata": _checkov([LOG_GROUP_SKIP]),
@@ -1268,17 +1424,21 @@ def build_template() -> dict[str, Any]:
             "AllowedValues": ["dev", "prod"],
             "Description": "Deployment stage (samconfig.toml sets it per environment).",
         },
-        "AllowedOrigin": {
-            "Type": "String",
-            "Default": "*",
-            "Description": "The web origin allowed by CORS on the API and the files bucket.",
+        "AllowedOrigins": {
+            "Type": "CommaDelimitedList",
+            "Default": ",".join(DEFAULT_ALLOWED_ORIGINS),
+            "Description": (
+                "The web origins (scheme://host[:port], comma-separated) browsers may call the platform"
+                " from: CORS on the API and the files bucket, and the origins a session cookie is"
+                " accepted from. List your site's own origin in production."
+            ),
         },
         "AuthBaseUrl": {
             "Type": "String",
             "Default": "",
             "Description": (
-                "Public base URL for auth links, invitation links and cookies"
-                " (empty: the auth endpoints use each request's own origin)."
+                "Public base URL for auth links, invitation links and cookies, e.g. a custom domain"
+                " (empty: the CloudFront distribution's own https URL, the ApiUrl output)."
             ),
         },
         "GithubClientId": {"Type": "String", "Default": "", "Description": "GitHub OAuth app client id."},
@@ -1337,6 +1497,21 @@ def build_template() -> dict[str, Any]:
             "AllowedValues": ["DEBUG", "INFO", "WARNING", "ERROR"],
             "Description": "Log level of every function.",
         },
+        "RateLimit": {
+            "Type": "String",
+            "Default": "",
+            "Description": (
+                "The auth endpoints' limits per client address, as Better Auth's rateLimit options in JSON"
+                ' (enabled, window, max, customRules), e.g. {"customRules": {"/sign-in/email":'
+                ' {"window": 60, "max": 5}}}; empty: Better Auth defaults (docs/auth.md).'
+            ),
+        },
+        "FunctionCallLimit": {
+            "Type": "String",
+            "Default": "1000/60",
+            "AllowedPattern": "^(off|[1-9][0-9]*/[1-9][0-9]*)$",
+            "Description": "Function calls per session: <max>/<window seconds>, or off (docs/auth.md).",
+        },
     }
     for name, p in SECRET_PARAMETERS.items():
         parameters[name] = {
@@ -1362,6 +1537,7 @@ def build_template() -> dict[str, Any]:
             " on Lambda and DynamoDB."
         ),
         "Parameters": parameters,
+        "Conditions": {"HasAuthBaseUrl": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AuthBaseUrl"}, ""]}]}},
         "Globals": {
             "Function": {
                 "Runtime": "python3.11",
@@ -1384,8 +1560,11 @@ def build_template() -> dict[str, Any]:
                         "ONE_FUNCTION_PREFIX": {"Fn::Sub": "${AWS::StackName}-"},
                         "ONE_RESEND_FROM_EMAIL": {"Ref": "ResendFromEmail"},
                         "ONE_AUTH_BASE_URL": {"Ref": "AuthBaseUrl"},
+                        "ONE_ALLOWED_ORIGINS": {"Fn::Join": [",", {"Ref": "AllowedOrigins"}]},
                         "ONE_CHAIN_RPC_URL": {"Ref": "ChainRpcUrl"},
                         "ONE_STRIPE_PUBLISHABLE_KEY": {"Ref": "StripePublishableKey"},
+                        "ONE_RATE_LIMIT": {"Ref": "RateLimit"},
+                        "ONE_FUNCTION_CALL_LIMIT": {"Ref": "FunctionCallLimit"},
                         "POWERTOOLS_SERVICE_NAME": "one-platform",
                         "POWERTOOLS_METRICS_NAMESPACE": "OnePlatform",
                         "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
@@ -1403,6 +1582,10 @@ def build_template() -> dict[str, Any]:
                     "/api/query|mutation|action, the sync protocol at /api/sync)."
                 ),
                 "Value": {"Fn::Sub": "https://${Distribution.DomainName}"},
+            },
+            "PublicUrl": {
+                "Description": "The platform's public URL: links and the OAuth redirect URI start with it.",
+                "Value": _public_url_parameter()["Properties"]["Value"],
             },
             "HttpApiUrl": {
                 "Description": "The HTTP API's own URL (without the sync protocol).",

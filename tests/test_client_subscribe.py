@@ -529,6 +529,28 @@ def test_encoding_refuses_what_the_wire_cannot_carry() -> None:
         _decode({"$integer": "AQ=="})
 
 
+def test_arguments_too_large_for_a_websocket_frame_are_refused_before_sending() -> None:
+    """A client message is one frame, and API Gateway closes a socket whose frame is over 32 KB: the
+    subscription is refused as a typed error, the socket never opened."""
+    from ontology import client as one_client
+    from ontology.sync.limits import FRAME_BYTES, MAX_QUERY_SET_BYTES
+
+    assert one_client._SUBSCRIPTION_BYTES == MAX_QUERY_SET_BYTES  # what the server keeps
+    opened: list[Any] = []
+
+    def script(ws: ServerConnection, peer: Peer) -> None:
+        opened.append(ws)
+        peer.drain(ws)
+
+    with scripted(script) as (client, _peer):
+        with pytest.raises(E.PayloadTooLargeError) as refused:
+            client.subscribe("knowledge:search", {"query": "é" * (FRAME_BYTES // 2)})
+        assert refused.value.data["limit"] < FRAME_BYTES
+        with client.subscribe("creators:get", {"id": "x" * 1000}):
+            pass
+    assert len(opened) == 1  # the second only
+
+
 def test_the_sync_url_follows_the_base_url() -> None:
     assert _sync_url("http://127.0.0.1:3210") == "ws://127.0.0.1:3210/api/sync"
     assert _sync_url("https://api.example.com/") == "wss://api.example.com/api/sync"

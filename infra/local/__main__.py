@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="  %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
     # moto names each template resource its CloudFormation skips (API Gateway v2: the front door
-    # serves those routes; Secrets Manager: secrets come from the environment locally).
+    # serves those routes; the stack makes the secret, the schedule group and the WebSocket API itself).
     logging.getLogger("moto").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Tried to parse .* moto's CloudFormation")
 
@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     served = f"{routes} routes of template.yaml -> {functions} functions, in-process"
     print(f"  API         {stack.api_url}   {served}")
     print(f"  OpenAPI     {stack.api_url}/api/openapi.json")
+    print(f"  public URL  {stack.public_url}   (auth and invitation links, the OAuth redirect URI)")
     sync_url = stack.api_url.replace("http", "ws", 1)
     print(f"  sync        {sync_url}/api/sync   (Convex's clients: this socket, /api/query|mutation|action)")
     print(f"  AWS (moto)  {stack.aws_endpoint}   stack one-local created from template.yaml")
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     read = ", ".join(stack.reference_env) or "none set"
     print(f"  env         {args.env_file.name} and the environment: {read}   (docs/deploying.md)")
-    print(f"  dev session {args.state_dir.parent / 'dev-session.json'}   (one run / Authorization: Bearer …)")
+    print(f"  dev session {args.state_dir / 'dev-session.json'}   (one run / Authorization: Bearer …)")
     print("ready. Ctrl-C stops.", flush=True)
     stop.wait()
     print("stopping… (saving state)", flush=True)

@@ -4,6 +4,12 @@ moto does not apply the SAM transform, so the template is translated with aws-sa
 (with a managed-policy loader that makes no AWS call), after the code directories are zipped and
 uploaded to moto's S3 (CloudFormation wants S3 URIs). moto silently skips the API Gateway v2
 resources: the local front door serves the routes instead, read from the same template.
+
+Resources moto's CloudFormation cannot create but that the functions' roles and environment name
+(the S3 Vectors bucket and indexes, the Secrets Manager secret, the one-time schedules' group, the
+WebSocket API) are created first through their own APIs and every reference to them (``Ref``,
+``Fn::GetAtt`` and ``${…}`` in ``Fn::Sub``) replaced by what CloudFormation would resolve it to, so
+the policies moto holds name the same resources as AWS's (:mod:`infra.local.iam` enforces them).
 """
 
 from __future__ import annotations
@@ -12,12 +18,14 @@ import contextlib
 import copy
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from infra import ROOT
 from infra.template import SECRET_PARAMETERS, load_template
+from ontology.public_url import LOCAL_PUBLIC_URL
 
 ARTIFACT_BUCKET = "one-local-artifacts"
 LOCAL_SECRET_VALUES = {
@@ -25,6 +33,11 @@ LOCAL_SECRET_VALUES = {
 }
 # A well-formed placeholder (the local stack hands functions its local chain's own deployer key).
 LOCAL_SECRET_VALUES["DeployerPrivateKey"] = "0x" + "11" * 32
+# The local Stripe stand-in signs the events it posts to the stack with this endpoint secret.
+LOCAL_SECRET_VALUES["StripeWebhookSecret"] = "whsec_local0123456789abcdefghijklmnopqrstuvwxyz"
+#: moto has no CloudFront: locally the public URL is the front door's (or BETTER_AUTH_URL), given as
+#: AuthBaseUrl, so the template's public URL parameter never names the distribution.
+LOCAL_PARAMETER_VALUES = {"AuthBaseUrl": LOCAL_PUBLIC_URL}
 
 
 class _NoAwsPolicyLoader:
@@ -82,10 +95,19 @@ def translate(template: dict[str, Any], parameters: dict[str, str] | None = None
 
 
 def without(template: dict[str, Any], made: dict[str, str]) -> dict[str, Any]:
-    """The template without the resources made outside moto's CloudFormation (logical id → ARN, which
-    moto's CloudFormation cannot create: S3 Vectors), every reference to them replaced by that ARN."""
+    """The template without the resources made outside moto's CloudFormation (logical id → what a
+    ``Ref`` to it resolves to: an ARN, a name, an id), every reference to them replaced by that."""
     if not made:
         return template
+
+    def substituted(text: str, variables: Any) -> str:
+        def one(m: re.Match[str]) -> str:
+            logical = m.group(1).split(".", 1)[0]
+            if logical in made and logical not in (variables or {}):
+                return made[logical]
+            return m.group(0)
+
+        return re.sub(r"\$\{([A-Za-z0-9]+(?:\.[A-Za-z0-9.]+)?)\}", one, text)
 
     def walk(value: Any) -> Any:
         if isinstance(value, dict):
@@ -93,6 +115,11 @@ def without(template: dict[str, Any], made: dict[str, str]) -> dict[str, Any]:
                 return made[value["Fn::GetAtt"][0]]
             if set(value) == {"Ref"} and value["Ref"] in made:
                 return made[value["Ref"]]
+            if set(value) == {"Fn::Sub"}:
+                sub = value["Fn::Sub"]
+                if isinstance(sub, str):
+                    return {"Fn::Sub": substituted(sub, None)}
+                return {"Fn::Sub": [substituted(sub[0], sub[1]), walk(sub[1])]}
             return {k: walk(v) for k, v in value.items()}
         if isinstance(value, list):
             return [walk(v) for v in value]
@@ -102,6 +129,65 @@ def without(template: dict[str, Any], made: dict[str, str]) -> dict[str, Any]:
     for logical in made:
         tpl["Resources"].pop(logical, None)
     return dict(tpl)
+
+
+def _named(value: Any, stack_name: str) -> str:
+    """A resource's name property (``{"Fn::Sub": "${AWS::StackName}-…"}`` or a plain string)."""
+    text = value["Fn::Sub"] if isinstance(value, dict) else value
+    return str(text).replace("${AWS::StackName}", stack_name)
+
+
+def create_unsupported(
+    template: dict[str, Any], stack_name: str, values: dict[str, str], client: Any
+) -> dict[str, str]:
+    """The template's resources moto's CloudFormation skips but roles and functions refer to, made
+    through their own APIs (``client(service)`` gives a client): logical id → what ``Ref`` gives."""
+    made: dict[str, str] = {}
+    for logical, resource in template["Resources"].items():
+        kind, props = resource.get("Type"), resource.get("Properties") or {}
+        if kind == "AWS::SecretsManager::Secret":
+            secrets = client("secretsmanager")
+            name = f"{stack_name}-{logical}"
+            if "GenerateSecretString" in props:  # generated once, as CloudFormation does; kept after
+                spec = props["GenerateSecretString"]
+                found = secrets.list_secrets(Filters=[{"Key": "name", "Values": [name]}])["SecretList"]
+                if found:
+                    made[logical] = found[0]["ARN"]
+                    continue
+                value = secrets.get_random_password(
+                    PasswordLength=int(spec.get("PasswordLength", 32)),
+                    ExcludePunctuation=bool(spec.get("ExcludePunctuation", False)),
+                    ExcludeCharacters=str(spec.get("ExcludeCharacters", "")),
+                )["RandomPassword"]
+                made[logical] = secrets.create_secret(Name=name, SecretString=value)["ARN"]
+                continue
+            text = props["SecretString"]
+            text = text["Fn::Sub"] if isinstance(text, dict) else text
+            value = re.sub(r"\$\{(\w+)\}", lambda m: values.get(m.group(1), ""), text)
+            try:
+                made[logical] = secrets.create_secret(Name=name, SecretString=value)["ARN"]
+            except secrets.exceptions.ResourceExistsException:
+                made[logical] = secrets.put_secret_value(SecretId=name, SecretString=value)["ARN"]
+        elif kind == "AWS::Scheduler::ScheduleGroup":
+            scheduler = client("scheduler")
+            name = _named(props.get("Name") or f"{stack_name}-{logical}", stack_name)
+            with contextlib.suppress(scheduler.exceptions.ConflictException):
+                scheduler.create_schedule_group(Name=name)
+            made[logical] = name
+        elif kind == "AWS::ApiGatewayV2::Api" and props.get("ProtocolType") == "WEBSOCKET":
+            apis = client("apigatewayv2")
+            name = _named(props["Name"], stack_name)
+            found = [a for a in apis.get_apis().get("Items", []) if a["Name"] == name]
+            made[logical] = (
+                found[0]["ApiId"]
+                if found
+                else apis.create_api(
+                    Name=name,
+                    ProtocolType="WEBSOCKET",
+                    RouteSelectionExpression=props.get("RouteSelectionExpression", "$request.body.action"),
+                )["ApiId"]
+            )
+    return made
 
 
 def stand_up(
@@ -114,8 +200,10 @@ def stand_up(
     made: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Create (or reuse) the stack; returns logical id → physical id of its resources (``made``: those
-    created beforehand, outside moto's CloudFormation, by ARN; by default its S3 Vectors, made here)."""
+    created beforehand, outside moto's CloudFormation, by what a ``Ref`` to them gives; by default its
+    S3 Vectors, secret, schedule group and WebSocket API, made here)."""
     template = template or load_template()
+    values = {**LOCAL_SECRET_VALUES, **LOCAL_PARAMETER_VALUES, **(parameters or {})}
     if made is None:
         import boto3
 
@@ -123,16 +211,21 @@ def stand_up(
 
         endpoint = cloudformation.meta.endpoint_url
         local = endpoint.startswith("http://")  # moto's server; otherwise moto in process
-        s3vectors = boto3.client(
-            "s3vectors", endpoint_url=endpoint if local else None, region_name=cloudformation.meta.region_name
-        )
-        made = create_resources(s3vectors, template, stack_name)
+
+        def client(service: str) -> Any:
+            return boto3.client(
+                service, endpoint_url=endpoint if local else None, region_name=cloudformation.meta.region_name
+            )
+
+        made = {
+            **create_resources(client("s3vectors"), template, stack_name),
+            **create_unsupported(template, stack_name, values, client),
+        }
     try:
         existing = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except cloudformation.exceptions.ClientError:
         existing = []
     if not existing or existing[0]["StackStatus"].endswith("FAILED"):
-        values = {**LOCAL_SECRET_VALUES, **(parameters or {})}
         cfn = translate(with_s3_code(without(template, made), s3), values)
         cloudformation.create_stack(
             StackName=stack_name,

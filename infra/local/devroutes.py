@@ -83,7 +83,7 @@ def dev_routes(stack: Any) -> dict[str, Callable[[Request], Any]]:
 
     stack.elevenlabs = ElevenLabsStandIn(stack.state_dir / "elevenlabs.json")
     stack.heygen = HeyGenStandIn(stack.state_dir / "heygen.json")
-    return {
+    routes = {
         **stack.elevenlabs.routes(),
         **stack.heygen.routes(),
         "/_local/outbox": outbox,
@@ -94,3 +94,40 @@ def dev_routes(stack: Any) -> dict[str, Callable[[Request], Any]]:
         "/_local/scheduled": scheduled,
         **ROUTES,
     }
+    return {path: local_only(endpoint) for path, endpoint in routes.items()}
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+
+
+def local_only(endpoint: Callable[[Request], Any]) -> Callable[[Request], Any]:
+    """The dev routes act as the developer (``/_local/run`` runs any function, internal ones too, as the
+    dev session's owner), so only the developer's own tools may reach them: a request addressed to a
+    loopback host (a page on a rebound DNS name is not), and no browser request from another page (a
+    browser always says where a cross-site request comes from: any ``Origin`` but the front door's
+    own is refused). The CLI, the stack's own functions and tests send no ``Origin``."""
+
+    async def guarded(request: Request) -> Any:
+        host = (request.headers.get("host") or "").rsplit(":", 1)[0] if request.headers.get("host") else ""
+        if host not in LOOPBACK_HOSTS:
+            return JSONResponse(
+                {
+                    "status": "error",
+                    "errorMessage": "The dev routes answer on a loopback address only",
+                    "errorData": {"code": "FORBIDDEN", "reason": "INVALID_HOST"},
+                },
+                status_code=403,
+            )
+        origin = request.headers.get("origin")
+        if origin is not None and origin.rstrip("/") != f"{request.url.scheme}://{request.headers['host']}":
+            return JSONResponse(
+                {
+                    "status": "error",
+                    "errorMessage": "The dev routes are not for other pages",
+                    "errorData": {"code": "FORBIDDEN", "reason": "INVALID_ORIGIN"},
+                },
+                status_code=403,
+            )
+        return await endpoint(request)
+
+    return guarded

@@ -76,6 +76,7 @@ def build_app(
         identity_headers = [h.lower() for h in conf.get("Identity", {}).get("Headers", [])]
         ttl = int(conf.get("Identity", {}).get("ReauthorizeEvery", 0))
     cache = AuthorizerCache(ttl)
+    cors = Cors.from_template(api.get("CorsConfiguration"))
 
     routes: list[tuple[str, re.Pattern[str], str, bool]] = []
     default_route: tuple[str, bool] | None = None
@@ -99,11 +100,22 @@ def build_app(
         body = await request.body()
         if len(body) > MAX_API_PAYLOAD:
             return JSONResponse({"message": "Request Entity Too Large"}, status_code=413)
+        if _request_head_bytes(request) > MAX_REQUEST_HEAD:
+            return JSONResponse({"message": "Request Header Fields Too Large"}, status_code=431)
+        origin = request.headers.get("origin")
+        if (
+            cors is not None
+            and origin
+            and request.method == "OPTIONS"
+            and ("access-control-request-method" in request.headers)
+        ):
+            return cors.preflight(origin)  # answered by API Gateway itself: no route, no authorizer
         found = match(request.method, request.url.path)
         if found is None:
-            return JSONResponse({"message": "Not Found"}, status_code=404)
+            return _with_cors(cors, origin, JSONResponse({"message": "Not Found"}, status_code=404))
         logical_id, public, route_key = found
-        headers = {k.lower(): v for k, v in request.headers.items()}
+        headers = _event_headers(request)
+        cookies = [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
         # what API Gateway adds (over HTTP here)
         headers.setdefault("x-forwarded-proto", request.url.scheme)
         headers.setdefault("x-forwarded-port", str(request.url.port or 80))
@@ -141,10 +153,12 @@ def build_app(
             "body": text if body else None,
             "isBase64Encoded": is_b64,
         }
+        if cookies:
+            event["cookies"] = cookies
         if not public and authorizer_id:
             identity = [headers.get(h) for h in identity_headers]
-            if any(v is None for v in identity):
-                return JSONResponse({"message": "Unauthorized"}, status_code=401)
+            if any(not v for v in identity):  # missing or empty: refused before the authorizer
+                return _with_cors(cors, origin, JSONResponse({"message": "Unauthorized"}, status_code=401))
             key = "|".join(v or "" for v in identity)
             decision = cache.get(key) if ttl else None
             if decision is None:
@@ -157,14 +171,25 @@ def build_app(
                     "headers": headers,
                     "requestContext": event["requestContext"],
                 }
-                decision = await run_in_threadpool(runner.invoke, authorizer_id, auth_event)
+                try:
+                    decision = await run_in_threadpool(runner.invoke, authorizer_id, auth_event)
+                except Exception:  # a failed authorizer: API Gateway's own 500, and nothing cached
+                    log.exception("%s %s: the authorizer failed", request.method, request.url.path)
+                    return _with_cors(
+                        cors, origin, JSONResponse({"message": "Internal Server Error"}, status_code=500)
+                    )
                 if ttl:
                     cache.put(key, decision)
             if not decision.get("isAuthorized"):
-                return JSONResponse({"message": "Forbidden"}, status_code=403)
+                return _with_cors(cors, origin, JSONResponse({"message": "Forbidden"}, status_code=403))
             event["requestContext"]["authorizer"] = {"lambda": decision.get("context") or {}}
-        result = await run_in_threadpool(runner.invoke, logical_id, event)
-        response = _to_response(result)
+        try:
+            result = await run_in_threadpool(runner.invoke, logical_id, event)
+            response = _to_response(result)
+        except Exception:  # a crashed integration: API Gateway's own answer, nothing of the crash
+            log.exception("%s %s: the function failed", request.method, request.url.path)
+            response = JSONResponse({"message": "Internal Server Error"}, status_code=500)
+        response = _with_cors(cors, origin, response)
         log.info(
             "%s %s %s %.0fms",
             request.method,
@@ -191,6 +216,88 @@ def build_app(
         )
     )
     return Starlette(routes=app_routes)
+
+
+#: API Gateway (HTTP API) refuses a request whose request line and header values together exceed this
+#: many bytes (a quota that cannot be raised). Its documentation names no status for the refusal: the
+#: front door answers HTTP's own, 431.
+MAX_REQUEST_HEAD = 10_240
+
+
+def _request_head_bytes(request: Request) -> int:
+    target = len(request.url.path) + (len(request.url.query) + 1 if request.url.query else 0)
+    line = len(request.method) + 1 + target + len(" HTTP/1.1")
+    return line + sum(len(v) for _, v in request.headers.raw)
+
+
+def _event_headers(request: Request) -> dict[str, str]:
+    """Headers as payload 2.0 carries them: lowercased, a repeated header's values joined by commas."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in request.headers.raw:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        if name == "cookie" and name in headers:
+            headers[name] = f"{headers[name]}; {value}"
+        else:
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+    return headers
+
+
+class Cors:
+    """The HTTP API's ``CorsConfiguration`` as API Gateway applies it: it answers a preflight itself
+    (204, with the allowed origin, methods, headers and max-age), adds the CORS headers to every answer
+    to an allowed origin, gives a disallowed origin none, and ignores CORS headers a function sets.
+    The allowed origins are the stack's ``AllowedOrigins`` (``ALLOWED_ORIGINS``), which reach the
+    functions as ``ONE_ALLOWED_ORIGINS`` too."""
+
+    def __init__(self, conf: dict[str, Any], origins: tuple[str, ...]) -> None:
+        if "*" in origins:
+            raise ValueError(
+                "ALLOWED_ORIGINS cannot be '*': the API allows credentials (the session cookie), which "
+                "API Gateway refuses for any origin; list each origin"
+            )
+        self.origins = {o.lower().rstrip("/") for o in origins}
+        self.methods = ",".join(conf.get("AllowMethods") or [])
+        self.headers = ",".join(h.lower() for h in conf.get("AllowHeaders") or [])
+        self.expose = ",".join(h.lower() for h in conf.get("ExposeHeaders") or [])
+        self.credentials = conf.get("AllowCredentials") is True
+        self.max_age = conf.get("MaxAge")
+
+    @classmethod
+    def from_template(cls, conf: dict[str, Any] | None) -> Cors | None:
+        from ontology.settings import get_settings
+
+        return cls(conf, get_settings().allowed_origins) if conf else None
+
+    def allows(self, origin: str) -> bool:
+        return origin.lower().rstrip("/") in self.origins
+
+    def preflight(self, origin: str) -> Response:
+        response = Response(status_code=204)
+        if self.allows(origin):
+            response.headers["access-control-allow-origin"] = origin
+            response.headers["access-control-allow-methods"] = self.methods
+            response.headers["access-control-allow-headers"] = self.headers
+            if self.max_age is not None:
+                response.headers["access-control-max-age"] = str(self.max_age)
+            if self.credentials:
+                response.headers["access-control-allow-credentials"] = "true"
+        return response
+
+    def apply(self, origin: str | None, response: Response) -> Response:
+        for name in [k for k in response.headers if k.lower().startswith("access-control-")]:
+            del response.headers[name]
+        if origin and self.allows(origin):
+            response.headers["access-control-allow-origin"] = origin
+            if self.credentials:
+                response.headers["access-control-allow-credentials"] = "true"
+            if self.expose:
+                response.headers["access-control-expose-headers"] = self.expose
+            response.headers.append("vary", "Origin")
+        return response
+
+
+def _with_cors(cors: Cors | None, origin: str | None, response: Response) -> Response:
+    return cors.apply(origin, response) if cors is not None else response
 
 
 def _to_response(result: Any) -> Response:
@@ -228,7 +335,12 @@ def websocket_routes(template: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-#: API Gateway's WebSocket limits: a message (frames reassembled) is at most 128 KB.
+#: API Gateway's WebSocket limits: a frame is at most 32 KB (a client's larger frame closes the
+#: socket, 1009), a message (frames reassembled) at most 128 KB. The front door sees messages, not
+#: frames: it holds each to the frame limit, as every client that matters sends a message as one
+#: frame (browsers, Convex's JS and Rust clients). What it sends may be 128 KB (API Gateway
+#: fragments it itself).
+MAX_WS_FRAME = 32 * 1024
 MAX_WS_MESSAGE = 128 * 1024
 
 
@@ -236,14 +348,17 @@ class SocketGateway:
     """API Gateway's WebSocket API: each socket gets a connection id; ``$connect``, every message
     (``$default``) and ``$disconnect`` invoke their functions with the events API Gateway sends; the
     management API (``POST /@connections/{id}``: what ``post_to_connection`` calls) sends to a socket,
-    410 GoneException when it is closed."""
+    410 GoneException when it is closed. A client's message over 32 KB closes the socket with 1009,
+    as API Gateway closes one whose client sends a frame over 32 KB."""
 
     def __init__(self, runner: LambdaRunner, routes: dict[str, str]) -> None:
         self.runner = runner
         self.routes = routes
         self.sockets: dict[str, tuple[WebSocket, Any]] = {}
 
-    def _event(self, ws: WebSocket, connection_id: str, route: str, body: str | None) -> dict[str, Any]:
+    def _event(
+        self, ws: WebSocket, connection_id: str, route: str, body: str | None, connected_at: float
+    ) -> dict[str, Any]:
         now = time.time()
         kind = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
         headers = {k.lower(): v for k, v in ws.headers.items()}
@@ -257,7 +372,7 @@ class SocketGateway:
                 "domainName": ws.url.hostname,
                 "stage": "live",
                 "apiId": "local",
-                "connectedAt": int(now * 1000),
+                "connectedAt": int(connected_at * 1000),  # the connection's, on every event
                 "requestTimeEpoch": int(now * 1000),
                 "messageDirection": "IN",
             },
@@ -273,8 +388,11 @@ class SocketGateway:
         import asyncio
 
         connection_id = base64.urlsafe_b64encode(uuid.uuid4().bytes[:10]).decode()
+        connected_at = time.time()
         result = await run_in_threadpool(
-            self.runner.invoke, self.routes["$connect"], self._event(ws, connection_id, "$connect", None)
+            self.runner.invoke,
+            self.routes["$connect"],
+            self._event(ws, connection_id, "$connect", None, connected_at),
         )
         if int((result or {}).get("statusCode", 200)) != 200:
             await ws.close(code=1008)
@@ -292,13 +410,13 @@ class SocketGateway:
                     text = message["bytes"].decode("utf-8", "replace")
                 if text is None:
                     continue
-                if len(text.encode("utf-8", "surrogatepass")) > MAX_WS_MESSAGE:
+                if len(text.encode("utf-8", "surrogatepass")) > MAX_WS_FRAME:
                     await ws.close(code=1009, reason="Message too big")
                     break
                 await run_in_threadpool(
                     self.runner.invoke,
                     self.routes["$default"],
-                    self._event(ws, connection_id, "$default", text),
+                    self._event(ws, connection_id, "$default", text, connected_at),
                 )
         except WebSocketDisconnect:
             pass
@@ -309,7 +427,7 @@ class SocketGateway:
             await run_in_threadpool(
                 self.runner.invoke,
                 self.routes["$disconnect"],
-                self._event(ws, connection_id, "$disconnect", None),
+                self._event(ws, connection_id, "$disconnect", None, connected_at),
             )
             log.info("ws %s disconnected", connection_id)
 

@@ -15,6 +15,9 @@ moto is pinned (requirements/lock.txt) because these touch its internals; each p
 - S3 Vectors' ``QueryVectors`` (moto has none): :mod:`infra.local.vectors` answers it exactly.
 - ``expire_ttl_items``: DynamoDB deletes items whose TTL has passed (within days); moto never does.
   The local stack calls this periodically so expired sessions, tokens and commit markers go away.
+- ``Role.put_policy``: moto's CloudFormation hands a role's inline policy over as a dict, which moto
+  keeps as is and its IAM API then returns as Python's ``repr``, not JSON; it is kept as JSON text,
+  as IAM holds it (the local stack's IAM enforcement reads the same text).
 """
 
 from __future__ import annotations
@@ -66,6 +69,18 @@ def install_moto_patches() -> None:
 
         setattr(SQSBackend, name, sent)
     query_index.install()
+
+    import json
+
+    from moto.iam.models import Role
+
+    original_put_policy = Role.put_policy
+
+    def put_policy(self: Any, policy_name: str, policy_json: Any) -> None:
+        text = policy_json if isinstance(policy_json, str) else json.dumps(policy_json)
+        original_put_policy(self, policy_name, text)
+
+    Role.put_policy = put_policy  # type: ignore[method-assign]
     _installed = True
 
 

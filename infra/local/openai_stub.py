@@ -196,6 +196,8 @@ class LocalAI:
         self.dimensions = dimensions
         self.down = False
         self.embeds = self.chats = self.structured = 0
+        #: The last chat request: its system prompt and messages, as the model received them.
+        self.last_chat: list[dict[str, str]] = []
 
     @property
     def calls(self) -> int:
@@ -223,7 +225,8 @@ class LocalAI:
 
         self._check()
         self.chats += 1
-        reply = chat_reply([{"role": "system", "content": system_prompt}, *messages], "local")
+        self.last_chat = [{"role": "system", "content": system_prompt}, *messages]
+        reply = chat_reply(self.last_chat, "local")
         return ChatReply(content=reply["choices"][0]["message"]["content"], model=reply["model"])
 
     def chat_structured(

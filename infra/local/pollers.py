@@ -238,11 +238,15 @@ class SchedulePoller:
 class CronPoller:
     """Fires the template's ``Schedule`` events on time, as EventBridge rules do."""
 
-    def __init__(self, runner: LambdaRunner, crons: list[tuple[str, str, Any]]) -> None:
+    def __init__(
+        self, runner: LambdaRunner, crons: list[tuple[str, str, Any]], created: datetime | None = None
+    ) -> None:
         self.runner = runner
         self.crons = crons  # (logical id, cron name, CronJob)
         start = datetime.now(UTC)
-        self._next = {name: job.next_fire(start) for _, name, job in crons}
+        #: When the schedules were created (the stack's first start): ``rate()`` ones count from it.
+        self.created = created or start
+        self._next = {name: job.next_fire(start, self.created) for _, name, job in crons}
         self._lock = threading.Lock()
         self._running: set[str] = set()
 
@@ -283,7 +287,7 @@ class CronPoller:
                 due = self._next[name] <= now
                 if due:
                     slot = self._next[name]
-                    self._next[name] = job.next_fire(now)
+                    self._next[name] = job.next_fire(now, self.created)
             if due:
                 with self._lock:
                     if name in self._running:

@@ -2,6 +2,10 @@
 
 moto's Lambda needs Docker; only that call is replaced (``LambdaFunction._invoke_lambda``), so
 direct invokes, Step Functions tasks and DynamoDB Streams mappings run our handlers here.
+
+Given the stack's :class:`~infra.local.credentials.FunctionRoles`, every invocation (from the front
+door, the socket gateway, a poller, a cron, Step Functions or another function) signs its AWS calls
+as its own function's role, and :mod:`infra.local.iam` refuses what that role may not do.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.local.aws import MOTO_LOCK, released
+from infra.local.credentials import FunctionRoles, acting_as
 from infra.template import load_template
 
 
@@ -97,11 +102,13 @@ def _sandbox_event_loop() -> Iterator[None]:
 class LambdaRunner:
     """Resolves handlers (``creators.get`` → ``functions.creators.get``) and invokes them."""
 
-    def __init__(self, template: dict[str, Any] | None = None) -> None:
+    def __init__(self, template: dict[str, Any] | None = None, roles: FunctionRoles | None = None) -> None:
         self.defs = function_defs(template)
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._lock = threading.Lock()
         self.by_handler = {d.handler: d for d in self.defs.values()}
+        #: Each function's role credentials (None: invocations sign as the caller does).
+        self.roles = roles
 
     def handler(self, logical_id: str) -> Callable[..., Any]:
         with self._lock:
@@ -120,7 +127,9 @@ class LambdaRunner:
             invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{logical_id}",
             _deadline=time.monotonic() + d.timeout,
         )
-        with _sandbox_event_loop():  # the handler's module, imported on first use, sees it too
+        credentials = self.roles.credentials(logical_id) if self.roles is not None else None
+        # the handler's module, imported on first use, sees the loop and the role too
+        with acting_as(credentials), _sandbox_event_loop():
             return self.handler(logical_id)(event, context)
 
 

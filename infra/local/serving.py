@@ -31,7 +31,12 @@ def start_server(app: Any, host: str, port: int, what: str = "the server") -> tu
     """Serve ``app`` with uvicorn in a daemon thread; returns once it listens."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    # proxy_headers=False: the peer is the client, as API Gateway's sourceIp is the TCP peer (uvicorn
+    # would otherwise take a loopback client's X-Forwarded-For as its address, unchecked)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", lifespan="off", proxy_headers=False
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -54,9 +59,18 @@ def serve(app: Any, what: str = "the server") -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def start_localstripe(host: str, port: int, state_file: Path) -> subprocess.Popen[bytes]:
-    """localstripe (with Stripe's idempotency, :mod:`infra.local.stripe_server`) in a child process;
-    returns once it answers."""
+def start_localstripe(
+    host: str,
+    port: int,
+    state_file: Path,
+    *,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+) -> subprocess.Popen[bytes]:
+    """localstripe (with Stripe's idempotency, test cards and 3-D Secure,
+    :mod:`infra.local.stripe_server`) in a child process; returns once it answers. With a webhook URL
+    and secret, it posts Stripe's events there, signed."""
+    webhook = ["--webhook-url", webhook_url, "--webhook-secret", webhook_secret or ""] if webhook_url else []
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -70,6 +84,7 @@ def start_localstripe(host: str, port: int, state_file: Path) -> subprocess.Pope
             str(state_file),
             "--parent-pid",
             str(os.getpid()),
+            *webhook,
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -9,6 +9,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,17 @@ class LocalStack:
         return f"http://{self.host}:{self.api_port}"
 
     @property
+    def public_url(self) -> str:
+        """The platform's public URL: BETTER_AUTH_URL (or the platform's own ONE_AUTH_BASE_URL) when
+        the stack sits behind something else (a tunnel, a proxy), else the front door's own. The
+        template's AuthBaseUrl, as `make deploy` passes it; where AWS would fall back to the CloudFront
+        distribution's domain."""
+        from infra.environment import read_env
+
+        given = read_env(self.env_file).get("BETTER_AUTH_URL") or os.environ.get("ONE_AUTH_BASE_URL")
+        return (given or self.api_url).rstrip("/")
+
+    @property
     def stripe_url(self) -> str:
         return f"http://{self.host}:{self.stripe_port}"
 
@@ -72,6 +84,9 @@ class LocalStack:
 
         install_moto_lock()
         install_moto_patches()
+        from infra.local import iam
+
+        iam.install()  # every function's calls are checked against its own role, as in AWS
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         # moto's Step Functions interpreter calls Lambda on this port (its MOTO_PORT)
         os.environ["MOTO_PORT"] = str(self.aws_port)
@@ -89,7 +104,9 @@ class LocalStack:
         template = load_template()
         from infra.local.cloudformation import LOCAL_SECRET_VALUES, stand_up
 
-        self.physical = stand_up(cf, self._s3, STACK_NAME, template)
+        self.physical = stand_up(
+            cf, self._s3, STACK_NAME, template, parameters={"AuthBaseUrl": self.public_url}
+        )
         machines = create_state_machines(
             sfn=boto3.client("stepfunctions", endpoint_url=self.aws_endpoint, region_name=region),
             lambda_client=boto3.client("lambda", endpoint_url=self.aws_endpoint, region_name=region),
@@ -123,11 +140,19 @@ class LocalStack:
         self._spawn(self._housekeeping)
 
     def _start_stripe(self) -> None:
-        """localstripe, on loopback, its data in the state folder."""
+        """localstripe, on loopback, its data in the state folder; it posts Stripe's events to the
+        stack's webhook route, signed with the local endpoint secret."""
+        from infra.local.cloudformation import LOCAL_SECRET_VALUES
         from infra.local.serving import start_localstripe
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self._stripe = start_localstripe(self.host, self.stripe_port, self.state_dir / "stripe.pickle")
+        self._stripe = start_localstripe(
+            self.host,
+            self.stripe_port,
+            self.state_dir / "stripe.pickle",
+            webhook_url=f"{self.api_url}/api/stripe/webhook",
+            webhook_secret=LOCAL_SECRET_VALUES["StripeWebhookSecret"],
+        )
 
     def _start_chain(self) -> None:
         """The local EVM on loopback; its journal (in the state folder) replays the chain's history."""
@@ -192,7 +217,7 @@ class LocalStack:
         self.recheck_poller = QueuePoller(
             self.runner, sqs, recheck_url, recheck_arn, "SyncInvalidatorFunction"
         )
-        self.cron_poller = CronPoller(self.runner, cron_events(template))
+        self.cron_poller = CronPoller(self.runner, cron_events(template), created=self._schedules_created())
         # Short polls, never SQS long polling: moto serves one request at a time (the lock), and a
         # long poll would hold every other request for its whole wait.
         from infra.local import wake
@@ -244,16 +269,23 @@ class LocalStack:
             k: self.physical[k] for k, r in template["Resources"].items() if r["Type"] == "AWS::S3::Bucket"
         }
 
-    def _apply_reference_env(self) -> None:
+    def _apply_reference_env(self) -> dict[str, str]:
         """The reference's variables, where they apply locally, become the platform's own (the
-        table in infra/environment.py says what each does here)."""
+        table in infra/environment.py says what each does here): plain ones in the environment,
+        secrets returned (key in the deployment's secret → value) to go into the stack's secret."""
         from infra.environment import LOCALLY_USED, REFERENCE_VARIABLES, read_env
+        from infra.template import SECRET_PARAMETERS
 
         found = read_env(self.env_file)
+        secrets: dict[str, str] = {}
         for v in REFERENCE_VARIABLES:
             if v.name in found and v.name in LOCALLY_USED:
-                os.environ[v.platform] = found[v.name]
+                if v.kind == "secret":
+                    secrets[SECRET_PARAMETERS[v.parameter]["key"]] = found[v.name]
+                else:
+                    os.environ[v.platform] = found[v.name]
         self.reference_env = sorted(found)
+        return secrets
 
     def _configure_functions(self, template: dict[str, Any], secrets: dict[str, str]) -> None:
         """The environment the template gives every function, resolved against this stack."""
@@ -261,28 +293,27 @@ class LocalStack:
 
         env = template["Globals"]["Function"]["Environment"]["Variables"]
         parameters = {
+            name: ",".join(p["Default"]) if isinstance(p.get("Default"), list) else str(p["Default"])
+            for name, p in template["Parameters"].items()
+            if "Default" in p and not p.get("NoEcho")
+        }
+        parameters |= {
             "Stage": "dev",
             "LogLevel": os.environ.get("ONE_LOG_LEVEL", "WARNING"),
             "EmbeddingDimensions": str(template["Parameters"]["EmbeddingDimensions"]["Default"]),
+            "AuthBaseUrl": self.public_url,
         }
         for name, declared in env.items():
-            if name == "ONE_SECRETS_ARN":
-                continue  # moto's CloudFormation has no Secrets Manager secrets: secrets come from env
+            if name in os.environ and _is_parameter(declared, template):
+                continue  # the operator set this parameter for the stack, as a deploy would
             value = self._resolve(declared, parameters)
             if value is not None:
                 os.environ[name] = str(value)
-        from ontology.secrets import _env_name
-
-        for name, p in SECRET_PARAMETERS.items():
-            os.environ[_env_name(p["key"])] = secrets[name]
-        os.environ[_env_name("deployerPrivateKey")] = self.chain.deployer_key
         os.environ.update(
             {
                 "ONE_LOCAL": "1",
                 "ONE_STRIPE_API_BASE": self.stripe_url,
-                "ONE_STRIPE_SECRET_KEY": "sk_test_local",
                 "ONE_OPENAI_BASE_URL": f"{self.api_url}/_local/openai/v1",
-                "ONE_OPENAI_API_KEY": "local",
                 "ONE_ELEVENLABS_BASE_URL": f"{self.api_url}/_local/elevenlabs",
                 "ONE_HEYGEN_UPLOAD_URL": f"{self.api_url}/_local/heygen",
                 "ONE_OUTBOX_DIR": str(self.outbox_dir),
@@ -298,16 +329,52 @@ class LocalStack:
                 "POWERTOOLS_METRICS_DISABLED": "true",
             }
         )
-        self._apply_reference_env()
+        overrides = self._apply_reference_env()
+        # The secrets live in the stack's Secrets Manager secret, as `sam deploy` puts them there, and
+        # functions read them with their own role's credentials (a function whose role may not read
+        # the secret fails here as in AWS): no ONE_<SECRET> variable may shadow them.
+        values = {p["key"]: secrets[name] for name, p in SECRET_PARAMETERS.items()}
+        values.update(
+            {
+                "deployerPrivateKey": self.chain.deployer_key,
+                "stripeSecretKey": "sk_test_local",
+                "openaiApiKey": "local",
+                **overrides,
+            }
+        )
+        from ontology.secrets import _env_name, reset_secrets
+
+        for key in values:
+            os.environ.pop(_env_name(key), None)
+        import boto3
+
+        boto3.client(
+            "secretsmanager", endpoint_url=self.aws_endpoint, region_name=os.environ["AWS_DEFAULT_REGION"]
+        ).put_secret_value(SecretId=os.environ["ONE_SECRETS_ARN"], SecretString=json.dumps(values))
+        reset_secrets()
+        from botocore.credentials import ReadOnlyCredentials
+
+        from infra.local.credentials import ActingCredentials
+        from ontology.aws import use_credentials
         from ontology.data.models import configure_models
         from ontology.data.storage import reset_client
         from ontology.data.store import reset_default_store
         from ontology.settings import configure
+        from ontology.sync import push
 
+        # one set of clients for every function: each call signs as the running function's role
+        use_credentials(
+            ActingCredentials(
+                ReadOnlyCredentials(
+                    os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"], None
+                )
+            )
+        )
         configure(None)
         configure_models(table_name=os.environ["ONE_TABLE_NAME"], host=self.aws_endpoint)
         reset_default_store()
         reset_client()
+        push.reset_client()
 
     def _resolve(self, value: Any, parameters: dict[str, str]) -> Any:
         """The intrinsic functions the template's environment uses, against this stack."""
@@ -315,6 +382,10 @@ class LocalStack:
             return value
         if "Ref" in value:
             return parameters.get(value["Ref"]) or self.physical.get(value["Ref"])
+        if "Fn::Join" in value:
+            sep, parts = value["Fn::Join"]
+            resolved = [self._resolve(p, parameters) for p in (parts if isinstance(parts, list) else [parts])]
+            return sep.join(str(p) for p in resolved if p is not None)
         if "Fn::Sub" in value:
             return value["Fn::Sub"].replace("${AWS::StackName}", STACK_NAME)
         if "Fn::GetAtt" in value:
@@ -412,8 +483,20 @@ class LocalStack:
         )
         return token
 
+    def _schedules_created(self) -> datetime:
+        """When this stack's schedules were created, kept in the state folder: in AWS a ``rate()``
+        schedule counts from its creation, not from each restart."""
+        path = self.state_dir / "schedules-created"
+        try:
+            return datetime.fromisoformat(path.read_text().strip())
+        except (OSError, ValueError):
+            created = datetime.now(UTC)
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(created.isoformat())
+            return created
+
     def _write_session(self, values: dict[str, Any]) -> None:
-        path = self.state_dir.parent / "dev-session.json"
+        path = self.state_dir / "dev-session.json"
         current = json.loads(path.read_text()) if path.exists() else {}
         path.write_text(json.dumps({**current, **values}, indent=2))
 
@@ -459,11 +542,20 @@ class LocalStack:
         run_mutation(save, org=self.dev_org, platform=True)
 
     def _start_runner_and_front_door(self, template: dict[str, Any]) -> None:
+        import boto3
+
+        from infra.local.credentials import FunctionRoles
         from infra.local.frontdoor import build_app
         from infra.local.runner import LambdaRunner, install_moto_lambda
         from infra.local.serving import start_server
 
-        self.runner = LambdaRunner(template)
+        region = os.environ["AWS_DEFAULT_REGION"]
+        roles = FunctionRoles(
+            self.physical,
+            boto3.client("lambda", endpoint_url=self.aws_endpoint, region_name=region),
+            boto3.client("sts", endpoint_url=self.aws_endpoint, region_name=region),
+        )
+        self.runner = LambdaRunner(template, roles)
         physical_to_logical = {v: k for k, v in self.physical.items()}
         install_moto_lambda(self.runner, physical_to_logical)
         from infra.local.devroutes import dev_routes
@@ -550,3 +642,11 @@ def _fake_credentials() -> None:
     )
     os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.pop("AWS_PROFILE", None)
+
+
+def _is_parameter(value: Any, template: dict[str, Any]) -> bool:
+    """Whether a function's environment value comes from a stack parameter (``Ref``, or ``Fn::Join``
+    of one), which the operator may set for the local stack through the platform's variable."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        return any(_is_parameter(p, template) for p in value["Fn::Join"][1:])
+    return isinstance(value, dict) and value.get("Ref") in template.get("Parameters", {})

@@ -109,7 +109,22 @@ TEST_PAYMENT_METHODS = {
     "pm_card_chargeDeclinedProcessingError": "4000000000000119",
     "pm_card_chargeDeclinedFraudulent": "4100000000000019",
     "pm_card_chargeCustomerFail": "4000000000000341",
+    "pm_card_authenticationRequired": "4000002760003184",
+    "pm_card_authenticationRequiredOnSetup": "4000002500003155",
+    "pm_card_authenticationRequiredChargeDeclinedInsufficientFunds": "4000008260003178",
+    "pm_card_threeDSecure2Required": "4000000000003220",
 }
+#: Cards that ask for authentication on every payment (the others of localstripe's list ask only
+#: when they were not set up for later payments with a SetupIntent).
+ALWAYS_AUTHENTICATE = {"4000002760003184", "4000008260003178"}
+#: The events the stack's webhook endpoint is sent.
+WEBHOOK_EVENTS = [
+    "payment_intent.amount_capturable_updated",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "setup_intent.succeeded",
+    "setup_intent.setup_failed",
+]
 #: Card numbers Stripe declines when charged: (error code, decline code, message).
 DECLINES = {
     "4000000000000002": ("card_declined", "generic_decline", "Your card was declined."),
@@ -174,6 +189,134 @@ def install_test_cards(resources: Any) -> None:
     charge._raise_failure = raise_failure
 
 
+def install_authentication(resources: Any, server: Any) -> None:
+    """3-D Secure, saved cards and their events as Stripe has them (see the module's docstring)."""
+    from localstripe.webhooks import schedule_webhook
+
+    payment_method = resources.PaymentMethod
+    payment_intent = resources.PaymentIntent
+    setup_intent = resources.SetupIntent
+    event = resources.Event
+    requires_authentication = payment_method._requires_authentication
+    create_charge = payment_intent._create_charge
+    authenticate = payment_intent._api_authenticate.__func__
+    attach_pm = setup_intent._attach_pm
+
+    def needs_authentication(self: Any) -> bool:
+        if getattr(self, "_card_number", None) in ALWAYS_AUTHENTICATE:
+            return True
+        return bool(requires_authentication(self)) and not getattr(self, "_set_up", False)
+
+    def charge_intent(self: Any, on_failure_now: Any) -> None:
+        create_charge(self, on_failure_now)
+        if self.status == "requires_capture":
+            schedule_webhook(event("payment_intent.amount_capturable_updated", self))
+
+    def authenticated(
+        cls: Any, id: str, client_secret: Any = None, success: Any = False, **kwargs: Any
+    ) -> Any:
+        obj = authenticate(cls, id, client_secret=client_secret, success=success, **kwargs)
+        if obj._authentication_failed:
+            schedule_webhook(event("payment_intent.payment_failed", obj))
+        return obj
+
+    def set_up(self: Any, pm: Any) -> None:
+        if self.customer:
+            pm.customer = self.customer
+        pm._set_up = True
+        schedule_webhook(event("setup_intent.succeeded", self))
+
+    def attach(self: Any, pm: Any) -> None:
+        attach_pm(self, pm)  # a declined card raises; one that needs authentication waits
+        if self.status == "succeeded":
+            set_up(self, pm)
+
+    def authenticate_setup(id: str, client_secret: Any = None, success: Any = False, **kwargs: Any) -> Any:
+        """The page's 3-D Secure for a SetupIntent ("Complete" or "Fail"), like the PaymentIntents'."""
+        if kwargs or not isinstance(client_secret, str):
+            raise resources.UserError(400, "Bad request")
+        obj = setup_intent._api_retrieve(id)
+        if client_secret != obj.client_secret:
+            raise resources.UserError(401, "Unauthorized")
+        if obj.status != "requires_action":
+            raise resources.UserError(400, "Bad request")
+        obj.next_action = None
+        if resources.try_convert_to_bool(success) is True:
+            obj.status = "succeeded"
+            set_up(obj, payment_method._api_retrieve(obj.payment_method))
+        else:
+            obj.status, obj.payment_method = "requires_payment_method", None
+            obj.last_setup_error = {
+                "code": "setup_intent_authentication_failure",
+                "message": "The latest attempt to set up the payment method has failed authentication.",
+            }
+            schedule_webhook(event("setup_intent.setup_failed", obj))
+        return obj
+
+    def confirm_setup(
+        cls: Any,
+        id: str,
+        client_secret: Any = None,
+        payment_method: Any = None,
+        payment_method_data: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Stripe.js's test step completes a SetupIntent's 3-D Secure by confirming it again with
+        its client secret and nothing else (localstripe's Stripe.js, "Complete authentication"):
+        the card is then saved as when the page authenticates it (``_authenticate``)."""
+        if payment_method is None and payment_method_data is None and isinstance(client_secret, str):
+            waiting = setup_intent._api_retrieve(id) if isinstance(id, str) else None
+            if waiting is not None and waiting.status == "requires_action":
+                return authenticate_setup(id, client_secret=client_secret, success=True)
+        return confirm(
+            cls,
+            id,
+            client_secret=client_secret,
+            payment_method=payment_method,
+            payment_method_data=payment_method_data,
+            **kwargs,
+        )
+
+    confirm = setup_intent._api_confirm.__func__
+    payment_method._requires_authentication = needs_authentication
+    payment_intent._create_charge = charge_intent
+    payment_intent._api_authenticate = classmethod(authenticated)
+    setup_intent._attach_pm = attach
+    setup_intent._api_confirm = classmethod(confirm_setup)
+    # server.py bound its routes to the methods at import: point them at the methods anew
+    for path, method in (
+        ("/v1/payment_intents/{id}/_authenticate", payment_intent._api_authenticate),
+        ("/v1/setup_intents/{id}/confirm", setup_intent._api_confirm),
+    ):
+        for route in server.app.router.routes():
+            if route.method == "POST" and route.resource is not None and route.resource.canonical == path:
+                route._handler = server.api_extra(method, path)
+    setup_path = "/v1/setup_intents/{id}/_authenticate"
+    server.app.router.add_route("POST", setup_path, server.api_extra(authenticate_setup, setup_path))
+    page_key(server)
+
+
+def page_key(server: Any) -> None:
+    """The page's 3-D Secure step for a SetupIntent is made with the publishable key and the client
+    secret (as localstripe already allows for PaymentIntents): let it past the secret-key check."""
+    import re
+
+    from aiohttp import web
+
+    check = server.auth_middleware
+
+    @web.middleware
+    async def auth(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.method == "POST" and re.match(r"^/v1/setup_intents/\w+/_authenticate$", request.path):
+            data = await server.get_post_data(request, remove_auth=False)
+            if isinstance(data.get("key"), str) and data["key"].startswith("pk_"):
+                return await handler(request)  # the handler checks the client secret
+        return await check(request, handler)
+
+    middlewares = server.app.middlewares
+    middlewares[middlewares.index(check)] = auth
+
+
 def _exit_with_parent(parent: int) -> None:
     """A stack killed outright (SIGKILL) cannot stop its children: this one notices and exits."""
     import os
@@ -193,6 +336,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8420)
     parser.add_argument("--state-file", type=Path, required=True)
     parser.add_argument("--parent-pid", type=int, default=0, help="exit when this process is gone")
+    parser.add_argument("--webhook-url", help="post every event there, signed with --webhook-secret")
+    parser.add_argument("--webhook-secret", help="the webhook endpoint's signing secret (whsec_…)")
     args = parser.parse_args()
     if args.parent_pid:
         _exit_with_parent(args.parent_pid)
@@ -215,6 +360,11 @@ def main() -> None:
         with state.open("rb") as f:
             store.update(pickle.load(f))  # noqa: S301 - our own state file, written just above
     install_test_cards(resources)
+    install_authentication(resources, server)
+    if args.webhook_url and args.webhook_secret:
+        from localstripe.webhooks import register_webhook
+
+        register_webhook("one", args.webhook_url, args.webhook_secret, WEBHOOK_EVENTS)
     server.app.middlewares.insert(0, idempotency_middleware())
     server.app.middlewares.insert(1, durable_middleware(store))
     web.run_app(server.app, host=args.host, port=args.port, print=None, access_log=None)

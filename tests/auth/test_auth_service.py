@@ -133,14 +133,33 @@ def test_sign_out_revokes_and_sessions_roll(deliver, monkeypatch) -> None:
     assert auth.get_session(info.token) is None and auth.sign_out(info.token) is False
 
 
-def test_sign_in_failures_are_rate_limited_per_account(deliver, monkeypatch) -> None:
-    monkeypatch.setattr(auth, "SIGN_IN_FAILURES_PER_HOUR", 3)
+def test_failed_sign_ins_hold_back_the_address_not_the_account(deliver) -> None:
     auth.verify_email(signed_up(deliver))
-    for _ in range(3):
+    attacker, owner = "203.0.113.9", "198.51.100.7"
+    for _ in range(auth.SIGN_IN_BACKOFF.free):
         with pytest.raises(UnauthenticatedError):
-            auth.sign_in(email="ada@example.com", password="wrong password!!")
+            auth.sign_in(email="ada@example.com", password="wrong password!!", ip=attacker)
+    # the address that failed waits, whatever it tries (the right password is not even checked)
+    with pytest.raises(RateLimitedError) as err:
+        auth.sign_in(email="ada@example.com", password=PASSWORD, ip=attacker)
+    assert 1 <= err.value.data["retryAfter"] <= auth.SIGN_IN_BACKOFF.base
+    # an unknown email from there answers alike: the wait tells nothing about accounts
+    for _ in range(auth.SIGN_IN_BACKOFF.free):
+        with pytest.raises(UnauthenticatedError):
+            auth.sign_in(email="nobody@example.com", password="wrong password!!", ip=attacker)
     with pytest.raises(RateLimitedError):
-        auth.sign_in(email="ada@example.com", password=PASSWORD)
+        auth.sign_in(email="nobody@example.com", password="wrong password!!", ip=attacker)
+    # the owner, elsewhere, signs in; a success from an address forgets its failures
+    for _ in range(auth.SIGN_IN_BACKOFF.free - 1):
+        with pytest.raises(UnauthenticatedError):
+            auth.sign_in(email="ada@example.com", password="a typo in it!!", ip=owner)
+    assert (
+        auth.sign_in(email="ada@example.com", password=PASSWORD, ip=owner).user["email"] == "ada@example.com"
+    )
+    for _ in range(auth.SIGN_IN_BACKOFF.free - 1):
+        with pytest.raises(UnauthenticatedError):
+            auth.sign_in(email="ada@example.com", password="a typo in it!!", ip=owner)
+    assert auth.sign_in(email="ada@example.com", password=PASSWORD, ip=owner).token
 
 
 def test_emails_are_rate_limited_per_address(deliver) -> None:

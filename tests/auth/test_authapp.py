@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from starlette.testclient import TestClient
@@ -17,7 +18,9 @@ ORIGIN = "http://testserver"
 @pytest.fixture
 def client(outbox: Any) -> TestClient:
     from ontology.auth.app import app
+    from ontology.settings import configure
 
+    configure(public_base_url=ORIGIN)
     return TestClient(app, base_url=ORIGIN)
 
 
@@ -184,7 +187,125 @@ def test_origins_and_callback_urls_are_checked(client: TestClient, deliver: Any)
     assert (r.status_code, r.json()["code"]) == (403, "INVALID_REDIRECT_URL")
 
 
+#: Callback and redirect URLs a browser reads as another host (``/\\x`` and ``/<tab>/x`` are ``//x``
+#: to it), or as script, or that only look relative: each refused, as Better Auth refuses them.
+UNTRUSTED_CALLBACKS = [
+    "/\\evil.example",
+    "//evil.example",
+    "/\\/evil.example",
+    "\\\\evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r/evil.example",
+    "/\x00/evil.example",
+    "/%2F%2Fevil.example",
+    "/%5cevil.example",
+    " /evil",
+    "javascript:alert(1)",
+    "JavaScript:alert(1)//",
+    "data:text/html,<script>alert(1)</script>",
+    "https://evil.example/",
+    "https://testserver.evil.example/",
+    "http://testserver@evil.example/",
+    "http://testserver\\@evil.example/",
+    "http://test\tserver/",
+    "https://testserver/",
+    "evil.example",
+]
+
+
+def test_sign_in_refuses_a_callback_a_browser_reads_as_another_host(client: TestClient, deliver: Any) -> None:
+    signed_up_and_verified(client, deliver)
+    r = client.post(
+        "/api/auth/sign-in/email",
+        json={"email": "ada@example.com", "password": PASSWORD, "callbackURL": "/\\evil.example"},
+    )
+    assert (r.status_code, r.json()["code"]) == (403, "INVALID_CALLBACK_URL")
+    assert "location" not in r.headers
+
+
+@pytest.mark.parametrize("url", UNTRUSTED_CALLBACKS)
+def test_every_callback_and_redirect_url_is_checked_alike(client: TestClient, url: str) -> None:
+    sign_in = client.post(
+        "/api/auth/sign-in/email", json={"email": "a@example.com", "password": PASSWORD, "callbackURL": url}
+    )
+    assert (sign_in.status_code, sign_in.json()["code"]) == (403, "INVALID_CALLBACK_URL")
+    reset = client.post(
+        "/api/auth/request-password-reset", json={"email": "a@example.com", "redirectTo": url}
+    )
+    assert (reset.status_code, reset.json()["code"]) == (403, "INVALID_REDIRECT_URL")
+    verify = client.get(
+        "/api/auth/verify-email", params={"token": "x" * 43, "callbackURL": url}, follow_redirects=False
+    )
+    assert (verify.status_code, verify.json()["code"]) == (403, "INVALID_CALLBACK_URL")
+    landing = client.get(
+        f"/api/auth/reset-password/{'x' * 43}", params={"callbackURL": url}, follow_redirects=False
+    )
+    assert (landing.status_code, landing.json()["code"]) == (403, "INVALID_CALLBACK_URL")
+    social = client.post("/api/auth/sign-in/social", json={"provider": "github", "errorCallbackURL": url})
+    assert (social.status_code, social.json()["code"]) == (403, "INVALID_ERROR_CALLBACK_URL")
+
+
+@pytest.mark.parametrize(
+    "url", ["/", "/home", "/dashboard/settings?tab=billing&x=%20y", "/@ada", "http://testserver/welcome"]
+)
+def test_relative_paths_and_the_public_origin_are_trusted(client: TestClient, url: str) -> None:
+    r = client.post(
+        "/api/auth/sign-in/email", json={"email": "a@example.com", "password": PASSWORD, "callbackURL": url}
+    )
+    assert (r.status_code, r.json()["code"]) == (401, "INVALID_EMAIL_OR_PASSWORD")
+
+
+def test_a_cookie_post_must_come_from_the_public_origin_itself(client: TestClient, deliver: Any) -> None:
+    signed_up_and_verified(client, deliver)
+    client.post("/api/auth/sign-in/email", json={"email": "ada@example.com", "password": PASSWORD})
+    for origin in ("/", "null", "http://testserver\\@evil.example", "javascript:alert(1)"):
+        r = client.post("/api/auth/sign-out", headers={"Origin": origin})
+        assert r.status_code == 403 and r.json()["code"] in {"INVALID_ORIGIN", "MISSING_OR_NULL_ORIGIN"}, (
+            origin
+        )
+    referred = client.post("/api/auth/sign-out", headers={"Referer": "http://testserver/account?x=1"})
+    assert referred.json() == {"success": True}
+
+
+def test_links_never_take_their_host_from_the_request(outbox: Any, deliver: Any, monkeypatch: Any) -> None:
+    """Host header poisoning: a reset link, a verification link and the OAuth redirect URI name the
+    platform's configured public URL whatever the request's Host and X-Forwarded-* say (here none is
+    set: the local stack's own address)."""
+    from ontology.auth.app import app
+    from ontology.settings import configure
+
+    configure(public_base_url="")
+    monkeypatch.setenv("ONE_GITHUB_CLIENT_ID", "client")
+    public = "http://127.0.0.1:3210/api/auth/"
+    forged = {
+        "X-Forwarded-Host": "evil.example",
+        "X-Forwarded-Proto": "https",
+        "Forwarded": "host=evil.example",
+    }
+    evil = TestClient(app, base_url="http://evil.example", headers=forged)
+    evil.post("/api/auth/sign-up/email", json={"email": "ada@example.com", "password": PASSWORD, "name": "A"})
+    evil.post("/api/auth/request-password-reset", json={"email": "ada@example.com"})
+    social = evil.post("/api/auth/sign-in/social", json={"provider": "github"}).json()["url"]
+    mails = deliver()
+    assert {m["subject"] for m in mails} == {"Verify your email address", "Reset your password"}
+    for mail in mails:
+        (link,) = [w for w in mail["text"].split() if "/api/auth/" in w]
+        assert link.startswith(public), link
+    assert parse_qs(urlparse(social).query)["redirect_uri"] == [public + "callback/github"]
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(client: TestClient) -> None:
+    for body in ("[" * 100_000, '{"email": ' + "[" * 50_000 + "]" * 50_000 + "}"):
+        r = client.post("/api/auth/sign-in/email", content=body, headers={"content-type": "application/json"})
+        assert (r.status_code, r.json()["code"]) == (400, "VALIDATION_ERROR")
+
+
 def test_bad_input_is_a_typed_4xx(client: TestClient) -> None:
+    from ontology.settings import configure
+
+    # four sign-ups in a row from one client: Better Auth's 3 per 10 s would refuse the fourth
+    configure(rate_limit='{"customRules": {"/sign-up/email": {"window": 10, "max": 10}}}')
     assert (
         client.post(
             "/api/auth/sign-up/email", content=b"{nope", headers={"content-type": "application/json"}

@@ -45,17 +45,27 @@ def session(deliver: Any) -> auth.SessionInfo:
     return auth.sign_in(email="ada@example.com", password=PASSWORD)
 
 
-def test_live_sessions_carry_their_identity(session: auth.SessionInfo) -> None:
-    for decision in (
-        authorize(_event(session.token)),
-        authorize(_event(cookie=f"better-auth.session_token={sign_cookie(session.token)}")),
-    ):
-        ctx = decision["context"]
-        assert (
-            decision["isAuthorized"] and ctx["userId"] == session.user["_id"] and ctx["role"] == "org_owner"
-        )
-        assert ctx["organizationId"].startswith("org_") and ctx["email"] == "ada@example.com"
-        assert _call_with(decision) == 200
+def test_live_sessions_name_their_session_and_the_function_reads_it(session: auth.SessionInfo) -> None:
+    decision = authorize(_event(session.token))
+    assert decision["isAuthorized"]
+    # Only what the token means for life is cached by API Gateway: the session it opens.
+    assert decision["context"] == {"sessionId": session.session["_id"], "userId": session.user["_id"]}
+    assert _call_with(decision) == 200
+    # What the session stands for is read by the function on every call: a cached decision for a
+    # session that has since ended lets nothing through.
+    auth.sign_out(session.token)
+    assert _call_with(decision) == 401
+
+
+def test_the_authorizer_never_reads_the_cookie(session: auth.SessionInfo) -> None:
+    """API Gateway caches the decision for the Authorization header alone: a cookie it does not key on
+    must not decide who the caller is (else the next request with the same header is that user)."""
+    cookie = f"better-auth.session_token={sign_cookie(session.token)}"
+    for header in (None, "Bearer", "Bearer ", "Basic abc"):
+        event = _event(cookie=cookie)
+        if header is not None:
+            event["headers"]["authorization"] = header
+        assert authorize(event)["context"] == {"anonymous": "true"}, header
 
 
 def test_forged_sessions_are_anonymous_and_get_401(

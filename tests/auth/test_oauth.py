@@ -1,121 +1,37 @@
-"""Social sign-in against a local fake provider: state, PKCE S256, server-side code exchange, and
-linking only through a verified provider email."""
+"""Social sign-in against a local fake provider: state, PKCE S256, server-side code exchange,
+linking only through a verified provider email, and never keeping a password nobody proved."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from tests.auth.conftest import link_token
+from tests.auth.fake_oauth import FakeProvider, provider_env
 from tests.servers import serve
 
 ORIGIN = "http://testserver"
-
-
-class FakeProvider:
-    """Just enough of GitHub's and Google's OAuth endpoints: codes issued by the test, checked with PKCE."""
-
-    def __init__(self) -> None:
-        self.codes: dict[str, dict[str, Any]] = {}
-        self.tokens: dict[str, dict[str, Any]] = {}
-
-    def approve(self, authorize_url: str, profile: dict[str, Any]) -> str:
-        q = {k: v[0] for k, v in parse_qs(urlparse(authorize_url).query).items()}
-        assert q["code_challenge_method"] == "S256" and q["response_type"] == "code"
-        code = f"code-{len(self.codes)}"
-        self.codes[code] = {
-            "challenge": q["code_challenge"],
-            "redirect_uri": q["redirect_uri"],
-            "profile": profile,
-        }
-        return code
-
-    def app(self) -> Starlette:
-        async def token(request: Request) -> JSONResponse:
-            form = await request.form()
-            grant = self.codes.pop(str(form.get("code")), None)
-            verifier = str(form.get("code_verifier", ""))
-            challenge = (
-                base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-            )
-            if (
-                grant is None
-                or grant["challenge"] != challenge
-                or grant["redirect_uri"] != form.get("redirect_uri")
-            ):
-                return JSONResponse({"error": "bad_verification_code"})
-            access = f"gho_{len(self.tokens)}"
-            self.tokens[access] = grant["profile"]
-            return JSONResponse({"access_token": access, "token_type": "bearer"})
-
-        def who(request: Request) -> dict[str, Any]:
-            return self.tokens[request.headers["authorization"].removeprefix("Bearer ")]
-
-        async def user(request: Request) -> JSONResponse:
-            p = who(request)
-            return JSONResponse(
-                {"id": p["id"], "login": p["login"], "name": p.get("name"), "avatar_url": None}
-            )
-
-        async def emails(request: Request) -> JSONResponse:
-            p = who(request)
-            return JSONResponse([{"email": p["email"], "primary": True, "verified": p["verified"]}])
-
-        async def google_userinfo(request: Request) -> JSONResponse:
-            p = who(request)
-            return JSONResponse(
-                {
-                    "sub": str(p["id"]),
-                    "email": p["email"],
-                    "email_verified": p["verified"],
-                    "name": p.get("name"),
-                    "picture": None,
-                }
-            )
-
-        return Starlette(
-            routes=[
-                Route("/login/oauth/access_token", token, methods=["POST"]),
-                Route("/user", user),
-                Route("/user/emails", emails),
-                Route("/google/token", token, methods=["POST"]),
-                Route("/google/userinfo", google_userinfo),
-            ]
-        )
 
 
 @pytest.fixture
 def provider(outbox: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProvider]:
     fake = FakeProvider()
     with serve(fake.app()) as base:
-        for name, path in (
-            ("AUTHORIZE", "/login/oauth/authorize"),
-            ("TOKEN", "/login/oauth/access_token"),
-            ("USERINFO", "/user"),
-            ("EMAILS", "/user/emails"),
-        ):
-            monkeypatch.setenv(f"ONE_GITHUB_{name}_URL", base + path)
-        monkeypatch.setenv("ONE_GITHUB_CLIENT_ID", "local-client")
-        monkeypatch.setenv("ONE_GOOGLE_AUTHORIZE_URL", base + "/google/authorize")
-        monkeypatch.setenv("ONE_GOOGLE_TOKEN_URL", base + "/google/token")
-        monkeypatch.setenv("ONE_GOOGLE_USERINFO_URL", base + "/google/userinfo")
-        monkeypatch.setenv("ONE_GOOGLE_CLIENT_ID", "local-google-client")
+        for name, value in provider_env(base).items():
+            monkeypatch.setenv(name, value)
         yield fake
 
 
 @pytest.fixture
 def client(outbox: Any) -> TestClient:
     from ontology.auth.app import app
+    from ontology.settings import configure
 
+    configure(public_base_url=ORIGIN)
     return TestClient(app, base_url=ORIGIN)
 
 
@@ -170,26 +86,83 @@ def test_unverified_provider_email_neither_links_nor_creates(
     assert users is None
 
 
-def test_verified_provider_email_links_an_existing_account(
-    client: TestClient, provider: FakeProvider
-) -> None:
+def _accounts_of(user_id: str) -> set[str]:
     from ontology import run_query
+
+    accounts = run_query(
+        lambda db: db.query("accounts").with_index("by_user", lambda q: q.eq("userId", user_id)).collect(),
+        org=None,
+        platform=True,
+    )
+    return {a["providerId"] for a in accounts}
+
+
+def test_verified_provider_email_links_a_verified_account(
+    client: TestClient, provider: FakeProvider, deliver: Any
+) -> None:
     from ontology.auth import accounts as auth
 
     user = auth.sign_up(
         email="grace@example.com", password="correct horse battery staple", name="Grace", base_url=ORIGIN
     )
+    auth.verify_email(link_token(next(m for m in deliver() if m["to"] == "grace@example.com")))
     url = _start(client)
     code = provider.approve(url, {"id": 10, "login": "grace", "email": "grace@example.com", "verified": True})
     assert _callback(client, code, url).headers["location"] == "/home"
     me = client.get("/api/auth/get-session").json()["user"]
     assert me["id"] == user["id"] and me["emailVerified"] is True
-    accounts = run_query(
-        lambda db: db.query("accounts").with_index("by_user", lambda q: q.eq("userId", user["id"])).collect(),
-        org=None,
-        platform=True,
+    assert _accounts_of(user["id"]) == {"credential", "github"}, "a proven password stays"
+    signed = client.post(
+        "/api/auth/sign-in/email",
+        json={"email": "grace@example.com", "password": "correct horse battery staple"},
+        headers={"Origin": ORIGIN},
     )
-    assert {a["providerId"] for a in accounts} == {"credential", "github"}
+    assert signed.status_code == 200
+
+
+ATTACKER = {"email": "owner@example.com", "password": "the attacker's own passphrase"}
+
+
+def test_an_unverified_sign_up_keeps_no_password_once_the_owner_signs_in_with_github(
+    client: TestClient, provider: FakeProvider, deliver: Any
+) -> None:
+    """Someone signs up with the owner's email and a password of their own (they cannot sign in:
+    EMAIL_NOT_VERIFIED) and waits for the owner's first social sign-in, whose verified email used to
+    link to that user and mark it verified, opening the owner's account to the attacker's password."""
+    from ontology import run_query
+    from ontology.auth.app import app
+
+    attacker = TestClient(app, base_url=ORIGIN)
+    up = attacker.post("/api/auth/sign-up/email", json={**ATTACKER, "name": "Prizes at evil.example"})
+    assert up.status_code == 200
+    early = attacker.post("/api/auth/sign-in/email", json=ATTACKER)
+    assert (early.status_code, early.json()["code"]) == (403, "EMAIL_NOT_VERIFIED")
+    sign_up_mail = next(m for m in deliver() if m["subject"] == "Verify your email address")
+
+    url = _start(client, newUserCallbackURL="/welcome")
+    profile = {"id": 12, "login": "owner", "name": "Owner", "email": "owner@example.com", "verified": True}
+    done = _callback(client, provider.approve(url, profile), url)
+    late = attacker.post("/api/auth/sign-in/email", json=ATTACKER)
+    assert (late.status_code, late.json().get("code")) == (401, "INVALID_EMAIL_OR_PASSWORD")
+    assert done.headers["location"] == "/welcome", "the owner's first sign-in"
+    me = client.get("/api/auth/get-session").json()["user"]
+    user_id = up.json()["user"]["id"]
+    assert (me["id"], me["emailVerified"], me["name"]) == (user_id, True, "Owner")
+    assert _accounts_of(user_id) == {"github"}
+    # What else the sign-up left: its verification link is dead, its organization no longer wears
+    # the name the attacker chose, and the owner is told why a password they may have set is gone.
+    dead = attacker.get("/api/auth/verify-email", params={"token": link_token(sign_up_mail)})
+    assert (dead.status_code, dead.json()["code"]) == (401, "INVALID_TOKEN")
+
+    def orgs(db: Any) -> list[str]:
+        memberships = (
+            db.query("memberships").with_index("by_user", lambda q: q.eq("userId", user_id)).collect()
+        )
+        return [db.get(m["organizationId"], "organizations")["name"] for m in memberships]
+
+    assert run_query(orgs, org=None, platform=True) == ["Owner's organization"]
+    notice = [m for m in deliver() if m["to"] == "owner@example.com" and "GitHub" in m["subject"]]
+    assert notice and "password" in notice[0]["text"]
 
 
 def test_a_wrong_code_verifier_fails_the_exchange(client: TestClient, provider: FakeProvider) -> None:

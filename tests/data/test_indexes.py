@@ -100,6 +100,13 @@ def _docs(table_name: str) -> list[dict[str, Any]]:
         },
         "chainNonces": lambda i: {"account": f"1:0x{i:040x}", "next": i, "updatedAt": i},
         "publicEntities": lambda i: {"organizationId": ORGS[i % 2], "type": ("creator", "token")[i % 2]},
+        "webhookEvents": lambda i: {
+            "provider": "stripe",
+            "eventId": f"evt_{i}",
+            "type": "payment_intent.succeeded",
+            "createdAt": i,
+            "expiresAt": 1000 + i,
+        },
         "tags": lambda i: {
             "entityId": ENT[i % 2],
             "key": ("skill", "industry")[i % 2],

@@ -20,14 +20,47 @@ class Member:
     organizationId: str
     entityId: str
     role: str
+    #: A live session of the member in the organization: what the authorizer names for a request.
+    sessionId: str = ""
 
     def context(self) -> dict[str, str]:
+        """The identity an internal call (``_auth``) carries."""
         return {
             "userId": self.userId,
             "organizationId": self.organizationId,
             "role": self.role,
             "entityId": self.entityId,
         }
+
+    def authorizer(self) -> dict[str, str]:
+        """The authorizer's answer for a request made with the member's session."""
+        return {"sessionId": self.sessionId, "userId": self.userId}
+
+
+def _open_session(user_id: str, org_id: str) -> str:
+    from ontology import run_mutation
+    from ontology.auth.people import create_session
+
+    return run_mutation(
+        lambda db: create_session(db, user_id=user_id, org_id=org_id), org=None, platform=True
+    )[1]
+
+
+def member_of(owner: Member, email: str, role: str) -> Member:
+    """Another user, a member of ``owner``'s organization with ``role``, signed in there."""
+    from ontology import run_mutation
+    from ontology.auth.people import add_member
+
+    org = owner.organizationId
+
+    def body(db: Any) -> tuple[str, str]:
+        user_id = db.insert("users", {"email": email, "emailVerified": True, "createdAt": 1, "updatedAt": 1})
+        return user_id, add_member(
+            db.view(org=org), org_id=org, user_id=user_id, role=role, display_name=email
+        )
+
+    user_id, entity_id = run_mutation(body, org=org, platform=True)
+    return Member(user_id, org, entity_id, role, _open_session(user_id, org))
 
 
 @dataclass
@@ -57,7 +90,9 @@ def _make_org(email: str, name: str) -> Member:
         org=org_id,
         platform=True,
     )
-    return Member(created["userId"], org_id, created["entityId"], "org_owner")
+    return Member(
+        created["userId"], org_id, created["entityId"], "org_owner", _open_session(created["userId"], org_id)
+    )
 
 
 @pytest.fixture
@@ -110,7 +145,7 @@ def call(alice: Member) -> Callable[..., Response]:
         if as_ is None:
             event["requestContext"].pop("authorizer", None)
         else:
-            event["requestContext"]["authorizer"] = {"lambda": as_.context()}
+            event["requestContext"]["authorizer"] = {"lambda": as_.authorizer()}
         result = resolve(path)(event, None)
         return Response(result["statusCode"], json.loads(result["body"]))
 

@@ -85,9 +85,9 @@ def test_no_identity_is_401_for_member_functions(call) -> None:
 
 
 def test_role_below_the_requirement_is_403(call, alice) -> None:
-    from dataclasses import replace
+    from tests.functions.conftest import member_of
 
-    customer = replace(alice, role="customer")
+    customer = member_of(alice, "fan@example.com", "customer")
     r = call("creators:create", {"email": "c@b.co", "name": "C", "niche": []}, as_=customer)
     assert (r.status, r.code) == (403, "FORBIDDEN")
     assert call("creators:list", {}, as_=customer).status == 200

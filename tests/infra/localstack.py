@@ -16,16 +16,29 @@ from typing import Any
 import httpx
 import pytest
 
-from ontology.client import OneClient
 from tests.conftest import ROOT
 from tests.servers import free_port
 
+#: For a module that signs many users in from one address (127.0.0.1): Better Auth's per-address
+#: limits raised well above what it sends (the limiter still counts every request);
+#: tests/infra/test_rate_limits.py checks the defaults.
+_LIMITS = {"window": 10, "max": 10_000}
+MANY_SIGN_INS = {
+    "ONE_RATE_LIMIT": json.dumps(
+        {"max": 10_000, "customRules": {"/sign-in/*": _LIMITS, "/sign-up/*": _LIMITS}}
+    )
+}
+
 
 class Stack:
-    def __init__(self, state_dir: Path, env_file: Path | None = None) -> None:
+    def __init__(
+        self, state_dir: Path, env_file: Path | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.state_dir = state_dir
         # Never the developer's own .env: the given file, or none at all.
         self.env_file = env_file or state_dir.parent / "no.env"
+        #: Settings of this stack only (``ONE_…`` variables, as an operator would set them).
+        self.env = dict(env or {})
         self.aws_port, self.api_port = free_port(), free_port()
         self.stripe_port, self.chain_port = free_port(), free_port()
         self.proc: subprocess.Popen[str] | None = None
@@ -42,6 +55,7 @@ class Stack:
         env = {
             k: v for k, v in os.environ.items() if not k.startswith(("ONE_", "AWS_")) and k not in reference
         }
+        env.update(self.env)
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -78,8 +92,12 @@ class Stack:
         self.proc.kill()
         pytest.fail("the local stack did not start:\n" + "\n".join(self.lines))
 
+    def dev_session(self) -> dict[str, Any]:
+        """What the stack wrote of its developer session: token, userId, organizationId, apiUrl…"""
+        return dict(json.loads((self.state_dir / "dev-session.json").read_text()))
+
     def token(self) -> str:
-        return str(json.loads((self.state_dir.parent / "dev-session.json").read_text())["token"])
+        return str(self.dev_session()["token"])
 
     def stop(self) -> tuple[int, str]:
         assert self.proc is not None
@@ -103,13 +121,26 @@ def mail_to(stack: Stack, email: str, subject: str) -> dict:
     raise AssertionError(f"no {subject!r} email to {email}")
 
 
+def patiently(send: Any) -> httpx.Response:
+    """``send()`` again after the ``X-Retry-After`` seconds of each 429, as a well-behaved client
+    waits out Better Auth's limits (the tests sign many users in from one address)."""
+    for _ in range(10):
+        response: httpx.Response = send()
+        if response.status_code != 429:
+            return response
+        time.sleep(int(response.headers.get("x-retry-after", "1")))
+    return response
+
+
 def signed_in(stack: Stack, email: str) -> str:
     """Sign up over HTTP, read the verification email from the outbox, verify, sign in."""
     import re
 
     password = "correct horse battery staple"
-    r = httpx.post(
-        f"{stack.url}/api/auth/sign-up/email", json={"email": email, "password": password, "name": email}
+    r = patiently(
+        lambda: httpx.post(
+            f"{stack.url}/api/auth/sign-up/email", json={"email": email, "password": password, "name": email}
+        )
     )
     assert r.status_code == 200 and r.json()["token"] is None
     mail = mail_to(stack, email, "Verify your email address")
@@ -117,13 +148,35 @@ def signed_in(stack: Stack, email: str) -> str:
     # The link names the public base URL (BETTER_AUTH_URL when set): follow it to this stack.
     path = link.split("/api/auth/", 1)[1]
     assert httpx.get(f"{stack.url}/api/auth/{path}").json()["status"] is True
-    signed = httpx.post(f"{stack.url}/api/auth/sign-in/email", json={"email": email, "password": password})
+    signed = patiently(
+        lambda: httpx.post(f"{stack.url}/api/auth/sign-in/email", json={"email": email, "password": password})
+    )
     assert signed.status_code == 200 and "better-auth.session_token" in signed.headers["set-cookie"]
     session = httpx.get(
         f"{stack.url}/api/auth/get-session", headers={"Authorization": f"Bearer {signed.json()['token']}"}
     )
     assert session.json()["user"]["email"] == email
     return str(signed.json()["token"])
+
+
+def better_auth_client(base_url: str) -> None:
+    """Better Auth's own JS client (createAuthClient) signs up, verifies, signs in, reads the
+    session and signs out against ``base_url`` (node and tests/js installed by `make test`)."""
+    import shutil
+
+    script = ROOT / "tests" / "js" / "better_auth_client.mjs"
+    node = shutil.which("node")
+    assert node and (ROOT / "tests" / "js" / "node_modules" / "better-auth").exists(), "run `make test`"
+    run = subprocess.run(
+        [node, str(script)],
+        cwd=script.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "BASE_URL": base_url},
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
 
 
 def settled(client: Any, purchase_id: str) -> dict[str, Any]:
@@ -137,9 +190,10 @@ def settled(client: Any, purchase_id: str) -> dict[str, Any]:
     raise AssertionError(f"purchase {purchase_id} still pending")
 
 
-def running_stack(tmp_path_factory: Any, name: str) -> Iterator[Stack]:
-    """A module's stack, as ``make dev`` starts it, in its own state directory (a fixture's body)."""
-    s = Stack(Path(tmp_path_factory.mktemp(name)) / "state")
+def running_stack(tmp_path_factory: Any, name: str, env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """A module's stack, as ``make dev`` starts it, in its own state directory (a fixture's body);
+    ``env``: settings of this stack only."""
+    s = Stack(Path(tmp_path_factory.mktemp(name)) / "state", env=env)
     s.start()
     try:
         yield s
@@ -192,21 +246,3 @@ def convex_query(stack: Stack, path: str, args: dict[str, Any], token: str | Non
     if answer.get("status") != "success":
         raise _typed_error(answer.get("errorMessage"), answer.get("errorData") or {})
     return answer["value"]
-
-
-class SessionClient(OneClient):
-    """``OneClient`` whose reads of public functions go through Convex's ``/api/query``, which passes
-    the caller's session on: the function routes of public functions (``tokens:get``, ``entities:get``,
-    …) have no authorizer in front of them, so a signed-in caller reaches them as anyone does, and a
-    member reading a draft there reads nothing. Everything else is ``OneClient``'s call."""
-
-    def __init__(self, stack: Stack, token: str | None = None) -> None:
-        super().__init__(stack.url, token=token)
-        self._stack = stack
-
-    def query(self, path: str, args: dict[str, Any] | None = None) -> Any:  # type: ignore[override]
-        from ontology.runtime.registry import resolve
-
-        if self.token and resolve(path).spec.auth == "public":
-            return convex_query(self._stack, path, args or {}, token=self.token)
-        return self.call(path, args)

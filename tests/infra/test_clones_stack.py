@@ -12,7 +12,6 @@ import pytest
 
 from ontology.client import OneClient
 from tests.infra.localstack import (
-    SessionClient,
     Stack,
     connections_of,
     events_of,
@@ -49,7 +48,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def owner(stack: Stack) -> OneClient:
-    return SessionClient(stack, stack.token())
+    return OneClient(stack.url, token=stack.token())
 
 
 def _post(client: OneClient, creator: str, title: str, body: str) -> str:

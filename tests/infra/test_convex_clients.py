@@ -148,7 +148,7 @@ def test_the_reference_token_purchase_component_sees_its_balance_pushed(stack: S
     """``TokenPurchase``: ``useQuery(api.tokens.get)``, ``useQuery(api.tokens.getBalance)`` (watchQuery)
     and ``useMutation(api.tokens.purchase)``: the mutation schedules the saga, the balance arrives
     by itself when it completes (the client never polls)."""
-    session = json.loads((stack.state_dir.parent / "dev-session.json").read_text())
+    session = stack.dev_session()
     out = scenario(
         stack,
         "purchase",

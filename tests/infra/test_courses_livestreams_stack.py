@@ -15,7 +15,6 @@ import pytest
 from ontology.client import OneClient
 from tests.infra.localstack import (
     PAGE,
-    SessionClient,
     Stack,
     connections_of,
     convex_query,
@@ -70,7 +69,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def owner(stack: Stack) -> OneClient:
-    return SessionClient(stack, stack.token())
+    return OneClient(stack.url, token=stack.token())
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +211,7 @@ def test_courses_of_another_organization_and_bad_input(
 ) -> None:
     from ontology.errors import NotFoundError, ValidationError
 
-    other = SessionClient(stack, signed_in(stack, f"other-{time.time_ns()}@example.com"))
+    other = OneClient(stack.url, token=signed_in(stack, f"other-{time.time_ns()}@example.com"))
     # a published course's page is public: another organization reads it as anyone does
     seen = other.query("courses:get", {"courseId": course["_id"]})
     assert seen == convex_query(stack, "courses:get", {"courseId": course["_id"]})
@@ -231,9 +230,8 @@ def test_courses_of_another_organization_and_bad_input(
 @pytest.fixture(scope="module")
 def viewer(stack: Stack, owner: OneClient) -> OneClient:
     """A fan who joins the organization (open) as a customer."""
-    import json
 
-    org_id = json.loads((stack.state_dir.parent / "dev-session.json").read_text())["organizationId"]
+    org_id = stack.dev_session()["organizationId"]
     owner.action("organizations:update", {"joinPolicy": "open"})
     fan = OneClient(stack.url, token=signed_in(stack, f"fan-{time.time_ns()}@example.com"))
     fan.action("organizations:join", {"organizationId": org_id})

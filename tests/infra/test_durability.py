@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from ontology.client import OneClient
-from tests.infra.localstack import SessionClient, Stack
+from tests.infra.localstack import Stack
 
 
 def _creators(client: OneClient) -> set[str]:
@@ -91,7 +91,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
                         )["creatorId"]
                     )
             stack = _killed_and_restarted(stack)
-            with SessionClient(stack, stack.token()) as client:
+            with OneClient(stack.url, token=stack.token()) as client:
                 lost = set(created) - _creators(client)
                 assert not lost, f"{len(lost)} of {len(created)} acknowledged creators lost after SIGKILL"
                 assert (

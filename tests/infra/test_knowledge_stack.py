@@ -107,7 +107,7 @@ def test_another_organization_finds_nothing(stack: Stack, owner: OneClient, crea
         ("knowledge:search", {"query": ""}, "query"),
         ("knowledge:search", {"query": "x" * 1001}, "query"),
         ("knowledge:search", {"query": "run", "limit": 0}, "limit"),
-        ("knowledge:search", {"query": "run", "limit": 101}, "limit"),
+        ("knowledge:search", {"query": "run", "limit": 257}, "limit"),
         ("entities:search", {"query": ""}, "query"),
         ("entities:search", {"query": " ".join(f"t{i}" for i in range(17))}, "search"),
         ("entities:search", {"query": "run", "limit": 500}, "limit"),
@@ -121,7 +121,7 @@ def test_bad_input_is_a_typed_400_and_writes_nothing(
     module, name = path.split(":")
     before = httpx.post(
         f"{stack.url}/api/knowledge/search",
-        json={"query": "week", "sourceId": creator, "limit": 100},
+        json={"query": "week", "sourceId": creator, "limit": 256},
         headers={"Authorization": f"Bearer {stack.token()}"},
     ).json()
     r = httpx.post(
@@ -133,7 +133,7 @@ def test_bad_input_is_a_typed_400_and_writes_nothing(
         assert field in r.text
     after = httpx.post(
         f"{stack.url}/api/knowledge/search",
-        json={"query": "week", "sourceId": creator, "limit": 100},
+        json={"query": "week", "sourceId": creator, "limit": 256},
         headers={"Authorization": f"Bearer {stack.token()}"},
     ).json()
     assert len(after) == len(before)

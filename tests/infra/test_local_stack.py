@@ -18,7 +18,7 @@ import pytest
 from ontology.client import OneClient
 from ontology.errors import ConflictError, NotFoundError, UnauthenticatedError, ValidationError
 from tests.conftest import ROOT
-from tests.infra.localstack import SessionClient, Stack, settled, signed_in
+from tests.infra.localstack import Stack, better_auth_client, settled, signed_in
 
 
 def _buy(client: OneClient, token: str, amount: int, method: str, key: str | None = None) -> dict[str, Any]:
@@ -76,11 +76,11 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 def test_local_stack_end_to_end(stack: Stack) -> None:
     banner = "\n".join(stack.lines)
     assert stack.url in banner and "routes of template.yaml" in banner and "/api/openapi.json" in banner
-    session = json.loads((stack.state_dir.parent / "dev-session.json").read_text())
+    session = stack.dev_session()
     demo_token = session["demoTokenId"]  # deployed on the local chain at first start
     assert f"demo token  {demo_token}" in banner
 
-    with SessionClient(stack, stack.token()) as client:
+    with OneClient(stack.url, token=stack.token()) as client:
         created = client.mutation(
             "creators:create", {"email": "ada@example.com", "name": "Ada", "niche": ["math"]}
         )
@@ -208,7 +208,7 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
     try:
         assert "restored:" in "\n".join(again.lines)
         assert f"demo token  {demo_token}" in "\n".join(again.lines)  # found again, not deployed twice
-        with SessionClient(again, again.token()) as client:
+        with OneClient(again.url, token=again.token()) as client:
             assert client.query("creators:get", {"id": cid})["name"] == "Ada"
             url = client.query("files:get_file_url", {"storageId": up["storageId"]})
             assert httpx.get(url).content == data
@@ -223,30 +223,10 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
         again.kill()
 
 
-def _better_auth_client(stack: Stack) -> None:
-    """Better Auth's own JS client (createAuthClient) signs up, verifies, signs in, reads the
-    session and signs out against the stack (node and tests/js installed by `make test`)."""
-    import shutil
-
-    script = ROOT / "tests" / "js" / "better_auth_client.mjs"
-    node = shutil.which("node")
-    assert node and (ROOT / "tests" / "js" / "node_modules" / "better-auth").exists(), "run `make test`"
-    run = subprocess.run(
-        [node, str(script)],
-        cwd=script.parent,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "BASE_URL": stack.url},
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-
-
 def _auth_flow(stack: Stack) -> None:
-    _better_auth_client(stack)
+    better_auth_client(stack.url)
     ada, bob = signed_in(stack, "ada@example.com"), signed_in(stack, "bob@example.com")
-    with SessionClient(stack, ada) as as_ada, SessionClient(stack, bob) as as_bob:
+    with OneClient(stack.url, token=ada) as as_ada, OneClient(stack.url, token=bob) as as_bob:
         post = as_ada.mutation("entities:create", {"type": "blog_post", "name": "Ada's post"})["id"]
         assert as_ada.query("entities:get", {"id": post})["name"] == "Ada's post"
         assert as_bob.query("entities:get", {"id": post}) is None, "another organization sees nothing"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from infra import docs, template
 from ontology.data.models import GSI_COUNT, Item
 from ontology.data.schema import TABLES
+from ontology.runtime.registry import load_all
 from tests.conftest import ROOT
 
 
@@ -82,8 +85,6 @@ def test_cfn_lint_is_clean() -> None:
 
 
 def test_sample_events_are_current_and_valid() -> None:
-    import json
-
     from infra import events
     from ontology.runtime.registry import load_all
 
@@ -97,7 +98,11 @@ def test_sample_events_are_current_and_valid() -> None:
             fn.spec.args.model_validate({k: v for k, v in event.items() if k != "_auth"})
         else:
             assert event["version"] == "2.0"
-            if fn.spec.method == "POST" and fn.spec.route != "$default":
+            if fn.spec.request:  # the request itself, as the runtime hands it over
+                from ontology.runtime.handler import request_args
+
+                fn.spec.args.model_validate(request_args(event))
+            elif fn.spec.method == "POST" and fn.spec.route != "$default":
                 fn.spec.args.model_validate(json.loads(event["body"]))
 
 
@@ -119,7 +124,14 @@ def test_one_function_per_registered_function_with_least_privilege() -> None:
         assert "dynamodb:Scan" not in actions
         assert not any(a.endswith("*") for a in actions)
         if spec.kind == "query":
-            assert not actions & {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"}
+            # a query writes nothing but its session's call counter (an UpdateItem on rate items only)
+            unconditional = {a for s in statements if "Condition" not in s for a in s["Action"]}
+            assert not unconditional & {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"}
+            (counters,) = [s for s in statements if "dynamodb:UpdateItem" in s["Action"]]
+            assert counters["Action"] == ["dynamodb:UpdateItem"]
+            assert counters["Condition"] == {
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["platform#rate#*"]}
+            }
         else:
             assert {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"} <= actions
         assert any(a.startswith("s3:") for a in actions) == ("storage" in spec.uses)
@@ -137,6 +149,46 @@ def test_one_function_per_registered_function_with_least_privilege() -> None:
         if e["Type"] == "HttpApi"
     ]
     assert not any(p.startswith("/_local") for p in paths), "dev-only routes never deploy"
+
+
+def _statements(resources: dict[str, Any], function: dict[str, Any]) -> list[dict[str, Any]]:
+    """A function's policy statements: its role's (``Role``) or its own (SAM's ``Policies``)."""
+    props = function["Properties"]
+    if "Role" in props:
+        role = resources[props["Role"]["Fn::GetAtt"][0]]
+        documents = [p["PolicyDocument"] for p in role["Properties"]["Policies"]]
+    else:
+        documents = props.get("Policies") or []
+    return [s for d in documents for s in d["Statement"]]
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_every_function_of_the_template_has_least_privilege() -> None:
+    """Every function, the authorizer and the infrastructure's own included (each runs locally with
+    exactly these permissions, enforced: tests/infra/test_iam_stack.py): named actions on named
+    resources, never a scan."""
+    resources = template.load_template()["Resources"]
+    functions = {k: r for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert "AuthorizerFunction" in functions and len(functions) > len(load_all())
+    for logical, function in functions.items():
+        statements = _statements(resources, function)
+        assert statements, f"{logical} has no permissions at all"
+        for statement in statements:
+            actions = _listed(statement["Action"])
+            assert statement["Effect"] == "Allow", logical
+            assert not any("*" in a for a in actions), (logical, actions)
+            assert "dynamodb:Scan" not in actions, logical
+            assert "*" not in _listed(statement["Resource"]), (logical, statement)
+    # The authorizer reads sessions, and verifies a signed bearer token with the auth secret.
+    authorizer = _statements(resources, functions["AuthorizerFunction"])
+    assert {a for s in authorizer for a in s["Action"]} == set(template.READ_ACTIONS) | {
+        "secretsmanager:GetSecretValue"
+    }
+    secret = [s for s in authorizer if s["Action"] == ["secretsmanager:GetSecretValue"]]
+    assert [s["Resource"] for s in secret] == [{"Ref": "AppSecrets"}]
 
 
 def test_secrets_are_typed_noecho_parameters() -> None:
@@ -178,8 +230,6 @@ def test_template_stands_up_in_moto_cloudformation(aws: None) -> None:
 
 
 def test_moto_lambda_invokes_run_our_handlers_in_process(aws: None) -> None:
-    import json
-
     import boto3
 
     from infra.local.cloudformation import stand_up
@@ -206,10 +256,10 @@ def test_moto_lambda_invokes_run_our_handlers_in_process(aws: None) -> None:
 
 def test_purchase_state_machine_is_wired_from_its_asl_file() -> None:
     """The saga's ASL: every step a Lambda of functions/purchases.py through DefinitionSubstitutions,
-    Retry (three attempts, transient errors only) and Catch on every Task, 300 s, tracing on; only the
+    Retry (three attempts, transient errors only) and Catch on every Task, 900 s (the buyer's 3-D Secure
+    waits up to the execution's authenticationSeconds, the rest within 300 s), tracing on; only the
     state machine may invoke the steps and only tokens:start_purchase (scheduled by tokens:purchase) may
-    start it."""
-    import json
+    start it; only the waiting step and Stripe's webhook may resume a waiting execution."""
     import re
 
     resources = template.load_template()["Resources"]
@@ -218,14 +268,29 @@ def test_purchase_state_machine_is_wired_from_its_asl_file() -> None:
     assert machine["Tracing"] == {"Enabled": True}
     text = (ROOT / machine["DefinitionUri"]).read_text()
     asl = json.loads(text)
-    assert asl["TimeoutSeconds"] == 300
+    assert asl["TimeoutSeconds"] == 900
     subs = machine["DefinitionSubstitutions"]
     assert set(re.findall(r"\$\{(\w+)\}", text)) == set(subs)
     for name, value in subs.items():
         handler = resources[value["Fn::GetAtt"][0]]["Properties"]["Handler"]
-        assert handler == f"purchases.{name.removesuffix('FunctionArn').lower()}", name
+        step = re.sub(r"(?<!^)(?=[A-Z])", "_", name.removesuffix("FunctionArn")).lower()
+        assert handler == f"purchases.{step}", name
     tasks = {n: s for n, s in asl["States"].items() if s["Type"] == "Task"}
-    assert set(tasks) == {"Charge", "Mint", "Capture", "Record", "Refund", "Burn", "Finalise"}
+    assert set(tasks) == {
+        "Charge",
+        "AwaitAuthentication",
+        "Mint",
+        "Capture",
+        "Record",
+        "Refund",
+        "Burn",
+        "Finalise",
+    }
+    wait = tasks.pop("AwaitAuthentication")
+    assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert wait["Parameters"]["Payload"]["taskToken.$"] == "$$.Task.Token"
+    assert wait["TimeoutSecondsPath"] == "$.authenticationSeconds" and wait["Catch"][0]["Next"] == "Refund"
+    assert "States.Timeout" not in wait["Retry"][0]["ErrorEquals"]  # the buyer's time is up: compensate
     for name, state in tasks.items():
         (retry,) = state["Retry"]
         assert retry["MaxAttempts"] == 3 and retry["BackoffRate"] > 1, name
@@ -262,15 +327,25 @@ def test_purchase_state_machine_is_wired_from_its_asl_file() -> None:
     assert starters == ["TokensStartPurchaseFunction"]
     env = resources["TokensStartPurchaseFunction"]["Properties"]["Environment"]["Variables"]
     assert env["ONE_PURCHASE_STATE_MACHINE_ARN"] == {"Ref": "TokenPurchaseStateMachine"}
+    resumers = sorted(
+        logical
+        for logical, res in resources.items()
+        if res["Type"] == "AWS::Serverless::Function"
+        for p in policies(res)
+        for s in p.get("Statement", [])
+        if "states:SendTaskSuccess" in s["Action"]
+    )
+    assert resumers == ["BillingStripeWebhookFunction", "PurchasesAwaitAuthenticationFunction"]
 
 
 def test_every_function_keeps_its_logs_and_every_checkov_skip_says_why() -> None:
     resources = template.build_template()["Resources"]
     functions = {k: r for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    group = resources["FunctionLogs"]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     for logical_id, res in functions.items():
-        group = resources[f"{logical_id}Logs"]
-        assert group["Type"] == "AWS::Logs::LogGroup"
-        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert res["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogs"}, logical_id
         crons = any(e["Type"] == "Schedule" for e in (res["Properties"].get("Events") or {}).values())
         # EventBridge invokes crons asynchronously: their failures go to the dead-letter queue.
         assert ("DeadLetterQueue" in res["Properties"]) is crons, logical_id
@@ -353,3 +428,58 @@ def test_function_modules_reach_each_other_as_the_lambda_layout_has_them(tmp_pat
         check=False,
     )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_functions_that_need_the_public_url_read_it_from_the_stack() -> None:
+    """Behind CloudFront a function sees execute-api's Host, so the public URL comes from the stack:
+    one SSM parameter (AuthBaseUrl, else the distribution's own https URL). The functions that build
+    absolute URLs or check a cookie's origin get the parameter's name (naming the distribution would be
+    a cycle: it fronts the API that invokes them) and may read exactly that parameter; no other
+    function may read any."""
+    from ontology.runtime.registry import load_all
+
+    tpl = template.load_template()
+    resources = tpl["Resources"]
+    parameter = resources["PublicUrlParameter"]
+    assert parameter["Type"] == "AWS::SSM::Parameter"
+    assert parameter["Properties"]["Value"] == {
+        "Fn::If": [
+            "HasAuthBaseUrl",
+            {"Ref": "AuthBaseUrl"},
+            {"Fn::Sub": "https://${Distribution.DomainName}"},
+        ]
+    }
+    assert tpl["Conditions"]["HasAuthBaseUrl"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AuthBaseUrl"}, ""]}]}
+    name = parameter["Properties"]["Name"]
+    arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${AWS::StackName}/public-url"
+    assert name == {"Fn::Sub": "/${AWS::StackName}/public-url"}
+    readers = set()
+    for logical, res in resources.items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        props = res["Properties"]
+        variables = (props.get("Environment") or {}).get("Variables", {})
+        assert "Distribution" not in json.dumps(variables), logical
+        if "Role" in props:
+            role = resources[props["Role"]["Fn::GetAtt"][0]]["Properties"]["Policies"]
+        else:
+            role = [{"PolicyDocument": p} for p in props.get("Policies", []) if isinstance(p, dict)]
+        ssm = [
+            s
+            for p in role
+            for s in p["PolicyDocument"]["Statement"]
+            if any(a.startswith("ssm:") for a in s["Action"])
+        ]
+        if "ONE_PUBLIC_URL_PARAMETER" in variables:
+            readers.add(logical)
+            assert variables["ONE_PUBLIC_URL_PARAMETER"] == name
+            assert ssm == [{"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": {"Fn::Sub": arn}}]
+        else:
+            assert not ssm, logical
+    # the auth endpoints, the invitation (links), and every route without the authorizer (a cookie's
+    # origin): Convex's HTTP API and the public functions
+    declared = {fn.spec.logical_id for fn in load_all().values() if "public_url" in template.uses_of(fn.spec)}
+    assert {"OrganizationsInviteFunction", "MetaOpenapiFunction"} <= declared
+    assert readers == {"AuthApiFunction", "ConvexHttpFunction"} | declared
+    output = tpl["Outputs"]["PublicUrl"]["Value"]
+    assert output == parameter["Properties"]["Value"]

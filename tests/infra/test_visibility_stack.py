@@ -104,9 +104,11 @@ def _texts(docs: list[dict[str, Any]]) -> list[str]:
 
 
 def _read(stack: Stack, client: OneClient, path: str, args: dict[str, Any]) -> Any:
-    """A public function as ``client``'s member reads it: through Convex's ``/api/query``, which
-    passes the session on (the function routes of public functions have no authorizer in front)."""
-    return convex_query(stack, path, args, token=client.token)
+    """A public function as ``client``'s member reads it, through Convex's ``/api/query`` and
+    through its function route (both resolve the session a request carries): the same answer."""
+    value = convex_query(stack, path, args, token=client.token)
+    assert client.query(path, args) == value, path
+    return value
 
 
 def test_another_fan_reads_no_private_conversation_over_http(stack: Stack, world: dict[str, Any]) -> None:

@@ -231,3 +231,31 @@ def test_local_stripe_honours_idempotency_keys(localstripe: str) -> None:
             params={"payment_intent": first.id}, options={"idempotency_key": "order-7-refund"}
         )
     assert len(client.v1.refunds.list(params={"limit": 100}).data) == refunds_before + 1
+
+
+def test_stripe_js_completing_a_setup_intents_3ds_saves_the_card(localstripe: str) -> None:
+    """Stripe.js as the stand-in serves it (/js.stripe.com/v3/) saves a card: it confirms the
+    SetupIntent with the card typed into its card element (JSON, the publishable key and the client
+    secret); a card that asks for 3-D Secure waits, and its "Complete authentication" confirms the
+    SetupIntent again with the client secret alone. The card is then the customer's, as Stripe has it."""
+    import stripe
+
+    client = stripe.StripeClient("sk_test_local", base_addresses={"api": localstripe}, max_network_retries=0)
+    customer = client.v1.customers.create()
+    setup = client.v1.setup_intents.create(params={"customer": customer.id})
+    page = {"key": "pk_test_local", "use_stripe_sdk": True, "client_secret": setup.client_secret}
+    card = {"number": "4000002760003184", "exp_month": "12", "exp_year": "2034", "cvc": "123"}
+    url = f"{localstripe}/v1/setup_intents/{setup.id}/confirm"
+    # Stripe.js posts JSON with no content type (a "simple" cross-origin request).
+    first = httpx.post(
+        url, content=json.dumps({**page, "payment_method_data": {"type": "card", "card": card}})
+    )
+    assert first.status_code == 200 and first.json()["status"] == "requires_action", first.text
+    wrong = httpx.post(url, content=json.dumps({**page, "client_secret": setup.id + "_secret_forged"}))
+    assert wrong.status_code == 401
+    completed = httpx.post(url, content=json.dumps(page))
+    assert completed.status_code == 200 and completed.json()["status"] == "succeeded", completed.text
+    method = client.v1.payment_methods.retrieve(completed.json()["payment_method"])
+    assert method.customer == customer.id
+    listed = client.v1.payment_methods.list(params={"customer": customer.id, "type": "card"})
+    assert [m.id for m in listed.data] == [method.id]

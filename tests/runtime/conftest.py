@@ -1,5 +1,7 @@
 """The scheduler end to end, in-process: template.yaml stood up in moto's CloudFormation, moto's
-Lambda running our handlers, and the local stack's pollers driven step by step."""
+Lambda running our handlers, and the local stack's pollers driven step by step. As in the local
+stack (and AWS), every function the runner invokes (the stream's dispatcher, the queue's runner, the
+job's own function) signs its calls as its own role, and moto refuses what that role may not do."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ STACK = "one-sched"
 class Stack:
     physical: dict[str, str]
     runner: Any
+    #: The schedule group one-time schedules go to (the template's, which the roles name).
+    group: str
     stream: Any
     queue: Any
     schedules: Any
@@ -34,13 +38,18 @@ class Stack:
 
 @pytest.fixture
 def stack(aws: None) -> Iterator[Stack]:
-    import boto3
+    import os
 
+    import boto3
+    from botocore.credentials import ReadOnlyCredentials
+
+    from infra.local import iam
     from infra.local.cloudformation import stand_up
+    from infra.local.credentials import ActingCredentials, FunctionRoles
     from infra.local.pollers import QueuePoller, SchedulePoller, StreamPoller, stream_filters
     from infra.local.runner import LambdaRunner, install_moto_lambda
     from infra.template import load_template
-    from ontology.aws import reset_clients
+    from ontology.aws import reset_clients, use_credentials
     from ontology.data.storage import reset_client
     from ontology.data.store import reset_default_store
     from ontology.settings import configure
@@ -53,6 +62,17 @@ def stack(aws: None) -> Iterator[Stack]:
         "QueueArn"
     ]
     role_arn = boto3.client("iam").get_role(RoleName=physical["SchedulerRole"])["Role"]["Arn"]
+    group = physical["JobsScheduleGroup"]
+    iam.install()
+    use_credentials(
+        ActingCredentials(
+            ReadOnlyCredentials(
+                os.environ["AWS_ACCESS_KEY_ID"],
+                os.environ["AWS_SECRET_ACCESS_KEY"],
+                os.environ.get("AWS_SESSION_TOKEN"),
+            )
+        )
+    )
     configure(None)
     configure(
         table_name=physical["Table"],
@@ -60,7 +80,7 @@ def stack(aws: None) -> Iterator[Stack]:
         jobs_queue_url=queue_url,
         jobs_queue_arn=queue_arn,
         scheduler_role_arn=role_arn,
-        schedule_group="default",
+        schedule_group=group,
         function_prefix=f"{STACK}-",
         dynamodb_endpoint=None,
         aws_endpoint=None,
@@ -68,7 +88,7 @@ def stack(aws: None) -> Iterator[Stack]:
     reset_default_store()
     reset_clients()
     reset_client()
-    runner = LambdaRunner(template)
+    runner = LambdaRunner(template, FunctionRoles(physical, boto3.client("lambda"), boto3.client("sts")))
     install_moto_lambda(runner, {v: k for k, v in physical.items()})
     ddb = boto3.client("dynamodb")
     stream_arn = ddb.describe_table(TableName=physical["Table"])["Table"]["LatestStreamArn"]
@@ -76,6 +96,7 @@ def stack(aws: None) -> Iterator[Stack]:
     yield Stack(
         physical=physical,
         runner=runner,
+        group=group,
         stream=StreamPoller(
             runner,
             boto3.client("dynamodbstreams"),
@@ -84,8 +105,10 @@ def stack(aws: None) -> Iterator[Stack]:
             stream_filters(template, "SchedulerDispatcherFunction"),
         ),
         queue=QueuePoller(runner, sqs, queue_url, queue_arn, "SchedulerRunnerFunction"),
-        schedules=SchedulePoller(scheduler_client, sqs, "default", {queue_arn: queue_url}),
+        schedules=SchedulePoller(scheduler_client, sqs, group, {queue_arn: queue_url}),
         scheduler_client=scheduler_client,
     )
+    use_credentials(None)
     reset_clients()
+    reset_client()
     reset_default_store()

@@ -151,9 +151,9 @@ def test_cancel_before_the_run(stack, owner) -> None:
 def test_long_delays_use_a_one_time_schedule(stack, owner) -> None:
     job_id = invoke(schedule_post, {"delay": 3 * 3600}, owner)
     stack.drain()
-    names = [s["Name"] for s in stack.scheduler_client.list_schedules(GroupName="default")["Schedules"]]
+    names = [s["Name"] for s in stack.scheduler_client.list_schedules(GroupName=stack.group)["Schedules"]]
     assert f"one-job-{job_id}" in names
-    schedule = stack.scheduler_client.get_schedule(Name=f"one-job-{job_id}", GroupName="default")
+    schedule = stack.scheduler_client.get_schedule(Name=f"one-job-{job_id}", GroupName=stack.group)
     assert schedule["ScheduleExpression"].startswith("at(") and schedule["Target"]["Arn"].endswith(
         ":" + stack.physical["JobsQueue"].rsplit("/", 1)[1]
     )
@@ -167,7 +167,7 @@ def test_cancel_deletes_a_pending_one_time_schedule(stack, owner) -> None:
     job_id = invoke(schedule_post, {"delay": 3 * 3600}, owner)
     stack.drain()
     invoke(cancel_job, {"jobId": job_id}, owner)
-    names = [s["Name"] for s in stack.scheduler_client.list_schedules(GroupName="default")["Schedules"]]
+    names = [s["Name"] for s in stack.scheduler_client.list_schedules(GroupName=stack.group)["Schedules"]]
     assert f"one-job-{job_id}" not in names
     assert stack.schedules.poll_once(datetime.now(UTC) + timedelta(hours=4)) == 0
     assert _job(job_id)["state"] == "canceled" and _posts(owner) == []

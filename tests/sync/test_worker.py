@@ -3,6 +3,7 @@ invalidator's recheck of range subscriptions."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -194,3 +195,234 @@ def test_a_range_subscription_is_rechecked_after_a_delay(sync: Any) -> None:
     again = sync.sqs.receive_message(QueueUrl=sync.fifo, MaxNumberOfMessages=10)
     bodies = [json.loads(m["Body"]) for m in again.get("Messages", [])]
     assert {"c": "c1", "inv": ["0"]} in bodies
+
+
+def test_a_failed_mutation_is_answered_then_a_transition_follows(sync: Any) -> None:
+    """Convex's Rust client completes a mutation that failed with a ConvexError at the next
+    Transition: one follows every mutation's response, failed or not (an action's needs none)."""
+    sync.connect()
+    missing = {"type": "Mutation", "requestId": 0, "udfPath": "entities:archive", "args": [{"id": "nope"}]}
+    unknown = {"type": "Mutation", "requestId": 1, "udfPath": "entities:nothing", "args": [{}]}
+    action = {"type": "Action", "requestId": 2, "udfPath": "entities:nothing", "args": [{}]}
+    first, second, third = sync.send(missing), sync.send(unknown), sync.send(action)
+    assert [m["type"] for m in first] == ["MutationResponse", "Transition"]
+    assert first[0]["success"] is False and first[0]["ts"] is None and first[0]["logLines"] == []
+    assert first[0]["errorData"]["code"] == "VALIDATION_ERROR" and isinstance(first[0]["result"], str)
+    assert first[1]["modifications"] == [] and first[1]["startVersion"]["querySet"] == 0
+    assert [m["type"] for m in second] == ["MutationResponse", "Transition"]
+    assert second[1]["startVersion"] == first[1]["endVersion"]
+    assert second[0]["errorData"]["code"] == "NOT_FOUND"
+    assert [m["type"] for m in third] == ["ActionResponse"] and third[0]["errorData"]["code"] == "NOT_FOUND"
+
+
+# ------------------------------------------------------------------------------------------ limits
+
+
+def _adds(base: int, *queries: tuple[int, str, dict[str, Any]]) -> dict[str, Any]:
+    mods = [{"type": "Add", "queryId": q, "udfPath": path, "args": [args]} for q, path, args in queries]
+    return {"type": "ModifyQuerySet", "baseVersion": base, "newVersion": base + 1, "modifications": mods}
+
+
+def _by_query(out: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    return {m["queryId"]: m for t in out if t["type"] == "Transition" for m in t["modifications"]}
+
+
+class _Writes:
+    """The items the table is asked to write (puts), by kind."""
+
+    def __init__(self) -> None:
+        self.puts: list[tuple[str, str]] = []
+
+    def __call__(self, operation: str, params: dict[str, Any], response: Any) -> None:
+        if operation == "BatchWriteItem":
+            for requests in params["RequestItems"].values():
+                for r in requests:
+                    if "PutRequest" in r:
+                        item = r["PutRequest"]["Item"]
+                        self.puts.append((item["pk"]["S"], item["sk"]["S"]))
+        elif operation in ("PutItem", "UpdateItem"):
+            key = params.get("Item") or params["Key"]
+            self.puts.append((key["pk"]["S"], key["sk"]["S"]))
+
+
+@pytest.fixture
+def writes() -> Iterator[_Writes]:
+    from ontology.data.store import add_listener, remove_listener
+
+    recorder = _Writes()
+    add_listener(recorder)
+    try:
+        yield recorder
+    finally:
+        remove_listener(recorder)
+
+
+def test_a_subscription_past_the_connections_cap_fails_alone(sync: Any, monkeypatch: Any) -> None:
+    from ontology.sync import limits
+
+    monkeypatch.setattr(limits, "MAX_QUERIES", 2)
+    sync.connect()
+    docs = [_lesson(f"l{i}") for i in range(3)]
+    out = sync.send(_adds(0, *[(i, "entities:get", {"id": d}) for i, d in enumerate(docs)]))
+    mods = _by_query(out)
+    assert [mods[i]["type"] for i in range(3)] == ["QueryUpdated", "QueryUpdated", "QueryFailed"]
+    assert mods[2]["errorData"] == {"code": "LIMIT_EXCEEDED", "limit": 2}
+    assert sorted(sync.state.load("c1").queries) == ["0", "1"] and sync.closed == []
+    # the client removes the refused one (it never joined the set), then another: room for a new one
+    remove = {"type": "Remove", "queryId": 2}
+    again = sync.send(
+        {"type": "ModifyQuerySet", "baseVersion": 1, "newVersion": 2, "modifications": [remove]}
+    )
+    assert _by_query(again) == {2: {"type": "QueryRemoved", "queryId": 2}}
+    out = sync.send(
+        {
+            "type": "ModifyQuerySet",
+            "baseVersion": 2,
+            "newVersion": 3,
+            "modifications": [
+                {"type": "Remove", "queryId": 0},
+                {"type": "Add", "queryId": 3, "udfPath": "entities:get", "args": [{"id": docs[2]}]},
+            ],
+        }
+    )
+    assert _by_query(out)[3]["value"]["_id"] == docs[2]
+
+
+def test_a_query_set_its_client_could_not_send_again_in_one_frame_is_refused(sync: Any) -> None:
+    from ontology.sync import limits
+
+    sync.connect()
+    pad = "x" * (limits.MAX_QUERY_SET_BYTES // 2)
+    out = sync.send(_adds(0, (0, "entities:get", {"id": _lesson("a"), "pad": pad})))
+    assert _by_query(out)[0]["type"] == "QueryFailed"  # admitted: the function refuses the argument
+    out = sync.send(_adds(1, (1, "entities:get", {"id": _lesson("b"), "pad": pad})))
+    refused = _by_query(out)[1]
+    assert refused["errorData"] == {"code": "PAYLOAD_TOO_LARGE", "limit": limits.MAX_QUERY_SET_BYTES}
+    assert list(sync.state.load("c1").queries) == ["0"]
+
+
+def test_a_query_reading_more_keys_than_a_subscription_watches_fails_and_watches_nothing(
+    sync: Any, monkeypatch: Any
+) -> None:
+    from ontology.sync import limits
+
+    monkeypatch.setattr(limits, "MAX_WATCH_KEYS", 2)
+    sync.connect()
+    for i in range(4):
+        _lesson(f"Wide lesson {i}")
+    runs = len(sync.runs)
+    out = sync.send(_adds(0, (0, "entities:search", {"query": "wide", "limit": 10})))
+    failed = _by_query(out)[0]
+    assert failed["type"] == "QueryFailed" and failed["errorData"]["code"] == "LIMIT_EXCEEDED"
+    assert failed["errorData"]["limit"] == 2 and failed["errorData"]["keys"] > 2
+    conn = sync.state.load("c1")
+    assert conn.queries == {} and sync.state.read_set(conn, "0") is None
+    assert len(sync.runs) == runs + 1  # run once, never again
+
+
+def test_what_one_message_writes_is_bounded_by_the_connections_keys(
+    sync: Any, monkeypatch: Any, writes: _Writes
+) -> None:
+    """The attack: one small message, many subscriptions that each read many keys. The first ones
+    fill the connection's keys; the first that does not fit runs once and is refused, the others of
+    its function in that message are refused unrun; once the connection is full, none runs."""
+    from ontology.sync import limits
+    from ontology.sync.state import MARKER_SK
+
+    sync.connect()
+    for i in range(6):
+        _lesson(f"Many lesson {i}")
+    search = {"query": "many", "limit": 10}
+    probe = sync.send(_adds(0, (100, "entities:search", search)))  # how many keys one search watches
+    keys = sync.state.load("c1").queries["100"]["k"]
+    assert keys >= 6 and _by_query(probe)[100]["type"] == "QueryUpdated"
+    monkeypatch.setattr(limits, "MAX_CONNECTION_KEYS", keys * 3 + 1)  # room for two more, then 1 key
+    writes.puts.clear()
+    runs = len(sync.runs)
+    out = sync.send(_adds(1, *[(i, "entities:search", search) for i in range(16)]))
+    mods = _by_query(out)
+    assert [i for i in range(16) if mods[i]["type"] == "QueryUpdated"] == [0, 1]
+    assert {mods[i]["errorData"]["code"] for i in range(2, 16)} == {"LIMIT_EXCEEDED"}
+    assert len(sync.runs) - runs == 2 * 2 + 1  # two admitted (twice each), one refused after its run
+    monkeypatch.setattr(limits, "MAX_CONNECTION_KEYS", keys * 3)  # full
+    runs = len(sync.runs)
+    out = sync.send(_adds(2, *[(i, "entities:search", search) for i in range(20, 36)]))
+    assert {m["errorData"]["code"] for m in _by_query(out).values()} == {"LIMIT_EXCEEDED"}
+    assert len(sync.runs) == runs  # none ran
+    members = [p for p in writes.puts if p[1].startswith("c1#")]
+    markers = [p for p in writes.puts if p[1] == MARKER_SK]
+    assert len(members) == 2 * keys and len(markers) == keys  # a marker once per key and message
+    conn = sync.state.load("c1")
+    assert sorted(conn.queries, key=int) == ["0", "1", "100"]
+    assert sum(q["k"] for q in conn.queries.values()) <= limits.MAX_CONNECTION_KEYS
+
+
+def test_a_sessions_budget_is_shared_by_its_connections(sync: Any, monkeypatch: Any) -> None:
+    from ontology.sync import limits
+
+    monkeypatch.setattr(limits, "SESSION_ADDS", 3)
+    for c in ("c1", "c2"):
+        conn = sync.state.create(c)
+        conn.identity, conn.identity_version = {**IDENTITY, "sessionId": "ses_budget"}, 1
+        sync.state.save(conn)
+    docs = [_lesson(f"s{i}") for i in range(4)]
+    first = sync.send(_adds(0, (0, "entities:get", {"id": docs[0]}), (1, "entities:get", {"id": docs[1]})))
+    assert {m["type"] for m in _by_query(first).values()} == {"QueryUpdated"}
+    out = sync.send(_adds(0, *[(i, "entities:get", {"id": d}) for i, d in enumerate(docs[2:])]), "c2")
+    mods = _by_query(out)
+    assert mods[0]["type"] == "QueryUpdated"
+    limited = mods[1]["errorData"]
+    assert limited["code"] == "RATE_LIMITED" and 0 < limited["retryAfter"] <= limits.SESSION_WINDOW_SECONDS
+    # an anonymous connection has a budget of its own
+    sync.state.create("c3")
+    anonymous = sync.send(_adds(0, (0, "entities:get", {"id": docs[0]})), "c3")
+    assert _by_query(anonymous)[0]["errorData"]["code"] == "UNAUTHENTICATED"
+
+
+def test_a_watch_writes_only_what_changed(sync: Any, writes: _Writes) -> None:
+    from ontology.data.tracking import ReadSet
+    from ontology.sync.state import MARKER_SK
+
+    sync.connect()
+    conn = sync.state.load("c1")
+    a, b, c = (("p#a", "D"), ("p#b", "D"), ("p#c", "D"))
+    assert sync.state.watch(conn, "0", ReadSet(points={a, b})) == 1 + 2 * 2
+    marked: set[str] = set()
+    assert sync.state.watch(conn, "1", ReadSet(points={a, b}), marked) == 1 + 2 * 2
+    assert sync.state.watch(conn, "2", ReadSet(points={a, b}), marked) == 1 + 2  # markers written once
+    writes.puts.clear()
+    assert sync.state.watch(conn, "0", ReadSet(points={a, b})) == 1  # the same keys: its item alone
+    assert sync.state.watch(conn, "0", ReadSet(points={b, c})) == 1 + 2  # one new key (and its marker)
+    assert (f"{conn.id}#0") in {sk for _, sk in writes.puts}
+    assert sum(1 for _, sk in writes.puts if sk == MARKER_SK) == 1
+    assert sync.state.read_set(conn, "0") == ReadSet(points={b, c})
+
+
+def test_a_message_adding_more_than_one_item_runs_continues_in_the_items_behind_it(
+    sync: Any, monkeypatch: Any
+) -> None:
+    """A client re-adds its whole query set in one message when it reconnects: what one item may not
+    run waits in the query set, and the items queued behind it answer the rest, in order."""
+    from ontology.sync import limits
+    from ontology.sync.worker import process
+
+    monkeypatch.setattr(limits, "ITEM_RUNS", 4)
+    sync.connect()
+    docs = [_lesson(f"r{i}") for i in range(5)]
+    out = sync.send(_adds(0, *[(i, "entities:get", {"id": d}) for i, d in enumerate(docs)]))
+    answered = [sorted(_by_query(out))]
+    chain = [t for t in out if t["type"] == "Transition"]
+    for _ in range(3):
+        got = sync.sqs.receive_message(QueueUrl=sync.fifo, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            break
+        assert len(got) == 1 and json.loads(got[0]["Body"]) == {"c": "c1", "add": True}
+        sync.sqs.delete_message(QueueUrl=sync.fifo, ReceiptHandle=got[0]["ReceiptHandle"])
+        start = len(sync.posted)
+        process(sync.state, json.loads(got[0]["Body"]), got[0]["MessageId"])
+        more = [m for _, m in sync.posted[start:]]
+        answered.append(sorted(_by_query(more)))
+        chain += [t for t in more if t["type"] == "Transition"]
+    assert answered == [[0, 1], [2, 3], [4]]
+    assert all(b["startVersion"] == a["endVersion"] for a, b in itertools.pairwise(chain))
+    assert not any(q.get("pending") for q in sync.state.load("c1").queries.values())

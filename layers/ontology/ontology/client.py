@@ -10,9 +10,9 @@ sync WebSocket (needs ``websockets``, imported only by :meth:`OneClient.subscrib
         creator = sub.wait_for(lambda c: c["bio"] == "…")  # blocks until a later result matches
 
 Errors come back as the platform's typed exceptions (``NotFoundError``, ``ConflictError``, …), each
-with the server's ``code``, message and ``errorData``. A result that hands the session a new token
-(``organizations:switch_active`` answers ``sessionToken``) replaces the client's token, so the next
-call acts in the organization switched to.
+with the server's ``code``, message and ``errorData``. A session keeps its token when it switches
+organizations (the next call acts in the organization switched to); a result that names a
+``sessionToken`` is adopted all the same.
 
 A subscription speaks Convex's sync protocol (``/api/sync``): its values travel as
 ``convex_encoded_json`` (int64 beyond 2**53 as ``$integer``, NaN/±inf/-0.0 as ``$float``, bytes as
@@ -170,6 +170,9 @@ def _check_path(path: str) -> tuple[str, str]:
 # --- subscriptions -------------------------------------------------------------------------------------
 
 _QUERY_ID = 0
+#: A subscription's ``Add`` over the socket: the server keeps a connection's within what one 32 KB
+#: WebSocket frame carries (``ontology.sync.limits.MAX_QUERY_SET_BYTES``).
+_SUBSCRIPTION_BYTES = 31 * 1024
 
 
 class SubscriptionClosedError(RuntimeError):
@@ -462,13 +465,22 @@ class OneClient:
                 creator = sub.get()
 
         Opens one WebSocket to ``<base_url>/api/sync`` (authenticated with the client's token, if any)
-        and adds the query to it. Raises ``UpstreamError`` when the socket cannot be opened.
+        and adds the query to it. Raises ``UpstreamError`` when the socket cannot be opened, and
+        ``PayloadTooLargeError`` (sending nothing) when the arguments are too large for the socket: a
+        client message is one WebSocket frame, at most 32 KB.
         """
         from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
         from websockets.sync.client import connect
 
         _check_path(path)
-        encoded_args = _encode(args or {})
+        add = {"type": "Add", "queryId": _QUERY_ID, "udfPath": path, "args": [_encode(args or {})]}
+        size = len(json.dumps(add, allow_nan=False, ensure_ascii=False, separators=(",", ":")).encode())
+        if size > _SUBSCRIPTION_BYTES:
+            raise _errors.PayloadTooLargeError(
+                f"the arguments of {path} take {size} bytes; over the socket a subscription's take at "
+                f"most {_SUBSCRIPTION_BYTES}",
+                limit=_SUBSCRIPTION_BYTES,
+            )
         url = _sync_url(self.base_url)
         try:
             # legacy=True: the Subscription owns the connection and closes it, not a with block.
@@ -495,16 +507,7 @@ class OneClient:
             opening.append(
                 {"type": "Authenticate", "tokenType": "User", "value": self.token, "baseVersion": 0}
             )
-        opening.append(
-            {
-                "type": "ModifyQuerySet",
-                "baseVersion": 0,
-                "newVersion": 1,
-                "modifications": [
-                    {"type": "Add", "queryId": _QUERY_ID, "udfPath": path, "args": [encoded_args]}
-                ],
-            }
-        )
+        opening.append({"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1, "modifications": [add]})
         try:
             for message in opening:
                 ws.send(json.dumps(message, allow_nan=False))

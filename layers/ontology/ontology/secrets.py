@@ -2,7 +2,11 @@
 
 The template stores the deployment's secrets (typed, NoEcho parameters) in one secret whose ARN
 functions get as ``ONE_SECRETS_ARN``; a function reads it on first use and keeps it for the life of
-its container. Locally, ``ONE_<NAME>`` variables win (``ONE_CURSOR_SECRET`` for ``cursorSecret``).
+its container. ``ONE_<NAME>`` variables win (``ONE_CURSOR_SECRET`` for ``cursorSecret``: tests); the
+local stack sets none and keeps the secret in Secrets Manager, as in AWS. What was read is kept per
+identity that read it (the access key that signed the read): in Lambda that is one role for the
+container's life, and in the local stack, where every function runs in one process, a function never
+gets a secret its own role could not read.
 
 Example::
 
@@ -23,7 +27,7 @@ from ontology.errors import InternalError
 __all__ = ["get_secret", "reset_secrets"]
 
 _lock = threading.Lock()
-_cache: dict[str, Any] | None = None
+_cache: dict[str | None, dict[str, Any]] = {}
 
 
 def _env_name(name: str) -> str:
@@ -31,18 +35,17 @@ def _env_name(name: str) -> str:
 
 
 def _load() -> dict[str, Any]:
-    global _cache  # noqa: PLW0603
-    with _lock:
-        if _cache is None:
-            arn = os.environ.get("ONE_SECRETS_ARN")
-            if not arn:
-                _cache = {}
-            else:
-                from ontology.aws import client
+    arn = os.environ.get("ONE_SECRETS_ARN")
+    if not arn:
+        return {}
+    from ontology.aws import client, signer
 
-                value = client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
-                _cache = json.loads(value)
-        return _cache
+    reader = signer()
+    with _lock:
+        if reader not in _cache:
+            value = client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+            _cache[reader] = json.loads(value)
+        return _cache[reader]
 
 
 def get_secret(name: str, *, required: bool = True) -> str | None:
@@ -53,6 +56,5 @@ def get_secret(name: str, *, required: bool = True) -> str | None:
 
 
 def reset_secrets() -> None:
-    global _cache  # noqa: PLW0603
     with _lock:
-        _cache = None
+        _cache.clear()

@@ -39,11 +39,17 @@ class ENV:
     FUNCTION_PREFIX = "ONE_FUNCTION_PREFIX"
     PURCHASE_STATE_MACHINE_ARN = "ONE_PURCHASE_STATE_MACHINE_ARN"
     PUBLIC_BASE_URL = "ONE_AUTH_BASE_URL"
+    ALLOWED_ORIGINS = "ONE_ALLOWED_ORIGINS"
+    PUBLIC_URL_PARAMETER = "ONE_PUBLIC_URL_PARAMETER"
     SYNC_ENDPOINT = "ONE_SYNC_ENDPOINT"
     SYNC_QUEUE_URL = "ONE_SYNC_QUEUE_URL"
     SYNC_RECHECK_QUEUE_URL = "ONE_SYNC_RECHECK_QUEUE_URL"
     VECTOR_BUCKET_ARN = "ONE_VECTOR_BUCKET_ARN"
     EMBEDDING_DIMENSIONS = "ONE_EMBEDDING_DIMENSIONS"
+    RATE_LIMIT = "ONE_RATE_LIMIT"
+    FUNCTION_CALL_LIMIT = "ONE_FUNCTION_CALL_LIMIT"
+    ORIGIN_VERIFY = "ONE_ORIGIN_VERIFY"
+    ORIGIN_SECRET_ARN = "ONE_ORIGIN_SECRET_ARN"  # noqa: S105 - the variable's name, not a secret
 
 
 #: Used only when ONE_LOCAL=1 and no secret is set: a local stack needs no secrets by hand.
@@ -71,8 +77,16 @@ class Settings:
     function_prefix: str = ""
     #: The token purchase saga (Step Functions); executions are named after the purchase id.
     purchase_state_machine_arn: str = ""
-    #: The public base URL of links the platform sends (auth, invitations); empty: not configured.
+    #: The public base URL of links the platform sends (auth, invitations); empty: see
+    #: ``ontology.public_url``.
     public_base_url: str = ""
+    #: Web origins allowed to call the platform from a browser (CORS, and the session cookie's
+    #: trusted origins): one list, the template's ``AllowedOrigins`` in AWS, ``ALLOWED_ORIGINS`` locally.
+    allowed_origins: tuple[str, ...] = ()
+    #: The SSM parameter holding the public base URL when ``public_base_url`` is empty: in AWS, the
+    #: CloudFront distribution's own URL, which no function's environment can name (the distribution
+    #: stands in front of the API that invokes the functions).
+    public_url_parameter: str = ""
     #: API Gateway's management endpoint of the WebSocket API (``post_to_connection``).
     sync_endpoint: str | None = None
     #: The FIFO queue that orders each connection's work (grouped by connection id).
@@ -83,6 +97,15 @@ class Settings:
     vector_bucket_arn: str = ""
     #: The embeddings' dimensions (the AI provider's model and every vector index without its own).
     embedding_dimensions: int = 1536
+    #: Better Auth's ``rateLimit`` options as JSON (``enabled``, ``window``, ``max``, ``customRules``);
+    #: empty: Better Auth's defaults (see ontology.auth.ratelimit).
+    rate_limit: str = ""
+    #: Function calls per session: ``<max>/<window seconds>``, or ``off``.
+    function_call_limit: str = "1000/60"
+    #: The value CloudFront's origin-verify header carries (locally and in tests; in AWS it is read
+    #: from the secret ``origin_secret_arn`` names). Empty: no request is taken as CloudFront's.
+    origin_verify: str = field(default="", repr=False)
+    origin_secret_arn: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -109,11 +132,19 @@ class Settings:
             function_prefix=e.get(ENV.FUNCTION_PREFIX, ""),
             purchase_state_machine_arn=e.get(ENV.PURCHASE_STATE_MACHINE_ARN, ""),
             public_base_url=e.get(ENV.PUBLIC_BASE_URL, "").rstrip("/"),
+            allowed_origins=tuple(
+                o.strip().rstrip("/") for o in e.get(ENV.ALLOWED_ORIGINS, "").split(",") if o.strip()
+            ),
+            public_url_parameter=e.get(ENV.PUBLIC_URL_PARAMETER, ""),
             sync_endpoint=e.get(ENV.SYNC_ENDPOINT) or None,
             sync_queue_url=e.get(ENV.SYNC_QUEUE_URL, ""),
             sync_recheck_queue_url=e.get(ENV.SYNC_RECHECK_QUEUE_URL, ""),
             vector_bucket_arn=e.get(ENV.VECTOR_BUCKET_ARN, ""),
             embedding_dimensions=int(e.get(ENV.EMBEDDING_DIMENSIONS) or "1536"),
+            rate_limit=e.get(ENV.RATE_LIMIT, ""),
+            function_call_limit=e.get(ENV.FUNCTION_CALL_LIMIT) or "1000/60",
+            origin_verify=e.get(ENV.ORIGIN_VERIFY, ""),
+            origin_secret_arn=e.get(ENV.ORIGIN_SECRET_ARN, ""),
         )
 
 

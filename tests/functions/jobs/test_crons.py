@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -94,3 +94,16 @@ def test_windows_are_the_schedule_slot_of_a_run() -> None:
     assert weekly.window_of(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)) == "2026-11-23T09:00:00Z"
     assert monthly.window_of(t) == "2026-11-01T10:00:00Z"
     assert weekly.next_fire(t) == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def test_a_rate_schedule_counts_from_its_creation_as_eventbridge_does() -> None:
+    hourly = CronJobs().interval("h", {"minutes": 60}, "a:b")
+    created = datetime(2026, 11, 25, 17, 42, 10, tzinfo=UTC)
+    # First run an hour after the schedule was created, then every hour from there, not on the hour.
+    assert hourly.next_fire(created, created) == datetime(2026, 11, 25, 18, 42, 10, tzinfo=UTC)
+    later = datetime(2026, 11, 26, 3, 50, tzinfo=UTC)
+    assert hourly.next_fire(later, created) == datetime(2026, 11, 26, 4, 42, 10, tzinfo=UTC)
+    # Each hour-long window still holds exactly one run: the run's window is its idempotency key.
+    first = hourly.next_fire(created, created)
+    windows = [hourly.window_of(first + timedelta(hours=k)) for k in range(48)]
+    assert len(set(windows)) == 48 and windows[0] == "2026-11-25T18:00:00Z"

@@ -9,7 +9,11 @@
   token's document is deleted in the transaction that uses it, so of racing redemptions one wins).
 - No account enumeration: sign-up, sign-in and reset requests answer alike whether or not the
   email has an account (sign-up of a taken email emails its owner instead).
-- Rate limits (fixed one-hour windows): 100 failed sign-ins per account, 5 emails per address.
+- Rate limits: failed sign-ins slow down the client address that makes them, for that account (5
+  free, then a wait of a minute that doubles with each failure, at most an hour; a success from the
+  address clears it), so a stranger's guesses never lock the owner out (ontology.auth.ratelimit; the
+  endpoints' limits per address are Better Auth's, in ontology.auth.app). Emails: 5 per address per
+  hour (fixed windows, counted in the transaction that schedules them).
 - Emails are sent by the internal action ``auth:send_email``, scheduled from the mutation that
   decides to send them (the reference's best practice 2).
 """
@@ -24,6 +28,8 @@ from typing import Any
 from urllib.parse import quote
 
 from ontology.auth.identity import hash_token, new_token
+from ontology.auth.people import active_membership
+from ontology.auth.ratelimit import NO_TRUSTED_IP, Backoff, backoff_check, backoff_clear, backoff_failed
 from ontology.data import outbox
 from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
 from ontology.data.fields import normalize_email
@@ -39,13 +45,17 @@ from ontology.errors import (
 __all__ = [
     "EMAILS_PER_HOUR",
     "SESSION_TTL_MS",
-    "SIGN_IN_FAILURES_PER_HOUR",
+    "SIGN_IN_BACKOFF",
     "SessionInfo",
     "check_password_policy",
+    "claim_unverified",
+    "compose_email",
     "get_session",
     "hash_password",
+    "one_line",
     "request_password_reset",
     "reset_password",
+    "send_email",
     "send_verification_email",
     "sign_in",
     "sign_out",
@@ -57,7 +67,8 @@ __all__ = [
 SESSION_TTL_MS = 7 * 24 * 3600 * 1000
 SESSION_UPDATE_AGE_MS = 24 * 3600 * 1000
 TOKEN_TTL_MS = 3600 * 1000
-SIGN_IN_FAILURES_PER_HOUR = 100
+#: Failed sign-ins per (client address, account): 5 free, then 1 min, 2, 4, … at most an hour.
+SIGN_IN_BACKOFF = Backoff(free=5, base=60, cap=3600, memory=24 * 3600)
 EMAILS_PER_HOUR = 5
 HOUR_MS = 3600 * 1000
 MIN_PASSWORD, MAX_PASSWORD = 8, 128
@@ -158,16 +169,41 @@ def _send(db: DatabaseWriter, to: str, subject: str, text: str, html: str) -> bo
     if rate_hit(db, f"email:{_digest(to)}") > EMAILS_PER_HOUR:
         return False
     # The job is written into this transaction; it runs functions/auth.py's send_email action.
-    args = {"to": to, "subject": subject, "text": text, "html": html}
+    args = {"to": to, "subject": one_line(subject)[:200], "text": text, "html": html}
     outbox.enqueue(db.view(platform=True), "auth:send_email", "action", args)
     return True
 
 
+def send_email(db: DatabaseWriter, to: str, subject: str, text: str, html: str) -> bool:
+    """Every email the platform sends goes through here, within this transaction: the same limit per
+    address (5 an hour; False past it, and nothing is sent). Build ``text``/``html`` with
+    :func:`compose_email`, which escapes what users wrote."""
+    return _send(db, to, subject, text, html)
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """Text a user wrote, fit for a subject or a quoted name: control characters and runs of white space
+    become one space, at most ``limit`` characters."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())[:limit]
+
+
+def compose_email(*paragraphs: str, link: str | None = None, footer: str | None = None) -> tuple[str, str]:
+    """An email's text and HTML from plain paragraphs (which may hold what users wrote: in the HTML every
+    paragraph and the link are escaped, so nobody's words become markup or another link)."""
+    from html import escape
+
+    parts = [*paragraphs, *([link] if link else []), *([footer] if footer else [])]
+    text = "\n\n".join(parts)
+    html = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+    if link:
+        html += f'<p><a href="{escape(link, quote=True)}">{escape(link)}</a></p>'
+    if footer:
+        html += f"<p>{escape(footer)}</p>"
+    return text, html
+
+
 def _link(text: str, url: str) -> tuple[str, str]:
-    return (
-        f"{text}\n\n{url}\n\nThe link expires in 1 hour.",
-        f'<p>{text}</p><p><a href="{url}">{url}</a></p><p>The link expires in 1 hour.</p>',
-    )
+    return compose_email(text, link=url, footer="The link expires in 1 hour.")
 
 
 def _issue_token(
@@ -317,8 +353,7 @@ def create_session(
         "createdAt": now,
         "updatedAt": now,
     }
-    if org_id:
-        doc["activeOrganizationId"] = org_id
+    doc.update(active_membership(db, org_id, user_id))
     if ip:
         doc["ipAddress"] = ip[:100]
     if user_agent:
@@ -333,12 +368,14 @@ def sign_in(
     *, email: str, password: str, ip: str | None = None, user_agent: str | None = None
 ) -> SessionInfo:
     """A session for the right password of a verified account; the same INVALID_EMAIL_OR_PASSWORD for a
-    wrong password and an unknown email (after the same work); RATE_LIMITED past 100 failures an hour."""
+    wrong password and an unknown email (after the same work). ``ip``, the client's address: its
+    failures on this account make *it* wait (RATE_LIMITED, before any password is checked); other
+    addresses, the owner's among them, are not held back."""
     email = (email or "").strip()
-    key = f"signin:{_digest(normalize_email(email))}"
+    # per (address, account); unknown and known emails alike, so the answer tells nothing
+    key = f"{ip or NO_TRUSTED_IP}|{_digest(normalize_email(email))}"
+    failures = backoff_check("signin", key, "Too many failed sign-ins from this address; try again later")
     reader = DatabaseReader(None, platform=True)
-    if rate_count(reader, key) >= SIGN_IN_FAILURES_PER_HOUR:
-        raise RateLimitedError("Too many failed sign-ins; try again later", retryAfter=HOUR_MS // 1000)
     user = reader.lookup_unique("users", "email", {"email": email}) if email else None
     account = (
         reader.lookup_unique(
@@ -348,9 +385,10 @@ def sign_in(
         else None
     )
     if not verify_password(account.get("passwordHash") if account else None, password or ""):
-        run_mutation(lambda db: rate_hit(db, key), org=None, platform=True)
+        backoff_failed("signin", key, failures, SIGN_IN_BACKOFF)
         raise UnauthenticatedError("Invalid email or password", reason="INVALID_EMAIL_OR_PASSWORD")
     assert user is not None
+    backoff_clear("signin", key, failures)
     if not user.get("emailVerified"):
         raise EmailNotVerifiedError("Verify your email address first")
 
@@ -527,3 +565,68 @@ def reset_token_is_valid(token: Any) -> bool:
         "verificationTokens", "token", {"token": hash_token(token)}
     )
     return doc is not None and doc["type"] == "password_reset" and doc["expires"] > now_ms()
+
+
+# ------------------------------------------------------------------- a verified email claims a user
+
+#: Sessions and verification links deleted when a user is claimed, in its one transaction: an
+#: unverified user never had a session, and the email limit keeps its live links (the newest) fewer.
+CLAIM_BATCH = 10
+
+
+def claim_unverified(
+    db: DatabaseWriter, user: Doc, *, provider: str, name: str | None, image: str | None
+) -> Doc:
+    """``user`` signed up with an email it never verified; a provider has now shown that the person
+    signing in owns that email. Nothing the sign-up chose is kept, since anyone could have made it:
+    its password (the credential account) goes, and so do any session and pending verification link;
+    the name, the image and the personal organization's name become the provider's. The owner is told
+    by email when a password went. In the caller's transaction; returns the verified user."""
+    from ontology.auth.people import slugify
+
+    now = now_ms()
+    user_id = user["_id"]
+    credential = db.lookup_unique(
+        "accounts", "provider_account", {"providerId": "credential", "accountId": user_id}
+    )
+    if credential is not None:
+        db.delete(credential["_id"], "accounts")
+    for session in (
+        db.query("sessions").with_index("by_user", lambda q: q.eq("userId", user_id)).take(CLAIM_BATCH)
+    ):
+        db.delete(session["_id"], "sessions")
+    identifier = normalize_email(user["email"])
+    pending = (
+        db.query("verificationTokens")
+        .with_index(
+            "by_identifier", lambda q: q.eq("identifier", identifier).eq("type", "email_verification")
+        )
+        .order("desc")
+        .take(CLAIM_BATCH)
+    )
+    for token in pending:
+        db.delete(token["_id"], "verificationTokens")
+    display = name or user["email"]
+    memberships = db.query("memberships").with_index("by_user", lambda q: q.eq("userId", user_id)).take(2)
+    if len(memberships) == 1 and memberships[0]["role"] == "org_owner":
+        org_id = memberships[0]["organizationId"]
+        org = db.get(org_id, "organizations")
+        if org is not None and org.get("personal"):
+            org_name = f"{display}'s organization"
+            db.patch(
+                org_id,
+                {"name": org_name, "slug": slugify(org_name, org_id[-6:].lower()), "updatedAt": now},
+                "organizations",
+            )
+            if memberships[0].get("entityId"):
+                db.view(org=org_id).patch(
+                    memberships[0]["entityId"], {"name": display, "updatedAt": now}, "entities"
+                )
+    if credential is not None:
+        text, html = compose_email(
+            f"You signed in with {provider}, which confirmed this email address. A password had been set "
+            "when this account was created, but the address was never confirmed, so that password no "
+            'longer signs in. To use a password, choose one with "Forgot password".'
+        )
+        send_email(db, user["email"], f"Your account now signs in with {provider}", text, html)
+    return db.patch(user_id, {"emailVerified": True, "name": name, "image": image, "updatedAt": now}, "users")

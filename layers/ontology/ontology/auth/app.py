@@ -6,15 +6,20 @@ success is the bare JSON body with status 200; an error is ``{"message", "code"}
 dates are ISO strings; the session cookie is ``better-auth.session_token`` (``__Secure-`` prefixed
 over HTTPS) holding ``<token>.<base64 HMAC-SHA256 of the token>``; responses that start a session
 also carry ``set-auth-token`` for bearer clients. Non-GET requests that carry cookies must come
-from a trusted origin, and every callback or redirect URL must be relative or trusted.
+from a trusted origin, and every callback or redirect URL must be a plain relative path or trusted
+(Better Auth's rule). Every absolute URL the endpoints hand out starts with the platform's public URL
+(``ontology.public_url``), never with the request's ``Host``.
+
+Every endpoint is rate limited per client address and path as Better Auth limits it (its defaults,
+``429`` with ``X-Retry-After``; ontology.auth.ratelimit), before anything else is done.
 """
 
 from __future__ import annotations
 
-import os
+import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlencode, urlparse
+from urllib.parse import unquote, urlencode
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -23,9 +28,12 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ontology.auth import accounts as auth
+from ontology.auth import ratelimit
+from ontology.auth.callers import is_trusted_origin
 from ontology.auth.identity import sign_cookie, unsign_cookie
 from ontology.errors import OneError, ValidationError
-from ontology.settings import get_settings
+from ontology.json_depth import check_json_depth
+from ontology.public_url import public_url
 
 __all__ = ["app", "session_cookie_name", "sign_cookie", "unsign_cookie"]
 
@@ -40,12 +48,9 @@ _CODES = {
 }
 
 
-_request_base: dict[str, str] = {}
-
-
 def _base_url() -> str:
-    """The public base URL: ``ONE_AUTH_BASE_URL`` (a custom domain), else the request's own origin."""
-    return get_settings().public_base_url or _request_base.get("url", "http://127.0.0.1:3210")
+    """The public base URL (``ontology.public_url``): links, redirect URIs and trust start here."""
+    return public_url()
 
 
 def _secure() -> bool:
@@ -130,16 +135,19 @@ def request_token(request: Request) -> str | None:
     return unsign_cookie(request.cookies.get(session_cookie_name()))
 
 
-def _trusted(url: str | None) -> bool:
-    if not url or (url.startswith("/") and not url.startswith("//")):
-        return True
-    parsed = urlparse(url)
-    origin = f"{parsed.scheme}://{parsed.netloc}"
-    trusted = {urlparse(_base_url())._replace(path="", query="", fragment="").geturl()}
-    trusted |= {
-        o.strip().rstrip("/") for o in os.environ.get("ONE_TRUSTED_ORIGINS", "").split(",") if o.strip()
-    }
-    return origin in trusted
+#: Better Auth's relative callback: a path (no ``//``, ``/\\``, encoded slash or backslash after the
+#: first ``/``) of word characters and ``-.+/@``, then an optional query. Nothing a browser could read
+#: as another host: no backslash, whitespace or control character anywhere.
+_RELATIVE = re.compile(r"/(?!/|\\|%2f|%5c)[\w\-.+/@]*(?:\?[\w\-.+/=&%@]*)?", re.ASCII | re.IGNORECASE)
+
+
+def _trusted(url: str, *, relative: bool = True) -> bool:
+    """Whether ``url`` may be a callback or redirect URL (``relative``: a plain relative path also
+    may) or a request's origin: an ``http(s)`` URL on a trusted origin (``callers.is_trusted_origin``:
+    the public URL's or an allowed one)."""
+    if url.startswith("/"):
+        return relative and _RELATIVE.fullmatch(url) is not None
+    return is_trusted_origin(url)
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -154,8 +162,10 @@ async def _body(request: Request) -> dict[str, Any]:
             return {}
         import json
 
-        data = json.loads(raw)
-    except ValueError:
+        text = raw.decode("utf-8")
+        check_json_depth(text)  # the parser recurses: a deep enough body would overflow its stack
+        data = json.loads(text)
+    except (ValueError, RecursionError):
         raise ValidationError("The body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ValidationError("The body must be a JSON object")
@@ -176,9 +186,9 @@ def _str(body: dict[str, Any], name: str, *, required: bool = True, limit: int =
 def _check_origin(request: Request, body: dict[str, Any]) -> JSONResponse | None:
     if request.method != "GET" and request.headers.get("cookie"):
         origin = request.headers.get("origin") or request.headers.get("referer")
-        if not origin:
+        if not origin or origin == "null":
             return _error(403, "MISSING_OR_NULL_ORIGIN", "Missing or null Origin")
-        if not _trusted(origin):
+        if not _trusted(origin, relative=False):
             return _error(403, "INVALID_ORIGIN", "Invalid origin")
     for name, code in (
         ("callbackURL", "INVALID_CALLBACK_URL"),
@@ -187,16 +197,30 @@ def _check_origin(request: Request, body: dict[str, Any]) -> JSONResponse | None
         ("newUserCallbackURL", "INVALID_NEW_USER_CALLBACK_URL"),
     ):
         value = body.get(name)
-        if value is not None and (not isinstance(value, str) or not _trusted(value)):
+        if value is not None and value != "" and (not isinstance(value, str) or not _trusted(value)):
             return _error(403, code, f"Invalid {name}")
     return None
 
 
+def client_address(request: Request) -> str | None:
+    """The caller's address: API Gateway's ``sourceIp`` (Starlette's ``request.client`` through
+    Mangum), or CloudFront's entry of ``X-Forwarded-For`` for a request that proves it came through
+    the distribution (ontology.auth.ratelimit.client_address says why no other entry is trusted)."""
+    return ratelimit.client_address(request.client.host if request.client else None, request.headers)
+
+
+def _rate_limit(request: Request) -> None:
+    """Better Auth's limit of this path (as it names it: below /api/auth, the route's template for
+    routes with parameters) for this client address."""
+    route = request.scope.get("route")
+    path = str(getattr(route, "path", None) or request.url.path).removeprefix(PREFIX)
+    ratelimit.check_auth_request(path, client_address(request))
+
+
 def endpoint(fn: Any) -> Any:
     async def wrapper(request: Request) -> Response:
-        proto = request.headers.get("x-forwarded-proto") or request.url.scheme
-        _request_base["url"] = f"{proto}://{request.headers.get('host') or request.url.netloc}"
         try:
+            await run_in_threadpool(_rate_limit, request)
             body = await _body(request)
             refused = _check_origin(request, body)
             if refused is not None:
@@ -241,7 +265,7 @@ async def sign_in_email(request: Request, body: dict[str, Any]) -> Response:
         auth.sign_in,
         email=email or "",
         password=password or "",
-        ip=request.headers.get("x-forwarded-for") or (request.client.host if request.client else None),
+        ip=client_address(request),
         user_agent=request.headers.get("user-agent"),
     )
     callback = _str(body, "callbackURL", required=False)

@@ -106,46 +106,80 @@ def resolve_session(token: str, *, now_ms: float | None = None) -> Identity | No
     """The identity of a live session token, or None (unknown, expired, or no membership left)."""
     from ontology.data.db import DatabaseReader
 
-    if not isinstance(token, str) or not 20 <= len(token) <= 200:
+    session_id = session_id_of(token)
+    if session_id is None:
         return None
-    db = DatabaseReader(None, platform=True)
-    session = db.lookup_unique("sessions", "token", {"tokenHash": hash_token(token)})
-    return _identity_of(db, session, now_ms)
+    return _identity_of(DatabaseReader(None, platform=True), _session(session_id), now_ms)
 
 
 def session_identity(session_id: str, *, now_ms: float | None = None) -> Identity | None:
-    """The identity a session (by id) stands for now, or None when it ended: the sync protocol
-    re-checks a connection's session this way when the session's documents change."""
+    """The identity a session (by id) stands for now, or None when it ended: one consistent read of
+    the session, which keeps its active organization, role and entity (see ``SessionDoc``). Every
+    call made with a session reads it afresh, so a sign-out, a reset, a removal or a switch of
+    organization applies to the very next call."""
+    from ontology.data.db import DatabaseReader
+
+    return _identity_of(DatabaseReader(None, platform=True), _session(session_id), now_ms)
+
+
+def _session(session_id: str) -> Mapping[str, Any] | None:
     from ontology.data.db import DatabaseReader
     from ontology.errors import ValidationError
 
-    db = DatabaseReader(None, platform=True)
     try:
-        session = db.get(session_id, "sessions")
+        return DatabaseReader(None, platform=True).get(session_id, "sessions")
     except ValidationError:  # not a session id at all; a failed read is raised (and retried)
         return None
-    return _identity_of(db, session, now_ms)
+
+
+#: Token hash → session id. A session keeps its token for life (switching organizations included),
+#: so the mapping never changes; what a session stands for is read afresh on every call.
+_session_ids: dict[str, str] = {}
+_SESSION_IDS_MAX = 10_000
+
+
+def session_id_of(token: str | None) -> str | None:
+    """The id of the session a token opens (a consistent read of the token's unique guard), or None."""
+    from ontology.data.db import DatabaseReader
+
+    if not isinstance(token, str) or not 20 <= len(token) <= 200:
+        return None
+    key = hash_token(token)
+    found = _session_ids.get(key)
+    if found is not None:
+        return found
+    session = DatabaseReader(None, platform=True).lookup_unique("sessions", "token", {"tokenHash": key})
+    if session is None:
+        return None
+    if len(_session_ids) >= _SESSION_IDS_MAX:
+        _session_ids.clear()
+    _session_ids[key] = str(session["_id"])
+    return str(session["_id"])
 
 
 def _identity_of(db: Any, session: Mapping[str, Any] | None, now_ms: float | None) -> Identity | None:
     now = time.time() * 1000 if now_ms is None else now_ms
     if session is None or session["expiresAt"] <= now or not session.get("activeOrganizationId"):
         return None
-    membership = db.lookup_unique(
-        "memberships",
-        "member",
-        {"organizationId": session["activeOrganizationId"], "userId": session["userId"]},
-    )
-    if membership is None:
-        return None
-    user = db.get(session["userId"], "users")
+    org_id = session["activeOrganizationId"]
+    if session.get("role"):
+        role, entity_id, email = session["role"], session.get("entityId"), session.get("email")
+    else:  # a session written before it kept its membership: read the membership and the user
+        membership = db.lookup_unique(
+            "memberships", "member", {"organizationId": org_id, "userId": session["userId"]}
+        )
+        if membership is None:
+            return None
+        user = db.get(session["userId"], "users")
+        role, entity_id = membership["role"], membership.get("entityId")
+        email = user["email"] if user else None
     return Identity(
         userId=session["userId"],
-        organizationId=session["activeOrganizationId"],
-        role=membership["role"],
-        entityId=membership.get("entityId"),
+        organizationId=org_id,
+        role=role,
+        entityId=entity_id,
         sessionId=session["_id"],
-        email=user["email"] if user else None,
+        email=email,
     )
 
 
@@ -181,20 +215,30 @@ def unsign_cookie(value: str | None) -> str | None:
 
 
 def bearer_token(headers: Mapping[str, str] | None) -> str | None:
-    """The session token of a request: ``Authorization: Bearer <token>`` (raw, or signed as the
-    ``set-auth-token`` header gives it), else Better Auth's signed session cookie."""
+    """The session token of ``Authorization: Bearer <token>`` (raw, or signed as the
+    ``set-auth-token`` header gives it); None without one. The cookie is never read here: see
+    :func:`cookie_token`."""
     if not headers:
         return None
-    lowered = {k.lower(): v for k, v in headers.items()}
-    auth = lowered.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        value = auth[7:].strip()
-        from urllib.parse import unquote
+    auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "") or ""
+    if auth[:7].lower() != "bearer ":
+        return None
+    from urllib.parse import unquote
 
-        return unsign_cookie(value) if "." in unquote(value) else (value or None)
-    for part in lowered.get("cookie", "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name in ("better-auth.session_token", "__Secure-better-auth.session_token"):
+    value = auth[7:].strip()
+    return unsign_cookie(value) if "." in unquote(value) else (value or None)
+
+
+SESSION_COOKIES = ("better-auth.session_token", "__Secure-better-auth.session_token")
+
+
+def cookie_token(cookies: Any) -> str | None:
+    """The session token of Better Auth's signed session cookie, from API Gateway's ``cookies`` (payload
+    2.0: a list of ``name=value``) or a ``Cookie`` header's value; None when absent or not signed by us."""
+    parts = cookies if isinstance(cookies, list | tuple) else str(cookies or "").split(";")
+    for part in parts:
+        name, _, value = str(part).strip().partition("=")
+        if name in SESSION_COOKIES:
             return unsign_cookie(value)
     return None
 
@@ -202,15 +246,19 @@ def bearer_token(headers: Mapping[str, str] | None) -> str | None:
 def authorize(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """The API Gateway (HTTP API, simple responses) Lambda authorizer.
 
-    A request with a live session is authorized with its identity as context. Any other request is
-    authorized *anonymously*: the function decides (public functions run, the others answer 401
-    UNAUTHENTICATED in the platform's error envelope, which API Gateway's own 403 would not be).
+    API Gateway caches its answer for the identity source, the ``Authorization`` header, so it reads
+    nothing else (never the cookie: a cached answer would then serve whoever sends the same header),
+    and it answers only what a token means for life: the session it opens. What the session stands
+    for (organization, role) is read by the function on every call, so a revocation or a switch of
+    organization is never hidden by the cache. Any other request is authorized *anonymously*: the
+    function decides (public functions run, the others answer 401 UNAUTHENTICATED in the platform's
+    error envelope, which API Gateway's own 403 would not be).
     """
-    token = bearer_token(event.get("headers"))
+    token = bearer_token(event.get("headers") or {})
     identity = resolve_session(token) if token else None
-    if identity is None:
+    if identity is None or identity.sessionId is None:
         return {"isAuthorized": True, "context": {"anonymous": "true"}}
-    return {"isAuthorized": True, "context": identity.to_context()}
+    return {"isAuthorized": True, "context": {"sessionId": identity.sessionId, "userId": identity.userId}}
 
 
-__all__ += ["authorize", "bearer_token", "sign_cookie", "unsign_cookie"]
+__all__ += ["authorize", "bearer_token", "cookie_token", "session_id_of", "sign_cookie", "unsign_cookie"]

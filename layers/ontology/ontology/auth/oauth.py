@@ -3,7 +3,8 @@
 The ``state`` is single use (its hash is stored with the PKCE verifier and the callback URLs, and
 deleted when the provider calls back) and bound to the browser by a signed cookie. The code is
 exchanged server-side with the verifier. An account is linked to an existing user only through an
-email the provider says is verified.
+email the provider says is verified; a user whose own sign-up never verified that email keeps nothing
+that sign-up chose, its password first of all (``accounts.claim_unverified``).
 
 Endpoints are the providers' own; ``ONE_<PROVIDER>_{AUTHORIZE,TOKEN,USERINFO,EMAILS}_URL`` replace
 them (the tests' fake provider); client ids come from ``ONE_<PROVIDER>_CLIENT_ID``, secrets from the
@@ -33,6 +34,7 @@ STATE_TTL_MS = 10 * 60 * 1000
 
 PROVIDERS: dict[str, dict[str, str]] = {
     "github": {
+        "name": "GitHub",
         "authorize": "https://github.com/login/oauth/authorize",
         "token": "https://github.com/login/oauth/access_token",
         "userinfo": "https://api.github.com/user",
@@ -40,6 +42,7 @@ PROVIDERS: dict[str, dict[str, str]] = {
         "scope": "read:user user:email",
     },
     "google": {
+        "name": "Google",
         "authorize": "https://accounts.google.com/o/oauth2/v2/auth",
         "token": "https://oauth2.googleapis.com/token",
         "userinfo": "https://openidconnect.googleapis.com/v1/userinfo",
@@ -187,7 +190,7 @@ def complete(
     user_agent: str | None = None,
 ) -> Outcome:
     """Finish a flow the provider called back: a session, or a redirect carrying the error's code."""
-    from ontology.auth.accounts import create_session
+    from ontology.auth.accounts import claim_unverified, create_session
     from ontology.auth.people import create_user_with_organization, new_organization_id
 
     fallback = f"{base_url}/api/auth/error"
@@ -243,7 +246,16 @@ def complete(
                 user = db.get(made["userId"], "users")
                 is_new = True
             elif not user.get("emailVerified"):
-                db.patch(user["_id"], {"emailVerified": True, "updatedAt": now}, "users")
+                # The provider proved the email; the sign-up that made this user never did, and may
+                # have been anyone's: its password must not open the owner's account.
+                user = claim_unverified(
+                    db,
+                    user,
+                    provider=PROVIDERS[provider]["name"],
+                    name=fetched.name,
+                    image=fetched.image,
+                )
+                is_new = True  # the owner's first sign-in
             assert user is not None
             db.insert(
                 "accounts",

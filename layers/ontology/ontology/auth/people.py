@@ -84,6 +84,22 @@ def add_member(db: DatabaseWriter, *, org_id: str, user_id: str, role: str, disp
     return entity_id
 
 
+def active_membership(db: Any, org_id: str | None, user_id: str) -> dict[str, Any]:
+    """What a session keeps of its active organization: the organization, the member's role and
+    entity, the user's email (consistent reads of the membership's guard and of the user). Without a
+    membership there, the session has no active organization (no call is authorized with it)."""
+    member = membership(db, org_id, user_id) if org_id else None
+    if member is None:
+        return {}
+    user = db.get(user_id, "users")
+    fields = {"activeOrganizationId": org_id, "role": member["role"]}
+    if member.get("entityId"):
+        fields["entityId"] = member["entityId"]
+    if user is not None:
+        fields["email"] = user["email"]
+    return fields
+
+
 def create_session(
     db: DatabaseWriter, *, user_id: str, org_id: str, ttl_ms: int = SESSION_TTL_MS, **extra: Any
 ) -> tuple[str, str]:
@@ -96,9 +112,9 @@ def create_session(
             "userId": user_id,
             "tokenHash": hash_token(token),
             "expiresAt": now + ttl_ms,
-            "activeOrganizationId": org_id,
             "createdAt": now,
             "updatedAt": now,
+            **active_membership(db, org_id, user_id),
             **extra,
         },
     )
@@ -130,4 +146,4 @@ def membership(db: Any, org_id: str, user_id: str) -> dict[str, Any] | None:
     return found
 
 
-__all__ += ["INVITATION_TTL_MS", "membership", "memberships_of"]
+__all__ += ["INVITATION_TTL_MS", "active_membership", "membership", "memberships_of"]

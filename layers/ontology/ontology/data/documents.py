@@ -226,7 +226,16 @@ class PaymentProperties(_Strict):
     contractAddress: ShortText | None = None
     unitPriceUsd: NonNegative | None = None
     argsHash: ShortText | None = None
-    chargeStatus: Literal["none", "authorized", "captured", "declined", "voided", "refunded"] = "none"
+    chargeStatus: Literal[
+        "none", "requires_action", "authorized", "captured", "declined", "voided", "refunded"
+    ] = "none"
+    #: The buyer's Stripe customer, when the card is one they saved.
+    customerId: ShortText | None = None
+    #: While the card waits for 3-D Secure (``requires_action``): what the buyer's page needs
+    #: (``tokens:get_purchase`` shows it to the buyer only) and the waiting execution's task token.
+    clientSecret: ShortText | None = None
+    nextAction: JsonObject | None = None
+    taskToken: ShortText | None = None
     refundId: ShortText | None = None
     mintStatus: Literal["none", "sent", "minted", "failed", "burned"] = "none"
     mintTx: RecordedTx | None = None
@@ -280,6 +289,12 @@ class MembershipDoc(_Strict):
     role: Role
     #: The member's own entity in the organization (an ``audience_member``): the actor of their events.
     entityId: EntityId | None = None
+    #: The member's Stripe customer (made on first use) and the saved card their purchases are
+    #: charged to: on the membership, which no function shows to other members.
+    stripeCustomerId: ShortText | None = None
+    paymentMethodId: ShortText | None = None
+    #: When the SetupIntent that saved the default card was created (Stripe's seconds).
+    paymentMethodSince: Annotated[StrictInt, Field(ge=0)] | None = None
     createdAt: Timestamp
     updatedAt: Timestamp
 
@@ -289,6 +304,12 @@ class SessionDoc(_Strict):
     tokenHash: ShortText
     expiresAt: Timestamp
     activeOrganizationId: OrganizationId | None = None
+    #: The membership in the active organization, kept on the session so that one consistent read
+    #: of the session is the whole identity of a call (set by sign-in and switching, updated when the
+    #: member's role changes, removed with the membership). Absent on sessions written before.
+    role: Role | None = None
+    entityId: EntityId | None = None
+    email: ShortText | None = None
     ipAddress: ShortText | None = None
     userAgent: ShortText | None = None
     createdAt: Timestamp
@@ -373,6 +394,16 @@ class CronRunDoc(_Strict):
     createdAt: Timestamp
 
 
+class WebhookEventDoc(_Strict):
+    """A provider's webhook event applied once (its id), kept a while to refuse it again."""
+
+    provider: Literal["stripe"]
+    eventId: Annotated[StrictStr, Field(min_length=1, max_length=255)]
+    type: Annotated[StrictStr, Field(min_length=1, max_length=255)]
+    createdAt: Timestamp
+    expiresAt: Timestamp
+
+
 class ChainNonceDoc(_Strict):
     account: Annotated[StrictStr, Field(min_length=1, max_length=100)]
     next: Annotated[StrictInt, Field(ge=0)]
@@ -417,6 +448,7 @@ DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
     "accounts": AccountDoc,
     "rateLimits": RateLimitDoc,
     "chainNonces": ChainNonceDoc,
+    "webhookEvents": WebhookEventDoc,
     "publicEntities": PublicEntityDoc,
 }
 

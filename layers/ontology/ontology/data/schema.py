@@ -215,7 +215,7 @@ _DECLARED: tuple[Table, ...] = (
         "platform",
         indexes=(Index("by_key", ("key", "window"), 1),),
         uniques=(Unique("bucket", ("key", "window")),),
-        description="fixed-window counters (sign-in failures per account, emails per address)",
+        description="fixed-window counters of the emails sent to an address",
         ttl_field="expiresAt",
     ),
     Table(
@@ -248,6 +248,14 @@ _DECLARED: tuple[Table, ...] = (
         indexes=(Index("by_job", ("job", "window"), 1),),
         uniques=(Unique("run", ("job", "window", "item"), message="already done in this window"),),
         description="what each cron has done in each time window (so a window never runs twice)",
+    ),
+    Table(
+        "webhookEvents",
+        "whe",
+        "platform",
+        uniques=(Unique("event", ("provider", "eventId"), message="this event was already applied"),),
+        description="providers' webhook events already applied (Stripe's, by id): each is applied once",
+        ttl_field="expiresAt",
     ),
     Table(
         "chainNonces",

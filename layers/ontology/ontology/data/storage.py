@@ -63,6 +63,17 @@ def reset_client() -> None:
         _client = None
 
 
+def _missing(exc: Any) -> bool:
+    """Whether S3's error means "no such object". Functions may read and write objects but not list
+    the bucket (``s3:ListBucket`` cannot be limited to one organization's prefix for this, so it would
+    let every function that uses storage list every organization's files), and S3 answers a
+    principal without it 403, not 404, for a key that does not exist (a HEAD's 403 has no body:
+    its code is "403"). The key is always ours, under the organization's prefix, and the role may
+    read every object of the bucket, so a 403 here means the object is not there."""
+    code = exc.response.get("Error", {}).get("Code")
+    return code in ("404", "NoSuchKey", "NotFound", "403", "AccessDenied")
+
+
 def check_storage_id(value: Any, field: str = "storageId") -> str:
     if not isinstance(value, str) or not _STORAGE_ID.match(value):
         raise ValidationError(f"{field} must be a storage id", field=field)
@@ -111,7 +122,7 @@ class Storage:
         try:
             resp = _s3().head_object(Bucket=self._bucket, Key=self._key(storage_id))
         except _s3().exceptions.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if _missing(exc):
                 return None
             raise
         return {"size": int(resp["ContentLength"]), "contentType": resp.get("ContentType", "")}
@@ -134,7 +145,12 @@ class Storage:
             raise NotFoundError("No such file", storageId=storage_id)
         if stored["size"] > max_bytes:
             raise ValidationError(f"the file is larger than {max_bytes} bytes", field="storageId")
-        resp = _s3().get_object(Bucket=self._bucket, Key=self._key(storage_id))
+        try:
+            resp = _s3().get_object(Bucket=self._bucket, Key=self._key(storage_id))
+        except _s3().exceptions.ClientError as exc:
+            if _missing(exc):  # deleted since the HEAD
+                raise NotFoundError("No such file", storageId=storage_id) from exc
+            raise
         return resp["Body"].read(), str(stored["contentType"])
 
     def put(self, data: bytes, *, content_type: str) -> str:

@@ -38,7 +38,9 @@ _METHODS = {
     "Query": "query",
     "TransactWriteItems": "transact_write_items",
     "PutItem": "put_item",
+    "UpdateItem": "update_item",
     "BatchWriteItem": "batch_write_item",
+    "DeleteItem": "delete_item",
 }
 BATCH_WRITE_MAX_ITEMS = 25
 BATCH_GET_MAX_ATTEMPTS = 8
@@ -245,6 +247,33 @@ class Store:
                     if attempt >= BATCH_GET_MAX_ATTEMPTS:
                         raise UpstreamError("The database is throttling writes; try again")
                     time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311
+
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        expression: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+    ) -> dict[str, Any]:
+        """One UpdateItem (an atomic counter: ``ADD``, ``SET``), answering the item's new attributes.
+        For bookkeeping items that are not documents (rate limits), never for documents."""
+        resp = self.call(
+            "UpdateItem",
+            {
+                "TableName": self.table_name,
+                "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+                "UpdateExpression": expression,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+                "ReturnValues": "ALL_NEW",
+            },
+        )
+        return deserialize(resp.get("Attributes") or {})
+
+    def delete(self, pk: str, sk: str) -> None:
+        """One unconditional DeleteItem of a bookkeeping item (never a document)."""
+        self.call("DeleteItem", {"TableName": self.table_name, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}})
 
     def put(self, attrs: dict[str, Any]) -> None:
         """An unconditional put: only for tooling (seeding), never on a request path."""

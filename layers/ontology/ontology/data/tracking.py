@@ -35,9 +35,6 @@ __all__ = [
     "recording_writes",
 ]
 
-#: The largest read set a subscription may keep (points plus ranges).
-MAX_READ_KEYS = 4096
-
 
 class Range:
     # plain classes, not dataclasses: every Lambda imports this module, and dataclass creation

@@ -19,18 +19,54 @@ from typing import Any, Protocol
 
 from ontology.errors import PaymentFailedError, UpstreamError
 
-__all__ = ["PaymentIntent", "Payments", "StripePayments", "get_payments", "set_payments"]
+__all__ = [
+    "CardMethod",
+    "PaymentIntent",
+    "Payments",
+    "SetupIntent",
+    "StripePayments",
+    "get_payments",
+    "set_payments",
+    "verify_webhook",
+]
 
 
 @dataclass(frozen=True)
 class PaymentIntent:
     id: str
-    status: (
-        str  # requires_payment_method | requires_confirmation | requires_capture | succeeded | canceled | …
-    )
+    status: str  # requires_payment_method | requires_confirmation | requires_action | requires_capture | …
     amount: int
     currency: str
     amount_received: int = 0
+    #: What the page needs to finish a ``requires_action`` payment (Stripe.js ``handleNextAction``).
+    client_secret: str | None = None
+    next_action: dict[str, Any] | None = None
+    customer: str | None = None
+    #: Why the last attempt failed (a decline, a failed authentication), Stripe's message.
+    error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class SetupIntent:
+    id: str
+    status: str  # requires_payment_method | requires_confirmation | requires_action | succeeded | canceled
+    client_secret: str
+    customer: str | None = None
+    payment_method: str | None = None
+    #: When Stripe created it (seconds).
+    created: int = 0
+
+
+@dataclass(frozen=True)
+class CardMethod:
+    """A saved card, as a page shows it (never its number)."""
+
+    id: str
+    customer: str | None
+    brand: str | None = None
+    last4: str | None = None
+    exp_month: int | None = None
+    exp_year: int | None = None
 
 
 class Payments(Protocol):
@@ -52,16 +88,76 @@ class Payments(Protocol):
     def cancel(self, intent_id: str, *, idempotency_key: str) -> PaymentIntent: ...
     def refund(self, intent_id: str, *, idempotency_key: str) -> str: ...
     def refunds(self, intent_id: str) -> list[str]: ...
+    def create_customer(self, *, idempotency_key: str, metadata: dict[str, str]) -> str: ...
+    def create_setup_intent(
+        self, *, customer: str, idempotency_key: str, metadata: dict[str, str]
+    ) -> SetupIntent: ...
+    def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntent: ...
+    def card_methods(self, customer: str) -> list[CardMethod]: ...
+    def retrieve_method(self, method_id: str) -> CardMethod: ...
+    def detach_method(self, method_id: str) -> None: ...
+
+
+def _get(obj: Any, key: str) -> Any:
+    try:
+        return obj[key]
+    except (KeyError, TypeError):
+        return None
+
+
+def _plain(obj: Any) -> Any:
+    to_dict = getattr(obj, "to_dict", None)
+    return to_dict() if callable(to_dict) else obj
 
 
 def _intent(obj: Any) -> PaymentIntent:
+    error = _get(obj, "last_payment_error")
+    next_action = _get(obj, "next_action")
     return PaymentIntent(
         id=obj["id"],
         status=obj["status"],
         amount=int(obj["amount"]),
         currency=obj["currency"],
-        amount_received=int(getattr(obj, "amount_received", None) or 0),
+        amount_received=int(_get(obj, "amount_received") or 0),
+        client_secret=_get(obj, "client_secret"),
+        next_action=_plain(next_action) if next_action else None,
+        customer=_get(obj, "customer"),
+        error_message=_get(error, "message") if error else None,
     )
+
+
+def _setup_intent(obj: Any) -> SetupIntent:
+    return SetupIntent(
+        id=obj["id"],
+        status=obj["status"],
+        client_secret=obj["client_secret"],
+        customer=_get(obj, "customer"),
+        payment_method=_get(obj, "payment_method"),
+        created=int(_get(obj, "created") or 0),
+    )
+
+
+def _card(obj: Any) -> CardMethod:
+    card = _get(obj, "card") or {}
+    month, year = _get(card, "exp_month"), _get(card, "exp_year")
+    return CardMethod(
+        id=obj["id"],
+        customer=_get(obj, "customer"),
+        brand=_get(card, "brand"),
+        last4=_get(card, "last4"),
+        exp_month=int(month) if month is not None else None,
+        exp_year=int(year) if year is not None else None,
+    )
+
+
+def verify_webhook(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
+    """The event (a plain dict) of a webhook delivery whose ``Stripe-Signature`` proves it came from
+    Stripe (HMAC with the endpoint's secret, at most five minutes old: Stripe's SDK checks both); raises
+    ``stripe.SignatureVerificationError`` (or ValueError for a body that is not an event) otherwise."""
+    import stripe
+
+    event: dict[str, Any] = stripe.Webhook.construct_event(payload, signature or "", secret).to_dict()
+    return event
 
 
 class StripePayments:
@@ -158,6 +254,41 @@ class StripePayments:
         """The ids of the refunds already made on a PaymentIntent (newest first)."""
         found = self._call(self._client.v1.refunds.list, params={"payment_intent": intent_id, "limit": 100})
         return [str(r["id"]) for r in found.data]
+
+    def create_customer(self, *, idempotency_key: str, metadata: dict[str, str]) -> str:
+        customers = self._client.v1.customers
+        params = {"metadata": metadata}
+        made = self._call(customers.create, params=params, options={"idempotency_key": idempotency_key})
+        return str(made["id"])
+
+    def create_setup_intent(
+        self, *, customer: str, idempotency_key: str, metadata: dict[str, str]
+    ) -> SetupIntent:
+        params = {
+            "customer": customer,
+            "usage": "off_session",
+            "payment_method_types": ["card"],
+            "metadata": metadata,
+        }
+        intents = self._client.v1.setup_intents
+        return _setup_intent(
+            self._call(intents.create, params=params, options={"idempotency_key": idempotency_key})
+        )
+
+    def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntent:
+        return _setup_intent(self._call(self._client.v1.setup_intents.retrieve, setup_intent_id))
+
+    def card_methods(self, customer: str) -> list[CardMethod]:
+        found = self._call(
+            self._client.v1.payment_methods.list, params={"customer": customer, "type": "card", "limit": 100}
+        )
+        return [_card(m) for m in found.data]
+
+    def retrieve_method(self, method_id: str) -> CardMethod:
+        return _card(self._call(self._client.v1.payment_methods.retrieve, method_id))
+
+    def detach_method(self, method_id: str) -> None:
+        self._call(self._client.v1.payment_methods.detach, method_id)
 
 
 def _secret_key() -> str:

@@ -53,11 +53,15 @@ class CronJob:
         last: datetime = croniter(self.unix, when + timedelta(seconds=1)).get_prev(datetime)
         return last.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def next_fire(self, after: datetime) -> datetime:
+    def next_fire(self, after: datetime, created: datetime | None = None) -> datetime:
+        """The first fire time strictly after ``after``. A ``rate()`` schedule counts from when it was
+        created, as EventBridge's do (``created``; without it, from the epoch); a ``cron()`` one
+        follows the clock."""
         after = after.astimezone(UTC)
         if self.rate_seconds is not None:
-            slot = (int(after.timestamp()) // self.rate_seconds + 1) * self.rate_seconds
-            return datetime.fromtimestamp(slot, tz=UTC)
+            origin = int(created.timestamp()) if created is not None else 0
+            steps = (int(after.timestamp()) - origin) // self.rate_seconds + 1
+            return datetime.fromtimestamp(origin + max(steps, 1) * self.rate_seconds, tz=UTC)
         from croniter import croniter
 
         nxt: datetime = croniter(self.unix, after).get_next(datetime)

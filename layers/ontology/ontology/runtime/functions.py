@@ -54,6 +54,7 @@ def _register(
     method: str = "POST",
     route: str | None = None,
     raw: bool = False,
+    request: bool = False,
     name: str | None = None,
     platform: bool = False,
     aliases: Iterable[str] = (),
@@ -76,6 +77,7 @@ def _register(
             method=method,
             route_path=route,
             raw=raw,
+            request=request,
             platform=platform,
             aliases=tuple(aliases),
         )
@@ -147,12 +149,15 @@ def action(
     internal: bool = False,
     auth: Auth | None = None,
     uses: Iterable[str] = (),
+    route: str | None = None,
+    request: bool = False,
     name: str | None = None,
     platform: bool = False,
     aliases: Iterable[str] = (),
 ) -> Callable[[Callable[..., Any]], RegisteredFunction]:
     """Register a function that may call the outside world; it reaches the database only through
-    ``ctx.run_query`` / ``ctx.run_mutation`` (each mutation its own transaction)."""
+    ``ctx.run_query`` / ``ctx.run_mutation`` (each mutation its own transaction). ``request=True``
+    (with its own ``route``): it takes the HTTP request itself (a webhook; ``args=HttpRequest``)."""
     return _register(
         "action",
         args=args,
@@ -160,6 +165,8 @@ def action(
         internal=internal,
         auth=auth,
         uses=uses,
+        route=route,
+        request=request,
         name=name,
         platform=platform,
         aliases=aliases,

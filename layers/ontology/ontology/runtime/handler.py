@@ -23,7 +23,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError as PydanticValidationError
 
+from ontology.auth.callers import caller
 from ontology.auth.identity import Identity
+from ontology.auth.ratelimit import check_function_call
 from ontology.errors import (
     NotFoundError,
     OneError,
@@ -31,13 +33,12 @@ from ontology.errors import (
     ValidationError,
     error_envelope,
 )
+from ontology.json_depth import check_json_depth
 from ontology.runtime.context import _as_validation_error, invoke
 from ontology.runtime.registry import RegisteredFunction
 
 __all__ = [
     "MAX_BODY_BYTES",
-    "MAX_JSON_DEPTH",
-    "check_json_depth",
     "handle",
     "http_response",
     "parse_body",
@@ -66,34 +67,6 @@ def to_json(value: Any) -> str:
     return json.dumps(
         value, default=_json_default, allow_nan=False, ensure_ascii=False, separators=(",", ":")
     )
-
-
-#: JSON nested deeper than this is refused before it is parsed: the C parser recurses, and a deep
-#: enough input (100 KB of "[") overflows the stack of the thread parsing it.
-MAX_JSON_DEPTH = 200
-
-
-def check_json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> None:
-    """VALIDATION_ERROR when ``text`` nests arrays/objects deeper than ``limit`` (strings skipped)."""
-    if text.count("[") + text.count("{") <= limit:
-        return
-    depth, in_string, escaped = 0, False, False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > limit:
-                raise ValidationError(f"The JSON nests deeper than {limit} levels")
-        elif ch in "]}":
-            depth -= 1
 
 
 def _reject_constant(name: str) -> Any:
@@ -127,6 +100,26 @@ def parse_body(event: Mapping[str, Any]) -> Any:
     return value
 
 
+def request_args(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The HTTP request as the arguments of a ``request=True`` function: the body exactly as sent
+    (text; VALIDATION_ERROR if it is not UTF-8) and the headers, as API Gateway's payload 2.0 has them."""
+    body = event.get("body") or ""
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (ValueError, TypeError):
+            raise ValidationError("The body is not valid base64") from None
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(f"The body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeError:
+        raise ValidationError("The body is not UTF-8 text") from None
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    return {"body": text, "headers": headers}
+
+
 def http_response(status: int, body: Any) -> dict[str, Any]:
     return {
         "statusCode": status,
@@ -145,8 +138,12 @@ def _handle_http(fn: RegisteredFunction, event: Mapping[str, Any], context: Any)
         method = str((request_context.get("http") or {}).get("method", "POST")).upper()
         if fn.spec.method not in ("ANY", method):
             raise NotFoundError(f"{method} is not served here; use {fn.spec.method}", method=fn.spec.method)
-        args = parse_body(event) if fn.spec.method == "POST" else {}
-        identity = Identity.from_context((request_context.get("authorizer") or {}).get("lambda"))
+        if fn.spec.request:
+            args = request_args(event)
+        else:
+            args = parse_body(event) if fn.spec.method == "POST" else {}
+        identity = caller(event)
+        check_function_call(identity)
         value = invoke(fn, args, identity)
         status = 200
         payload = http_response(status, value if fn.spec.raw else {"status": "success", "value": value})
@@ -155,6 +152,8 @@ def _handle_http(fn: RegisteredFunction, event: Mapping[str, Any], context: Any)
         if status >= 500:
             logger.exception("function failed", extra={"code": body["errorData"]["code"]})
         payload = http_response(status, body)
+        if "retryAfter" in body["errorData"]:
+            payload["headers"]["retry-after"] = str(body["errorData"]["retryAfter"])
     metrics.add_dimension(name="function", value=fn.spec.path)
     metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
     if status >= 400:
@@ -175,7 +174,9 @@ def _handle_sync(fn: RegisteredFunction, call: Any) -> dict[str, Any]:
     the sync worker, which resolved the session itself) passes the identity; the answer is data
     either way, so a function's typed error reaches the client as Convex's function error. With
     ``reads``, a query answers what it read (the subscription's read set); a mutation or an action
-    always answers what its commits wrote (the writer's own subscriptions re-run from it)."""
+    always answers what its commits wrote (the writer's own subscriptions re-run from it). With
+    ``limit``, a call the client made counts against its session's limit (a subscription's re-run
+    does not)."""
     from ontology.data.tracking import recording, recording_writes
 
     want_reads = isinstance(call, Mapping) and bool(call.get("reads")) and fn.spec.kind == "query"
@@ -184,6 +185,8 @@ def _handle_sync(fn: RegisteredFunction, call: Any) -> dict[str, Any]:
             if not isinstance(call, Mapping):
                 raise ValidationError("_sync must be an object")
             identity = Identity.from_context(call.get("auth"))
+            if call.get("limit"):
+                check_function_call(identity)
             value = json.loads(to_json(invoke(fn, call.get("args") or {}, identity)))
             out: dict[str, Any] = {"status": "success", "value": value}
         except Exception as exc:

@@ -19,9 +19,9 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from ontology.errors import NotFoundError
 
@@ -30,6 +30,7 @@ __all__ = [
     "Args",
     "Auth",
     "FunctionSpec",
+    "HttpRequest",
     "RegisteredFunction",
     "function_module",
     "load_all",
@@ -77,6 +78,16 @@ class NoArgs(Args):
     """For functions that take no arguments."""
 
 
+class HttpRequest(Args):
+    """The arguments of a function registered with ``request=True``: the HTTP request itself, its
+    body exactly as sent (a webhook's signature covers these bytes) and its headers (lower-case)."""
+
+    body: Annotated[StrictStr, Field(max_length=256 * 1024)] = ""
+    headers: dict[
+        Annotated[StrictStr, Field(max_length=256)], Annotated[StrictStr, Field(max_length=8192)]
+    ] = Field(default_factory=dict, max_length=100)
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     module: str
@@ -94,6 +105,9 @@ class FunctionSpec:
     route_path: str | None = None
     #: Answer with the bare value (e.g. the OpenAPI document) instead of the envelope.
     raw: bool = False
+    #: Takes the HTTP request itself (:class:`HttpRequest`: the raw body and the headers) instead of
+    #: a JSON body of arguments: a webhook that verifies a signature over the exact bytes.
+    request: bool = False
     #: The Python name in the module (the Lambda handler is ``<module>.<attr>``).
     attr: str = ""
     #: Internal functions only: ``ctx.db`` also reaches the platform tables, and an action may act

@@ -5,13 +5,17 @@ charging, minting, refunding or burning twice.
 A purchase is a ``payment`` entity (``properties.purpose == "token_purchase"``). Forward: authorize
 the card (a manual-capture PaymentIntent, recorded before it is confirmed), mint into the platform's
 custody (the signed transaction recorded before it is sent), capture, then record the purchase in one
-transaction. Backward (any failure): void or refund whatever was charged, burn whatever was minted,
+transaction. A card that asks for 3-D Secure leaves the charge in ``requires_action``: the execution
+waits (a ``waitForTaskToken`` task, its token recorded on the purchase) until Stripe's webhook says
+the buyer authenticated (:func:`authentication_outcome` resumes it) or failed, or until it times out.
+Backward (any failure): void or refund whatever was charged, burn whatever was minted,
 then mark the purchase failed (or refunded). Each provider call carries an idempotency key derived
 from the purchase id, and each step first asks the provider what became of the recorded intent or
 transaction, since a stand-in (or a crash between the call and the record) may leave it unknown.
 
-Statuses: ``pending`` until the saga ends, then ``completed``, ``failed`` (nothing was taken) or
-``refunded`` (money was taken and given back).
+Statuses: ``pending`` until the saga ends (shown as ``requires_action`` while the card waits for the
+buyer's authentication), then ``completed``, ``failed`` (nothing was taken) or ``refunded`` (money
+was taken and given back).
 """
 
 from __future__ import annotations
@@ -40,8 +44,11 @@ from ontology.services.ledger import credit
 from ontology.services.ontology_ops import log_event, now_ms
 
 __all__ = [
+    "AUTHENTICATION_SECONDS",
     "PURPOSE",
     "TIMEOUT_SECONDS",
+    "authentication_outcome",
+    "await_authentication",
     "burn",
     "capture",
     "charge",
@@ -57,7 +64,10 @@ log = logging.getLogger(__name__)
 
 PURPOSE = "token_purchase"
 #: The state machine's TimeoutSeconds; the reconciler takes over purchases pending longer than this.
-TIMEOUT_SECONDS = 300
+TIMEOUT_SECONDS = 900
+#: How long a purchase waits for the buyer's 3-D Secure before it is undone (the waiting task's
+#: timeout, handed to each execution in its input; within TIMEOUT_SECONDS with room for the rest).
+AUTHENTICATION_SECONDS = 600
 #: Entity statuses of a purchase (the ``by_type_status`` index finds pending ones).
 ENTITY_STATUS = {"pending": "draft", "completed": "published", "failed": "archived", "refunded": "archived"}
 MIN_CENTS = 50  # Stripe's smallest USD charge
@@ -150,12 +160,19 @@ def _start_compensation(org: str, purchase_id: str) -> dict[str, Any]:
     return _update(org, purchase_id, lambda p: None if p.get("compensating") else {"compensating": True})
 
 
+def waiting_for_authentication(p: dict[str, Any]) -> bool:
+    """Whether the purchase waits for the buyer's 3-D Secure (its card asked for it)."""
+    return bool(
+        p["status"] == "pending" and p["chargeStatus"] == "requires_action" and not p.get("compensating")
+    )
+
+
 def purchase_view(doc: Doc) -> dict[str, Any]:
-    """What ``tokens:get_purchase`` reports."""
+    """What ``tokens:get_purchase`` reports (the client secret apart: the buyer's only)."""
     p = doc["properties"]
     return {
         "purchaseId": doc["_id"],
-        "status": p["status"],
+        "status": "requires_action" if waiting_for_authentication(p) else p["status"],
         "tokenId": p.get("tokenId"),
         "amount": p.get("tokenAmount"),
         "usdCents": p["amount"],
@@ -200,6 +217,8 @@ def charge(org: str, purchase_id: str) -> str:
     _require_forward(props)
     if props["chargeStatus"] in ("authorized", "captured"):
         return str(props["chargeStatus"])
+    if props["chargeStatus"] == "requires_action":  # a retry: what became of the authentication?
+        return _charge_outcome(org, purchase_id, _payments().retrieve(props["paymentIntentId"]))
     if props["chargeStatus"] != "none":
         raise PaymentFailedError(props.get("failureReason") or "The payment did not go through")
     payments = _payments()
@@ -209,6 +228,7 @@ def charge(org: str, purchase_id: str) -> str:
             amount=props["amount"],
             currency=props.get("currency", "usd"),
             payment_method=props.get("paymentMethodId"),
+            customer=props.get("customerId"),
             capture_method="manual",
             idempotency_key=_key(purchase_id, "intent"),
             metadata={
@@ -249,11 +269,16 @@ def _declined(org: str, purchase_id: str, reason: str) -> None:
         org,
         purchase_id,
         lambda p: (
-            {"chargeStatus": "declined", "failureReason": reason[:500]}
-            if p["chargeStatus"] == "none" and p["status"] == "pending"
+            {"chargeStatus": "declined", "failureReason": reason[:500], **_ACTION_DONE}
+            if p["chargeStatus"] in _UNSETTLED and p["status"] == "pending"
             else None
         ),
     )
+
+
+#: Charge states a Stripe outcome may still settle; what a settled charge no longer needs.
+_UNSETTLED = ("none", "requires_action")
+_ACTION_DONE = {"clientSecret": None, "nextAction": None}
 
 
 def _charge_outcome(org: str, purchase_id: str, intent: Any) -> str:
@@ -262,23 +287,105 @@ def _charge_outcome(org: str, purchase_id: str, intent: Any) -> str:
         _update(
             org,
             purchase_id,
-            lambda p: {"chargeStatus": "authorized"} if p["chargeStatus"] == "none" else None,
+            lambda p: (
+                {"chargeStatus": "authorized", **_ACTION_DONE} if p["chargeStatus"] in _UNSETTLED else None
+            ),
         )
         return "authorized"
     if intent.status == "succeeded":
         _update(
-            org, purchase_id, lambda p: {"chargeStatus": "captured"} if p["chargeStatus"] == "none" else None
+            org,
+            purchase_id,
+            lambda p: (
+                {"chargeStatus": "captured", **_ACTION_DONE} if p["chargeStatus"] in _UNSETTLED else None
+            ),
         )
         return "captured"
     if intent.status == "processing":
         raise UpstreamError("Stripe: the payment is still processing")
-    reason = {
+    if intent.status == "requires_action":  # 3-D Secure: the buyer's page finishes it
+        _forward(
+            org,
+            purchase_id,
+            lambda p: (
+                {
+                    "chargeStatus": "requires_action",
+                    "clientSecret": intent.client_secret,
+                    "nextAction": intent.next_action or {"type": "use_stripe_sdk"},
+                }
+                if p["chargeStatus"] == "none"
+                else None
+            ),
+        )
+        return "requires_action"
+    reason = intent.error_message or {
         "requires_payment_method": "The card was declined",
-        "requires_action": "The card needs authentication, which an off-session purchase cannot give",
         "canceled": "The payment was canceled",
     }.get(intent.status, f"The payment is {intent.status}")
     _declined(org, purchase_id, reason)
     raise PaymentFailedError(reason)
+
+
+def await_authentication(org: str, purchase_id: str, task_token: str) -> str:
+    """Saga step (a ``waitForTaskToken`` task): record the waiting execution's task token on the
+    purchase, then settle once from Stripe's own view, since the buyer may have authenticated (and
+    the webhook found no token) before the token was recorded."""
+    _forward(
+        org,
+        purchase_id,
+        lambda p: {"taskToken": task_token} if p.get("taskToken") != task_token else None,
+    )
+    return authentication_outcome(org, purchase_id, task_token=task_token)
+
+
+def authentication_outcome(
+    org: str, purchase_id: str, *, task_token: str | None = None, intent_id: str | None = None
+) -> str:
+    """Apply what Stripe says of a purchase's 3-D Secure and tell the waiting execution: the card
+    authorized resumes it (``SendTaskSuccess``), a failed authentication fails it
+    (``SendTaskFailure`` with ``PaymentFailedError``, then compensation). Nothing while Stripe still
+    waits for the buyer, or once the purchase has moved on. Idempotent: the webhook (any of
+    Stripe's deliveries) and the waiting step itself may both call it. ``intent_id``: the webhook's
+    PaymentIntent, which must be the one the purchase recorded."""
+    props = _read(org, purchase_id)
+    token = task_token or props.get("taskToken")
+    if intent_id is not None and intent_id != props.get("paymentIntentId"):
+        return "ignored"  # not the intent the purchase charges (one canceled in a race)
+    if props["status"] != "pending" or props.get("compensating") or not props.get("paymentIntentId"):
+        return str(props["status"])
+    outcome = str(props["chargeStatus"])
+    reason = props.get("failureReason")
+    if outcome == "requires_action":
+        try:
+            outcome = _charge_outcome(org, purchase_id, _payments().retrieve(props["paymentIntentId"]))
+        except PaymentFailedError as exc:
+            outcome, reason = "declined", exc.message
+    if not token or outcome == "requires_action":
+        return outcome
+    if outcome in ("authorized", "captured"):
+        _tell_execution(token, success={"charge": outcome})
+    elif outcome == "declined":
+        _tell_execution(token, failure=reason or "The card was declined")
+    return outcome
+
+
+def _tell_execution(token: str, *, success: dict[str, Any] | None = None, failure: str | None = None) -> None:
+    """Resume or fail a waiting execution by its task token; a token whose task has ended (timed
+    out, already told, the execution stopped) is no longer heard, and that is fine."""
+    from ontology.aws import client
+
+    sfn = client("stepfunctions")
+    try:
+        if success is not None:
+            sfn.send_task_success(taskToken=token, output=json.dumps(success))
+        else:
+            cause = json.dumps({"errorType": "PaymentFailedError", "errorMessage": failure})
+            sfn.send_task_failure(taskToken=token, error="PaymentFailedError", cause=cause)
+    except (sfn.exceptions.TaskDoesNotExist, sfn.exceptions.TaskTimedOut, sfn.exceptions.InvalidToken):
+        log.info("the purchase's waiting task has ended already")
+    except Exception as exc:
+        log.warning("could not tell the purchase's execution: %s", exc)
+        raise UpstreamError("Step Functions: could not resume the purchase") from None
 
 
 def mint(org: str, purchase_id: str) -> str:
@@ -495,7 +602,7 @@ def refund(org: str, purchase_id: str) -> str:
         except PaymentFailedError:
             continue  # Stripe refused: the intent moved on meanwhile (a late capture); look again
         declined = props["chargeStatus"] == "declined"
-        _set(org, purchase_id, None if declined else {"chargeStatus": "voided"})
+        _set(org, purchase_id, _ACTION_DONE if declined else {"chargeStatus": "voided", **_ACTION_DONE})
         return "declined" if declined else "voided"
     # still refused: an outage of sorts, for compensation (retried, then the reconciler)
     raise UpstreamError("Stripe refused to void or refund the payment")
@@ -539,7 +646,7 @@ def burn(org: str, purchase_id: str, *, wait_seconds: float = MINE_WAIT_SECONDS)
 
 def failed_step(p: dict[str, Any]) -> str:
     """Which forward step the purchase stopped at, from what compensation left recorded."""
-    if p["chargeStatus"] in ("none", "declined"):
+    if p["chargeStatus"] in ("none", "requires_action", "declined"):
         return "charge"
     if p["mintStatus"] in ("none", "failed"):
         return "mint"

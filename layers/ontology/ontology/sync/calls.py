@@ -55,12 +55,19 @@ def set_invoker(invoker: Invoker | None) -> None:
 
 
 def call(
-    fn: RegisteredFunction, args: dict[str, Any], identity: Identity | None, *, reads: bool = False
+    fn: RegisteredFunction,
+    args: dict[str, Any],
+    identity: Identity | None,
+    *,
+    reads: bool = False,
+    counted: bool = False,
 ) -> dict[str, Any]:
     """The function's answer: ``{"status": "success", "value", "reads"?, "writes"?}`` or the error
     envelope ``{"status": "error", "errorMessage", "errorData"}`` (an invocation that failed as a
-    whole is UPSTREAM_ERROR, as data too)."""
-    payload = {"_sync": {"args": args, "auth": identity.to_context() if identity else None, "reads": reads}}
+    whole is UPSTREAM_ERROR, as data too). ``counted``: a call the client made, which the function's
+    runtime counts against the session's limit before the function runs."""
+    auth = identity.to_context() if identity else None
+    payload = {"_sync": {"args": args, "auth": auth, "reads": reads, "limit": counted}}
     try:
         return _invoker(fn, payload)
     except Exception as exc:

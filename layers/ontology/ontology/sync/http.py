@@ -11,12 +11,10 @@ token comes from ``Authorization: Bearer``; the function runs in its own Lambda
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
-from ontology.auth.identity import Identity, bearer_token, hash_token, resolve_session
+from ontology.auth.callers import caller
 from ontology.errors import OneError, ValidationError, error_envelope
 from ontology.runtime.handler import http_response, parse_body
 from ontology.sync.calls import call
@@ -25,30 +23,7 @@ from ontology.sync.values import decode_args, encode_value
 
 __all__ = ["handle_convex_http"]
 
-#: A session is resolved at most this often per token and warm gateway (the HTTP API's authorizer
-#: caches for as long): a signed-out token is refused within this many seconds.
-IDENTITY_CACHE_SECONDS = 60
-_cache: dict[str, tuple[float, Identity | None]] = {}
-_cache_lock = threading.Lock()
 _FORMATS = ("convex_encoded_json", "json")
-
-
-def _identity(headers: Mapping[str, Any]) -> Identity | None:
-    token = bearer_token(headers)
-    if not token:
-        return None
-    key = hash_token(token)
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit and hit[0] > now:
-            return hit[1]
-    identity = resolve_session(token)
-    with _cache_lock:
-        if len(_cache) > 10_000:
-            _cache.clear()
-        _cache[key] = (now + IDENTITY_CACHE_SECONDS, identity)
-    return identity
 
 
 def _function_error(answer: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,10 +58,10 @@ def handle_convex_http(kind: str, event: Mapping[str, Any]) -> dict[str, Any]:
                 kind=fn.spec.kind,
             )
         args = decode_args(body.get("args"))
-        identity = _identity(event.get("headers") or {})
+        identity = caller(event)
     except Exception as exc:
         return _function_error(error_envelope(exc)[1])
-    answer = call(fn, args, identity)
+    answer = call(fn, args, identity, counted=True)
     if answer.get("status") != "success":
         return _function_error(answer)
     try:

@@ -15,6 +15,8 @@ the FIFO queue's worker; and the keep-alive.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import hashlib
 import json
 import logging
@@ -24,10 +26,12 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ontology.auth.ratelimit import RATE_PREFIX
 from ontology.data.store import deserialize
 from ontology.data.tracking import WriteSet
 from ontology.settings import get_settings
 from ontology.sync import push
+from ontology.sync.queue import enqueue
 from ontology.sync.state import SyncState, Watcher, is_sync_item
 
 __all__ = [
@@ -69,18 +73,6 @@ def disconnect_handler(event: Mapping[str, Any], context: Any = None) -> dict[st
     return {"statusCode": 200}
 
 
-def _queue(entries: list[dict[str, Any]], url: str = "") -> None:
-    from ontology.aws import client
-
-    sqs = client("sqs")
-    url = url or get_settings().sync_queue_url
-    for start in range(0, len(entries), 10):
-        batch = entries[start : start + 10]
-        resp = sqs.send_message_batch(QueueUrl=url, Entries=batch)
-        if resp.get("Failed"):
-            raise RuntimeError(f"sync queue refused {len(resp['Failed'])} messages")
-
-
 def message_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     connection_id = _connection_id(event)
     body = event.get("body") or ""
@@ -89,7 +81,7 @@ def message_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, 
         push.close(connection_id)
         return {"statusCode": 413}
     request_id = str((event.get("requestContext") or {}).get("requestId") or time.time_ns())
-    _queue(
+    enqueue(
         [
             {
                 "Id": "0",
@@ -113,10 +105,10 @@ def worker_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, A
 
 def write_set_of(record: Mapping[str, Any]) -> WriteSet | None:
     """The keys a stream record's change touched (its item before and after), or None for the sync
-    protocol's own items."""
+    protocol's own items and the rate limits' counters (nothing reads those)."""
     change = record.get("dynamodb") or {}
     keys = deserialize(change.get("Keys") or {})
-    if not isinstance(keys.get("pk"), str) or is_sync_item(keys["pk"]):
+    if not isinstance(keys.get("pk"), str) or is_sync_item(keys["pk"]) or keys["pk"].startswith(RATE_PREFIX):
         return None
     writes = WriteSet()
     for image in ("OldImage", "NewImage"):
@@ -172,9 +164,9 @@ def invalidate_handler(event: Mapping[str, Any], context: Any = None) -> dict[st
                 queries.append(w.query_id)
     batch_id = hashlib.sha256("|".join(ids).encode()).hexdigest()
     if touched:
-        _queue(_invalidations(touched, batch_id))
+        enqueue(_invalidations(touched, batch_id))
     if ranged and get_settings().sync_recheck_queue_url:
-        _queue(
+        enqueue(
             [
                 {
                     "Id": str(i),
@@ -198,7 +190,7 @@ def _recheck(records: list[dict[str, Any]]) -> dict[str, Any]:
             for e in _invalidations({str(body["c"]): list(body["inv"])}, f"recheck|{body.get('b')}")
         ]
     if entries:
-        _queue(entries)
+        enqueue(entries)
     return {"batchItemFailures": []}
 
 
@@ -212,9 +204,15 @@ def keepalive_handler(event: Mapping[str, Any], context: Any = None) -> dict[str
             if remaining < (PING_EVERY_SECONDS + 5) * 1000:
                 break
             time.sleep(PING_EVERY_SECONDS)
+        # each ping runs in a copy of this invocation's context (what it signs its calls with, locally)
+        ping = functools.partial(_ping_in, contextvars.copy_context(), state)
         with ThreadPoolExecutor(max_workers=PING_THREADS) as pool:
-            sent += sum(pool.map(lambda c: _ping(state, c), state.open_connections()))
+            sent += sum(pool.map(ping, state.open_connections()))
     return {"pings": sent}
+
+
+def _ping_in(context: contextvars.Context, state: SyncState, connection_id: str) -> int:
+    return context.copy().run(_ping, state, connection_id)
 
 
 def _ping(state: SyncState, connection_id: str) -> int:

@@ -14,6 +14,9 @@ item per subscription ``<connectionId>#<queryId>`` (a range's item holds the str
 partition it read). A write finds its subscribers with one BatchGetItem of the markers of every key it
 touched and one consistent Query per key that is watched, however many subscriptions exist
 elsewhere.
+
+Per session (or anonymous connection) and minute, one item ``platform#syncrate#<hash of the session>``
+/ ``<minute>``: what its new subscriptions cost (:mod:`ontology.sync.limits`).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ AUTH_QUERY = "auth"
 _PREFIX = f"{PLATFORM_SCOPE}#sync#"
 _WATCH_PREFIX = f"{PLATFORM_SCOPE}#syncw#"
 _OPEN_PREFIX = f"{PLATFORM_SCOPE}#syncopen#"
+_RATE_PREFIX = f"{PLATFORM_SCOPE}#syncrate#"
 #: Sort key of a watched key's marker item (sorts before every ``<connectionId>#<queryId>``).
 MARKER_SK = "#"
 #: Open connections are listed (for the keep-alive) from this many partitions, by connection id.
@@ -61,7 +65,7 @@ def _open_key(connection_id: str) -> tuple[str, str]:
 
 
 def is_sync_item(pk: str) -> bool:
-    return pk.startswith((_PREFIX, _WATCH_PREFIX, _OPEN_PREFIX))
+    return pk.startswith((_PREFIX, _WATCH_PREFIX, _OPEN_PREFIX, _RATE_PREFIX))
 
 
 @dataclass
@@ -219,14 +223,23 @@ class SyncState:
         keys = json.loads(item["doc"]).get("keys", [])
         return [(_watch_pk(k), f"{connection_id}#{query_id}") for k in keys]
 
-    def watch(self, conn: Connection, query_id: str, reads: ReadSet) -> None:
-        """Replace a subscription's read set and its watches."""
+    def watch(self, conn: Connection, query_id: str, reads: ReadSet, marked: set[str] | None = None) -> int:
+        """Replace a subscription's read set and its watches; the number of items written.
+
+        Only what changed is written: a key it already watched with the same stretches keeps its item,
+        and its marker (written since the connection opened, it outlives the connection). A marker
+        already in ``marked`` (written by this message) is not written twice.
+        """
         sub_pk, sub_sk = _conn_pk(conn.id), f"sub#{query_id}"
         old = self.store.get(sub_pk, sub_sk, consistent=True)
+        old_doc = json.loads(old["doc"]) if old else {}
+        old_keys = set(old_doc.get("keys", []))
+        old_ranges = _stretches(ReadSet.from_json(old_doc["reads"])) if old else {}
         keys = reads.watch_keys()
-        stale = set(json.loads(old["doc"]).get("keys", [])) - set(keys) if old else set()
+        stale = old_keys - set(keys)
         member = f"{conn.id}#{query_id}"
         ttl = _ttl(conn.connected_at)
+        marked = set() if marked is None else marked
         puts: list[dict[str, Any]] = [
             {
                 "pk": sub_pk,
@@ -237,15 +250,18 @@ class SyncState:
                 "ttl": ttl,
             }
         ]
-        ranges: dict[str, list[list[str]]] = {}
-        for r in reads.ranges:
-            ranges.setdefault(range_key(r.pk_attr, r.pk), []).append([r.sk_attr, r.lo, r.hi])
+        ranges = _stretches(reads)
         for key in keys:
-            # the key's marker: a write looks every key it touched up in one BatchGetItem, and queries
-            # only the partitions that have one (it expires with the last connection that renews it)
-            puts.append(
-                {"pk": _watch_pk(key), "sk": MARKER_SK, "tb": "_sync", "v": 1, "ttl": _ttl(time.time())}
-            )
+            if key in old_keys and old_ranges.get(key) == ranges.get(key):
+                continue
+            if key not in old_keys and key not in marked:
+                # the key's marker: a write looks every key it touched up in one BatchGetItem, and
+                # queries only the partitions that have one (it expires with the last connection that
+                # renews it)
+                puts.append(
+                    {"pk": _watch_pk(key), "sk": MARKER_SK, "tb": "_sync", "v": 1, "ttl": _ttl(time.time())}
+                )
+                marked.add(key)
             body: dict[str, Any] = {"c": conn.id, "q": query_id}
             if key in ranges:
                 body["r"] = ranges[key]
@@ -260,6 +276,7 @@ class SyncState:
                 }
             )
         self.store.batch_write(puts, [(_watch_pk(k), member) for k in sorted(stale)])
+        return len(puts)
 
     def unwatch(self, conn: Connection, query_id: str) -> None:
         sub_pk, sub_sk = _conn_pk(conn.id), f"sub#{query_id}"
@@ -279,6 +296,31 @@ class SyncState:
             if reads is not None:
                 out[q] = reads
         return out
+
+    # ------------------------------------------------------------------------ session budget
+
+    def spent(self, key: str, window: int) -> tuple[int, int]:
+        """What a session's new subscriptions cost in a window: (subscriptions run, items written)."""
+        item = self.store.get(_rate_pk(key), str(window), consistent=True)
+        return (int(item.get("adds") or 0), int(item.get("items") or 0)) if item else (0, 0)
+
+    def spend(self, key: str, window: int, adds: int, items: int) -> None:
+        """Add to a session's window (one UpdateItem; the item expires after the window)."""
+        self.store.call(
+            "UpdateItem",
+            {
+                "TableName": self.store.table_name,
+                "Key": {"pk": {"S": _rate_pk(key)}, "sk": {"S": str(window)}},
+                "UpdateExpression": "ADD adds :a, #items :i SET tb = :tb, #ttl = :ttl",
+                "ExpressionAttributeNames": {"#items": "items", "#ttl": "ttl"},
+                "ExpressionAttributeValues": {
+                    ":a": {"N": str(adds)},
+                    ":i": {"N": str(items)},
+                    ":tb": {"S": "_sync"},
+                    ":ttl": {"N": str(int(time.time()) + 3600)},
+                },
+            },
+        )
 
     # ---------------------------------------------------------------------------- invalidation
 
@@ -306,6 +348,18 @@ class SyncState:
                     continue
                 found.add(Watcher(body["c"], str(body["q"]), stretches is not None))
         return found
+
+
+def _rate_pk(key: str) -> str:
+    return _RATE_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def _stretches(reads: ReadSet) -> dict[str, list[list[str]]]:
+    """Range watch key → the stretches of its index partition the reads cover."""
+    out: dict[str, list[list[str]]] = {}
+    for r in reads.ranges:
+        out.setdefault(range_key(r.pk_attr, r.pk), []).append([r.sk_attr, r.lo, r.hi])
+    return out
 
 
 def session_point(session_id: str) -> tuple[str, str]:

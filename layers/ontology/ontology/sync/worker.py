@@ -8,9 +8,11 @@ conditioned on the version it loaded, and only then posts the answer (``post_to_
 
 Protocol (Convex's own, as its clients speak it): Connect, ModifyQuerySet (Add/Remove) → Transition;
 Mutation → MutationResponse then a Transition reaching its ``ts`` (the writer's own subscriptions that
-the write touched re-run first, so the client reads its writes); Action → ActionResponse;
+the write touched re-run first, so the client reads its writes; a failed one is followed by a
+Transition too, which Convex's Rust client waits for); Action → ActionResponse;
 Authenticate → a Transition with the identity version advanced (or AuthError); Event is ignored.
-Anything malformed is a FatalError for that connection alone.
+Anything malformed is a FatalError for that connection alone. A subscription past what a connection or
+a session may cost (:mod:`ontology.sync.limits`) is refused alone: a ``QueryFailed`` with a typed error.
 """
 
 from __future__ import annotations
@@ -23,13 +25,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from ontology.auth.identity import Identity, bearer_token, resolve_session
-from ontology.data.tracking import MAX_READ_KEYS, ReadSet, WriteSet, recording
-from ontology.errors import ConflictError, OneError, PayloadTooLargeError, ValidationError, error_envelope
-from ontology.runtime.handler import check_json_depth
+from ontology.data.tracking import ReadSet, WriteSet, recording
+from ontology.errors import (
+    ConflictError,
+    LimitExceededError,
+    OneError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    ValidationError,
+    error_envelope,
+)
+from ontology.json_depth import check_json_depth
 from ontology.runtime.registry import RegisteredFunction
-from ontology.sync import push
+from ontology.sync import limits, push
 from ontology.sync.calls import call
 from ontology.sync.paths import resolve_public
+from ontology.sync.queue import enqueue
 from ontology.sync.state import AUTH_QUERY, Connection, SyncState
 from ontology.sync.values import decode_args, decode_ts, encode_ts, encode_value, next_ts
 
@@ -37,10 +48,6 @@ __all__ = ["Fatal", "handle_records", "process"]
 
 log = logging.getLogger(__name__)
 
-MAX_QUERIES = 256
-MAX_ARGS_BYTES = 64 * 1024
-#: All of a connection's query arguments together (its state is one item: 400 KB at most).
-MAX_QUERY_SET_BYTES = 192 * 1024
 MAX_HELD = 16
 #: How far ahead of this server's clock a client's ``maxObservedTimestamp`` may be (clock skew).
 MAX_CLOCK_SKEW_NS = 60 * 10**9
@@ -84,6 +91,26 @@ def _failure(answer: Mapping[str, Any]) -> tuple[str, Any]:
     return message, encode_value(answer.get("errorData") or {"code": "INTERNAL"})
 
 
+def _failed(qid: int, answer: Mapping[str, Any] | OneError) -> dict[str, Any]:
+    """A query's ``QueryFailed``: a function's error answer, or a typed error of the protocol's own."""
+    message, data = _failure(error_envelope(answer)[1] if isinstance(answer, OneError) else answer)
+    return {
+        "type": "QueryFailed",
+        "queryId": qid,
+        "errorMessage": message,
+        "errorData": data,
+        "logLines": [],
+        "journal": None,
+    }
+
+
+def _add_size(query_id: str, path: str, args: Any) -> int:
+    """The bytes of a query's ``Add`` as a client sends it again when it reconnects: with its
+    ``journal`` (null), and the ``.js`` module suffix the Rust client puts on the path."""
+    add = {"type": "Add", "queryId": int(query_id), "udfPath": path, "args": args, "journal": None}
+    return len(push.encode(add)) + len(".js")
+
+
 class Worker:
     """One message of one connection (``conn`` is loaded; ``out`` collects what to post)."""
 
@@ -95,6 +122,20 @@ class Worker:
         self.sent = _version(conn)
         #: the connection is to be closed after this item's answer (the client resynchronises)
         self.resync = False
+        #: watch keys whose marker this item wrote (several subscriptions reading one key: one marker)
+        self.marked: set[str] = set()
+        #: the new subscriptions this item ran and the watch items it wrote for them (the session's
+        #: budget is charged with them); the session's spending before, once loaded
+        self.adds = 0
+        self.items = 0
+        self.spent: tuple[int, int] | None = None
+        self.window = int(time.time()) // limits.SESSION_WINDOW_SECONDS
+        #: query runs for new subscriptions in this item, and the new subscriptions left for the
+        #: items queued behind it
+        self.runs = 0
+        self.deferred: list[str] = []
+        #: functions a new subscription of was refused for want of the connection's room
+        self.full: set[str] = set()
 
     @property
     def identity(self) -> Identity | None:
@@ -140,29 +181,18 @@ class Worker:
                 )
             args = decode_args(q["args"])
         except OneError as exc:
-            message, data = _failure(error_envelope(exc)[1])
-            return self._failed(qid, message, data), None
+            return _failed(qid, exc), None
         answer = call(fn, args, self.identity, reads=True)
         if not isinstance(answer.get("reads"), dict):
             # the function never ran (throttled, timed out): its watches stay as they are
             raise Retry(str(answer.get("errorMessage") or "the query could not be run"))
         reads = ReadSet.from_json(answer["reads"])
-        if reads is not None and len(reads) > MAX_READ_KEYS:
-            too_many = PayloadTooLargeError(
-                f"this query reads {len(reads)} keys; a subscription keeps at most {MAX_READ_KEYS}",
-                limit=MAX_READ_KEYS,
-            )
-            message, data = _failure(error_envelope(too_many)[1])
-            return self._failed(qid, message, data), None
         if answer.get("status") != "success":
-            message, data = _failure(answer)
-            return self._failed(qid, message, data), reads
+            return _failed(qid, answer), reads
         try:
             value = encode_value(answer.get("value"))
         except (TypeError, ValidationError) as exc:
-            bad = ValidationError(f"the result is not a Convex value: {exc}")
-            message, data = _failure(error_envelope(bad)[1])
-            return self._failed(qid, message, data), reads
+            return _failed(qid, ValidationError(f"the result is not a Convex value: {exc}")), reads
         mod = {"type": "QueryUpdated", "queryId": qid, "value": value, "logLines": [], "journal": None}
         if len(push.encode(mod)) > TRANSITION_BUDGET:
             too_large = PayloadTooLargeError(
@@ -170,47 +200,149 @@ class Worker:
                 "bytes); paginate it",
                 limit=push.MAX_MESSAGE_BYTES,
             )
-            message, data = _failure(error_envelope(too_large)[1])
-            return self._failed(qid, message, data), reads
+            return _failed(qid, too_large), reads
         return mod, reads
 
-    @staticmethod
-    def _failed(qid: int, message: str, data: Any) -> dict[str, Any]:
-        return {
-            "type": "QueryFailed",
-            "queryId": qid,
-            "errorMessage": message,
-            "errorData": data,
-            "logLines": [],
-            "journal": None,
-        }
+    def _bounded(self, query_id: str) -> tuple[dict[str, Any], ReadSet, bool]:
+        """Run a subscription's query; with the read set to watch, and whether it reads more keys than
+        the subscription (or the room its connection has left) may watch: it fails then, watching
+        nothing."""
+        mod, reads = self.run_query(query_id)
+        self.runs += 1
+        keys = len(reads.watch_keys()) if reads is not None else 0
+        if keys > limits.MAX_WATCH_KEYS:
+            over: OneError = LimitExceededError(
+                f"this query reads {keys} keys (documents by id, index stretches); a subscription "
+                f"watches at most {limits.MAX_WATCH_KEYS}: ask for fewer (a smaller page or limit)",
+                limit=limits.MAX_WATCH_KEYS,
+                keys=keys,
+            )
+            return _failed(int(query_id), over), ReadSet(), True
+        room = limits.MAX_CONNECTION_KEYS - self._watched(but=query_id)
+        if keys > room:
+            over = LimitExceededError(
+                f"this query reads {keys} keys, and the connection's subscriptions watch "
+                f"{limits.MAX_CONNECTION_KEYS - room} of the {limits.MAX_CONNECTION_KEYS} keys a "
+                "connection may watch",
+                limit=limits.MAX_CONNECTION_KEYS,
+                keys=keys,
+            )
+            return _failed(int(query_id), over), ReadSet(), True
+        return mod, reads or ReadSet(), False
+
+    def _watched(self, *, but: str = "") -> int:
+        """The keys the connection's subscriptions watch (but one)."""
+        return sum(int(q.get("k") or 0) for query_id, q in self.conn.queries.items() if query_id != but)
 
     def refresh(self, query_ids: list[str], *, added: bool = False) -> list[dict[str, Any]]:
-        """Re-run queries; the modifications whose result changed (every one, when just added)."""
+        """Re-run queries; the modifications whose result changed (every one, when just added: a new
+        subscription past the session's budget or the connection's keys is refused instead)."""
         mods = []
         for query_id in query_ids:
-            if query_id not in self.conn.queries:
+            q = self.conn.queries.get(query_id)
+            if q is None or (q.get("pending") and not added):
                 continue
-            mod, reads = self.run_query(query_id)
-            if self._watch(query_id, reads or ReadSet()) or added:
+            if added:
+                if self.runs + 2 > limits.ITEM_RUNS:
+                    q["pending"] = True  # run by an item queued behind this one
+                    self.deferred.append(query_id)
+                    continue
+                q.pop("pending", None)
+                refusal = self._refusal(q["path"])
+                if refusal is not None:
+                    mods.append(self._refuse(query_id, refusal))
+                    continue
+                self.adds += 1
+            mod, reads, over = self._bounded(query_id)
+            if over and added:
+                self.full.add(q["path"])
+                mods.append(self._refuse(query_id, mod))
+                continue
+            if self._watch(query_id, reads, added=added) or added:
                 # The run happened before its (new) watches existed: a write in between would be
                 # missed. Run once more now that they do (a read set changed again is watched again).
-                mod, reads = self.run_query(query_id)
-                self._watch(query_id, reads or ReadSet())
+                mod, reads, _ = self._bounded(query_id)
+                self._watch(query_id, reads, added=added)
             digest = _digest(mod)
             if added or digest != self.conn.queries[query_id].get("hash"):
                 self.conn.queries[query_id]["hash"] = digest
                 mods.append(mod)
         return mods
 
-    def _watch(self, query_id: str, reads: ReadSet) -> bool:
+    def _watch(self, query_id: str, reads: ReadSet, *, added: bool = False) -> bool:
         """Keep a subscription's watches: written again only when its read set changed (True then)."""
         digest = hashlib.sha256(json.dumps(reads.to_json(), separators=(",", ":")).encode()).hexdigest()
-        if self.conn.queries[query_id].get("reads") == digest:
+        q = self.conn.queries[query_id]
+        if q.get("reads") == digest:
             return False
-        self.state.watch(self.conn, query_id, reads)
-        self.conn.queries[query_id]["reads"] = digest
+        written = self.state.watch(self.conn, query_id, reads, self.marked)
+        if added:
+            self.items += written
+        q["reads"], q["k"] = digest, len(reads.watch_keys())
         return True
+
+    def _refuse(self, query_id: str, refusal: dict[str, Any] | OneError) -> dict[str, Any]:
+        """A new subscription refused: out of the query set (it never watched anything), and its
+        ``QueryFailed``."""
+        self.conn.queries.pop(query_id, None)
+        return refusal if isinstance(refusal, dict) else _failed(int(query_id), refusal)
+
+    # ------------------------------------------------------------------------------------ limits
+
+    def _session(self) -> str:
+        """Whose budget a new subscription is charged to: the session's, or an anonymous
+        connection's own."""
+        identity = self.identity
+        if identity is not None and identity.sessionId:
+            return f"session#{identity.sessionId}"
+        return f"connection#{self.conn.id}"
+
+    def _refusal(self, path: str) -> OneError | None:
+        """Why a new subscription (of the function ``path``) may not run now, or None: the session's
+        budget for the minute is spent, or the connection watches all the keys it may (or too many
+        for another query of a function whose query did not fit, in this item)."""
+        if self.spent is None:
+            self.spent = self.state.spent(self._session(), self.window)
+        adds, items = self.spent[0] + self.adds, self.spent[1] + self.items
+        if adds >= limits.SESSION_ADDS or items >= limits.SESSION_ITEMS:
+            retry = limits.SESSION_WINDOW_SECONDS - int(time.time()) % limits.SESSION_WINDOW_SECONDS
+            return RateLimitedError(
+                f"this session subscribed to too much in the last minute ({limits.SESSION_ADDS} "
+                f"subscriptions or {limits.SESSION_ITEMS} watch items at most); try again in {retry} s",
+                retryAfter=retry,
+            )
+        if self._watched() >= limits.MAX_CONNECTION_KEYS or path in self.full:
+            return LimitExceededError(
+                f"the connection's subscriptions watch {self._watched()} of the "
+                f"{limits.MAX_CONNECTION_KEYS} keys a connection may watch",
+                limit=limits.MAX_CONNECTION_KEYS,
+            )
+        return None
+
+    def _admit(self, size: int) -> OneError | None:
+        """Why an ``Add`` may not join the query set, or None: too many subscriptions, or a query set
+        its client could not send again in one frame when it reconnects."""
+        if len(self.conn.queries) >= limits.MAX_QUERIES:
+            return LimitExceededError(
+                f"a connection holds at most {limits.MAX_QUERIES} subscriptions", limit=limits.MAX_QUERIES
+            )
+        total = size + sum(
+            int(q["n"]) if isinstance(q.get("n"), int) else _add_size(query_id, q["path"], q["args"])
+            for query_id, q in self.conn.queries.items()
+        )
+        if total > limits.MAX_QUERY_SET_BYTES:
+            return PayloadTooLargeError(
+                f"a connection's subscriptions take at most {limits.MAX_QUERY_SET_BYTES} bytes of "
+                "udfPath and args together (its client sends them all in one WebSocket message of at "
+                f"most {limits.FRAME_BYTES} bytes when it reconnects); this one would make {total}",
+                limit=limits.MAX_QUERY_SET_BYTES,
+            )
+        return None
+
+    def charge(self) -> None:
+        """Charge the session's budget with the new subscriptions this item ran (one UpdateItem)."""
+        if self.adds or self.items:
+            self.state.spend(self._session(), self.window, self.adds, self.items)
 
     def touched(self, writes: WriteSet) -> list[str]:
         """This connection's subscriptions that a write (its own) touched."""
@@ -295,35 +427,35 @@ class Worker:
         if not isinstance(mods_in, list):
             raise Fatal("ModifyQuerySet: modifications must be a list")
         added: list[str] = []
+        refused: dict[str, dict[str, Any]] = {}
         removed: list[dict[str, Any]] = []
         for mod in mods_in:
             if not isinstance(mod, Mapping) or mod.get("type") not in ("Add", "Remove"):
                 raise Fatal("ModifyQuerySet: each modification is an Add or a Remove")
             query_id = str(_int(mod, "queryId"))
             if mod["type"] == "Add":
-                if query_id in self.conn.queries:
+                if query_id in self.conn.queries or query_id in refused:
                     raise Fatal(f"ModifyQuerySet: query {query_id} is already in the set")
-                if len(self.conn.queries) >= MAX_QUERIES:
-                    raise Fatal(f"A connection holds at most {MAX_QUERIES} queries")
                 path, args = mod.get("udfPath"), mod.get("args", [])
                 if not isinstance(path, str):
                     raise Fatal("ModifyQuerySet: Add needs a udfPath")
-                size = len(json.dumps(args))
-                if size > MAX_ARGS_BYTES:
-                    raise Fatal(f"ModifyQuerySet: a query's args are at most {MAX_ARGS_BYTES} bytes")
-                total = size + sum(len(json.dumps(q["args"])) for q in self.conn.queries.values())
-                if total > MAX_QUERY_SET_BYTES:
-                    raise Fatal(f"A connection's queries take at most {MAX_QUERY_SET_BYTES} bytes of args")
-                self.conn.queries[query_id] = {"path": path[:256], "args": args, "hash": ""}
+                size = _add_size(query_id, path, args)
+                refusal = self._admit(size)
+                if refusal is not None:
+                    refused[query_id] = _failed(int(query_id), refusal)
+                    continue
+                self.conn.queries[query_id] = {"path": path[:256], "args": args, "hash": "", "n": size}
                 added.append(query_id)
             else:
+                refused.pop(query_id, None)
                 if query_id in added:
                     added.remove(query_id)
-                self.conn.queries.pop(query_id, None)
-                self.state.unwatch(self.conn, query_id)
+                    self.conn.queries.pop(query_id, None)
+                elif self.conn.queries.pop(query_id, None) is not None:
+                    self.state.unwatch(self.conn, query_id)
                 removed.append({"type": "QueryRemoved", "queryId": int(query_id)})
         self.conn.query_set = new
-        self.transition(self.refresh(added, added=True) + removed)
+        self.transition(list(refused.values()) + self.refresh(added, added=True) + removed)
 
     def on_request(self, message: Mapping[str, Any]) -> None:
         kind = message["type"]
@@ -341,17 +473,18 @@ class Worker:
                 )
             args = decode_args(message.get("args", []))
         except OneError as exc:
-            self._respond_error(response_type, request_id, error_envelope(exc)[1])
+            self._respond_error(response_type, request_id, error_envelope(exc)[1], [])
             return
         answer = self._call(fn, args)
         if answer.get("status") != "success":
-            self._respond_error(response_type, request_id, answer)
             writes = WriteSet.from_json(answer["writes"]) if answer.get("writes") else WriteSet()
+            mods: list[dict[str, Any]] = []
             if writes:
                 try:
-                    self.transition(self.refresh(self.touched(writes)))
+                    mods = self.refresh(self.touched(writes))
                 except Retry:
                     self.resync = True
+            self._respond_error(response_type, request_id, answer, mods)
             return
         writes = WriteSet.from_json(answer["writes"]) if answer.get("writes") else WriteSet()
         ts = next_ts(max(self.conn.ts, self.conn.max_observed_ts))
@@ -385,9 +518,15 @@ class Worker:
             self.transition(mods, at_least=ts)
 
     def _call(self, fn: RegisteredFunction, args: dict[str, Any]) -> dict[str, Any]:
-        return call(fn, args, self.identity)
+        return call(fn, args, self.identity, counted=True)
 
-    def _respond_error(self, response_type: str, request_id: int, answer: Mapping[str, Any]) -> None:
+    def _respond_error(
+        self, response_type: str, request_id: int, answer: Mapping[str, Any], mods: list[dict[str, Any]]
+    ) -> None:
+        """A failed mutation's or action's response, then a Transition (with ``mods``, what its
+        writes changed): after every mutation's, as Convex's backend does. Its Rust client (PyPI
+        ``convex``) completes a mutation that failed with a ConvexError only at the next Transition,
+        as it does a successful one; the JS client at once, and ignores the Transition."""
         message, data = _failure(answer)
         response: dict[str, Any] = {
             "type": response_type,
@@ -400,6 +539,8 @@ class Worker:
         if response_type == "MutationResponse":
             response["ts"] = None
         self.out.append(response)
+        if response_type == "MutationResponse" or mods:
+            self.transition(mods)
 
     def on_authenticate(self, message: Mapping[str, Any]) -> None:
         base = _int(message, "baseVersion")
@@ -438,6 +579,13 @@ class Worker:
             return
         self.conn.identity_version = base + 1
         self.transition(self.refresh(list(self.conn.queries)))
+
+    def add_pending(self) -> None:
+        """Run the new subscriptions earlier items left (as many as one item may)."""
+        pending = [q for q, spec in self.conn.queries.items() if spec.get("pending")]
+        mods = self.refresh(pending, added=True)
+        if mods:
+            self.transition(mods)
 
     # ----------------------------------------------------------------------------- invalidation
 
@@ -486,8 +634,9 @@ class Worker:
 
 
 def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> None:
-    """One queued item of one connection: ``{"c": id, "m": text}`` (a client's message) or
-    ``{"c": id, "inv": [queryId, …]}`` (subscriptions a write touched).
+    """One queued item of one connection: ``{"c": id, "m": text}`` (a client's message),
+    ``{"c": id, "inv": [queryId, …]}`` (subscriptions a write touched) or ``{"c": id, "add": true}``
+    (new subscriptions an earlier item left: :data:`limits.ITEM_RUNS`).
 
     The queue delivers at least once. The connection records the last item it applied (in the same
     conditional save as its new version), so an item delivered again is never applied twice (a
@@ -517,12 +666,15 @@ def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> 
                 raise Fatal("The message is not valid JSON") from None
             worker.handle(message)
             worker.release_held()
+        elif "add" in body:
+            worker.add_pending()
         else:
             worker.invalidate([str(q) for q in body.get("inv", [])])
     except Fatal as exc:
         fatal = str(exc)
     except RecursionError:
         fatal = "The message is nested too deeply"
+    worker.charge()
     if fatal is not None:
         conn.closed = True
         worker.out = [{"type": "FatalError", "error": fatal}]
@@ -539,6 +691,24 @@ def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> 
         fatal = fatal or "post failed"
     if fatal is not None or worker.resync:
         push.close(connection_id)
+    elif worker.deferred:
+        _continue(connection_id, message_id)
+
+
+def _continue(connection_id: str, message_id: str) -> None:
+    """Queue the item that runs a connection's new subscriptions this one left (behind whatever the
+    connection's group holds already)."""
+    dedup = f"{connection_id}|{message_id or time.time_ns()}|add"
+    enqueue(
+        [
+            {
+                "Id": "0",
+                "MessageBody": json.dumps({"c": connection_id, "add": True}, separators=(",", ":")),
+                "MessageGroupId": connection_id,
+                "MessageDeduplicationId": hashlib.sha256(dedup.encode()).hexdigest(),
+            }
+        ]
+    )
 
 
 def handle_records(event: Mapping[str, Any], state: SyncState | None = None) -> dict[str, Any]:

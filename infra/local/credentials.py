@@ -1,0 +1,104 @@
+"""Each invocation signs its AWS calls as its function's role, as Lambda hands a function its role's
+credentials.
+
+The runner invokes every function in this one process (threads), and the layer keeps one botocore
+client per service for the whole process (:mod:`ontology.aws`). So the credentials cannot be the
+client's: every client of the layer is given :class:`ActingCredentials`, whose keys are looked up at
+each signature (botocore asks ``get_frozen_credentials()`` once per request) in a context variable
+the runner sets for the length of an invocation (:func:`acting_as`). A call outside any invocation
+(the stack starting, its pollers, a developer's script) signs with the stack's own credentials, the
+account's; nested invocations (a function invoking another) each see their own.
+
+:class:`FunctionRoles` gets each function's credentials once: the role its deployed configuration
+names (moto's Lambda, from the template CloudFormation created) assumed through moto's STS, with the
+function's name as the session's. :mod:`infra.local.iam` then checks every call signed with them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.credentials import Credentials, ReadOnlyCredentials
+
+__all__ = ["ActingCredentials", "FunctionRoles", "acting_as", "current"]
+
+_acting: contextvars.ContextVar[ReadOnlyCredentials | None] = contextvars.ContextVar(
+    "one_local_acting_credentials", default=None
+)
+
+
+def current() -> ReadOnlyCredentials | None:
+    """The running invocation's role credentials (None: outside any invocation)."""
+    return _acting.get()
+
+
+@contextlib.contextmanager
+def acting_as(credentials: ReadOnlyCredentials | None) -> Iterator[None]:
+    """Sign this context's calls with ``credentials`` (None: the stack's own) for the block."""
+    token = _acting.set(credentials)
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
+
+class ActingCredentials(Credentials):
+    """botocore credentials that are the running invocation's role's, or else the stack's own."""
+
+    def __init__(self, own: ReadOnlyCredentials) -> None:  # no super().__init__: nothing here is fixed
+        self._own = own
+        self.method = "one-local-role"
+
+    def get_frozen_credentials(self) -> ReadOnlyCredentials:
+        return _acting.get() or self._own
+
+    @property  # type: ignore[override]
+    def access_key(self) -> str:
+        return str(self.get_frozen_credentials().access_key)
+
+    @property  # type: ignore[override]
+    def secret_key(self) -> str:
+        return str(self.get_frozen_credentials().secret_key)
+
+    @property  # type: ignore[override]
+    def token(self) -> str | None:
+        return self.get_frozen_credentials().token
+
+    @property  # type: ignore[override]
+    def account_id(self) -> str | None:
+        return None
+
+
+class FunctionRoles:
+    """Each function's role credentials, by logical id, assumed once and kept (moto's sessions do not
+    expire; Lambda's are renewed for the function all along)."""
+
+    def __init__(self, physical: dict[str, str], lambda_client: Any, sts_client: Any) -> None:
+        self._physical = physical
+        self._lambda = lambda_client
+        self._sts = sts_client
+        self._lock = threading.Lock()
+        self._credentials: dict[str, ReadOnlyCredentials] = {}
+
+    def role_arn(self, logical_id: str) -> str:
+        name = self._physical[logical_id]
+        return str(self._lambda.get_function_configuration(FunctionName=name)["Role"])
+
+    def credentials(self, logical_id: str) -> ReadOnlyCredentials | None:
+        """The function's role credentials; None for a function the stack did not deploy."""
+        found = self._credentials.get(logical_id)
+        if found is not None or logical_id not in self._physical:
+            return found
+        with self._lock, acting_as(None):  # the stack itself asks STS, as Lambda's service does
+            if logical_id not in self._credentials:
+                issued = self._sts.assume_role(
+                    RoleArn=self.role_arn(logical_id), RoleSessionName=self._physical[logical_id][:64]
+                )["Credentials"]
+                self._credentials[logical_id] = ReadOnlyCredentials(
+                    issued["AccessKeyId"], issued["SecretAccessKey"], issued["SessionToken"]
+                )
+            return self._credentials[logical_id]
