@@ -83,7 +83,7 @@ def world(stack: Stack, owner: OneClient) -> dict[str, Any]:
     fan_a = _fan(stack, org_id, f"fan-a-{time.time_ns()}@example.com")
     fan_b = _fan(stack, org_id, f"fan-b-{time.time_ns()}@example.com")
     chat = fan_a.action("clones:chat", {"cloneId": clone, "message": SECRET})
-    demo = json.loads((stack.state_dir.parent / "dev-session.json").read_text())["demoTokenId"]
+    demo = stack.dev_session()["demoTokenId"]
     return {
         "org": org_id,
         "creator": creator,
