@@ -83,7 +83,9 @@ def _docs(n: int) -> list[str]:
 
     now = int(time.time() * 1000)
     ids: list[str] = []
-    for start in range(0, n, 20):  # each lesson's name entries are items of its transaction too
+    # each lesson's name entries are items of its transaction too, and (an active lesson is public)
+    # its public pointer
+    for start in range(0, n, 15):
         ids += run_mutation(
             lambda db, start=start: [
                 db.insert(
@@ -97,7 +99,7 @@ def _docs(n: int) -> list[str]:
                         "properties": {},
                     },
                 )
-                for i in range(min(20, n - start))
+                for i in range(min(15, n - start))
             ],
             org=ORG,
         )

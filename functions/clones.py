@@ -525,16 +525,13 @@ def record_exchange(ctx: MutationCtx, args: ExchangeArgs) -> dict[str, str]:
     ids = [new_id("entities"), new_id("entities")]
     source_ids = [s.knowledgeItemId for s in args.sources]
     for offset, (sender, text) in enumerate(((args.participantId, args.message), (args.cloneId, args.reply))):
-        properties: dict[str, Any] = {"senderId": sender, "text": text}
+        # the conversation it belongs to: its participants (and only they) read it (docs/auth.md)
+        properties: dict[str, Any] = {"senderId": sender, "text": text, "conversationId": conversation_id}
         if sender == args.cloneId:
             sources = [s.model_dump(exclude_none=True) for s in args.sources]
             properties |= {"model": args.model, "sourceIds": source_ids, "sources": sources}
         elif args.idempotencyKey is not None:
-            properties |= {
-                "idempotencyKey": args.idempotencyKey,
-                "conversationId": conversation_id,
-                "replyId": ids[1],
-            }
+            properties |= {"idempotencyKey": args.idempotencyKey, "replyId": ids[1]}
         message_id = ctx.db.insert(
             "entities",
             {

@@ -641,13 +641,15 @@ class CourseOut(EntityOut):
     lessonList: list[LessonOut] = Field(default_factory=list)
 
 
-@query(args=CourseArgs, returns=CourseOut | None)
+@query(args=CourseArgs, returns=CourseOut | None, auth="public")
 def get(ctx: QueryCtx, args: CourseArgs) -> dict[str, Any] | None:
-    """The course, where its generation stands (``state``, ``step``, ``reason``) and its lessons in
-    order; null when it is no course of this organization."""
+    """The course, where its generation stands (``state``, ``step``, ``reason``: for the
+    organization's staff) and its lessons in order; null when the caller may not see it. Anyone
+    reads a published course's page by its id, with its published lessons."""
     course = ctx.db.get(args.courseId, "entities", field="courseId")
     if course is None or course["type"] != "course":
         return None
+    db = ctx.db.holding(args.courseId)
     generation = course["properties"].get("generation")
     return {
         **course,
@@ -659,6 +661,6 @@ def get(ctx: QueryCtx, args: CourseArgs) -> dict[str, Any] | None:
                 "lessonIndex": d["properties"].get("lessonIndex", 0),
                 "status": d["status"],
             }
-            for d in _lessons_of(ctx.db, args.courseId)
+            for d in _lessons_of(db, args.courseId)
         ],
     }

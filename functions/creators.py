@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
 
-from ontology.data.db import Doc
+from ontology.data.db import DatabaseReader, Doc
 from ontology.data.fields import Email, EntityId, ShortText
 from ontology.runtime.context import MutationCtx, QueryCtx
 from ontology.runtime.functions import mutation, query
@@ -26,17 +26,19 @@ class GetArgs(Args):
     id: EntityId
 
 
-@query(args=GetArgs, returns=CreatorOut | None)
+@query(args=GetArgs, returns=CreatorOut | None, auth="public")
 def get(ctx: QueryCtx, args: GetArgs) -> dict[str, Any] | None:
-    """A creator with the number of content items it authored."""
+    """A creator with the number of content items it authored that the caller may see. Anyone reads
+    an active creator's public profile by its id (without its email or revenue)."""
     creator = ctx.db.get(args.id, "entities", field="id")
     if creator is None or creator["type"] != "creator":
         return None
-    count = (
-        ctx.db.query("connections")
-        .with_index("from_type", lambda q: q.eq("fromEntityId", args.id).eq("relationshipType", "authored"))
-        .count()
+    db = ctx.db.holding(args.id)
+    authored = db.query("connections").with_index(
+        "from_type", lambda q: q.eq("fromEntityId", args.id).eq("relationshipType", "authored")
     )
+    # staff count every item (one COUNT query); others the items they see (drafts are not counted)
+    count = authored.count() if db.sees_everything else sum(1 for _ in authored.iterate(200))
     return {**creator, "contentCount": count}
 
 
@@ -45,15 +47,19 @@ class ListArgs(Args):
     niche: Annotated[StrictStr, Field(min_length=1, max_length=100)] | None = None
 
 
-@query(args=ListArgs, returns=list[CreatorOut], name="list")
+@query(args=ListArgs, returns=list[CreatorOut], name="list", auth="public")
 def list_creators(ctx: QueryCtx, args: ListArgs) -> list[Doc]:
-    """Active creators, optionally of one niche (default 20, at most 100)."""
+    """Active creators, optionally of one niche (default 20, at most 100): the organization's, or,
+    without a session, every organization's public creators (their public profiles)."""
+    niche = args.niche
+    if ctx.auth.get_user_identity() is None:
+        keep = (lambda d: niche in (d["properties"].get("niche") or [])) if niche else None
+        return ctx.db.public_entities("creator").take(args.limit or 20, keep)
     q = ctx.db.query("entities").with_index(
         "by_type_status", lambda q: q.eq("type", "creator").eq("status", "active")
     )
-    if args.niche:
+    if niche:
         # The reference compares the niche array to a string, which never matches: test membership.
-        niche = args.niche
         q = q.filter(lambda f: f.contains(f.field("properties.niche"), niche))
     return q.take(args.limit or 20)
 
@@ -62,9 +68,12 @@ class ListPaginatedArgs(Args):
     paginationOpts: PaginationOpts
 
 
-@query(args=ListPaginatedArgs, returns=Page[CreatorOut])
+@query(args=ListPaginatedArgs, returns=Page[CreatorOut], auth="public")
 def list_paginated(ctx: QueryCtx, args: ListPaginatedArgs) -> dict[str, Any]:
-    """All creators, newest first, a page at a time."""
+    """All creators, newest first, a page at a time: the organization's (as the caller may see
+    them), or, without a session, every organization's public creators."""
+    if ctx.auth.get_user_identity() is None:
+        return ctx.db.public_entities("creator", "desc").paginate(args.paginationOpts.model_dump())
     return (
         ctx.db.query("entities")
         .with_index("by_type", lambda q: q.eq("type", "creator"))
@@ -77,27 +86,45 @@ class GetWithContentArgs(Args):
     creatorId: EntityId
 
 
-@query(args=GetWithContentArgs, returns=CreatorWithContent | None, aliases=("getCreatorWithContent",))
-def get_with_content(ctx: QueryCtx, args: GetWithContentArgs) -> dict[str, Any] | None:
-    """A creator, its authored content and its follower count, in three requests whatever the
-    number of items: the authored connections (one Query), the followers (one counting Query), then
-    the creator and every content item together (one BatchGetItem)."""
-    cid = args.creatorId
+def _with_content(db: DatabaseReader, cid: str) -> dict[str, Any] | None:
     authored = (
-        ctx.db.query("connections")
+        db.query("connections")
         .with_index("from_type", lambda q: q.eq("fromEntityId", cid).eq("relationshipType", "authored"))
         .collect()
     )
     followers = (
-        ctx.db.query("connections")
+        db.query("connections")
         .with_index("to_type", lambda q: q.eq("toEntityId", cid).eq("relationshipType", "following"))
         .count()
     )
-    docs = ctx.db.get_many([cid, *(c["toEntityId"] for c in authored)], "entities", field="creatorId")
+    docs = db.get_many([cid, *(c["toEntityId"] for c in authored)], "entities", field="creatorId")
     creator, content = docs[0], docs[1:]
     if creator is None or creator["type"] != "creator":
         return None
     return {**creator, "content": [d for d in content if d is not None], "followerCount": followers}
+
+
+@query(
+    args=GetWithContentArgs,
+    returns=CreatorWithContent | None,
+    aliases=("getCreatorWithContent",),
+    auth="public",
+)
+def get_with_content(ctx: QueryCtx, args: GetWithContentArgs) -> dict[str, Any] | None:
+    """A creator, its authored content and its follower count, in three requests whatever the
+    number of items: the authored connections (one Query), the followers (one counting Query), then
+    the creator and every content item together (one BatchGetItem), for its organization's members.
+    Anyone reads an active creator's public profile with its published content."""
+    cid = args.creatorId
+    db = ctx.db
+    if ctx.auth.get_user_identity() is None:  # anyone: the organization of a public creator
+        if db.get(cid, "entities", field="creatorId") is None:
+            return None
+        db = db.holding(cid)
+    found = _with_content(db, cid)
+    if found is not None and db.holding(cid) is not db:  # a public creator of another organization
+        found = _with_content(db.holding(cid), cid)
+    return found
 
 
 class CreateArgs(Args):

@@ -12,7 +12,6 @@ from ontology.runtime.context import QueryCtx
 from ontology.runtime.functions import query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import EventOut, Page, PaginationOpts
-from ontology.services.ontology_ops import PURCHASE_EVENTS, sees_purchase
 
 
 class ListArgs(Args):
@@ -28,7 +27,8 @@ class ListArgs(Args):
 @query(args=ListArgs, returns=Page[EventOut], name="list")
 def list_events(ctx: QueryCtx, args: ListArgs) -> dict[str, Any]:
     """Events by actor and/or type, by target and/or type, by type, or by time (``since`` ≤ timestamp
-    < ``until``); newest first. A customer's page leaves out other buyers' purchase events."""
+    < ``until``); newest first. A customer's page holds only the events they act in, are the target
+    of, or bought in (docs/auth.md), so it may hold fewer than ``numItems``."""
     if args.actorId and args.targetId:
         raise ValidationError("give actorId or targetId, not both", field="targetId")
     if args.since is not None and args.until is not None and args.since > args.until:
@@ -68,14 +68,4 @@ def list_events(ctx: QueryCtx, args: ListArgs) -> dict[str, Any]:
 
         q = q.with_index("by_timestamp", window)
     page: dict[str, Any] = q.order(args.order).paginate(args.paginationOpts.model_dump())
-    identity = ctx.auth.require_identity()
-    page["page"] = [
-        e for e in page["page"] if e["type"] not in PURCHASE_EVENTS or sees_purchase(identity, _buyer_of(e))
-    ]
     return page
-
-
-def _buyer_of(event: dict[str, Any]) -> str | None:
-    # tokens_purchased and payment_processed: the buyer acts; revenue_generated names the buyer
-    meta = event.get("metadata") or {}
-    return str(meta.get("buyerId") or event.get("actorId") or "") or None

@@ -538,10 +538,10 @@ def chat(ctx: QueryCtx, args: ChatArgs) -> dict[str, Any]:
     return message_page(ctx.db, args.livestreamId, args.paginationOpts.model_dump())
 
 
-@query(args=StreamArgs, returns=EntityOut | None)
+@query(args=StreamArgs, returns=EntityOut | None, auth="public")
 def get(ctx: QueryCtx, args: StreamArgs) -> dict[str, Any] | None:
-    """The livestream (its ``streamStatus``, viewers, recording); null when it is none of this
-    organization's."""
+    """The livestream (its ``streamStatus``, viewers, recording); null when the caller may not see
+    it. Anyone reads a scheduled or live livestream's page by its id."""
     stream = ctx.db.get(args.livestreamId, "entities", field="livestreamId")
     if stream is None or stream["type"] != "livestream":
         return None

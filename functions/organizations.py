@@ -218,15 +218,20 @@ def accept(ctx: ActionCtx, args: AcceptArgs) -> dict[str, str]:
 
 @query(auth="member")
 def list_members(ctx: QueryCtx, args: Args) -> list[dict[str, Any]]:
-    """The active organization's members: user, email, name, role, since."""
-    org = ctx.auth.require_identity().organizationId
+    """The active organization's members: user, email, name, role, since. Its staff read every
+    member's email; a customer (a fan of an open organization) reads only their own, the others
+    as a public profile shows them (``email`` null)."""
+    from ontology.data.visibility import STAFF, Viewer
+
+    me = ctx.auth.require_identity()
+    staff = Viewer.of(me).audience(me.organizationId) == STAFF
     platform = DatabaseReader(None, platform=True)
-    members = memberships_of(platform, org)
+    members = memberships_of(platform, me.organizationId)
     users = platform.get_many([m["userId"] for m in members], "users")
     return [
         {
             "userId": m["userId"],
-            "email": u["email"] if u else None,
+            "email": u["email"] if u and (staff or m["userId"] == me.userId) else None,
             "name": (u or {}).get("name"),
             "role": m["role"],
             "entityId": m.get("entityId"),

@@ -32,7 +32,7 @@ from ontology.errors import (
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
-from ontology.runtime.results import EntityOut, Result, id_result
+from ontology.runtime.results import EntityOut, Result, SuccessResult, id_result
 from ontology.services.ledger import balance_of, holding, move_tokens
 from ontology.services.ontology_ops import (
     actor_for,
@@ -55,9 +55,11 @@ class GetArgs(Args):
     id: EntityId
 
 
-@query(args=GetArgs, returns=EntityOut | None)
+@query(args=GetArgs, returns=EntityOut | None, auth="public")
 def get(ctx: QueryCtx, args: GetArgs) -> Doc | None:
-    """A token entity, or null."""
+    """A token entity, or null. Anyone reads an active token's page by its id (its public fields:
+    the reference's, its symbol, price, description and image); the organization's staff also read
+    its drafts."""
     return entity_of_type(ctx.db, args.id, "token")
 
 
@@ -103,13 +105,22 @@ def get_user_holdings(ctx: QueryCtx, args: GetUserHoldingsArgs) -> list[dict[str
 # ------------------------------------------------------------------------------------ create
 
 
+PriceUsd = Annotated[StrictFloat | StrictInt, Field(gt=0, le=1_000_000)]
+Description = Annotated[StrictStr, Field(max_length=5000)]
+#: A token's picture: an https URL, or a file of the organization (``files:generate_upload_url``).
+Image = Annotated[StrictStr, Field(pattern=r"^(https://\S{1,1990}|sto_[0-9A-HJKMNP-TV-Z]{26})$")]
+
+
 class CreateArgs(Args):
     creatorId: EntityId
     name: Annotated[StrictStr, Field(min_length=1, max_length=64)]
     symbol: Annotated[StrictStr, Field(pattern=r"^[A-Z0-9]{1,11}$")]
-    priceUsd: Annotated[StrictFloat | StrictInt, Field(gt=0, le=1_000_000)]
+    priceUsd: PriceUsd
     totalSupply: Annotated[StrictInt, Field(ge=1, le=10**15)] = DEFAULT_SUPPLY
     idempotencyKey: IdempotencyKey | None = None
+    #: what the token's page says about it, and its picture (``tokens:update`` changes them later)
+    description: Description | None = None
+    image: Image | None = None
 
 
 @action(args=CreateArgs, auth="org_user", returns=id_result("tokenId"), uses=("chain",))
@@ -160,6 +171,8 @@ def _deploy(identity: Identity, args: CreateArgs) -> str | None:
     token = run_query(lambda db: _existing_token(db, args), org=org)
     if token is None:
         raise NotFoundError("The token's deploy record is gone", symbol=args.symbol)
+    if token["status"] == "active":  # another request for it recorded it meanwhile
+        return str(token["_id"])
     draft_id, tx_hash = str(token["_id"]), str(token["properties"]["deployTx"]["hash"])
     if state == "reverted":
         run_mutation(lambda db: db.delete(draft_id, "entities"), org=org)  # a retry starts over
@@ -169,6 +182,8 @@ def _deploy(identity: Identity, args: CreateArgs) -> str | None:
 
 
 def _create_hash(args: CreateArgs) -> str:
+    # The token's contract and price: what a retry must agree on. The description and image are
+    # what tokens:update changes later, so a retry may differ in them.
     body = json.dumps([args.name, args.symbol, args.priceUsd, args.totalSupply], separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()[:32]
 
@@ -245,6 +260,7 @@ def _record_deploy(
         }
         if args.idempotencyKey:
             props["idempotencyKey"] = args.idempotencyKey
+        props |= args.model_dump(include={"description", "image"}, exclude_none=True)
         doc = {"type": "token", "name": args.name, "status": "draft", "createdAt": now, "updatedAt": now}
         db.insert("entities", {**doc, "properties": props})
         return
@@ -265,13 +281,12 @@ def _record_token(
     if token["status"] == "active":
         return token_id
     now = now_ms()
+    # The signed deploy (its bytecode, about 5 KB) was kept only until it was mined: an active token
+    # answers its page's fields, and every purchase rewrites (and pushes) the token.
+    props = {k: v for k, v in token["properties"].items() if k != "deployTx"}
     db.patch(
         token_id,
-        {
-            "status": "active",
-            "updatedAt": now,
-            "properties": {**token["properties"], "contractAddress": address},
-        },
+        {"status": "active", "updatedAt": now, "properties": {**props, "contractAddress": address}},
         "entities",
     )
     contract_id = db.insert(
@@ -320,6 +335,46 @@ def _record_token(
         },
     )
     return token_id
+
+
+# ------------------------------------------------------------------------------------ update
+
+
+class UpdateArgs(Args):
+    id: EntityId
+    #: a new description or image (an empty description removes it)
+    description: Description | None = None
+    image: Image | None = None
+    #: a new price: purchases from now on are charged at it (a buyer shown the old one is answered
+    #: PRICE_CHANGED and charged nothing, as always)
+    priceUsd: PriceUsd | None = None
+
+
+@mutation(args=UpdateArgs, returns=SuccessResult, auth="org_user")
+def update(ctx: MutationCtx, args: UpdateArgs) -> dict[str, bool]:
+    """Change a token's description, image or price (the organization's staff; its contract, supply
+    and symbol stay what they were deployed with); ``content_changed`` is logged."""
+    identity = ctx.auth.require_identity()
+    token = require_entity(ctx.db, args.id, kind="token")
+    changes = args.model_dump(include={"description", "image", "priceUsd"}, exclude_none=True)
+    if "priceUsd" in changes:
+        changes["price"] = changes["priceUsd"]
+    props = {**token["properties"], **changes}
+    if changes.get("description") == "":
+        props.pop("description")
+    if props == token["properties"]:
+        return {"success": True}
+    now = now_ms()
+    ctx.db.patch(args.id, {"properties": props, "updatedAt": now}, "entities")
+    log_event(
+        ctx.db,
+        "content_changed",
+        actor_id=actor_for(identity, token["properties"].get("creatorId") or args.id),
+        target_id=args.id,
+        timestamp=now,
+        metadata={"action": "updated", "entityType": "token", "updatedFields": sorted(changes)},
+    )
+    return {"success": True}
 
 
 # ------------------------------------------------------------------------------------ purchase

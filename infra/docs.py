@@ -184,9 +184,47 @@ def reference_env() -> str:
     return "\n".join(lines)
 
 
+def visibility_table() -> str:
+    """docs/auth.md's "who sees what": each kind of document x each role, from the rules themselves."""
+    from ontology.data.visibility import ENTITY_RULES, INTERNAL_PROPERTIES, TABLE_RULES, Rule
+
+    def without(rule: Rule, entity: bool) -> str:
+        fields = [
+            f.removeprefix("properties.") for f in (*(INTERNAL_PROPERTIES if entity else ()), *rule.hidden)
+        ]
+        return f" (without {', '.join(f'`{f}`' for f in fields)})" if fields else ""
+
+    groups: dict[int, tuple[Rule, list[str]]] = {}
+    for kind, rule in ENTITY_RULES.items():
+        groups.setdefault(id(rule), (rule, []))[1].append(kind)
+    rows = [
+        (f"entities: {', '.join(f'`{k}`' for k in sorted(kinds))}", rule, True)
+        for rule, kinds in groups.values()
+    ]
+    rows.sort(key=lambda r: (r[1].public_text == "nothing", r[1].member_text == "nothing", r[0]))
+    rows += [(f"{name}", rule, False) for name, rule in TABLE_RULES.items()]
+    lines = [
+        "| document | anonymous (or another organization's member) | customer | org_user | org_owner "
+        "| platform_owner |",
+        "|---|---|---|---|---|---|",
+    ]
+    staff = "all, every field"
+    for name, rule, entity in rows:
+        public = rule.public_text + (without(rule, entity) if rule.public_text != "nothing" else "")
+        member = rule.member_text + (without(rule, entity) if rule.member_text != "nothing" else "")
+        if rule.public_text not in ("nothing", rule.member_text):
+            member = f"{public}; {rule.member_text}"
+        lines.append(f"| {name} | {public} | {member} | {staff} | {staff} | {staff} |")
+    lines.append(
+        f"| any other entity type, platform tables | nothing | nothing | {staff} | {staff} | {staff} |"
+    )
+    return "\n".join(lines)
+
+
 #: Each document and the generated sections it holds between ``<!-- name:start -->`` and ``:end`` markers.
 SECTIONS: dict[str, dict[str, Callable[[], str]]] = {
     "architecture.md": {"error-codes": error_codes},
+    "auth.md": {"visibility": visibility_table},
     "data-model.md": {"access-patterns": access_patterns},
     "deploying.md": {"reference-env": reference_env},
     "functions.md": {"function-catalogue": function_catalogue, "socket-limits": socket_limits},

@@ -92,6 +92,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "idempotencyKey": "checkout-7f3a9c",
     },
     "tokens:get_purchase": {"purchaseId": ENT2},
+    "tokens:update": {"id": ENT, "description": "Backstage passes and early access."},
     "tokens:transfer": {"tokenId": ENT, "toEntityId": ENT2, "amount": 10},
     "courses:enroll": {"courseId": ENT},
     "livestreams:schedule": {"creatorId": ENT, "title": "Marathon Q&A", "scheduledFor": 1767225600000},
@@ -285,7 +286,7 @@ def api_event(
         "body": json.dumps(args) if method == "POST" else None,
         "isBase64Encoded": False,
     }
-    if spec.auth != "public":
+    if spec.auth != "public" or identity is not None:  # a public route has no authorizer in front
         event["requestContext"]["authorizer"] = {"lambda": identity or SAMPLE_IDENTITY}
     return event
 

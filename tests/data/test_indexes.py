@@ -99,6 +99,7 @@ def _docs(table_name: str) -> list[dict[str, Any]]:
             "expiresAt": 1000 + i,
         },
         "chainNonces": lambda i: {"account": f"1:0x{i:040x}", "next": i, "updatedAt": i},
+        "publicEntities": lambda i: {"organizationId": ORGS[i % 2], "type": ("creator", "token")[i % 2]},
         "webhookEvents": lambda i: {
             "provider": "stripe",
             "eventId": f"evt_{i}",

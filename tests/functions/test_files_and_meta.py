@@ -74,7 +74,8 @@ def test_openapi_document(call) -> None:
     doc = r.body
     assert doc["openapi"] == "3.1.0"
     op = doc["paths"]["/api/creators/get"]["post"]
-    assert op["x-convex-path"] == "creators:get" and op["x-auth"] == "member"
+    assert op["x-convex-path"] == "creators:get" and op["x-auth"] == "public"  # a public profile
+    assert doc["paths"]["/api/entities/list"]["post"]["x-auth"] == "member"
     assert op["requestBody"]["content"]["application/json"]["schema"]["required"] == ["id"]
     assert "404" in op["responses"] and "409" in op["responses"]
     codes = doc["components"]["schemas"]["Error"]["properties"]["errorData"]["properties"]["code"]["enum"]

@@ -251,3 +251,16 @@ def tags_of(client: Any, entity: str) -> dict[str, set[str]]:
     for tag in client.query("tags:list", {"entityId": entity, "paginationOpts": PAGE})["page"]:
         out.setdefault(tag["key"], set()).add(tag["value"])
     return out
+
+
+def convex_query(stack: Stack, path: str, args: dict[str, Any], token: str | None = None) -> Any:
+    """``path``'s value through Convex's HTTP API (``POST /api/query``, as ``ConvexHttpClient`` calls
+    it), anonymously or with a session ``token``; a function's error is raised as the typed exception."""
+    from ontology.client import _typed_error
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body = {"path": path, "args": args, "format": "json"}
+    answer = httpx.post(f"{stack.url}/api/query", json=body, headers=headers, timeout=30).json()
+    if answer.get("status") != "success":
+        raise _typed_error(answer.get("errorMessage"), answer.get("errorData") or {})
+    return answer["value"]

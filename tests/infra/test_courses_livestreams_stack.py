@@ -17,6 +17,7 @@ from tests.infra.localstack import (
     PAGE,
     Stack,
     connections_of,
+    convex_query,
     events_of,
     running_stack,
     signed_in,
@@ -211,7 +212,10 @@ def test_courses_of_another_organization_and_bad_input(
     from ontology.errors import NotFoundError, ValidationError
 
     other = OneClient(stack.url, token=signed_in(stack, f"other-{time.time_ns()}@example.com"))
-    assert other.query("courses:get", {"courseId": course["_id"]}) is None
+    # a published course's page is public: another organization reads it as anyone does
+    seen = other.query("courses:get", {"courseId": course["_id"]})
+    assert seen == convex_query(stack, "courses:get", {"courseId": course["_id"]})
+    assert seen["_id"] == course["_id"] and seen["generation"] is None
     with pytest.raises(NotFoundError):
         other.mutation("courses:generate", {"creatorId": creator["creator"], "topic": "Stolen"})
     with pytest.raises(ValidationError):

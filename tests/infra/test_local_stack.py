@@ -125,7 +125,9 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
 
     with OneClient(stack.url) as anonymous:
         with pytest.raises(UnauthenticatedError):
-            anonymous.query("creators:list", {})
+            anonymous.query("entities:list", {"paginationOpts": {"numItems": 5, "cursor": None}})
+        # the platform's public creators, to anyone (docs/auth.md, "What is public")
+        assert cid in {c["_id"] for c in anonymous.query("creators:list", {"limit": 100})}
         assert anonymous.openapi()["paths"]["/api/creators/get"]["post"]["x-convex-path"] == "creators:get"
     unknown = httpx.post(f"{stack.url}/api/nothing/here", json={})
     assert unknown.status_code == 404 and unknown.json()["errorData"]["code"] == "NOT_FOUND"

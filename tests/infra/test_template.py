@@ -240,7 +240,7 @@ def test_moto_lambda_invokes_run_our_handlers_in_process(aws: None) -> None:
     client = boto3.client("lambda")
     ok = client.invoke(FunctionName=physical["MetaOpenapiFunction"], Payload=json.dumps({}))
     assert json.loads(ok["Payload"].read())["openapi"] == "3.1.0"
-    anonymous = client.invoke(FunctionName=physical["CreatorsGetFunction"], Payload=json.dumps({"id": 5}))
+    anonymous = client.invoke(FunctionName=physical["EntitiesListFunction"], Payload=json.dumps({}))
     assert json.loads(anonymous["Payload"].read())["errorType"] == "UnauthenticatedError"
     auth = {
         "userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8R",

@@ -199,7 +199,9 @@ async function scenarioHttp(cfg, T) {
     http.action(ref("organizations:create"), { name: cfg.orgName }),
   );
   await expectError("badArgs", () => http.query(ref("creators:get"), { id: "not-an-id" }));
-  await expectError("noAuth", () => anon.query(ref("creators:get"), { id }));
+  await expectError("noAuth", () =>
+    anon.query(ref("connections:list"), { entityId: id, paginationOpts: { numItems: 5, cursor: null } }),
+  );
   await expectError("unknown", () => http.query(ref("creators:nope"), {}));
   try {
     obs.camel = {
@@ -362,9 +364,11 @@ async function scenarioForged(cfg, T) {
   need(cfg, "creatorId");
   const forged = "forged-token-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
   const client = wsClient(cfg, forged, "forged");
+  // a query that needs a session (creators:get is public: anyone reads a creator's profile)
+  const args = { entityId: cfg.creatorId, paginationOpts: { numItems: 5, cursor: null } };
   client.onUpdate(
-    ref("creators:get"),
-    { id: cfg.creatorId },
+    ref("connections:list"),
+    args,
     (value) => {
       obs.result ??= { value: orNull(value) };
     },
@@ -378,7 +382,7 @@ async function scenarioForged(cfg, T) {
     obs.http = {
       unexpectedValue: orNull(
         await withTimeout(
-          http.query(ref("creators:get"), { id: cfg.creatorId }),
+          http.query(ref("connections:list"), args),
           T,
           "the forged HTTP query",
         ),
@@ -716,6 +720,52 @@ async function scenarioChain(cfg, T) {
   );
 }
 
+// 8. The reference's Astro page (src/pages/tokens/[id].astro): `new ConvexHttpClient(url)` with no
+// session, `query(api.tokens.get, {id})`; documents that are not public read as null, a query that
+// needs a session is UNAUTHENTICATED; an anonymous ConvexClient sees the token's description pushed.
+async function scenarioPublic(cfg, T) {
+  need(cfg, "tokenId", "hiddenIds", "ownerToken", "description");
+  const convex = httpClient(cfg, null);
+  obs.token = orNull(
+    await withTimeout(convex.query(ref("tokens:get"), { id: cfg.tokenId }), T, "tokens:get"),
+  );
+  obs.hidden = [];
+  for (const id of cfg.hiddenIds) {
+    obs.hidden.push(orNull(await withTimeout(convex.query(ref("entities:get"), { id }), T, "entities:get")));
+  }
+  try {
+    obs.memberOnly = {
+      unexpectedValue: orNull(
+        await withTimeout(
+          convex.query(ref("entities:list"), { paginationOpts: { numItems: 5, cursor: null } }),
+          T,
+          "entities:list",
+        ),
+      ),
+    };
+  } catch (e) {
+    obs.memberOnly = errInfo(e);
+  }
+  const client = wsClient(cfg, null, "anonymous");
+  const live = (obs.live = []);
+  const errors = (obs.liveErrors = []);
+  client.onUpdate(
+    ref("tokens:get"),
+    { id: cfg.tokenId },
+    (value) => live.push(orNull(value?.properties?.description)),
+    (e) => errors.push(errInfo(e)),
+  );
+  await waitFor(() => live.length || errors.length, T, "the first anonymous tokens:get value");
+  if (!live.length) throw new Error(`anonymous subscription failed: ${errors[0].message}`);
+  const owner = httpClient(cfg, cfg.ownerToken);
+  await withTimeout(
+    owner.mutation(ref("tokens:update"), { id: cfg.tokenId, description: cfg.description }),
+    T,
+    "tokens:update",
+  );
+  await waitFor(() => live.includes(cfg.description), T, "the new description, pushed");
+}
+
 const SCENARIOS = {
   http: scenarioHttp,
   reactive: scenarioReactive,
@@ -724,6 +774,7 @@ const SCENARIOS = {
   purchase: scenarioPurchase,
   "socket-errors": scenarioSocketErrors,
   chain: scenarioChain,
+  public: scenarioPublic,
 };
 
 // ---------------------------------------------------------------- main

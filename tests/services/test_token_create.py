@@ -3,6 +3,7 @@ contract, whether it is retried after success, after a crash around the deploy, 
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -101,3 +102,47 @@ def test_concurrent_requests_for_one_token_deploy_once(shop: Shop, faults: Fault
     ids.append(_create(shop, symbol="RACE", key="race"))
     assert len(set(ids)) == 1 and chain.deploys_sent() - sent == 1
     assert all(e.code == "CONFLICT" for e in errors)
+
+
+def test_a_token_is_described_at_creation_and_changed_later_by_staff(shop: Shop) -> None:
+    from ontology import run_query
+    from ontology.errors import ForbiddenError, PriceChangedError, ValidationError
+
+    token = _create(
+        shop, "DESC", description="Early access to every drop.", image="https://example.com/desc.png"
+    )
+    stored = run_query(lambda db: db.get(token), org=shop.org)
+    assert stored["properties"]["description"] == "Early access to every drop."
+    assert stored["properties"]["image"] == "https://example.com/desc.png"
+    assert "deployTx" not in stored["properties"]  # kept only while it was a draft
+    assert len(json.dumps(stored)) < 1024
+    assert _create(shop, "DESC", description="Another text") == token  # a retry may differ in them
+    fan = shop.buyer("Fan")
+    with pytest.raises(ForbiddenError):
+        shop.call("tokens:update", {"id": token, "description": "Hijacked"}, fan)
+    with pytest.raises(ValidationError):
+        shop.call("tokens:update", {"id": token, "image": "javascript:alert(1)"})
+    shop.call("tokens:update", {"id": token, "description": "Backstage passes.", "priceUsd": 2})
+    seen = shop.call("tokens:get", {"id": token}, fan)
+    assert seen["properties"]["description"] == "Backstage passes."
+    assert seen["properties"]["priceUsd"] == seen["properties"]["price"] == 2
+    with pytest.raises(PriceChangedError):  # a buyer shown the old price is charged nothing
+        shop.call(
+            "tokens:purchase",
+            {"tokenId": token, "amount": 1, "usdAmount": 1.0, "paymentMethodId": "pm_card_visa"},
+            fan,
+        )
+    shop.call("tokens:update", {"id": token, "description": ""})
+    assert "description" not in shop.call("tokens:get", {"id": token})["properties"]
+    changes = run_query(
+        lambda db: (
+            db.query("events")
+            .with_index("by_target_type", lambda q: q.eq("targetId", token).eq("type", "content_changed"))
+            .collect()
+        ),
+        org=shop.org,
+    )
+    assert [e["metadata"]["updatedFields"] for e in changes] == [
+        ["description", "price", "priceUsd"],
+        ["description"],
+    ]

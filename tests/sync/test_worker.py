@@ -375,7 +375,8 @@ def test_a_sessions_budget_is_shared_by_its_connections(sync: Any, monkeypatch: 
     assert limited["code"] == "RATE_LIMITED" and 0 < limited["retryAfter"] <= limits.SESSION_WINDOW_SECONDS
     # an anonymous connection has a budget of its own
     sync.state.create("c3")
-    anonymous = sync.send(_adds(0, (0, "entities:get", {"id": docs[0]})), "c3")
+    page = {"paginationOpts": {"numItems": 5, "cursor": None}}  # needs a session (entities:get is public)
+    anonymous = sync.send(_adds(0, (0, "entities:list", page)), "c3")
     assert _by_query(anonymous)[0]["errorData"]["code"] == "UNAUTHENTICATED"
 
 

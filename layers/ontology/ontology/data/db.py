@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Mapping
 from types import EllipsisType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from ontology.data.indexes import Unique
 from ontology.data.keys import DOC_SK, GUARD_SK, check_id, encode_value, new_id, table_of_id
@@ -36,11 +36,15 @@ from ontology.errors import (
     ValidationError,
 )
 
+if TYPE_CHECKING:  # typing only: the visibility rules load with the first public read
+    from ontology.data.visibility import PublicEntities, Sight
+
 __all__ = [
     "DatabaseReader",
     "DatabaseWriter",
     "Doc",
     "TxState",
+    "guard_key",
 ]
 
 #: A document's stored JSON may not exceed this (DynamoDB items are at most 400 KB, GSI keys included).
@@ -85,10 +89,16 @@ class TxState:
         self.guards: dict[str, dict[str, Any]] = {}
         #: the search index entries the commit writes (keys, for the sync protocol's write sets)
         self.search_touched: list[dict[str, Any]] = []
+        #: the public pointers the commit puts or deletes (keys before and after, likewise)
+        self.pointers_touched: list[dict[str, Any]] = []
 
 
 class DatabaseReader:
-    """Read access for one organization (and, for platform code, the platform partition)."""
+    """Read access for one organization (and, for platform code, the platform partition).
+
+    With a ``sight`` (a public function's ``ctx.db``), every read answers what its caller may see
+    (:mod:`ontology.data.visibility`): documents they may not read are left out, fields only staff
+    read are removed, and a public entity of another organization is found by its id."""
 
     def __init__(
         self,
@@ -97,21 +107,51 @@ class DatabaseReader:
         store: Store | None = None,
         platform: bool = False,
         tx: TxState | None = None,
+        sight: Sight | None = None,
     ) -> None:
         self.org = org
         self.platform = platform
         self._store = store or default_store()
         self._tx = tx
+        self._sight = sight
 
     def view(self, *, platform: bool | None = None, org: str | EllipsisType | None = ...) -> Self:
         """The same store and transaction seen with another scope: a mutation's platform view (its
         jobs, guards of platform tables), or another organization's, for platform code."""
-        return type(self)(
+        viewed = type(self)(
             self.org if isinstance(org, EllipsisType) else org,
             store=self._store,
             platform=self.platform if platform is None else platform,
             tx=self._tx,
         )
+        viewed._sight = self._sight
+        return viewed
+
+    @property
+    def sees_everything(self) -> bool:
+        """Whether every document of this reader's organization is the caller's to read (no sight, or
+        the organization's staff)."""
+        return self._sight is None or self._sight.sees_all(self.org)
+
+    def holding(self, doc_id: str) -> DatabaseReader:
+        """This reader in the organization its caller read ``doc_id`` from: itself, or (a public
+        entity of another organization) that organization's, seen as the world sees it. For the
+        related reads of a public page::
+
+            creator = ctx.db.get(creator_id, "entities")
+            authored = ctx.db.holding(creator_id).query("connections").with_index(...)
+        """
+        home = self._sight.homes.get(doc_id) if self._sight is not None else None
+        if home is None or home == self.org:
+            return self
+        return self.view(org=home)
+
+    def public_entities(self, entity_type: str, order: str = "asc") -> PublicEntities:
+        """What the world sees of one entity type across the platform, in creation order (pointers
+        read a page at a time, their entities in one BatchGetItem per page)."""
+        from ontology.data.visibility import PublicEntities
+
+        return PublicEntities(self, entity_type, order)
 
     def reader(self) -> DatabaseReader:
         """A read-only view of the same store and transaction (a query run inside a mutation)."""
@@ -163,6 +203,11 @@ class DatabaseReader:
         """The document with this id, or None. With ``table_name``, an id of another table is a
         VALIDATION_ERROR (the reference's ``v.id("entities")``)."""
         t = self._table_of(doc_id, table_name, field)
+        if self._sight is not None:
+            return self._sight.get(self, t, doc_id)
+        return self._get(t, doc_id)
+
+    def _get(self, t: Table, doc_id: str) -> Doc | None:
         hit, doc = self._buffered(doc_id)
         if hit:
             return doc
@@ -182,6 +227,13 @@ class DatabaseReader:
         self, ids: list[str], table_name: str | None = None, *, field: str = "ids"
     ) -> list[Doc | None]:
         """Documents for ``ids``, in order (None where missing), in one BatchGetItem per 100 ids."""
+        if self._sight is not None:
+            return self._sight.get_many(self, [self._table_of(i, table_name, field) for i in ids], ids)
+        return self._get_many(ids, table_name, field=field)
+
+    def _get_many(
+        self, ids: list[str], table_name: str | None = None, *, field: str = "ids"
+    ) -> list[Doc | None]:
         keys: dict[str, str] = {}
         for doc_id in ids:
             t = self._table_of(doc_id, table_name, field)
@@ -227,8 +279,7 @@ class DatabaseReader:
         return self.get(ref, table_name) if ref else None
 
     def _guard_pk(self, t: Table, u: Unique, value: tuple[Any, ...]) -> str:
-        encoded = "".join(encode_value(v, f) for v, f in zip(value, u.fields, strict=True))
-        return f"{self.scope_of(t)}#guard#{t.name}#{u.name}#{encoded}"
+        return _guard_key(self.scope_of(t), t, u, value)
 
     def _guard_ref(self, t: Table, u: Unique, value: tuple[Any, ...]) -> str | None:
         """Who holds a unique value: the guard item's ``ref`` (consistent read, recorded in a mutation)."""
@@ -253,6 +304,18 @@ class DatabaseReader:
 
     def query(self, table_name: str) -> Query:
         return Query(self, table(table_name))
+
+
+def _guard_key(scope: str, t: Table, u: Unique, value: tuple[Any, ...]) -> str:
+    encoded = "".join(encode_value(v, f) for v, f in zip(value, u.fields, strict=True))
+    return f"{scope}#guard#{t.name}#{u.name}#{encoded}"
+
+
+def guard_key(scope: str, table_name: str, rule: str, value: tuple[Any, ...]) -> str:
+    """The key of the guard item holding ``value`` of a unique rule (whether a connection exists:
+    ``guard_key(org, "connections", "triple", (a, b, "participated_in"))``)."""
+    t = table(table_name)
+    return _guard_key(scope, t, _unique(t, rule), value)
 
 
 def _unique(t: Table, rule: str) -> Unique:

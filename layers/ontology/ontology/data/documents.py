@@ -127,10 +127,13 @@ class TokenProperties(_Strict):
     symbol: Annotated[StrictStr, Field(min_length=1, max_length=11)] | None = None
     priceUsd: NonNegative | None = None
     description: LongText | None = None
+    #: Its picture: an https URL or a storage id of the organization's files.
+    image: ShortText | None = None
     #: The creator who owns it (also their ``owns`` connection): tokens spent on their courses go to them.
     creatorId: EntityId | None = None
     #: Its deploy, recorded before it is sent (the token is a ``draft`` until it is mined), so that a
-    #: retried ``tokens:create`` finds this contract instead of deploying a second one.
+    #: retried ``tokens:create`` finds this contract instead of deploying a second one; removed once
+    #: the token is active (no one needs it then).
     deployTx: RecordedTx | None = None
     idempotencyKey: ShortText | None = None
     argsHash: ShortText | None = None
@@ -422,6 +425,13 @@ class KnowledgeDoc(_Strict):
     updatedAt: Timestamp
 
 
+class PublicEntityDoc(_Strict):
+    """A public entity's pointer (written by the transaction layer, its id the entity's own)."""
+
+    organizationId: OrganizationId
+    type: EntityType
+
+
 DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
     "organizations": OrganizationDoc,
     "users": UserDoc,
@@ -439,6 +449,7 @@ DOCUMENT_MODELS: dict[str, type[BaseModel]] = {
     "rateLimits": RateLimitDoc,
     "chainNonces": ChainNonceDoc,
     "webhookEvents": WebhookEventDoc,
+    "publicEntities": PublicEntityDoc,
 }
 
 

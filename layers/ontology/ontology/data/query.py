@@ -374,7 +374,10 @@ class Query:
                 # trips on sparse matches, little waste on dense ones).
                 page_hint = min(page_hint * 2, PAGE_MAX)
             last = len(items) - 1
-            for i, item in enumerate(items):
+            docs = [self._to_doc_recorded(item) for item in items]
+            if self._db._sight is not None:  # what deciding this page takes, read for the page at once
+                self._db._sight.prepare(self._db, self._db.scope_of(self._table), self._table.name, docs)
+            for i, (item, doc) in enumerate(zip(items, docs, strict=True)):
                 if watched is not None:
                     if forward:
                         watched.hi = item[self._index.sk_attr]
@@ -382,7 +385,6 @@ class Query:
                         watched.lo = item[self._index.sk_attr]
                     if i == last and not lek:
                         watched.lo, watched.hi = lo, hi
-                doc = self._to_doc_recorded(item)
                 if doc["_id"] in shadowed:
                     continue
                 yield item[self._index.sk_attr], doc, (i == last and not lek)
@@ -398,7 +400,13 @@ class Query:
 
     @property
     def _filtered(self) -> bool:
-        return bool(self._filters)
+        """Whether some documents read may be left out (a filter, or a caller who does not see all)."""
+        return bool(self._filters) or not self._db.sees_everything
+
+    def _shown(self, doc: Doc) -> Doc | None:
+        """The document as the caller sees it (None: they do not)."""
+        sight = self._db._sight
+        return doc if sight is None else sight.show(self._db.scope_of(self._table), self._table.name, doc)
 
     def _search_read(
         self, n: int, start: dict[str, str] | None
@@ -420,6 +428,8 @@ class Query:
                     doc = db._to_doc(item)
                     items[doc["_id"]] = item
                     out[doc["_id"]] = doc
+            if db._sight is not None:
+                db._sight.prepare(db, scope, t.name, list(out.values()))
             return out
 
         extra: list[Doc] = []
@@ -442,16 +452,22 @@ class Query:
             record_range=record_range,
         )
         after = position_key(start) if start else None
-        keep = self._matches_filters if self._filters else None
+        keep: Callable[[Doc], bool] | None = None
+        if self._filters or db._sight is not None:
+
+            def keep(doc: Doc) -> bool:
+                return self._matches_filters(doc) and self._shown(doc) is not None
+
         hits, done = searcher.top(n, after=after, keep=keep, extra=extra, shadowed=shadowed)
         for hit in hits:
             item = items.get(hit.id)
             if item is not None:  # a stored document: what the result depends on
                 record_point(item["pk"], DOC_SK)
                 db._record_read(item["pk"], int(item["v"]))
+        docs = [shown for h in hits if (shown := self._shown(dict(h.doc))) is not None]
         if done or not hits:
-            return [dict(h.doc) for h in hits], None, True
-        return [dict(h.doc) for h in hits], hits[-1].position(), False
+            return docs, None, True
+        return docs, hits[-1].position(), False
 
     def _read(
         self,
@@ -476,8 +492,9 @@ class Query:
             ):
                 return out, until, False  # the page ends where it ended before
             position = pos
-            if self._matches_filters(doc):
-                out.append(doc)
+            shown = self._shown(doc) if self._matches_filters(doc) else None
+            if shown is not None:
+                out.append(shown)
                 if len(out) >= n:
                     return out, (position if more else None), not more
             if not more:

@@ -265,6 +265,16 @@ _DECLARED: tuple[Table, ...] = (
         description="each signing account's next nonce per chain, taken as a transaction is recorded",
     ),
     Table(
+        "publicEntities",
+        "pub",
+        "platform",
+        indexes=(Index("by_type", ("type",), 1),),
+        description=(
+            "what the world sees: a pointer per public entity (its own id → its organization), written "
+            "in the transaction that makes it public, deleted in the one that makes it stop being public"
+        ),
+    ),
+    Table(
         "entities",
         "ent",
         "org",

@@ -39,7 +39,9 @@ from typing import Any, TypeVar
 
 from ontology.data.db import UNREAD, DatabaseReader, DatabaseWriter, TxState
 from ontology.data.keys import DOC_SK, GUARD_SK, TXN_SK
+from ontology.data.schema import PLATFORM_SCOPE, table
 from ontology.data.store import Store, default_store, serialize
+from ontology.data.visibility import PUBLIC_TABLE, pointer_changes
 from ontology.errors import ConflictError, InternalError, TransactionTooLargeError, UpstreamError
 from ontology.settings import get_settings
 
@@ -181,6 +183,7 @@ def build_transaction(tx: TxState, table_name: str, txid: str) -> list[dict[str,
             op["ExpressionAttributeValues"] = {":held": {"S": json.dumps({"ref": held})}}
         items.append({op_name: op})
     items.extend(_search_operations(tx, table_name))
+    items.extend(_pointer_operations(tx, table_name))
     marker = {
         "pk": f"{tx.scope}#txn#{txid}",
         "sk": TXN_SK,
@@ -217,6 +220,36 @@ def _search_operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
         return []
     tx.search_touched = writes.touched()
     return writes.operations(table_name, serialize)
+
+
+def _pointer_operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
+    """The public pointers the written entities gain or lose (ontology.data.visibility): an entity that
+    becomes public gets its pointer (its id → its organization) in the same transaction, and loses it
+    in the one that makes it stop being public."""
+    ops: list[dict[str, Any]] = []
+    touched: list[dict[str, Any]] = []
+    for doc_id, full in tx.docs.items():
+        t, scope = tx.where[doc_id]
+        if t.name != "entities" or (full is None and doc_id in tx.inserted):
+            continue
+        old = None if doc_id in tx.inserted else tx.seen.get(f"{scope}#{doc_id}")
+        change = pointer_changes(t.name, scope, old, full)
+        if change is None:
+            continue
+        where = (table(PUBLIC_TABLE), PLATFORM_SCOPE)
+        before, after = change
+        if before is not None:
+            touched.append(_doc_attrs(tx.scope, doc_id, before, 0, where))
+        if after is None:
+            ops.append(
+                {"Delete": {"TableName": table_name, "Key": _key(f"{PLATFORM_SCOPE}#{doc_id}", DOC_SK)}}
+            )
+            continue
+        attrs = _doc_attrs(tx.scope, doc_id, after, 1, where)
+        touched.append(attrs)
+        ops.append({"Put": {"TableName": table_name, "Item": serialize(attrs)}})
+    tx.pointers_touched = touched
+    return ops
 
 
 def _check_limits(items: list[dict[str, Any]]) -> None:
@@ -310,7 +343,7 @@ def _record_writes(tx: TxState) -> None:
     for gpk, entry in tx.guards.items():
         if entry.get("dirty"):
             record_write({"pk": gpk, "sk": GUARD_SK})
-    for attrs in tx.search_touched:
+    for attrs in (*tx.search_touched, *tx.pointers_touched):
         record_write(attrs)
 
 

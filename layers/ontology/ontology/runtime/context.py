@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError as PydanticValidationError
 
@@ -30,6 +30,9 @@ from ontology.errors import (
     error_envelope,
 )
 from ontology.runtime.registry import RegisteredFunction, resolve
+
+if TYPE_CHECKING:
+    from ontology.data.visibility import Sight
 
 __all__ = [
     "ActionCtx",
@@ -77,15 +80,21 @@ class _BaseCtx:
 
 
 class QueryCtx(_BaseCtx):
-    """A query: read-only database, consistent point reads."""
+    """A query: read-only database, consistent point reads. A public function's ``ctx.db`` answers
+    what its caller may see (``sight``: :mod:`ontology.data.visibility`)."""
 
     kind = "query"
 
     def __init__(
-        self, identity: Identity | None, db: DatabaseReader | None = None, *, platform: bool = False
+        self,
+        identity: Identity | None,
+        db: DatabaseReader | None = None,
+        *,
+        platform: bool = False,
+        sight: Sight | None = None,
     ) -> None:
         super().__init__(identity)
-        self.db = db or DatabaseReader(self.org, platform=platform)
+        self.db = db or DatabaseReader(self.org, platform=platform, sight=sight)
 
     def _call(self, fn: RegisteredFunction, args: Mapping[str, Any]) -> Any:
         return _execute(fn, args, self._identity, QueryCtx(self._identity, self.db))
@@ -126,12 +135,15 @@ class ActionCtx(_BaseCtx):
 
     kind = "action"
 
-    def __init__(self, identity: Identity | None, *, platform: bool = False) -> None:
+    def __init__(
+        self, identity: Identity | None, *, platform: bool = False, sight: Sight | None = None
+    ) -> None:
         from ontology.runtime.scheduler import Scheduler
 
         super().__init__(identity)
         self.scheduler = Scheduler(identity)
         self._platform = platform
+        self._sight = sight
 
     def for_organization(self, organization_id: str) -> ActionCtx:
         """The same action acting inside one organization, as the platform (crons iterate
@@ -162,7 +174,14 @@ class ActionCtx(_BaseCtx):
         from ontology.data.vectors import vector_search
 
         identity = self.auth.require_identity()
-        return vector_search(table, index, opts, organization_id=identity.organizationId)
+        hits = vector_search(table, index, opts, organization_id=identity.organizationId)
+        if not hits or self._sight is None or self._sight.sees_all(identity.organizationId):
+            return hits
+        # a public action's caller: only what they may read (one BatchGetItem for the hits, one for
+        # what deciding them takes)
+        reader = DatabaseReader(identity.organizationId, sight=self._sight)
+        seen = {d["_id"] for d in reader.get_many([h["_id"] for h in hits], table) if d is not None}
+        return [h for h in hits if h["_id"] in seen]
 
 
 def system_identity(organization_id: str) -> Identity:
@@ -209,10 +228,12 @@ def invoke(fn: RegisteredFunction, raw_args: Any, identity: Identity | None) -> 
     kind = fn.spec.kind
     org = identity.organizationId if identity else None
     platform = fn.spec.platform
+    # A public function reads what its caller may see; internal functions and mutations read all.
+    sight = None if fn.spec.internal or kind == "mutation" else _sight_of(identity)
     if kind == "query":
-        return fn.fn(QueryCtx(identity, platform=platform), args)
+        return fn.fn(QueryCtx(identity, platform=platform, sight=sight), args)
     if kind == "action":
-        return fn.fn(ActionCtx(identity, platform=platform), args)
+        return fn.fn(ActionCtx(identity, platform=platform, sight=sight), args)
     holder: dict[str, MutationCtx] = {}
 
     def body(db: DatabaseWriter) -> Any:
@@ -223,6 +244,12 @@ def invoke(fn: RegisteredFunction, raw_args: Any, identity: Identity | None) -> 
     result = run_mutation(body, org=org, platform=platform)
     run_after_commit(holder["ctx"], fn.spec.path)
     return result
+
+
+def _sight_of(identity: Identity | None) -> Sight:
+    from ontology.data.visibility import Sight, Viewer
+
+    return Sight(Viewer.of(identity))
 
 
 def run_after_commit(ctx: MutationCtx, path: str) -> None:

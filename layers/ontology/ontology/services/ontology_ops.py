@@ -37,7 +37,8 @@ MANAGED_ENTITY_TYPES = {
     "ai_clone": "clones:create",
     "knowledge_item": "clones:create (its training)",
 }
-#: Events that tell one buyer's purchases (amounts, Stripe ids): for the buyer and the staff only.
+#: Events that tell one buyer's purchases (amounts, Stripe ids): for the buyer and the staff only
+#: (the events' visibility rule, ontology.data.visibility, shows a customer only their own events).
 PURCHASE_EVENTS = frozenset({"payment_processed", "tokens_purchased", "revenue_generated"})
 
 

@@ -525,7 +525,8 @@ def complete(db: DatabaseWriter, purchase_id: str) -> dict[str, Any]:
     _, new_holder = credit(
         db, buyer, token_id, amount, blockchain=token["properties"].get("blockchain", "base")
     )
-    tprops = dict(token["properties"])
+    # a token activated before the deploy record was dropped at activation loses it here
+    tprops = {k: v for k, v in token["properties"].items() if k != "deployTx"}
     tprops["circulatingSupply"] = int(tprops.get("circulatingSupply", 0)) + amount
     tprops["holders"] = int(tprops.get("holders", 0)) + (1 if new_holder else 0)
     db.patch(token_id, {"properties": tprops, "updatedAt": now}, "entities")
