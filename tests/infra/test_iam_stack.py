@@ -100,8 +100,12 @@ def signed_bearer(stack: Stack, email: str) -> tuple[str, str]:
 
 
 def list_creators(stack: Stack, token: str) -> httpx.Response:
+    """A call of a function behind the authorizer (members only), made with ``token``."""
     return httpx.post(
-        f"{stack.url}/api/creators/list", json={}, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        f"{stack.url}/api/entities/list",
+        json={"paginationOpts": {"numItems": 5, "cursor": None}},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
     )
 
 
