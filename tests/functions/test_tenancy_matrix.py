@@ -54,6 +54,9 @@ def _seed(member: Member) -> dict[str, Any]:
         def insert(table: str, doc: dict[str, Any]) -> str:
             return str(run_mutation(lambda db: db.insert(table, doc), org=org))
 
+    # another customer's user id: the fan's with its last character changed (never the same id)
+    other_user = f"usr_{org[4:-1]}{'Y' if org[-1] == 'Z' else 'Z'}"
+
     def body(db: Any) -> dict[str, Any]:
         fan = run_mutation(
             lambda w: add_member(
@@ -63,9 +66,7 @@ def _seed(member: Member) -> dict[str, Any]:
             platform=True,
         )
         other = run_mutation(
-            lambda w: add_member(
-                w, org_id=org, user_id=f"usr_{org[4:-1]}Z", role="customer", display_name="Other"
-            ),
+            lambda w: add_member(w, org_id=org, user_id=other_user, role="customer", display_name="Other"),
             org=org,
             platform=True,
         )
