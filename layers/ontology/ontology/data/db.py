@@ -151,7 +151,14 @@ class DatabaseReader:
         read a page at a time, their entities in one BatchGetItem per page)."""
         from ontology.data.visibility import PublicEntities
 
-        return PublicEntities(self, entity_type, order)
+        return PublicEntities(
+            self, DatabaseReader(None, store=self._store, platform=True), entity_type, order
+        )
+
+    @staticmethod
+    def guard_key(scope: str, table_name: str, rule: str, value: tuple[Any, ...]) -> str:
+        """:func:`guard_key`, for readers handed a database (the visibility rules)."""
+        return guard_key(scope, table_name, rule, value)
 
     def reader(self) -> DatabaseReader:
         """A read-only view of the same store and transaction (a query run inside a mutation)."""

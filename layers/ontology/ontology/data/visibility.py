@@ -470,9 +470,9 @@ class Sight:
             parents.update(p for p in _parents(rule, doc) if (org, p) not in self._participates)
         if not parents:
             return
-        from ontology.data.db import guard_key
-
-        keys = {p: guard_key(org, "connections", "triple", (me, p, "participated_in")) for p in parents}
+        keys = {
+            p: reader.guard_key(org, "connections", "triple", (me, p, "participated_in")) for p in parents
+        }
         found = reader._store.batch_get([(k, GUARD_SK) for k in keys.values()])
         for parent, key in keys.items():
             record_point(key, GUARD_SK)
@@ -557,12 +557,11 @@ class PublicEntities:
     pointers of ``publicEntities.by_type`` in creation order, a page at a time, and their entities in
     one BatchGetItem per page, each as the caller sees it. For anonymous listings (``creators:list``)."""
 
-    def __init__(self, reader: DatabaseReader, entity_type: str, order: str = "asc") -> None:
-        from ontology.data.db import DatabaseReader
-
+    def __init__(
+        self, reader: DatabaseReader, platform: DatabaseReader, entity_type: str, order: str = "asc"
+    ) -> None:
         self._reader = reader
         self._sight = reader._sight or Sight(Viewer())
-        platform = DatabaseReader(None, store=reader._store, platform=True)
         self._query = (
             platform.query(PUBLIC_TABLE)
             .with_index("by_type", lambda q: q.eq("type", entity_type))
