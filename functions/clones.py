@@ -328,10 +328,13 @@ class CloneOut(EntityOut):
 def get(ctx: QueryCtx, args: GetArgs) -> dict[str, Any] | None:
     """The clone, its training status (``training`` or ``active``) and its knowledge size; null when it
     is no clone of this organization."""
+    # The status tag first, then the clone: a query's reads are not one snapshot, and training
+    # writes both in one transaction, so a clone read after an ``active`` tag is the trained clone.
+    tags = _tags(ctx.db, args.cloneId)
     clone = ctx.db.get(args.cloneId, "entities", field="cloneId")
     if clone is None or clone["type"] != "ai_clone":
         return None
-    status = next((t["value"] for t in _tags(ctx.db, args.cloneId) if t["key"] == "status"), None)
+    status = next((t["value"] for t in tags if t["key"] == "status"), None)
     return {
         **clone,
         "trainingStatus": status,
