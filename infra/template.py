@@ -38,6 +38,9 @@ HEADER = """\
 #: 150 MB; 256 MB buys the CPU share that keeps cold starts short).
 MEMORY = {"query": 256, "mutation": 256, "action": 512}
 TIMEOUT = {"query": 10, "mutation": 15, "action": 60}
+#: The HTTP API answers 503 when its integration has not answered in 30 s: a routed function must
+#: answer within that (a second less, so its own error is what the client reads).
+ROUTED_TIMEOUT = 29
 
 TABLE_ARN = {"Fn::GetAtt": ["Table", "Arn"]}
 TABLE_INDEXES_ARN = {"Fn::Sub": "${Table.Arn}/index/*"}
@@ -561,7 +564,7 @@ def _function(spec: FunctionSpec, crons: list[Any] | None = None) -> dict[str, A
         "Handler": spec.handler,
         "Description": f"{spec.kind} {spec.path}: {spec.description}"[:256],
         "MemorySize": MEMORY[spec.kind],
-        "Timeout": TIMEOUT[spec.kind],
+        "Timeout": TIMEOUT[spec.kind] if spec.route is None else min(TIMEOUT[spec.kind], ROUTED_TIMEOUT),
         "Role": {"Fn::GetAtt": [role_name(spec), "Arn"]},
     }
     if spec.route is not None:
@@ -812,7 +815,7 @@ def _sync_function(handler: str, description: str, statements: list[Any], **prop
             "Handler": handler,
             "Description": description,
             "MemorySize": props.pop("MemorySize", 256),
-            "Timeout": props.pop("Timeout", 30),
+            "Timeout": props.pop("Timeout", ROUTED_TIMEOUT),
             "Environment": {"Variables": dict(SYNC_ENV)},
             "Policies": [{"Version": "2012-10-17", "Statement": statements}],
             **props,
@@ -901,7 +904,7 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
                 "Handler": "sync.http",
                 "Description": "Convex's HTTP API (/api/query, /api/mutation, /api/action) -> each function.",
                 "MemorySize": 256,
-                "Timeout": 30,
+                "Timeout": ROUTED_TIMEOUT,
                 "Events": {
                     kind.capitalize(): {
                         "Type": "HttpApi",

@@ -24,11 +24,22 @@ from typing import Any
 
 from botocore.credentials import Credentials, ReadOnlyCredentials
 
-__all__ = ["ActingCredentials", "FunctionRoles", "acting_as", "current"]
+__all__ = ["ActingCredentials", "FunctionRoles", "InvocationStoppedError", "acting_as", "current"]
 
 _acting: contextvars.ContextVar[ReadOnlyCredentials | None] = contextvars.ContextVar(
     "one_local_acting_credentials", default=None
 )
+#: Set when the invocation this context belongs to was stopped (its timeout passed).
+_stopped: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
+    "one_local_invocation_stopped", default=None
+)
+
+
+class InvocationStoppedError(BaseException):
+    """An AWS call from an invocation that was stopped at its timeout. Lambda freezes and resets a
+    timed-out sandbox, so nothing the function does afterwards reaches AWS; the local runner cannot
+    stop a thread, so it refuses the thread's calls instead. A BaseException: the function's own
+    ``except Exception`` blocks do not swallow it."""
 
 
 def current() -> ReadOnlyCredentials | None:
@@ -37,13 +48,25 @@ def current() -> ReadOnlyCredentials | None:
 
 
 @contextlib.contextmanager
-def acting_as(credentials: ReadOnlyCredentials | None) -> Iterator[None]:
-    """Sign this context's calls with ``credentials`` (None: the stack's own) for the block."""
+def acting_as(
+    credentials: ReadOnlyCredentials | None, stopped: threading.Event | None = None
+) -> Iterator[None]:
+    """Sign this context's calls with ``credentials`` (None: the stack's own) for the block; once
+    ``stopped`` is set, refuse them (:class:`InvocationStoppedError`)."""
     token = _acting.set(credentials)
+    stop_token = _stopped.set(stopped)
     try:
         yield
     finally:
+        _stopped.reset(stop_token)
         _acting.reset(token)
+
+
+def check_running() -> None:
+    """Raise :class:`InvocationStoppedError` when this context's invocation was stopped."""
+    stopped = _stopped.get()
+    if stopped is not None and stopped.is_set():
+        raise InvocationStoppedError("the invocation was stopped at its timeout")
 
 
 class ActingCredentials(Credentials):
@@ -54,6 +77,7 @@ class ActingCredentials(Credentials):
         self.method = "one-local-role"
 
     def get_frozen_credentials(self) -> ReadOnlyCredentials:
+        check_running()
         return _acting.get() or self._own
 
     @property  # type: ignore[override]

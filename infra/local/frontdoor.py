@@ -8,6 +8,7 @@ Dev-only routes live under ``/_local/`` and never appear in the template.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -30,6 +31,7 @@ from infra.local.runner import LambdaRunner
 log = logging.getLogger("one.local")
 
 MAX_API_PAYLOAD = 10 * 1024 * 1024  # API Gateway HTTP API's own limit
+INTEGRATION_TIMEOUT = 30.0  # seconds an HTTP API waits for a Lambda integration (its maximum)
 
 
 class AuthorizerCache:
@@ -183,9 +185,15 @@ def build_app(
             if not decision.get("isAuthorized"):
                 return _with_cors(cors, origin, JSONResponse({"message": "Forbidden"}, status_code=403))
             event["requestContext"]["authorizer"] = {"lambda": decision.get("context") or {}}
+        # The HTTP API waits for its integration at most its timeout (30 s, or the route's
+        # TimeoutInMillis), then answers 503 itself; the function runs on to its own timeout.
+        waits = float(getattr(runner.defs[logical_id], "integration_timeout", INTEGRATION_TIMEOUT))
         try:
-            result = await run_in_threadpool(runner.invoke, logical_id, event)
+            result = await asyncio.wait_for(run_in_threadpool(runner.invoke, logical_id, event), waits)
             response = _to_response(result)
+        except TimeoutError:
+            log.warning("%s %s: no answer within %.0f s", request.method, request.url.path, waits)
+            response = JSONResponse({"message": "Service Unavailable"}, status_code=503)
         except Exception:  # a crashed integration: API Gateway's own answer, nothing of the crash
             log.exception("%s %s: the function failed", request.method, request.url.path)
             response = JSONResponse({"message": "Internal Server Error"}, status_code=500)

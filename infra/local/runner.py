@@ -6,14 +6,24 @@ direct invokes, Step Functions tasks and DynamoDB Streams mappings run our handl
 Given the stack's :class:`~infra.local.credentials.FunctionRoles`, every invocation (from the front
 door, the socket gateway, a poller, a cron, Step Functions or another function) signs its AWS calls
 as its own function's role, and :mod:`infra.local.iam` refuses what that role may not do.
+
+Every invocation runs on its own thread and is given its function's ``Timeout``, as Lambda gives it:
+past it the caller gets Lambda's own error (``Sandbox.Timedout``, "Task timed out after 3.00
+seconds") and the invocation is abandoned; it cannot be killed, but every AWS call it still makes is
+refused (:class:`~infra.local.credentials.InvocationStoppedError`), as a frozen sandbox makes none.
+An ``Event`` invocation (asynchronous) answers 202 at once and runs in the background, retried as
+Lambda retries one (twice, a minute then two apart) when it fails, then sent to the function's
+dead-letter queue when it has one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import importlib
 import json
+import logging
 import threading
 import time
 import uuid
@@ -24,6 +34,19 @@ from typing import Any
 from infra.local.aws import MOTO_LOCK, released
 from infra.local.credentials import FunctionRoles, acting_as
 from infra.template import load_template
+
+log = logging.getLogger("one.local")
+
+
+class LambdaTimeoutError(Exception):
+    """An invocation that ran past its function's timeout: what Lambda reports for it."""
+
+    lambda_error_type = "Sandbox.Timedout"
+
+    def __init__(self, request_id: str, timeout: float) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        super().__init__(f"{stamp}.000Z {request_id} Task timed out after {timeout:.2f} seconds")
+        self.timeout = timeout
 
 
 @dataclass
@@ -48,6 +71,10 @@ class FunctionDef:
     memory: int
     timeout: int
     routes: tuple[tuple[str, str, bool], ...]  # (method, path, public)
+    #: the HTTP API's integration timeout for its routes, in seconds (``TimeoutInMillis``, 30 s)
+    integration_timeout: float = 30.0
+    #: where Lambda sends an asynchronous invocation that failed every retry (its DLQ's ARN)
+    dead_letter_arn: Any = None
 
 
 def function_defs(template: dict[str, Any] | None = None) -> dict[str, FunctionDef]:
@@ -60,17 +87,22 @@ def function_defs(template: dict[str, Any] | None = None) -> dict[str, FunctionD
             continue
         props = res["Properties"]
         routes = []
+        integration_timeout = 30.0
         for event in (props.get("Events") or {}).values():
             if event.get("Type") == "HttpApi":
                 p = event["Properties"]
                 public = (p.get("Auth") or {}).get("Authorizer") == "NONE"
                 routes.append((p.get("Method", "ANY").upper(), p["Path"], public))
+                if "TimeoutInMillis" in p:
+                    integration_timeout = int(p["TimeoutInMillis"]) / 1000
         out[logical_id] = FunctionDef(
             logical_id=logical_id,
             handler=props["Handler"],
             memory=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
             timeout=int(props.get("Timeout", defaults.get("Timeout", 3))),
             routes=tuple(routes),
+            integration_timeout=integration_timeout,
+            dead_letter_arn=(props.get("DeadLetterQueue") or {}).get("TargetArn"),
         )
     return out
 
@@ -109,6 +141,23 @@ class LambdaRunner:
         self.by_handler = {d.handler: d for d in self.defs.values()}
         #: Each function's role credentials (None: invocations sign as the caller does).
         self.roles = roles
+        self._in_flight = 0  # asynchronous invocations queued or running (with their retries)
+        self._settled = threading.Condition()
+
+    def async_started(self) -> None:
+        with self._settled:
+            self._in_flight += 1
+
+    def async_finished(self) -> None:
+        with self._settled:
+            self._in_flight -= 1
+            self._settled.notify_all()
+
+    def wait_async(self, timeout: float = 60.0) -> bool:
+        """Wait until no asynchronous invocation is queued or running (tests that drain the stack
+        step by step); False when some still were after ``timeout`` seconds."""
+        with self._settled:
+            return self._settled.wait_for(lambda: self._in_flight == 0, timeout)
 
     def handler(self, logical_id: str) -> Callable[..., Any]:
         with self._lock:
@@ -118,6 +167,8 @@ class LambdaRunner:
             return self._handlers[logical_id]
 
     def invoke(self, logical_id: str, event: Any) -> Any:
+        """Run the function with ``event`` as Lambda does, within its timeout (else
+        :class:`LambdaTimeoutError`, and the invocation is abandoned)."""
         d = self.defs[logical_id]
         context = LambdaContext(
             function_name=logical_id,
@@ -128,16 +179,55 @@ class LambdaRunner:
             _deadline=time.monotonic() + d.timeout,
         )
         credentials = self.roles.credentials(logical_id) if self.roles is not None else None
-        # the handler's module, imported on first use, sees the loop and the role too
-        with acting_as(credentials), _sandbox_event_loop():
-            return self.handler(logical_id)(event, context)
+        stopped = threading.Event()
+        done = threading.Event()
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                # the handler's module, imported on first use, sees the loop and the role too
+                with acting_as(credentials, stopped), _sandbox_event_loop():
+                    outcome["result"] = self.handler(logical_id)(event, context)
+            except BaseException as exc:  # handed to the caller (or dropped once stopped)
+                outcome["error"] = exc
+            finally:
+                done.set()
+
+        # the caller's context goes along (a nested invocation keeps what its caller set)
+        thread = threading.Thread(
+            target=contextvars.copy_context().run, args=(run,), name=f"lambda-{logical_id}", daemon=True
+        )
+        thread.start()
+        if not done.wait(d.timeout):
+            stopped.set()
+            log.warning("%s timed out after %d s; the invocation is abandoned", logical_id, d.timeout)
+            raise LambdaTimeoutError(context.aws_request_id, d.timeout)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("result")
 
 
-def install_moto_lambda(runner: LambdaRunner, physical_to_logical: dict[str, str]) -> Callable[[], None]:
-    """Make moto's Lambda run our handlers in-process (instead of in Docker); returns the undo."""
+#: Lambda's waits before retrying a failed asynchronous invocation (it retries twice: ``MaximumRetryAttempts``
+#: 2, the default, about a minute and then two after the failure).
+ASYNC_RETRY_DELAYS = (60.0, 120.0)
+
+
+def install_moto_lambda(
+    runner: LambdaRunner,
+    physical_to_logical: dict[str, str],
+    dead_letters: Callable[[str, str, dict[str, str]], None] | None = None,
+    retry_delays: tuple[float, ...] = ASYNC_RETRY_DELAYS,
+) -> Callable[[], None]:
+    """Make moto's Lambda run our handlers in-process (instead of in Docker); returns the undo.
+
+    ``RequestResponse`` invocations run while the caller waits. ``Event`` ones are queued, as Lambda
+    queues them: the caller gets 202 at once, the function runs in the background, a failure is
+    retried after each of ``retry_delays``, and the event that failed every attempt goes to
+    ``dead_letters(logical id, event, attributes)`` (the function's dead-letter queue)."""
     from moto.awslambda.models import LambdaFunction
 
     original = LambdaFunction._invoke_lambda
+    original_invoke = LambdaFunction.invoke
 
     def _invoke_lambda(self: Any, event: Any = None, *args: Any, **kwargs: Any) -> tuple[str, bool, str]:
         logical = physical_to_logical.get(self.function_name, self.function_name)
@@ -155,9 +245,54 @@ def install_moto_lambda(runner: LambdaRunner, physical_to_logical: dict[str, str
             body = {"errorMessage": str(exc), "errorType": error_type}
             return json.dumps(body), True, f"{error_type}: {exc}"
 
+    def run_async(logical: str, payload: Any) -> None:
+        try:
+            deliver(logical, payload)
+        finally:
+            runner.async_finished()
+
+    def deliver(logical: str, payload: Any) -> None:
+        request_id = str(uuid.uuid4())
+        for attempt in range(len(retry_delays) + 1):
+            try:
+                runner.invoke(logical, payload)
+                return
+            except Exception as exc:
+                error_type = getattr(exc, "lambda_error_type", None) or type(exc).__name__
+                if attempt < len(retry_delays):
+                    log.warning(
+                        "%s failed an asynchronous event (%s); Lambda retries it", logical, error_type
+                    )
+                    time.sleep(retry_delays[attempt])
+                    continue
+                log.error(
+                    "%s failed an asynchronous event %d times; it goes to its DLQ", logical, attempt + 1
+                )
+                if dead_letters is not None:
+                    attributes = {
+                        "RequestID": request_id,
+                        "ErrorCode": "200",
+                        "ErrorMessage": str(exc)[:1000],
+                    }
+                    dead_letters(logical, json.dumps(payload), attributes)
+
+    def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
+        headers = {str(k).lower(): v for k, v in dict(request_headers or {}).items()}
+        if headers.get("x-amz-invocation-type") != "Event":
+            return original_invoke(self, body, request_headers, response_headers)
+        logical = physical_to_logical.get(self.function_name, self.function_name)
+        payload = json.loads(body) if body else {}
+        runner.async_started()
+        worker = threading.Thread(target=run_async, args=(logical, payload), name=f"async-{logical}")
+        worker.daemon = True
+        worker.start()
+        return b""
+
     LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+    LambdaFunction.invoke = invoke  # type: ignore[method-assign]
 
     def undo() -> None:
         LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
+        LambdaFunction.invoke = original_invoke  # type: ignore[method-assign]
 
     return undo

@@ -557,12 +557,31 @@ class LocalStack:
         )
         self.runner = LambdaRunner(template, roles)
         physical_to_logical = {v: k for k, v in self.physical.items()}
-        install_moto_lambda(self.runner, physical_to_logical)
+        install_moto_lambda(self.runner, physical_to_logical, dead_letters=self._dead_letter)
         from infra.local.devroutes import dev_routes
 
         app = build_app(self.runner, template, dev_routes=dev_routes(self))
         self._uvicorn, thread = start_server(app, self.host, self.api_port, "the front door")
         self._threads.append(thread)
+
+    def _dead_letter(self, logical_id: str, body: str, attributes: dict[str, str]) -> None:
+        """An asynchronous event that failed every attempt, to its function's dead-letter queue (with
+        the attributes Lambda sets); none configured: it is dropped, as Lambda drops it."""
+        import boto3
+
+        target = self.runner.defs[logical_id].dead_letter_arn
+        queue = target.get("Fn::GetAtt", [None])[0] if isinstance(target, dict) else None
+        url = self.physical.get(queue) if queue else None
+        if not url:
+            log.warning("%s has no dead-letter queue: a failed asynchronous event is dropped", logical_id)
+            return
+        region = os.environ["AWS_DEFAULT_REGION"]
+        sqs = boto3.client("sqs", endpoint_url=self.aws_endpoint, region_name=region)
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody=body,
+            MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+        )
 
     def _spawn(self, target: Any) -> None:
         thread = threading.Thread(target=target, daemon=True)

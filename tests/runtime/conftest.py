@@ -30,6 +30,7 @@ class Stack:
         moved = 0
         for _ in range(rounds):
             step = self.stream.poll_once() + self.schedules.poll_once() + self.queue.poll_once()
+            self.queue.runner.wait_async()  # the runner queues jobs; they run asynchronously
             moved += step
             if not step:
                 return moved

@@ -67,6 +67,24 @@ def signer() -> str | None:
     return key
 
 
+#: The longest a Lambda function may run (15 minutes), and a little more: a synchronous invoke waits
+#: for its callee's answer however long the callee may take.
+LAMBDA_READ_TIMEOUT = 905
+
+
+def _config(service: str) -> botocore.config.Config:
+    """Standard retries for every service but Lambda: an Invoke whose answer was slow or lost may
+    already be running, and sending it again would run the function twice (botocore's default 60-s
+    read timeout and retries would do exactly that to a slow callee). One attempt, waited for."""
+    if service == "lambda":
+        return botocore.config.Config(
+            retries={"mode": "standard", "total_max_attempts": 1},
+            read_timeout=LAMBDA_READ_TIMEOUT,
+            connect_timeout=5,
+        )
+    return botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 4})
+
+
 def client(service: str) -> Any:
     with _lock:
         if service not in _clients:
@@ -75,7 +93,7 @@ def client(service: str) -> Any:
                 service,
                 region_name=settings.region,
                 endpoint_url=settings.aws_endpoint,
-                config=botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 4}),
+                config=_config(service),
             )
         return _clients[service]
 

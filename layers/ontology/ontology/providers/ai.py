@@ -60,6 +60,19 @@ class AI(Protocol):
     def embed_many(self, texts: list[str]) -> list[list[float]]: ...
 
 
+def _bounded(client: Any) -> Any:
+    """The client, its timeout and retries cut to what the invocation has left (all attempts
+    together end a second before it does)."""
+    from ontology import deadline
+
+    left = deadline.remaining()
+    if left is None or not hasattr(client, "with_options"):
+        return client
+    total = deadline.budget(180.0)
+    retries = 2 if total >= 30 else 1 if total >= 10 else 0
+    return client.with_options(timeout=total / (retries + 1), max_retries=retries)
+
+
 class OpenAIProvider:
     """The OpenAI implementation; ``client`` may be injected (an ``openai.OpenAI``)."""
 
@@ -81,7 +94,7 @@ class OpenAIProvider:
         import openai
 
         try:
-            resp = self._client.chat.completions.create(
+            resp = _bounded(self._client).chat.completions.create(
                 model=CHAT_MODEL,
                 messages=[{"role": "system", "content": system_prompt}, *messages],
                 temperature=temperature,
@@ -108,7 +121,7 @@ class OpenAIProvider:
         reason = "no answer"
         for _ in range(max(1, attempts)):
             try:
-                resp = self._client.chat.completions.parse(
+                resp = _bounded(self._client).chat.completions.parse(
                     model=STRUCTURED_MODEL,
                     messages=[{"role": "system", "content": system_prompt}, *messages],
                     temperature=temperature,
@@ -144,7 +157,7 @@ class OpenAIProvider:
         extra: dict[str, Any] = {} if dimensions == 1536 else {"dimensions": dimensions}
         model = EMBEDDING_MODEL if dimensions == 1536 else EMBEDDING_MODEL_SIZED
         try:
-            resp = self._client.embeddings.create(model=model, input=texts, **extra)
+            resp = _bounded(self._client).embeddings.create(model=model, input=texts, **extra)
         except openai.OpenAIError as exc:
             raise UpstreamError(f"OpenAI: {type(exc).__name__}") from None
         vectors = [list(d.embedding) for d in sorted(resp.data, key=lambda d: d.index)]

@@ -219,7 +219,10 @@ class Web3Chain:
                 if self.nonce_spent(nonce):  # spent meanwhile, by the transaction itself or another
                     return
                 raise
-        self._guarded(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120))
+        from ontology import deadline
+
+        waits = deadline.budget(120.0)
+        self._guarded(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=waits))
 
     def _guarded(self, fn: Any, *passthrough: type[BaseException]) -> Any:
         from web3.exceptions import ContractLogicError

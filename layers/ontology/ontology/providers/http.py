@@ -2,13 +2,15 @@
 
 Timeouts, connection errors, 429 and 5xx are retried (``attempts``, jittered backoff), then
 UPSTREAM_ERROR; any other error status is UPSTREAM_ERROR at once with the provider's own message (as
-``message(response)`` reads it)."""
+``message(response)`` reads it). Within an invocation every attempt waits at most what the invocation
+has left (:mod:`ontology.deadline`), and no attempt starts without a second of it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from ontology import deadline
 from ontology.errors import UpstreamError
 
 __all__ = ["post"]
@@ -31,8 +33,12 @@ def post(
     from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
     def once() -> Any:
+        left = deadline.remaining()
+        if left is not None and left < 2 * deadline.MARGIN_SECONDS:
+            raise UpstreamError(f"{provider}: no time left to wait for an answer")
+        timeout = {} if left is None else {"timeout": deadline.budget(60.0)}
         try:
-            resp = client.post(url, **kwargs)
+            resp = client.post(url, **{**kwargs, **timeout})
         except httpx.HTTPError as exc:
             raise _Retryable(f"{provider}: {type(exc).__name__}") from None
         if resp.status_code == 429 or resp.status_code >= 500:

@@ -203,6 +203,13 @@ def _handle_sync(fn: RegisteredFunction, call: Any) -> dict[str, Any]:
 
 def handle(fn: RegisteredFunction, event: Any, context: Any = None) -> Any:
     """The Lambda entry point of every registered function."""
+    from ontology import deadline
+
+    with deadline.started(context):
+        return _handle(fn, event, context)
+
+
+def _handle(fn: RegisteredFunction, event: Any, context: Any) -> Any:
     if is_http_event(event):
         return _handle_http(fn, event, context)
     if not isinstance(event, Mapping):

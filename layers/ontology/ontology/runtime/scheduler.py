@@ -8,7 +8,8 @@ only if the mutation commits. Then:
    which sends the job to the jobs queue with ``DelaySeconds`` when it is due within 15 minutes, or
    creates a one-time EventBridge Scheduler ``at()`` schedule that sends it there later;
 2. the queue invokes the **runner** (:func:`runner_handler`), which invokes the job's own Lambda
-   (so it runs with that function's permissions) with ``{"_scheduledJob": <id>}``;
+   asynchronously (so it runs with that function's permissions, within its own timeout) with
+   ``{"_scheduledJob": <id>}``;
 3. the function executes the job (:func:`ontology.runtime.jobs.execute_job`): a mutation exactly
    once, an action at most once; a function's error marks the job ``failed`` with its message.
 
@@ -193,7 +194,8 @@ def function_name(spec_path: str) -> str:
 
 
 def runner_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    """Jobs queue → the job's own Lambda (so each job runs with its own function's permissions)."""
+    """Jobs queue → the job's own Lambda (so each job runs with its own function's permissions),
+    invoked asynchronously; a job whose invocation could not be queued returns to the queue."""
     from ontology.aws import client
 
     failures = []
@@ -203,12 +205,14 @@ def runner_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, A
             job = DatabaseReader(None, platform=True).get(job_id, TABLE)
             if job is None or job["state"] != "pending":
                 continue
-            resp = client("lambda").invoke(
+            # Asynchronously: the runner never waits for a job (ten slow ones would not fit its own
+            # timeout); each runs within its function's timeout, and one Lambda retries after a
+            # crash finds the job no longer pending (a job runs once).
+            client("lambda").invoke(
                 FunctionName=function_name(job["name"]),
+                InvocationType="Event",
                 Payload=json.dumps({"_scheduledJob": job_id}).encode(),
             )
-            if resp.get("FunctionError"):
-                raise RuntimeError(f"{job['name']} crashed: {resp['Payload'].read()[:500]!r}")
         except Exception:
             logger.exception("job delivery failed; the queue will retry it")
             failures.append({"itemIdentifier": record.get("messageId", "")})
