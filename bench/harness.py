@@ -90,6 +90,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def seed_session(org: str = ORG, role: str = "org_owner") -> dict[str, str]:
+    """A live session of a member of ``org`` (as sign-in writes one); the authorizer's context for it
+    (``{sessionId, userId}``: what the authorizer hands every function, which reads the session)."""
+    import time as _time
+
+    from ontology import run_mutation
+
+    user = "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"
+    now = _time.time() * 1000
+    session: str = run_mutation(
+        lambda db: db.insert(
+            "sessions",
+            {
+                "userId": user,
+                "tokenHash": "bench",
+                "expiresAt": now + 3_600_000,
+                "activeOrganizationId": org,
+                "role": role,
+                "createdAt": now,
+                "updatedAt": now,
+            },
+        ),
+        org=None,
+        platform=True,
+    )
+    return {"sessionId": session, "userId": user}
+
+
 def seed_creator(
     posts: int = 0, *, post: Callable[[int], dict[str, Any]] | None = None, per_transaction: int = 10
 ) -> str:
