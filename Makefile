@@ -81,13 +81,19 @@ $(CHECKOV): requirements/checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements/checkov.txt
 	@touch $(CHECKOV)
 
-validate: $(STAMP) $(SAM) $(CHECKOV)
+# Validated once for what it was generated from: `make build` and `make test` in one CI run share it.
+VALIDATED := $(VENV)/.validated
+TEMPLATE_SOURCES := template.yaml $(shell find infra functions layers/ontology/ontology -name '*.py' -o -name '*.json' 2>/dev/null)
+$(VALIDATED): $(STAMP) $(SAM) $(CHECKOV) $(TEMPLATE_SOURCES)
 	$(PY) -m infra.template --check
 	$(VENV)/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --region us-east-1
 	# Skipped checks carry their reason in the template (Metadata: checkov: skip); --skip-download:
 	# nothing is fetched from Prisma Cloud.
 	$(CHECKOV) --framework cloudformation --file template.yaml --compact --quiet --skip-download
+	@touch $(VALIDATED)
+
+validate: $(VALIDATED)
 
 build: validate
 	SAM_CLI_TELEMETRY=0 $(SAM) build
