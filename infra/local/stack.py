@@ -176,7 +176,7 @@ class LocalStack:
             SchedulePoller,
             StreamPoller,
             cron_events,
-            stream_filters,
+            stream_mappings,
         )
         from ontology.settings import get_settings
 
@@ -187,17 +187,10 @@ class LocalStack:
         streams = boto3.client("dynamodbstreams", endpoint_url=self.aws_endpoint, region_name=region)
         sqs = boto3.client("sqs", endpoint_url=self.aws_endpoint, region_name=region)
         scheduler = boto3.client("scheduler", endpoint_url=self.aws_endpoint, region_name=region)
-        # the table's two stream mappings (scheduler outbox, sync invalidation), read once
+        # the table's stream mappings (scheduler outbox, sync invalidation, knowledge), read once,
+        # each with the template's settings (retries, bisection, failure destination, …)
         self.stream_poller = StreamPoller(
-            self.runner,
-            streams,
-            stream_arn,
-            "SchedulerDispatcherFunction",
-            stream_filters(template, "SchedulerDispatcherFunction"),
-            also=(
-                ("SyncInvalidatorFunction", stream_filters(template, "SyncInvalidatorFunction")),
-                ("KnowledgeIndexerFunction", stream_filters(template, "KnowledgeIndexerFunction")),
-            ),
+            self.runner, streams, stream_arn, stream_mappings(template, self.physical)
         )
         self.queue_poller = QueuePoller(
             self.runner, sqs, settings.jobs_queue_url, settings.jobs_queue_arn, "SchedulerRunnerFunction"

@@ -268,10 +268,11 @@ def test_cancel_of_another_orgs_job_is_not_found(stack, owner) -> None:
 
 
 def test_the_stream_filter_admits_only_new_jobs() -> None:
-    from infra.local.pollers import matches, stream_filters
+    from infra.local.pollers import matches, stream_mappings
     from infra.template import load_template
 
-    (pattern,) = stream_filters(load_template(), "SchedulerDispatcherFunction")
+    (dispatcher,) = [m for m in stream_mappings(load_template()) if m.target == "SchedulerDispatcherFunction"]
+    (pattern,) = dispatcher.filters
     job = {"eventName": "INSERT", "dynamodb": {"NewImage": {"tb": {"S": "scheduledFunctions"}}}}
     assert matches(pattern, job)
     assert not matches(pattern, {**job, "eventName": "MODIFY"})
