@@ -23,6 +23,7 @@ from infra import ROOT
 from ontology.auth.ratelimit import ORIGIN_VERIFY_HEADER, RATE_PREFIX
 from ontology.data.models import table_definition
 from ontology.runtime.registry import FunctionSpec, load_all
+from ontology.sync import queue as sync_queue
 
 TEMPLATE_PATH = ROOT / "template.yaml"
 
@@ -1001,6 +1002,7 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
         "Resource": {"Ref": "AppSecrets"},
     }
     send = {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": SYNC_QUEUE_ARN}
+    retry = {"Effect": "Allow", "Action": ["sqs:ChangeMessageVisibility"], "Resource": SYNC_QUEUE_ARN}
     manage = {
         **MANAGE_CONNECTIONS,
         "Resource": [
@@ -1124,11 +1126,13 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
                 # high-throughput FIFO: ordering (and its throughput) per connection, not per queue
                 "DeduplicationScope": "messageGroup",
                 "FifoThroughputLimit": "perMessageGroupId",
-                "VisibilityTimeout": 180,
+                # ontology.sync.queue, "Timing": what the worker fails comes back in seconds (it says
+                # when); this is the wait after a crash, at least the worker's timeout
+                "VisibilityTimeout": sync_queue.VISIBILITY_TIMEOUT,
                 "MessageRetentionPeriod": 3600,
                 "RedrivePolicy": {
                     "deadLetterTargetArn": {"Fn::GetAtt": ["SyncDeadLetterQueue", "Arn"]},
-                    "maxReceiveCount": 5,
+                    "maxReceiveCount": sync_queue.MAX_RECEIVES,
                 },
             },
         },
@@ -1161,8 +1165,9 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
             "sync.worker",
             "Sync: a connection's messages and invalidations, in order -> its pushes.",
             # send: the item that runs the new subscriptions one item may not (limits.ITEM_RUNS)
-            [table_read, sync_items, secret, manage, invoke, send],
-            Timeout=150,
+            # retry: when a record it failed comes back (ontology.sync.queue, "Timing")
+            [table_read, sync_items, secret, manage, invoke, send, retry],
+            Timeout=sync_queue.WORKER_TIMEOUT,
             Events={
                 "Queue": {
                     "Type": "SQS",

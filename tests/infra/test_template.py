@@ -569,3 +569,30 @@ def test_every_queue_gives_up_into_a_dead_letter_queue_and_every_one_has_an_alar
     assert resources["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
     assert tpl["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
     assert resources["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
+
+
+def test_sqs_timings_are_lambdas_and_a_failed_sync_record_does_not_freeze_its_connection() -> None:
+    from ontology.sync import queue
+
+    resources = template.load_template()["Resources"]
+    for logical, p in _events(resources, "SQS"):
+        visibility = resources[p["Queue"]["Fn::GetAtt"][0]]["Properties"]["VisibilityTimeout"]
+        # Lambda refuses a mapping whose queue's visibility timeout is shorter than the function's
+        assert visibility >= resources[logical]["Properties"]["Timeout"], logical
+        assert p["FunctionResponseTypes"] == ["ReportBatchItemFailures"], logical
+    sync = resources["SyncQueue"]["Properties"]
+    worker = resources["SyncWorkerFunction"]["Properties"]
+    # a crash holds a connection's updates for the visibility timeout: under two minutes
+    assert sync["VisibilityTimeout"] == queue.VISIBILITY_TIMEOUT <= 120
+    assert worker["Timeout"] == queue.WORKER_TIMEOUT <= queue.VISIBILITY_TIMEOUT
+    # the worker starts no item it could not finish: the longest (an action) fits in what is left
+    assert queue.WORKER_TIMEOUT > queue.ITEM_SECONDS > template.TIMEOUT["action"]
+    assert sync["RedrivePolicy"]["maxReceiveCount"] == queue.MAX_RECEIVES
+    # a record failing to its last receive has its connection closed within a minute
+    assert len(queue.RETRY_SECONDS) == queue.MAX_RECEIVES - 1 and sum(queue.RETRY_SECONDS) < 60
+    statements = [s for d in worker["Policies"] for s in d["Statement"]]
+    assert {
+        "Effect": "Allow",
+        "Action": ["sqs:ChangeMessageVisibility"],
+        "Resource": template.SYNC_QUEUE_ARN,
+    } in (statements)
