@@ -424,27 +424,41 @@ def test_a_failed_fifo_record_holds_its_group_until_the_visibility_timeout(queue
     assert delivered == ["b-1", "b-2"]
 
 
-def test_a_failing_fifo_record_comes_back_in_order_then_goes_to_the_dead_letter_queue(queues: Any) -> None:
+@pytest.fixture
+def sqs_clock(monkeypatch: Any) -> list[float]:
+    """SQS's clock (moto's, in process), moved forward by the seconds put in it: a visibility
+    timeout passes without waiting for it."""
+    import moto.sqs.models as models
+
+    offset = [0.0]
+    millis, seconds = models.unix_time_millis, models.unix_time
+    monkeypatch.setattr(models, "unix_time_millis", lambda *a: millis(*a) + offset[0] * 1000)
+    monkeypatch.setattr(models, "unix_time", lambda *a: seconds(*a) + offset[0])
+    return offset
+
+
+def test_a_failing_fifo_record_comes_back_in_order_then_goes_to_the_dead_letter_queue(
+    queues: Any, sqs_clock: list[float]
+) -> None:
     from infra.local.pollers import FifoQueuePoller
 
     sqs = queues.sqs
-    url, arn, dlq = queues("sync-short", visibility=1, max_receives=3, fifo=True)
+    url, arn, dlq = queues("sync-redrive", visibility=60, max_receives=3, fifo=True)
     delivered: list[str] = []
     runner = Runner({"Worker": _fifo_handler(delivered)})
     poller = FifoQueuePoller(runner, sqs, url, arn, "Worker")
     _send(sqs, url, "a", "poison-1", "a-2")
     _send(sqs, url, "b", "b-1")
-
-    def dead_lettered() -> bool:
-        _settle(poller)
-        attributes = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
-        return attributes["Attributes"]["ApproximateNumberOfMessages"] == "2"
-
-    assert until(dead_lettered, timeout=60), runner.calls
-    group_a = [b for b in runner.batches("Worker") if "poison-1" in b]
-    assert group_a == [["poison-1", "a-2"]] * 3  # maxReceiveCount receives, the order kept
+    assert _settle(poller) == 3
+    for _ in range(2):
+        assert _settle(poller) == 0  # held until the visibility timeout
+        sqs_clock[0] += 61
+        assert _settle(poller) == 2  # then back, the group's first message first
+    assert [b for b in runner.batches("Worker") if "poison-1" in b] == [["poison-1", "a-2"]] * 3
     assert delivered == ["b-1"]
-    assert _bodies(sqs, dlq) == ["poison-1", "a-2"]  # SQS's redrive, after the third receive
+    sqs_clock[0] += 61
+    assert _settle(poller) == 0  # received maxReceiveCount times: SQS moves them instead
+    assert _bodies(sqs, dlq) == ["poison-1", "a-2"]
     _send(sqs, url, "a", "a-3")
-    assert until(lambda: _settle(poller) or "a-3" in delivered, timeout=30)
+    assert _settle(poller) == 1
     assert delivered == ["b-1", "a-3"]
