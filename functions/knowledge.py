@@ -258,4 +258,12 @@ def chunks_by_id(ctx: QueryCtx, args: IdsArgs) -> dict[str, Any]:
 def index_vectors(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """The table's stream → S3 Vectors: each knowledge document's vector put, changed or deleted
     (``KnowledgeIndexerFunction``; idempotent, so a redelivered record changes nothing)."""
-    return {"batchItemFailures": index_records(event.get("Records", []))}
+    from ontology.runtime.streams import batch_response
+
+    records = list(event.get("Records", []))
+    failures = index_records(records)
+    if not failures:
+        return batch_response(records, None)
+    sequence = failures[0]["itemIdentifier"]
+    sequences = [(r.get("dynamodb") or {}).get("SequenceNumber") for r in records]
+    return batch_response(records, sequences.index(sequence) if sequence in sequences else 0)

@@ -23,6 +23,7 @@ from infra import ROOT
 from ontology.auth.ratelimit import ORIGIN_VERIFY_HEADER, RATE_PREFIX
 from ontology.data.models import table_definition
 from ontology.runtime.registry import FunctionSpec, load_all
+from ontology.sync import queue as sync_queue
 
 TEMPLATE_PATH = ROOT / "template.yaml"
 
@@ -229,17 +230,40 @@ PURCHASE_EXECUTIONS_ARN = {
 }
 
 
-def table_stream(starting: str = "TRIM_HORIZON", patterns: list[str] | None = None) -> dict[str, Any]:
-    """An event source on the table's stream, the platform's settings: batches of 100 at once, 10
-    retries, a failing batch bisected, failures reported per record; ``patterns``: its filters."""
+#: Where every stream mapping sends what it gives up on (Lambda's invocation record: the function, the
+#: condition, the shard and the sequence numbers of the records skipped), watched by an alarm.
+STREAM_FAILURES = "StreamFailureQueue"
+
+
+def table_stream(
+    starting: str = "TRIM_HORIZON",
+    patterns: list[str] | None = None,
+    *,
+    parallelization: int = 1,
+    max_age: int = 3600,
+) -> dict[str, Any]:
+    """An event source on the table's stream, the platform's settings: batches of 100 at once, a
+    failing batch bisected, failures reported per record (ontology.runtime.streams: a handler's answer
+    isolates the failing record), 10 retries, then the record is skipped and its invocation record
+    sent to :data:`STREAM_FAILURES`. ``patterns``: its filters; ``parallelization``: batches of one
+    shard in flight at once (records of one partition key stay in order, and a failing record holds
+    back only its own share of the shard); ``max_age``: seconds after which a record still not
+    processed is skipped the same way (Lambda's default, -1, waits for the stream's 24 hours, and a
+    record Lambda cannot even invoke the function for, throttled or refused, is never retried out)."""
     properties: dict[str, Any] = {
         "Stream": {"Fn::GetAtt": ["Table", "StreamArn"]},
         "StartingPosition": starting,
         "BatchSize": 100,
         "MaximumBatchingWindowInSeconds": 0,
         "MaximumRetryAttempts": 10,
+        "MaximumRecordAgeInSeconds": max_age,
         "BisectBatchOnFunctionError": True,
+        "ParallelizationFactor": parallelization,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        # Type SQS: SAM grants the function's role sqs:SendMessage on exactly this queue
+        "DestinationConfig": {
+            "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": [STREAM_FAILURES, "Arn"]}}
+        },
     }
     if patterns:
         properties["FilterCriteria"] = {"Filters": [{"Pattern": p} for p in patterns]}
@@ -299,6 +323,7 @@ def _vector_resources() -> dict[str, Any]:
             "MemorySize": 256,
             "Timeout": 60,
             "Events": {
+                # one document's vector changes in the order of its writes (one partition key)
                 "Knowledge": table_stream(
                     patterns=[json.dumps(p, separators=(",", ":")) for p in KNOWLEDGE_FILTER]
                 )
@@ -443,6 +468,23 @@ RESOURCE_SKIPS: dict[str, list[tuple[str, str]]] = {
     "SyncDeadLetterQueue": [
         ("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), as the sync queue.")
     ],
+    "SyncRecheckDeadLetterQueue": [
+        ("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), as the sync queue.")
+    ],
+    "StreamFailureQueue": [
+        (
+            "CKV_AWS_27",
+            "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), as the jobs queue; it holds "
+            "Lambda's invocation records (sequence numbers, never the records themselves).",
+        )
+    ],
+    "AlarmTopic": [
+        (
+            "CKV_AWS_26",
+            "CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key, and a customer "
+            "key would need its own key policy and cost; the notifications name an alarm and a count.",
+        )
+    ],
     "Distribution": [
         (
             "CKV_AWS_68",
@@ -526,6 +568,119 @@ def with_log_groups(resources: dict[str, Any]) -> dict[str, Any]:
     for logical_id, skips in RESOURCE_SKIPS.items():
         if logical_id in out:
             out[logical_id] = {**out[logical_id], "Metadata": _checkov(skips)}
+    return out
+
+
+#: The operator's notifications: every alarm publishes here (AlarmEmail subscribes an address).
+ALARM_TOPIC = "AlarmTopic"
+
+
+def _alarm_resources() -> dict[str, Any]:
+    return {
+        STREAM_FAILURES: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1209600},
+        },
+        ALARM_TOPIC: {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"DisplayName": {"Fn::Sub": "${AWS::StackName} alarms"}},
+        },
+        "AlarmEmailSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Condition": "HasAlarmEmail",
+            "Properties": {
+                "TopicArn": {"Ref": ALARM_TOPIC},
+                "Protocol": "email",
+                "Endpoint": {"Ref": "AlarmEmail"},
+            },
+        },
+    }
+
+
+def _target(value: Any) -> str | None:
+    """The logical id a ``Fn::GetAtt`` names."""
+    return value["Fn::GetAtt"][0] if isinstance(value, dict) and "Fn::GetAtt" in value else None
+
+
+def dead_letter_queues(resources: dict[str, Any]) -> dict[str, str]:
+    """Every queue something gives up into, with what: a queue's redrive target, a function's
+    dead-letter queue (crons, invoked asynchronously), a stream mapping's failure destination."""
+    found: dict[str, str] = {}
+    for logical_id, res in resources.items():
+        props = res.get("Properties") or {}
+        if res.get("Type") == "AWS::SQS::Queue" and "RedrivePolicy" in props:
+            target = _target(props["RedrivePolicy"]["deadLetterTargetArn"])
+            if target:
+                found[target] = f"messages {logical_id} received too often without success"
+        if res.get("Type") != "AWS::Serverless::Function":
+            continue
+        target = _target((props.get("DeadLetterQueue") or {}).get("TargetArn"))
+        if target and target not in found:
+            found[target] = "failed asynchronous invocations"
+        for event in (props.get("Events") or {}).values():
+            destination = ((event.get("Properties") or {}).get("DestinationConfig") or {}).get("OnFailure")
+            target = _target((destination or {}).get("Destination"))
+            if target:
+                found[target] = "stream records a mapping skipped after its retries or the record age"
+    return found
+
+
+def _kebab(logical_id: str) -> str:
+    import re
+
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", logical_id).lower()
+
+
+def with_alarms(resources: dict[str, Any]) -> dict[str, Any]:
+    """An alarm on every dead-letter queue and failure destination (a message there is a failure the
+    platform gave up on), and on every stream mapping that falls behind (its oldest record over a
+    minute old for five minutes: a batch retrying, or more writes than it keeps up with), each
+    notifying :data:`ALARM_TOPIC`."""
+    out = dict(resources)
+    for queue, what in sorted(dead_letter_queues(resources).items()):
+        out[f"{queue}Alarm"] = {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": {"Fn::Sub": "${AWS::StackName}-" + _kebab(queue)},
+                "AlarmDescription": f"{queue} has messages: {what}. Read them, fix the cause, redrive.",
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}],
+                "Statistic": "Maximum",
+                "Period": 60,
+                "EvaluationPeriods": 1,
+                "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [{"Ref": ALARM_TOPIC}],
+            },
+        }
+    for logical_id, res in resources.items():
+        events = (res.get("Properties") or {}).get("Events") or {}
+        if res.get("Type") != "AWS::Serverless::Function":
+            continue
+        if any(e.get("Type") == "DynamoDB" for e in events.values()):
+            name = logical_id.removesuffix("Function")
+            out[f"{name}IteratorAgeAlarm"] = {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {
+                    "AlarmName": {"Fn::Sub": "${AWS::StackName}-" + _kebab(name) + "-iterator-age"},
+                    "AlarmDescription": (
+                        f"{logical_id} is more than a minute behind the table's stream: a batch is "
+                        "retrying (its logs say why) or the writes outpace it."
+                    ),
+                    "Namespace": "AWS/Lambda",
+                    "MetricName": "IteratorAge",
+                    "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": logical_id}}],
+                    "Statistic": "Maximum",
+                    "Period": 60,
+                    "EvaluationPeriods": 5,
+                    "Threshold": 60000,
+                    "ComparisonOperator": "GreaterThanThreshold",
+                    "TreatMissingData": "notBreaching",
+                    "AlarmActions": [{"Ref": ALARM_TOPIC}],
+                },
+            }
     return out
 
 
@@ -693,7 +848,8 @@ def _scheduler_resources() -> dict[str, Any]:
                 "MemorySize": 256,
                 "Timeout": 30,
                 "Events": {
-                    "Outbox": table_stream(patterns=[OUTBOX_FILTER]),
+                    # jobs are independent: a job that cannot be dispatched holds back half the shard
+                    "Outbox": table_stream(patterns=[OUTBOX_FILTER], parallelization=2),
                 },
                 "Policies": [
                     {
@@ -849,6 +1005,7 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
         "Resource": {"Ref": "AppSecrets"},
     }
     send = {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": SYNC_QUEUE_ARN}
+    retry = {"Effect": "Allow", "Action": ["sqs:ChangeMessageVisibility"], "Resource": SYNC_QUEUE_ARN}
     manage = {
         **MANAGE_CONNECTIONS,
         "Resource": [
@@ -972,13 +1129,19 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
                 # high-throughput FIFO: ordering (and its throughput) per connection, not per queue
                 "DeduplicationScope": "messageGroup",
                 "FifoThroughputLimit": "perMessageGroupId",
-                "VisibilityTimeout": 180,
+                # ontology.sync.queue, "Timing": what the worker fails comes back in seconds (it says
+                # when); this is the wait after a crash, at least the worker's timeout
+                "VisibilityTimeout": sync_queue.VISIBILITY_TIMEOUT,
                 "MessageRetentionPeriod": 3600,
                 "RedrivePolicy": {
                     "deadLetterTargetArn": {"Fn::GetAtt": ["SyncDeadLetterQueue", "Arn"]},
-                    "maxReceiveCount": 5,
+                    "maxReceiveCount": sync_queue.MAX_RECEIVES,
                 },
             },
+        },
+        "SyncRecheckDeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1209600},
         },
         "SyncRecheckQueue": {
             "Type": "AWS::SQS::Queue",
@@ -986,6 +1149,10 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
                 "SqsManagedSseEnabled": True,
                 "MessageRetentionPeriod": 3600,
                 "VisibilityTimeout": 60,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": ["SyncRecheckDeadLetterQueue", "Arn"]},
+                    "maxReceiveCount": 5,
+                },
             },
         },
         "SyncConnectFunction": _sync_function(
@@ -1001,8 +1168,9 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
             "sync.worker",
             "Sync: a connection's messages and invalidations, in order -> its pushes.",
             # send: the item that runs the new subscriptions one item may not (limits.ITEM_RUNS)
-            [table_read, sync_items, secret, manage, invoke, send],
-            Timeout=150,
+            # retry: when a record it failed comes back (ontology.sync.queue, "Timing")
+            [table_read, sync_items, secret, manage, invoke, send, retry],
+            Timeout=sync_queue.WORKER_TIMEOUT,
             Events={
                 "Queue": {
                     "Type": "SQS",
@@ -1040,7 +1208,9 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
                         "FunctionResponseTypes": ["ReportBatchItemFailures"],
                     },
                 },
-                "Writes": table_stream("LATEST"),
+                # every client's live updates pass here: a failing write holds back a quarter of
+                # the shard, and a write not invalidated within ten minutes is skipped (and alarms)
+                "Writes": table_stream("LATEST", parallelization=4, max_age=600),
             },
         ),
         "SyncKeepAliveFunction": _sync_function(
@@ -1398,6 +1568,7 @@ def build_template() -> dict[str, Any]:
     resources.update(_scheduler_resources())
     resources.update(_sync_resources(registry))
     resources.update(_vector_resources())
+    resources.update(_alarm_resources())
     resources[STATE_MACHINE] = _state_machine()
     resources["TokenPurchaseLogs"] = {
         "Type": "AWS::Logs::LogGroup",
@@ -1418,7 +1589,7 @@ def build_template() -> dict[str, Any]:
     }
     resources["TokenPurchaseLogs"]["Metadata"] = _checkov([LOG_GROUP_SKIP])
     resources["TokenPurchaseLogs"]["Properties"]["RetentionInDays"] = {"Ref": "LogRetentionDays"}
-    resources = with_log_groups(resources)
+    resources = with_alarms(with_log_groups(resources))
 
     parameters: dict[str, Any] = {
         "Stage": {
@@ -1509,6 +1680,15 @@ def build_template() -> dict[str, Any]:
                 ' {"window": 60, "max": 5}}}; empty: Better Auth defaults (docs/auth.md).'
             ),
         },
+        "AlarmEmail": {
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": "^([^@\\s]+@[^@\\s]+)?$",
+            "Description": (
+                "An address the alarms' topic (AlarmTopicArn) emails (AWS asks it to confirm first);"
+                " empty: subscribe what you use to the topic yourself."
+            ),
+        },
         "FunctionCallLimit": {
             "Type": "String",
             "Default": "1000/60",
@@ -1540,7 +1720,10 @@ def build_template() -> dict[str, Any]:
             " on Lambda and DynamoDB."
         ),
         "Parameters": parameters,
-        "Conditions": {"HasAuthBaseUrl": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AuthBaseUrl"}, ""]}]}},
+        "Conditions": {
+            "HasAuthBaseUrl": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AuthBaseUrl"}, ""]}]},
+            "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+        },
         "Globals": {
             "Function": {
                 "Runtime": "python3.11",
@@ -1615,6 +1798,13 @@ def build_template() -> dict[str, Any]:
             "TokenPurchaseStateMachineArn": {
                 "Description": "The token purchase saga (executions are named after purchase ids).",
                 "Value": {"Ref": STATE_MACHINE},
+            },
+            "AlarmTopicArn": {
+                "Description": (
+                    "The SNS topic every alarm notifies: a dead-letter queue or a stream failure"
+                    " destination with messages, a stream mapping falling behind (docs/deploying.md)."
+                ),
+                "Value": {"Ref": ALARM_TOPIC},
             },
             "OntologyLayerArn": {
                 "Description": "The ontology layer version.",

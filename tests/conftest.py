@@ -51,6 +51,19 @@ def _assert_no_scans() -> Iterator[None]:
     assert not SCANS, f"Scan was called: {SCANS}"
 
 
+def seconds_hidden(queue_url: str, body: str) -> float:
+    """Seconds until the SQS message with ``body`` (or this message id) is visible again (moto's own
+    bookkeeping, in process): how long SQS will hold it, read without waiting for it."""
+    import time
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_queue(queue_url.rsplit("/", 1)[1])
+    (message,) = [m for m in queue._messages if body in (m.body, m.id)]
+    return float(message.visible_at) / 1000 - time.time()
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     """moto in-process, every request under the one moto lock."""

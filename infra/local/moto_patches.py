@@ -18,6 +18,14 @@ moto is pinned (requirements/lock.txt) because these touch its internals; each p
 - ``Role.put_policy``: moto's CloudFormation hands a role's inline policy over as a dict, which moto
   keeps as is and its IAM API then returns as Python's ``repr``, not JSON; it is kept as JSON text,
   as IAM holds it (the local stack's IAM enforcement reads the same text).
+- ``SQSBackend.receive_message`` on a FIFO queue: moto decides whether a message group is in flight
+  while it walks the messages, one message at a time, so when a batch of a group comes back after its
+  visibility timeout a later message can be handed out before the first one (measured: a group's
+  second message delivered alone, then its first). SQS hands a group's messages out in order and
+  none of them while one is in flight; the patched receive decides that before it hands anything
+  out, and once it passes over a message of a group it hands out no later one of that group. Its
+  redrive (a message received ``maxReceiveCount`` times goes to the dead-letter queue at its next
+  receive) is moto's.
 """
 
 from __future__ import annotations
@@ -68,6 +76,33 @@ def install_moto_patches() -> None:
             return result
 
         setattr(SQSBackend, name, sent)
+    original_receive = SQSBackend.receive_message
+
+    def receive_message(  # noqa: PLR0917 (moto's own signature: it passes them by position)
+        self: Any,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: list[str] | None = None,
+    ) -> list[Any]:
+        queue = self.get_queue(queue_name)
+        if not queue.fifo_queue:
+            return list(
+                original_receive(
+                    self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names
+                )
+            )
+        from moto.core.utils import unix_time
+
+        deadline = unix_time() + wait_seconds_timeout
+        while True:
+            got = _receive_fifo(self, queue, count, visibility_timeout, message_attribute_names or [])
+            if got or not wait_seconds_timeout or unix_time() > deadline:
+                return got
+            queue.wait_for_messages(1)
+
+    SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
     query_index.install()
 
     import json
@@ -82,6 +117,48 @@ def install_moto_patches() -> None:
 
     Role.put_policy = put_policy  # type: ignore[method-assign]
     _installed = True
+
+
+def _receive_fifo(
+    backend: Any, queue: Any, count: int, visibility_timeout: int, attribute_names: list[str]
+) -> list[Any]:
+    """Up to ``count`` messages of a FIFO queue as SQS hands them out: each group's in order, none of
+    a group while one of its messages is in flight (or waits out its delay)."""
+    from copy import deepcopy
+
+    from moto.sqs.models import _filter_message_attributes
+
+    for message in list(queue.pending_messages):
+        if message.visible:  # its visibility timeout passed: no longer in flight
+            queue.pending_messages.remove(message)
+    held = {m.group_id for m in queue.pending_messages}
+    redrive = queue.redrive_policy if queue.dead_letter_queue is not None else None
+    result: list[Any] = []
+    to_dead_letters: list[Any] = []
+    for message in list(queue._messages):
+        group = message.group_id
+        if group in held:
+            continue
+        if not message.visible or message.delayed:
+            held.add(group)  # nothing behind it in its group goes first
+            continue
+        if redrive and message.approximate_receive_count >= redrive["maxReceiveCount"]:
+            to_dead_letters.append(message)
+            continue
+        if not backend.is_message_valid_based_on_retention_period(queue.name, message):
+            held.add(group)
+            continue
+        queue.pending_messages.add(message)
+        message.mark_received(visibility_timeout=visibility_timeout)
+        copied = deepcopy(message)  # as moto does: the caller's copy, its attributes filtered
+        _filter_message_attributes(copied, attribute_names)
+        result.append(copied)
+        if len(result) >= count:
+            break
+    for message in to_dead_letters:
+        queue._messages.remove(message)
+        queue.dead_letter_queue.add_message(message)
+    return result
 
 
 def _check_then_apply(backend: Any, transact_items: list[dict[str, Any]]) -> None:

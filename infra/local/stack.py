@@ -176,7 +176,7 @@ class LocalStack:
             SchedulePoller,
             StreamPoller,
             cron_events,
-            stream_filters,
+            stream_mappings,
         )
         from ontology.settings import get_settings
 
@@ -187,17 +187,10 @@ class LocalStack:
         streams = boto3.client("dynamodbstreams", endpoint_url=self.aws_endpoint, region_name=region)
         sqs = boto3.client("sqs", endpoint_url=self.aws_endpoint, region_name=region)
         scheduler = boto3.client("scheduler", endpoint_url=self.aws_endpoint, region_name=region)
-        # the table's two stream mappings (scheduler outbox, sync invalidation), read once
+        # the table's stream mappings (scheduler outbox, sync invalidation, knowledge), read once,
+        # each with the template's settings (retries, bisection, failure destination, …)
         self.stream_poller = StreamPoller(
-            self.runner,
-            streams,
-            stream_arn,
-            "SchedulerDispatcherFunction",
-            stream_filters(template, "SchedulerDispatcherFunction"),
-            also=(
-                ("SyncInvalidatorFunction", stream_filters(template, "SyncInvalidatorFunction")),
-                ("KnowledgeIndexerFunction", stream_filters(template, "KnowledgeIndexerFunction")),
-            ),
+            self.runner, streams, stream_arn, stream_mappings(template, self.physical)
         )
         self.queue_poller = QueuePoller(
             self.runner, sqs, settings.jobs_queue_url, settings.jobs_queue_arn, "SchedulerRunnerFunction"
@@ -234,6 +227,16 @@ class LocalStack:
         )
         for poller, wait, channel in pollers:
             self._spawn(self._loop(poller.poll_once, wait, channel))
+        from infra.template import dead_letter_queues
+
+        # what the template's alarms watch: a message in one of these is a failure given up on
+        self.dead_letters = {
+            logical: (self.physical[logical], what)
+            for logical, what in dead_letter_queues(template["Resources"]).items()
+            if logical in self.physical
+        }
+        self._dead_letters_seen = dict.fromkeys(self.dead_letters, 0)
+        self._sqs = sqs
 
     def _loop(self, step: Any, wait: float, channel: str | None = None) -> Any:
         from infra.local import wake
@@ -595,6 +598,7 @@ class LocalStack:
 
         last_sweep = time.monotonic()
         while not self._stop.wait(1.0):
+            self._watch_dead_letters()
             now = time.monotonic()
             if self.journal.size() > COMPACT_BYTES:
                 self.journal.compact(self._capture)
@@ -602,6 +606,23 @@ class LocalStack:
                 with MOTO_LOCK, committing():  # TTL deletions are writes too: journaled
                     expire_ttl_items()
                 last_sweep = now
+
+    def _watch_dead_letters(self) -> None:
+        """The template's alarms, locally (moto's CloudFormation creates no alarm and nothing evaluates
+        one): a line in the stack's output when a dead-letter queue or failure destination holds more
+        messages than when it last looked."""
+        for logical, (url, what) in self.dead_letters.items():
+            try:
+                attributes = self._sqs.get_queue_attributes(
+                    QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+                )
+            except Exception:
+                log.debug("could not read %s's depth", logical, exc_info=True)
+                continue
+            count = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+            if count > self._dead_letters_seen[logical]:
+                log.warning("alarm: %s holds %d message(s): %s (%s)", logical, count, what, url)
+            self._dead_letters_seen[logical] = count
 
     def _redispatch_pending_jobs(self) -> int:
         """Send every pending job on its way again. A job's document is durable, but the queue

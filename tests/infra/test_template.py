@@ -483,3 +483,116 @@ def test_functions_that_need_the_public_url_read_it_from_the_stack() -> None:
     assert readers == {"AuthApiFunction", "ConvexHttpFunction"} | declared
     output = tpl["Outputs"]["PublicUrl"]["Value"]
     assert output == parameter["Properties"]["Value"]
+
+
+def _functions(resources: dict[str, Any]) -> dict[str, Any]:
+    return {k: r for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+
+
+def _events(resources: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any]]]:
+    """(function, event properties) of every event of that type."""
+    return [
+        (logical, event["Properties"])
+        for logical, function in _functions(resources).items()
+        for event in (function["Properties"].get("Events") or {}).values()
+        if event["Type"] == kind
+    ]
+
+
+def test_every_stream_mapping_has_a_failure_destination_and_bounded_retries() -> None:
+    resources = template.load_template()["Resources"]
+    mappings = _events(resources, "DynamoDB")
+    assert {logical for logical, _ in mappings} == {
+        "SchedulerDispatcherFunction",
+        "SyncInvalidatorFunction",
+        "KnowledgeIndexerFunction",
+    }
+    for logical, p in mappings:
+        destination = p["DestinationConfig"]["OnFailure"]
+        assert destination["Type"] == "SQS", logical  # SAM grants sqs:SendMessage on exactly this queue
+        queue = resources[destination["Destination"]["Fn::GetAtt"][0]]
+        # Lambda takes a standard queue (or topic) for a stream's failures, never a FIFO queue
+        assert queue["Type"] == "AWS::SQS::Queue" and "FifoQueue" not in queue["Properties"], logical
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+        assert p["MaximumRetryAttempts"] == 10 and p["BisectBatchOnFunctionError"] is True, logical
+        assert p["FunctionResponseTypes"] == ["ReportBatchItemFailures"], logical
+        # Lambda's bounds, and below the stream's 24 hours (else -1 would be the same)
+        assert 60 <= p["MaximumRecordAgeInSeconds"] < 24 * 3600, logical
+        assert 1 <= p["ParallelizationFactor"] <= 10, logical
+    writes = dict(mappings)["SyncInvalidatorFunction"]
+    assert writes["ParallelizationFactor"] > 1  # every client's updates: a failure holds back a share
+
+
+def _dead_letter_queues(resources: dict[str, Any]) -> set[str]:
+    found = set()
+    for res in resources.values():
+        props = res.get("Properties") or {}
+        if "RedrivePolicy" in props:
+            found.add(props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0])
+        if "DeadLetterQueue" in props:
+            found.add(props["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0])
+    for _, p in _events(resources, "DynamoDB"):
+        found.add(p["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0])
+    return found
+
+
+def test_every_queue_gives_up_into_a_dead_letter_queue_and_every_one_has_an_alarm() -> None:
+    tpl = template.load_template()
+    resources = tpl["Resources"]
+    consumed = {p["Queue"]["Fn::GetAtt"][0] for _, p in _events(resources, "SQS")}
+    assert consumed == {"JobsQueue", "SyncQueue", "SyncRecheckQueue"}
+    for queue in consumed:
+        assert resources[queue]["Properties"]["RedrivePolicy"]["maxReceiveCount"] >= 1, queue
+    dead_letters = _dead_letter_queues(resources)
+    assert dead_letters == {
+        "JobsDeadLetterQueue",
+        "SyncDeadLetterQueue",
+        "SyncRecheckDeadLetterQueue",
+        "StreamFailureQueue",
+    }
+    alarms = {}
+    for res in resources.values():
+        if res["Type"] == "AWS::CloudWatch::Alarm" and res["Properties"]["Namespace"] == "AWS/SQS":
+            (dimension,) = res["Properties"]["Dimensions"]
+            alarms[dimension["Value"]["Fn::GetAtt"][0]] = res["Properties"]
+    assert set(alarms) == dead_letters
+    for queue, alarm in alarms.items():
+        assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible", queue
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0), queue
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], queue
+    lagging = {
+        res["Properties"]["Dimensions"][0]["Value"]["Ref"]
+        for res in resources.values()
+        if res["Type"] == "AWS::CloudWatch::Alarm" and res["Properties"]["MetricName"] == "IteratorAge"
+    }
+    assert lagging == {logical for logical, _ in _events(resources, "DynamoDB")}
+    assert resources["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
+    assert tpl["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
+    assert resources["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
+
+
+def test_sqs_timings_are_lambdas_and_a_failed_sync_record_does_not_freeze_its_connection() -> None:
+    from ontology.sync import queue
+
+    resources = template.load_template()["Resources"]
+    for logical, p in _events(resources, "SQS"):
+        visibility = resources[p["Queue"]["Fn::GetAtt"][0]]["Properties"]["VisibilityTimeout"]
+        # Lambda refuses a mapping whose queue's visibility timeout is shorter than the function's
+        assert visibility >= resources[logical]["Properties"]["Timeout"], logical
+        assert p["FunctionResponseTypes"] == ["ReportBatchItemFailures"], logical
+    sync = resources["SyncQueue"]["Properties"]
+    worker = resources["SyncWorkerFunction"]["Properties"]
+    # a crash holds a connection's updates for the visibility timeout: under two minutes
+    assert sync["VisibilityTimeout"] == queue.VISIBILITY_TIMEOUT <= 120
+    assert worker["Timeout"] == queue.WORKER_TIMEOUT <= queue.VISIBILITY_TIMEOUT
+    # the worker starts no item it could not finish: the longest (an action) fits in what is left
+    assert queue.WORKER_TIMEOUT > queue.ITEM_SECONDS > template.TIMEOUT["action"]
+    assert sync["RedrivePolicy"]["maxReceiveCount"] == queue.MAX_RECEIVES
+    # a record failing to its last receive has its connection closed within a minute
+    assert len(queue.RETRY_SECONDS) == queue.MAX_RECEIVES - 1 and sum(queue.RETRY_SECONDS) < 60
+    statements = [s for d in worker["Policies"] for s in d["Statement"]]
+    assert {
+        "Effect": "Allow",
+        "Action": ["sqs:ChangeMessageVisibility"],
+        "Resource": template.SYNC_QUEUE_ARN,
+    } in (statements)

@@ -47,7 +47,7 @@ def stack(aws: None) -> Iterator[Stack]:
     from infra.local import iam
     from infra.local.cloudformation import stand_up
     from infra.local.credentials import ActingCredentials, FunctionRoles
-    from infra.local.pollers import QueuePoller, SchedulePoller, StreamPoller, stream_filters
+    from infra.local.pollers import QueuePoller, SchedulePoller, StreamPoller, stream_mappings
     from infra.local.runner import LambdaRunner, install_moto_lambda
     from infra.template import load_template
     from ontology.aws import reset_clients, use_credentials
@@ -102,8 +102,7 @@ def stack(aws: None) -> Iterator[Stack]:
             runner,
             boto3.client("dynamodbstreams"),
             stream_arn,
-            "SchedulerDispatcherFunction",
-            stream_filters(template, "SchedulerDispatcherFunction"),
+            [m for m in stream_mappings(template, physical) if m.target == "SchedulerDispatcherFunction"],
         ),
         queue=QueuePoller(runner, sqs, queue_url, queue_arn, "SchedulerRunnerFunction"),
         schedules=SchedulePoller(scheduler_client, sqs, group, {queue_arn: queue_url}),

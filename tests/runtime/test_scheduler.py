@@ -268,11 +268,48 @@ def test_cancel_of_another_orgs_job_is_not_found(stack, owner) -> None:
 
 
 def test_the_stream_filter_admits_only_new_jobs() -> None:
-    from infra.local.pollers import matches, stream_filters
+    from infra.local.pollers import matches, stream_mappings
     from infra.template import load_template
 
-    (pattern,) = stream_filters(load_template(), "SchedulerDispatcherFunction")
+    (dispatcher,) = [m for m in stream_mappings(load_template()) if m.target == "SchedulerDispatcherFunction"]
+    (pattern,) = dispatcher.filters
     job = {"eventName": "INSERT", "dynamodb": {"NewImage": {"tb": {"S": "scheduledFunctions"}}}}
     assert matches(pattern, job)
     assert not matches(pattern, {**job, "eventName": "MODIFY"})
     assert not matches(pattern, {"eventName": "INSERT", "dynamodb": {"NewImage": {"tb": {"S": "entities"}}}})
+
+
+def test_a_job_that_cannot_be_dispatched_goes_to_the_stream_failure_queue(stack, owner, monkeypatch) -> None:
+    """The dispatcher's mapping with the template's settings: its record retried 10 times, then
+    skipped, and Lambda's invocation record sent to the failure destination with the dispatcher's own
+    role (SAM grants it sqs:SendMessage there; the local stack enforces it). The jobs behind it go on."""
+    import boto3
+
+    from ontology.runtime import scheduler
+
+    def down(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("the jobs queue is down")
+
+    monkeypatch.setattr(scheduler, "dispatch", down)
+    stack.stream.retry_delay = 0  # the same retries, without the waits between them
+    lost = invoke(schedule_post, {"name": "lost"}, owner)
+    for _ in range(50):
+        stack.stream.poll_once()
+    assert stack.stream.pending() == 0
+    monkeypatch.undo()
+    invoke(schedule_post, {"name": "next"}, owner)
+    stack.drain()
+    assert len(_posts(owner, "next")) == 1
+    assert _job(lost)["state"] == "pending"
+    sqs = boto3.client("sqs")
+    (message,) = sqs.receive_message(QueueUrl=stack.physical["StreamFailureQueue"], MaxNumberOfMessages=10)[
+        "Messages"
+    ]
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 11
+    assert record["requestContext"]["functionArn"].endswith(
+        ":" + stack.physical["SchedulerDispatcherFunction"]
+    )
+    assert record["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert record["DDBStreamBatchInfo"]["streamArn"] == stack.stream.stream_arn

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from ontology import run_mutation
+from tests.conftest import seconds_hidden
+from tests.infra.localstack import until
 
 ORG = "org_01M8BBBBBBBBBBBBBBBBBBBBBB"
 IDENTITY = {"userId": "usr_01M8BBBBBBBBBBBBBBBBBBBBBB", "organizationId": ORG, "role": "org_owner"}
@@ -427,3 +429,127 @@ def test_a_message_adding_more_than_one_item_runs_continues_in_the_items_behind_
     assert answered == [[0, 1], [2, 3], [4]]
     assert all(b["startVersion"] == a["endVersion"] for a, b in itertools.pairwise(chain))
     assert not any(q.get("pending") for q in sync.state.load("c1").queries.values())
+
+
+# ------------------------------------------------------------------------- failures and their timing
+
+
+@pytest.fixture
+def served(sync: Any) -> Any:
+    """The sync queue as the template makes it (its visibility timeout, its redrive to a dead-letter
+    queue), served by the local stack's FIFO poller to the real worker handler."""
+    from infra.local.pollers import FifoQueuePoller
+    from ontology.sync import queue
+    from ontology.sync.socket import worker_handler
+
+    dlq = sync.sqs.create_queue(QueueName="t-sync-dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    dlq_arn = sync.sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.MAX_RECEIVES}
+    sync.sqs.set_queue_attributes(
+        QueueUrl=sync.fifo,
+        Attributes={"VisibilityTimeout": str(queue.VISIBILITY_TIMEOUT), "RedrivePolicy": json.dumps(redrive)},
+    )
+    arn = sync.sqs.get_queue_attributes(QueueUrl=sync.fifo, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+
+    class Worker:
+        roles = None
+
+        def invoke(self, target: str, event: dict[str, Any]) -> Any:
+            return worker_handler(event, None)
+
+    sync.poller = FifoQueuePoller(Worker(), sync.sqs, sync.fifo, arn, "SyncWorkerFunction")
+    sync.dlq = dlq
+    counter = itertools.count()
+
+    def enqueue(body: dict[str, Any]) -> str:
+        """Queue an item of the connection's group; its message id."""
+        return str(
+            sync.sqs.send_message(
+                QueueUrl=sync.fifo,
+                MessageBody=json.dumps(body),
+                MessageGroupId=body["c"],
+                MessageDeduplicationId=str(next(counter)),
+            )["MessageId"]
+        )
+
+    def settle() -> None:
+        sync.poller.poll_once()
+        assert until(sync.poller.idle, timeout=30)
+
+    sync.enqueue, sync.settle = enqueue, settle
+    return sync
+
+
+def _left(sqs: Any, url: str) -> int:
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return sum(int(attributes[n]) for n in names)
+
+
+def test_a_failed_sync_record_comes_back_in_a_second_not_after_the_visibility_timeout(served: Any) -> None:
+    from ontology.sync import queue
+
+    served.connect()
+    doc = _lesson("watched")
+    served.send(_add(0, 0, "entities:get", {"id": doc}))
+    served.fail_invokes = True
+    first, second = served.enqueue({"c": "c1", "inv": ["0"]}), served.enqueue({"c": "c1", "inv": ["0"]})
+    served.settle()
+    # both back after the first retry's wait, the one behind the failed record too (SQS would hold
+    # the group for the 90 s visibility timeout otherwise)
+    assert queue.VISIBILITY_TIMEOUT == 90
+    assert seconds_hidden(served.fifo, first) <= queue.RETRY_SECONDS[0]
+    assert seconds_hidden(served.fifo, second) <= queue.RETRY_SECONDS[0]
+    served.fail_invokes = False
+    runs = len(served.runs)
+    assert until(lambda: served.settle() or _left(served.sqs, served.fifo) == 0, timeout=30)
+    assert len(served.runs) > runs and served.closed == []  # applied (the query ran again)
+
+
+def test_a_sync_record_failing_to_its_last_receive_closes_the_connection(
+    served: Any, monkeypatch: Any
+) -> None:
+    from ontology.sync import queue
+
+    monkeypatch.setattr(queue, "RETRY_SECONDS", (1, 1, 1, 1))  # the same receives, sooner
+    served.connect()
+    served.send(_add(0, 0, "entities:get", {"id": _lesson("broken")}))
+    served.fail_invokes = True
+    first, second = served.enqueue({"c": "c1", "inv": ["0"]}), served.enqueue({"c": "c1", "inv": ["0"]})
+    served.settle()
+    assert served.closed == []  # not on a retry
+    assert until(lambda: served.settle() or _left(served.sqs, served.dlq) == 2, timeout=60)
+    assert served.closed == ["c1"]  # its client reconnects and resynchronises
+    got = served.sqs.receive_message(QueueUrl=served.dlq, MaxNumberOfMessages=10, AttributeNames=["All"])
+    messages = got["Messages"]
+    assert [m["MessageId"] for m in messages] == [first, second]
+    assert messages[0]["Attributes"]["ApproximateReceiveCount"] == str(queue.MAX_RECEIVES + 1)
+
+
+def test_records_not_started_before_the_deadline_go_back_at_once(served: Any) -> None:
+    from ontology.sync import queue
+    from ontology.sync.worker import handle_records
+
+    served.connect()
+    served.send(_add(0, 0, "entities:get", {"id": _lesson("late")}))
+    body = served.enqueue({"c": "c1", "inv": ["0"]})
+    got = served.sqs.receive_message(QueueUrl=served.fifo, AttributeNames=["All"])["Messages"]
+    records = [
+        {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": m["Attributes"],
+        }
+        for m in got
+    ]
+    runs = len(served.runs)
+    left = (queue.ITEM_SECONDS - 1) * 1000
+    answer = handle_records({"Records": records}, remaining_ms=lambda: left)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": records[0]["messageId"]}]}
+    assert len(served.runs) == runs  # not started
+    assert seconds_hidden(served.fifo, body) <= 0

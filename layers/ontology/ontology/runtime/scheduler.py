@@ -168,9 +168,14 @@ def dispatch(job_id: str, scheduled_ms: float, *, now_ms: float | None = None) -
 
 
 def dispatch_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    """DynamoDB Streams → jobs: for each new ``scheduledFunctions`` document, dispatch it."""
-    failures = []
-    for record in event.get("Records", []):
+    """DynamoDB Streams → jobs: for each new ``scheduledFunctions`` document, dispatch it. Lambda
+    retries from the first record that failed (dispatching is idempotent, so those after it that
+    succeeded may go again), or bisects the batch when that is its first (ontology.runtime.streams)."""
+    from ontology.runtime.streams import batch_response
+
+    records = list(event.get("Records", []))
+    failed: int | None = None
+    for position, record in enumerate(records):
         try:
             if record.get("eventName") != "INSERT":
                 continue
@@ -183,8 +188,8 @@ def dispatch_handler(event: Mapping[str, Any], context: Any = None) -> dict[str,
             dispatch(image["pk"]["S"].rsplit("#", 1)[1], doc["scheduledTime"])
         except Exception:
             logger.exception("dispatch failed")
-            failures.append({"itemIdentifier": record.get("dynamodb", {}).get("SequenceNumber", "")})
-    return {"batchItemFailures": failures}
+            failed = position if failed is None else failed
+    return batch_response(records, failed)
 
 
 def function_name(spec_path: str) -> str:

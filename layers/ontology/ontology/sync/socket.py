@@ -100,7 +100,8 @@ def message_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, 
 def worker_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     from ontology.sync.worker import handle_records
 
-    return handle_records(event)
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return handle_records(event, remaining_ms=remaining)
 
 
 def write_set_of(record: Mapping[str, Any]) -> WriteSet | None:

@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ontology.auth.identity import Identity, bearer_token, resolve_session
@@ -40,7 +40,7 @@ from ontology.runtime.registry import RegisteredFunction
 from ontology.sync import limits, push
 from ontology.sync.calls import call
 from ontology.sync.paths import resolve_public
-from ontology.sync.queue import enqueue
+from ontology.sync.queue import ITEM_SECONDS, MAX_RECEIVES, enqueue, retry_later, retry_seconds
 from ontology.sync.state import AUTH_QUERY, Connection, SyncState
 from ontology.sync.values import decode_args, decode_ts, encode_ts, encode_value, next_ts
 
@@ -711,12 +711,20 @@ def _continue(connection_id: str, message_id: str) -> None:
     )
 
 
-def handle_records(event: Mapping[str, Any], state: SyncState | None = None) -> dict[str, Any]:
-    """The FIFO queue's batch. A record that fails fails every later one of its connection too, so
-    SQS redelivers them in order."""
+def handle_records(
+    event: Mapping[str, Any], state: SyncState | None = None, remaining_ms: Callable[[], int] | None = None
+) -> dict[str, Any]:
+    """The FIFO queue's batch. A record that fails fails every later one of its connection too, and
+    the worker sets when they come back (:mod:`ontology.sync.queue`, "Timing"): soon, not after the
+    queue's visibility timeout, since SQS holds the connection's group back until then. On a record's
+    last receive the connection is closed (its client reconnects and resynchronises) and the record goes
+    on to the dead-letter queue. Once less than :data:`~ontology.sync.queue.ITEM_SECONDS` of the
+    invocation is left (``remaining_ms``), the records not started go back at once."""
     st = state or SyncState()
     failures: list[dict[str, str]] = []
-    broken: set[str] = set()
+    waits: list[tuple[str, int]] = []
+    broken: dict[str, int] = {}  # connection → seconds its failed records wait
+    out_of_time = False
     for record in event.get("Records", []):
         try:
             body = json.loads(record["body"])
@@ -724,17 +732,50 @@ def handle_records(event: Mapping[str, Any], state: SyncState | None = None) -> 
         except (KeyError, TypeError, ValueError):
             log.error("dropping a malformed sync record", extra={"messageId": record.get("messageId")})
             continue
+        receives = _receives(record)
+        if connection_id not in broken and receives < MAX_RECEIVES:
+            out_of_time = out_of_time or (remaining_ms is not None and remaining_ms() < ITEM_SECONDS * 1000)
+            if out_of_time:
+                broken[connection_id] = 0  # not started: back at once, in order
         if connection_id in broken:
             failures.append({"itemIdentifier": record["messageId"]})
+            waits.append((str(record.get("receiptHandle") or ""), broken[connection_id]))
             continue
         try:
             process(st, body, str(record.get("messageId") or ""))
+            continue
         except (ConflictError, Retry):
-            log.warning("sync item not applied; delivered again", extra={"connection": connection_id})
-            broken.add(connection_id)
-            failures.append({"itemIdentifier": record["messageId"]})
+            log.warning(
+                "sync item not applied; delivered again",
+                extra={"connection": connection_id, "receives": receives},
+            )
         except Exception:
-            log.exception("sync record failed", extra={"connection": connection_id})
-            broken.add(connection_id)
-            failures.append({"itemIdentifier": record["messageId"]})
+            log.exception("sync record failed", extra={"connection": connection_id, "receives": receives})
+        broken[connection_id] = retry_seconds(receives)
+        if receives >= MAX_RECEIVES:
+            log.error(
+                "sync record failed on its last receive; closing the connection, the record goes to the "
+                "dead-letter queue",
+                extra={"connection": connection_id, "messageId": record.get("messageId")},
+            )
+            try:
+                push.close(connection_id)
+            except Exception:
+                log.exception("could not close the connection", extra={"connection": connection_id})
+        failures.append({"itemIdentifier": record["messageId"]})
+        waits.append((str(record.get("receiptHandle") or ""), broken[connection_id]))
+    waits = [(handle, seconds) for handle, seconds in waits if handle]
+    if waits:
+        try:
+            retry_later(waits)
+        except Exception:  # they come back after the queue's visibility timeout instead
+            log.exception("could not set when failed sync records come back")
     return {"batchItemFailures": failures}
+
+
+def _receives(record: Mapping[str, Any]) -> int:
+    """How many times SQS has handed the record out (this time included)."""
+    try:
+        return max(int((record.get("attributes") or {}).get("ApproximateReceiveCount", 1)), 1)
+    except (TypeError, ValueError):
+        return 1
