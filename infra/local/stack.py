@@ -176,6 +176,7 @@ class LocalStack:
             SchedulePoller,
             StreamPoller,
             cron_events,
+            dead_letter_queues,
             stream_filters,
         )
         from ontology.settings import get_settings
@@ -217,7 +218,14 @@ class LocalStack:
         self.recheck_poller = QueuePoller(
             self.runner, sqs, recheck_url, recheck_arn, "SyncInvalidatorFunction"
         )
-        self.cron_poller = CronPoller(self.runner, cron_events(template), created=self._schedules_created())
+        self.cron_poller = CronPoller(
+            self.runner,
+            cron_events(template),
+            created=self._schedules_created(),
+            sqs=sqs,
+            dead_letters=dead_letter_queues(template, self.physical),
+            stop=self._stop,
+        )
         # Short polls, never SQS long polling: moto serves one request at a time (the lock), and a
         # long poll would hold every other request for its whole wait.
         from infra.local import wake
