@@ -14,7 +14,8 @@ moto is pinned (requirements/lock.txt) because these touch its internals; each p
   keeps an ordered index per GSI partition and hands moto only the items of the key range.
 - S3 Vectors' ``QueryVectors`` (moto has none): :mod:`infra.local.vectors` answers it exactly.
 - ``expire_ttl_items``: DynamoDB deletes items whose TTL has passed (within days); moto never does.
-  The local stack calls this periodically so expired sessions, tokens and commit markers go away.
+  The local stack calls this periodically so expired sessions, tokens and commit markers go away:
+  within a minute, or (AWS-strict ``ttl``) one to three days after their expiry, as AWS may.
 - ``Role.put_policy``: moto's CloudFormation hands a role's inline policy over as a dict, which moto
   keeps as is and its IAM API then returns as Python's ``repr``, not JSON; it is kept as JSON text,
   as IAM holds it (the local stack's IAM enforcement reads the same text).
@@ -186,9 +187,28 @@ def _apply_atomically(
             raise cancelled(reasons) from exc
 
 
+#: AWS-strict ``ttl``: DynamoDB deletes an expired item "within a few days"; each item waits from
+#: one to three days past its expiry (its own, fixed by its key), so a run never sees it go.
+STRICT_TTL_DELAY = (86_400.0, 3 * 86_400.0)
+
+
+def ttl_delay(key: str) -> float:
+    """How long past its expiry an item stays under AWS-strict ``ttl`` (0 otherwise)."""
+    from infra.local import strict
+
+    if not strict.current().on("ttl"):
+        return 0.0
+    import hashlib
+
+    low, high = STRICT_TTL_DELAY
+    fraction = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") / 2**32
+    return low + (high - low) * fraction
+
+
 def expire_ttl_items(now: float | None = None) -> int:
-    """Delete items whose TTL attribute is in the past, in every moto DynamoDB table; returns how
-    many. Runs against moto's backend directly (no API call, so no Scan request)."""
+    """Delete items whose TTL attribute is in the past (past it by :func:`ttl_delay`), in every moto
+    DynamoDB table; returns how many. Runs against moto's backend directly (no API call, so no Scan
+    request)."""
     from moto.dynamodb.models import dynamodb_backends
 
     cutoff = time.time() if now is None else now
@@ -205,10 +225,13 @@ def expire_ttl_items(now: float | None = None) -> int:
                     continue
                 for item in list(table.all_items()):
                     value = item.attrs.get(ttl)
-                    if value is not None and value.type == "N" and float(value.value) < cutoff:
-                        key = {table.hash_key_attr: item.hash_key.to_json()}
-                        if table.range_key_attr:
-                            key[table.range_key_attr] = item.range_key.to_json()
-                        backend.delete_item(table.name, key)
-                        removed += 1
+                    if value is None or value.type != "N" or float(value.value) >= cutoff:
+                        continue
+                    key = {table.hash_key_attr: item.hash_key.to_json()}
+                    if table.range_key_attr:
+                        key[table.range_key_attr] = item.range_key.to_json()
+                    if float(value.value) + ttl_delay(repr(sorted(key.items()))) >= cutoff:
+                        continue
+                    backend.delete_item(table.name, key)
+                    removed += 1
     return removed

@@ -76,6 +76,10 @@ class LocalStack:
 
     def start(self) -> None:
         _fake_credentials()
+        from infra.local import strict
+
+        #: The AWS-strict facets in force (``ONE_LOCAL_STRICT``; none by default).
+        self.strict = strict.configure()
         import boto3
         from moto.server import ThreadedMotoServer
 
