@@ -7,6 +7,8 @@ moto is pinned (requirements/lock.txt) because these touch its internals; each p
   grows. DynamoDB's semantics are check-all-then-apply-all on distinct items, so we evaluate every
   condition first and apply only when all pass; an Update that still fails while applying (a bad
   expression) puts back every item the transaction touched.
+- ``put_item`` / ``update_item`` / ``delete_item``: under AWS-strict ``conflicts``, refused with
+  ``TransactionConflictException`` while a transaction holds the item (:mod:`infra.local.conflicts`).
 - ``StreamShard.add``: moto invokes a stream's Lambda mappings synchronously, inside the write that
   made the record (holding the table, and our lock). Lambda polls streams asynchronously; so do we
   (:mod:`infra.local.pollers`), so the patched shard only records.
@@ -43,6 +45,27 @@ def install_moto_patches() -> None:
         _check_then_apply(self, transact_items)
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+    from infra.local import conflicts
+
+    def refused_while_held(name: str, key_of: Any) -> None:
+        original_write = getattr(DynamoDBBackend, name)
+
+        def write(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+            if conflicts.on():
+                table = self.get_table(table_name)
+                conflicts.single_item_write(table, key_of(table, args[0] if args else None, kwargs))
+            return original_write(self, table_name, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, write)
+
+    def attrs_key(table: Any, first: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        attrs = first if first is not None else kwargs["item_attrs"]
+        return {k: attrs[k] for k in (table.hash_key_attr, table.range_key_attr) if k is not None}
+
+    refused_while_held("put_item", attrs_key)
+    refused_while_held("update_item", lambda t, first, kw: first if first is not None else kw["key"])
+    refused_while_held("delete_item", lambda t, first, kw: first if first is not None else kw["key"])
 
     from moto.dynamodb.models.table import StreamRecord, StreamShard
 
@@ -97,9 +120,12 @@ def _check_then_apply(backend: Any, transact_items: list[dict[str, Any]]) -> Non
 
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
+    from infra.local import conflicts
+
     seen: set[tuple[str, str]] = set()
     errors: list[tuple[Any, Any, Any]] = []
     plan: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
+    idents: list[tuple[str, str]] = []
     for item in transact_items:
         if len(item) > 1:
             raise TransactWriteSingleOpException
@@ -119,6 +145,7 @@ def _check_then_apply(backend: Any, transact_items: list[dict[str, Any]]) -> Non
         if ident in seen:
             raise MultipleTransactionsException()
         seen.add(ident)
+        idents.append(conflicts.item_ident(table, key))
         current = backend.get_item(table_name, key)
         condition = op.get("ConditionExpression")
         if condition is not None:
@@ -133,9 +160,22 @@ def _check_then_apply(backend: Any, transact_items: list[dict[str, Any]]) -> Non
                 continue
         errors.append((None, None, None))
         plan.append((op_type, table_name, key, op))
+    if conflicts.on() and any(busy := conflicts.held(idents)):
+        # Another transaction holds one of the items (AWS-strict ``conflicts``): cancelled, as
+        # DynamoDB cancels it, whatever the conditions say.
+        conflicts.count_raised()
+        raise TransactionCanceledException(
+            [
+                ("TransactionConflict", conflicts.CONFLICT_MESSAGE, None) if b else (None, None, None)
+                for b in busy
+            ]
+        )
     if any(code is not None for code, _, _ in errors):
         raise TransactionCanceledException(errors)
-    _apply_atomically(backend, plan, TransactionCanceledException)
+    with conflicts.applying():
+        _apply_atomically(backend, plan, TransactionCanceledException)
+    if conflicts.on():
+        conflicts.committing(idents)
 
 
 def _apply_atomically(
@@ -211,6 +251,8 @@ def expire_ttl_items(now: float | None = None) -> int:
     request)."""
     from moto.dynamodb.models import dynamodb_backends
 
+    from infra.local import conflicts
+
     cutoff = time.time() if now is None else now
     removed = 0
     for account in list(dynamodb_backends.values()):
@@ -232,6 +274,7 @@ def expire_ttl_items(now: float | None = None) -> int:
                         key[table.range_key_attr] = item.range_key.to_json()
                     if float(value.value) + ttl_delay(repr(sorted(key.items()))) >= cutoff:
                         continue
-                    backend.delete_item(table.name, key)
+                    with conflicts.applying():
+                        backend.delete_item(table.name, key)
                     removed += 1
     return removed

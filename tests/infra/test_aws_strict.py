@@ -85,3 +85,135 @@ def test_strict_ttl_keeps_expired_items_for_days(
     assert expire_ttl_items() == 0
     assert all(_present(table, k) for k in "abc")  # an hour past expiry: still read
     assert expire_ttl_items(now=time.time() + STRICT_TTL_DELAY[1]) == 3
+
+
+# -------------------------------------------------------------------------------------- conflicts
+
+
+def _ddb() -> Any:
+    import boto3
+
+    return boto3.client("dynamodb", region_name="us-east-1")
+
+
+def _put(key: str) -> dict[str, Any]:
+    return {"Put": {"TableName": "one-test", "Item": {"pk": {"S": key}, "sk": {"S": "D"}}}}
+
+
+def test_by_default_transactions_never_conflict(table: str) -> None:
+    from infra.local.conflicts import transaction_in_flight
+
+    with transaction_in_flight(table, {"pk": {"S": "x"}, "sk": {"S": "D"}}):
+        _ddb().transact_write_items(TransactItems=[_put("x")])
+
+
+def test_a_transaction_on_an_item_another_holds_is_cancelled_with_transaction_conflict(
+    table: str, strict_mode: Callable[..., strict.Strict]
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from infra.local.conflicts import transaction_in_flight
+
+    strict_mode("conflicts", transaction_ms=1)
+    ddb = _ddb()
+    with transaction_in_flight(table, {"pk": {"S": "x"}, "sk": {"S": "D"}}):
+        with pytest.raises(ClientError) as cancelled:
+            ddb.transact_write_items(TransactItems=[_put("y"), _put("x")])
+        error = cancelled.value.response
+        assert error["Error"]["Code"] == "TransactionCanceledException"
+        assert [r["Code"] for r in error["CancellationReasons"]] == ["None", "TransactionConflict"]
+        assert error["CancellationReasons"][1]["Message"] == "Transaction is ongoing for the item"
+        assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "y"}, "sk": {"S": "D"}})
+        for write in (
+            lambda: ddb.put_item(TableName=table, Item={"pk": {"S": "x"}, "sk": {"S": "D"}}),
+            lambda: ddb.delete_item(TableName=table, Key={"pk": {"S": "x"}, "sk": {"S": "D"}}),
+            lambda: ddb.update_item(
+                TableName=table,
+                Key={"pk": {"S": "x"}, "sk": {"S": "D"}},
+                UpdateExpression="SET v = :v",
+                ExpressionAttributeValues={":v": {"N": "1"}},
+            ),
+        ):
+            with pytest.raises(ClientError) as refused:
+                write()
+            assert refused.value.response["Error"]["Code"] == "TransactionConflictException"
+        ddb.put_item(TableName=table, Item={"pk": {"S": "z"}, "sk": {"S": "D"}})  # another item: fine
+    ddb.transact_write_items(TransactItems=[_put("y"), _put("x")])  # released: it goes through
+
+
+def test_a_transaction_holds_its_items_until_its_response_leaves(
+    table: str, strict_mode: Callable[..., strict.Strict]
+) -> None:
+    """What makes overlapping transactions conflict: the items of an accepted transaction stay held
+    for its commit's duration, and its caller hears back only then."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from infra.local import conflicts
+
+    strict_mode("conflicts", transaction_ms=5)
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    ident = conflicts.item_ident(backend.get_table(table), {"pk": {"S": "x"}, "sk": {"S": "D"}})
+    conflicts.enter()  # a request starts
+    backend.transact_write_items([_put("x")])
+    assert conflicts.held([ident]) == [True]
+    conflicts.leave()  # its response leaves
+    assert conflicts.held([ident]) == [False]
+
+
+def _counter(org: str) -> str:
+    from ontology import run_mutation
+    from ontology.data.keys import new_id
+
+    tag = {"entityId": new_id("entities"), "key": "n", "value": "0"}
+    return run_mutation(lambda db: db.insert("tags", tag), org=org)
+
+
+def _increment(doc_id: str) -> Callable[[Any], None]:
+    def increment(db: Any) -> None:
+        tag = db.get(doc_id, "tags")
+        db.patch(doc_id, {"value": str(int(tag["value"]) + 1)}, "tags")
+
+    return increment
+
+
+def test_a_mutation_that_meets_a_conflict_runs_again_and_lands_once(
+    table: str, strict_mode: Callable[..., strict.Strict]
+) -> None:
+    import threading
+
+    from infra.local import conflicts
+    from ontology import run_mutation, run_query
+    from ontology.data.keys import DOC_SK
+
+    strict_mode("conflicts", transaction_ms=1)
+    org = "org_conflicts"
+    doc_id = _counter(org)
+    before = conflicts.raised()
+    done = threading.Event()
+    with conflicts.transaction_in_flight(table, {"pk": {"S": f"{org}#{doc_id}"}, "sk": {"S": DOC_SK}}):
+        worker = threading.Thread(target=lambda: (run_mutation(_increment(doc_id), org=org), done.set()))
+        worker.start()
+        deadline = time.monotonic() + 30
+        while conflicts.raised() == before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert conflicts.raised() > before  # its commit was cancelled at least once
+        assert not done.is_set()
+    worker.join(timeout=60)
+    assert done.is_set()
+    assert run_query(lambda db: db.get(doc_id, "tags"), org=org)["value"] == "1"
+
+
+def test_concurrent_increments_through_mutations_all_land_once(
+    table: str, strict_mode: Callable[..., strict.Strict]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ontology import run_mutation, run_query
+
+    strict_mode("conflicts", transaction_ms=20)
+    org = "org_counter"
+    doc_id = _counter(org)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: run_mutation(_increment(doc_id), org=org), range(24)))
+    assert run_query(lambda db: db.get(doc_id, "tags"), org=org)["value"] == "24"
