@@ -37,7 +37,7 @@ def install_moto_patches() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
 
-    from infra.local import query_index, vectors, wake
+    from infra.local import gsi_lag, query_index, vectors, wake
 
     vectors.install()
 
@@ -75,6 +75,7 @@ def install_moto_patches() -> None:
         seq = len(self.items) + self.starting_sequence_number
         self.items.append(StreamRecord(self.table, view, event_name, old, new, seq))
         query_index.changed(self.table, old, new)
+        gsi_lag.changed(self.table, old, new)
         wake.notify("stream")  # the stream's pollers deliver it now, as Lambda's mapping would
 
     StreamShard.add = add  # type: ignore[method-assign]

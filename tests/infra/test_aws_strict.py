@@ -217,3 +217,72 @@ def test_concurrent_increments_through_mutations_all_land_once(
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda _: run_mutation(_increment(doc_id), org=org), range(24)))
     assert run_query(lambda db: db.get(doc_id, "tags"), org=org)["value"] == "24"
+
+
+# ---------------------------------------------------------------------------------------- gsi-lag
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def lag_clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    from infra.local import gsi_lag
+
+    clock = _Clock()
+    monkeypatch.setattr(gsi_lag, "clock", clock)
+    return clock
+
+
+def _by_type(org: str, kind: str) -> list[str]:
+    from ontology import run_query
+
+    return [
+        d["name"]
+        for d in run_query(
+            lambda db: db.query("entities").with_index("by_type", lambda q: q.eq("type", kind)).collect(),
+            org=org,
+        )
+    ]
+
+
+def _entity(name: str, kind: str = "audience_member") -> dict[str, Any]:
+    return {"type": kind, "name": name, "status": "active", "createdAt": 1, "updatedAt": 1, "properties": {}}
+
+
+def test_by_default_a_gsi_reads_its_writes(table: str) -> None:
+    from ontology import run_mutation
+
+    run_mutation(lambda db: db.insert("entities", _entity("Ada")), org="org_a")
+    assert _by_type("org_a", "audience_member") == ["Ada"]
+
+
+def test_strict_gsis_show_writes_only_after_the_lag(
+    table: str, strict_mode: Callable[..., strict.Strict], lag_clock: _Clock
+) -> None:
+    from ontology import run_mutation, run_query
+
+    strict_mode("gsi-lag", gsi_lag_ms=1000)
+    org = "org_lag"
+    ada = run_mutation(lambda db: db.insert("entities", _entity("Ada")), org=org)
+    bob = run_mutation(lambda db: db.insert("entities", _entity("Bob")), org=org)
+    lag_clock.now += 2
+    assert _by_type(org, "audience_member") == ["Ada", "Bob"]
+    run_mutation(lambda db: db.insert("entities", _entity("Cy")), org=org)  # new: not there yet
+    run_mutation(lambda db: db.patch(ada, {"type": "lead", "name": "Ada Ltd"}), org=org)  # moved
+    run_mutation(lambda db: db.delete(bob), org=org)  # deleted: still there
+    assert _by_type(org, "audience_member") == ["Ada", "Bob"]
+    assert _by_type(org, "lead") == []
+    # the base table is consistent: a point read sees every write at once
+    assert run_query(lambda db: db.get(ada)["name"], org=org) == "Ada Ltd"
+    assert run_query(lambda db: db.get(bob), org=org) is None
+    lag_clock.now += 0.5
+    assert _by_type(org, "audience_member") == ["Ada", "Bob"]
+    lag_clock.now += 0.6
+    assert _by_type(org, "audience_member") == ["Cy"]
+    assert _by_type(org, "lead") == ["Ada Ltd"]
