@@ -74,9 +74,20 @@ def _tags(db: Any, entity_id: str) -> list[dict[str, Any]]:
     return list(db.query("tags").with_index("by_entity", lambda q: q.eq("entityId", entity_id)).collect())
 
 
+#: The ``status`` tags of a clone, one at a time.
+CLONE_STATUSES = ("training", "active")
+
+
 def _set_status_tag(db: Any, entity_id: str, status: str) -> None:
+    # The clone's other statuses through their guards (consistent): the entity's tags index may not
+    # show the tag put a moment ago (``training``, by the create that scheduled this training).
+    for other in CLONE_STATUSES:
+        if other != status:
+            tag = db.lookup_unique("tags", "tag", {"entityId": entity_id, "key": "status", "value": other})
+            if tag is not None:
+                db.delete(tag["_id"], "tags")
     for tag in _tags(db, entity_id):
-        if tag["key"] == "status" and tag["value"] != status:
+        if tag["key"] == "status" and tag["value"] not in (status, *CLONE_STATUSES):
             db.delete(tag["_id"], "tags")
     if db.lookup_unique("tags", "tag", {"entityId": entity_id, "key": "status", "value": status}) is None:
         db.insert("tags", {"entityId": entity_id, "key": "status", "value": status})
@@ -280,6 +291,10 @@ def add_knowledge_item(ctx: MutationCtx, args: ItemArgs) -> dict[str, Any]:
         labels={"contentId": args.contentId, "title": args.title[:512]},
         owner_id=args.cloneId,
     )
+    # counted here, in the item's transaction: an index read right after training may not show it yet
+    clone = require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
+    size = int(clone["properties"].get("knowledgeBaseSize", 0)) + 1
+    ctx.db.patch(args.cloneId, {"properties": {**clone["properties"], "knowledgeBaseSize": size}}, "entities")
     return {"knowledgeItemId": item_id, "created": True}
 
 
@@ -287,13 +302,16 @@ def add_knowledge_item(ctx: MutationCtx, args: ItemArgs) -> dict[str, Any]:
 def finish_training(ctx: MutationCtx, args: TrainArgs) -> dict[str, Any]:
     """The clone's knowledge size and training date, ``status:active``, and its agent (``powers``)."""
     clone = require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
-    size = (
+    # Each item counted itself as it was added (consistent); the index counts items made before
+    # that, but may not show the last ones yet: the larger is right.
+    indexed = (
         ctx.db.query("connections")
         .with_index(
             "from_type", lambda q: q.eq("fromEntityId", args.cloneId).eq("relationshipType", "trained_on")
         )
         .count()
     )
+    size = max(indexed, int(clone["properties"].get("knowledgeBaseSize", 0)))
     now = now_ms()
     props = {**clone["properties"], "knowledgeBaseSize": size, "lastTrainingDate": now}
     ctx.db.patch(args.cloneId, {"properties": props, "status": "active", "updatedAt": now}, "entities")

@@ -5,28 +5,15 @@ the platform's side (that it copes) is checked where each behaviour matters."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from infra.local import strict
+from tests.conftest import LagClock
 
 pytestmark = pytest.mark.aws_strict
-
-
-@pytest.fixture
-def strict_mode() -> Iterator[Callable[..., strict.Strict]]:
-    """``strict_mode("gsi-lag", gsi_lag_ms=200)``: those facets in force until the test ends."""
-    before = strict.current()
-
-    def use(*facets: str, **settings: Any) -> strict.Strict:
-        return strict.configure(strict.Strict(facets=frozenset(facets), **settings))
-
-    try:
-        yield use
-    finally:
-        strict.configure(before)
 
 
 # --------------------------------------------------------------------------------------- settings
@@ -222,23 +209,6 @@ def test_concurrent_increments_through_mutations_all_land_once(
 # ---------------------------------------------------------------------------------------- gsi-lag
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def lag_clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
-    from infra.local import gsi_lag
-
-    clock = _Clock()
-    monkeypatch.setattr(gsi_lag, "clock", clock)
-    return clock
-
-
 def _by_type(org: str, kind: str) -> list[str]:
     from ontology import run_query
 
@@ -263,7 +233,7 @@ def test_by_default_a_gsi_reads_its_writes(table: str) -> None:
 
 
 def test_strict_gsis_show_writes_only_after_the_lag(
-    table: str, strict_mode: Callable[..., strict.Strict], lag_clock: _Clock
+    table: str, strict_mode: Callable[..., strict.Strict], lag_clock: LagClock
 ) -> None:
     from ontology import run_mutation, run_query
 
