@@ -700,7 +700,9 @@ def clone_voice(ctx: ActionCtx, args: CloneVoiceArgs) -> dict[str, Any]:
     """The reference's ``cloneVoice``: the uploaded audio samples (storage ids) to ElevenLabs' instant
     voice clone; the voice id on the creator's clone (``voiceProvider: "elevenlabs"``), ``voice_cloned``
     logged. The same samples again answer the voice they made (no second voice)."""
+    import contextlib
     import hashlib
+    import tempfile
 
     from ontology.data.storage import check_storage_id
     from ontology.providers.voice import get_voice
@@ -711,17 +713,22 @@ def clone_voice(ctx: ActionCtx, args: CloneVoiceArgs) -> dict[str, Any]:
     for earlier in found["voiced"]:
         if earlier.get("samples") == samples_key and earlier.get("voiceId"):
             return {"cloneId": clone["_id"], "voiceId": earlier["voiceId"], "voiceProvider": "elevenlabs"}
-    files = []
-    for i, storage_id in enumerate(args.audioSamples):
-        check_storage_id(storage_id, field=f"audioSamples.{i}")
-        data, _ = ctx.storage.read(storage_id, max_bytes=MAX_SAMPLE_BYTES)
-        kind = audio_kind(data)
-        if kind is None:
-            raise ValidationError(f"audioSamples.{i} is not an audio file", field=f"audioSamples.{i}")
-        files.append((f"sample-{i}.{kind.split('/')[1]}", data, kind))
-    voice_id = get_voice().clone_voice(
-        name=f"Creator-{args.creatorId}", files=files, description=f"Voice of {clone['name']}"
-    )
+    # The samples (up to MAX_SAMPLES of MAX_SAMPLE_BYTES: 250 MB) go through files in the function's
+    # ephemeral storage, streamed from S3 and to ElevenLabs: memory holds a chunk at a time, not all.
+    with contextlib.ExitStack() as held:
+        files: list[tuple[str, Any, str]] = []
+        for i, storage_id in enumerate(args.audioSamples):
+            check_storage_id(storage_id, field=f"audioSamples.{i}")
+            sample = held.enter_context(tempfile.TemporaryFile())
+            ctx.storage.download(storage_id, sample, max_bytes=MAX_SAMPLE_BYTES)
+            sample.seek(0)
+            kind = audio_kind(sample.read(16))
+            if kind is None:
+                raise ValidationError(f"audioSamples.{i} is not an audio file", field=f"audioSamples.{i}")
+            files.append((f"sample-{i}.{kind.split('/')[1]}", sample, kind))
+        voice_id = get_voice().clone_voice(
+            name=f"Creator-{args.creatorId}", files=files, description=f"Voice of {clone['name']}"
+        )
     ctx.run_mutation(record_voice, {"cloneId": clone["_id"], "voiceId": voice_id, "samples": samples_key})
     return {"cloneId": clone["_id"], "voiceId": voice_id, "voiceProvider": "elevenlabs"}
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from infra.local import memory
 from infra.local.aws import MOTO_LOCK, released
 from infra.local.credentials import FunctionRoles, acting_as
 from infra.template import load_template
@@ -128,8 +129,13 @@ class LambdaRunner:
             _deadline=time.monotonic() + d.timeout,
         )
         credentials = self.roles.credentials(logical_id) if self.roles is not None else None
-        # the handler's module, imported on first use, sees the loop and the role too
-        with acting_as(credentials), _sandbox_event_loop():
+        # the handler's module, imported on first use, sees the loop and the role too; its memory
+        # is measured under AWS-strict ``memory`` (:mod:`infra.local.memory`)
+        with (
+            memory.measured(logical_id, d.memory, context.aws_request_id),
+            acting_as(credentials),
+            _sandbox_event_loop(),
+        ):
             return self.handler(logical_id)(event, context)
 
 
