@@ -256,3 +256,67 @@ def test_strict_gsis_show_writes_only_after_the_lag(
     lag_clock.now += 0.6
     assert _by_type(org, "audience_member") == ["Cy"]
     assert _by_type(org, "lead") == ["Ada Ltd"]
+
+
+# ---------------------------------------------------------------------------------------- vectors
+
+
+@pytest.fixture
+def s3vectors(table: str) -> Any:
+    import boto3
+
+    from infra.local.vectors import local_vectors
+
+    with local_vectors(8, "one-test") as made:
+        yield boto3.client("s3vectors", region_name="us-east-1"), made
+
+
+def _vectors(client: Any, arn: str, n: int) -> list[list[float]]:
+    import numpy as np
+
+    rows = np.random.default_rng(7).standard_normal((n, 8)).astype(np.float32)
+    client.put_vectors(
+        indexArn=arn,
+        vectors=[
+            {"key": f"k{i:03d}", "data": {"float32": [float(x) for x in r]}} for i, r in enumerate(rows)
+        ],
+    )
+    return [[float(x) for x in r] for r in rows]
+
+
+def _nearest(client: Any, arn: str, query: list[float], k: int) -> list[str]:
+    found = client.query_vectors(indexArn=arn, queryVector={"float32": query}, topK=k, returnDistance=True)
+    distances = [v["distance"] for v in found["vectors"]]
+    assert distances == sorted(distances)  # nearest first, whatever it found
+    return [v["key"] for v in found["vectors"]]
+
+
+def test_by_default_vector_search_is_exact(s3vectors: Any) -> None:
+    client, made = s3vectors
+    arn = _knowledge_arn(made)
+    rows = _vectors(client, arn, 200)
+    assert _nearest(client, arn, rows[0], 1) == ["k000"]
+
+
+def _knowledge_arn(made: dict[str, str]) -> str:
+    return next(v for k, v in made.items() if k != "VectorBucket")
+
+
+def test_strict_vector_search_misses_some_neighbours_the_same_way_each_time(
+    s3vectors: Any, strict_mode: Callable[..., strict.Strict]
+) -> None:
+    from botocore.exceptions import ClientError
+
+    client, made = s3vectors
+    arn = _knowledge_arn(made)
+    rows = _vectors(client, arn, 200)
+    exact = [_nearest(client, arn, rows[i], 10) for i in range(20)]
+    strict_mode("vectors", vector_recall=0.8)
+    approximate = [_nearest(client, arn, rows[i], 10) for i in range(20)]
+    assert approximate == [_nearest(client, arn, rows[i], 10) for i in range(20)]  # deterministic
+    assert all(len(a) == 10 for a in approximate)  # still topK results, when there are enough
+    found = sum(len(set(a) & set(e)) for a, e in zip(approximate, exact, strict=True)) / 200
+    assert 0.6 < found < 0.95  # about the recall asked for: some true neighbours are missed
+    with pytest.raises(ClientError) as refused:
+        client.query_vectors(indexArn=arn, queryVector={"float32": rows[0]}, topK=101)
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
