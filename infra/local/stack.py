@@ -142,6 +142,11 @@ class LocalStack:
         self._start_pollers(template)
         self.redispatched = self._redispatch_pending_jobs()
         self._spawn(self._housekeeping)
+        if self.strict.on("memory"):
+            from infra.local import memory
+
+            # from now on, not during the start (tracing every allocation made it 4x slower)
+            memory.start()
 
     def _start_stripe(self) -> None:
         """localstripe, on loopback, its data in the state folder; it posts Stripe's events to the
