@@ -124,10 +124,12 @@ def test_without_stage_limits_the_accounts_apply() -> None:
     assert (account.rate, account.burst) == (ACCOUNT_RATE_LIMIT, ACCOUNT_BURST_LIMIT) == (10_000, 5_000)
 
 
-def test_the_template_sets_the_sync_stages_limits_and_the_http_api_uses_the_accounts() -> None:
-    from infra.template import load_template
+def test_both_apis_stages_throttle_as_the_template_says() -> None:
+    from infra.template import API_BURST_LIMIT, API_RATE_LIMIT, load_template
 
     resources = load_template()["Resources"]
-    assert len(throttles(resources["HttpApi"]["Properties"])) == 1
+    account, stage = throttles(resources["HttpApi"]["Properties"])
+    assert (stage.rate, stage.burst) == (API_RATE_LIMIT, API_BURST_LIMIT) == (1000, 500)
+    assert (account.rate, account.burst) == (10_000, 5_000)
     sync = resources["SyncStage"]["Properties"]["DefaultRouteSettings"]
-    assert sync["ThrottlingBurstLimit"] == 500 and sync["ThrottlingRateLimit"] == 1000
+    assert sync["ThrottlingBurstLimit"] == API_BURST_LIMIT and sync["ThrottlingRateLimit"] == API_RATE_LIMIT
