@@ -74,9 +74,20 @@ def _tags(db: Any, entity_id: str) -> list[dict[str, Any]]:
     return list(db.query("tags").with_index("by_entity", lambda q: q.eq("entityId", entity_id)).collect())
 
 
+#: The ``status`` tags of a clone, one at a time.
+CLONE_STATUSES = ("training", "active")
+
+
 def _set_status_tag(db: Any, entity_id: str, status: str) -> None:
+    # The clone's other statuses through their guards (consistent): the entity's tags index may not
+    # show the tag put a moment ago (``training``, by the create that scheduled this training).
+    for other in CLONE_STATUSES:
+        if other != status:
+            tag = db.lookup_unique("tags", "tag", {"entityId": entity_id, "key": "status", "value": other})
+            if tag is not None:
+                db.delete(tag["_id"], "tags")
     for tag in _tags(db, entity_id):
-        if tag["key"] == "status" and tag["value"] != status:
+        if tag["key"] == "status" and tag["value"] not in (status, *CLONE_STATUSES):
             db.delete(tag["_id"], "tags")
     if db.lookup_unique("tags", "tag", {"entityId": entity_id, "key": "status", "value": status}) is None:
         db.insert("tags", {"entityId": entity_id, "key": "status", "value": status})
@@ -280,6 +291,10 @@ def add_knowledge_item(ctx: MutationCtx, args: ItemArgs) -> dict[str, Any]:
         labels={"contentId": args.contentId, "title": args.title[:512]},
         owner_id=args.cloneId,
     )
+    # counted here, in the item's transaction: an index read right after training may not show it yet
+    clone = require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
+    size = int(clone["properties"].get("knowledgeBaseSize", 0)) + 1
+    ctx.db.patch(args.cloneId, {"properties": {**clone["properties"], "knowledgeBaseSize": size}}, "entities")
     return {"knowledgeItemId": item_id, "created": True}
 
 
@@ -287,13 +302,16 @@ def add_knowledge_item(ctx: MutationCtx, args: ItemArgs) -> dict[str, Any]:
 def finish_training(ctx: MutationCtx, args: TrainArgs) -> dict[str, Any]:
     """The clone's knowledge size and training date, ``status:active``, and its agent (``powers``)."""
     clone = require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
-    size = (
+    # Each item counted itself as it was added (consistent); the index counts items made before
+    # that, but may not show the last ones yet: the larger is right.
+    indexed = (
         ctx.db.query("connections")
         .with_index(
             "from_type", lambda q: q.eq("fromEntityId", args.cloneId).eq("relationshipType", "trained_on")
         )
         .count()
     )
+    size = max(indexed, int(clone["properties"].get("knowledgeBaseSize", 0)))
     now = now_ms()
     props = {**clone["properties"], "knowledgeBaseSize": size, "lastTrainingDate": now}
     ctx.db.patch(args.cloneId, {"properties": props, "status": "active", "updatedAt": now}, "entities")
@@ -682,7 +700,9 @@ def clone_voice(ctx: ActionCtx, args: CloneVoiceArgs) -> dict[str, Any]:
     """The reference's ``cloneVoice``: the uploaded audio samples (storage ids) to ElevenLabs' instant
     voice clone; the voice id on the creator's clone (``voiceProvider: "elevenlabs"``), ``voice_cloned``
     logged. The same samples again answer the voice they made (no second voice)."""
+    import contextlib
     import hashlib
+    import tempfile
 
     from ontology.data.storage import check_storage_id
     from ontology.providers.voice import get_voice
@@ -693,17 +713,22 @@ def clone_voice(ctx: ActionCtx, args: CloneVoiceArgs) -> dict[str, Any]:
     for earlier in found["voiced"]:
         if earlier.get("samples") == samples_key and earlier.get("voiceId"):
             return {"cloneId": clone["_id"], "voiceId": earlier["voiceId"], "voiceProvider": "elevenlabs"}
-    files = []
-    for i, storage_id in enumerate(args.audioSamples):
-        check_storage_id(storage_id, field=f"audioSamples.{i}")
-        data, _ = ctx.storage.read(storage_id, max_bytes=MAX_SAMPLE_BYTES)
-        kind = audio_kind(data)
-        if kind is None:
-            raise ValidationError(f"audioSamples.{i} is not an audio file", field=f"audioSamples.{i}")
-        files.append((f"sample-{i}.{kind.split('/')[1]}", data, kind))
-    voice_id = get_voice().clone_voice(
-        name=f"Creator-{args.creatorId}", files=files, description=f"Voice of {clone['name']}"
-    )
+    # The samples (up to MAX_SAMPLES of MAX_SAMPLE_BYTES: 250 MB) go through files in the function's
+    # ephemeral storage, streamed from S3 and to ElevenLabs: memory holds a chunk at a time, not all.
+    with contextlib.ExitStack() as held:
+        files: list[tuple[str, Any, str]] = []
+        for i, storage_id in enumerate(args.audioSamples):
+            check_storage_id(storage_id, field=f"audioSamples.{i}")
+            sample = held.enter_context(tempfile.TemporaryFile())
+            ctx.storage.download(storage_id, sample, max_bytes=MAX_SAMPLE_BYTES)
+            sample.seek(0)
+            kind = audio_kind(sample.read(16))
+            if kind is None:
+                raise ValidationError(f"audioSamples.{i} is not an audio file", field=f"audioSamples.{i}")
+            files.append((f"sample-{i}.{kind.split('/')[1]}", sample, kind))
+        voice_id = get_voice().clone_voice(
+            name=f"Creator-{args.creatorId}", files=files, description=f"Voice of {clone['name']}"
+        )
     ctx.run_mutation(record_voice, {"cloneId": clone["_id"], "voiceId": voice_id, "samples": samples_key})
     return {"cloneId": clone["_id"], "voiceId": voice_id, "voiceProvider": "elevenlabs"}
 

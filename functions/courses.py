@@ -524,7 +524,8 @@ def save_lesson(ctx: MutationCtx, args: LessonArgs) -> dict[str, Any]:
         timestamp=now,
         metadata={"courseId": args.courseId, "lesson": args.step, "contentIds": [t for _, t in links[1:]]},
     )
-    _advance(ctx, course, args.step + 1)
+    lesson_ids = [*props["generation"].get("lessonIds", []), lesson_id]
+    _advance(ctx, course, args.step + 1, {"lessonIds": lesson_ids})
     return {"saved": True, "lessonId": lesson_id}
 
 
@@ -539,7 +540,7 @@ def publish(ctx: MutationCtx, args: StepArgs) -> dict[str, Any]:
     props = course["properties"]
     generation = props["generation"]
     now = now_ms()
-    lessons = _lessons_of(ctx.db, args.courseId)
+    lessons = _lessons_of(ctx.db, args.courseId, generation.get("lessonIds"))
     if len(lessons) != props["lessons"]:
         raise ConflictError(
             f"the course has {len(lessons)} of its {props['lessons']} lessons", field="courseId"
@@ -573,15 +574,20 @@ def publish(ctx: MutationCtx, args: StepArgs) -> dict[str, Any]:
     return {"published": True, "lessons": len(lessons)}
 
 
-def _lessons_of(db: Any, course_id: str) -> list[dict[str, Any]]:
-    parts = (
-        db.query("connections")
-        .with_index("from_type", lambda q: q.eq("fromEntityId", course_id).eq("relationshipType", "part_of"))
-        .take(MAX_LESSONS + 1)
-    )
-    docs = [
-        d for d in db.get_many([c["toEntityId"] for c in parts], "entities") if d and d["type"] == "lesson"
-    ]
+def _lessons_of(db: Any, course_id: str, lesson_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """The course's lessons in order: by their ids when the generation recorded them (consistent
+    reads), else through the course's ``part_of`` connections (an index, which may not show the
+    last lesson written yet)."""
+    if not lesson_ids:
+        parts = (
+            db.query("connections")
+            .with_index(
+                "from_type", lambda q: q.eq("fromEntityId", course_id).eq("relationshipType", "part_of")
+            )
+            .take(MAX_LESSONS + 1)
+        )
+        lesson_ids = [c["toEntityId"] for c in parts]
+    docs = [d for d in db.get_many(lesson_ids, "entities") if d and d["type"] == "lesson"]
     return sorted(docs, key=lambda d: d["properties"].get("lessonIndex", 0))
 
 
@@ -653,7 +659,9 @@ def get(ctx: QueryCtx, args: CourseArgs) -> dict[str, Any] | None:
     generation = course["properties"].get("generation")
     return {
         **course,
-        "generation": {k: v for k, v in generation.items() if k != "outline"} if generation else None,
+        "generation": (
+            {k: v for k, v in generation.items() if k not in ("outline", "lessonIds")} if generation else None
+        ),
         "lessonList": [
             {
                 "lessonId": d["_id"],
@@ -661,6 +669,6 @@ def get(ctx: QueryCtx, args: CourseArgs) -> dict[str, Any] | None:
                 "lessonIndex": d["properties"].get("lessonIndex", 0),
                 "status": d["status"],
             }
-            for d in _lessons_of(db, args.courseId)
+            for d in _lessons_of(db, args.courseId, (generation or {}).get("lessonIds"))
         ],
     }

@@ -415,6 +415,11 @@ def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
 
 #: checkov checks that do not apply, with the reason, written into each resource's Metadata (checkov
 #: runs in `make validate`: any other failure breaks the build).
+#: Each API stage's throttle (requests a second in steady state, and at once): past it, API Gateway
+#: answers 429 before any function runs (the local front door too).
+API_RATE_LIMIT = 1000
+API_BURST_LIMIT = 500
+
 LAMBDA_SKIPS = [
     (
         "CKV_AWS_117",
@@ -1097,7 +1102,10 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
                 "ApiId": {"Ref": "SyncApi"},
                 "StageName": SYNC_STAGE,
                 "AutoDeploy": True,
-                "DefaultRouteSettings": {"ThrottlingBurstLimit": 500, "ThrottlingRateLimit": 1000},
+                "DefaultRouteSettings": {
+                    "ThrottlingBurstLimit": API_BURST_LIMIT,
+                    "ThrottlingRateLimit": API_RATE_LIMIT,
+                },
                 "AccessLogSettings": {
                     "DestinationArn": {"Fn::GetAtt": ["SyncApiAccessLogs", "Arn"]},
                     "Format": '{"requestId":"$context.requestId","connectionId":"$context.connectionId",'
@@ -1536,6 +1544,11 @@ def build_template() -> dict[str, Any]:
             "Type": "AWS::Serverless::HttpApi",
             "Properties": {
                 "Description": "The ONE platform's public API: POST /api/<module>/<function>.",
+                # the stage's throttle (the account's, 10,000 a second, is shared by every API)
+                "DefaultRouteSettings": {
+                    "ThrottlingBurstLimit": API_BURST_LIMIT,
+                    "ThrottlingRateLimit": API_RATE_LIMIT,
+                },
                 "AccessLogSettings": {
                     "DestinationArn": {"Fn::GetAtt": ["HttpApiAccessLogs", "Arn"]},
                     "Format": ACCESS_LOG_FORMAT,

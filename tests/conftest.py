@@ -98,6 +98,44 @@ def table(aws: None) -> Iterator[str]:
     reset_default_store()
 
 
+@pytest.fixture
+def strict_mode() -> Iterator[Callable[..., Any]]:
+    """``strict_mode("gsi-lag", gsi_lag_ms=200)``: those AWS-strict facets of the local stack in
+    force (in process, on moto) until the test ends (:mod:`infra.local.strict`)."""
+    from infra.local import strict
+
+    before = strict.current()
+
+    def use(*facets: str, **settings: Any) -> Any:
+        return strict.configure(strict.Strict(facets=frozenset(facets), **settings))
+
+    try:
+        yield use
+    finally:
+        strict.configure(before)
+
+
+class LagClock:
+    """The clock AWS-strict ``gsi-lag`` times changes by, moved by hand (``now``)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def lag_clock(monkeypatch: pytest.MonkeyPatch) -> LagClock:
+    """GSI lag on a clock that stands still until the test moves it: a GSI never shows a write
+    made after this until then."""
+    from infra.local import gsi_lag
+
+    clock = LagClock()
+    monkeypatch.setattr(gsi_lag, "clock", clock)
+    return clock
+
+
 class RequestCounter:
     """Counts DynamoDB requests (and items returned) through the store's listener hook."""
 

@@ -54,15 +54,23 @@ def install_moto_lock() -> None:
     from moto.core.botocore_stubber import BotocoreStubber
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
+    from infra.local import conflicts
+
     def locked(fn: Any) -> Any:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with MOTO_LOCK:
-                try:
-                    return fn(*args, **kwargs)
-                finally:
-                    if _after_request is not None:
-                        _after_request()
+            conflicts.enter()
+            try:
+                with MOTO_LOCK:
+                    try:
+                        return fn(*args, **kwargs)
+                    finally:
+                        if _after_request is not None:
+                            _after_request()
+            finally:
+                # outside the lock: a transaction's commit (AWS-strict ``conflicts``) takes its time
+                # here, holding its items, while other requests go on
+                conflicts.leave()
 
         return wrapper
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import re
@@ -52,6 +53,48 @@ class AuthorizerCache:
             self._entries[key] = (time.monotonic() + self.ttl, value)
 
 
+#: API Gateway's account-level throttle (per Region, shared by every API): 10,000 requests a second
+#: in steady state, bursts of 5,000. A stage's ``DefaultRouteSettings`` may set a lower one.
+ACCOUNT_RATE_LIMIT = 10_000.0
+ACCOUNT_BURST_LIMIT = 5_000
+
+
+class TokenBucket:
+    """API Gateway's throttling: ``burst`` requests at once, refilled at ``rate`` a second; a request
+    finding the bucket empty is answered 429 without reaching anything behind it."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = float(rate), int(burst)
+        self._tokens = float(burst)
+        self._at = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+            self._at = now
+            if self._tokens < 1:
+                return False
+            self._tokens -= 1
+            return True
+
+
+def throttles(api: dict[str, Any]) -> list[TokenBucket]:
+    """The buckets a request to the HTTP API takes from: the account's, and the stage's when its
+    ``DefaultRouteSettings`` set limits (a limit of 0 refuses every request, as in AWS)."""
+    buckets = [TokenBucket(ACCOUNT_RATE_LIMIT, ACCOUNT_BURST_LIMIT)]
+    settings = api.get("DefaultRouteSettings") or {}
+    if "ThrottlingRateLimit" in settings or "ThrottlingBurstLimit" in settings:
+        buckets.append(
+            TokenBucket(
+                float(settings.get("ThrottlingRateLimit", ACCOUNT_RATE_LIMIT)),
+                int(settings.get("ThrottlingBurstLimit", ACCOUNT_BURST_LIMIT)),
+            )
+        )
+    return buckets
+
+
 def _route_pattern(path: str) -> re.Pattern[str]:
     """API Gateway's path templates: ``{name}`` is one segment, ``{name+}`` (greedy) the rest."""
     escaped = re.escape(path).replace(r"\{", "{").replace(r"\}", "}").replace(r"\+", "+")
@@ -79,6 +122,7 @@ def build_app(
         ttl = int(conf.get("Identity", {}).get("ReauthorizeEvery", 0))
     cache = AuthorizerCache(ttl)
     cors = Cors.from_template(api.get("CorsConfiguration"))
+    buckets = throttles(api)
 
     routes: list[tuple[str, re.Pattern[str], str, bool]] = []
     default_route: tuple[str, bool] | None = None
@@ -99,6 +143,8 @@ def build_app(
 
     async def api_gateway(request: Request) -> Response:
         started = time.perf_counter()
+        if not all(bucket.take() for bucket in buckets):
+            return JSONResponse({"message": "Too Many Requests"}, status_code=429)
         body = await request.body()
         if len(body) > MAX_API_PAYLOAD:
             return JSONResponse({"message": "Request Entity Too Large"}, status_code=413)
@@ -352,20 +398,69 @@ MAX_WS_FRAME = 32 * 1024
 MAX_WS_MESSAGE = 128 * 1024
 
 
+#: API Gateway closes a WebSocket connection on which no message went either way for 10 minutes, and
+#: every connection once it is 2 hours old (neither can be raised); it closes with 1001, "Going away"
+#: (what the ``$disconnect`` event's ``disconnectStatusCode`` says). Protocol-level pings do not count
+#: as messages. ``ONE_LOCAL_WS_IDLE_SECONDS`` and ``ONE_LOCAL_WS_MAX_SECONDS`` shorten them locally.
+WS_IDLE_SECONDS = 600.0
+WS_MAX_SECONDS = 7200.0
+GOING_AWAY = 1001
+
+
+def _seconds(name: str, default: float) -> float:
+    import os
+
+    raw = os.environ.get(name, "")
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: seconds") from None
+    if value <= 0:
+        raise ValueError(f"{name}={raw!r}: above 0")
+    return value
+
+
+class _Connection:
+    """One open socket: where to send, the lock its sends take, and when it last carried a message."""
+
+    __slots__ = ("connected_at", "last_message", "lock", "ws")
+
+    def __init__(self, ws: WebSocket, lock: Any, connected_at: float) -> None:
+        self.ws, self.lock, self.connected_at = ws, lock, connected_at
+        self.last_message = time.monotonic()
+
+
 class SocketGateway:
     """API Gateway's WebSocket API: each socket gets a connection id; ``$connect``, every message
     (``$default``) and ``$disconnect`` invoke their functions with the events API Gateway sends; the
     management API (``POST /@connections/{id}``: what ``post_to_connection`` calls) sends to a socket,
     410 GoneException when it is closed. A client's message over 32 KB closes the socket with 1009,
-    as API Gateway closes one whose client sends a frame over 32 KB."""
+    as API Gateway closes one whose client sends a frame over 32 KB; a connection idle for
+    ``idle_seconds`` (no message either way) or open for ``max_seconds`` is closed with 1001."""
 
-    def __init__(self, runner: LambdaRunner, routes: dict[str, str]) -> None:
+    def __init__(
+        self,
+        runner: LambdaRunner,
+        routes: dict[str, str],
+        *,
+        idle_seconds: float | None = None,
+        max_seconds: float | None = None,
+    ) -> None:
         self.runner = runner
         self.routes = routes
-        self.sockets: dict[str, tuple[WebSocket, Any]] = {}
+        self.sockets: dict[str, _Connection] = {}
+        self.idle_seconds = idle_seconds or _seconds("ONE_LOCAL_WS_IDLE_SECONDS", WS_IDLE_SECONDS)
+        self.max_seconds = max_seconds or _seconds("ONE_LOCAL_WS_MAX_SECONDS", WS_MAX_SECONDS)
 
     def _event(
-        self, ws: WebSocket, connection_id: str, route: str, body: str | None, connected_at: float
+        self,
+        ws: WebSocket,
+        connection_id: str,
+        route: str,
+        body: str | None,
+        connected_at: float,
+        *,
+        closed: tuple[int, str] | None = None,
     ) -> dict[str, Any]:
         now = time.time()
         kind = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
@@ -388,9 +483,33 @@ class SocketGateway:
         }
         if kind == "CONNECT":
             event["headers"] = headers
+        if closed is not None:
+            event["requestContext"]["disconnectStatusCode"] = closed[0]
+            event["requestContext"]["disconnectReason"] = closed[1]
         if body is not None:
             event["body"] = body
         return event
+
+    async def _expire(self, connection_id: str, conn: _Connection, closed: list[tuple[int, str]]) -> None:
+        """Close the connection with 1001 once it has been idle or open too long, as API Gateway does."""
+        import asyncio
+
+        ends = time.monotonic() + self.max_seconds
+        while True:
+            now = time.monotonic()
+            deadline = min(conn.last_message + self.idle_seconds, ends)
+            if now >= deadline:
+                break
+            await asyncio.sleep(deadline - now)
+        why = "open too long" if time.monotonic() >= ends else "idle"
+        async with conn.lock:
+            if self.sockets.get(connection_id) is not conn:
+                return  # closed meanwhile
+            self.sockets.pop(connection_id, None)  # gone for the management API from now on
+            closed.append((GOING_AWAY, "Going away"))
+            log.info("ws %s closed by the gateway (%s)", connection_id, why)
+            with contextlib.suppress(Exception):
+                await conn.ws.close(code=GOING_AWAY, reason="Going away")
 
     async def serve(self, ws: WebSocket) -> None:
         import asyncio
@@ -406,19 +525,25 @@ class SocketGateway:
             await ws.close(code=1008)
             return
         await ws.accept()
-        self.sockets[connection_id] = (ws, asyncio.Lock())
+        conn = _Connection(ws, asyncio.Lock(), connected_at)
+        self.sockets[connection_id] = conn
+        closed: list[tuple[int, str]] = []
+        expiry = asyncio.create_task(self._expire(connection_id, conn, closed))
         log.info("ws %s connected (%s)", connection_id, ws.url.path)
         try:
             while True:
                 message = await ws.receive()
                 if message["type"] == "websocket.disconnect":
+                    closed.append((int(message.get("code") or 1005), str(message.get("reason") or "")))
                     break
+                conn.last_message = time.monotonic()
                 text = message.get("text")
                 if text is None and message.get("bytes") is not None:
                     text = message["bytes"].decode("utf-8", "replace")
                 if text is None:
                     continue
                 if len(text.encode("utf-8", "surrogatepass")) > MAX_WS_FRAME:
+                    closed.append((1009, "Message too big"))
                     await ws.close(code=1009, reason="Message too big")
                     break
                 await run_in_threadpool(
@@ -426,33 +551,41 @@ class SocketGateway:
                     self.routes["$default"],
                     self._event(ws, connection_id, "$default", text, connected_at),
                 )
-        except WebSocketDisconnect:
-            pass
+        except WebSocketDisconnect as exc:
+            closed.append((exc.code, str(exc.reason or "")))
         except Exception:
             log.exception("ws %s failed", connection_id)
         finally:
-            self.sockets.pop(connection_id, None)
+            expiry.cancel()
+            if self.sockets.get(connection_id) is conn:
+                self.sockets.pop(connection_id, None)
             await run_in_threadpool(
                 self.runner.invoke,
                 self.routes["$disconnect"],
-                self._event(ws, connection_id, "$disconnect", None, connected_at),
+                self._event(
+                    ws,
+                    connection_id,
+                    "$disconnect",
+                    None,
+                    connected_at,
+                    closed=closed[0] if closed else (1006, ""),
+                ),
             )
             log.info("ws %s disconnected", connection_id)
 
     async def manage(self, request: Request) -> Response:
         connection_id = request.path_params["connection_id"]
-        entry = self.sockets.get(connection_id)
-        if entry is None:
-            return JSONResponse(
-                {"message": None}, status_code=410, headers={"x-amzn-errortype": "GoneException"}
-            )
-        ws, lock = entry
+        conn = self.sockets.get(connection_id)
+        if conn is None:
+            return _gone()
         if request.method == "GET":
             return JSONResponse({"connectedAt": None, "identity": {"sourceIp": "127.0.0.1"}})
         try:
-            async with lock:
+            async with conn.lock:
+                if self.sockets.get(connection_id) is not conn:
+                    return _gone()  # closed while this waited
                 if request.method == "DELETE":
-                    await ws.close(code=1000)
+                    await conn.ws.close(code=1000)
                     self.sockets.pop(connection_id, None)
                 else:
                     data = await request.body()
@@ -462,10 +595,13 @@ class SocketGateway:
                             status_code=413,
                             headers={"x-amzn-errortype": "PayloadTooLargeException"},
                         )
-                    await ws.send_text(data.decode("utf-8"))
+                    await conn.ws.send_text(data.decode("utf-8"))
+                    conn.last_message = time.monotonic()  # a message either way keeps it open
         except Exception:
             self.sockets.pop(connection_id, None)
-            return JSONResponse(
-                {"message": None}, status_code=410, headers={"x-amzn-errortype": "GoneException"}
-            )
+            return _gone()
         return Response(status_code=200)
+
+
+def _gone() -> Response:
+    return JSONResponse({"message": None}, status_code=410, headers={"x-amzn-errortype": "GoneException"})

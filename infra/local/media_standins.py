@@ -108,12 +108,15 @@ class ElevenLabsStandIn(_StandIn):
             return _error(422, "invalid_request", "name and at least one file are required")
         digest = hashlib.sha256(name.encode())
         for f in files:
-            data = await f.read()  # type: ignore[union-attr]
-            if not _is_audio(data):
+            head = await f.read(64 * 1024)  # type: ignore[union-attr]
+            if not _is_audio(head):
                 return _error(
                     400, "invalid_audio", f"{getattr(f, 'filename', 'a file')} is not an audio file"
                 )
-            digest.update(data)
+            chunk = head
+            while chunk:  # a chunk at a time (starlette spooled the upload to disk)
+                digest.update(chunk)
+                chunk = await f.read(64 * 1024)  # type: ignore[union-attr]
         voice_id = digest.hexdigest()[:20]
         with self._lock:
             self.voices[voice_id] = {

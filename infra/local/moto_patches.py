@@ -7,6 +7,8 @@ moto is pinned (requirements/lock.txt) because these touch its internals; each p
   grows. DynamoDB's semantics are check-all-then-apply-all on distinct items, so we evaluate every
   condition first and apply only when all pass; an Update that still fails while applying (a bad
   expression) puts back every item the transaction touched.
+- ``put_item`` / ``update_item`` / ``delete_item``: under AWS-strict ``conflicts``, refused with
+  ``TransactionConflictException`` while a transaction holds the item (:mod:`infra.local.conflicts`).
 - ``StreamShard.add``: moto invokes a stream's Lambda mappings synchronously, inside the write that
   made the record (holding the table, and our lock). Lambda polls streams asynchronously; so do we
   (:mod:`infra.local.pollers`), so the patched shard only records.
@@ -14,7 +16,8 @@ moto is pinned (requirements/lock.txt) because these touch its internals; each p
   keeps an ordered index per GSI partition and hands moto only the items of the key range.
 - S3 Vectors' ``QueryVectors`` (moto has none): :mod:`infra.local.vectors` answers it exactly.
 - ``expire_ttl_items``: DynamoDB deletes items whose TTL has passed (within days); moto never does.
-  The local stack calls this periodically so expired sessions, tokens and commit markers go away.
+  The local stack calls this periodically so expired sessions, tokens and commit markers go away:
+  within a minute, or (AWS-strict ``ttl``) one to three days after their expiry, as AWS may.
 - ``Role.put_policy``: moto's CloudFormation hands a role's inline policy over as a dict, which moto
   keeps as is and its IAM API then returns as Python's ``repr``, not JSON; it is kept as JSON text,
   as IAM holds it (the local stack's IAM enforcement reads the same text).
@@ -42,7 +45,7 @@ def install_moto_patches() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
 
-    from infra.local import query_index, vectors, wake
+    from infra.local import gsi_lag, query_index, vectors, wake
 
     vectors.install()
 
@@ -50,6 +53,27 @@ def install_moto_patches() -> None:
         _check_then_apply(self, transact_items)
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+    from infra.local import conflicts
+
+    def refused_while_held(name: str, key_of: Any) -> None:
+        original_write = getattr(DynamoDBBackend, name)
+
+        def write(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+            if conflicts.on():
+                table = self.get_table(table_name)
+                conflicts.single_item_write(table, key_of(table, args[0] if args else None, kwargs))
+            return original_write(self, table_name, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, write)
+
+    def attrs_key(table: Any, first: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        attrs = first if first is not None else kwargs["item_attrs"]
+        return {k: attrs[k] for k in (table.hash_key_attr, table.range_key_attr) if k is not None}
+
+    refused_while_held("put_item", attrs_key)
+    refused_while_held("update_item", lambda t, first, kw: first if first is not None else kw["key"])
+    refused_while_held("delete_item", lambda t, first, kw: first if first is not None else kw["key"])
 
     from moto.dynamodb.models.table import StreamRecord, StreamShard
 
@@ -59,6 +83,7 @@ def install_moto_patches() -> None:
         seq = len(self.items) + self.starting_sequence_number
         self.items.append(StreamRecord(self.table, view, event_name, old, new, seq))
         query_index.changed(self.table, old, new)
+        gsi_lag.changed(self.table, old, new)
         wake.notify("stream")  # the stream's pollers deliver it now, as Lambda's mapping would
 
     StreamShard.add = add  # type: ignore[method-assign]
@@ -173,9 +198,12 @@ def _check_then_apply(backend: Any, transact_items: list[dict[str, Any]]) -> Non
 
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
+    from infra.local import conflicts
+
     seen: set[tuple[str, str]] = set()
     errors: list[tuple[Any, Any, Any]] = []
     plan: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
+    idents: list[tuple[str, str]] = []
     for item in transact_items:
         if len(item) > 1:
             raise TransactWriteSingleOpException
@@ -195,6 +223,7 @@ def _check_then_apply(backend: Any, transact_items: list[dict[str, Any]]) -> Non
         if ident in seen:
             raise MultipleTransactionsException()
         seen.add(ident)
+        idents.append(conflicts.item_ident(table, key))
         current = backend.get_item(table_name, key)
         condition = op.get("ConditionExpression")
         if condition is not None:
@@ -209,9 +238,22 @@ def _check_then_apply(backend: Any, transact_items: list[dict[str, Any]]) -> Non
                 continue
         errors.append((None, None, None))
         plan.append((op_type, table_name, key, op))
+    if conflicts.on() and any(busy := conflicts.held(idents)):
+        # Another transaction holds one of the items (AWS-strict ``conflicts``): cancelled, as
+        # DynamoDB cancels it, whatever the conditions say.
+        conflicts.count_raised()
+        raise TransactionCanceledException(
+            [
+                ("TransactionConflict", conflicts.CONFLICT_MESSAGE, None) if b else (None, None, None)
+                for b in busy
+            ]
+        )
     if any(code is not None for code, _, _ in errors):
         raise TransactionCanceledException(errors)
-    _apply_atomically(backend, plan, TransactionCanceledException)
+    with conflicts.applying():
+        _apply_atomically(backend, plan, TransactionCanceledException)
+    if conflicts.on():
+        conflicts.committing(idents)
 
 
 def _apply_atomically(
@@ -263,10 +305,31 @@ def _apply_atomically(
             raise cancelled(reasons) from exc
 
 
+#: AWS-strict ``ttl``: DynamoDB deletes an expired item "within a few days"; each item waits from
+#: one to three days past its expiry (its own, fixed by its key), so a run never sees it go.
+STRICT_TTL_DELAY = (86_400.0, 3 * 86_400.0)
+
+
+def ttl_delay(key: str) -> float:
+    """How long past its expiry an item stays under AWS-strict ``ttl`` (0 otherwise)."""
+    from infra.local import strict
+
+    if not strict.current().on("ttl"):
+        return 0.0
+    import hashlib
+
+    low, high = STRICT_TTL_DELAY
+    fraction = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") / 2**32
+    return low + (high - low) * fraction
+
+
 def expire_ttl_items(now: float | None = None) -> int:
-    """Delete items whose TTL attribute is in the past, in every moto DynamoDB table; returns how
-    many. Runs against moto's backend directly (no API call, so no Scan request)."""
+    """Delete items whose TTL attribute is in the past (past it by :func:`ttl_delay`), in every moto
+    DynamoDB table; returns how many. Runs against moto's backend directly (no API call, so no Scan
+    request)."""
     from moto.dynamodb.models import dynamodb_backends
+
+    from infra.local import conflicts
 
     cutoff = time.time() if now is None else now
     removed = 0
@@ -282,10 +345,14 @@ def expire_ttl_items(now: float | None = None) -> int:
                     continue
                 for item in list(table.all_items()):
                     value = item.attrs.get(ttl)
-                    if value is not None and value.type == "N" and float(value.value) < cutoff:
-                        key = {table.hash_key_attr: item.hash_key.to_json()}
-                        if table.range_key_attr:
-                            key[table.range_key_attr] = item.range_key.to_json()
+                    if value is None or value.type != "N" or float(value.value) >= cutoff:
+                        continue
+                    key = {table.hash_key_attr: item.hash_key.to_json()}
+                    if table.range_key_attr:
+                        key[table.range_key_attr] = item.range_key.to_json()
+                    if float(value.value) + ttl_delay(repr(sorted(key.items()))) >= cutoff:
+                        continue
+                    with conflicts.applying():
                         backend.delete_item(table.name, key)
-                        removed += 1
+                    removed += 1
     return removed

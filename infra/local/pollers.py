@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from infra.local.runner import LambdaRunner
+from infra.local.runner import LambdaRunner, async_retry_delays, send_to_dead_letter_queue
 
 log = logging.getLogger("one.local")
 
@@ -553,10 +553,25 @@ class SchedulePoller:
 
 
 class CronPoller:
-    """Fires the template's ``Schedule`` events on time, as EventBridge rules do."""
+    """Fires the template's ``Schedule`` events on time, as EventBridge rules do.
+
+    An EventBridge rule invokes its function asynchronously, so a run that fails is Lambda's to retry:
+    the same event twice more (after :func:`async_retry_delays`), then to the function's dead-letter
+    queue (``dead_letters``: logical id → queue URL) with Lambda's attributes. A cron must therefore
+    be idempotent for its slot (see :mod:`ontology.services.cron_runs`). ``one cron run`` invokes
+    once, synchronously, as ``aws lambda invoke`` would.
+    """
 
     def __init__(
-        self, runner: LambdaRunner, crons: list[tuple[str, str, Any]], created: datetime | None = None
+        self,
+        runner: LambdaRunner,
+        crons: list[tuple[str, str, Any]],
+        created: datetime | None = None,
+        *,
+        sqs: Any = None,
+        dead_letters: dict[str, str] | None = None,
+        retry_delays: tuple[float, ...] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.runner = runner
         self.crons = crons  # (logical id, cron name, CronJob)
@@ -566,35 +581,79 @@ class CronPoller:
         self._next = {name: job.next_fire(start, self.created) for _, name, job in crons}
         self._lock = threading.Lock()
         self._running: set[str] = set()
+        self.sqs = sqs
+        self.dead_letters = dead_letters or {}
+        self.retry_delays = async_retry_delays() if retry_delays is None else retry_delays
+        self._stop = stop or threading.Event()
+        #: (cron name, event id, attempt, error or None) of every scheduled invocation, for ``one cron``
+        #: and the tests.
+        self.attempts: list[tuple[str, str, int, str | None]] = []
+
+    def _logical_id(self, name: str) -> str:
+        for logical_id, cron_name, _job in self.crons:
+            if cron_name == name:
+                return logical_id
+        raise KeyError(f"no cron named {name!r}; known: {', '.join(n for _, n, _ in self.crons)}")
+
+    @staticmethod
+    def event(logical_id: str, when: datetime) -> dict[str, Any]:
+        """The scheduled event EventBridge sends for a fire time."""
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": "us-east-1",
+            "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{logical_id}"],
+            "detail": {},
+        }
 
     def _run(self, name: str, slot: datetime) -> None:
         try:
-            self.fire(name, slot)
-        except Exception:
-            log.exception("cron %s failed", name)
+            self.deliver(name, slot)
         finally:
             with self._lock:
                 self._running.discard(name)
 
+    def deliver(self, name: str, slot: datetime) -> bool:
+        """One scheduled fire, as Lambda's asynchronous invocation handles it: the event, retried
+        with the same id after each failure, then dead-lettered. True when an attempt succeeded."""
+        logical_id = self._logical_id(name)
+        event = self.event(logical_id, slot)
+        for attempt in range(len(self.retry_delays) + 1):
+            if attempt:
+                if self._stop.wait(self.retry_delays[attempt - 1]):
+                    return False  # the stack is stopping
+                log.warning("cron %s: retry %d of event %s", name, attempt, event["id"])
+            try:
+                log.info("cron %s -> %s", name, logical_id)
+                self.runner.invoke(logical_id, event)
+            except Exception as exc:
+                error = f"{getattr(exc, 'lambda_error_type', None) or type(exc).__name__}: {exc}"
+                self.attempts.append((name, event["id"], attempt, error))
+                log.exception("cron %s failed (attempt %d)", name, attempt + 1)
+                continue
+            self.attempts.append((name, event["id"], attempt, None))
+            return True
+        self._dead_letter(name, logical_id, event, self.attempts[-1][3] or "")
+        return False
+
+    def _dead_letter(self, name: str, logical_id: str, event: dict[str, Any], error: str) -> None:
+        """What Lambda does once its retries are spent: the event to the function's dead-letter queue."""
+        url = self.dead_letters.get(logical_id)
+        if url is None or self.sqs is None:
+            log.error("cron %s: retries spent, the event is dropped (no dead-letter queue)", name)
+            return
+        send_to_dead_letter_queue(self.sqs, url, json.dumps(event), error)
+        log.error("cron %s: retries spent, the event went to the dead-letter queue", name)
+
     def fire(self, name: str, when: datetime | None = None) -> Any:
         """Run one cron now (``one cron run``), with the scheduled event EventBridge would send."""
-        for logical_id, cron_name, _job in self.crons:
-            if cron_name == name:
-                when = when or datetime.now(UTC)
-                event = {
-                    "version": "0",
-                    "id": f"local-{int(time.time() * 1000)}",
-                    "detail-type": "Scheduled Event",
-                    "source": "aws.events",
-                    "account": "123456789012",
-                    "time": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "region": "us-east-1",
-                    "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{logical_id}"],
-                    "detail": {},
-                }
-                log.info("cron %s -> %s", name, logical_id)
-                return self.runner.invoke(logical_id, event)
-        raise KeyError(f"no cron named {name!r}; known: {', '.join(n for _, n, _ in self.crons)}")
+        logical_id = self._logical_id(name)
+        log.info("cron %s -> %s", name, logical_id)
+        return self.runner.invoke(logical_id, self.event(logical_id, when or datetime.now(UTC)))
 
     def poll_once(self, now: datetime | None = None) -> int:
         now = now or datetime.now(UTC)
@@ -608,11 +667,21 @@ class CronPoller:
             if due:
                 with self._lock:
                     if name in self._running:
-                        continue  # still running since its last slot
+                        continue  # still running (or retrying) since its last slot
                     self._running.add(name)
                 threading.Thread(target=self._run, args=(name, slot), daemon=True).start()
                 fired += 1
         return fired
+
+
+def dead_letter_queues(template: dict[str, Any], physical: dict[str, str]) -> dict[str, str]:
+    """Function logical id → the URL of its ``DeadLetterQueue`` (an SQS queue of the template)."""
+    out: dict[str, str] = {}
+    for logical_id, res in template["Resources"].items():
+        target = ((res.get("Properties") or {}).get("DeadLetterQueue") or {}).get("TargetArn")
+        if isinstance(target, dict) and "Fn::GetAtt" in target and target["Fn::GetAtt"][0] in physical:
+            out[logical_id] = physical[target["Fn::GetAtt"][0]]
+    return out
 
 
 def cron_events(template: dict[str, Any]) -> list[tuple[str, str, Any]]:

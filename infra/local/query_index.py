@@ -9,7 +9,8 @@ read: the items of the key range from the exclusive start key on, as many as the
 next item of the partition (from which moto decides whether there is a next page). moto's own code
 then sorts, pages, filters and projects them exactly as before, so results are identical; a base
 table Query gets its partition's items only. Anything else (no stream, multi-attribute keys,
-legacy filters) keeps moto's full walk.
+legacy filters) keeps moto's full walk. Under AWS-strict ``gsi-lag`` a GSI query reads what
+:mod:`infra.local.gsi_lag` says the index shows yet.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import decimal
 import inspect
 from typing import Any
+
+from infra.local import gsi_lag
 
 _installed = False
 #: moto's own Table.query (the full walk), kept for comparison.
@@ -252,6 +255,8 @@ def install() -> None:
         a = bound.arguments
         conditions_h = a.get("hash_key_conditions") or ()
         narrow = None
+        # AWS-strict gsi-lag: some items still show an older version in the GSIs
+        lagged = gsi_lag.lagging(self) if a.get("index_name") else None
         simple = (
             not a.get("filter_kwargs")
             and len(conditions_h) <= 1
@@ -266,10 +271,13 @@ def install() -> None:
                 hash_value=conditions_h[0][1] if conditions_h else a["hash_key"],
                 op=a["range_comparison"],
                 objs=list(a["range_objs"] or []),
-                limit=a["limit"],
+                # the older versions may sort anywhere in the range: the whole range is read
+                limit=a["limit"] if lagged is None else None,
                 exclusive_start_key=a["exclusive_start_key"],
                 forward=a["scan_index_forward"] is not False,
             )
+        if lagged is not None:
+            narrow = gsi_lag.view(list(self.all_items()) if narrow is None else narrow, lagged)
         if narrow is None:
             return original(self, *args, **kwargs)
         self.all_items = lambda: narrow

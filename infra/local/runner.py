@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from infra.local import memory
 from infra.local.aws import MOTO_LOCK, released
 from infra.local.credentials import FunctionRoles, acting_as
 from infra.template import load_template
@@ -73,8 +74,6 @@ class FunctionDef:
     routes: tuple[tuple[str, str, bool], ...]  # (method, path, public)
     #: the HTTP API's integration timeout for its routes, in seconds (``TimeoutInMillis``, 30 s)
     integration_timeout: float = 30.0
-    #: where Lambda sends an asynchronous invocation that failed every retry (its DLQ's ARN)
-    dead_letter_arn: Any = None
 
 
 def function_defs(template: dict[str, Any] | None = None) -> dict[str, FunctionDef]:
@@ -102,7 +101,6 @@ def function_defs(template: dict[str, Any] | None = None) -> dict[str, FunctionD
             timeout=int(props.get("Timeout", defaults.get("Timeout", 3))),
             routes=tuple(routes),
             integration_timeout=integration_timeout,
-            dead_letter_arn=(props.get("DeadLetterQueue") or {}).get("TargetArn"),
         )
     return out
 
@@ -185,8 +183,13 @@ class LambdaRunner:
 
         def run() -> None:
             try:
-                # the handler's module, imported on first use, sees the loop and the role too
-                with acting_as(credentials, stopped), _sandbox_event_loop():
+                # the handler's module, imported on first use, sees the loop and the role too; its
+                # memory is measured under AWS-strict ``memory`` (:mod:`infra.local.memory`)
+                with (
+                    memory.measured(logical_id, d.memory, context.aws_request_id),
+                    acting_as(credentials, stopped),
+                    _sandbox_event_loop(),
+                ):
                     outcome["result"] = self.handler(logical_id)(event, context)
             except BaseException as exc:  # handed to the caller (or dropped once stopped)
                 outcome["error"] = exc
@@ -207,23 +210,56 @@ class LambdaRunner:
         return outcome.get("result")
 
 
-#: Lambda's waits before retrying a failed asynchronous invocation (it retries twice: ``MaximumRetryAttempts``
-#: 2, the default, about a minute and then two after the failure).
-ASYNC_RETRY_DELAYS = (60.0, 120.0)
+#: Lambda's retries of a failed asynchronous invocation (an EventBridge rule and the jobs runner
+#: invoke asynchronously): two more attempts, one minute after the first and two after the second,
+#: then the function's dead-letter queue. ``ONE_LOCAL_ASYNC_RETRY_SECONDS`` ("60,120") shortens them.
+ASYNC_RETRY_SECONDS = (60.0, 120.0)
+
+
+def async_retry_delays(env: dict[str, str] | None = None) -> tuple[float, ...]:
+    """The waits before each retry of a failed asynchronous invocation (``ONE_LOCAL_ASYNC_RETRY_SECONDS``)."""
+    import os
+
+    raw = (os.environ if env is None else env).get("ONE_LOCAL_ASYNC_RETRY_SECONDS", "")
+    if not raw.strip():
+        return ASYNC_RETRY_SECONDS
+    try:
+        delays = tuple(float(x) for x in raw.split(","))
+    except ValueError:
+        raise ValueError(f"ONE_LOCAL_ASYNC_RETRY_SECONDS={raw!r}: seconds, comma separated") from None
+    if len(delays) != len(ASYNC_RETRY_SECONDS) or any(d < 0 for d in delays):
+        raise ValueError("ONE_LOCAL_ASYNC_RETRY_SECONDS: two waits (Lambda retries twice), not negative")
+    return delays
+
+
+def send_to_dead_letter_queue(sqs: Any, url: str, body: str, error: str) -> None:
+    """An asynchronous event whose retries are spent, to a dead-letter queue as Lambda sends it: the
+    event, with the request id, an error code and the first kilobyte of the error as attributes."""
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody=body,
+        MessageAttributes={
+            "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
+            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+            "ErrorMessage": {"DataType": "String", "StringValue": error[:1024] or "error"},
+        },
+    )
 
 
 def install_moto_lambda(
     runner: LambdaRunner,
     physical_to_logical: dict[str, str],
-    dead_letters: Callable[[str, str, dict[str, str]], None] | None = None,
-    retry_delays: tuple[float, ...] = ASYNC_RETRY_DELAYS,
+    dead_letters: Callable[[str, str, str], None] | None = None,
+    retry_delays: tuple[float, ...] | None = None,
 ) -> Callable[[], None]:
     """Make moto's Lambda run our handlers in-process (instead of in Docker); returns the undo.
 
     ``RequestResponse`` invocations run while the caller waits. ``Event`` ones are queued, as Lambda
     queues them: the caller gets 202 at once, the function runs in the background, a failure is
-    retried after each of ``retry_delays``, and the event that failed every attempt goes to
-    ``dead_letters(logical id, event, attributes)`` (the function's dead-letter queue)."""
+    retried after each of ``retry_delays`` (:func:`async_retry_delays`), and the event that failed
+    every attempt goes to ``dead_letters(logical id, event, error)`` (the function's dead-letter
+    queue)."""
+    delays = async_retry_delays() if retry_delays is None else retry_delays
     from moto.awslambda.models import LambdaFunction
 
     original = LambdaFunction._invoke_lambda
@@ -252,29 +288,23 @@ def install_moto_lambda(
             runner.async_finished()
 
     def deliver(logical: str, payload: Any) -> None:
-        request_id = str(uuid.uuid4())
-        for attempt in range(len(retry_delays) + 1):
+        for attempt in range(len(delays) + 1):
             try:
                 runner.invoke(logical, payload)
                 return
             except Exception as exc:
                 error_type = getattr(exc, "lambda_error_type", None) or type(exc).__name__
-                if attempt < len(retry_delays):
+                if attempt < len(delays):
                     log.warning(
                         "%s failed an asynchronous event (%s); Lambda retries it", logical, error_type
                     )
-                    time.sleep(retry_delays[attempt])
+                    time.sleep(delays[attempt])
                     continue
                 log.error(
                     "%s failed an asynchronous event %d times; it goes to its DLQ", logical, attempt + 1
                 )
                 if dead_letters is not None:
-                    attributes = {
-                        "RequestID": request_id,
-                        "ErrorCode": "200",
-                        "ErrorMessage": str(exc)[:1000],
-                    }
-                    dead_letters(logical, json.dumps(payload), attributes)
+                    dead_letters(logical, json.dumps(payload), f"{error_type}: {exc}")
 
     def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
         headers = {str(k).lower(): v for k, v in dict(request_headers or {}).items()}

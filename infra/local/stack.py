@@ -76,6 +76,10 @@ class LocalStack:
 
     def start(self) -> None:
         _fake_credentials()
+        from infra.local import strict
+
+        #: The AWS-strict facets in force (``ONE_LOCAL_STRICT``; none by default).
+        self.strict = strict.configure()
         import boto3
         from moto.server import ThreadedMotoServer
 
@@ -138,6 +142,11 @@ class LocalStack:
         self._start_pollers(template)
         self.redispatched = self._redispatch_pending_jobs()
         self._spawn(self._housekeeping)
+        if self.strict.on("memory"):
+            from infra.local import memory
+
+            # from now on, not during the start (tracing every allocation made it 4x slower)
+            memory.start()
 
     def _start_stripe(self) -> None:
         """localstripe, on loopback, its data in the state folder; it posts Stripe's events to the
@@ -176,6 +185,7 @@ class LocalStack:
             SchedulePoller,
             StreamPoller,
             cron_events,
+            dead_letter_queues,
             stream_mappings,
         )
         from ontology.settings import get_settings
@@ -210,7 +220,14 @@ class LocalStack:
         self.recheck_poller = QueuePoller(
             self.runner, sqs, recheck_url, recheck_arn, "SyncInvalidatorFunction"
         )
-        self.cron_poller = CronPoller(self.runner, cron_events(template), created=self._schedules_created())
+        self.cron_poller = CronPoller(
+            self.runner,
+            cron_events(template),
+            created=self._schedules_created(),
+            sqs=sqs,
+            dead_letters=dead_letter_queues(template, self.physical),
+            stop=self._stop,
+        )
         # Short polls, never SQS long polling: moto serves one request at a time (the lock), and a
         # long poll would hold every other request for its whole wait.
         from infra.local import wake
@@ -567,24 +584,22 @@ class LocalStack:
         self._uvicorn, thread = start_server(app, self.host, self.api_port, "the front door")
         self._threads.append(thread)
 
-    def _dead_letter(self, logical_id: str, body: str, attributes: dict[str, str]) -> None:
-        """An asynchronous event that failed every attempt, to its function's dead-letter queue (with
-        the attributes Lambda sets); none configured: it is dropped, as Lambda drops it."""
+    def _dead_letter(self, logical_id: str, body: str, error: str) -> None:
+        """An asynchronous event that failed every attempt, to its function's dead-letter queue; none
+        configured: it is dropped, as Lambda drops it."""
         import boto3
 
-        target = self.runner.defs[logical_id].dead_letter_arn
-        queue = target.get("Fn::GetAtt", [None])[0] if isinstance(target, dict) else None
-        url = self.physical.get(queue) if queue else None
+        from infra.local.pollers import dead_letter_queues
+        from infra.local.runner import send_to_dead_letter_queue
+        from infra.template import load_template
+
+        url = dead_letter_queues(load_template(), self.physical).get(logical_id)
         if not url:
             log.warning("%s has no dead-letter queue: a failed asynchronous event is dropped", logical_id)
             return
         region = os.environ["AWS_DEFAULT_REGION"]
         sqs = boto3.client("sqs", endpoint_url=self.aws_endpoint, region_name=region)
-        sqs.send_message(
-            QueueUrl=url,
-            MessageBody=body,
-            MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
-        )
+        send_to_dead_letter_queue(sqs, url, body, error)
 
     def _spawn(self, target: Any) -> None:
         thread = threading.Thread(target=target, daemon=True)

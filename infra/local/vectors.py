@@ -4,7 +4,9 @@ moto emulates buckets, indexes and ``PutVectors`` / ``GetVectors`` / ``ListVecto
 ``DeleteVectors`` but not ``QueryVectors`` (getmoto/moto#9507); in process, botocore would send that
 call to the real AWS endpoint. :func:`install` adds it to moto's S3 Vectors service, with the same
 request and response shapes, as an **exact** search: every vector of the index that passes the
-metadata filter, by cosine distance (``1 - cosine similarity``), as a matrix product with numpy. Each
+metadata filter, by cosine distance (``1 - cosine similarity``), as a matrix product with numpy.
+S3 Vectors' own search is approximate: under AWS-strict ``vectors`` each query misses a share of the
+true neighbours (``ONE_LOCAL_VECTOR_RECALL``), as an approximate index may. Each
 index keeps its vectors as float32 rows (moto's lists of Python floats cost ~30 bytes a component),
 rebuilt into one matrix after writes.
 
@@ -102,6 +104,28 @@ class _Rows:
         return self.keys, self.matrix @ query
 
 
+def _approximate(query: list[float]) -> Any:
+    """Which vectors this query misses: none, or (AWS-strict ``vectors``) a share ``1 - recall`` of
+    them, the same ones for the same query (a hash of the query and the key), as an approximate index
+    misses some true neighbours of each query."""
+    from infra.local import strict
+
+    settings = strict.current()
+    if not settings.on("vectors") or settings.vector_recall >= 1:
+        return lambda key: False
+    import hashlib
+    import struct
+
+    seed = hashlib.sha256(struct.pack(f"<{len(query)}f", *query)).digest()[:8]
+    cut = int(settings.vector_recall * 2**32)
+
+    def missed(key: str) -> bool:
+        digest = hashlib.sha256(seed + key.encode()).digest()
+        return int.from_bytes(digest[:4], "big") >= cut
+
+    return missed
+
+
 def _rows(index: Any) -> _Rows:
     rows = getattr(index, "_one_rows", None)
     if rows is None:
@@ -186,11 +210,12 @@ def install() -> None:
             raise ValidationError("Query vector must be non-zero and finite")
         keys, sims = _rows(index).similarities(query / norm)
         order = np.argsort(-sims, kind="stable")
+        missed = _approximate(values)
         out: list[tuple[str, float, Any]] = []
         try:
             for i in order:
                 stored = index.vectors.get(keys[i])
-                if stored is None:
+                if stored is None or missed(keys[i]):
                     continue
                 if flt is not None and not _matches(stored.metadata or {}, flt):
                     continue

@@ -135,6 +135,24 @@ def test_backoff_waits_double_from_the_free_failures_on() -> None:
     assert [policy.delay(n) for n in range(1, 13)] == [0, 0, 0, 0, 60, 120, 240, 480, 960, 1920, 3600, 3600]
 
 
+def test_backoff_forgets_failures_after_its_memory_though_ttl_has_not_deleted_them(table: str) -> None:
+    """DynamoDB's TTL deletes an expired item days later, not at its expiry: failures older than the
+    policy's memory are forgotten by the read itself, and counting starts again."""
+    from ontology.data.store import default_store
+
+    policy = ratelimit.Backoff(free=10, base=60, cap=3600, memory=100)
+    for i in range(4):  # four failures in a row, 10 s apart
+        state = ratelimit.backoff_check("signin", "k", "wait", now=1000 + 10 * i)
+        ratelimit.backoff_failed("signin", "k", state, policy, now=1000 + 10 * i)
+    assert default_store().get(ratelimit._backoff_pk("signin", "k"), "R")["n"] == 4
+    later = 1030 + policy.memory + 1  # past the memory of the last failure; the item is still there
+    assert default_store().get(ratelimit._backoff_pk("signin", "k"), "R") is not None
+    assert ratelimit.backoff_check("signin", "k", "wait", now=later) is None
+    ratelimit.backoff_failed("signin", "k", None, policy, now=later)
+    again = ratelimit.backoff_check("signin", "k", "wait", now=later + 1)
+    assert again is not None and again["n"] == 1
+
+
 def test_a_session_s_calls_are_counted_and_the_platform_s_are_not(table: str) -> None:
     from ontology.auth.identity import Identity
 

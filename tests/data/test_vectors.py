@@ -270,3 +270,26 @@ def test_an_action_searches_within_its_organization(vectors: Any) -> None:
     hits = ctx.vector_search("knowledge", "by_embedding", {"vector": rows[0][3], "limit": 3})
     assert hits[0]["_id"] == rows[0][0] and math.isclose(hits[0]["_score"], 1.0, abs_tol=1e-5)
     assert all(h["_id"] != "kno_" + "9" * 26 for h in hits)
+
+
+@pytest.mark.aws_strict
+def test_approximate_answers_still_merge_into_a_sorted_top_of_the_organization(
+    vectors: Any, strict_mode: Any
+) -> None:
+    """S3 Vectors' search is approximate (AWS-strict ``vectors``: some true neighbours missed): a
+    limit above topK still merges the ranges' answers into ``limit`` distinct hits, most similar
+    first, of the caller's organization only, and most of the true top is there."""
+    rows, matrix = _random_rows(3000, seed=2)
+    others = [(f"kno_other{i:021d}", OTHER_ORG, "src", vec) for i, (_, _, _, vec) in enumerate(rows[:300])]
+    _put(vectors, rows + others)
+    keys = [r[0] for r in rows]
+    q = np.random.default_rng(3).standard_normal(DIMS).astype(np.float32)
+    strict_mode("vectors", vector_recall=0.9)
+    got = vector_search(
+        "knowledge", "by_embedding", {"vector": q.tolist(), "limit": 256}, organization_id=ORG
+    )
+    ids = [h["_id"] for h in got]
+    assert len(ids) == len(set(ids)) == 256 and set(ids) <= set(keys)
+    scores = [h["_score"] for h in got]
+    assert scores == sorted(scores, reverse=True)
+    assert len(set(ids) & set(_brute(matrix, keys, q, 256))) >= 0.8 * 256

@@ -194,11 +194,11 @@ def test_an_asynchronous_invocation_is_answered_at_once_retried_then_dead_letter
         raise RuntimeError("always")
 
     runner = _runner(3, failing)
-    letters: list[tuple[str, str, dict[str, str]]] = []
+    letters: list[tuple[str, str, str]] = []
     arrived = threading.Event()
 
-    def dead_letters(logical: str, body: str, attributes: dict[str, str]) -> None:
-        letters.append((logical, body, attributes))
+    def dead_letters(logical: str, body: str, error: str) -> None:
+        letters.append((logical, body, error))
         arrived.set()
 
     undo = install_moto_lambda(runner, {"stack-slow": "Slow"}, dead_letters, retry_delays=(0.05, 0.05))
@@ -210,5 +210,5 @@ def test_an_asynchronous_invocation_is_answered_at_once_retried_then_dead_letter
     finally:
         undo()
     assert len(attempts) == 3  # the first try and Lambda's two retries
-    logical, body, attributes = letters[0]
-    assert logical == "Slow" and body == '{"job": 1}' and attributes["ErrorMessage"] == "always"
+    logical, body, error = letters[0]
+    assert logical == "Slow" and body == '{"job": 1}' and error == "RuntimeError: always"

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ontology.auth.identity import hash_token, new_token
-from ontology.auth.people import active_membership
+from ontology.auth.people import active_membership, membership
 from ontology.auth.ratelimit import NO_TRUSTED_IP, Backoff, backoff_check, backoff_clear, backoff_failed
 from ontology.data import outbox
 from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
@@ -331,7 +331,14 @@ def sign_up(
     return run_mutation(body, org=org_id, platform=True)
 
 
-def _first_organization(db: DatabaseReader, user_id: str) -> str | None:
+def first_organization(db: DatabaseReader, user_id: str) -> str | None:
+    """Where a new session of the user opens: their own organization while they are a member of it
+    (consistent reads of the user and the membership's guard), else the first they joined. The
+    memberships index alone may not show a membership made a moment ago (right after signing up)."""
+    user = db.get(user_id, "users")
+    home = user.get("homeOrganizationId") if user else None
+    if home and membership(db, home, user_id) is not None:
+        return str(home)
     memberships = db.query("memberships").with_index("by_user", lambda q: q.eq("userId", user_id)).take(50)
     return memberships[0]["organizationId"] if memberships else None
 
@@ -394,7 +401,7 @@ def sign_in(
 
     def body(db: DatabaseWriter) -> SessionInfo:
         token, session = create_session(
-            db, user["_id"], _first_organization(db, user["_id"]), ip=ip, user_agent=user_agent
+            db, user["_id"], first_organization(db, user["_id"]), ip=ip, user_agent=user_agent
         )
         return SessionInfo(token, session, user)
 

@@ -190,7 +190,7 @@ def complete(
     user_agent: str | None = None,
 ) -> Outcome:
     """Finish a flow the provider called back: a session, or a redirect carrying the error's code."""
-    from ontology.auth.accounts import claim_unverified, create_session
+    from ontology.auth.accounts import claim_unverified, create_session, first_organization
     from ontology.auth.people import create_user_with_organization, new_organization_id
 
     fallback = f"{base_url}/api/auth/error"
@@ -267,13 +267,10 @@ def complete(
                     "updatedAt": now,
                 },
             )
-        memberships = (
-            db.query("memberships").with_index("by_user", lambda q: q.eq("userId", user["_id"])).take(1)
-        )
         token, _ = create_session(
             db,
             user["_id"],
-            memberships[0]["organizationId"] if memberships else org_id,
+            first_organization(db, user["_id"]) or org_id,
             ip=ip,
             user_agent=user_agent,
         )

@@ -32,12 +32,14 @@ def create_user_with_organization(
     """A user, their organization (they are its org_owner) and their own entity in it, in the
     caller's transaction. ``db`` must be scoped to ``org_id`` with platform access."""
     now = now_ms()
-    user_id = db.insert(
-        "users",
-        {"email": email, "name": name, "emailVerified": email_verified, "createdAt": now, "updatedAt": now}
-        if name
-        else {"email": email, "emailVerified": email_verified, "createdAt": now, "updatedAt": now},
-    )
+    user = {
+        "email": email,
+        "emailVerified": email_verified,
+        "homeOrganizationId": org_id,
+        "createdAt": now,
+        "updatedAt": now,
+    }
+    user_id = db.insert("users", {**user, "name": name} if name else user)
     db.insert(
         "organizations",
         {

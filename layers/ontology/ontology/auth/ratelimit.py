@@ -345,6 +345,9 @@ def backoff_check(kind: str, key: str, message: str, *, now: float | None = None
     consistent GetItem."""
     now = time.time() if now is None else now
     item: dict[str, Any] | None = _store().get(_backoff_pk(kind, key), RATE_SK)
+    if item and float(item.get("ttl", 0)) <= now:
+        # Forgotten: DynamoDB's TTL deletes the item only some time (up to days) after this.
+        return None
     if item and float(item.get("until", 0)) > now:
         raise RateLimitedError(message, retryAfter=max(1, math.ceil(float(item["until"]) - now)))
     return item
@@ -356,10 +359,13 @@ def backoff_failed(
     """One more failure of the key (``state`` as :func:`backoff_check` read it). One UpdateItem."""
     now = time.time() if now is None else now
     failures = int((state or {}).get("n", 0)) + 1
+    # After a forgotten run of failures the item may still be there (TTL deletes it days later):
+    # the count starts again rather than adding to it.
+    count = " ADD #n :one" if state else ", #n = :one"
     _store().update(
         _backoff_pk(kind, key),
         RATE_SK,
-        "SET #tb = :tb, #until = :until, #ttl = :ttl ADD #n :one",
+        f"SET #tb = :tb, #until = :until, #ttl = :ttl{count}",
         {"#tb": "tb", "#until": "until", "#ttl": "ttl", "#n": "n"},
         {
             ":tb": {"S": RATE_TB},

@@ -43,6 +43,7 @@ __all__ = [
     "DatabaseReader",
     "DatabaseWriter",
     "Doc",
+    "StaleRead",
     "TxState",
     "guard_key",
 ]
@@ -67,6 +68,17 @@ def _creation_time() -> float:
         now = round(time.time() * 1000, 3)
         _last_creation_time = now if now > _last_creation_time else round(_last_creation_time + 0.001, 3)
         return _last_creation_time
+
+
+class StaleRead(Exception):
+    """Internal: a mutation read one document at two versions (through an index that had not caught
+    up with the table, or across a concurrent write). The mutation runs again on fresh reads, as on
+    a conflict (:func:`ontology.data.transaction.run_mutation`): acting on the older version — say,
+    deleting a document an index still lists but the table no longer holds — would be wrong."""
+
+    def __init__(self, pk: str) -> None:
+        super().__init__(pk)
+        self.pk = pk
 
 
 class TxState:
@@ -188,8 +200,15 @@ class DatabaseReader:
         return table(name)
 
     def _record_read(self, pk: str, version: int) -> None:
-        if self._tx is not None and pk not in self._tx.reads:
+        if self._tx is None:
+            return
+        known = self._tx.reads.get(pk)
+        if known is None:
             self._tx.reads[pk] = version
+        elif known != version:
+            # Two reads of one document disagree: a GSI (eventually consistent) had not caught up
+            # with the table, or a write landed in between. Either way the commit would fail on it.
+            raise StaleRead(pk)
 
     @staticmethod
     def _to_doc(item: Mapping[str, Any]) -> Doc:

@@ -188,6 +188,8 @@ class CourseGeneration(_Strict):
     outline: list[OutlineLesson] = Field(default_factory=list, max_length=50)
     skills: list[ShortText] = Field(default_factory=list, max_length=10)
     industry: ShortText | None = None
+    #: the lessons written so far, in order (read by id when publishing: an index may lag the table)
+    lessonIds: list[EntityId] = Field(default_factory=list, max_length=50)
     updatedAt: NonNegative = 0
 
 
@@ -279,6 +281,9 @@ class UserDoc(_Strict):
     image: ShortText | None = None
     emailVerified: StrictBool = False
     tokenIdentifier: ShortText | None = None
+    #: The organization made with the user (their own), where a new session opens while they are
+    #: a member: read by id, as an index of memberships may not show one made a moment ago.
+    homeOrganizationId: OrganizationId | None = None
     createdAt: Timestamp
     updatedAt: Timestamp
 

@@ -158,6 +158,12 @@ def _is_message(doc: Mapping[str, Any]) -> bool:
     return doc.get("type") == "message"
 
 
+def _is_organization_default(doc: Mapping[str, Any]) -> bool:
+    """The organization's own entity of its type (its agent, its website: one each)."""
+    properties = doc.get("properties")
+    return isinstance(properties, Mapping) and properties.get("organizationDefault") is True
+
+
 _DECLARED: tuple[Table, ...] = (
     Table(
         "organizations",
@@ -337,6 +343,12 @@ _DECLARED: tuple[Table, ...] = (
                 ("properties.senderId", "properties.idempotencyKey"),
                 when=_is_message,
                 message="this idempotency key is already used",
+            ),
+            Unique(
+                "organization_default",
+                ("type",),
+                when=_is_organization_default,
+                message="the organization already has its own entity of this type",
             ),
         ),
         description="things: the 50 entity types",

@@ -13,8 +13,9 @@ TransactWriteItems:
   tokens) a cancellation on the marker proves the first attempt committed. A mutation is therefore
   applied exactly once, never twice.
 
-A conflict (a version or guard condition failed, or DynamoDB reported a transaction conflict) re-runs
-the whole mutation, as Convex does, up to ``mutation_max_attempts`` times with jittered exponential
+A conflict (a version or guard condition failed, DynamoDB reported a transaction conflict, or the
+mutation read one document at two versions: an index that had not caught up yet) re-runs the whole
+mutation, as Convex does, up to ``mutation_max_attempts`` times with jittered exponential
 backoff, then fails with CONFLICT. A mutation that would exceed the transaction limits (100 items,
 4 MB) fails with TRANSACTION_TOO_LARGE before anything is sent.
 
@@ -37,7 +38,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from ontology.data.db import UNREAD, DatabaseReader, DatabaseWriter, TxState
+from ontology.data.db import UNREAD, DatabaseReader, DatabaseWriter, StaleRead, TxState
 from ontology.data.keys import DOC_SK, GUARD_SK, TXN_SK
 from ontology.data.schema import PLATFORM_SCOPE, table
 from ontology.data.store import Store, default_store, serialize
@@ -375,7 +376,10 @@ def run_mutation(
             with attempt:
                 tx = TxState(org or "platform")
                 db = DatabaseWriter(org, store=st, platform=platform, tx=tx)
-                result = fn(db)
+                try:
+                    result = fn(db)
+                except StaleRead:
+                    raise _Retry() from None  # its reads disagreed: run it again on fresh ones
                 commit(tx, st)
                 return result
     except _Retry as last:

@@ -11,7 +11,11 @@ caller's organization: the platform adds that filter, a caller cannot remove it.
 S3 Vectors answers at most 100 results a query (``topK``). A limit above that is served by splitting the
 index's shard numbers (0-63, from the id) into ranges of about 50 expected results each, one query per
 range, merged by score; a range that came back full with results at or above the merged cut-off is
-split in two and asked again, so the merged top is exact.
+split in two and asked again, so no range's answer is cut short.
+
+S3 Vectors' search is approximate (it may miss some of the true nearest neighbours, and a vector put
+a moment ago may not be searchable yet): results are the nearest it found, most similar first, never
+a promise that nothing nearer exists. Nothing here relies on more.
 
 Example (in an action)::
 

@@ -18,20 +18,23 @@ Example::
 from __future__ import annotations
 
 import os
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from ontology.errors import UpstreamError
 
-__all__ = ["ElevenLabs", "VoiceProvider", "get_voice", "set_voice"]
+__all__ = ["ElevenLabs", "Sample", "VoiceProvider", "get_voice", "set_voice"]
 
 BASE_URL = "https://api.elevenlabs.io"
 TTS_MODEL = "eleven_multilingual_v2"
 
 
+#: A sample to upload: (file name, its bytes or a binary file positioned anywhere, content type). A
+#: file is streamed (read a chunk at a time, from its start, on every attempt).
+Sample = tuple[str, "bytes | BinaryIO", str]
+
+
 class VoiceProvider(Protocol):
-    def clone_voice(
-        self, *, name: str, files: list[tuple[str, bytes, str]], description: str = ""
-    ) -> str: ...
+    def clone_voice(self, *, name: str, files: list[Sample], description: str = "") -> str: ...
     def speak(self, voice_id: str, text: str) -> tuple[bytes, str]: ...
 
 
@@ -67,7 +70,7 @@ class ElevenLabs:
             **kwargs,
         )
 
-    def clone_voice(self, *, name: str, files: list[tuple[str, bytes, str]], description: str = "") -> str:
+    def clone_voice(self, *, name: str, files: list[Sample], description: str = "") -> str:
         resp = self._post(
             "/v1/voices/add",
             data={"name": name, "description": description},

@@ -97,11 +97,25 @@ def member_entity(identity: Any, purpose: str) -> str:
 
 
 def first_of_type(db: DatabaseWriter, kind: str, name: str, properties: dict[str, Any]) -> str:
-    """The organization's first entity of ``kind`` (its agent, its website), made when it has none."""
+    """The organization's own entity of ``kind`` (its agent, its website), made when it has none.
+
+    Found through its unique guard (``organization_default``: a consistent read), never through the
+    ``by_type`` index alone, which may not show one made a moment ago: two of them would be made.
+    An entity of the kind made before the guard existed becomes the organization's own."""
+    marked = db.lookup_unique(
+        "entities", "organization_default", {"type": kind, "properties.organizationDefault": True}
+    )
+    if marked is not None:
+        return str(marked["_id"])
+    now = now_ms()
     found = db.query("entities").with_index("by_type", lambda q: q.eq("type", kind)).first()
     if found is not None:
+        db.patch(
+            found["_id"],
+            {"properties": {**found["properties"], "organizationDefault": True}, "updatedAt": now},
+            "entities",
+        )
         return str(found["_id"])
-    now = now_ms()
     return str(
         db.insert(
             "entities",
@@ -109,7 +123,7 @@ def first_of_type(db: DatabaseWriter, kind: str, name: str, properties: dict[str
                 "type": kind,
                 "name": name,
                 "status": "active",
-                "properties": properties,
+                "properties": {**properties, "organizationDefault": True},
                 "createdAt": now,
                 "updatedAt": now,
             },
