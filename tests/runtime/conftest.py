@@ -37,8 +37,23 @@ class Stack:
         return moved
 
 
-@pytest.fixture
-def stack(aws: None) -> Iterator[Stack]:
+@pytest.fixture(scope="module")
+def module_aws() -> Iterator[None]:
+    """moto in-process for a whole module (a test's own ``aws`` nests inside it: nothing is reset)."""
+    from moto import mock_aws
+
+    from infra.local.aws import install_moto_lock
+    from infra.local.moto_patches import install_moto_patches
+
+    install_moto_lock()
+    install_moto_patches()
+    with mock_aws():
+        yield
+
+
+@pytest.fixture(scope="module")
+def stack(module_aws: None) -> Iterator[Stack]:
+    """The template stood up once per module; each test works in an organization of its own."""
     import os
 
     import boto3

@@ -60,7 +60,12 @@ def owner(stack: Any) -> Identity:
     org = new_organization_id()
     made = run_mutation(
         lambda db: create_user_with_organization(
-            db, org_id=org, email="o@x.io", name="O", email_verified=True, organization_name="O"
+            db,
+            org_id=org,
+            email=f"o-{org.lower()}@x.io",
+            name="O",
+            email_verified=True,
+            organization_name="O",
         ),
         org=org,
         platform=True,
@@ -290,8 +295,11 @@ def test_a_job_that_cannot_be_dispatched_goes_to_the_stream_failure_queue(stack,
     def down(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("the jobs queue is down")
 
+    stack.drain()  # what earlier tests left to dispatch, then what they gave up on, out of the way
+    sqs = boto3.client("sqs")
+    sqs.purge_queue(QueueUrl=stack.physical["StreamFailureQueue"])
     monkeypatch.setattr(scheduler, "dispatch", down)
-    stack.stream.retry_delay = 0  # the same retries, without the waits between them
+    monkeypatch.setattr(stack.stream, "retry_delay", 0)  # the same retries, without the waits
     lost = invoke(schedule_post, {"name": "lost"}, owner)
     for _ in range(50):
         stack.stream.poll_once()
@@ -301,7 +309,6 @@ def test_a_job_that_cannot_be_dispatched_goes_to_the_stream_failure_queue(stack,
     stack.drain()
     assert len(_posts(owner, "next")) == 1
     assert _job(lost)["state"] == "pending"
-    sqs = boto3.client("sqs")
     (message,) = sqs.receive_message(QueueUrl=stack.physical["StreamFailureQueue"], MaxNumberOfMessages=10)[
         "Messages"
     ]
