@@ -89,4 +89,8 @@ for await (const line of lines) {
     reply({ ok: false, error: String(e?.message ?? e).slice(0, 2000), page: text, console: logs.slice(-40) });
   }
 }
-await context.close();
+lines.close();
+// Chromium gets a few seconds to close; then the driver ends whatever is left (stdin held open would
+// keep node alive).
+await Promise.race([context.close(), new Promise((resolve) => setTimeout(resolve, 5000))]);
+process.exit(0);
