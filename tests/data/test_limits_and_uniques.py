@@ -28,7 +28,7 @@ def _seed(n: int, kind: str = "video", **props) -> None:
     from ontology.data.documents import validate_document
     from ontology.data.keys import new_id
 
-    store = default_store()
+    items = []
     for i in range(n):
         doc_id = new_id("entities")
         full = {
@@ -36,7 +36,8 @@ def _seed(n: int, kind: str = "video", **props) -> None:
             "_id": doc_id,
             "_creationTime": _creation_time(),
         }
-        store.put(_doc_attrs(ORG, doc_id, full, 1, (TABLES["entities"], ORG)))
+        items.append(_doc_attrs(ORG, doc_id, full, 1, (TABLES["entities"], ORG)))
+    default_store().batch_write(items)  # 25 to a request
 
 
 def videos(db):
