@@ -440,7 +440,7 @@ _principals: dict[str, Principal] = {}
 _principals_lock = threading.Lock()
 
 
-class UnknownSession(Exception):
+class UnknownSessionError(Exception):
     """Signed with the access key of a session moto issued, but not with that session's token."""
 
 
@@ -465,7 +465,7 @@ def principal(access_key: str | None, token: str | None, account: str) -> Princi
                 )
         found = _principals.get(access_key)
     if found is not None and token != found.token:
-        raise UnknownSession(access_key)
+        raise UnknownSessionError(access_key)
     return found
 
 
@@ -614,7 +614,7 @@ def install() -> None:
         access_key, token, service = _credential(self.headers, query)
         try:
             who = principal(access_key, token, self.current_account)
-        except UnknownSession:
+        except UnknownSessionError:
             raise _invalid_token(self) from None
         if who is None or service is None:
             original_normal(self, resource)
@@ -633,7 +633,7 @@ def install() -> None:
         access_key, token, _ = _credential(self.headers, query)
         try:
             who = principal(access_key, token, self.current_account)
-        except UnknownSession:
+        except UnknownSessionError:
             raise presigned.S3Error(
                 "InvalidToken", "The provided token is malformed or otherwise invalid."
             ) from None

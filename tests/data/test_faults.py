@@ -15,7 +15,7 @@ from tests.data.helpers import ORG, entity
 BATCH = 4
 
 
-class Boom(Exception):
+class BoomError(Exception):
     """An injected failure (a dropped connection, a crash)."""
 
 
@@ -56,7 +56,7 @@ def inject() -> Iterator[Any]:
         def handler(**_: Any) -> None:
             seen["calls"] += 1
             if times is None or seen["calls"] <= times:
-                raise Boom(event)
+                raise BoomError(event)
 
         client.meta.events.register(event, handler)
         registered.append((event, handler))
@@ -100,7 +100,7 @@ def fail_during(monkeypatch: pytest.MonkeyPatch) -> Any:
     def put_item(self: Any, table_name: str, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         plan["calls"] += 1
         if plan["calls"] in plan["fail_on"]:
-            raise Boom("crash while applying")
+            raise BoomError("crash while applying")
         return original(self, table_name, item_attrs, *args, **kwargs)
 
     monkeypatch.setattr(DynamoDBBackend, "put_item", put_item)

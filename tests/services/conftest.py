@@ -20,13 +20,13 @@ from ontology.errors import UpstreamError
 FINAL = ("completed", "failed", "refunded")
 
 
-class Crash(Exception):
+class CrashError(Exception):
     """The step's runtime died (Lambda reports Runtime.ExitError)."""
 
     lambda_error_type = "Runtime.ExitError"
 
 
-class Timedout(Exception):
+class TimedOutError(Exception):
     """The step ran out of time (Lambda reports Sandbox.Timedout)."""
 
     lambda_error_type = "Sandbox.Timedout"
@@ -58,14 +58,14 @@ class Faults:
         if mode == "lost_after":
             self.fired[point] += 1
             effect()
-            raise Crash(f"injected crash after {point}")
+            raise CrashError(f"injected crash after {point}")
         if self.fired[point]:
             return effect()
         self.fired[point] += 1
         if mode == "crash_before":
-            raise Crash(f"injected crash before {point}")
+            raise CrashError(f"injected crash before {point}")
         effect()
-        raise (Crash if mode == "crash_after" else Timedout)(f"injected {mode} at {point}")
+        raise (CrashError if mode == "crash_after" else TimedOutError)(f"injected {mode} at {point}")
 
 
 class FaultyPayments:

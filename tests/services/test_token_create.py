@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ontology.errors import ConflictError
-from tests.services.conftest import Crash, Faults, Shop
+from tests.services.conftest import CrashError, Faults, Shop
 
 
 def _create(shop: Shop, symbol: str = "IDEM", key: str | None = None, **extra: Any) -> str:
@@ -72,7 +72,7 @@ def test_a_retry_after_a_crash_around_the_deploy_finds_the_same_contract(
     faults.arm("deploy", mode)
     with pytest.raises(Exception) as crashed:
         _create(shop, symbol="CRSH", key=f"crash-{mode}")
-    assert isinstance(crashed.value, Crash) or "injected" in str(crashed.value)
+    assert isinstance(crashed.value, CrashError) or "injected" in str(crashed.value)
     token = _create(shop, symbol="CRSH", key=f"crash-{mode}")
     assert chain.calls["sign_deploy"] - signed == 1  # the recorded deploy is settled, never signed again
     # Sent once; a crash after sending, before the step learned the outcome, re-sends the same

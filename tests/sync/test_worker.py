@@ -122,14 +122,14 @@ def test_an_item_delivered_again_is_not_applied_twice(sync: Any) -> None:
 
 
 def test_a_function_that_cannot_be_invoked_keeps_the_watches_and_retries(sync: Any) -> None:
-    from ontology.sync.worker import Retry, process
+    from ontology.sync.worker import RetryLaterError, process
 
     sync.connect()
     doc = _lesson("kept")
     sync.send(_add(0, 0, "entities:get", {"id": doc}))
     writes_before = sync.state.read_set(sync.state.load("c1"), "0")
     sync.fail_invokes = True
-    with pytest.raises(Retry):
+    with pytest.raises(RetryLaterError):
         process(sync.state, {"c": "c1", "inv": ["0"]}, "inv-1")
     assert sync.state.read_set(sync.state.load("c1"), "0") == writes_before
     sync.fail_invokes = False

@@ -43,7 +43,7 @@ __all__ = [
     "DatabaseReader",
     "DatabaseWriter",
     "Doc",
-    "StaleRead",
+    "StaleReadError",
     "TxState",
     "guard_key",
 ]
@@ -70,7 +70,7 @@ def _creation_time() -> float:
         return _last_creation_time
 
 
-class StaleRead(Exception):
+class StaleReadError(Exception):
     """Internal: a mutation read one document at two versions (through an index that had not caught
     up with the table, or across a concurrent write). The mutation runs again on fresh reads, as on
     a conflict (:func:`ontology.data.transaction.run_mutation`): acting on the older version — say,
@@ -208,7 +208,7 @@ class DatabaseReader:
         elif known != version:
             # Two reads of one document disagree: a GSI (eventually consistent) had not caught up
             # with the table, or a write landed in between. Either way the commit would fail on it.
-            raise StaleRead(pk)
+            raise StaleReadError(pk)
 
     @staticmethod
     def _to_doc(item: Mapping[str, Any]) -> Doc:

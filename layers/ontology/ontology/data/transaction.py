@@ -38,7 +38,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from ontology.data.db import UNREAD, DatabaseReader, DatabaseWriter, StaleRead, TxState
+from ontology.data.db import UNREAD, DatabaseReader, DatabaseWriter, StaleReadError, TxState
 from ontology.data.keys import DOC_SK, GUARD_SK, TXN_SK
 from ontology.data.schema import PLATFORM_SCOPE, table
 from ontology.data.store import Store, default_store, serialize
@@ -75,7 +75,7 @@ _TRANSIENT_ERRORS = {
 }
 
 
-class _Retry(Exception):
+class _RetryError(Exception):
     """Internal: the mutation must run again on fresh reads. ``conflict`` is False when the cause was
     not a conflict (the store cancelled for another, presumably transient, reason)."""
 
@@ -281,7 +281,7 @@ def _error_code(exc: BaseException) -> str | None:
 def commit(tx: TxState, store: Store) -> bool:
     """Commit a mutation's buffered state; True when something was written.
 
-    Raises ``_Retry`` on a conflict, TRANSACTION_TOO_LARGE before sending an oversized transaction.
+    Raises ``_RetryError`` on a conflict, TRANSACTION_TOO_LARGE before sending an oversized transaction.
     """
     if not tx.docs and not any(g.get("dirty") for g in tx.guards.values()):
         return False  # read-only: the reads were consistent when made
@@ -309,7 +309,7 @@ def commit(tx: TxState, store: Store) -> bool:
                     logger.error("transaction item rejected", extra={"reasons": reasons})
                     raise InternalError("The database rejected the write") from None
                 conflict = all(r in _RETRYABLE_REASONS or r == "None" for r in reasons)
-                raise _Retry(conflict) from None
+                raise _RetryError(conflict) from None
             if code in (
                 "ValidationException",
                 "IdempotentParameterMismatchException",
@@ -368,7 +368,7 @@ def run_mutation(
     retrying = Retrying(
         stop=stop_after_attempt(attempts),
         wait=wait_random_exponential(multiplier=0.01, max=1.0),
-        retry=retry_if_exception_type(_Retry),
+        retry=retry_if_exception_type(_RetryError),
         reraise=True,
     )
     try:
@@ -378,11 +378,11 @@ def run_mutation(
                 db = DatabaseWriter(org, store=st, platform=platform, tx=tx)
                 try:
                     result = fn(db)
-                except StaleRead:
-                    raise _Retry() from None  # its reads disagreed: run it again on fresh ones
+                except StaleReadError:
+                    raise _RetryError() from None  # its reads disagreed: run it again on fresh ones
                 commit(tx, st)
                 return result
-    except _Retry as last:
+    except _RetryError as last:
         if not last.conflict:
             raise UpstreamError("The database kept cancelling the write; nothing was written") from None
         raise ConflictError(

@@ -16,7 +16,7 @@ from ontology.errors import UpstreamError
 __all__ = ["post"]
 
 
-class _Retryable(Exception):
+class _RetryableError(Exception):
     pass
 
 
@@ -40,9 +40,9 @@ def post(
         try:
             resp = client.post(url, **{**kwargs, **timeout})
         except httpx.HTTPError as exc:
-            raise _Retryable(f"{provider}: {type(exc).__name__}") from None
+            raise _RetryableError(f"{provider}: {type(exc).__name__}") from None
         if resp.status_code == 429 or resp.status_code >= 500:
-            raise _Retryable(f"{provider} answered {resp.status_code}")
+            raise _RetryableError(f"{provider} answered {resp.status_code}")
         if resp.status_code >= 400:
             raise UpstreamError(f"{provider}: {message(resp)}", status=resp.status_code)
         return resp
@@ -51,11 +51,11 @@ def post(
         for attempt in Retrying(
             stop=stop_after_attempt(attempts),
             wait=wait_random_exponential(multiplier=0.2, max=2.0),
-            retry=retry_if_exception_type(_Retryable),
+            retry=retry_if_exception_type(_RetryableError),
             reraise=True,
         ):
             with attempt:
                 return once()
-    except _Retryable as exc:
+    except _RetryableError as exc:
         raise UpstreamError(f"{exc} (after {attempts} attempts)") from None
     raise AssertionError("unreachable")  # pragma: no cover

@@ -10,7 +10,7 @@ failure destination with it. So a handler answers:
 
 - nothing failed: an empty list;
 - a record after the first failed: that record (the checkpoint), from which Lambda retries;
-- the first record of a batch of several failed: :class:`BatchFailed` is raised, a function error,
+- the first record of a batch of several failed: :class:`BatchFailedError` is raised, a function error,
   which makes Lambda bisect the batch until the failing record is alone; only it is retried to the
   end and sent to the failure destination.
 """
@@ -20,19 +20,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["BatchFailed", "batch_response"]
+__all__ = ["BatchFailedError", "batch_response"]
 
 
-class BatchFailed(RuntimeError):
+class BatchFailedError(RuntimeError):
     """The first record of a stream batch failed: the batch is bisected (a function error)."""
 
 
 def batch_response(records: Sequence[Mapping[str, Any]], failed: int | None) -> dict[str, Any]:
     """The answer to a stream batch whose first failing record is at position ``failed`` (None: none
-    failed); raises :class:`BatchFailed` when that is the first of several records."""
+    failed); raises :class:`BatchFailedError` when that is the first of several records."""
     if failed is None:
         return {"batchItemFailures": []}
     if failed == 0 and len(records) > 1:
-        raise BatchFailed(f"the first of {len(records)} stream records failed; bisecting the batch")
+        raise BatchFailedError(f"the first of {len(records)} stream records failed; bisecting the batch")
     sequence = str((records[failed].get("dynamodb") or {}).get("SequenceNumber") or "")
     return {"batchItemFailures": [{"itemIdentifier": sequence}]}

@@ -9,7 +9,7 @@ from typing import Any
 
 from ontology.settings import get_settings
 
-__all__ = ["MAX_MESSAGE_BYTES", "Gone", "close", "post"]
+__all__ = ["MAX_MESSAGE_BYTES", "ConnectionGoneError", "close", "post"]
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ MAX_MESSAGE_BYTES = 128 * 1024
 _client: Any = None
 
 
-class Gone(Exception):
+class ConnectionGoneError(Exception):
     """The connection is closed (GoneException): forget it."""
 
 
@@ -55,7 +55,7 @@ def post(connection_id: str, message: dict[str, Any] | bytes) -> None:
     try:
         client.post_to_connection(ConnectionId=connection_id, Data=data)
     except client.exceptions.GoneException:
-        raise Gone(connection_id) from None
+        raise ConnectionGoneError(connection_id) from None
 
 
 def close(connection_id: str) -> None:

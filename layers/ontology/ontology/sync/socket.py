@@ -220,7 +220,7 @@ def _ping(state: SyncState, connection_id: str) -> int:
     try:
         push.post(connection_id, {"type": "Ping"})
         return 1
-    except push.Gone:
+    except push.ConnectionGoneError:
         state.drop(connection_id)
     except Exception:
         log.warning("ping failed", extra={"connection": connection_id}, exc_info=True)

@@ -44,7 +44,7 @@ from ontology.sync.queue import ITEM_SECONDS, MAX_RECEIVES, enqueue, retry_later
 from ontology.sync.state import AUTH_QUERY, Connection, SyncState
 from ontology.sync.values import decode_args, decode_ts, encode_ts, encode_value, next_ts
 
-__all__ = ["Fatal", "handle_records", "process"]
+__all__ = ["FatalMessageError", "handle_records", "process"]
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +55,11 @@ MAX_CLOCK_SKEW_NS = 60 * 10**9
 TRANSITION_BUDGET = push.MAX_MESSAGE_BYTES - 4096
 
 
-class Fatal(Exception):
+class FatalMessageError(Exception):
     """The connection broke the protocol: FatalError, then it is closed."""
 
 
-class Retry(Exception):
+class RetryLaterError(Exception):
     """A function could not be invoked (throttled, timed out): nothing is saved, the item is
     delivered again."""
 
@@ -82,7 +82,7 @@ def _int(message: Mapping[str, Any], name: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise Fatal(f"{message.get('type')}: {name} must be a non-negative integer")
+        raise FatalMessageError(f"{message.get('type')}: {name} must be a non-negative integer")
     return value
 
 
@@ -185,7 +185,7 @@ class Worker:
         answer = call(fn, args, self.identity, reads=True)
         if not isinstance(answer.get("reads"), dict):
             # the function never ran (throttled, timed out): its watches stay as they are
-            raise Retry(str(answer.get("errorMessage") or "the query could not be run"))
+            raise RetryLaterError(str(answer.get("errorMessage") or "the query could not be run"))
         reads = ReadSet.from_json(answer["reads"])
         if answer.get("status") != "success":
             return _failed(qid, answer), reads
@@ -381,10 +381,10 @@ class Worker:
 
     def handle(self, message: Any) -> None:
         if not isinstance(message, Mapping):
-            raise Fatal("A message must be a JSON object")
+            raise FatalMessageError("A message must be a JSON object")
         if self._ahead(message):
             if len(self.conn.held) >= MAX_HELD:
-                raise Fatal("Too many messages ahead of their predecessors")
+                raise FatalMessageError("Too many messages ahead of their predecessors")
             self.conn.held.append(json.dumps(message, separators=(",", ":")))
             return
         kind = message.get("type")
@@ -397,7 +397,7 @@ class Worker:
             "Event": self.on_event,
         }.get(kind if isinstance(kind, str) else "")
         if handler is None:
-            raise Fatal(f"Unknown message type {str(kind)[:64]!r}")
+            raise FatalMessageError(f"Unknown message type {str(kind)[:64]!r}")
         handler(message)
 
     def on_event(self, message: Mapping[str, Any]) -> None:
@@ -409,9 +409,9 @@ class Worker:
             try:
                 seen = decode_ts(observed)
             except ValidationError as exc:
-                raise Fatal(f"Connect: maxObservedTimestamp: {exc.message}") from None
+                raise FatalMessageError(f"Connect: maxObservedTimestamp: {exc.message}") from None
             if seen > time.time_ns() + MAX_CLOCK_SKEW_NS:
-                raise Fatal("Connect: maxObservedTimestamp is ahead of this server's clock")
+                raise FatalMessageError("Connect: maxObservedTimestamp is ahead of this server's clock")
             self.conn.max_observed_ts = max(self.conn.max_observed_ts, seen)
         session = message.get("sessionId")
         if isinstance(session, str):
@@ -420,25 +420,27 @@ class Worker:
     def on_modify(self, message: Mapping[str, Any]) -> None:
         base, new = _int(message, "baseVersion"), _int(message, "newVersion")
         if base != self.conn.query_set:
-            raise Fatal(f"BaseVersionMismatch: the query set is at {self.conn.query_set}, not {base}")
+            raise FatalMessageError(
+                f"BaseVersionMismatch: the query set is at {self.conn.query_set}, not {base}"
+            )
         if new <= base:
-            raise Fatal("ModifyQuerySet: newVersion must be greater than baseVersion")
+            raise FatalMessageError("ModifyQuerySet: newVersion must be greater than baseVersion")
         mods_in = message.get("modifications")
         if not isinstance(mods_in, list):
-            raise Fatal("ModifyQuerySet: modifications must be a list")
+            raise FatalMessageError("ModifyQuerySet: modifications must be a list")
         added: list[str] = []
         refused: dict[str, dict[str, Any]] = {}
         removed: list[dict[str, Any]] = []
         for mod in mods_in:
             if not isinstance(mod, Mapping) or mod.get("type") not in ("Add", "Remove"):
-                raise Fatal("ModifyQuerySet: each modification is an Add or a Remove")
+                raise FatalMessageError("ModifyQuerySet: each modification is an Add or a Remove")
             query_id = str(_int(mod, "queryId"))
             if mod["type"] == "Add":
                 if query_id in self.conn.queries or query_id in refused:
-                    raise Fatal(f"ModifyQuerySet: query {query_id} is already in the set")
+                    raise FatalMessageError(f"ModifyQuerySet: query {query_id} is already in the set")
                 path, args = mod.get("udfPath"), mod.get("args", [])
                 if not isinstance(path, str):
-                    raise Fatal("ModifyQuerySet: Add needs a udfPath")
+                    raise FatalMessageError("ModifyQuerySet: Add needs a udfPath")
                 size = _add_size(query_id, path, args)
                 refusal = self._admit(size)
                 if refusal is not None:
@@ -482,7 +484,7 @@ class Worker:
             if writes:
                 try:
                     mods = self.refresh(self.touched(writes))
-                except Retry:
+                except RetryLaterError:
                     self.resync = True
             self._respond_error(response_type, request_id, answer, mods)
             return
@@ -511,7 +513,7 @@ class Worker:
         # completes the mutation (read-your-writes); others hear of it through the stream
         try:
             mods = self.refresh(self.touched(writes))
-        except Retry:
+        except RetryLaterError:
             # the write is done and must not run again: answer it, then let the client resync
             mods, self.resync = [], True
         if kind == "Mutation" or mods:
@@ -545,7 +547,9 @@ class Worker:
     def on_authenticate(self, message: Mapping[str, Any]) -> None:
         base = _int(message, "baseVersion")
         if base != self.conn.identity_version:
-            raise Fatal(f"Authenticate: the identity is at version {self.conn.identity_version}, not {base}")
+            raise FatalMessageError(
+                f"Authenticate: the identity is at version {self.conn.identity_version}, not {base}"
+            )
         token_type = message.get("tokenType")
         if token_type == "None":  # noqa: S105 - a token type, not a secret
             self.conn.identity = None
@@ -661,16 +665,16 @@ def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> 
                 check_json_depth(str(body["m"]))
                 message = json.loads(body["m"])
             except ValidationError as exc:
-                raise Fatal(exc.message) from None
+                raise FatalMessageError(exc.message) from None
             except (TypeError, ValueError, RecursionError):
-                raise Fatal("The message is not valid JSON") from None
+                raise FatalMessageError("The message is not valid JSON") from None
             worker.handle(message)
             worker.release_held()
         elif "add" in body:
             worker.add_pending()
         else:
             worker.invalidate([str(q) for q in body.get("inv", [])])
-    except Fatal as exc:
+    except FatalMessageError as exc:
         fatal = str(exc)
     except RecursionError:
         fatal = "The message is nested too deeply"
@@ -683,7 +687,7 @@ def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> 
     try:
         for message in worker.out:
             push.post(connection_id, message)
-    except push.Gone:
+    except push.ConnectionGoneError:
         state.drop(connection_id)
         return
     except Exception:
@@ -744,7 +748,7 @@ def handle_records(
         try:
             process(st, body, str(record.get("messageId") or ""))
             continue
-        except (ConflictError, Retry):
+        except (ConflictError, RetryLaterError):
             log.warning(
                 "sync item not applied; delivered again",
                 extra={"connection": connection_id, "receives": receives},
