@@ -117,3 +117,16 @@ def test_internal_functions_have_no_route_and_stay_out_of_the_catalogue() -> Non
     assert "Events" not in _function(spec)["Properties"]
     assert "test_runtime:rt_insert" in REGISTRY
     assert all(not p.startswith("test_runtime:") for p in load_all())
+
+
+def test_internal_functions_say_only_the_platform_calls_them() -> None:
+    from ontology.runtime.functions import mutation, query
+    from ontology.runtime.registry import load_all
+
+    internal = [fn.spec for fn in load_all().values() if fn.spec.internal]
+    assert internal and {spec.auth for spec in internal} == {"internal"}
+    assert all(fn.spec.auth != "internal" for fn in load_all().values() if not fn.spec.internal)
+    with pytest.raises(ValueError, match="internal"):
+        query(auth="internal")(lambda ctx, args: None)
+    with pytest.raises(ValueError, match="internal"):
+        mutation(internal=True, auth="public")(lambda ctx, args: None)

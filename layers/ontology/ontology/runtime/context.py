@@ -191,7 +191,7 @@ def system_identity(organization_id: str) -> Identity:
 
 def _check_access(fn: RegisteredFunction, identity: Identity | None) -> None:
     required = fn.spec.auth
-    if required == "public":
+    if required in ("public", "internal"):  # internal: only the platform reaches it, as itself
         return
     if identity is None:
         raise UnauthenticatedError("Sign in to call this function")

@@ -61,6 +61,8 @@ def _register(
 ) -> Callable[[Callable[..., Any]], RegisteredFunction]:
     if platform and not internal:
         raise ValueError("platform=True is only for internal functions")
+    if (auth == "internal") != internal and auth is not None:
+        raise ValueError("auth='internal' is for internal functions, and only that")
 
     def decorate(fn: Callable[..., Any]) -> RegisteredFunction:
         spec = FunctionSpec(
@@ -71,7 +73,7 @@ def _register(
             args=args or NoArgs,
             returns=returns,
             internal=internal,
-            auth=auth or ("member" if not internal else "public"),
+            auth=auth or ("internal" if internal else "member"),
             uses=frozenset(uses),
             description=" ".join((fn.__doc__ or "").strip().split("\n\n")[0].split()),
             method=method,

@@ -42,7 +42,9 @@ Kind = Literal["query", "mutation", "action"]
 
 #: Who may call a function: anyone, any signed-in member of the active organization, or a member
 #: with at least the given role (roles ordered platform_owner > org_owner > org_user > customer).
-Auth = Literal["public", "member", "customer", "org_user", "org_owner", "platform_owner"]
+#: Who may call a function: anyone (``public``), any signed-in member, a role and those above it, or
+#: (``internal``) only the platform itself (schedules, crons, the saga, other functions).
+Auth = Literal["public", "member", "customer", "org_user", "org_owner", "platform_owner", "internal"]
 
 #: The platform's function modules (``functions/<module>.py``), in catalogue order.
 MODULES: tuple[str, ...] = (
