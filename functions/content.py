@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import Field, StrictStr
 
 from ontology.data.fields import EntityId
+from ontology.data.query import IndexRange
 from ontology.errors import ConflictError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.functions import action, mutation, query
@@ -17,6 +19,11 @@ from ontology.services.ontology_ops import log_event, now_ms
 JOB = "content:generate_daily_content"
 
 
+def _owned_by(creator_id: str) -> Callable[[IndexRange], IndexRange]:
+    """The ``from_type`` range of what ``creator_id`` owns (bound now, not to a loop variable)."""
+    return lambda q: q.eq("fromEntityId", creator_id).eq("relationshipType", "owns")
+
+
 @query(internal=True, platform=True)
 def creators_with_clones(ctx: QueryCtx, args: Args) -> list[dict[str, Any]]:
     """The organization's active creators that own an ``ai_clone``, with that clone."""
@@ -25,14 +32,7 @@ def creators_with_clones(ctx: QueryCtx, args: Args) -> list[dict[str, Any]]:
         "by_type_status", lambda q: q.eq("type", "creator").eq("status", "active")
     )
     for creator in creators.iterate(100):
-        owned = (
-            ctx.db.query("connections")
-            .with_index(
-                "from_type",
-                lambda q, c=creator: q.eq("fromEntityId", c["_id"]).eq("relationshipType", "owns"),
-            )
-            .take(100)
-        )
+        owned = ctx.db.query("connections").with_index("from_type", _owned_by(creator["_id"])).take(100)
         targets = ctx.db.get_many([c["toEntityId"] for c in owned], "entities")
         clones = [
             t for t in targets if t is not None and t["type"] == "ai_clone" and t.get("status") != "archived"

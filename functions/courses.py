@@ -168,6 +168,8 @@ class OutlineBase(_Answer):
         list[Annotated[str, Field(min_length=2, max_length=60)]], Field(min_length=1, max_length=5)
     ]
     industry: Annotated[str, Field(min_length=2, max_length=60)]
+    # Its length is the course's: outline_model narrows it to exactly that many.
+    lessons: list[OutlineLessonPlan]
 
 
 @lru_cache(maxsize=MAX_LESSONS)

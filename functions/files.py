@@ -109,5 +109,10 @@ def delete_file(ctx: MutationCtx, args: DeleteFileArgs) -> dict[str, bool]:
         metadata={"action": "deleted", "storageId": storage_id},
     )
     storage = ctx.storage
-    ctx.after_commit(lambda: storage.head(storage_id) is not None and storage.delete(storage_id))
+
+    def drop_object() -> None:
+        if storage.head(storage_id) is not None:
+            storage.delete(storage_id)
+
+    ctx.after_commit(drop_object)
     return {"success": True}

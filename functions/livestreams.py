@@ -535,7 +535,8 @@ def chat(ctx: QueryCtx, args: ChatArgs) -> dict[str, Any]:
         not identity.entityId or _presence(ctx.db, identity.entityId, args.livestreamId) is None
     ):
         return empty
-    return message_page(ctx.db, args.livestreamId, args.paginationOpts.model_dump())
+    page: dict[str, Any] = message_page(ctx.db, args.livestreamId, args.paginationOpts.model_dump())
+    return page
 
 
 @query(args=StreamArgs, returns=EntityOut | None, auth="public")
