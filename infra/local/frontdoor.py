@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from infra.local.runner import LambdaRunner
@@ -220,12 +220,18 @@ def build_app(
                     "requestContext": event["requestContext"],
                 }
                 try:
-                    decision = await run_in_threadpool(runner.invoke, authorizer_id, auth_event)
+                    answer = await run_in_threadpool(runner.invoke, authorizer_id, auth_event)
                 except Exception:  # a failed authorizer: API Gateway's own 500, and nothing cached
                     log.exception("%s %s: the authorizer failed", request.method, request.url.path)
                     return _with_cors(
                         cors, origin, JSONResponse({"message": "Internal Server Error"}, status_code=500)
                     )
+                if not isinstance(answer, dict):  # not a response API Gateway can read: its 500 too
+                    log.error("%s %s: the authorizer answered %r", request.method, request.url.path, answer)
+                    return _with_cors(
+                        cors, origin, JSONResponse({"message": "Internal Server Error"}, status_code=500)
+                    )
+                decision = answer
                 if ttl:
                     cache.put(key, decision)
             if not decision.get("isAuthorized"):
@@ -253,7 +259,7 @@ def build_app(
         )
         return response
 
-    app_routes = [
+    app_routes: list[BaseRoute] = [
         Route(path, endpoint, methods=["GET", "POST"]) for path, endpoint in (dev_routes or {}).items()
     ]
     ws_routes = websocket_routes(template)

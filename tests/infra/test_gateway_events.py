@@ -67,3 +67,48 @@ def test_repeated_headers_are_joined_and_cookies_travel_apart() -> None:
     event = runner.events[0][1]
     assert event["headers"]["x-tag"] == "a,b"
     assert "cookie" not in event["headers"] and event["cookies"] == ["a=1", "b=2"]
+
+
+class _AuthorizedRunner(_Runner):
+    """A private route behind an authorizer that answers ``answer`` (cached for a minute)."""
+
+    def __init__(self, answer: Any) -> None:
+        super().__init__()
+        self.defs = {
+            "Echo": type("Def", (), {"routes": [("POST", "/api/echo", False)], "logical_id": "Echo"})
+        }
+        self.answer = answer
+
+    def invoke(self, logical_id: str, event: Any) -> Any:
+        if logical_id == "Auth":
+            self.events.append((logical_id, event))
+            return self.answer
+        return super().invoke(logical_id, event)
+
+
+def _authorized_app(runner: _AuthorizedRunner) -> Starlette:
+    authorizer = {
+        "FunctionArn": {"Fn::GetAtt": ["Auth", "Arn"]},
+        "Identity": {"Headers": ["Authorization"], "ReauthorizeEvery": 60},
+    }
+    api = {"Auth": {"DefaultAuthorizer": "Lambda", "Authorizers": {"Lambda": authorizer}}}
+    return build_app(runner, {"Resources": {"HttpApi": {"Properties": api}}})  # type: ignore[arg-type]
+
+
+def test_an_authorizer_answer_that_is_no_object_is_api_gateways_500_and_not_cached() -> None:
+    runner = _AuthorizedRunner(None)
+    client = TestClient(_authorized_app(runner))
+    for _ in range(2):
+        refused = client.post("/api/echo", json={}, headers={"authorization": "Bearer t"})
+        assert refused.status_code == 500 and refused.json() == {"message": "Internal Server Error"}
+    assert [name for name, _ in runner.events] == ["Auth", "Auth"], "never the function, never cached"
+
+
+def test_an_authorizer_object_answer_still_decides() -> None:
+    runner = _AuthorizedRunner({"isAuthorized": True, "context": {"userId": "u"}})
+    client = TestClient(_authorized_app(runner))
+    assert client.post("/api/echo", json={}, headers={"authorization": "Bearer t"}).status_code == 200
+    assert client.post("/api/echo", json={}, headers={"authorization": "Bearer t"}).status_code == 200
+    names = [name for name, _ in runner.events]
+    assert names == ["Auth", "Echo", "Echo"], "the decision is cached"
+    assert runner.events[1][1]["requestContext"]["authorizer"] == {"lambda": {"userId": "u"}}
