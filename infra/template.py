@@ -926,7 +926,7 @@ OUTBOX_FILTER = json.dumps(
 SYNC_STAGE = "live"
 SYNC_API_ARN = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${SyncApi}"}
 #: Only ``post_to_connection`` and ``delete_connection`` on this API's own stage.
-MANAGE_CONNECTIONS = {
+MANAGE_CONNECTIONS: dict[str, Any] = {
     "Effect": "Allow",
     "Action": ["execute-api:ManageConnections"],
     "Resource": [
@@ -1343,7 +1343,7 @@ def saga_steps() -> dict[str, str]:
 def _state_machine() -> dict[str, Any]:
     """The token purchase saga (docs/token-purchase.md): the ASL file, its steps' ARNs substituted in."""
     steps = saga_steps()
-    invoke = [{"Fn::GetAtt": [logical, "Arn"]} for logical in steps.values()]
+    invoke: list[dict[str, Any]] = [{"Fn::GetAtt": [logical, "Arn"]} for logical in steps.values()]
     invoke += [{"Fn::Sub": "${" + logical + ".Arn}:*"} for logical in steps.values()]
     return {
         "Type": "AWS::Serverless::StateMachine",

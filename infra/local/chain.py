@@ -37,28 +37,36 @@ class LocalChain:
         self.replayed = self._replay() if journal else 0
 
     def _replay(self) -> int:
+        from web3.types import RPCEndpoint
+
         assert self.journal is not None
         if not self.journal.exists():
             return 0
         count = 0
         for line in self.journal.read_text().splitlines():
             if line.strip():
-                self.w3.manager.request_blocking("eth_sendRawTransaction", [line.strip()])
+                self.w3.manager.request_blocking(RPCEndpoint("eth_sendRawTransaction"), [line.strip()])
                 count += 1
         return count
 
     @property
     def deployer_key(self) -> str:
-        return str(self.provider.ethereum_tester.backend.account_keys[0])
+        tester = self.provider.ethereum_tester
+        if tester is None:  # web3 types it optional; the provider made above always has one
+            raise RuntimeError("the chain has no eth-tester")
+        return str(tester.backend.account_keys[0])
 
     def call(self, payload: dict[str, Any]) -> dict[str, Any]:
         from web3 import Web3
+        from web3.types import RPCEndpoint
 
         self.requests += 1
         try:
             with self._lock:
                 method, params = payload.get("method"), payload.get("params") or []
-                result = self.w3.manager.request_blocking(method, params)
+                if not isinstance(method, str):
+                    raise ValueError("the request names no method")
+                result = self.w3.manager.request_blocking(RPCEndpoint(method), params)
                 if method == "eth_sendRawTransaction" and self.journal is not None:
                     with self.journal.open("a") as f:
                         f.write(f"{params[0]}\n")

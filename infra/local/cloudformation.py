@@ -91,7 +91,8 @@ def with_s3_code(template: dict[str, Any], s3: Any) -> dict[str, Any]:
 def translate(template: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, Any]:
     from samtranslator.translator.transform import transform
 
-    return transform(template, parameters or {}, _NoAwsPolicyLoader())  # type: ignore[arg-type]
+    translated: dict[str, Any] = transform(template, parameters or {}, _NoAwsPolicyLoader())
+    return translated
 
 
 def without(template: dict[str, Any], made: dict[str, str]) -> dict[str, Any]:

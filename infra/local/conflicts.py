@@ -157,7 +157,7 @@ def transaction_in_flight(table_name: str, key: dict[str, Any]) -> Iterator[None
     """Hold an item as a transaction in flight would, for the block (tests make overlaps happen)."""
     import os
 
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
     region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")

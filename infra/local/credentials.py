@@ -69,7 +69,7 @@ def check_running() -> None:
         raise InvocationStoppedError("the invocation was stopped at its timeout")
 
 
-class ActingCredentials(Credentials):
+class ActingCredentials(Credentials):  # type: ignore[misc]  # botocore ships no types: its base is Any
     """botocore credentials that are the running invocation's role's, or else the stack's own."""
 
     def __init__(self, own: ReadOnlyCredentials) -> None:  # no super().__init__: nothing here is fixed
@@ -80,19 +80,20 @@ class ActingCredentials(Credentials):
         check_running()
         return _acting.get() or self._own
 
-    @property  # type: ignore[override]
+    @property
     def access_key(self) -> str:
         return str(self.get_frozen_credentials().access_key)
 
-    @property  # type: ignore[override]
+    @property
     def secret_key(self) -> str:
         return str(self.get_frozen_credentials().secret_key)
 
-    @property  # type: ignore[override]
+    @property
     def token(self) -> str | None:
-        return self.get_frozen_credentials().token
+        token = self.get_frozen_credentials().token
+        return None if token is None else str(token)
 
-    @property  # type: ignore[override]
+    @property
     def account_id(self) -> str | None:
         return None
 

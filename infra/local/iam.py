@@ -588,9 +588,9 @@ def _refusal(response: Any, message: str) -> Exception:
         error = JsonRESTError("AccessDeniedException", message)
         error.code = 400 if protocol == "json" else 403
         return error
-    error = _RESTError("AccessDenied", message)
-    error.code = 403
-    return error
+    denied = _RESTError("AccessDenied", message)
+    denied.code = 403
+    return denied
 
 
 def _invalid_token(response: Any) -> Exception:

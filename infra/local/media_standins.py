@@ -108,7 +108,7 @@ class ElevenLabsStandIn(_StandIn):
             return _error(422, "invalid_request", "name and at least one file are required")
         digest = hashlib.sha256(name.encode())
         for f in files:
-            head = await f.read(64 * 1024)  # type: ignore[union-attr]
+            head = await f.read(64 * 1024)
             if not _is_audio(head):
                 return _error(
                     400, "invalid_audio", f"{getattr(f, 'filename', 'a file')} is not an audio file"
@@ -116,7 +116,7 @@ class ElevenLabsStandIn(_StandIn):
             chunk = head
             while chunk:  # a chunk at a time (starlette spooled the upload to disk)
                 digest.update(chunk)
-                chunk = await f.read(64 * 1024)  # type: ignore[union-attr]
+                chunk = await f.read(64 * 1024)
         voice_id = digest.hexdigest()[:20]
         with self._lock:
             self.voices[voice_id] = {

@@ -58,7 +58,7 @@ def _parse_json_templates_as_json() -> None:
                 pass
         return yaml_parse(template)
 
-    Stack.parse_template = staticmethod(parse_template)  # type: ignore[method-assign,assignment]
+    Stack.parse_template = staticmethod(parse_template)  # type: ignore[method-assign]
 
 
 def install_moto_patches() -> None:
@@ -323,7 +323,7 @@ def _apply_atomically(
                 if shard_len is not None and t.stream_shard is not None:
                     del t.stream_shard.items[shard_len:]
                 query_index.forget(t)  # restored behind the shard's back
-            reasons = [(None, None, None)] * len(plan)
+            reasons: list[tuple[str | None, str | None, None]] = [(None, None, None)] * len(plan)
             reasons[index] = (type(exc).__name__, str(exc), None)
             raise cancelled(reasons) from exc
 
@@ -371,7 +371,7 @@ def expire_ttl_items(now: float | None = None) -> int:
                     if value is None or value.type != "N" or float(value.value) >= cutoff:
                         continue
                     key = {table.hash_key_attr: item.hash_key.to_json()}
-                    if table.range_key_attr:
+                    if table.range_key_attr and item.range_key is not None:
                         key[table.range_key_attr] = item.range_key.to_json()
                     if float(value.value) + ttl_delay(repr(sorted(key.items()))) >= cutoff:
                         continue

@@ -456,10 +456,10 @@ class QueuePoller:
             log.exception("%s failed a batch; it comes back after the visibility timeout", self.target)
             return every
         failures = result.get("batchItemFailures") if isinstance(result, dict) else None
-        failed = set()
+        failed: set[str] = set()
         for failure in failures or []:
             identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-            if identifier not in every:  # Lambda takes the whole batch as failed
+            if not isinstance(identifier, str) or identifier not in every:  # Lambda fails the whole batch
                 return every
             failed.add(identifier)
         return failed

@@ -59,6 +59,7 @@ def _expired(expires_at: float, now: float, **fields: str) -> S3Error:
     return S3Error(
         "AccessDenied",
         "Request has expired",
+        403,
         **fields,
         Expires=datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         ServerTime=datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from infra.local.serving import free_port, serve, start_localstripe
 from infra.template import load_template
@@ -133,7 +134,8 @@ def scaled_retries(scale: float) -> Iterator[None]:
     """Multiply the interpreter's Retry waits by ``scale`` (tests only)."""
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
-    original = retrier_decl.time
+    # the module's own ``import time`` (moto does not re-export it): what its Retry waits call
+    original: Any = vars(retrier_decl)["time"]
 
     class _Time:
         def __getattr__(self, name: str) -> Any:
@@ -143,11 +145,8 @@ def scaled_retries(scale: float) -> Iterator[None]:
         def sleep(seconds: float) -> None:
             original.sleep(seconds * scale)
 
-    retrier_decl.time = _Time()  # type: ignore[assignment]
-    try:
+    with mock.patch.object(retrier_decl, "time", _Time()):
         yield
-    finally:
-        retrier_decl.time = original
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -244,12 +245,12 @@ class LocalStack:
         )
         for poller, wait, channel in pollers:
             self._spawn(self._loop(poller.poll_once, wait, channel))
-        from infra.template import dead_letter_queues
+        from infra.template import dead_letter_queues as alarmed_queues
 
         # what the template's alarms watch: a message in one of these is a failure given up on
         self.dead_letters = {
             logical: (self.physical[logical], what)
-            for logical, what in dead_letter_queues(template["Resources"]).items()
+            for logical, what in alarmed_queues(template["Resources"]).items()
             if logical in self.physical
         }
         self._dead_letters_seen = dict.fromkeys(self.dead_letters, 0)
@@ -437,7 +438,7 @@ class LocalStack:
     def _rebuild_vectors(self) -> int:
         """S3 Vectors' indexes hold what the table's knowledge documents say (moto keeps vectors in
         memory only): put them again from the restored table, as the stream indexer would."""
-        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.dynamodb.models import dynamodb_backends
 
         from ontology.data.vectors import index_records
@@ -445,7 +446,7 @@ class LocalStack:
         table = dynamodb_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_DEFAULT_REGION"]].get_table(
             self.physical["Table"]
         )
-        records = [
+        records: list[Mapping[str, Any]] = [
             {"dynamodb": {"NewImage": item.to_json()["Attributes"]}}
             for item in table.all_items()
             if item.attrs.get("tb") is not None and item.attrs["tb"].value == "knowledge"
@@ -524,6 +525,7 @@ class LocalStack:
         """A creator token deployed on the local chain at first start (``LOCAL``, $0.50), so that a
         purchase can be tried at once; later starts find it (the chain journal replays it)."""
         from ontology import run_query
+        from ontology.runtime.handler import handle
         from ontology.runtime.registry import resolve
 
         existing = run_query(
@@ -534,11 +536,13 @@ class LocalStack:
             token_id = str(existing["_id"])
         else:
             me = {"userId": self.dev_user, "organizationId": self.dev_org, "role": "org_owner"}
-            creator = resolve("creators:create")(
-                {"email": "creator@localhost.dev", "name": "Local creator", "niche": ["demo"], "_auth": me}
+            creator = handle(
+                resolve("creators:create"),
+                {"email": "creator@localhost.dev", "name": "Local creator", "niche": ["demo"], "_auth": me},
             )["creatorId"]
-            token_id = resolve("tokens:create")(
-                {"creatorId": creator, "name": "Local Coin", "symbol": "LOCAL", "priceUsd": 0.5, "_auth": me}
+            token_id = handle(
+                resolve("tokens:create"),
+                {"creatorId": creator, "name": "Local Coin", "symbol": "LOCAL", "priceUsd": 0.5, "_auth": me},
             )["tokenId"]
         self._save_test_card()
         self._write_session({"demoTokenId": token_id})

@@ -20,7 +20,10 @@ import json
 import pickle
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiohttp.typedefs import Handler
 
 IDEMPOTENCY_SECONDS = 24 * 3600
 
@@ -32,7 +35,7 @@ def durable_middleware(store: Any) -> Any:
     from aiohttp import web
 
     @web.middleware
-    async def durable(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def durable(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
         if request.method in ("POST", "DELETE"):
             store.dump_to_disk()
@@ -48,7 +51,7 @@ def idempotency_middleware() -> Any:
     locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     @web.middleware
-    async def idempotency(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def idempotency(request: web.Request, handler: Handler) -> web.StreamResponse:
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or not key:
             return await handler(request)
@@ -213,7 +216,7 @@ def install_authentication(resources: Any, server: Any) -> None:
             schedule_webhook(event("payment_intent.amount_capturable_updated", self))
 
     def authenticated(
-        cls: Any, id: str, client_secret: Any = None, success: Any = False, **kwargs: Any
+        cls: Any, /, id: str, client_secret: Any = None, success: Any = False, **kwargs: Any
     ) -> Any:
         obj = authenticate(cls, id, client_secret=client_secret, success=success, **kwargs)
         if obj._authentication_failed:
@@ -255,6 +258,7 @@ def install_authentication(resources: Any, server: Any) -> None:
 
     def confirm_setup(
         cls: Any,
+        /,
         id: str,
         client_secret: Any = None,
         payment_method: Any = None,
@@ -306,12 +310,13 @@ def page_key(server: Any) -> None:
     check = server.auth_middleware
 
     @web.middleware
-    async def auth(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method == "POST" and re.match(r"^/v1/setup_intents/\w+/_authenticate$", request.path):
             data = await server.get_post_data(request, remove_auth=False)
             if isinstance(data.get("key"), str) and data["key"].startswith("pk_"):
                 return await handler(request)  # the handler checks the client secret
-        return await check(request, handler)
+        response: web.StreamResponse = await check(request, handler)
+        return response
 
     middlewares = server.app.middlewares
     middlewares[middlewares.index(check)] = auth
@@ -355,7 +360,7 @@ def main() -> None:
             pickle.dump(dict(store), f, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(state)
 
-    store.dump_to_disk = dump_to_disk  # type: ignore[method-assign]
+    store.dump_to_disk = dump_to_disk
     if state.exists():
         with state.open("rb") as f:
             store.update(pickle.load(f))  # noqa: S301 - our own state file, written just above

@@ -149,7 +149,7 @@ def install() -> None:
     from moto.s3vectors.models import S3VectorsBackend
     from moto.s3vectors.responses import S3VectorsResponse
 
-    class _Stored(BaseModel):  # type: ignore[misc]
+    class _Stored(BaseModel):
         """A vector kept as float32 (``data`` as moto's callers expect it, built when asked)."""
 
         def __init__(self, key: str, row: Any, metadata: Any) -> None:
