@@ -43,6 +43,7 @@ test: $(STAMP) $(JS_STAMP) $(BROWSER_STAMP) $(CHROMIUM) lint validate
 test-browser: $(STAMP) $(BROWSER_STAMP) $(CHROMIUM)
 	$(PY) -m pytest tests/browser
 
+# ruff over the whole repository; mypy --strict over the layer, functions/ and infra/ (pyproject.toml)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
