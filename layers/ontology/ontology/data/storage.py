@@ -140,8 +140,9 @@ class Storage:
         )
         return url
 
-    def read(self, storage_id: str, *, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[bytes, str]:
-        """A stored file's bytes and content type (NOT_FOUND: no such file in this organization)."""
+    def _get(self, storage_id: str, max_bytes: int) -> tuple[Any, dict[str, Any]]:
+        """A stored file's GetObject answer and its HEAD (NOT_FOUND: none; VALIDATION_ERROR: larger
+        than ``max_bytes``)."""
         stored = self.head(storage_id)
         if stored is None:
             raise NotFoundError("No such file", storageId=storage_id)
@@ -153,22 +154,17 @@ class Storage:
             if _missing(exc):  # deleted since the HEAD
                 raise NotFoundError("No such file", storageId=storage_id) from exc
             raise
+        return resp, stored
+
+    def read(self, storage_id: str, *, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[bytes, str]:
+        """A stored file's bytes and content type (NOT_FOUND: no such file in this organization)."""
+        resp, stored = self._get(storage_id, max_bytes)
         return resp["Body"].read(), str(stored["contentType"])
 
     def download(self, storage_id: str, into: BinaryIO, *, max_bytes: int = MAX_UPLOAD_BYTES) -> str:
         """A stored file written into ``into`` a chunk at a time (never whole in memory); its content
         type (NOT_FOUND: no such file in this organization)."""
-        stored = self.head(storage_id)
-        if stored is None:
-            raise NotFoundError("No such file", storageId=storage_id)
-        if stored["size"] > max_bytes:
-            raise ValidationError(f"the file is larger than {max_bytes} bytes", field="storageId")
-        try:
-            resp = _s3().get_object(Bucket=self._bucket, Key=self._key(storage_id))
-        except _s3().exceptions.ClientError as exc:
-            if _missing(exc):  # deleted since the HEAD
-                raise NotFoundError("No such file", storageId=storage_id) from exc
-            raise
+        resp, stored = self._get(storage_id, max_bytes)
         written = 0
         for chunk in resp["Body"].iter_chunks(DOWNLOAD_CHUNK):
             written += len(chunk)
