@@ -25,6 +25,9 @@ os.environ.update(
         "ONE_LOCAL": "1",
         "ONE_TABLE_NAME": "one-test",
         "ONE_AUTH_SECRET": "test-auth-secret-0123456789abcdefghijklmnop",
+        # Powertools named as the template names it
+        "POWERTOOLS_SERVICE_NAME": "one-platform",
+        "POWERTOOLS_METRICS_NAMESPACE": "OnePlatform",
     }
 )
 os.environ.pop("ONE_DYNAMODB_ENDPOINT", None)

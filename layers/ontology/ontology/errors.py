@@ -33,6 +33,7 @@ __all__ = [
     "RateLimitedError",
     "TransactionTooLargeError",
     "UnauthenticatedError",
+    "UnrecognizedEventError",
     "UpstreamError",
     "ValidationError",
     "error_envelope",
@@ -84,6 +85,13 @@ class TransactionTooLargeError(ValidationError):
     code = "TRANSACTION_TOO_LARGE"
     status = 400
     default_message = "Mutation too large for one transaction"
+
+
+class UnrecognizedEventError(ValidationError):
+    """An event no source of a function's Lambda recognises (:mod:`ontology.runtime.resolvers`): not an
+    HTTP API request, a sync call, a scheduled job, a cron or an object of arguments."""
+
+    default_message = "The event is not one this function answers"
 
 
 class UnauthenticatedError(OneError):

@@ -5,7 +5,9 @@ layer and auth's identity; it never imports services or providers.
 - :mod:`~ontology.runtime.registry` — function specs, ``Args``, ``resolve``, ``load_all``;
 - :mod:`~ontology.runtime.functions` — ``@query``, ``@mutation``, ``@action`` (each a Lambda handler);
 - :mod:`~ontology.runtime.context` — ``QueryCtx``, ``MutationCtx``, ``ActionCtx`` and ``invoke``;
-- :mod:`~ontology.runtime.handler` — API Gateway events in, the envelope out;
+- :mod:`~ontology.runtime.handler` — the Lambda handler: each event to its source's resolver
+  (:mod:`~ontology.runtime.resolvers`: the HTTP API, the sync protocol, scheduled jobs, crons, plain
+  calls), traced, logged and measured with Powertools (:mod:`~ontology.runtime.observability`);
 - :mod:`~ontology.runtime.scheduler`, :mod:`~ontology.runtime.jobs`, :mod:`~ontology.runtime.crons`;
 - :mod:`~ontology.runtime.openapi`, :mod:`~ontology.runtime.results` (result models).
 """

@@ -16,7 +16,7 @@ from typing import Any
 
 from ontology.auth.callers import caller
 from ontology.errors import OneError, ValidationError, error_envelope
-from ontology.runtime.handler import http_response, parse_body
+from ontology.runtime.resolvers.http import http_response, parse_body
 from ontology.sync.calls import call
 from ontology.sync.paths import resolve_public
 from ontology.sync.values import decode_args, encode_value

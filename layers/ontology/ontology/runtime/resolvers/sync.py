@@ -1,0 +1,89 @@
+"""A call from Convex's protocol (:mod:`ontology.sync`): ``{"_sync": {"args", "auth", "reads", "limit"}}``.
+
+The caller (the HTTP API's Convex gateway or the sync worker, which resolved the session itself) passes
+the identity; the answer is data either way, so that a function's typed error reaches the client as
+Convex's function error. With ``reads``, a query answers what it read (the subscription's read set); a
+mutation or an action always answers what its commits wrote (the writer's own subscriptions re-run
+from it). With ``limit``, a call the client made counts against its session's limit (a subscription's
+re-run does not).
+
+Example::
+
+    SyncResolver().parse({"_sync": {"args": {"id": "ent_…"}, "auth": None}})   # a SyncCall
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ontology.auth.identity import Identity
+from ontology.auth.ratelimit import check_function_call
+from ontology.errors import ValidationError, error_envelope
+from ontology.runtime.context import invoke
+from ontology.runtime.observability import logger
+from ontology.runtime.registry import RegisteredFunction
+from ontology.runtime.resolvers.base import EventResolver, json_value
+
+__all__ = ["SyncCall", "SyncResolver"]
+
+
+class SyncCall:
+    """The call the protocol sends under ``_sync`` (anything else there is answered VALIDATION_ERROR)."""
+
+    __slots__ = ("call",)
+
+    def __init__(self, call: Any) -> None:
+        self.call = call
+
+    @property
+    def args(self) -> Any:
+        return (self.call.get("args") if isinstance(self.call, Mapping) else None) or {}
+
+    @property
+    def identity(self) -> Identity | None:
+        """The caller, as the protocol resolved it (``auth``: an identity's context, or null)."""
+        return Identity.from_context(self.call.get("auth") if isinstance(self.call, Mapping) else None)
+
+    @property
+    def reads(self) -> bool:
+        """Whether the caller wants what the function read."""
+        return isinstance(self.call, Mapping) and bool(self.call.get("reads"))
+
+    @property
+    def counted(self) -> bool:
+        """Whether the call counts against the session's function-call limit."""
+        return isinstance(self.call, Mapping) and bool(self.call.get("limit"))
+
+
+class SyncResolver(EventResolver[SyncCall]):
+    """A function call from the sync protocol (an event with ``_sync``)."""
+
+    source = "sync"
+
+    def _parse(self, event: Mapping[str, Any]) -> SyncCall | None:
+        return SyncCall(event["_sync"]) if "_sync" in event else None
+
+    def _answer(self, fn: RegisteredFunction, event: SyncCall, context: Any) -> dict[str, Any]:
+        from ontology.data.tracking import recording, recording_writes
+
+        want_reads = event.reads and fn.spec.kind == "query"
+        with recording() as reads, recording_writes() as writes:
+            try:
+                if not isinstance(event.call, Mapping):
+                    raise ValidationError("_sync must be an object")
+                identity = event.identity
+                if event.counted:
+                    check_function_call(identity)
+                value = json_value(invoke(fn, event.args, identity))
+                out: dict[str, Any] = {"status": "success", "value": value}
+            except Exception as exc:
+                status, body = error_envelope(exc)
+                if status >= 500:
+                    logger.exception("function failed", extra={"function": fn.spec.path})
+                out = dict(body)
+        if want_reads:  # a failed query is watched too: what it read may change its answer
+            out["reads"] = reads.to_json()
+        if writes:
+            out["writes"] = writes.to_json()
+        return out
