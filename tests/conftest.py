@@ -25,9 +25,10 @@ os.environ.update(
         "ONE_LOCAL": "1",
         "ONE_TABLE_NAME": "one-test",
         "ONE_AUTH_SECRET": "test-auth-secret-0123456789abcdefghijklmnop",
-        # Powertools named as the template names it
+        # Powertools as the template configures it, with tracing off: nothing tries to reach X-Ray.
         "POWERTOOLS_SERVICE_NAME": "one-platform",
         "POWERTOOLS_METRICS_NAMESPACE": "OnePlatform",
+        "POWERTOOLS_TRACE_DISABLED": "true",
     }
 )
 os.environ.pop("ONE_DYNAMODB_ENDPOINT", None)

@@ -348,6 +348,8 @@ class LocalStack:
                 "ONE_SYNC_QUEUE_URL": self.physical.get("SyncQueue", ""),
                 "ONE_SYNC_RECHECK_QUEUE_URL": self.physical.get("SyncRecheckQueue", ""),
                 "POWERTOOLS_METRICS_DISABLED": "true",
+                # no X-Ray daemon here: the tracer records nothing and never loads the X-Ray SDK
+                "POWERTOOLS_TRACE_DISABLED": "true",
             }
         )
         overrides = self._apply_reference_env()

@@ -7,8 +7,8 @@ delivery, EventBridge's cron, and last a plain object of arguments with the call
 (the value; errors raised, so that a state machine can Retry/Catch them by name). An event none of
 them recognises is refused with UnrecognizedEventError.
 
-Each invocation's logs carry the function, the source and the request id
-(:mod:`ontology.runtime.observability`).
+Each invocation is traced (a subsegment annotated with the function and the source) and its logs carry
+the function, the source and the request id (:mod:`ontology.runtime.observability`).
 
 Example::
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ontology.runtime.observability import logger
+from ontology.runtime.observability import logger, tracer
 from ontology.runtime.registry import RegisteredFunction
 from ontology.runtime.resolvers import recognise
 from ontology.runtime.resolvers.base import to_json
@@ -40,9 +40,10 @@ def handle(fn: RegisteredFunction, event: Any, context: Any = None) -> Any:
     from ontology import deadline
 
     with deadline.started(context):
-        return lambda_handler(event, context, fn)
+        return lambda_handler(event, context, fn=fn)
 
 
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: Any, context: Any, fn: RegisteredFunction) -> Any:
     """``fn``'s answer to ``event``, from the first resolver that recognises it."""
     logger.append_keys(
@@ -50,4 +51,6 @@ def lambda_handler(event: Any, context: Any, fn: RegisteredFunction) -> Any:
     )
     resolver, parsed = recognise(event)
     logger.append_keys(source=resolver.source)
+    tracer.put_annotation(key="function", value=fn.spec.path)
+    tracer.put_annotation(key="source", value=resolver.source)
     return resolver.answer(fn, parsed, context)

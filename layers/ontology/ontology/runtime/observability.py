@@ -1,20 +1,133 @@
-"""The function runtime's logs and metrics, with Powertools: one :data:`logger` and one :data:`metrics`,
-named by the environment the template gives every function (``POWERTOOLS_SERVICE_NAME``,
-``POWERTOOLS_METRICS_NAMESPACE``), never in the code.
+"""The function runtime's logs, metrics and traces, with Powertools: one :data:`logger`, one
+:data:`metrics` and one :data:`tracer`, named by the environment the template gives every function
+(``POWERTOOLS_SERVICE_NAME``, ``POWERTOOLS_METRICS_NAMESPACE``), never in the code.
+
+Tracing: the template turns X-Ray on for every function (``Tracing: Active``). The tracer records each
+invocation as a subsegment (``## lambda_handler``, annotated with the function's path and the event's
+source) and patches botocore, so that each AWS call is a subsegment of its own. The X-Ray SDK is not
+imported with this module: importing it and patching botocore costs about a third of ``import boto3``,
+which a query Lambda's cold import cannot afford (``make bench``). The tracer is given, through
+Powertools' own hook for it (``Tracer(provider=...)``), a provider that imports the SDK and patches
+botocore on the first traced invocation instead (:class:`DeferredXRayProvider`); botocore's clients made
+before then are traced too, since the patch is on their class. Where tracing is off
+(``POWERTOOLS_TRACE_DISABLED=true``: the local stack and the tests; or outside Lambda, as Powertools
+decides) the SDK is never imported and nothing is sent anywhere.
 
 Example::
 
-    from ontology.runtime.observability import logger, metrics
+    from ontology.runtime.observability import logger, metrics, tracer
 
+    @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics
     def lambda_handler(event, context): ...
 """
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
-__all__ = ["logger", "metrics"]
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
+
+__all__ = ["DeferredXRayProvider", "logger", "metrics", "tracer"]
+
+#: The AWS SDK the tracer patches: each botocore (and so boto3) call becomes a subsegment.
+PATCHED_MODULES = ("botocore",)
+
+
+class _NoSegment(BaseSegment):
+    """The subsegment of an invocation that is not traced: it records nothing."""
+
+    def close(self, end_time: int | None = None) -> None:
+        return None
+
+    def add_subsegment(self, subsegment: Any) -> None:
+        return None
+
+    def remove_subsegment(self, subsegment: Any) -> None:
+        return None
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        return None
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        return None
+
+    def add_exception(self, exception: BaseException, stack: Any, remote: bool = False) -> None:
+        return None
+
+
+def _sdk_enabled() -> bool:
+    # Powertools turns the SDK's global switch off for a disabled tracer (and AWS_XRAY_SDK_ENABLED
+    # does too); that module is the SDK's configuration alone, without its recorder.
+    from aws_xray_sdk import global_sdk_config
+
+    return bool(global_sdk_config.sdk_enabled())
+
+
+class DeferredXRayProvider(BaseProvider):
+    """X-Ray's recorder for Powertools' :class:`~aws_lambda_powertools.Tracer`, imported, configured
+    (subsegments streamed one by one, as Powertools configures its own) and patching the modules the
+    tracer asked for on the first traced call rather than at import; while the SDK is switched off
+    (a disabled tracer), every subsegment is a no-op and the SDK's recorder is never imported."""
+
+    def __init__(self) -> None:
+        self._recorder: Any = None
+        #: The modules to patch once the SDK is loaded (None: every module the SDK supports).
+        self._modules: tuple[str, ...] | None = ()
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the X-Ray SDK's recorder has been imported (by a traced call)."""
+        return self._recorder is not None
+
+    def _xray(self) -> Any:
+        with self._lock:
+            if self._recorder is None:
+                from aws_xray_sdk.core import patch, patch_all, xray_recorder
+
+                xray_recorder.configure(streaming_threshold=0)
+                if self._modules is None:
+                    patch_all()
+                elif self._modules:
+                    patch(self._modules)
+                self._recorder = xray_recorder
+            return self._recorder
+
+    @contextmanager
+    def in_subsegment(self, name: str | None = None, **kwargs: Any) -> Iterator[BaseSegment]:
+        if not _sdk_enabled():
+            yield _NoSegment()
+            return
+        with self._xray().in_subsegment(name=name, **kwargs) as subsegment:
+            yield subsegment
+
+    @asynccontextmanager
+    async def in_subsegment_async(self, name: str | None = None, **kwargs: Any) -> AsyncIterator[BaseSegment]:
+        if not _sdk_enabled():
+            yield _NoSegment()
+            return
+        async with self._xray().in_subsegment_async(name=name, **kwargs) as subsegment:
+            yield subsegment
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        if _sdk_enabled():
+            self._xray().put_annotation(key=key, value=value)
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        if _sdk_enabled():
+            self._xray().put_metadata(key=key, value=value, namespace=namespace)
+
+    def patch(self, modules: Sequence[str]) -> None:
+        self._modules = tuple(modules)
+
+    def patch_all(self) -> None:
+        self._modules = None
+
 
 #: Structured JSON logs of the handler: the service from POWERTOOLS_SERVICE_NAME, the level from
 #: POWERTOOLS_LOG_LEVEL.
@@ -22,3 +135,5 @@ logger = Logger()
 #: CloudWatch metrics (EMF) in POWERTOOLS_METRICS_NAMESPACE, with the service as a dimension; published
 #: by ``metrics.log_metrics`` at the end of an invocation.
 metrics = Metrics()
+#: X-Ray traces of every invocation, botocore's calls included (see the module's docstring).
+tracer = Tracer(provider=DeferredXRayProvider(), patch_modules=PATCHED_MODULES)
