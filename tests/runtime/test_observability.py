@@ -108,6 +108,21 @@ def test_where_tracing_is_on_each_invocation_is_traced_from_its_first_call(tmp_p
     assert out["sent"] == []  # the emitter was the test's
 
 
+def test_an_environment_initialised_ahead_of_its_requests_loads_the_xray_sdk_at_import(
+    tmp_path: Path,
+) -> None:
+    out = _invoke(
+        {
+            "LAMBDA_TASK_ROOT": str(tmp_path),
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "provisioned-concurrency",
+            "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        },
+        capture=True,
+    )
+    assert out["loaded_at_import"] and out["botocore_patched"]
+    assert [e["name"] for e in out["emitted"]] == ["## lambda_handler"]
+
+
 def test_metrics_are_published_once_per_request_in_the_environments_namespace(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

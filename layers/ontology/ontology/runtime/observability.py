@@ -9,7 +9,10 @@ imported with this module: importing it and patching botocore costs about a thir
 which a query Lambda's cold import cannot afford (``make bench``). The tracer is given, through
 Powertools' own hook for it (``Tracer(provider=...)``), a provider that imports the SDK and patches
 botocore on the first traced invocation instead (:class:`DeferredXRayProvider`); botocore's clients made
-before then are traced too, since the patch is on their class. Where tracing is off
+before then are traced too, since the patch is on their class. An on-demand cold start pays the same
+either way (the first request waits for the import and the first invocation alike); an environment
+initialised ahead of its requests (provisioned concurrency, SnapStart) loads the SDK at import, where
+no request waits for it. Where tracing is off
 (``POWERTOOLS_TRACE_DISABLED=true``: the local stack and the tests; or outside Lambda, as Powertools
 decides) the SDK is never imported and nothing is sent anywhere.
 
@@ -24,6 +27,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -124,9 +128,16 @@ class DeferredXRayProvider(BaseProvider):
 
     def patch(self, modules: Sequence[str]) -> None:
         self._modules = tuple(modules)
+        self._load_if_ahead_of_requests()
 
     def patch_all(self) -> None:
         self._modules = None
+        self._load_if_ahead_of_requests()
+
+    def _load_if_ahead_of_requests(self) -> None:
+        # The tracer patches only when tracing is on; Lambda names how this environment was started.
+        if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand") != "on-demand":
+            self._xray()
 
 
 #: Structured JSON logs of the handler: the service from POWERTOOLS_SERVICE_NAME, the level from
