@@ -20,7 +20,6 @@ from pydantic import ValidationError as PydanticValidationError
 
 from ontology.auth.identity import AuthContext, Identity
 from ontology.data.db import DatabaseReader, DatabaseWriter
-from ontology.data.storage import Storage
 from ontology.data.transaction import run_mutation
 from ontology.errors import (
     ForbiddenError,
@@ -32,6 +31,7 @@ from ontology.errors import (
 from ontology.runtime.registry import RegisteredFunction, resolve
 
 if TYPE_CHECKING:
+    from ontology.data.storage import Storage
     from ontology.data.visibility import Sight
 
 __all__ = [
@@ -67,6 +67,8 @@ class _BaseCtx:
 
     @property
     def storage(self) -> Storage:
+        from ontology.data.storage import Storage  # the functions that store files load it
+
         return Storage(self.org)
 
     def run_query(self, target: str | RegisteredFunction, args: Mapping[str, Any] | None = None) -> Any:
