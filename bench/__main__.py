@@ -19,6 +19,9 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 
 def main() -> int:
     os.environ.setdefault("ONE_LOCAL", "1")
+    # Functions run in this process as they run in Lambda: Powertools named by the template's
+    # environment (before the handler is imported), and no X-Ray daemon to trace to.
+    os.environ.update(functions.FUNCTION_ENV | {"POWERTOOLS_TRACE_DISABLED": "true"})
     results: list[dict[str, Any]] = []
     for suite in (data_layer, functions, saga, build, local_stack, sync, search, clones):
         results += suite.run()
