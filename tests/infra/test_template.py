@@ -412,7 +412,12 @@ def test_function_modules_reach_each_other_as_the_lambda_layout_has_them(tmp_pat
     out = subprocess.run(
         [sys.executable, "-S", "-c", probe],
         cwd=tmp_path,
-        env={"PYTHONPATH": path, "PYDANTIC_DISABLE_PLUGINS": "__all__", "ONE_LOCAL": "1"},
+        env={
+            "PYTHONPATH": path,
+            "PYDANTIC_DISABLE_PLUGINS": "__all__",
+            "ONE_LOCAL": "1",
+            "LAMBDA_TASK_ROOT": str(tmp_path),
+        },
         capture_output=True,
         text=True,
         check=False,

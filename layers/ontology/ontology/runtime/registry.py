@@ -1,10 +1,17 @@
 """The function registry: every function's frozen spec, by path, for the template, the OpenAPI
 document, the local front door, the scheduler and the test client.
 
-A function's path is ``<module>:<name>`` (``creators:get``), its route ``POST /api/<module>/<name>``
-unless ``internal=True``. The decorators that fill the registry are in
-:mod:`ontology.runtime.functions`; this module needs no handler, so the scheduler and the contexts
-can resolve functions without importing it.
+A function's path is ``<namespace>:<name>`` (``creators:get``), its route
+``POST /api/<namespace>/<name>`` unless ``internal=True``. A namespace is a module or a package of the
+code root, ``functions/`` (in Lambda its modules are top-level: ``CodeUri: functions/``):
+``functions/creators.py`` is ``creators:``; a package whose ``__init__`` declares
+``NAMESPACE = "clones"`` is ``clones:``, whichever of its files a function is in
+(``functions/clones/training.py`` holds ``clones:create``). Nothing lists the namespaces: they are
+found by walking the code root. :func:`resolve` imports only the namespace of the path it is given
+(a Lambda loads its own domain, not the platform); :func:`load_all` imports them all.
+
+The decorators that fill the registry are in :mod:`ontology.runtime.functions`; this module needs no
+handler, so the scheduler and the contexts can resolve functions without importing it.
 
 Example::
 
@@ -16,8 +23,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import pkgutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from types import ModuleType
 from typing import Annotated, Any, Literal
 
@@ -34,40 +45,21 @@ __all__ = [
     "RegisteredFunction",
     "function_module",
     "load_all",
+    "namespace_of",
     "register",
     "resolve",
+    "source_of",
 ]
 
 Kind = Literal["query", "mutation", "action"]
 
-#: Who may call a function: anyone, any signed-in member of the active organization, or a member
-#: with at least the given role (roles ordered platform_owner > org_owner > org_user > customer).
 #: Who may call a function: anyone (``public``), any signed-in member, a role and those above it, or
 #: (``internal``) only the platform itself (schedules, crons, the saga, other functions).
 Auth = Literal["public", "member", "customer", "org_user", "org_owner", "platform_owner", "internal"]
 
-#: The platform's function modules (``functions/<module>.py``), in catalogue order.
-MODULES: tuple[str, ...] = (
-    "creators",
-    "tokens",
-    "purchases",
-    "courses",
-    "files",
-    "entities",
-    "connections",
-    "events",
-    "tags",
-    "knowledge",
-    "clones",
-    "livestreams",
-    "scheduler",
-    "organizations",
-    "auth",
-    "content",
-    "analytics",
-    "billing",
-    "meta",
-)
+#: The package of the function modules in the repository. In Lambda there is none: the function's
+#: code is the package's contents, so its modules are top-level (``clones.training``).
+CODE_PACKAGE = "functions"
 
 
 class Args(BaseModel):
@@ -92,6 +84,7 @@ class HttpRequest(Args):
 
 @dataclass(frozen=True)
 class FunctionSpec:
+    #: Its namespace (``clones``): the first part of its path and of its route.
     module: str
     name: str
     kind: Kind
@@ -110,8 +103,10 @@ class FunctionSpec:
     #: Takes the HTTP request itself (:class:`HttpRequest`: the raw body and the headers) instead of
     #: a JSON body of arguments: a webhook that verifies a signature over the exact bytes.
     request: bool = False
-    #: The Python name in the module (the Lambda handler is ``<module>.<attr>``).
+    #: The Python name in the module (the Lambda handler is ``<source>.<attr>``).
     attr: str = ""
+    #: The Python module that defines it, named from the code root (``clones.training``).
+    source: str = ""
     #: Internal functions only: ``ctx.db`` also reaches the platform tables, and an action may act
     #: for any organization (``ctx.for_organization``). For jobs and crons, never for a route.
     platform: bool = False
@@ -137,7 +132,9 @@ class FunctionSpec:
 
     @property
     def handler(self) -> str:
-        return f"{self.module}.{self.attr or self.name}"
+        """The Lambda handler: ``creators.get``, ``clones.training.create`` (Lambda's Python runtime
+        imports everything before the last dot as a module)."""
+        return f"{self.source or self.module}.{self.attr or self.name}"
 
 
 REGISTRY: dict[str, RegisteredFunction] = {}
@@ -167,11 +164,50 @@ def register(registered: RegisteredFunction) -> RegisteredFunction:
     return registered
 
 
+def source_of(module_name: str) -> str:
+    """A Python module's name from the code root: ``functions.clones.training`` (locally) and
+    ``clones.training`` (in Lambda) are both ``clones.training``."""
+    return module_name.removeprefix(CODE_PACKAGE + ".")
+
+
+def namespace_of(module_name: str) -> str:
+    """The namespace of the functions a Python module defines: the ``NAMESPACE`` it or its nearest
+    package declares, else the module's own name (a one-file domain: ``creators``)."""
+    name = module_name
+    while name:
+        declared = getattr(sys.modules.get(name), "NAMESPACE", None)
+        if isinstance(declared, str):
+            return declared
+        name = name.rpartition(".")[0]
+    return module_name.rsplit(".", 1)[-1]
+
+
+def _code_root() -> tuple[str, tuple[str, ...]]:
+    """Where the function modules are: (the prefix their import names take, their folders)."""
+    spec = importlib.util.find_spec(CODE_PACKAGE)
+    if spec is not None and spec.submodule_search_locations:
+        return CODE_PACKAGE + ".", tuple(spec.submodule_search_locations)
+    task_root = os.environ.get("LAMBDA_TASK_ROOT")
+    return "", (task_root,) if task_root else ()
+
+
+@cache
+def _code_modules() -> frozenset[str]:
+    """The top-level modules and packages of the code root, found without importing them. Each
+    namespace is one of them; the rest are Lambda entry points of their own (``sync``, ``crons``)."""
+    return frozenset(info.name for info in pkgutil.iter_modules(_code_root()[1]))
+
+
 def _import_module(module: str) -> ModuleType:
-    # Locally the modules are the `functions` package; in Lambda they are top-level (CodeUri: functions/).
-    if importlib.util.find_spec("functions") is not None:
-        return importlib.import_module(f"functions.{module}")
-    return importlib.import_module(module)
+    """A module or package of the code root by name, with every module of a package (the functions
+    of a namespace are registered as its files are imported)."""
+    if module not in _code_modules():
+        raise NotFoundError(f"no module {module!r} in the code root")
+    prefix = _code_root()[0]
+    imported = importlib.import_module(prefix + module)
+    for info in pkgutil.walk_packages(getattr(imported, "__path__", ()), f"{prefix}{module}."):
+        importlib.import_module(info.name)
+    return imported
 
 
 def function_module(name: str) -> ModuleType:
@@ -189,7 +225,7 @@ def resolve(target: str | RegisteredFunction) -> RegisteredFunction:
         raise NotFoundError(f"no function {target!r}")
     if target not in REGISTRY:
         module = target.split(":", 1)[0]
-        if module in MODULES:
+        if module in _code_modules():
             _import_module(module)
     try:
         return REGISTRY[target]
@@ -198,7 +234,22 @@ def resolve(target: str | RegisteredFunction) -> RegisteredFunction:
 
 
 def load_all() -> dict[str, RegisteredFunction]:
-    """Import every function module; returns the registry (template, OpenAPI, front door)."""
-    for module in MODULES:
+    """Import every module of the code root; returns its functions by path, sorted (the catalogue's
+    order: template, OpenAPI, docs, the front door). A package's functions outside its namespace
+    (no ``NAMESPACE``, or another name than the package's) are an error: :func:`resolve` would not
+    find them."""
+    modules = _code_modules()
+    for module in sorted(modules):
         _import_module(module)
-    return {path: fn for path, fn in sorted(REGISTRY.items()) if fn.spec.module in MODULES}
+    found = {}
+    for path, fn in sorted(REGISTRY.items()):
+        package = fn.spec.source.split(".", 1)[0]
+        if package not in modules:  # defined elsewhere (a test's own functions)
+            continue
+        if fn.spec.module != package:
+            raise ValueError(
+                f"{path} is defined in {fn.spec.source}, so its namespace is {package!r}: a package "
+                f"declares NAMESPACE = {package!r} in its __init__.py"
+            )
+        found[path] = fn
+    return found
