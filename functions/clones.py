@@ -20,20 +20,24 @@ from ontology.data.fields import EntityId, IdempotencyKey, LongText, Name
 from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.functions import action, mutation, query
-from ontology.runtime.registry import Args, function_module
+from ontology.runtime.registry import Args
 from ontology.runtime.results import EntityOut, Page, PaginationOpts, Result
+from ontology.services import grounding, knowledge
+from ontology.services.clones import (
+    organization_agent,
+    recent_events,
+    record_on_clone,
+    set_status_tag,
+    tags_of,
+)
 from ontology.services.ontology_ops import (
     actor_for,
-    first_of_type,
     log_event,
     member_entity,
     message_under_key,
     now_ms,
     require_entity,
 )
-
-#: How a clone answers (shared with the livestream co-host and the course generator).
-grounding = function_module("grounding")
 
 #: The creator's tags a clone inherits (the reference's "Tags Added").
 INHERITED_TAGS = ("industry", "skill")
@@ -70,29 +74,6 @@ def _default_prompt(creator: dict[str, Any]) -> str:
     )
 
 
-def _tags(db: Any, entity_id: str) -> list[dict[str, Any]]:
-    return list(db.query("tags").with_index("by_entity", lambda q: q.eq("entityId", entity_id)).collect())
-
-
-#: The ``status`` tags of a clone, one at a time.
-CLONE_STATUSES = ("training", "active")
-
-
-def _set_status_tag(db: Any, entity_id: str, status: str) -> None:
-    # The clone's other statuses through their guards (consistent): the entity's tags index may not
-    # show the tag put a moment ago (``training``, by the create that scheduled this training).
-    for other in CLONE_STATUSES:
-        if other != status:
-            tag = db.lookup_unique("tags", "tag", {"entityId": entity_id, "key": "status", "value": other})
-            if tag is not None:
-                db.delete(tag["_id"], "tags")
-    for tag in _tags(db, entity_id):
-        if tag["key"] == "status" and tag["value"] not in (status, *CLONE_STATUSES):
-            db.delete(tag["_id"], "tags")
-    if db.lookup_unique("tags", "tag", {"entityId": entity_id, "key": "status", "value": status}) is None:
-        db.insert("tags", {"entityId": entity_id, "key": "status", "value": status})
-
-
 @mutation(args=CreateArgs, returns=CreateResult, auth="org_user")
 def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, Any]:
     """Create the creator's AI clone and schedule its training (one clone per creator: asking again
@@ -107,7 +88,7 @@ def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, Any]:
         "entities", "clone_of_creator", {"type": "ai_clone", "properties": {"creatorId": args.creatorId}}
     )
     if existing is not None:
-        _set_status_tag(ctx.db, existing["_id"], "training")
+        set_status_tag(ctx.db, existing["_id"], "training")
         ctx.scheduler.run_after(0, train, {"cloneId": existing["_id"], "agentId": args.agentId})
         return {"cloneId": existing["_id"], "status": "training", "created": False}
     now = now_ms()
@@ -147,7 +128,7 @@ def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, Any]:
         timestamp=now,
         metadata={"creatorId": args.creatorId},
     )
-    for tag in _tags(ctx.db, args.creatorId):
+    for tag in tags_of(ctx.db, args.creatorId):
         if tag["key"] in INHERITED_TAGS:
             ctx.db.insert("tags", {"entityId": clone_id, "key": tag["key"], "value": tag["value"]})
     ctx.db.insert("tags", {"entityId": clone_id, "key": "status", "value": "training"})
@@ -219,12 +200,10 @@ def training_plan(ctx: QueryCtx, args: TrainArgs) -> dict[str, Any]:
 def train(ctx: ActionCtx, args: TrainArgs) -> dict[str, Any]:
     """Train the clone on what is new: each content item a knowledge item with its chunks (embedded,
     one transaction per item), then the clone's knowledge size, date, status and agent."""
-    embedded_chunks = function_module("knowledge").embedded_chunks
-
     plan = ctx.run_query(training_plan, {"cloneId": args.cloneId})
     added = 0
     for item in plan["items"]:
-        chunks = embedded_chunks([item["text"]])
+        chunks = knowledge.embedded_chunks([item["text"]])
         result = ctx.run_mutation(
             add_knowledge_item,
             {
@@ -253,8 +232,6 @@ class ItemArgs(Args):
 def add_knowledge_item(ctx: MutationCtx, args: ItemArgs) -> dict[str, Any]:
     """One content item into the clone's knowledge: the ``knowledge_item`` entity, clone → item
     ``trained_on``, the chunks (owned by the clone). Once per item: again, it answers the same item."""
-    knowledge = function_module("knowledge")
-
     existing = ctx.db.lookup_unique(
         "entities",
         "trained_item",
@@ -315,19 +292,12 @@ def finish_training(ctx: MutationCtx, args: TrainArgs) -> dict[str, Any]:
     now = now_ms()
     props = {**clone["properties"], "knowledgeBaseSize": size, "lastTrainingDate": now}
     ctx.db.patch(args.cloneId, {"properties": props, "status": "active", "updatedAt": now}, "entities")
-    _set_status_tag(ctx.db, args.cloneId, "active")
+    set_status_tag(ctx.db, args.cloneId, "active")
     agent_id = args.agentId or organization_agent(ctx.db)
     triple = {"fromEntityId": agent_id, "toEntityId": args.cloneId, "relationshipType": "powers"}
     if ctx.db.lookup_unique("connections", "triple", triple) is None:
         ctx.db.insert("connections", {**triple, "createdAt": now})
     return {"cloneId": args.cloneId, "knowledgeBaseSize": size, "agentId": agent_id}
-
-
-def organization_agent(db: Any) -> str:
-    """The organization's ``intelligence_agent`` (the first one), created when it has none."""
-    return first_of_type(
-        db, "intelligence_agent", "Intelligence agent", {"role": "runs the organization's AI clones"}
-    )
 
 
 # -------------------------------------------------------------------------------------------- get
@@ -348,7 +318,7 @@ def get(ctx: QueryCtx, args: GetArgs) -> dict[str, Any] | None:
     is no clone of this organization."""
     # The status tag first, then the clone: a query's reads are not one snapshot, and training
     # writes both in one transaction, so a clone read after an ``active`` tag is the trained clone.
-    tags = _tags(ctx.db, args.cloneId)
+    tags = tags_of(ctx.db, args.cloneId)
     clone = ctx.db.get(args.cloneId, "entities", field="cloneId")
     if clone is None or clone["type"] != "ai_clone":
         return None
@@ -615,7 +585,7 @@ def messages(ctx: QueryCtx, args: MessagesArgs) -> dict[str, Any]:
         }
         if not identity.entityId or ctx.db.lookup_unique("connections", "triple", triple) is None:
             return {"page": [], "isDone": True, "continueCursor": ""}
-    return grounding.message_page(ctx.db, args.conversationId, args.paginationOpts.model_dump())  # type: ignore[no-any-return]
+    return grounding.message_page(ctx.db, args.conversationId, args.paginationOpts.model_dump())
 
 
 # ------------------------------------------------------------------------------------------ voice
@@ -669,30 +639,7 @@ def clone_of(ctx: QueryCtx, args: CloneOfArgs) -> dict[str, Any]:
     )
     if clone is None:
         raise NotFoundError("This creator has no AI clone yet (clones:create)", id=args.creatorId)
-    return {"clone": clone, "voiced": _recent(ctx.db, clone["_id"], "voice_cloned")}
-
-
-def _recent(db: Any, clone_id: str, event: str) -> list[dict[str, Any]]:
-    """The metadata of the clone's last 20 ``event`` events, latest first (what earlier voice or
-    appearance clonings made, so the same request again answers the same)."""
-    done = (
-        db.query("events")
-        .with_index("by_target_type", lambda q: q.eq("targetId", clone_id).eq("type", event))
-        .order("desc")
-        .take(20)
-    )
-    return [e["metadata"] for e in done]
-
-
-def _record_on_clone(
-    db: Any, clone_id: str, props: dict[str, Any], event: str, metadata: dict[str, Any]
-) -> None:
-    """``props`` onto the clone's properties and ``event`` logged, in one transaction."""
-    clone = require_entity(db, clone_id, field="cloneId", kind="ai_clone")
-    now = now_ms()
-    db.patch(clone_id, {"properties": {**clone["properties"], **props}, "updatedAt": now}, "entities")
-    actor = clone["properties"].get("creatorId") or clone_id
-    log_event(db, event, actor_id=actor, target_id=clone_id, timestamp=now, metadata=metadata)
+    return {"clone": clone, "voiced": recent_events(ctx.db, clone["_id"], "voice_cloned")}
 
 
 @action(args=CloneVoiceArgs, returns=VoiceResult, auth="org_user", uses=("storage",))
@@ -742,7 +689,7 @@ class RecordVoiceArgs(Args):
 @mutation(args=RecordVoiceArgs, internal=True)
 def record_voice(ctx: MutationCtx, args: RecordVoiceArgs) -> dict[str, str]:
     voice = {"voiceId": args.voiceId, "voiceProvider": "elevenlabs"}
-    _record_on_clone(ctx.db, args.cloneId, voice, "voice_cloned", {**voice, "samples": args.samples})
+    record_on_clone(ctx.db, args.cloneId, voice, "voice_cloned", {**voice, "samples": args.samples})
     return {"cloneId": args.cloneId}
 
 
@@ -866,7 +813,7 @@ class AppearanceResult(Result):
 def appearances_of(ctx: QueryCtx, args: GetArgs) -> list[dict[str, Any]]:
     """The clone's appearance_cloned events' metadata, latest first (NOT_FOUND: no such clone)."""
     require_entity(ctx.db, args.cloneId, field="cloneId", kind="ai_clone")
-    return _recent(ctx.db, args.cloneId, "appearance_cloned")
+    return recent_events(ctx.db, args.cloneId, "appearance_cloned")
 
 
 @action(args=CloneAppearanceArgs, returns=AppearanceResult, auth="org_user", uses=("storage",))
@@ -912,7 +859,7 @@ class RecordAppearanceArgs(Args):
 
 @mutation(args=RecordAppearanceArgs, internal=True)
 def record_appearance(ctx: MutationCtx, args: RecordAppearanceArgs) -> dict[str, str]:
-    _record_on_clone(
+    record_on_clone(
         ctx.db,
         args.cloneId,
         {"appearanceId": args.appearanceId, "appearanceProvider": args.provider},

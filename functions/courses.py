@@ -26,8 +26,10 @@ from ontology.data.fields import EntityId, IdempotencyKey
 from ontology.errors import ConflictError, OneError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.functions import action, mutation, query
-from ontology.runtime.registry import Args, function_module
+from ontology.runtime.registry import Args
 from ontology.runtime.results import EntityOut, Result
+from ontology.services import grounding
+from ontology.services.clones import agent_of
 from ontology.services.ledger import move_tokens
 from ontology.services.ontology_ops import (
     by_idempotency_key,
@@ -226,7 +228,7 @@ def generate(ctx: MutationCtx, args: GenerateArgs) -> dict[str, Any]:
         raise ConflictError(
             "The creator has no AI clone to teach the course: create it first", field="creatorId"
         )
-    agent_id = _agent_of(ctx.db, clone["_id"])
+    agent_id = agent_of(ctx.db, clone["_id"])
     now = now_ms()
     course_id = ctx.db.insert(
         "entities",
@@ -265,18 +267,6 @@ def generate(ctx: MutationCtx, args: GenerateArgs) -> dict[str, Any]:
     ctx.scheduler.run_after(0, write_step, {"courseId": course_id, "step": 0})
     _watch(ctx, course_id, 0, 0)
     return {"courseId": course_id, "status": "draft", "generation": "outlining", "created": True}
-
-
-def _agent_of(db: Any, clone_id: str) -> str:
-    """The agent that runs the clone (its ``powers`` connection), else the organization's own."""
-    organization_agent = function_module("clones").organization_agent
-
-    powers = (
-        db.query("connections")
-        .with_index("to_type", lambda q: q.eq("toEntityId", clone_id).eq("relationshipType", "powers"))
-        .first()
-    )
-    return str(powers["fromEntityId"]) if powers is not None else organization_agent(db)
 
 
 def _advance(
@@ -387,7 +377,6 @@ def _write_outline(plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_lesson(ctx: ActionCtx, plan: dict[str, Any], step: int) -> dict[str, Any]:
-    grounding = function_module("grounding")
     from ontology.providers.ai import get_ai
 
     generation = plan["generation"]
@@ -396,7 +385,7 @@ def _write_lesson(ctx: ActionCtx, plan: dict[str, Any], step: int) -> dict[str, 
         ctx, plan["cloneId"], f"{lesson['title']}. {lesson['summary']}", limit=3
     )
     answer = get_ai().chat_structured(
-        system_prompt=grounding.grounding(plan["systemPrompt"], sources)
+        system_prompt=grounding.grounded_prompt(plan["systemPrompt"], sources)
         + "\n\nYou are writing one lesson of your course: a video script, the lesson's text, and a quiz.",
         messages=[
             {

@@ -22,8 +22,9 @@ from ontology.data.fields import EntityId, IdempotencyKey, Name
 from ontology.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.functions import action, mutation, query
-from ontology.runtime.registry import Args, function_module
+from ontology.runtime.registry import Args
 from ontology.runtime.results import EntityOut, Page, PaginationOpts, Result
+from ontology.services import grounding
 from ontology.services.ontology_ops import (
     actor_for,
     by_idempotency_key,
@@ -432,8 +433,6 @@ def _reply_key(message_id: str) -> str:
 def reply_context(ctx: QueryCtx, args: ReplyArgs) -> dict[str, Any]:
     """What the co-host needs to answer ``messageId``: ``todo`` false when it has answered already (or
     the stream is no longer live), else the clone's prompt and the chat's last messages."""
-    grounding = function_module("grounding")
-
     stream = _stream(ctx.db, args.livestreamId)
     clone_id = stream["properties"].get("cloneId")
     question = ctx.db.get(args.messageId, "entities", field="messageId")
@@ -461,12 +460,10 @@ def reply_context(ctx: QueryCtx, args: ReplyArgs) -> dict[str, Any]:
 @action(args=ReplyArgs, internal=True, uses=("vectors",))
 def cohost_reply(ctx: ActionCtx, args: ReplyArgs) -> dict[str, Any]:
     """The co-host's answer to a viewer's question, grounded on the clone's knowledge, posted once."""
-    grounded_reply = function_module("grounding").grounded_reply
-
     context = ctx.run_query(reply_context, args.model_dump())
     if not context["todo"]:
         return {"posted": False}
-    reply, sources = grounded_reply(
+    reply, sources = grounding.grounded_reply(
         ctx,
         context["cloneId"],
         system_prompt=context["systemPrompt"],
@@ -523,7 +520,6 @@ class ChatArgs(Args):
 def chat(ctx: QueryCtx, args: ChatArgs) -> dict[str, Any]:
     """The livestream's chat, oldest first, a page at a time (its participants and the organization's
     staff); reactive over the sync protocol like any query."""
-    message_page = function_module("grounding").message_page
     from ontology.auth.identity import has_role
 
     identity = ctx.auth.require_identity()
@@ -535,7 +531,7 @@ def chat(ctx: QueryCtx, args: ChatArgs) -> dict[str, Any]:
         not identity.entityId or _presence(ctx.db, identity.entityId, args.livestreamId) is None
     ):
         return empty
-    page: dict[str, Any] = message_page(ctx.db, args.livestreamId, args.paginationOpts.model_dump())
+    page: dict[str, Any] = grounding.message_page(ctx.db, args.livestreamId, args.paginationOpts.model_dump())
     return page
 
 

@@ -375,56 +375,6 @@ def test_sam_build_compiles_functions_to_bytecode_the_runtime_loads_as_is(tmp_pa
     assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, unchecked: used whatever the mtimes
 
 
-def test_function_modules_reach_each_other_as_the_lambda_layout_has_them(tmp_path: Path) -> None:
-    """In Lambda the modules of functions/ are top-level (CodeUri: functions/): one module reaching
-    another's helpers goes through ``function_module``, never ``from functions.… import``."""
-    import re
-    import sysconfig
-
-    for path in sorted((ROOT / "functions").glob("*.py")):
-        code = path.read_text()
-        assert not re.search(r"^\s*(from functions\b|import functions\b)", code, re.M), path.name
-    subprocess.run(
-        [
-            "make",
-            "-s",
-            "-C",
-            "functions",
-            "build-ClonesChatFunction",
-            f"ARTIFACTS_DIR={tmp_path}",
-            f"PYTHON={sys.executable}",
-        ],
-        cwd=ROOT,
-        check=True,
-    )
-    # The built function and the layer's sources and packages only: no site, so no editable install
-    # of this repository (which would make `functions` a package).
-    path = f"{tmp_path}:{ROOT / 'layers' / 'ontology'}:{sysconfig.get_paths()['purelib']}"
-    probe = (
-        "import importlib.util, clones, courses, livestreams\n"
-        "from ontology.runtime.registry import function_module\n"
-        "assert importlib.util.find_spec('functions') is None\n"
-        "assert function_module('knowledge').embedded_chunks\n"
-        "assert function_module('grounding').grounded_reply\n"
-        "assert clones.grounding is function_module('grounding')\n"
-        "print('ok')\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-S", "-c", probe],
-        cwd=tmp_path,
-        env={
-            "PYTHONPATH": path,
-            "PYDANTIC_DISABLE_PLUGINS": "__all__",
-            "ONE_LOCAL": "1",
-            "LAMBDA_TASK_ROOT": str(tmp_path),
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
-
-
 def test_functions_that_need_the_public_url_read_it_from_the_stack() -> None:
     """Behind CloudFront a function sees execute-api's Host, so the public URL comes from the stack:
     one SSM parameter (AuthBaseUrl, else the distribution's own https URL). The functions that build

@@ -43,7 +43,6 @@ __all__ = [
     "FunctionSpec",
     "HttpRequest",
     "RegisteredFunction",
-    "function_module",
     "load_all",
     "namespace_of",
     "register",
@@ -208,13 +207,6 @@ def _import_module(module: str) -> ModuleType:
     for info in pkgutil.walk_packages(getattr(imported, "__path__", ()), f"{prefix}{module}."):
         importlib.import_module(info.name)
     return imported
-
-
-def function_module(name: str) -> ModuleType:
-    """A module of ``functions/`` by name, in either layout: ``functions.<name>`` locally, ``<name>`` in
-    Lambda (where ``from functions.<name> import …`` would fail). For one module using another's
-    helpers: ``function_module("knowledge").embedded_chunks(texts)``."""
-    return _import_module(name)
 
 
 def resolve(target: str | RegisteredFunction) -> RegisteredFunction:
