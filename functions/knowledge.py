@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
 from ontology.data.fields import DocumentId, KnowledgeLabels
 from ontology.data.search import tokenize
@@ -18,6 +18,7 @@ from ontology.data.vectors import MAX_LIMIT as VECTOR_MAX_LIMIT
 from ontology.data.vectors import index_records
 from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.examples import ENTITY_ID
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import Result
@@ -33,6 +34,18 @@ MAX_QUERY_CHARS = 1_000
 
 
 class AddArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sourceId": ENTITY_ID,
+                    "text": "Marathon training: build the long run slowly.",
+                    "labels": {"topic": "running"},
+                }
+            ]
+        }
+    )
+
     sourceId: DocumentId
     text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
     labels: KnowledgeLabels = Field(default_factory=dict)
@@ -64,6 +77,8 @@ def add(ctx: ActionCtx, args: AddArgs) -> dict[str, Any]:
 
 
 class SourceArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"sourceId": ENTITY_ID}]})
+
     sourceId: DocumentId
 
 
@@ -80,6 +95,25 @@ def source_exists(ctx: QueryCtx, args: SourceArgs) -> bool:
 
 
 class StoreArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sourceId": ENTITY_ID,
+                    "labels": {"topic": "running"},
+                    "chunks": [
+                        {
+                            "text": "Marathon training: build the long run slowly.",
+                            "chunkIndex": 0,
+                            "contentHash": "0" * 64,
+                            "embedding": [0.5, 0.5],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     sourceId: DocumentId
     labels: KnowledgeLabels = Field(default_factory=dict)
     chunks: Annotated[list[knowledge.Chunk], Field(min_length=1, max_length=48)]
@@ -95,6 +129,12 @@ def store_chunks(ctx: MutationCtx, args: StoreArgs) -> dict[str, Any]:
 
 
 class SearchArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"query": "marathon training plan", "sourceId": ENTITY_ID, "limit": 5}]
+        }
+    )
+
     query: Annotated[StrictStr, Field(min_length=1, max_length=MAX_QUERY_CHARS)]
     sourceId: DocumentId | None = None
     #: As Convex's vector search: 1 to 256 (S3 Vectors' topK of 100 is exceeded by shard ranges).
@@ -136,6 +176,8 @@ def search(ctx: ActionCtx, args: SearchArgs) -> list[dict[str, Any]]:
 
 
 class IdsArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ids": ["kno_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"]}]})
+
     ids: Annotated[list[StrictStr], Field(max_length=256)]
 
 

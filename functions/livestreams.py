@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
 from ontology.data.fields import EntityId, IdempotencyKey, Name
 from ontology.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.examples import ENTITY_ID, FIRST_PAGE, OTHER_ENTITY_ID
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import EntityOut, Page, PaginationOpts, Result
@@ -48,6 +49,12 @@ Topic = Annotated[StrictStr, Field(min_length=2, max_length=64)]
 
 
 class ScheduleArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"creatorId": ENTITY_ID, "title": "Marathon Q&A", "scheduledFor": 1767225600000}]
+        }
+    )
+
     creatorId: EntityId
     title: Name
     #: when it starts, ms since the epoch (now or later, within a year)
@@ -143,6 +150,8 @@ def schedule(ctx: MutationCtx, args: ScheduleArgs) -> dict[str, Any]:
 
 
 class StreamArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"livestreamId": OTHER_ENTITY_ID}]})
+
     livestreamId: EntityId
 
 
@@ -306,6 +315,12 @@ def leave(ctx: MutationCtx, args: StreamArgs) -> dict[str, Any]:
 
 
 class SendArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"livestreamId": OTHER_ENTITY_ID, "text": "What pace for a first marathon?"}]
+        }
+    )
+
     livestreamId: EntityId
     text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_CHAT)]
     #: the same key again answers the message already sent
@@ -421,6 +436,10 @@ def post(
 
 
 class ReplyArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"livestreamId": OTHER_ENTITY_ID, "messageId": ENTITY_ID}]}
+    )
+
     livestreamId: EntityId
     messageId: EntityId
 
@@ -484,6 +503,12 @@ def cohost_reply(ctx: ActionCtx, args: ReplyArgs) -> dict[str, Any]:
 
 
 class PostReplyArgs(ReplyArgs):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"livestreamId": OTHER_ENTITY_ID, "messageId": ENTITY_ID, "text": "Start slow."}]
+        }
+    )
+
     text: Annotated[StrictStr, Field(min_length=1, max_length=4_000)]
     sourceIds: Annotated[list[EntityId], Field(max_length=10)] = Field(default_factory=list)
 
@@ -512,6 +537,10 @@ def post_reply(ctx: MutationCtx, args: PostReplyArgs) -> dict[str, Any]:
 
 
 class ChatArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"livestreamId": OTHER_ENTITY_ID, "paginationOpts": FIRST_PAGE}]}
+    )
+
     livestreamId: EntityId
     paginationOpts: PaginationOpts
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from ontology.data.fields import EntityId
 from ontology.errors import ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.examples import OTHER_ENTITY_ID, STORAGE_ID
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import Result
@@ -18,6 +19,10 @@ from ontology.services.ontology_ops import require_entity
 
 
 class CloneAppearanceArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"cloneId": OTHER_ENTITY_ID, "imageStorageId": STORAGE_ID}]}
+    )
+
     cloneId: EntityId
     imageStorageId: Annotated[StrictStr, Field(max_length=40)]
 
@@ -29,6 +34,8 @@ class AppearanceResult(Result):
 
 
 class CloneArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"cloneId": OTHER_ENTITY_ID}]})
+
     cloneId: EntityId
 
 
@@ -74,6 +81,19 @@ def clone_appearance(ctx: ActionCtx, args: CloneAppearanceArgs) -> dict[str, Any
 
 
 class RecordAppearanceArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "cloneId": OTHER_ENTITY_ID,
+                    "appearanceId": "tp123",
+                    "provider": "heygen",
+                    "imageStorageId": STORAGE_ID,
+                }
+            ]
+        }
+    )
+
     cloneId: EntityId
     appearanceId: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     provider: Annotated[StrictStr, Field(pattern="^(d-id|heygen|custom)$")]

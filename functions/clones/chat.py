@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from ontology.data.fields import EntityId, IdempotencyKey
 from ontology.errors import ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.examples import ENTITY_ID, FIRST_PAGE, OTHER_ENTITY_ID
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import EntityOut, Page, PaginationOpts, Result
@@ -21,6 +22,12 @@ MAX_MESSAGE = 4_000
 
 
 class ChatArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"cloneId": OTHER_ENTITY_ID, "message": "How do I pace my first marathon?"}]
+        }
+    )
+
     cloneId: EntityId
     message: Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE)]
     conversationId: EntityId | None = None
@@ -46,6 +53,10 @@ class ChatResult(Result):
 
 
 class ContextArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"cloneId": OTHER_ENTITY_ID, "participantId": ENTITY_ID}]}
+    )
+
     cloneId: EntityId
     conversationId: EntityId | None = None
     participantId: EntityId
@@ -124,6 +135,14 @@ def chat(ctx: ActionCtx, args: ChatArgs) -> dict[str, Any]:
 
 
 class ExchangeArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"cloneId": OTHER_ENTITY_ID, "participantId": ENTITY_ID, "message": "Hi", "reply": "Hello"}
+            ]
+        }
+    )
+
     cloneId: EntityId
     participantId: EntityId
     conversationId: EntityId | None = None
@@ -153,6 +172,10 @@ def record_exchange(ctx: MutationCtx, args: ExchangeArgs) -> dict[str, Any]:
 
 
 class MessagesArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"conversationId": OTHER_ENTITY_ID, "paginationOpts": FIRST_PAGE}]}
+    )
+
     conversationId: EntityId
     paginationOpts: PaginationOpts
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from ontology.data.fields import EntityId, LongText, Name
 from ontology.errors import ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.examples import ENTITY_ID, OTHER_ENTITY_ID
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import EntityOut, Result
@@ -27,6 +28,12 @@ Temperature = Annotated[float, Field(ge=0, le=2, strict=False, allow_inf_nan=Fal
 
 
 class CreateArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"creatorId": ENTITY_ID, "systemPrompt": "You are Ada's clone.", "temperature": 0.6}]
+        }
+    )
+
     creatorId: EntityId
     name: Name | None = None
     systemPrompt: LongText | None = None
@@ -70,6 +77,8 @@ def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, Any]:
 
 
 class TrainArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"cloneId": OTHER_ENTITY_ID}]})
+
     cloneId: EntityId
     agentId: EntityId | None = None
 
@@ -106,6 +115,12 @@ def train(ctx: ActionCtx, args: TrainArgs) -> dict[str, Any]:
 
 
 class ItemArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"cloneId": OTHER_ENTITY_ID, "contentId": ENTITY_ID, "title": "Post", "chunks": []}]
+        }
+    )
+
     cloneId: EntityId
     contentId: EntityId
     title: Annotated[StrictStr, Field(min_length=1, max_length=512)]
@@ -127,6 +142,8 @@ def finish_training(ctx: MutationCtx, args: TrainArgs) -> dict[str, Any]:
 
 
 class GetArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"cloneId": OTHER_ENTITY_ID}]})
+
     cloneId: EntityId
 
 

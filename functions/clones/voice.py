@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from ontology.data.fields import EntityId
 from ontology.errors import ConflictError, NotFoundError, UpstreamError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.examples import ENTITY_ID, OTHER_ENTITY_ID, STORAGE_ID
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import Result
@@ -22,6 +23,10 @@ MAX_SPEECH_CHARS = 5_000
 
 
 class CloneVoiceArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"creatorId": ENTITY_ID, "audioSamples": [STORAGE_ID]}]}
+    )
+
     creatorId: EntityId
     audioSamples: Annotated[
         list[Annotated[StrictStr, Field(max_length=40)]], Field(min_length=1, max_length=MAX_SAMPLES)
@@ -35,6 +40,8 @@ class VoiceResult(Result):
 
 
 class CloneOfArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"creatorId": ENTITY_ID}]})
+
     creatorId: EntityId
 
 
@@ -70,6 +77,12 @@ def clone_voice(ctx: ActionCtx, args: CloneVoiceArgs) -> dict[str, Any]:
 
 
 class RecordVoiceArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"cloneId": OTHER_ENTITY_ID, "voiceId": "voice123", "samples": "0" * 64}]
+        }
+    )
+
     cloneId: EntityId
     voiceId: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     samples: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -83,6 +96,8 @@ def record_voice(ctx: MutationCtx, args: RecordVoiceArgs) -> dict[str, str]:
 
 
 class CloneArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"cloneId": OTHER_ENTITY_ID}]})
+
     cloneId: EntityId
 
 
@@ -93,6 +108,10 @@ def voice_of(ctx: QueryCtx, args: CloneArgs) -> dict[str, Any]:
 
 
 class SpeakArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"cloneId": OTHER_ENTITY_ID, "text": "Welcome to the stream!"}]}
+    )
+
     cloneId: EntityId
     text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_SPEECH_CHARS)]
 
@@ -132,6 +151,20 @@ def speak(ctx: ActionCtx, args: SpeakArgs) -> dict[str, str]:
 
 
 class RecordSpeechArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "cloneId": OTHER_ENTITY_ID,
+                    "storageId": STORAGE_ID,
+                    "fileType": "audio/wav",
+                    "fileSize": 1024,
+                    "text": "Welcome",
+                }
+            ]
+        }
+    )
+
     cloneId: EntityId
     storageId: Annotated[StrictStr, Field(max_length=40)]
     fileType: Annotated[StrictStr, Field(max_length=40)]

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ConfigDict
+
 from ontology.data.fields import EntityId
 from ontology.runtime.context import MutationCtx
+from ontology.runtime.examples import ENTITY_ID
 from ontology.runtime.functions import mutation
 from ontology.runtime.registry import Args
 from ontology.runtime.results import Result
@@ -14,6 +17,8 @@ from ontology.services.ontology_ops import member_entity
 
 
 class EnrollArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"courseId": ENTITY_ID}]})
+
     courseId: EntityId
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from ontology.data.fields import EntityId, IdempotencyKey
 from ontology.errors import ConflictError, OneError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.examples import ENTITY_ID, OTHER_ENTITY_ID
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import EntityOut, Result
@@ -29,6 +30,12 @@ Format = Literal["video", "text", "interactive"]
 
 
 class GenerateArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"creatorId": ENTITY_ID, "topic": "Marathon training for beginners", "lessons": 6}]
+        }
+    )
+
     creatorId: EntityId
     topic: Topic
     lessons: Annotated[int, Field(ge=1, le=generation.MAX_LESSONS)] = generation.DEFAULT_LESSONS
@@ -99,6 +106,8 @@ def _watch(ctx: MutationCtx, course_id: str, step: int, attempt: int) -> None:
 
 
 class StepArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"courseId": OTHER_ENTITY_ID, "step": 0}]})
+
     courseId: EntityId
     step: Annotated[int, Field(ge=0, le=generation.MAX_STEP)]
 
@@ -135,6 +144,8 @@ def write_step(ctx: ActionCtx, args: StepArgs) -> dict[str, Any]:
 
 
 class OutlineArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"courseId": OTHER_ENTITY_ID, "outline": {}}]})
+
     courseId: EntityId
     outline: dict[str, Any]
 
@@ -151,6 +162,10 @@ def save_outline(ctx: MutationCtx, args: OutlineArgs) -> dict[str, Any]:
 
 
 class LessonArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"courseId": OTHER_ENTITY_ID, "step": 1, "content": {}}]}
+    )
+
     courseId: EntityId
     step: Annotated[int, Field(ge=1, le=generation.MAX_LESSONS)]
     content: dict[str, Any]
@@ -168,8 +183,14 @@ def save_lesson(ctx: MutationCtx, args: LessonArgs) -> dict[str, Any]:
     return {"saved": True, "lessonId": lesson_id}
 
 
-@mutation(args=StepArgs, internal=True)
-def publish(ctx: MutationCtx, args: StepArgs) -> dict[str, Any]:
+class PublishArgs(StepArgs):
+    """A publishing step: one after the last lesson's."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"courseId": OTHER_ENTITY_ID, "step": 7}]})
+
+
+@mutation(args=PublishArgs, internal=True)
+def publish(ctx: MutationCtx, args: PublishArgs) -> dict[str, Any]:
     """A publishing step: PUBLISH_BATCH lessons and their content ``published``; the last step the
     course itself, with ``course_created`` and the ``skill``, ``industry``, ``audience`` and ``format``
     tags (so the course is ``draft`` until everything it holds is published)."""
@@ -183,6 +204,12 @@ def publish(ctx: MutationCtx, args: StepArgs) -> dict[str, Any]:
 
 
 class FailArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"courseId": OTHER_ENTITY_ID, "step": 0, "reason": "UPSTREAM_ERROR: OpenAI down"}]
+        }
+    )
+
     courseId: EntityId
     step: Annotated[int, Field(ge=0, le=generation.MAX_STEP)]
     reason: Annotated[StrictStr, Field(min_length=1, max_length=1000)]
@@ -200,6 +227,8 @@ def fail_generation(ctx: MutationCtx, args: FailArgs) -> dict[str, Any]:
 
 
 class WatchArgs(StepArgs):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"courseId": OTHER_ENTITY_ID, "step": 0}]})
+
     #: the attempt it watches (asking again after a failure starts a new one); None: the current one
     attempt: Annotated[int, Field(ge=0)] | None = None
 
@@ -224,6 +253,8 @@ def watchdog(ctx: MutationCtx, args: WatchArgs) -> dict[str, Any]:
 
 
 class CourseArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"courseId": OTHER_ENTITY_ID}]})
+
     courseId: EntityId
 
 

@@ -4,6 +4,7 @@ module or declaring package, and a path resolved by importing its own namespace 
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 import types
@@ -79,3 +80,25 @@ def test_a_path_outside_the_code_root_imports_nothing(path: str) -> None:
     with pytest.raises(NotFoundError):
         resolve(path)
     assert {m for m in set(sys.modules) - before if m.startswith("functions")} == set()
+
+
+def test_every_function_has_an_example_its_arguments_accept() -> None:
+    for path, fn in load_all().items():
+        example = fn.spec.example
+        assert example is not None, f"{path}: its argument model declares no example"
+        fn.spec.args.model_validate(json.loads(json.dumps(example)))  # as it arrives, in JSON
+
+
+def test_the_openapi_document_shows_each_function_its_example() -> None:
+    from ontology.runtime.openapi import build_document
+
+    document = build_document()
+    shown = 0
+    for fn in load_all().values():
+        spec = fn.spec
+        if spec.internal or spec.route is None or spec.method != "POST":
+            continue
+        body = document["paths"][spec.route]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        assert body["examples"] == [spec.example], spec.path
+        shown += 1
+    assert shown > 50

@@ -70,6 +70,8 @@ class Args(BaseModel):
 class NoArgs(Args):
     """For functions that take no arguments."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
+
 
 class HttpRequest(Args):
     """The arguments of a function registered with ``request=True``: the HTTP request itself, its
@@ -128,6 +130,16 @@ class FunctionSpec:
         """CloudFormation logical id: ``CreatorsGetWithContentFunction``."""
         words = [*self.module.split("_"), *self.name.split("_")]
         return "".join(w[:1].upper() + w[1:] for w in words) + "Function"
+
+    @property
+    def example(self) -> dict[str, Any] | None:
+        """An example of its arguments: the first its argument model declares
+        (``model_config = ConfigDict(json_schema_extra={"examples": [...]})``), else None."""
+        extra = self.args.model_config.get("json_schema_extra")
+        examples = extra.get("examples") if isinstance(extra, dict) else None
+        if isinstance(examples, list) and examples and isinstance(examples[0], dict):
+            return dict(examples[0])
+        return None
 
     @property
     def handler(self) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
 from ontology.data.keys import now_ms
@@ -18,6 +18,8 @@ __all__ = ["CronArgs", "done", "mark_done", "organizations", "run_time", "window
 
 class CronArgs(Args):
     """A cron's arguments: the time it was fired for (EventBridge's ``time``; now when absent)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"time": "2026-11-25T17:00:00Z"}]})
 
     time: Annotated[StrictStr, Field(max_length=40)] | None = None
 
