@@ -93,9 +93,27 @@ def table(aws: None) -> Iterator[str]:
     configure(table_name=name, dynamodb_endpoint=None)
     configure_models(table_name=name, host="")
     reset_default_store()
-    create_table(boto3.client("dynamodb", region_name="us-east-1"), name)
+    _fresh_table(name, lambda: create_table(boto3.client("dynamodb", region_name="us-east-1"), name))
     yield name
     reset_default_store()
+
+
+#: The table as CreateTable (and UpdateTimeToLive) left it, empty: created through moto's API once per
+#: worker, then copied into each test's fresh moto (a quarter of a second less per test).
+_PRISTINE: dict[str, Any] = {}
+
+
+def _fresh_table(name: str, create: Callable[[], Any]) -> None:
+    import copy
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    if name not in _PRISTINE:
+        create()
+        _PRISTINE[name] = copy.deepcopy(backend.tables[name])
+    backend.tables[name] = copy.deepcopy(_PRISTINE[name])
 
 
 @pytest.fixture
