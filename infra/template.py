@@ -23,6 +23,7 @@ from infra import ROOT
 from ontology.auth.ratelimit import ORIGIN_VERIFY_HEADER, RATE_PREFIX
 from ontology.data.models import table_definition
 from ontology.runtime.registry import FunctionSpec, load_all
+from ontology.runtime.registry import function_name as registry_function_name
 from ontology.sync import queue as sync_queue
 
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -345,10 +346,15 @@ def _vector_resources() -> dict[str, Any]:
     return resources
 
 
+#: What every deployed name starts with; functions read it as ``ONE_FUNCTION_PREFIX``.
+FUNCTION_PREFIX = "${AWS::StackName}-"
+
+
 def function_name(spec: FunctionSpec) -> dict[str, Any]:
-    """Deployed functions are named after the stack and the function (the scheduler's runner invokes
-    a job's own function by this name; ontology.runtime.scheduler.function_name agrees)."""
-    return {"Fn::Sub": "${AWS::StackName}-" + f"{spec.module}-{spec.name}".replace("_", "-")}
+    """A registered function's deployed name: the stack's, then the function's
+    (:func:`ontology.runtime.registry.function_name`, by which the scheduler's runner and Convex's
+    calls invoke it)."""
+    return {"Fn::Sub": registry_function_name(spec.path, FUNCTION_PREFIX)}
 
 
 def uses_of(spec: FunctionSpec) -> frozenset[str]:
@@ -1756,7 +1762,7 @@ def build_template() -> dict[str, Any]:
                         "ONE_JOBS_QUEUE_ARN": JOBS_QUEUE_ARN,
                         "ONE_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
                         "ONE_SCHEDULE_GROUP": {"Ref": "JobsScheduleGroup"},
-                        "ONE_FUNCTION_PREFIX": {"Fn::Sub": "${AWS::StackName}-"},
+                        "ONE_FUNCTION_PREFIX": {"Fn::Sub": FUNCTION_PREFIX},
                         "ONE_RESEND_FROM_EMAIL": {"Ref": "ResendFromEmail"},
                         "ONE_AUTH_BASE_URL": {"Ref": "AuthBaseUrl"},
                         "ONE_ALLOWED_ORIGINS": {"Fn::Join": [",", {"Ref": "AllowedOrigins"}]},
