@@ -1862,7 +1862,7 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m infra.template", description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail when template.yaml is out of date")
     args = parser.parse_args(argv)
     text = render()
@@ -1876,7 +1876,3 @@ def main(argv: list[str] | None = None) -> int:
     TEMPLATE_PATH.write_text(text)
     print(f"wrote {TEMPLATE_PATH.relative_to(ROOT)}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
