@@ -20,11 +20,73 @@ from typing import Any
 import yaml
 
 from infra import ROOT
+from infra.template.checkov import DLQ_SKIP, LAMBDA_SKIPS, LOG_GROUP_SKIP, RESOURCE_SKIPS, checkov_metadata
 from ontology.auth.ratelimit import ORIGIN_VERIFY_HEADER, RATE_PREFIX
 from ontology.data.models import table_definition
 from ontology.runtime.registry import FunctionSpec, load_all
 from ontology.runtime.registry import function_name as registry_function_name
 from ontology.sync import queue as sync_queue
+
+__all__ = [
+    "ACCESS_LOG_FORMAT",
+    "ALARM_TOPIC",
+    "ALL_VIEWER_EXCEPT_HOST",
+    "API_BURST_LIMIT",
+    "API_RATE_LIMIT",
+    "AUTHORIZER_CACHE_SECONDS",
+    "CACHING_DISABLED",
+    "CORS",
+    "DEFAULT_ALLOWED_ORIGINS",
+    "DLQ_SKIP",
+    "FUNCTION_LOGS",
+    "FUNCTION_PREFIX",
+    "HEADER",
+    "JOBS_QUEUE_ARN",
+    "KNOWLEDGE_FILTER",
+    "LAMBDA_SKIPS",
+    "LOG_GROUP_SKIP",
+    "MANAGE_CONNECTIONS",
+    "MEMORY",
+    "OUTBOX_FILTER",
+    "PUBLIC_URL_PARAMETER",
+    "PURCHASE_EXECUTIONS_ARN",
+    "PURCHASE_STATE_MACHINE_ARN",
+    "RATE_COUNTERS",
+    "READ_ACTIONS",
+    "RESOURCE_SKIPS",
+    "ROUTED_TIMEOUT",
+    "SCHEDULES_ARN",
+    "SECRET_PARAMETERS",
+    "STATE_MACHINE",
+    "STATE_MACHINE_ASL",
+    "STREAM_FAILURES",
+    "SYNC_API_ARN",
+    "SYNC_ENV",
+    "SYNC_PATH_FUNCTION",
+    "SYNC_QUEUE_ARN",
+    "SYNC_STAGE",
+    "TABLE_ARN",
+    "TABLE_INDEXES_ARN",
+    "TEMPLATE_PATH",
+    "TIMEOUT",
+    "VECTOR_INDEX_ARNS",
+    "WRITE_ACTIONS",
+    "build_template",
+    "dead_letter_queues",
+    "function_name",
+    "load_crons",
+    "load_template",
+    "main",
+    "public_url_parameter_name",
+    "public_url_read",
+    "render",
+    "role_name",
+    "saga_steps",
+    "table_stream",
+    "uses_of",
+    "with_alarms",
+    "with_log_groups",
+]
 
 TEMPLATE_PATH = ROOT / "template.yaml"
 
@@ -419,121 +481,10 @@ def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
     return [{"Version": "2012-10-17", "Statement": statements}]
 
 
-#: checkov checks that do not apply, with the reason, written into each resource's Metadata (checkov
-#: runs in `make validate`: any other failure breaks the build).
 #: Each API stage's throttle (requests a second in steady state, and at once): past it, API Gateway
 #: answers 429 before any function runs (the local front door too).
 API_RATE_LIMIT = 1000
 API_BURST_LIMIT = 500
-
-LAMBDA_SKIPS = [
-    (
-        "CKV_AWS_117",
-        "No VPC: functions reach only AWS APIs and public SaaS APIs (Stripe, OpenAI, the chain's RPC); a VPC "
-        "would add NAT cost and cold-start latency and protect no private resource.",
-    ),
-    (
-        "CKV_AWS_115",
-        "No reserved concurrency per function: the account's concurrency and the HTTP API's throttling bound "
-        "it, and reserving it for 70 functions would cap each one for nothing.",
-    ),
-    (
-        "CKV_AWS_173",
-        "The environment holds no secrets (those are in Secrets Manager, read at first use); Lambda encrypts "
-        "environment variables at rest with its service key.",
-    ),
-]
-DLQ_SKIP = (
-    "CKV_AWS_116",
-    "Invoked synchronously (API Gateway, Step Functions, the jobs runner, an event source mapping): the "
-    "caller sees every error, so a dead-letter queue would never receive anything.",
-)
-RESOURCE_SKIPS: dict[str, list[tuple[str, str]]] = {
-    "JobsQueue": [
-        (
-            "CKV_AWS_27",
-            "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled); this check only recognises a "
-            "KMS key, which would need a key policy for the scheduler's role and a KMS request per message.",
-        )
-    ],
-    "JobsDeadLetterQueue": [
-        ("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), as the jobs queue.")
-    ],
-    "Table": [
-        (
-            "CKV_AWS_119",
-            "Encrypted at rest with DynamoDB's AWS-owned key; a customer-managed key adds cost and key "
-            "management, and no requirement here asks for one.",
-        )
-    ],
-    "SyncQueue": [
-        (
-            "CKV_AWS_27",
-            "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), as the jobs queue; it holds "
-            "protocol messages for at most an hour.",
-        )
-    ],
-    "SyncRecheckQueue": [
-        ("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), as the sync queue.")
-    ],
-    "SyncDeadLetterQueue": [
-        ("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), as the sync queue.")
-    ],
-    "SyncRecheckDeadLetterQueue": [
-        ("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), as the sync queue.")
-    ],
-    "StreamFailureQueue": [
-        (
-            "CKV_AWS_27",
-            "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), as the jobs queue; it holds "
-            "Lambda's invocation records (sequence numbers, never the records themselves).",
-        )
-    ],
-    "AlarmTopic": [
-        (
-            "CKV_AWS_26",
-            "CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key, and a customer "
-            "key would need its own key policy and cost; the notifications name an alarm and a count.",
-        )
-    ],
-    "Distribution": [
-        (
-            "CKV_AWS_68",
-            "No WAF by default: the HTTP API throttles and the functions validate every input; a web ACL "
-            "(billed per rule and request) is an operator's choice for a custom domain.",
-        ),
-        (
-            "CKV_AWS_86",
-            "The APIs behind it keep their own access logs (HTTP API and WebSocket stage); CloudFront's "
-            "standard logs would need a bucket with ACLs enabled.",
-        ),
-        (
-            "CKV_AWS_174",
-            "The default *.cloudfront.net certificate cannot set a minimum protocol; a custom domain's "
-            "certificate (TLSv1.2_2021) is configured with the domain.",
-        ),
-    ],
-    "AppSecrets": [("CKV_AWS_149", "Encrypted with Secrets Manager's AWS-managed key (aws/secretsmanager).")],
-    "OriginVerifySecret": [
-        ("CKV_AWS_149", "Encrypted with Secrets Manager's AWS-managed key (aws/secretsmanager).")
-    ],
-    "FilesBucket": [
-        (
-            "CKV_AWS_18",
-            "Uploads and downloads go through presigned URLs the platform signs and logs; S3 server access "
-            "logs would need a second bucket and are best-effort. CloudTrail data events are the audit trail "
-            "where one is required.",
-        )
-    ],
-}
-LOG_GROUP_SKIP = (
-    "CKV_AWS_158",
-    "CloudWatch Logs encrypts every log group at rest; a KMS key would add cost and a key policy.",
-)
-
-
-def _checkov(skips: list[tuple[str, str]]) -> dict[str, Any]:
-    return {"checkov": {"skip": [{"id": check, "comment": why} for check, why in skips]}}
 
 
 #: Every function logs to one log group (Lambda's ``LoggingConfig``): CloudWatch names each stream
@@ -545,7 +496,7 @@ FUNCTION_LOGS = "FunctionLogs"
 def _function_logs() -> dict[str, Any]:
     return {
         "Type": "AWS::Logs::LogGroup",
-        "Metadata": _checkov([LOG_GROUP_SKIP]),
+        "Metadata": checkov_metadata([LOG_GROUP_SKIP]),
         "Properties": {
             "LogGroupName": {"Fn::Sub": "/one/${AWS::StackName}/functions"},
             "RetentionInDays": {"Ref": "LogRetentionDays"},
@@ -574,11 +525,11 @@ def with_log_groups(resources: dict[str, Any]) -> dict[str, Any]:
         res["Metadata"] = {
             # functions/Makefile: the modules compiled to bytecode for the runtime's Python
             "BuildMethod": "makefile",
-            **_checkov(LAMBDA_SKIPS + ([] if asynchronous else [DLQ_SKIP])),
+            **checkov_metadata(LAMBDA_SKIPS + ([] if asynchronous else [DLQ_SKIP])),
         }
     for logical_id, skips in RESOURCE_SKIPS.items():
         if logical_id in out:
-            out[logical_id] = {**out[logical_id], "Metadata": _checkov(skips)}
+            out[logical_id] = {**out[logical_id], "Metadata": checkov_metadata(skips)}
     return out
 
 
@@ -1121,7 +1072,7 @@ def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
         },
         "SyncApiAccessLogs": {
             "Type": "AWS::Logs::LogGroup",
-            "Metadata": _checkov([LOG_GROUP_SKIP]),
+            "Metadata": checkov_metadata([LOG_GROUP_SKIP]),
             "Properties": {
                 "LogGroupName": {"Fn::Sub": "/aws/apigateway/${AWS::StackName}-sync"},
                 "RetentionInDays": {"Ref": "LogRetentionDays"},
@@ -1600,13 +1551,13 @@ def build_template() -> dict[str, Any]:
     resources[PUBLIC_URL_PARAMETER] = _public_url_parameter()
     resources["HttpApiAccessLogs"] = {
         "Type": "AWS::Logs::LogGroup",
-        "Metadata": _checkov([LOG_GROUP_SKIP]),
+        "Metadata": checkov_metadata([LOG_GROUP_SKIP]),
         "Properties": {
             "LogGroupName": {"Fn::Sub": "/aws/apigateway/${AWS::StackName}-http-api"},
             "RetentionInDays": {"Ref": "LogRetentionDays"},
         },
     }
-    resources["TokenPurchaseLogs"]["Metadata"] = _checkov([LOG_GROUP_SKIP])
+    resources["TokenPurchaseLogs"]["Metadata"] = checkov_metadata([LOG_GROUP_SKIP])
     resources["TokenPurchaseLogs"]["Properties"]["RetentionInDays"] = {"Ref": "LogRetentionDays"}
     resources = with_alarms(with_log_groups(resources))
 
