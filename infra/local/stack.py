@@ -245,7 +245,7 @@ class LocalStack:
         )
         for poller, wait, channel in pollers:
             self._spawn(self._loop(poller.poll_once, wait, channel))
-        from infra.template import dead_letter_queues as alarmed_queues
+        from infra.template.observability import dead_letter_queues as alarmed_queues
 
         # what the template's alarms watch: a message in one of these is a failure given up on
         self.dead_letters = {
