@@ -295,7 +295,7 @@ class LocalStack:
         table in infra/environment.py says what each does here): plain ones in the environment,
         secrets returned (key in the deployment's secret → value) to go into the stack's secret."""
         from infra.environment import LOCALLY_USED, REFERENCE_VARIABLES, read_env
-        from infra.template import SECRET_PARAMETERS
+        from infra.template.parameters import SECRET_PARAMETERS
 
         found = read_env(self.env_file)
         secrets: dict[str, str] = {}
@@ -310,7 +310,7 @@ class LocalStack:
 
     def _configure_functions(self, template: dict[str, Any], secrets: dict[str, str]) -> None:
         """The environment the template gives every function, resolved against this stack."""
-        from infra.template import SECRET_PARAMETERS
+        from infra.template.parameters import SECRET_PARAMETERS
 
         env = template["Globals"]["Function"]["Environment"]["Variables"]
         parameters = {
