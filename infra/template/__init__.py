@@ -20,6 +20,25 @@ from typing import Any
 import yaml
 
 from infra import ROOT
+from infra.template.base import (
+    ACCESS_LOG_FORMAT,
+    API_BURST_LIMIT,
+    API_RATE_LIMIT,
+    AUTHORIZER_CACHE_SECONDS,
+    CORS,
+    PUBLIC_URL_PARAMETER,
+    READ_ACTIONS,
+    ROUTED_TIMEOUT,
+    TABLE_ARN,
+    TABLE_INDEXES_ARN,
+    WRITE_ACTIONS,
+    core_resources,
+    http_api_access_logs,
+    public_url_parameter,
+    public_url_parameter_name,
+    public_url_read,
+    table_stream,
+)
 from infra.template.checkov import DLQ_SKIP, LAMBDA_SKIPS, LOG_GROUP_SKIP, RESOURCE_SKIPS, checkov_metadata
 from infra.template.observability import (
     ALARM_TOPIC,
@@ -32,7 +51,6 @@ from infra.template.observability import (
 )
 from infra.template.parameters import CONDITIONS, DEFAULT_ALLOWED_ORIGINS, SECRET_PARAMETERS, stack_parameters
 from ontology.auth.ratelimit import ORIGIN_VERIFY_HEADER, RATE_PREFIX
-from ontology.data.models import table_definition
 from ontology.runtime.registry import FunctionSpec, load_all
 from ontology.runtime.registry import function_name as registry_function_name
 from ontology.sync import queue as sync_queue
@@ -112,20 +130,7 @@ HEADER = """\
 #: 150 MB; 256 MB buys the CPU share that keeps cold starts short).
 MEMORY = {"query": 256, "mutation": 256, "action": 512}
 TIMEOUT = {"query": 10, "mutation": 15, "action": 60}
-#: The HTTP API answers 503 when its integration has not answered in 30 s: a routed function must
-#: answer within that (a second less, so its own error is what the client reads).
-ROUTED_TIMEOUT = 29
 
-TABLE_ARN = {"Fn::GetAtt": ["Table", "Arn"]}
-TABLE_INDEXES_ARN = {"Fn::Sub": "${Table.Arn}/index/*"}
-READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
-# UpdateItem: a transaction's ADD to the search index's term and statistics items
-WRITE_ACTIONS = [
-    "dynamodb:PutItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:ConditionCheckItem",
-]
 
 #: A query may write nothing but its session's call counter (ontology.auth.ratelimit: one UpdateItem on
 #: a ``platform#rate#…`` item); mutations and actions write the table anyway.
@@ -136,33 +141,6 @@ RATE_COUNTERS = {
     "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [RATE_PREFIX + "*"]}},
 }
 
-#: One JSON line per request in the HTTP API's access log.
-ACCESS_LOG_FORMAT = (
-    '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTime",'
-    '"method":"$context.httpMethod","route":"$context.routeKey","status":"$context.status",'
-    '"latency":"$context.responseLatency","integrationError":"$context.integrationErrorMessage",'
-    '"authorizerError":"$context.authorizer.error"}'
-)
-
-
-#: API Gateway caches the authorizer's answer per Authorization header this long. The answer is only
-#: the session the token opens, which a token means for life; every call reads the session itself, so
-#: a sign-out, a reset or a switch of organization applies to the very next call.
-AUTHORIZER_CACHE_SECONDS = 60
-
-
-#: The HTTP API's CORS, which API Gateway applies to every route (the local front door applies the same
-#: settings): credentials included, so a listed origin may use Better Auth's cookie; Convex's HTTP
-#: client sends ``Convex-Client``; bearer clients read ``set-auth-token`` and a limited caller
-#: ``X-Retry-After``.
-CORS = {
-    "AllowOrigins": {"Ref": "AllowedOrigins"},
-    "AllowMethods": ["GET", "POST", "OPTIONS"],
-    "AllowHeaders": ["Authorization", "Content-Type", "Convex-Client"],
-    "ExposeHeaders": ["set-auth-token", "X-Retry-After"],
-    "AllowCredentials": True,
-    "MaxAge": 600,
-}
 
 JOBS_QUEUE_ARN = {"Fn::GetAtt": ["JobsQueue", "Arn"]}
 SCHEDULES_ARN = {
@@ -170,40 +148,6 @@ SCHEDULES_ARN = {
         "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${JobsScheduleGroup}/*"
     )
 }
-
-#: The platform's public URL (ontology.public_url) in one SSM parameter per stack: AuthBaseUrl when
-#: given, else the CloudFront distribution's own https URL. A function's environment cannot name the
-#: distribution (it fronts the HTTP API, which invokes the functions: a circular dependency), so the
-#: functions that need the URL get the parameter's name and read it once per cold start.
-PUBLIC_URL_PARAMETER = "PublicUrlParameter"
-
-
-def public_url_parameter_name() -> dict[str, Any]:
-    return {"Fn::Sub": "/${AWS::StackName}/public-url"}
-
-
-def public_url_read() -> dict[str, Any]:
-    """Reading exactly the stack's public URL parameter."""
-    arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${AWS::StackName}/public-url"
-    return {"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": {"Fn::Sub": arn}}
-
-
-def _public_url_parameter() -> dict[str, Any]:
-    return {
-        "Type": "AWS::SSM::Parameter",
-        "Properties": {
-            "Name": public_url_parameter_name(),
-            "Type": "String",
-            "Description": "The platform's public URL: links, the OAuth redirect URI, trusted origin.",
-            "Value": {
-                "Fn::If": [
-                    "HasAuthBaseUrl",
-                    {"Ref": "AuthBaseUrl"},
-                    {"Fn::Sub": "https://${Distribution.DomainName}"},
-                ]
-            },
-        },
-    }
 
 
 STATE_MACHINE = "TokenPurchaseStateMachine"
@@ -220,41 +164,6 @@ PURCHASE_EXECUTIONS_ARN = {
         "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${AWS::StackName}-token-purchase:*"
     )
 }
-
-
-def table_stream(
-    starting: str = "TRIM_HORIZON",
-    patterns: list[str] | None = None,
-    *,
-    parallelization: int = 1,
-    max_age: int = 3600,
-) -> dict[str, Any]:
-    """An event source on the table's stream, the platform's settings: batches of 100 at once, a
-    failing batch bisected, failures reported per record (ontology.runtime.streams: a handler's answer
-    isolates the failing record), 10 retries, then the record is skipped and its invocation record
-    sent to :data:`STREAM_FAILURES`. ``patterns``: its filters; ``parallelization``: batches of one
-    shard in flight at once (records of one partition key stay in order, and a failing record holds
-    back only its own share of the shard); ``max_age``: seconds after which a record still not
-    processed is skipped the same way (Lambda's default, -1, waits for the stream's 24 hours, and a
-    record Lambda cannot even invoke the function for, throttled or refused, is never retried out)."""
-    properties: dict[str, Any] = {
-        "Stream": {"Fn::GetAtt": ["Table", "StreamArn"]},
-        "StartingPosition": starting,
-        "BatchSize": 100,
-        "MaximumBatchingWindowInSeconds": 0,
-        "MaximumRetryAttempts": 10,
-        "MaximumRecordAgeInSeconds": max_age,
-        "BisectBatchOnFunctionError": True,
-        "ParallelizationFactor": parallelization,
-        "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        # Type SQS: SAM grants the function's role sqs:SendMessage on exactly this queue
-        "DestinationConfig": {
-            "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": [STREAM_FAILURES, "Arn"]}}
-        },
-    }
-    if patterns:
-        properties["FilterCriteria"] = {"Filters": [{"Pattern": p} for p in patterns]}
-    return {"Type": "DynamoDB", "Properties": properties}
 
 
 def _vector_indexes() -> list[tuple[str, str, Any]]:
@@ -403,12 +312,6 @@ def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
             {"Effect": "Allow", "Action": s3_actions, "Resource": {"Fn::Sub": "${FilesBucket.Arn}/*"}}
         )
     return [{"Version": "2012-10-17", "Statement": statements}]
-
-
-#: Each API stage's throttle (requests a second in steady state, and at once): past it, API Gateway
-#: answers 429 before any function runs (the local front door too).
-API_RATE_LIMIT = 1000
-API_BURST_LIMIT = 500
 
 
 def role_name(spec: FunctionSpec) -> str:
@@ -1156,143 +1059,7 @@ def load_crons() -> list[Any]:
 def build_template() -> dict[str, Any]:
     registry = load_all()
     resources: dict[str, Any] = {
-        "OntologyLayer": {
-            "Type": "AWS::Serverless::LayerVersion",
-            "Properties": {
-                "LayerName": {"Fn::Sub": "${AWS::StackName}-ontology"},
-                "Description": "The ontology package: schema, data layer, runtime, errors, providers.",
-                "ContentUri": "layers/ontology/",
-                "CompatibleRuntimes": ["python3.11"],
-                "CompatibleArchitectures": ["arm64"],
-                "RetentionPolicy": "Delete",
-            },
-            # layers/ontology/Makefile: the runtime's wheels, compiled to bytecode (no compiling at
-            # cold start); BuildArchitecture tells sam build which platform that is.
-            "Metadata": {"BuildMethod": "makefile", "BuildArchitecture": "arm64"},
-        },
-        "Table": {
-            "Type": "AWS::DynamoDB::Table",
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-            "Properties": table_definition(),
-        },
-        "FilesBucket": {
-            "Type": "AWS::S3::Bucket",
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "BucketEncryption": {
-                    "ServerSideEncryptionConfiguration": [
-                        {
-                            "ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
-                            "BucketKeyEnabled": True,
-                        }
-                    ]
-                },
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "IgnorePublicAcls": True,
-                    "RestrictPublicBuckets": True,
-                },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-                "VersioningConfiguration": {"Status": "Enabled"},
-                "LifecycleConfiguration": {
-                    "Rules": [
-                        {
-                            "Id": "abort-incomplete-uploads",
-                            "Status": "Enabled",
-                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
-                            "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
-                        }
-                    ]
-                },
-                "CorsConfiguration": {
-                    "CorsRules": [
-                        {
-                            "AllowedMethods": ["PUT", "GET", "HEAD"],
-                            "AllowedOrigins": {"Ref": "AllowedOrigins"},
-                            "AllowedHeaders": ["Content-Type", "Content-Length"],
-                            "MaxAge": 3000,
-                        }
-                    ]
-                },
-            },
-        },
-        "FilesBucketPolicy": {
-            "Type": "AWS::S3::BucketPolicy",
-            "Properties": {
-                "Bucket": {"Ref": "FilesBucket"},
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [
-                                {"Fn::GetAtt": ["FilesBucket", "Arn"]},
-                                {"Fn::Sub": "${FilesBucket.Arn}/*"},
-                            ],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
-                    ],
-                },
-            },
-        },
-        "AppSecrets": {
-            "Type": "AWS::SecretsManager::Secret",
-            "Properties": {
-                "Description": "The deployment's secrets (from the template's NoEcho parameters).",
-                "SecretString": {
-                    "Fn::Sub": "{"
-                    + ",".join(f'"{p["key"]}":"${{{name}}}"' for name, p in SECRET_PARAMETERS.items())
-                    + "}"
-                },
-            },
-        },
-        "OriginVerifySecret": {
-            "Type": "AWS::SecretsManager::Secret",
-            "Properties": {
-                "Description": (
-                    "The value the CloudFront distribution sends as X-One-Origin-Verify: the proof that a "
-                    "request came through it (only then is its X-Forwarded-For entry the client's address)."
-                ),
-                "GenerateSecretString": {"PasswordLength": 48, "ExcludePunctuation": True},
-            },
-        },
-        "HttpApi": {
-            "Type": "AWS::Serverless::HttpApi",
-            "Properties": {
-                "Description": "The ONE platform's public API: POST /api/<module>/<function>.",
-                # the stage's throttle (the account's, 10,000 a second, is shared by every API)
-                "DefaultRouteSettings": {
-                    "ThrottlingBurstLimit": API_BURST_LIMIT,
-                    "ThrottlingRateLimit": API_RATE_LIMIT,
-                },
-                "AccessLogSettings": {
-                    "DestinationArn": {"Fn::GetAtt": ["HttpApiAccessLogs", "Arn"]},
-                    "Format": ACCESS_LOG_FORMAT,
-                },
-                "CorsConfiguration": CORS,
-                "Auth": {
-                    "Authorizers": {
-                        "SessionAuthorizer": {
-                            "FunctionArn": {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]},
-                            "AuthorizerPayloadFormatVersion": "2.0",
-                            "EnableSimpleResponses": True,
-                            "EnableFunctionDefaultPermissions": True,
-                            "Identity": {
-                                "Headers": ["Authorization"],
-                                "ReauthorizeEvery": AUTHORIZER_CACHE_SECONDS,
-                            },
-                        }
-                    },
-                    "DefaultAuthorizer": "SessionAuthorizer",
-                },
-            },
-        },
+        **core_resources(),
         "AuthorizerFunction": _authorizer(),
     }
     crons = load_crons()
@@ -1313,15 +1080,8 @@ def build_template() -> dict[str, Any]:
         },
     }
     resources["AuthApiFunction"] = _auth_api()
-    resources[PUBLIC_URL_PARAMETER] = _public_url_parameter()
-    resources["HttpApiAccessLogs"] = {
-        "Type": "AWS::Logs::LogGroup",
-        "Metadata": checkov_metadata([LOG_GROUP_SKIP]),
-        "Properties": {
-            "LogGroupName": {"Fn::Sub": "/aws/apigateway/${AWS::StackName}-http-api"},
-            "RetentionInDays": {"Ref": "LogRetentionDays"},
-        },
-    }
+    resources[PUBLIC_URL_PARAMETER] = public_url_parameter()
+    resources["HttpApiAccessLogs"] = http_api_access_logs()
     resources["TokenPurchaseLogs"]["Metadata"] = checkov_metadata([LOG_GROUP_SKIP])
     resources["TokenPurchaseLogs"]["Properties"]["RetentionInDays"] = {"Ref": "LogRetentionDays"}
     resources = with_alarms(with_log_groups(resources))
@@ -1383,7 +1143,7 @@ def build_template() -> dict[str, Any]:
             },
             "PublicUrl": {
                 "Description": "The platform's public URL: links and the OAuth redirect URI start with it.",
-                "Value": _public_url_parameter()["Properties"]["Value"],
+                "Value": public_url_parameter()["Properties"]["Value"],
             },
             "HttpApiUrl": {
                 "Description": "The HTTP API's own URL (without the sync protocol).",
