@@ -50,6 +50,14 @@ from infra.template.observability import (
     with_log_groups,
 )
 from infra.template.parameters import CONDITIONS, DEFAULT_ALLOWED_ORIGINS, SECRET_PARAMETERS, stack_parameters
+from infra.template.saga import (
+    PURCHASE_EXECUTIONS_ARN,
+    PURCHASE_STATE_MACHINE_ARN,
+    STATE_MACHINE,
+    STATE_MACHINE_ASL,
+    saga_resources,
+    saga_steps,
+)
 from ontology.auth.ratelimit import ORIGIN_VERIFY_HEADER, RATE_PREFIX
 from ontology.runtime.registry import FunctionSpec, load_all
 from ontology.runtime.registry import function_name as registry_function_name
@@ -146,22 +154,6 @@ JOBS_QUEUE_ARN = {"Fn::GetAtt": ["JobsQueue", "Arn"]}
 SCHEDULES_ARN = {
     "Fn::Sub": (
         "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${JobsScheduleGroup}/*"
-    )
-}
-
-
-STATE_MACHINE = "TokenPurchaseStateMachine"
-STATE_MACHINE_ASL = "infra/statemachines/token_purchase.asl.json"
-#: The state machine's ARN by its name: a step's own role cannot Ref the state machine, whose
-#: definition names the step (a circular dependency).
-PURCHASE_STATE_MACHINE_ARN = {
-    "Fn::Sub": (
-        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-token-purchase"
-    )
-}
-PURCHASE_EXECUTIONS_ARN = {
-    "Fn::Sub": (
-        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${AWS::StackName}-token-purchase:*"
     )
 }
 
@@ -949,71 +941,6 @@ def _distribution() -> dict[str, Any]:
     }
 
 
-def saga_steps() -> dict[str, str]:
-    """The state machine's substitutions, from its ASL file: each ``${<Step>FunctionArn}`` names the
-    function ``purchases:<step>`` (``AwaitAuthentication``: ``purchases:await_authentication``), by
-    logical id; a placeholder without its function fails here."""
-    import re
-
-    registry = load_all()
-    steps: dict[str, str] = {}
-    for name in sorted(set(re.findall(r"\$\{(\w+)FunctionArn\}", (ROOT / STATE_MACHINE_ASL).read_text()))):
-        path = "purchases:" + re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-        if path not in registry:
-            raise ValueError(f"{STATE_MACHINE_ASL}: ${{{name}FunctionArn}} has no function {path}")
-        steps[f"{name}FunctionArn"] = registry[path].spec.logical_id
-    return steps
-
-
-def _state_machine() -> dict[str, Any]:
-    """The token purchase saga (docs/token-purchase.md): the ASL file, its steps' ARNs substituted in."""
-    steps = saga_steps()
-    invoke: list[dict[str, Any]] = [{"Fn::GetAtt": [logical, "Arn"]} for logical in steps.values()]
-    invoke += [{"Fn::Sub": "${" + logical + ".Arn}:*"} for logical in steps.values()]
-    return {
-        "Type": "AWS::Serverless::StateMachine",
-        "Properties": {
-            "Name": {"Fn::Sub": "${AWS::StackName}-token-purchase"},
-            "Type": "STANDARD",
-            "DefinitionUri": STATE_MACHINE_ASL,
-            "DefinitionSubstitutions": {
-                name: {"Fn::GetAtt": [logical, "Arn"]} for name, logical in steps.items()
-            },
-            "Tracing": {"Enabled": True},
-            "Logging": {
-                "Level": "ERROR",
-                "IncludeExecutionData": False,
-                "Destinations": [
-                    {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": ["TokenPurchaseLogs", "Arn"]}}}
-                ],
-            },
-            "Policies": [
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": invoke},
-                        {
-                            # What Step Functions needs to deliver its logs (AWS documents these as "*").
-                            "Effect": "Allow",
-                            "Action": [
-                                "logs:CreateLogDelivery",
-                                "logs:GetLogDelivery",
-                                "logs:UpdateLogDelivery",
-                                "logs:DeleteLogDelivery",
-                                "logs:ListLogDeliveries",
-                                "logs:PutResourcePolicy",
-                                "logs:DescribeResourcePolicies",
-                                "logs:DescribeLogGroups",
-                            ],
-                            "Resource": "*",
-                        },
-                    ],
-                }
-            ],
-        },
-    }
-
-
 def _authorizer() -> dict[str, Any]:
     """The HTTP API's authorizer: it reads sessions from the table, and verifies a signed bearer token
     (``<token>.<signature>``, what ``set-auth-token`` hands out) with the auth secret."""
@@ -1071,19 +998,10 @@ def build_template() -> dict[str, Any]:
     resources.update(_sync_resources(registry))
     resources.update(_vector_resources())
     resources.update(alarm_resources())
-    resources[STATE_MACHINE] = _state_machine()
-    resources["TokenPurchaseLogs"] = {
-        "Type": "AWS::Logs::LogGroup",
-        "Properties": {
-            "LogGroupName": {"Fn::Sub": "/aws/vendedlogs/states/${AWS::StackName}-token-purchase"},
-            "RetentionInDays": 30,
-        },
-    }
+    resources.update(saga_resources())
     resources["AuthApiFunction"] = _auth_api()
     resources[PUBLIC_URL_PARAMETER] = public_url_parameter()
     resources["HttpApiAccessLogs"] = http_api_access_logs()
-    resources["TokenPurchaseLogs"]["Metadata"] = checkov_metadata([LOG_GROUP_SKIP])
-    resources["TokenPurchaseLogs"]["Properties"]["RetentionInDays"] = {"Ref": "LogRetentionDays"}
     resources = with_alarms(with_log_groups(resources))
 
     parameters = stack_parameters()
