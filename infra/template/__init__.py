@@ -58,6 +58,13 @@ from infra.template.saga import (
     saga_resources,
     saga_steps,
 )
+from infra.template.scheduler import (
+    JOBS_QUEUE_ARN,
+    OUTBOX_FILTER,
+    SCHEDULES_ARN,
+    load_crons,
+    scheduler_resources,
+)
 from ontology.auth.ratelimit import ORIGIN_VERIFY_HEADER, RATE_PREFIX
 from ontology.runtime.registry import FunctionSpec, load_all
 from ontology.runtime.registry import function_name as registry_function_name
@@ -147,14 +154,6 @@ RATE_COUNTERS = {
     "Action": ["dynamodb:UpdateItem"],
     "Resource": [TABLE_ARN],
     "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [RATE_PREFIX + "*"]}},
-}
-
-
-JOBS_QUEUE_ARN = {"Fn::GetAtt": ["JobsQueue", "Arn"]}
-SCHEDULES_ARN = {
-    "Fn::Sub": (
-        "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${JobsScheduleGroup}/*"
-    )
 }
 
 
@@ -409,135 +408,6 @@ def _auth_api() -> dict[str, Any]:
             "Policies": [{"Version": "2012-10-17", "Statement": statements}],
         },
     }
-
-
-def _scheduler_resources() -> dict[str, Any]:
-    """The jobs queue, the stream dispatcher, the queue runner and one-time schedules' role."""
-    table_read = {"Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": [TABLE_ARN]}
-    return {
-        "JobsDeadLetterQueue": {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True},
-        },
-        "JobsQueue": {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "VisibilityTimeout": 360,
-                "SqsManagedSseEnabled": True,
-                "RedrivePolicy": {
-                    "deadLetterTargetArn": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]},
-                    "maxReceiveCount": 5,
-                },
-            },
-        },
-        "JobsScheduleGroup": {
-            "Type": "AWS::Scheduler::ScheduleGroup",
-            "Properties": {"Name": {"Fn::Sub": "${AWS::StackName}-jobs"}},
-        },
-        "SchedulerRole": {
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "Description": "Lets one-time EventBridge schedules put due jobs on the jobs queue.",
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "scheduler.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                },
-                "Policies": [
-                    {
-                        "PolicyName": "send-due-jobs",
-                        "PolicyDocument": {
-                            "Version": "2012-10-17",
-                            "Statement": [
-                                {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": JOBS_QUEUE_ARN}
-                            ],
-                        },
-                    }
-                ],
-            },
-        },
-        "SchedulerDispatcherFunction": {
-            "Type": "AWS::Serverless::Function",
-            "Properties": {
-                "FunctionName": {"Fn::Sub": "${AWS::StackName}-scheduler-dispatcher"},
-                "Handler": "jobs.dispatch",
-                "Description": "Scheduler: new jobs (table stream) -> jobs queue or one-time schedule.",
-                "MemorySize": 256,
-                "Timeout": 30,
-                "Events": {
-                    # jobs are independent: a job that cannot be dispatched holds back half the shard
-                    "Outbox": table_stream(patterns=[OUTBOX_FILTER], parallelization=2),
-                },
-                "Policies": [
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": JOBS_QUEUE_ARN},
-                            {
-                                "Effect": "Allow",
-                                "Action": ["scheduler:CreateSchedule"],
-                                "Resource": SCHEDULES_ARN,
-                            },
-                            {
-                                "Effect": "Allow",
-                                "Action": ["iam:PassRole"],
-                                "Resource": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
-                            },
-                        ],
-                    }
-                ],
-            },
-        },
-        "SchedulerRunnerFunction": {
-            "Type": "AWS::Serverless::Function",
-            "Properties": {
-                "FunctionName": {"Fn::Sub": "${AWS::StackName}-scheduler-runner"},
-                "Handler": "jobs.run",
-                "Description": "Scheduler: due jobs (queue) -> the job's own function.",
-                "MemorySize": 256,
-                "Timeout": 60,
-                "Events": {
-                    "Jobs": {
-                        "Type": "SQS",
-                        "Properties": {
-                            "Queue": JOBS_QUEUE_ARN,
-                            "BatchSize": 10,
-                            "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                        },
-                    }
-                },
-                "Policies": [
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            table_read,
-                            {
-                                "Effect": "Allow",
-                                "Action": ["lambda:InvokeFunction"],
-                                "Resource": {
-                                    "Fn::Sub": (
-                                        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*"
-                                    )
-                                },
-                            },
-                        ],
-                    }
-                ],
-            },
-        },
-    }
-
-
-#: Only new scheduledFunctions documents invoke the dispatcher (a filter on the stream, not in code).
-OUTBOX_FILTER = json.dumps(
-    {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"tb": {"S": ["scheduledFunctions"]}}}},
-    separators=(",", ":"),
-)
 
 
 SYNC_STAGE = "live"
@@ -972,17 +842,6 @@ def _authorizer() -> dict[str, Any]:
     }
 
 
-def load_crons() -> list[Any]:
-    from ontology.runtime.crons import REGISTERED
-    from ontology.runtime.registry import _import_module
-
-    _import_module("crons")
-    for job in REGISTERED.jobs.values():
-        if job.function not in load_all():
-            raise ValueError(f"cron {job.name!r} runs {job.function}, which is not a registered function")
-    return list(REGISTERED.jobs.values())
-
-
 def build_template() -> dict[str, Any]:
     registry = load_all()
     resources: dict[str, Any] = {
@@ -994,7 +853,7 @@ def build_template() -> dict[str, Any]:
         resources[fn.spec.logical_id] = _function(fn.spec, [c for c in crons if c.function == fn.spec.path])
         # one role per access profile: the stack stays far below CloudFormation's 500 resources
         resources.setdefault(role_name(fn.spec), _role(fn.spec))
-    resources.update(_scheduler_resources())
+    resources.update(scheduler_resources())
     resources.update(_sync_resources(registry))
     resources.update(_vector_resources())
     resources.update(alarm_resources())
