@@ -12,7 +12,6 @@ functions that use storage reach the bucket; every function may read the deploym
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -65,6 +64,7 @@ from infra.template.scheduler import (
     load_crons,
     scheduler_resources,
 )
+from infra.template.vectors import KNOWLEDGE_FILTER, VECTOR_INDEX_ARNS, vector_resources
 from ontology.auth.ratelimit import ORIGIN_VERIFY_HEADER, RATE_PREFIX
 from ontology.runtime.registry import FunctionSpec, load_all
 from ontology.runtime.registry import function_name as registry_function_name
@@ -155,81 +155,6 @@ RATE_COUNTERS = {
     "Resource": [TABLE_ARN],
     "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [RATE_PREFIX + "*"]}},
 }
-
-
-def _vector_indexes() -> list[tuple[str, str, Any]]:
-    """(logical id, S3 Vectors index name, declared index) of every vector index of the schema."""
-    from ontology.data.schema import TABLES
-    from ontology.data.vectors import s3_index_name
-
-    out = []
-    for t in TABLES.values():
-        for idx in t.vector_indexes:
-            logical = "".join(part.capitalize() for part in f"{t.name}_{idx.name}".split("_")) + "VectorIndex"
-            out.append((logical, s3_index_name(t.name, idx.name), idx))
-    return out
-
-
-VECTOR_INDEX_ARNS = [{"Fn::GetAtt": [logical, "IndexArn"]} for logical, _, _ in _vector_indexes()]
-KNOWLEDGE_FILTER = [
-    {"dynamodb": {"NewImage": {"tb": {"S": ["knowledge"]}}}},
-    {"dynamodb": {"OldImage": {"tb": {"S": ["knowledge"]}}}},
-]
-
-
-def _vector_resources() -> dict[str, Any]:
-    """S3 Vectors: one bucket, one index per declared vector index (cosine), and the stream indexer
-    that keeps them in step with the table (the only function that may write vectors)."""
-    resources: dict[str, Any] = {
-        "VectorBucket": {
-            "Type": "AWS::S3Vectors::VectorBucket",
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {"EncryptionConfiguration": {"SseType": "AES256"}},
-        }
-    }
-    for logical, name, idx in _vector_indexes():
-        resources[logical] = {
-            "Type": "AWS::S3Vectors::Index",
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "VectorBucketArn": {"Fn::GetAtt": ["VectorBucket", "VectorBucketArn"]},
-                "IndexName": name,
-                "DataType": "float32",
-                "Dimension": idx.declared_dimensions or {"Ref": "EmbeddingDimensions"},
-                "DistanceMetric": "cosine",
-            },
-        }
-    resources["KnowledgeIndexerFunction"] = {
-        "Type": "AWS::Serverless::Function",
-        "Properties": {
-            "FunctionName": {"Fn::Sub": "${AWS::StackName}-knowledge-indexer"},
-            "Handler": "knowledge.index_vectors",
-            "Description": "Knowledge: the table's stream -> S3 Vectors (vectors put and deleted).",
-            "MemorySize": 256,
-            "Timeout": 60,
-            "Events": {
-                # one document's vector changes in the order of its writes (one partition key)
-                "Knowledge": table_stream(
-                    patterns=[json.dumps(p, separators=(",", ":")) for p in KNOWLEDGE_FILTER]
-                )
-            },
-            "Policies": [
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": ["s3vectors:PutVectors", "s3vectors:DeleteVectors"],
-                            "Resource": VECTOR_INDEX_ARNS,
-                        }
-                    ],
-                }
-            ],
-        },
-    }
-    return resources
 
 
 #: What every deployed name starts with; functions read it as ``ONE_FUNCTION_PREFIX``.
@@ -855,7 +780,7 @@ def build_template() -> dict[str, Any]:
         resources.setdefault(role_name(fn.spec), _role(fn.spec))
     resources.update(scheduler_resources())
     resources.update(_sync_resources(registry))
-    resources.update(_vector_resources())
+    resources.update(vector_resources())
     resources.update(alarm_resources())
     resources.update(saga_resources())
     resources["AuthApiFunction"] = _auth_api()
