@@ -39,6 +39,17 @@ from infra.template.base import (
     table_stream,
 )
 from infra.template.checkov import DLQ_SKIP, LAMBDA_SKIPS, LOG_GROUP_SKIP, RESOURCE_SKIPS, checkov_metadata
+from infra.template.functions import (
+    FUNCTION_PREFIX,
+    MEMORY,
+    RATE_COUNTERS,
+    TIMEOUT,
+    function_globals,
+    function_name,
+    function_resources,
+    role_name,
+    uses_of,
+)
 from infra.template.observability import (
     ALARM_TOPIC,
     FUNCTION_LOGS,
@@ -65,9 +76,8 @@ from infra.template.scheduler import (
     scheduler_resources,
 )
 from infra.template.vectors import KNOWLEDGE_FILTER, VECTOR_INDEX_ARNS, vector_resources
-from ontology.auth.ratelimit import ORIGIN_VERIFY_HEADER, RATE_PREFIX
-from ontology.runtime.registry import FunctionSpec, load_all
-from ontology.runtime.registry import function_name as registry_function_name
+from ontology.auth.ratelimit import ORIGIN_VERIFY_HEADER
+from ontology.runtime.registry import load_all
 from ontology.sync import queue as sync_queue
 
 __all__ = [
@@ -140,152 +150,6 @@ HEADER = """\
 # Single-table design (see docs/data-model.md): pk/sk for documents, guards and commit markers;
 # gsi1..gsiN overloaded, one index of each table per GSI, keys g<N>pk / g<N>sk.
 """
-
-#: Memory per function kind, from `make bench` (peak RSS of a cold import plus one call is well under
-#: 150 MB; 256 MB buys the CPU share that keeps cold starts short).
-MEMORY = {"query": 256, "mutation": 256, "action": 512}
-TIMEOUT = {"query": 10, "mutation": 15, "action": 60}
-
-
-#: A query may write nothing but its session's call counter (ontology.auth.ratelimit: one UpdateItem on
-#: a ``platform#rate#…`` item); mutations and actions write the table anyway.
-RATE_COUNTERS = {
-    "Effect": "Allow",
-    "Action": ["dynamodb:UpdateItem"],
-    "Resource": [TABLE_ARN],
-    "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [RATE_PREFIX + "*"]}},
-}
-
-
-#: What every deployed name starts with; functions read it as ``ONE_FUNCTION_PREFIX``.
-FUNCTION_PREFIX = "${AWS::StackName}-"
-
-
-def function_name(spec: FunctionSpec) -> dict[str, Any]:
-    """A registered function's deployed name: the stack's, then the function's
-    (:func:`ontology.runtime.registry.function_name`, by which the scheduler's runner and Convex's
-    calls invoke it)."""
-    return {"Fn::Sub": registry_function_name(spec.path, FUNCTION_PREFIX)}
-
-
-def uses_of(spec: FunctionSpec) -> frozenset[str]:
-    """What a function uses, with what its route implies: on a route without the authorizer a request
-    signed in by the session cookie alone has its origin checked against the public URL
-    (ontology.auth.callers), so such a function reads it too (``public_url``)."""
-    implied = {"public_url"} if spec.route is not None and spec.auth == "public" else set()
-    return spec.uses | implied
-
-
-def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
-    uses = uses_of(spec)
-    table_actions = READ_ACTIONS if spec.kind == "query" else READ_ACTIONS + WRITE_ACTIONS
-    statements: list[dict[str, Any]] = [
-        {"Effect": "Allow", "Action": table_actions, "Resource": [TABLE_ARN, TABLE_INDEXES_ARN]},
-        {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": {"Ref": "AppSecrets"}},
-    ]
-    if spec.kind == "query":
-        statements.append(RATE_COUNTERS)
-    if "scheduler" in uses:
-        statements.append(
-            {"Effect": "Allow", "Action": ["scheduler:DeleteSchedule"], "Resource": SCHEDULES_ARN}
-        )
-    if "purchase_saga" in uses:
-        statements.append(
-            {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": {"Ref": STATE_MACHINE}}
-        )
-    if "purchase_callbacks" in uses:
-        # a waiting purchase's execution is resumed or failed by its task token
-        statements.append(
-            {
-                "Effect": "Allow",
-                "Action": ["states:SendTaskSuccess", "states:SendTaskFailure"],
-                "Resource": PURCHASE_STATE_MACHINE_ARN,
-            }
-        )
-    if "purchase_executions" in uses:
-        statements.append(
-            {
-                "Effect": "Allow",
-                "Action": ["states:DescribeExecution", "states:StopExecution"],
-                "Resource": PURCHASE_EXECUTIONS_ARN,
-            }
-        )
-    if "vectors" in uses:
-        statements.append(
-            {
-                "Effect": "Allow",
-                "Action": ["s3vectors:QueryVectors", "s3vectors:GetVectors"],
-                "Resource": VECTOR_INDEX_ARNS,
-            }
-        )
-    if "public_url" in uses:
-        statements.append(public_url_read())
-    if "storage" in uses:
-        s3_actions = (
-            ["s3:GetObject"] if spec.kind == "query" else ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-        )
-        statements.append(
-            {"Effect": "Allow", "Action": s3_actions, "Resource": {"Fn::Sub": "${FilesBucket.Arn}/*"}}
-        )
-    return [{"Version": "2012-10-17", "Statement": statements}]
-
-
-def role_name(spec: FunctionSpec) -> str:
-    """The logical id of the role of a function's access profile: its kind and what it uses (every
-    function of a profile has exactly the same permissions, so they share one role)."""
-    uses = "".join(u.replace("_", " ").title().replace(" ", "") for u in sorted(uses_of(spec)))
-    return f"{spec.kind.capitalize()}{uses}Role"
-
-
-def _role(spec: FunctionSpec) -> dict[str, Any]:
-    managed = ["service-role/AWSLambdaBasicExecutionRole", "AWSXRayDaemonWriteAccess"]
-    return {
-        "Type": "AWS::IAM::Role",
-        "Properties": {
-            "Description": f"{spec.kind}s using {', '.join(sorted(uses_of(spec))) or 'the table'}",
-            "AssumeRolePolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            },
-            "ManagedPolicyArns": [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/" + m} for m in managed],
-            "Policies": [{"PolicyName": "access", "PolicyDocument": doc} for doc in _policies(spec)],
-        },
-    }
-
-
-def _function(spec: FunctionSpec, crons: list[Any] | None = None) -> dict[str, Any]:
-    props: dict[str, Any] = {
-        "FunctionName": function_name(spec),
-        "Handler": spec.handler,
-        "Description": f"{spec.kind} {spec.path}: {spec.description}"[:256],
-        "MemorySize": MEMORY[spec.kind],
-        "Timeout": TIMEOUT[spec.kind] if spec.route is None else min(TIMEOUT[spec.kind], ROUTED_TIMEOUT),
-        "Role": {"Fn::GetAtt": [role_name(spec), "Arn"]},
-    }
-    if spec.route is not None:
-        event: dict[str, Any] = {"ApiId": {"Ref": "HttpApi"}, "Method": spec.method, "Path": spec.route}
-        if spec.auth == "public":
-            event["Auth"] = {"Authorizer": "NONE"}
-        props["Events"] = {"Api": {"Type": "HttpApi", "Properties": event}}
-    variables: dict[str, Any] = {}
-    if spec.uses & {"purchase_saga", "purchase_executions"}:
-        variables["ONE_PURCHASE_STATE_MACHINE_ARN"] = {"Ref": STATE_MACHINE}
-    if "public_url" in uses_of(spec):
-        variables["ONE_PUBLIC_URL_PARAMETER"] = public_url_parameter_name()
-    if variables:
-        props["Environment"] = {"Variables": variables}
-    for job in crons or []:
-        props.setdefault("Events", {})[f"Cron{job.logical_suffix}"] = {
-            "Type": "Schedule",
-            "Properties": {"Schedule": job.expression, "Description": f"cron: {job.name}", "Enabled": True},
-        }
-    return {"Type": "AWS::Serverless::Function", "Properties": props}
 
 
 def _auth_api() -> dict[str, Any]:
@@ -773,11 +637,7 @@ def build_template() -> dict[str, Any]:
         **core_resources(),
         "AuthorizerFunction": _authorizer(),
     }
-    crons = load_crons()
-    for fn in registry.values():
-        resources[fn.spec.logical_id] = _function(fn.spec, [c for c in crons if c.function == fn.spec.path])
-        # one role per access profile: the stack stays far below CloudFormation's 500 resources
-        resources.setdefault(role_name(fn.spec), _role(fn.spec))
+    resources.update(function_resources(registry, load_crons()))
     resources.update(scheduler_resources())
     resources.update(_sync_resources(registry))
     resources.update(vector_resources())
@@ -798,42 +658,7 @@ def build_template() -> dict[str, Any]:
         ),
         "Parameters": parameters,
         "Conditions": CONDITIONS,
-        "Globals": {
-            "Function": {
-                "Runtime": "python3.11",
-                "Architectures": ["arm64"],
-                "CodeUri": "functions/",
-                "Tracing": "Active",
-                "Layers": [{"Ref": "OntologyLayer"}],
-                "Environment": {
-                    "Variables": {
-                        "ONE_STAGE": {"Ref": "Stage"},
-                        "ONE_TABLE_NAME": {"Ref": "Table"},
-                        "ONE_FILES_BUCKET": {"Ref": "FilesBucket"},
-                        "ONE_VECTOR_BUCKET_ARN": {"Fn::GetAtt": ["VectorBucket", "VectorBucketArn"]},
-                        "ONE_EMBEDDING_DIMENSIONS": {"Ref": "EmbeddingDimensions"},
-                        "ONE_SECRETS_ARN": {"Ref": "AppSecrets"},
-                        "ONE_JOBS_QUEUE_URL": {"Ref": "JobsQueue"},
-                        "ONE_JOBS_QUEUE_ARN": JOBS_QUEUE_ARN,
-                        "ONE_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
-                        "ONE_SCHEDULE_GROUP": {"Ref": "JobsScheduleGroup"},
-                        "ONE_FUNCTION_PREFIX": {"Fn::Sub": FUNCTION_PREFIX},
-                        "ONE_RESEND_FROM_EMAIL": {"Ref": "ResendFromEmail"},
-                        "ONE_AUTH_BASE_URL": {"Ref": "AuthBaseUrl"},
-                        "ONE_ALLOWED_ORIGINS": {"Fn::Join": [",", {"Ref": "AllowedOrigins"}]},
-                        "ONE_CHAIN_RPC_URL": {"Ref": "ChainRpcUrl"},
-                        "ONE_STRIPE_PUBLISHABLE_KEY": {"Ref": "StripePublishableKey"},
-                        "ONE_RATE_LIMIT": {"Ref": "RateLimit"},
-                        "ONE_FUNCTION_CALL_LIMIT": {"Ref": "FunctionCallLimit"},
-                        "POWERTOOLS_SERVICE_NAME": "one-platform",
-                        "POWERTOOLS_METRICS_NAMESPACE": "OnePlatform",
-                        "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
-                        # pydantic otherwise scans every installed package for plugins at first use
-                        "PYDANTIC_DISABLE_PLUGINS": "__all__",
-                    }
-                },
-            }
-        },
+        "Globals": function_globals(),
         "Resources": resources,
         "Outputs": {
             "ApiUrl": {
