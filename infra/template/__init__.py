@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from infra import ROOT
+from infra.template.auth import auth_api, authorizer
 from infra.template.base import (
     ACCESS_LOG_FORMAT,
     API_BURST_LIMIT,
@@ -150,53 +151,6 @@ HEADER = """\
 # Single-table design (see docs/data-model.md): pk/sk for documents, guards and commit markers;
 # gsi1..gsiN overloaded, one index of each table per GSI, keys g<N>pk / g<N>sk.
 """
-
-
-def _auth_api() -> dict[str, Any]:
-    """Better Auth's endpoints: one ASGI app in one Lambda (public routes: it reads sessions itself)."""
-    statements = [
-        {
-            "Effect": "Allow",
-            "Action": READ_ACTIONS + WRITE_ACTIONS,
-            "Resource": [TABLE_ARN, TABLE_INDEXES_ARN],
-        },
-        {
-            "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue"],
-            "Resource": [{"Ref": "AppSecrets"}, {"Ref": "OriginVerifySecret"}],
-        },
-        public_url_read(),
-    ]
-    return {
-        "Type": "AWS::Serverless::Function",
-        "Properties": {
-            "FunctionName": {"Fn::Sub": "${AWS::StackName}-auth-api"},
-            "Handler": "auth_api.handler",
-            "Description": "Auth: Better Auth's endpoints under /api/auth (Starlette through Mangum).",
-            "MemorySize": 512,
-            "Timeout": 15,
-            "Environment": {
-                "Variables": {
-                    "ONE_GITHUB_CLIENT_ID": {"Ref": "GithubClientId"},
-                    "ONE_GOOGLE_CLIENT_ID": {"Ref": "GoogleClientId"},
-                    "ONE_ORIGIN_SECRET_ARN": {"Ref": "OriginVerifySecret"},
-                    "ONE_PUBLIC_URL_PARAMETER": public_url_parameter_name(),
-                }
-            },
-            "Events": {
-                "Auth": {
-                    "Type": "HttpApi",
-                    "Properties": {
-                        "ApiId": {"Ref": "HttpApi"},
-                        "Method": "ANY",
-                        "Path": "/api/auth/{proxy+}",
-                        "Auth": {"Authorizer": "NONE"},
-                    },
-                }
-            },
-            "Policies": [{"Version": "2012-10-17", "Statement": statements}],
-        },
-    }
 
 
 SYNC_STAGE = "live"
@@ -600,42 +554,11 @@ def _distribution() -> dict[str, Any]:
     }
 
 
-def _authorizer() -> dict[str, Any]:
-    """The HTTP API's authorizer: it reads sessions from the table, and verifies a signed bearer token
-    (``<token>.<signature>``, what ``set-auth-token`` hands out) with the auth secret."""
-    return {
-        "Type": "AWS::Serverless::Function",
-        "Properties": {
-            "Handler": "authorizer.handler",
-            "Description": "API Gateway Lambda authorizer: resolves a session token to an identity.",
-            "MemorySize": 256,
-            "Timeout": 5,
-            "Policies": [
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": READ_ACTIONS,
-                            "Resource": [TABLE_ARN, TABLE_INDEXES_ARN],
-                        },
-                        {
-                            "Effect": "Allow",
-                            "Action": ["secretsmanager:GetSecretValue"],
-                            "Resource": {"Ref": "AppSecrets"},
-                        },
-                    ],
-                }
-            ],
-        },
-    }
-
-
 def build_template() -> dict[str, Any]:
     registry = load_all()
     resources: dict[str, Any] = {
         **core_resources(),
-        "AuthorizerFunction": _authorizer(),
+        "AuthorizerFunction": authorizer(),
     }
     resources.update(function_resources(registry, load_crons()))
     resources.update(scheduler_resources())
@@ -643,7 +566,7 @@ def build_template() -> dict[str, Any]:
     resources.update(vector_resources())
     resources.update(alarm_resources())
     resources.update(saga_resources())
-    resources["AuthApiFunction"] = _auth_api()
+    resources["AuthApiFunction"] = auth_api()
     resources[PUBLIC_URL_PARAMETER] = public_url_parameter()
     resources["HttpApiAccessLogs"] = http_api_access_logs()
     resources = with_alarms(with_log_groups(resources))
