@@ -39,7 +39,7 @@ from infra.template.base import (
     public_url_read,
     table_stream,
 )
-from infra.template.checkov import DLQ_SKIP, LAMBDA_SKIPS, LOG_GROUP_SKIP, RESOURCE_SKIPS, checkov_metadata
+from infra.template.checkov import DLQ_SKIP, LAMBDA_SKIPS, LOG_GROUP_SKIP, RESOURCE_SKIPS
 from infra.template.functions import (
     FUNCTION_PREFIX,
     MEMORY,
@@ -76,10 +76,17 @@ from infra.template.scheduler import (
     load_crons,
     scheduler_resources,
 )
+from infra.template.sync import (
+    MANAGE_CONNECTIONS,
+    SYNC_API_ARN,
+    SYNC_ENV,
+    SYNC_QUEUE_ARN,
+    SYNC_STAGE,
+    sync_resources,
+)
 from infra.template.vectors import KNOWLEDGE_FILTER, VECTOR_INDEX_ARNS, vector_resources
 from ontology.auth.ratelimit import ORIGIN_VERIFY_HEADER
 from ontology.runtime.registry import load_all
-from ontology.sync import queue as sync_queue
 
 __all__ = [
     "ACCESS_LOG_FORMAT",
@@ -153,25 +160,6 @@ HEADER = """\
 """
 
 
-SYNC_STAGE = "live"
-SYNC_API_ARN = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${SyncApi}"}
-#: Only ``post_to_connection`` and ``delete_connection`` on this API's own stage.
-MANAGE_CONNECTIONS: dict[str, Any] = {
-    "Effect": "Allow",
-    "Action": ["execute-api:ManageConnections"],
-    "Resource": [
-        {"Fn::Sub": "${SyncApiArn}/" + SYNC_STAGE + "/POST/@connections/*"},
-        {"Fn::Sub": "${SyncApiArn}/" + SYNC_STAGE + "/DELETE/@connections/*"},
-    ],
-}
-SYNC_QUEUE_ARN = {"Fn::GetAtt": ["SyncQueue", "Arn"]}
-SYNC_ENV = {
-    "ONE_SYNC_ENDPOINT": {
-        "Fn::Sub": "https://${SyncApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + SYNC_STAGE
-    },
-    "ONE_SYNC_QUEUE_URL": {"Ref": "SyncQueue"},
-    "ONE_SYNC_RECHECK_QUEUE_URL": {"Ref": "SyncRecheckQueue"},
-}
 #: The CloudFront Function that hands Convex's sync paths to the WebSocket API's stage.
 SYNC_PATH_FUNCTION = (
     """\
@@ -187,301 +175,19 @@ function handler(event) {
 )
 
 
-def _invoke_public(registry: dict[str, Any]) -> dict[str, Any]:
-    """Invoking exactly the public functions (never an internal one) by their ARNs."""
+def _sync_path_function() -> dict[str, Any]:
     return {
-        "Effect": "Allow",
-        "Action": ["lambda:InvokeFunction"],
-        "Resource": [
-            {"Fn::GetAtt": [fn.spec.logical_id, "Arn"]} for fn in registry.values() if not fn.spec.internal
-        ],
-    }
-
-
-def _sync_function(handler: str, description: str, statements: list[Any], **props: Any) -> dict[str, Any]:
-    return {
-        "Type": "AWS::Serverless::Function",
+        "Type": "AWS::CloudFront::Function",
         "Properties": {
-            "FunctionName": {"Fn::Sub": "${AWS::StackName}-" + handler.replace(".", "-")},
-            "Handler": handler,
-            "Description": description,
-            "MemorySize": props.pop("MemorySize", 256),
-            "Timeout": props.pop("Timeout", ROUTED_TIMEOUT),
-            "Environment": {"Variables": dict(SYNC_ENV)},
-            "Policies": [{"Version": "2012-10-17", "Statement": statements}],
-            **props,
+            "Name": {"Fn::Sub": "${AWS::StackName}-sync-path"},
+            "AutoPublish": True,
+            "FunctionCode": SYNC_PATH_FUNCTION,
+            "FunctionConfig": {
+                "Comment": "Convex's sync paths -> the WebSocket stage",
+                "Runtime": "cloudfront-js-2.0",
+            },
         },
     }
-
-
-def _sync_resources(registry: dict[str, Any]) -> dict[str, Any]:
-    """Convex's protocol in AWS (docs/architecture.md, "Reactivity"): the HTTP API's /api/query,
-    /api/mutation and /api/action; a WebSocket API ($connect, $disconnect, $default); the FIFO queue
-    that orders each connection's work; the worker; the stream's invalidator; the keep-alive; and a
-    CloudFront distribution that serves both APIs on one origin, as Convex's clients expect."""
-    table_read = {"Effect": "Allow", "Action": READ_ACTIONS, "Resource": [TABLE_ARN, TABLE_INDEXES_ARN]}
-    sync_items = {
-        "Effect": "Allow",
-        "Action": [
-            "dynamodb:GetItem",
-            "dynamodb:BatchGetItem",
-            "dynamodb:Query",
-            "dynamodb:BatchWriteItem",
-            "dynamodb:PutItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-        ],
-        "Resource": [TABLE_ARN],
-        "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["platform#sync*"]}},
-    }
-    secret = {
-        "Effect": "Allow",
-        "Action": ["secretsmanager:GetSecretValue"],
-        "Resource": {"Ref": "AppSecrets"},
-    }
-    send = {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": SYNC_QUEUE_ARN}
-    retry = {"Effect": "Allow", "Action": ["sqs:ChangeMessageVisibility"], "Resource": SYNC_QUEUE_ARN}
-    manage = {
-        **MANAGE_CONNECTIONS,
-        "Resource": [
-            {"Fn::Sub": [r["Fn::Sub"], {"SyncApiArn": SYNC_API_ARN}]} for r in MANAGE_CONNECTIONS["Resource"]
-        ],
-    }
-    invoke = _invoke_public(registry)
-    routes: dict[str, Any] = {}
-    integrations = {
-        "$connect": "SyncConnectFunction",
-        "$disconnect": "SyncDisconnectFunction",
-        "$default": "SyncMessageFunction",
-    }
-    for route_key, function in integrations.items():
-        name = function.removeprefix("Sync").removesuffix("Function")
-        routes[f"Sync{name}Integration"] = {
-            "Type": "AWS::ApiGatewayV2::Integration",
-            "Properties": {
-                "ApiId": {"Ref": "SyncApi"},
-                "IntegrationType": "AWS_PROXY",
-                "IntegrationUri": {
-                    "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31"
-                    + "/functions/${"
-                    + function
-                    + ".Arn}/invocations"
-                },
-            },
-        }
-        routes[f"Sync{name}Route"] = {
-            "Type": "AWS::ApiGatewayV2::Route",
-            "Properties": {
-                "ApiId": {"Ref": "SyncApi"},
-                "RouteKey": route_key,
-                "AuthorizationType": "NONE",
-                "Target": {"Fn::Sub": "integrations/${Sync" + name + "Integration}"},
-            },
-        }
-        routes[f"Sync{name}Permission"] = {
-            "Type": "AWS::Lambda::Permission",
-            "Properties": {
-                "Action": "lambda:InvokeFunction",
-                "FunctionName": {"Ref": function},
-                "Principal": "apigateway.amazonaws.com",
-                "SourceArn": {"Fn::Sub": ["${SyncApiArn}/*", {"SyncApiArn": SYNC_API_ARN}]},
-            },
-        }
-    fifo = {"FifoQueue": True, "SqsManagedSseEnabled": True}
-    resources: dict[str, Any] = {
-        "ConvexHttpFunction": {
-            "Type": "AWS::Serverless::Function",
-            "Properties": {
-                "FunctionName": {"Fn::Sub": "${AWS::StackName}-convex-http"},
-                "Handler": "sync.http",
-                "Description": "Convex's HTTP API (/api/query, /api/mutation, /api/action) -> each function.",
-                "MemorySize": 256,
-                "Timeout": ROUTED_TIMEOUT,
-                "Events": {
-                    kind.capitalize(): {
-                        "Type": "HttpApi",
-                        "Properties": {
-                            "ApiId": {"Ref": "HttpApi"},
-                            "Method": "POST",
-                            "Path": f"/api/{kind}",
-                            "Auth": {"Authorizer": "NONE"},
-                        },
-                    }
-                    for kind in ("query", "mutation", "action")
-                },
-                # a request signed in by the cookie alone: its origin is checked against the public URL
-                "Environment": {"Variables": {"ONE_PUBLIC_URL_PARAMETER": public_url_parameter_name()}},
-                "Policies": [
-                    {"Version": "2012-10-17", "Statement": [table_read, secret, invoke, public_url_read()]}
-                ],
-            },
-        },
-        "SyncApi": {
-            "Type": "AWS::ApiGatewayV2::Api",
-            "Properties": {
-                "Name": {"Fn::Sub": "${AWS::StackName}-sync"},
-                "ProtocolType": "WEBSOCKET",
-                "RouteSelectionExpression": "$request.body.type",
-                "Description": "Convex's sync protocol (queries pushed as they change).",
-            },
-        },
-        **routes,
-        "SyncStage": {
-            "Type": "AWS::ApiGatewayV2::Stage",
-            "Properties": {
-                "ApiId": {"Ref": "SyncApi"},
-                "StageName": SYNC_STAGE,
-                "AutoDeploy": True,
-                "DefaultRouteSettings": {
-                    "ThrottlingBurstLimit": API_BURST_LIMIT,
-                    "ThrottlingRateLimit": API_RATE_LIMIT,
-                },
-                "AccessLogSettings": {
-                    "DestinationArn": {"Fn::GetAtt": ["SyncApiAccessLogs", "Arn"]},
-                    "Format": '{"requestId":"$context.requestId","connectionId":"$context.connectionId",'
-                    '"route":"$context.routeKey","status":"$context.status","event":"$context.eventType"}',
-                },
-            },
-        },
-        "SyncApiAccessLogs": {
-            "Type": "AWS::Logs::LogGroup",
-            "Metadata": checkov_metadata([LOG_GROUP_SKIP]),
-            "Properties": {
-                "LogGroupName": {"Fn::Sub": "/aws/apigateway/${AWS::StackName}-sync"},
-                "RetentionInDays": {"Ref": "LogRetentionDays"},
-            },
-        },
-        "SyncDeadLetterQueue": {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                **fifo,
-                "QueueName": {"Fn::Sub": "${AWS::StackName}-sync-dlq.fifo"},
-                "MessageRetentionPeriod": 1209600,
-            },
-        },
-        "SyncQueue": {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                **fifo,
-                "QueueName": {"Fn::Sub": "${AWS::StackName}-sync.fifo"},
-                # high-throughput FIFO: ordering (and its throughput) per connection, not per queue
-                "DeduplicationScope": "messageGroup",
-                "FifoThroughputLimit": "perMessageGroupId",
-                # ontology.sync.queue, "Timing": what the worker fails comes back in seconds (it says
-                # when); this is the wait after a crash, at least the worker's timeout
-                "VisibilityTimeout": sync_queue.VISIBILITY_TIMEOUT,
-                "MessageRetentionPeriod": 3600,
-                "RedrivePolicy": {
-                    "deadLetterTargetArn": {"Fn::GetAtt": ["SyncDeadLetterQueue", "Arn"]},
-                    "maxReceiveCount": sync_queue.MAX_RECEIVES,
-                },
-            },
-        },
-        "SyncRecheckDeadLetterQueue": {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1209600},
-        },
-        "SyncRecheckQueue": {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "SqsManagedSseEnabled": True,
-                "MessageRetentionPeriod": 3600,
-                "VisibilityTimeout": 60,
-                "RedrivePolicy": {
-                    "deadLetterTargetArn": {"Fn::GetAtt": ["SyncRecheckDeadLetterQueue", "Arn"]},
-                    "maxReceiveCount": 5,
-                },
-            },
-        },
-        "SyncConnectFunction": _sync_function(
-            "sync.connect", "Sync: $connect -> the connection's state.", [sync_items]
-        ),
-        "SyncDisconnectFunction": _sync_function(
-            "sync.disconnect", "Sync: $disconnect -> forget the connection.", [sync_items]
-        ),
-        "SyncMessageFunction": _sync_function(
-            "sync.message", "Sync: $default -> the connection's FIFO group.", [send, manage]
-        ),
-        "SyncWorkerFunction": _sync_function(
-            "sync.worker",
-            "Sync: a connection's messages and invalidations, in order -> its pushes.",
-            # send: the item that runs the new subscriptions one item may not (limits.ITEM_RUNS)
-            # retry: when a record it failed comes back (ontology.sync.queue, "Timing")
-            [table_read, sync_items, secret, manage, invoke, send, retry],
-            Timeout=sync_queue.WORKER_TIMEOUT,
-            Events={
-                "Queue": {
-                    "Type": "SQS",
-                    "Properties": {
-                        "Queue": SYNC_QUEUE_ARN,
-                        "BatchSize": 10,
-                        "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                    },
-                }
-            },
-        ),
-        "SyncInvalidatorFunction": _sync_function(
-            "sync.invalidate",
-            "Sync: the table's stream -> the subscriptions each write touched (and a delayed recheck).",
-            [
-                sync_items,
-                send,
-                {
-                    "Effect": "Allow",
-                    "Action": [
-                        "sqs:SendMessage",
-                        "sqs:ReceiveMessage",
-                        "sqs:DeleteMessage",
-                        "sqs:GetQueueAttributes",
-                    ],
-                    "Resource": {"Fn::GetAtt": ["SyncRecheckQueue", "Arn"]},
-                },
-            ],
-            Events={
-                "Recheck": {
-                    "Type": "SQS",
-                    "Properties": {
-                        "Queue": {"Fn::GetAtt": ["SyncRecheckQueue", "Arn"]},
-                        "BatchSize": 10,
-                        "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                    },
-                },
-                # every client's live updates pass here: a failing write holds back a quarter of
-                # the shard, and a write not invalidated within ten minutes is skipped (and alarms)
-                "Writes": table_stream("LATEST", parallelization=4, max_age=600),
-            },
-        ),
-        "SyncKeepAliveFunction": _sync_function(
-            "sync.keepalive",
-            "Sync: Ping every open connection every 15 s.",
-            [sync_items, manage],
-            Timeout=70,
-            Events={
-                "Every": {
-                    "Type": "Schedule",
-                    "Properties": {
-                        "Schedule": "rate(1 minute)",
-                        "Description": "sync keep-alive",
-                        "Enabled": True,
-                    },
-                }
-            },
-        ),
-        "SyncPathFunction": {
-            "Type": "AWS::CloudFront::Function",
-            "Properties": {
-                "Name": {"Fn::Sub": "${AWS::StackName}-sync-path"},
-                "AutoPublish": True,
-                "FunctionCode": SYNC_PATH_FUNCTION,
-                "FunctionConfig": {
-                    "Comment": "Convex's sync paths -> the WebSocket stage",
-                    "Runtime": "cloudfront-js-2.0",
-                },
-            },
-        },
-        "Distribution": _distribution(),
-    }
-    return resources
 
 
 #: AWS's managed CloudFront policies: no caching; every viewer header but Host to the origin.
@@ -562,7 +268,9 @@ def build_template() -> dict[str, Any]:
     }
     resources.update(function_resources(registry, load_crons()))
     resources.update(scheduler_resources())
-    resources.update(_sync_resources(registry))
+    resources.update(sync_resources(registry))
+    resources["SyncPathFunction"] = _sync_path_function()
+    resources["Distribution"] = _distribution()
     resources.update(vector_resources())
     resources.update(alarm_resources())
     resources.update(saga_resources())
