@@ -40,6 +40,7 @@ from infra.template.base import (
     table_stream,
 )
 from infra.template.checkov import DLQ_SKIP, LAMBDA_SKIPS, LOG_GROUP_SKIP, RESOURCE_SKIPS
+from infra.template.edge import ALL_VIEWER_EXCEPT_HOST, CACHING_DISABLED, SYNC_PATH_FUNCTION, edge_resources
 from infra.template.functions import (
     FUNCTION_PREFIX,
     MEMORY,
@@ -85,7 +86,6 @@ from infra.template.sync import (
     sync_resources,
 )
 from infra.template.vectors import KNOWLEDGE_FILTER, VECTOR_INDEX_ARNS, vector_resources
-from ontology.auth.ratelimit import ORIGIN_VERIFY_HEADER
 from ontology.runtime.registry import load_all
 
 __all__ = [
@@ -160,106 +160,6 @@ HEADER = """\
 """
 
 
-#: The CloudFront Function that hands Convex's sync paths to the WebSocket API's stage.
-SYNC_PATH_FUNCTION = (
-    """\
-function handler(event) {
-  var request = event.request;
-  request.headers["x-one-sync-path"] = { value: request.uri };
-  request.uri = "/"""
-    + SYNC_STAGE
-    + """";
-  return request;
-}
-"""
-)
-
-
-def _sync_path_function() -> dict[str, Any]:
-    return {
-        "Type": "AWS::CloudFront::Function",
-        "Properties": {
-            "Name": {"Fn::Sub": "${AWS::StackName}-sync-path"},
-            "AutoPublish": True,
-            "FunctionCode": SYNC_PATH_FUNCTION,
-            "FunctionConfig": {
-                "Comment": "Convex's sync paths -> the WebSocket stage",
-                "Runtime": "cloudfront-js-2.0",
-            },
-        },
-    }
-
-
-#: AWS's managed CloudFront policies: no caching; every viewer header but Host to the origin.
-CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
-ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
-
-
-def _distribution() -> dict[str, Any]:
-    """One origin for Convex's clients: they derive ``wss://<host>/api/<version>/sync`` from the
-    deployment URL, so the HTTP API and the WebSocket API must answer on the same host."""
-
-    def behavior(origin: str, **extra: Any) -> dict[str, Any]:
-        return {
-            "TargetOriginId": origin,
-            "ViewerProtocolPolicy": "https-only",
-            "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
-            "CachePolicyId": CACHING_DISABLED,
-            "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST,
-            "Compress": True,
-            **extra,
-        }
-
-    sync = {
-        "FunctionAssociations": [
-            {
-                "EventType": "viewer-request",
-                "FunctionARN": {"Fn::GetAtt": ["SyncPathFunction", "FunctionMetadata.FunctionARN"]},
-            }
-        ]
-    }
-    origin = {"CustomOriginConfig": {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]}}
-    return {
-        "Type": "AWS::CloudFront::Distribution",
-        "Properties": {
-            "DistributionConfig": {
-                "Enabled": True,
-                "Comment": {"Fn::Sub": "${AWS::StackName}: the API and the sync protocol on one origin"},
-                "HttpVersion": "http2",
-                "PriceClass": "PriceClass_100",
-                "Origins": [
-                    {
-                        "Id": "http-api",
-                        "DomainName": {"Fn::Sub": "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
-                        # proves to the auth endpoints that the request came through here (a viewer's
-                        # header of the same name is overwritten): only then is the entry CloudFront
-                        # appends to X-Forwarded-For taken as the client's address (ontology.auth.ratelimit)
-                        "OriginCustomHeaders": [
-                            {
-                                "HeaderName": ORIGIN_VERIFY_HEADER,
-                                "HeaderValue": {
-                                    "Fn::Sub": "{{resolve:secretsmanager:${OriginVerifySecret}}}"
-                                },
-                            }
-                        ],
-                        **origin,
-                    },
-                    {
-                        "Id": "sync-api",
-                        "DomainName": {"Fn::Sub": "${SyncApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
-                        **origin,
-                    },
-                ],
-                "DefaultCacheBehavior": behavior("http-api"),
-                "CacheBehaviors": [
-                    {"PathPattern": "/api/sync", **behavior("sync-api", **sync)},
-                    {"PathPattern": "/api/*/sync", **behavior("sync-api", **sync)},
-                ],
-            }
-        },
-    }
-
-
 def build_template() -> dict[str, Any]:
     registry = load_all()
     resources: dict[str, Any] = {
@@ -269,8 +169,7 @@ def build_template() -> dict[str, Any]:
     resources.update(function_resources(registry, load_crons()))
     resources.update(scheduler_resources())
     resources.update(sync_resources(registry))
-    resources["SyncPathFunction"] = _sync_path_function()
-    resources["Distribution"] = _distribution()
+    resources.update(edge_resources())
     resources.update(vector_resources())
     resources.update(alarm_resources())
     resources.update(saga_resources())
