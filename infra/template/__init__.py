@@ -61,6 +61,7 @@ from infra.template.observability import (
     with_alarms,
     with_log_groups,
 )
+from infra.template.outputs import stack_outputs
 from infra.template.parameters import CONDITIONS, DEFAULT_ALLOWED_ORIGINS, SECRET_PARAMETERS, stack_parameters
 from infra.template.saga import (
     PURCHASE_EXECUTIONS_ARN,
@@ -190,56 +191,7 @@ def build_template() -> dict[str, Any]:
         "Conditions": CONDITIONS,
         "Globals": function_globals(),
         "Resources": resources,
-        "Outputs": {
-            "ApiUrl": {
-                "Description": (
-                    "Base URL of the API and of Convex's clients (functions at /api/<module>/<function>, "
-                    "/api/query|mutation|action, the sync protocol at /api/sync)."
-                ),
-                "Value": {"Fn::Sub": "https://${Distribution.DomainName}"},
-            },
-            "PublicUrl": {
-                "Description": "The platform's public URL: links and the OAuth redirect URI start with it.",
-                "Value": public_url_parameter()["Properties"]["Value"],
-            },
-            "HttpApiUrl": {
-                "Description": "The HTTP API's own URL (without the sync protocol).",
-                "Value": {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
-            },
-            "SyncApiUrl": {
-                "Description": "The WebSocket API's own stage URL.",
-                "Value": {
-                    "Fn::Sub": "wss://${SyncApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + SYNC_STAGE
-                },
-            },
-            "TableName": {
-                "Description": "The single DynamoDB table of the ontology.",
-                "Value": {"Ref": "Table"},
-            },
-            "TableStreamArn": {
-                "Description": "The table's stream (scheduler outbox, subscriptions).",
-                "Value": {"Fn::GetAtt": ["Table", "StreamArn"]},
-            },
-            "FilesBucketName": {
-                "Description": "The private bucket of uploaded files.",
-                "Value": {"Ref": "FilesBucket"},
-            },
-            "TokenPurchaseStateMachineArn": {
-                "Description": "The token purchase saga (executions are named after purchase ids).",
-                "Value": {"Ref": STATE_MACHINE},
-            },
-            "AlarmTopicArn": {
-                "Description": (
-                    "The SNS topic every alarm notifies: a dead-letter queue or a stream failure"
-                    " destination with messages, a stream mapping falling behind (docs/deploying.md)."
-                ),
-                "Value": {"Ref": ALARM_TOPIC},
-            },
-            "OntologyLayerArn": {
-                "Description": "The ontology layer version.",
-                "Value": {"Ref": "OntologyLayer"},
-            },
-        },
+        "Outputs": stack_outputs(),
     }
 
 
