@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import ROOT
-from infra.template import load_template
+from infra.template.document import load_template
 from infra.template.parameters import SECRET_PARAMETERS
 from ontology.public_url import LOCAL_PUBLIC_URL
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import ROOT
-from infra.template import load_template
+from infra.template.document import load_template
 
 log = logging.getLogger("one.local")
 
@@ -595,7 +595,7 @@ class LocalStack:
 
         from infra.local.pollers import dead_letter_queues
         from infra.local.runner import send_to_dead_letter_queue
-        from infra.template import load_template
+        from infra.template.document import load_template
 
         url = dead_letter_queues(load_template(), self.physical).get(logical_id)
         if not url:
