@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from infra import ROOT
-from infra.template import SECRET_PARAMETERS, load_template
+from infra.template.document import load_template
+from infra.template.parameters import SECRET_PARAMETERS
 from ontology.public_url import LOCAL_PUBLIC_URL
 
 ARTIFACT_BUCKET = "one-local-artifacts"

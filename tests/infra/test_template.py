@@ -13,12 +13,24 @@ import pytest
 from infra import docs, template
 from ontology.data.models import GSI_COUNT, Item
 from ontology.data.schema import TABLES
-from ontology.runtime.registry import load_all
+from ontology.runtime.registry import function_name, load_all
 from tests.conftest import ROOT
 
 
 def test_committed_template_is_what_the_declarations_generate() -> None:
     assert (ROOT / "template.yaml").read_text() == template.render(), "run `make template` and commit"
+
+
+def test_every_function_is_deployed_under_the_name_the_runtime_invokes() -> None:
+    # the scheduler's runner and Convex's calls invoke registry.function_name(path, ONE_FUNCTION_PREFIX)
+    tpl = template.load_template()
+    prefix = tpl["Globals"]["Function"]["Environment"]["Variables"]["ONE_FUNCTION_PREFIX"]["Fn::Sub"]
+    assert prefix == "${AWS::StackName}-"
+    resources = tpl["Resources"]
+    for fn in load_all().values():
+        deployed = resources[fn.spec.logical_id]["Properties"]["FunctionName"]["Fn::Sub"]
+        assert deployed == function_name(fn.spec.path, prefix), fn.spec.path
+    assert function_name("creators:get_with_content", "one-dev-") == "one-dev-creators-get-with-content"
 
 
 def test_template_table_agrees_with_the_pynamodb_model() -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "HttpRequest",
     "RegisteredFunction",
     "function_module",
+    "function_name",
     "load_all",
     "register",
     "resolve",
@@ -195,6 +196,20 @@ def resolve(target: str | RegisteredFunction) -> RegisteredFunction:
         return REGISTRY[target]
     except KeyError:
         raise NotFoundError(f"no function {target!r}") from None
+
+
+def function_name(path: str, prefix: str = "") -> str:
+    """The deployed Lambda name of a function: the deployment's prefix, then ``<module>-<name>`` with
+    hyphens for underscores. The template names every registered function so (its prefix
+    ``${AWS::StackName}-``), and the scheduler's runner and Convex's calls invoke a function by it
+    (their prefix: ``ONE_FUNCTION_PREFIX``, which the template sets to the same).
+
+    Example::
+
+        function_name("creators:get_with_content", "one-dev-")  # "one-dev-creators-get-with-content"
+    """
+    module, name = path.split(":")
+    return prefix + f"{module}-{name}".replace("_", "-")
 
 
 def load_all() -> dict[str, RegisteredFunction]:
