@@ -13,7 +13,7 @@ UV_VERSION := 0.13.9
 UV         := $(VENV)/bin/uv
 UV_INSTALL := $(UV) pip install --quiet
 
-.PHONY: dev test test-browser lint format bench template docs events contracts validate build deploy lock clean
+.PHONY: dev test check test-browser lint format bench template docs events contracts validate build deploy lock clean
 
 $(UV):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ $(CHROMIUM):
 
 test: $(STAMP) $(JS_STAMP) $(BROWSER_STAMP) $(CHROMIUM) lint validate
 	$(PY) -m pytest
+
+# The inner loop: lint, types and every test that does not start the local stack (within 3 minutes
+# on two cores; `python -m bench.suite` times it and `make test`).
+check: lint $(JS_STAMP)
+	$(PY) -m pytest -m "not stack"
 
 test-browser: $(STAMP) $(BROWSER_STAMP) $(CHROMIUM)
 	$(PY) -m pytest tests/browser

@@ -45,6 +45,18 @@ def _no_scan(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
 botocore.client.BaseClient._make_api_call = _no_scan  # type: ignore[method-assign]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of a module that starts the local stack (it holds :mod:`tests.infra.localstack`'s
+    ``Stack`` or ``running_stack``) is marked ``stack``: ``make check`` runs the rest."""
+    for item in items:
+        names = vars(getattr(item, "module", None) or object)
+        if any(
+            getattr(names.get(name), "__module__", None) == "tests.infra.localstack"
+            for name in ("Stack", "running_stack")
+        ):
+            item.add_marker(pytest.mark.stack)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _assert_no_scans() -> Iterator[None]:
     yield
