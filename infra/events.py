@@ -85,9 +85,9 @@ def cron_times() -> dict[str, str]:
     """Each cron's function and the time of its sample event (its first firing at or after
     SAMPLE_TIME), from functions/crons.py."""
     from ontology.runtime.crons import REGISTERED
-    from ontology.runtime.registry import _import_module
+    from ontology.runtime.registry import code_module
 
-    _import_module("crons")
+    code_module("crons")
     return {
         job.function: job.next_fire(SAMPLE_TIME - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         for job in REGISTERED.jobs.values()

@@ -24,7 +24,7 @@ from typing import Any
 from unittest import mock
 
 from infra.local.serving import free_port, serve, start_localstripe
-from infra.template import load_template
+from infra.template.document import load_template
 from ontology.services.purchases import execution_arn
 
 STRIPE_KEY = "sk_test_rig"

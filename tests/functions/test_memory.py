@@ -13,7 +13,7 @@ import pytest
 
 from infra.local.memory import MB, OutOfMemoryError, peaks
 from infra.local.runner import FunctionDef, LambdaRunner
-from infra.template import load_template
+from infra.template.document import load_template
 
 pytestmark = pytest.mark.aws_strict
 

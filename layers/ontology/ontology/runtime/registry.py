@@ -43,6 +43,8 @@ __all__ = [
     "FunctionSpec",
     "HttpRequest",
     "RegisteredFunction",
+    "code_module",
+    "function_name",
     "load_all",
     "namespace_of",
     "register",
@@ -209,9 +211,10 @@ def _code_modules() -> frozenset[str]:
     return frozenset(info.name for info in pkgutil.iter_modules(_code_root()[1]))
 
 
-def _import_module(module: str) -> ModuleType:
-    """A module or package of the code root by name, with every module of a package (the functions
-    of a namespace are registered as its files are imported)."""
+def code_module(module: str) -> ModuleType:
+    """A module or package of the code root by name, with every module of a package imported (the
+    functions of a namespace are registered as its files are imported): ``code_module("clones")``,
+    ``code_module("crons")`` (the crons it declares). NOT_FOUND for a name the code root lacks."""
     if module not in _code_modules():
         raise NotFoundError(f"no module {module!r} in the code root")
     prefix = _code_root()[0]
@@ -230,11 +233,25 @@ def resolve(target: str | RegisteredFunction) -> RegisteredFunction:
     if target not in REGISTRY:
         module = target.split(":", 1)[0]
         if module in _code_modules():
-            _import_module(module)
+            code_module(module)
     try:
         return REGISTRY[target]
     except KeyError:
         raise NotFoundError(f"no function {target!r}") from None
+
+
+def function_name(path: str, prefix: str = "") -> str:
+    """The deployed Lambda name of a function: the deployment's prefix, then ``<namespace>-<name>``
+    with hyphens for underscores. The template names every registered function so (its prefix
+    ``${AWS::StackName}-``), and the scheduler's runner and Convex's calls invoke a function by it
+    (their prefix: ``ONE_FUNCTION_PREFIX``, which the template sets to the same).
+
+    Example::
+
+        function_name("creators:get_with_content", "one-dev-")  # "one-dev-creators-get-with-content"
+    """
+    module, name = path.split(":")
+    return prefix + f"{module}-{name}".replace("_", "-")
 
 
 def load_all() -> dict[str, RegisteredFunction]:
@@ -244,7 +261,7 @@ def load_all() -> dict[str, RegisteredFunction]:
     find them."""
     modules = _code_modules()
     for module in sorted(modules):
-        _import_module(module)
+        code_module(module)
     found = {}
     for path, fn in sorted(REGISTRY.items()):
         package = fn.spec.source.split(".", 1)[0]

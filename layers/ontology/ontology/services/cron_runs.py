@@ -32,9 +32,9 @@ def run_time(args: CronArgs) -> datetime:
 
 def window_for(function_path: str, when: datetime) -> str:
     """The schedule slot of ``function_path``'s cron that ``when`` falls in (its crons.py entry)."""
-    from ontology.runtime.registry import _import_module
+    from ontology.runtime.registry import code_module
 
-    _import_module("crons")
+    code_module("crons")
     from ontology.runtime.crons import REGISTERED
 
     for job in REGISTERED.jobs.values():
