@@ -265,7 +265,7 @@ def peak_rss() -> list[dict[str, Any]]:
     endpoint = f"http://127.0.0.1:{port}"
     try:
         create_table(boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1"), "one-rss")
-        from ontology.data.store import reset_default_store
+        from ontology.data.dynamodb import reset_default_store
         from ontology.settings import configure
 
         configure(None)

@@ -96,8 +96,8 @@ def table(aws: None) -> Iterator[str]:
     import boto3
 
     from infra.local.aws import create_table
+    from ontology.data.dynamodb import reset_default_store
     from ontology.data.models import configure_models
-    from ontology.data.store import reset_default_store
     from ontology.settings import configure
 
     name = "one-test"
@@ -193,7 +193,7 @@ class RequestCounter:
 
 @pytest.fixture
 def requests_counter(table: str) -> Iterator[RequestCounter]:
-    from ontology.data.store import add_listener, remove_listener
+    from ontology.data.dynamodb import add_listener, remove_listener
 
     counter = RequestCounter()
     add_listener(counter)

@@ -133,7 +133,7 @@ def test_provider_sdks_stay_in_their_providers(module: str) -> None:
 
 def test_the_checker_sees_a_circle_and_a_wrong_floor() -> None:
     # The rules above would catch what they are for: a lazy import counts as an edge...
-    deps, _ = _imports("ontology.data.store")
+    deps, _ = _imports("ontology.data.dynamodb")
     assert "ontology.data.models" in deps  # store imports models inside a function
     # ...a typing-only import does not...
     assert "ontology.data.db" not in GRAPH["ontology.data.query"]

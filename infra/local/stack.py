@@ -377,9 +377,9 @@ class LocalStack:
 
         from infra.local.credentials import ActingCredentials
         from ontology.aws import use_credentials
+        from ontology.data.dynamodb import reset_default_store
         from ontology.data.models import configure_models
         from ontology.data.storage import reset_client
-        from ontology.data.store import reset_default_store
         from ontology.settings import configure
         from ontology.sync import push
 

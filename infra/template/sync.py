@@ -345,7 +345,7 @@ def _invalidator() -> dict[str, Any]:
 
 def _keepalive() -> dict[str, Any]:
     """Pings every open connection every 15 s: Convex's clients reconnect after 30 to 60 s of
-    silence (ontology.sync.socket)."""
+    silence (ontology.sync.websocket)."""
     return _sync_function(
         "sync.keepalive",
         "Sync: Ping every open connection every 15 s.",

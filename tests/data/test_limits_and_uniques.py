@@ -16,7 +16,7 @@ from ontology import (
     run_mutation,
     run_query,
 )
-from ontology.data.store import default_store
+from ontology.data.dynamodb import default_store
 from ontology.data.transaction import MAX_TRANSACTION_ITEMS, _doc_attrs
 from tests.data.helpers import ORG, OTHER_ORG, creator, entity
 
