@@ -15,8 +15,8 @@ def _seed_entities(n: int, kind: str) -> None:
     from ontology import TABLES
     from ontology.data.db import _creation_time
     from ontology.data.documents import validate_document
+    from ontology.data.dynamodb import default_store
     from ontology.data.keys import new_id
-    from ontology.data.store import default_store
     from ontology.data.transaction import _doc_attrs
 
     store = default_store()

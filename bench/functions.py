@@ -211,7 +211,8 @@ def cold_imports() -> list[dict[str, Any]]:
     worst = 0.0
     from ontology.runtime.registry import load_all
 
-    query_modules = sorted({fn.spec.module for fn in load_all().values() if fn.spec.kind == "query"})
+    # the module a query Lambda's handler imports (clones.training), one measure per module
+    query_modules = sorted({fn.spec.source for fn in load_all().values() if fn.spec.kind == "query"})
     for module in query_modules:
         ratio = _import_ratio(f"functions.{module}")
         worst = max(worst, ratio)
@@ -282,7 +283,7 @@ def peak_rss() -> list[dict[str, Any]]:
     endpoint = f"http://127.0.0.1:{port}"
     try:
         create_table(boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1"), "one-rss")
-        from ontology.data.store import reset_default_store
+        from ontology.data.dynamodb import reset_default_store
         from ontology.settings import configure
 
         configure(None)

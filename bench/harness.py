@@ -61,8 +61,8 @@ def local_table() -> Iterator[Counter]:
 
     from infra.local.aws import create_table, install_moto_lock
     from infra.local.moto_patches import install_moto_patches
+    from ontology.data.dynamodb import add_listener, remove_listener, reset_default_store
     from ontology.data.models import configure_models
-    from ontology.data.store import add_listener, remove_listener, reset_default_store
     from ontology.settings import configure
 
     install_moto_lock()

@@ -75,9 +75,9 @@ class _Stack:
 def _seed(state: Path, org: str, n: int) -> None:
     """Append ``n`` blog posts of ``org`` to the table's snapshot."""
     os.environ.setdefault("ONE_TABLE_NAME", "bench")
+    from ontology.data.dynamodb import serialize
     from ontology.data.keys import new_id
     from ontology.data.schema import TABLES
-    from ontology.data.store import serialize
     from ontology.data.transaction import _doc_attrs
 
     entities = TABLES["entities"]

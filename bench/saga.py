@@ -39,7 +39,7 @@ def run() -> list[dict[str, Any]]:
     from infra.local.rig import saga_rig
     from ontology import run_mutation
     from ontology.auth.people import create_user_with_organization, new_organization_id
-    from ontology.data.store import add_listener, remove_listener
+    from ontology.data.dynamodb import add_listener, remove_listener
     from ontology.providers.payments import get_payments, set_payments
     from ontology.runtime.jobs import execute_job, pending_jobs
     from ontology.runtime.registry import resolve

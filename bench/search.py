@@ -70,9 +70,9 @@ def _seed(n: int) -> None:
     from infra.local import query_index
     from ontology import TABLES
     from ontology.data.db import _creation_time
+    from ontology.data.dynamodb import serialize
     from ontology.data.keys import new_id
     from ontology.data.search import bulk_items
-    from ontology.data.store import serialize
     from ontology.data.transaction import _doc_attrs
 
     backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]

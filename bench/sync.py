@@ -122,8 +122,9 @@ def _write_and_deliver(streams: Any, sqs: Any, queue_url: str, doc_id: str, coun
     """Patch one document, hand its stream records to the invalidator and its queue to the worker;
     what that cost."""
     from ontology import run_mutation
-    from ontology.data.store import default_store
-    from ontology.sync.socket import invalidate_handler, worker_handler
+    from ontology.data.dynamodb import default_store
+    from ontology.sync.invalidator import invalidate_handler
+    from ontology.sync.websocket import worker_handler
 
     arn = streams.list_streams()["Streams"][0]["StreamArn"]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
@@ -175,7 +176,7 @@ class _Puts:
 def _one_message_at_the_caps(
     state: Any, invocations: _Invocations, posted: list[Any]
 ) -> list[dict[str, Any]]:
-    from ontology.data.store import add_listener, remove_listener
+    from ontology.data.dynamodb import add_listener, remove_listener
     from ontology.sync import limits
     from ontology.sync.worker import process
 

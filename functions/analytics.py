@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import StrictInt
+from pydantic import ConfigDict, StrictInt
 
 from ontology.data.fields import JsonObject, NonNegative
 from ontology.errors import ConflictError
@@ -21,6 +21,10 @@ PAGE = 500
 
 
 class RangeArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"start": 1795003200000, "end": 1795608000000, "cursor": None}]}
+    )
+
     start: NonNegative
     end: NonNegative
     cursor: str | None = None
@@ -48,6 +52,21 @@ def follows_page(ctx: QueryCtx, args: RangeArgs) -> dict[str, Any]:
 
 
 class SaveReportArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "window": "2026-11-23T09:00:00Z",
+                    "start": 1795003200000,
+                    "end": 1795608000000,
+                    "eventCounts": {"creator_created": 2},
+                    "newFollowers": 1,
+                    "revenue": 1999,
+                }
+            ]
+        }
+    )
+
     window: str
     start: NonNegative
     end: NonNegative

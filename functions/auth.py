@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from ontology.data.fields import Email, NonNegative
 from ontology.runtime.context import ActionCtx, MutationCtx
@@ -18,6 +18,10 @@ EXPIRY_FIELD = {"sessions": "expiresAt", "verificationTokens": "expires"}
 
 
 class DeleteExpiredArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"table": "sessions", "before": 1795608000000}]}
+    )
+
     table: Literal["sessions", "verificationTokens"]
     before: NonNegative
 
@@ -54,6 +58,19 @@ def cleanup_expired_tokens(ctx: ActionCtx, args: CronArgs) -> dict[str, Any]:
 
 
 class EmailArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "to": "ada@example.com",
+                    "subject": "Verify your email address",
+                    "text": "…",
+                    "html": "<p>…</p>",
+                }
+            ]
+        }
+    )
+
     to: Email
     subject: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     text: Annotated[StrictStr, Field(max_length=20_000)]

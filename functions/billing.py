@@ -24,10 +24,11 @@ the next run.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from typing import Annotated, Any
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from ontology.data.fields import EntityId
 from ontology.errors import (
@@ -39,6 +40,7 @@ from ontology.errors import (
     UpstreamError,
 )
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.examples import ENTITY_ID
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args, HttpRequest
 from ontology.runtime.results import Result
@@ -84,6 +86,8 @@ class CardOut(Result):
 
 
 class SaveArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"setupIntentId": "seti_1Qx7Zk2eZvKYlo2C"}]})
+
     setupIntentId: Annotated[StrictStr, Field(pattern=r"^seti_[A-Za-z0-9_]{1,250}$")]
 
 
@@ -107,6 +111,8 @@ def list_payment_methods(ctx: ActionCtx, args: Args) -> list[dict[str, Any]]:
 
 
 class RemoveArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"paymentMethodId": "pm_1Qx7Zm2eZvKYlo2C"}]})
+
     paymentMethodId: Annotated[StrictStr, Field(pattern=r"^pm_[A-Za-z0-9_]{1,250}$")]
 
 
@@ -128,6 +134,31 @@ def remove_payment_method(ctx: ActionCtx, args: RemoveArgs) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ webhook
 
 
+class StripeEvent(HttpRequest):
+    """Stripe's signed event: its body exactly as sent, and the ``stripe-signature`` header."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "body": json.dumps(
+                        {
+                            "id": "evt_1Qx7Zn2eZvKYlo2C",
+                            "object": "event",
+                            "type": "payment_intent.amount_capturable_updated",
+                            "created": 1795608000,
+                            "data": {"object": {"id": "pi_3Qx7Zo2eZvKYlo2C", "object": "payment_intent"}},
+                        }
+                    ),
+                    "headers": {
+                        "stripe-signature": "t=1795608000,v1=<HMAC-SHA256 of t.body with the endpoint secret>"
+                    },
+                }
+            ]
+        }
+    )
+
+
 class WebhookOut(Result):
     received: bool
     eventId: str
@@ -136,14 +167,14 @@ class WebhookOut(Result):
 
 
 @action(
-    args=HttpRequest,
+    args=StripeEvent,
     returns=WebhookOut,
     auth="public",
     route="/api/stripe/webhook",
     request=True,
     uses=("purchase_callbacks",),
 )
-def stripe_webhook(ctx: ActionCtx, args: HttpRequest) -> dict[str, Any]:
+def stripe_webhook(ctx: ActionCtx, args: StripeEvent) -> dict[str, Any]:
     """Stripe's webhook: verified (signature and age), applied once per event id (a delivery of an
     applied event is acknowledged as a duplicate), each event settled from Stripe's own view: a token
     purchase waiting for 3-D Secure resumes or fails, a succeeded SetupIntent's card becomes its
@@ -234,6 +265,10 @@ def billable(ctx: QueryCtx, args: Args) -> dict[str, list[dict[str, Any]]]:
 
 
 class InvoiceArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"subscriptionId": ENTITY_ID, "window": "2026-11-01T10:00:00Z"}]}
+    )
+
     subscriptionId: EntityId
     window: str
 
@@ -283,6 +318,10 @@ def ensure_invoice(ctx: MutationCtx, args: InvoiceArgs) -> dict[str, Any] | None
 
 
 class AttemptArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"invoiceId": ENTITY_ID, "paymentIntentId": "pi_123", "attempts": 1}]}
+    )
+
     invoiceId: EntityId
     paymentIntentId: str
     attempts: int
@@ -308,6 +347,8 @@ def record_attempt(ctx: MutationCtx, args: AttemptArgs) -> bool:
 
 
 class OutcomeArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"invoiceId": ENTITY_ID, "paid": True}]})
+
     invoiceId: EntityId
     paid: bool
     reason: str | None = None

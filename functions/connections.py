@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ontology.data.fields import ConnectionId, EntityId, JsonObject, RelationshipType
 from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import MutationCtx, QueryCtx
+from ontology.runtime.examples import CONNECTION_ID, ENTITY_ID, FIRST_PAGE, OTHER_ENTITY_ID
 from ontology.runtime.functions import mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import ConnectionOut, Page, PaginationOpts, SuccessResult, id_result
@@ -30,6 +31,14 @@ CONNECTION_EVENTS = {
 
 
 class CreateArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"fromEntityId": ENTITY_ID, "toEntityId": OTHER_ENTITY_ID, "relationshipType": "authored"}
+            ]
+        }
+    )
+
     fromEntityId: EntityId
     toEntityId: EntityId
     relationshipType: RelationshipType
@@ -77,6 +86,19 @@ def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, str]:
 
 
 class ListArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "entityId": ENTITY_ID,
+                    "direction": "from",
+                    "relationshipType": "authored",
+                    "paginationOpts": FIRST_PAGE,
+                }
+            ]
+        }
+    )
+
     entityId: EntityId
     direction: Literal["from", "to"] = "from"
     relationshipType: RelationshipType | None = None
@@ -100,6 +122,8 @@ def list_connections(ctx: QueryCtx, args: ListArgs) -> dict[str, Any]:
 
 
 class DeleteArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": CONNECTION_ID}]})
+
     id: ConnectionId
 
 

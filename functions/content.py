@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from ontology.data.fields import EntityId
 from ontology.data.query import IndexRange
 from ontology.errors import ConflictError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.examples import ENTITY_ID, OTHER_ENTITY_ID
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
 from ontology.services.cron_runs import CronArgs, done, mark_done, organizations, run_time, window_for
@@ -43,6 +44,21 @@ def creators_with_clones(ctx: QueryCtx, args: Args) -> list[dict[str, Any]]:
 
 
 class SaveDraftArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "creatorId": ENTITY_ID,
+                    "cloneId": OTHER_ENTITY_ID,
+                    "window": "2026-11-25T00:00:00Z",
+                    "title": "Draft",
+                    "body": "…",
+                    "model": "gpt-4-turbo-preview",
+                }
+            ]
+        }
+    )
+
     creatorId: EntityId
     cloneId: EntityId
     window: Annotated[StrictStr, Field(max_length=64)]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from ontology.data.db import DatabaseReader, Doc
 from ontology.data.fields import Email, EntityId, ShortText
 from ontology.runtime.context import MutationCtx, QueryCtx
+from ontology.runtime.examples import ENTITY_ID, FIRST_PAGE
 from ontology.runtime.functions import mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import (
@@ -23,6 +24,8 @@ from ontology.services.ontology_ops import log_event, now_ms, require_entity
 
 
 class GetArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": ENTITY_ID}]})
+
     id: EntityId
 
 
@@ -43,6 +46,8 @@ def get(ctx: QueryCtx, args: GetArgs) -> dict[str, Any] | None:
 
 
 class ListArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"limit": 20, "niche": "computing"}]})
+
     limit: Annotated[int, Field(ge=1, le=100)] | None = None
     niche: Annotated[StrictStr, Field(min_length=1, max_length=100)] | None = None
 
@@ -65,6 +70,8 @@ def list_creators(ctx: QueryCtx, args: ListArgs) -> list[Doc]:
 
 
 class ListPaginatedArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"paginationOpts": FIRST_PAGE}]})
+
     paginationOpts: PaginationOpts
 
 
@@ -83,6 +90,8 @@ def list_paginated(ctx: QueryCtx, args: ListPaginatedArgs) -> dict[str, Any]:
 
 
 class GetWithContentArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"creatorId": ENTITY_ID}]})
+
     creatorId: EntityId
 
 
@@ -128,6 +137,12 @@ def get_with_content(ctx: QueryCtx, args: GetWithContentArgs) -> dict[str, Any] 
 
 
 class CreateArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "ada@example.com", "name": "Ada Lovelace", "niche": ["math", "computing"]}]
+        }
+    )
+
     email: Email
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     niche: Annotated[list[ShortText], Field(max_length=20)]
@@ -168,6 +183,8 @@ def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, str]:
 
 
 class UpdateArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": ENTITY_ID, "bio": "First programmer."}]})
+
     id: EntityId
     bio: Annotated[StrictStr, Field(max_length=5000)] | None = None
     niche: Annotated[list[ShortText], Field(max_length=20)] | None = None

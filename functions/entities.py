@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
 from ontology.data.db import Doc
 from ontology.data.fields import EntityId, EntityStatus, EntityType
 from ontology.data.search import MAX_QUERY_CHARS, parse_query
 from ontology.errors import ValidationError
 from ontology.runtime.context import MutationCtx, QueryCtx
+from ontology.runtime.examples import ENTITY_ID, FIRST_PAGE
 from ontology.runtime.functions import mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import EntityOut, Page, PaginationOpts, SuccessResult, id_result
@@ -26,6 +27,14 @@ from ontology.services.ontology_ops import (
 
 
 class CreateArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"type": "blog_post", "name": "Notes on the Analytical Engine", "properties": {"words": 1200}}
+            ]
+        }
+    )
+
     type: EntityType
     name: Annotated[StrictStr, Field(min_length=1, max_length=512)]
     properties: dict[str, Any] = Field(default_factory=dict)
@@ -72,6 +81,8 @@ def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, str]:
 
 
 class GetArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": ENTITY_ID}]})
+
     id: EntityId
 
 
@@ -84,6 +95,12 @@ def get(ctx: QueryCtx, args: GetArgs) -> Doc | None:
 
 
 class ListArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"type": "blog_post", "status": "published", "paginationOpts": FIRST_PAGE}]
+        }
+    )
+
     type: EntityType | None = None
     status: EntityStatus | None = None
     paginationOpts: PaginationOpts
@@ -106,6 +123,10 @@ def list_entities(ctx: QueryCtx, args: ListArgs) -> dict[str, Any]:
 
 
 class SearchArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"query": "marathon training pl", "type": "blog_post", "limit": 10}]}
+    )
+
     query: Annotated[StrictStr, Field(min_length=1, max_length=MAX_QUERY_CHARS)]
     type: EntityType | None = None
     status: EntityStatus | None = None
@@ -133,6 +154,8 @@ def search(ctx: QueryCtx, args: SearchArgs) -> list[Doc]:
 
 
 class ArchiveArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": ENTITY_ID}]})
+
     id: EntityId
 
 

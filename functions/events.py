@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ontology.data.fields import EntityId, EventType, NonNegative
 from ontology.errors import ValidationError
 from ontology.runtime.context import QueryCtx
+from ontology.runtime.examples import ENTITY_ID, FIRST_PAGE
 from ontology.runtime.functions import query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import EventOut, Page, PaginationOpts
 
 
 class ListArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"actorId": ENTITY_ID, "type": "creator_created", "paginationOpts": FIRST_PAGE}]
+        }
+    )
+
     actorId: EntityId | None = None
     targetId: EntityId | None = None
     type: EventType | None = None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
 from ontology.data.fields import EntityId
 from ontology.data.storage import MAX_UPLOAD_BYTES, check_storage_id
 from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import MutationCtx, QueryCtx
+from ontology.runtime.examples import ENTITY_ID, STORAGE_ID
 from ontology.runtime.functions import mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import Result, SuccessResult, id_result
@@ -19,6 +20,8 @@ StorageId = Annotated[StrictStr, Field(pattern=r"^sto_[0-9A-HJKMNP-TV-Z]{26}$")]
 
 
 class GenerateUploadUrlArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"contentType": "image/png", "size": 1024}]})
+
     contentType: Annotated[StrictStr, Field(min_length=3, max_length=100)]
     size: Annotated[StrictInt, Field(ge=1, le=MAX_UPLOAD_BYTES)]
 
@@ -40,6 +43,12 @@ def generate_upload_url(ctx: MutationCtx, args: GenerateUploadUrlArgs) -> dict[s
 
 
 class SaveFileArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"storageId": STORAGE_ID, "name": "avatar.png", "type": "image/png", "size": 1024}]
+        }
+    )
+
     storageId: StorageId
     name: Annotated[StrictStr, Field(min_length=1, max_length=512)]
     type: Annotated[StrictStr, Field(min_length=3, max_length=100)]
@@ -80,6 +89,8 @@ def save_file(ctx: MutationCtx, args: SaveFileArgs) -> dict[str, str]:
 
 
 class GetFileUrlArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"storageId": STORAGE_ID}]})
+
     storageId: StorageId
 
 
@@ -91,6 +102,8 @@ def get_file_url(ctx: QueryCtx, args: GetFileUrlArgs) -> str | None:
 
 
 class DeleteFileArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"fileId": ENTITY_ID}]})
+
     fileId: EntityId
 
 

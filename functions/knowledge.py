@@ -8,69 +8,44 @@ nearest chunks, within the caller's organization. The vectors reach S3 Vectors f
 
 from __future__ import annotations
 
-import hashlib
-import re
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
-from ontology.data.fields import MAX_KNOWLEDGE_TEXT, DocumentId, KnowledgeLabels
+from ontology.data.fields import DocumentId, KnowledgeLabels
 from ontology.data.search import tokenize
 from ontology.data.vectors import MAX_LIMIT as VECTOR_MAX_LIMIT
 from ontology.data.vectors import index_records
 from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.examples import ENTITY_ID
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import Result
-from ontology.services.ontology_ops import now_ms
+from ontology.services import knowledge
 
 #: The most a text given to ``knowledge:add`` holds (it is split into chunks of about CHUNK_CHARS).
 MAX_TEXT_CHARS = 40_000
 MAX_TEXT_TERMS = 5_000
-CHUNK_CHARS = 1_000
 MAX_QUERY_CHARS = 1_000
-
-
-def chunk_text(text: str, size: int = CHUNK_CHARS) -> list[str]:
-    """Split ``text`` into chunks of at most ``size`` characters, at sentence ends where it can, at
-    word boundaries where a sentence is longer (never inside a word shorter than ``size``)."""
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n{2,}", text.strip()) if s.strip()]
-    chunks: list[str] = []
-    current = ""
-    for sentence in sentences:
-        pieces = [sentence]
-        if len(sentence) > size:
-            pieces, piece = [], ""
-            for whole in sentence.split():
-                word = whole
-                while len(word) > size:
-                    pieces.append(word[:size])
-                    word = word[size:]
-                if piece and len(piece) + 1 + len(word) > size:
-                    pieces.append(piece)
-                    piece = ""
-                piece = f"{piece} {word}" if piece else word
-            if piece:
-                pieces.append(piece)
-        for p in pieces:
-            if current and len(current) + 1 + len(p) > size:
-                chunks.append(current)
-                current = ""
-            current = f"{current} {p}" if current else p
-    if current:
-        chunks.append(current)
-    return chunks
-
-
-def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # ------------------------------------------------------------------------------------------ add
 
 
 class AddArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sourceId": ENTITY_ID,
+                    "text": "Marathon training: build the long run slowly.",
+                    "labels": {"topic": "running"},
+                }
+            ]
+        }
+    )
+
     sourceId: DocumentId
     text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
     labels: KnowledgeLabels = Field(default_factory=dict)
@@ -96,12 +71,14 @@ def add(ctx: ActionCtx, args: AddArgs) -> dict[str, Any]:
         raise NotFoundError("source not found", id=args.sourceId)
     stored = ctx.run_mutation(
         store_chunks,
-        {"sourceId": args.sourceId, "labels": args.labels, "chunks": embedded_chunks([args.text])},
+        {"sourceId": args.sourceId, "labels": args.labels, "chunks": knowledge.embedded_chunks([args.text])},
     )
     return {"sourceId": args.sourceId, **stored}
 
 
 class SourceArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"sourceId": ENTITY_ID}]})
+
     sourceId: DocumentId
 
 
@@ -117,75 +94,47 @@ def source_exists(ctx: QueryCtx, args: SourceArgs) -> bool:
     return ctx.db.get(args.sourceId, name, field="sourceId") is not None
 
 
-class Chunk(Result):
-    text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_KNOWLEDGE_TEXT)]
-    chunkIndex: Annotated[StrictInt, Field(ge=0, le=100_000)]
-    contentHash: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
-    embedding: list[float]
-
-
 class StoreArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sourceId": ENTITY_ID,
+                    "labels": {"topic": "running"},
+                    "chunks": [
+                        {
+                            "text": "Marathon training: build the long run slowly.",
+                            "chunkIndex": 0,
+                            "contentHash": "0" * 64,
+                            "embedding": [0.5, 0.5],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     sourceId: DocumentId
     labels: KnowledgeLabels = Field(default_factory=dict)
-    chunks: Annotated[list[Chunk], Field(min_length=1, max_length=48)]
+    chunks: Annotated[list[knowledge.Chunk], Field(min_length=1, max_length=48)]
 
 
 @mutation(args=StoreArgs, internal=True)
 def store_chunks(ctx: MutationCtx, args: StoreArgs) -> dict[str, Any]:
     """Insert the chunks the source does not hold yet (by content), in one transaction."""
-    return insert_chunks(ctx.db, args.sourceId, args.chunks, labels=dict(args.labels))
-
-
-def insert_chunks(
-    db: Any, source_id: str, chunks: list[Chunk], *, labels: dict[str, str], owner_id: str | None = None
-) -> dict[str, Any]:
-    """Insert the chunks ``source_id`` does not hold yet (by content hash): ``{ids, added, existing}``."""
-    now = now_ms()
-    ids: list[str] = []
-    added = 0
-    for chunk in chunks:
-        key = {"kind": "chunk", "sourceId": source_id, "contentHash": chunk.contentHash}
-        known = db.lookup_unique("knowledge", "chunk", key)
-        if known is not None:
-            ids.append(known["_id"])
-            continue
-        doc: dict[str, Any] = {
-            "kind": "chunk",
-            "text": chunk.text,
-            "sourceId": source_id,
-            "chunkIndex": chunk.chunkIndex,
-            "contentHash": chunk.contentHash,
-            "embedding": chunk.embedding,
-            "labels": labels,
-            "createdAt": now,
-            "updatedAt": now,
-        }
-        if owner_id:
-            doc["ownerId"] = owner_id
-        ids.append(db.insert("knowledge", doc))
-        added += 1
-    return {"ids": ids, "added": added, "existing": len(ids) - added}
-
-
-def embedded_chunks(texts: list[str]) -> list[dict[str, Any]]:
-    """The texts chunked and embedded (one request to the AI provider per 96 chunks), as ``Chunk``
-    arguments: ``[{text, chunkIndex, contentHash, embedding}]``."""
-    from ontology.providers.ai import get_ai
-
-    pieces = [(i, c) for text in texts for i, c in enumerate(chunk_text(text))]
-    vectors: list[list[float]] = []
-    for start in range(0, len(pieces), 96):
-        vectors += get_ai().embed_many([c for _, c in pieces[start : start + 96]])
-    return [
-        {"text": c, "chunkIndex": i, "contentHash": content_hash(c), "embedding": v}
-        for (i, c), v in zip(pieces, vectors, strict=True)
-    ]
+    return knowledge.insert_chunks(ctx.db, args.sourceId, args.chunks, labels=dict(args.labels))
 
 
 # --------------------------------------------------------------------------------------- search
 
 
 class SearchArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"query": "marathon training plan", "sourceId": ENTITY_ID, "limit": 5}]
+        }
+    )
+
     query: Annotated[StrictStr, Field(min_length=1, max_length=MAX_QUERY_CHARS)]
     sourceId: DocumentId | None = None
     #: As Convex's vector search: 1 to 256 (S3 Vectors' topK of 100 is exceeded by shard ranges).
@@ -211,45 +160,31 @@ def search(ctx: ActionCtx, args: SearchArgs) -> list[dict[str, Any]]:
         raise ValidationError("the query has no words", field="query")
     if args.sourceId is not None and not ctx.run_query(source_exists, {"sourceId": args.sourceId}):
         raise NotFoundError("source not found", id=args.sourceId)
-    from ontology.providers.ai import get_ai
-
-    vector = get_ai().embed(args.query)
-    opts: dict[str, Any] = {"vector": vector, "limit": args.limit}
-    if args.sourceId is not None:
-        source = args.sourceId
-        opts["filter"] = lambda q: q.eq("sourceId", source)
-    hits = ctx.vector_search("knowledge", "by_embedding", opts)
-    if not hits:
-        return []
-    docs = ctx.run_query(chunks_by_id, {"ids": [h["_id"] for h in hits]})
-    out = []
-    for hit in hits:
-        doc = docs.get(hit["_id"])
-        if doc is None:  # deleted since the index last heard of it
-            continue
-        out.append(
-            {
-                "_id": hit["_id"],
-                "_score": hit["_score"],
-                "text": doc["text"],
-                "sourceId": doc["sourceId"],
-                "kind": doc["kind"],
-                "chunkIndex": doc.get("chunkIndex"),
-                "labels": doc.get("labels", {}),
-            }
-        )
-    return out
+    hits = knowledge.nearest_chunks(ctx, args.query, args.limit, source_id=args.sourceId)
+    return [
+        {
+            "_id": hit["_id"],
+            "_score": hit["_score"],
+            "text": hit["text"],
+            "sourceId": hit["sourceId"],
+            "kind": hit["kind"],
+            "chunkIndex": hit.get("chunkIndex"),
+            "labels": hit.get("labels", {}),
+        }
+        for hit in hits
+    ]
 
 
 class IdsArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ids": ["kno_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"]}]})
+
     ids: Annotated[list[StrictStr], Field(max_length=256)]
 
 
 @query(args=IdsArgs, internal=True)
 def chunks_by_id(ctx: QueryCtx, args: IdsArgs) -> dict[str, Any]:
     """The knowledge documents of these ids (of the caller's organization), without their vectors."""
-    docs = ctx.db.get_many(args.ids, "knowledge")
-    return {d["_id"]: {k: v for k, v in d.items() if k != "embedding"} for d in docs if d is not None}
+    return knowledge.chunks_by_id(ctx.db, args.ids)
 
 
 # -------------------------------------------------------------------------------------- indexer

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
 from ontology.data.fields import EntityId, IdempotencyKey, Name
 from ontology.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.examples import ENTITY_ID, FIRST_PAGE, OTHER_ENTITY_ID
 from ontology.runtime.functions import action, mutation, query
-from ontology.runtime.registry import Args, function_module
+from ontology.runtime.registry import Args
 from ontology.runtime.results import EntityOut, Page, PaginationOpts, Result
+from ontology.services import grounding
 from ontology.services.ontology_ops import (
     actor_for,
     by_idempotency_key,
@@ -47,6 +49,12 @@ Topic = Annotated[StrictStr, Field(min_length=2, max_length=64)]
 
 
 class ScheduleArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"creatorId": ENTITY_ID, "title": "Marathon Q&A", "scheduledFor": 1767225600000}]
+        }
+    )
+
     creatorId: EntityId
     title: Name
     #: when it starts, ms since the epoch (now or later, within a year)
@@ -142,6 +150,8 @@ def schedule(ctx: MutationCtx, args: ScheduleArgs) -> dict[str, Any]:
 
 
 class StreamArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"livestreamId": OTHER_ENTITY_ID}]})
+
     livestreamId: EntityId
 
 
@@ -305,6 +315,12 @@ def leave(ctx: MutationCtx, args: StreamArgs) -> dict[str, Any]:
 
 
 class SendArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"livestreamId": OTHER_ENTITY_ID, "text": "What pace for a first marathon?"}]
+        }
+    )
+
     livestreamId: EntityId
     text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_CHAT)]
     #: the same key again answers the message already sent
@@ -420,6 +436,10 @@ def post(
 
 
 class ReplyArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"livestreamId": OTHER_ENTITY_ID, "messageId": ENTITY_ID}]}
+    )
+
     livestreamId: EntityId
     messageId: EntityId
 
@@ -432,8 +452,6 @@ def _reply_key(message_id: str) -> str:
 def reply_context(ctx: QueryCtx, args: ReplyArgs) -> dict[str, Any]:
     """What the co-host needs to answer ``messageId``: ``todo`` false when it has answered already (or
     the stream is no longer live), else the clone's prompt and the chat's last messages."""
-    grounding = function_module("grounding")
-
     stream = _stream(ctx.db, args.livestreamId)
     clone_id = stream["properties"].get("cloneId")
     question = ctx.db.get(args.messageId, "entities", field="messageId")
@@ -461,12 +479,10 @@ def reply_context(ctx: QueryCtx, args: ReplyArgs) -> dict[str, Any]:
 @action(args=ReplyArgs, internal=True, uses=("vectors",))
 def cohost_reply(ctx: ActionCtx, args: ReplyArgs) -> dict[str, Any]:
     """The co-host's answer to a viewer's question, grounded on the clone's knowledge, posted once."""
-    grounded_reply = function_module("grounding").grounded_reply
-
     context = ctx.run_query(reply_context, args.model_dump())
     if not context["todo"]:
         return {"posted": False}
-    reply, sources = grounded_reply(
+    reply, sources = grounding.grounded_reply(
         ctx,
         context["cloneId"],
         system_prompt=context["systemPrompt"],
@@ -487,6 +503,12 @@ def cohost_reply(ctx: ActionCtx, args: ReplyArgs) -> dict[str, Any]:
 
 
 class PostReplyArgs(ReplyArgs):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"livestreamId": OTHER_ENTITY_ID, "messageId": ENTITY_ID, "text": "Start slow."}]
+        }
+    )
+
     text: Annotated[StrictStr, Field(min_length=1, max_length=4_000)]
     sourceIds: Annotated[list[EntityId], Field(max_length=10)] = Field(default_factory=list)
 
@@ -515,6 +537,10 @@ def post_reply(ctx: MutationCtx, args: PostReplyArgs) -> dict[str, Any]:
 
 
 class ChatArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"livestreamId": OTHER_ENTITY_ID, "paginationOpts": FIRST_PAGE}]}
+    )
+
     livestreamId: EntityId
     paginationOpts: PaginationOpts
 
@@ -523,7 +549,6 @@ class ChatArgs(Args):
 def chat(ctx: QueryCtx, args: ChatArgs) -> dict[str, Any]:
     """The livestream's chat, oldest first, a page at a time (its participants and the organization's
     staff); reactive over the sync protocol like any query."""
-    message_page = function_module("grounding").message_page
     from ontology.auth.identity import has_role
 
     identity = ctx.auth.require_identity()
@@ -535,7 +560,7 @@ def chat(ctx: QueryCtx, args: ChatArgs) -> dict[str, Any]:
         not identity.entityId or _presence(ctx.db, identity.entityId, args.livestreamId) is None
     ):
         return empty
-    page: dict[str, Any] = message_page(ctx.db, args.livestreamId, args.paginationOpts.model_dump())
+    page: dict[str, Any] = grounding.message_page(ctx.db, args.livestreamId, args.paginationOpts.model_dump())
     return page
 
 

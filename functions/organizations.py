@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from ontology.auth.identity import hash_token, new_token
 from ontology.auth.people import (
@@ -40,6 +40,10 @@ OrgName = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 
 
 class CreateArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Ada's studio", "joinPolicy": "open"}]}
+    )
+
     name: OrgName
     #: ``invitation`` (the default): members join by an emailed invitation only; ``open``: anyone
     #: signed in may also join as a customer (``organizations:join``).
@@ -72,6 +76,8 @@ def create(ctx: ActionCtx, args: CreateArgs) -> dict[str, str]:
 
 
 class UpdateArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"joinPolicy": "open"}]})
+
     name: OrgName | None = None
     joinPolicy: JoinPolicy | None = None
 
@@ -94,6 +100,8 @@ def update(ctx: ActionCtx, args: UpdateArgs) -> dict[str, bool]:
 
 
 class JoinArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"slug": "adas-studio"}]})
+
     organizationId: OrganizationId | None = None
     slug: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
 
@@ -134,6 +142,10 @@ def join(ctx: ActionCtx, args: JoinArgs) -> dict[str, str]:
 
 
 class InviteArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"email": "grace@example.com", "role": "org_user"}]}
+    )
+
     email: Email
     role: InvitableRole = "org_user"
 
@@ -180,6 +192,10 @@ def invite(ctx: ActionCtx, args: InviteArgs) -> dict[str, bool]:
 
 
 class AcceptArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"token": "an-invitation-token-from-the-email-link-0123"}]}
+    )
+
     token: Annotated[StrictStr, Field(min_length=20, max_length=200)]
 
 
@@ -246,6 +262,10 @@ def _owners_left(db: DatabaseWriter, org_id: str, without: str) -> int:
 
 
 class ChangeRoleArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8S", "role": "customer"}]}
+    )
+
     userId: UserId
     role: InvitableRole
 
@@ -273,6 +293,8 @@ def change_role(ctx: ActionCtx, args: ChangeRoleArgs) -> dict[str, bool]:
 
 
 class RemoveArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8S"}]})
+
     userId: UserId
 
 
@@ -297,6 +319,10 @@ def remove_member(ctx: ActionCtx, args: RemoveArgs) -> dict[str, bool]:
 
 
 class SwitchArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"organizationId": "org_01JD8Z6V7Q3M0N2W5X9Y4K1T8S"}]}
+    )
+
     organizationId: OrganizationId
 
 
@@ -343,6 +369,17 @@ SESSION_RESWEEP_SECONDS = 10
 
 
 class MemberSessionsArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "organizationId": "org_01JD8Z6V7Q3M0N2W5X9Y4K1T8S",
+                    "userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8S",
+                }
+            ]
+        }
+    )
+
     organizationId: OrganizationId
     userId: UserId
 

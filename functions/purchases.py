@@ -17,11 +17,12 @@ import time
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from ontology.data.fields import EntityId
 from ontology.errors import CODE_OF_NAME, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx
+from ontology.runtime.examples import OTHER_ENTITY_ID
 from ontology.runtime.functions import action, mutation
 from ontology.runtime.registry import Args
 from ontology.services import purchases
@@ -34,6 +35,8 @@ BUDGET_SECONDS = 35
 
 
 class StepArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"purchaseId": OTHER_ENTITY_ID}]})
+
     purchaseId: EntityId
 
 
@@ -50,6 +53,12 @@ def charge(ctx: ActionCtx, args: StepArgs) -> dict[str, str]:
 
 
 class AwaitArgs(StepArgs):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"purchaseId": OTHER_ENTITY_ID, "taskToken": "<the waiting task's token>"}]
+        }
+    )
+
     taskToken: Annotated[StrictStr, Field(min_length=1, max_length=2_000)]
 
 
@@ -98,6 +107,20 @@ class Failure(Args):
 
 
 class FinaliseArgs(StepArgs):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "purchaseId": OTHER_ENTITY_ID,
+                    "error": {
+                        "Error": "PaymentFailedError",
+                        "Cause": '{"errorMessage":"Your card was declined."}',
+                    },
+                }
+            ]
+        }
+    )
+
     error: Failure | None = None
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from ontology.runtime.context import MutationCtx, QueryCtx
+from ontology.runtime.examples import FIRST_PAGE
 from ontology.runtime.functions import mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import Page, PaginationOpts, Result, SuccessResult
@@ -41,6 +42,10 @@ def _public(job: dict[str, Any]) -> dict[str, Any]:
 
 
 class ListArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"state": "pending", "paginationOpts": FIRST_PAGE}]}
+    )
+
     state: JobState | None = None
     paginationOpts: PaginationOpts
 
@@ -65,6 +70,8 @@ def list_jobs(ctx: QueryCtx, args: ListArgs) -> dict[str, Any]:
 
 
 class CancelArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"jobId": "job_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"}]})
+
     jobId: Annotated[StrictStr, Field(pattern=r"^job_[0-9A-HJKMNP-TV-Z]{26}$")]
 
 

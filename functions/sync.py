@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from ontology.sync.http import handle_convex_http
-from ontology.sync.socket import connect_handler as connect
-from ontology.sync.socket import disconnect_handler as disconnect
-from ontology.sync.socket import invalidate_handler as invalidate
-from ontology.sync.socket import keepalive_handler as keepalive
-from ontology.sync.socket import message_handler as message
-from ontology.sync.socket import worker_handler as worker
+from ontology.sync.invalidator import invalidate_handler as invalidate
+from ontology.sync.websocket import connect_handler as connect
+from ontology.sync.websocket import disconnect_handler as disconnect
+from ontology.sync.websocket import keepalive_handler as keepalive
+from ontology.sync.websocket import message_handler as message
+from ontology.sync.websocket import worker_handler as worker
 
 __all__ = ["connect", "disconnect", "http", "invalidate", "keepalive", "message", "worker"]
 

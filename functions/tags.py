@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from ontology.data.fields import EntityId
 from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import MutationCtx, QueryCtx
+from ontology.runtime.examples import ENTITY_ID, FIRST_PAGE
 from ontology.runtime.functions import mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import Page, PaginationOpts, SuccessResult, TagOut, id_result
@@ -19,6 +20,10 @@ Value = Annotated[StrictStr, Field(max_length=512)]
 
 
 class TagArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"entityId": ENTITY_ID, "key": "skill", "value": "math"}]}
+    )
+
     entityId: EntityId
     key: Key
     value: Value
@@ -61,6 +66,10 @@ def remove(ctx: MutationCtx, args: TagArgs) -> dict[str, bool]:
 
 
 class ListArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"key": "skill", "value": "math", "paginationOpts": FIRST_PAGE}]}
+    )
+
     entityId: EntityId | None = None
     key: Key | None = None
     value: Value | None = None

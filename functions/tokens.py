@@ -13,7 +13,7 @@ import json
 import logging
 from typing import Annotated, Any
 
-from pydantic import Field, StrictFloat, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from ontology.auth.identity import Identity
 from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
@@ -30,6 +30,7 @@ from ontology.errors import (
     ValidationError,
 )
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
+from ontology.runtime.examples import ENTITY_ID, OTHER_ENTITY_ID
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import EntityOut, Result, SuccessResult, id_result
@@ -52,6 +53,8 @@ IdempotencyKey = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.:-]{1,255}$")
 
 
 class GetArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": ENTITY_ID}]})
+
     id: EntityId
 
 
@@ -69,6 +72,8 @@ class Balance(Result):
 
 
 class GetBalanceArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"tokenId": ENTITY_ID}]})
+
     tokenId: EntityId
 
 
@@ -87,6 +92,8 @@ class Holding(Result):
 
 
 class GetUserHoldingsArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"userId": ENTITY_ID}]})
+
     userId: EntityId
 
 
@@ -112,6 +119,20 @@ Image = Annotated[StrictStr, Field(pattern=r"^(https://\S{1,1990}|sto_[0-9A-HJKM
 
 
 class CreateArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "creatorId": ENTITY_ID,
+                    "name": "Ada Coin",
+                    "symbol": "ADA",
+                    "priceUsd": 0.5,
+                    "totalSupply": 1000000,
+                }
+            ]
+        }
+    )
+
     creatorId: EntityId
     name: Annotated[StrictStr, Field(min_length=1, max_length=64)]
     symbol: Annotated[StrictStr, Field(pattern=r"^[A-Z0-9]{1,11}$")]
@@ -341,6 +362,12 @@ def _record_token(
 
 
 class UpdateArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"id": ENTITY_ID, "description": "Backstage passes and early access."}]
+        }
+    )
+
     id: EntityId
     #: a new description or image (an empty description removes it)
     description: Description | None = None
@@ -381,6 +408,19 @@ def update(ctx: MutationCtx, args: UpdateArgs) -> dict[str, bool]:
 
 
 class PurchaseArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "tokenId": ENTITY_ID,
+                    "amount": 100,
+                    "paymentMethodId": "pm_card_visa",
+                    "idempotencyKey": "checkout-7f3a9c",
+                }
+            ]
+        }
+    )
+
     tokenId: EntityId
     amount: Annotated[StrictInt, Field(ge=1, le=10**12)]
     paymentMethodId: Annotated[StrictStr, Field(pattern=r"^pm_[A-Za-z0-9_]{1,250}$")] | None = None
@@ -412,6 +452,8 @@ def purchase(ctx: MutationCtx, args: PurchaseArgs) -> dict[str, str]:
 
 
 class StartPurchaseArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"purchaseId": OTHER_ENTITY_ID}]})
+
     purchaseId: EntityId
 
 
@@ -561,6 +603,8 @@ def _start_saga(purchase_id: str, organization_id: str) -> None:
 
 
 class GetPurchaseArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"purchaseId": OTHER_ENTITY_ID}]})
+
     purchaseId: EntityId
 
 
@@ -610,6 +654,10 @@ def get_purchase(ctx: QueryCtx, args: GetPurchaseArgs) -> dict[str, Any] | None:
 
 
 class TransferArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"tokenId": ENTITY_ID, "toEntityId": OTHER_ENTITY_ID, "amount": 10}]}
+    )
+
     tokenId: EntityId
     toEntityId: EntityId
     amount: Annotated[StrictInt, Field(ge=1, le=10**15)]

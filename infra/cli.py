@@ -1,6 +1,8 @@
 """``one``: the platform's command line.
 
 one dev                                   start the local stack (same as `make dev`)
+one functions [--json]                    the function catalogue: path, kind, route, who may call,
+                                          and (--json) an example of its arguments
 one run creators:get '{"id": "ent_…"}'    call a function on the running stack, as the developer
 one session                               print the development session token
 """
@@ -61,6 +63,31 @@ def _get(path: str, url: str | None) -> Any:
     return httpx.get(f"{base}{path}", timeout=30).json()
 
 
+def catalogue() -> list[dict[str, Any]]:
+    """Every function the code root holds (the registry, found by walking functions/), in the
+    catalogue's order, with an example of its arguments."""
+    from ontology.runtime.registry import load_all
+
+    rows = []
+    for path, fn in load_all().items():
+        spec = fn.spec
+        route = None if spec.route is None else f"{spec.method} {spec.route}"
+        rows.append(
+            {"path": path, "kind": spec.kind, "route": route, "auth": spec.auth, "example": spec.example}
+        )
+    return rows
+
+
+def list_functions(as_json: bool) -> int:
+    rows = catalogue()
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    for row in rows:
+        print(f"{row['path']:<42} {row['kind']:<9} {row['auth']:<15} {row['route'] or 'internal'}")
+    return 0
+
+
 def cron_run(name: str, url: str | None) -> int:
     import httpx
 
@@ -90,6 +117,10 @@ def _main(argv: list[str] | None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("dev", help="start the local stack")
+    p_functions = sub.add_parser("functions", help="list the functions (no stack needed)")
+    p_functions.add_argument(
+        "--json", action="store_true", help="as JSON, with an example of each one's arguments"
+    )
     p_run = sub.add_parser("run", help="call a function on the running local stack")
     p_run.add_argument("path", help="module:function, e.g. creators:get")
     p_run.add_argument("args", nargs="?", default="{}", help="JSON object of arguments")
@@ -106,6 +137,8 @@ def _main(argv: list[str] | None) -> int:
         from infra.local.__main__ import main as dev_main
 
         return dev_main([])
+    if ns.command == "functions":
+        return list_functions(ns.json)
     if ns.command == "run":
         return run(ns.path, ns.args, ns.url)
     if ns.command == "cron":

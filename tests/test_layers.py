@@ -1,4 +1,5 @@
-"""The layer's folders are its architecture: no import circles, and no part importing a higher one.
+"""The layer's folders are its architecture: no import circles, and no part importing a higher one;
+and the function modules stand on the layer alone, never on each other.
 
 Every ``import`` in the layer counts, at the top of a module or inside a function (a lazy import is
 still a dependency); only imports under ``if TYPE_CHECKING:`` do not, since they never run.
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 LAYER = Path(__file__).resolve().parent.parent / "layers" / "ontology" / "ontology"
+FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
 
 #: Each part and the parts it may import. The cross-cutting modules at the top of the package
 #: (errors, settings, aws clients, secrets, the HTTP client) are the floor every part stands on.
@@ -131,10 +133,61 @@ def test_provider_sdks_stay_in_their_providers(module: str) -> None:
 
 def test_the_checker_sees_a_circle_and_a_wrong_floor() -> None:
     # The rules above would catch what they are for: a lazy import counts as an edge...
-    deps, _ = _imports("ontology.data.store")
+    deps, _ = _imports("ontology.data.dynamodb")
     assert "ontology.data.models" in deps  # store imports models inside a function
     # ...a typing-only import does not...
     assert "ontology.data.db" not in GRAPH["ontology.data.query"]
     # ...and the floors are as declared.
     assert _part("ontology.errors") == "core" and _part("ontology.auth.app") == "auth"
     assert "runtime" not in MAY_IMPORT["data"] and "services" not in MAY_IMPORT["runtime"]
+
+
+#: The code root's top-level names: its modules and its packages (in Lambda they are top-level).
+CODE_MODULES = {
+    p.stem if p.is_file() else p.name
+    for p in FUNCTIONS.iterdir()
+    if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
+}
+
+
+def _function_imports(source: str) -> list[str]:
+    """The imports of a function module that reach another module of ``functions/``."""
+    wrong = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = ["." * node.level + (node.module or "")]
+        else:
+            continue
+        for name in names:
+            root = name.split(".")[0]
+            if name.startswith(".") or root == "functions" or root in CODE_MODULES:
+                wrong.append(f"line {node.lineno}: {name}")
+    return wrong
+
+
+@pytest.mark.parametrize("path", sorted(FUNCTIONS.rglob("*.py")), ids=lambda p: str(p.relative_to(FUNCTIONS)))
+def test_no_function_module_imports_another(path: Path) -> None:
+    """What two function modules share lives in ``ontology.services``: a function module imports the
+    layer, never another module of ``functions/`` (nor a sibling in its own package), so each
+    namespace loads alone and mypy, ruff and these rules see every dependency."""
+    assert not _function_imports(path.read_text())
+
+
+def test_the_function_rule_sees_every_way_of_reaching_another_module() -> None:
+    assert {"clones", "knowledge", "creators"} <= CODE_MODULES and "__init__" not in CODE_MODULES
+    source = (
+        "from functions.knowledge import chunk_text\n"
+        "import knowledge\n"
+        "from . import training\n"
+        "def f():\n"
+        "    from clones.chat import chat\n"
+        "from ontology.services import knowledge as shared\n"
+    )
+    assert [w.split(": ")[1] for w in _function_imports(source)] == [
+        "functions.knowledge",
+        "knowledge",
+        ".",
+        "clones.chat",
+    ]

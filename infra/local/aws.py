@@ -15,7 +15,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from infra.template import load_template
+from infra.template.document import load_template
 
 MOTO_LOCK = threading.RLock()
 _installed = False

@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import io
 import json
+import os
 import re
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from infra import ROOT
-from infra.template import SECRET_PARAMETERS, load_template
+from infra.template.document import load_template
+from infra.template.parameters import SECRET_PARAMETERS
 from ontology.public_url import LOCAL_PUBLIC_URL
 
 ARTIFACT_BUCKET = "one-local-artifacts"
@@ -93,6 +96,51 @@ def translate(template: dict[str, Any], parameters: dict[str, str] | None = None
 
     translated: dict[str, Any] = transform(template, parameters or {}, _NoAwsPolicyLoader())
     return translated
+
+
+#: Translations already made, by what they were made from (``.one/cache``; ``make clean`` empties it).
+TRANSLATIONS = ROOT / ".one" / "cache" / "sam"
+
+
+def _placeholder(kind: str, name: str) -> str:
+    # letters and digits only: valid wherever a name, an id or a piece of an ARN may stand
+    return f"one0{kind}0{name}0end"
+
+
+def translate_cached(
+    template: dict[str, Any],
+    made: dict[str, str],
+    parameters: dict[str, str],
+    cache: Path | None = TRANSLATIONS,
+) -> dict[str, Any]:
+    """``translate(without(template, made), parameters)``, made once per template: what changes from
+    one stack to the next (the ids of the resources made outside CloudFormation, the parameters'
+    values, such as the public URL with its port) is translated as placeholders, the translation kept
+    under ``cache`` by a hash of its input and aws-sam-translator's version, and the values put in.
+    The SAM transform takes seconds; the local stack starts once per test module."""
+    from importlib.metadata import version
+
+    made_marks = {logical: _placeholder("made", logical) for logical in made}
+    param_marks = {name: _placeholder("param", name) for name in parameters}
+    source = without(template, made_marks)
+    key = hashlib.sha256(
+        json.dumps([source, sorted(param_marks), version("aws-sam-translator")], sort_keys=True).encode()
+    ).hexdigest()
+    path = cache / f"{key}.json" if cache is not None else None
+    if path is not None and path.exists():
+        text = path.read_text()
+    else:
+        text = json.dumps(translate(source, param_marks))
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(text)
+            os.replace(partial, path)  # whole or not at all, whoever else writes it
+    for logical, mark in made_marks.items():
+        text = text.replace(mark, json.dumps(made[logical])[1:-1])
+    for name, mark in param_marks.items():
+        text = text.replace(mark, json.dumps(parameters[name])[1:-1])
+    return dict(json.loads(text))
 
 
 def without(template: dict[str, Any], made: dict[str, str]) -> dict[str, Any]:
@@ -227,7 +275,7 @@ def stand_up(
     except cloudformation.exceptions.ClientError:
         existing = []
     if not existing or existing[0]["StackStatus"].endswith("FAILED"):
-        cfn = translate(with_s3_code(without(template, made), s3), values)
+        cfn = translate_cached(with_s3_code(template, s3), made, values)
         cloudformation.create_stack(
             StackName=stack_name,
             TemplateBody=json.dumps(cfn),

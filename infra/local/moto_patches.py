@@ -61,10 +61,43 @@ def _parse_json_templates_as_json() -> None:
     Stack.parse_template = staticmethod(parse_template)  # type: ignore[method-assign]
 
 
+def _remember_endpoint_prefixes() -> None:
+    """botocore's ``get_available_regions`` reads the service's whole model for its endpoint prefix,
+    on every call, with a new session each time: moto's EC2 asks three times (once per partition)
+    as moto's CloudFormation imports it, three reads of EC2's model, about a second. Each prefix is
+    read once per process; the regions are still botocore's answer."""
+    import botocore.session
+    from botocore.exceptions import UnknownServiceError
+
+    own = botocore.session.Session.get_available_regions
+    if hasattr(own, "__wrapped__"):
+        return
+    prefixes: dict[str, str] = {}
+
+    def get_available_regions(
+        self: Any, service_name: str, partition_name: str = "aws", allow_non_regional: bool = False
+    ) -> list[str]:
+        if service_name not in prefixes:
+            try:
+                metadata = self.get_service_data(service_name)["metadata"]
+            except UnknownServiceError:
+                return []
+            prefixes[service_name] = metadata.get("endpointPrefix", service_name)
+        resolver = self._get_internal_component("endpoint_resolver")
+        regions: list[str] = resolver.get_available_endpoints(
+            prefixes[service_name], partition_name, allow_non_regional
+        )
+        return regions
+
+    get_available_regions.__wrapped__ = own  # type: ignore[attr-defined]
+    botocore.session.Session.get_available_regions = get_available_regions
+
+
 def install_moto_patches() -> None:
     global _installed  # noqa: PLW0603
     if _installed:
         return
+    _remember_endpoint_prefixes()
     from moto.dynamodb.models import DynamoDBBackend
 
     from infra.local import gsi_lag, query_index, vectors, wake

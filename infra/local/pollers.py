@@ -687,9 +687,9 @@ def dead_letter_queues(template: dict[str, Any], physical: dict[str, str]) -> di
 def cron_events(template: dict[str, Any]) -> list[tuple[str, str, Any]]:
     """(function logical id, cron name, CronJob) for every Schedule event of the template."""
     from ontology.runtime.crons import REGISTERED
-    from ontology.runtime.registry import _import_module
+    from ontology.runtime.registry import code_module
 
-    _import_module("crons")
+    code_module("crons")
     by_expression = {(j.expression, f"cron: {j.name}"): j for j in REGISTERED.jobs.values()}
     out = []
     for logical_id, res in template["Resources"].items():

@@ -24,7 +24,7 @@ from typing import Any
 from unittest import mock
 
 from infra.local.serving import free_port, serve, start_localstripe
-from infra.template import load_template
+from infra.template.document import load_template
 from ontology.services.purchases import execution_arn
 
 STRIPE_KEY = "sk_test_rig"
@@ -160,8 +160,8 @@ def saga_rig(state_dir: Path, *, retry_scale: float = 1.0, table_name: str = "on
     from infra.local.runner import LambdaRunner, install_moto_lambda
     from infra.local.stepfunctions import create_state_machines
     from ontology.aws import reset_clients
+    from ontology.data.dynamodb import reset_default_store
     from ontology.data.models import configure_models
-    from ontology.data.store import reset_default_store
     from ontology.providers.chain import Web3Chain, set_chain
     from ontology.providers.payments import StripePayments, set_payments
     from ontology.settings import configure

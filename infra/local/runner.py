@@ -34,7 +34,7 @@ from typing import Any
 from infra.local import memory
 from infra.local.aws import MOTO_LOCK, released
 from infra.local.credentials import FunctionRoles, acting_as
-from infra.template import load_template
+from infra.template.document import load_template
 
 log = logging.getLogger("one.local")
 

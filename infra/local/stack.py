@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import ROOT
-from infra.template import load_template
+from infra.template.document import load_template
 
 log = logging.getLogger("one.local")
 
@@ -245,7 +245,7 @@ class LocalStack:
         )
         for poller, wait, channel in pollers:
             self._spawn(self._loop(poller.poll_once, wait, channel))
-        from infra.template import dead_letter_queues as alarmed_queues
+        from infra.template.observability import dead_letter_queues as alarmed_queues
 
         # what the template's alarms watch: a message in one of these is a failure given up on
         self.dead_letters = {
@@ -295,7 +295,7 @@ class LocalStack:
         table in infra/environment.py says what each does here): plain ones in the environment,
         secrets returned (key in the deployment's secret → value) to go into the stack's secret."""
         from infra.environment import LOCALLY_USED, REFERENCE_VARIABLES, read_env
-        from infra.template import SECRET_PARAMETERS
+        from infra.template.parameters import SECRET_PARAMETERS
 
         found = read_env(self.env_file)
         secrets: dict[str, str] = {}
@@ -310,7 +310,7 @@ class LocalStack:
 
     def _configure_functions(self, template: dict[str, Any], secrets: dict[str, str]) -> None:
         """The environment the template gives every function, resolved against this stack."""
-        from infra.template import SECRET_PARAMETERS
+        from infra.template.parameters import SECRET_PARAMETERS
 
         env = template["Globals"]["Function"]["Environment"]["Variables"]
         parameters = {
@@ -379,9 +379,9 @@ class LocalStack:
 
         from infra.local.credentials import ActingCredentials
         from ontology.aws import use_credentials
+        from ontology.data.dynamodb import reset_default_store
         from ontology.data.models import configure_models
         from ontology.data.storage import reset_client
-        from ontology.data.store import reset_default_store
         from ontology.settings import configure
         from ontology.sync import push
 
@@ -597,7 +597,7 @@ class LocalStack:
 
         from infra.local.pollers import dead_letter_queues
         from infra.local.runner import send_to_dead_letter_queue
-        from infra.template import load_template
+        from infra.template.document import load_template
 
         url = dead_letter_queues(load_template(), self.physical).get(logical_id)
         if not url:

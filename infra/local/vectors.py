@@ -302,7 +302,7 @@ def local_vectors(dimensions: int, stack_name: str) -> Any:
     bucket and indexes made with ``dimensions``, and the platform pointed at them until the block ends."""
     import boto3
 
-    from infra.template import load_template
+    from infra.template.document import load_template
     from ontology.aws import reset_clients
     from ontology.settings import configure
 

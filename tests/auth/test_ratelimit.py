@@ -116,7 +116,7 @@ def test_the_function_call_limit_setting() -> None:
 
 
 def test_a_fixed_window_counted_in_the_table(table: str) -> None:
-    from ontology.data.store import default_store
+    from ontology.data.dynamodb import default_store
 
     rule = Rule(10, 3)
     assert [ratelimit.hit("auth", "k", rule, "slow down", now=1003.5) for _ in range(3)] == [1, 2, 3]
@@ -138,7 +138,7 @@ def test_backoff_waits_double_from_the_free_failures_on() -> None:
 def test_backoff_forgets_failures_after_its_memory_though_ttl_has_not_deleted_them(table: str) -> None:
     """DynamoDB's TTL deletes an expired item days later, not at its expiry: failures older than the
     policy's memory are forgotten by the read itself, and counting starts again."""
-    from ontology.data.store import default_store
+    from ontology.data.dynamodb import default_store
 
     policy = ratelimit.Backoff(free=10, base=60, cap=3600, memory=100)
     for i in range(4):  # four failures in a row, 10 s apart

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from ontology import InsufficientTokensError, run_mutation, run_query
-from ontology.data.store import default_store
+from ontology.data.dynamodb import default_store
 from ontology.data.transaction import _doc_attrs
 from tests.data.helpers import ORG, entity
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ontology import UpstreamError, run_mutation, run_query
-from ontology.data.store import default_store
+from ontology.data.dynamodb import default_store
 from tests.data.helpers import ORG, entity
 
 BATCH = 4

@@ -11,8 +11,8 @@ import pytest
 
 from ontology import run_mutation, run_query
 from ontology.data.db import DatabaseReader
+from ontology.data.dynamodb import default_store
 from ontology.data.keys import DOC_SK
-from ontology.data.store import default_store
 from ontology.data.tracking import recording, recording_writes
 from ontology.data.visibility import Sight, Viewer
 from tests.data.helpers import ORG, OTHER_ORG, connection, creator, entity
@@ -104,7 +104,7 @@ def _conversations(n: int, per: int) -> tuple[list[str], list[str]]:
 
 
 def _requests(fn: Any) -> tuple[Any, list[str]]:
-    from ontology.data.store import add_listener, remove_listener
+    from ontology.data.dynamodb import add_listener, remove_listener
     from tests.conftest import RequestCounter
 
     counter = RequestCounter()

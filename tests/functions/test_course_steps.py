@@ -20,6 +20,10 @@ DIMS = 16
 LESSONS = 12
 #: outline, the lessons, the publishing steps (two lessons each), the course's own
 STEPS = 1 + LESSONS + LESSONS // 2 + 1
+#: The tests that fail or kill every step in turn, each kind of step (outline, lesson, publishing
+#: pair, the course's own) on a shorter course: every step's fault repeats the steps before it.
+SHORT = 4
+SHORT_STEPS = 1 + SHORT + SHORT // 2 + 1
 
 
 class _AI(LocalAI):
@@ -114,23 +118,23 @@ def _course_docs(course_id: str) -> dict[str, int]:
     return run_query(body, org=ORG)
 
 
-def _assert_complete(course_id: str) -> None:
+def _assert_complete(course_id: str, lessons: int = LESSONS) -> None:
     course = run_as_owner("courses:get", {"courseId": course_id})
     assert course["status"] == "published" and course["generation"]["state"] == "complete"
-    assert [lesson["lessonIndex"] for lesson in course["lessonList"]] == list(range(1, LESSONS + 1))
+    assert [lesson["lessonIndex"] for lesson in course["lessonList"]] == list(range(1, lessons + 1))
     docs = _course_docs(course_id)
-    assert docs["lessons"] == LESSONS and docs["contents"] == 3 * LESSONS and docs["published"] == 4 * LESSONS
-    assert docs["generated"] == LESSONS and docs["created"] == 1 and docs["tags"] >= 4
+    assert docs["lessons"] == lessons and docs["contents"] == 3 * lessons and docs["published"] == 4 * lessons
+    assert docs["generated"] == lessons and docs["created"] == 1 and docs["tags"] >= 4
 
 
-def _assert_failed_not_half_complete(course_id: str, step: int) -> None:
+def _assert_failed_not_half_complete(course_id: str, step: int, lessons: int = LESSONS) -> None:
     course = run_as_owner("courses:get", {"courseId": course_id})
     assert course["status"] == "draft", "a failed course never looks complete"
     assert course["generation"]["state"] == "failed" and course["generation"]["step"] == step
     assert course["generation"]["reason"]
     docs = _course_docs(course_id)
     assert docs["created"] == 0 and docs["tags"] == 0
-    assert docs["lessons"] == min(max(step - 1, 0), LESSONS) and docs["contents"] == 3 * docs["lessons"]
+    assert docs["lessons"] == min(max(step - 1, 0), lessons) and docs["contents"] == 3 * docs["lessons"]
     assert docs["generated"] == docs["lessons"]  # each lesson whole: its content and its event with it
 
 
@@ -176,22 +180,22 @@ def test_the_model_failing_at_each_step_fails_the_course_and_asking_again_resume
     args = {
         "creatorId": creator,
         "topic": "Sourdough baking",
-        "lessons": LESSONS,
+        "lessons": SHORT,
         "idempotencyKey": f"course-{how}",
     }
     ai.how = how
     ai.fail_at = {ai.structured + 1}
     course = run_as_owner("courses:generate", args)["courseId"]
-    for step in range(LESSONS + 1):
+    for step in range(SHORT + 1):
         _run_due()
-        _assert_failed_not_half_complete(course, step)
+        _assert_failed_not_half_complete(course, step, SHORT)
         reason = run_as_owner("courses:get", {"courseId": course})["generation"]["reason"]
         assert reason.startswith("UPSTREAM_ERROR") and ("schema" in reason) == (how == "malformed")
         ai.fail_at = {ai.structured + 2}  # this step again succeeds, the next one fails
         again = run_as_owner("courses:generate", args)
         assert again == {"courseId": course, "status": "draft", "generation": "resumed", "created": False}
     _run_due()
-    _assert_complete(course)
+    _assert_complete(course, SHORT)
     assert run_as_owner("courses:generate", args)["generation"] == "complete"
 
 
@@ -203,11 +207,11 @@ def test_a_step_dying_after_each_commit_is_failed_by_its_watchdog(ai: _AI) -> No
     args = {
         "creatorId": creator,
         "topic": "Sourdough baking",
-        "lessons": LESSONS,
+        "lessons": SHORT,
         "idempotencyKey": "course-crash",
     }
     course = run_as_owner("courses:generate", args)["courseId"]
-    for step in range(STEPS - 1):
+    for step in range(SHORT_STEPS - 1):
         _run_due(lose_after=step)
         stalled = run_as_owner("courses:get", {"courseId": course})
         assert stalled["status"] == "draft" and stalled["generation"]["state"] in ("outlining", "writing")
@@ -221,7 +225,7 @@ def test_a_step_dying_after_each_commit_is_failed_by_its_watchdog(ai: _AI) -> No
         assert _course_docs(course)["created"] == 0
         assert run_as_owner("courses:generate", args)["generation"] == "resumed"
     _run_due()
-    _assert_complete(course)
+    _assert_complete(course, SHORT)
 
 
 def test_bad_input(ai: _AI) -> None:

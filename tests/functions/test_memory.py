@@ -13,7 +13,7 @@ import pytest
 
 from infra.local.memory import MB, OutOfMemoryError, peaks
 from infra.local.runner import FunctionDef, LambdaRunner
-from infra.template import load_template
+from infra.template.document import load_template
 
 pytestmark = pytest.mark.aws_strict
 
@@ -123,7 +123,7 @@ def test_clone_voice_holds_a_sample_at_a_time_not_all_of_them(
     storage = Storage(ORG)
     samples = [storage.put(_sample(i, size), content_type="audio/wav") for i in range(count)]
     runner = LambdaRunner(load_template())
-    logical = next(k for k, d in runner.defs.items() if d.handler == "clones.clone_voice")
+    logical = next(k for k, d in runner.defs.items() if d.handler == "clones.voice.clone_voice")
     strict_mode("memory", memory_baseline_mb=64)
     owner = {"userId": "usr_test", "organizationId": ORG, "role": "org_owner"}
     voiced = runner.invoke(logical, {"creatorId": made["creatorId"], "audioSamples": samples, "_auth": owner})

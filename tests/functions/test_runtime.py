@@ -112,9 +112,9 @@ def test_run_kinds_are_checked(alice) -> None:
 def test_internal_functions_have_no_route_and_stay_out_of_the_catalogue() -> None:
     spec = rt_insert_twice_then_fail.spec
     assert spec.internal and spec.route is None
-    from infra.template import _function
+    from infra.template.functions import function_resource
 
-    assert "Events" not in _function(spec)["Properties"]
+    assert "Events" not in function_resource(spec)["Properties"]
     assert "test_runtime:rt_insert" in REGISTRY
     assert all(not p.startswith("test_runtime:") for p in load_all())
 

@@ -320,3 +320,28 @@ def test_strict_vector_search_misses_some_neighbours_the_same_way_each_time(
     with pytest.raises(ClientError) as refused:
         client.query_vectors(indexArn=arn, queryVector={"float32": rows[0]}, topK=101)
     assert refused.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_remembered_endpoint_prefixes_give_botocores_regions() -> None:
+    """The local stack reads each service's endpoint prefix once per process: every partition's
+    regions, a global service's and an unknown service's answer are still botocore's own."""
+    import botocore.session
+
+    from infra.local.moto_patches import install_moto_patches
+
+    install_moto_patches()
+    botocore_own = botocore.session.Session.get_available_regions.__wrapped__  # type: ignore[attr-defined]
+    for service, partition, non_regional in [
+        ("ec2", "aws", False),
+        ("ec2", "aws-cn", False),
+        ("ec2", "aws-us-gov", False),
+        ("s3", "aws", False),
+        ("iam", "aws", True),
+        ("no-such-service", "aws", False),
+    ]:
+        session = botocore.session.Session()
+        expected = botocore_own(session, service, partition_name=partition, allow_non_regional=non_regional)
+        got = session.get_available_regions(
+            service, partition_name=partition, allow_non_regional=non_regional
+        )
+        assert got == expected and (got or service == "no-such-service"), service

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from infra import environment
-from infra.template import build_template
+from infra.template.builder import build_template
 from tests.conftest import ROOT
 
 

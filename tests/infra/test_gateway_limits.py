@@ -125,7 +125,8 @@ def test_without_stage_limits_the_accounts_apply() -> None:
 
 
 def test_both_apis_stages_throttle_as_the_template_says() -> None:
-    from infra.template import API_BURST_LIMIT, API_RATE_LIMIT, load_template
+    from infra.template.base import API_BURST_LIMIT, API_RATE_LIMIT
+    from infra.template.document import load_template
 
     resources = load_template()["Resources"]
     account, stage = throttles(resources["HttpApi"]["Properties"])

@@ -101,7 +101,7 @@ def stream(aws: None) -> Iterator[Any]:
 def _mapping(target: str, **changes: Any) -> Any:
     """The template's own settings for a stream mapping (the dispatcher's), on ``target``."""
     from infra.local.pollers import stream_mappings
-    from infra.template import load_template
+    from infra.template.document import load_template
 
     (dispatcher,) = [m for m in stream_mappings(load_template()) if m.target == "SchedulerDispatcherFunction"]
     arn = f"arn:aws:lambda:us-east-1:123456789012:function:{target}"

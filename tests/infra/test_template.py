@@ -13,12 +13,24 @@ import pytest
 from infra import docs, template
 from ontology.data.models import GSI_COUNT, Item
 from ontology.data.schema import TABLES
-from ontology.runtime.registry import load_all
+from ontology.runtime.registry import function_name, load_all
 from tests.conftest import ROOT
 
 
 def test_committed_template_is_what_the_declarations_generate() -> None:
     assert (ROOT / "template.yaml").read_text() == template.render(), "run `make template` and commit"
+
+
+def test_every_function_is_deployed_under_the_name_the_runtime_invokes() -> None:
+    # the scheduler's runner and Convex's calls invoke registry.function_name(path, ONE_FUNCTION_PREFIX)
+    tpl = template.load_template()
+    prefix = tpl["Globals"]["Function"]["Environment"]["Variables"]["ONE_FUNCTION_PREFIX"]["Fn::Sub"]
+    assert prefix == "${AWS::StackName}-"
+    resources = tpl["Resources"]
+    for fn in load_all().values():
+        deployed = resources[fn.spec.logical_id]["Properties"]["FunctionName"]["Fn::Sub"]
+        assert deployed == function_name(fn.spec.path, prefix), fn.spec.path
+    assert function_name("creators:get_with_content", "one-dev-") == "one-dev-creators-get-with-content"
 
 
 def test_template_table_agrees_with_the_pynamodb_model() -> None:
@@ -197,7 +209,7 @@ def test_samconfig_has_dev_and_prod() -> None:
 def test_template_stands_up_in_moto_cloudformation(aws: None) -> None:
     import boto3
 
-    from infra.local.cloudformation import stand_up, translate, with_s3_code
+    from infra.local.cloudformation import stand_up, translate_cached, with_s3_code
     from ontology.runtime.registry import load_all
 
     cf, s3 = boto3.client("cloudformation"), boto3.client("s3")
@@ -215,8 +227,44 @@ def test_template_stands_up_in_moto_cloudformation(aws: None) -> None:
         assert functions[name]["Handler"] == fn.spec.handler
         assert functions[name]["Runtime"] == "python3.11"
     # After the SAM transform, the stack stays well within CloudFormation's 500 resources.
-    cfn = translate(with_s3_code(template.load_template(), s3), {"CursorSecret": "x" * 32})
+    cfn = translate_cached(with_s3_code(template.load_template(), s3), {}, {"CursorSecret": "x" * 32})
     assert len(cfn["Resources"]) <= 400, len(cfn["Resources"])
+
+
+def test_a_kept_translation_is_the_translation_of_its_values(aws: None, tmp_path: Path) -> None:
+    """The local stack translates the template once, with placeholders for what differs from one
+    start to the next, and puts the values in: exactly what translating with the values gives."""
+    import boto3
+
+    from infra.local.cloudformation import (
+        LOCAL_PARAMETER_VALUES,
+        LOCAL_SECRET_VALUES,
+        translate,
+        translate_cached,
+        with_s3_code,
+        without,
+    )
+
+    source = with_s3_code(template.load_template(), boto3.client("s3"))
+    outside = {"AWS::SecretsManager::Secret", "AWS::Scheduler::ScheduleGroup", "AWS::ApiGatewayV2::Api"}
+    made = {
+        logical: f"arn:aws:made:us-east-1:123456789012:{logical.lower()}/a1b2c3"
+        for logical, r in source["Resources"].items()
+        if r["Type"] in outside or r["Type"].startswith("AWS::S3Vectors::")
+    }
+    assert {"SyncApi", "AppSecrets", "JobsScheduleGroup"} <= set(made), sorted(made)
+    values = {**LOCAL_SECRET_VALUES, **LOCAL_PARAMETER_VALUES, "AuthBaseUrl": "http://127.0.0.1:54321"}
+    expected = translate(without(source, made), values)
+    assert translate_cached(source, made, values, cache=tmp_path) == expected
+    assert len(list(tmp_path.iterdir())) == 1
+    # kept: the next start, with other values, reads it back
+    other = {**values, "AuthBaseUrl": "https://one.example.com"}
+    again = translate_cached(
+        source, {k: v.replace("a1b2c3", "d4e5f6") for k, v in made.items()}, other, tmp_path
+    )
+    assert len(list(tmp_path.iterdir())) == 1
+    assert "d4e5f6" in json.dumps(again) and "a1b2c3" not in json.dumps(again)
+    assert "one0made0" not in json.dumps(again) and "one0param0" not in json.dumps(again)
 
 
 def test_moto_lambda_invokes_run_our_handlers_in_process(aws: None) -> None:
@@ -373,51 +421,6 @@ def test_sam_build_compiles_functions_to_bytecode_the_runtime_loads_as_is(tmp_pa
     assert sources == compiled and "creators" in sources
     header = (tmp_path / "__pycache__" / "creators.cpython-311.pyc").read_bytes()[:8]
     assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, unchecked: used whatever the mtimes
-
-
-def test_function_modules_reach_each_other_as_the_lambda_layout_has_them(tmp_path: Path) -> None:
-    """In Lambda the modules of functions/ are top-level (CodeUri: functions/): one module reaching
-    another's helpers goes through ``function_module``, never ``from functions.… import``."""
-    import re
-    import sysconfig
-
-    for path in sorted((ROOT / "functions").glob("*.py")):
-        code = path.read_text()
-        assert not re.search(r"^\s*(from functions\b|import functions\b)", code, re.M), path.name
-    subprocess.run(
-        [
-            "make",
-            "-s",
-            "-C",
-            "functions",
-            "build-ClonesChatFunction",
-            f"ARTIFACTS_DIR={tmp_path}",
-            f"PYTHON={sys.executable}",
-        ],
-        cwd=ROOT,
-        check=True,
-    )
-    # The built function and the layer's sources and packages only: no site, so no editable install
-    # of this repository (which would make `functions` a package).
-    path = f"{tmp_path}:{ROOT / 'layers' / 'ontology'}:{sysconfig.get_paths()['purelib']}"
-    probe = (
-        "import importlib.util, clones, courses, livestreams\n"
-        "from ontology.runtime.registry import function_module\n"
-        "assert importlib.util.find_spec('functions') is None\n"
-        "assert function_module('knowledge').embedded_chunks\n"
-        "assert function_module('grounding').grounded_reply\n"
-        "assert clones.grounding is function_module('grounding')\n"
-        "print('ok')\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-S", "-c", probe],
-        cwd=tmp_path,
-        env={"PYTHONPATH": path, "PYDANTIC_DISABLE_PLUGINS": "__all__", "ONE_LOCAL": "1"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
 def test_functions_that_need_the_public_url_read_it_from_the_stack() -> None:

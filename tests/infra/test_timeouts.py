@@ -17,7 +17,8 @@ from starlette.testclient import TestClient
 from infra.local.credentials import ActingCredentials, InvocationStoppedError
 from infra.local.frontdoor import build_app
 from infra.local.runner import LambdaRunner, LambdaTimeoutError, install_moto_lambda
-from infra.template import ROUTED_TIMEOUT, load_template
+from infra.template.base import ROUTED_TIMEOUT
+from infra.template.document import load_template
 
 OWN = ReadOnlyCredentials("AKIDSTACK", "secret", None)
 

@@ -64,10 +64,10 @@ def stack(module_aws: None) -> Iterator[Stack]:
     from infra.local.credentials import ActingCredentials, FunctionRoles
     from infra.local.pollers import QueuePoller, SchedulePoller, StreamPoller, stream_mappings
     from infra.local.runner import LambdaRunner, install_moto_lambda
-    from infra.template import load_template
+    from infra.template.document import load_template
     from ontology.aws import reset_clients, use_credentials
+    from ontology.data.dynamodb import reset_default_store
     from ontology.data.storage import reset_client
-    from ontology.data.store import reset_default_store
     from ontology.settings import configure
 
     template = load_template()

@@ -274,7 +274,7 @@ def test_cancel_of_another_orgs_job_is_not_found(stack, owner) -> None:
 
 def test_the_stream_filter_admits_only_new_jobs() -> None:
     from infra.local.pollers import matches, stream_mappings
-    from infra.template import load_template
+    from infra.template.document import load_template
 
     (dispatcher,) = [m for m in stream_mappings(load_template()) if m.target == "SchedulerDispatcherFunction"]
     (pattern,) = dispatcher.filters

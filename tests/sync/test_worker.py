@@ -153,7 +153,7 @@ def test_deeply_nested_messages_are_fatal_not_a_crash(sync: Any) -> None:
 
 
 def test_a_range_subscription_is_rechecked_after_a_delay(sync: Any) -> None:
-    from ontology.sync.socket import invalidate_handler
+    from ontology.sync.invalidator import invalidate_handler
 
     sync.connect()
     sync.send(
@@ -249,7 +249,7 @@ class _Writes:
 
 @pytest.fixture
 def writes() -> Iterator[_Writes]:
-    from ontology.data.store import add_listener, remove_listener
+    from ontology.data.dynamodb import add_listener, remove_listener
 
     recorder = _Writes()
     add_listener(recorder)
@@ -440,7 +440,7 @@ def served(sync: Any) -> Any:
     queue), served by the local stack's FIFO poller to the real worker handler."""
     from infra.local.pollers import FifoQueuePoller
     from ontology.sync import queue
-    from ontology.sync.socket import worker_handler
+    from ontology.sync.websocket import worker_handler
 
     dlq = sync.sqs.create_queue(QueueName="t-sync-dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     dlq_arn = sync.sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][

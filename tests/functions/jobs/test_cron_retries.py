@@ -12,7 +12,7 @@ import pytest
 
 from infra.local.pollers import CronPoller, dead_letter_queues
 from infra.local.runner import ASYNC_RETRY_SECONDS, async_retry_delays
-from infra.template import load_template
+from infra.template.document import load_template
 from ontology import run_query
 from tests.functions.jobs.conftest import creator, make_org
 

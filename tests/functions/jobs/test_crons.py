@@ -23,7 +23,7 @@ def test_the_platforms_crons_and_their_expressions() -> None:
 
 
 def test_template_schedules_each_cron_on_its_own_function() -> None:
-    from infra.template import load_template
+    from infra.template.document import load_template
 
     resources = load_template()["Resources"]
     scheduled = {
@@ -67,12 +67,12 @@ def test_bad_schedules_fail_when_declared_with_the_reason(declare, reason: str) 
 
 
 def test_a_cron_naming_an_unknown_function_fails_the_template() -> None:
-    from infra import template
+    from infra.template.builder import build_template
 
     bogus = REGISTERED.daily("bogus cron", {"hourUTC": 3}, "nothing:here")
     try:
         with pytest.raises(ValueError, match="not a registered function"):
-            template.build_template()
+            build_template()
     finally:
         del REGISTERED.jobs[bogus.name]
 

@@ -103,7 +103,7 @@ SPECIAL_RULES = ((_sign_in_like, Rule(10, 3)), (_sends_email, Rule(60, 3)))
 
 
 def _store() -> Any:
-    from ontology.data.store import default_store
+    from ontology.data.dynamodb import default_store
 
     return default_store()
 

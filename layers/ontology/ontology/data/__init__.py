@@ -8,7 +8,7 @@ runtime, auth, providers or services.
   encoding, index declarations and signed pagination cursors;
 - :mod:`~ontology.data.db` (readers and writers), :mod:`~ontology.data.query` (the query builder),
   :mod:`~ontology.data.filters`, :mod:`~ontology.data.relations`;
-- :mod:`~ontology.data.store`, :mod:`~ontology.data.models`, :mod:`~ontology.data.transaction` — the
+- :mod:`~ontology.data.dynamodb`, :mod:`~ontology.data.models`, :mod:`~ontology.data.transaction` — the
   DynamoDB requests, the PynamoDB item model, and ``run_query`` / ``run_mutation``;
 - :mod:`~ontology.data.outbox` — scheduled-function documents written inside a transaction;
 - :mod:`~ontology.data.storage` — ``ctx.storage`` on S3.

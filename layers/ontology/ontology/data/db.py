@@ -23,11 +23,11 @@ from collections.abc import Mapping
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Self
 
+from ontology.data.dynamodb import Store, default_store
 from ontology.data.indexes import Unique
 from ontology.data.keys import DOC_SK, GUARD_SK, check_id, encode_value, new_id, table_of_id
 from ontology.data.query import Doc, Query
 from ontology.data.schema import PLATFORM_SCOPE, Table, table
-from ontology.data.store import Store, default_store
 from ontology.data.tracking import record_point
 from ontology.errors import (
     ConflictError,

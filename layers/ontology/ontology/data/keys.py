@@ -53,7 +53,7 @@ ID_PREFIXES: dict[str, str] = {}
 _PREFIX_TABLES: dict[str, str] = {}
 
 #: Sort keys of the three kinds of item in the table: a document, a unique guard, a transaction's
-#: record (see :mod:`ontology.data.models`, which stores them, and :mod:`ontology.data.store`).
+#: record (see :mod:`ontology.data.models`, which stores them, and :mod:`ontology.data.dynamodb`).
 DOC_SK = "D"
 GUARD_SK = "G"
 TXN_SK = "T"

@@ -39,9 +39,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from ontology.data.db import UNREAD, DatabaseReader, DatabaseWriter, StaleReadError, TxState
+from ontology.data.dynamodb import Store, default_store, serialize
 from ontology.data.keys import DOC_SK, GUARD_SK, TXN_SK
 from ontology.data.schema import PLATFORM_SCOPE, table
-from ontology.data.store import Store, default_store, serialize
 from ontology.data.visibility import PUBLIC_TABLE, pointer_changes
 from ontology.errors import ConflictError, InternalError, TransactionTooLargeError, UpstreamError
 from ontology.settings import get_settings

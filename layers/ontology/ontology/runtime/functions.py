@@ -2,7 +2,9 @@
 
 The decorators only *record* a frozen :class:`~ontology.runtime.registry.FunctionSpec` (Chalice's
 habit); the object they return is the Lambda handler itself (``Handler: creators.get``) and can still
-be called by other functions through ``ctx.run_query``::
+be called by other functions through ``ctx.run_query``. A function's namespace is its module's
+(``functions/creators.py``: ``creators:get``), or the one its package declares (``NAMESPACE =
+"clones"`` in ``functions/clones/__init__.py``: ``clones:create`` from ``functions/clones/training.py``)::
 
     class GetArgs(Args):
         id: EntityId
@@ -25,7 +27,9 @@ from ontology.runtime.registry import (
     Kind,
     NoArgs,
     RegisteredFunction,
+    namespace_of,
     register,
+    source_of,
 )
 
 __all__ = ["LambdaFunction", "action", "mutation", "query"]
@@ -36,11 +40,6 @@ class LambdaFunction(RegisteredFunction):
 
     def __call__(self, event: Any, context: Any = None) -> Any:
         return handle(self, event, context)
-
-
-def _module_name(fn: Callable[..., Any]) -> str:
-    # "functions.creators" locally, "creators" in Lambda (CodeUri: functions/).
-    return fn.__module__.rsplit(".", 1)[-1]
 
 
 def _register(
@@ -66,9 +65,10 @@ def _register(
 
     def decorate(fn: Callable[..., Any]) -> RegisteredFunction:
         spec = FunctionSpec(
-            module=_module_name(fn),
+            module=namespace_of(fn.__module__),
             name=name or fn.__name__,
             attr=fn.__name__,
+            source=source_of(fn.__module__),
             kind=kind,
             args=args or NoArgs,
             returns=returns,

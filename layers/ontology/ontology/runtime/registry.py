@@ -1,10 +1,17 @@
 """The function registry: every function's frozen spec, by path, for the template, the OpenAPI
 document, the local front door, the scheduler and the test client.
 
-A function's path is ``<module>:<name>`` (``creators:get``), its route ``POST /api/<module>/<name>``
-unless ``internal=True``. The decorators that fill the registry are in
-:mod:`ontology.runtime.functions`; this module needs no handler, so the scheduler and the contexts
-can resolve functions without importing it.
+A function's path is ``<namespace>:<name>`` (``creators:get``), its route
+``POST /api/<namespace>/<name>`` unless ``internal=True``. A namespace is a module or a package of the
+code root, ``functions/`` (in Lambda its modules are top-level: ``CodeUri: functions/``):
+``functions/creators.py`` is ``creators:``; a package whose ``__init__`` declares
+``NAMESPACE = "clones"`` is ``clones:``, whichever of its files a function is in
+(``functions/clones/training.py`` holds ``clones:create``). Nothing lists the namespaces: they are
+found by walking the code root. :func:`resolve` imports only the namespace of the path it is given
+(a Lambda loads its own domain, not the platform); :func:`load_all` imports them all.
+
+The decorators that fill the registry are in :mod:`ontology.runtime.functions`; this module needs no
+handler, so the scheduler and the contexts can resolve functions without importing it.
 
 Example::
 
@@ -16,8 +23,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import pkgutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from types import ModuleType
 from typing import Annotated, Any, Literal
 
@@ -32,42 +43,24 @@ __all__ = [
     "FunctionSpec",
     "HttpRequest",
     "RegisteredFunction",
-    "function_module",
+    "code_module",
+    "function_name",
     "load_all",
+    "namespace_of",
     "register",
     "resolve",
+    "source_of",
 ]
 
 Kind = Literal["query", "mutation", "action"]
 
-#: Who may call a function: anyone, any signed-in member of the active organization, or a member
-#: with at least the given role (roles ordered platform_owner > org_owner > org_user > customer).
 #: Who may call a function: anyone (``public``), any signed-in member, a role and those above it, or
 #: (``internal``) only the platform itself (schedules, crons, the saga, other functions).
 Auth = Literal["public", "member", "customer", "org_user", "org_owner", "platform_owner", "internal"]
 
-#: The platform's function modules (``functions/<module>.py``), in catalogue order.
-MODULES: tuple[str, ...] = (
-    "creators",
-    "tokens",
-    "purchases",
-    "courses",
-    "files",
-    "entities",
-    "connections",
-    "events",
-    "tags",
-    "knowledge",
-    "clones",
-    "livestreams",
-    "scheduler",
-    "organizations",
-    "auth",
-    "content",
-    "analytics",
-    "billing",
-    "meta",
-)
+#: The package of the function modules in the repository. In Lambda there is none: the function's
+#: code is the package's contents, so its modules are top-level (``clones.training``).
+CODE_PACKAGE = "functions"
 
 
 class Args(BaseModel):
@@ -78,6 +71,8 @@ class Args(BaseModel):
 
 class NoArgs(Args):
     """For functions that take no arguments."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
 
 
 class HttpRequest(Args):
@@ -92,6 +87,7 @@ class HttpRequest(Args):
 
 @dataclass(frozen=True)
 class FunctionSpec:
+    #: Its namespace (``clones``): the first part of its path and of its route.
     module: str
     name: str
     kind: Kind
@@ -110,8 +106,10 @@ class FunctionSpec:
     #: Takes the HTTP request itself (:class:`HttpRequest`: the raw body and the headers) instead of
     #: a JSON body of arguments: a webhook that verifies a signature over the exact bytes.
     request: bool = False
-    #: The Python name in the module (the Lambda handler is ``<module>.<attr>``).
+    #: The Python name in the module (the Lambda handler is ``<source>.<attr>``).
     attr: str = ""
+    #: The Python module that defines it, named from the code root (``clones.training``).
+    source: str = ""
     #: Internal functions only: ``ctx.db`` also reaches the platform tables, and an action may act
     #: for any organization (``ctx.for_organization``). For jobs and crons, never for a route.
     platform: bool = False
@@ -136,8 +134,20 @@ class FunctionSpec:
         return "".join(w[:1].upper() + w[1:] for w in words) + "Function"
 
     @property
+    def example(self) -> dict[str, Any] | None:
+        """An example of its arguments: the first its argument model declares
+        (``model_config = ConfigDict(json_schema_extra={"examples": [...]})``), else None."""
+        extra = self.args.model_config.get("json_schema_extra")
+        examples = extra.get("examples") if isinstance(extra, dict) else None
+        if isinstance(examples, list) and examples and isinstance(examples[0], dict):
+            return dict(examples[0])
+        return None
+
+    @property
     def handler(self) -> str:
-        return f"{self.module}.{self.attr or self.name}"
+        """The Lambda handler: ``creators.get``, ``clones.training.create`` (Lambda's Python runtime
+        imports everything before the last dot as a module)."""
+        return f"{self.source or self.module}.{self.attr or self.name}"
 
 
 REGISTRY: dict[str, RegisteredFunction] = {}
@@ -167,18 +177,51 @@ def register(registered: RegisteredFunction) -> RegisteredFunction:
     return registered
 
 
-def _import_module(module: str) -> ModuleType:
-    # Locally the modules are the `functions` package; in Lambda they are top-level (CodeUri: functions/).
-    if importlib.util.find_spec("functions") is not None:
-        return importlib.import_module(f"functions.{module}")
-    return importlib.import_module(module)
+def source_of(module_name: str) -> str:
+    """A Python module's name from the code root: ``functions.clones.training`` (locally) and
+    ``clones.training`` (in Lambda) are both ``clones.training``."""
+    return module_name.removeprefix(CODE_PACKAGE + ".")
 
 
-def function_module(name: str) -> ModuleType:
-    """A module of ``functions/`` by name, in either layout: ``functions.<name>`` locally, ``<name>`` in
-    Lambda (where ``from functions.<name> import …`` would fail). For one module using another's
-    helpers: ``function_module("knowledge").embedded_chunks(texts)``."""
-    return _import_module(name)
+def namespace_of(module_name: str) -> str:
+    """The namespace of the functions a Python module defines: the ``NAMESPACE`` it or its nearest
+    package declares, else the module's own name (a one-file domain: ``creators``)."""
+    name = module_name
+    while name:
+        declared = getattr(sys.modules.get(name), "NAMESPACE", None)
+        if isinstance(declared, str):
+            return declared
+        name = name.rpartition(".")[0]
+    return module_name.rsplit(".", 1)[-1]
+
+
+def _code_root() -> tuple[str, tuple[str, ...]]:
+    """Where the function modules are: (the prefix their import names take, their folders)."""
+    spec = importlib.util.find_spec(CODE_PACKAGE)
+    if spec is not None and spec.submodule_search_locations:
+        return CODE_PACKAGE + ".", tuple(spec.submodule_search_locations)
+    task_root = os.environ.get("LAMBDA_TASK_ROOT")
+    return "", (task_root,) if task_root else ()
+
+
+@cache
+def _code_modules() -> frozenset[str]:
+    """The top-level modules and packages of the code root, found without importing them. Each
+    namespace is one of them; the rest are Lambda entry points of their own (``sync``, ``crons``)."""
+    return frozenset(info.name for info in pkgutil.iter_modules(_code_root()[1]))
+
+
+def code_module(module: str) -> ModuleType:
+    """A module or package of the code root by name, with every module of a package imported (the
+    functions of a namespace are registered as its files are imported): ``code_module("clones")``,
+    ``code_module("crons")`` (the crons it declares). NOT_FOUND for a name the code root lacks."""
+    if module not in _code_modules():
+        raise NotFoundError(f"no module {module!r} in the code root")
+    prefix = _code_root()[0]
+    imported = importlib.import_module(prefix + module)
+    for info in pkgutil.walk_packages(getattr(imported, "__path__", ()), f"{prefix}{module}."):
+        importlib.import_module(info.name)
+    return imported
 
 
 def resolve(target: str | RegisteredFunction) -> RegisteredFunction:
@@ -189,16 +232,45 @@ def resolve(target: str | RegisteredFunction) -> RegisteredFunction:
         raise NotFoundError(f"no function {target!r}")
     if target not in REGISTRY:
         module = target.split(":", 1)[0]
-        if module in MODULES:
-            _import_module(module)
+        if module in _code_modules():
+            code_module(module)
     try:
         return REGISTRY[target]
     except KeyError:
         raise NotFoundError(f"no function {target!r}") from None
 
 
+def function_name(path: str, prefix: str = "") -> str:
+    """The deployed Lambda name of a function: the deployment's prefix, then ``<namespace>-<name>``
+    with hyphens for underscores. The template names every registered function so (its prefix
+    ``${AWS::StackName}-``), and the scheduler's runner and Convex's calls invoke a function by it
+    (their prefix: ``ONE_FUNCTION_PREFIX``, which the template sets to the same).
+
+    Example::
+
+        function_name("creators:get_with_content", "one-dev-")  # "one-dev-creators-get-with-content"
+    """
+    module, name = path.split(":")
+    return prefix + f"{module}-{name}".replace("_", "-")
+
+
 def load_all() -> dict[str, RegisteredFunction]:
-    """Import every function module; returns the registry (template, OpenAPI, front door)."""
-    for module in MODULES:
-        _import_module(module)
-    return {path: fn for path, fn in sorted(REGISTRY.items()) if fn.spec.module in MODULES}
+    """Import every module of the code root; returns its functions by path, sorted (the catalogue's
+    order: template, OpenAPI, docs, the front door). A package's functions outside its namespace
+    (no ``NAMESPACE``, or another name than the package's) are an error: :func:`resolve` would not
+    find them."""
+    modules = _code_modules()
+    for module in sorted(modules):
+        code_module(module)
+    found = {}
+    for path, fn in sorted(REGISTRY.items()):
+        package = fn.spec.source.split(".", 1)[0]
+        if package not in modules:  # defined elsewhere (a test's own functions)
+            continue
+        if fn.spec.module != package:
+            raise ValueError(
+                f"{path} is defined in {fn.spec.source}, so its namespace is {package!r}: a package "
+                f"declares NAMESPACE = {package!r} in its __init__.py"
+            )
+        found[path] = fn
+    return found

@@ -36,7 +36,7 @@ from ontology.data.keys import now_ms
 from ontology.data.outbox import TABLE
 from ontology.data.transaction import run_mutation
 from ontology.errors import NotFoundError, ValidationError
-from ontology.runtime.registry import RegisteredFunction, resolve
+from ontology.runtime.registry import RegisteredFunction, function_name, resolve
 from ontology.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -192,12 +192,6 @@ def dispatch_handler(event: Mapping[str, Any], context: Any = None) -> dict[str,
     return batch_response(records, failed)
 
 
-def function_name(spec_path: str) -> str:
-    """The deployed name of a function (the template names them ``<stack>-<module>-<name>``)."""
-    module, name = spec_path.split(":")
-    return f"{get_settings().function_prefix}{module}-{name}".replace("_", "-")
-
-
 def runner_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """Jobs queue → the job's own Lambda (so each job runs with its own function's permissions),
     invoked asynchronously; a job whose invocation could not be queued returns to the queue."""
@@ -214,7 +208,7 @@ def runner_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, A
             # timeout); each runs within its function's timeout, and one Lambda retries after a
             # crash finds the job no longer pending (a job runs once).
             client("lambda").invoke(
-                FunctionName=function_name(job["name"]),
+                FunctionName=function_name(job["name"], get_settings().function_prefix),
                 InvocationType="Event",
                 Payload=json.dumps({"_scheduledJob": job_id}).encode(),
             )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
 from ontology.data.keys import now_ms
@@ -18,6 +18,8 @@ __all__ = ["CronArgs", "done", "mark_done", "organizations", "run_time", "window
 
 class CronArgs(Args):
     """A cron's arguments: the time it was fired for (EventBridge's ``time``; now when absent)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"time": "2026-11-25T17:00:00Z"}]})
 
     time: Annotated[StrictStr, Field(max_length=40)] | None = None
 
@@ -30,9 +32,9 @@ def run_time(args: CronArgs) -> datetime:
 
 def window_for(function_path: str, when: datetime) -> str:
     """The schedule slot of ``function_path``'s cron that ``when`` falls in (its crons.py entry)."""
-    from ontology.runtime.registry import _import_module
+    from ontology.runtime.registry import code_module
 
-    _import_module("crons")
+    code_module("crons")
     from ontology.runtime.crons import REGISTERED
 
     for job in REGISTERED.jobs.values():

@@ -14,7 +14,8 @@ from typing import Any
 
 from ontology.auth.identity import Identity
 from ontology.errors import UpstreamError, error_envelope
-from ontology.runtime.registry import RegisteredFunction
+from ontology.runtime.registry import RegisteredFunction, function_name
+from ontology.settings import get_settings
 
 __all__ = ["call", "in_process", "set_invoker"]
 
@@ -23,11 +24,10 @@ Invoker = Callable[[RegisteredFunction, dict[str, Any]], dict[str, Any]]
 
 def lambda_invoker(fn: RegisteredFunction, payload: dict[str, Any]) -> dict[str, Any]:
     from ontology.aws import client
-    from ontology.runtime.scheduler import function_name
 
     try:
         resp = client("lambda").invoke(
-            FunctionName=function_name(fn.spec.path),
+            FunctionName=function_name(fn.spec.path, get_settings().function_prefix),
             InvocationType="RequestResponse",
             Payload=json.dumps(payload, separators=(",", ":")).encode(),
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from ontology.errors import NotFoundError
-from ontology.runtime.registry import MODULES, REGISTRY, RegisteredFunction, resolve
+from ontology.runtime.registry import REGISTRY, RegisteredFunction, resolve
 
 __all__ = ["resolve_public", "snake_case"]
 
@@ -32,8 +32,6 @@ def resolve_public(udf_path: object) -> RegisteredFunction:
     module, _, name = udf_path.partition(":")
     module = module.removesuffix(".js")
     name = name or "default"
-    if module not in MODULES:
-        raise _not_found(udf_path)
     for candidate in dict.fromkeys((name, snake_case(name))):
         try:
             fn = resolve(f"{module}:{candidate}")

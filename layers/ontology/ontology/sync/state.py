@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ontology.data.dynamodb import Store, default_store, serialize
 from ontology.data.keys import DOC_SK
 from ontology.data.schema import PLATFORM_SCOPE
-from ontology.data.store import Store, default_store, serialize
 from ontology.data.tracking import ReadSet, WriteSet, point_key, range_key
 from ontology.errors import ConflictError
 
