@@ -58,6 +58,8 @@ _LOCAL_CURSOR_SECRET = "one-local-cursor-secret-not-for-production"  # noqa: S10
 
 @dataclass(frozen=True)
 class Settings:
+    """The platform's settings, read from the environment once per cold start (:func:`get_settings`)."""
+
     stage: str = "dev"
     table_name: str = "one-dev"
     region: str = "us-east-1"

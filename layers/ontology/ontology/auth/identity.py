@@ -37,6 +37,8 @@ ROLE_RANK: dict[str, int] = {"platform_owner": 4, "org_owner": 3, "org_user": 2,
 
 @dataclass(frozen=True)
 class Identity:
+    """Who calls: a member of an organization with a role (from the session, or ``_auth``)."""
+
     userId: str
     organizationId: str
     role: str

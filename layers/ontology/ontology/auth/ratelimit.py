@@ -78,6 +78,8 @@ DEFAULT_WINDOW, DEFAULT_MAX = 10, 100
 
 @dataclass(frozen=True)
 class Rule:
+    """At most ``max`` requests per ``window`` seconds."""
+
     window: int  # seconds
     max: int
 
@@ -223,6 +225,8 @@ def client_address(source_ip: str | None, headers: Mapping[str, str]) -> str | N
 
 @dataclass(frozen=True)
 class AuthLimits:
+    """Better Auth's ``rateLimit`` options (``ONE_RATE_LIMIT``): the default rule and the custom ones."""
+
     enabled: bool = True
     window: int = DEFAULT_WINDOW
     max: int = DEFAULT_MAX

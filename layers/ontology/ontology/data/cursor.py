@@ -31,6 +31,8 @@ _MAX_CURSOR_LENGTH = 4096
 
 @dataclass(frozen=True)
 class CursorBinding:
+    """What a cursor is bound to: the organization (scope), table, index and the query's arguments."""
+
     scope: str
     table: str
     index: str

@@ -81,6 +81,8 @@ RESERVED_PROPERTY_KEYS = frozenset(
 
 @dataclass(frozen=True)
 class Table:
+    """A table of the schema: its id prefix, scope, indexes and uniqueness rules."""
+
     name: str
     id_prefix: str
     scope: Literal["org", "platform"]

@@ -87,6 +87,8 @@ class HttpRequest(Args):
 
 @dataclass(frozen=True)
 class FunctionSpec:
+    """What a decorator records of a function: its path, kind, arguments, access and route."""
+
     #: Its namespace (``clones``): the first part of its path and of its route.
     module: str
     name: str
