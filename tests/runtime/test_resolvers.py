@@ -119,9 +119,12 @@ def test_a_plain_call_is_its_arguments_and_its_caller() -> None:
     assert isinstance(call, InternalCall)
     assert "_auth" not in call.args and call.args["to"] == raw["to"]
     assert call.identity is not None and call.identity.userId == raw["_auth"]["userId"]
-    assert InternalCallResolver().parse({"to": "a@b.co"}).identity is None  # type: ignore[union-attr]
+    anonymous = InternalCallResolver().parse({"to": "a@b.co"})
+    assert anonymous is not None and anonymous.identity is None
+    malformed = InternalCallResolver().parse({"_auth": "usr_1"})
+    assert malformed is not None
     with pytest.raises(ValidationError) as caught:
-        _ = InternalCallResolver().parse({"_auth": "usr_1"}).identity  # type: ignore[union-attr]
+        _ = malformed.identity
     assert caught.value.field == "_auth"
 
 
