@@ -4,17 +4,18 @@
 
 Tracing: the template turns X-Ray on for every function (``Tracing: Active``). The tracer records each
 invocation as a subsegment (``## lambda_handler``, annotated with the function's path and the event's
-source) and patches botocore, so that each AWS call is a subsegment of its own. The X-Ray SDK is not
-imported with this module: importing it and patching botocore costs about a third of ``import boto3``,
-which a query Lambda's cold import cannot afford (``make bench``). The tracer is given, through
-Powertools' own hook for it (``Tracer(provider=...)``), a provider that imports the SDK and patches
-botocore on the first traced invocation instead (:class:`DeferredXRayProvider`); botocore's clients made
-before then are traced too, since the patch is on their class. An on-demand cold start pays the same
-either way (the first request waits for the import and the first invocation alike); an environment
-initialised ahead of its requests (provisioned concurrency, SnapStart) loads the SDK at import, where
-no request waits for it. Where tracing is off
-(``POWERTOOLS_TRACE_DISABLED=true``: the local stack and the tests; or outside Lambda, as Powertools
-decides) the SDK is never imported and nothing is sent anywhere.
+source) and patches botocore, so that each AWS call is a subsegment of its own.
+
+The X-Ray SDK is not imported with this module: importing it and patching botocore costs a third to a
+half of ``import boto3``, which a query Lambda's cold import cannot afford (``make bench``). Through
+Powertools' own hook for it (``Tracer(provider=...)``) the tracer is given a provider that imports the
+SDK and patches botocore on the first traced invocation instead (:class:`DeferredXRayProvider`);
+botocore's clients made before then are traced too, since the patch is on their class. An on-demand
+cold start pays the same either way (its first request waits for the import and the first invocation
+alike); an environment initialised ahead of its requests (provisioned concurrency, SnapStart) loads
+the SDK at import, where no request waits for it. Where tracing is off (``POWERTOOLS_TRACE_DISABLED``:
+the local stack and the tests; or outside Lambda, as Powertools decides) the SDK is never imported
+and nothing is sent anywhere.
 
 Example::
 
