@@ -61,6 +61,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.stack)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    """A failed test on the local stack shows what the stack logged last (its function errors and
+    timeouts, the front door's lines), as a section of the report."""
+    report = yield
+    stack = getattr(item, "funcargs", {}).get("stack")
+    lines = getattr(stack, "after", None)
+    if report.failed and isinstance(lines, list) and lines:
+        report.sections.append(("the local stack's last lines", "\n".join(lines[-80:])))
+    return report
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _assert_no_scans() -> Iterator[None]:
     yield
