@@ -48,10 +48,10 @@ $(CHROMIUM):
 test: $(STAMP) $(JS_STAMP) $(BROWSER_STAMP) $(CHROMIUM) lint validate
 	$(PY) -m pytest
 
-# The inner loop: lint, types and every test that does not start the local stack (within 3 minutes
-# on two cores; `python -m bench.suite` times it and `make test`).
+# The inner loop: lint, types and the fast tests, those that neither start the local stack nor are
+# marked slow (within 3 minutes on two cores; `python -m bench.suite` times it and `make test`).
 check: lint $(JS_STAMP)
-	$(PY) -m pytest -m "not stack"
+	$(PY) -m pytest -m "not stack and not slow"
 
 test-browser: $(STAMP) $(BROWSER_STAMP) $(CHROMIUM)
 	$(PY) -m pytest tests/browser

@@ -1,6 +1,6 @@
-"""How long the developer's two loops take on this machine: ``make check`` (lint, types and every
-test that does not start the local stack; budget 3 minutes) and ``make test`` (the whole suite;
-budget 10 minutes on two cores, set-up included on a fresh clone).
+"""How long the developer's two loops take on this machine: ``make check`` (lint, types and the
+fast tests: none that starts the local stack or is marked slow; budget 3 minutes) and ``make test``
+(the whole suite; budget 10 minutes on two cores, set-up included on a fresh clone).
 
 ``python -m bench.suite`` runs each once, as a developer would, and prints its wall time against
 its budget (``--only check`` for the first alone). Not part of ``make bench``: it runs the suite.

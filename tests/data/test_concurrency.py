@@ -8,6 +8,8 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
+
 from ontology import InsufficientTokensError, run_mutation, run_query
 from ontology.data.dynamodb import default_store
 from ontology.data.transaction import _doc_attrs
@@ -43,6 +45,7 @@ def _value(doc_id: str) -> int:
     return run_query(lambda db: db.get(doc_id), org=ORG)["properties"]["value"]
 
 
+@pytest.mark.slow
 def test_concurrent_increments_through_mutations_are_never_lost(table: str) -> None:
     counter = _counter()
 
@@ -76,6 +79,7 @@ def test_naive_read_modify_write_loses_updates_in_the_same_harness(table: str) -
     assert _value(counter) < THREADS * 25, "the harness must be able to expose lost updates"
 
 
+@pytest.mark.slow
 def test_concurrent_transfers_conserve_the_total_and_never_go_negative(table: str) -> None:
     accounts = run_mutation(
         lambda db: [db.insert("entities", entity("metric", f"acct{i}", balance=100)) for i in range(10)],

@@ -78,6 +78,7 @@ def test_search_index_entries_count_toward_the_transaction(table: str, requests_
     assert len(run_query(lambda db: db.query("entities").collect(), org=ORG)) == 20
 
 
+@pytest.mark.slow
 def test_collect_has_a_cap(table: str) -> None:
     _seed(COLLECT_MAX + 1)
     with pytest.raises(LimitExceededError) as err:

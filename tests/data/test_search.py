@@ -206,6 +206,7 @@ def _tantivy_top(names: list[str], query_terms: list[str], k: int) -> list[tuple
     return [(score, searcher.doc(addr)["name"][0]) for score, addr in hits]
 
 
+@pytest.mark.slow
 def test_ranking_agrees_with_an_independent_bm25(table: str) -> None:
     names = _corpus(400)
     _insert(names)
@@ -367,6 +368,7 @@ def test_paginate_in_relevance_order(table: str) -> None:
     assert seen == names  # shortest first: each name is one term longer than the one before
 
 
+@pytest.mark.slow
 def test_reads_follow_the_page_not_the_index(table: str, requests_counter) -> None:
     """A search reads the statistics and the exact terms' dictionary entries (one BatchGetItem), the
     prefix's dictionary range (one Query), each term's list at most four times (pages of 128, 256,

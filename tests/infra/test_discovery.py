@@ -13,6 +13,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import pytest
+
 from ontology.runtime.registry import load_all
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,6 +152,7 @@ def _run(copy: Path, *argv: str) -> str:
     return out.stdout
 
 
+@pytest.mark.slow
 def test_a_new_function_file_reaches_the_template_openapi_docs_events_and_cli(tmp_path: Path) -> None:
     import yaml
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -105,6 +106,7 @@ def _all_pages(client: Any, **query: Any) -> list[tuple[list[Any], Any]]:
     forward=st.booleans(),
     with_filter=st.booleans(),
 )
+@pytest.mark.slow
 def test_indexed_queries_answer_what_moto_answers(
     aws: None,
     items: list[tuple[Any, ...]],

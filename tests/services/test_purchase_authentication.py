@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from ontology.services import purchases
 from tests.services.conftest import Shop
 
@@ -22,6 +24,7 @@ def _waiting(shop: Shop, purchase_id: str, who: Any) -> dict[str, Any]:
     raise AssertionError("the purchase never asked for authentication")
 
 
+@pytest.mark.slow
 def test_an_unauthenticated_purchase_times_out_and_is_voided(shop: Shop, rig: Any, monkeypatch: Any) -> None:
     monkeypatch.setattr(purchases, "AUTHENTICATION_SECONDS", 3)
     token, buyer = shop.token(symbol="TDS"), shop.buyer()

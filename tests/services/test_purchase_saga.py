@@ -209,6 +209,7 @@ def _settle(
     return outcome, shop.check(pid, token)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("point", FORWARD)
 def test_fault_injection_forward(shop: Shop, rig: Any, faults: Faults, point: str, mode: str) -> None:
@@ -231,6 +232,7 @@ def test_fault_injection_forward(shop: Shop, rig: Any, faults: Faults, point: st
         assert view["status"] == ("refunded" if point == "record" else "failed"), shop.record(pid)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("point", ("refund", "burn", "finalise"))
 @pytest.mark.parametrize("trigger", ("record", "capture"))
@@ -308,6 +310,7 @@ def test_a_late_charge_after_the_reconciler_is_voided(shop: Shop, rig: Any) -> N
     assert rig.intents_of(pid) == [] and shop.check(pid, token)["status"] == "failed"
 
 
+@pytest.mark.slow
 def test_mints_from_separate_processes_never_share_a_nonce(shop: Shop, rig: Any, monkeypatch: Any) -> None:
     """Mint steps in separate Lambda processes (here: threads, each with its own chain client and so
     its own process lock) take nonces through the table as they record their transactions: each
@@ -421,6 +424,7 @@ def test_customers_see_only_their_own_purchases(shop: Shop, rig: Any) -> None:
     assert pid not in [e["_id"] for e in listed]
 
 
+@pytest.mark.slow
 def test_same_idempotency_key_from_20_threads(shop: Shop, rig: Any) -> None:
     token = shop.token()
     buyer = shop.buyer()
@@ -457,6 +461,7 @@ def test_same_idempotency_key_from_20_threads(shop: Shop, rig: Any) -> None:
         shop.buy(token, 5, buyer, key="checkout-1")
 
 
+@pytest.mark.slow
 def test_concurrent_buyers_all_complete(shop: Shop, rig: Any) -> None:
     token = shop.token(supply=10_000)
     buyers = [shop.buyer(f"b{i}") for i in range(6)]

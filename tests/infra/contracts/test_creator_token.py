@@ -18,6 +18,7 @@ REVERTED: tuple[type[Exception], ...] = (ContractLogicError, TransactionFailed)
 ARTIFACT = Path(__file__).resolve().parents[3] / "infra" / "contracts" / "CreatorToken.json"
 
 
+@pytest.mark.slow
 def test_committed_artifact_matches_a_fresh_compile() -> None:
     from infra.contracts import build
 
