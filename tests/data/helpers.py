@@ -38,3 +38,36 @@ def connection(src: str, dst: str, rel: str = "authored", t: int = 1, **meta: An
     if meta:
         doc["metadata"] = meta
     return doc
+
+
+def every_document(db: Any, table_name: str) -> list[dict[str, Any]]:
+    """Every document of a table in the reader's organization, for assertions: through its
+    ``by_creation_time`` index where it keeps one, else through the index that holds every document
+    (events by timestamp, connections by creation), else one partition at a time (a tag under its
+    entity, knowledge under its kind)."""
+    from ontology.data.schema import TABLES
+
+    t = TABLES[table_name]
+    if t.creation_time is not None:
+        return list(db.query(table_name).collect())
+    whole = next((i for i in t.indexes if i.partition == 0), None)
+    if whole is not None:
+        return list(db.query(table_name).with_index(whole.name).collect())
+    if table_name == "tags":
+        owners = [e["_id"] for e in db.query("entities").collect()]
+        return [
+            tag
+            for owner in owners
+            for tag in db.query("tags")
+            .with_index("by_entity", lambda q, o=owner: q.eq("entityId", o))
+            .collect()
+        ]
+    if table_name == "knowledge":
+        return [
+            doc
+            for kind in ("label", "chunk")
+            for doc in db.query("knowledge")
+            .with_index("by_kind", lambda q, k=kind: q.eq("kind", k))
+            .collect()
+        ]
+    raise AssertionError(f"no way to read every document of {table_name}")

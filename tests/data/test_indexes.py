@@ -170,8 +170,10 @@ def test_index_in_both_orders_with_pagination(table: str, table_name: str, index
     t = TABLES[table_name]
     platform = t.scope == "platform"
     index = t.index(index_name)
-    run_mutation(lambda db: [db.insert(table_name, d) for d in _docs(table_name)], org=ORG, platform=platform)
-    stored = run_query(lambda db: db.query(table_name).collect(), org=ORG, platform=platform)
+    ids = run_mutation(
+        lambda db: [db.insert(table_name, d) for d in _docs(table_name)], org=ORG, platform=platform
+    )
+    stored = run_query(lambda db: db.get_many(ids, table_name), org=ORG, platform=platform)
     assert len(stored) == N
 
     partitions: dict[tuple, list[dict[str, Any]]] = {}

@@ -58,19 +58,46 @@ def test_every_index_accepts_each_valid_prefix_and_bound(table_name: str, index)
 
 
 def test_bounds_translate_to_exclusive_and_inclusive_keys() -> None:
-    q = _query("events").with_index("by_actor_type", lambda q: q.eq("actorId", "a").gt("type", "m"))
+    q = _query("connections").with_index(
+        "from_type", lambda q: q.eq("fromEntityId", "a").gt("relationshipType", "m")
+    )
     _, (kind, lo, hi) = q._key_condition()
-    prefix = ""  # actorId is the partition
+    prefix = ""  # fromEntityId is the partition
     assert (kind, lo, hi) == ("between", prefix + encode_value("m") + KEY_MAX, prefix + KEY_MAX)
-    q = _query("events").with_index("by_actor_type", lambda q: q.eq("actorId", "a").lte("type", "m"))
+    q = _query("connections").with_index(
+        "from_type", lambda q: q.eq("fromEntityId", "a").lte("relationshipType", "m")
+    )
     assert q._key_condition()[1] == ("lte", encode_value("m") + KEY_MAX)
     q = _query("sessions").with_index("by_expires", lambda q: q.lt("expiresAt", 5))
     assert q._key_condition()[1] == ("lte", encode_value(5))
-    q = _query("events").with_index(
-        "by_actor_type", lambda q: q.eq("actorId", "a").gte("type", "m").lt("type", "p")
+    q = _query("connections").with_index(
+        "from_type",
+        lambda q: q.eq("fromEntityId", "a").gte("relationshipType", "m").lt("relationshipType", "p"),
     )
     _, (kind, lo, hi) = q._key_condition()
     assert (lo, hi) == (encode_value("m"), encode_value("p"))
+
+
+def test_an_index_served_by_another_reads_that_range_and_filters_the_rest() -> None:
+    """events.by_actor_type is answered by by_actor: the same partition and creation-time bounds,
+    the type as a filter; a range on the type (which only an index of its own could read in order)
+    is refused with what to do instead."""
+    q = _query("events").with_index(
+        "by_actor_type", lambda q: q.eq("actorId", "a").eq("type", "x").gt("_creationTime", 5)
+    )
+    plain = _query("events").with_index("by_actor", lambda q: q.eq("actorId", "a").gt("_creationTime", 5))
+    assert q._index.name == "by_actor"
+    assert q._key_condition() == plain._key_condition()
+    assert q._matches_filters({"type": "x"}) and not q._matches_filters({"type": "y"})
+    with pytest.raises(ValidationError) as err:
+        _query("events").with_index("by_actor_type", lambda q: q.eq("actorId", "a").gt("type", "m"))
+    assert "answered by by_actor: fix type with eq" in err.value.message
+
+
+def test_a_table_without_a_creation_time_index_names_one() -> None:
+    with pytest.raises(ValidationError) as err:
+        _query("events")._key_condition()
+    assert "by_actor" in err.value.message and "by_creation_time" in err.value.message
 
 
 @pytest.mark.parametrize(

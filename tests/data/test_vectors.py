@@ -15,7 +15,7 @@ import pytest
 
 from ontology import ValidationError, run_mutation
 from ontology.data.vectors import SHARDS, index_records, s3_index_name, shard_of, vector_search
-from tests.data.helpers import ORG, OTHER_ORG
+from tests.data.helpers import ORG, OTHER_ORG, every_document
 
 DIMS = 32
 NAME = s3_index_name("knowledge", "by_embedding")
@@ -202,7 +202,7 @@ def test_a_vector_of_the_wrong_length_is_never_written(vectors: Any) -> None:
             run_mutation(lambda db, bad=bad: db.insert("knowledge", {**doc, "embedding": bad}), org=ORG)
     from ontology import run_query
 
-    assert run_query(lambda db: db.query("knowledge").collect(), org=ORG) == []
+    assert run_query(lambda db: every_document(db, "knowledge"), org=ORG) == []
 
 
 def _stream_records() -> Iterator[list[dict[str, Any]]]:

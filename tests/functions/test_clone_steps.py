@@ -11,7 +11,7 @@ import pytest
 from infra.local.openai_stub import LocalAI
 from ontology import run_mutation, run_query
 from tests.data import helpers
-from tests.data.helpers import ORG
+from tests.data.helpers import ORG, every_document
 from tests.functions.conftest import local_ai, run_as_owner
 
 DIMS = 16
@@ -39,7 +39,7 @@ def _seed() -> tuple[str, list[str]]:
 def _state() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for t in ("entities", "connections", "events", "tags", "knowledge"):
-        docs = run_query(lambda db, t=t: db.query(t).collect(), org=ORG)
+        docs = run_query(lambda db, t=t: every_document(db, t), org=ORG)
         out[t] = sorted(str({k: v for k, v in d.items() if k not in ("updatedAt",)}) for d in docs)
     return out
 
@@ -85,7 +85,7 @@ def test_the_model_failing_at_each_step_leaves_no_half_clone(ai: LocalAI) -> Non
         ),
         org=ORG,
     )
-    assert items == [] and run_query(lambda db: db.query("knowledge").collect(), org=ORG) == []
+    assert items == [] and run_query(lambda db: every_document(db, "knowledge"), org=ORG) == []
     ai.down = False
     run_as_owner("clones:create", {"creatorId": creator})  # asking again trains it
     run_pending()

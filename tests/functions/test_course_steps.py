@@ -101,7 +101,7 @@ def _course_docs(course_id: str) -> dict[str, int]:
             if d["properties"].get("lessonId") in ids
         ]
         published = sum(1 for d in lessons + contents if d["status"] == "published")
-        events = db.query("events").collect()
+        events = db.query("events").with_index("by_timestamp").collect()
         return {
             "lessons": len(lessons),
             "contents": len(contents),

@@ -11,7 +11,7 @@ def _create(call, email="ada@example.com", name="Ada", niche=("math",)) -> str:
 
 def _events(member, type_):
     return run_query(
-        lambda db: db.query("events").with_index("by_type", lambda q: q.eq("type", type_)).collect(),
+        lambda db: [e for e in db.query("events").with_index("by_timestamp").collect() if e["type"] == type_],
         org=member.organizationId,
     )
 

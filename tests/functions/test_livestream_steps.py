@@ -60,7 +60,7 @@ def _chat(stream: str) -> list[dict[str, Any]]:
 
 
 def _interactions(stream: str) -> int:
-    events = run_query(lambda db: db.query("events").collect(), org=ORG)
+    events = run_query(lambda db: db.query("events").with_index("by_timestamp").collect(), org=ORG)
     return sum(1 for e in events if e["type"] == "livestream_interaction" and e["targetId"] == stream)
 
 

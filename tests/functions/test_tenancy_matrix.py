@@ -24,6 +24,7 @@ from ontology.auth.identity import Identity
 from ontology.errors import NotFoundError, OneError, UnauthenticatedError
 from ontology.runtime.context import invoke
 from ontology.runtime.registry import load_all, resolve
+from tests.data.helpers import every_document
 from tests.functions.conftest import Member, _make_org
 
 ORG_TABLES = ("entities", "connections", "events", "tags", "knowledge")
@@ -314,7 +315,7 @@ def _snapshot(orgs: list[str]) -> dict[Any, Any]:
     for org in orgs:
         for t in ORG_TABLES:
             snap[(org, t)] = sorted(
-                (d["_id"], str(d)) for d in run_query(lambda db, t=t: db.query(t).collect(), org=org)
+                (d["_id"], str(d)) for d in run_query(lambda db, t=t: every_document(db, t), org=org)
             )
     for t in PLATFORM_TABLES:
         snap[t] = sorted(

@@ -41,7 +41,10 @@ def test_happy_path_records_balance_events_and_supply(shop: Shop, rig: Any) -> N
 
     events = run_query(
         lambda db: (
-            db.query("events").with_index("by_type", lambda q: q.eq("type", "tokens_purchased")).collect()
+            db.query("events")
+            .with_index("by_timestamp")
+            .filter(lambda f: f.eq(f.field("type"), "tokens_purchased"))
+            .collect()
         ),
         org=shop.org,
     )
@@ -50,7 +53,10 @@ def test_happy_path_records_balance_events_and_supply(shop: Shop, rig: Any) -> N
     for kind in ("revenue_generated", "payment_processed"):
         logged = run_query(
             lambda db, kind=kind: (
-                db.query("events").with_index("by_type", lambda q: q.eq("type", kind)).collect()
+                db.query("events")
+                .with_index("by_timestamp")
+                .filter(lambda f, kind=kind: f.eq(f.field("type"), kind))
+                .collect()
             ),
             org=shop.org,
         )

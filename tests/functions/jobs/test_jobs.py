@@ -144,7 +144,8 @@ def test_daily_content(fake_ai) -> None:
         events = run_query(
             lambda db: (
                 db.query("events")
-                .with_index("by_type", lambda q: q.eq("type", "clone_generated_content"))
+                .with_index("by_timestamp")
+                .filter(lambda f: f.eq(f.field("type"), "clone_generated_content"))
                 .collect()
             ),
             org=org,
@@ -202,7 +203,10 @@ def test_weekly_report(table: str) -> None:
     assert empty["properties"]["eventCounts"].get("creator_created", 0) == 0
     logged = run_query(
         lambda db: (
-            db.query("events").with_index("by_type", lambda q: q.eq("type", "report_generated")).collect()
+            db.query("events")
+            .with_index("by_timestamp")
+            .filter(lambda f: f.eq(f.field("type"), "report_generated"))
+            .collect()
         ),
         org=org,
     )
@@ -264,7 +268,7 @@ def test_monthly_billing(fake_payments) -> None:
     assert invoices[subs["good"]]["properties"]["status"] == "paid"
     assert invoices[subs["declined"]]["properties"]["status"] == "failed"
     assert len(fake_payments.charges) == 1
-    events = run_query(lambda db: db.query("events").collect(), org=org)
+    events = run_query(lambda db: db.query("events").with_index("by_timestamp").collect(), org=org)
     processed = [e for e in events if e["type"] == "payment_processed"]
     assert sorted(e["metadata"]["status"] for e in processed) == ["failed", "succeeded"]
     assert len([e for e in events if e["type"] == "subscription_updated"]) == 2

@@ -49,13 +49,24 @@ def get_path(doc: Mapping[str, Any], path: str) -> Any:
 
 @dataclass(frozen=True)
 class Index:
-    """A database index: ``fields`` in order; the first ``partition`` of them must be given with eq."""
+    """A database index: ``fields`` in order; the first ``partition`` of them must be given with eq.
+
+    ``slot`` is its GSI number (0: the table assigns the next free one). A slot is part of stored data:
+    an index keeps its slot for good, and a removed index leaves its slot empty in its table.
+
+    An index ``served_by`` another index of its table takes no GSI: its fields are that index's
+    fields followed by further ones, which a query must fix with ``eq``; it reads the serving index's
+    range and keeps the documents whose further fields are equal (a filter, with a filter's bound on
+    the documents it examines). Declare one where its queries are rare or their matches dense, so
+    that every write of the table does not pay for an index entry that few reads use.
+    """
 
     name: str
     fields: tuple[str, ...]
     partition: int = 0
     description: str = ""
-    slot: int = 0  # GSI number, assigned by the table declaration
+    slot: int = 0
+    served_by: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.partition <= len(self.fields):

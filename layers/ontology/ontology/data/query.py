@@ -37,6 +37,9 @@ if TYPE_CHECKING:  # typing only: the reader hands itself to the queries it buil
 __all__ = ["COLLECT_MAX", "MAX_EXAMINED", "PAGE_MAX", "Doc", "IndexRange", "Query", "SearchRange"]
 
 COLLECT_MAX = 1024
+#: What a query of a table without a ``by_creation_time`` index starts with (it must name one).
+_NO_INDEX = Index("by_creation_time", (), 0, "no such index: the table reads by a named index")
+
 MAX_EXAMINED = 2048
 PAGE_MAX = 1000
 COUNT_MAX_REQUESTS = 64
@@ -178,7 +181,7 @@ class Query:
     def __init__(self, db: DatabaseReader, t: Table) -> None:
         self._db = db
         self._table = t
-        self._index: Index = t.index("by_creation_time")
+        self._index: Index = t.index("by_creation_time") if t.creation_time is not None else _NO_INDEX
         self._range: IndexRange | SearchRange = IndexRange(self._index)
         self._filters: list[Expr] = []
         self._order: Literal["asc", "desc"] = "asc"
@@ -207,8 +210,26 @@ class Query:
             need = ", ".join(index.fields[: index.partition])
             raise ValidationError(f"index {name} needs eq on {need}")
         q = self._copy()
+        if index.served_by:
+            index, rng = q._served(index, rng)
         q._index, q._range, q._indexed = index, rng, True
         return q
+
+    def _served(self, virtual: Index, rng: IndexRange) -> tuple[Index, IndexRange]:
+        """The serving index's range for a range of an index it serves; the further fields' equalities
+        become filters (the order is the same: those fields are fixed)."""
+        if len(rng.eqs) < len(virtual.fields):
+            need = ", ".join(virtual.fields[len(rng.eqs) :])
+            raise ValidationError(
+                f"index {virtual.name} is answered by {virtual.served_by}: fix {need} with eq as well"
+            )
+        base = self._table.index(virtual.served_by)
+        served = IndexRange(base)
+        served.eqs = rng.eqs[: len(base.fields)]
+        served.lower, served.upper = rng.lower, rng.upper
+        for f, value in zip(virtual.fields[len(base.fields) :], rng.eqs[len(base.fields) :], strict=True):
+            self._filters.append(build_filter(_equal(f, value)))
+        return base, served
 
     def with_search_index(self, name: str, build: Callable[[SearchRange], Any]) -> Query:
         index = self._table.index(name)
@@ -244,6 +265,12 @@ class Query:
 
     def _key_condition(self) -> tuple[str, tuple[str, ...] | None] | None:
         """(gsi pk, sort key condition); None when the range is empty."""
+        if self._index is _NO_INDEX:
+            names = ", ".join(i.name for i in (*self._table.indexes, *self._table.virtual_indexes))
+            raise ValidationError(
+                f"table '{self._table.name}' is read through one of its indexes ({names}): "
+                "it keeps no by_creation_time index"
+            )
         scope = self._db.scope_of(self._table)
         idx = self._index
         rng = self._range
@@ -629,6 +656,13 @@ def _condition_bounds(sk_cond: tuple[str, ...] | None) -> tuple[str, str]:
     if sk_cond[0] == "lte":
         return "", sk_cond[1]
     return sk_cond[1], sk_cond[2]
+
+
+def _equal(field: str, value: Any) -> Callable[[Any], Any]:
+    def build(q: Any) -> Any:
+        return q.eq(q.field(field), value)
+
+    return build
 
 
 def _truthy(value: Any) -> bool:

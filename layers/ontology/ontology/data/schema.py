@@ -31,6 +31,7 @@ from ontology.errors import ValidationError
 __all__ = [
     "CREATION_TIME",
     "GSI_COUNT",
+    "OMITTED_INDEXES",
     "PLATFORM_SCOPE",
     "RESERVED_PROPERTY_KEYS",
     "TABLES",
@@ -91,27 +92,38 @@ class Table:
     description: str = ""
     #: A timestamp field (ms) after which DynamoDB's TTL may delete the document.
     ttl_field: str | None = None
+    #: The GSI slot of the implicit ``by_creation_time`` index, or None where no query of the table
+    #: reads every document by creation time (a query then names its index).
+    creation_time: int | None = 1
     #: The full-text search and vector indexes (declared among ``indexes``; they take no GSI slot).
     search_indexes: tuple[SearchIndex, ...] = ()
     vector_indexes: tuple[VectorIndex, ...] = ()
+    #: Indexes answered by another index of the table and a filter (``Index.served_by``).
+    virtual_indexes: tuple[Index, ...] = ()
     _by_name: dict[str, Index] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         register_table_prefix(self.name, self.id_prefix)
-        implicit = Index("by_creation_time", (), 0, "every document, by creation time")
-        regular = [i for i in self.indexes if not isinstance(i, SearchIndex | VectorIndex)]
+        declared = [i for i in self.indexes if not isinstance(i, SearchIndex | VectorIndex)]
+        regular = [i for i in declared if not i.served_by]
+        if self.creation_time is not None:
+            implicit = Index(
+                "by_creation_time", (), 0, "every document, by creation time", self.creation_time
+            )
+            regular.insert(0, implicit)
+        slotted = _assign_slots(self.name, regular)
+        virtual = tuple(_check_served(self.name, i, slotted) for i in declared if i.served_by)
         searches = tuple(i for i in self.indexes if isinstance(i, SearchIndex))
         vectors = tuple(i for i in self.indexes if isinstance(i, VectorIndex))
-        slotted = []
-        for slot, idx in enumerate((implicit, *regular), start=1):
-            slotted.append(_with_slot(idx, slot))
-        object.__setattr__(self, "indexes", tuple(slotted))
+        object.__setattr__(self, "indexes", slotted)
+        object.__setattr__(self, "virtual_indexes", virtual)
         object.__setattr__(self, "search_indexes", searches)
         object.__setattr__(self, "vector_indexes", vectors)
-        names = [i.name for i in (*slotted, *searches, *vectors)]
+        every = (*slotted, *virtual, *searches, *vectors)
+        names = [i.name for i in every]
         if len(set(names)) != len(names):
             raise ValueError(f"table {self.name}: duplicate index name")
-        self._by_name.update({i.name: i for i in (*slotted, *searches, *vectors)})
+        self._by_name.update({i.name: i for i in every})
 
     def index(self, name: str) -> Index:
         try:
@@ -121,10 +133,28 @@ class Table:
             raise ValidationError(f"table '{self.name}' has no index '{name}' (known: {known})") from None
 
 
-def _with_slot(idx: Index, slot: int) -> Index:
+def _assign_slots(table_name: str, regular: list[Index]) -> tuple[Index, ...]:
+    """Declared slots stay; the others take the next free slots in declaration order."""
     from dataclasses import replace
 
-    return replace(idx, slot=slot)
+    taken = {i.slot for i in regular if i.slot}
+    if len(taken) != len([i for i in regular if i.slot]):
+        raise ValueError(f"table {table_name}: two indexes declare one slot")
+    free = (n for n in range(1, 64) if n not in taken)
+    return tuple(i if i.slot else replace(i, slot=next(free)) for i in regular)
+
+
+def _check_served(table_name: str, virtual: Index, real: tuple[Index, ...]) -> Index:
+    base = next((i for i in real if i.name == virtual.served_by), None)
+    if base is None:
+        raise ValueError(
+            f"table {table_name}: {virtual.name} is served by an unknown index {virtual.served_by}"
+        )
+    if virtual.fields[: len(base.fields)] != base.fields or len(virtual.fields) == len(base.fields):
+        raise ValueError(f"table {table_name}: {virtual.name} must extend the fields of {base.name}")
+    if virtual.partition < base.partition:
+        raise ValueError(f"table {table_name}: {virtual.name} must fix what {base.name} fixes")
+    return virtual
 
 
 def _is_creator(doc: Mapping[str, Any]) -> bool:
@@ -287,11 +317,9 @@ _DECLARED: tuple[Table, ...] = (
         "ent",
         "org",
         indexes=(
-            Index("by_type", ("type",), 1),
-            Index("by_status", ("status",), 1),
-            Index("by_type_status", ("type", "status"), 1),
-            Index("by_created", ("createdAt",), 0),
-            Index("by_updated", ("updatedAt",), 0),
+            Index("by_type", ("type",), 1, slot=2),
+            Index("by_status", ("status",), 1, served_by="by_creation_time"),
+            Index("by_type_status", ("type", "status"), 1, slot=4),
             SearchIndex(
                 "search_entities", ("name",), 0, search_field="name", filter_fields=("type", "status")
             ),
@@ -359,13 +387,19 @@ _DECLARED: tuple[Table, ...] = (
         "connections",
         "con",
         "org",
+        creation_time=None,
         indexes=(
-            Index("from_entity", ("fromEntityId",), 1),
-            Index("to_entity", ("toEntityId",), 1),
-            Index("from_type", ("fromEntityId", "relationshipType"), 1),
-            Index("to_type", ("toEntityId", "relationshipType"), 1),
-            Index("bidirectional", ("fromEntityId", "toEntityId", "relationshipType"), 1),
-            Index("by_created", ("createdAt",), 0),
+            Index("from_entity", ("fromEntityId",), 1, slot=2),
+            Index("to_entity", ("toEntityId",), 1, slot=3),
+            Index("from_type", ("fromEntityId", "relationshipType"), 1, slot=4),
+            Index("to_type", ("toEntityId", "relationshipType"), 1, slot=5),
+            Index(
+                "bidirectional",
+                ("fromEntityId", "toEntityId", "relationshipType"),
+                1,
+                served_by="from_entity",
+            ),
+            Index("by_created", ("createdAt",), 0, slot=7),
         ),
         uniques=(
             Unique(
@@ -380,13 +414,13 @@ _DECLARED: tuple[Table, ...] = (
         "events",
         "evt",
         "org",
+        creation_time=None,
         indexes=(
-            Index("by_type", ("type",), 1),
-            Index("by_actor", ("actorId",), 1),
-            Index("by_target", ("targetId",), 1),
-            Index("by_timestamp", ("timestamp",), 0),
-            Index("by_actor_type", ("actorId", "type"), 1),
-            Index("by_target_type", ("targetId", "type"), 1),
+            Index("by_actor", ("actorId",), 1, slot=3),
+            Index("by_target", ("targetId",), 1, slot=4),
+            Index("by_timestamp", ("timestamp",), 0, slot=5),
+            Index("by_actor_type", ("actorId", "type"), 1, served_by="by_actor"),
+            Index("by_target_type", ("targetId", "type"), 1, served_by="by_target"),
         ),
         description="events: the 49 event types",
     ),
@@ -394,10 +428,11 @@ _DECLARED: tuple[Table, ...] = (
         "tags",
         "tag",
         "org",
+        creation_time=None,
         indexes=(
-            Index("by_entity", ("entityId",), 1),
-            Index("by_key", ("key",), 1),
-            Index("by_key_value", ("key", "value"), 1),
+            Index("by_entity", ("entityId",), 1, slot=2),
+            Index("by_key", ("key",), 1, slot=3),
+            Index("by_key_value", ("key", "value"), 1, served_by="by_key"),
         ),
         uniques=(Unique("tag", ("entityId", "key", "value"), message="this tag is already on the entity"),),
         description="knowledge: key-value labels",
@@ -406,9 +441,10 @@ _DECLARED: tuple[Table, ...] = (
         "knowledge",
         "kno",
         "org",
+        creation_time=None,
         indexes=(
-            Index("by_source", ("sourceId", "chunkIndex"), 1),
-            Index("by_kind", ("kind",), 1),
+            Index("by_source", ("sourceId", "chunkIndex"), 1, slot=2),
+            Index("by_kind", ("kind",), 1, slot=3),
             VectorIndex(
                 "by_embedding",
                 ("embedding",),
@@ -432,8 +468,24 @@ _DECLARED: tuple[Table, ...] = (
 
 TABLES: dict[str, Table] = {t.name: t for t in _DECLARED}
 
-#: The number of GSIs the single table needs: the most indexes any one table has.
-GSI_COUNT = max(len(t.indexes) for t in _DECLARED)
+#: Indexes of the reference's schema the platform does not keep, and how their queries are answered
+#: instead: each index costs a write unit on every write of its table (docs/cost.md).
+OMITTED_INDEXES: dict[str, str] = {
+    "entities.by_created": "no query reads entities by createdAt; by_creation_time orders them by creation",
+    "entities.by_updated": "no query reads entities by updatedAt",
+    "events.by_type": "an organization's events of a type are its timeline (by_timestamp) with a filter",
+}
+for _name in OMITTED_INDEXES:
+    _t, _, _index = _name.partition(".")
+    if _index in TABLES[_t]._by_name:
+        raise ValueError(f"{_name} is declared and listed as omitted")
+
+#: The GSIs of the single table. A slot whose index was removed stays declared (and empty: no item
+#: carries its keys): CloudFormation adds or removes one GSI per stack update at most, so a table's
+#: GSIs change one deploy at a time (docs/deploying.md).
+GSI_COUNT = 7
+if max(i.slot for t in _DECLARED for i in t.indexes) > GSI_COUNT:
+    raise ValueError("an index's slot is past the table's GSIs")
 
 
 def table(name: str) -> Table:
