@@ -53,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         where = p.add_argument_group("target (default: the running local stack)")
         where.add_argument("--url", help="the local stack's front door (default: its dev session's)")
         where.add_argument("--stack", help="a deployed stack: migrate the table of its TableName output")
+        where.add_argument(
+            "--config-env", help="a deployed stack by its samconfig.toml environment (default, prod)"
+        )
         where.add_argument("--table", help="a deployed table, by name")
         where.add_argument("--region", help="the deployed stack's region (default: the AWS configuration's)")
         where.add_argument("--endpoint", help="a DynamoDB endpoint other than AWS's (with --table)")
@@ -133,7 +136,35 @@ def _check_run_arguments(ns: argparse.Namespace) -> None:
 # ------------------------------------------------------------------------------------------ targets
 
 
+def samconfig_stack(config_env: str, path: Path = ROOT / "samconfig.toml") -> tuple[str, str | None]:
+    """The stack name and region ``sam deploy --config-env <config_env>`` deploys to."""
+    import tomllib
+
+    config = tomllib.loads(path.read_text())
+    env = config.get(config_env)
+    if not isinstance(env, dict):
+        known = ", ".join(k for k, v in config.items() if isinstance(v, dict)) or "none"
+        raise UsageError(f"samconfig.toml has no environment '{config_env}' (it has: {known})")
+
+    def parameter(name: str) -> str | None:
+        for command in ("deploy", "global"):
+            value = env.get(command, {}).get("parameters", {}).get(name)
+            if value:
+                return str(value)
+        return None
+
+    stack = parameter("stack_name")
+    if stack is None:
+        raise UsageError(f"samconfig.toml's '{config_env}' names no stack_name")
+    return stack, parameter("region")
+
+
 def resolve_target(ns: argparse.Namespace) -> Target:
+    if ns.config_env:
+        if ns.stack:
+            raise UsageError("--config-env names the stack: not with --stack")
+        ns.stack, region = samconfig_stack(ns.config_env)
+        ns.region = ns.region or region
     if ns.stack or ns.table:
         if ns.url:
             raise UsageError("--url names the local stack; --stack and --table a deployed one: not both")
@@ -218,8 +249,8 @@ def _deployed(stack: str | None, table: str | None, region: str | None, endpoint
     return Target(store, table, where)
 
 
-def _header(target: Target, out: TextIO = sys.stdout) -> None:
-    print(f"table {target.table}   ({target.where})", file=out)
+def _header(target: Target) -> None:
+    print(f"table {target.table}   ({target.where})")
 
 
 # ------------------------------------------------------------------------------------------- status
@@ -405,6 +436,7 @@ def run(target: Target, ns: argparse.Namespace) -> int:
 
 
 def cancel(target: Target, migration_id: str) -> int:
+    from ontology.data.keys import now_ms
     from ontology.data.migrations import progress as progress_items
     from ontology.data.migrations.runner import cancel as request
 
@@ -422,6 +454,8 @@ def cancel(target: Target, migration_id: str) -> int:
     while time.monotonic() < deadline:
         time.sleep(0.5)
         current = progress_items.read(target.store, migration_id)
+        if current is not None and current.status == "running" and not current.leased(now_ms()):
+            current = request(target.store, migration_id)  # its runner stopped renewing: gone
         if current is None or current.status != "running":
             final = current.status if current else "gone"
             examined = current.counts["examined"] if current else 0

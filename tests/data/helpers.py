@@ -38,3 +38,19 @@ def connection(src: str, dst: str, rel: str = "authored", t: int = 1, **meta: An
     if meta:
         doc["metadata"] = meta
     return doc
+
+
+def organization(org: str) -> None:
+    """``org`` as an organization's document, stored (the migrations' documents source goes through
+    the organizations one by one)."""
+    from ontology import run_mutation
+
+    run_mutation(
+        lambda db: db.insert(
+            "organizations",
+            {"name": org, "slug": org.lower().replace("_", "-"), "createdAt": 1, "updatedAt": 1},
+            doc_id=org,
+        ),
+        org=None,
+        platform=True,
+    )

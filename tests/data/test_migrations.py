@@ -25,25 +25,12 @@ from ontology.data.migrations import Batch, Change, Migration, progress, registr
 from ontology.data.migrations.progress import LeaseHeldError
 from ontology.data.migrations.runner import Options, WcuBudget
 from ontology.errors import ConflictError, NotFoundError
-from tests.data.helpers import ORG, OTHER_ORG, entity
+from tests.data.helpers import ORG, OTHER_ORG, entity, organization
 from tests.data.sample_migrations.m0001_mark_entities import MarkEntities
 from tests.data.sample_migrations.m0002_tag_entities import TagEntities
 from tests.data.sample_migrations.m0003_count_entities import CountEntities
 
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
-
-
-def organization(org: str) -> None:
-    """``org`` as an organization's document (the documents source goes organization by organization)."""
-    run_mutation(
-        lambda db: db.insert(
-            "organizations",
-            {"name": org, "slug": org.lower().replace("_", "-"), "createdAt": 1, "updatedAt": 1},
-            doc_id=org,
-        ),
-        org=None,
-        platform=True,
-    )
 
 
 def seed(n: int, org: str = ORG, **props: Any) -> list[str]:
@@ -248,6 +235,7 @@ def test_a_dead_runners_lease_is_taken_over(table: str) -> None:
     )
     (row,) = runner.status(store, [TagEntities()])
     assert row.status == "interrupted"  # its process is gone (its lease would run for an hour)
+    assert runner.cancel(store, TagEntities.id).status == "cancelled"  # at once: nobody runs it
     report = runner.run(store, TagEntities(), Options())
     assert report.status == "done" and report.counts["changed"] == 3
 

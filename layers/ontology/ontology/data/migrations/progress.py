@@ -42,7 +42,6 @@ __all__ = [
     "finish",
     "read",
     "read_all",
-    "release",
     "request_cancel",
     "save",
 ]
@@ -397,43 +396,34 @@ def finish(
         ) from None
 
 
-def release(store: Store, migration_id: str, *, owner: str) -> None:
-    """Give the lease back without changing anything else (a run that never started working)."""
-    try:
-        _update(
-            store,
-            migration_id,
-            {"status": {"S": "pending"}},
-            condition="#owner = :me",
-            values={":me": {"S": owner}},
-            removes=("owner", "leaseUntil"),
-        )
-    except Exception as exc:
-        if not _failed(exc):
-            raise
-
-
-def request_cancel(store: Store, migration_id: str, *, now: int) -> Progress:
+def request_cancel(store: Store, migration_id: str, *, now: int, dead_owner: str | None = None) -> Progress:
     """Ask the runner of ``migration_id`` to stop at its next batch boundary; a migration nobody runs
-    (its runner died, or it failed) is marked cancelled at once. Answers the item after it."""
-    try:
-        return _update(
-            store,
-            migration_id,
-            {"cancelRequested": {"BOOL": True}},
-            condition="#status = :running AND #lease >= :now",
-            values={":running": {"S": "running"}, ":now": {"N": str(now)}},
-        )
-    except Exception as exc:
-        if not _failed(exc):
-            raise
+    (its lease ran out, its runner is ``dead_owner``, or it failed) is marked cancelled at once.
+    Answers the item after it."""
+    values: dict[str, Any] = {":running": {"S": "running"}, ":now": {"N": str(now)}}
+    nobody = "attribute_not_exists(#lease) OR #lease < :now"
+    if dead_owner is not None:
+        values[":dead"] = {"S": dead_owner}
+        nobody += " OR #owner = :dead"
+    else:
+        try:
+            return _update(
+                store,
+                migration_id,
+                {"cancelRequested": {"BOOL": True}},
+                condition="#status = :running AND #lease >= :now",
+                values=values,
+            )
+        except Exception as exc:
+            if not _failed(exc):
+                raise
     try:
         return _update(
             store,
             migration_id,
             {"status": {"S": "cancelled"}, "updatedAt": {"N": str(now)}},
-            condition="#status IN (:running, :failed) AND (attribute_not_exists(#lease) OR #lease < :now)",
-            values={":running": {"S": "running"}, ":failed": {"S": "failed"}, ":now": {"N": str(now)}},
+            condition=f"#status IN (:running, :failed) AND ({nobody})",
+            values={**values, ":failed": {"S": "failed"}},
             removes=("owner", "leaseUntil", "cancelRequested"),
         )
     except Exception as exc:

@@ -849,5 +849,9 @@ def _row(state: Progress, now: int, *, declared: bool, description: str, source:
 
 
 def cancel(store: Store, migration_id: str) -> Progress:
-    """Ask a running migration to stop at its next batch boundary (see :func:`progress.request_cancel`)."""
-    return progress.request_cancel(store, migration_id, now=now_ms())
+    """Ask a running migration to stop at its next batch boundary; one whose runner is gone (its
+    lease ran out, or its process on this machine is dead) or that failed is cancelled at once
+    (see :func:`progress.request_cancel`)."""
+    state = progress.read(store, migration_id)
+    dead = state.owner if state is not None and _owner_is_dead(state.owner) else None
+    return progress.request_cancel(store, migration_id, now=now_ms(), dead_owner=dead)
