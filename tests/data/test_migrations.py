@@ -376,3 +376,23 @@ def test_the_registry_finds_orders_and_checks_migrations(monkeypatch: pytest.Mon
     with pytest.raises(ValueError, match="needs upgrade"):
         NoUpgrade.check()
     assert os.environ.get("ONE_MIGRATIONS") is None
+
+
+def test_a_resumed_run_keeps_the_segments_it_started_with(table: str) -> None:
+    seed(10)
+    store = default_store()
+    # started with 3 segments (since then the declaration says 2), nothing done yet, runner gone
+    progress.acquire(
+        store,
+        MarkEntities.id,
+        description="",
+        owner="elsewhere:1:x",
+        now=0,
+        lease_ms=1,
+        segments=3,
+        total=None,
+    )
+    report = runner.run(store, MarkEntities(), Options(batch=4))
+    assert report.status == "done" and report.verified == 10 and not report.problems
+    assert set(progress.read(store, MarkEntities.id).cursors) == {0, 1, 2}
+    assert {item["mk"]["N"] for item in raw_items().values()} == {"1"}

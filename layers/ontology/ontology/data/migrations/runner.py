@@ -214,6 +214,7 @@ class _Run:
     def __init__(self, store: Store, migration: Migration, options: Options) -> None:
         self.store = store
         self.m = migration
+        self.source = migration.source
         self.o = options
         self.dry = options.dry_run
         self.batch = options.batch or migration.batch_size
@@ -243,7 +244,7 @@ class _Run:
 
     def execute(self) -> Report:
         try:
-            self.total = self.m.source.estimate(self.store)
+            self.total = self.source.estimate(self.store)
         except Exception:
             logger.debug("no estimate of the items to examine", exc_info=True)
         if self.dry:
@@ -284,9 +285,10 @@ class _Run:
         return state
 
     def _todo(self, state: Progress | None) -> dict[int, Segment]:
-        segments = (
-            state.segments if state is not None and state.segments else None
-        ) or self.m.source.segments
+        """The segments left, from their cursors (in the segments the migration started with)."""
+        if state is not None and state.segments:
+            self.source = self.m.source.with_segments(state.segments)
+        segments = self.source.segments
         cursors = state.cursors if state is not None else {}
         todo = {s: cursors.get(s, Segment()) for s in range(segments)}
         return {s: c for s, c in todo.items() if not c.done}
@@ -299,7 +301,7 @@ class _Run:
         finally:
             self.over.set()
         heartbeat.join(timeout=5)
-        return self._finish(state.segments or self.m.source.segments)
+        return self._finish(self.source.segments)
 
     def _segments(self, todo: dict[int, Segment]) -> None:
         """Run every unfinished segment in its own thread; a crash (BaseException) in one stops them
@@ -344,7 +346,7 @@ class _Run:
     def _segment(self, segment: int, state: Segment) -> None:
         cursor = state.cursor
         while not self.stop.is_set():
-            page = self.m.source.page(self.store, segment, cursor, self.batch)
+            page = self.source.page(self.store, segment, cursor, self.batch)
             counts = dict.fromkeys(COUNTS, 0)
             counts["examined"] = page.examined
             try:
@@ -713,10 +715,10 @@ class _Run:
         with self.lock:
             self.phase = "verifying"
         failed = 0
-        for segment in range(self.m.source.segments):
+        for segment in range(self.source.segments):
             cursor: Any = None
             while not self.stop.is_set():
-                page = self.m.source.page(self.store, segment, cursor, self.batch)
+                page = self.source.page(self.store, segment, cursor, self.batch)
                 for raw in page.items:
                     item = decode_item(raw)
                     problem = self.m.verify(item)

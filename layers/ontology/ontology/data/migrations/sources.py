@@ -60,6 +60,13 @@ class Source(ABC):
     def describe(self) -> str:
         """One line for ``one migrate status``: what is read, and how."""
 
+    def with_segments(self, segments: int) -> Source:
+        """This source read in ``segments`` segments (a run resumes with the segments it started
+        with, whatever the declaration says now: its cursors belong to them)."""
+        if segments != self.segments:
+            raise ValueError(f"{self.describe()}: cannot be read in {segments} segments")
+        return self
+
 
 class TableScan(Source):
     def __init__(self, kinds: Sequence[str] = (), segments: int = 4, pk_prefix: str | None = None) -> None:
@@ -101,6 +108,9 @@ class TableScan(Source):
     def estimate(self, store: Store) -> int | None:
         count = store.describe().get("ItemCount")
         return int(count) if count is not None else None
+
+    def with_segments(self, segments: int) -> Source:
+        return TableScan(self.kinds, segments, self.pk_prefix)
 
     def describe(self) -> str:
         what = ", ".join(self.kinds) if self.kinds else "every item"
