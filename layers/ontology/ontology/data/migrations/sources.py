@@ -179,7 +179,7 @@ class TableDocuments(Source):
 
 def scan(*kinds: str, segments: int = 4, pk_prefix: str | None = None) -> Source:
     """Every item of the table, or only those whose ``tb`` is one of ``kinds`` (a table's name for
-    its documents, ``_search``, ``_guard``, ``_txn``, ``_rate``, …), optionally only under a partition
+    its documents, ``_search``, ``_guard``, ``_rate``, …), optionally only under a partition
     key prefix; read by ``segments`` workers in parallel."""
     return TableScan(kinds, segments, pk_prefix)
 
