@@ -13,7 +13,7 @@ UV_VERSION := 0.13.9
 UV         := $(VENV)/bin/uv
 UV_INSTALL := $(UV) pip install --quiet
 
-.PHONY: dev test check test-browser lint format bench template docs events contracts validate build deploy lock clean
+.PHONY: dev test check test-browser lint format bench template docs events contracts validate build deploy migrate lock clean
 
 $(UV):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -127,6 +127,12 @@ CONFIG_ENV ?= default
 deploy: build
 	@overrides="$$($(PY) -m infra.environment --config-env $(CONFIG_ENV))"; \
 	eval "SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-env $(CONFIG_ENV) --parameter-overrides $$overrides"
+	$(MAKE) migrate CONFIG_ENV=$(CONFIG_ENV)
+
+# The data migrations the deployed code declares and its table has not had (docs/migrations.md), with
+# the operator's AWS credentials: `make deploy` runs it after `sam deploy`.
+migrate: $(STAMP)
+	$(VENV)/bin/one migrate run --all --config-env $(CONFIG_ENV)
 
 # Re-pin the transitive dependencies after changing requirements/dev.txt.
 lock:

@@ -5,6 +5,8 @@ one functions [--json]                    the function catalogue: path, kind, ro
                                           and (--json) an example of its arguments
 one run creators:get '{"id": "ent_…"}'    call a function on the running stack, as the developer
 one session                               print the development session token
+one migrate status|run|cancel             the data migrations (docs/migrations.md): against the
+                                          running local stack, or --stack/--table a deployed one
 """
 
 from __future__ import annotations
@@ -132,7 +134,12 @@ def _main(argv: list[str] | None) -> int:
     p_cron.add_argument("--url")
     p_sched = sub.add_parser("scheduled", help="scheduled functions and their states")
     p_sched.add_argument("--url")
+    from infra import migrate
+
+    migrate.add_arguments(sub.add_parser("migrate", help="the data migrations: status, run, cancel"))
     ns = parser.parse_args(argv)
+    if ns.command == "migrate":
+        return migrate.main(ns)
     if ns.command == "dev":
         from infra.local.__main__ import main as dev_main
 

@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  journal     {stack.replayed} writes replayed, {stack.redispatched} pending jobs sent again"
         f", in {stack.restore_seconds:.1f} s   (every acknowledged write is kept: docs/local-stack.md)"
     )
+    print(f"  migrations  {stack.migrations}   (one migrate status)")
     print(f"  AWS-strict  {stack.strict.describe()}")
     read = ", ".join(stack.reference_env) or "none set"
     print(f"  env         {args.env_file.name} and the environment: {read}   (docs/deploying.md)")

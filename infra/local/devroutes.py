@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,16 @@ from starlette.responses import JSONResponse
 
 def dev_routes(stack: Any) -> dict[str, Callable[[Request], Any]]:
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "api": stack.api_url, "aws": stack.aws_endpoint})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "api": stack.api_url,
+                "aws": stack.aws_endpoint,
+                # where `one migrate` finds the table it migrates
+                "table": stack.physical.get("Table"),
+                "region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            }
+        )
 
     async def run(request: Request) -> JSONResponse:
         """``{"path": "creators:get", "args": {...}}``: run any function (internal ones too) as the

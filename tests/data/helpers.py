@@ -71,3 +71,19 @@ def every_document(db: Any, table_name: str) -> list[dict[str, Any]]:
             .collect()
         ]
     raise AssertionError(f"no way to read every document of {table_name}")
+
+
+def organization(org: str) -> None:
+    """``org`` as an organization's document, stored (the migrations' documents source goes through
+    the organizations one by one)."""
+    from ontology import run_mutation
+
+    run_mutation(
+        lambda db: db.insert(
+            "organizations",
+            {"name": org, "slug": org.lower().replace("_", "-"), "createdAt": 1, "updatedAt": 1},
+            doc_id=org,
+        ),
+        org=None,
+        platform=True,
+    )

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Self
 
+from ontology.data import layout
 from ontology.data.dynamodb import Store, default_store
 from ontology.data.indexes import Unique
 from ontology.data.keys import DOC_SK, GUARD_SK, check_id, encode_value, new_id, table_of_id
@@ -212,6 +213,7 @@ class DatabaseReader:
 
     @staticmethod
     def _to_doc(item: Mapping[str, Any]) -> Doc:
+        item = layout.current(item)  # an item of an older layout, as the code reads it
         doc: Doc = json.loads(item["doc"])
         doc["_id"] = item["pk"].rsplit("#", 1)[1]
         doc["_creationTime"] = item["ct"]

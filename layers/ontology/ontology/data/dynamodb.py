@@ -2,15 +2,18 @@
 
 It talks to DynamoDB through a botocore client configured from the settings (botocore rather than
 boto3 or PynamoDB's connection, to keep a query Lambda's cold start small); items written are
-serialized by the PynamoDB model (:mod:`ontology.data.models`), which mutations load on first use. There
-is no Scan here, by design: every read is a GetItem, a BatchGetItem or a Query on a key.
+serialized by the PynamoDB model (:mod:`ontology.data.models`), which mutations load on first use. No
+request path scans, by design: every read is a GetItem, a BatchGetItem or a Query on a key. The one
+Scan is :meth:`Store.scan`, for the data-migration runner (:mod:`ontology.data.migrations`), an
+operator's tool run with the operator's credentials: no function's role may call ``dynamodb:Scan``.
 
 Every request can be observed (``add_listener``): the benchmarks count requests and items with it,
-and the test suite fails any Scan.
+and the test suite fails any Scan but the migration runner's (:func:`operator_scan`).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
 import time
@@ -26,7 +29,15 @@ from ontology.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Store", "add_listener", "deserialize", "remove_listener", "serialize"]
+__all__ = [
+    "Store",
+    "add_listener",
+    "client_config",
+    "deserialize",
+    "operator_scan",
+    "remove_listener",
+    "serialize",
+]
 
 Listener = Callable[[str, dict[str, Any], dict[str, Any] | None], None]
 _listeners: list[Listener] = []
@@ -41,9 +52,30 @@ _METHODS = {
     "UpdateItem": "update_item",
     "BatchWriteItem": "batch_write_item",
     "DeleteItem": "delete_item",
+    "Scan": "scan",
+    "DescribeTable": "describe_table",
 }
 BATCH_WRITE_MAX_ITEMS = 25
 BATCH_GET_MAX_ATTEMPTS = 8
+
+#: True while :meth:`Store.scan` (the migration runner's) is in flight in this thread.
+_operator_scan: contextvars.ContextVar[bool] = contextvars.ContextVar("operator_scan", default=False)
+
+
+def operator_scan() -> bool:
+    """Whether the request being sent is the migration runner's Scan (the test suite's guard asks)."""
+    return _operator_scan.get()
+
+
+def client_config() -> botocore.config.Config:
+    """The DynamoDB client's settings: standard retries, short timeouts, no client-side validation."""
+    return botocore.config.Config(
+        retries={"mode": "standard", "total_max_attempts": 4},
+        connect_timeout=2,
+        read_timeout=10,
+        max_pool_connections=16,
+        parameter_validation=False,
+    )
 
 
 def add_listener(fn: Listener) -> None:
@@ -80,33 +112,29 @@ def deserialize(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 class Store:
-    """The table's requests. One instance per process is enough; it holds no per-request state."""
+    """The table's requests. One instance per process is enough; it holds no per-request state.
 
-    def __init__(self, client: Any = None) -> None:
+    ``client`` and ``table``: another client and table than the settings' (the operator's tools)."""
+
+    def __init__(self, client: Any = None, *, table: str | None = None) -> None:
         self._client = client
+        self._table = table
 
     @property
     def client(self) -> Any:
         if self._client is None:
             settings = get_settings()
-            config = botocore.config.Config(
-                retries={"mode": "standard", "total_max_attempts": 4},
-                connect_timeout=2,
-                read_timeout=10,
-                max_pool_connections=16,
-                parameter_validation=False,
-            )
             self._client = aws_session().create_client(
                 "dynamodb",
                 region_name=settings.region,
                 endpoint_url=settings.dynamodb_endpoint,
-                config=config,
+                config=client_config(),
             )
         return self._client
 
     @property
     def table_name(self) -> str:
-        return get_settings().table_name
+        return self._table or get_settings().table_name
 
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         response: dict[str, Any] | None = None
@@ -144,6 +172,12 @@ class Store:
         self, keys: Iterable[tuple[str, str]], *, consistent: bool = True
     ) -> dict[tuple[str, str], dict[str, Any]]:
         """Like :meth:`batch_get`, keyed by (pk, sk): for items that share a partition."""
+        return {key: deserialize(raw) for key, raw in self.batch_get_raw(keys, consistent=consistent).items()}
+
+    def batch_get_raw(
+        self, keys: Iterable[tuple[str, str]], *, consistent: bool = True
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """Like :meth:`batch_get_items`, the items as DynamoDB's typed maps (every attribute type)."""
         wanted = list(dict.fromkeys(keys))
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for start in range(0, len(wanted), BATCH_GET_MAX_KEYS):
@@ -157,8 +191,7 @@ class Store:
                     {"RequestItems": {self.table_name: {"Keys": pending, "ConsistentRead": consistent}}},
                 )
                 for raw in resp.get("Responses", {}).get(self.table_name, []):
-                    item = deserialize(raw)
-                    found[(item["pk"], item["sk"])] = item
+                    found[(raw["pk"]["S"], raw["sk"]["S"])] = raw
                 pending = resp.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
                 if pending:
                     attempt += 1
@@ -221,6 +254,49 @@ class Store:
         resp = self.call("Query", params)
         items = [deserialize(raw) for raw in resp.get("Items", [])]
         return items, resp.get("LastEvaluatedKey"), int(resp.get("Count", len(items)))
+
+    def scan(
+        self,
+        *,
+        segment: int,
+        segments: int,
+        limit: int,
+        start_key: dict[str, Any] | None,
+        filter_expression: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None, int]:
+        """One page of one segment of a parallel Scan, strongly consistent: ``(raw typed items,
+        last_evaluated_key, items examined)``. ``limit`` bounds the items examined (before the filter).
+
+        Only the migration runner calls it (an operator's tool, never a request path: no function's
+        role may Scan)."""
+        params: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Segment": segment,
+            "TotalSegments": segments,
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        if start_key:
+            params["ExclusiveStartKey"] = start_key
+        if filter_expression:
+            params["FilterExpression"] = filter_expression
+            params["ExpressionAttributeNames"] = names or {}
+            if values:
+                params["ExpressionAttributeValues"] = values
+        token = _operator_scan.set(True)
+        try:
+            resp = self.call("Scan", params)
+        finally:
+            _operator_scan.reset(token)
+        items: list[dict[str, Any]] = resp.get("Items", [])
+        return items, resp.get("LastEvaluatedKey"), int(resp.get("ScannedCount", len(items)))
+
+    def describe(self) -> dict[str, Any]:
+        """DescribeTable's ``Table`` (its approximate ``ItemCount`` among the rest)."""
+        table: dict[str, Any] = self.call("DescribeTable", {"TableName": self.table_name})["Table"]
+        return table
 
     # --------------------------------------------------------------------------------------- writes
 

@@ -1,0 +1,83 @@
+"""Reading documents of two layouts while a migration moves the table from one to the other.
+
+A migration that declares ``readers_accept_old = True`` has an ``upgrade(item)``: the stored item (its
+attributes as the data layer reads them: ``pk``, ``sk``, ``tb``, ``ct``, ``v``, ``doc``, index keys…)
+turned into the new layout in memory, and an item already in it unchanged. Every document the data
+layer reads (``get``, ``get_many``, queries, searches, the visibility rules' reads) passes through
+:func:`current` first, so code written for the new layout reads both while the migration runs.
+
+The contract, in the order a layout change ships:
+
+1. deploy code that writes the new layout and declares the migration with ``readers_accept_old``
+   and its ``upgrade`` (reads of old items are upgraded, writes are new);
+2. run the migration (``one migrate run --all``), which rewrites the old items;
+3. once ``one migrate status`` says done, a later release may drop ``readers_accept_old`` (and the
+   migration module, whose progress item stays as a record).
+
+Upgrades only change what a read returns, never the item's key: a change of index keys is found by
+the new queries only once the migration has rewritten the item, so it needs the old and the new
+keys written side by side (another index slot) until the migration is done. No migration is asked
+anything on a request: the upgraders are found once per process, from the migrations' declarations.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["current", "reset", "upgraders"]
+
+Upgrader = Callable[[dict[str, Any]], dict[str, Any]]
+
+_lock = threading.Lock()
+_upgraders: list[Upgrader] | None = None
+
+
+def upgraders() -> list[Upgrader]:
+    """The ``upgrade`` of every declared migration whose readers must accept the old layout, in the
+    migrations' order (found on first use)."""
+    global _upgraders  # noqa: PLW0603
+    if _upgraders is None:
+        with _lock:
+            if _upgraders is None:
+                _upgraders = _find() if _declared() else []
+    return _upgraders
+
+
+def _declared() -> bool:
+    """Whether any migration may be declared (a look at the folder, not an import: a cold start with
+    none pays nothing for the registry)."""
+    if os.environ.get("ONE_MIGRATIONS", "").strip():
+        return True
+    folder = Path(__file__).parent / "migrations" / "versions"
+    try:
+        return any(name.endswith(".py") and not name.startswith("_") for name in os.listdir(folder))
+    except OSError:
+        return True
+
+
+def _find() -> list[Upgrader]:
+    from ontology.data.migrations.registry import registered
+
+    return [m.upgrade for m in registered() if m.readers_accept_old]
+
+
+def current(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``item`` in the layout the code reads (as stored, when no migration asks for upgrades)."""
+    found = upgraders()
+    if not found:
+        return item
+    upgraded = dict(item)
+    for upgrade in found:
+        upgraded = upgrade(upgraded)
+    return upgraded
+
+
+def reset() -> None:
+    """Find the upgraders again (tests that declare migrations)."""
+    global _upgraders  # noqa: PLW0603
+    with _lock:
+        _upgraders = None

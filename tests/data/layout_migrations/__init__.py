@@ -1,0 +1,1 @@
+"""A migration whose readers must accept the old layout (``ONE_MIGRATIONS=tests.data.layout_migrations``)."""
