@@ -40,7 +40,7 @@ import re
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 #: DynamoDB's billing units: a write request unit covers 1 KB of item, a read request unit 4 KB.
@@ -346,8 +346,8 @@ class Meter:
         """A meter holding only what was counted after ``mark``."""
         out = Meter(self.source)
         out.requests = self.requests[mark[0] :]
-        out.writes = self.writes[mark[1] :]
-        out.reads = self.reads[mark[2] :]
+        out.writes = [replace(w, request=w.request - mark[0]) for w in self.writes[mark[1] :]]
+        out.reads = [replace(r, request=r.request - mark[0]) for r in self.reads[mark[2] :]]
         return out
 
     def reset(self) -> None:
