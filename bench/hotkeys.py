@@ -6,7 +6,7 @@ callers, the targets the scenario shares: the same livestream, token, followed c
 where the platform has more of it, once in a second organization. A key both runs of the largest
 organization touched is *shared*: it takes the stream's rate in that organization, or, when the
 second organization's run touched it too, the stream's rate over the whole platform. A key only one
-run touched belongs to that call alone (a new document, a commit marker) and takes one call's load.
+run touched belongs to that call alone (a new document, its unique guard) and takes one call's load.
 The reactive streams' subscribers are measured at two counts and each shared key's load extrapolated
 linearly to the scenario's count (a key of one subscriber's connection keeps its load). Loads add up
 per key over the streams; a key class (:func:`shape`: ids and values replaced by placeholders) shows
