@@ -1,0 +1,865 @@
+"""The calls the cost bench prices, run as the platform runs them, in process, on moto.
+
+Each call goes through the handler its Lambda runs: an HTTP call is an API Gateway event given to the
+function's handler (the caller's session read, its call counted, the function run); a scheduled job is
+run by the jobs runner; the token purchase runs on the Step Functions interpreter with its step
+Lambdas (:func:`infra.local.rig.saga_rig`); a reactive update is the table stream's records given to
+the invalidator, its queue's messages to the sync worker, which re-runs each touched query in its own
+function (:mod:`ontology.sync.calls`). While it runs, :class:`World` records:
+
+- the DynamoDB units of every request (:class:`bench.meter.Meter`);
+- every other AWS request (SQS, S3 Vectors) as botocore sends it;
+- every Lambda invocation: the function, its ``MemorySize`` from ``template.yaml``, its kind (the
+  duration it is priced at is an assumption of :mod:`bench.cost`), and the waits on services outside
+  AWS it makes (model, Stripe, chain);
+- every WebSocket message posted to a connection.
+
+What a call costs is a :class:`Usage`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.harness import ORG, fake_aws_env, local_table, vectors_and_ai
+from bench.meter import Meter, metered
+
+#: The user of the bench's owner session (as :func:`bench.harness.seed_session`).
+OWNER = "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"
+#: The second organization: what touches the same keys from two organizations is platform-wide.
+OTHER_ORG = "org_01JD8Z6V7Q3M0N2W5X9Y4K1T9S"
+#: The SQS requests Lambda's event source mapping makes per batch it hands a function: one
+#: ReceiveMessage and one DeleteMessageBatch (idle long polls are a fixed cost, not a call's).
+ESM_REQUESTS_PER_BATCH = 2
+#: A scheduled job in AWS (docs/scheduler.md): the table's stream invokes the dispatcher, which sends
+#: the job to the jobs queue (standard), whose event source mapping invokes the runner, which invokes
+#: the job's own function: two Lambdas beside the job's, and three SQS requests.
+JOB_SQS_REQUESTS = 1 + ESM_REQUESTS_PER_BATCH
+
+
+@dataclass
+class Invocation:
+    """One Lambda invocation: its function's logical id, memory, kind (what its duration is priced
+    at) and the calls outside AWS it waits on (``model``, ``stripe``, ``chain``)."""
+
+    function: str
+    memory_mb: int
+    kind: str
+    waits: dict[str, int] = field(default_factory=dict)
+    #: 0 for the waits of a multi-step flow priced apart from its steps' own invocations
+    requests: int = 1
+
+
+@dataclass
+class Usage:
+    """What one call cost."""
+
+    call: str
+    meter: Meter
+    http_requests: int = 0
+    ws_messages: int = 0
+    sqs_standard: int = 0
+    sqs_fifo: int = 0
+    transitions: int = 0
+    vector_queries: int = 0
+    vector_put_bytes: int = 0
+    lambdas: list[Invocation] = field(default_factory=list)
+
+    @property
+    def dynamodb_requests(self) -> int:
+        return len(self.meter.requests)
+
+
+_memory: dict[str, int] = {}
+
+
+def memory_of(logical_id: str) -> int:
+    """A function's ``MemorySize`` in ``template.yaml``."""
+    if not _memory:
+        from infra.local.runner import function_defs
+
+        _memory.update({k: d.memory for k, d in function_defs().items()})
+    return _memory[logical_id]
+
+
+def function_invocation(path: str, waits: dict[str, int] | None = None) -> Invocation:
+    from ontology.runtime.registry import resolve
+
+    spec = resolve(path).spec
+    return Invocation(spec.logical_id, memory_of(spec.logical_id), spec.kind, dict(waits or {}))
+
+
+def platform_invocation(logical_id: str) -> Invocation:
+    """One of the platform's own Lambdas (authorizer, scheduler, sync)."""
+    return Invocation(logical_id, memory_of(logical_id), "platform")
+
+
+class Recorder:
+    """Every AWS request other than DynamoDB's (whose units the meter counts), as botocore sends it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[Recorder]:
+        import botocore.client
+
+        original = botocore.client.BaseClient._make_api_call
+        calls = self.calls
+
+        def record(client: Any, operation: str, params: dict[str, Any]) -> Any:
+            service = client.meta.service_model.service_name
+            if service not in ("dynamodb", "dynamodbstreams", "stepfunctions", "lambda", "iam"):
+                calls.append((service, operation, params))
+            return original(client, operation, params)
+
+        botocore.client.BaseClient._make_api_call = record
+        try:
+            yield self
+        finally:
+            botocore.client.BaseClient._make_api_call = original
+
+
+def _sqs_requests(operation: str, params: dict[str, Any]) -> int:
+    """Billed SQS requests of one call: each 64 KB of payload is one (ReceiveMessage and the rest: 1)."""
+    if operation == "SendMessageBatch":
+        size = sum(len(e["MessageBody"].encode()) for e in params["Entries"])
+    elif operation == "SendMessage":
+        size = len(params["MessageBody"].encode())
+    else:
+        return 1
+    return max(1, -(-size // (64 * 1024)))
+
+
+class World:
+    """The meter, the recorder, the invocations, the posts and the counts of the calls run in it."""
+
+    def __init__(self, ai: Any = None) -> None:
+        self.meter = Meter()
+        self.recorder = Recorder()
+        self.invocations: list[Invocation] = []
+        self.posts: list[tuple[str, Any]] = []
+        self.ai = ai
+        self.http = 0
+        self.transitions = 0
+        self.jobs = 0
+        self.esm_fifo = 0
+        self.esm_standard = 0
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[World]:
+        """Posts to connections recorded, the sync protocol's functions invoked through
+        :meth:`_invoke`, every request metered and recorded, and the search statistics' shards
+        taken in turn (see :func:`_shards_in_turn`)."""
+        from ontology.sync import calls, push
+
+        original_post = push.post
+        push.post = lambda connection_id, message: self.posts.append((connection_id, message))
+        calls.set_invoker(self._invoke)
+        try:
+            with metered(self.meter), self.recorder.installed(), _shards_in_turn():
+                yield self
+        finally:
+            push.post = original_post
+            calls.set_invoker(None)
+
+    def _invoke(self, fn: Any, payload: dict[str, Any]) -> dict[str, Any]:
+        """The sync protocol's invoker: a function run in its own Lambda."""
+        from ontology.sync.calls import in_process
+
+        self.invocations.append(function_invocation(fn.spec.path))
+        return in_process(fn, payload)
+
+    @contextlib.contextmanager
+    def measure(self, call: str) -> Iterator[Usage]:
+        """The usage of what runs in the block (filled in when it ends)."""
+        mark = self.meter.mark()
+        calls, invocations, posts = len(self.recorder.calls), len(self.invocations), len(self.posts)
+        counts = (self.http, self.transitions, self.jobs, self.esm_fifo, self.esm_standard)
+        usage = Usage(call, Meter(self.meter.source))
+        yield usage
+        usage.meter = self.meter.since(mark)
+        usage.lambdas = self.invocations[invocations:]
+        usage.ws_messages = len(self.posts) - posts
+        usage.http_requests = self.http - counts[0]
+        usage.transitions = self.transitions - counts[1]
+        usage.sqs_standard += (self.jobs - counts[2]) * JOB_SQS_REQUESTS + self.esm_standard - counts[4]
+        usage.sqs_fifo += self.esm_fifo - counts[3]
+        for service, operation, params in self.recorder.calls[calls:]:
+            if service == "sqs" and operation in ("SendMessage", "SendMessageBatch"):
+                n = _sqs_requests(operation, params)
+                if params["QueueUrl"].endswith(".fifo"):
+                    usage.sqs_fifo += n
+                else:
+                    usage.sqs_standard += n
+            elif service == "s3vectors" and operation == "QueryVectors":
+                usage.vector_queries += 1
+            elif service == "s3vectors" and operation == "PutVectors":
+                usage.vector_put_bytes += sum(_vector_bytes(v) for v in params.get("vectors", []))
+
+    # --------------------------------------------------------------------------- calling
+
+    def http_call(self, path: str, args: dict[str, Any], authorizer: dict[str, str]) -> Any:
+        """``path`` called over the HTTP API: its handler given API Gateway's event, then the jobs it
+        scheduled that are due."""
+        from infra.events import api_event
+        from ontology.runtime.handler import handle
+        from ontology.runtime.registry import resolve
+
+        fn = resolve(path)
+        self.http += 1
+        model = self.ai.calls if self.ai is not None else 0
+        invocation = function_invocation(path)
+        self.invocations.append(invocation)
+        out = handle(fn, api_event(fn.spec, args, identity=authorizer))
+        if self.ai is not None and self.ai.calls > model:
+            invocation.waits["model"] = self.ai.calls - model
+        body = json.loads(out["body"])
+        if out["statusCode"] != 200:
+            raise RuntimeError(f"{path} answered {out['statusCode']}: {body}")
+        self.run_jobs()
+        return body["value"]
+
+    def run_jobs(self) -> None:
+        """Run the jobs that are due, as the scheduler delivers them, until none is (finding them is
+        not counted: in AWS the table's stream hands each one over)."""
+        from ontology.runtime import jobs
+
+        while True:
+            with self.meter.pause():
+                due = jobs.due_jobs()
+            if not due:
+                return
+            for job in due:
+                self.jobs += 1
+                model = self.ai.calls if self.ai is not None else 0
+                invocation = function_invocation(job["name"])
+                self.invocations += [
+                    platform_invocation("SchedulerDispatcherFunction"),
+                    platform_invocation("SchedulerRunnerFunction"),
+                    invocation,
+                ]
+                jobs.execute_job(job["_id"])
+                if self.ai is not None and self.ai.calls > model:
+                    invocation.waits["model"] = self.ai.calls - model
+
+
+@contextlib.contextmanager
+def _shards_in_turn() -> Iterator[None]:
+    """A document counts in one of the search index's statistics shards, picked by a hash of its
+    (random) id: two documents of one transaction share a shard once in 16 times and cost one write
+    less then. The bench takes the shards in turn, as the other 15 times, so that its figures are the
+    same on every run."""
+    import itertools
+
+    from ontology.data import search
+
+    turn = itertools.count()
+    original = search._shard
+    search._shard = lambda doc_id: f"{next(turn) % search.STATS_SHARDS:02d}"
+    try:
+        yield
+    finally:
+        search._shard = original
+
+
+def _vector_bytes(vector: dict[str, Any]) -> int:
+    """Logical bytes of one vector put to S3 Vectors: 4 per dimension, its key and its metadata."""
+    data = vector.get("data", {}).get("float32", [])
+    return 4 * len(data) + len(str(vector.get("key", ""))) + len(json.dumps(vector.get("metadata", {})))
+
+
+# ----------------------------------------------------------------------------------- seeding
+
+
+def session(org: str, user: str, *, role: str = "org_owner", entity: str | None = None) -> dict[str, str]:
+    """A live session of ``user`` in ``org`` (as sign-in writes it); the authorizer's context."""
+    from ontology import run_mutation
+    from ontology.auth.identity import hash_token
+
+    now = time.time() * 1000
+    doc: dict[str, Any] = {
+        "userId": user,
+        "tokenHash": hash_token(f"bench-{user}-{org}"),
+        "expiresAt": now + 3_600_000,
+        "activeOrganizationId": org,
+        "role": role,
+        "createdAt": now,
+        "updatedAt": now,
+    }
+    if entity:
+        doc["entityId"] = entity
+    session_id: str = run_mutation(lambda db: db.insert("sessions", doc), org=None, platform=True)
+    return {"sessionId": session_id, "userId": user}
+
+
+def user_id(n: int) -> str:
+    """The bench's ``n``-th user id (a ULID's shape)."""
+    return f"usr_01JD8Z6V7Q3M0N2W{n:010d}"
+
+
+def entity(org: str, kind: str, name: str, **fields: Any) -> str:
+    """An entity written straight by a mutation (the bench's seeding, not counted)."""
+
+    now = int(time.time() * 1000)
+    doc = {"type": kind, "name": name, "createdAt": now, "updatedAt": now, "properties": {}, **fields}
+    return insert(org, "entities", doc)
+
+
+def insert(org: str, table: str, doc: dict[str, Any]) -> str:
+    """A document written straight by a mutation (the bench's seeding, not counted)."""
+    from ontology import run_mutation
+
+    doc_id: str = run_mutation(lambda db: db.insert(table, doc), org=org)
+    return doc_id
+
+
+@dataclass
+class Org:
+    """An organization the calls run in, and what they need in it."""
+
+    id: str
+    owner: dict[str, str]
+    #: the owner's entity (a member of the organization)
+    me: str
+    creator: str
+    livestream: str
+    viewers: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    members: list[dict[str, str]] = field(default_factory=list)
+    clone: str = ""
+    conversation: str = ""
+    serial: int = 0
+
+    def next(self) -> int:
+        self.serial += 1
+        return self.serial
+
+    def viewer(self, n: int) -> tuple[str, dict[str, str]]:
+        """The ``n``-th viewer of the livestream (joined, present), made on first use."""
+        while len(self.viewers) <= n:
+            from ontology.auth.identity import Identity
+            from ontology.runtime.context import invoke
+            from ontology.runtime.registry import resolve
+
+            k = len(self.viewers)
+            fan = entity(self.id, "audience_member", f"Viewer {k}", status="active")
+            user = user_id(10_000 + k + (500_000 if self.id != ORG else 0))
+            who = Identity(userId=user, organizationId=self.id, role="customer", entityId=fan)
+            invoke(resolve("livestreams:join"), {"livestreamId": self.livestream}, who)
+            self.viewers.append((fan, session(self.id, user, role="customer", entity=fan)))
+        return self.viewers[n]
+
+    def member(self, n: int) -> dict[str, str]:
+        """The ``n``-th member's session (an ``org_user`` with an entity of their own), made on first
+        use: the organization's mutations come from many members."""
+        while len(self.members) <= n:
+            k = len(self.members)
+            me = entity(self.id, "audience_member", f"Member {k}", status="active")
+            user = user_id(30_000 + k + (500_000 if self.id != ORG else 0))
+            self.members.append(session(self.id, user, role="org_user", entity=me))
+        return self.members[n]
+
+    def identity(self) -> Any:
+        """The owner's identity."""
+        from ontology.auth.identity import Identity
+
+        return Identity(
+            userId=self.owner["userId"], organizationId=self.id, role="org_owner", entityId=self.me
+        )
+
+    def viewer_identity(self, n: int) -> Any:
+        from ontology.auth.identity import Identity
+
+        fan, auth = self.viewer(n)
+        return Identity(userId=auth["userId"], organizationId=self.id, role="customer", entityId=fan)
+
+
+def seed_org(org: str, *, posts: int = 60, clone: bool = False) -> Org:
+    """An organization with its owner's session, a creator with ten published posts (and ``posts``
+    more entities), a live livestream, and (``clone``) the creator's trained clone."""
+    from bench.harness import index_knowledge_vectors
+    from ontology.auth.identity import Identity
+    from ontology.runtime.context import invoke
+    from ontology.runtime.registry import resolve
+
+    owner_user = OWNER if org == ORG else user_id(900_000)
+    me = entity(org, "audience_member", "Owner", status="active")
+    owner = session(org, owner_user, entity=me)
+    who = Identity(userId=owner_user, organizationId=org, role="org_owner", entityId=me)
+    creator = invoke(
+        resolve("creators:create"),
+        {"email": f"ada@{org.lower()}.example", "name": "Ada", "niche": ["running"]},
+        who,
+    )["creatorId"]
+    for i in range(10):
+        post = entity(
+            org,
+            "blog_post",
+            f"Post {i} about marathon pacing",
+            status="published",
+            properties={"body": f"Lesson {i}: run the first half slower than the second."},
+        )
+        authored = {
+            "fromEntityId": creator,
+            "toEntityId": post,
+            "relationshipType": "authored",
+            "createdAt": 0,
+        }
+        insert(org, "connections", authored)
+    for i in range(posts):
+        entity(org, "blog_post", f"Note {i} on the analytical engine")
+    stream = invoke(
+        resolve("livestreams:schedule"),
+        {"creatorId": creator, "title": "Pacing live", "scheduledFor": int(time.time() * 1000)},
+        who,
+    )["livestreamId"]
+    invoke(resolve("livestreams:start"), {"livestreamId": stream}, who)
+    made = Org(org, owner, me, creator, stream)
+    if clone:
+        made.clone = invoke(resolve("clones:create"), {"creatorId": creator}, who)["cloneId"]
+        from ontology.runtime import jobs
+
+        jobs.run_due()
+        index_knowledge_vectors()
+        first = invoke(resolve("clones:chat"), {"cloneId": made.clone, "message": "How do I pace?"}, who)
+        made.conversation = first["conversationId"]
+    return made
+
+
+# ------------------------------------------------------------------------------------- calls
+
+#: Six-word names of blog posts, no word shared between two of them.
+SIX_WORDS = (
+    "Pacing notes for a windy marathon",
+    "Strength drills before every long run",
+    "Hydration plans that survive summer heat",
+    "Taper weeks without losing your edge",
+    "Recovery meals after hard interval sessions",
+    "Cadence cues learned from elite coaches",
+)
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call the bench prices, by its function and its arguments: ``args(world, org, n)`` sets up
+    its ``n``-th run (not counted: a fresh target where the scenario has one per call) and returns
+    its arguments. The ``n``-th run is made by the organization's ``n``-th member (or viewer)."""
+
+    name: str
+    path: str
+    args: Callable[[World, Org, int], dict[str, Any]]
+    caller: str = "member"  # member | viewer | owner
+
+    def run(self, w: World, o: Org, n: int) -> Any:
+        """Run it (what :meth:`World.measure` should count), its arguments made first (not counted)."""
+        with w.meter.pause():
+            args = self.args(w, o, n)
+            who = {"viewer": lambda: o.viewer(n)[1], "owner": lambda: o.owner}.get(
+                self.caller, lambda: o.member(n)
+            )()
+        return w.http_call(self.path, args, who)
+
+
+def _fresh_creator(o: Org, n: int) -> str:
+    """A creator of its own for the ``n``-th update (updates spread over the organization's creators)."""
+    from ontology.runtime.context import invoke
+    from ontology.runtime.registry import resolve
+
+    made: str = invoke(
+        resolve("creators:create"),
+        {"email": f"u{n}@{o.id.lower()}.example", "name": f"U {n}", "niche": []},
+        o.identity(),
+    )["creatorId"]
+    return made
+
+
+_FIRST_50: dict[str, Any] = {"numItems": 50, "cursor": None}
+
+CALLS: dict[str, Call] = {
+    c.name: c
+    for c in (
+        Call("creators:get", "creators:get", lambda w, o, n: {"id": o.creator}),
+        Call("entities:list (50)", "entities:list", lambda w, o, n: {"paginationOpts": _FIRST_50}),
+        Call(
+            "creators:create",
+            "creators:create",
+            lambda w, o, n: {"email": f"grace{n}@example.com", "name": "Grace Hopper", "niche": ["math"]},
+        ),
+        Call(
+            "creators:update (one field)",
+            "creators:update",
+            lambda w, o, n: {"id": _fresh_creator(o, n), "bio": "Runs marathons."},
+        ),
+        Call(
+            "entities:create (blog post, six-word name)",
+            "entities:create",
+            lambda w, o, n: {"type": "blog_post", "name": SIX_WORDS[n % len(SIX_WORDS)]},
+        ),
+        Call(
+            "connections:create",
+            "connections:create",
+            lambda w, o, n: {
+                "fromEntityId": entity(o.id, "audience_member", f"Fan {n}", status="active"),
+                "toEntityId": o.creator,
+                "relationshipType": "following",
+            },
+        ),
+        Call(
+            "tags:add",
+            "tags:add",
+            lambda w, o, n: {
+                "entityId": entity(o.id, "blog_post", f"Draft {n}"),
+                "key": "topic",
+                "value": "running",
+            },
+        ),
+        Call("entities:search", "entities:search", lambda w, o, n: {"query": "marathon pacing", "limit": 20}),
+        Call(
+            "clones:chat (local model)",
+            "clones:chat",
+            lambda w, o, n: {
+                "cloneId": o.clone,
+                "message": "And the second half?",
+                "conversationId": o.conversation,
+            },
+            caller="owner",
+        ),
+        Call(
+            "livestreams:send_message",
+            "livestreams:send_message",
+            lambda w, o, n: {"livestreamId": o.livestream, "text": "Great pacing tips"},
+            caller="viewer",
+        ),
+    )
+}
+
+
+def authorizer_miss(w: World, o: Org) -> Usage:
+    """The authorizer on a token API Gateway has not cached: its guard and its session read."""
+    from ontology.auth import identity
+
+    token = "bench-authorizer-token-0123456789"
+    from ontology import run_mutation
+
+    now = time.time() * 1000
+    run_mutation(
+        lambda db: db.insert(
+            "sessions",
+            {
+                "userId": OWNER,
+                "tokenHash": identity.hash_token(token),
+                "expiresAt": now + 3_600_000,
+                "activeOrganizationId": o.id,
+                "role": "org_owner",
+                "createdAt": now,
+                "updatedAt": now,
+            },
+        ),
+        org=None,
+        platform=True,
+    )
+    identity._session_ids.clear()  # a Lambda that has not seen the token
+    with w.measure("authorizer (cache miss)") as usage:
+        w.invocations.append(platform_invocation("AuthorizerFunction"))
+        answer = identity.authorize({"headers": {"authorization": f"Bearer {token}"}})
+        assert answer["context"].get("sessionId"), answer
+    return usage
+
+
+# ----------------------------------------------------------------------------- reactivity
+
+
+def subscribe(w: World, connection_id: str, identity: Any, udf: str, args: dict[str, Any]) -> None:
+    """A connection (made here) subscribing to ``udf`` with ``args`` (not counted)."""
+    from ontology.sync.state import SyncState
+    from ontology.sync.worker import process
+
+    state = SyncState()
+    with w.meter.pause():
+        conn = state.create(connection_id)
+        conn.identity = {
+            k: v
+            for k, v in {
+                "userId": identity.userId,
+                "organizationId": identity.organizationId,
+                "role": identity.role,
+                "entityId": identity.entityId,
+            }.items()
+            if v
+        }
+        conn.identity_version = 1
+        state.save(conn)
+        add = {"type": "Add", "queryId": 0, "udfPath": udf, "args": [args]}
+        message = {"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1, "modifications": [add]}
+        invocations = len(w.invocations)
+        process(state, {"c": connection_id, "m": json.dumps(message)})
+        del w.invocations[invocations:]
+        w.posts.clear()
+
+
+class Stream:
+    """The table's stream, read from its newest record on (what the invalidator is given)."""
+
+    def __init__(self) -> None:
+        import boto3
+
+        self.client = boto3.client("dynamodbstreams", region_name="us-east-1")
+        arn = self.client.list_streams()["Streams"][0]["StreamArn"]
+        shard = self.client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        self.iterator = self.client.get_shard_iterator(
+            StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST"
+        )["ShardIterator"]
+
+    def records(self) -> list[dict[str, Any]]:
+        out = self.client.get_records(ShardIterator=self.iterator)
+        self.iterator = out["NextShardIterator"]
+        records: list[dict[str, Any]] = out["Records"]
+        return records
+
+
+def _drain(url: str, *, wait: float = 0.0) -> list[dict[str, Any]]:
+    """Every message on a queue (received and deleted by the bench, not counted)."""
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    deadline = time.monotonic() + wait
+    out: list[dict[str, Any]] = []
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+            "Messages", []
+        )
+        for m in got:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        out += got
+        if not got:
+            if out or time.monotonic() >= deadline:
+                return out
+            time.sleep(0.1)
+
+
+def deliver(w: World, stream: Stream) -> None:
+    """What AWS does after a write: the stream's records to the invalidator, the sync queue's message
+    groups to the worker (a Lambda per group), the recheck queue's delayed messages back to the
+    invalidator a second later and their groups to the worker again."""
+    from ontology.settings import get_settings
+    from ontology.sync.invalidator import invalidate_handler
+    from ontology.sync.websocket import worker_handler
+
+    settings = get_settings()
+    records = stream.records()
+    if not records:
+        return
+    w.invocations.append(platform_invocation("SyncInvalidatorFunction"))
+    sent = len(w.recorder.calls)
+    invalidate_handler({"Records": records})
+    rechecks = any(
+        params.get("QueueUrl") == settings.sync_recheck_queue_url for _, _, params in w.recorder.calls[sent:]
+    )
+    for recheck in (False, True):
+        if recheck:
+            if not rechecks:
+                return
+            delayed = _drain(settings.sync_recheck_queue_url, wait=3.0)
+            if not delayed:
+                return
+            w.invocations.append(platform_invocation("SyncInvalidatorFunction"))
+            w.esm_standard += ESM_REQUESTS_PER_BATCH
+            invalidate_handler(
+                {
+                    "Records": [
+                        {"eventSource": "aws:sqs", "messageId": m["MessageId"], "body": m["Body"]}
+                        for m in delayed
+                    ]
+                }
+            )
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for m in _drain(settings.sync_queue_url):
+            groups.setdefault(m["Attributes"]["MessageGroupId"], []).append(m)
+        for group in groups.values():  # Lambda hands the worker one message group's batch
+            w.invocations.append(platform_invocation("SyncWorkerFunction"))
+            w.esm_fifo += ESM_REQUESTS_PER_BATCH
+            worker_handler({"Records": [{"messageId": m["MessageId"], "body": m["Body"]} for m in group]})
+
+
+#: Subscriptions the reactive rows and the scenario measure: the query a subscriber runs, and the write
+#: that touches it. ``point``: a member with one entity open (``entities:get``), the write a patch of
+#: it; ``list``: a member on the organization's newest entities (``entities:list``, 50 a page), the
+#: write a new blog post; ``chat``: a viewer on a live chat (``livestreams:chat``, 50 a page), the
+#: write a viewer's message.
+SUBSCRIPTIONS = ("point", "list", "chat")
+
+
+def subscriber(w: World, o: Org, kind: str, n: int, target: str) -> None:
+    """The ``n``-th subscriber of ``kind`` to ``target`` (a document, or the livestream)."""
+    connection = f"{kind}-{target[-8:]}-{n}"
+    if kind == "point":
+        subscribe(w, connection, o.identity(), "entities:get", {"id": target})
+    elif kind == "list":
+        first: dict[str, Any] = {"numItems": 50, "cursor": None}
+        subscribe(w, connection, o.identity(), "entities:list", {"paginationOpts": first})
+    else:
+        first = {"numItems": 50, "cursor": None}
+        page = {"livestreamId": target, "paginationOpts": first}
+        subscribe(w, connection, o.viewer_identity(n), "livestreams:chat", page)
+
+
+def touch(w: World, o: Org, kind: str, target: str, n: int) -> None:
+    """The write that touches a ``kind`` subscription to ``target`` (not counted)."""
+    from ontology import run_mutation
+
+    with w.meter.pause():
+        if kind == "point":
+            run_mutation(lambda db: db.patch(target, {"name": f"Renamed {n}"}, "entities"), org=o.id)
+        elif kind == "list":
+            entity(o.id, "blog_post", f"Fresh post {n}")
+        else:
+            from functions.livestreams import post
+
+            fan, _ = o.viewer(0)
+            run_mutation(lambda db: post(db, target, fan, f"Message {n}", int(time.time() * 1000)), org=o.id)
+
+
+def reactive(w: World, o: Org, kind: str, target: str, n: int) -> Usage:
+    """What one write costs its subscribers: the sync path after the write (the write itself is
+    not counted: it is its own call)."""
+    stream = Stream()
+    touch(w, o, kind, target, n)
+    with w.measure(f"reactive update ({kind})") as usage:
+        deliver(w, stream)
+    return usage
+
+
+# ------------------------------------------------------------------------------- token sale
+
+
+@dataclass
+class Sale:
+    """A token on sale in an organization, and its buyers."""
+
+    org: str
+    token: str
+    buyers: list[dict[str, str]] = field(default_factory=list)
+
+    def buyer(self, n: int) -> dict[str, str]:
+        """The ``n``-th buyer's session (a customer with an entity of their own), made on first use."""
+        while len(self.buyers) <= n:
+            k = len(self.buyers)
+            fan = entity(self.org, "audience_member", f"Buyer {k}", status="active")
+            user = user_id(20_000 + k + (500_000 if self.org != ORG else 0))
+            self.buyers.append(session(self.org, user, role="customer", entity=fan))
+        return self.buyers[n]
+
+
+def seed_sale(org: str) -> Sale:
+    """An organization (its owner, a creator) with an active token on sale."""
+    from ontology import run_mutation
+    from ontology.auth.identity import Identity
+    from ontology.auth.people import create_user_with_organization
+    from ontology.runtime.context import invoke
+    from ontology.runtime.registry import resolve
+
+    made = run_mutation(
+        lambda db: create_user_with_organization(
+            db,
+            org_id=org,
+            email=f"owner@{org.lower()}.example",
+            name="Owner",
+            email_verified=True,
+            organization_name="Sale",
+        ),
+        org=org,
+        platform=True,
+    )
+    who = Identity(userId=made["userId"], organizationId=org, role="org_owner", entityId=made["entityId"])
+    creator = invoke(
+        resolve("creators:create"), {"email": f"c@{org.lower()}.example", "name": "C", "niche": []}, who
+    )
+    token = invoke(
+        resolve("tokens:create"),
+        {"creatorId": creator["creatorId"], "name": "Bench", "symbol": "BEN", "priceUsd": 1},
+        who,
+    )["tokenId"]
+    return Sale(org, token)
+
+
+def purchase(w: World, rig: Any, payments: Any, sale: Sale, n: int) -> None:
+    """The ``n``-th buyer buys two tokens and the saga runs to its end: ``tokens:purchase`` over
+    HTTP, its scheduled start, every state of the state machine and its steps' Lambdas."""
+    with w.meter.pause():
+        buyer = sale.buyer(n)
+    stripe = sum(payments.calls.values())
+    rpc = rig.chain.requests
+    started = w.http_call(
+        "tokens:purchase", {"tokenId": sale.token, "amount": 2, "paymentMethodId": "pm_card_visa"}, buyer
+    )
+    rig.wait(started["purchaseId"])
+    w.run_jobs()
+    history = rig.history(started["purchaseId"])
+    if not any(e["type"] == "ExecutionSucceeded" for e in history):
+        raise RuntimeError(f"purchase {started['purchaseId']} did not complete")
+    w.transitions += sum(1 for e in history if e["type"].endswith("StateEntered"))
+    # the steps wait on Stripe and the chain inside their own invocations (counted by the runner)
+    w.invocations.append(
+        Invocation(
+            "the steps' waits on Stripe and the chain",
+            memory_of("PurchasesChargeFunction"),
+            "waits",
+            {"stripe": sum(payments.calls.values()) - stripe, "chain": rig.chain.requests - rpc},
+            requests=0,
+        )
+    )
+
+
+@contextlib.contextmanager
+def sale_world() -> Iterator[tuple[World, Any, Any]]:
+    """The saga's rig (moto with Step Functions' interpreter, localstripe, the local chain) and a
+    :class:`World` recording it, its step Lambdas counted as the runner invokes them."""
+    import tempfile
+    from pathlib import Path
+
+    from bench.saga import CountingPayments
+    from infra.local.rig import saga_rig
+    from ontology.providers.payments import get_payments, set_payments
+
+    fake_aws_env()
+    with tempfile.TemporaryDirectory() as tmp, saga_rig(Path(tmp), table_name="one-bench") as rig:
+        w = World()
+        payments = CountingPayments(get_payments())
+        set_payments(payments)
+        original = rig.runner.invoke
+
+        def invoke(logical_id: str, event: Any) -> Any:
+            handler = rig.runner.defs[logical_id].handler
+            w.invocations.append(function_invocation(handler.replace(".", ":", 1)))
+            return original(logical_id, event)
+
+        rig.runner.invoke = invoke
+        with w.installed():
+            yield w, rig, payments
+
+
+@contextlib.contextmanager
+def world() -> Iterator[World]:
+    """moto in process (the template's table and vector bucket, the sync queues), the local model as
+    the AI port, and a :class:`World` recording it all."""
+    import boto3
+
+    from ontology.settings import configure
+
+    fake_aws_env()
+    with local_table(), vectors_and_ai() as (ai, _):
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        fifo = sqs.create_queue(
+            QueueName="bench-sync.fifo",
+            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"},
+        )["QueueUrl"]
+        recheck = sqs.create_queue(QueueName="bench-sync-recheck")["QueueUrl"]
+        configure(sync_queue_url=fifo, sync_recheck_queue_url=recheck)
+        w = World(ai)
+        with w.installed():
+            yield w

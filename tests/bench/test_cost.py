@@ -1,0 +1,49 @@
+"""The cost bench as it is used: ``python -m bench.cost --check`` (docs/cost.md's write units, read
+units and requests are what the bench counts) and ``--explain`` (a call's items add up to its total)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def bench_cost(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'ontology'}"}
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cost", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_docs_cost_table_counts_what_the_bench_counts() -> None:
+    done = bench_cost("--check")
+    assert done.returncode == 0, f"run `python -m bench.cost --markdown`:\n{done.stderr[-3000:]}"
+
+
+@pytest.mark.slow
+def test_explain_lists_every_item_and_index_copy_of_a_call() -> None:
+    done = bench_cost("--explain", "tags:add")
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    total = int(re.match(r"tags:add: (\d+) WRU", lines[0]).group(1))  # type: ignore[union-attr]
+    items = [line for line in lines if re.match(r"\s+\d+ WRU  (Put|Update|Delete|ConditionCheck) ", line)]
+    assert sum(int(line.split()[0]) for line in items) == total
+    # the tag's own document: twice its units in the transaction, then a copy in each of the tags
+    # table's four indexes (by creation time, entity, key, key and value)
+    (tag,) = [i for i, line in enumerate(lines) if "[tags]" in line]
+    copies = [line.split()[0] for line in lines[tag + 1 : tag + 5]]
+    assert copies == ["gsi1", "gsi2", "gsi3", "gsi4"]
+    assert "x2 (transaction)" in lines[tag]
+    assert re.search(r"WRU on the table \d+, on the indexes \d+", done.stdout)
