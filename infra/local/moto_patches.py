@@ -7,6 +7,10 @@ moto is pinned (requirements/lock.txt) because these touch its internals; each p
   grows. DynamoDB's semantics are check-all-then-apply-all on distinct items, so we evaluate every
   condition first and apply only when all pass; an Update that still fails while applying (a bad
   expression) puts back every item the transaction touched.
+- ``TransactWriteItems``' ``ClientRequestToken``: moto ignores it. DynamoDB answers a request that
+  repeats a token within 10 minutes of the first one's success without applying it again, and refuses
+  one that reuses a token for other items with ``IdempotentParameterMismatchException``; a mutation's
+  commit relies on that when its first attempt's outcome is unknown, so the local stack does the same.
 - ``put_item`` / ``update_item`` / ``delete_item``: under AWS-strict ``conflicts``, refused with
   ``TransactionConflictException`` while a transaction holds the item (:mod:`infra.local.conflicts`).
 - ``StreamShard.add``: moto invokes a stream's Lambda mappings synchronously, inside the write that
@@ -16,7 +20,7 @@ moto is pinned (requirements/lock.txt) because these touch its internals; each p
   keeps an ordered index per GSI partition and hands moto only the items of the key range.
 - S3 Vectors' ``QueryVectors`` (moto has none): :mod:`infra.local.vectors` answers it exactly.
 - ``expire_ttl_items``: DynamoDB deletes items whose TTL has passed (within days); moto never does.
-  The local stack calls this periodically so expired sessions, tokens and commit markers go away:
+  The local stack calls this periodically so expired sessions, tokens and rate counters go away:
   within a minute, or (AWS-strict ``ttl``) one to three days after their expiry, as AWS may.
 - ``Role.put_policy``: moto's CloudFormation hands a role's inline policy over as a dict, which moto
   keeps as is and its IAM API then returns as Python's ``repr``, not JSON; it is kept as JSON text,
@@ -33,10 +37,18 @@ moto is pinned (requirements/lock.txt) because these touch its internals; each p
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 import time
 from typing import Any
 
 _installed = False
+
+#: How long DynamoDB remembers a transaction's ClientRequestToken after it succeeded.
+CLIENT_TOKEN_TTL_SECONDS = 600
+_tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
+_tokens_lock = threading.Lock()
 
 
 def _parse_json_templates_as_json() -> None:
@@ -93,6 +105,40 @@ def _remember_endpoint_prefixes() -> None:
     botocore.session.Session.get_available_regions = get_available_regions
 
 
+def _honour_client_request_tokens() -> None:
+    from moto.dynamodb.exceptions import DynamodbException
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.transact_write_items
+
+    def transact_write_items(self: Any) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return original(self)
+        digest = hashlib.sha256(json.dumps(self.body["TransactItems"], sort_keys=True).encode()).hexdigest()
+        key = (self.current_account, self.region, str(token))
+        now = time.monotonic()
+        with _tokens_lock:
+            for stale in [k for k, (_, at) in _tokens.items() if now - at > CLIENT_TOKEN_TTL_SECONDS]:
+                del _tokens[stale]
+            seen = _tokens.get(key)
+        if seen is not None:
+            if seen[0] != digest:
+                raise DynamodbException(
+                    "IdempotentParameterMismatchException",
+                    "The request uses the same client token as a previous, but non-identical request.",
+                )
+            from moto.core.responses import ActionResult
+
+            return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+        result = original(self)
+        with _tokens_lock:
+            _tokens[key] = (digest, now)
+        return result
+
+    DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 def install_moto_patches() -> None:
     global _installed  # noqa: PLW0603
     if _installed:
@@ -109,6 +155,7 @@ def install_moto_patches() -> None:
         _check_then_apply(self, transact_items)
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    _honour_client_request_tokens()
 
     from infra.local import conflicts
 

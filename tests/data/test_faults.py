@@ -124,3 +124,33 @@ def test_fault_during_every_attempt_leaves_nothing(counter: str, fail_during) ->
         run_mutation(_mutation(counter), org=ORG, max_attempts=3)
     fail_during["fail_on"] = set()
     assert _state(counter) == (0, 0)
+
+
+def test_a_repeated_client_request_token_is_applied_once_as_dynamodb_does(table: str) -> None:
+    """DynamoDB answers a TransactWriteItems whose ClientRequestToken it saw succeed (within 10
+    minutes) without applying it again, and refuses the token for other items; so does the local
+    stand-in, which the commit's re-send of an ambiguous attempt relies on."""
+    from botocore.exceptions import ClientError
+
+    store = default_store()
+
+    def add(n: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "Update": {
+                    "TableName": store.table_name,
+                    "Key": {"pk": {"S": "tokens#probe"}, "sk": {"S": "D"}},
+                    "UpdateExpression": "ADD n :n SET tb = :tb",
+                    "ExpressionAttributeValues": {":n": {"N": str(n)}, ":tb": {"S": "_probe"}},
+                }
+            }
+        ]
+
+    store.transact_write(add(1), token="probe-token")
+    store.transact_write(add(1), token="probe-token")
+    assert store.get("tokens#probe", "D")["n"] == 1
+    with pytest.raises(ClientError) as err:
+        store.transact_write(add(2), token="probe-token")
+    assert err.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
+    store.transact_write(add(1), token="another-token")
+    assert store.get("tokens#probe", "D")["n"] == 2

@@ -57,13 +57,13 @@ def _events(n: int):
 def test_mutation_over_the_transaction_limit_fails_before_writing(table: str, requests_counter) -> None:
     requests_counter.reset()
     with pytest.raises(TransactionTooLargeError) as err:
-        run_mutation(_events(MAX_TRANSACTION_ITEMS), org=ORG)
+        run_mutation(_events(MAX_TRANSACTION_ITEMS + 1), org=ORG)
     assert "Split the work" in err.value.message
     assert "TransactWriteItems" not in requests_counter.ops()
     assert run_query(lambda db: db.query("events").collect(), org=ORG) == []
-    # The largest mutation that fits goes through (one item is the commit marker).
-    run_mutation(_events(MAX_TRANSACTION_ITEMS - 1), org=ORG)
-    assert len(run_query(lambda db: db.query("events").collect(), org=ORG)) == MAX_TRANSACTION_ITEMS - 1
+    # The largest mutation that fits goes through: every item of it is the mutation's own.
+    run_mutation(_events(MAX_TRANSACTION_ITEMS), org=ORG)
+    assert len(run_query(lambda db: db.query("events").collect(), org=ORG)) == MAX_TRANSACTION_ITEMS
 
 
 def test_search_index_entries_count_toward_the_transaction(table: str, requests_counter) -> None:

@@ -36,7 +36,6 @@ __all__ = [
     "DOC_SK",
     "GUARD_SK",
     "KEY_MAX",
-    "TXN_SK",
     "check_id",
     "encode_tuple",
     "encode_value",
@@ -52,11 +51,10 @@ _ID_BODY = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 ID_PREFIXES: dict[str, str] = {}
 _PREFIX_TABLES: dict[str, str] = {}
 
-#: Sort keys of the three kinds of item in the table: a document, a unique guard, a transaction's
-#: record (see :mod:`ontology.data.models`, which stores them, and :mod:`ontology.data.dynamodb`).
+#: Sort keys of the two kinds of item in the table: a document and a unique guard (see
+#: :mod:`ontology.data.models`, which stores them, and :mod:`ontology.data.dynamodb`).
 DOC_SK = "D"
 GUARD_SK = "G"
-TXN_SK = "T"
 
 KEY_MAX = "\U0010ffff"
 _TERMINATOR = "\x01\x01"

@@ -1,13 +1,12 @@
 """The PynamoDB model of the single table, derived from the index declarations.
 
-One item per document, plus guard items (uniqueness) and commit markers (exactly-once commits):
+One item per document, plus guard items (uniqueness):
 
 =================  ==================================  =====  ===========================================
 item               pk                                  sk     other attributes
 =================  ==================================  =====  ===========================================
 document           ``<scope>#<id>``                    ``D``  tb, ct, v, doc (JSON), gNpk/gNsk per index, ttl
 guard              ``<scope>#guard#<table>#<rule>#<h>``  ``G``  tb=``_guard``, v, doc = {"ref": <id>}
-commit marker      ``<scope>#txn#<txid>``              ``T``  tb=``_txn``, ttl (one day)
 =================  ==================================  =====  ===========================================
 
 ``<scope>`` is the organization id for org-scoped tables and ``platform`` for platform tables.
@@ -27,7 +26,7 @@ from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from ontology.data.keys import DOC_SK, GUARD_SK, TXN_SK
+from ontology.data.keys import DOC_SK, GUARD_SK
 from ontology.data.schema import GSI_COUNT, TABLES
 from ontology.settings import get_settings
 
@@ -35,7 +34,6 @@ __all__ = [
     "DOC_SK",
     "GSI_COUNT",
     "GUARD_SK",
-    "TXN_SK",
     "Item",
     "configure_models",
     "gsi_names",

@@ -6,12 +6,11 @@ TransactWriteItems:
 - every document written is a Put/Delete conditioned on the version it was read at (or on not
   existing, for an insert); every document only read is a ConditionCheck on its version;
 - every unique value claimed or released is a guard item Put/Delete in the same transaction;
-- one *commit marker* item (``<scope>#txn#<id>``, expiring after a day) is Put with
-  ``attribute_not_exists``. When the outcome of a commit is unknown (a timeout, a dropped
-  connection, a 5xx) the same request is sent again with the same ClientRequestToken: DynamoDB
-  answers idempotently, and where it does not (the token expired, or a local stand-in ignores
-  tokens) a cancellation on the marker proves the first attempt committed. A mutation is therefore
-  applied exactly once, never twice.
+- the request carries a ``ClientRequestToken`` of its own. When the outcome of a commit is unknown
+  (a timeout, a dropped connection, a 5xx) the same request is sent again with the same token, at
+  once: DynamoDB applies a request whose token it saw succeed within the last 10 minutes no second
+  time and answers it as a success (the local stack does the same), so a mutation is applied exactly
+  once, never twice, and no item is written to prove it.
 
 A conflict (a version or guard condition failed, DynamoDB reported a transaction conflict, or the
 mutation read one document at two versions: an index that had not caught up yet) re-runs the whole
@@ -35,12 +34,12 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from ontology.data.db import UNREAD, DatabaseReader, DatabaseWriter, StaleReadError, TxState
 from ontology.data.dynamodb import Store, default_store, serialize
-from ontology.data.keys import DOC_SK, GUARD_SK, TXN_SK
+from ontology.data.keys import DOC_SK, GUARD_SK
 from ontology.data.schema import PLATFORM_SCOPE, table
 from ontology.data.visibility import PUBLIC_TABLE, pointer_changes
 from ontology.errors import ConflictError, InternalError, TransactionTooLargeError, UpstreamError
@@ -54,7 +53,6 @@ T = TypeVar("T")
 
 MAX_TRANSACTION_ITEMS = 100
 MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
-MARKER_TTL_SECONDS = 24 * 3600
 #: How often an ambiguous commit is re-sent before giving up (with its outcome still unknown).
 AMBIGUOUS_RESENDS = 3
 
@@ -107,8 +105,8 @@ def _key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
-def build_transaction(tx: TxState, table_name: str, txid: str) -> list[dict[str, Any]]:
-    """The TransactItems for a mutation's state; the commit marker is the last item."""
+def build_transaction(tx: TxState, table_name: str) -> list[dict[str, Any]]:
+    """The TransactItems for a mutation's state."""
     items: list[dict[str, Any]] = []
     written: set[str] = set()
     for doc_id, full in tx.docs.items():
@@ -185,22 +183,6 @@ def build_transaction(tx: TxState, table_name: str, txid: str) -> list[dict[str,
         items.append({op_name: op})
     items.extend(_search_operations(tx, table_name))
     items.extend(_pointer_operations(tx, table_name))
-    marker = {
-        "pk": f"{tx.scope}#txn#{txid}",
-        "sk": TXN_SK,
-        "tb": "_txn",
-        "v": 1,
-        "ttl": timedelta(seconds=MARKER_TTL_SECONDS),
-    }
-    items.append(
-        {
-            "Put": {
-                "TableName": table_name,
-                "Item": serialize(marker),
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
-        }
-    )
     return items
 
 
@@ -256,10 +238,10 @@ def _pointer_operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
 def _check_limits(items: list[dict[str, Any]]) -> None:
     if len(items) > MAX_TRANSACTION_ITEMS:
         raise TransactionTooLargeError(
-            f"this mutation reads or writes {len(items) - 1} items; one transaction holds at most "
-            f"{MAX_TRANSACTION_ITEMS - 1}. Split the work across several mutations (from an action).",
-            items=len(items) - 1,
-            limit=MAX_TRANSACTION_ITEMS - 1,
+            f"this mutation reads or writes {len(items)} items; one transaction holds at most "
+            f"{MAX_TRANSACTION_ITEMS}. Split the work across several mutations (from an action).",
+            items=len(items),
+            limit=MAX_TRANSACTION_ITEMS,
         )
     size = sum(len(json.dumps(i, separators=(",", ":"))) for i in items)
     if size > MAX_TRANSACTION_BYTES:
@@ -286,9 +268,8 @@ def commit(tx: TxState, store: Store) -> bool:
     if not tx.docs and not any(g.get("dirty") for g in tx.guards.values()):
         return False  # read-only: the reads were consistent when made
     txid = str(uuid.uuid4())
-    items = build_transaction(tx, store.table_name, txid)
+    items = build_transaction(tx, store.table_name)
     _check_limits(items)
-    marker_index = len(items) - 1
     for attempt in range(AMBIGUOUS_RESENDS + 1):
         try:
             store.transact_write(items, token=txid)
@@ -298,12 +279,6 @@ def commit(tx: TxState, store: Store) -> bool:
             code = _error_code(exc)
             if code == "TransactionCanceledException":
                 reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
-                if len(reasons) > marker_index and reasons[marker_index] == "ConditionalCheckFailed":
-                    logger.info(
-                        "commit confirmed by its marker after an ambiguous attempt", extra={"txid": txid}
-                    )
-                    _record_writes(tx)
-                    return True
                 logger.debug("transaction cancelled", extra={"reasons": reasons})
                 if "ValidationError" in reasons:
                     logger.error("transaction item rejected", extra={"reasons": reasons})
@@ -318,7 +293,7 @@ def commit(tx: TxState, store: Store) -> bool:
                 logger.error("transaction rejected", exc_info=exc)
                 raise InternalError("The database rejected the write") from None
             # Anything else (timeouts, dropped connections, 5xx, throttling): the outcome is unknown.
-            # Re-send the same request with the same token; the marker settles it.
+            # Re-send the same request with the same token: applied once, whichever attempt landed.
             logger.warning(
                 "commit outcome unknown; re-sending",
                 extra={"txid": txid, "error": code or type(exc).__name__},
