@@ -13,7 +13,7 @@ UV_VERSION := 0.13.9
 UV         := $(VENV)/bin/uv
 UV_INSTALL := $(UV) pip install --quiet
 
-.PHONY: dev test check test-browser lint format bench template docs events contracts validate build deploy migrate lock clean
+.PHONY: dev test check test-browser lint format bench template docs events contracts codegen validate build deploy migrate lock clean
 
 $(UV):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,10 +24,12 @@ $(STAMP): $(UV) requirements/dev.txt requirements/lock.txt layers/ontology/requi
 	$(UV_INSTALL) --python $(PY) --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
+# The local stack, and Convex's _generated (convex/_generated) kept current as functions change.
 dev: $(STAMP)
-	$(PY) -m infra.local
+	$(PY) -m infra.local --codegen convex/_generated
 
-# Better Auth's own client, for the end-to-end test of /api/auth (npm, versions locked).
+# Better Auth's and Convex's own clients, for the end-to-end tests of /api/auth and Convex's protocol,
+# and TypeScript, which type-checks a frontend on `one codegen`'s files (npm, versions locked).
 JS_STAMP := tests/js/node_modules/.installed
 $(JS_STAMP): tests/js/package.json tests/js/package-lock.json
 	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
@@ -77,6 +79,10 @@ docs: $(STAMP)
 
 events: $(STAMP)
 	$(PY) -m infra.events
+
+# Convex's _generated for frontends (api.js, api.d.ts, dataModel.d.ts), typed from the functions.
+codegen: $(STAMP)
+	$(PY) -m infra.codegen
 
 contracts: $(STAMP)
 	$(PY) -m infra.contracts.build

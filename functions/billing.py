@@ -80,8 +80,8 @@ class CardOut(Result):
     paymentMethodId: str
     brand: str | None = None
     last4: str | None = None
-    expMonth: int | None = None
-    expYear: int | None = None
+    expMonth: Annotated[int, Field(ge=1, le=12)] | None = None
+    expYear: Annotated[int, Field(ge=0, le=9999)] | None = None
     isDefault: bool
 
 

@@ -45,7 +45,7 @@ class CreateArgs(Args):
     metadata: JsonObject | None = None
 
 
-@mutation(args=CreateArgs, returns=id_result("id"), auth="org_user")
+@mutation(args=CreateArgs, returns=id_result("id", "connections"), auth="org_user")
 def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, str]:
     """A connection between two entities of the organization; a (from, to, type) exists once."""
     identity = ctx.auth.require_identity()

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
-from ontology.data.fields import EntityId
+from ontology.data.fields import EntityId, Timestamp
 from ontology.data.storage import MAX_UPLOAD_BYTES, check_storage_id
 from ontology.errors import NotFoundError, ValidationError
 from ontology.runtime.context import MutationCtx, QueryCtx
@@ -31,7 +31,7 @@ class UploadUrl(Result):
     storageId: str
     method: str
     headers: dict[str, str]
-    expiresAt: int
+    expiresAt: Timestamp
 
 
 @mutation(args=GenerateUploadUrlArgs, returns=UploadUrl, uses=("storage",))

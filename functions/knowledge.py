@@ -8,11 +8,11 @@ nearest chunks, within the caller's organization. The vectors reach S3 Vectors f
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, ConfigDict, Field, StrictInt, StrictStr
 
-from ontology.data.fields import DocumentId, KnowledgeLabels
+from ontology.data.fields import Count, DocumentId, IdOf, KnowledgeLabels
 from ontology.data.search import tokenize
 from ontology.data.vectors import MAX_LIMIT as VECTOR_MAX_LIMIT
 from ontology.data.vectors import index_records
@@ -51,11 +51,14 @@ class AddArgs(Args):
     labels: KnowledgeLabels = Field(default_factory=dict)
 
 
+KnowledgeId = Annotated[str, AfterValidator(IdOf("knowledge"))]
+
+
 class AddResult(Result):
-    sourceId: str
-    ids: list[str]
-    added: int
-    existing: int
+    sourceId: DocumentId
+    ids: list[KnowledgeId]
+    added: Count
+    existing: Count
 
 
 @action(args=AddArgs, returns=AddResult, auth="org_user")
@@ -142,12 +145,12 @@ class SearchArgs(Args):
 
 
 class KnowledgeHit(Result):
-    id_: str = Field(alias="_id")
+    id_: KnowledgeId = Field(alias="_id")
     score: float = Field(alias="_score")
     text: str
-    sourceId: str
-    kind: str
-    chunkIndex: int | None = None
+    sourceId: DocumentId
+    kind: Literal["label", "chunk"]
+    chunkIndex: Count | None = None
     labels: dict[str, str]
 
 

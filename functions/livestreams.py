@@ -18,13 +18,13 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
-from ontology.data.fields import EntityId, IdempotencyKey, Name
+from ontology.data.fields import MAX_SAFE_INTEGER, Count, EntityId, IdempotencyKey, Name
 from ontology.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.examples import ENTITY_ID, FIRST_PAGE, OTHER_ENTITY_ID
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
-from ontology.runtime.results import EntityOut, Page, PaginationOpts, Result
+from ontology.runtime.results import Page, PaginationOpts, Result, entity_out
 from ontology.services import grounding
 from ontology.services.ontology_ops import (
     actor_for,
@@ -58,7 +58,7 @@ class ScheduleArgs(Args):
     creatorId: EntityId
     title: Name
     #: when it starts, ms since the epoch (now or later, within a year)
-    scheduledFor: StrictInt
+    scheduledFor: Annotated[StrictInt, Field(ge=0, le=MAX_SAFE_INTEGER)]
     cloneId: EntityId | None = None
     #: the ``topic`` tags (default: the title's longer words)
     topics: Annotated[list[Topic], Field(max_length=MAX_TOPICS)] | None = None
@@ -66,7 +66,7 @@ class ScheduleArgs(Args):
 
 
 class LivestreamResult(Result):
-    livestreamId: str
+    livestreamId: EntityId
     status: str
 
 
@@ -186,7 +186,7 @@ def start(ctx: MutationCtx, args: StreamArgs) -> dict[str, Any]:
 
 
 class EndResult(LivestreamResult):
-    recordingId: str
+    recordingId: EntityId
 
 
 @mutation(args=StreamArgs, returns=EndResult, auth="org_user")
@@ -239,9 +239,9 @@ def _presence(db: Any, viewer: str, stream_id: str) -> dict[str, Any] | None:
 
 
 class PresenceResult(Result):
-    livestreamId: str
+    livestreamId: EntityId
     changed: bool
-    viewerCount: int
+    viewerCount: Count
 
 
 def _interaction(db: Any, viewer: str, stream_id: str, action_name: str, now: int, **meta: Any) -> None:
@@ -328,8 +328,8 @@ class SendArgs(Args):
 
 
 class SendResult(Result):
-    livestreamId: str
-    messageId: str
+    livestreamId: EntityId
+    messageId: EntityId
     cohostReplying: bool
 
 
@@ -545,7 +545,7 @@ class ChatArgs(Args):
     paginationOpts: PaginationOpts
 
 
-@query(args=ChatArgs, returns=Page[EntityOut])
+@query(args=ChatArgs, returns=Page[entity_out("message")])  # type: ignore[misc]
 def chat(ctx: QueryCtx, args: ChatArgs) -> dict[str, Any]:
     """The livestream's chat, oldest first, a page at a time (its participants and the organization's
     staff); reactive over the sync protocol like any query."""
@@ -564,7 +564,7 @@ def chat(ctx: QueryCtx, args: ChatArgs) -> dict[str, Any]:
     return page
 
 
-@query(args=StreamArgs, returns=EntityOut | None, auth="public")
+@query(args=StreamArgs, returns=entity_out("livestream") | None, auth="public")
 def get(ctx: QueryCtx, args: StreamArgs) -> dict[str, Any] | None:
     """The livestream (its ``streamStatus``, viewers, recording); null when the caller may not see
     it. Anyone reads a scheduled or live livestream's page by its id."""

@@ -24,7 +24,7 @@ from ontology.auth.people import (
     slugify,
 )
 from ontology.data.db import DatabaseReader, DatabaseWriter
-from ontology.data.fields import Email, OrganizationId, UserId
+from ontology.data.fields import Email, EntityId, OrganizationId, Role, Timestamp, UserId
 from ontology.data.keys import now_ms
 from ontology.data.transaction import run_mutation
 from ontology.errors import ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError
@@ -32,7 +32,7 @@ from ontology.public_url import public_url
 from ontology.runtime.context import ActionCtx, QueryCtx
 from ontology.runtime.functions import action, query
 from ontology.runtime.registry import Args
-from ontology.runtime.results import SuccessResult, id_result
+from ontology.runtime.results import Result, SuccessResult, id_result
 
 InvitableRole = Literal["org_owner", "org_user", "customer"]
 JoinPolicy = Literal["invitation", "open"]
@@ -232,7 +232,18 @@ def accept(ctx: ActionCtx, args: AcceptArgs) -> dict[str, str]:
     return {"organizationId": org_id}
 
 
-@query(auth="member")
+class MemberOut(Result):
+    userId: UserId
+    #: null for a customer reading another member (as a public profile shows them)
+    email: str | None
+    name: str | None
+    role: Role
+    #: the member's own entity in the organization (an ``audience_member``), once it has one
+    entityId: EntityId | None
+    since: Timestamp
+
+
+@query(auth="member", returns=list[MemberOut])
 def list_members(ctx: QueryCtx, args: Args) -> list[dict[str, Any]]:
     """The active organization's members: user, email, name, role, since. Its staff read every
     member's email; a customer (a fan of an open organization) reads only their own, the others
@@ -327,7 +338,7 @@ class SwitchArgs(Args):
 
 
 class Switched(SuccessResult):
-    organizationId: str
+    organizationId: OrganizationId
     #: The token the call was made with, which stays the session's token (over HTTP; absent over the
     #: sync socket, where the client already holds it).
     sessionToken: str | None = None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StrictStr
+from pydantic import AfterValidator, ConfigDict, Field, StrictStr
 
+from ontology.data.fields import IdOf, Timestamp
 from ontology.runtime.context import MutationCtx, QueryCtx
 from ontology.runtime.examples import FIRST_PAGE
 from ontology.runtime.functions import mutation, query
@@ -15,13 +16,20 @@ from ontology.runtime.results import Page, PaginationOpts, Result, SuccessResult
 JobState = Literal["pending", "inProgress", "success", "failed", "canceled"]
 
 
+class JobStateOut(Result):
+    kind: JobState
+    #: why it failed (``failed`` only)
+    error: str | None = None
+
+
 class ScheduledFunction(Result):
-    id_: str = Field(alias="_id")
+    id_: Annotated[str, AfterValidator(IdOf("scheduledFunctions"))] = Field(alias="_id")
+    creationTime: float = Field(alias="_creationTime")
     name: str
     args: dict[str, Any]
-    scheduledTime: float
-    completedTime: float | None = None
-    state: dict[str, Any]
+    scheduledTime: Timestamp
+    completedTime: Timestamp | None = None
+    state: JobStateOut
 
 
 def _public(job: dict[str, Any]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ class TagArgs(Args):
     value: Value
 
 
-@mutation(args=TagArgs, returns=id_result("id"), auth="org_user")
+@mutation(args=TagArgs, returns=id_result("id", "tags"), auth="org_user")
 def add(ctx: MutationCtx, args: TagArgs) -> dict[str, str]:
     """Tag an entity (a key/value pair is on an entity once: CONFLICT otherwise)."""
     identity = ctx.auth.require_identity()

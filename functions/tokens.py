@@ -17,7 +17,7 @@ from pydantic import ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from ontology.auth.identity import Identity
 from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
-from ontology.data.fields import EntityId
+from ontology.data.fields import Count, EntityId, NonNegative, Timestamp
 from ontology.data.relations import connected
 from ontology.data.transaction import run_mutation, run_query
 from ontology.errors import (
@@ -33,7 +33,7 @@ from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.examples import ENTITY_ID, OTHER_ENTITY_ID
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
-from ontology.runtime.results import EntityOut, Result, SuccessResult, id_result
+from ontology.runtime.results import Result, SuccessResult, entity_out, id_result
 from ontology.services.ledger import balance_of, holding, move_tokens
 from ontology.services.ontology_ops import (
     actor_for,
@@ -58,7 +58,7 @@ class GetArgs(Args):
     id: EntityId
 
 
-@query(args=GetArgs, returns=EntityOut | None, auth="public")
+@query(args=GetArgs, returns=entity_out("token") | None, auth="public")
 def get(ctx: QueryCtx, args: GetArgs) -> Doc | None:
     """A token entity, or null. Anyone reads an active token's page by its id (its public fields:
     the reference's, its symbol, price, description and image); the organization's staff also read
@@ -67,8 +67,8 @@ def get(ctx: QueryCtx, args: GetArgs) -> Doc | None:
 
 
 class Balance(Result):
-    tokenId: str
-    amount: int | float
+    tokenId: EntityId
+    amount: NonNegative
 
 
 class GetBalanceArgs(Args):
@@ -87,8 +87,8 @@ def get_balance(ctx: QueryCtx, args: GetBalanceArgs) -> dict[str, Any]:
 
 
 class Holding(Result):
-    token: EntityOut
-    balance: int | float
+    token: entity_out("token")  # type: ignore[valid-type]
+    balance: NonNegative
 
 
 class GetUserHoldingsArgs(Args):
@@ -431,7 +431,7 @@ class PurchaseArgs(Args):
 
 
 class PurchaseStarted(Result):
-    purchaseId: str
+    purchaseId: EntityId
     status: str
 
 
@@ -609,11 +609,11 @@ class GetPurchaseArgs(Args):
 
 
 class PurchaseOut(Result):
-    purchaseId: str
+    purchaseId: EntityId
     status: str
-    tokenId: str | None = None
-    amount: int | None = None
-    usdCents: int
+    tokenId: EntityId | None = None
+    amount: Count | None = None
+    usdCents: Count
     currency: str
     paymentId: str | None = None
     transactionHash: str | None = None
@@ -624,8 +624,8 @@ class PurchaseOut(Result):
     #: the page hands Stripe.js (``stripe.handleNextAction({clientSecret})``) to authenticate.
     clientSecret: str | None = None
     nextAction: dict[str, Any] | None = None
-    createdAt: int
-    updatedAt: int
+    createdAt: Timestamp
+    updatedAt: Timestamp
 
 
 @query(args=GetPurchaseArgs, returns=PurchaseOut | None)
@@ -664,9 +664,9 @@ class TransferArgs(Args):
 
 
 class TransferOut(Result):
-    tokenId: str
-    fromBalance: int
-    toBalance: int
+    tokenId: EntityId
+    fromBalance: Count
+    toBalance: Count
 
 
 @mutation(args=TransferArgs, returns=TransferOut)

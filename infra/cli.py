@@ -7,6 +7,9 @@ one run creators:get '{"id": "ent_…"}'    call a function on the running stack
 one session                               print the development session token
 one migrate status|run|cancel             the data migrations (docs/migrations.md): against the
                                           running local stack, or --stack/--table a deployed one
+one codegen [--out DIR] [--check|--spec|--watch]
+                                          Convex's _generated (api.js, api.d.ts, dataModel.d.ts)
+                                          typed from the functions (docs/clients.md)
 """
 
 from __future__ import annotations
@@ -114,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["codegen"]:  # its own options (python -m infra.codegen)
+        from infra.codegen.__main__ import main as codegen_main
+
+        return codegen_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="one", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -128,6 +136,7 @@ def _main(argv: list[str] | None) -> int:
     p_run.add_argument("args", nargs="?", default="{}", help="JSON object of arguments")
     p_run.add_argument("--url", help="front door URL (default: the running stack's)")
     sub.add_parser("session", help="print the development session token")
+    sub.add_parser("codegen", help="Convex's _generated typed from the functions (one codegen --help)")
     p_cron = sub.add_parser("cron", help="the crons: list them, or fire one now")
     p_cron.add_argument("action", choices=["list", "run"])
     p_cron.add_argument("name", nargs="?", help="the cron's name, e.g. 'monthly billing'")
@@ -143,7 +152,7 @@ def _main(argv: list[str] | None) -> int:
     if ns.command == "dev":
         from infra.local.__main__ import main as dev_main
 
-        return dev_main([])
+        return dev_main(["--codegen", str(ROOT / "convex" / "_generated")])
     if ns.command == "functions":
         return list_functions(ns.json)
     if ns.command == "run":

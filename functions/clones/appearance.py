@@ -28,7 +28,7 @@ class CloneAppearanceArgs(Args):
 
 
 class AppearanceResult(Result):
-    cloneId: str
+    cloneId: EntityId
     appearanceId: str
     appearanceProvider: str
 

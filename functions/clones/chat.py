@@ -14,7 +14,7 @@ from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.examples import ENTITY_ID, FIRST_PAGE, OTHER_ENTITY_ID
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
-from ontology.runtime.results import EntityOut, Page, PaginationOpts, Result
+from ontology.runtime.results import Page, PaginationOpts, Result, entity_out
 from ontology.services import conversations, grounding
 from ontology.services.ontology_ops import member_entity, require_entity
 
@@ -37,17 +37,17 @@ class ChatArgs(Args):
 
 
 class Source(Result):
-    knowledgeItemId: str
-    contentId: str | None = None
+    knowledgeItemId: EntityId
+    contentId: EntityId | None = None
     title: str | None = None
     text: str
     score: float
 
 
 class ChatResult(Result):
-    conversationId: str
-    messageId: str
-    replyId: str
+    conversationId: EntityId
+    messageId: EntityId
+    replyId: EntityId
     reply: str
     sources: list[Source]
 
@@ -180,7 +180,7 @@ class MessagesArgs(Args):
     paginationOpts: PaginationOpts
 
 
-@query(args=MessagesArgs, returns=Page[EntityOut])
+@query(args=MessagesArgs, returns=Page[entity_out("message")])  # type: ignore[misc]
 def messages(ctx: QueryCtx, args: MessagesArgs) -> dict[str, Any]:
     """A conversation's messages, oldest first, a page at a time (its participants and the
     organization's staff only); reactive over the sync protocol like any query."""

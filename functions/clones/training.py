@@ -10,11 +10,11 @@ training again (a second ``clones:create``) adds only what is new.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictStr
 
-from ontology.data.fields import EntityId, LongText, Name
+from ontology.data.fields import Count, EntityId, LongText, Name
 from ontology.errors import ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.examples import ENTITY_ID, OTHER_ENTITY_ID
@@ -44,7 +44,7 @@ class CreateArgs(Args):
 
 
 class CreateResult(Result):
-    cloneId: str
+    cloneId: EntityId
     status: str
     created: bool
 
@@ -148,8 +148,9 @@ class GetArgs(Args):
 
 
 class CloneOut(EntityOut):
-    trainingStatus: str | None = None
-    knowledgeBaseSize: int = 0
+    type: Literal["ai_clone"]
+    trainingStatus: Literal["training", "active"] | None = None
+    knowledgeBaseSize: Count = 0
 
 
 @query(args=GetArgs, returns=CloneOut | None)

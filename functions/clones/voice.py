@@ -34,7 +34,7 @@ class CloneVoiceArgs(Args):
 
 
 class VoiceResult(Result):
-    cloneId: str
+    cloneId: EntityId
     voiceId: str
     voiceProvider: str
 
@@ -119,7 +119,7 @@ class SpeakArgs(Args):
 class SpeechResult(Result):
     url: str
     storageId: str
-    mediaAssetId: str
+    mediaAssetId: EntityId
 
 
 @action(args=SpeakArgs, returns=SpeechResult, auth="org_user", uses=("storage",))

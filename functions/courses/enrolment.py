@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ConfigDict
 
-from ontology.data.fields import EntityId
+from ontology.data.fields import Count, EntityId
 from ontology.runtime.context import MutationCtx
 from ontology.runtime.examples import ENTITY_ID
 from ontology.runtime.functions import mutation
@@ -23,9 +23,9 @@ class EnrollArgs(Args):
 
 
 class Enrollment(Result):
-    courseId: str
-    tokensSpent: int
-    balance: int | None = None
+    courseId: EntityId
+    tokensSpent: Count
+    balance: Count | None = None
 
 
 @mutation(args=EnrollArgs, returns=Enrollment)

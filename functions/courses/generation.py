@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictStr
 
-from ontology.data.fields import EntityId, IdempotencyKey
+from ontology.data.fields import Count, EntityId, IdempotencyKey
 from ontology.errors import ConflictError, OneError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.examples import ENTITY_ID, OTHER_ENTITY_ID
@@ -46,7 +46,7 @@ class GenerateArgs(Args):
 
 
 class GenerateResult(Result):
-    courseId: str
+    courseId: EntityId
     status: str
     generation: str
     created: bool
@@ -259,13 +259,14 @@ class CourseArgs(Args):
 
 
 class LessonOut(Result):
-    lessonId: str
+    lessonId: EntityId
     title: str
-    lessonIndex: int
+    lessonIndex: Count
     status: str
 
 
 class CourseOut(EntityOut):
+    type: Literal["course"]
     generation: dict[str, Any] | None = None
     lessonList: list[LessonOut] = Field(default_factory=list)
 

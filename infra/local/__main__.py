@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the reference's variables (BETTER_AUTH_SECRET, STRIPE_SECRET_KEY, …); the environment wins",
     )
     parser.add_argument("--quiet", action="store_true", help="no line per request")
+    parser.add_argument(
+        "--codegen",
+        type=Path,
+        metavar="DIR",
+        help="keep Convex's _generated in DIR current as functions change (`make dev`: convex/_generated)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="  %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
@@ -59,6 +65,13 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    codegen = None
+    if args.codegen:
+        from infra.codegen.watch import watch
+
+        codegen = threading.Thread(
+            target=watch, args=(args.codegen,), kwargs={"stop": stop, "log": _say}, daemon=True
+        )
     functions = len(stack.runner.defs)
     routes = sum(len(d.routes) for d in stack.runner.defs.values())
     restored = ", ".join(f"{n} {k}" for k, n in stack.restored.items()) or "nothing (first start)"
@@ -92,12 +105,20 @@ def main(argv: list[str] | None = None) -> int:
     read = ", ".join(stack.reference_env) or "none set"
     print(f"  env         {args.env_file.name} and the environment: {read}   (docs/deploying.md)")
     print(f"  dev session {args.state_dir / 'dev-session.json'}   (one run / Authorization: Bearer …)")
+    if codegen is not None:
+        print(f"  codegen     {args.codegen}   (Convex's api and data model, kept current: docs/clients.md)")
     print("ready. Ctrl-C stops.", flush=True)
+    if codegen is not None:
+        codegen.start()
     stop.wait()
     print("stopping… (saving state)", flush=True)
     stack.stop()
     print("stopped.", flush=True)
     return 0
+
+
+def _say(line: str) -> None:
+    print(f"  {line}", flush=True)
 
 
 if __name__ == "__main__":

@@ -33,9 +33,15 @@ MANY_SIGN_INS = {
 
 class Stack:
     def __init__(
-        self, state_dir: Path, env_file: Path | None = None, env: dict[str, str] | None = None
+        self,
+        state_dir: Path,
+        env_file: Path | None = None,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
     ) -> None:
         self.state_dir = state_dir
+        #: More of `python -m infra.local`'s options (``--codegen DIR``, as `make dev` gives it).
+        self.args = list(args or [])
         # Never the developer's own .env: the given file, or none at all.
         self.env_file = env_file or state_dir.parent / "no.env"
         #: Settings of this stack only (``ONE_…`` variables, as an operator would set them).
@@ -77,6 +83,7 @@ class Stack:
                 str(self.state_dir),
                 "--env-file",
                 str(self.env_file),
+                *self.args,
             ],
             cwd=ROOT,
             env=env,
@@ -208,10 +215,12 @@ def settled(client: Any, purchase_id: str) -> dict[str, Any]:
     raise AssertionError(f"purchase {purchase_id} still pending")
 
 
-def running_stack(tmp_path_factory: Any, name: str, env: dict[str, str] | None = None) -> Iterator[Stack]:
+def running_stack(
+    tmp_path_factory: Any, name: str, env: dict[str, str] | None = None, args: list[str] | None = None
+) -> Iterator[Stack]:
     """A module's stack, as ``make dev`` starts it, in its own state directory (a fixture's body);
-    ``env``: settings of this stack only."""
-    s = Stack(Path(tmp_path_factory.mktemp(name)) / "state", env=env)
+    ``env``: settings of this stack only; ``args``: more of its options."""
+    s = Stack(Path(tmp_path_factory.mktemp(name)) / "state", env=env, args=args)
     s.start()
     try:
         yield s

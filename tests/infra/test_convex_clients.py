@@ -1,7 +1,7 @@
 """Convex's own npm clients (``convex`` 1.49.0 with ``ws``, tests/js) and the platform's Python
 ``subscribe`` against the local stack as ``make dev`` starts it: the HTTP API, the sync protocol,
 reactivity from writes over the socket and over HTTP, tenancy on the socket, a forged token, bad input
-on the socket, and version chaining under concurrent pushes."""
+on the socket, version chaining under concurrent pushes, and the generated ``api`` (``one codegen``)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,15 +20,26 @@ import pytest
 
 from ontology.client import OneClient
 from tests.conftest import ROOT
-from tests.infra.localstack import Stack, running_stack, signed_in
+from tests.infra.localstack import Stack, running_stack, signed_in, until
 
 JS = ROOT / "tests" / "js"
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    yield from running_stack(tmp_path_factory, "convex")
+def frontend(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A frontend's folder (an ES module package beside its node_modules), whose
+    ``convex/_generated`` the stack keeps current as `make dev` keeps the repository's."""
+    app = tmp_path_factory.mktemp("frontend")
+    (app / "package.json").write_text('{"type": "module"}\n')
+    (app / "node_modules").symlink_to(JS / "node_modules")
+    return app
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, frontend: Path) -> Iterator[Stack]:
+    codegen = ["--codegen", str(frontend / "convex" / "_generated")]
+    yield from running_stack(tmp_path_factory, "convex", args=codegen)
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +215,34 @@ def test_the_keep_alive_pings_open_sockets_and_sign_out_over_the_socket(stack: S
 
         threading.Thread(target=fire, daemon=True).start()
         assert json.loads(ws.recv(timeout=20)) == {"type": "Ping"}
+
+
+def test_the_generated_api_calls_the_platforms_functions(
+    stack: Stack, owner: OneClient, frontend: Path
+) -> None:
+    """The api.js the stack generated beside itself (`make dev`'s ``--codegen``), imported by a
+    frontend: ``api.tokens.getBalance`` is Convex's reference ``tokens:getBalance``, which the platform
+    resolves, with ConvexHttpClient; ``internal``'s references reach nothing."""
+    generated = frontend / "convex" / "_generated"
+    assert any(line.startswith(f"  codegen     {generated}   ") for line in stack.lines)
+    assert until(lambda: any(line.endswith("wrote api.js, api.d.ts, dataModel.d.ts") for line in stack.after))
+    creator = _creator(owner)
+    out = scenario(
+        stack,
+        "generated",
+        generated=str(generated / "api.js"),
+        token=stack.token(),
+        tokenId=stack.dev_session()["demoTokenId"],
+        creatorId=creator,
+    )
+    assert out["ok"], out
+    assert out["names"] == [
+        "tokens:getBalance",
+        "tokens:get_balance",
+        "creators:getCreatorWithContent",
+        "tokens:start_purchase",
+    ]
+    assert out["token"]["properties"]["symbol"] == "LOCAL" and out["token"]["properties"]["priceUsd"] == 0.5
+    assert out["balance"]["tokenId"] == out["token"]["_id"] and out["balance"]["amount"] >= 0
+    assert out["creator"]["_id"] == creator and out["creator"]["followerCount"] == 0
+    assert out["internal"]["code"] == "NOT_FOUND"

@@ -7,9 +7,10 @@
 // and exits 0 either way (1 only if the script itself crashes).
 import { randomUUID } from "node:crypto";
 import { createRequire, register } from "node:module";
+import { pathToFileURL } from "node:url";
 import WebSocket from "ws";
 import { ConvexClient, ConvexHttpClient } from "convex/browser";
-import { makeFunctionReference } from "convex/server";
+import { getFunctionName, makeFunctionReference } from "convex/server";
 
 // stdout carries exactly one line: send anything else that prints to stderr.
 for (const level of ["log", "info", "debug", "warn"]) {
@@ -766,6 +767,45 @@ async function scenarioPublic(cfg, T) {
   await waitFor(() => live.includes(cfg.description), T, "the new description, pushed");
 }
 
+// 9. The generated `api` (`one codegen`'s api.js, imported as a frontend imports it): its
+// references are Convex's `anyApi` paths, by the platform's own names, their camelCase and the
+// reference's; `internal`'s are refused by the platform (internal functions are never reachable).
+async function scenarioGenerated(cfg, T) {
+  need(cfg, "generated", "token", "tokenId", "creatorId");
+  const { api, internal } = await import(pathToFileURL(cfg.generated).href);
+  obs.names = [
+    api.tokens.getBalance,
+    api.tokens.get_balance,
+    api.creators.getCreatorWithContent,
+    internal.tokens.start_purchase,
+  ].map((reference) => getFunctionName(reference));
+  const http = httpClient(cfg, cfg.token);
+  obs.token = await withTimeout(http.query(api.tokens.get, { id: cfg.tokenId }), T, "api.tokens.get");
+  obs.balance = await withTimeout(
+    http.query(api.tokens.getBalance, { tokenId: cfg.tokenId }),
+    T,
+    "api.tokens.getBalance",
+  );
+  obs.creator = await withTimeout(
+    http.query(api.creators.getCreatorWithContent, { creatorId: cfg.creatorId }),
+    T,
+    "api.creators.getCreatorWithContent",
+  );
+  try {
+    obs.internal = {
+      unexpectedValue: orNull(
+        await withTimeout(
+          http.action(internal.tokens.start_purchase, { purchaseId: cfg.tokenId }),
+          T,
+          "internal.tokens.start_purchase",
+        ),
+      ),
+    };
+  } catch (e) {
+    obs.internal = errInfo(e);
+  }
+}
+
 const SCENARIOS = {
   http: scenarioHttp,
   reactive: scenarioReactive,
@@ -775,6 +815,7 @@ const SCENARIOS = {
   "socket-errors": scenarioSocketErrors,
   chain: scenarioChain,
   public: scenarioPublic,
+  generated: scenarioGenerated,
 };
 
 // ---------------------------------------------------------------- main

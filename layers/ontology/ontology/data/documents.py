@@ -18,11 +18,13 @@ from pydantic import (
     StrictInt,
     StrictStr,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic import ValidationError as PydanticValidationError
 
 from ontology.data.fields import (
     MAX_KNOWLEDGE_TEXT,
+    Count,
     DocumentId,
     Email,
     EntityId,
@@ -107,7 +109,7 @@ class RecordedTx(_Strict):
 
     hash: ShortText
     raw: LongText  # a contract's deploy carries its bytecode (about 5 KB)
-    nonce: Annotated[StrictInt, Field(ge=0)]
+    nonce: Count
 
 
 class TokenProperties(_Strict):
@@ -125,7 +127,9 @@ class TokenProperties(_Strict):
     volume24h: NonNegative = 0
     # The reference's own UI reads these from a token's properties (TokenPurchase, tokens/[id]).
     symbol: Annotated[StrictStr, Field(min_length=1, max_length=11)] | None = None
-    priceUsd: NonNegative | None = None
+    #: Its price in US dollars, which the reference's UI multiplies (``amount * priceUsd``): always
+    #: there (``price`` when it is not given; ``tokens:create`` and ``tokens:update`` set both).
+    priceUsd: NonNegative
     description: LongText | None = None
     #: Its picture: an https URL or a storage id of the organization's files.
     image: ShortText | None = None
@@ -137,6 +141,13 @@ class TokenProperties(_Strict):
     deployTx: RecordedTx | None = None
     idempotencyKey: ShortText | None = None
     argsHash: ShortText | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _price_usd(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "priceUsd" not in data and "price" in data:
+            return {**data, "priceUsd": data["price"]}
+        return data
 
 
 class CourseProperties(_Strict):
@@ -178,9 +189,9 @@ class CourseGeneration(_Strict):
     ``complete``, or ``failed`` with the reason; the course stays ``draft`` until ``complete``."""
 
     state: Literal["outlining", "writing", "complete", "failed"]
-    step: Annotated[StrictInt, Field(ge=0)] = 0
+    step: Count = 0
     #: asking again after a failure resumes as a new attempt (its watchdog watches that attempt only)
-    attempt: Annotated[StrictInt, Field(ge=0)] = 0
+    attempt: Count = 0
     topic: ShortText
     audience: ShortText
     format: ShortText
@@ -198,7 +209,7 @@ class MediaAssetProperties(_Strict):
 
     storageId: ShortText
     fileType: ShortText
-    fileSize: Annotated[StrictInt, Field(ge=0)]
+    fileSize: Count
 
 
 PAYMENT_STATUSES = ("pending", "completed", "failed", "refunded")
@@ -210,14 +221,14 @@ class PaymentProperties(_Strict):
     ``amount`` is in the currency's minor unit (cents), as Stripe counts.
     """
 
-    amount: Annotated[StrictInt, Field(ge=0)]
+    amount: Count
     currency: Annotated[StrictStr, Field(min_length=3, max_length=8)] = "usd"
     status: Literal["pending", "completed", "failed", "refunded"] = "pending"
     provider: Literal["stripe", "crypto"] = "stripe"
     purpose: ShortText | None = None
     buyerId: EntityId | None = None
     tokenId: EntityId | None = None
-    tokenAmount: Annotated[StrictInt, Field(ge=0)] | None = None
+    tokenAmount: Count | None = None
     paymentIntentId: ShortText | None = None
     transactionHash: ShortText | None = None
     failureReason: ShortText | None = None
@@ -299,7 +310,7 @@ class MembershipDoc(_Strict):
     stripeCustomerId: ShortText | None = None
     paymentMethodId: ShortText | None = None
     #: When the SetupIntent that saved the default card was created (Stripe's seconds).
-    paymentMethodSince: Annotated[StrictInt, Field(ge=0)] | None = None
+    paymentMethodSince: Count | None = None
     createdAt: Timestamp
     updatedAt: Timestamp
 
@@ -387,7 +398,7 @@ class AccountDoc(_Strict):
 class RateLimitDoc(_Strict):
     key: Annotated[StrictStr, Field(min_length=1, max_length=400)]
     window: Annotated[StrictStr, Field(min_length=1, max_length=40)]
-    count: Annotated[StrictInt, Field(ge=0)]
+    count: Count
     expiresAt: Timestamp
 
 
@@ -411,7 +422,7 @@ class WebhookEventDoc(_Strict):
 
 class ChainNonceDoc(_Strict):
     account: Annotated[StrictStr, Field(min_length=1, max_length=100)]
-    next: Annotated[StrictInt, Field(ge=0)]
+    next: Count
     updatedAt: Timestamp
 
 

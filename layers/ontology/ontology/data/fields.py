@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import AfterValidator, Field, PlainValidator, StrictStr, WithJsonSchema
+from pydantic import AfterValidator, Field, PlainValidator, StrictInt, StrictStr, WithJsonSchema
 
 from ontology.data.enums import ENTITY_STATUSES, ENTITY_TYPES, EVENT_TYPES, RELATIONSHIP_TYPES, ROLES
 from ontology.data.keys import check_id
@@ -28,12 +28,15 @@ from ontology.errors import ValidationError
 __all__ = [
     "MAX_JSON_BYTES",
     "MAX_JSON_DEPTH",
+    "MAX_SAFE_INTEGER",
     "ConnectionId",
+    "Count",
     "Email",
     "EntityId",
     "EntityStatus",
     "EntityType",
     "EventType",
+    "IdOf",
     "IdempotencyKey",
     "JsonObject",
     "JsonValue",
@@ -54,6 +57,8 @@ __all__ = [
 MAX_JSON_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 10
 MAX_NAME_LENGTH = 512
+#: JavaScript's ``Number.MAX_SAFE_INTEGER``: the largest integer a JSON number (a float64) holds exactly.
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def _number_check(
@@ -85,6 +90,10 @@ NonNegative: TypeAlias = Annotated[
     int | float, PlainValidator(_number_check(0)), WithJsonSchema({"type": "number", "minimum": 0})
 ]
 Timestamp: TypeAlias = NonNegative
+#: A count, a size, an amount in minor units, a nonce: an integer from 0 that a JSON number holds
+#: exactly, so that Convex's clients read it as a ``number`` (past 2**53 the platform would send an
+#: Int64, a ``bigint`` in JavaScript).
+Count: TypeAlias = Annotated[StrictInt, Field(ge=0, le=MAX_SAFE_INTEGER)]
 ShortText = Annotated[StrictStr, Field(max_length=2_000)]
 LongText = Annotated[StrictStr, Field(max_length=20_000)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
@@ -109,32 +118,41 @@ def _email(v: str) -> str:
 Email = Annotated[StrictStr, AfterValidator(_email)]
 
 
-def _id_check(table_name: str) -> Callable[[str], str]:
-    def check(v: str) -> str:
+class IdOf:
+    """The check of an id field: ``IdOf("entities")`` takes an id of that table, ``IdOf()`` an id of
+    any table. What a field holds is read from it too: ``one codegen`` types such a field
+    ``Id<"entities">`` for Convex's clients."""
+
+    __slots__ = ("table",)
+
+    def __init__(self, table: str | None = None) -> None:
+        #: the table whose ids it takes (None: any table's)
+        self.table = table
+
+    def __call__(self, v: str) -> str:
+        if self.table is None:
+            from ontology.data.keys import table_of_id
+
+            if table_of_id(v) is None:
+                raise ValueError("must be a document id")
+            return v
         try:
-            return check_id(table_name, v, field="id")
+            return check_id(self.table, v, field="id")
         except ValidationError as exc:
             raise ValueError(exc.message.removeprefix("id ")) from None
 
-    return check
+    def __repr__(self) -> str:
+        return f"IdOf({self.table!r})"
 
 
-EntityId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("entities"))]
-UserId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("users"))]
-OrganizationId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("organizations"))]
-ConnectionId: TypeAlias = Annotated[StrictStr, AfterValidator(_id_check("connections"))]
-
-
-def _any_id(v: str) -> str:
-    from ontology.data.keys import table_of_id
-
-    if table_of_id(v) is None:
-        raise ValueError("must be a document id")
-    return v
+EntityId: TypeAlias = Annotated[StrictStr, AfterValidator(IdOf("entities"))]
+UserId: TypeAlias = Annotated[StrictStr, AfterValidator(IdOf("users"))]
+OrganizationId: TypeAlias = Annotated[StrictStr, AfterValidator(IdOf("organizations"))]
+ConnectionId: TypeAlias = Annotated[StrictStr, AfterValidator(IdOf("connections"))]
 
 
 #: An id of a document of any table (what a knowledge chunk came from).
-DocumentId: TypeAlias = Annotated[StrictStr, AfterValidator(_any_id)]
+DocumentId: TypeAlias = Annotated[StrictStr, AfterValidator(IdOf())]
 
 #: The most text one knowledge document holds (a chunk; a longer text is chunked first).
 MAX_KNOWLEDGE_TEXT = 8_000

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, create_model
 
-from ontology.data.fields import EntityStatus, EntityType, EventType, RelationshipType
+from ontology.data.fields import (
+    Count,
+    EntityStatus,
+    EntityType,
+    EventType,
+    IdOf,
+    RelationshipType,
+)
 from ontology.data.query import PAGE_MAX
 
 __all__ = [
@@ -20,6 +27,7 @@ __all__ = [
     "PaginationOpts",
     "SuccessResult",
     "TagOut",
+    "entity_out",
     "id_result",
 ]
 
@@ -50,11 +58,14 @@ class Page(BaseModel, Generic[T]):
 class _Doc(BaseModel):
     # Result models shape the OpenAPI document; they are never built in a function's cold start.
     model_config = ConfigDict(extra="allow", defer_build=True)
+    #: The table whose documents these are (``one codegen`` types them as that table's ``Doc``).
+    TABLE: ClassVar[str] = ""
     id_: str = Field(alias="_id")
     creationTime: float = Field(alias="_creationTime")
 
 
 class EntityOut(_Doc):
+    TABLE = "entities"
     type: EntityType
     name: str
     properties: dict[str, Any]
@@ -63,16 +74,29 @@ class EntityOut(_Doc):
     updatedAt: float
 
 
+@cache
+def entity_out(entity_type: str) -> type[EntityOut]:
+    """``EntityOut`` of one entity type (``tokens:get``'s token): its ``type`` is that type, so
+    Convex's clients read the type's own ``properties`` (``one codegen``)."""
+    name = "".join(w.capitalize() for w in entity_type.split("_")) + "Out"
+    kind = Literal[entity_type]  # type: ignore[valid-type]
+    model: type[EntityOut] = create_model(name, __base__=EntityOut, type=(kind, ...))
+    return model
+
+
 class CreatorOut(EntityOut):
-    contentCount: int | None = None
+    type: Literal["creator"]
+    contentCount: Count | None = None
 
 
 class CreatorWithContent(EntityOut):
+    type: Literal["creator"]
     content: list[EntityOut]
-    followerCount: int
+    followerCount: Count
 
 
 class ConnectionOut(_Doc):
+    TABLE = "connections"
     fromEntityId: str
     toEntityId: str
     relationshipType: RelationshipType
@@ -81,6 +105,7 @@ class ConnectionOut(_Doc):
 
 
 class EventOut(_Doc):
+    TABLE = "events"
     type: EventType
     actorId: str
     targetId: str | None = None
@@ -89,6 +114,7 @@ class EventOut(_Doc):
 
 
 class TagOut(_Doc):
+    TABLE = "tags"
     entityId: str
     key: str
     value: str
@@ -106,9 +132,14 @@ class SuccessResult(BaseModel):
 
 
 @cache
-def id_result(name: str) -> type[BaseModel]:
-    """``{"<name>": "<id>"}`` (the reference returns ``{creatorId}``, ``{fileId}``, …)."""
+def id_result(name: str, table: str | None = None) -> type[BaseModel]:
+    """``{"<name>": "<id>"}`` (the reference returns ``{creatorId}``, ``{fileId}``, …): an id of
+    ``table`` (an entity's, an organization's for ``organizationId``)."""
+    default = "organizations" if name == "organizationId" else "entities"
+    table = table or default
+    prefix = "" if table == default else table[:1].upper() + table[1:]
+    id_type = Annotated[str, AfterValidator(IdOf(table))]
     model: type[BaseModel] = create_model(  # type: ignore[call-overload]
-        f"{name[0].upper()}{name[1:]}Result", __base__=Result, **{name: (str, ...)}
+        f"{prefix}{name[0].upper()}{name[1:]}Result", __base__=Result, **{name: (id_type, ...)}
     )
     return model
