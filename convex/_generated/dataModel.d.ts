@@ -404,7 +404,6 @@ export type DataModel = {
       to_entity: ["toEntityId", "_creationTime"];
       from_type: ["fromEntityId", "relationshipType", "_creationTime"];
       to_type: ["toEntityId", "relationshipType", "_creationTime"];
-      bidirectional: ["fromEntityId", "toEntityId", "relationshipType", "_creationTime"];
       by_created: ["createdAt", "_creationTime"];
     };
     searchIndexes: {};
@@ -640,10 +639,7 @@ export type DataModel = {
       by_id: ["_id"];
       by_creation_time: ["_creationTime"];
       by_type: ["type", "_creationTime"];
-      by_status: ["status", "_creationTime"];
       by_type_status: ["type", "status", "_creationTime"];
-      by_created: ["createdAt", "_creationTime"];
-      by_updated: ["updatedAt", "_creationTime"];
     };
     searchIndexes: {
       search_entities: {
@@ -667,12 +663,9 @@ export type DataModel = {
     indexes: {
       by_id: ["_id"];
       by_creation_time: ["_creationTime"];
-      by_type: ["type", "_creationTime"];
       by_actor: ["actorId", "_creationTime"];
       by_target: ["targetId", "_creationTime"];
       by_timestamp: ["timestamp", "_creationTime"];
-      by_actor_type: ["actorId", "type", "_creationTime"];
-      by_target_type: ["targetId", "type", "_creationTime"];
     };
     searchIndexes: {};
     vectorIndexes: {};
@@ -915,7 +908,6 @@ export type DataModel = {
       by_creation_time: ["_creationTime"];
       by_entity: ["entityId", "_creationTime"];
       by_key: ["key", "_creationTime"];
-      by_key_value: ["key", "value", "_creationTime"];
     };
     searchIndexes: {};
     vectorIndexes: {};

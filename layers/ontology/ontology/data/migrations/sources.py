@@ -6,7 +6,8 @@
   is an operator's path, run with the operator's credentials, never a request path (no function's role
   may Scan). It reaches every item whatever its key, so a migration that changes keys, index keys or
   bookkeeping items (search postings, counters, guards) reads with it.
-- :func:`documents` — one table's documents through its ``by_creation_time`` index (a Query per page,
+- :func:`documents` — one table's documents through an index over all of them (``by_creation_time``
+  where the table keeps it, else e.g. events' ``by_timestamp``; a Query per page,
   organization after organization), then a consistent BatchGetItem of the page: no Scan, and only that
   table's items are read. It relies on today's index keys, so it suits backfills of a table's
   documents, not a migration that moves those keys.
@@ -121,7 +122,14 @@ class TableScan(Source):
 class TableDocuments(Source):
     def __init__(self, table_name: str) -> None:
         self.table = table(table_name)
-        self.index = self.table.indexes[0]  # by_creation_time: every document of the table
+        # an index holding every document of the table: by_creation_time where the table keeps it
+        whole = [i for i in self.table.indexes if i.partition == 0]
+        if not whole:
+            raise ValueError(
+                f"{table_name} keeps no index over all its documents (its indexes are partitioned): "
+                f"read it with scan({table_name!r})"
+            )
+        self.index = whole[0]
 
     def _next_organization(self, store: Store, after: dict[str, Any] | None) -> dict[str, Any] | None:
         """The key (in the organizations' creation-time index) of the organization after ``after``."""
@@ -174,7 +182,7 @@ class TableDocuments(Source):
         return Page(items, {"org": following, "after": None} if following else None, examined)
 
     def describe(self) -> str:
-        return f"the {self.table.name} documents, by their creation-time index (Query, no Scan)"
+        return f"the {self.table.name} documents, by their {self.index.name} index (Query, no Scan)"
 
 
 def scan(*kinds: str, segments: int = 4, pk_prefix: str | None = None) -> Source:
