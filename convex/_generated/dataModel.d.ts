@@ -400,8 +400,6 @@ export type DataModel = {
     indexes: {
       by_id: ["_id"];
       by_creation_time: ["_creationTime"];
-      from_entity: ["fromEntityId", "_creationTime"];
-      to_entity: ["toEntityId", "_creationTime"];
       from_type: ["fromEntityId", "relationshipType", "_creationTime"];
       to_type: ["toEntityId", "relationshipType", "_creationTime"];
     };

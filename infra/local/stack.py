@@ -453,6 +453,14 @@ class LocalStack:
         except (ImportError, ValueError) as exc:
             log.error("migrations: the declared migrations do not load: %s", exc)
             return f"not applied: the declared migrations do not load ({exc})"
+        if not any(self.restored.values()) and not self.replayed:
+            # a new state folder: its table is written in today's layout from the first item on
+            from ontology.data.keys import now_ms
+            from ontology.data.migrations.progress import born
+
+            for migration in declared:
+                born(store, migration.id, migration.description, now=now_ms())
+            return f"none pending ({len(declared)} declared; a new table is born migrated)"
         todo = pending(store, declared)
         if not todo:
             return f"none pending ({len(declared)} declared)"
