@@ -24,6 +24,7 @@ interpreter (:func:`infra.codegen.watch.regenerate`).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -127,6 +128,17 @@ class DevLoop:
             threading.Thread(target=self.codegen.run, args=(stop,), name="codegen", daemon=True).start()
 
     def _run(self, stop: threading.Event) -> None:
+        # The code root is imported on this thread, and an adapter (Mangum) makes sure the thread that
+        # imports it has an event loop: this thread's own, closed when it stops.
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            self._watch(stop)
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    def _watch(self, stop: threading.Event) -> None:
         seen = snapshot(self.roots)
         if self.reload:
             self._catch_up()
