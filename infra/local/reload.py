@@ -5,10 +5,11 @@ of the code root (``functions.*``) and of the layer (``ontology.*``) imported th
 the saved code again in that process and restarts nothing: moto's state, the journal, the pollers
 and the open sockets stay as they are.
 
-- ``functions/``: every module of the code root is dropped and imported afresh (``load_all``), so a
-  new file's functions are registered, a removed one's are forgotten and a module that imports
-  another sees its new code. Function modules hold no state (a function's state is in the table):
-  a fresh import is the whole reload.
+- ``functions/``: the saved modules of the code root, and those of its modules that import them at
+  module level, are dropped and imported afresh (``load_all``), so a new file's functions are
+  registered, a removed one's are forgotten and a module that imports another sees its new code.
+  Function modules hold no state (a function's state is in the table): a fresh import is the whole
+  reload.
 - the layer (``ontology/``): the saved module and every loaded module that imports it at module level
   (found in their sources) are reloaded in place, those it imports first, then the code root as
   above. A module that holds the running process's state (its settings, clients, registries,
@@ -16,6 +17,8 @@ and the open sockets stay as they are.
   module level) cannot be run again without losing that state: a change that reaches one is
   *deferred* (it takes effect when the stack next starts) and the rest of the save is reloaded.
   The generators (``infra.template``, ``infra.codegen``) are dropped too, to be imported afresh.
+- A saved file's cached bytecode is removed first (Python would trust it for an edit within the
+  same second that keeps the file's size).
 - Nothing is kept unless all of it loads: a syntax error is found before anything is touched
   (``compile``); an error while importing (or in ``check``, given the new functions) puts every
   module, function and cron back as it was. Either way the previous code keeps answering and the
@@ -25,6 +28,7 @@ and the open sockets stay as they are.
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -109,6 +113,15 @@ def _describe(exc: BaseException, folders: list[Path] | None = None) -> str:
     ]
     at = f"{_shown(frames[-1].filename)}:{frames[-1].lineno}: " if frames else ""
     return f"{at}{what}"
+
+
+def _forget_bytecode(paths: Iterable[Path]) -> None:
+    """Remove the saved files' cached bytecode. Python trusts a ``.pyc`` whose source has the same
+    size and modification second, and an edit within the second that keeps the size (``1000`` to
+    ``2000``) would run the code before it."""
+    for path in paths:
+        with contextlib.suppress(OSError, ValueError, NotImplementedError):
+            os.remove(importlib.util.cache_from_source(str(path)))
 
 
 def _check_syntax(paths: Iterable[Path]) -> None:
@@ -336,6 +349,7 @@ def reload(paths: Iterable[Path], *, check: Callable[[], Any] | None = None) -> 
     where = roots()
     paths = [Path(p) for p in paths]
     _check_syntax(paths)
+    _forget_bytecode(paths)
     names = {n for p in paths if (n := module_name(p, where)) is not None}
     # a removed module is dropped, not run again: what still imports it fails, as at a fresh start
     removed = {n for p in paths if not p.exists() and (n := module_name(p, where)) is not None}

@@ -9,6 +9,7 @@ start. One stack, started once."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -79,7 +80,8 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(copy: Path) -> Iterator[Stack]:
-    env = {"PYTHONPATH": f"{copy}:{copy / 'layers' / 'ontology'}"}
+    # bytecode written, as on a developer's machine (a stale .pyc must not answer)
+    env = {"PYTHONPATH": f"{copy}:{copy / 'layers' / 'ontology'}", "PYTHONDONTWRITEBYTECODE": ""}
     args = ["--watch", "--codegen", str(copy / "convex" / "_generated")]
     s = Stack(copy / ".one" / "state", env=env, args=args, cwd=copy)
     s.start()
@@ -163,6 +165,12 @@ def test_saved_code_answers_in_the_running_stack(stack: Stack, copy: Path) -> No
 
     _save(source, original.replace(COUNTED, '"contentCount": count + 2000}'))
     assert until(lambda: count() == 2000, 30), stack.after[-20:]
+
+    # saved again within the same second, the same size: Python would trust the .pyc of 2000
+    saved = source.stat().st_mtime_ns
+    _save(source, original.replace(COUNTED, '"contentCount": count + 3000}'))
+    os.utime(source, ns=(saved + 1, saved + 1))
+    assert until(lambda: count() == 3000, 30), stack.after[-20:]
 
 
 def test_a_new_function_file_is_served_and_typed_and_a_removed_one_is_gone(stack: Stack, copy: Path) -> None:
