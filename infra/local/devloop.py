@@ -155,7 +155,11 @@ class DevLoop:
                 now = settled
             changed = {p for p in seen.keys() | now.keys() if seen.get(p) != now.get(p)}
             seen = now
-            self.changed(changed)
+            try:
+                self.changed(changed)
+            except Exception as exc:  # the stack's own failure: said, and the next save tries again
+                self.log(f"reload: failed ({type(exc).__name__}: {exc}); restart make dev if it persists")
+                self.stack.runner.replace()  # at least the handlers of the code now loaded
 
     def changed(self, paths: set[Path]) -> None:
         """Saved files (added, changed or removed): reload them, then regenerate."""
@@ -178,8 +182,8 @@ class DevLoop:
 
         started = time.perf_counter()
         with self._code_lock:
-            self._redeployer = Redeployer(self.stack)
             try:
+                self._redeployer = Redeployer(self.stack)
                 done = self._redeployer.apply(build_template())
             except Exception as exc:  # the code does not build: template.yaml's functions are served
                 self.log(f"reload: the code's template does not build ({type(exc).__name__}: {exc})")
@@ -206,6 +210,10 @@ class DevLoop:
             except ReloadError as exc:
                 self.log(f"reload: {names}: {exc}; the previous code goes on answering")
                 return None
+            if self._redeployer is None:  # it could not be made at the start: once more
+                from infra.local.redeploy import Redeployer
+
+                self._redeployer = Redeployer(self.stack)
             applied = self._redeployer.apply(done.checked)
         line = f"reload: {names} in {(time.perf_counter() - started) * 1000:.0f} ms"
         summary = "; ".join(
