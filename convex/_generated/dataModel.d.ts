@@ -404,7 +404,6 @@ export type DataModel = {
       to_entity: ["toEntityId", "_creationTime"];
       from_type: ["fromEntityId", "relationshipType", "_creationTime"];
       to_type: ["toEntityId", "relationshipType", "_creationTime"];
-      by_created: ["createdAt", "_creationTime"];
     };
     searchIndexes: {};
     vectorIndexes: {};

@@ -178,6 +178,9 @@ def test_index_in_both_orders_with_pagination(table: str, table_name: str, index
 
     partitions: dict[tuple, list[dict[str, Any]]] = {}
     for d in stored:
+        if not index.holds(d):  # a sparse index: no entry for a document without its partition
+            assert index.sparse
+            continue
         partitions.setdefault(
             tuple(encode_value(v) for v in index.values_of(d)[: index.partition]), []
         ).append(d)

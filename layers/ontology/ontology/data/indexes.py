@@ -54,6 +54,9 @@ class Index:
     ``slot`` is its GSI number (0: the table assigns the next free one). A slot is part of stored data:
     an index keeps its slot for good, and a removed index leaves its slot empty in its table.
 
+    A ``sparse`` index holds only the documents whose partition fields are set (not undefined, not
+    null): a document without them costs no index entry, and no partition gathers them all.
+
     An index ``served_by`` another index of its table takes no GSI: its fields are that index's
     fields followed by further ones, which a query must fix with ``eq``; it reads the serving index's
     range and keeps the documents whose further fields are equal (a filter, with a filter's bound on
@@ -67,6 +70,7 @@ class Index:
     description: str = ""
     slot: int = 0
     served_by: str = ""
+    sparse: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.partition <= len(self.fields):
@@ -91,6 +95,12 @@ class Index:
 
     def values_of(self, doc: Mapping[str, Any]) -> list[Any]:
         return [get_path(doc, f) for f in self.fields]
+
+    def holds(self, doc: Mapping[str, Any]) -> bool:
+        """Whether the document has an entry in this index (a sparse index skips unset partitions)."""
+        if not self.sparse:
+            return True
+        return all(get_path(doc, f) not in (UNDEFINED, None) for f in self.fields[: self.partition])
 
     def partition_key(self, scope: str, table: str, partition_values: list[Any]) -> str:
         head = f"{scope}#{table}#{self.name}"

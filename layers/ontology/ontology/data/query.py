@@ -209,6 +209,9 @@ class Query:
         if len(rng.eqs) < index.partition:
             need = ", ".join(index.fields[: index.partition])
             raise ValidationError(f"index {name} needs eq on {need}")
+        if index.sparse and any(v is None for v in rng.eqs[: index.partition]):
+            fixed = ", ".join(index.fields[: index.partition])
+            raise ValidationError(f"index {name} holds only documents with {fixed} set: it has no null entry")
         q = self._copy()
         if index.served_by:
             index, rng = q._served(index, rng)
@@ -320,6 +323,8 @@ class Query:
 
     def _in_range(self, doc: Doc) -> bool:
         assert not isinstance(self._range, SearchRange)
+        if not self._index.holds(doc):
+            return False
         values = [*self._index.values_of(doc), doc[CREATION_TIME]]
         return self._range.matches(values[: len(self._index.range_fields)])
 
