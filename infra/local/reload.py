@@ -101,18 +101,17 @@ def _shown(file: str) -> str:
     return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else file
 
 
-def _describe(exc: BaseException, folders: list[Path] | None = None) -> str:
-    """One line for an error: where in the saved code it was raised, and what it says."""
+def _describe(exc: BaseException, folders: Iterable[Path] = (), saved: Iterable[Path] = ()) -> str:
+    """One line for an error: where it was raised (in a saved file when it went through one, else in
+    the project's code), and what it says."""
     what = traceback.format_exception_only(type(exc), exc)[-1].strip()
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"{_shown(exc.filename)}:{exc.lineno}: {what}"
-    frames = [
-        f
-        for f in traceback.extract_tb(exc.__traceback__)
-        if any(Path(f.filename).is_relative_to(folder) for folder in folders or [])
-    ]
-    at = f"{_shown(frames[-1].filename)}:{frames[-1].lineno}: " if frames else ""
-    return f"{at}{what}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    files = {str(p.resolve()) for p in saved}
+    ours = [f for f in frames if any(Path(f.filename).is_relative_to(folder) for folder in folders)]
+    at = [f for f in frames if str(Path(f.filename).resolve()) in files] or ours
+    return f"{_shown(at[-1].filename)}:{at[-1].lineno}: {what}" if at else what
 
 
 def _forget_bytecode(paths: Iterable[Path]) -> None:
@@ -365,7 +364,7 @@ def reload(paths: Iterable[Path], *, check: Callable[[], Any] | None = None) -> 
         done.checked = check() if check is not None else None
     except Exception as exc:
         saved.restore(dropped)
-        raise ReloadError(_describe(exc, folders)) from exc
+        raise ReloadError(_describe(exc, folders, paths)) from exc
     _forget_superseded()
     return done
 

@@ -19,6 +19,7 @@ from tests.conftest import ROOT
 
 PROBE = r"""
 import json, sys
+from pathlib import Path
 from ontology.runtime.registry import REGISTRY, load_all, resolve
 from ontology.runtime.crons import REGISTERED
 from infra.local.reload import ReloadError, reload
@@ -114,6 +115,7 @@ def test_a_function_moved_to_another_file_keeps_its_path(probed: dict) -> None:
 
 
 def test_two_files_declaring_one_function_is_an_error_and_the_previous_code_stays(probed: dict) -> None:
+    assert probed["twice"]["error"].startswith("functions/clones/three.py:")
     assert "registered twice" in probed["twice"]["error"]
     assert probed["twice_kept"] is True
 
