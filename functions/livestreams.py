@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
+from ontology.data import counters
 from ontology.data.fields import MAX_SAFE_INTEGER, Count, EntityId, IdempotencyKey, Name
 from ontology.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
@@ -155,8 +156,10 @@ class StreamArgs(Args):
     livestreamId: EntityId
 
 
-def _stream(db: Any, stream_id: str) -> dict[str, Any]:
-    return require_entity(db, stream_id, field="livestreamId", kind="livestream")
+def _stream(db: Any, stream_id: str, *, checked: bool = True) -> dict[str, Any]:
+    """The livestream, or NOT_FOUND. ``checked=False``: read without conditioning the commit on it
+    (the chat's messages, which every viewer sends at once: see ``post``)."""
+    return require_entity(db, stream_id, field="livestreamId", kind="livestream", checked=checked)
 
 
 def _transition(ctx: MutationCtx, stream: dict[str, Any], to: str, **props: Any) -> int:
@@ -198,6 +201,8 @@ def end(ctx: MutationCtx, args: StreamArgs) -> dict[str, Any]:
     props = stream["properties"]
     recording_id = new_id("entities")
     now = _transition(ctx, stream, "ended", endedAt=now_ms(), recordingId=recording_id, viewerCount=0)
+    # no message counts after this commits: one racing it fails its condition and sees the end
+    counters.seal(ctx.db, args.livestreamId, "messageCount")
     ctx.db.insert(
         "entities",
         {
@@ -210,7 +215,8 @@ def end(ctx: MutationCtx, args: StreamArgs) -> dict[str, Any]:
                 "startedAt": props.get("startedAt", now),
                 "endedAt": now,
                 "durationMs": now - int(props.get("startedAt", now)),
-                "messageCount": props.get("messageCount", 0),
+                # read from the stream's counter whenever the recording is read (docs/data-model.md)
+                "messageCount": counters.value(ctx.db, args.livestreamId, "messageCount"),
                 "peakViewers": props.get("peakViewers", 0),
             },
             "createdAt": now,
@@ -353,7 +359,10 @@ def send_message(ctx: MutationCtx, args: SendArgs) -> dict[str, Any]:
     from ontology.data.search import tokenize
 
     sender = _viewer(ctx)
-    stream = _stream(ctx.db, args.livestreamId)
+    # Read, not depended on: every viewer's message reads the stream, and none of them conflicts
+    # with another on it. What it takes from it stays (its clone) or is settled by the counter: a
+    # message racing the stream's end fails on the sealed count, and its retry sees the end.
+    stream = _stream(ctx.db, args.livestreamId, checked=False)
     props = stream["properties"]
     if args.idempotencyKey is not None:
         sent = message_under_key(ctx.db, sender, args.idempotencyKey)
@@ -379,7 +388,7 @@ def send_message(ctx: MutationCtx, args: SendArgs) -> dict[str, Any]:
     clone_id = props.get("cloneId")
     replying = False
     if clone_id and sender != clone_id:
-        clone = ctx.db.get(clone_id, "entities")
+        clone = ctx.db.get(clone_id, "entities", checked=False)
         if clone is not None and is_question_for(args.text, clone["name"]):
             ctx.scheduler.run_after(
                 0, cohost_reply, {"livestreamId": args.livestreamId, "messageId": message_id}
@@ -399,7 +408,7 @@ def post(
     extra: dict[str, Any] | None = None,
 ) -> str:
     """A chat message: the ``message`` entity ``part_of`` the livestream, ``livestream_interaction``,
-    the stream's message count."""
+    one more in the stream's message count (a counter: the stream's document is not written)."""
     properties: dict[str, Any] = {
         "senderId": sender,
         "text": text,
@@ -429,9 +438,7 @@ def post(
         },
     )
     _interaction(db, sender, stream_id, "message", now, messageId=message_id)
-    stream = db.get(stream_id, "entities")
-    props = {**stream["properties"], "messageCount": int(stream["properties"].get("messageCount", 0)) + 1}
-    db.patch(stream_id, {"properties": props, "updatedAt": now}, "entities")
+    counters.add(db, stream_id, "messageCount", 1)
     return str(message_id)
 
 
@@ -516,7 +523,7 @@ class PostReplyArgs(ReplyArgs):
 @mutation(args=PostReplyArgs, internal=True)
 def post_reply(ctx: MutationCtx, args: PostReplyArgs) -> dict[str, Any]:
     """The co-host's reply in the chat, once per question (a unique rule on the clone's reply key)."""
-    stream = _stream(ctx.db, args.livestreamId)
+    stream = _stream(ctx.db, args.livestreamId, checked=False)  # as a viewer's message reads it
     clone_id = stream["properties"].get("cloneId")
     if not clone_id or stream["properties"]["streamStatus"] != "started":
         return {"posted": False}

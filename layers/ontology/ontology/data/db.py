@@ -89,6 +89,8 @@ class TxState:
         self.scope = scope
         #: pk → version read (0: read as missing)
         self.reads: dict[str, int] = {}
+        #: pk → version read without a condition (``get(..., checked=False)``): not in the commit
+        self.loose: dict[str, int] = {}
         #: pk → the document as first read (None: missing): later reads repeat it (repeatable read)
         self.seen: dict[str, Doc | None] = {}
         #: doc id → its new full document, or None when deleted
@@ -104,6 +106,11 @@ class TxState:
         self.search_touched: list[dict[str, Any]] = []
         #: the public pointers the commit puts or deletes (keys before and after, likewise)
         self.pointers_touched: list[dict[str, Any]] = []
+        #: (counter pk, shard) → {"n": what this mutation adds, "cap": the shard's share of a cap,
+        #: "seal": sealing it} (ontology.data.counters)
+        self.counters: dict[tuple[str, str], dict[str, Any]] = {}
+        #: counter pk → the shard this mutation adds to
+        self.counter_shards: dict[str, str] = {}
 
 
 class DatabaseReader:
@@ -205,6 +212,9 @@ class DatabaseReader:
             return
         known = self._tx.reads.get(pk)
         if known is None:
+            loose = self._tx.loose.get(pk)
+            if loose is not None and loose != version:
+                raise StaleReadError(pk)  # read unchecked at one version, now at another
             self._tx.reads[pk] = version
         elif known != version:
             # Two reads of one document disagree: a GSI (eventually consistent) had not caught up
@@ -227,25 +237,46 @@ class DatabaseReader:
 
     # ---- point reads
 
-    def get(self, doc_id: str, table_name: str | None = None, *, field: str = "id") -> Doc | None:
+    def get(
+        self, doc_id: str, table_name: str | None = None, *, field: str = "id", checked: bool = True
+    ) -> Doc | None:
         """The document with this id, or None. With ``table_name``, an id of another table is a
-        VALIDATION_ERROR (the reference's ``v.id("entities")``)."""
+        VALIDATION_ERROR (the reference's ``v.id("entities")``).
+
+        In a mutation, ``checked=False`` reads the document as it is now without making the commit
+        depend on it (no condition on its version): for a document many concurrent mutations read
+        and none of them writes (a livestream its chat messages hang from), where what the mutation
+        takes from it does not change, or may change a moment before the commit without harm. The
+        mutation then no longer conflicts with every other one that reads it. A later checked read
+        (or write) of the same document conditions the commit on the version read first."""
         t = self._table_of(doc_id, table_name, field)
         if self._sight is not None:
             return self._sight.get(self, t, doc_id)
-        return self._get(t, doc_id)
+        return self._get(t, doc_id, checked=checked)
 
-    def _get(self, t: Table, doc_id: str) -> Doc | None:
+    def _check_seen(self, pk: str) -> None:
+        """A document first read unchecked is read again, checked: the commit depends on it now."""
+        tx = self._tx
+        if tx is not None and pk not in tx.reads and pk in tx.loose:
+            tx.reads[pk] = tx.loose[pk]
+
+    def _get(self, t: Table, doc_id: str, *, checked: bool = True) -> Doc | None:
         hit, doc = self._buffered(doc_id)
         if hit:
             return doc
         pk = self._doc_pk(t, doc_id)
         if self._tx is not None and pk in self._tx.seen:
+            if checked:
+                self._check_seen(pk)
             seen = self._tx.seen[pk]
             return dict(seen) if seen is not None else None
         item = self._store.get(pk, DOC_SK, consistent=True)
         record_point(pk, DOC_SK)
-        self._record_read(pk, int(item["v"]) if item else 0)
+        version = int(item["v"]) if item else 0
+        if checked:
+            self._record_read(pk, version)
+        elif self._tx is not None:
+            self._tx.loose[pk] = version
         doc = self._to_doc(item) if item else None
         if self._tx is not None:
             self._tx.seen.setdefault(pk, dict(doc) if doc is not None else None)
@@ -270,8 +301,9 @@ class DatabaseReader:
                 keys[doc_id] = self._doc_pk(t, doc_id)
         if self._tx is not None:  # repeatable reads: what this mutation read already, it reads again
             cached = {i: pk for i, pk in keys.items() if pk in self._tx.seen}
-            for i in cached:
+            for i, pk in cached.items():
                 keys.pop(i)
+                self._check_seen(pk)
         found = self._store.batch_get([(pk, DOC_SK) for pk in keys.values()]) if keys else {}
         out: list[Doc | None] = []
         for doc_id in ids:

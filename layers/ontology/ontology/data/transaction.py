@@ -4,8 +4,10 @@ A mutation's writes are buffered by :class:`~ontology.data.db.DatabaseWriter` an
 TransactWriteItems:
 
 - every document written is a Put/Delete conditioned on the version it was read at (or on not
-  existing, for an insert); every document only read is a ConditionCheck on its version;
+  existing, for an insert); every document only read is a ConditionCheck on its version (unless
+  read with ``checked=False``);
 - every unique value claimed or released is a guard item Put/Delete in the same transaction;
+- every counter the mutation adds to is an Update of one of its shards (:mod:`ontology.data.counters`);
 - the request carries a ``ClientRequestToken`` of its own. When the outcome of a commit is unknown
   (a timeout, a dropped connection, a 5xx) the same request is sent again with the same token, at
   once: DynamoDB applies a request whose token it saw succeed within the last 10 minutes no second
@@ -182,8 +184,17 @@ def build_transaction(tx: TxState, table_name: str) -> list[dict[str, Any]]:
             op["ExpressionAttributeNames"] = {"#d": "doc"}
             op["ExpressionAttributeValues"] = {":held": {"S": json.dumps({"ref": held})}}
         items.append({op_name: op})
-    items.extend(_search_operations(tx, table_name))
-    items.extend(_pointer_operations(tx, table_name))
+    return items + _derived_operations(tx, table_name)
+
+
+def _derived_operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
+    """What the written documents move besides themselves: search entries, public pointers, and the
+    counters the mutation added to."""
+    items = _search_operations(tx, table_name) + _pointer_operations(tx, table_name)
+    if tx.counters:
+        from ontology.data.counters import operations
+
+        items.extend(operations(tx, table_name))
     return items
 
 
@@ -266,7 +277,7 @@ def commit(tx: TxState, store: Store) -> bool:
 
     Raises ``_RetryError`` on a conflict, TRANSACTION_TOO_LARGE before sending an oversized transaction.
     """
-    if not tx.docs and not any(g.get("dirty") for g in tx.guards.values()):
+    if not tx.docs and not tx.counters and not any(g.get("dirty") for g in tx.guards.values()):
         return False  # read-only: the reads were consistent when made
     txid = str(uuid.uuid4())
     items = build_transaction(tx, store.table_name)
@@ -323,6 +334,8 @@ def _record_writes(tx: TxState) -> None:
             record_write({"pk": gpk, "sk": GUARD_SK})
     for attrs in (*tx.search_touched, *tx.pointers_touched):
         record_write(attrs)
+    for pk, sk in tx.counters:
+        record_write({"pk": pk, "sk": sk})
 
 
 def run_mutation(

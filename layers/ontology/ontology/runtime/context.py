@@ -3,7 +3,8 @@
 Contexts mirror the reference: ``ctx.db`` (read-only in queries), ``ctx.auth``, ``ctx.storage``,
 ``ctx.run_query`` / ``ctx.run_mutation`` / ``ctx.run_action``, and ``ctx.scheduler``. :func:`invoke`
 runs a function at the top level: access checked, arguments validated, a mutation in its own
-transaction (re-run on conflict), its after-commit steps once it has committed.
+transaction (re-run on conflict), its after-commit steps once it has committed, and the counted
+properties of the documents it returns filled from their counters (:mod:`ontology.data.counters`).
 
 Example::
 
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError as PydanticValidationError
 
 from ontology.auth.identity import AuthContext, Identity
+from ontology.data.counters import fill as fill_counts
 from ontology.data.db import DatabaseReader, DatabaseWriter
 from ontology.data.transaction import run_mutation
 from ontology.errors import (
@@ -224,7 +226,8 @@ def _execute(fn: RegisteredFunction, raw_args: Any, identity: Identity | None, c
 
 def invoke(fn: RegisteredFunction, raw_args: Any, identity: Identity | None) -> Any:
     """Run a function at the top level: a query on a fresh reader, a mutation in its own
-    transaction (re-run on conflict), an action with an action context."""
+    transaction (re-run on conflict), an action with an action context. A query's or mutation's
+    result has its documents' counted properties filled from their counters."""
     _check_access(fn, identity)
     args = _validate_args(fn, raw_args)
     kind = fn.spec.kind
@@ -233,8 +236,9 @@ def invoke(fn: RegisteredFunction, raw_args: Any, identity: Identity | None) -> 
     # A public function reads what its caller may see; internal functions and mutations read all.
     sight = None if fn.spec.internal or kind == "mutation" else _sight_of(identity)
     if kind == "query":
-        return fn.fn(QueryCtx(identity, platform=platform, sight=sight), args)
-    if kind == "action":
+        ctx = QueryCtx(identity, platform=platform, sight=sight)
+        return fill_counts(fn.fn(ctx, args), org=org, homes=sight.homes if sight is not None else None)
+    if kind == "action":  # what it returns of the database came from queries and mutations: filled
         return fn.fn(ActionCtx(identity, platform=platform, sight=sight), args)
     holder: dict[str, MutationCtx] = {}
 
@@ -245,7 +249,7 @@ def invoke(fn: RegisteredFunction, raw_args: Any, identity: Identity | None) -> 
 
     result = run_mutation(body, org=org, platform=platform)
     run_after_commit(holder["ctx"], fn.spec.path)
-    return result
+    return fill_counts(result, org=org)
 
 
 def _sight_of(identity: Identity | None) -> Sight:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ontology.data import counters
 from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
 from ontology.data.keys import new_id
 from ontology.errors import NotFoundError
@@ -86,14 +87,16 @@ def record_exchange(
     idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """The message and the reply (``message`` entities ``part_of`` the conversation, made on first
-    use), ``clone_interaction``, the clone's count: a turn recorded whole or not at all. A turn already
+    use), ``clone_interaction``, one more in the clone's interaction count (a counter): a turn
+    recorded whole or not at all. A turn already
     recorded under the idempotency key is answered, ``replayed``, and nothing is written."""
     if idempotency_key is not None:
         recorded = recorded_turn(db, participant_id, idempotency_key)
         if recorded is not None:
             return {**recorded, "replayed": True}
     now = now_ms()
-    clone = require_entity(db, clone_id, field="cloneId", kind="ai_clone")
+    # read, not depended on: every chat with the clone reads it, and none conflicts with another on it
+    require_entity(db, clone_id, field="cloneId", kind="ai_clone", checked=False)
     if conversation_id is None:
         conversation_id = _new_conversation(db, clone_id, participant_id, message, now)
     else:
@@ -142,6 +145,5 @@ def record_exchange(
             "sources": source_ids,
         },
     )
-    props = {**clone["properties"], "totalInteractions": clone["properties"].get("totalInteractions", 0) + 1}
-    db.patch(clone_id, {"properties": props, "updatedAt": now}, "entities")
+    counters.add(db, clone_id, "totalInteractions", 1)  # a counter: the clone's document is not written
     return {"conversationId": conversation_id, "messageId": ids[0], "replyId": ids[1]}

@@ -75,9 +75,12 @@ def log_event(
     return db.insert("events", doc)
 
 
-def require_entity(db: DatabaseReader, entity_id: str, *, field: str = "id", kind: str | None = None) -> Doc:
-    """The entity, or NOT_FOUND (also when it belongs to another organization, or has another type)."""
-    doc = db.get(entity_id, "entities", field=field)
+def require_entity(
+    db: DatabaseReader, entity_id: str, *, field: str = "id", kind: str | None = None, checked: bool = True
+) -> Doc:
+    """The entity, or NOT_FOUND (also when it belongs to another organization, or has another type).
+    ``checked=False``: a mutation's read its commit does not depend on (``DatabaseReader.get``)."""
+    doc = db.get(entity_id, "entities", field=field, checked=checked)
     if doc is None or (kind is not None and doc["type"] != kind):
         raise NotFoundError(f"{(kind or 'entity').replace('_', ' ').capitalize()} not found", id=entity_id)
     return doc

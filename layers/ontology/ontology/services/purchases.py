@@ -27,6 +27,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ontology.data import counters
 from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
 from ontology.data.transaction import run_mutation, run_query
 from ontology.errors import (
@@ -47,6 +48,7 @@ __all__ = [
     "AUTHENTICATION_SECONDS",
     "PURPOSE",
     "TIMEOUT_SECONDS",
+    "add_supply",
     "authentication_outcome",
     "await_authentication",
     "burn",
@@ -58,6 +60,7 @@ __all__ = [
     "price_cents",
     "purchase_view",
     "refund",
+    "supply_left",
 ]
 
 log = logging.getLogger(__name__)
@@ -506,8 +509,9 @@ def capture(org: str, purchase_id: str) -> str:
 
 def complete(db: DatabaseWriter, purchase_id: str) -> dict[str, Any]:
     """Record a captured and minted purchase in the caller's transaction: the buyer's
-    ``holds_tokens`` balance is added to, the token's circulating supply grows, and
-    tokens_purchased, revenue_generated and payment_processed are logged. Nothing if already done."""
+    ``holds_tokens`` balance is added to, the token's circulating supply grows (within its
+    ``totalSupply``) and its holders with a new one, and tokens_purchased, revenue_generated and
+    payment_processed are logged. Nothing if already done."""
     doc = load(db, purchase_id)
     p = doc["properties"]
     if p["status"] == "completed":
@@ -519,17 +523,19 @@ def complete(db: DatabaseWriter, purchase_id: str) -> dict[str, Any]:
         )
     now = now_ms()
     buyer, token_id, amount = p["buyerId"], p["tokenId"], p["tokenAmount"]
-    token = db.get(token_id, "entities")
+    # read, not depended on: every purchase of the token reads it (its chain, its supply cap), and
+    # its counts are counters (docs/data-model.md, "Counts"): no purchase writes it
+    token = db.get(token_id, "entities", checked=False)
     if token is None:
         raise InternalError("the purchased token is gone")
-    _, new_holder = credit(
-        db, buyer, token_id, amount, blockchain=token["properties"].get("blockchain", "base")
-    )
-    # a token activated before the deploy record was dropped at activation loses it here
-    tprops = {k: v for k, v in token["properties"].items() if k != "deployTx"}
-    tprops["circulatingSupply"] = int(tprops.get("circulatingSupply", 0)) + amount
-    tprops["holders"] = int(tprops.get("holders", 0)) + (1 if new_holder else 0)
-    db.patch(token_id, {"properties": tprops, "updatedAt": now}, "entities")
+    tprops = token["properties"]
+    _, new_holder = credit(db, buyer, token_id, amount, blockchain=tprops.get("blockchain", "base"))
+    add_supply(db, token, amount)
+    if new_holder:
+        counters.add(db, token_id, "holders", 1)
+    if "deployTx" in tprops:  # a token activated before the deploy record was dropped at activation
+        rest = {k: v for k, v in tprops.items() if k != "deployTx"}
+        db.patch(token_id, {"properties": rest, "updatedAt": now}, "entities")
     props = {**p, "status": "completed", "completedAt": now}
     db.patch(
         purchase_id, {"properties": props, "status": ENTITY_STATUS["completed"], "updatedAt": now}, "entities"
@@ -697,11 +703,33 @@ def finalise(
     return purchase_view({**doc, "properties": props, "updatedAt": now})
 
 
-def validate_amount(token: Doc, amount: int) -> None:
-    props = token["properties"]
-    total = int(props.get("totalSupply") or 0)
-    left = total - int(props.get("circulatingSupply") or 0)
-    if total and amount > left:
-        raise ValidationError(
-            f"Only {max(left, 0)} tokens are left to buy", field="amount", available=max(left, 0)
-        )
+def supply_left(db: DatabaseReader, token: Doc) -> int | None:
+    """How many of the token's tokens are left to buy under its ``totalSupply`` (None: no cap)."""
+    total = int(token["properties"].get("totalSupply") or 0)
+    return counters.room(db, token["_id"], "circulatingSupply", cap=total) if total else None
+
+
+def _over_supply(left: int) -> ValidationError:
+    return ValidationError(
+        f"Only {max(left, 0)} tokens are left to buy", field="amount", available=max(left, 0)
+    )
+
+
+def validate_amount(db: DatabaseReader, token: Doc, amount: int) -> None:
+    """VALIDATION_ERROR when fewer than ``amount`` tokens are left under the token's supply cap."""
+    left = supply_left(db, token)
+    if left is not None and amount > left:
+        raise _over_supply(left)
+
+
+def add_supply(db: DatabaseWriter, token: Doc, amount: int) -> None:
+    """Add ``amount`` to the token's circulating supply (a counter), never past its ``totalSupply``:
+    each shard holds its share of the cap and each addition is conditioned on its shard staying
+    within it, so purchases completing at once cannot pass the cap together (the chain's contract
+    refuses such a mint first; this keeps the table's count to the same bound). VALIDATION_ERROR
+    when it would pass it."""
+    total = int(token["properties"].get("totalSupply") or 0)
+    if not total:
+        counters.add(db, token["_id"], "circulatingSupply", amount)
+    elif counters.reserve(db, token["_id"], "circulatingSupply", amount, cap=total) is None:
+        raise _over_supply(counters.room(db, token["_id"], "circulatingSupply", cap=total))

@@ -346,8 +346,13 @@ class SyncState:
                     lo <= sk <= hi for _, lo, hi in stretches for sk in written
                 ):
                     continue
-                found.add(Watcher(body["c"], str(body["q"]), stretches is not None))
+                # a range of the table itself (a counter's shards) is read consistently: no recheck
+                ranged = stretches is not None and not key.startswith(_TABLE_RANGE)
+                found.add(Watcher(body["c"], str(body["q"]), ranged))
         return found
+
+
+_TABLE_RANGE = range_key("pk", "")
 
 
 def _rate_pk(key: str) -> str:
