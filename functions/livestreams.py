@@ -216,7 +216,7 @@ def end(ctx: MutationCtx, args: StreamArgs) -> dict[str, Any]:
                 "endedAt": now,
                 "durationMs": now - int(props.get("startedAt", now)),
                 # read from the stream's counter whenever the recording is read (docs/data-model.md)
-                "messageCount": counters.value(ctx.db, args.livestreamId, "messageCount"),
+                "messageCount": counters.count(ctx.db, stream, "messageCount"),
                 "peakViewers": props.get("peakViewers", 0),
             },
             "createdAt": now,

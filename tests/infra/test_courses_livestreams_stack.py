@@ -416,3 +416,25 @@ def test_the_model_down_writes_no_reply(stack: Stack, owner: OneClient, creator:
         httpx.post(f"{stack.url}/_local/openai/_fail", json={"times": 0})
     page = owner.query("livestreams:chat", {"livestreamId": live, "paginationOpts": PAGE})["page"]
     assert [m["_id"] for m in page] == [sent["messageId"]], "no reply, nothing half-written"
+
+
+def test_a_subscribed_livestream_shows_its_message_count_move(
+    owner: OneClient, creator: dict[str, str]
+) -> None:
+    """The count lives in the stream's counter, not its document: a subscriber of the stream still
+    sees it go up with each message, and its recording counts what was sent."""
+    live = owner.mutation(
+        "livestreams:schedule",
+        {"creatorId": creator["creator"], "title": "Counting live", "scheduledFor": int(time.time() * 1000)},
+    )["livestreamId"]
+    owner.mutation("livestreams:start", {"livestreamId": live})
+    with owner.subscribe("livestreams:get", {"livestreamId": live}) as sub:
+        assert sub.get(timeout=30)["properties"]["messageCount"] == 0
+        for n in range(1, 4):
+            owner.mutation("livestreams:send_message", {"livestreamId": live, "text": f"Message {n}"})
+            pushed = sub.wait_for(lambda v, n=n: v["properties"]["messageCount"] == n, timeout=30)
+            assert pushed["properties"]["messageCount"] == n
+    ended = owner.mutation("livestreams:end", {"livestreamId": live})
+    recording = owner.query("entities:get", {"id": ended["recordingId"]})
+    assert recording["properties"]["messageCount"] == 3
+    assert owner.query("livestreams:get", {"livestreamId": live})["properties"]["messageCount"] == 3

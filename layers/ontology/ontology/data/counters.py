@@ -19,9 +19,12 @@ sort keys ``00``, ``01``, … (``tb`` ``_counter``, the shard's value in ``n``):
   and conditions each addition on the shard staying within its share, so the shards together never
   pass the cap however many mutations race, and still never read or condition on one another.
 
-Which document fields are counts is declared in :data:`COUNTED`: the runtime fills them from their
-counters in every document a function returns (:func:`fill`), so a document reads exactly as before
-while no mutation writes it to count.
+Which document fields are counts is declared in :data:`COUNTED`. Such a property reads as what the
+document stores plus its counter: the runtime fills it so in every document a function returns
+(:func:`fill`), so a document reads exactly as before while no mutation writes it to count. What the
+document stores never changes on a write (:func:`keep_counts`): it is what the document counted
+before its counter existed, until migration 0011 moves it into the counter (0 for a document made
+since), so a client writing back the properties it read cannot add a count to itself.
 
 Shards per counter: each shard should take at most about 6 additions a second at the busiest load the
 platform plans for (a chat at 100 messages a second: 16 shards, 6.25 each), well within the 10
@@ -52,16 +55,18 @@ __all__ = [
     "COUNTER_TB",
     "Counted",
     "add",
+    "count",
     "counter_pk",
     "fill",
+    "keep_counts",
     "operations",
     "read_total",
-    "release",
     "reserve",
     "room",
     "seal",
     "shard_caps",
     "shards_of",
+    "stored",
     "value",
 ]
 
@@ -199,14 +204,6 @@ def reserve(db: DatabaseWriter, doc_id: str, name: str, amount: int, *, cap: int
     return taken
 
 
-def release(db: DatabaseWriter, doc_id: str, name: str, taken: Mapping[str, int]) -> None:
-    """Give back what :func:`reserve` took, to the shards it took it from."""
-    pk = counter_pk(_scope(db), doc_id, name)
-    for shard, amount in taken.items():
-        entry = _entries(db).setdefault((pk, shard), {"n": 0})
-        entry["n"] -= int(amount)
-
-
 def operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
     """The counters' TransactWriteItems operations: one ``Update`` per shard the mutation moves
     (``ADD`` without reading it), conditioned on the shard not being sealed and, for a capped
@@ -291,6 +288,33 @@ def read_total(store: Store, scope: str, doc_id: str, name: str) -> int:
 # ------------------------------------------------------------------------------------ documents
 
 
+def stored(doc: Mapping[str, Any], name: str) -> int:
+    """A counted property as its document stores it: what it counted before its counter existed
+    (until migration 0011 moves it into the counter; 0 for a document made since)."""
+    found = (doc.get("properties") or {}).get(name)
+    return int(found) if isinstance(found, int | float) and not isinstance(found, bool) else 0
+
+
+def count(db: DatabaseReader, doc: Mapping[str, Any], name: str) -> int:
+    """A document's counted property as its readers see it: what the document stores plus its
+    counter (with what this mutation added)."""
+    return stored(doc, name) + value(db, str(doc["_id"]), name)
+
+
+def keep_counts(current: Mapping[str, Any] | None, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` (an entity about to replace ``current``) with the counted properties ``current``
+    stores: a write never changes them (a client that read a document and writes its properties
+    back would otherwise add its count to itself); only their counters move."""
+    counted = COUNTED.get(str(body.get("type")))
+    props = body.get("properties")
+    if not counted or not isinstance(props, dict):
+        return body
+    kept = dict(props)
+    for c in counted:
+        kept[c.name] = stored(current or {}, c.name)
+    return {**body, "properties": kept}
+
+
 def _counted_docs(value: Any) -> Iterable[dict[str, Any]]:
     """The entity documents in a function's result whose type has counted properties."""
     stack: list[tuple[Any, int]] = [(value, 0)]
@@ -312,13 +336,26 @@ def _counted_docs(value: Any) -> Iterable[dict[str, Any]]:
             stack.extend((v, depth + 1) for v in node if isinstance(v, dict | list))
 
 
+def _owner_base(store: Store, scope: str, owner: str, name: str) -> int:
+    """What the document ``owner`` stores of a counted property (a recording counts its stream's)."""
+    import json
+
+    from ontology.data.keys import DOC_SK
+    from ontology.data.tracking import record_point
+
+    pk = f"{scope}#{owner}"
+    record_point(pk, DOC_SK)
+    item = store.get(pk, DOC_SK, consistent=True)
+    return stored(json.loads(item["doc"]), name) if item else 0
+
+
 def fill(
     result: Any, *, org: str | None, homes: Mapping[str, str] | None = None, store: Store | None = None
 ) -> Any:
     """Fill every counted property of the entity documents in ``result`` (a function's result, in
-    place) from its counter: one Query per counter. A property the document does not show (a field
-    its reader may not see) stays out. ``homes``: the organization each document was read from, when
-    not ``org`` (public documents of other organizations)."""
+    place): what the document stores plus its counter's shards (one Query per counter). A property
+    the document does not show (a field its reader may not see) stays out. ``homes``: the
+    organization each document was read from, when not ``org`` (public documents of others)."""
     docs = list(_counted_docs(result))
     if not docs:
         return result
@@ -332,15 +369,14 @@ def fill(
         if scope is None:
             continue
         filled = dict(props)
-        for counted in COUNTED[doc["type"]]:
-            if counted.name not in props:
+        for c in COUNTED[doc["type"]]:
+            owner = doc["_id"] if c.of is None else props.get(c.of)
+            if c.name not in props or not isinstance(owner, str):
                 continue
-            owner = doc["_id"] if counted.of is None else props.get(counted.of)
-            if not isinstance(owner, str):
-                continue
-            key = (scope, owner, counted.name)
+            key = (scope, owner, c.name)
             if key not in totals:
-                totals[key] = read_total(st, *key)
-            filled[counted.name] = max(0, totals[key])
+                base = stored(doc, c.name) if c.of is None else _owner_base(st, scope, owner, c.name)
+                totals[key] = base + read_total(st, *key)
+            filled[c.name] = max(0, totals[key])
         doc["properties"] = filled
     return result

@@ -489,6 +489,10 @@ class DatabaseWriter(DatabaseReader):
     def _write(self, t: Table, current: Doc, body: Mapping[str, Any]) -> Doc:
         from ontology.data.documents import validate_document  # models build on a write's first use
 
+        if t.name == "entities":  # counted properties move only through their counters
+            from ontology.data.counters import keep_counts
+
+            body = keep_counts(current, dict(body))
         clean = validate_document(t.name, body)
         full = {**clean, "_id": current["_id"], "_creationTime": current["_creationTime"]}
         scope = self.scope_of(t)

@@ -703,10 +703,19 @@ def finalise(
     return purchase_view({**doc, "properties": props, "updatedAt": now})
 
 
+def _shard_cap(token: Doc) -> int:
+    """What the token's supply counter may hold: its ``totalSupply`` less what the document still
+    stores of its circulating supply (until migration 0011 moves that into the counter); 0: no cap."""
+    total = int(token["properties"].get("totalSupply") or 0)
+    return max(total - counters.stored(token, "circulatingSupply"), 0) if total else 0
+
+
 def supply_left(db: DatabaseReader, token: Doc) -> int | None:
     """How many of the token's tokens are left to buy under its ``totalSupply`` (None: no cap)."""
-    total = int(token["properties"].get("totalSupply") or 0)
-    return counters.room(db, token["_id"], "circulatingSupply", cap=total) if total else None
+    cap = _shard_cap(token)
+    if not int(token["properties"].get("totalSupply") or 0):
+        return None
+    return counters.room(db, token["_id"], "circulatingSupply", cap=cap) if cap else 0
 
 
 def _over_supply(left: int) -> ValidationError:
@@ -728,8 +737,9 @@ def add_supply(db: DatabaseWriter, token: Doc, amount: int) -> None:
     within it, so purchases completing at once cannot pass the cap together (the chain's contract
     refuses such a mint first; this keeps the table's count to the same bound). VALIDATION_ERROR
     when it would pass it."""
-    total = int(token["properties"].get("totalSupply") or 0)
-    if not total:
+    if not int(token["properties"].get("totalSupply") or 0):
         counters.add(db, token["_id"], "circulatingSupply", amount)
-    elif counters.reserve(db, token["_id"], "circulatingSupply", amount, cap=total) is None:
-        raise _over_supply(counters.room(db, token["_id"], "circulatingSupply", cap=total))
+        return
+    cap = _shard_cap(token)
+    if not cap or counters.reserve(db, token["_id"], "circulatingSupply", amount, cap=cap) is None:
+        raise _over_supply(supply_left(db, token) or 0)
