@@ -175,11 +175,10 @@ def _deploy(identity: Identity, args: CreateArgs) -> str | None:
 
     def record(tx: Any, previous: dict[str, Any] | None) -> None:
         address = chain.deploy_address(tx.nonce)
-        run_mutation(
-            lambda db: _record_deploy(db, args, tx, address, previous, account=chain.nonce_account), org=org
-        )
+        account = chain.nonce_account_of(tx.signer)  # the deployer's: it deploys every contract
+        run_mutation(lambda db: _record_deploy(db, args, tx, address, previous, account=account), org=org)
 
-    def sign(floor: int) -> Any:
+    def sign(floor: int, signer: str) -> Any:
         return chain.sign_deploy(args.name, args.symbol, args.totalSupply, min_nonce=floor)
 
     recorded = token["properties"].get("deployTx") if token else None

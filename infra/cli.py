@@ -7,6 +7,8 @@ one run creators:get '{"id": "ent_…"}'    call a function on the running stack
 one session                               print the development session token
 one migrate status|run|cancel             the data migrations (docs/migrations.md): against the
                                           running local stack, or --stack/--table a deployed one
+one signers [--count N]                   the chain accounts the platform signs with, derived from
+                                          DEPLOYER_PRIVATE_KEY (each needs gas: docs/deploying.md)
 one codegen [--out DIR] [--check|--spec|--watch]
                                           Convex's _generated (api.js, api.d.ts, dataModel.d.ts)
                                           typed from the functions (docs/clients.md)
@@ -103,6 +105,33 @@ def cron_run(name: str, url: str | None) -> int:
     return 0 if body.get("status") == "success" else 1
 
 
+def signers(count: int | None) -> int:
+    """The signing pool's addresses, derived from ``DEPLOYER_PRIVATE_KEY`` (the deployer's first)."""
+    from eth_account import Account
+
+    from ontology.providers.chain import MAX_SIGNERS, signer_count, signer_keys
+
+    key = os.environ.get("DEPLOYER_PRIVATE_KEY", "").strip()
+    if not key:
+        print(
+            "one signers: VALIDATION_ERROR: set DEPLOYER_PRIVATE_KEY to the deployer's key", file=sys.stderr
+        )
+        return 2
+    wanted = signer_count() if count is None else count
+    if not 1 <= wanted <= MAX_SIGNERS:
+        print(f"one signers: VALIDATION_ERROR: --count is 1 to {MAX_SIGNERS}", file=sys.stderr)
+        return 2
+    try:
+        keys = signer_keys(key, wanted)
+        addresses = [Account.from_key(k).address for k in keys]
+    except ValueError:
+        print("one signers: VALIDATION_ERROR: DEPLOYER_PRIVATE_KEY is not a private key", file=sys.stderr)
+        return 2
+    for n, address in enumerate(addresses):
+        print(f"{n:>2}  {address}{'  (the deployer)' if n == 0 else ''}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         code = _main(argv)
@@ -143,6 +172,8 @@ def _main(argv: list[str] | None) -> int:
     p_cron.add_argument("--url")
     p_sched = sub.add_parser("scheduled", help="scheduled functions and their states")
     p_sched.add_argument("--url")
+    p_signers = sub.add_parser("signers", help="the chain accounts the platform signs with")
+    p_signers.add_argument("--count", type=int, help="how many (default: ONE_CHAIN_SIGNERS, else 16)")
     from infra import migrate
 
     migrate.add_arguments(sub.add_parser("migrate", help="the data migrations: status, run, cancel"))
@@ -155,6 +186,8 @@ def _main(argv: list[str] | None) -> int:
         return dev_main(["--watch", "--codegen", str(ROOT / "convex" / "_generated")])
     if ns.command == "functions":
         return list_functions(ns.json)
+    if ns.command == "signers":
+        return signers(ns.count)
     if ns.command == "run":
         return run(ns.path, ns.args, ns.url)
     if ns.command == "cron":

@@ -285,11 +285,13 @@ export type EntityProperties = {
       hash: string;
       raw: string;
       nonce: number;
+      signer?: string;
     };
     burnTx?: {
       hash: string;
       raw: string;
       nonce: number;
+      signer?: string;
     };
     compensating: boolean;
     failedStep?: string;
@@ -318,6 +320,7 @@ export type EntityProperties = {
       hash: string;
       raw: string;
       nonce: number;
+      signer?: string;
     };
     idempotencyKey?: string;
     argsHash?: string;
@@ -537,6 +540,7 @@ export type DataModel = {
       | "properties.burnTx.hash"
       | "properties.burnTx.nonce"
       | "properties.burnTx.raw"
+      | "properties.burnTx.signer"
       | "properties.buyerId"
       | "properties.chargeStatus"
       | "properties.circulatingSupply"
@@ -553,6 +557,7 @@ export type DataModel = {
       | "properties.deployTx.hash"
       | "properties.deployTx.nonce"
       | "properties.deployTx.raw"
+      | "properties.deployTx.signer"
       | "properties.description"
       | "properties.displayName"
       | "properties.email"
@@ -589,6 +594,7 @@ export type DataModel = {
       | "properties.mintTx.hash"
       | "properties.mintTx.nonce"
       | "properties.mintTx.raw"
+      | "properties.mintTx.signer"
       | "properties.modules"
       | "properties.nextAction"
       | `properties.nextAction.${string}`

@@ -2,9 +2,10 @@
 """
 @title CreatorToken
 @notice A creator's token on the ONE platform: an ERC-20 that the platform (the deploying
-        account, its owner) mints when a purchase is paid for, and burns when a purchase is
-        rolled back. Holders may burn their own tokens; the owner may burn any holder's (the
-        saga's compensation undoes its own mint).
+        account, its owner, and the platform's other signing accounts, its minters) mints when a
+        purchase is paid for, and burns when a purchase is rolled back. Holders may burn their own
+        tokens; the owner and the minters may burn any holder's (the saga's compensation undoes its
+        own mint).
 """
 
 from ethereum.ercs import IERC20
@@ -33,16 +34,25 @@ maxSupply: public(uint256)
 balanceOf: public(HashMap[address, uint256])
 allowance: public(HashMap[address, HashMap[address, uint256]])
 owner: public(address)
+minters: public(HashMap[address, bool])
 
 
 @deploy
-def __init__(name_: String[64], symbol_: String[32], max_supply: uint256):
+def __init__(name_: String[64], symbol_: String[32], max_supply: uint256, minters_: DynArray[address, 64]):
     self.name = name_
     self.symbol = symbol_
     self.decimals = 0
     self.maxSupply = max_supply
     self.owner = msg.sender
+    for minter: address in minters_:
+        self.minters[minter] = True
     log OwnershipTransferred(previous_owner=empty(address), new_owner=msg.sender)
+
+
+@internal
+@view
+def _mints(account: address) -> bool:
+    return account == self.owner or self.minters[account]
 
 
 @internal
@@ -82,7 +92,7 @@ def approve(spender: address, amount: uint256) -> bool:
 
 @external
 def mint(receiver: address, amount: uint256) -> bool:
-    assert msg.sender == self.owner, "only the owner mints"
+    assert self._mints(msg.sender), "only the owner mints (and its minters)"
     assert receiver != empty(address), "mint to the zero address"
     if self.maxSupply != 0:
         assert self.totalSupply + amount <= self.maxSupply, "over the maximum supply"
@@ -100,10 +110,16 @@ def burn(amount: uint256) -> bool:
 
 @external
 def burnFrom(holder: address, amount: uint256) -> bool:
-    if msg.sender != self.owner:
+    if not self._mints(msg.sender):
         self.allowance[holder][msg.sender] -= amount
     self._burn(holder, amount)
     return True
+
+
+@external
+def setMinter(account: address, allowed: bool):
+    assert msg.sender == self.owner, "only the owner"
+    self.minters[account] = allowed
 
 
 @external

@@ -1,7 +1,10 @@
 """A local EVM chain: eth-tester (py-evm) behind JSON-RPC on loopback, for the local stack and tests.
 
 The platform's chain provider talks to it with web3's ``HTTPProvider`` exactly as it talks to a real
-node. Its first funded account's key is the local deployer key (a test key, worthless anywhere else).
+node. Its first funded account's key is the local deployer key (a test key, worthless anywhere else);
+the signing accounts derived from it (``ontology.providers.chain.signer_keys``, as many as a pool
+may have) are funded in its genesis block too, so the provider's whole pool pays for gas and a
+journal replays the same way whatever the pool's size.
 
 With a journal file, every raw transaction the chain accepts is appended to it, and a new chain
 replays the journal at start-up: the same key signs the same nonces, so contracts come back at the
@@ -24,11 +27,30 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 
+def _tester() -> Any:
+    """eth-tester's chain with its ten funded accounts and the deployer's whole signing pool."""
+    from eth_account import Account
+    from eth_tester import EthereumTester, PyEVMBackend
+    from eth_tester.backends.pyevm.main import (
+        generate_genesis_state_for_keys,
+        get_default_account_keys,
+        get_default_account_state,
+    )
+
+    from ontology.providers.chain import MAX_SIGNERS, signer_keys
+
+    keys = get_default_account_keys(10)
+    state = dict(generate_genesis_state_for_keys(keys))
+    for key in signer_keys(str(keys[0]), MAX_SIGNERS)[1:]:
+        state[bytes.fromhex(Account.from_key(key).address[2:])] = get_default_account_state()
+    return EthereumTester(PyEVMBackend(genesis_state=state))
+
+
 class LocalChain:
     def __init__(self, journal: Path | None = None) -> None:
         from web3 import EthereumTesterProvider, Web3
 
-        self.provider = EthereumTesterProvider()
+        self.provider = EthereumTesterProvider(_tester())
         # web3's own eth-tester middleware translates JSON-RPC requests and results for us
         self.w3 = Web3(self.provider)
         self._lock = threading.Lock()  # py-evm is not safe for concurrent blocks

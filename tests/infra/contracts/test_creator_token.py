@@ -1,6 +1,6 @@
 """The CreatorToken contract: the committed artifact is what the pinned Vyper compiles, and on an
-in-process EVM (eth-tester + py-evm, through web3) the owner mints, holders burn, the owner can
-undo its own mint, and nobody else mints."""
+in-process EVM (eth-tester + py-evm, through web3) the owner and the minters it was deployed with
+mint, holders burn, the owner and its minters can undo their mint, and nobody else mints."""
 
 from __future__ import annotations
 
@@ -31,17 +31,17 @@ def chain() -> Any:
 
     w3 = Web3(EthereumTesterProvider())
     artifact = json.loads(ARTIFACT.read_text())
-    owner, buyer, stranger = w3.eth.accounts[:3]
+    owner, buyer, stranger, minter = w3.eth.accounts[:4]
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
     receipt = w3.eth.wait_for_transaction_receipt(
-        factory.constructor("Ada Coin", "ADA", 1_000).transact({"from": owner})
+        factory.constructor("Ada Coin", "ADA", 1_000, [minter]).transact({"from": owner})
     )
     token = w3.eth.contract(address=receipt.contractAddress, abi=artifact["abi"])
-    return w3, token, owner, buyer, stranger
+    return w3, token, owner, buyer, stranger, minter
 
 
 def test_metadata(chain: Any) -> None:
-    _, token, owner, _, _ = chain
+    _, token, owner, _, _, _ = chain
     assert token.functions.name().call() == "Ada Coin"
     assert token.functions.symbol().call() == "ADA"
     assert token.functions.owner().call() == owner
@@ -49,7 +49,7 @@ def test_metadata(chain: Any) -> None:
 
 
 def test_owner_mints_others_cannot(chain: Any) -> None:
-    w3, token, owner, buyer, stranger = chain
+    w3, token, owner, buyer, stranger, _ = chain
     before = token.functions.totalSupply().call()
     w3.eth.wait_for_transaction_receipt(token.functions.mint(buyer, 100).transact({"from": owner}))
     assert token.functions.balanceOf(buyer).call() == 100
@@ -61,7 +61,7 @@ def test_owner_mints_others_cannot(chain: Any) -> None:
 
 
 def test_burns(chain: Any) -> None:
-    w3, token, owner, buyer, stranger = chain
+    w3, token, owner, buyer, stranger, _ = chain
     w3.eth.wait_for_transaction_receipt(token.functions.mint(buyer, 50).transact({"from": owner}))
     held = token.functions.balanceOf(buyer).call()
     supply = token.functions.totalSupply().call()
@@ -71,3 +71,19 @@ def test_burns(chain: Any) -> None:
     assert token.functions.totalSupply().call() == supply - 30
     with pytest.raises(REVERTED):
         token.functions.burnFrom(buyer, 1).transact({"from": stranger})
+
+
+def test_minters_mint_and_burn_as_the_owner_does_and_only_the_owner_names_them(chain: Any) -> None:
+    w3, token, owner, buyer, stranger, minter = chain
+    assert token.functions.minters(minter).call() is True
+    assert token.functions.minters(stranger).call() is False
+    supply = token.functions.totalSupply().call()
+    w3.eth.wait_for_transaction_receipt(token.functions.mint(buyer, 7).transact({"from": minter}))
+    w3.eth.wait_for_transaction_receipt(token.functions.burnFrom(buyer, 3).transact({"from": minter}))
+    assert token.functions.totalSupply().call() == supply + 4
+    with pytest.raises(REVERTED, match="only the owner"):
+        token.functions.setMinter(stranger, True).transact({"from": minter})
+    w3.eth.wait_for_transaction_receipt(token.functions.setMinter(minter, False).transact({"from": owner}))
+    with pytest.raises(REVERTED, match="only the owner mints"):
+        token.functions.mint(buyer, 1).transact({"from": minter})
+    w3.eth.wait_for_transaction_receipt(token.functions.setMinter(minter, True).transact({"from": owner}))

@@ -110,6 +110,8 @@ class RecordedTx(_Strict):
     hash: ShortText
     raw: LongText  # a contract's deploy carries its bytecode (about 5 KB)
     nonce: Count
+    #: the signing account (absent: the deployer, the pool's first)
+    signer: ShortText | None = None
 
 
 class TokenProperties(_Strict):

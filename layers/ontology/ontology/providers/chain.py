@@ -1,9 +1,17 @@
-"""The chain: creator tokens (infra/contracts/CreatorToken) through web3, signed with the deployer key.
+"""The chain: creator tokens (infra/contracts/CreatorToken) through web3, signed by a pool of accounts.
 
-Transactions are signed locally with the deployer's key (``deployerPrivateKey`` from the deployment's
-secret; the local stack's chain gives a test key) and sent raw; nonces come from the node's pending
-count under a process lock, so concurrent sends from one process do not collide; every send waits for
-its receipt and fails with UPSTREAM_ERROR when the transaction reverted.
+Transactions are signed locally and sent raw. The deployer's key (``deployerPrivateKey`` from the
+deployment's secret; the local stack's chain gives a test key) is the first of the pool's signing
+accounts (``ONE_CHAIN_SIGNERS``, :data:`SIGNERS` by default); the others' keys are derived from it
+(:func:`signer_keys`), so a deployment keeps one secret, and each needs gas (``one signers`` lists
+their addresses). An account's nonces are taken one after another, each recorded in the table with
+the transaction that takes it (``ontology.services.chain_txs``), so one account serializes every
+transaction it signs; the pool spreads them: a purchase's mint is signed by the account its id hashes
+to (:meth:`Web3Chain.signers_for`), among those the token's contract accepts. The deployer deploys
+every contract (owning it) and holds the platform's custody; a contract names the pool's other
+accounts its minters when it is deployed (one deployed before the pool accepts its owner only).
+Nonces come from the node's pending count under a process lock, so concurrent sends from one process
+do not collide; every send waits for its receipt and fails with UPSTREAM_ERROR when it reverted.
 
 Example::
 
@@ -14,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -27,9 +36,48 @@ from ontology.errors import ChainRevertedError, UpstreamError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Chain", "SignedTx", "TxState", "Web3Chain", "get_chain", "set_chain"]
+__all__ = [
+    "MAX_SIGNERS",
+    "SIGNERS",
+    "Chain",
+    "SignedTx",
+    "TxState",
+    "Web3Chain",
+    "get_chain",
+    "set_chain",
+    "signer_count",
+    "signer_keys",
+]
 
 ARTIFACT_ENV = "ONE_TOKEN_ARTIFACT"
+SIGNERS_ENV = "ONE_CHAIN_SIGNERS"
+#: The pool's size: the platform's chain transactions a second at the busiest the platform plans
+#: for (a token sale of 50 purchases a second, and the other organizations' as many again) over 16
+#: accounts is about 6 a second on each account's nonce item.
+SIGNERS = 16
+#: The most accounts a pool has (a contract's list of minters holds this many but its owner).
+MAX_SIGNERS = 64
+#: secp256k1's group order: a private key is a number below it.
+_CURVE_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def signer_count() -> int:
+    """The pool's size: ``ONE_CHAIN_SIGNERS`` (1 to :data:`MAX_SIGNERS`), else :data:`SIGNERS`."""
+    raw = os.environ.get(SIGNERS_ENV, "").strip()
+    return min(max(int(raw), 1), MAX_SIGNERS) if raw.isdigit() else SIGNERS
+
+
+def signer_keys(deployer_key: str, count: int) -> list[str]:
+    """The pool's private keys: the deployer's first, then ``count - 1`` derived from it (SHA-256 of
+    the deployer's key and the account's number)."""
+    raw = bytes.fromhex(deployer_key.removeprefix("0x"))
+    keys = ["0x" + raw.hex()]
+    for n in range(1, count):
+        digest = hashlib.sha256(raw + b"one-signer" + n.to_bytes(2, "big")).digest()
+        while not 0 < int.from_bytes(digest, "big") < _CURVE_ORDER:  # not in practice: 1 in 2**128
+            digest = hashlib.sha256(digest).digest()
+        keys.append("0x" + digest.hex())
+    return keys
 
 
 @dataclass(frozen=True)
@@ -40,6 +88,8 @@ class SignedTx:
     hash: str
     raw: str
     nonce: int
+    #: the signing account ("": the deployer, as for every transaction recorded before the pool)
+    signer: str = ""
 
 
 #: What became of a recorded transaction.
@@ -54,16 +104,22 @@ class Chain(Protocol):
     def burn_from(self, contract: str, holder: str, amount: int) -> str: ...
     @property
     def nonce_account(self) -> str: ...
-    def sign_mint(self, contract: str, to: str, amount: int, *, min_nonce: int = 0) -> SignedTx: ...
-    def sign_burn(self, contract: str, holder: str, amount: int, *, min_nonce: int = 0) -> SignedTx: ...
+    def nonce_account_of(self, signer: str) -> str: ...
+    def signers_for(self, key: str, contract: str) -> list[str]: ...
+    def sign_mint(
+        self, contract: str, to: str, amount: int, *, min_nonce: int = 0, signer: str = ""
+    ) -> SignedTx: ...
+    def sign_burn(
+        self, contract: str, holder: str, amount: int, *, min_nonce: int = 0, signer: str = ""
+    ) -> SignedTx: ...
     def sign_deploy(self, name: str, symbol: str, max_supply: int, *, min_nonce: int = 0) -> SignedTx: ...
     def contract_address(self, tx_hash: str) -> str: ...
     def deploy_address(self, nonce: int) -> str: ...
     def send(self, tx: SignedTx) -> None: ...
     def sequenced(self) -> Any: ...
     def tx_state(self, tx_hash: str, *, wait_seconds: float = 0) -> TxState: ...
-    def nonce_spent(self, nonce: int) -> bool: ...
-    def cancel_nonce(self, nonce: int) -> None: ...
+    def nonce_spent(self, nonce: int, signer: str = "") -> bool: ...
+    def cancel_nonce(self, nonce: int, signer: str = "") -> None: ...
     def total_supply(self, contract: str) -> int: ...
     def balance_of(self, contract: str, holder: str) -> int: ...
 
@@ -76,7 +132,12 @@ def _artifact() -> dict[str, Any]:
 
 class Web3Chain:
     def __init__(
-        self, web3: Any = None, *, private_key: str | None = None, rpc_url: str | None = None
+        self,
+        web3: Any = None,
+        *,
+        private_key: str | None = None,
+        rpc_url: str | None = None,
+        signers: int | None = None,
     ) -> None:
         from web3 import HTTPProvider, Web3
 
@@ -89,11 +150,18 @@ class Web3Chain:
 
             private_key = get_secret("deployerPrivateKey") or ""
         self.account = self.w3.eth.account.from_key(private_key)
+        count = signer_count() if signers is None else min(max(signers, 1), MAX_SIGNERS)
+        derived = signer_keys(private_key, count)[1:] if private_key else []
+        #: the signing accounts, the deployer's first
+        self.pool = [self.account, *(self.w3.eth.account.from_key(k) for k in derived)]
+        self._by_address = {a.address.lower(): a for a in self.pool}
         artifact = _artifact()
         self._abi = artifact["abi"]
         self._bytecode = artifact["bytecode"]
         self._nonce_lock = threading.RLock()
-        self._account_key: str | None = None
+        self._chain_id: int | None = None
+        #: (contract, signer or "" for the contract itself) → whether it has, or names, that minter
+        self._minters: dict[tuple[str, str], bool] = {}
 
     def _send(self, call: Any) -> Any:
         """Sign, send and wait for one contract call or deploy whose hash nothing records (deploys,
@@ -120,37 +188,100 @@ class Web3Chain:
         return str(self.account.address)
 
     @property
+    def signers(self) -> list[str]:
+        """The pool's addresses, the deployer's first."""
+        return [a.address for a in self.pool]
+
+    def _signer(self, signer: str = "") -> Any:
+        """The pool's account with this address ("": the deployer)."""
+        if not signer:
+            return self.account
+        found = self._by_address.get(signer.lower())
+        if found is None:
+            raise UpstreamError(f"chain: {signer} is not one of the platform's signing accounts")
+        return found
+
+    @property
     def nonce_account(self) -> str:
-        """Whose nonces these are: ``<chain id>:<address>``."""
-        if self._account_key is None:
-            self._account_key = f"{self._guarded(lambda: self.w3.eth.chain_id)}:{self.account.address}"
-        return self._account_key
+        """Whose nonces the deployer's are: ``<chain id>:<address>``."""
+        return self.nonce_account_of("")
 
-    def _sign(self, call: Any, min_nonce: int = 0) -> SignedTx:
-        nonce = max(min_nonce, self.w3.eth.get_transaction_count(self.account.address, "pending"))
-        tx = call.build_transaction({"from": self.account.address, "nonce": nonce})
-        signed = self.account.sign_transaction(tx)
-        return SignedTx(hash=signed.hash.to_0x_hex(), raw=signed.raw_transaction.to_0x_hex(), nonce=nonce)
+    def nonce_account_of(self, signer: str) -> str:
+        """Whose nonces a signer's are: ``<chain id>:<address>``, the key of its ``chainNonces`` item."""
+        if self._chain_id is None:
+            self._chain_id = int(self._guarded(lambda: self.w3.eth.chain_id))
+        return f"{self._chain_id}:{self._signer(signer).address}"
 
-    def sign_mint(self, contract: str, to: str, amount: int, *, min_nonce: int = 0) -> SignedTx:
-        """Sign (do not send) a mint with the account's next pending nonce, or ``min_nonce`` if
-        that is higher (nonces other processes have taken but not yet sent)."""
+    def signers_for(self, key: str, contract: str) -> list[str]:
+        """The accounts to sign a transaction of ``contract`` with, in the order to try them: from
+        the one ``key`` (a purchase's id) hashes to, the first two the contract names minters, then
+        its owner, the deployer (a contract deployed before the pool has no minters)."""
+        start = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") % len(self.pool)
+        chosen: list[str] = []
+        if len(self.pool) > 1 and self._may_mint(contract, ""):
+            for account in self.pool[start:] + self.pool[:start]:
+                if account is not self.account and self._may_mint(contract, account.address):
+                    chosen.append(account.address)
+                    if len(chosen) == 2:
+                        break
+        return [*chosen, self.account.address]
+
+    def _may_mint(self, contract: str, signer: str) -> bool:
+        """Whether the contract names ``signer`` a minter (``""``: whether it has minters at all),
+        asked once per process."""
+        key = (contract.lower(), signer.lower())
+        cached = self._minters.get(key)
+        if cached is None:
+            asked = signer or self.account.address
+            try:
+                named = bool(self._guarded(lambda: self._token(contract).functions.minters(asked).call()))
+                cached = named if signer else True  # it answered: it has minters
+            except ChainRevertedError:  # no such function: a contract deployed before the pool
+                cached = False
+            except UpstreamError:
+                return False  # the node did not answer: the deployer signs; asked again next time
+            self._minters[key] = cached
+        return cached
+
+    def _sign(self, call: Any, min_nonce: int = 0, signer: str = "") -> SignedTx:
+        account = self._signer(signer)
+        nonce = max(min_nonce, self.w3.eth.get_transaction_count(account.address, "pending"))
+        tx = call.build_transaction({"from": account.address, "nonce": nonce})
+        signed = account.sign_transaction(tx)
+        return SignedTx(
+            hash=signed.hash.to_0x_hex(),
+            raw=signed.raw_transaction.to_0x_hex(),
+            nonce=nonce,
+            signer="" if account is self.account else str(account.address),
+        )
+
+    def sign_mint(
+        self, contract: str, to: str, amount: int, *, min_nonce: int = 0, signer: str = ""
+    ) -> SignedTx:
+        """Sign (do not send) a mint with the signer's (default: the deployer's) next pending nonce,
+        or ``min_nonce`` if that is higher (nonces other processes have taken but not yet sent)."""
         call = self._token(contract).functions.mint(self.w3.to_checksum_address(to), amount)
-        signed: SignedTx = self._guarded(lambda: self._sign(call, min_nonce))
+        signed: SignedTx = self._guarded(lambda: self._sign(call, min_nonce, signer))
         return signed
 
-    def sign_burn(self, contract: str, holder: str, amount: int, *, min_nonce: int = 0) -> SignedTx:
+    def sign_burn(
+        self, contract: str, holder: str, amount: int, *, min_nonce: int = 0, signer: str = ""
+    ) -> SignedTx:
         call = self._token(contract).functions.burnFrom(self.w3.to_checksum_address(holder), amount)
-        signed: SignedTx = self._guarded(lambda: self._sign(call, min_nonce))
+        signed: SignedTx = self._guarded(lambda: self._sign(call, min_nonce, signer))
         return signed
 
     def sign_deploy(self, name: str, symbol: str, max_supply: int, *, min_nonce: int = 0) -> SignedTx:
-        """Sign (do not send) the deploy of a new CreatorToken: recorded first, like a mint, so that a
-        retried deploy finds its contract instead of deploying a second one."""
-        factory = self.w3.eth.contract(abi=self._abi, bytecode=self._bytecode)
-        call = factory.constructor(name, symbol, max_supply)
+        """Sign (do not send) the deploy of a new CreatorToken by the deployer, its owner, naming the
+        pool's other accounts its minters: recorded first, like a mint, so that a retried deploy
+        finds its contract instead of deploying a second one."""
+        call = self._constructor(name, symbol, max_supply)
         signed: SignedTx = self._guarded(lambda: self._sign(call, min_nonce))
         return signed
+
+    def _constructor(self, name: str, symbol: str, max_supply: int) -> Any:
+        factory = self.w3.eth.contract(abi=self._abi, bytecode=self._bytecode)
+        return factory.constructor(name, symbol, max_supply, [a.address for a in self.pool[1:]])
 
     def deploy_address(self, nonce: int) -> str:
         """Where a deploy signed with ``nonce`` puts its contract (fixed by the deployer and the nonce)."""
@@ -190,33 +321,36 @@ class Web3Chain:
                 return "pending"
             time.sleep(0.5)
 
-    def nonce_spent(self, nonce: int) -> bool:
-        """Whether a mined transaction already used this nonce (then no other one with it ever can)."""
-        return int(self._guarded(lambda: self.w3.eth.get_transaction_count(self.account.address))) > nonce
+    def nonce_spent(self, nonce: int, signer: str = "") -> bool:
+        """Whether a mined transaction of the signer (default: the deployer) already used this nonce
+        (then no other one with it ever can)."""
+        address = self._signer(signer).address
+        return int(self._guarded(lambda: self.w3.eth.get_transaction_count(address))) > nonce
 
-    def cancel_nonce(self, nonce: int) -> None:
-        """Spend ``nonce`` on a transfer of nothing to ourselves, so that a transaction signed with it
-        (recorded, perhaps never sent) can never be mined; waits until it is. A nonce already spent
-        is fine: then nothing else can be mined with it either."""
+    def cancel_nonce(self, nonce: int, signer: str = "") -> None:
+        """Spend the signer's ``nonce`` on a transfer of nothing to itself, so that a transaction
+        signed with it (recorded, perhaps never sent) can never be mined; waits until it is. A nonce
+        already spent is fine: then nothing else can be mined with it either."""
+        account = self._signer(signer)
 
         def send() -> Any:
             tx = {
-                "to": self.account.address,
+                "to": account.address,
                 "value": 0,
                 "gas": 21_000,
                 "gasPrice": int(self.w3.eth.gas_price * 1.25) + 1,
                 "nonce": nonce,
                 "chainId": self.w3.eth.chain_id,
             }
-            return self.w3.eth.send_raw_transaction(self.account.sign_transaction(tx).raw_transaction)
+            return self.w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
 
         with self._nonce_lock:
-            if self.nonce_spent(nonce):
+            if self.nonce_spent(nonce, signer):
                 return
             try:
                 tx_hash = self._guarded(send)
             except UpstreamError:
-                if self.nonce_spent(nonce):  # spent meanwhile, by the transaction itself or another
+                if self.nonce_spent(nonce, signer):  # spent meanwhile, by the transaction itself or another
                     return
                 raise
         from ontology import deadline
@@ -243,8 +377,7 @@ class Web3Chain:
         return self.w3.eth.contract(address=self.w3.to_checksum_address(address), abi=self._abi)
 
     def deploy_token(self, name: str, symbol: str, max_supply: int) -> tuple[str, str]:
-        factory = self.w3.eth.contract(abi=self._abi, bytecode=self._bytecode)
-        receipt = self._send(factory.constructor(name, symbol, max_supply))
+        receipt = self._send(self._constructor(name, symbol, max_supply))
         return str(receipt["contractAddress"]), str(receipt["transactionHash"].to_0x_hex())
 
     def mint(self, contract: str, to: str, amount: int) -> str:

@@ -1,22 +1,25 @@
 """Chain transactions that survive a crash: signed, recorded in the table, and only then sent.
 
 A step that sends a transaction (a purchase's mint or burn, a token's deploy) records the signed
-transaction (hash, raw bytes, nonce) on its document first, taking the nonce for the signing account
-in the same table transaction (``chainNonces``), so two processes never record two transactions with
-one nonce. A retry of the step then asks the chain what became of the recorded one instead of
-signing again: :func:`settle` waits for it, re-sends it if the node never saw it, and signs anew only
-once its nonce is spent by something else (then it can never be mined).
+transaction (hash, raw bytes, nonce, signing account) on its document first, taking the nonce for the
+signing account in the same table transaction (its own ``chainNonces`` item: each account of the
+pool has one, so transactions signed by different accounts never meet there), so two processes never
+record two transactions with one nonce of one account. A retry of the step then asks the chain what
+became of the recorded one instead of signing again: :func:`settle` waits for it, re-sends it if the
+node never saw it, and signs anew only once its nonce is spent by something else (then it can never
+be mined).
 
 Example::
 
-    state = settle(chain, doc["properties"].get("deployTx"), sign=lambda floor: chain.sign_deploy(...),
+    state = settle(chain, doc["properties"].get("deployTx"),
+                   sign=lambda floor, signer: chain.sign_deploy(...),
                    record=lambda tx, previous: record_on_token(tx, previous))
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ontology.data.db import DatabaseWriter
@@ -77,20 +80,24 @@ def mined(chain: Any, tx_hash: str) -> str:
 def settle(
     chain: Any,
     recorded: dict[str, Any] | None,
-    sign: Callable[[int], Any],
+    sign: Callable[[int, str], Any],
     record: Callable[[Any, dict[str, Any] | None], None],
     *,
     before_resend: Callable[[], None] | None = None,
+    signers: Callable[[], Sequence[str]] | None = None,
 ) -> str:
     """Drive the recorded transaction (``recorded``: the caller's fresh read of it, or None) to
     ``succeeded`` or ``reverted``: wait for a pending one, re-send one the node never saw while its
-    nonce is unspent, or — once its nonce is spent by something else — ``sign(min_nonce)`` a new one,
-    ``record(tx, recorded)`` it (taking its nonce with :func:`take_nonce`) and send it.
+    nonce is unspent, or — once its nonce is spent by something else — ``sign(min_nonce, signer)`` a
+    new one, ``record(tx, recorded)`` it (taking its nonce with :func:`take_nonce`) and send it.
+    ``signers()``: the accounts to sign with, in the order to try them (a nonce another process took
+    first moves on to the next one, at its own floor); none, or ``""``: the deployer.
     ``before_resend`` may refuse (raise) before the same transaction is sent again."""
     from ontology.providers.chain import SignedTx
 
     if recorded:
-        spent = chain.nonce_spent(recorded["nonce"])  # first: a spent nonce makes the state final
+        signer = str(recorded.get("signer") or "")
+        spent = chain.nonce_spent(recorded["nonce"], signer)  # first: a spent nonce makes the state final
         state = (
             spent_state(chain, recorded["hash"])
             if spent
@@ -105,15 +112,17 @@ def settle(
                 before_resend()
             chain.send(SignedTx(**recorded))  # it never reached the node: the same transaction again
             return mined(chain, recorded["hash"])
+    accounts = list(signers() if signers is not None else ()) or [""]
     with chain.sequenced():
-        floor = 0
-        for _ in range(NONCE_ATTEMPTS):
-            tx = sign(floor)
+        floors: dict[str, int] = {}
+        for attempt in range(NONCE_ATTEMPTS):
+            signer = accounts[attempt % len(accounts)]
+            tx = sign(floors.get(signer, 0), signer)
             try:
                 record(tx, recorded)
                 break
-            except NonceTakenError as taken:  # another process took this nonce first: the next one
-                floor = taken.next
+            except NonceTakenError as taken:  # another process took this nonce first: the next account
+                floors[signer] = taken.next
         else:
             raise UpstreamError("chain: could not take a nonce")
         chain.send(tx)

@@ -407,9 +407,14 @@ def mint(org: str, purchase_id: str) -> str:
         purchase_id,
         "mintTx",
         props.get("mintTx"),
-        lambda floor: chain.sign_mint(
-            props["contractAddress"], chain.custody_address, props["tokenAmount"], min_nonce=floor
+        lambda floor, signer: chain.sign_mint(
+            props["contractAddress"],
+            chain.custody_address,
+            props["tokenAmount"],
+            min_nonce=floor,
+            signer=signer,
         ),
+        contract=props["contractAddress"],
         forward=True,
     )
     if state == "reverted":
@@ -437,22 +442,33 @@ def _settle_tx(
     purchase_id: str,
     field: str,
     recorded: dict[str, Any] | None,
-    sign: Callable[[int], Any],
+    sign: Callable[[int, str], Any],
     *,
+    contract: str,
     forward: bool = False,
 ) -> str:
     """Drive the transaction recorded in the purchase's ``field`` to ``succeeded`` or ``reverted``
-    (see :func:`ontology.services.chain_txs.settle`). ``recorded``: the caller's fresh read of
-    ``field``; ``forward``: recording and re-sending refuse (ABORTED) once compensation has started."""
+    (see :func:`ontology.services.chain_txs.settle`), a new one signed by the pool's account the
+    purchase hashes to (then the next ones the token's contract accepts). ``recorded``: the caller's
+    fresh read of ``field``; ``forward``: recording and re-sending refuse (ABORTED) once compensation
+    has started."""
     chain = _chain()
 
     def record(tx: Any, previous: dict[str, Any] | None) -> None:
-        _record_tx(org, purchase_id, field, tx, previous, forward=forward, account=chain.nonce_account)
+        account = chain.nonce_account_of(tx.signer)
+        _record_tx(org, purchase_id, field, tx, previous, forward=forward, account=account)
 
     def refuse_backward() -> None:
         _require_forward(_read(org, purchase_id))
 
-    return chain_txs.settle(chain, recorded, sign, record, before_resend=refuse_backward if forward else None)
+    return chain_txs.settle(
+        chain,
+        recorded,
+        sign,
+        record,
+        before_resend=refuse_backward if forward else None,
+        signers=lambda: chain.signers_for(purchase_id, contract),
+    )
 
 
 def _record_tx(
@@ -476,7 +492,12 @@ def _record_tx(
         if (p.get(field) or {}).get("hash") != (previous or {}).get("hash"):
             raise ConflictError("another attempt recorded a transaction first")
         chain_txs.take_nonce(db, account, tx)
-        p[field] = {"hash": tx.hash, "raw": tx.raw, "nonce": tx.nonce}
+        p[field] = {
+            "hash": tx.hash,
+            "raw": tx.raw,
+            "nonce": tx.nonce,
+            **({"signer": tx.signer} if tx.signer else {}),
+        }
         if field == "mintTx":
             p["mintStatus"] = "sent"
         db.patch(purchase_id, {"properties": p, "updatedAt": now_ms()}, "entities")
@@ -626,12 +647,13 @@ def burn(org: str, purchase_id: str, *, wait_seconds: float = MINE_WAIT_SECONDS)
     if not recorded:
         return "none"  # and no mint can be recorded any more: compensation has started
     chain = _chain()
-    if not chain.nonce_spent(recorded["nonce"]):
+    signer = str(recorded.get("signer") or "")
+    if not chain.nonce_spent(recorded["nonce"], signer):
         state = chain.tx_state(recorded["hash"], wait_seconds=wait_seconds)
         if state == "pending":
             raise UpstreamError("chain: the mint is not mined yet")
         if state == "unknown":
-            chain.cancel_nonce(recorded["nonce"])
+            chain.cancel_nonce(recorded["nonce"], signer)
     if chain_txs.spent_state(chain, recorded["hash"]) != "succeeded":  # its nonce spent: final
         _update(org, purchase_id, lambda p: {"mintStatus": "failed"})
         return "failed"
@@ -640,9 +662,14 @@ def burn(org: str, purchase_id: str, *, wait_seconds: float = MINE_WAIT_SECONDS)
         purchase_id,
         "burnTx",
         props.get("burnTx"),
-        lambda floor: chain.sign_burn(
-            props["contractAddress"], chain.custody_address, props["tokenAmount"], min_nonce=floor
+        lambda floor, signer: chain.sign_burn(
+            props["contractAddress"],
+            chain.custody_address,
+            props["tokenAmount"],
+            min_nonce=floor,
+            signer=signer,
         ),
+        contract=props["contractAddress"],
     )
     if burned == "reverted":
         raise ChainRevertedError("The chain refused the burn")
