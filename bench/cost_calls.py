@@ -102,8 +102,10 @@ def platform_invocation(logical_id: str) -> Invocation:
 class Recorder:
     """Every AWS request other than DynamoDB's (whose units the meter counts), as botocore sends it."""
 
-    def __init__(self) -> None:
+    def __init__(self, paused: Callable[[], bool] = lambda: False) -> None:
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        #: whether the meter is paused (a call's setup): what is sent then is not the call's
+        self.paused = paused
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[Recorder]:
@@ -114,7 +116,8 @@ class Recorder:
 
         def record(client: Any, operation: str, params: dict[str, Any]) -> Any:
             service = client.meta.service_model.service_name
-            if service not in ("dynamodb", "dynamodbstreams", "stepfunctions", "lambda", "iam"):
+            skipped = ("dynamodb", "dynamodbstreams", "stepfunctions", "lambda", "iam")
+            if service not in skipped and not self.paused():
                 calls.append((service, operation, params))
             return original(client, operation, params)
 
@@ -141,7 +144,7 @@ class World:
 
     def __init__(self, ai: Any = None) -> None:
         self.meter = Meter()
-        self.recorder = Recorder()
+        self.recorder = Recorder(lambda: self.meter.paused)
         self.invocations: list[Invocation] = []
         self.posts: list[tuple[str, Any]] = []
         self.ai = ai
@@ -331,6 +334,9 @@ class Org:
     livestream: str
     viewers: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     members: list[dict[str, str]] = field(default_factory=list)
+    #: each member's own entity, and (made on first use) their conversation with the clone
+    member_entities: list[str] = field(default_factory=list)
+    conversations: dict[int, str] = field(default_factory=dict)
     clone: str = ""
     conversation: str = ""
     serial: int = 0
@@ -362,7 +368,27 @@ class Org:
             me = entity(self.id, "audience_member", f"Member {k}", status="active")
             user = user_id(30_000 + k + (500_000 if self.id != ORG else 0))
             self.members.append(session(self.id, user, role="org_user", entity=me))
+            self.member_entities.append(me)
         return self.members[n]
+
+    def conversation_of(self, n: int) -> str:
+        """The ``n``-th member's conversation with the clone, its first turn made on first use: the
+        clone's chats come from many members, each in a conversation of their own."""
+        if n not in self.conversations:
+            from ontology.auth.identity import Identity
+            from ontology.runtime.context import invoke
+            from ontology.runtime.registry import resolve
+
+            auth = self.member(n)
+            who = Identity(
+                userId=auth["userId"],
+                organizationId=self.id,
+                role="org_user",
+                entityId=self.member_entities[n],
+            )
+            first = invoke(resolve("clones:chat"), {"cloneId": self.clone, "message": "How do I pace?"}, who)
+            self.conversations[n] = first["conversationId"]
+        return self.conversations[n]
 
     def identity(self) -> Any:
         """The owner's identity."""
@@ -525,9 +551,8 @@ CALLS: dict[str, Call] = {
             lambda w, o, n: {
                 "cloneId": o.clone,
                 "message": "And the second half?",
-                "conversationId": o.conversation,
+                "conversationId": o.conversation_of(n),
             },
-            caller="owner",
         ),
         Call(
             "livestreams:send_message",

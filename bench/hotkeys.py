@@ -11,6 +11,11 @@ The reactive streams' subscribers are measured at two counts and each shared key
 linearly to the scenario's count (a key of one subscriber's connection keeps its load). Loads add up
 per key over the streams; a key class (:func:`shape`: ids and values replaced by placeholders) shows
 its hottest key.
+
+Some keys are one of ``n`` alike that each call picks among at random or by a hash (:func:`spread`):
+a counter's shards, the signing accounts' nonce items. Two runs rarely pick the same one, which
+would make each look like a key of one call only; such keys are measured as their family (shared
+when both runs touched the family), each member taking ``1/n`` of the family's load.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from bench.meter import TABLE, Meter
 
@@ -90,6 +96,55 @@ class _Key:
     top: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
+_COUNTER = re.compile(r"#count#([A-Za-z]+)$")
+_NONCE_GUARD = "platform#guard#chainNonces#account#"
+
+
+def spread(pk: str, sk: str | None) -> tuple[str, int] | None:
+    """``(family, n)`` when the item (``sk``) or table partition (``sk`` None) ``pk`` is one of ``n``
+    alike a call picks among: a counter's shards (one partition, ``n`` items), a signing account's
+    nonce item and its guard (a partition each); else None."""
+    from ontology.data.counters import shards_of
+    from ontology.data.keys import table_of_id
+    from ontology.providers.chain import signer_count
+
+    counter = _COUNTER.search(pk)
+    if counter is not None:
+        return (pk, shards_of(counter.group(1))) if sk is not None else None
+    if pk.startswith(_NONCE_GUARD):
+        return _NONCE_GUARD, signer_count()
+    if pk.startswith("platform#") and table_of_id(pk.rsplit("#", 1)[1]) == "chainNonces":
+        return "platform#<chainNonces>", signer_count()
+    return None
+
+
+_Load = tuple[float, float]
+
+
+def _families(
+    loads: dict[Any, Any], key_of: Any, first: dict[Any, Any], divisors: dict[Any, int]
+) -> dict[Any, Any]:
+    """``loads`` with the members of each family summed under the family's first key seen (in
+    ``first``, shared across runs), its ``n`` in ``divisors``."""
+    out: dict[Any, Any] = {}
+    for key, load in loads.items():
+        family = key_of(key)
+        if family is None:
+            out[key] = load
+            continue
+        rep = first.setdefault(family[0], key)
+        divisors[rep] = family[1]
+        if rep in out:
+            out[rep] = (
+                tuple(a + b for a, b in zip(out[rep], load, strict=True))
+                if isinstance(load, tuple)
+                else out[rep] + load
+            )
+        else:
+            out[rep] = load
+    return out
+
+
 def _partition_loads(m: Meter) -> dict[tuple[str, str], tuple[float, float]]:
     return {k: (v.wru, v.rru) for k, v in m.partitions().items()}
 
@@ -119,10 +174,22 @@ def peaks(streams: list[Stream]) -> tuple[dict[tuple[str, str], _Key], dict[tupl
     (``(pk, sk)``: writes/s, kept in ``wcu``) over the streams."""
     partitions: dict[tuple[str, str], _Key] = defaultdict(_Key)
     items: dict[tuple[str, str], _Key] = defaultdict(_Key)
+    # a family's first key seen (partitions and items apart), and its n
+    partition_reps: dict[Any, Any] = {}
+    item_reps: dict[Any, Any] = {}
+    divisors: dict[Any, int] = {}
+
+    def partition_family(key: tuple[str, str]) -> tuple[str, int] | None:
+        return spread(key[1], None) if key[0] == TABLE else None
+
+    def item_family(key: tuple[str, str]) -> tuple[str, int] | None:
+        return spread(key[0], key[1])
+
     for s in streams:
-        first, second = (_partition_loads(m) for m in s.runs)
-        other = _partition_loads(s.other) if s.other else {}
-        base = _partition_loads(s.base) if s.base else {}
+        first, second, other, base = (
+            _families(_partition_loads(m) if m else {}, partition_family, partition_reps, divisors)
+            for m in (*s.runs, s.other, s.base)
+        )
         for key in first.keys() | second.keys():
             shared = key in first and key in second
             platform = shared and key in other
@@ -133,15 +200,18 @@ def peaks(streams: list[Stream]) -> tuple[dict[tuple[str, str], _Key], dict[tupl
                 loads = _extrapolate(s, key, ((w1 + w2) / 2, (r1 + r2) / 2), base)  # type: ignore[arg-type]
             else:
                 loads = first.get(key) or second[key]
+            n = divisors.get(key, 1) if shared else 1  # one of n alike, each run its own pick
+            loads = (loads[0] / n, loads[1] / n)
             entry = partitions[key]
             entry.wcu += loads[0] * rate
             entry.rcu += loads[1] * rate
             entry.top[s.name] += (loads[0] + loads[1]) * rate
             if not entry.scale or platform:
                 entry.scale = _scale_of(key[0], key[1], platform) if shared else "per call"
-        c1, c2 = s.runs[0].conditional_writes(), s.runs[1].conditional_writes()
-        co = s.other.conditional_writes() if s.other else {}
-        cb = s.base.conditional_writes() if s.base else {}
+        c1, c2, co, cb = (
+            _families(dict(m.conditional_writes()) if m else {}, item_family, item_reps, divisors)
+            for m in (*s.runs, s.other, s.base)
+        )
         for item in c1.keys() | c2.keys():
             shared = item in c1 and item in c2
             platform = shared and item in co
@@ -150,6 +220,7 @@ def peaks(streams: list[Stream]) -> tuple[dict[tuple[str, str], _Key], dict[tupl
             if shared and s.base is not None and item in cb:
                 lo, hi, target = s.measured
                 n = max(n, n + (n - cb[item]) * (target - hi) / (hi - lo))
+            n /= divisors.get(item, 1) if shared else 1
             entry = items[item]
             entry.wcu += n * rate
             entry.top[s.name] += n * rate

@@ -40,7 +40,7 @@ Example::
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ontology.data.tracking import record_range
@@ -246,10 +246,11 @@ def operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------------ reading
 
 
-def _read_shards(store: Store, pk: str) -> dict[str, int]:
+def _read_shards(store: Store, pk: str, *, watch: bool = True) -> dict[str, int]:
     """Every shard of a counter (one consistent Query of its partition), watched by a subscription
-    that reads it."""
-    record_range("pk", pk, "sk", _shard(0), _shard(MAX_SHARDS - 1))
+    that reads it (``watch``; else the caller recorded it)."""
+    if watch:
+        record_range("pk", pk, "sk", _shard(0), _shard(MAX_SHARDS - 1))
     items, _, _ = store.query(
         index=None,
         pk_attr="pk",
@@ -337,15 +338,13 @@ def _counted_docs(value: Any) -> Iterable[dict[str, Any]]:
 
 
 def _owner_base(store: Store, scope: str, owner: str, name: str) -> int:
-    """What the document ``owner`` stores of a counted property (a recording counts its stream's)."""
+    """What the document ``owner`` stores of a counted property (a recording counts its stream's).
+    Not watched: only migration 0011 changes it, moving it into the shards, which are."""
     import json
 
     from ontology.data.keys import DOC_SK
-    from ontology.data.tracking import record_point
 
-    pk = f"{scope}#{owner}"
-    record_point(pk, DOC_SK)
-    item = store.get(pk, DOC_SK, consistent=True)
+    item = store.get(f"{scope}#{owner}", DOC_SK, consistent=True)
     return stored(json.loads(item["doc"]), name) if item else 0
 
 
@@ -353,8 +352,9 @@ def fill(
     result: Any, *, org: str | None, homes: Mapping[str, str] | None = None, store: Store | None = None
 ) -> Any:
     """Fill every counted property of the entity documents in ``result`` (a function's result, in
-    place): what the document stores plus its counter's shards (one Query per counter). A property
-    the document does not show (a field its reader may not see) stays out. ``homes``: the
+    place): what the document stores plus its counter's shards, one consistent Query per counter
+    (several at once: a page of counted documents costs one round trip's latency, not one each). A
+    property the document does not show (a field its reader may not see) stays out. ``homes``: the
     organization each document was read from, when not ``org`` (public documents of others)."""
     docs = list(_counted_docs(result))
     if not docs:
@@ -362,21 +362,50 @@ def fill(
     from ontology.data.dynamodb import default_store
 
     st = store or default_store()
-    totals: dict[tuple[str, str, str], int] = {}
+    wanted: dict[tuple[str, str, str], tuple[bool, dict[str, Any]]] = {}
     for doc in docs:
-        props = doc["properties"]
         scope = (homes or {}).get(str(doc["_id"]), org)
-        if scope is None:
-            continue
-        filled = dict(props)
-        for c in COUNTED[doc["type"]]:
-            owner = doc["_id"] if c.of is None else props.get(c.of)
-            if c.name not in props or not isinstance(owner, str):
-                continue
-            key = (scope, owner, c.name)
-            if key not in totals:
-                base = stored(doc, c.name) if c.of is None else _owner_base(st, scope, owner, c.name)
-                totals[key] = base + read_total(st, *key)
-            filled[c.name] = max(0, totals[key])
+        for c, owner in _counts_of(doc):
+            if scope is not None:
+                wanted.setdefault((scope, owner, c.name), (c.of is not None, doc))
+    totals = _totals(st, wanted)
+    for doc in docs:
+        scope = (homes or {}).get(str(doc["_id"]), org)
+        filled = dict(doc["properties"])
+        for c, owner in _counts_of(doc):
+            if scope is not None:
+                filled[c.name] = max(0, totals[(scope, owner, c.name)])
         doc["properties"] = filled
     return result
+
+
+def _counts_of(doc: Mapping[str, Any]) -> Iterator[tuple[Counted, str]]:
+    """The counted properties the document shows, and whose counter each is."""
+    props = doc["properties"]
+    for c in COUNTED[doc["type"]]:
+        owner = doc["_id"] if c.of is None else props.get(c.of)
+        if c.name in props and isinstance(owner, str):
+            yield c, owner
+
+
+def _totals(
+    store: Store, wanted: Mapping[tuple[str, str, str], tuple[bool, dict[str, Any]]]
+) -> dict[tuple[str, str, str], int]:
+    """Each counter's count: its document's stored part (its owner's, read, for a counter of another
+    document) plus its shards; the reads of several counters made at once."""
+    for scope, owner, name in wanted:  # in the caller's context: a subscription watches them
+        record_range("pk", counter_pk(scope, owner, name), "sk", _shard(0), _shard(MAX_SHARDS - 1))
+
+    def total(key: tuple[str, str, str]) -> int:
+        scope, owner, name = key
+        elsewhere, doc = wanted[key]
+        base = _owner_base(store, scope, owner, name) if elsewhere else stored(doc, name)
+        return base + sum(_read_shards(store, counter_pk(scope, owner, name), watch=False).values())
+
+    keys = list(wanted)
+    if len(keys) == 1:
+        return {keys[0]: total(keys[0])}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(8, len(keys))) as pool:
+        return dict(zip(keys, pool.map(total, keys), strict=True))

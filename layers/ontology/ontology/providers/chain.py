@@ -160,7 +160,7 @@ class Web3Chain:
         self._bytecode = artifact["bytecode"]
         self._nonce_lock = threading.RLock()
         self._chain_id: int | None = None
-        #: (contract, signer or "" for the contract itself) → whether it has, or names, that minter
+        #: (contract, signer) → whether the contract names the signer a minter
         self._minters: dict[tuple[str, str], bool] = {}
 
     def _send(self, call: Any) -> Any:
@@ -213,29 +213,22 @@ class Web3Chain:
         return f"{self._chain_id}:{self._signer(signer).address}"
 
     def signers_for(self, key: str, contract: str) -> list[str]:
-        """The accounts to sign a transaction of ``contract`` with, in the order to try them: from
-        the one ``key`` (a purchase's id) hashes to, the first two the contract names minters, then
-        its owner, the deployer (a contract deployed before the pool has no minters)."""
-        start = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") % len(self.pool)
-        chosen: list[str] = []
-        if len(self.pool) > 1 and self._may_mint(contract, ""):
-            for account in self.pool[start:] + self.pool[:start]:
-                if account is not self.account and self._may_mint(contract, account.address):
-                    chosen.append(account.address)
-                    if len(chosen) == 2:
-                        break
-        return [*chosen, self.account.address]
+        """The accounts to sign a transaction of ``contract`` with, in the order to try them: the
+        one ``key`` (a purchase's id) hashes to, if the contract names it a minter, then its owner,
+        the deployer (a contract deployed before the pool names no minters). One ``minters`` call
+        per contract and account, once per process."""
+        account = self.pool[int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") % len(self.pool)]
+        if account is self.account or not self._may_mint(contract, account.address):
+            return [self.account.address]
+        return [account.address, self.account.address]
 
     def _may_mint(self, contract: str, signer: str) -> bool:
-        """Whether the contract names ``signer`` a minter (``""``: whether it has minters at all),
-        asked once per process."""
+        """Whether the contract names ``signer`` a minter, asked once per process."""
         key = (contract.lower(), signer.lower())
         cached = self._minters.get(key)
         if cached is None:
-            asked = signer or self.account.address
             try:
-                named = bool(self._guarded(lambda: self._token(contract).functions.minters(asked).call()))
-                cached = named if signer else True  # it answered: it has minters
+                cached = bool(self._guarded(lambda: self._token(contract).functions.minters(signer).call()))
             except ChainRevertedError:  # no such function: a contract deployed before the pool
                 cached = False
             except UpstreamError:
