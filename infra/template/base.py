@@ -19,7 +19,7 @@ TABLE_ARN = {"Fn::GetAtt": ["Table", "Arn"]}
 TABLE_INDEXES_ARN = {"Fn::Sub": "${Table.Arn}/index/*"}
 READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
 
-# UpdateItem: a transaction's ADD to the search index's term and statistics items
+# UpdateItem: a transaction's ADD to the search index's term and statistics items and to counters' shards
 WRITE_ACTIONS = [
     "dynamodb:PutItem",
     "dynamodb:DeleteItem",

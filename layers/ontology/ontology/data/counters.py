@@ -15,7 +15,7 @@ sort keys ``00``, ``01``, … (``tb`` ``_counter``, the shard's value in ``n``):
   a subscription that read it watches the partition, so a shard's change re-runs it;
 - a counter can be **sealed** (:func:`seal`): every shard is marked in the sealing transaction, and
   an addition that commits after it fails its condition (the mutation runs again, and sees why);
-- a **capped** counter (:func:`reserve`, :func:`release`) gives each shard its share of the cap
+- a **capped** counter (:func:`reserve`, :func:`room`) gives each shard its share of the cap
   and conditions each addition on the shard staying within its share, so the shards together never
   pass the cap however many mutations race, and still never read or condition on one another.
 
@@ -94,7 +94,6 @@ SHARDS: dict[str, int] = {
     "totalInteractions": 16,  # an AI clone: 100 chat turns a second
     "circulatingSupply": 8,  # a token on sale: 50 purchases a second
     "holders": 8,  # likewise (each buyer a new holder)
-    "reservedSupply": 8,  # likewise (each purchase reserves its amount; capped by totalSupply)
 }
 
 #: Entity properties kept in counters, by entity type. A recording's message count is its
@@ -403,8 +402,8 @@ def _totals(
         return base + sum(_read_shards(store, counter_pk(scope, owner, name), watch=False).values())
 
     keys = list(wanted)
-    if len(keys) == 1:
-        return {keys[0]: total(keys[0])}
+    if len(keys) <= 1:
+        return {key: total(key) for key in keys}
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(8, len(keys))) as pool:
