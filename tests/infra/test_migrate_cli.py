@@ -48,7 +48,7 @@ def test_status_run_and_outcomes(samples: migrate.Target, capsys: pytest.Capture
         r"^ID +STATUS +PROGRESS +EXAMINED +CHANGED +SKIPPED +FAILED +ETA +DESCRIPTION$", out, re.M
     )
     assert re.search(r"^0001-mark-entities +pending +- +0 +0 +0 +0 +- +every entity document", out, re.M)
-    assert "4 pending: one migrate run --all" in out  # the samples and the platform's own
+    assert "5 pending: one migrate run --all" in out  # the samples and the platform's own
 
     assert migrate.run(samples, _run_args(id="0001-mark-entities", dry_run=True)) == 0
     out = capsys.readouterr().out
@@ -58,7 +58,8 @@ def test_status_run_and_outcomes(samples: migrate.Target, capsys: pytest.Capture
     assert migrate.run(samples, _run_args(all=True, batch=3)) == 0
     out = capsys.readouterr().out
     assert (
-        "4 pending: 0001-mark-entities, 0002-tag-entities, 0003-count-entities, 0010-document-indexes" in out
+        "5 pending: 0001-mark-entities, 0002-tag-entities, 0003-count-entities, 0010-document-indexes, "
+        "0011-keyed-uniques" in out
     )
     assert "0001-mark-entities: done: " in out and "; 7 verified" in out
     assert "0003-count-entities: done: " in out
