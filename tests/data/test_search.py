@@ -16,7 +16,7 @@ from ontology.data.search import (
     parse_query,
     tokenize,
 )
-from tests.data.helpers import ORG, OTHER_ORG, entity
+from tests.data.helpers import ORG, OTHER_ORG, entity, settle_search
 
 # ------------------------------------------------------------------------------------ tokenizer
 
@@ -128,6 +128,7 @@ def test_typeahead_prefix_and_any_term(table: str) -> None:
 
 def test_relevance_shorter_and_rarer_first_ties_newest_first(table: str) -> None:
     _insert(["alpha beta gamma delta", "alpha", "alpha beta", "zeta alpha"])
+    settle_search()  # the stream's aggregates: document frequencies and totals (BM25's statistics)
     # one term: shorter names score higher; "alpha beta" and "zeta alpha" tie (length 2): newest first
     assert _names(_search("alpha")) == ["alpha", "zeta alpha", "alpha beta", "alpha beta gamma delta"]
     # a rarer term weighs more: "zeta" (1 document) beats "beta" (2)
@@ -210,6 +211,7 @@ def _tantivy_top(names: list[str], query_terms: list[str], k: int) -> list[tuple
 def test_ranking_agrees_with_an_independent_bm25(table: str) -> None:
     names = _corpus(400)
     _insert(names)
+    settle_search()
     vocabulary = sorted({t for n in names for t in tokenize(n)})
     overlaps, tied = [], []
     for text in QUERIES:
@@ -292,6 +294,7 @@ def test_statistics_follow_every_write(table: str) -> None:
     ids = _insert(["one two", "two three", "three four five"])
     run_mutation(lambda db: db.patch(ids[0], {"name": "one two two"}), org=ORG)
     run_mutation(lambda db: db.delete(ids[2]), org=ORG)
+    settle_search()
     names = ["one two two", "two three"]
     for term in ("one", "two", "three"):
         got = _search(term)

@@ -100,7 +100,9 @@ class TxState:
         #: guard pk → {"seen": holder read (None: absent) or UNREAD, "holder": the releasing doc when
         #: unread, "ref": the holder after this mutation, "dirty": whether the mutation changes it}
         self.guards: dict[str, dict[str, Any]] = {}
-        #: the search index entries the commit writes (keys, for the sync protocol's write sets)
+        #: the search index entries the commit writes (ontology.data.search.IndexWrites, resolved
+        #: against the dictionary) and their keys, for the sync protocol's write sets
+        self.search_writes: Any = None
         self.search_touched: list[dict[str, Any]] = []
         #: the public pointers the commit puts or deletes (keys before and after, likewise)
         self.pointers_touched: list[dict[str, Any]] = []
