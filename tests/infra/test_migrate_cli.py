@@ -24,6 +24,10 @@ SAMPLES = "tests.data.sample_migrations"
 
 @pytest.fixture
 def samples(table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[migrate.Target]:
+    from ontology.data.migrations.runner import run_all
+
+    registry.reset()
+    run_all(default_store(), registry.registered())  # the platform's own, done on the new table
     monkeypatch.setenv("ONE_MIGRATIONS", SAMPLES)
     registry.reset()
     organization(ORG)

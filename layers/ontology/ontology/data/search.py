@@ -583,21 +583,24 @@ class Searcher:
         index, scope, table = self.index, self.scope, self.table
         exact = list(self.terms.exact)
         totals = totals_key(scope, table, index.name)
-        old_dict = legacy.dict_pk(scope, table, index.name)
         keys = [(terms_pk(scope, table, index.name, t), t) for t in exact] + [totals]
-        keys += [(old_dict, t) for t in exact]
+        old_dict = legacy.dict_pk(scope, table, index.name)
+        if not legacy.gone():  # the first layout's entries too, and whether it is gone yet
+            keys += [legacy.DROPPED] + [(old_dict, t) for t in exact]
         found = self.store.batch_get_items(keys)
+        first_layout = not legacy.gone() and not legacy.note(found.get(legacy.DROPPED))
         dictionary = _Dictionary()
         for t in exact:
             key = (terms_pk(scope, table, index.name, t), t)
             dictionary.note(t, found.get(key, {}))
             self.record_point(*key)  # a new first filter value of the term adds a list
-            old = int((found.get((old_dict, t)) or {}).get("df", 0))
+            old = int((found.get((old_dict, t)) or {}).get("df", 0)) if first_layout else 0
             if old > 0:
                 dictionary.legacy_df[t] = old
         chosen = list(exact)
         if self.terms.prefix is not None:
-            chosen += [t for t in self._expand(dictionary, self.terms.prefix) if t not in chosen]
+            expanded = self._expand(dictionary, self.terms.prefix, first_layout)
+            chosen += [t for t in expanded if t not in chosen]
         n, length = (int((found.get(totals) or {}).get(a, 0)) for a in ("n", "len"))
         if dictionary.legacy_df:  # the organization's index still holds the first layout
             shards = self.store.batch_get_items(legacy.stats_keys(scope, table, index.name))
@@ -630,10 +633,10 @@ class Searcher:
                 lists.append(_List(("pk", pk, "sk")))
         return lists
 
-    def _expand(self, dictionary: _Dictionary, prefix: str) -> list[str]:
+    def _expand(self, dictionary: _Dictionary, prefix: str, first_layout: bool) -> list[str]:
         """Up to MAX_PREFIX_EXPANSIONS indexed terms starting with ``prefix``, first in term order."""
         live = self._expand_present(dictionary, prefix)
-        old = self._expand_legacy(dictionary, prefix)
+        old = self._expand_legacy(dictionary, prefix) if first_layout else []
         return sorted(set(live) | set(old))[:MAX_PREFIX_EXPANSIONS]
 
     def _dictionary_page(

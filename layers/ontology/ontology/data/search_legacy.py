@@ -12,7 +12,9 @@ rebuilt it. For index ``I`` of table ``T`` in organization ``O`` (keys under ``O
 - the *dictionary* ``…#dict``, one item per term with its exact document frequency ``df``;
 - *statistics* in 16 shards ``…#stats`` (``n`` documents, ``len`` total terms).
 
-Nothing writes these any more; the second migration deletes them. A later release drops this module.
+Nothing writes these any more; the second migration deletes them. Once it is done (its progress item
+says so, read with a search's first request until a process has seen it done), a search reads the
+present layout only. A later release drops this module.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ontology.data.indexes import SearchIndex
 from ontology.data.keys import encode_value
 
 __all__ = [
+    "DROPPED",
     "STATS_SHARDS",
     "dict_pk",
     "filter_key",
@@ -36,6 +39,30 @@ __all__ = [
 STATS_SHARDS = 16
 #: The ``tb`` of every item of the first layout.
 TB = "_search"
+#: The progress item of the migration that deletes the first layout (ontology.data.migrations).
+DROPPED = ("platform#migrations", "0002-search-drop-first-layout")
+
+_gone = False
+
+
+def gone() -> bool:
+    """Whether this process has seen the first layout deleted everywhere."""
+    return _gone
+
+
+def note(progress: dict[str, Any] | None) -> bool:
+    """Take the dropping migration's progress item (None: it never ran) into account; answers
+    :func:`gone`. Done stays done: nothing writes the first layout any more."""
+    global _gone  # noqa: PLW0603
+    if progress is not None and progress.get("status") == "done":
+        _gone = True
+    return _gone
+
+
+def reset() -> None:
+    """Forget what was seen (another table: the tests' fresh one)."""
+    global _gone  # noqa: PLW0603
+    _gone = False
 
 
 def _base(scope: str, table: str, index: str) -> str:
