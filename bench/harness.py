@@ -73,6 +73,7 @@ def local_table() -> Iterator[Counter]:
         configure_models(table_name="one-bench", host="")
         reset_default_store()
         create_table(boto3.client("dynamodb", region_name="us-east-1"), "one-bench")
+        apply_migrations()
         counter = Counter()
         add_listener(counter)
         try:
@@ -80,6 +81,19 @@ def local_table() -> Iterator[Counter]:
         finally:
             remove_listener(counter)
             reset_default_store()
+
+
+def apply_migrations() -> None:
+    """The platform's data migrations applied to the new table, as ``make dev`` applies them to a
+    fresh state folder (they find nothing to change): what a search reads is the present layout's."""
+    from ontology.data import search_legacy
+    from ontology.data.dynamodb import default_store
+    from ontology.data.migrations.registry import registered
+    from ontology.data.migrations.runner import run_all
+
+    search_legacy.reset()
+    for report in run_all(default_store(), registered()):
+        assert report.status == "done", (report.id, report.error)
 
 
 def free_port() -> int:
