@@ -515,11 +515,7 @@ def seed_org(org: str, *, posts: int = 60, clone: bool = False) -> Org:
         entity(org, "blog_post", name)
     grace = {"email": f"grace@{org.lower()}.example", "name": "Grace Hopper", "niche": ["math"]}
     invoke(resolve("creators:create"), grace, who)
-    invoke(
-        resolve("livestreams:send_message"),
-        {"livestreamId": stream, "text": MESSAGE},
-        made.viewer_identity(0),
-    )
+    entity(org, "message", MESSAGE)  # a message of another chat: this one's stays as it was
     if clone:
         made.clone = invoke(resolve("clones:create"), {"creatorId": creator}, who)["cloneId"]
         from ontology.runtime import jobs
