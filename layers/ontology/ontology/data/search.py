@@ -16,12 +16,12 @@ index of one organization; equal scores put the newest document first.
   or renamed one is not: partition ``…#t#<term>#<v>``, sort key ``tf (descending) · length · creation
   time (newest first) · id``, so a list reads in the order of its term's BM25 contribution; the other
   filter fields' values as attributes (``f1``, ``f2``), ``h`` on the posting of the document's first
-  term (it counts the document in the statistics), ``tb`` = ``_posting``;
+  term (it counts the document in the totals), ``tb`` = ``_posting``;
 - the *dictionary* (``…#terms#<first character>``, one item per term): ``vals``, the set of first
   filter values the term has a list for, written in a document's transaction only when its term, or
   the (term, value) pair, is new to the organization (the writer reads its terms' entries first, one
   consistent BatchGetItem; ``ADD`` to a set is idempotent, so concurrent writers agree); ``df`` (how
-  many documents hold the term) and the stream's cursors (``c…``) are the aggregator's;
+  many documents hold the term) is the aggregator's;
 - the *totals* (``…#totals``: document count ``n``, total length ``len``), the aggregator's.
 
 ``df`` and the totals are aggregates kept from the table's stream
