@@ -24,9 +24,11 @@ $(STAMP): $(UV) requirements/dev.txt requirements/lock.txt layers/ontology/requi
 	$(UV_INSTALL) --python $(PY) --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-# The local stack, and Convex's _generated (convex/_generated) kept current as functions change.
+# The local stack, reloading functions/ and the layer as they are saved, and Convex's _generated kept
+# current as functions change (CODEGEN: where; a frontend's own folder, e.g. ../web/convex/_generated).
+CODEGEN ?= convex/_generated
 dev: $(STAMP)
-	$(PY) -m infra.local --codegen convex/_generated
+	$(PY) -m infra.local --watch --codegen $(CODEGEN)
 
 # Better Auth's and Convex's own clients, for the end-to-end tests of /api/auth and Convex's protocol,
 # and TypeScript, which type-checks a frontend on `one codegen`'s files (npm, versions locked).

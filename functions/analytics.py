@@ -40,17 +40,6 @@ def events_page(ctx: QueryCtx, args: RangeArgs) -> dict[str, Any]:
     )
 
 
-@query(args=RangeArgs, internal=True, platform=True)
-def follows_page(ctx: QueryCtx, args: RangeArgs) -> dict[str, Any]:
-    """One page of ``following`` connections created with start ≤ createdAt < end."""
-    return (
-        ctx.db.query("connections")
-        .with_index("by_created", lambda q: q.gte("createdAt", args.start).lt("createdAt", args.end))
-        .filter(lambda f: f.eq(f.field("relationshipType"), "following"))
-        .paginate({"numItems": PAGE, "cursor": args.cursor})
-    )
-
-
 class SaveReportArgs(Args):
     model_config = ConfigDict(
         json_schema_extra={
@@ -152,7 +141,14 @@ def generate_weekly_report(ctx: ActionCtx, args: CronArgs) -> dict[str, Any]:
             and isinstance(e.get("metadata"), dict)
             and isinstance(e["metadata"].get("amount"), int | float)
         )
-        followers = len(_all_pages(org_ctx, follows_page, start, end))
+        # a follow is logged as it is made (connections:create): user_engaged, action "followed"
+        followers = sum(
+            1
+            for e in events
+            if e["type"] == "user_engaged"
+            and isinstance(e.get("metadata"), dict)
+            and e["metadata"].get("action") == "followed"
+        )
         try:
             saved = org_ctx.run_mutation(
                 save_report,

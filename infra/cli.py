@@ -152,7 +152,7 @@ def _main(argv: list[str] | None) -> int:
     if ns.command == "dev":
         from infra.local.__main__ import main as dev_main
 
-        return dev_main(["--codegen", str(ROOT / "convex" / "_generated")])
+        return dev_main(["--watch", "--codegen", str(ROOT / "convex" / "_generated")])
     if ns.command == "functions":
         return list_functions(ns.json)
     if ns.command == "run":

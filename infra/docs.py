@@ -37,10 +37,10 @@ def _key_condition(table: str, idx: Index) -> str:
         base = f"{scope}#search#{table}.{idx.name}"
         first = f"<{idx.filter_fields[0]}>" if idx.filter_fields else "-"
         others = ", ".join(f"`f{i}`: {f}" for i, f in enumerate(idx.filter_fields[1:], start=1))
-        rest = f"; {others} on each posting (filtered as read)" if others else ""
+        filtered = f"; {others} on each posting (filtered as read)" if others else ""
         return (
             f"per term and {idx.filter_fields[0] if idx.filter_fields else 'index'}: "
-            f"pk = `{base}#t#<term>#{first}`, sk = `<tf desc><length><newest first><_id>`{rest}; "
+            f"pk = `{base}#t#<term>#{first}`, sk = `<tf desc><length><newest first><_id>`{filtered}; "
             f"dictionary `{base}#terms#<first letter>` (sk `<term>`), totals `{base}#totals`"
         )
     part = "".join(f"<{f}>" for f in idx.fields[: idx.partition])

@@ -1334,21 +1334,6 @@ export type InternalApiType = {
       any
     >;
     /**
-     * One page of `following` connections created with start ≤ createdAt < end.
-     *
-     * `analytics:follows_page`: a query; who may call it: internal.
-     */
-    follows_page: FunctionReference<
-      "query",
-      "internal",
-      {
-        start: number;
-        end: number;
-        cursor?: string | null;
-      },
-      any
-    >;
-    /**
      * Mondays: per organization, a `report` entity with the past week's event counts by type, new
      * followers and revenue (the sum of `revenue_generated` amounts); logs `report_generated`. One
      * report per organization per week, however often the week runs.

@@ -400,11 +400,8 @@ export type DataModel = {
     indexes: {
       by_id: ["_id"];
       by_creation_time: ["_creationTime"];
-      from_entity: ["fromEntityId", "_creationTime"];
-      to_entity: ["toEntityId", "_creationTime"];
       from_type: ["fromEntityId", "relationshipType", "_creationTime"];
       to_type: ["toEntityId", "relationshipType", "_creationTime"];
-      by_created: ["createdAt", "_creationTime"];
     };
     searchIndexes: {};
     vectorIndexes: {};

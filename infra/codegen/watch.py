@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["regenerate", "sources", "watch"]
+__all__ = ["regenerate", "snapshot", "sources", "watch"]
 
 #: How often the files are looked at, and how long a change must rest before it is generated from
 #: (an editor saving several files at once).
@@ -35,7 +35,8 @@ def sources() -> list[Path]:
     return roots
 
 
-def _snapshot(roots: list[Path]) -> dict[Path, tuple[int, int]]:
+def snapshot(roots: list[Path]) -> dict[Path, tuple[int, int]]:
+    """Every Python file under ``roots``, with its modification time and size."""
     seen = {}
     for root in roots:
         for path in root.rglob("*.py"):
@@ -81,16 +82,16 @@ def watch(
     out = out.resolve()
     stop = stop or threading.Event()
     roots = sources()
-    seen = _snapshot(roots)
+    seen = snapshot(roots)
     log(f"codegen: watching {', '.join(str(r) for r in roots)} for {out}")
     regenerate(out, log)
     try:
         while not stop.wait(interval):
-            now = _snapshot(roots)
+            now = snapshot(roots)
             if now == seen:
                 continue
             while not stop.wait(SETTLE):  # until the files rest
-                seen, now = now, _snapshot(roots)
+                seen, now = now, snapshot(roots)
                 if now == seen:
                     break
             seen = now

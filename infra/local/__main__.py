@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quiet", action="store_true", help="no line per request")
     parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="reload a saved file of functions/ or the layer in the running stack (`make dev`)",
+    )
+    parser.add_argument(
         "--codegen",
         type=Path,
         metavar="DIR",
@@ -65,13 +70,11 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    codegen = None
-    if args.codegen:
-        from infra.codegen.watch import watch
+    loop = None
+    if args.watch or args.codegen:
+        from infra.local.devloop import DevLoop
 
-        codegen = threading.Thread(
-            target=watch, args=(args.codegen,), kwargs={"stop": stop, "log": _say}, daemon=True
-        )
+        loop = DevLoop(stack, reload=args.watch, codegen=args.codegen, log=_say)
     functions = len(stack.runner.defs)
     routes = sum(len(d.routes) for d in stack.runner.defs.values())
     restored = ", ".join(f"{n} {k}" for k, n in stack.restored.items()) or "nothing (first start)"
@@ -105,11 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     read = ", ".join(stack.reference_env) or "none set"
     print(f"  env         {args.env_file.name} and the environment: {read}   (docs/deploying.md)")
     print(f"  dev session {args.state_dir / 'dev-session.json'}   (one run / Authorization: Bearer …)")
-    if codegen is not None:
+    if loop is not None:
+        print(f"  watching    {loop.describe()}")
+    if args.codegen:
         print(f"  codegen     {args.codegen}   (Convex's api and data model, kept current: docs/clients.md)")
     print("ready. Ctrl-C stops.", flush=True)
-    if codegen is not None:
-        codegen.start()
+    if loop is not None:
+        loop.start(stop)
     stop.wait()
     print("stopping… (saving state)", flush=True)
     stack.stop()

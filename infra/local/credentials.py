@@ -109,6 +109,11 @@ class FunctionRoles:
         self._lock = threading.Lock()
         self._credentials: dict[str, ReadOnlyCredentials] = {}
 
+    def forget(self, logical_id: str) -> None:
+        """Assume the function's role again at its next invocation (its role changed)."""
+        with self._lock:
+            self._credentials.pop(logical_id, None)
+
     def role_arn(self, logical_id: str) -> str:
         name = self._physical[logical_id]
         return str(self._lambda.get_function_configuration(FunctionName=name)["Role"])

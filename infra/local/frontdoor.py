@@ -103,6 +103,45 @@ def _route_pattern(path: str) -> re.Pattern[str]:
     return re.compile(f"^{regex}$")
 
 
+#: A route: its method, its path's pattern, the function it invokes and whether it is public.
+_Route = tuple[str, re.Pattern[str], str, bool]
+
+
+class RouteTable:
+    """The HTTP API's routes: those of the runner's functions, read again whenever they change (the
+    dev loop reloads the functions of the running stack: a new one is routed, a removed one is not)."""
+
+    def __init__(self, runner: LambdaRunner) -> None:
+        self.runner = runner
+        #: (the runner's generation they were read at, the routes, the ``$default`` route)
+        self._read: tuple[int, list[_Route], tuple[str, bool] | None] = (-1, [], None)
+
+    def _current(self) -> tuple[list[_Route], tuple[str, bool] | None]:
+        generation, routes, default = self._read
+        current = getattr(self.runner, "generation", 0)  # a runner without it never changes
+        if generation != current:
+            generation, defs = current, list(self.runner.defs.values())
+            routes, default = [], None
+            for d in defs:
+                for method, path, public in d.routes:
+                    if path == "$default":
+                        default = (d.logical_id, public)
+                    else:
+                        routes.append((method, _route_pattern(path), d.logical_id, public))
+            self._read = (generation, routes, default)
+        return routes, default
+
+    def match(self, method: str, path: str) -> tuple[str, bool, str] | None:
+        """(logical id, public, route key) of the route a request takes; None: no route."""
+        routes, default = self._current()
+        for m, pattern, logical_id, public in routes:
+            if pattern.match(path) and m in (method, "ANY"):
+                return logical_id, public, f"{m} {pattern.pattern[1:-1]}"
+        if default:
+            return default[0], default[1], "$default"
+        return None
+
+
 def build_app(
     runner: LambdaRunner,
     template: dict[str, Any],
@@ -124,22 +163,8 @@ def build_app(
     cors = Cors.from_template(api.get("CorsConfiguration"))
     buckets = throttles(api)
 
-    routes: list[tuple[str, re.Pattern[str], str, bool]] = []
-    default_route: tuple[str, bool] | None = None
-    for d in runner.defs.values():
-        for method, path, public in d.routes:
-            if path == "$default":
-                default_route = (d.logical_id, public)
-            else:
-                routes.append((method, _route_pattern(path), d.logical_id, public))
-
-    def match(method: str, path: str) -> tuple[str, bool, str] | None:
-        for m, pattern, logical_id, public in routes:
-            if pattern.match(path) and m in (method, "ANY"):
-                return logical_id, public, f"{m} {pattern.pattern[1:-1]}"
-        if default_route:
-            return default_route[0], default_route[1], "$default"
-        return None
+    table = RouteTable(runner)
+    match = table.match
 
     async def api_gateway(request: Request) -> Response:
         started = time.perf_counter()
@@ -239,7 +264,8 @@ def build_app(
             event["requestContext"]["authorizer"] = {"lambda": decision.get("context") or {}}
         # The HTTP API waits for its integration at most its timeout (30 s, or the route's
         # TimeoutInMillis), then answers 503 itself; the function runs on to its own timeout.
-        waits = float(getattr(runner.defs[logical_id], "integration_timeout", INTEGRATION_TIMEOUT))
+        d = runner.defs.get(logical_id)
+        waits = float(getattr(d, "integration_timeout", INTEGRATION_TIMEOUT))
         try:
             result = await asyncio.wait_for(run_in_threadpool(runner.invoke, logical_id, event), waits)
             response = _to_response(result)

@@ -589,6 +589,20 @@ class CronPoller:
         #: and the tests.
         self.attempts: list[tuple[str, str, int, str | None]] = []
 
+    def replace(self, crons: list[tuple[str, str, Any]]) -> None:
+        """Fire these crons from now on (the dev loop reloaded the code that declares them): one kept
+        under the same name and schedule keeps its next fire time."""
+        start = datetime.now(UTC)
+        kept = {name: job for _, name, job in self.crons}
+        with self._lock:
+            self._next = {
+                name: self._next[name]
+                if name in self._next and kept.get(name) == job
+                else job.next_fire(start, self.created)
+                for _, name, job in crons
+            }
+            self.crons = crons
+
     def _logical_id(self, name: str) -> str:
         for logical_id, cron_name, _job in self.crons:
             if cron_name == name:
@@ -660,7 +674,8 @@ class CronPoller:
         fired = 0
         for _, name, job in self.crons:
             with self._lock:
-                due = self._next[name] <= now
+                at = self._next.get(name)  # None: replaced meanwhile (CronPoller.replace)
+                due = at is not None and at <= now
                 if due:
                     slot = self._next[name]
                     self._next[name] = job.next_fire(now, self.created)

@@ -137,6 +137,8 @@ class LambdaRunner:
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._lock = threading.Lock()
         self.by_handler = {d.handler: d for d in self.defs.values()}
+        #: Counts the changes of :attr:`defs` (the front door rebuilds its routes when it moves).
+        self.generation = 0
         #: Each function's role credentials (None: invocations sign as the caller does).
         self.roles = roles
         self._in_flight = 0  # asynchronous invocations queued or running (with their retries)
@@ -156,6 +158,18 @@ class LambdaRunner:
         step by step); False when some still were after ``timeout`` seconds."""
         with self._settled:
             return self._settled.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def replace(self, defs: dict[str, FunctionDef] | None = None) -> None:
+        """Serve ``defs`` from now on (the functions of code reloaded in the running stack: its dev
+        loop), each handler resolved afresh at its next invocation; without ``defs``, the same
+        functions with their handlers resolved afresh. Invocations under way finish on the code
+        they started with."""
+        with self._lock:
+            if defs is not None:
+                self.defs = dict(defs)
+                self.by_handler = {d.handler: d for d in self.defs.values()}
+            self._handlers = {}
+            self.generation += 1
 
     def handler(self, logical_id: str) -> Callable[..., Any]:
         with self._lock:

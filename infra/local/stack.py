@@ -107,6 +107,8 @@ class LocalStack:
         cf = boto3.client("cloudformation", endpoint_url=self.aws_endpoint, region_name=region)
         self._s3 = boto3.client("s3", endpoint_url=self.aws_endpoint, region_name=region)
         template = load_template()
+        #: The template the stack serves: template.yaml's, then (the dev loop) the reloaded code's.
+        self.template = template
         from infra.local.cloudformation import LOCAL_SECRET_VALUES, stand_up
 
         self.physical = stand_up(
@@ -453,6 +455,14 @@ class LocalStack:
         except (ImportError, ValueError) as exc:
             log.error("migrations: the declared migrations do not load: %s", exc)
             return f"not applied: the declared migrations do not load ({exc})"
+        if not any(self.restored.values()) and not self.replayed:
+            # a new state folder: its table is written in today's layout from the first item on
+            from ontology.data.keys import now_ms
+            from ontology.data.migrations.progress import born
+
+            for migration in declared:
+                born(store, migration.id, migration.description, now=now_ms())
+            return f"none pending ({len(declared)} declared; a new table is born migrated)"
         todo = pending(store, declared)
         if not todo:
             return f"none pending ({len(declared)} declared)"
@@ -631,8 +641,9 @@ class LocalStack:
             boto3.client("sts", endpoint_url=self.aws_endpoint, region_name=region),
         )
         self.runner = LambdaRunner(template, roles)
-        physical_to_logical = {v: k for k, v in self.physical.items()}
-        install_moto_lambda(self.runner, physical_to_logical, dead_letters=self._dead_letter)
+        #: The Lambda moto invokes → the function it runs (the dev loop adds and removes some).
+        self.physical_to_logical = {v: k for k, v in self.physical.items()}
+        install_moto_lambda(self.runner, self.physical_to_logical, dead_letters=self._dead_letter)
         from infra.local.devroutes import dev_routes
 
         app = build_app(self.runner, template, dev_routes=dev_routes(self))
@@ -646,9 +657,8 @@ class LocalStack:
 
         from infra.local.pollers import dead_letter_queues
         from infra.local.runner import send_to_dead_letter_queue
-        from infra.template.document import load_template
 
-        url = dead_letter_queues(load_template(), self.physical).get(logical_id)
+        url = dead_letter_queues(self.template, self.physical).get(logical_id)
         if not url:
             log.warning("%s has no dead-letter queue: a failed asynchronous event is dropped", logical_id)
             return

@@ -1,8 +1,9 @@
 """A frontend on ``one codegen``'s files, type-checked as its editor and CI would: TypeScript (pinned
 in tests/js/package.json) with ``--strict`` over the reference's ``TokenPurchase`` component and
-Astro page, unchanged (tests/codegen/reference), and more of what a frontend does (right/) → no
-error; then over files that each hold one kind of mistake (wrong/) → each mistake is a type error on
-its own line, the line marked ``// error TS…``, and nothing else is.
+Astro page, unchanged (tests/codegen/reference), more of what a frontend does (right/) and the
+README's page (its "first ten minutes") → no error; then over files that each hold one kind of
+mistake (wrong/) → each mistake is a type error on its own line, the line marked ``// error TS…``,
+and nothing else is.
 
 One ``tsc`` run checks everything that must pass, one everything that must fail. The Astro page is
 checked as TSX, line for line (its frontmatter the body of a function, its template the JSX that
@@ -32,6 +33,19 @@ pytestmark = pytest.mark.skipif(
     shutil.which("node") is None or not TSC.exists(),
     reason="needs node and tests/js's packages (typescript): run `make check`",
 )
+
+
+#: Where the README's page goes in the frontend's folder (``../web/src/App.tsx`` in the README).
+README_PAGE = "App.tsx"
+
+
+def readme_page() -> str:
+    """The page of the README's "A frontend's first ten minutes", as it stands there."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## A frontend's first ten minutes", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```tsx\n(.*?)```", section, re.S)
+    assert len(blocks) == 1, "the README's first ten minutes show one page"
+    return str(blocks[0])
 
 
 def astro_as_tsx(page: str) -> str:
@@ -80,6 +94,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / PAGE).write_text(astro_as_tsx((HERE / "reference" / "[id].astro").read_text()))
     for path in (HERE / "right").iterdir():
         shutil.copy(path, src / path.name)
+    (src / README_PAGE).write_text(readme_page())
     shutil.copytree(HERE / "wrong", root / "wrong")
     (root / "tsconfig.wrong.json").write_text(
         '{"extends": "./tsconfig.json", "include": ["astro.d.ts", "wrong/**/*"]}\n'
@@ -110,6 +125,17 @@ def test_the_reference_frontend_type_checks_unchanged(project: Path) -> None:
     assert "const token = await convex.query(api.tokens.get, { id: Astro.params.id as any });" in page[7]
     assert page[24].strip() == "${token.properties.priceUsd.toFixed(2)}"
     assert (project / "convex" / "_generated" / "api.d.ts").exists()
+    # and the README's page, as it stands there
+    assert (project / "src" / README_PAGE).read_text() == readme_page()
+
+
+def test_the_readme_s_page_is_what_its_first_ten_minutes_say() -> None:
+    # type-checked with the rest that must pass (src/App.tsx, above)
+    page = readme_page()
+    assert "useQuery(api.creators.list, {})" in page
+    assert 'from "../convex/_generated/api"' in page  # ../web/src/App.tsx → ../web/convex/_generated
+    section = (ROOT / "README.md").read_text().split("## A frontend's first ten minutes", 1)[1]
+    assert "make dev" in section and "one codegen --out ../web/convex/_generated" in section
 
 
 def test_each_mistake_is_a_type_error_on_its_own_line(project: Path) -> None:

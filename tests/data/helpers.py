@@ -53,6 +53,21 @@ def every_document(db: Any, table_name: str) -> list[dict[str, Any]]:
     whole = next((i for i in t.indexes if i.partition == 0), None)
     if whole is not None:
         return list(db.query(table_name).with_index(whole.name).collect())
+    if table_name == "publicEntities":
+        from ontology.data.enums import ENTITY_TYPES
+
+        pointers = db.query("publicEntities")
+        return [
+            p for k in ENTITY_TYPES for p in pointers.with_index("by_type", lambda q, k=k: q.eq("type", k))
+        ]
+    if table_name == "connections":
+        ends = [e["_id"] for e in db.query("entities").collect()]
+        links = db.query("connections")
+        return [
+            c
+            for e in ends
+            for c in links.with_index("from_entity", lambda q, e=e: q.eq("fromEntityId", e)).collect()
+        ]
     if table_name == "tags":
         owners = [e["_id"] for e in db.query("entities").collect()]
         return [

@@ -349,18 +349,9 @@ def test_the_registry_finds_orders_and_checks_migrations(monkeypatch: pytest.Mon
     registry.reset()
     try:
         ids = [m.id for m in registry.registered()]
-        # the samples and the platform's own, by number, then by id
-        assert ids == [
-            "0001-mark-entities",
-            "0001-search-postings-by-value",
-            "0002-search-drop-first-layout",
-            "0002-tag-entities",
-            "0003-count-entities",
-        ]
-        assert {m.id for m in platform_own} == {
-            "0001-search-postings-by-value",
-            "0002-search-drop-first-layout",
-        }
+        samples = ["0001-mark-entities", "0002-tag-entities", "0003-count-entities"]
+        assert [i for i in ids if i in samples] == samples  # in the order of their numbers
+        assert {m.id for m in platform_own} <= set(ids) and ids == sorted(ids)
         assert registry.find("0002-tag-entities").source.describe().endswith("(Query, no Scan)")
         with pytest.raises(NotFoundError) as unknown:
             registry.find("0042-nothing")

@@ -116,7 +116,7 @@ def test_a_table_without_a_creation_time_index_names_one() -> None:
         ),
         ("from_type", lambda q: q.gt("fromEntityId", "a"), "needs eq"),
         ("from_type", lambda q: q.eq("fromEntityId", {"x": 1}), "cannot be an index key"),
-        ("by_created", lambda q: q.eq("createdAt", 1).eq("_creationTime", 1).eq("x", 1), "all fields"),
+        ("from_entity", lambda q: q.eq("fromEntityId", "a").eq("_creationTime", 1).eq("x", 1), "all fields"),
         ("from_type", lambda q: None, "needs eq on fromEntityId"),
     ],
 )

@@ -320,7 +320,7 @@ def _snapshot(orgs: list[str]) -> dict[Any, Any]:
     for t in PLATFORM_TABLES:
         snap[t] = sorted(
             (d["_id"], str(d))
-            for d in run_query(lambda db, t=t: db.query(t).collect(), org=None, platform=True)
+            for d in run_query(lambda db, t=t: every_document(db, t), org=None, platform=True)
         )
     return snap
 

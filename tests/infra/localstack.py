@@ -38,8 +38,11 @@ class Stack:
         env_file: Path | None = None,
         env: dict[str, str] | None = None,
         args: list[str] | None = None,
+        cwd: Path | None = None,
     ) -> None:
         self.state_dir = state_dir
+        #: Where it runs (the repository; a copy of it, with the copy first on ``PYTHONPATH``).
+        self.cwd = cwd or ROOT
         #: More of `python -m infra.local`'s options (``--codegen DIR``, as `make dev` gives it).
         self.args = list(args or [])
         # Never the developer's own .env: the given file, or none at all.
@@ -85,7 +88,7 @@ class Stack:
                 str(self.env_file),
                 *self.args,
             ],
-            cwd=ROOT,
+            cwd=self.cwd,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

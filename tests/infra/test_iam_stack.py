@@ -248,6 +248,7 @@ def test_the_search_aggregator_keeps_the_statistics_with_only_its_roles_permissi
         call(stack, "entities:create", {"type": "blog_post", "name": name}).json()["value"]["id"]
         for name in ("Zephyr alpha", "Quokka alpha", "Quokka gamma")
     ]
+
     # "zephyr" is in one document, "quokka" in two: the oldest, and rarest, comes first once counted
     # (before, every term weighs the same and the newest comes first)
     def first() -> bool:

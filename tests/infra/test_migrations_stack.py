@@ -71,22 +71,33 @@ def entity_items(stack: Stack) -> dict[str, dict[str, Any]]:
     )
     org = stack.dev_session()["organizationId"]
     items: dict[str, dict[str, Any]] = {}
+    from ontology.data.schema import TABLES
+
+    every = TABLES["entities"].index("by_creation_time")  # sharded: each shard's partition
     paginator = ddb.get_paginator("query")
-    for page in paginator.paginate(
-        TableName=health["table"],
-        IndexName="gsi1",
-        KeyConditionExpression="g1pk = :p",
-        ExpressionAttributeValues={":p": {"S": f"{org}#entities#by_creation_time"}},
-    ):
-        for item in page["Items"]:
-            items[item["pk"]["S"].rsplit("#", 1)[1]] = item
+    for shard in range(every.shards):
+        for page in paginator.paginate(
+            TableName=health["table"],
+            IndexName=every.gsi_name,
+            KeyConditionExpression=f"{every.pk_attr} = :p",
+            ExpressionAttributeValues={":p": {"S": every.sharded(f"{org}#entities#by_creation_time", shard)}},
+        ):
+            for item in page["Items"]:
+                items[item["pk"]["S"].rsplit("#", 1)[1]] = item
     return items
 
 
+SAMPLE_IDS = ("0001-mark-entities", "0002-tag-entities", "0003-count-entities")
+
+
 def rows(stack: Stack) -> dict[str, dict[str, Any]]:
+    """The samples' rows of ``one migrate status`` (the platform's own are done from the start: a
+    new state folder's table is born in today's layout)."""
     status = one(stack, "status", "--json")
     assert status.returncode == 0, status.stderr
-    return {m["id"]: m for m in json.loads(status.stdout)["migrations"]}
+    every = {m["id"]: m for m in json.loads(status.stdout)["migrations"]}
+    assert all(m["status"] == "done" for k, m in every.items() if not k.startswith(SAMPLE_IDS)), every
+    return {k: m for k, m in every.items() if k.startswith(SAMPLE_IDS)}
 
 
 def read_until(proc: subprocess.Popen[str], pattern: str, timeout: float = 60) -> list[str]:
@@ -108,11 +119,8 @@ def test_one_migrate_against_the_local_stack(tmp_path: Path) -> None:
     stack = Stack(tmp_path / "state")
     stack.start()
     try:
-        # a stack whose code declares none of the samples: only the platform's own are applied at its
-        # start (a new table: they find nothing to change)
-        (banner,) = [line for line in stack.lines if line.startswith("  migrations  ")]
-        assert "applied before serving: 0001-search-postings-by-value (0 changed)" in banner, banner
-        assert "mark-entities" not in banner
+        # a stack whose code declares no migration of the samples: nothing to apply at its start
+        assert any(line.startswith("  migrations  none pending") for line in stack.lines), stack.lines
         _exercise(stack)
         code, _ = stack.stop()
         assert code == 0
@@ -155,7 +163,7 @@ def _exercise(stack: Stack) -> None:
     )
     assert re.search(r"^0001-mark-entities\s+pending\s", status.stdout, re.M), status.stdout
     assert "3 pending" in status.stdout
-    assert {m["status"] for i, m in rows(stack).items() if "search" not in i} == {"pending"}
+    assert {m["status"] for m in rows(stack).values()} == {"pending"}
 
     # a dry run counts and writes nothing (not even its progress)
     before = entity_items(stack)

@@ -183,9 +183,15 @@ def test_weekly_report(table: str) -> None:
     ):
         insert(org, "events", {"type": kind, "actorId": actor, "timestamp": t, "metadata": meta})
     fans = [entity(org, "audience_member", f"fan{i}") for i in range(3)]
-    connect(org, fans[0], actor, "following", t=week_end - day)
-    connect(org, fans[1], actor, "following", t=week_end - 2 * day)
-    connect(org, fans[2], actor, "following", t=week_end - 10 * day)
+    for fan, t in ((fans[0], week_end - day), (fans[1], week_end - 2 * day), (fans[2], week_end - 10 * day)):
+        # a follow as connections:create makes it: the connection and its user_engaged event
+        connection = connect(org, fan, actor, "following", t=t)
+        meta = {"action": "followed", "relationshipType": "following", "connectionId": connection}
+        insert(
+            org,
+            "events",
+            {"type": "user_engaged", "actorId": fan, "targetId": actor, "timestamp": t, "metadata": meta},
+        )
     connect(org, fans[2], actor, "member_of", t=week_end - day)
     result = run("analytics:generate_weekly_report", "2026-11-23T09:00:05Z")
     assert result == {"window": "2026-11-23T09:00:00Z", "created": 2, "skipped": 0}
@@ -194,7 +200,7 @@ def test_weekly_report(table: str) -> None:
         org=org,
     )
     props = report["properties"]
-    assert props["eventCounts"] == {"creator_created": 2, "revenue_generated": 2}
+    assert props["eventCounts"] == {"creator_created": 2, "revenue_generated": 2, "user_engaged": 2}
     assert props["newFollowers"] == 2 and props["revenue"] == 1999
     (empty,) = run_query(
         lambda db: db.query("entities").with_index("by_type", lambda q: q.eq("type", "report")).collect(),

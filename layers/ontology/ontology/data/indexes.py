@@ -18,6 +18,7 @@ field a ``BETWEEN`` — so a range is always one contiguous run of one GSI parti
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,18 @@ class Index:
     ``slot`` is its GSI number (0: the table assigns the next free one). A slot is part of stored data:
     an index keeps its slot for good, and a removed index leaves its slot empty in its table.
 
+    A ``sparse`` index holds only the documents whose partition fields are set (not undefined, not
+    null): a document without them costs no index entry, and no partition gathers them all.
+
+    A ``shards`` > 1 index spreads each of its partitions over that many GSI partitions (the document's
+    id picks one): a partition every write of an organization lands on (newest first) stays under
+    DynamoDB's per-partition limits. A query reads the shards together, merged in index order.
+
+    An index that ``merges`` another takes no GSI either: it has that index's fields but the last,
+    and is read as the other index's partition merged over every value of that field (one stretch
+    per value, found by skipping from one value to the next), so ``from_entity`` (an entity's
+    connections, newest first) is read from ``from_type`` (by relationship type, then newest first).
+
     An index ``served_by`` another index of its table takes no GSI: its fields are that index's
     fields followed by further ones, which a query must fix with ``eq``; it reads the serving index's
     range and keeps the documents whose further fields are equal (a filter, with a filter's bound on
@@ -67,6 +80,9 @@ class Index:
     description: str = ""
     slot: int = 0
     served_by: str = ""
+    sparse: bool = False
+    shards: int = 1
+    merges: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.partition <= len(self.fields):
@@ -92,6 +108,12 @@ class Index:
     def values_of(self, doc: Mapping[str, Any]) -> list[Any]:
         return [get_path(doc, f) for f in self.fields]
 
+    def holds(self, doc: Mapping[str, Any]) -> bool:
+        """Whether the document has an entry in this index (a sparse index skips unset partitions)."""
+        if not self.sparse:
+            return True
+        return all(get_path(doc, f) not in (UNDEFINED, None) for f in self.fields[: self.partition])
+
     def partition_key(self, scope: str, table: str, partition_values: list[Any]) -> str:
         head = f"{scope}#{table}#{self.name}"
         if not self.partition:
@@ -101,10 +123,19 @@ class Index:
         )
         return f"{head}#{encoded}"
 
+    def shard_of(self, doc_id: str) -> int:
+        return zlib.crc32(doc_id.encode()) % self.shards
+
+    def sharded(self, pk: str, shard: int) -> str:
+        """A shard's GSI partition key, from the index's partition key."""
+        return pk if self.shards == 1 else f"{pk}#~{shard}"
+
     def keys_for(self, scope: str, table: str, doc: Mapping[str, Any]) -> tuple[str, str]:
         """(gsi pk, gsi sk) of a stored document (which carries ``_id`` and ``_creationTime``)."""
         values = self.values_of(doc)
         pk = self.partition_key(scope, table, values[: self.partition])
+        if self.shards > 1:
+            pk = self.sharded(pk, self.shard_of(doc["_id"]))
         tail = values[self.partition :]
         sk = "".join(encode_value(v, f) for v, f in zip(tail, self.fields[self.partition :], strict=True))
         sk += encode_value(doc[CREATION_TIME], CREATION_TIME) + encode_value(doc["_id"], "_id")

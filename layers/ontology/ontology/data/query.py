@@ -19,12 +19,13 @@ raises LIMIT_EXCEEDED, never returns a silently short result):
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from ontology.data.cursor import CursorBinding, decode_cursor, encode_cursor
 from ontology.data.filters import Expr, build_filter
-from ontology.data.indexes import CREATION_TIME, Index, SearchIndex
+from ontology.data.indexes import CREATION_TIME, Index, SearchIndex, get_path
 from ontology.data.keys import DOC_SK, KEY_MAX, encode_value
 from ontology.data.schema import Table
 from ontology.data.search import Searcher, SearchTerms, parse_query, position_key
@@ -182,6 +183,8 @@ class Query:
         self._db = db
         self._table = t
         self._index: Index = t.index("by_creation_time") if t.creation_time is not None else _NO_INDEX
+        #: the index the query reads as (another than ``_index`` where it merges ``_index``'s stretches)
+        self._view: Index = self._index
         self._range: IndexRange | SearchRange = IndexRange(self._index)
         self._filters: list[Expr] = []
         self._order: Literal["asc", "desc"] = "asc"
@@ -209,10 +212,16 @@ class Query:
         if len(rng.eqs) < index.partition:
             need = ", ".join(index.fields[: index.partition])
             raise ValidationError(f"index {name} needs eq on {need}")
+        if index.sparse and any(v is None for v in rng.eqs[: index.partition]):
+            fixed = ", ".join(index.fields[: index.partition])
+            raise ValidationError(f"index {name} holds only documents with {fixed} set: it has no null entry")
         q = self._copy()
+        if index.merges:
+            q._view, q._index, q._range, q._indexed = index, self._table.index(index.merges), rng, True
+            return q
         if index.served_by:
             index, rng = q._served(index, rng)
-        q._index, q._range, q._indexed = index, rng, True
+        q._index, q._view, q._range, q._indexed = index, index, rng, True
         return q
 
     def _served(self, virtual: Index, rng: IndexRange) -> tuple[Index, IndexRange]:
@@ -263,8 +272,9 @@ class Query:
 
     # ---- key conditions
 
-    def _key_condition(self) -> tuple[str, tuple[str, ...] | None] | None:
-        """(gsi pk, sort key condition); None when the range is empty."""
+    def _key_condition(self, over: Index | None = None) -> tuple[str, tuple[str, ...] | None] | None:
+        """(gsi pk, sort key condition) of the range over ``over`` (the index read; for a merged read,
+        the merged index: its condition is in the order of each stretch); None when it is empty."""
         if self._index is _NO_INDEX:
             names = ", ".join(i.name for i in (*self._table.indexes, *self._table.virtual_indexes))
             raise ValidationError(
@@ -272,7 +282,7 @@ class Query:
                 "it keeps no by_creation_time index"
             )
         scope = self._db.scope_of(self._table)
-        idx = self._index
+        idx = over or self._index
         rng = self._range
         if isinstance(rng, SearchRange):
             raise AssertionError("a search reads its own index (_search_read)")
@@ -310,7 +320,7 @@ class Query:
 
     def _binding(self) -> CursorBinding:
         return CursorBinding.of(
-            self._db.scope_of(self._table), self._table.name, self._index.name, self._describe()
+            self._db.scope_of(self._table), self._table.name, self._view.name, self._describe()
         )
 
     # ---- the read loop
@@ -320,12 +330,28 @@ class Query:
 
     def _in_range(self, doc: Doc) -> bool:
         assert not isinstance(self._range, SearchRange)
-        values = [*self._index.values_of(doc), doc[CREATION_TIME]]
-        return self._range.matches(values[: len(self._index.range_fields)])
+        if not self._index.holds(doc):
+            return False
+        values = [*self._view.values_of(doc), doc[CREATION_TIME]]
+        return self._range.matches(values[: len(self._view.range_fields)])
+
+    @property
+    def _multi(self) -> bool:
+        """Whether the query reads several GSI partitions merged (shards, or a merged index)."""
+        return self._view is not self._index or self._index.shards > 1
 
     def _sort_key(self, doc: Doc) -> str:
+        """The document's place in the query's order: its index sort key (in a merged read, without
+        the merged field's value that leads it)."""
         scope = self._db.scope_of(self._table)
-        return self._index.keys_for(scope, self._table.name, doc)[1]
+        gsk = self._index.keys_for(scope, self._table.name, doc)[1]
+        if self._view is not self._index:
+            field = self._index.fields[len(self._view.fields)]
+            return gsk[len(encode_value(get_path(doc, field), field)) :]
+        return gsk
+
+    def _pos_key(self, position: Mapping[str, str]) -> str:
+        return position["k"] if self._multi else position[self._index.sk_attr]
 
     def _stream(
         self, start: dict[str, str] | None, page_hint: int
@@ -335,7 +361,7 @@ class Query:
         In a mutation, the mutation's own buffered writes are merged in (and replace stored
         versions), so a query reads its own writes.
         """
-        cond = self._key_condition()
+        cond = None if self._multi else self._key_condition()
         buffered: list[tuple[str, Doc]] = []
         shadowed: set[str] = set()
         tx = self._db._tx
@@ -349,12 +375,82 @@ class Query:
                     buffered.append((self._sort_key(doc), doc))
             buffered.sort(key=lambda kv: kv[0], reverse=self._order == "desc")
             if start is not None:
-                after = start[self._index.sk_attr]
+                after = self._pos_key(start)
                 buffered = [(k, d) for k, d in buffered if (k > after if self._order == "asc" else k < after)]
-        stored = self._stored(cond, start, page_hint, shadowed)
+        if self._multi:
+            stored = self._stored_merged(start, page_hint, shadowed)
+        elif cond is not None:
+            stored = self._stored(cond[0], cond[1], start, page_hint, shadowed)
+        else:
+            stored = iter(())
         yield from _merge(stored, iter(buffered), self._order, self._position)
 
+    def _stretches(self) -> tuple[list[tuple[str, str]], tuple[str, str]] | None:
+        """The GSI partitions a merged read takes, each with the sort-key prefix that leads its
+        entries, and the bounds (in the query's order) within each; None when the range is empty."""
+        view = self._key_condition(self._view)
+        if view is None:
+            return None
+        bounds = _condition_bounds(view[1])
+        assert isinstance(self._range, IndexRange)
+        scope = self._db.scope_of(self._table)
+        pk = self._index.partition_key(scope, self._table.name, self._range.eqs[: self._index.partition])
+        if self._view is self._index:  # shards: the same stretch of each
+            return [(self._index.sharded(pk, s), "") for s in range(self._index.shards)], bounds
+        # a merged index: one stretch per value of the merged field, found by skipping from one to the
+        # next (a write of any value, a new one too, touches the partition a subscription watches)
+        record_range(self._index.pk_attr, pk, self._index.sk_attr, "", KEY_MAX)
+        field = self._index.fields[len(self._view.fields)]
+        stretches: list[tuple[str, str]] = []
+        skip: tuple[str, ...] | None = None
+        while True:
+            items, _, _ = self._db._store.query(
+                index=self._index.gsi_name,
+                pk_attr=self._index.pk_attr,
+                pk=pk,
+                sk_attr=self._index.sk_attr,
+                sk_condition=skip,
+                forward=True,
+                limit=1,
+                start_key=None,
+            )
+            if not items:
+                return stretches, bounds
+            lead = encode_value(get_path(self._db._to_doc(items[0]), field), field)
+            stretches.append((pk, lead))
+            skip = ("between", lead + KEY_MAX, KEY_MAX)
+
+    def _stored_merged(
+        self, start: dict[str, str] | None, page_hint: int, shadowed: set[str]
+    ) -> Iterator[tuple[str, Doc, bool]]:
+        """The stored documents of every stretch, merged in the query's order."""
+        found = self._stretches()
+        if found is None:
+            return
+        stretches, (lo, hi) = found
+        if not stretches:
+            return
+        after = start["k"] if start else None
+        # each stretch a small page at a time: what a page reads stays near what it returns
+        per = max(8, -(-page_hint // len(stretches)))
+        streams = []
+        for pk, lead in stretches:
+            resumed = _resume(lead + lo, lead + hi, lead, after, self._order == "asc")
+            if resumed is not None:
+                sk_cond, skip_key = resumed
+                streams.append(self._stored(pk, sk_cond, None, per, shadowed, lead=lead, skip_key=skip_key))
+        merged = heapq.merge(*streams, key=lambda entry: entry[0], reverse=self._order == "desc")
+        previous: tuple[str, Doc, bool] | None = None
+        for entry in merged:
+            if previous is not None:
+                yield previous[0], previous[1], False
+            previous = entry
+        if previous is not None:
+            yield previous[0], previous[1], True
+
     def _position(self, doc: Doc) -> dict[str, str]:
+        if self._multi:
+            return {"k": self._sort_key(doc)}
         scope = self._db.scope_of(self._table)
         gpk, gsk = self._index.keys_for(scope, self._table.name, doc)
         return {
@@ -366,17 +462,21 @@ class Query:
 
     def _stored(
         self,
-        cond: tuple[str, tuple[str, ...] | None] | None,
+        pk: str,
+        sk_cond: tuple[str, ...] | None,
         start: dict[str, str] | None,
         page_hint: int,
         shadowed: set[str],
+        *,
+        lead: str = "",
+        skip_key: str | None = None,
     ) -> Iterator[tuple[str, Doc, bool]]:
-        """Stored documents in index order: (sort key, doc, whether nothing is stored after it)."""
-        if cond is None:
-            return
-        pk, sk_cond = cond
-        start_key = {k: {"S": v} for k, v in start.items()} if start else None
+        """Stored documents in index order: (sort key, doc, whether nothing is stored after it).
+
+        For one stretch of a merged read, the yielded keys lose their ``lead`` and the entry at
+        ``skip_key`` (where the read resumes, exclusive) is left out."""
         forward = self._order == "asc"
+        start_key = {k: {"S": v} for k, v in start.items()} if start else None
         # What a subscription must watch: from where the read starts to the last entry examined (the
         # whole condition once the read reaches its end), widened as entries are read.
         lo, hi = _condition_bounds(sk_cond)
@@ -412,9 +512,9 @@ class Query:
                         watched.lo = item[self._index.sk_attr]
                     if i == last and not lek:
                         watched.lo, watched.hi = lo, hi
-                if doc["_id"] in shadowed:
+                if doc["_id"] in shadowed or item[self._index.sk_attr] == skip_key:
                     continue
-                yield item[self._index.sk_attr], doc, (i == last and not lek)
+                yield item[self._index.sk_attr][len(lead) :], doc, (i == last and not lek)
             if not lek:
                 if watched is not None:
                     watched.lo, watched.hi = lo, hi
@@ -513,10 +613,10 @@ class Query:
         page_hint = max(1, min(page_hint, PAGE_MAX))
         out: list[Doc] = []
         position = start
-        end = until[self._index.sk_attr] if until else None
+        end = self._pos_key(until) if until else None
         for examined, (doc, pos, more) in enumerate(self._stream(start, page_hint), start=1):
             if end is not None and (
-                pos[self._index.sk_attr] > end if self._order == "asc" else pos[self._index.sk_attr] < end
+                self._pos_key(pos) > end if self._order == "asc" else self._pos_key(pos) < end
             ):
                 return out, until, False  # the page ends where it ended before
             position = pos
@@ -581,11 +681,13 @@ class Query:
             start, done = decode_cursor(cursor, binding)
             if done:
                 return {"page": [], "isDone": True, "continueCursor": encode_cursor(binding, None)}
+            self._check_position(start)
         end_cursor = opts.get("endCursor")
         if end_cursor is not None:
             # Convex's usePaginatedQuery: a page re-run after a write keeps the end it had, so no
             # document falls between two pages (the page grows or shrinks instead)
             until, until_done = decode_cursor(end_cursor, binding)
+            self._check_position(until)
             if not until_done and until is not None:
                 docs, _, _ = self._read(PAGE_MAX, start, strict_examined=False, until=until)
                 return {"page": docs, "isDone": False, "continueCursor": end_cursor}
@@ -596,6 +698,18 @@ class Query:
             "isDone": done,
             "continueCursor": encode_cursor(binding, None if done else position),
         }
+
+    def _check_position(self, position: Mapping[str, str] | None) -> None:
+        """A cursor's position has the form this query's reads take (one written before the index's
+        layout changed — sharded, or merged — does not, and starts no read)."""
+        if position is None or isinstance(self._range, SearchRange):
+            return
+        expected = {"k"} if self._multi else {"pk", "sk", self._index.pk_attr, self._index.sk_attr}
+        if set(position) != expected or not all(isinstance(v, str) for v in position.values()):
+            raise ValidationError(
+                "this cursor was made for the index as it was stored before; start again without one",
+                field="paginationOpts.cursor",
+            )
 
     def iterate(self, page_size: int = 100) -> Iterator[Doc]:
         """Every matching document, read a page (one request) at a time as ``paginate`` reads them,
@@ -614,6 +728,7 @@ class Query:
         """How many documents match (Select=COUNT pages; bounded to COUNT_MAX_REQUESTS requests)."""
         if (
             self._filters
+            or self._multi
             or isinstance(self._range, SearchRange)
             or (self._db._tx is not None and self._db._tx.docs)
         ):
@@ -657,6 +772,27 @@ def _condition_bounds(sk_cond: tuple[str, ...] | None) -> tuple[str, str]:
     if sk_cond[0] == "lte":
         return "", sk_cond[1]
     return sk_cond[1], sk_cond[2]
+
+
+def _resume(
+    lo: str, hi: str, lead: str, after: str | None, forward: bool
+) -> tuple[tuple[str, ...], str | None] | None:
+    """A stretch's key condition from ``after`` on (exclusive), and the key to leave out; None when
+    nothing of the stretch is left."""
+    skip: str | None = None
+    if after is not None:
+        if forward:
+            lo = max(lo, lead + after + "\x01")  # no key holds a \x00: the next key is at least this
+        else:
+            hi, skip = min(hi, lead + after), lead + after
+    if lo > hi:
+        return None
+    return _bounded(lo, hi), skip
+
+
+def _bounded(lo: str, hi: str) -> tuple[str, ...]:
+    """A key condition for lo <= sort key <= hi (DynamoDB refuses an empty bound)."""
+    return ("lte", hi) if not lo else ("between", lo, hi)
 
 
 def _equal(field: str, value: Any) -> Callable[[Any], Any]:

@@ -95,6 +95,8 @@ class Table:
     #: The GSI slot of the implicit ``by_creation_time`` index, or None where no query of the table
     #: reads every document by creation time (a query then names its index).
     creation_time: int | None = 1
+    #: Shards of ``by_creation_time`` (every write of the table in an organization lands on it).
+    creation_time_shards: int = 1
     #: The full-text search and vector indexes (declared among ``indexes``; they take no GSI slot).
     search_indexes: tuple[SearchIndex, ...] = ()
     vector_indexes: tuple[VectorIndex, ...] = ()
@@ -105,14 +107,12 @@ class Table:
     def __post_init__(self) -> None:
         register_table_prefix(self.name, self.id_prefix)
         declared = [i for i in self.indexes if not isinstance(i, SearchIndex | VectorIndex)]
-        regular = [i for i in declared if not i.served_by]
+        regular = [i for i in declared if not i.served_by and not i.merges]
         if self.creation_time is not None:
-            implicit = Index(
-                "by_creation_time", (), 0, "every document, by creation time", self.creation_time
-            )
-            regular.insert(0, implicit)
+            what, shards = "every document, by creation time", self.creation_time_shards
+            regular.insert(0, Index("by_creation_time", (), 0, what, self.creation_time, shards=shards))
         slotted = _assign_slots(self.name, regular)
-        virtual = tuple(_check_served(self.name, i, slotted) for i in declared if i.served_by)
+        virtual = tuple(_check_served(self.name, i, slotted) for i in declared if i.served_by or i.merges)
         searches = tuple(i for i in self.indexes if isinstance(i, SearchIndex))
         vectors = tuple(i for i in self.indexes if isinstance(i, VectorIndex))
         object.__setattr__(self, "indexes", slotted)
@@ -145,6 +145,19 @@ def _assign_slots(table_name: str, regular: list[Index]) -> tuple[Index, ...]:
 
 
 def _check_served(table_name: str, virtual: Index, real: tuple[Index, ...]) -> Index:
+    if virtual.merges:
+        merged = next((i for i in real if i.name == virtual.merges), None)
+        if (
+            merged is None
+            or merged.fields[:-1] != virtual.fields
+            or merged.partition != virtual.partition
+            or merged.partition != len(virtual.fields)
+            or merged.shards != 1
+        ):
+            raise ValueError(
+                f"table {table_name}: {virtual.name} must be {virtual.merges} less its last field"
+            )
+        return virtual
     base = next((i for i in real if i.name == virtual.served_by), None)
     if base is None:
         raise ValueError(
@@ -306,7 +319,8 @@ _DECLARED: tuple[Table, ...] = (
         "publicEntities",
         "pub",
         "platform",
-        indexes=(Index("by_type", ("type",), 1),),
+        creation_time=None,
+        indexes=(Index("by_type", ("type",), 1, slot=2, shards=8),),
         description=(
             "what the world sees: a pointer per public entity (its own id → its organization), written "
             "in the transaction that makes it public, deleted in the one that makes it stop being public"
@@ -316,6 +330,7 @@ _DECLARED: tuple[Table, ...] = (
         "entities",
         "ent",
         "org",
+        creation_time_shards=4,
         indexes=(
             Index("by_type", ("type",), 1, slot=2),
             Index("by_status", ("status",), 1, served_by="by_creation_time"),
@@ -389,17 +404,10 @@ _DECLARED: tuple[Table, ...] = (
         "org",
         creation_time=None,
         indexes=(
-            Index("from_entity", ("fromEntityId",), 1, slot=2),
-            Index("to_entity", ("toEntityId",), 1, slot=3),
+            Index("from_entity", ("fromEntityId",), 1, merges="from_type"),
+            Index("to_entity", ("toEntityId",), 1, merges="to_type"),
             Index("from_type", ("fromEntityId", "relationshipType"), 1, slot=4),
             Index("to_type", ("toEntityId", "relationshipType"), 1, slot=5),
-            Index(
-                "bidirectional",
-                ("fromEntityId", "toEntityId", "relationshipType"),
-                1,
-                served_by="from_entity",
-            ),
-            Index("by_created", ("createdAt",), 0, slot=7),
         ),
         uniques=(
             Unique(
@@ -416,8 +424,8 @@ _DECLARED: tuple[Table, ...] = (
         "org",
         creation_time=None,
         indexes=(
-            Index("by_actor", ("actorId",), 1, slot=3),
-            Index("by_target", ("targetId",), 1, slot=4),
+            Index("by_actor", ("actorId",), 1, slot=3, sparse=True),
+            Index("by_target", ("targetId",), 1, slot=4, sparse=True),
             Index("by_timestamp", ("timestamp",), 0, slot=5),
             Index("by_actor_type", ("actorId", "type"), 1, served_by="by_actor"),
             Index("by_target_type", ("targetId", "type"), 1, served_by="by_target"),
@@ -474,6 +482,13 @@ OMITTED_INDEXES: dict[str, str] = {
     "entities.by_created": "no query reads entities by createdAt; by_creation_time orders them by creation",
     "entities.by_updated": "no query reads entities by updatedAt",
     "events.by_type": "an organization's events of a type are its timeline (by_timestamp) with a filter",
+    "connections.bidirectional": (
+        "a (from, to, type) is unique: its guard finds the one connection (lookup_unique); from_type "
+        "with a filter on toEntityId reads an entity's connections of a type to another"
+    ),
+    "connections.by_created": (
+        "the weekly report counts follows from the events it reads (a follow logs user_engaged)"
+    ),
 }
 for _name in OMITTED_INDEXES:
     _t, _, _index = _name.partition(".")

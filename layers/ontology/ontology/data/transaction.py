@@ -95,7 +95,8 @@ def _doc_attrs(tx_scope: str, doc_id: str, full: dict[str, Any], version: int, w
         "doc": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
     }
     for idx in t.indexes:
-        attrs[idx.pk_attr], attrs[idx.sk_attr] = idx.keys_for(scope, t.name, full)
+        if idx.holds(full):
+            attrs[idx.pk_attr], attrs[idx.sk_attr] = idx.keys_for(scope, t.name, full)
     if t.ttl_field and isinstance(full.get(t.ttl_field), int | float):
         # DynamoDB's TTL deletes the item some time after this (ms → a datetime for PynamoDB)
         attrs["ttl"] = datetime.fromtimestamp(full[t.ttl_field] / 1000, tz=UTC)
@@ -325,7 +326,8 @@ def _record_writes(tx: TxState) -> None:
             attrs: dict[str, Any] = {"pk": pk, "sk": DOC_SK}
             if doc is not None:
                 for idx in t.indexes:
-                    attrs[idx.pk_attr], attrs[idx.sk_attr] = idx.keys_for(scope, t.name, doc)
+                    if idx.holds(doc):
+                        attrs[idx.pk_attr], attrs[idx.sk_attr] = idx.keys_for(scope, t.name, doc)
             record_write(attrs)
     for gpk, entry in tx.guards.items():
         if entry.get("dirty"):

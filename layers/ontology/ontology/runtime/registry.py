@@ -48,8 +48,10 @@ __all__ = [
     "load_all",
     "namespace_of",
     "register",
+    "rescan",
     "resolve",
     "source_of",
+    "superseded",
 ]
 
 Kind = Literal["query", "mutation", "action"]
@@ -171,12 +173,25 @@ class RegisteredFunction:
 
 
 def register(registered: RegisteredFunction) -> RegisteredFunction:
-    """Add a function to the registry (a module imported twice registers the same function again)."""
+    """Add a function to the registry (a module imported twice registers the same function again,
+    and a module imported afresh, as the local stack's dev loop re-imports a saved file, replaces the
+    functions its earlier copy registered)."""
     existing = REGISTRY.get(registered.spec.path)
-    if existing is not None and existing.fn.__qualname__ != registered.fn.__qualname__:
+    if (
+        existing is not None
+        and existing.fn.__qualname__ != registered.fn.__qualname__
+        and not superseded(existing)
+    ):
         raise ValueError(f"function {registered.spec.path} registered twice")
     REGISTRY[registered.spec.path] = registered
     return registered
+
+
+def superseded(registered: RegisteredFunction) -> bool:
+    """Whether the module that registered a function is no longer the one imported under its name
+    (it was imported afresh since, or dropped)."""
+    module = sys.modules.get(getattr(registered.fn, "__module__", ""))
+    return module is None or vars(module) is not getattr(registered.fn, "__globals__", None)
 
 
 def source_of(module_name: str) -> str:
@@ -204,6 +219,11 @@ def _code_root() -> tuple[str, tuple[str, ...]]:
         return CODE_PACKAGE + ".", tuple(spec.submodule_search_locations)
     task_root = os.environ.get("LAMBDA_TASK_ROOT")
     return "", (task_root,) if task_root else ()
+
+
+def rescan() -> None:
+    """Find the code root's modules again at the next lookup (a file was added or removed since)."""
+    _code_modules.cache_clear()
 
 
 @cache

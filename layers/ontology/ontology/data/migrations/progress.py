@@ -437,3 +437,28 @@ def request_cancel(store: Store, migration_id: str, *, now: int, dead_owner: str
     raise ConflictError(
         f"migration {migration_id} is {current.status}: there is nothing to cancel", id=migration_id
     )
+
+
+def born(store: Store, migration_id: str, description: str, *, now: int) -> None:
+    """Record ``migration_id`` as done on a table created by code that already declares it: a new
+    table is written in the layout the migration brings, so it has nothing to migrate. Only where
+    the table was just made (the local stack's first start); an existing progress item is kept."""
+    item = {
+        "pk": {"S": PARTITION},
+        "sk": {"S": migration_id},
+        "tb": {"S": PROGRESS_KIND},
+        "status": {"S": "done"},
+        "description": {"S": description},
+        "startedAt": {"N": str(now)},
+        "updatedAt": {"N": str(now)},
+        "finishedAt": {"N": str(now)},
+        "lastError": {"S": "none: the table was created in this layout"},
+    }
+    try:
+        store.call(
+            "PutItem",
+            {"TableName": store.table_name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"},
+        )
+    except Exception as exc:
+        if not _failed(exc):
+            raise

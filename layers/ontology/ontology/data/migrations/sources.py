@@ -150,36 +150,57 @@ class TableDocuments(Source):
         return {a: {"S": item[a]} for a in ("pk", "sk", orgs.pk_attr, orgs.sk_attr)}
 
     def page(self, store: Store, segment: int, cursor: Any, limit: int) -> Page:
-        state = dict(cursor or {})
-        if self.table.scope == "platform":
-            scope = PLATFORM_SCOPE
-        else:
-            if "org" not in state:
-                state = {"org": self._next_organization(store, None), "after": None}
-            if state["org"] is None:
-                return Page([], None, 0)
-            scope = state["org"]["pk"]["S"].rsplit("#", 1)[1]
+        """Up to ``limit`` documents, going on from one shard of the index (or organization) to the
+        next within the page, so a page holds a full batch where there is one."""
+        state: dict[str, Any] | None = dict(cursor or {})
+        found: list[dict[str, Any]] = []
+        examined = 0
+        while state is not None and len(found) < limit:
+            if "org" not in state and self.table.scope != "platform":
+                state = {"org": self._next_organization(store, None), "shard": 0, "after": None}
+            if self.table.scope != "platform" and state["org"] is None:
+                state = None
+                break
+            got, last, seen = self._read(store, state, limit - len(found))
+            found += got
+            examined += seen
+            state = self._advance(store, state, last)
+        # the index may trail the table: read the page's items themselves, consistently
+        keys = [(item["pk"], DOC_SK) for item in found]
+        raw = store.batch_get_raw(keys)
+        return Page([raw[k] for k in keys if k in raw], state, examined)
+
+    def _read(
+        self, store: Store, state: dict[str, Any], limit: int
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None, int]:
+        scope = (
+            PLATFORM_SCOPE if self.table.scope == "platform" else state["org"]["pk"]["S"].rsplit("#", 1)[1]
+        )
         idx = self.index
-        found, last, examined = store.query(
+        return store.query(
             index=idx.gsi_name,
             pk_attr=idx.pk_attr,
-            pk=idx.partition_key(scope, self.table.name, []),
+            pk=idx.sharded(idx.partition_key(scope, self.table.name, []), int(state.get("shard", 0))),
             sk_attr=idx.sk_attr,
             sk_condition=None,
             forward=True,
             limit=limit,
             start_key=state.get("after"),
         )
-        # the index may trail the table: read the page's items themselves, consistently
-        keys = [(item["pk"], DOC_SK) for item in found]
-        raw = store.batch_get_raw(keys)
-        items = [raw[k] for k in keys if k in raw]
+
+    def _advance(
+        self, store: Store, state: dict[str, Any], last: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """Where the read goes on: further in this shard, the next shard, the next organization."""
         if last is not None:
-            return Page(items, {**state, "after": last}, examined)
+            return {**state, "after": last}
+        shard = int(state.get("shard", 0))
+        if shard + 1 < self.index.shards:
+            return {**state, "shard": shard + 1, "after": None}
         if self.table.scope == "platform":
-            return Page(items, None, examined)
+            return None
         following = self._next_organization(store, state["org"])
-        return Page(items, {"org": following, "after": None} if following else None, examined)
+        return {"org": following, "shard": 0, "after": None} if following else None
 
     def describe(self) -> str:
         return f"the {self.table.name} documents, by their {self.index.name} index (Query, no Scan)"
