@@ -92,8 +92,33 @@ class _Key:
     top: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
+_SHARD = re.compile(r"#~\d+$")
+
+
+def _shards(index: str, pk: str) -> int:
+    """How many shards the sharded index whose partition ``pk`` is spreads it over (1: not sharded)."""
+    from ontology.data.schema import TABLES
+
+    for t in TABLES.values():
+        for idx in t.indexes:
+            if idx.shards > 1 and idx.gsi_name == index and f"#{t.name}#{idx.name}" in pk:
+                return idx.shards
+    return 1
+
+
 def _partition_loads(m: Meter) -> dict[tuple[str, str], tuple[float, float]]:
-    return {k: (v.wru, v.rru) for k, v in m.partitions().items()}
+    """Load per partition; a sharded partition's shards as one key (``#~*``) with the load of one
+    shard: the documents of many calls spread evenly over the shards, so a shard takes 1/S of it."""
+    loads: dict[tuple[str, str], tuple[float, float]] = {}
+    for (index, pk), v in m.partitions().items():
+        if _SHARD.search(pk):
+            n = _shards(index, pk)
+            key = (index, _SHARD.sub("#~*", pk))
+            w, r = loads.get(key, (0.0, 0.0))
+            loads[key] = (w + v.wru / n, r + v.rru / n)
+        else:
+            loads[(index, pk)] = (v.wru, v.rru)
+    return loads
 
 
 def _extrapolate(

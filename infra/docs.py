@@ -43,11 +43,25 @@ def _key_condition(table: str, idx: Index) -> str:
             f"pk = `{base}#t#<term>#{first}`, sk = `<tf desc><length><newest first><_id>`{filtered}; "
             f"dictionary `{base}#terms#<first letter>` (sk `<term>`), totals `{base}#totals`"
         )
+    if idx.served_by:
+        extra = ", ".join(idx.fields[len(TABLES[table].index(idx.served_by).fields) :])
+        return f"`{idx.served_by}`'s range, then a filter on {extra} (eq on every field required)"
+    if idx.merges:
+        merged = TABLES[table].index(idx.merges)
+        field = merged.fields[len(idx.fields)]
+        return f"`{idx.merges}`'s partition, one stretch per {field} (skipping from one to the next), merged"
     part = "".join(f"<{f}>" for f in idx.fields[: idx.partition])
-    pk = f"`{scope}#{table}#{idx.name}" + (f"#{part}`" if part else "`")
+    shard = "#~<shard>" if idx.shards > 1 else ""
+    pk = f"`{scope}#{table}#{idx.name}" + (f"#{part}" if part else "") + f"{shard}`"
     rest = [*idx.fields[idx.partition :], CREATION_TIME, "_id"]
     sk = "".join(f"<{f}>" for f in rest)
-    return f"g{idx.slot}pk = {pk}; g{idx.slot}sk = `{sk}` (begins_with / BETWEEN)"
+    notes = []
+    if idx.shards > 1:
+        notes.append(f"{idx.shards} shards by id, read merged")
+    if idx.sparse:
+        notes.append("sparse: only documents with the partition fields set")
+    more = f"; {'; '.join(notes)}" if notes else ""
+    return f"g{idx.slot}pk = {pk}; g{idx.slot}sk = `{sk}` (begins_with / BETWEEN){more}"
 
 
 def access_patterns() -> str:
@@ -56,11 +70,13 @@ def access_patterns() -> str:
         "|---|---|---|---|---|---|",
     ]
     for t in TABLES.values():
-        for idx in (*t.indexes, *t.search_indexes):
+        for idx in (*t.indexes, *t.virtual_indexes, *t.search_indexes):
             fields = ", ".join(idx.fields) or "—"
             if isinstance(idx, SearchIndex):
                 fields = f"search {idx.search_field}; filters {', '.join(idx.filter_fields) or '—'}"
                 gsi = "table (no GSI)"
+            elif idx.served_by or idx.merges:
+                gsi = "none"
             else:
                 gsi = f"`{idx.gsi_name}`"
             if idx.partition:

@@ -82,9 +82,9 @@ def test_an_idle_connection_is_closed_with_1001_and_is_gone_for_the_management_a
 
 def test_messages_either_way_keep_a_connection_open_until_its_maximum_duration() -> None:
     runner, gateway, client = _gateway(idle_seconds=0.5, max_seconds=1.5)
+    opened = time.monotonic()  # before the gateway starts the connection's clock, never after
     with client.websocket_connect("/api/sync") as ws:
         connection_id = next(e for n, e in runner.events if n == "C")["requestContext"]["connectionId"]
-        opened = time.monotonic()
         messages = 0
         while time.monotonic() - opened < 1.2:  # never idle: a message every 0.2 s, both ways
             if messages % 2:
