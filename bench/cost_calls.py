@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.harness import ORG, fake_aws_env, local_table, vectors_and_ai
+from bench.harness import ORG, born_migrated, fake_aws_env, local_table, vectors_and_ai
 from bench.meter import Meter, metered
 
 #: The user of the bench's owner session (as :func:`bench.harness.seed_session`).
@@ -976,6 +976,7 @@ def sale_world() -> Iterator[tuple[World, Any, Any]]:
 
     fake_aws_env()
     with tempfile.TemporaryDirectory() as tmp, saga_rig(Path(tmp), table_name="one-bench") as rig:
+        born_migrated()
         w = World()
         payments = CountingPayments(get_payments())
         set_payments(payments)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 ORG = "org_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"
@@ -132,3 +133,28 @@ def settle_search(table_name: str = "one-test") -> None:
     from ontology.data.search_aggregates import aggregate
 
     assert aggregate(stream_records(table_name)) is None
+
+
+def written_before(table_name: str, doc: dict[str, Any], org: str = ORG) -> str:
+    """A document as the code before keyed rules wrote it: a random id, and its value held by a guard
+    item put in the same transaction (``{"ref": <id>}`` at ``<org>#guard#<table>#<rule>#<value>``)."""
+    from ontology.data.db import TxState, guard_key
+    from ontology.data.documents import validate_document
+    from ontology.data.dynamodb import default_store
+    from ontology.data.keys import new_id
+    from ontology.data.schema import TABLES
+    from ontology.data.transaction import commit
+
+    t = TABLES[table_name]
+    assert t.keyed is not None
+    doc_id = new_id(table_name)
+    full = {**validate_document(table_name, doc), "_id": doc_id, "_creationTime": time.time() * 1000}
+    tx = TxState(org)
+    tx.docs[doc_id] = full
+    tx.where[doc_id] = (t, org)
+    tx.inserted.add(doc_id)
+    value = t.keyed.value_of(full)
+    assert value is not None
+    tx.guards[guard_key(org, table_name, t.keyed.name, value)] = {"seen": None, "ref": doc_id, "dirty": True}
+    assert commit(tx, default_store())
+    return doc_id

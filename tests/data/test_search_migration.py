@@ -24,7 +24,7 @@ from ontology.data.transaction import _doc_attrs
 from tests.data.first_search_layout import first_layout_items
 from tests.data.helpers import ORG, OTHER_ORG, entity, organization, settle_search
 
-BUILD, DROP = "0011-search-postings-by-value", "0012-search-drop-first-layout"
+BUILD, DROP = "0012-search-postings-by-value", "0013-search-drop-first-layout"
 WORDS = ["coach", "guide", "trail", "race", "pace", "yoga", "studio", "core", "cardio", "coastal", "cobalt"]
 KINDS = ["blog_post", "video", "lesson"]
 STATUSES = ["draft", "published"]

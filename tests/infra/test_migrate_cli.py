@@ -21,7 +21,12 @@ from tests.data.helpers import ORG, entity, organization
 
 SAMPLES = "tests.data.sample_migrations"
 #: The platform's own migrations (numbered after the samples).
-PLATFORM = ["0010-document-indexes", "0011-search-postings-by-value", "0012-search-drop-first-layout"]
+PLATFORM = [
+    "0010-document-indexes",
+    "0011-keyed-uniques",
+    "0012-search-postings-by-value",
+    "0013-search-drop-first-layout",
+]
 
 
 @pytest.fixture

@@ -117,11 +117,14 @@ def deserialize(raw: dict[str, Any]) -> dict[str, Any]:
 class Store:
     """The table's requests. One instance per process is enough; it holds no per-request state.
 
-    ``client`` and ``table``: another client and table than the settings' (the operator's tools)."""
+    ``client`` and ``table``: another client and table than the settings' (the operator's tools).
+    ``memo``: what the data layer learned of the table and keeps for the process (whether a data
+    migration is done)."""
 
     def __init__(self, client: Any = None, *, table: str | None = None) -> None:
         self._client = client
         self._table = table
+        self.memo: dict[str, Any] = {}
 
     @property
     def client(self) -> Any:

@@ -200,6 +200,12 @@ class Unique:
 
     ``when`` restricts the rule to some documents (e.g. creators only); ``normalize`` folds values
     (emails are compared case-insensitively).
+
+    A ``keyed`` rule is enforced by the document's own key instead of a guard: a new document's id is
+    derived from its value (:func:`ontology.data.keys.keyed_id`), so a second document with the
+    value would land on the first one's key, which its insert's condition refuses. A keyed rule
+    applies to every document of its table (no ``when``), its fields never change once written
+    (a patch changing one is a VALIDATION_ERROR), and a table has at most one.
     """
 
     name: str
@@ -207,6 +213,11 @@ class Unique:
     when: Callable[[Mapping[str, Any]], bool] | None = None
     normalize: Callable[[Any], Any] | None = None
     message: str = ""
+    keyed: bool = False
+
+    def __post_init__(self) -> None:
+        if self.keyed and self.when is not None:
+            raise ValueError(f"unique rule {self.name}: a keyed rule applies to every document (no when)")
 
     def value_of(self, doc: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The guarded value of a document, or None when the rule does not apply to it."""

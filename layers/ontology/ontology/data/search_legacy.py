@@ -1,6 +1,6 @@
 """The search index's first layout, read while the migrations that replace it have not run.
 
-Until ``0011-search-postings-by-value`` and ``0012-search-drop-first-layout``
+Until ``0012-search-postings-by-value`` and ``0013-search-drop-first-layout``
 (:mod:`ontology.data.migrations.versions`) are done, an organization's index may still hold items of
 the first layout, written before the present one (:mod:`ontology.data.search`) shipped; a search reads
 them beside the present ones, so a document indexed only there is found until the migrations have
@@ -40,7 +40,7 @@ STATS_SHARDS = 16
 #: The ``tb`` of every item of the first layout.
 TB = "_search"
 #: The progress item of the migration that deletes the first layout (ontology.data.migrations).
-DROPPED = ("platform#migrations", "0012-search-drop-first-layout")
+DROPPED = ("platform#migrations", "0013-search-drop-first-layout")
 
 _gone = False
 

@@ -5,7 +5,10 @@ TransactWriteItems:
 
 - every document written is a Put/Delete conditioned on the version it was read at (or on not
   existing, for an insert); every document only read is a ConditionCheck on its version;
-- every unique value claimed or released is a guard item Put/Delete in the same transaction;
+- every unique value claimed or released is a guard item Put/Delete in the same transaction, but a
+  keyed rule's (a connection's, a tag's): its value is the document's key, so the document's own
+  Put (on a key nothing holds) claims it and its Delete releases it; a document written before the
+  rule was keyed releases its alias (and its guard, until migration 0011 is done) with a Delete;
 - the request carries a ``ClientRequestToken`` of its own. When the outcome of a commit is unknown
   (a timeout, a dropped connection, a 5xx) the same request is sent again with the same token, at
   once: DynamoDB applies a request whose token it saw succeed within the last 10 minutes no second
@@ -142,6 +145,8 @@ def build_transaction(tx: TxState, table_name: str) -> list[dict[str, Any]]:
         else:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         items.append({"Put": put})
+    items.extend(_alias_drops(tx, table_name))
+    written.update(tx.alias_drops)  # their reads, if any, are checked by the Deletes' own conditions
     for pk, version in tx.reads.items():
         if pk in written:
             continue
@@ -153,6 +158,32 @@ def build_transaction(tx: TxState, table_name: str) -> list[dict[str, Any]]:
         else:
             check["ConditionExpression"] = "attribute_not_exists(pk)"
         items.append({"ConditionCheck": check})
+    items.extend(_guard_operations(tx, table_name))
+    items.extend(_search_operations(tx, table_name))
+    items.extend(_pointer_operations(tx, table_name))
+    return items
+
+
+def _alias_drops(tx: TxState, table_name: str) -> list[dict[str, Any]]:
+    """The aliases of deleted documents (written before their table's rule was keyed): each goes if
+    it is still this document's (or is gone already)."""
+    return [
+        {
+            "Delete": {
+                "TableName": table_name,
+                "Key": _key(pk, DOC_SK),
+                "ConditionExpression": "attribute_not_exists(pk) OR #d = :held",
+                "ExpressionAttributeNames": {"#d": "doc"},
+                "ExpressionAttributeValues": {":held": {"S": json.dumps({"ref": holder})}},
+            }
+        }
+        for pk, holder in tx.alias_drops.items()
+    ]
+
+
+def _guard_operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
+    """The guard items the mutation read (checked) or moved (put, deleted)."""
+    items: list[dict[str, Any]] = []
     for gpk, entry in tx.guards.items():
         seen = entry["seen"]
         ref = entry["ref"]
@@ -183,8 +214,6 @@ def build_transaction(tx: TxState, table_name: str) -> list[dict[str, Any]]:
             op["ExpressionAttributeNames"] = {"#d": "doc"}
             op["ExpressionAttributeValues"] = {":held": {"S": json.dumps({"ref": held})}}
         items.append({op_name: op})
-    items.extend(_search_operations(tx, table_name))
-    items.extend(_pointer_operations(tx, table_name))
     return items
 
 
@@ -272,7 +301,7 @@ def commit(tx: TxState, store: Store) -> bool:
 
     Raises ``_RetryError`` on a conflict, TRANSACTION_TOO_LARGE before sending an oversized transaction.
     """
-    if not tx.docs and not any(g.get("dirty") for g in tx.guards.values()):
+    if not tx.docs and not tx.alias_drops and not any(g.get("dirty") for g in tx.guards.values()):
         return False  # read-only: the reads were consistent when made
     txid = str(uuid.uuid4())
     writes = search_writes(tx)
@@ -332,6 +361,8 @@ def _record_writes(tx: TxState) -> None:
     for gpk, entry in tx.guards.items():
         if entry.get("dirty"):
             record_write({"pk": gpk, "sk": GUARD_SK})
+    for pk in tx.alias_drops:
+        record_write({"pk": pk, "sk": DOC_SK})
     for attrs in (*tx.search_touched, *tx.pointers_touched):
         record_write(attrs)
 

@@ -1,5 +1,5 @@
 """The full-text index's first layout deleted: its postings (and their GSI copies), its dictionary and
-its statistics shards (:mod:`ontology.data.search_legacy`), once ``0011-search-postings-by-value`` has
+its statistics shards (:mod:`ontology.data.search_legacy`), once ``0012-search-postings-by-value`` has
 rebuilt every document's index in the present layout. After it, a search of an organization reads
 the present layout only (it still looks for the first layout's dictionary entries of its terms until a
 release drops that reading)."""
@@ -12,7 +12,7 @@ from ontology.data.migrations import Batch, Change, Item, Migration, delete, sca
 from ontology.data.migrations.progress import PARTITION
 from ontology.data.search_legacy import TB, is_first_layout
 
-BUILT = "0011-search-postings-by-value"
+BUILT = "0012-search-postings-by-value"
 
 
 class SearchFirstLayoutNotRebuiltError(RuntimeError):
@@ -20,7 +20,7 @@ class SearchFirstLayoutNotRebuiltError(RuntimeError):
 
 
 class SearchDropFirstLayout(Migration):
-    id = "0012-search-drop-first-layout"
+    id = "0013-search-drop-first-layout"
     description = "full-text index: the first layout's postings, dictionary and statistics deleted"
     source = scan(TB, segments=4)
     batch_size = 100

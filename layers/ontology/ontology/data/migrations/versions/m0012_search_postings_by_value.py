@@ -7,7 +7,7 @@ the index's first filter field and keeps no GSI copy; the dictionary entry names
 frequencies and totals come from the table's stream. This migration writes, for every document of
 a table with a search index, the postings and the dictionary entries it has in the present layout
 (those a write since the code shipped has not written already); the stream's aggregator counts them
-as they appear. ``0012-search-drop-first-layout`` then deletes the first layout's items. Until both
+as they appear. ``0013-search-drop-first-layout`` then deletes the first layout's items. Until both
 are done a search reads both layouts, so every document is found throughout.
 """
 
@@ -73,7 +73,7 @@ def _missing(
 
 
 class SearchPostingsByValue(Migration):
-    id = "0011-search-postings-by-value"
+    id = "0012-search-postings-by-value"
     description = "full-text index: postings listed per first filter value, rebuilt from the documents"
     source = documents(TABLE)
     batch_size = 25
