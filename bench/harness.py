@@ -86,11 +86,13 @@ def local_table() -> Iterator[Counter]:
 def born_migrated() -> None:
     """Record every declared data migration done on the new table, as the local stack does for a new
     state folder: what the bench measures is the data layer once its migrations have run."""
+    from ontology.data import search_legacy
     from ontology.data.dynamodb import default_store
     from ontology.data.keys import now_ms
     from ontology.data.migrations.progress import born
     from ontology.data.migrations.registry import registered
 
+    search_legacy.reset()  # a new table: a search learns from it that the first layout is gone
     for migration in registered():
         born(default_store(), migration.id, migration.description, now=now_ms())
 

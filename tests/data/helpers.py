@@ -105,6 +105,36 @@ def organization(org: str) -> None:
     )
 
 
+def stream_records(table_name: str = "one-test") -> list[dict[str, Any]]:
+    """Every record of the table's stream so far, oldest first, as Lambda hands them over."""
+    import boto3
+
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+    arn = ddb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+    out: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            resp = streams.get_records(ShardIterator=iterator, Limit=1000)
+            if not resp["Records"]:
+                break
+            out += resp["Records"]
+            iterator = resp.get("NextShardIterator")
+    return out
+
+
+def settle_search(table_name: str = "one-test") -> None:
+    """What the search aggregator does within a second in AWS (and the local stack's poller at
+    once): the stream's posting changes added to the terms' ``df`` and the totals. Idempotent: the
+    whole stream again changes nothing (ontology.data.search_aggregates)."""
+    from ontology.data.search_aggregates import aggregate
+
+    assert aggregate(stream_records(table_name)) is None
+
+
 def written_before(table_name: str, doc: dict[str, Any], org: str = ORG) -> str:
     """A document as the code before keyed rules wrote it: a random id, and its value held by a guard
     item put in the same transaction (``{"ref": <id>}`` at ``<org>#guard#<table>#<rule>#<value>``)."""

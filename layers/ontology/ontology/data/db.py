@@ -145,7 +145,9 @@ class TxState:
         self.aliases: dict[str, str] = {}
         #: alias pk → the document whose alias the commit deletes (the document is deleted)
         self.alias_drops: dict[str, str] = {}
-        #: the search index entries the commit writes (keys, for the sync protocol's write sets)
+        #: the search index entries the commit writes (ontology.data.search.IndexWrites, resolved
+        #: against the dictionary) and their keys, for the sync protocol's write sets
+        self.search_writes: Any = None
         self.search_touched: list[dict[str, Any]] = []
         #: the public pointers the commit puts or deletes (keys before and after, likewise)
         self.pointers_touched: list[dict[str, Any]] = []

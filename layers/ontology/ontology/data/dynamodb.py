@@ -96,7 +96,8 @@ def serialize(attrs: dict[str, Any]) -> dict[str, Any]:
 
 
 def deserialize(raw: dict[str, Any]) -> dict[str, Any]:
-    """DynamoDB's typed map → Python attribute values (only the attributes present)."""
+    """DynamoDB's typed map → Python attribute values (strings, numbers, null, booleans and string
+    sets; the attributes of other types are left out)."""
     out: dict[str, Any] = {}
     for name, typed in raw.items():
         if "S" in typed:
@@ -108,6 +109,8 @@ def deserialize(raw: dict[str, Any]) -> dict[str, Any]:
             out[name] = None
         elif "BOOL" in typed:
             out[name] = typed["BOOL"]
+        elif "SS" in typed:
+            out[name] = set(typed["SS"])
     return out
 
 

@@ -148,8 +148,8 @@ class SearchIndex(Index):
     """A full-text search index on one text field (Convex ``searchIndex``), with up to
     :data:`MAX_SEARCH_FILTER_FIELDS` filter fields for ``.eq``.
 
-    It takes no GSI slot of its table's documents: its entries are items of their own, written in the
-    document's transaction (:mod:`ontology.data.search`).
+    It takes no GSI slot: its postings are items of their own, written in the document's transaction
+    (:mod:`ontology.data.search`).
     """
 
     search_field: str = "name"
@@ -161,7 +161,8 @@ class SearchIndex(Index):
             raise ValueError(f"search index {self.name}: at most {MAX_SEARCH_FILTER_FIELDS} filter fields")
 
 
-#: Filter fields of one search index: each combination of them is a posting list (2**n per term).
+#: Filter fields of one search index: the first one's values partition a term's postings into lists,
+#: the others' are read off the postings (ontology.data.search).
 MAX_SEARCH_FILTER_FIELDS = 3
 
 

@@ -577,6 +577,7 @@ class Query:
             filters=rng.filters,
             load=load,
             record_range=record_range,
+            record_point=record_point,
         )
         after = position_key(start) if start else None
         keep: Callable[[Doc], bool] | None = None

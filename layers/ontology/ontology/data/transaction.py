@@ -44,6 +44,7 @@ from ontology.data.db import UNREAD, DatabaseReader, DatabaseWriter, StaleReadEr
 from ontology.data.dynamodb import Store, default_store, serialize
 from ontology.data.keys import DOC_SK, GUARD_SK
 from ontology.data.schema import PLATFORM_SCOPE, table
+from ontology.data.search import IndexWrites
 from ontology.data.visibility import PUBLIC_TABLE, pointer_changes
 from ontology.errors import ConflictError, InternalError, TransactionTooLargeError, UpstreamError
 from ontology.settings import get_settings
@@ -216,23 +217,28 @@ def _guard_operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
     return items
 
 
-def _search_operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
-    """The full-text index entries the written documents move (ontology.data.search)."""
+def search_writes(tx: TxState) -> IndexWrites | None:
+    """The full-text index entries the written documents move (ontology.data.search), if any."""
     writes = None
     for doc_id, full in tx.docs.items():
         t, scope = tx.where[doc_id]
         if not t.search_indexes or (full is None and doc_id in tx.inserted):
             continue
-        from ontology.data.search import IndexWrites
-
         writes = writes or IndexWrites()
         old = None if doc_id in tx.inserted else tx.seen.get(f"{scope}#{doc_id}")
         for idx in t.search_indexes:
             writes.add(idx, scope, t.name, old, full)
+    return writes
+
+
+def _search_operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
+    """The index entries' operations: those :func:`commit` resolved against the dictionary (only the
+    terms new to the organization's index write their entry), or, unresolved, every entry."""
+    writes = tx.search_writes if tx.search_writes is not None else search_writes(tx)
     if writes is None:
         return []
     tx.search_touched = writes.touched()
-    return writes.operations(table_name, serialize)
+    return writes.operations(table_name)
 
 
 def _pointer_operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
@@ -298,6 +304,11 @@ def commit(tx: TxState, store: Store) -> bool:
     if not tx.docs and not tx.alias_drops and not any(g.get("dirty") for g in tx.guards.values()):
         return False  # read-only: the reads were consistent when made
     txid = str(uuid.uuid4())
+    writes = search_writes(tx)
+    if writes is not None:
+        # which of its terms' dictionary entries the index already has: one consistent BatchGetItem
+        writes.resolve(store.batch_get_items)
+        tx.search_writes = writes
     items = build_transaction(tx, store.table_name)
     _check_limits(items)
     for attempt in range(AMBIGUOUS_RESENDS + 1):
