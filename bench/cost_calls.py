@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.harness import ORG, fake_aws_env, local_table, vectors_and_ai
+from bench.harness import ORG, born_migrated, fake_aws_env, local_table, vectors_and_ai
 from bench.meter import Meter, metered
 
 #: The user of the bench's owner session (as :func:`bench.harness.seed_session`).
@@ -69,10 +69,22 @@ class Usage:
     vector_queries: int = 0
     vector_put_bytes: int = 0
     lambdas: list[Invocation] = field(default_factory=list)
+    #: what the call's writes change in the search index's aggregates (ontology.data.search_aggregates)
+    postings: list[Any] = field(default_factory=list)
+    #: the aggregator's write units for them: alone in a batch, and amortized (:func:`amortize`)
+    aggregated_alone: int = 0
+    aggregated: float = 0.0
+    #: the call's share of one aggregator invocation
+    aggregator_share: float = 0.0
 
     @property
     def dynamodb_requests(self) -> int:
         return len(self.meter.requests)
+
+    @property
+    def wru(self) -> float:
+        """The call's write units: its own, and its share of the aggregator's."""
+        return self.meter.wru + self.aggregated
 
 
 _memory: dict[str, int] = {}
@@ -139,6 +151,73 @@ def _sqs_requests(operation: str, params: dict[str, Any]) -> int:
     return max(1, -(-size // (64 * 1024)))
 
 
+class StreamTail:
+    """The table's stream, read on from where the last read ended (every shard)."""
+
+    def __init__(self, client: Any, arn: str) -> None:
+        self.client, self.arn = client, arn
+        self.iterators: dict[str, str] = {}
+        for shard in client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+            self.iterators[shard["ShardId"]] = client.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+            )["ShardIterator"]
+
+    @classmethod
+    def of_table(cls, table_name: str) -> StreamTail | None:
+        import boto3
+
+        try:
+            arn = boto3.client("dynamodb", region_name="us-east-1").describe_table(TableName=table_name)
+        except Exception:  # no such table (yet): nothing to follow
+            return None
+        stream = arn["Table"].get("LatestStreamArn")
+        client = boto3.client("dynamodbstreams", region_name="us-east-1")
+        return cls(client, stream) if stream else None
+
+    def read(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for shard in list(self.iterators):
+            while True:
+                resp = self.client.get_records(ShardIterator=self.iterators[shard], Limit=1000)
+                self.iterators[shard] = resp["NextShardIterator"]
+                out += resp["Records"]
+                if not resp["Records"]:
+                    break
+        return out
+
+
+@dataclass
+class AggregatorBatch:
+    """One batch of the search aggregator, measured: what it wrote per item, and how many of the
+    batch's posting changes each item sums."""
+
+    meter: Meter
+    changes: int
+    per_item: dict[tuple[str, str], int]
+    shares: dict[tuple[str, str], int]
+    receipts: int
+
+
+def amortize(usage: Usage, batch: AggregatorBatch) -> None:
+    """The call's share of a batch like ``batch``: each aggregate item's write split among the
+    changes it sums (an item the batch did not write is the call's alone: one write), the receipts
+    and the invocation among all of the batch's changes."""
+    if not usage.postings:
+        return
+    from collections import Counter
+
+    mine = Counter(key for c in usage.postings for key in (c.entry, c.totals))
+    share = 0.0
+    for key, n in mine.items():
+        if key in batch.shares:
+            share += batch.per_item[key] * n / batch.shares[key]
+        else:
+            share += 2  # an item of a transaction: two write units
+    part = len(usage.postings) / batch.changes
+    usage.aggregated = round(share + batch.receipts * part, 2)
+    usage.aggregator_share = part
+
+
 class World:
     """The meter, the recorder, the invocations, the posts and the counts of the calls run in it."""
 
@@ -153,23 +232,49 @@ class World:
         self.jobs = 0
         self.esm_fifo = 0
         self.esm_standard = 0
+        self.tail: StreamTail | None = None
+
+    def settle(self) -> None:
+        """The search aggregator on what the stream holds so far, not counted (what happened before
+        or beside the call being measured)."""
+        if self.tail is None:
+            return
+        from ontology.data.search_aggregates import aggregate
+
+        with self.meter.pause():
+            aggregate(self.tail.read())
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[World]:
         """Posts to connections recorded, the sync protocol's functions invoked through
-        :meth:`_invoke`, every request metered and recorded, and the search statistics' shards
-        taken in turn (see :func:`_shards_in_turn`)."""
+        :meth:`_invoke`, every request metered and recorded."""
         from ontology.sync import calls, push
 
         original_post = push.post
         push.post = lambda connection_id, message: self.posts.append((connection_id, message))
         calls.set_invoker(self._invoke)
+        self.tail = StreamTail.of_table("one-bench")
         try:
-            with metered(self.meter), self.recorder.installed(), _shards_in_turn():
+            with metered(self.meter), self.recorder.installed():
                 yield self
         finally:
             push.post = original_post
             calls.set_invoker(None)
+
+    def _aggregate(self, usage: Usage) -> None:
+        """The call's posting changes, given to the search aggregator as a batch of their own: what
+        it writes for them alone (the worst case; :func:`amortize` prices the usual one)."""
+        if self.tail is None:
+            return
+        from ontology.data.search_aggregates import aggregate, changes
+
+        records = self.tail.read()
+        usage.postings = changes(records)
+        mark = self.meter.mark()
+        aggregate(records)
+        usage.aggregated_alone = self.meter.since(mark).wru
+        usage.aggregated = float(usage.aggregated_alone)
+        usage.aggregator_share = 1.0 if usage.postings else 0.0
 
     def _invoke(self, fn: Any, payload: dict[str, Any]) -> dict[str, Any]:
         """The sync protocol's invoker: a function run in its own Lambda."""
@@ -181,12 +286,14 @@ class World:
     @contextlib.contextmanager
     def measure(self, call: str) -> Iterator[Usage]:
         """The usage of what runs in the block (filled in when it ends)."""
+        self.settle()
         mark = self.meter.mark()
         calls, invocations, posts = len(self.recorder.calls), len(self.invocations), len(self.posts)
         counts = (self.http, self.transitions, self.jobs, self.esm_fifo, self.esm_standard)
         usage = Usage(call, Meter(self.meter.source))
         yield usage
         usage.meter = self.meter.since(mark)
+        self._aggregate(usage)
         usage.lambdas = self.invocations[invocations:]
         usage.ws_messages = len(self.posts) - posts
         usage.http_requests = self.http - counts[0]
@@ -215,6 +322,7 @@ class World:
         from ontology.runtime.registry import resolve
 
         fn = resolve(path)
+        self.settle()  # what the call's set-up wrote is not the call's
         self.http += 1
         model = self.ai.calls if self.ai is not None else 0
         invocation = function_invocation(path)
@@ -250,25 +358,6 @@ class World:
                 jobs.execute_job(job["_id"])
                 if self.ai is not None and self.ai.calls > model:
                     invocation.waits["model"] = self.ai.calls - model
-
-
-@contextlib.contextmanager
-def _shards_in_turn() -> Iterator[None]:
-    """A document counts in one of the search index's statistics shards, picked by a hash of its
-    (random) id: two documents of one transaction share a shard once in 16 times and cost one write
-    less then. The bench takes the shards in turn, as the other 15 times, so that its figures are the
-    same on every run."""
-    import itertools
-
-    from ontology.data import search
-
-    turn = itertools.count()
-    original = search._shard
-    search._shard = lambda doc_id: f"{next(turn) % search.STATS_SHARDS:02d}"
-    try:
-        yield
-    finally:
-        search._shard = original
 
 
 def _vector_bytes(vector: dict[str, Any]) -> int:
@@ -446,6 +535,13 @@ def seed_org(org: str, *, posts: int = 60, clone: bool = False) -> Org:
     )["livestreamId"]
     invoke(resolve("livestreams:start"), {"livestreamId": stream}, who)
     made = Org(org, owner, me, creator, stream)
+    # the words the calls write are known to the organization's index (the steady state: what a
+    # call costs once such names are common; a new word adds its dictionary entry, a row of its own)
+    for name in SIX_WORDS:
+        entity(org, "blog_post", name)
+    grace = {"email": f"grace@{org.lower()}.example", "name": "Grace Hopper", "niche": ["math"]}
+    invoke(resolve("creators:create"), grace, who)
+    entity(org, "message", MESSAGE)  # a message of another chat: this one's stays as it was
     if clone:
         made.clone = invoke(resolve("clones:create"), {"creatorId": creator}, who)["cloneId"]
         from ontology.runtime import jobs
@@ -468,6 +564,16 @@ SIX_WORDS = (
     "Recovery meals after hard interval sessions",
     "Cadence cues learned from elite coaches",
 )
+
+
+#: What the chat's viewers say.
+MESSAGE = "Great pacing tips"
+
+
+def new_words(org: str, n: int) -> str:
+    """Six words no document of the organization holds yet."""
+    tag = f"{n}{org[-3:].lower()}"
+    return " ".join(f"{w}{tag}" for w in ("amber", "birch", "cedar", "dune", "ember", "fjord"))
 
 
 @dataclass(frozen=True)
@@ -527,6 +633,11 @@ CALLS: dict[str, Call] = {
             lambda w, o, n: {"type": "blog_post", "name": SIX_WORDS[n % len(SIX_WORDS)]},
         ),
         Call(
+            "entities:create (six words new to the organization)",
+            "entities:create",
+            lambda w, o, n: {"type": "blog_post", "name": new_words(o.id, n)},
+        ),
+        Call(
             "connections:create",
             "connections:create",
             lambda w, o, n: {
@@ -557,11 +668,48 @@ CALLS: dict[str, Call] = {
         Call(
             "livestreams:send_message",
             "livestreams:send_message",
-            lambda w, o, n: {"livestreamId": o.livestream, "text": "Great pacing tips"},
+            lambda w, o, n: {"livestreamId": o.livestream, "text": MESSAGE},
             caller="viewer",
         ),
     )
 }
+
+
+def aggregator_batch(w: World, o: Org, posts: int, creators: int, messages: int) -> AggregatorBatch:
+    """One batch of the search aggregator as the largest organization's second makes it: ``posts``
+    blog posts (the six-word names in turn), ``creators`` creators and ``messages`` chat messages
+    (the bench's calls' own arguments, made uncounted), then the aggregator on their posting changes
+    together, counted."""
+    from collections import Counter
+
+    from ontology.data.search import RECEIPT_PREFIX
+    from ontology.data.search_aggregates import aggregate, changes
+    from ontology.runtime.context import invoke
+    from ontology.runtime.registry import resolve
+
+    assert w.tail is not None
+    w.settle()
+    with w.meter.pause():
+        who = o.identity()
+        for n in range(posts):
+            invoke(
+                resolve("entities:create"), {"type": "blog_post", "name": SIX_WORDS[n % len(SIX_WORDS)]}, who
+            )
+        for n in range(creators):
+            grace = {"email": f"grace{n}@batch.example", "name": "Grace Hopper", "niche": ["math"]}
+            invoke(resolve("creators:create"), grace, who)
+        for n in range(messages):  # ten viewers take turns: a message's words are what counts here
+            say = {"livestreamId": o.livestream, "text": MESSAGE}
+            invoke(resolve("livestreams:send_message"), say, o.viewer_identity(n % 10))
+        records = w.tail.read()
+    found = changes(records)
+    mark = w.meter.mark()
+    assert aggregate(records) is None
+    meter = w.meter.since(mark)
+    per_item = {(x.pk, x.sk): x.total for x in meter.writes}
+    receipts = sum(x.total for x in meter.writes if x.pk.startswith(RECEIPT_PREFIX))
+    shares = Counter(key for c in found for key in (c.entry, c.totals))
+    return AggregatorBatch(meter, len(found), per_item, dict(shares), receipts)
 
 
 def authorizer_miss(w: World, o: Org) -> Usage:
@@ -853,6 +1001,7 @@ def sale_world() -> Iterator[tuple[World, Any, Any]]:
 
     fake_aws_env()
     with tempfile.TemporaryDirectory() as tmp, saga_rig(Path(tmp), table_name="one-bench") as rig:
+        born_migrated()
         w = World()
         payments = CountingPayments(get_payments())
         set_payments(payments)

@@ -36,6 +36,7 @@ MAX_CONDITIONAL = 10.0
 _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"#guard#([^#]+)#([^#]+)#.*"), r"#guard#\1#\2#<value>"),
     (re.compile(r"#t#.*"), "#t#<term>"),
+    (re.compile(r"#terms#.$"), "#terms#<letter>"),
     (re.compile(r"^platform#sync#[^#]+$"), "platform#sync#<connection>"),
     # the order-preserving encodings of ontology.data.keys: strings, numbers
     (re.compile(r"(?:(?<=#)|^)5((?:[^\x01]|\x01[\x02\x03])*)\x01\x01"), r"\1"),
@@ -55,6 +56,7 @@ _SCALES = {
     "<usr>": "user",
     "<connection>": "connection",
     "<hash>": "hashed key",
+    "<letter>": "first letter of a term",
 }
 
 

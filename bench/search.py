@@ -72,7 +72,7 @@ def _seed(n: int) -> None:
     from ontology.data.db import _creation_time
     from ontology.data.dynamodb import serialize
     from ontology.data.keys import new_id
-    from ontology.data.search import bulk_items
+    from ontology.data.search import bulk_items, typed
     from ontology.data.transaction import _doc_attrs
 
     backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
@@ -97,8 +97,7 @@ def _seed(n: int) -> None:
         for doc in docs:
             backend.put_item("one-bench", serialize(_doc_attrs(ORG, doc["_id"], doc, 1, (entities, ORG))))
         for item in bulk_items(entities.search_indexes[0], ORG, "entities", docs):
-            raw = {k: {"N": str(v)} if isinstance(v, int) else {"S": v} for k, v in item.items()}
-            backend.put_item("one-bench", raw)
+            backend.put_item("one-bench", typed(item))
     finally:
         table.stream_shard = shard
     query_index.forget(table)

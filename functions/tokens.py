@@ -80,7 +80,7 @@ class GetBalanceArgs(Args):
 @query(args=GetBalanceArgs, returns=Balance)
 def get_balance(ctx: QueryCtx, args: GetBalanceArgs) -> dict[str, Any]:
     """The caller's balance of a token (0 when they hold none): a consistent read of the
-    ``holds_tokens`` connection through its unique guard."""
+    ``holds_tokens`` connection at the key its from/to/type derives."""
     holder = ctx.auth.require_identity().entityId
     amount = balance_of(holding(ctx.db, holder, args.tokenId)) if holder else 0
     return {"tokenId": args.tokenId, "amount": amount}

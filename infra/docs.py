@@ -35,13 +35,13 @@ def _key_condition(table: str, idx: Index) -> str:
     scope = "platform" if TABLES[table].scope == "platform" else "<org>"
     if isinstance(idx, SearchIndex):
         base = f"{scope}#search#{table}.{idx.name}"
-        combos = ", ".join(
-            f"`g{mask}pk`: " + "+".join(f for i, f in enumerate(idx.filter_fields) if mask >> i & 1)
-            for mask in range(1, 1 << len(idx.filter_fields))
-        )
+        first = f"<{idx.filter_fields[0]}>" if idx.filter_fields else "-"
+        others = ", ".join(f"`f{i}`: {f}" for i, f in enumerate(idx.filter_fields[1:], start=1))
+        filtered = f"; {others} on each posting (filtered as read)" if others else ""
         return (
-            f"per term: pk = `{base}#t#<term>`, sk = `<tf desc><length><newest first><_id>`; "
-            f"with filters the same items' {combos}; dictionary `{base}#dict`, statistics `{base}#stats`"
+            f"per term and {idx.filter_fields[0] if idx.filter_fields else 'index'}: "
+            f"pk = `{base}#t#<term>#{first}`, sk = `<tf desc><length><newest first><_id>`{filtered}; "
+            f"dictionary `{base}#terms#<first letter>` (sk `<term>`), totals `{base}#totals`"
         )
     if idx.served_by:
         extra = ", ".join(idx.fields[len(TABLES[table].index(idx.served_by).fields) :])
@@ -74,7 +74,7 @@ def access_patterns() -> str:
             fields = ", ".join(idx.fields) or "—"
             if isinstance(idx, SearchIndex):
                 fields = f"search {idx.search_field}; filters {', '.join(idx.filter_fields) or '—'}"
-                gsi = "table + " + ", ".join(f"`gsi{m}`" for m in range(1, 1 << len(idx.filter_fields)))
+                gsi = "table (no GSI)"
             elif idx.served_by or idx.merges:
                 gsi = "none"
             else:

@@ -1174,7 +1174,7 @@ export type PublicApiType = {
     >;
     /**
      * The caller's balance of a token (0 when they hold none): a consistent read of the `holds_tokens`
-     * connection through its unique guard.
+     * connection at the key its from/to/type derives.
      *
      * `tokens:get_balance`: a query; who may call it: member.
      */

@@ -15,6 +15,7 @@ One module per part of the stack, each building its own resources:
 - ``sync``: Convex's HTTP API and the WebSocket API, its queues and functions;
 - ``edge``: the CloudFront distribution that serves both APIs on one host;
 - ``vectors``: S3 Vectors' bucket, indexes and stream indexer;
+- ``search``: the full-text search index's stream aggregator;
 - ``saga``: the token purchase state machine;
 - ``observability``: the functions' log group and the alarms; ``checkov``: the checks that do not apply;
 - ``outputs``: the stack's outputs;
@@ -72,6 +73,7 @@ from infra.template.saga import (
     saga_steps,
 )
 from infra.template.scheduler import JOBS_QUEUE_ARN, OUTBOX_FILTER, SCHEDULES_ARN, load_crons
+from infra.template.search import POSTING_FILTER
 from infra.template.sync import MANAGE_CONNECTIONS, SYNC_API_ARN, SYNC_ENV, SYNC_QUEUE_ARN, SYNC_STAGE
 from infra.template.vectors import KNOWLEDGE_FILTER, VECTOR_INDEX_ARNS
 
@@ -96,6 +98,7 @@ __all__ = [
     "MANAGE_CONNECTIONS",
     "MEMORY",
     "OUTBOX_FILTER",
+    "POSTING_FILTER",
     "PUBLIC_URL_PARAMETER",
     "PURCHASE_EXECUTIONS_ARN",
     "PURCHASE_STATE_MACHINE_ARN",

@@ -19,7 +19,7 @@ TABLE_ARN = {"Fn::GetAtt": ["Table", "Arn"]}
 TABLE_INDEXES_ARN = {"Fn::Sub": "${Table.Arn}/index/*"}
 READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
 
-# UpdateItem: a transaction's ADD to the search index's term and statistics items and to counters' shards
+# UpdateItem: a transaction's ADD to a search term's dictionary entry and to a counter's shard
 WRITE_ACTIONS = [
     "dynamodb:PutItem",
     "dynamodb:DeleteItem",
@@ -96,6 +96,9 @@ def table_stream(
     *,
     parallelization: int = 1,
     max_age: int = 3600,
+    batch_size: int = 100,
+    window: int = 0,
+    bisect: bool = True,
 ) -> dict[str, Any]:
     """An event source on the table's stream, the platform's settings: batches of 100 at once, a
     failing batch bisected, failures reported per record (ontology.runtime.streams: a handler's answer
@@ -104,15 +107,18 @@ def table_stream(
     shard in flight at once (records of one partition key stay in order, and a failing record holds
     back only its own share of the shard); ``max_age``: seconds after which a record still not
     processed is skipped the same way (Lambda's default, -1, waits for the stream's 24 hours, and a
-    record Lambda cannot even invoke the function for, throttled or refused, is never retried out)."""
+    record Lambda cannot even invoke the function for, throttled or refused, is never retried out);
+    ``batch_size`` and ``window`` (seconds Lambda gathers records before it invokes): larger batches
+    for a consumer that sums them; ``bisect``: False for a consumer whose retries must start where
+    its own failure report says (ontology.data.search_aggregates)."""
     properties: dict[str, Any] = {
         "Stream": {"Fn::GetAtt": ["Table", "StreamArn"]},
         "StartingPosition": starting,
-        "BatchSize": 100,
-        "MaximumBatchingWindowInSeconds": 0,
+        "BatchSize": batch_size,
+        "MaximumBatchingWindowInSeconds": window,
         "MaximumRetryAttempts": 10,
         "MaximumRecordAgeInSeconds": max_age,
-        "BisectBatchOnFunctionError": True,
+        "BisectBatchOnFunctionError": bisect,
         "ParallelizationFactor": parallelization,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
         # Type SQS: SAM grants the function's role sqs:SendMessage on exactly this queue

@@ -25,6 +25,7 @@ from infra.template.outputs import stack_outputs
 from infra.template.parameters import CONDITIONS, stack_parameters
 from infra.template.saga import saga_resources
 from infra.template.scheduler import load_crons, scheduler_resources
+from infra.template.search import search_resources
 from infra.template.sync import sync_resources
 from infra.template.vectors import vector_resources
 from ontology.runtime.registry import RegisteredFunction, load_all
@@ -45,6 +46,7 @@ def build_resources(functions: dict[str, RegisteredFunction]) -> dict[str, Any]:
         **sync_resources(functions),
         **edge_resources(),
         **vector_resources(),
+        **search_resources(),
         **alarm_resources(),
         **saga_resources(),
         "AuthApiFunction": auth_api(),

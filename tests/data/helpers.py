@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 ORG = "org_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"
@@ -102,3 +103,58 @@ def organization(org: str) -> None:
         org=None,
         platform=True,
     )
+
+
+def stream_records(table_name: str = "one-test") -> list[dict[str, Any]]:
+    """Every record of the table's stream so far, oldest first, as Lambda hands them over."""
+    import boto3
+
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+    arn = ddb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+    out: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            resp = streams.get_records(ShardIterator=iterator, Limit=1000)
+            if not resp["Records"]:
+                break
+            out += resp["Records"]
+            iterator = resp.get("NextShardIterator")
+    return out
+
+
+def settle_search(table_name: str = "one-test") -> None:
+    """What the search aggregator does within a second in AWS (and the local stack's poller at
+    once): the stream's posting changes added to the terms' ``df`` and the totals. Idempotent: the
+    whole stream again changes nothing (ontology.data.search_aggregates)."""
+    from ontology.data.search_aggregates import aggregate
+
+    assert aggregate(stream_records(table_name)) is None
+
+
+def written_before(table_name: str, doc: dict[str, Any], org: str = ORG) -> str:
+    """A document as the code before keyed rules wrote it: a random id, and its value held by a guard
+    item put in the same transaction (``{"ref": <id>}`` at ``<org>#guard#<table>#<rule>#<value>``)."""
+    from ontology.data.db import TxState, guard_key
+    from ontology.data.documents import validate_document
+    from ontology.data.dynamodb import default_store
+    from ontology.data.keys import new_id
+    from ontology.data.schema import TABLES
+    from ontology.data.transaction import commit
+
+    t = TABLES[table_name]
+    assert t.keyed is not None
+    doc_id = new_id(table_name)
+    full = {**validate_document(table_name, doc), "_id": doc_id, "_creationTime": time.time() * 1000}
+    tx = TxState(org)
+    tx.docs[doc_id] = full
+    tx.where[doc_id] = (t, org)
+    tx.inserted.add(doc_id)
+    value = t.keyed.value_of(full)
+    assert value is not None
+    tx.guards[guard_key(org, table_name, t.keyed.name, value)] = {"seen": None, "ref": doc_id, "dirty": True}
+    assert commit(tx, default_store())
+    return doc_id

@@ -1,4 +1,4 @@
-"""Migration 0011 moves the counts documents stored (before counters held them) into their counters'
+"""Migration 0014 moves the counts documents stored (before counters held them) into their counters'
 shards: every count reads the same before and after, the documents store 0, a capped supply lands
 within its shards' shares, an addition racing the move is kept, and running it again changes
 nothing."""
@@ -16,7 +16,7 @@ from ontology.data.dynamodb import default_store
 from ontology.data.migrations import runner
 from ontology.data.migrations.base import Batch, Change
 from ontology.data.migrations.runner import Options
-from ontology.data.migrations.versions.m0011_counter_shards import CounterShards
+from ontology.data.migrations.versions.m0014_counter_shards import CounterShards
 from tests.data.helpers import ORG, entity
 from tests.functions.conftest import run_as_owner
 
@@ -114,7 +114,7 @@ def test_stored_counts_move_into_their_counters_and_read_the_same(
 
 
 class _Again(CounterShards):
-    id = "0011-counter-shards-again"
+    id = "0014-counter-shards-again"
 
 
 class _Raced(CounterShards):

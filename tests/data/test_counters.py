@@ -191,7 +191,7 @@ def test_a_sealed_counter_takes_no_more(table: str) -> None:
 
 
 def test_a_count_is_what_the_document_stores_plus_its_counter_and_writes_keep_it(table: str) -> None:
-    stream = _stream(message_count=5)  # counted before counters: migration 0011 moves it
+    stream = _stream(message_count=5)  # counted before counters: migration 0014 moves it
     run_mutation(lambda db: counters.add(db, stream, "messageCount", 3), org=ORG)
     assert _shown(stream) == 8
     read = run_as_owner("livestreams:get", {"livestreamId": stream})

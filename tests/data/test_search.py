@@ -16,7 +16,7 @@ from ontology.data.search import (
     parse_query,
     tokenize,
 )
-from tests.data.helpers import ORG, OTHER_ORG, entity
+from tests.data.helpers import ORG, OTHER_ORG, entity, settle_search
 
 # ------------------------------------------------------------------------------------ tokenizer
 
@@ -128,6 +128,7 @@ def test_typeahead_prefix_and_any_term(table: str) -> None:
 
 def test_relevance_shorter_and_rarer_first_ties_newest_first(table: str) -> None:
     _insert(["alpha beta gamma delta", "alpha", "alpha beta", "zeta alpha"])
+    settle_search()  # the stream's aggregates: document frequencies and totals (BM25's statistics)
     # one term: shorter names score higher; "alpha beta" and "zeta alpha" tie (length 2): newest first
     assert _names(_search("alpha")) == ["alpha", "zeta alpha", "alpha beta", "alpha beta gamma delta"]
     # a rarer term weighs more: "zeta" (1 document) beats "beta" (2)
@@ -210,6 +211,7 @@ def _tantivy_top(names: list[str], query_terms: list[str], k: int) -> list[tuple
 def test_ranking_agrees_with_an_independent_bm25(table: str) -> None:
     names = _corpus(400)
     _insert(names)
+    settle_search()
     vocabulary = sorted({t for n in names for t in tokenize(n)})
     overlaps, tied = [], []
     for text in QUERIES:
@@ -292,6 +294,7 @@ def test_statistics_follow_every_write(table: str) -> None:
     ids = _insert(["one two", "two three", "three four five"])
     run_mutation(lambda db: db.patch(ids[0], {"name": "one two two"}), org=ORG)
     run_mutation(lambda db: db.delete(ids[2]), org=ORG)
+    settle_search()
     names = ["one two two", "two three"]
     for term in ("one", "two", "three"):
         got = _search(term)
@@ -370,9 +373,14 @@ def test_paginate_in_relevance_order(table: str) -> None:
 
 @pytest.mark.slow
 def test_reads_follow_the_page_not_the_index(table: str, requests_counter) -> None:
-    """A search reads the statistics and the exact terms' dictionary entries (one BatchGetItem), the
+    """A search reads the exact terms' dictionary entries and the totals (one BatchGetItem), the
     prefix's dictionary range (one Query), each term's list at most four times (pages of 128, 256,
     512, then its cap) and the page's documents: its requests do not grow with the index."""
+    from ontology.data.dynamodb import default_store
+    from ontology.data.migrations.registry import registered
+    from ontology.data.migrations.runner import run_all
+
+    run_all(default_store(), registered())  # a new table: nothing of the first layout to read
     names = _corpus(600, seed=11)
     counts = []
     for chunk in (names[:100], names[100:]):
@@ -383,7 +391,7 @@ def test_reads_follow_the_page_not_the_index(table: str, requests_counter) -> No
         assert len(found) == 10
         lists = 3  # marathon, training, plan
         assert ops.count("Query") <= 1 + 4 * lists, ops
-        assert ops.count("BatchGetItem") == 2, ops  # statistics + dictionary, then the page
+        assert ops.count("BatchGetItem") == 2, ops  # dictionary + totals, then the page
         counts.append(len(ops))
     print(f"requests for a 3-term search at 100 and 600 documents: {counts}")
 
@@ -425,3 +433,51 @@ def test_a_write_that_leaves_the_text_and_filters_alone_moves_no_index_entry() -
         writes = IndexWrites()
         writes.add(index, ORG, "entities", old, {**old, **changed})
         assert len(writes) > 0, changed
+
+
+def test_ranking_over_every_type_and_status_agrees_with_bm25(table: str) -> None:
+    """Without an ``.eq`` on the type, a term's postings are read from one list per type and merged;
+    with a status, they are filtered as read: the same scores, rank by rank, as BM25 over the
+    organization's documents."""
+    rng = random.Random(9)
+    rows = [
+        (name, rng.choice(["blog_post", "video", "lesson"]), rng.choice(["draft", "published"]))
+        for name in _corpus(150, seed=5)
+    ]
+    for kind in ("blog_post", "video", "lesson"):
+        for status in ("draft", "published"):
+            _insert([n for n, k, s in rows if k == kind and s == status], kind=kind, status=status)
+    settle_search()
+    names = [n for n, _, _ in rows]
+    vocabulary = sorted({t for n in names for t in tokenize(n)})
+    for text, eq in [
+        ("marathon training", {}),
+        ("coach pa", {}),
+        ("yoga", {"status": "published"}),
+        ("run", {"type": "video", "status": "draft"}),
+    ]:
+        q = parse_query(text)
+        terms = list(dict.fromkeys([*q.exact, *[t for t in vocabulary if t.startswith(q.prefix)][:16]]))
+        kept = [n for n, k, s in rows if eq.get("type", k) == k and eq.get("status", s) == s]
+        expected = sorted(
+            (_bm25(n, terms, names) for n in kept if set(tokenize(n)) & set(terms)), reverse=True
+        )
+        ours = [_bm25(d["name"], terms, names) for d in _search(text, n=12, **eq)]
+        assert len(ours) == min(12, len(expected)), text
+        for a, b in zip(ours, expected, strict=False):
+            assert math.isclose(a, b, rel_tol=1e-9), (text, ours, expected[:12])
+
+
+def test_the_prefix_counts_the_terms_that_hold_a_document_now(table: str) -> None:
+    """A term whose documents were all deleted takes no place among the prefix's 16; one whose
+    document came back since the aggregates counted it at none does, at once."""
+    (gone,) = _insert(["al0"])
+    settle_search()
+    run_mutation(lambda db: db.delete(gone), org=ORG)
+    _insert([f"al{i}" for i in range(1, 17)])
+    settle_search()  # al0: no document; al1 … al16: one each
+    assert sorted(_names(_search("al", n=20))) == sorted(f"al{i}" for i in range(1, 17))
+    _insert(["al0 again"])  # not counted yet: its dictionary entry still says no document
+    first = sorted(["al0", *(f"al{i}" for i in range(1, 17))])[:16]  # in term order: al9 is the 17th
+    assert "al9" not in first
+    assert sorted(_names(_search("al", n=20))) == sorted("al0 again" if t == "al0" else t for t in first)

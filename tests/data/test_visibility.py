@@ -129,7 +129,7 @@ def test_deciding_a_page_costs_one_request_not_one_per_document(table: str, conv
 
     page, ops = _requests(lambda: listing(Viewer(ORG, "customer", FAN)))
     assert {d["_id"] for d in page["page"]} == set(msgs)  # their own and the replies they took part in
-    assert ops == ["Query", "BatchGetItem"]  # the page, then every participant guard it needs at once
+    assert ops == ["Query", "BatchGetItem"]  # the page, then every participation it needs at once
     other, ops = _requests(lambda: listing(Viewer(ORG, "customer", "ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8C")))
     assert other["page"] == [] and ops == ["Query", "BatchGetItem"]
     staff, ops = _requests(lambda: listing(STAFF))

@@ -149,17 +149,18 @@ def test_a_transaction_holds_its_items_until_its_response_leaves(
 
 
 def _counter(org: str) -> str:
+    """A document whose ``value`` the mutations below add one to (an entity: a tag's value is its
+    identity and never changes)."""
     from ontology import run_mutation
-    from ontology.data.keys import new_id
 
-    tag = {"entityId": new_id("entities"), "key": "n", "value": "0"}
-    return run_mutation(lambda db: db.insert("tags", tag), org=org)
+    metric = {"type": "metric", "name": "n", "createdAt": 1, "updatedAt": 1, "properties": {"value": 0}}
+    return run_mutation(lambda db: db.insert("entities", metric), org=org)
 
 
 def _increment(doc_id: str) -> Callable[[Any], None]:
     def increment(db: Any) -> None:
-        tag = db.get(doc_id, "tags")
-        db.patch(doc_id, {"value": str(int(tag["value"]) + 1)}, "tags")
+        metric = db.get(doc_id, "entities")
+        db.patch(doc_id, {"properties": {"value": metric["properties"]["value"] + 1}}, "entities")
 
     return increment
 
@@ -188,7 +189,7 @@ def test_a_mutation_that_meets_a_conflict_runs_again_and_lands_once(
         assert not done.is_set()
     worker.join(timeout=60)
     assert done.is_set()
-    assert run_query(lambda db: db.get(doc_id, "tags"), org=org)["value"] == "1"
+    assert run_query(lambda db: db.get(doc_id, "entities"), org=org)["properties"]["value"] == 1
 
 
 def test_concurrent_increments_through_mutations_all_land_once(
@@ -203,7 +204,7 @@ def test_concurrent_increments_through_mutations_all_land_once(
     doc_id = _counter(org)
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda _: run_mutation(_increment(doc_id), org=org), range(24)))
-    assert run_query(lambda db: db.get(doc_id, "tags"), org=org)["value"] == "24"
+    assert run_query(lambda db: db.get(doc_id, "entities"), org=org)["properties"]["value"] == 24
 
 
 # ---------------------------------------------------------------------------------------- gsi-lag

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.infra.localstack import Stack, running_stack, signed_in
+from tests.infra.localstack import Stack, running_stack, signed_in, until
 
 STACK = "one-local"
 
@@ -238,3 +238,30 @@ def test_a_presigned_upload_must_be_what_was_signed(stack: Stack) -> None:
     time.sleep(2.5)
     late = httpx.put(short, content=b"late", headers={"Content-Type": "image/png"})
     assert s3_error(late) == (403, "AccessDenied", "Request has expired")
+
+
+def test_the_search_aggregator_keeps_the_statistics_with_only_its_roles_permissions(stack: Stack) -> None:
+    """The stream's aggregator (SearchAggregatorFunction) follows the postings of entities created
+    through the front door: BM25 weighs a rarer term more once it has counted them. Its role reaches
+    the search index's items and nothing else."""
+    made = [
+        call(stack, "entities:create", {"type": "blog_post", "name": name}).json()["value"]["id"]
+        for name in ("Zephyr alpha", "Quokka alpha", "Quokka gamma")
+    ]
+
+    # "zephyr" is in one document, "quokka" in two: the oldest, and rarest, comes first once counted
+    # (before, every term weighs the same and the newest comes first)
+    def first() -> bool:
+        found = call(stack, "entities:search", {"query": "zephyr quokka", "limit": 3}).json()["value"]
+        return [e["_id"] for e in found][:1] == made[:1]
+
+    assert until(first)
+
+    health = httpx.get(f"{stack.url}/_local/health").json()
+    org = stack.dev_session()["organizationId"]
+    ddb = aws(stack, "dynamodb", session_of(stack, "search-aggregator"))
+    search_key = {"pk": {"S": f"{org}#search#entities.search_entities#totals"}, "sk": {"S": "T"}}
+    assert int(ddb.get_item(TableName=health["table"], Key=search_key)["Item"]["n"]["N"]) >= 3
+    with pytest.raises(ClientError) as refused:
+        ddb.get_item(TableName=health["table"], Key={"pk": {"S": f"{org}#{made[0]}"}, "sk": {"S": "D"}})
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"

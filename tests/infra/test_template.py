@@ -499,6 +499,7 @@ def test_every_stream_mapping_has_a_failure_destination_and_bounded_retries() ->
         "SchedulerDispatcherFunction",
         "SyncInvalidatorFunction",
         "KnowledgeIndexerFunction",
+        "SearchAggregatorFunction",
     }
     for logical, p in mappings:
         destination = p["DestinationConfig"]["OnFailure"]
@@ -507,13 +508,18 @@ def test_every_stream_mapping_has_a_failure_destination_and_bounded_retries() ->
         # Lambda takes a standard queue (or topic) for a stream's failures, never a FIFO queue
         assert queue["Type"] == "AWS::SQS::Queue" and "FifoQueue" not in queue["Properties"], logical
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
-        assert p["MaximumRetryAttempts"] == 10 and p["BisectBatchOnFunctionError"] is True, logical
+        # the search aggregator's retries start where its report says: a bisected batch would start
+        # inside a chunk its receipts cover (ontology.data.search_aggregates)
+        bisects = logical != "SearchAggregatorFunction"
+        assert p["MaximumRetryAttempts"] == 10 and p["BisectBatchOnFunctionError"] is bisects, logical
         assert p["FunctionResponseTypes"] == ["ReportBatchItemFailures"], logical
         # Lambda's bounds, and below the stream's 24 hours (else -1 would be the same)
         assert 60 <= p["MaximumRecordAgeInSeconds"] < 24 * 3600, logical
         assert 1 <= p["ParallelizationFactor"] <= 10, logical
     writes = dict(mappings)["SyncInvalidatorFunction"]
     assert writes["ParallelizationFactor"] > 1  # every client's updates: a failure holds back a share
+    postings = dict(mappings)["SearchAggregatorFunction"]
+    assert postings["ParallelizationFactor"] == 1  # a shard's batches one at a time, in order
 
 
 def _dead_letter_queues(resources: dict[str, Any]) -> set[str]:

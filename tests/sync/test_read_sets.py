@@ -165,3 +165,35 @@ def test_a_search_watches_its_terms_lists_and_results(table: str) -> None:
     assert reads.touches(_write(lambda db: db.patch(ids[0], {"name": "Hill Walking"})))
     assert reads.touches(_write(lambda db: db.patch(ids[1], {"properties": {"note": "edited"}})))
     assert not reads.touches(_write(lambda db: db.patch(ids[2], {"name": "Yoga Stretch"})))
+
+
+def test_a_search_does_not_run_again_for_its_statistics(table: str) -> None:
+    """BM25's statistics (each term's df, the index's totals) change with every write of the
+    organization, from the stream's aggregator: no search watches them, so they re-run none. What
+    changes its result does: a term of it gaining a list (a first document of another type)."""
+    from ontology.data.search_aggregates import aggregate
+    from ontology.sync.invalidator import write_set_of
+    from tests.data.helpers import stream_records
+
+    run_mutation(
+        lambda db: [db.insert("entities", _entity(n)) for n in ("Trail Running", "Road Running")], org=ORG
+    )
+
+    def search(db: Any) -> Any:
+        return (
+            db.query("entities")
+            .with_search_index("search_entities", lambda q: q.search("name", "trail runn"))
+            .take(5)
+        )
+
+    _, reads = _read(search)
+    run_mutation(lambda db: db.insert("entities", _entity("Yoga Running Flow")), org=ORG)  # df, totals
+    seen = len(stream_records())
+    assert aggregate(stream_records()) is None
+    theirs = stream_records()[seen:]
+    aggregates = [r for r in theirs if "#terms#" in str(r["dynamodb"]["Keys"]["pk"]["S"])]
+    aggregates += [r for r in theirs if str(r["dynamodb"]["Keys"]["pk"]["S"]).endswith("#totals")]
+    assert aggregates  # the aggregator wrote the organization's df and totals
+    for record in aggregates:
+        assert write_set_of(record) is None
+    assert reads.touches(_write(lambda db: db.insert("entities", _entity("Trail Shoes", "video"))))

@@ -23,7 +23,7 @@ Which document fields are counts is declared in :data:`COUNTED`. Such a property
 document stores plus its counter: the runtime fills it so in every document a function returns
 (:func:`fill`), so a document reads exactly as before while no mutation writes it to count. What the
 document stores never changes on a write (:func:`keep_counts`): it is what the document counted
-before its counter existed, until migration 0011 moves it into the counter (0 for a document made
+before its counter existed, until migration 0014 moves it into the counter (0 for a document made
 since), so a client writing back the properties it read cannot add a count to itself.
 
 Shards per counter: each shard should take at most about 6 additions a second at the busiest load the
@@ -290,7 +290,7 @@ def read_total(store: Store, scope: str, doc_id: str, name: str) -> int:
 
 def stored(doc: Mapping[str, Any], name: str) -> int:
     """A counted property as its document stores it: what it counted before its counter existed
-    (until migration 0011 moves it into the counter; 0 for a document made since)."""
+    (until migration 0014 moves it into the counter; 0 for a document made since)."""
     found = (doc.get("properties") or {}).get(name)
     return int(found) if isinstance(found, int | float) and not isinstance(found, bool) else 0
 
@@ -338,7 +338,7 @@ def _counted_docs(value: Any) -> Iterable[dict[str, Any]]:
 
 def _owner_base(store: Store, scope: str, owner: str, name: str) -> int:
     """What the document ``owner`` stores of a counted property (a recording counts its stream's).
-    Not watched: only migration 0011 changes it, moving it into the shards, which are."""
+    Not watched: only migration 0014 changes it, moving it into the shards, which are."""
     import json
 
     from ontology.data.keys import DOC_SK

@@ -11,6 +11,15 @@ Writes (mutations only) are buffered, visible to the mutation's own reads, and c
 
     new_id = db.insert("entities", {...}); db.patch(new_id, {...}); db.delete(other_id)
 
+Unique values: a rule's value is held by a guard item (``<scope>#guard#<table>#<rule>#<value>``, its
+``ref`` the document), written and deleted with the document. A keyed rule (``Unique.keyed``: a
+connection's from/to/type, a tag) needs none: a new document's id is derived from its value
+(:func:`ontology.data.keys.keyed_id`), so the insert's own condition (nothing at that key yet) is
+the check. A document written before its rule was keyed keeps its id; migration 0011 replaced its
+guard by an *alias* at the derived key (``tb`` ``_alias``, ``{"ref": <its id>}``), which a new
+insert finds there like a document, ``lookup_unique`` follows, and the document's delete deletes.
+Until that migration is done, the guards of keyed rules are honoured too (:func:`legacy_guards`).
+
 The query builder and its bounds are in :mod:`ontology.data.query`.
 """
 
@@ -25,8 +34,17 @@ from typing import TYPE_CHECKING, Any, Self
 
 from ontology.data import layout
 from ontology.data.dynamodb import Store, default_store
-from ontology.data.indexes import Unique
-from ontology.data.keys import DOC_SK, GUARD_SK, check_id, encode_value, new_id, table_of_id
+from ontology.data.indexes import Unique, get_path
+from ontology.data.keys import (
+    ALIAS_TB,
+    DOC_SK,
+    GUARD_SK,
+    check_id,
+    encode_value,
+    keyed_id,
+    new_id,
+    table_of_id,
+)
 from ontology.data.query import Doc, Query
 from ontology.data.schema import PLATFORM_SCOPE, Table, table
 from ontology.data.tracking import record_point
@@ -41,12 +59,14 @@ if TYPE_CHECKING:  # typing only: the visibility rules load with the first publi
     from ontology.data.visibility import PublicEntities, Sight
 
 __all__ = [
+    "KEYED_MIGRATION",
     "DatabaseReader",
     "DatabaseWriter",
     "Doc",
     "StaleReadError",
     "TxState",
     "guard_key",
+    "legacy_guards",
 ]
 
 #: A document's stored JSON may not exceed this (DynamoDB items are at most 400 KB, GSI keys included).
@@ -55,6 +75,27 @@ MAX_DOC_BYTES = 350_000
 #: A guard the mutation released without reading it (its holder is known: the released document).
 UNREAD: Any = object()
 _SYSTEM_FIELDS = ("_id", "_creationTime")
+
+#: The migration that replaced the guards of keyed rules by aliases (versions/m0011_keyed_uniques.py).
+KEYED_MIGRATION = "0011-keyed-uniques"
+#: How long a process takes that migration for not done before reading its progress again.
+LEGACY_RECHECK_SECONDS = 60.0
+
+
+def legacy_guards(store: Store) -> bool:
+    """Whether the table may still hold guards of keyed rules (written before the rules were keyed):
+    until :data:`KEYED_MIGRATION` is done. Its progress item is read at most once a minute per
+    process (one eventually consistent GetItem), and never again once it says done."""
+    known = store.memo.get(KEYED_MIGRATION)
+    now = time.monotonic()
+    if known is not None and (known[0] or now - known[1] < LEGACY_RECHECK_SECONDS):
+        return not known[0]
+    from ontology.data.migrations.progress import PARTITION
+
+    item = store.get(PARTITION, KEYED_MIGRATION, consistent=False)
+    done = item is not None and item.get("status") == "done"
+    store.memo[KEYED_MIGRATION] = (done, now)
+    return not done
 
 
 _clock_lock = threading.Lock()
@@ -102,7 +143,13 @@ class TxState:
         #: guard pk → {"seen": holder read (None: absent) or UNREAD, "holder": the releasing doc when
         #: unread, "ref": the holder after this mutation, "dirty": whether the mutation changes it}
         self.guards: dict[str, dict[str, Any]] = {}
-        #: the search index entries the commit writes (keys, for the sync protocol's write sets)
+        #: pk → the ``ref`` of the alias read there (its ``seen`` is None: an alias is no document)
+        self.aliases: dict[str, str] = {}
+        #: alias pk → the document whose alias the commit deletes (the document is deleted)
+        self.alias_drops: dict[str, str] = {}
+        #: the search index entries the commit writes (ontology.data.search.IndexWrites, resolved
+        #: against the dictionary) and their keys, for the sync protocol's write sets
+        self.search_writes: Any = None
         self.search_touched: list[dict[str, Any]] = []
         #: the public pointers the commit puts or deletes (keys before and after, likewise)
         self.pointers_touched: list[dict[str, Any]] = []
@@ -175,10 +222,19 @@ class DatabaseReader:
             self, DatabaseReader(None, store=self._store, platform=True), entity_type, order
         )
 
-    @staticmethod
-    def guard_key(scope: str, table_name: str, rule: str, value: tuple[Any, ...]) -> str:
-        """:func:`guard_key`, for readers handed a database (the visibility rules)."""
-        return guard_key(scope, table_name, rule, value)
+    def holder_keys(
+        self, scope: str, table_name: str, rule: str, value: tuple[Any, ...]
+    ) -> list[tuple[str, str]]:
+        """The keys (pk, sk) of the items whose presence says that ``value`` of a unique rule is held
+        in ``scope``: its guard; for a keyed rule, its derived id's key (a document or an alias),
+        and its guard while :func:`legacy_guards` (for the visibility rules' batched reads)."""
+        t = table(table_name)
+        u = _unique(t, rule)
+        gpk = _guard_key(scope, t, u, value)
+        if not u.keyed:
+            return [(gpk, GUARD_SK)]
+        keys = [(f"{scope}#{_keyed_id(scope, t, u, value)}", DOC_SK)]
+        return [*keys, (gpk, GUARD_SK)] if legacy_guards(self._store) else keys
 
     def reader(self) -> DatabaseReader:
         """A read-only view of the same store and transaction (a query run inside a mutation)."""
@@ -261,15 +317,21 @@ class DatabaseReader:
             tx.reads[pk] = tx.loose[pk]
 
     def _get(self, t: Table, doc_id: str, *, checked: bool = True) -> Doc | None:
+        return self._point(t, doc_id, checked=checked)[0]
+
+    def _point(self, t: Table, doc_id: str, *, checked: bool = True) -> tuple[Doc | None, str | None]:
+        """What is at a document's key: (the document, None), or (None, the id an alias there names),
+        or (None, None). An alias is no document: ``get`` answers None for it. ``checked=False``: a
+        read the commit does not depend on (:meth:`get`)."""
         hit, doc = self._buffered(doc_id)
         if hit:
-            return doc
+            return doc, None
         pk = self._doc_pk(t, doc_id)
         if self._tx is not None and pk in self._tx.seen:
             if checked:
                 self._check_seen(pk)
             seen = self._tx.seen[pk]
-            return dict(seen) if seen is not None else None
+            return (dict(seen) if seen is not None else None), self._tx.aliases.get(pk)
         item = self._store.get(pk, DOC_SK, consistent=True)
         record_point(pk, DOC_SK)
         version = int(item["v"]) if item else 0
@@ -277,10 +339,19 @@ class DatabaseReader:
             self._record_read(pk, version)
         elif self._tx is not None:
             self._tx.loose[pk] = version
-        doc = self._to_doc(item) if item else None
+        doc, alias = self._doc_or_alias(item)
         if self._tx is not None:
             self._tx.seen.setdefault(pk, dict(doc) if doc is not None else None)
-        return doc
+            if alias is not None:
+                self._tx.aliases[pk] = alias
+        return doc, alias
+
+    def _doc_or_alias(self, item: Mapping[str, Any] | None) -> tuple[Doc | None, str | None]:
+        if item is None:
+            return None, None
+        if item.get("tb") == ALIAS_TB:
+            return None, str(json.loads(item["doc"])["ref"])
+        return self._to_doc(item), None
 
     def get_many(
         self, ids: list[str], table_name: str | None = None, *, field: str = "ids"
@@ -318,14 +389,17 @@ class DatabaseReader:
             item = found.get(keys[doc_id])
             record_point(keys[doc_id], DOC_SK)
             self._record_read(keys[doc_id], int(item["v"]) if item else 0)
-            doc = self._to_doc(item) if item else None
+            doc, alias = self._doc_or_alias(item)
             if self._tx is not None:
                 self._tx.seen.setdefault(keys[doc_id], dict(doc) if doc is not None else None)
+                if alias is not None:
+                    self._tx.aliases[keys[doc_id]] = alias
             out.append(doc)
         return out
 
     def lookup_unique(self, table_name: str, rule: str, values: Mapping[str, Any]) -> Doc | None:
-        """The document holding a unique value (consistent: reads the guard item, not an index).
+        """The document holding a unique value (consistent: reads the guard item, not an index; for a
+        keyed rule, the key its value derives: the document itself, or an alias naming it).
 
         ``db.lookup_unique("connections", "triple", {"fromEntityId": a, "toEntityId": b,
         "relationshipType": "holds_tokens"})``
@@ -335,11 +409,33 @@ class DatabaseReader:
         key = u.value_of(_nest(values))
         if key is None:
             raise ValidationError(f"unique rule {rule}: give {', '.join(u.fields)}")
-        ref = self._guard_ref(t, u, key)
+        if u.keyed:
+            doc, ref = self._point(t, _keyed_id(self.scope_of(t), t, u, key))
+            if doc is not None:
+                return doc if self._sight is None else self._sight.shown(self, t, doc)
+            if ref is None:
+                ref = self._legacy_holder(t, u, key)
+        else:
+            ref = self._guard_ref(t, u, key)
         return self.get(ref, table_name) if ref else None
 
     def _guard_pk(self, t: Table, u: Unique, value: tuple[Any, ...]) -> str:
         return _guard_key(self.scope_of(t), t, u, value)
+
+    def _legacy_holder(self, t: Table, u: Unique, value: tuple[Any, ...]) -> str | None:
+        """Who holds a keyed rule's value by a guard written before the rule was keyed (None once
+        migration 0011 is done, or when this mutation releases it). A plain consistent read, not
+        checked at commit: no code writes such a guard any more, and the one there can only go, with
+        its document, or to an alias at the derived key (which the insert's condition sees)."""
+        if not legacy_guards(self._store):
+            return None
+        gpk = self._guard_pk(t, u, value)
+        entry = self._tx.guards.get(gpk) if self._tx is not None else None
+        if entry is not None and entry.get("dirty") and entry["ref"] is None:
+            return None
+        item = self._store.get(gpk, GUARD_SK, consistent=True)
+        record_point(gpk, GUARD_SK)
+        return str(json.loads(item["doc"])["ref"]) if item else None
 
     def _guard_ref(self, t: Table, u: Unique, value: tuple[Any, ...]) -> str | None:
         """Who holds a unique value: the guard item's ``ref`` (consistent read, recorded in a mutation)."""
@@ -366,14 +462,22 @@ class DatabaseReader:
         return Query(self, table(table_name))
 
 
+def _encoded(u: Unique, value: tuple[Any, ...]) -> str:
+    return "".join(encode_value(v, f) for v, f in zip(value, u.fields, strict=True))
+
+
 def _guard_key(scope: str, t: Table, u: Unique, value: tuple[Any, ...]) -> str:
-    encoded = "".join(encode_value(v, f) for v, f in zip(value, u.fields, strict=True))
-    return f"{scope}#guard#{t.name}#{u.name}#{encoded}"
+    return f"{scope}#guard#{t.name}#{u.name}#{_encoded(u, value)}"
+
+
+def _keyed_id(scope: str, t: Table, u: Unique, value: tuple[Any, ...]) -> str:
+    return keyed_id(t.name, scope, _encoded(u, value))
 
 
 def guard_key(scope: str, table_name: str, rule: str, value: tuple[Any, ...]) -> str:
-    """The key of the guard item holding ``value`` of a unique rule (whether a connection exists:
-    ``guard_key(org, "connections", "triple", (a, b, "participated_in"))``)."""
+    """The key of the guard item holding ``value`` of a unique rule (whether an email is taken:
+    ``guard_key("platform", "users", "email", ("ada@example.com",))``). A keyed rule's values have
+    no guard once migration 0011 is done (:meth:`DatabaseReader.holder_keys`)."""
     t = table(table_name)
     return _guard_key(scope, t, _unique(t, rule), value)
 
@@ -428,7 +532,10 @@ class DatabaseWriter(DatabaseReader):
         from ontology.data.documents import validate_document  # models build on a write's first use
 
         clean = validate_document(table_name, doc)
-        if doc_id is None:
+        keyed = t.keyed.value_of(clean) if t.keyed is not None else None
+        if keyed is not None:
+            doc_id = self._keyed_insert_id(t, scope, keyed, doc_id)
+        elif doc_id is None:
             doc_id = new_id(table_name)
         else:
             check_id(table_name, doc_id)
@@ -436,11 +543,44 @@ class DatabaseWriter(DatabaseReader):
                 raise ValidationError(f"{doc_id} is already written by this mutation")
         full = {**clean, "_id": doc_id, "_creationTime": _creation_time()}
         self._check_storable(t, scope, full)
+        if keyed is not None:
+            self._claim_key(t, doc_id, keyed)
         self._claim_uniques(t, doc_id, None, full)
         self.tx.docs[doc_id] = full
         self.tx.where[doc_id] = (t, scope)
-        self.tx.inserted.add(doc_id)
+        if not self.tx.reads.get(f"{scope}#{doc_id}"):  # a key that held an item is written over it
+            self.tx.inserted.add(doc_id)
         return doc_id
+
+    def _keyed_insert_id(self, t: Table, scope: str, value: tuple[Any, ...], given: str | None) -> str:
+        assert t.keyed is not None
+        doc_id = _keyed_id(scope, t, t.keyed, value)
+        if given is not None and given != doc_id:
+            raise ValidationError(
+                f"a {t.name} document's id is derived from its {', '.join(t.keyed.fields)}: give no id",
+                field="id",
+            )
+        return doc_id
+
+    def _claim_key(self, t: Table, doc_id: str, value: tuple[Any, ...]) -> None:
+        """Check that the keyed value is free: nothing at its derived key (a document, or an alias
+        this mutation does not delete with its document) and, until migration 0011 is done, no
+        guard of it. The insert's Put is conditioned on the key as read, so a concurrent insert of
+        the same value makes one of the two run again, and then fail here."""
+        u = t.keyed
+        assert u is not None
+        doc, alias = self._point(t, doc_id)
+        pk = self._doc_pk(t, doc_id)
+        if alias is not None and pk in self.tx.alias_drops:
+            alias = None  # its document is deleted by this mutation: the Put replaces the alias
+        held = doc is not None or alias is not None or self._legacy_holder(t, u, value) is not None
+        if held:
+            raise ConflictError(
+                u.message or f"{t.name}: {'/'.join(u.fields)} must be unique",
+                field=u.fields[-1],
+                rule=u.name,
+            )
+        self.tx.alias_drops.pop(pk, None)  # one write per key: the Put (conditioned on it as read)
 
     def patch(self, doc_id: str, fields: Mapping[str, Any], table_name: str | None = None) -> Doc:
         """Shallow-merge ``fields`` into the document (a None value removes the field)."""
@@ -483,8 +623,27 @@ class DatabaseWriter(DatabaseReader):
         if current is None:
             raise NotFoundError(f"{t.name} document not found", id=doc_id)
         self._claim_uniques(t, doc_id, current, None)
+        self._release_key(t, doc_id, current)
         self.tx.docs[doc_id] = None
         self.tx.where[doc_id] = (t, self.scope_of(t))
+
+    def _release_key(self, t: Table, doc_id: str, current: Doc) -> None:
+        """A deleted document's keyed value: free with its key when its id is the derived one; else
+        (written before the rule was keyed) its alias goes, and its guard while one may be left."""
+        u = t.keyed
+        value = u.value_of(current) if u is not None else None
+        if u is None or value is None:
+            return
+        scope = self.scope_of(t)
+        derived = _keyed_id(scope, t, u, value)
+        if derived == doc_id:
+            return
+        self.tx.alias_drops[f"{scope}#{derived}"] = doc_id
+        if legacy_guards(self._store):
+            entry = self.tx.guards.setdefault(
+                self._guard_pk(t, u, value), {"seen": UNREAD, "holder": doc_id, "ref": doc_id}
+            )
+            entry["ref"], entry["dirty"] = None, True
 
     def _write(self, t: Table, current: Doc, body: Mapping[str, Any]) -> Doc:
         from ontology.data.documents import validate_document  # models build on a write's first use
@@ -495,6 +654,14 @@ class DatabaseWriter(DatabaseReader):
             body = keep_counts(current, dict(body))
         clean = validate_document(t.name, body)
         full = {**clean, "_id": current["_id"], "_creationTime": current["_creationTime"]}
+        if t.keyed is not None:
+            for path in t.keyed.fields:
+                if get_path(current, path) != get_path(full, path):
+                    raise ValidationError(
+                        f"'{path}' cannot change: {', '.join(t.keyed.fields)} identify a {t.name} "
+                        "document (delete it and insert another)",
+                        field=path,
+                    )
         scope = self.scope_of(t)
         self._check_storable(t, scope, full)
         self._claim_uniques(t, current["_id"], current, full)
@@ -517,8 +684,11 @@ class DatabaseWriter(DatabaseReader):
             raise PayloadTooLargeError(f"document is {size} bytes; the limit is {MAX_DOC_BYTES}")
 
     def _claim_uniques(self, t: Table, doc_id: str, old: Doc | None, new: Doc | None) -> None:
-        """Move the document's unique values from ``old`` to ``new``, guard by guard."""
+        """Move the document's unique values from ``old`` to ``new``, guard by guard (a keyed rule's
+        value is its key: :meth:`_claim_key`, :meth:`_release_key`)."""
         for u in t.uniques:
+            if u.keyed:
+                continue
             old_v = u.value_of(old) if old else None
             new_v = u.value_of(new) if new else None
             if old_v == new_v:

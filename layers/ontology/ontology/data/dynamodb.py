@@ -96,7 +96,8 @@ def serialize(attrs: dict[str, Any]) -> dict[str, Any]:
 
 
 def deserialize(raw: dict[str, Any]) -> dict[str, Any]:
-    """DynamoDB's typed map → Python attribute values (only the attributes present)."""
+    """DynamoDB's typed map → Python attribute values (strings, numbers, null, booleans and string
+    sets; the attributes of other types are left out)."""
     out: dict[str, Any] = {}
     for name, typed in raw.items():
         if "S" in typed:
@@ -108,17 +109,22 @@ def deserialize(raw: dict[str, Any]) -> dict[str, Any]:
             out[name] = None
         elif "BOOL" in typed:
             out[name] = typed["BOOL"]
+        elif "SS" in typed:
+            out[name] = set(typed["SS"])
     return out
 
 
 class Store:
     """The table's requests. One instance per process is enough; it holds no per-request state.
 
-    ``client`` and ``table``: another client and table than the settings' (the operator's tools)."""
+    ``client`` and ``table``: another client and table than the settings' (the operator's tools).
+    ``memo``: what the data layer learned of the table and keeps for the process (whether a data
+    migration is done)."""
 
     def __init__(self, client: Any = None, *, table: str | None = None) -> None:
         self._client = client
         self._table = table
+        self.memo: dict[str, Any] = {}
 
     @property
     def client(self) -> Any:

@@ -148,8 +148,8 @@ class SearchIndex(Index):
     """A full-text search index on one text field (Convex ``searchIndex``), with up to
     :data:`MAX_SEARCH_FILTER_FIELDS` filter fields for ``.eq``.
 
-    It takes no GSI slot of its table's documents: its entries are items of their own, written in the
-    document's transaction (:mod:`ontology.data.search`).
+    It takes no GSI slot: its postings are items of their own, written in the document's transaction
+    (:mod:`ontology.data.search`).
     """
 
     search_field: str = "name"
@@ -161,7 +161,8 @@ class SearchIndex(Index):
             raise ValueError(f"search index {self.name}: at most {MAX_SEARCH_FILTER_FIELDS} filter fields")
 
 
-#: Filter fields of one search index: each combination of them is a posting list (2**n per term).
+#: Filter fields of one search index: the first one's values partition a term's postings into lists,
+#: the others' are read off the postings (ontology.data.search).
 MAX_SEARCH_FILTER_FIELDS = 3
 
 
@@ -199,6 +200,12 @@ class Unique:
 
     ``when`` restricts the rule to some documents (e.g. creators only); ``normalize`` folds values
     (emails are compared case-insensitively).
+
+    A ``keyed`` rule is enforced by the document's own key instead of a guard: a new document's id is
+    derived from its value (:func:`ontology.data.keys.keyed_id`), so a second document with the
+    value would land on the first one's key, which its insert's condition refuses. A keyed rule
+    applies to every document of its table (no ``when``), its fields never change once written
+    (a patch changing one is a VALIDATION_ERROR), and a table has at most one.
     """
 
     name: str
@@ -206,6 +213,11 @@ class Unique:
     when: Callable[[Mapping[str, Any]], bool] | None = None
     normalize: Callable[[Any], Any] | None = None
     message: str = ""
+    keyed: bool = False
+
+    def __post_init__(self) -> None:
+        if self.keyed and self.when is not None:
+            raise ValueError(f"unique rule {self.name}: a keyed rule applies to every document (no when)")
 
     def value_of(self, doc: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The guarded value of a document, or None when the rule does not apply to it."""

@@ -3,6 +3,8 @@
 **Ids** are typed by table, like Convex's ``Id<"entities">``: a short table prefix and a 26-character
 time-ordered body (48-bit milliseconds, 80 random bits, Crockford base32), e.g.
 ``ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8R``. ``check_id("entities", value)`` rejects an id of another table.
+A document of a table with a keyed unique rule (a connection, a tag) gets an id derived from its
+unique value instead (:func:`keyed_id`): the same prefix and 26 characters of a SHA-256.
 
 **Index keys.** DynamoDB compares string keys by their UTF-8 bytes, which is the order of code points.
 ``encode_value`` maps a value to a string such that comparing encodings compares values, in Convex's
@@ -23,6 +25,7 @@ field by field:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
@@ -33,12 +36,14 @@ from typing import Any
 from ontology.errors import ValidationError
 
 __all__ = [
+    "ALIAS_TB",
     "DOC_SK",
     "GUARD_SK",
     "KEY_MAX",
     "check_id",
     "encode_tuple",
     "encode_value",
+    "keyed_id",
     "new_id",
     "sort_key",
     "table_of_id",
@@ -55,6 +60,9 @@ _PREFIX_TABLES: dict[str, str] = {}
 #: :mod:`ontology.data.models`, which stores them, and :mod:`ontology.data.dynamodb`).
 DOC_SK = "D"
 GUARD_SK = "G"
+#: ``tb`` of an alias: at a keyed id's key (sort key ``D``), ``{"ref": <id>}`` names the document
+#: written before its table's rule was keyed that holds the value (it has an id of its own).
+ALIAS_TB = "_alias"
 
 KEY_MAX = "\U0010ffff"
 _TERMINATOR = "\x01\x01"
@@ -90,6 +98,15 @@ def new_id(table: str, now_ms: int | None = None) -> str:
     ms = int(time.time() * 1000) if now_ms is None else now_ms
     rand = int.from_bytes(os.urandom(10), "big")
     return f"{prefix}_{_b32(ms, 10)}{_b32(rand, 16)}"
+
+
+def keyed_id(table: str, scope: str, encoded: str) -> str:
+    """The id of the document of ``table`` in ``scope`` whose keyed unique value encodes to
+    ``encoded`` (the fields' :func:`encode_value`, concatenated): the table's prefix and 26
+    characters (130 bits) of SHA-256 over scope, table and value. A valid id of the table, opaque as
+    any other; the same value gets the same id again after its document was deleted."""
+    digest = hashlib.sha256(f"{scope}#{table}#{encoded}".encode()).digest()
+    return f"{ID_PREFIXES[table]}_{_b32(int.from_bytes(digest, 'big') >> (256 - 130), 26)}"
 
 
 def table_of_id(value: object) -> str | None:

@@ -1,12 +1,14 @@
 """The PynamoDB model of the single table, derived from the index declarations.
 
-One item per document, plus guard items (uniqueness):
+One item per document, plus guard items (uniqueness) and aliases (a keyed unique value held by a
+document written before its rule was keyed; :mod:`ontology.data.db`):
 
 =================  ==================================  =====  ===========================================
 item               pk                                  sk     other attributes
 =================  ==================================  =====  ===========================================
 document           ``<scope>#<id>``                    ``D``  tb, ct, v, doc (JSON), gNpk/gNsk per index, ttl
 guard              ``<scope>#guard#<table>#<rule>#<h>``  ``G``  tb=``_guard``, v, doc = {"ref": <id>}
+alias              ``<scope>#<keyed id>``              ``D``  tb=``_alias``, v, doc = {"ref": <id>}
 =================  ==================================  =====  ===========================================
 
 ``<scope>`` is the organization id for org-scoped tables and ``platform`` for platform tables.

@@ -431,8 +431,10 @@ class Query:
         if not stretches:
             return
         after = start["k"] if start else None
-        # each stretch a small page at a time: what a page reads stays near what it returns
-        per = max(8, -(-page_hint // len(stretches)))
+        # each stretch a page of its share and half as much again (documents spread by id fill the
+        # shards unevenly): one request per stretch for most pages, and what a page reads stays near
+        # what it returns
+        per = max(8, -(-page_hint * 3 // (2 * len(stretches))))
         streams = []
         for pk, lead in stretches:
             resumed = _resume(lead + lo, lead + hi, lead, after, self._order == "asc")
@@ -577,6 +579,7 @@ class Query:
             filters=rng.filters,
             load=load,
             record_range=record_range,
+            record_point=record_point,
         )
         after = position_key(start) if start else None
         keep: Callable[[Doc], bool] | None = None

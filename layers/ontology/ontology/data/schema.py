@@ -102,6 +102,8 @@ class Table:
     vector_indexes: tuple[VectorIndex, ...] = ()
     #: Indexes answered by another index of the table and a filter (``Index.served_by``).
     virtual_indexes: tuple[Index, ...] = ()
+    #: The keyed unique rule (``Unique.keyed``): its value derives a new document's id.
+    keyed: Unique | None = field(default=None, init=False)
     _by_name: dict[str, Index] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -124,6 +126,10 @@ class Table:
         if len(set(names)) != len(names):
             raise ValueError(f"table {self.name}: duplicate index name")
         self._by_name.update({i.name: i for i in every})
+        keyed = [u for u in self.uniques if u.keyed]
+        if len(keyed) > 1:
+            raise ValueError(f"table {self.name}: one keyed unique rule at most (it derives the id)")
+        object.__setattr__(self, "keyed", keyed[0] if keyed else None)
 
     def index(self, name: str) -> Index:
         try:
@@ -414,6 +420,7 @@ _DECLARED: tuple[Table, ...] = (
                 "triple",
                 ("fromEntityId", "toEntityId", "relationshipType"),
                 message="this connection already exists",
+                keyed=True,
             ),
         ),
         description="connections: the 33 relationship types",
@@ -442,7 +449,11 @@ _DECLARED: tuple[Table, ...] = (
             Index("by_key", ("key",), 1, slot=3),
             Index("by_key_value", ("key", "value"), 1, served_by="by_key"),
         ),
-        uniques=(Unique("tag", ("entityId", "key", "value"), message="this tag is already on the entity"),),
+        uniques=(
+            Unique(
+                "tag", ("entityId", "key", "value"), message="this tag is already on the entity", keyed=True
+            ),
+        ),
         description="knowledge: key-value labels",
     ),
     Table(
@@ -483,7 +494,7 @@ OMITTED_INDEXES: dict[str, str] = {
     "entities.by_updated": "no query reads entities by updatedAt",
     "events.by_type": "an organization's events of a type are its timeline (by_timestamp) with a filter",
     "connections.bidirectional": (
-        "a (from, to, type) is unique: its guard finds the one connection (lookup_unique); from_type "
+        "a (from, to, type) is unique and names its connection: lookup_unique reads the one; from_type "
         "with a filter on toEntityId reads an entity's connections of a type to another"
     ),
     "connections.by_created": (

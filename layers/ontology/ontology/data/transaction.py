@@ -6,7 +6,10 @@ TransactWriteItems:
 - every document written is a Put/Delete conditioned on the version it was read at (or on not
   existing, for an insert); every document only read is a ConditionCheck on its version (unless
   read with ``checked=False``);
-- every unique value claimed or released is a guard item Put/Delete in the same transaction;
+- every unique value claimed or released is a guard item Put/Delete in the same transaction, but a
+  keyed rule's (a connection's, a tag's): its value is the document's key, so the document's own
+  Put (on a key nothing holds) claims it and its Delete releases it; a document written before the
+  rule was keyed releases its alias (and its guard, until migration 0011 is done) with a Delete;
 - every counter the mutation adds to is an Update of one of its shards (:mod:`ontology.data.counters`);
 - the request carries a ``ClientRequestToken`` of its own. When the outcome of a commit is unknown
   (a timeout, a dropped connection, a 5xx) the same request is sent again with the same token, at
@@ -43,6 +46,7 @@ from ontology.data.db import UNREAD, DatabaseReader, DatabaseWriter, StaleReadEr
 from ontology.data.dynamodb import Store, default_store, serialize
 from ontology.data.keys import DOC_SK, GUARD_SK
 from ontology.data.schema import PLATFORM_SCOPE, table
+from ontology.data.search import IndexWrites
 from ontology.data.visibility import PUBLIC_TABLE, pointer_changes
 from ontology.errors import ConflictError, InternalError, TransactionTooLargeError, UpstreamError
 from ontology.settings import get_settings
@@ -143,6 +147,8 @@ def build_transaction(tx: TxState, table_name: str) -> list[dict[str, Any]]:
         else:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         items.append({"Put": put})
+    items.extend(_alias_drops(tx, table_name))
+    written.update(tx.alias_drops)  # their reads, if any, are checked by the Deletes' own conditions
     for pk, version in tx.reads.items():
         if pk in written:
             continue
@@ -154,6 +160,36 @@ def build_transaction(tx: TxState, table_name: str) -> list[dict[str, Any]]:
         else:
             check["ConditionExpression"] = "attribute_not_exists(pk)"
         items.append({"ConditionCheck": check})
+    items.extend(_guard_operations(tx, table_name))
+    items.extend(_search_operations(tx, table_name))
+    items.extend(_pointer_operations(tx, table_name))
+    if tx.counters:
+        from ontology.data.counters import operations
+
+        items.extend(operations(tx, table_name))
+    return items
+
+
+def _alias_drops(tx: TxState, table_name: str) -> list[dict[str, Any]]:
+    """The aliases of deleted documents (written before their table's rule was keyed): each goes if
+    it is still this document's (or is gone already)."""
+    return [
+        {
+            "Delete": {
+                "TableName": table_name,
+                "Key": _key(pk, DOC_SK),
+                "ConditionExpression": "attribute_not_exists(pk) OR #d = :held",
+                "ExpressionAttributeNames": {"#d": "doc"},
+                "ExpressionAttributeValues": {":held": {"S": json.dumps({"ref": holder})}},
+            }
+        }
+        for pk, holder in tx.alias_drops.items()
+    ]
+
+
+def _guard_operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
+    """The guard items the mutation read (checked) or moved (put, deleted)."""
+    items: list[dict[str, Any]] = []
     for gpk, entry in tx.guards.items():
         seen = entry["seen"]
         ref = entry["ref"]
@@ -184,37 +220,31 @@ def build_transaction(tx: TxState, table_name: str) -> list[dict[str, Any]]:
             op["ExpressionAttributeNames"] = {"#d": "doc"}
             op["ExpressionAttributeValues"] = {":held": {"S": json.dumps({"ref": held})}}
         items.append({op_name: op})
-    return items + _derived_operations(tx, table_name)
-
-
-def _derived_operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
-    """What the written documents move besides themselves: search entries, public pointers, and the
-    counters the mutation added to."""
-    items = _search_operations(tx, table_name) + _pointer_operations(tx, table_name)
-    if tx.counters:
-        from ontology.data.counters import operations
-
-        items.extend(operations(tx, table_name))
     return items
 
 
-def _search_operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
-    """The full-text index entries the written documents move (ontology.data.search)."""
+def search_writes(tx: TxState) -> IndexWrites | None:
+    """The full-text index entries the written documents move (ontology.data.search), if any."""
     writes = None
     for doc_id, full in tx.docs.items():
         t, scope = tx.where[doc_id]
         if not t.search_indexes or (full is None and doc_id in tx.inserted):
             continue
-        from ontology.data.search import IndexWrites
-
         writes = writes or IndexWrites()
         old = None if doc_id in tx.inserted else tx.seen.get(f"{scope}#{doc_id}")
         for idx in t.search_indexes:
             writes.add(idx, scope, t.name, old, full)
+    return writes
+
+
+def _search_operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
+    """The index entries' operations: those :func:`commit` resolved against the dictionary (only the
+    terms new to the organization's index write their entry), or, unresolved, every entry."""
+    writes = tx.search_writes if tx.search_writes is not None else search_writes(tx)
     if writes is None:
         return []
     tx.search_touched = writes.touched()
-    return writes.operations(table_name, serialize)
+    return writes.operations(table_name)
 
 
 def _pointer_operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
@@ -277,9 +307,14 @@ def commit(tx: TxState, store: Store) -> bool:
 
     Raises ``_RetryError`` on a conflict, TRANSACTION_TOO_LARGE before sending an oversized transaction.
     """
-    if not tx.docs and not tx.counters and not any(g.get("dirty") for g in tx.guards.values()):
+    if not (tx.docs or tx.alias_drops or tx.counters or any(g.get("dirty") for g in tx.guards.values())):
         return False  # read-only: the reads were consistent when made
     txid = str(uuid.uuid4())
+    writes = search_writes(tx)
+    if writes is not None:
+        # which of its terms' dictionary entries the index already has: one consistent BatchGetItem
+        writes.resolve(store.batch_get_items)
+        tx.search_writes = writes
     items = build_transaction(tx, store.table_name)
     _check_limits(items)
     for attempt in range(AMBIGUOUS_RESENDS + 1):
@@ -332,6 +367,8 @@ def _record_writes(tx: TxState) -> None:
     for gpk, entry in tx.guards.items():
         if entry.get("dirty"):
             record_write({"pk": gpk, "sk": GUARD_SK})
+    for pk in tx.alias_drops:
+        record_write({"pk": pk, "sk": DOC_SK})
     for attrs in (*tx.search_touched, *tx.pointers_touched):
         record_write(attrs)
     for pk, sk in tx.counters:

@@ -21,8 +21,9 @@ queries; an action's vector search keeps only what its caller may read. Mutation
 functions read unfiltered (the platform's own code decides for itself).
 
 Deciding costs no request per document: public and member rules read the document alone; what needs
-another item (a participant's ``participated_in`` guard, the two ends of a connection) is read for a
-whole page at once, one BatchGetItem per kind of need, and never for staff.
+another item (a participant's ``participated_in`` connection, at the key its triple derives; the two
+ends of a connection) is read for a whole page at once, one BatchGetItem per kind of need, and never
+for staff.
 
 Anonymous reads need no organization from the caller: the transaction that makes an entity public
 writes a pointer item (its id → its organization, ``publicEntities``) and the one that makes it stop
@@ -42,7 +43,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ontology.data.indexes import get_path
-from ontology.data.keys import DOC_SK, GUARD_SK, UNDEFINED, table_of_id
+from ontology.data.keys import DOC_SK, UNDEFINED, table_of_id
 from ontology.data.tracking import record_point
 
 if TYPE_CHECKING:
@@ -360,7 +361,7 @@ class Sight:
         self.viewer = viewer
         #: (org, entity id) → the entity (None: missing), read to decide a connection, tag or chunk
         self._entities: dict[tuple[str, str], Doc | None] = {}
-        #: (org, parent id) → whether the viewer takes part in it (their participated_in guard)
+        #: (org, parent id) → whether the viewer takes part in it (their participated_in connection)
         self._participates: dict[tuple[str, str], bool] = {}
         #: entity id → the organization of its public pointer (None: not public)
         self._pointers: dict[str, str | None] = {}
@@ -471,12 +472,13 @@ class Sight:
         if not parents:
             return
         keys = {
-            p: reader.guard_key(org, "connections", "triple", (me, p, "participated_in")) for p in parents
+            p: reader.holder_keys(org, "connections", "triple", (me, p, "participated_in")) for p in parents
         }
-        found = reader._store.batch_get([(k, GUARD_SK) for k in keys.values()])
-        for parent, key in keys.items():
-            record_point(key, GUARD_SK)
-            self._participates[(org, parent)] = key in found
+        found = reader._store.batch_get_items([k for held in keys.values() for k in held])
+        for parent, held in keys.items():
+            for key in held:
+                record_point(*key)
+            self._participates[(org, parent)] = any(k in found for k in held)
 
     def _read_pointers(self, reader: DatabaseReader, ids: list[str]) -> None:
         ids = [i for i in ids if table_of_id(i) == "entities"]
@@ -509,6 +511,12 @@ class Sight:
         """``reader.get`` as this viewer sees it: the caller's organization first, then (an entity)
         the organization a public pointer names."""
         return self.get_many(reader, [t], [doc_id])[0]
+
+    def shown(self, reader: DatabaseReader, t: Table, doc: Doc) -> Doc | None:
+        """A document the reader read itself in its own organization, as this viewer sees it."""
+        scope = reader.scope_of(t)
+        self.prepare(reader, scope, t.name, [doc])
+        return self.show(scope, t.name, doc)
 
     def get_many(self, reader: DatabaseReader, tables: list[Table], ids: list[str]) -> list[Doc | None]:
         """``reader.get_many`` as this viewer sees it: one BatchGetItem in the caller's organization,

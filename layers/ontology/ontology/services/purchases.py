@@ -732,7 +732,7 @@ def finalise(
 
 def _shard_cap(token: Doc) -> int:
     """What the token's supply counter may hold: its ``totalSupply`` less what the document still
-    stores of its circulating supply (until migration 0011 moves that into the counter); 0: no cap."""
+    stores of its circulating supply (until migration 0014 moves that into the counter); 0: no cap."""
     total = int(token["properties"].get("totalSupply") or 0)
     return max(total - counters.stored(token, "circulatingSupply"), 0) if total else 0
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from ontology.auth.ratelimit import RATE_PREFIX
 from ontology.data.dynamodb import deserialize
+from ontology.data.search import unwatched
 from ontology.data.tracking import WriteSet
 from ontology.settings import get_settings
 from ontology.sync.queue import enqueue
@@ -23,15 +24,19 @@ __all__ = ["invalidate_handler", "write_set_of"]
 
 def write_set_of(record: Mapping[str, Any]) -> WriteSet | None:
     """The keys a stream record's change touched (its item before and after), or None for the sync
-    protocol's own items and the rate limits' counters (nothing reads those)."""
+    protocol's own items, the rate limits' counters (nothing reads those) and the search index's
+    aggregates (no result depends on them: :func:`ontology.data.search.unwatched`)."""
     change = record.get("dynamodb") or {}
     keys = deserialize(change.get("Keys") or {})
     if not isinstance(keys.get("pk"), str) or is_sync_item(keys["pk"]) or keys["pk"].startswith(RATE_PREFIX):
         return None
+    images = [deserialize(change[image]) if change.get(image) else None for image in ("OldImage", "NewImage")]
+    if unwatched(keys["pk"], *images):
+        return None
     writes = WriteSet()
-    for image in ("OldImage", "NewImage"):
-        if change.get(image):
-            writes.add_item(deserialize(change[image]))
+    for image in images:
+        if image is not None:
+            writes.add_item(image)
     writes.points.add((keys["pk"], str(keys["sk"])))
     return writes
 

@@ -12,7 +12,7 @@ what it found.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -176,8 +176,9 @@ class Migration:
       version + 1 (unless the change sets it), so a mutation that read the item before the migration
       wrote it runs again on the new layout instead of writing the old one back.
 
-    Methods: ``step`` (required), ``upgrade`` (with ``readers_accept_old``), ``verify`` (optional:
-    a pass after the run, over the same source, that every item is migrated).
+    Methods: ``step`` (required), ``upgrade`` (with ``readers_accept_old``), ``verify`` or
+    ``verify_read`` (optional: a pass after the run, over the same source, that every item is
+    migrated; ``verify_read`` may read further items).
     """
 
     id: ClassVar[str]
@@ -205,6 +206,11 @@ class Migration:
         """None when ``item`` is as the migration leaves it, else what is wrong with it."""
         return None
 
+    def verify_read(self, item: Item, read: Callable[..., list[Item | None]]) -> str | None:
+        """:meth:`verify` for a migration whose check needs more items than the one it is given:
+        ``read(*keys)`` reads them (consistently, as ``batch.read``). Declare one or the other."""
+        return self.verify(item)
+
     # ------------------------------------------------------------------------- for the registry
 
     @classmethod
@@ -216,7 +222,7 @@ class Migration:
 
     @classmethod
     def has_verify(cls) -> bool:
-        return cls.verify is not Migration.verify
+        return cls.verify is not Migration.verify or cls.verify_read is not Migration.verify_read
 
     @classmethod
     def check(cls) -> None:

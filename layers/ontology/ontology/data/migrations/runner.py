@@ -719,9 +719,10 @@ class _Run:
             cursor: Any = None
             while not self.stop.is_set():
                 page = self.source.page(self.store, segment, cursor, self.batch)
+                read = Batch([], self._reader({})).read
                 for raw in page.items:
                     item = decode_item(raw)
-                    problem = self.m.verify(item)
+                    problem = self.m.verify_read(item, read)
                     with self.lock:
                         self.verified += 1
                         if problem is not None:

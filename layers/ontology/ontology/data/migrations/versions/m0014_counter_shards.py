@@ -61,7 +61,7 @@ def _split(count: int, cap: int, held: list[int]) -> list[int]:
 
 
 class CounterShards(Migration):
-    id = "0011-counter-shards"
+    id = "0014-counter-shards"
     description = "counts stored in documents move into their counters' shards"
     source = scan("entities", segments=4)
     batch_size = 50

@@ -1,0 +1,57 @@
+"""The full-text search index's aggregator: the table's stream (postings only) → each term's document
+frequency and each index's totals (ontology.data.search_aggregates)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infra.template.base import TABLE_ARN, table_stream
+from ontology.data.search import POSTING_TB
+
+#: Only postings' writes invoke the aggregator (a filter on the stream, not in code).
+POSTING_FILTER = [
+    {"dynamodb": {"NewImage": {"tb": {"S": [POSTING_TB]}}}},
+    {"dynamodb": {"OldImage": {"tb": {"S": [POSTING_TB]}}}},
+]
+#: Records Lambda gathers into one batch (up to a second's worth): the aggregates of a batch are one
+#: write per distinct term and per index, so larger batches write less per posting.
+BATCH_SIZE = 1000
+BATCH_WINDOW_SECONDS = 1
+
+#: The aggregator reads and writes nothing but the search index's items: their partition keys hold
+#: ``#search#`` (an organization's dictionary and totals, the platform's receipts).
+SEARCH_ITEMS = {
+    "Effect": "Allow",
+    "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"],
+    "Resource": [TABLE_ARN],
+    "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["*#search#*"]}},
+}
+
+
+def search_resources() -> dict[str, Any]:
+    return {"SearchAggregatorFunction": _aggregator()}
+
+
+def _aggregator() -> dict[str, Any]:
+    return {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "FunctionName": {"Fn::Sub": "${AWS::StackName}-search-aggregator"},
+            "Handler": "search.aggregate",
+            "Description": "Search: the table's stream (postings) -> terms' df and the index totals.",
+            "MemorySize": 256,
+            "Timeout": 60,
+            "Events": {
+                # one batch of a shard at a time, retried from where the handler says, never bisected:
+                # its receipts make a redelivered chunk change nothing (exactly once)
+                "Postings": table_stream(
+                    patterns=[json.dumps(p, separators=(",", ":")) for p in POSTING_FILTER],
+                    batch_size=BATCH_SIZE,
+                    window=BATCH_WINDOW_SECONDS,
+                    bisect=False,
+                )
+            },
+            "Policies": [{"Version": "2012-10-17", "Statement": [SEARCH_ITEMS]}],
+        },
+    }
