@@ -152,19 +152,12 @@ def test_deeply_nested_messages_are_fatal_not_a_crash(sync: Any) -> None:
     assert sync.send("[" * 100_000)[0]["type"] == "FatalError"
 
 
-def test_a_range_subscription_is_rechecked_after_a_delay(sync: Any) -> None:
-    from ontology.sync.invalidator import invalidate_handler
-
-    sync.connect()
-    sync.send(
-        _add(0, 0, "entities:list", {"type": "lesson", "paginationOpts": {"numItems": 5, "cursor": None}})
-    )
-    assert sync.state.read_set(sync.state.load("c1"), "0").ranges
-    now = int(time.time() * 1000)
-    # a stream record of a new lesson, as the table's stream delivers it
+def lesson_record(event_id: str = "e1") -> dict[str, Any]:
+    """A stream record of a new lesson, as the table's stream delivers it (the lesson is not written)."""
     from ontology.data.keys import DOC_SK, new_id
     from ontology.data.schema import TABLES
 
+    now = int(time.time() * 1000)
     doc_id = new_id("entities")
     doc = {
         "_id": doc_id,
@@ -180,23 +173,135 @@ def test_a_range_subscription_is_rechecked_after_a_delay(sync: Any) -> None:
     for idx in TABLES["entities"].indexes:
         gpk, gsk = idx.keys_for(ORG, "entities", doc)
         image[idx.pk_attr], image[idx.sk_attr] = {"S": gpk}, {"S": gsk}
-    record = {
-        "eventID": "e1",
+    return {
+        "eventID": event_id,
         "eventName": "INSERT",
         "eventSource": "aws:dynamodb",
         "dynamodb": {"Keys": {"pk": image["pk"], "sk": image["sk"]}, "NewImage": image},
     }
-    assert invalidate_handler({"Records": [record]})["invalidated"] == 1
-    now_fifo = sync.sqs.receive_message(QueueUrl=sync.fifo, MaxNumberOfMessages=10)["Messages"]
-    assert json.loads(now_fifo[0]["Body"]) == {"c": "c1", "inv": ["0"]}
-    sync.sqs.delete_message(QueueUrl=sync.fifo, ReceiptHandle=now_fifo[0]["ReceiptHandle"])
+
+
+def drain(sync: Any, url: str) -> list[dict[str, Any]]:
+    """Every message on a queue now, received and deleted."""
+    out: list[dict[str, Any]] = []
+    while True:
+        got = sync.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            return out
+        for m in got:
+            sync.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        out += got
+
+
+def subscribe_lessons(sync: Any) -> None:
+    sync.connect()
+    sync.send(
+        _add(0, 0, "entities:list", {"type": "lesson", "paginationOpts": {"numItems": 5, "cursor": None}})
+    )
+    assert sync.state.read_set(sync.state.load("c1"), "0").ranges
+
+
+def test_a_range_subscription_is_rechecked_after_a_delay(sync: Any) -> None:
+    from ontology.sync import pending
+    from ontology.sync.invalidator import invalidate_handler
+    from ontology.sync.worker import process
+
+    subscribe_lessons(sync)
+    assert invalidate_handler({"Records": [lesson_record()]})["invalidated"] == 1
+    now_fifo = drain(sync, sync.fifo)
+    assert [json.loads(m["Body"]) for m in now_fifo] == [{"c": "c1", "pend": 1}]
+    assert pending.pending(sync.state, "c1").queries == ("0",)
+    runs = len(sync.runs)
+    process(sync.state, json.loads(now_fifo[0]["Body"]), now_fifo[0]["MessageId"])
+    assert len(sync.runs) == runs + 1 and pending.pending(sync.state, "c1").queries == ()
     assert sync.sqs.receive_message(QueueUrl=sync.recheck).get("Messages") is None  # not yet: delayed
     time.sleep(1.2)
-    later = sync.sqs.receive_message(QueueUrl=sync.recheck)["Messages"]
+    later = drain(sync, sync.recheck)
+    assert [json.loads(m["Body"])["inv"] for m in later] == [["0"]]
     invalidate_handler({"Records": [{"eventSource": "aws:sqs", "body": later[0]["Body"]}]})
-    again = sync.sqs.receive_message(QueueUrl=sync.fifo, MaxNumberOfMessages=10)
-    bodies = [json.loads(m["Body"]) for m in again.get("Messages", [])]
-    assert {"c": "c1", "inv": ["0"]} in bodies
+    assert [json.loads(m["Body"]) for m in drain(sync, sync.fifo)] == [{"c": "c1", "pend": 1}]
+    assert pending.pending(sync.state, "c1").queries == ("0",)
+
+
+def test_writes_merge_into_one_pending_rerun(sync: Any) -> None:
+    from ontology.sync import pending
+    from ontology.sync.invalidator import invalidate_handler
+    from ontology.sync.worker import process
+
+    subscribe_lessons(sync)
+    for n in range(5):  # five stream batches before the worker runs
+        invalidate_handler({"Records": [lesson_record(f"e{n}")]})
+    woken = drain(sync, sync.fifo)
+    assert len(woken) == 1  # one wake; the other four merged into its pending re-run
+    runs, posted = len(sync.runs), len(sync.posted)
+    process(sync.state, json.loads(woken[0]["Body"]), woken[0]["MessageId"])
+    assert len(sync.runs) == runs + 1  # one re-run for the five writes
+    assert len(sync.posted) == posted  # the lessons were never written: the result did not change
+    assert pending.pending(sync.state, "c1") == pending.Pending()
+
+
+def test_a_connection_that_just_reran_is_woken_a_second_later(sync: Any) -> None:
+    from ontology.sync import pending
+    from ontology.sync.invalidator import invalidate_handler
+    from ontology.sync.worker import process
+
+    subscribe_lessons(sync)
+    invalidate_handler({"Records": [lesson_record("e1")]})
+    (woken,) = drain(sync, sync.fifo)
+    process(sync.state, json.loads(woken["Body"]), woken["MessageId"])
+    drain(sync, sync.recheck)  # (the range's recheck: not what this test is about)
+    invalidate_handler({"Records": [lesson_record("e2")]})  # within the second after the re-run
+    assert drain(sync, sync.fifo) == []
+    time.sleep(1.2)
+    (delayed,) = [m for m in drain(sync, sync.recheck) if "wake" in json.loads(m["Body"])]
+    invalidate_handler({"Records": [{"eventSource": "aws:sqs", "body": delayed["Body"]}]})
+    assert [json.loads(m["Body"]) for m in drain(sync, sync.fifo)] == [{"c": "c1", "pend": 1}]
+    assert pending.pending(sync.state, "c1").queries == ("0",)
+
+
+def test_a_write_marked_during_a_rerun_wakes_the_connection_again(sync: Any) -> None:
+    from ontology.sync import pending
+    from ontology.sync.invalidator import invalidate_handler
+    from ontology.sync.worker import process
+
+    subscribe_lessons(sync)
+    invalidate_handler({"Records": [lesson_record("e1")]})
+    (woken,) = drain(sync, sync.fifo)
+    drain(sync, sync.recheck)
+    real = pending.pending
+
+    def read_then_a_write_lands(state: Any, connection_id: str) -> Any:
+        read = real(state, connection_id)
+        invalidate_handler({"Records": [lesson_record("e2")]})  # merged: a re-run is pending
+        return read
+
+    pending.pending = read_then_a_write_lands  # type: ignore[assignment]
+    try:
+        process(sync.state, json.loads(woken["Body"]), woken["MessageId"])
+    finally:
+        pending.pending = real  # type: ignore[assignment]
+    assert pending.pending(sync.state, "c1").queries == ("0",)  # not cleared: newer than the re-run
+    time.sleep(1.2)
+    wakes = [m for m in drain(sync, sync.recheck) if "wake" in json.loads(m["Body"])]
+    assert len(wakes) == 1  # the worker woke the connection again, a second later
+
+
+def test_a_rerun_that_fails_leaves_its_queries_pending(sync: Any) -> None:
+    from ontology.sync import pending
+    from ontology.sync.invalidator import invalidate_handler
+    from ontology.sync.worker import RetryLaterError, process
+
+    subscribe_lessons(sync)
+    invalidate_handler({"Records": [lesson_record("e1")]})
+    (woken,) = drain(sync, sync.fifo)
+    sync.fail_invokes = True
+    with pytest.raises(RetryLaterError):
+        process(sync.state, json.loads(woken["Body"]), woken["MessageId"])
+    assert pending.pending(sync.state, "c1").queries == ("0",)
+    sync.fail_invokes = False
+    runs = len(sync.runs)
+    process(sync.state, json.loads(woken["Body"]), woken["MessageId"])  # delivered again
+    assert len(sync.runs) == runs + 1 and pending.pending(sync.state, "c1").queries == ()
 
 
 def test_a_failed_mutation_is_answered_then_a_transition_follows(sync: Any) -> None:

@@ -1,7 +1,9 @@
 """The table stream's invalidator: for every changed item it finds the subscriptions whose read set
-holds its key (before or after the change) and queues one invalidation per connection on the sync
-queue (FIFO, grouped by connection); a subscription read through an index range is invalidated once
-more a second later, through the recheck queue.
+holds its key (before or after the change) and marks them pending on their connection
+(:mod:`ontology.sync.pending`): a connection with nothing pending yet has its worker woken (a message on
+the sync queue, FIFO and grouped by connection), one that has merges the new ids into the re-run it
+waits for. A subscription read through an index range is marked once more a second later, through the
+recheck queue.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ontology.data.dynamodb import deserialize
 from ontology.data.search import unwatched
 from ontology.data.tracking import WriteSet
 from ontology.settings import get_settings
+from ontology.sync import pending
 from ontology.sync.queue import enqueue
 from ontology.sync.state import SyncState, Watcher, is_sync_item
 
@@ -41,27 +44,28 @@ def write_set_of(record: Mapping[str, Any]) -> WriteSet | None:
     return writes
 
 
-def _invalidations(touched: dict[str, list[str]], batch_id: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "Id": str(i),
-            "MessageBody": json.dumps({"c": c, "inv": q}, separators=(",", ":")),
-            "MessageGroupId": c,
-            "MessageDeduplicationId": hashlib.sha256(f"{batch_id}|{c}".encode()).hexdigest(),
-        }
-        for i, (c, q) in enumerate(sorted(touched.items()))
-    ]
+def _mark(state: SyncState, touched: dict[str, list[str]], tag: str) -> int:
+    """Mark each connection's touched queries pending and wake the workers of those that had nothing
+    pending; the number of queries marked."""
+    wakes = []
+    for c, queries in sorted(touched.items()):
+        delay = pending.mark(state, c, queries)
+        if delay is not None:
+            wakes.append((c, delay))
+    if wakes:
+        pending.wake(wakes, tag)
+    return sum(len(q) for q in touched.values())
 
 
 def invalidate_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """Table stream → one invalidation per touched connection (its touched query ids), in the order
     of the stream.
 
-    A subscription found through an index range is invalidated twice: now, and once more
-    RECHECK_SECONDS later through the recheck queue (which delivers back here). The GSI the query
-    reads is eventually consistent and may not show the write yet when the first re-run reads it; the
-    second re-run does (DynamoDB's GSIs typically follow within a second), and pushes only if the
-    result changed.
+    A subscription found through an index range is marked twice: now, and once more a second later
+    through the recheck queue (which delivers back here). The GSI the query reads is eventually
+    consistent and may not show the write yet when the first re-run reads it; the second re-run does
+    (DynamoDB's GSIs typically follow within a second), and pushes only if the result changed. The
+    recheck queue also delays the wakes of connections that re-ran less than a second ago.
     """
     records = event.get("Records", [])
     if records and records[0].get("eventSource") == "aws:sqs":
@@ -86,8 +90,7 @@ def invalidate_handler(event: Mapping[str, Any], context: Any = None) -> dict[st
             if w.query_id not in queries:
                 queries.append(w.query_id)
     batch_id = hashlib.sha256("|".join(ids).encode()).hexdigest()
-    if touched:
-        enqueue(_invalidations(touched, batch_id))
+    marked = _mark(state, touched, batch_id) if touched else 0
     if ranged and get_settings().sync_recheck_queue_url:
         enqueue(
             [
@@ -100,18 +103,20 @@ def invalidate_handler(event: Mapping[str, Any], context: Any = None) -> dict[st
             ],
             url=get_settings().sync_recheck_queue_url,
         )
-    return {"batchItemFailures": [], "invalidated": sum(len(q) for q in touched.values())}
+    return {"batchItemFailures": [], "invalidated": marked}
 
 
 def _recheck(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The recheck queue's delayed invalidations → the connections' FIFO groups."""
-    entries = []
-    for i, record in enumerate(records):
+    """The recheck queue's messages: delayed rechecks (marked pending now) and delayed wakes (due now:
+    on to the connections' FIFO groups)."""
+    state = SyncState()
+    forwards: list[dict[str, Any]] = []
+    for record in records:
         body = json.loads(record["body"])
-        entries += [
-            {**e, "Id": str(i)}
-            for e in _invalidations({str(body["c"]): list(body["inv"])}, f"recheck|{body.get('b')}")
-        ]
-    if entries:
-        enqueue(entries)
+        if "wake" in body:
+            forwards.append({**pending.forward(body), "Id": str(len(forwards))})
+        else:
+            _mark(state, {str(body["c"]): [str(q) for q in body["inv"]]}, f"recheck|{body.get('b')}")
+    if forwards:
+        enqueue(forwards)
     return {"batchItemFailures": []}

@@ -51,8 +51,17 @@ MARKER_SK = "#"
 OPEN_SHARDS = 8
 
 
-def _conn_pk(connection_id: str) -> str:
+def conn_pk(connection_id: str) -> str:
+    """The partition of a connection's items."""
     return _PREFIX + connection_id
+
+
+_conn_pk = conn_pk
+
+
+def connection_ttl(since: float) -> float:
+    """When (epoch seconds) the items of a connection opened or touched at ``since`` expire."""
+    return since + CONNECTION_TTL_SECONDS
 
 
 def _watch_pk(key: str) -> str:

@@ -37,7 +37,7 @@ from ontology.errors import (
 )
 from ontology.json_depth import check_json_depth
 from ontology.runtime.registry import RegisteredFunction
-from ontology.sync import limits, push
+from ontology.sync import limits, pending, push
 from ontology.sync.calls import call
 from ontology.sync.paths import resolve_public
 from ontology.sync.queue import ITEM_SECONDS, MAX_RECEIVES, enqueue, retry_later, retry_seconds
@@ -639,8 +639,9 @@ class Worker:
 
 def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> None:
     """One queued item of one connection: ``{"c": id, "m": text}`` (a client's message),
-    ``{"c": id, "inv": [queryId, …]}`` (subscriptions a write touched) or ``{"c": id, "add": true}``
-    (new subscriptions an earlier item left: :data:`limits.ITEM_RUNS`).
+    ``{"c": id, "pend": 1}`` (re-run the subscriptions writes touched: :mod:`ontology.sync.pending`),
+    ``{"c": id, "inv": [queryId, …]}`` (re-run these) or ``{"c": id, "add": true}`` (new
+    subscriptions an earlier item left: :data:`limits.ITEM_RUNS`).
 
     The queue delivers at least once. The connection records the last item it applied (in the same
     conditional save as its new version), so an item delivered again is never applied twice (a
@@ -659,21 +660,9 @@ def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> 
         return
     worker = Worker(state, conn)
     fatal: str | None = None
+    started, rerun = time.time(), pending.Pending()
     try:
-        if "m" in body:
-            try:
-                check_json_depth(str(body["m"]))
-                message = json.loads(body["m"])
-            except ValidationError as exc:
-                raise FatalMessageError(exc.message) from None
-            except (TypeError, ValueError, RecursionError):
-                raise FatalMessageError("The message is not valid JSON") from None
-            worker.handle(message)
-            worker.release_held()
-        elif "add" in body:
-            worker.add_pending()
-        else:
-            worker.invalidate([str(q) for q in body.get("inv", [])])
+        rerun = _apply(worker, body)
     except FatalMessageError as exc:
         fatal = str(exc)
     except RecursionError:
@@ -684,6 +673,8 @@ def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> 
         worker.out = [{"type": "FatalError", "error": fatal}]
     conn.applied = message_id
     state.save(conn)  # before posting: the versions posted are the versions kept
+    if rerun.queries and not pending.clear(state, connection_id, rerun, started):
+        pending.wake([(connection_id, pending.RERUN_SECONDS)], f"{message_id}|{rerun.generation}")
     try:
         for message in worker.out:
             push.post(connection_id, message)
@@ -697,6 +688,29 @@ def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> 
         push.close(connection_id)
     elif worker.deferred:
         _continue(connection_id, message_id)
+
+
+def _apply(worker: Worker, body: Mapping[str, Any]) -> pending.Pending:
+    """Apply one item to its connection's worker; the pending re-run it took, if it took one."""
+    if "m" in body:
+        try:
+            check_json_depth(str(body["m"]))
+            message = json.loads(body["m"])
+        except ValidationError as exc:
+            raise FatalMessageError(exc.message) from None
+        except (TypeError, ValueError, RecursionError):
+            raise FatalMessageError("The message is not valid JSON") from None
+        worker.handle(message)
+        worker.release_held()
+    elif "add" in body:
+        worker.add_pending()
+    elif "pend" in body:
+        rerun = pending.pending(worker.state, worker.conn.id)
+        worker.invalidate(list(rerun.queries))
+        return rerun
+    else:
+        worker.invalidate([str(q) for q in body.get("inv", [])])
+    return pending.Pending()
 
 
 def _continue(connection_id: str, message_id: str) -> None:
