@@ -100,6 +100,12 @@ _SECRET = {
 }
 _SEND = {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": SYNC_QUEUE_ARN}
 _RETRY = {"Effect": "Allow", "Action": ["sqs:ChangeMessageVisibility"], "Resource": SYNC_QUEUE_ARN}
+#: Waking a connection that re-ran less than a second ago: through the recheck queue's delay.
+_DELAY = {
+    "Effect": "Allow",
+    "Action": ["sqs:SendMessage"],
+    "Resource": {"Fn::GetAtt": ["SyncRecheckQueue", "Arn"]},
+}
 #: :data:`MANAGE_CONNECTIONS` with the API's ARN substituted in.
 _MANAGE = {
     **MANAGE_CONNECTIONS,
@@ -293,7 +299,8 @@ def _worker(invoke: dict[str, Any]) -> dict[str, Any]:
         "Sync: a connection's messages and invalidations, in order -> its pushes.",
         # send: the item that runs the new subscriptions one item may not (limits.ITEM_RUNS)
         # retry: when a record it failed comes back (ontology.sync.queue, "Timing")
-        [_TABLE_READ, _SYNC_ITEMS, _SECRET, _MANAGE, invoke, _SEND, _RETRY],
+        # delay: a connection woken again a second after its re-run (ontology.sync.pending)
+        [_TABLE_READ, _SYNC_ITEMS, _SECRET, _MANAGE, invoke, _SEND, _RETRY, _DELAY],
         Timeout=sync_queue.WORKER_TIMEOUT,
         Events={
             "Queue": {
