@@ -658,3 +658,40 @@ def test_records_not_started_before_the_deadline_go_back_at_once(served: Any) ->
     assert answer == {"batchItemFailures": [{"itemIdentifier": records[0]["messageId"]}]}
     assert len(served.runs) == runs  # not started
     assert seconds_hidden(served.fifo, body) <= 0
+
+
+def _range_watch(sync: Any) -> tuple[list[Any], list[Any]]:
+    """The lesson listing's range: the stretches its watch item holds, and those it read last."""
+    from ontology.sync.state import _stretches, _watch_pk
+
+    reads = sync.state.read_set(sync.state.load("c1"), "0")
+    ((key, read),) = [(k, v) for k, v in _stretches(reads).items() if "by_type" in k]
+    item = sync.state.store.get(_watch_pk(key), "c1#0", consistent=True)
+    return json.loads(item["doc"])["r"], read
+
+
+def test_a_newest_first_page_keeps_its_watch_while_it_covers_the_read(sync: Any) -> None:
+    from ontology.sync import state as sync_state
+    from ontology.sync.worker import process
+
+    for n in range(3):
+        _lesson(f"old {n}")
+    sync.connect()
+    page = {"type": "lesson", "paginationOpts": {"numItems": 2, "cursor": None}}
+    sync.send(_add(0, 0, "entities:list", page))
+    watched, read = _range_watch(sync)
+    assert watched == read
+    _lesson("newest")
+    process(sync.state, {"c": "c1", "inv": ["0"]}, "inv-1")
+    assert sync.posted[-1][1]["modifications"][0]["value"]["page"][0]["name"] == "newest"
+    kept, moved = _range_watch(sync)
+    assert moved != read and kept == watched  # the page moved up; its wider watch still covers it
+    original = sync_state.KEEP_WATCH_SECONDS
+    sync_state.KEEP_WATCH_SECONDS = 0.0
+    try:
+        _lesson("newer still")
+        process(sync.state, {"c": "c1", "inv": ["0"]}, "inv-2")
+    finally:
+        sync_state.KEEP_WATCH_SECONDS = original
+    renewed, now_read = _range_watch(sync)
+    assert renewed == now_read  # kept too long: narrowed to the read again

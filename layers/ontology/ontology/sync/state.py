@@ -235,34 +235,38 @@ class SyncState:
     def watch(self, conn: Connection, query_id: str, reads: ReadSet, marked: set[str] | None = None) -> int:
         """Replace a subscription's read set and its watches; the number of items written.
 
-        Only what changed is written: a key it already watched with the same stretches keeps its item,
-        and its marker (written since the connection opened, it outlives the connection). A marker
-        already in ``marked`` (written by this message) is not written twice.
+        Only what changed is written: a key it already watched keeps its item, and its marker (written
+        since the connection opened, it outlives the connection). A range's item is kept while the
+        stretches it holds still cover what the query now reads, for up to :data:`KEEP_WATCH_SECONDS`
+        (a newest-first page moves up its index with every insert: its subscribers would otherwise
+        rewrite their items at the rate of the inserts; a watch wider than the read only re-runs the
+        query for a write it did not need, which a pending re-run absorbs). A marker already in
+        ``marked`` (written by this message) is not written twice.
         """
         sub_pk, sub_sk = _conn_pk(conn.id), f"sub#{query_id}"
         old = self.store.get(sub_pk, sub_sk, consistent=True)
         old_doc = json.loads(old["doc"]) if old else {}
         old_keys = set(old_doc.get("keys", []))
-        old_ranges = _stretches(ReadSet.from_json(old_doc["reads"])) if old else {}
+        watched: dict[str, list[Any]] = old_doc.get("w") or (
+            {k: [v, 0.0] for k, v in _stretches(ReadSet.from_json(old_doc["reads"])).items()} if old else {}
+        )
         keys = reads.watch_keys()
+        now = time.time()
         stale = old_keys - set(keys)
         member = f"{conn.id}#{query_id}"
         ttl = _ttl(conn.connected_at)
         marked = set() if marked is None else marked
-        puts: list[dict[str, Any]] = [
-            {
-                "pk": sub_pk,
-                "sk": sub_sk,
-                "tb": "_sync",
-                "v": 1,
-                "doc": json.dumps({"reads": reads.to_json(), "keys": keys}, separators=(",", ":")),
-                "ttl": ttl,
-            }
-        ]
+        puts: list[dict[str, Any]] = []
         ranges = _stretches(reads)
+        kept: dict[str, list[Any]] = {}
         for key in keys:
-            if key in old_keys and old_ranges.get(key) == ranges.get(key):
+            if key in old_keys and key not in ranges:
                 continue
+            if key in old_keys and key in watched and _covers(watched[key], ranges[key], now):
+                kept[key] = watched[key]
+                continue
+            if key in ranges:
+                kept[key] = [ranges[key], now]
             if key not in old_keys and key not in marked:
                 # the key's marker: a write looks every key it touched up in one BatchGetItem, and
                 # queries only the partitions that have one (it expires with the last connection that
@@ -273,7 +277,7 @@ class SyncState:
                 marked.add(key)
             body: dict[str, Any] = {"c": conn.id, "q": query_id}
             if key in ranges:
-                body["r"] = ranges[key]
+                body["r"] = kept[key][0]
             puts.append(
                 {
                     "pk": _watch_pk(key),
@@ -284,6 +288,18 @@ class SyncState:
                     "ttl": ttl,
                 }
             )
+        doc = {"reads": reads.to_json(), "keys": keys, "w": kept}
+        puts.insert(
+            0,
+            {
+                "pk": sub_pk,
+                "sk": sub_sk,
+                "tb": "_sync",
+                "v": 1,
+                "doc": json.dumps(doc, separators=(",", ":")),
+                "ttl": ttl,
+            },
+        )
         self.store.batch_write(puts, [(_watch_pk(k), member) for k in sorted(stale)])
         return len(puts)
 
@@ -366,6 +382,22 @@ _TABLE_RANGE = range_key("pk", "")
 
 def _rate_pk(key: str) -> str:
     return _RATE_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+#: How long a range's watch item is kept while it covers more than the query reads.
+KEEP_WATCH_SECONDS = 60.0
+
+
+def _covers(watched: list[Any], stretches: list[list[str]], now: float) -> bool:
+    """Whether a watch item's stretches (written at ``watched[1]``) cover ``stretches``: each of these
+    within one of those, and the item not older than :data:`KEEP_WATCH_SECONDS` unless they are
+    equal."""
+    held, written = watched[0], float(watched[1])
+    if held == stretches:
+        return True
+    if now - written > KEEP_WATCH_SECONDS:
+        return False
+    return all(any(a == b and lo2 <= lo and hi <= hi2 for b, lo2, hi2 in held) for a, lo, hi in stretches)
 
 
 def _stretches(reads: ReadSet) -> dict[str, list[list[str]]]:
