@@ -352,11 +352,24 @@ def _invalidator() -> dict[str, Any]:
 
 def _keepalive() -> dict[str, Any]:
     """Pings every open connection every 15 s: Convex's clients reconnect after 30 to 60 s of
-    silence (ontology.sync.websocket)."""
+    silence (ontology.sync.websocket). Fanned out: one invocation per shard and page."""
     return _sync_function(
         "sync.keepalive",
         "Sync: Ping every open connection every 15 s.",
-        [_SYNC_ITEMS, _MANAGE],
+        # invoke: the schedule's run starts one invocation per shard of the open connections, and a
+        # shard's invocation hands what is past its page to another (ontology.sync.websocket)
+        [
+            _SYNC_ITEMS,
+            _MANAGE,
+            {
+                "Effect": "Allow",
+                "Action": ["lambda:InvokeFunction"],
+                "Resource": {
+                    "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+                    "${AWS::StackName}-sync-keepalive"
+                },
+            },
+        ],
         Timeout=70,
         Events={
             "Every": {

@@ -695,3 +695,32 @@ def test_a_newest_first_page_keeps_its_watch_while_it_covers_the_read(sync: Any)
         sync_state.KEEP_WATCH_SECONDS = original
     renewed, now_read = _range_watch(sync)
     assert renewed == now_read  # kept too long: narrowed to the read again
+
+
+def test_the_keepalive_visits_a_page_per_invocation(sync: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ontology.sync import websocket
+    from ontology.sync.state import OPEN_SHARDS
+
+    for n in range(40):
+        sync.connect(f"k{n}")
+    monkeypatch.setattr(websocket, "PING_PAGE", 3)
+    invoked: list[dict[str, Any]] = []
+    monkeypatch.setattr(websocket, "_again", lambda context, event: invoked.append(event))
+
+    class OneRound:  # no time left for a second round of pings
+        def get_remaining_time_in_millis(self) -> int:
+            return 1000
+
+    assert websocket.keepalive_handler({"source": "aws.events"}, OneRound()) == {"shards": OPEN_SHARDS}
+    assert invoked == [{"shard": s} for s in range(OPEN_SHARDS)]
+    pinged: list[str] = []
+    visits = 0
+    while invoked:
+        event = invoked.pop(0)
+        start = len(sync.posted)
+        result = websocket.keepalive_handler(event, OneRound())
+        visits += 1
+        assert result["pings"] == len(sync.posted) - start <= 3  # a page, never the whole shard
+        pinged += [c for c, m in sync.posted[start:] if m == {"type": "Ping"}]
+    assert sorted(pinged) == sorted(f"k{n}" for n in range(40))  # every connection, once
+    assert visits >= 40 // 3

@@ -166,6 +166,24 @@ class SyncState:
             out += [str(i["sk"]) for i in self._partition(f"{_OPEN_PREFIX}{shard}", 1000)]
         return out
 
+    def open_page(self, shard: int, after: str | None, limit: int) -> tuple[list[str], str | None]:
+        """Up to ``limit`` open connections of one shard, from after ``after``, and where the next
+        page starts (None: the shard ends here)."""
+        pk = f"{_OPEN_PREFIX}{shard}"
+        items, start, _ = self.store.query(
+            index=None,
+            pk_attr="pk",
+            pk=pk,
+            sk_attr="sk",
+            sk_condition=None,
+            forward=True,
+            limit=limit,
+            start_key={"pk": {"S": pk}, "sk": {"S": after}} if after else None,
+            consistent=True,
+        )
+        ids = [str(i["sk"]) for i in items]
+        return ids, (ids[-1] if start and ids else None)
+
     def _partition(self, pk: str, page: int) -> Iterator[dict[str, Any]]:
         """Every item of one of the protocol's partitions: consistent Queries, ``page`` at a time."""
         start = None

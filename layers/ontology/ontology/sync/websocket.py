@@ -97,9 +97,29 @@ def worker_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, A
     return handle_records(event, remaining_ms=remaining)
 
 
+#: Connections one keep-alive invocation pings; a shard with more hands the rest to another.
+PING_PAGE = 2000
+
+
 def keepalive_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    """Ping every open connection now and every PING_EVERY_SECONDS for the next minute."""
+    """Keep every open connection alive, in bounded pieces.
+
+    The schedule's run starts one invocation per shard of the open connections (asynchronously:
+    :data:`~ontology.sync.state.OPEN_SHARDS`) and returns. A shard's invocation takes its first
+    :data:`PING_PAGE` connections, hands the rest of the shard to another invocation first, and pings
+    its page now and every :data:`PING_EVERY_SECONDS` for the next minute. So no invocation visits
+    more than a page, however many connections are open."""
+    from ontology.sync.state import OPEN_SHARDS
+
+    if "shard" not in event:
+        for shard in range(OPEN_SHARDS):
+            _again(context, {"shard": shard})
+        return {"shards": OPEN_SHARDS}
     state = SyncState()
+    shard = int(event["shard"])
+    page, rest = state.open_page(shard, event.get("after"), PING_PAGE)
+    if rest:
+        _again(context, {"shard": shard, "after": rest})
     sent = 0
     for i in range(PINGS_PER_RUN):
         if i:
@@ -110,8 +130,24 @@ def keepalive_handler(event: Mapping[str, Any], context: Any = None) -> dict[str
         # each ping runs in a copy of this invocation's context (what it signs its calls with, locally)
         ping = functools.partial(_ping_in, contextvars.copy_context(), state)
         with ThreadPoolExecutor(max_workers=PING_THREADS) as pool:
-            sent += sum(pool.map(ping, state.open_connections()))
-    return {"pings": sent}
+            sent += sum(pool.map(ping, page))
+    return {"pings": sent, "shard": shard}
+
+
+#: The keep-alive's Lambda, after the deployment's prefix (the template names it after its handler).
+KEEPALIVE_FUNCTION = "sync-keepalive"
+
+
+def _again(context: Any, event: dict[str, Any]) -> None:
+    """Invoke the keep-alive again, asynchronously, with ``event``."""
+    from ontology.aws import client
+    from ontology.settings import get_settings
+
+    client("lambda").invoke(
+        FunctionName=get_settings().function_prefix + KEEPALIVE_FUNCTION,
+        InvocationType="Event",
+        Payload=json.dumps(event, separators=(",", ":")).encode(),
+    )
 
 
 def _ping_in(context: contextvars.Context, state: SyncState, connection_id: str) -> int:
