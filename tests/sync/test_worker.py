@@ -724,3 +724,70 @@ def test_the_keepalive_visits_a_page_per_invocation(sync: Any, monkeypatch: pyte
         pinged += [c for c, m in sync.posted[start:] if m == {"type": "Ping"}]
     assert sorted(pinged) == sorted(f"k{n}" for n in range(40))  # every connection, once
     assert visits >= 40 // 3
+
+
+@pytest.fixture
+def fresh_container() -> Iterator[None]:
+    from ontology.data import read_cache
+
+    read_cache.clear()
+    yield
+    read_cache.clear()
+
+
+def _gets_of(doc: str) -> Iterator[list[str]]:
+    from ontology.data.dynamodb import add_listener, remove_listener
+
+    seen: list[str] = []
+
+    def listen(operation: str, params: dict[str, Any], response: Any) -> None:
+        if operation in ("GetItem", "BatchGetItem", "Query") and doc in json.dumps(params):
+            seen.append(operation)
+
+    add_listener(listen)
+    try:
+        yield seen
+    finally:
+        remove_listener(listen)
+
+
+def test_reruns_share_a_containers_reads_for_a_second(sync: Any, fresh_container: None) -> None:
+    from ontology.sync import pending
+    from ontology.sync.worker import process
+
+    doc = _lesson("shared")
+    for c in ("c1", "c2", "c3"):
+        sync.connect(c)
+        sync.send(_add(0, 0, "entities:get", {"id": doc}), connection_id=c)
+    for c in ("c1", "c2", "c3"):
+        pending.mark(sync.state, c, ["0"], time.time() - 0.5)  # marked before the re-runs start
+    for seen in _gets_of(doc):
+        for n, c in enumerate(("c1", "c2", "c3")):
+            process(sync.state, {"c": c, "pend": 1}, f"p{n}")
+        assert len(seen) == 1  # the first re-run read the document; the other two shared it
+    assert all(pending.pending(sync.state, c) == pending.Pending() for c in ("c1", "c2", "c3"))
+
+
+def test_a_rerun_older_than_its_write_runs_again(sync: Any, fresh_container: None) -> None:
+    from ontology.sync import pending
+    from ontology.sync.worker import process
+
+    doc = _lesson("before")
+    for c in ("c1", "c2"):
+        sync.connect(c)
+        sync.send(_add(0, 0, "entities:get", {"id": doc}), connection_id=c)
+    pending.mark(sync.state, "c1", ["0"])
+    process(sync.state, {"c": "c1", "pend": 1}, "p1")  # the container reads the document
+    run_mutation(lambda db: db.patch(doc, {"name": "after"}, "entities"), org=ORG)
+    pending.mark(sync.state, "c2", ["0"])  # the write, marked after that read
+    posted = len(sync.posted)
+    process(sync.state, {"c": "c2", "pend": 1}, "p2")  # answered from the shared read: not new
+    assert [m for c, m in sync.posted[posted:] if c == "c2"] == []
+    assert pending.pending(sync.state, "c2").queries == ("0",)  # so the write stays pending
+    time.sleep(1.1)  # the shared read expires; the connection was woken again
+    wakes = [json.loads(m["Body"]) for m in drain(sync, sync.recheck)]
+    assert {"c": "c2", "wake": wakes[0]["wake"]} in wakes
+    process(sync.state, {"c": "c2", "pend": 1}, "p3")
+    (update,) = [m for c, m in sync.posted[posted:] if c == "c2"]
+    assert update["modifications"][0]["value"]["name"] == "after"
+    assert pending.pending(sync.state, "c2") == pending.Pending()

@@ -61,13 +61,19 @@ def call(
     *,
     reads: bool = False,
     counted: bool = False,
+    shared: bool = False,
 ) -> dict[str, Any]:
     """The function's answer: ``{"status": "success", "value", "reads"?, "writes"?}`` or the error
     envelope ``{"status": "error", "errorMessage", "errorData"}`` (an invocation that failed as a
     whole is UPSTREAM_ERROR, as data too). ``counted``: a call the client made, which the function's
-    runtime counts against the session's limit before the function runs."""
+    runtime counts against the session's limit before the function runs. ``shared``: a re-run whose
+    reads may come from the function's container's last second (its answer's ``asOf`` says as of
+    when: :mod:`ontology.data.read_cache`)."""
     auth = identity.to_context() if identity else None
-    payload = {"_sync": {"args": args, "auth": auth, "reads": reads, "limit": counted}}
+    call_: dict[str, Any] = {"args": args, "auth": auth, "reads": reads, "limit": counted}
+    if shared:
+        call_["shared"] = True
+    payload = {"_sync": call_}
     try:
         return _invoker(fn, payload)
     except Exception as exc:

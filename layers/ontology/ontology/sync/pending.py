@@ -99,46 +99,55 @@ def pending(state: SyncState, connection_id: str) -> Pending:
     return Pending(queries, int(item.get("g") or 0), float(item.get("t") or 0))
 
 
-def clear(state: SyncState, connection_id: str, read: Pending, started: float) -> bool:
-    """The re-run of ``read`` (started at ``started``) is done: forget it, unless a mark came since
-    (False: the caller wakes the connection again). Records when the re-run started either way."""
-    key = _key(state, connection_id)
-    params: dict[str, Any] = {
-        "TableName": state.store.table_name,
-        "Key": key,
-        "ExpressionAttributeValues": {":s": {"N": repr(started)}},
-    }
+def clear(
+    state: SyncState, connection_id: str, read: Pending, started: float, as_of: float | None = None
+) -> bool:
+    """The re-run of ``read`` (started at ``started``, its reads as of ``as_of``: the start unless
+    some were shared, :mod:`ontology.data.read_cache`) is done: forget it, unless a mark came since or
+    its reads are older than the newest mark (False: the caller wakes the connection again). Records
+    when the re-run started either way."""
     if not read.queries:
         return True
+    fresh = as_of is None or read.marked_at <= as_of
+    if fresh and _update(
+        state, connection_id, "REMOVE q SET #last = :s", "g = :g", started, generation=read.generation
+    ):
+        return True
+    # the connection may be gone (dropped meanwhile): then nothing is recorded
+    _update(state, connection_id, "SET #last = :s", "attribute_exists(pk)", started)
+    return False
+
+
+def _update(
+    state: SyncState,
+    connection_id: str,
+    expression: str,
+    condition: str,
+    started: float,
+    *,
+    generation: int = 0,
+) -> bool:
+    """One conditional UpdateItem of the pending item; False when its condition failed."""
+    values = {":s": {"N": repr(started)}}
+    if ":g" in condition:
+        values[":g"] = {"N": str(generation)}
     try:
         state.store.call(
             "UpdateItem",
             {
-                **params,
-                "UpdateExpression": "REMOVE q SET #last = :s",
-                "ConditionExpression": "g = :g",
+                "TableName": state.store.table_name,
+                "Key": _key(state, connection_id),
+                "UpdateExpression": expression,
+                "ConditionExpression": condition,
                 "ExpressionAttributeNames": {"#last": "last"},
-                "ExpressionAttributeValues": {":s": {"N": repr(started)}, ":g": {"N": str(read.generation)}},
+                "ExpressionAttributeValues": values,
             },
         )
         return True
     except Exception as exc:
         if getattr(exc, "response", {}).get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
-    try:
-        state.store.call(
-            "UpdateItem",
-            {
-                **params,
-                "UpdateExpression": "SET #last = :s",
-                "ConditionExpression": "attribute_exists(pk)",
-                "ExpressionAttributeNames": {"#last": "last"},
-            },
-        )
-    except Exception as exc:  # the connection is gone (dropped meanwhile)
-        if getattr(exc, "response", {}).get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-            raise
-    return False
+        return False
 
 
 def _fifo_entry(connection_id: str, tag: str) -> dict[str, Any]:

@@ -136,6 +136,10 @@ class Worker:
         self.deferred: list[str] = []
         #: functions a new subscription of was refused for want of the connection's room
         self.full: set[str] = set()
+        #: re-runs of pending subscriptions may share their function container's recent reads, and
+        #: then reflect the table as of ``as_of`` (:mod:`ontology.data.read_cache`)
+        self.shared = False
+        self.as_of = time.time()
 
     @property
     def identity(self) -> Identity | None:
@@ -182,7 +186,9 @@ class Worker:
             args = decode_args(q["args"])
         except OneError as exc:
             return _failed(qid, exc), None
-        answer = call(fn, args, self.identity, reads=True)
+        answer = call(fn, args, self.identity, reads=True, shared=self.shared)
+        if isinstance(answer.get("asOf"), int | float):
+            self.as_of = min(self.as_of, float(answer["asOf"]))
         if not isinstance(answer.get("reads"), dict):
             # the function never ran (throttled, timed out): its watches stay as they are
             raise RetryLaterError(str(answer.get("errorMessage") or "the query could not be run"))
@@ -673,7 +679,7 @@ def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> 
         worker.out = [{"type": "FatalError", "error": fatal}]
     conn.applied = message_id
     state.save(conn)  # before posting: the versions posted are the versions kept
-    if rerun.queries and not pending.clear(state, connection_id, rerun, started):
+    if rerun.queries and not pending.clear(state, connection_id, rerun, started, worker.as_of):
         pending.wake([(connection_id, pending.RERUN_SECONDS)], f"{message_id}|{rerun.generation}")
     try:
         for message in worker.out:
@@ -706,6 +712,7 @@ def _apply(worker: Worker, body: Mapping[str, Any]) -> pending.Pending:
         worker.add_pending()
     elif "pend" in body:
         rerun = pending.pending(worker.state, worker.conn.id)
+        worker.shared = True
         worker.invalidate(list(rerun.queries))
         return rerun
     else:

@@ -1,11 +1,14 @@
-"""A call from Convex's protocol (:mod:`ontology.sync`): ``{"_sync": {"args", "auth", "reads", "limit"}}``.
+"""A call from Convex's protocol (:mod:`ontology.sync`): ``{"_sync": {"args", "auth", "reads", "limit",
+"shared"}}``.
 
 The caller (the HTTP API's Convex gateway or the sync worker, which resolved the session itself) passes
 the identity; the answer is data either way, so that a function's typed error reaches the client as
 Convex's function error. With ``reads``, a query answers what it read (the subscription's read set); a
 mutation or an action always answers what its commits wrote (the writer's own subscriptions re-run
 from it). With ``limit``, a call the client made counts against its session's limit (a subscription's
-re-run does not).
+re-run does not). With ``shared``, a query's reads may be answered from what this container read in the
+last second (:mod:`ontology.data.read_cache`), and the answer says as of when (``asOf``): a
+subscription's re-run after writes, which the worker re-runs again when that is older than the writes.
 
 Example::
 
@@ -14,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,6 +55,11 @@ class SyncCall:
         return isinstance(self.call, Mapping) and bool(self.call.get("reads"))
 
     @property
+    def shared(self) -> bool:
+        """Whether the call's reads may be shared with the container's other re-runs."""
+        return isinstance(self.call, Mapping) and bool(self.call.get("shared"))
+
+    @property
     def counted(self) -> bool:
         """Whether the call counts against the session's function-call limit."""
         return isinstance(self.call, Mapping) and bool(self.call.get("limit"))
@@ -65,10 +74,12 @@ class SyncResolver(EventResolver[SyncCall]):
         return SyncCall(event["_sync"]) if "_sync" in event else None
 
     def _answer(self, fn: RegisteredFunction, event: SyncCall, context: Any) -> dict[str, Any]:
+        from ontology.data.read_cache import shared_reads
         from ontology.data.tracking import recording, recording_writes
 
         want_reads = event.reads and fn.spec.kind == "query"
-        with recording() as reads, recording_writes() as writes:
+        sharing = shared_reads() if event.shared and fn.spec.kind == "query" else contextlib.nullcontext()
+        with recording() as reads, recording_writes() as writes, sharing as shared:
             try:
                 if not isinstance(event.call, Mapping):
                     raise ValidationError("_sync must be an object")
@@ -86,4 +97,6 @@ class SyncResolver(EventResolver[SyncCall]):
             out["reads"] = reads.to_json()
         if writes:
             out["writes"] = writes.to_json()
+        if shared is not None:
+            out["asOf"] = shared.as_of
         return out
