@@ -43,6 +43,7 @@ from bench.cost_calls import (
     platform_invocation,
     purchase,
     reactive,
+    reactive_parts,
     sale_world,
     seed_org,
     seed_sale,
@@ -278,27 +279,51 @@ def _sign_ins(w: World, r: Results) -> None:
 
 def _reactive(w: World, o: Any, r: Results) -> None:
     """The reactive rows (k subscribers to one document) and the scenario's three subscription
-    streams."""
+    streams, each in its parts (:func:`bench.cost_calls.reactive_parts`): the invalidator's passes
+    at the rate of the writes, the subscribers' re-runs at most once a second each
+    (:data:`ontology.sync.pending.RERUN_SECONDS`)."""
     from bench.cost_calls import entity
+    from ontology.sync.pending import RERUN_SECONDS
+    from ontology.sync.queue import WORKER_CONCURRENCY
 
+    def streams(name: str, rate: float, runs: tuple[dict[str, Usage], dict[str, Usage]], base: Any) -> None:
+        for part in ("invalidate", "recheck", "rerun"):
+            if part not in runs[0] or part not in runs[1]:
+                continue
+            per_second = min(rate, 1 / RERUN_SECONDS) if part == "rerun" else rate
+            # a key the re-runs share is read once a second per container (each subscriber's re-run
+            # was measured in a container of its own), and the worker's concurrency bounds those
+            count = base_count[0]
+            containers = min(count, WORKER_CONCURRENCY)
+            label = {"invalidate": "invalidation", "recheck": "recheck", "rerun": "re-runs"}[part]
+            scale = (1, 3, containers if part == "rerun" else count) if base is not None else (1, 1, 1)
+            r.streams.append(
+                Stream(
+                    f"{name}: {label}",
+                    per_second,
+                    per_second,
+                    (runs[0][part].meter, runs[1][part].meter),
+                    base=base[part].meter if base is not None and part in base else None,
+                    measured=scale,
+                )
+            )
+
+    base_count = [1]
     watched, other = (
         entity(o.id, "blog_post", "Watched post"),
         entity(o.id, "blog_post", "Other watched post"),
     )
     subscriber(w, o, "point", 0, watched)
     subscriber(w, o, "point", 0, other)
-    first = reactive(w, o, "point", watched, 1)
-    second = reactive(w, o, "point", other, 2)
+    point_runs = (reactive_parts(w, o, "point", watched, 1), reactive_parts(w, o, "point", other, 2))
     updates = SCENARIO.rate("creators:update (one field)")
-    r.streams.append(
-        Stream("reactive update (entity subscription)", updates, updates, (first.meter, second.meter))
-    )
+    streams("reactive update (entity subscription)", updates, point_runs, None)
     have = 1
     for k in REACTIVE_K:
         while have < k:
             subscriber(w, o, "point", have, watched)
             have += 1
-        usage = first if k == 1 else reactive(w, o, "point", watched, k)
+        usage = reactive(w, o, "point", watched, 10 + k)
         usage.call = f"reactive update, k = {k}"
         r.usage[usage.call] = usage
     # the chat's subscribers before the newest-entities page's: every message is an entity too
@@ -314,17 +339,16 @@ def _reactive(w: World, o: Any, r: Results) -> None:
         ),
     ):
         subscriber(w, o, kind, 0, target)
-        base = reactive(w, o, kind, o.livestream, 0)
+        base = reactive_parts(w, o, kind, o.livestream, 0)
         for n in (1, 2):
             subscriber(w, o, kind, n, target)
-        runs = (reactive(w, o, kind, o.livestream, 1), reactive(w, o, kind, o.livestream, 2))
+        runs = (reactive_parts(w, o, kind, o.livestream, 1), reactive_parts(w, o, kind, o.livestream, 2))
         name = {
             "chat": "reactive update (chat subscriptions)",
             "list": "reactive update (newest-entities page)",
         }[kind]
-        r.streams.append(
-            Stream(name, rate, rate, (runs[0].meter, runs[1].meter), base=base.meter, measured=(1, 3, count))
-        )
+        base_count[0] = count
+        streams(name, rate, runs, base)
 
 
 def _sale(r: Results) -> None:

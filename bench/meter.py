@@ -1,6 +1,6 @@
 """DynamoDB's own units for every request the store sends, sized as DynamoDB sizes items.
 
-:class:`Meter` wraps :meth:`ontology.data.dynamodb.Store.call` (``metered``): before a write it reads
+:class:`Meter` wraps :meth:`ontology.data.dynamodb.Store.send` (``metered``): before a write it reads
 the items the request may change, after it the same items again, straight from the in-process moto
 backend (:class:`MotoSource`), and it prices each item by the rules of AWS's developer guide:
 
@@ -637,16 +637,16 @@ def metered(meter: Meter) -> Iterator[Meter]:
     """Count every request of every :class:`~ontology.data.dynamodb.Store` in the block."""
     from ontology.data.dynamodb import Store
 
-    original = Store.call
+    original = Store.send
 
-    def call(self: Any, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    def send(self: Any, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = meter.observe(
             self, operation, params, lambda: original(self, operation, params)
         )
         return result
 
-    Store.call = call  # type: ignore[method-assign]
+    Store.send = send  # type: ignore[method-assign]
     try:
         yield meter
     finally:
-        Store.call = original  # type: ignore[method-assign]
+        Store.send = original  # type: ignore[method-assign]

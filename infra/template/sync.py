@@ -309,6 +309,7 @@ def _worker(invoke: dict[str, Any]) -> dict[str, Any]:
                     "Queue": SYNC_QUEUE_ARN,
                     "BatchSize": 10,
                     "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    "ScalingConfig": {"MaximumConcurrency": sync_queue.WORKER_CONCURRENCY},
                 },
             }
         },

@@ -148,11 +148,16 @@ class Store:
         shared = read_cache.lookup(operation, params)
         if shared is not None:
             return shared
-        response: dict[str, Any] | None = None
         sent = time.time()
+        response = self.send(operation, params)
+        read_cache.remember(operation, params, sent, response)
+        return response
+
+    def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One request to DynamoDB, observed by the listeners."""
+        response: dict[str, Any] | None = None
         try:
             response = getattr(self.client, _METHODS[operation])(**params)
-            read_cache.remember(operation, params, sent, response)
             return response
         finally:
             for fn in list(_listeners):

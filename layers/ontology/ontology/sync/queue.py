@@ -33,6 +33,7 @@ __all__ = [
     "MAX_RECEIVES",
     "RETRY_SECONDS",
     "VISIBILITY_TIMEOUT",
+    "WORKER_CONCURRENCY",
     "WORKER_TIMEOUT",
     "enqueue",
     "retry_later",
@@ -49,6 +50,10 @@ ITEM_SECONDS = 70
 WORKER_TIMEOUT = 80
 #: The sync queue's visibility timeout: how long a batch the worker could not answer for is held.
 VISIBILITY_TIMEOUT = 90
+#: Workers at once (the queue's event source's maximum concurrency). It bounds the function containers
+#: busy with re-runs at once, so a key every subscriber reads is read at most this many times a second
+#: (:mod:`ontology.data.read_cache`); at about 50 ms a re-run it answers 10,000 re-runs a second.
+WORKER_CONCURRENCY = 500
 
 
 def retry_seconds(receives: int) -> int:

@@ -276,7 +276,9 @@ class Worker:
         return mods
 
     def _watch(self, query_id: str, reads: ReadSet, *, added: bool = False) -> bool:
-        """Keep a subscription's watches: written again only when its read set changed (True then)."""
+        """Keep a subscription's watches: written again only when its read set changed; True when a
+        watch item was written (a key newly watched, a stretch widened), so a write between the
+        run's reads and that watch could have been missed."""
         digest = hashlib.sha256(json.dumps(reads.to_json(), separators=(",", ":")).encode()).hexdigest()
         q = self.conn.queries[query_id]
         if q.get("reads") == digest:
@@ -285,7 +287,7 @@ class Worker:
         if added:
             self.items += written
         q["reads"], q["k"] = digest, len(reads.watch_keys())
-        return True
+        return written > 1  # (the subscription's own item is always one of them)
 
     def _refuse(self, query_id: str, refusal: dict[str, Any] | OneError) -> dict[str, Any]:
         """A new subscription refused: out of the query set (it never watched anything), and its
