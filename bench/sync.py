@@ -269,9 +269,11 @@ def _costs() -> list[dict[str, Any]]:
                 requests = cost["invalidator_requests"] + cost["worker_requests"]
                 lambdas = 1 + cost["worker_invocations"] + invocations.total()
                 # on paper: the invalidator's BatchGetItem and one Query, one SendMessageBatch per 10
-                # connections (SQS, not DynamoDB); per connection GetItem + conditional PutItem, and the
-                # query's own read
-                budget = 2 + 3 * k
+                # connections (SQS, not DynamoDB); per connection the invalidator's mark of its
+                # pending re-run (UpdateItem), the worker's BatchGetItem of the connection and its
+                # pending re-run, the query's own read, the conditional PutItem and the conditional
+                # clear of the pending re-run (ontology.sync.pending)
+                budget = 2 + 5 * k
                 out.append(
                     result(
                         f"sync: DynamoDB requests per write touching k={k} subscriptions",

@@ -268,18 +268,18 @@ def test_a_write_marked_during_a_rerun_wakes_the_connection_again(sync: Any) -> 
     invalidate_handler({"Records": [lesson_record("e1")]})
     (woken,) = drain(sync, sync.fifo)
     drain(sync, sync.recheck)
-    real = pending.pending
+    real = pending.load
 
     def read_then_a_write_lands(state: Any, connection_id: str) -> Any:
         read = real(state, connection_id)
         invalidate_handler({"Records": [lesson_record("e2")]})  # merged: a re-run is pending
         return read
 
-    pending.pending = read_then_a_write_lands  # type: ignore[assignment]
+    pending.load = read_then_a_write_lands  # type: ignore[assignment]
     try:
         process(sync.state, json.loads(woken["Body"]), woken["MessageId"])
     finally:
-        pending.pending = real  # type: ignore[assignment]
+        pending.load = real  # type: ignore[assignment]
     assert pending.pending(sync.state, "c1").queries == ("0",)  # not cleared: newer than the re-run
     time.sleep(1.2)
     wakes = [m for m in drain(sync, sync.recheck) if "wake" in json.loads(m["Body"])]

@@ -35,9 +35,9 @@ from ontology.settings import get_settings
 from ontology.sync.queue import enqueue
 
 if TYPE_CHECKING:
-    from ontology.sync.state import SyncState
+    from ontology.sync.state import Connection, SyncState
 
-__all__ = ["RERUN_SECONDS", "Pending", "clear", "mark", "pending", "wake"]
+__all__ = ["RERUN_SECONDS", "Pending", "clear", "load", "mark", "pending", "wake"]
 
 #: The shortest time between two re-runs of one connection's subscriptions.
 RERUN_SECONDS = 1.0
@@ -93,6 +93,20 @@ def mark(state: SyncState, connection_id: str, queries: list[str], now: float | 
 def pending(state: SyncState, connection_id: str) -> Pending:
     """The connection's pending re-run (strongly consistent)."""
     item = state.store.get(str(_key(state, connection_id)["pk"]["S"]), _SK, consistent=True)
+    return _pending_of(item)
+
+
+def load(state: SyncState, connection_id: str) -> tuple[Connection | None, Pending]:
+    """The connection and its pending re-run, in one strongly consistent BatchGetItem."""
+    from ontology.sync.state import Connection, conn_pk
+
+    pk = conn_pk(connection_id)
+    items = state.store.batch_get_items([(pk, "conn"), (pk, _SK)], consistent=True)
+    conn = items.get((pk, "conn"))
+    return (Connection.from_item(connection_id, conn) if conn else None), _pending_of(items.get((pk, _SK)))
+
+
+def _pending_of(item: dict[str, Any] | None) -> Pending:
     if not item or not item.get("q"):
         return Pending()
     queries = tuple(sorted(str(q) for q in item["q"]))

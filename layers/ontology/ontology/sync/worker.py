@@ -659,7 +659,10 @@ def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> 
     closes it the same way, never leaving the client a version behind.
     """
     connection_id = str(body["c"])
-    conn = state.load(connection_id)
+    if "pend" in body:
+        conn, rerun = pending.load(state, connection_id)
+    else:
+        conn, rerun = state.load(connection_id), pending.Pending()
     if conn is None or conn.closed:
         return  # gone (or told to go): nothing to answer
     if message_id and message_id == conn.applied:
@@ -668,9 +671,9 @@ def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> 
         return
     worker = Worker(state, conn)
     fatal: str | None = None
-    started, rerun = time.time(), pending.Pending()
+    started = time.time()
     try:
-        rerun = _apply(worker, body)
+        _apply(worker, body, rerun)
     except FatalMessageError as exc:
         fatal = str(exc)
     except RecursionError:
@@ -698,8 +701,9 @@ def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> 
         _continue(connection_id, message_id)
 
 
-def _apply(worker: Worker, body: Mapping[str, Any]) -> pending.Pending:
-    """Apply one item to its connection's worker; the pending re-run it took, if it took one."""
+def _apply(worker: Worker, body: Mapping[str, Any], rerun: pending.Pending) -> None:
+    """Apply one item to its connection's worker (``rerun``: the connection's pending re-run, read
+    with it for a ``pend`` item)."""
     if "m" in body:
         try:
             check_json_depth(str(body["m"]))
@@ -713,13 +717,10 @@ def _apply(worker: Worker, body: Mapping[str, Any]) -> pending.Pending:
     elif "add" in body:
         worker.add_pending()
     elif "pend" in body:
-        rerun = pending.pending(worker.state, worker.conn.id)
         worker.shared = True
         worker.invalidate(list(rerun.queries))
-        return rerun
     else:
         worker.invalidate([str(q) for q in body.get("inv", [])])
-    return pending.Pending()
 
 
 def _continue(connection_id: str, message_id: str) -> None:
