@@ -345,8 +345,10 @@ def _invalidator() -> dict[str, Any]:
                 },
             },
             # every client's live updates pass here: a failing write holds back a quarter of
-            # the shard, and a write not invalidated within ten minutes is skipped (and alarms)
-            "Writes": table_stream("LATEST", parallelization=4, max_age=600),
+            # the shard, and a write not invalidated within ten minutes is skipped (and alarms);
+            # Lambda polls a shard four times a second, and a batch takes what came since (up to
+            # 1,000): a connection is marked once a batch (ontology.sync.pending)
+            "Writes": table_stream("LATEST", parallelization=4, max_age=600, batch_size=1000),
         },
     )
 

@@ -217,10 +217,24 @@ def test_a_range_subscription_is_rechecked_after_a_delay(sync: Any) -> None:
     assert sync.sqs.receive_message(QueueUrl=sync.recheck).get("Messages") is None  # not yet: delayed
     time.sleep(1.2)
     later = drain(sync, sync.recheck)
-    assert [json.loads(m["Body"])["inv"] for m in later] == [["0"]]
+    assert [json.loads(m["Body"])["rc"] for m in later] == [1]  # the connection's recheck
     invalidate_handler({"Records": [{"eventSource": "aws:sqs", "body": later[0]["Body"]}]})
-    assert [json.loads(m["Body"]) for m in drain(sync, sync.fifo)] == [{"c": "c1", "pend": 1}]
-    assert pending.pending(sync.state, "c1").queries == ("0",)
+    (woken,) = drain(sync, sync.fifo)
+    assert json.loads(woken["Body"]) == {"c": "c1", "pend": 1}
+    assert pending.pending(sync.state, "c1").queries == (pending.RANGED,)
+    runs = len(sync.runs)
+    process(sync.state, json.loads(woken["Body"]), woken["MessageId"])
+    assert sync.runs[runs:] == ["entities:list"]  # the range subscription, re-run once more
+
+
+def test_writes_share_one_recheck_per_connection(sync: Any) -> None:
+    from ontology.sync.invalidator import invalidate_handler
+
+    subscribe_lessons(sync)
+    for n in range(5):
+        invalidate_handler({"Records": [lesson_record(f"e{n}")]})
+    time.sleep(1.2)
+    assert len(drain(sync, sync.recheck)) == 1  # one recheck, a second after the first write
 
 
 def test_writes_merge_into_one_pending_rerun(sync: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,17 +45,23 @@ def write_set_of(record: Mapping[str, Any]) -> WriteSet | None:
     return writes
 
 
-def _mark(state: SyncState, touched: dict[str, list[str]], tag: str) -> int:
+def _mark(
+    state: SyncState, touched: dict[str, list[str]], tag: str, ranged: set[str] | None = None
+) -> tuple[int, list[str]]:
     """Mark each connection's touched queries pending and wake the workers of those that had nothing
-    pending; the number of queries marked."""
-    wakes = []
+    pending; the number of queries marked, and the connections of ``ranged`` whose recheck is to be
+    sent (none is due in the next half of :data:`~ontology.sync.pending.RECHECK_SECONDS`)."""
+    now = time.time()
+    wakes, rechecks = [], []
     for c, queries in sorted(touched.items()):
-        delay = pending.mark(state, c, queries)
-        if delay is not None:
-            wakes.append((c, delay))
+        marked = pending.mark(state, c, queries, now)
+        if marked.delay is not None:
+            wakes.append((c, marked.delay))
+        if ranged and c in ranged and marked.recheck_at < now + pending.RECHECK_SECONDS / 2:
+            rechecks.append(c)
     if wakes:
         pending.wake(wakes, tag)
-    return sum(len(q) for q in touched.values())
+    return sum(len(q) for q in touched.values()), rechecks
 
 
 def invalidate_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
@@ -90,19 +97,25 @@ def invalidate_handler(event: Mapping[str, Any], context: Any = None) -> dict[st
             if w.query_id not in queries:
                 queries.append(w.query_id)
     batch_id = hashlib.sha256("|".join(ids).encode()).hexdigest()
-    marked = _mark(state, touched, batch_id) if touched else 0
-    if ranged and get_settings().sync_recheck_queue_url:
+    url = get_settings().sync_recheck_queue_url
+    marked, rechecks = _mark(state, touched, batch_id, set(ranged) if url else None) if touched else (0, [])
+    if rechecks:
+        # one recheck a connection at a time: a write while one is due at least half a second later
+        # is covered by it
+        due = time.time() + pending.RECHECK_SECONDS
         enqueue(
             [
                 {
                     "Id": str(i),
-                    "MessageBody": json.dumps({"c": c, "inv": q, "b": batch_id}),
-                    "DelaySeconds": 1,
+                    "MessageBody": json.dumps({"c": c, "rc": 1, "b": batch_id}, separators=(",", ":")),
+                    "DelaySeconds": pending.RECHECK_SECONDS,
                 }
-                for i, (c, q) in enumerate(sorted(ranged.items()))
+                for i, c in enumerate(rechecks)
             ],
-            url=get_settings().sync_recheck_queue_url,
+            url=url,
         )
+        for c in rechecks:
+            pending.recheck_at(state, c, due)
     return {"batchItemFailures": [], "invalidated": marked}
 
 
@@ -115,6 +128,8 @@ def _recheck(records: list[dict[str, Any]]) -> dict[str, Any]:
         body = json.loads(record["body"])
         if "wake" in body:
             forwards.append({**pending.forward(body), "Id": str(len(forwards))})
+        elif "rc" in body:
+            _mark(state, {str(body["c"]): [pending.RANGED]}, f"recheck|{body.get('b')}")
         else:
             _mark(state, {str(body["c"]): [str(q) for q in body["inv"]]}, f"recheck|{body.get('b')}")
     if forwards:

@@ -37,10 +37,27 @@ from ontology.sync.queue import enqueue
 if TYPE_CHECKING:
     from ontology.sync.state import Connection, SyncState
 
-__all__ = ["RERUN_SECONDS", "Pending", "clear", "load", "mark", "pending", "wake"]
+__all__ = [
+    "RANGED",
+    "RECHECK_SECONDS",
+    "RERUN_SECONDS",
+    "Marked",
+    "Pending",
+    "clear",
+    "load",
+    "mark",
+    "pending",
+    "recheck_at",
+    "wake",
+]
 
 #: The shortest time between two re-runs of one connection's subscriptions.
 RERUN_SECONDS = 1.0
+#: How long after a write to an index range its subscriptions are marked again (the GSI they read
+#: is eventually consistent, and typically follows within a second).
+RECHECK_SECONDS = 1
+#: The query id a recheck marks: every subscription of the connection that read an index range.
+RANGED = "*r"
 _SK = "pending"
 
 
@@ -60,9 +77,18 @@ def _key(state: SyncState, connection_id: str) -> dict[str, Any]:
     return {"pk": {"S": conn_pk(connection_id)}, "sk": {"S": _SK}}
 
 
-def mark(state: SyncState, connection_id: str, queries: list[str], now: float | None = None) -> float | None:
-    """Add ``queries`` to the connection's pending re-run. None when a re-run was pending already
-    (they merged into it); otherwise the seconds to wait before waking the worker (0: at once)."""
+class Marked:
+    """What a mark found: the seconds to wait before waking the worker (None: a re-run was pending
+    already, the queries merged into it) and when the connection's next recheck is due (0: none)."""
+
+    __slots__ = ("delay", "recheck_at")
+
+    def __init__(self, delay: float | None, recheck_at: float) -> None:
+        self.delay, self.recheck_at = delay, recheck_at
+
+
+def mark(state: SyncState, connection_id: str, queries: list[str], now: float | None = None) -> Marked:
+    """Add ``queries`` to the connection's pending re-run."""
     from ontology.sync.state import connection_ttl
 
     now = time.time() if now is None else now
@@ -84,10 +110,24 @@ def mark(state: SyncState, connection_id: str, queries: list[str], now: float | 
         },
     )
     old = resp.get("Attributes") or {}
+    recheck_at = float(old.get("rc", {}).get("N", 0))
     if old.get("q", {}).get("SS"):
-        return None
+        return Marked(None, recheck_at)
     last = float(old.get("last", {}).get("N", 0))
-    return max(0.0, last + RERUN_SECONDS - now)
+    return Marked(max(0.0, last + RERUN_SECONDS - now), recheck_at)
+
+
+def recheck_at(state: SyncState, connection_id: str, due: float) -> None:
+    """Record that the connection's recheck is due at ``due``."""
+    state.store.call(
+        "UpdateItem",
+        {
+            "TableName": state.store.table_name,
+            "Key": _key(state, connection_id),
+            "UpdateExpression": "SET rc = :due",
+            "ExpressionAttributeValues": {":due": {"N": repr(due)}},
+        },
+    )
 
 
 def pending(state: SyncState, connection_id: str) -> Pending:

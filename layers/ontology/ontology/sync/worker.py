@@ -287,6 +287,10 @@ class Worker:
         if added:
             self.items += written
         q["reads"], q["k"] = digest, len(reads.watch_keys())
+        if reads.ranges:
+            q["r"] = True  # read an index range: rechecked after the writes to it
+        else:
+            q.pop("r", None)
         return written > 1  # (the subscription's own item is always one of them)
 
     def _refuse(self, query_id: str, refusal: dict[str, Any] | OneError) -> dict[str, Any]:
@@ -602,6 +606,10 @@ class Worker:
     # ----------------------------------------------------------------------------- invalidation
 
     def invalidate(self, query_ids: list[str]) -> None:
+        if pending.RANGED in query_ids:  # a recheck: every subscription that read an index range
+            ranged = [q for q, sub in self.conn.queries.items() if sub.get("r")]
+            query_ids = [q for q in query_ids if q != pending.RANGED]
+            query_ids += [q for q in ranged if q not in query_ids]
         if AUTH_QUERY in query_ids and self.conn.identity is not None and not self._still_signed_in():
             return
         mods = self.refresh([q for q in query_ids if q != AUTH_QUERY])
