@@ -661,15 +661,16 @@ def _authored_items(org: str, creator: str, n: int) -> list[Any]:
         return Item(DynamoType(typed["pk"]), DynamoType(typed["sk"]), typed)
 
     for i in range(n):
-        doc = {
+        conn_id = f"{ID_PREFIXES['connections']}_{base}{i:016d}"
+        doc: dict[str, Any] = {
             "fromEntityId": creator,
             "toEntityId": f"{ID_PREFIXES['entities']}_{base}{i:016d}",
             "relationshipType": "authored",
             "createdAt": 1_700_000_000_000 + i,
-            "_id": f"{ID_PREFIXES['connections']}_{base}{i:016d}",
+            "_id": conn_id,
             "_creationTime": 1_700_000_000_000.0 + i,
         }
-        out.append(item(serialize(_doc_attrs(org, doc["_id"], doc, 1, where))))
+        out.append(item(serialize(_doc_attrs(org, conn_id, doc, 1, where))))
     shard = {
         "pk": {"S": counter_pk(org, creator, CONTENT)},
         "sk": {"S": "01"},

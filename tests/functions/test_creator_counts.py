@@ -194,3 +194,17 @@ def test_get_with_content_a_page_at_a_time(call, alice, migrated, monkeypatch) -
         "creators:get_with_content", {"creatorId": cid, "paginationOpts": {"numItems": 2, "cursor": "x"}}
     )
     assert (forged.status, forged.body["errorData"]["field"]) == (400, "cursor")
+
+
+def test_a_count_holding_what_only_some_members_see_is_counted_for_each(call, alice, migrated) -> None:
+    """An item only some members see (a member's own entity): its part says a member's count cannot
+    be the counter's, and each member's is counted from the connections, as before."""
+    fan = member_of(alice, "fan@example.com", "customer")
+    other = member_of(alice, "other@example.com", "customer")
+    cid = _creator(call)
+    _post(call, cid, "Out", "published")
+    call(
+        "connections:create",
+        {"fromEntityId": cid, "toEntityId": fan.entityId, "relationshipType": "authored"},
+    )
+    assert [_count(call, cid, who) for who in (alice, fan, other, None)] == [2, 2, 1, 1]
