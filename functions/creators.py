@@ -93,8 +93,9 @@ def list_paginated(ctx: QueryCtx, args: ListPaginatedArgs) -> dict[str, Any]:
     )
 
 
-#: Content items a ``get_with_content`` answers without ``paginationOpts``: its first page.
-CONTENT_PAGE = 100
+#: Content items a ``get_with_content`` answers without ``paginationOpts``: its first page (with the
+#: creator, the 100 keys one BatchGetItem takes).
+CONTENT_PAGE = 99
 
 
 class GetWithContentArgs(Args):
@@ -145,7 +146,7 @@ def get_with_content(ctx: QueryCtx, args: GetWithContentArgs) -> dict[str, Any] 
     few requests whatever the number of items: the page's authored connections (one Query), the
     follower counter (one Query), then the creator and the page's items together (one BatchGetItem),
     for its organization's members. Anyone reads an active creator's public profile with its
-    published content. Without ``paginationOpts``, the first 100 items; ``isDone`` says whether that
+    published content. Without ``paginationOpts``, the first 99 items; ``isDone`` says whether that
     was all, and ``continueCursor`` (as ``paginationOpts.cursor``) gives the next page."""
     cid = args.creatorId
     opts = (

@@ -208,3 +208,48 @@ def test_a_count_holding_what_only_some_members_see_is_counted_for_each(call, al
         {"fromEntityId": cid, "toEntityId": fan.entityId, "relationshipType": "authored"},
     )
     assert [_count(call, cid, who) for who in (alice, fan, other, None)] == [2, 2, 1, 1]
+
+
+def test_past_a_thousand_items_a_page_is_what_is_read(call, alice, migrated, requests) -> None:
+    """1,030 authored items (more than a get_many may name): the first page is 99 of them, read in
+    the same requests as a page of 3, and the pages walk through every one."""
+    from ontology import run_mutation
+
+    cid = _creator(call)
+    n = 1_030
+    for start in range(0, n, 10):
+
+        def body(db: Any, start: int = start) -> None:
+            for i in range(start, min(start + 10, n)):
+                post = db.insert(
+                    "entities",
+                    {"type": "blog_post", "name": f"P{i}", "properties": {}, "createdAt": 1, "updatedAt": 1},
+                )
+                conn = {
+                    "fromEntityId": cid,
+                    "toEntityId": post,
+                    "relationshipType": "authored",
+                    "createdAt": i,
+                }
+                db.insert("connections", conn)
+
+        run_mutation(body, org=alice.organizationId)
+    assert _count(call, cid, alice) == n
+    del requests[:]
+    first = call("creators:get_with_content", {"creatorId": cid}).value
+    assert len(first["content"]) == 99 and first["isDone"] is False
+    ops = [op for op, _ in requests]
+    del requests[:]
+    call("creators:get_with_content", {"creatorId": cid, "paginationOpts": {"numItems": 3}})
+    assert [op for op, _ in requests] == ops
+    seen, cursor = 0, None
+    while True:
+        page = call(
+            "creators:get_with_content",
+            {"creatorId": cid, "paginationOpts": {"numItems": 500, "cursor": cursor}},
+        ).value
+        seen += len(page["content"])
+        if page["isDone"]:
+            break
+        cursor = page["continueCursor"]
+    assert seen == n
