@@ -414,7 +414,7 @@ export type PublicApiType = {
      * requests whatever the number of items: the page's authored connections (one Query), the follower
      * counter (one Query), then the creator and the page's items together (one BatchGetItem), for its
      * organization's members. Anyone reads an active creator's public profile with its published
-     * content. Without `paginationOpts`, the first 100 items; `isDone` says whether that was all, and
+     * content. Without `paginationOpts`, the first 99 items; `isDone` says whether that was all, and
      * `continueCursor` (as `paginationOpts.cursor`) gives the next page.
      *
      * `creators:get_with_content`: a query; who may call it: public.
