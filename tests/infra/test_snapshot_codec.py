@@ -84,11 +84,14 @@ def test_a_document_line_sorts_keys_bytewise_at_every_level_and_keeps_utf8_raw()
         "properties": {"b": None, "a": [1.5, {"y": 2**60, "x": "tab\there"}], "B": False},
         "ctl": '\x00\x1f"\\\x7f\n\r\b\f',
     }
-    assert encode_line(doc) == (
-        '{"Zeta":true,"_creationTime":1741615391483.5596,"_id":"j57abc",'
-        '"ctl":"\\u0000\\u001f\\"\\\\\x7f\\n\\r\\b\\f","name":"渡辺 健二",'
-        '"properties":{"B":false,"a":[1.5,{"x":"tab\\there","y":1152921504606846976}],"b":null}}\n'
-    ).encode("utf-8")
+    assert (
+        encode_line(doc)
+        == (
+            '{"Zeta":true,"_creationTime":1741615391483.5596,"_id":"j57abc",'
+            '"ctl":"\\u0000\\u001f\\"\\\\\x7f\\n\\r\\b\\f","name":"渡辺 健二",'
+            '"properties":{"B":false,"a":[1.5,{"x":"tab\\there","y":1152921504606846976}],"b":null}}\n'
+        ).encode()
+    )
     # _tables and _storage lines keep their own key order
     assert (
         encode_line({"name": "entities", "id": 10002}, sort_keys=False) == b'{"name":"entities","id":10002}\n'
@@ -186,8 +189,10 @@ def test_a_snapshot_zip_is_read_as_convex_matches_its_entries(tmp_path: Path) ->
         tmp_path / "snapshot.zip",
         {
             "README.md": b"# hello\n",
-            "backup/_tables/documents.jsonl": b'{"name":"connections","id":10001}\n{"name":"entities","id":10002}\n',
-            f"backup/entities/documents.jsonl": (
+            "backup/_tables/documents.jsonl": (
+                b'{"name":"connections","id":10001}\n{"name":"entities","id":10002}\n'
+            ),
+            "backup/entities/documents.jsonl": (
                 f'{{"_creationTime":1.5,"_id":"{entity}","n":{2**60},"x":{{"$bytes":"AQ=="}}}}\n'
             ).encode(),
             "backup/entities/generated_schema.jsonl": b'"uniform"\n',

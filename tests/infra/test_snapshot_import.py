@@ -1,0 +1,190 @@
+"""``one import`` and ``one export`` in process on moto (the same commands run against the local stack
+in ``test_snapshot_stack.py``): ids replaced and every reference with them, creation times kept,
+refusals named, a second run adding nothing, the modes, and export → import → export."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.snapshot import exporter, importer
+from infra.snapshot.archive import open_snapshot
+from infra.snapshot.target import SnapshotTarget
+from ontology import run_mutation, run_query
+from tests.data.helpers import ORG, OTHER_ORG, entity, every_document, organization
+from tests.infra.snapshot_fixture import CT, PNG, cid, write_snapshot
+
+BUCKET = "one-test-files"
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    return None
+
+
+@pytest.fixture
+def target(table: str) -> Iterator[SnapshotTarget]:
+    import boto3
+
+    from ontology.data.dynamodb import default_store
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    organization(ORG)
+    organization(OTHER_ORG)
+    yield SnapshotTarget(default_store(), s3, BUCKET, ORG, "moto, in process")
+
+
+def _all(org: str) -> dict[str, list[dict[str, Any]]]:
+    return {
+        name: run_query(lambda db, name=name: every_document(db, name), org=org)
+        for name in ("entities", "connections", "events", "tags", "knowledge")
+    }
+
+
+def test_a_snapshot_lands_with_its_references_rewritten(target: SnapshotTarget, tmp_path: Path) -> None:
+    path = tmp_path / "snapshot.zip"
+    write_snapshot(path)
+    report = importer.run_import(target, path, importer.ImportOptions(), _quiet)
+    ids = report.ids
+    assert report.counts["entities"] == {"imported": 4, "present": 0, "refused": 2}
+    for name in ("connections", "events", "tags", "knowledge"):
+        assert report.counts[name] == {"imported": 1, "present": 0, "refused": 0}, name
+    assert report.files == {"imported": 1, "present": 0, "refused": 0}
+    refused = {r["id"]: r["reason"] for r in report.refused}
+    assert "bytes" in refused[cid("entities", 4)]
+    assert "CONFLICT" in refused[cid("entities", 5)] and "email" in refused[cid("entities", 5)]
+    assert report.skipped["users"].startswith("a platform table")
+    assert "components" in report.skipped["_components/chat"]
+
+    docs = _all(ORG)
+    by_id = {d["_id"]: d for rows in docs.values() for d in rows}
+    creator, token, post, asset = (by_id[ids[cid("entities", i)]] for i in range(4))
+    assert creator["_creationTime"] == CT and creator["name"] == "渡辺 健二"
+    assert creator["createdAt"] == 1741615391482 and creator["properties"]["totalFollowers"] == 12
+    assert token["properties"]["creatorId"] == creator["_id"]
+    image = ids[cid("_storage", 0)]
+    assert image.startswith("sto_") and token["properties"]["image"] == image
+    assert asset["properties"]["storageId"] == image and asset["properties"]["fileSize"] == 81
+    props = post["properties"]
+    assert props["related"] == [creator["_id"], {"deep": token["_id"]}]
+    assert props["notAnId"] == "j57zzzzzzzzzzzzzzzzzzzzzzzzzzzzz"  # no valid id: left as it is
+    assert props["supply"] == 10**18 and props["ratio"] == 0.0731 and str(props["minusZero"]) == "-0.0"
+    (conn,) = docs["connections"]
+    assert (conn["fromEntityId"], conn["toEntityId"]) == (creator["_id"], post["_id"])
+    assert conn["metadata"] == {"via": token["_id"]} and conn["_id"] == ids[cid("connections", 0)]
+    (event,) = docs["events"]
+    assert (event["actorId"], event["targetId"]) == (creator["_id"], post["_id"])
+    assert event["metadata"] == {"asset": asset["_id"], "file": image}
+    assert docs["tags"][0]["entityId"] == post["_id"] and docs["knowledge"][0]["sourceId"] == post["_id"]
+
+    stored = target.s3.get_object(Bucket=BUCKET, Key=f"{ORG}/{image}")
+    assert stored["Body"].read() == PNG and stored["ContentType"] == "image/png"
+
+    # the write path's indexes and unique guards: found by index, by unique value, by search
+    def reads(db: Any) -> tuple[Any, ...]:
+        return (
+            db.query("entities").with_index("by_type", lambda q: q.eq("type", "token")).collect(),
+            db.lookup_unique(
+                "entities", "creator_email", {"type": "creator", "properties.email": "kenji@example.com"}
+            ),
+            db.query("entities")
+            .with_search_index("search_entities", lambda q: q.search("name", "glazes"))
+            .take(5),
+        )
+
+    tokens, holder, found = run_query(reads, org=ORG)
+    assert [t["_id"] for t in tokens] == [token["_id"]] and holder["_id"] == creator["_id"]
+    assert [d["_id"] for d in found] == [post["_id"]]
+
+    # a second run (a resumed one) writes nothing twice
+    again = importer.run_import(target, path, importer.ImportOptions(), _quiet)
+    assert again.counts["entities"] == {"imported": 0, "present": 4, "refused": 2}
+    assert again.files == {"imported": 0, "present": 1, "refused": 0}
+    assert again.ids == report.ids
+    assert sum(len(rows) for rows in _all(ORG).values()) == sum(len(rows) for rows in docs.values())
+
+
+def test_modes_require_empty_append_replace(target: SnapshotTarget, tmp_path: Path) -> None:
+    path = tmp_path / "snapshot.zip"
+    write_snapshot(path)
+    mine = run_mutation(lambda db: db.insert("entities", entity(name="Already here")), org=ORG)
+    with pytest.raises(importer.SnapshotImportError) as refused:
+        importer.run_import(target, path, importer.ImportOptions(), _quiet)
+    assert refused.value.code == "CONFLICT" and "1 entities" in refused.value.message
+    assert run_query(lambda db: db.get(mine), org=ORG) is not None
+    assert len(_all(ORG)["entities"]) == 1  # nothing written
+
+    appended = importer.run_import(target, path, importer.ImportOptions(mode="append"), _quiet)
+    assert appended.counts["entities"]["imported"] == 4 and len(_all(ORG)["entities"]) == 5
+
+    replaced = importer.run_import(target, path, importer.ImportOptions(mode="replace"), _quiet)
+    assert replaced.replaced == 1 and replaced.counts["entities"]["present"] == 4
+    assert run_query(lambda db: db.get(mine), org=ORG) is None
+
+
+def test_single_table_files(target: SnapshotTarget, tmp_path: Path) -> None:
+    rows = [
+        {"_id": cid("entities", 10), "type": "blog_post", "name": "One", "createdAt": 1.0, "updatedAt": 1.0},
+        {"type": "blog_post", "name": "Two", "createdAt": 2.0, "updatedAt": 2.0, "properties": {"x": 1}},
+    ]
+    (tmp_path / "posts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(importer.SnapshotImportError, match="give --table"):
+        importer.run_import(target, tmp_path / "posts.jsonl", importer.ImportOptions(), _quiet)
+    with pytest.raises(importer.SnapshotImportError, match="an organization's tables"):
+        importer.run_import(target, tmp_path / "posts.jsonl", importer.ImportOptions(table="users"), _quiet)
+    report = importer.run_import(
+        target, tmp_path / "posts.jsonl", importer.ImportOptions(table="entities"), _quiet
+    )
+    assert report.counts["entities"]["imported"] == 2 and set(report.ids) == {cid("entities", 10), "line:2"}
+    (tmp_path / "posts.csv").write_text("type,name,createdAt,updatedAt\nblog_post,Three,3,3\n")
+    report = importer.run_import(
+        target, tmp_path / "posts.csv", importer.ImportOptions(table="entities", mode="append"), _quiet
+    )
+    assert report.counts["entities"]["imported"] == 1
+    names = sorted(d["name"] for d in _all(ORG)["entities"])
+    assert names == ["One", "Three", "Two"]
+
+
+def _documents(path: Path) -> dict[str, list[dict[str, Any]]]:
+    snap = open_snapshot(path)
+    return {name: [d for _, d in snap.documents(name)] for name in snap.tables}
+
+
+def _translate(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return ids.get(value, value)
+    if isinstance(value, list):
+        return [_translate(v, ids) for v in value]
+    if isinstance(value, dict):
+        return {k: _translate(v, ids) for k, v in value.items()}
+    return value
+
+
+def test_export_import_export_gives_the_same_documents(target: SnapshotTarget, tmp_path: Path) -> None:
+    write_snapshot(tmp_path / "convex.zip")
+    importer.run_import(target, tmp_path / "convex.zip", importer.ImportOptions(), _quiet)
+    first = exporter.run_export(target, tmp_path / "one.zip", include_files=True, progress=_quiet)
+    assert first.counts == {"connections": 1, "entities": 4, "events": 1, "knowledge": 1, "tags": 1}
+    assert first.files == 1
+
+    other = SnapshotTarget(target.store, target.s3, BUCKET, OTHER_ORG, "moto")
+    imported = importer.run_import(other, tmp_path / "one.zip", importer.ImportOptions(), _quiet)
+    assert not imported.refused
+    second = exporter.run_export(other, tmp_path / "two.zip", include_files=True, progress=_quiet)
+
+    # first export's id → platform id in the other organization → second export's id
+    chain = {old: second.ids[new] for old, new in imported.ids.items()}
+    one, two = _documents(tmp_path / "one.zip"), _documents(tmp_path / "two.zip")
+    assert set(one) == set(two) == {"connections", "entities", "events", "knowledge", "tags"}
+    for name in one:
+        expected = sorted((_translate(d, chain) for d in one[name]), key=lambda d: d["_id"])
+        assert sorted(two[name], key=lambda d: d["_id"]) == expected, name
+    snap = open_snapshot(tmp_path / "two.zip")
+    (stored,) = snap.files.values()
+    assert snap.read_file(stored) == PNG and stored.content_type == "image/png"
+    post = next(d for d in two["entities"] if d["type"] == "blog_post")
+    assert post["properties"]["supply"] == 10**18 and isinstance(post["createdAt"], float)
