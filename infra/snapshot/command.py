@@ -161,7 +161,7 @@ def export_main(ns: argparse.Namespace) -> int:
         return _error("export", "UNREACHABLE", str(exc), EXIT_UNREACHABLE)
     finally:
         bar.end()
-    ids_path = path.with_name(path.name + ".ids.json")
+    ids_path = path.with_name(path.name + ".export-ids.json")
     ids_path.write_text(
         json.dumps({"organizationId": target.org, "ids": report.ids}, indent=1, sort_keys=True)
     )

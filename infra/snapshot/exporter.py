@@ -6,7 +6,8 @@ The organization's tables get the numbers a fresh Convex deployment gives a sche
 them), and every reference with it: the schema's id fields, and every string in ``properties`` or
 ``metadata`` that is an id of one of these tables or a storage id (``_storage``, table 540). Numbers
 are float64 (the platform's numbers are JavaScript's), but an integer beyond 2**53, which only an
-int64 holds. The mapping platform id → Convex id is written beside the ZIP (``<zip>.ids.json``).
+int64 holds. The mapping platform id → Convex id is written beside the ZIP
+(``<zip>.export-ids.json``).
 """
 
 from __future__ import annotations

@@ -185,15 +185,13 @@ def platform_value(value: Any, path: str) -> Any:
             )
         if value.is_integer() and abs(value) < _SAFE and math.copysign(1.0, value) > 0:
             return int(value)
-        if value == 0:
-            return value  # -0.0
-        return value
+        return value  # a fraction, or -0.0
     if isinstance(value, bytes):
         raise _RefusalError(f"{path}: bytes values are not held by platform documents")
     if isinstance(value, list):
         return [platform_value(v, f"{path}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: platform_value(v, f"{path}.{k}") for k, v in value.items()}
+        return {k: platform_value(v, f"{path}.{k}" if path else k) for k, v in value.items()}
     raise _RefusalError(f"{path}: a {type(value).__name__} is not a value")
 
 
@@ -285,7 +283,8 @@ class _Importer:
 
     def existing(self) -> tuple[dict[str, list[str]], set[str]]:
         """The organization's documents of the imported tables that this import did not write
-        (table → ids), leaving out its members' own entities."""
+        (table → ids), leaving out what a membership writes: the member's own entity and the event
+        of their joining."""
         from ontology.data.db import DatabaseReader
 
         reader = DatabaseReader(None, store=self.target.store, platform=True)
@@ -296,7 +295,7 @@ class _Importer:
         mine = set(self.ids.values())
         others: dict[str, list[str]] = {}
         for name, doc in org_documents(self.target.store, self.target.org, tuple(self.source.tables)):
-            if doc["_id"] in mine or doc["_id"] in own:
+            if doc["_id"] in mine or doc["_id"] in own or _joined(name, doc, own):
                 continue
             others.setdefault(name, []).append(str(doc["_id"]))
         return others, own
@@ -404,7 +403,7 @@ class _Importer:
             try:
                 body = self._body(name, doc)
             except _RefusalError as exc:
-                yield old, None, None, created, str(exc).lstrip(": ")
+                yield old, None, None, created, str(exc)
                 continue
             yield old, self.ids.get(old), body, created, ""
 
@@ -450,6 +449,10 @@ class _Importer:
     def _refuse(self, name: str, old: str, reason: str, counts: dict[str, int]) -> None:
         counts["refused"] += 1
         self.report.refused.append({"table": name, "id": old, "reason": reason})
+
+
+def _joined(table_name: str, doc: dict[str, Any], own: set[str]) -> bool:
+    return table_name == "events" and doc.get("type") == "user_joined" and doc.get("actorId") in own
 
 
 class _DocumentRefusedError(Exception):
