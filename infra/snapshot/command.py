@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 EXIT_REFUSED, EXIT_USAGE, EXIT_CONFLICT, EXIT_UNREACHABLE = 1, 2, 3, 5
 
@@ -33,10 +33,9 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument(
         "--replace",
         action="store_true",
-        help="delete what the imported tables hold first (members' own entities stay)",
+        help="delete what the imported tables hold first (what memberships wrote stays)",
     )
-    parser.add_argument("--org", help="the organization (default: the dev session's)")
-    parser.add_argument("--url", help="the local stack's front door (default: its dev session's)")
+    _where(parser)
     parser.add_argument(
         "--batch", type=int, default=25, help="documents a transaction writes (1-100; default 25)"
     )
@@ -46,8 +45,30 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--path", required=True, help="the ZIP to write")
     parser.add_argument("--include-file-storage", action="store_true", help="the organization's files too")
-    parser.add_argument("--org", help="the organization (default: the dev session's)")
-    parser.add_argument("--url", help="the local stack's front door (default: its dev session's)")
+    _where(parser)
+
+
+def _where(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_argument_group(
+        "target (default: the running local stack, the dev session's organization)"
+    )
+    where.add_argument("--org", help="the organization (required with a deployed stack)")
+    where.add_argument("--url", help="the local stack's front door (default: its dev session's)")
+    where.add_argument("--stack", help="a deployed stack, with the operator's AWS credentials")
+    where.add_argument("--config-env", help="a deployed stack by its samconfig.toml environment")
+    where.add_argument("--region", help="the deployed stack's region (default: the AWS configuration's)")
+
+
+def _target(ns: argparse.Namespace) -> Any:
+    from infra.snapshot.target import TargetError, deployed_target, local_target
+
+    if ns.stack and ns.config_env:
+        raise TargetError("--config-env names the stack: not with --stack", usage=True)
+    if ns.stack or ns.config_env:
+        if ns.url:
+            raise TargetError("--url names the local stack; --stack a deployed one: not both", usage=True)
+        return deployed_target(ns.stack, ns.config_env, ns.region, ns.org)
+    return local_target(ns.url, ns.org)
 
 
 class Bar:
@@ -92,7 +113,7 @@ def _error(command: str, code: str, message: str, exit_code: int) -> int:
 
 def import_main(ns: argparse.Namespace) -> int:
     from infra.snapshot.importer import ImportOptions, SnapshotImportError, run_import
-    from infra.snapshot.target import TargetError, local_target
+    from infra.snapshot.target import TargetError
 
     path = Path(ns.file)
     if not path.is_file():
@@ -102,12 +123,14 @@ def import_main(ns: argparse.Namespace) -> int:
     mode = "append" if ns.append else "replace" if ns.replace else "requireEmpty"
     bar = Bar(sys.stderr)
     try:
-        target = local_target(ns.url, ns.org)
+        target = _target(ns)
         print(f"importing {path} into organization {target.org}   ({target.where})", file=sys.stderr)
         report = run_import(
             target, path, ImportOptions(mode=mode, table=ns.table, fmt=ns.fmt, batch=ns.batch), bar
         )
     except TargetError as exc:
+        if exc.usage:
+            return _error("import", "VALIDATION_ERROR", str(exc), EXIT_USAGE)
         return _error("import", "UNREACHABLE", str(exc), EXIT_UNREACHABLE)
     except SnapshotImportError as exc:
         code = EXIT_CONFLICT if exc.code == "CONFLICT" else EXIT_USAGE
@@ -145,7 +168,7 @@ def import_main(ns: argparse.Namespace) -> int:
 
 def export_main(ns: argparse.Namespace) -> int:
     from infra.snapshot.exporter import run_export
-    from infra.snapshot.target import TargetError, local_target
+    from infra.snapshot.target import TargetError
 
     path = Path(ns.path)
     if path.is_dir():
@@ -154,10 +177,12 @@ def export_main(ns: argparse.Namespace) -> int:
         return _error("export", "VALIDATION_ERROR", f"no folder {path.parent}", EXIT_USAGE)
     bar = Bar(sys.stderr)
     try:
-        target = local_target(ns.url, ns.org)
+        target = _target(ns)
         print(f"exporting organization {target.org} to {path}   ({target.where})", file=sys.stderr)
         report = run_export(target, path, include_files=ns.include_file_storage, progress=bar)
     except TargetError as exc:
+        if exc.usage:
+            return _error("export", "VALIDATION_ERROR", str(exc), EXIT_USAGE)
         return _error("export", "UNREACHABLE", str(exc), EXIT_UNREACHABLE)
     finally:
         bar.end()

@@ -188,3 +188,35 @@ def test_export_import_export_gives_the_same_documents(target: SnapshotTarget, t
     assert snap.read_file(stored) == PNG and stored.content_type == "image/png"
     post = next(d for d in two["entities"] if d["type"] == "blog_post")
     assert post["properties"]["supply"] == 10**18 and isinstance(post["createdAt"], float)
+
+
+def test_the_commands_errors_are_codes_and_exit_codes(
+    aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra.cli import main as one
+
+    monkeypatch.setenv("ONE_STATE_DIR", str(tmp_path / "no-stack"))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    path = tmp_path / "snapshot.zip"
+    write_snapshot(path)
+    cases = [
+        (["import", str(tmp_path / "missing.zip")], 2, "one import: VALIDATION_ERROR: no file"),
+        (["import", str(path), "--batch", "0"], 2, "--batch is from 1 to 100"),
+        (["import", str(path)], 5, "one import: UNREACHABLE: no local stack session"),
+        (["import", str(path), "--stack", "one-prod"], 2, "name one with --org"),
+        (["import", str(path), "--stack", "a", "--config-env", "b"], 2, "not with --stack"),
+        (
+            ["import", str(path), "--stack", "one-prod", "--org", ORG],
+            5,
+            "one import: UNREACHABLE: ValidationError",
+        ),
+        (
+            ["export", "--path", str(tmp_path / "nowhere" / "x.zip")],
+            2,
+            "one export: VALIDATION_ERROR: no folder",
+        ),
+        (["export", "--path", str(tmp_path / "x.zip"), "--url", "http://127.0.0.1:9"], 5, "cannot reach"),
+    ]
+    for argv, code, message in cases:
+        assert one(argv) == code, argv
+        assert message in capsys.readouterr().err, argv
