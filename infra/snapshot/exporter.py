@@ -6,7 +6,8 @@ The organization's tables get the numbers a fresh Convex deployment gives a sche
 them), and every reference with it: the schema's id fields, and every string in ``properties`` or
 ``metadata`` that is an id of one of these tables or a storage id (``_storage``, table 540). Numbers
 are float64 (the platform's numbers are JavaScript's), but an integer beyond 2**53, which only an
-int64 holds. The mapping platform id → Convex id is written beside the ZIP
+int64 holds. A counted property (a token's holders, a clone's interactions) is written as its readers
+see it, its counter included. The mapping platform id → Convex id is written beside the ZIP
 (``<zip>.export-ids.json``).
 """
 
@@ -121,6 +122,10 @@ class _Exporter:
         ):
             docs[name].append(doc)
             progress("reading", seen, 0)
+        from ontology.data.counters import fill
+
+        # counted properties as their readers see them (stored part and counter), as a function returns
+        fill(docs["entities"], org=self.target.org, store=self.target.store)
         for rows in docs.values():  # ids first: a reference may name a later document
             for doc in rows:
                 self._map(str(doc["_id"]), float(doc["_creationTime"]))

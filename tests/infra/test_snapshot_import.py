@@ -166,7 +166,11 @@ def _translate(value: Any, ids: dict[str, str]) -> Any:
 
 def test_export_import_export_gives_the_same_documents(target: SnapshotTarget, tmp_path: Path) -> None:
     write_snapshot(tmp_path / "convex.zip")
-    importer.run_import(target, tmp_path / "convex.zip", importer.ImportOptions(), _quiet)
+    from ontology.data import counters
+
+    ids = importer.run_import(target, tmp_path / "convex.zip", importer.ImportOptions(), _quiet).ids
+    token = ids[cid("entities", 1)]
+    run_mutation(lambda db: counters.add(db, token, "holders", 3), org=ORG)  # a count on its counter
     first = exporter.run_export(target, tmp_path / "one.zip", include_files=True, progress=_quiet)
     assert first.counts == {"connections": 1, "entities": 4, "events": 1, "knowledge": 1, "tags": 1}
     assert first.files == 1
@@ -183,9 +187,29 @@ def test_export_import_export_gives_the_same_documents(target: SnapshotTarget, t
     for name in one:
         expected = sorted((_translate(d, chain) for d in one[name]), key=lambda d: d["_id"])
         assert sorted(two[name], key=lambda d: d["_id"]) == expected, name
+    # every id is a valid Convex id of its table, as Convex's importer checks them
+    from infra.snapshot.ids import decode_id
+
+    for path in (tmp_path / "one.zip", tmp_path / "two.zip"):
+        opened = open_snapshot(path)
+        numbers = {name: t.number for name, t in opened.tables.items()}
+        assert numbers == {
+            "connections": 10001,
+            "entities": 10002,
+            "events": 10003,
+            "knowledge": 10004,
+            "tags": 10005,
+        }
+        for name, rows in _documents(path).items():
+            for d in rows:
+                decoded = decode_id(d["_id"])
+                assert decoded is not None and decoded.table_number == numbers[name]
+        assert all(decode_id(f).table_number == 540 for f in opened.files)  # type: ignore[union-attr]
     snap = open_snapshot(tmp_path / "two.zip")
     (stored,) = snap.files.values()
     assert snap.read_file(stored) == PNG and stored.content_type == "image/png"
+    # the count as its readers see it, in both exports
+    assert [d["properties"]["holders"] for d in one["entities"] if d["type"] == "token"] == [3.0]
     post = next(d for d in two["entities"] if d["type"] == "blog_post")
     assert post["properties"]["supply"] == 10**18 and isinstance(post["createdAt"], float)
 
