@@ -10,6 +10,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from infra.local.openai_stub import embedding
 from infra.snapshot.archive import SnapshotWriter
 from infra.snapshot.ids import STORAGE_TABLE_NUMBER, make_id
 from infra.snapshot.values import encode_line
@@ -25,6 +26,7 @@ def cid(table: str, n: int) -> str:
     return make_id(number, hashlib.sha256(f"{table}{n}".encode()).digest()[:14] + DAY.to_bytes(2, "big"))
 
 
+CHUNK = "Glaze recipes for firing at cone six"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(73))
 CT = 1741615391483.5596
 
@@ -157,7 +159,20 @@ def documents() -> dict[str, list[dict[str, Any]]]:
                 "labels": {"topic": "glaze"},
                 "createdAt": 1741615391488.0,
                 "updatedAt": 1741615391488.0,
-            }
+            },
+            {
+                "_id": cid("knowledge", 1),
+                "_creationTime": CT + 10,
+                "kind": "chunk",
+                "text": CHUNK,
+                "sourceId": post,
+                "chunkIndex": 0,
+                "contentHash": hashlib.sha256(CHUNK.encode()).hexdigest(),
+                "embedding": embedding(CHUNK),  # the local stack's embedding of its text
+                "labels": {},
+                "createdAt": 1741615391489.0,
+                "updatedAt": 1741615391489.0,
+            },
         ],
         "users": [{"_id": cid("users", 0), "_creationTime": CT, "email": "kenji@example.com"}],
     }

@@ -23,7 +23,7 @@ from infra.snapshot.ids import make_id
 from infra.snapshot.values import encode_line
 from ontology.client import OneClient
 from tests.conftest import ROOT
-from tests.infra.localstack import PAGE, Stack, convex_query, running_stack
+from tests.infra.localstack import PAGE, Stack, convex_query, running_stack, until
 from tests.infra.snapshot_fixture import CT, cid, write_snapshot
 
 pytestmark = pytest.mark.stack
@@ -90,6 +90,9 @@ def test_import_finds_documents_by_get_list_and_search(stack: Stack, tmp_path: P
         {"entityId": creator, "relationshipType": "authored", "direction": "from", "paginationOpts": PAGE},
     )["page"]
     assert [c["toEntityId"] for c in conns] == [post]
+    # by meaning: the imported chunk's vector, indexed from the table's stream
+    hits = until(lambda: client.action("knowledge:search", {"query": "glaze recipes for cone six"}))
+    assert hits[0]["_id"] == ids["ids"][cid("knowledge", 1)] and hits[0]["sourceId"] == post
     # public: anyone finds the imported active creator, as Convex's HTTP client asks
     creators = convex_query(stack, "creators:list", {})
     assert creator in [c["_id"] for c in creators]
