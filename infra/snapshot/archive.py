@@ -9,7 +9,8 @@ JSON lines (``.jsonl``), one JSON array (``.json``), or CSV with a header row (`
 Writing (:class:`SnapshotWriter`): the entries in Convex's order: ``README.md``,
 ``_tables/documents.jsonl``, each table's ``documents.jsonl`` and ``generated_schema.jsonl``
 (``"uniform"``), then, with file storage, ``_storage/documents.jsonl`` and one entry per file.
-Every entry is Deflate-compressed with unix mode 0644; no directory entries.
+Every entry is Deflate-compressed with unix mode 0644, streamed as ZIP64 as Convex's writer streams
+it; no directory entries.
 """
 
 from __future__ import annotations
@@ -323,18 +324,18 @@ def read_table_file(path: Path, fmt: str | None = None) -> Iterator[tuple[int, d
 
 
 class SnapshotWriter:
-    """A snapshot ZIP written entry by entry, in Convex's order (the caller keeps it)."""
+    """A snapshot ZIP written entry by entry, in Convex's order, in the container Convex's export
+    writes (:mod:`infra.snapshot.zipstream`)."""
 
     def __init__(self, out: IO[bytes] | Path) -> None:
-        self.zip = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED)
+        from infra.snapshot.zipstream import StreamingZipWriter
+
+        self._owned = open(out, "wb") if isinstance(out, Path) else None  # noqa: SIM115 - closed by close()
+        self.zip = StreamingZipWriter(self._owned or out)  # type: ignore[arg-type]
         self.write_entry("README.md", README.encode("utf-8"))
 
     def write_entry(self, name: str, data: bytes) -> None:
-        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-        info.compress_type = zipfile.ZIP_DEFLATED
-        info.external_attr = 0o100644 << 16
-        info.create_system = 3  # unix
-        self.zip.writestr(info, data)
+        self.zip.write(name, data)
 
     def write_tables(self, numbers: list[tuple[str, int]]) -> None:
         lines = b"".join(encode_line({"name": n, "id": i}, sort_keys=False) for n, i in numbers)
@@ -352,3 +353,5 @@ class SnapshotWriter:
 
     def close(self) -> None:
         self.zip.close()
+        if self._owned is not None:
+            self._owned.close()

@@ -268,3 +268,57 @@ def test_single_table_files(tmp_path: Path) -> None:
         list(read_table_file(tmp_path / "t.txt"))
     with pytest.raises(SnapshotFormatError):
         open_snapshot(tmp_path / "t.json")
+
+
+def test_the_container_is_the_one_convex_streams(tmp_path: Path) -> None:
+    """Every entry streamed as ZIP64 (a data descriptor after it, its sizes in the central directory's
+    ZIP64 field), then the ZIP64 end records: as Convex's export writes the file."""
+    import struct
+    import zlib
+
+    path = tmp_path / "out.zip"
+    writer = SnapshotWriter(path)
+    writer.write_entry("entities/documents.jsonl", b'{"_id":"a"}\n')
+    writer.close()
+    raw = path.read_bytes()
+    with zipfile.ZipFile(path) as z:
+        _readme, entry = z.infolist()
+        assert z.read(entry) == b'{"_id":"a"}\n' and z.testzip() is None
+        assert entry.external_attr == 0o644 << 16 and entry.create_system == 3 and entry.flag_bits == 0x0808
+    name = b"entities/documents.jsonl"
+    local = raw[entry.header_offset :]
+    assert local[:30] == struct.pack(
+        "<IHHHHHIIIHH", 0x04034B50, 20, 0x0808, 8, 0, 0, 0, 2**32 - 1, 2**32 - 1, len(name), 20
+    )
+    assert local[30 : 30 + len(name) + 20] == name + struct.pack("<HHQQ", 1, 16, 0, 0)
+    data_end = entry.header_offset + 30 + len(name) + 20 + entry.compress_size
+    crc = zlib.crc32(b'{"_id":"a"}\n')
+    assert raw[data_end : data_end + 16] == struct.pack("<IIII", 0x08074B50, crc, 2**32 - 1, 2**32 - 1)
+    assert raw.index(struct.pack("<I", 0x02014B50)) == data_end + 16  # the directory follows the last entry
+    record = raw.rindex(struct.pack("<I", 0x02014B50))
+    assert raw[record : record + 46] == struct.pack(
+        "<IHHHHHHIIIHHHHHII",
+        0x02014B50,
+        0x033F,
+        20,
+        0x0808,
+        8,
+        0,
+        0,
+        crc,
+        2**32 - 1,
+        2**32 - 1,
+        len(name),
+        28,
+        0,
+        0,
+        0,
+        0o644 << 16,
+        2**32 - 1,
+    )
+    zip64 = struct.pack("<HHQQQ", 1, 24, entry.file_size, entry.compress_size, entry.header_offset)
+    assert raw[record + 46 : record + 46 + len(name) + 28] == name + zip64
+    assert raw[-22:-18] == struct.pack("<I", 0x06054B50)
+    assert raw[-42:-38] == struct.pack("<I", 0x07064B50)  # the ZIP64 locator before the classic end
+    zip64_end = struct.unpack("<Q", raw[-34:-26])[0]
+    assert raw[zip64_end : zip64_end + 16] == struct.pack("<IQHH", 0x06064B50, 44, 0x033F, 46)
