@@ -183,7 +183,8 @@ def platform_value(value: Any, path: str) -> Any:
             raise _RefusalError(
                 f"{path}: {value} is not a finite number (platform documents hold finite numbers)"
             )
-        if value.is_integer() and abs(value) < _SAFE and math.copysign(1.0, value) > 0:
+        minus_zero = value == 0 and math.copysign(1.0, value) < 0
+        if value.is_integer() and abs(value) < _SAFE and not minus_zero:
             return int(value)
         return value  # a fraction, or -0.0
     if isinstance(value, bytes):

@@ -110,6 +110,17 @@ def test_a_snapshot_lands_with_its_references_rewritten(target: SnapshotTarget, 
     assert sum(len(rows) for rows in _all(ORG).values()) == sum(len(rows) for rows in docs.values())
 
 
+def test_convex_values_as_the_platform_holds_them() -> None:
+    convert = importer.platform_value
+    assert [(v := convert(x, "x"), type(v)) for x in (-5.0, 12.0, 0.0)] == [(-5, int), (12, int), (0, int)]
+    assert [type(convert(x, "x")) for x in (0.5, -0.0, 2.0**53, 1e300)] == [float] * 4
+    assert str(convert(-0.0, "x")) == "-0.0" and convert(2**60, "x") == 2**60
+    assert convert({"a": [1.0, {"b": "渡辺"}]}, "") == {"a": [1, {"b": "渡辺"}]}
+    for bad, where in ((b"\x00", "x.raw"), (float("nan"), "x.raw"), (float("-inf"), "x.raw")):
+        with pytest.raises(importer._RefusalError, match=where):
+            convert({"raw": bad}, "x")
+
+
 def test_modes_require_empty_append_replace(target: SnapshotTarget, tmp_path: Path) -> None:
     path = tmp_path / "snapshot.zip"
     write_snapshot(path)
