@@ -211,7 +211,6 @@ class _Importer:
         self.options = options
         self.prefixes = ID_PREFIXES
         self.ids: dict[str, str] = {}  # old → new, documents and files
-        self.creation: dict[str, float] = {}
         self.report = ImportReport(import_id=import_id)
 
     # ---- plan
@@ -251,13 +250,14 @@ class _Importer:
         return old if isinstance(old, str) and old else f"line:{line}"
 
     def _reference(self, value: str) -> str:
-        """The new id of an old one (a reference), or the string unchanged."""
-        new = self.ids.get(value)
-        if new is not None:
-            return new
+        """The new id of an old one (a reference: a valid Convex id of a table of the file), or the
+        string unchanged."""
         decoded = decode_id(value)
         if decoded is None:
             return value
+        new = self.ids.get(value)
+        if new is not None:
+            return new
         name = self.source.numbers.get(decoded.table_number)
         if decoded.table_number == STORAGE_TABLE_NUMBER or name == STORAGE_TABLE:
             return derived_id("sto", self.import_id, value, None)  # a file the snapshot does not hold
