@@ -257,3 +257,38 @@ def test_the_commands_errors_are_codes_and_exit_codes(
     for argv, code, message in cases:
         assert one(argv) == code, argv
         assert message in capsys.readouterr().err, argv
+
+
+def test_a_deployed_stack_by_its_outputs_with_the_operators_credentials(
+    target: SnapshotTarget, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--stack NAME``: the table and bucket of the stack's outputs (here moto's CloudFormation), the
+    organization ``--org`` names; the same import and export as against the local stack."""
+    import boto3
+
+    from infra.cli import main as one
+
+    boto3.client("cloudformation", region_name="us-east-1").create_stack(
+        StackName="one-prod",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+                "Outputs": {"TableName": {"Value": "one-test"}, "FilesBucketName": {"Value": BUCKET}},
+            }
+        ),
+    )
+    path = tmp_path / "snapshot.zip"
+    write_snapshot(path)
+    where = ["--stack", "one-prod", "--region", "us-east-1", "--org", OTHER_ORG]
+    assert one(["import", str(path), *where]) == 1  # two documents refused, as ever
+    captured = capsys.readouterr()
+    assert f"into organization {OTHER_ORG}   (stack one-prod, us-east-1)" in captured.err
+    assert "  entities          4 imported" in captured.out
+    assert len(_all(OTHER_ORG)["entities"]) == 4 and not _all(ORG)["entities"]
+    assert one(["export", "--path", str(tmp_path / "out.zip"), *where]) == 0
+    assert "  entities          4 documents" in capsys.readouterr().out
+    assert sum(1 for _ in open_snapshot(tmp_path / "out.zip").documents("entities")) == 4
+    assert (
+        one(["import", str(path), "--stack", "one-prod", "--region", "us-east-1", "--org", "org_nope"]) == 2
+    )
+    assert "org must be an id of table 'organizations'" in capsys.readouterr().err
