@@ -117,26 +117,16 @@ class Snapshot:
     files: dict[str, StoredFile] = field(default_factory=dict)
     components: list[str] = field(default_factory=list)
 
-    def uniform(self, name: str) -> bool:
-        """Whether the table's values are Convex's export JSON (``generated_schema`` ``"uniform"``)
-        rather than plain JSON (no such file, or a legacy shape: int64 and bytes not recovered)."""
-        entry = self.tables[name].schema
-        if entry is None:
-            return False
-        first = self.archive.read(entry).decode("utf-8").split("\n", 1)[0].strip()
-        return first == '"uniform"'
-
     def documents(self, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
         """(line number, document) of a table, in the file's order."""
         entry = self.tables[name].documents
         if entry is None:
             return
-        uniform = self.uniform(name)
         with self.archive.open(entry) as raw:
             for n, line in enumerate(io.TextIOWrapper(raw, encoding="utf-8"), start=1):
                 if not line.strip():
                     continue
-                yield n, _document(line, uniform, f"{entry}:{n}")
+                yield n, _document(line, f"{entry}:{n}")
 
     def read_file(self, stored: StoredFile) -> bytes:
         assert stored.entry is not None
@@ -159,9 +149,13 @@ class Snapshot:
         return numbers
 
 
-def _document(line: str, uniform: bool, where: str) -> dict[str, Any]:
+def _document(line: str, where: str) -> dict[str, Any]:
+    """A line as Convex's export writes it (``generated_schema`` ``"uniform"``). A table of an older
+    export (no marker, or an inferred shape) is read the same way: the shape only told an int64 from
+    a float64, which the platform's numbers do not keep apart below 2**53, and which values were
+    bytes (those stay the text they were written as)."""
     try:
-        doc = decode_line(line) if uniform else json.loads(line)
+        doc = decode_line(line)
     except (SnapshotValueError, ValueError) as exc:
         raise SnapshotFormatError(f"{where}: {exc}") from None
     if not isinstance(doc, dict):
@@ -231,7 +225,7 @@ def _read_tables(snap: Snapshot, entry: str) -> None:
     for n, line in enumerate(snap.archive.read(entry).decode("utf-8").splitlines(), start=1):
         if not line.strip():
             continue
-        row = _document(line, True, f"{entry}:{n}")
+        row = _document(line, f"{entry}:{n}")
         name, number = row.get("name"), row.get("id")
         if not isinstance(name, str) or isinstance(number, bool) or not isinstance(number, int | float):
             raise SnapshotFormatError(f'{entry}:{n}: a line is {{"name": <table>, "id": <number>}}')
@@ -243,7 +237,7 @@ def _read_storage_metadata(snap: Snapshot, entry: str) -> None:
     for n, line in enumerate(snap.archive.read(entry).decode("utf-8").splitlines(), start=1):
         if not line.strip():
             continue
-        row = _document(line, True, f"{entry}:{n}")
+        row = _document(line, f"{entry}:{n}")
         file_id = row.get("_id")
         if not isinstance(file_id, str):
             raise SnapshotFormatError(f"{entry}:{n}: a stored file's line has no _id")
@@ -290,7 +284,7 @@ def read_table_file(path: Path, fmt: str | None = None) -> Iterator[tuple[int, d
         with path.open(encoding="utf-8") as lines:
             for n, line in enumerate(lines, start=1):
                 if line.strip():
-                    yield n, _document(line, True, f"{path.name}:{n}")
+                    yield n, _document(line, f"{path.name}:{n}")
         return
     if kind in ("json", "jsonarray"):
         try:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ __all__ = ["ImportOptions", "ImportReport", "SnapshotImportError", "run_import"]
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _SAFE = 2**53
+_FIELD_NAME = re.compile(r"^[\x20-\x23\x25-\x7e][\x20-\x7e]{0,1023}$")
 #: Entities first: every other table refers to them.
 _ORDER = ("entities", "knowledge", "events", "connections", "tags")
 MODES = ("requireEmpty", "append", "replace")
@@ -192,7 +194,15 @@ def platform_value(value: Any, path: str) -> Any:
     if isinstance(value, list):
         return [platform_value(v, f"{path}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: platform_value(v, f"{path}.{k}" if path else k) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            where = f"{path}.{k}" if path else str(k)
+            if not isinstance(k, str) or not _FIELD_NAME.match(k):
+                raise _RefusalError(
+                    f"{where}: not a Convex field name (printable ASCII, not starting with $)"
+                )
+            out[k] = platform_value(v, where)
+        return out
     raise _RefusalError(f"{path}: a {type(value).__name__} is not a value")
 
 

@@ -116,6 +116,9 @@ def test_convex_values_as_the_platform_holds_them() -> None:
     assert [type(convert(x, "x")) for x in (0.5, -0.0, 2.0**53, 1e300)] == [float] * 4
     assert str(convert(-0.0, "x")) == "-0.0" and convert(2**60, "x") == 2**60
     assert convert({"a": [1.0, {"b": "渡辺"}]}, "") == {"a": [1, {"b": "渡辺"}]}
+    for name in ("$integer", "tab\there", "é", ""):
+        with pytest.raises(importer._RefusalError, match="not a Convex field name"):
+            convert({"a": {name: 1}}, "")
     for bad, where in ((b"\x00", "x.raw"), (float("nan"), "x.raw"), (float("-inf"), "x.raw")):
         with pytest.raises(importer._RefusalError, match=where):
             convert({"raw": bad}, "x")
