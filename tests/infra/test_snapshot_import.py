@@ -295,3 +295,31 @@ def test_a_deployed_stack_by_its_outputs_with_the_operators_credentials(
         one(["import", str(path), "--stack", "one-prod", "--region", "us-east-1", "--org", "org_nope"]) == 2
     )
     assert "org must be an id of table 'organizations'" in capsys.readouterr().err
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere() -> None:
+    import io
+
+    from infra.snapshot.command import Bar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    bar = Bar(terminal)
+    bar("entities", 5, 20)
+    bar("entities", 20, 20)  # the end of a stage is always drawn
+    assert terminal.getvalue() == (
+        "\r\x1b[2Kentities     [#####...............]  25%  5/20"
+        "\r\x1b[2Kentities     [####################] 100%  20/20\n"
+    )
+    plain = io.StringIO()
+    lines = Bar(plain)
+    lines("entities", 1, 20)
+    lines("entities", 2, 20)  # at most a line a second within a stage
+    lines("events", 1, 1)
+    assert plain.getvalue().splitlines() == [
+        "entities     [#...................]   5%  1/20",
+        "events       [####################] 100%  1/1",
+    ]
