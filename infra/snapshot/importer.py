@@ -353,6 +353,8 @@ class _Importer:
         for n, (file_id, stored) in enumerate(sorted(snap.files.items()), start=1):
             outcome = self._file(file_id, stored)
             self.report.files[outcome] += 1
+            if outcome != "refused":
+                self.report.ids[file_id] = self.ids[file_id]
             progress("_storage", n, total)
 
     def _file(self, file_id: str, stored: Any) -> str:
@@ -530,7 +532,4 @@ def run_import(
     except SnapshotFormatError as exc:
         raise SnapshotImportError("VALIDATION_ERROR", str(exc)) from None
     importer.report.elapsed = time.monotonic() - started
-    for old, new in importer.ids.items():
-        if old in importer.report.ids or (source.snapshot is not None and old in source.snapshot.files):
-            importer.report.ids[old] = new
     return importer.report

@@ -170,6 +170,8 @@ def org_documents(store: Any, org: str, tables: tuple[str, ...]) -> Iterator[tup
     from ontology.data.dynamodb import deserialize
     from ontology.data.keys import DOC_SK
 
+    if not tables:
+        return
     names = {"#p": "pk", "#s": "sk", "#t": "tb"}
     values: dict[str, Any] = {":p": {"S": f"{org}#"}, ":d": {"S": DOC_SK}}
     listed = []

@@ -323,3 +323,31 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere() -> None:
         "entities     [#...................]   5%  1/20",
         "events       [####################] 100%  1/1",
     ]
+
+
+def test_files_are_checked_against_their_metadata(target: SnapshotTarget, tmp_path: Path) -> None:
+    from infra.snapshot.archive import SnapshotWriter
+
+    good, wrong, missing, bare = (cid("_storage", i) for i in range(10, 14))
+    path = tmp_path / "files.zip"
+    writer = SnapshotWriter(path)
+    writer.write_tables([])
+    metadata = [
+        {"_id": good, "_creationTime": CT, "size": 3, "contentType": "text/plain"},
+        {"_id": wrong, "_creationTime": CT, "sha256": "AAAA", "size": 3, "contentType": "text/plain"},
+        {"_id": missing, "_creationTime": CT, "size": 3, "contentType": "text/plain"},
+    ]
+    writer.write_storage(metadata, iter([(f"{good}.txt", b"abc"), (f"{wrong}.txt", b"abc"), (bare, b"xyz")]))
+    writer.close()
+    report = importer.run_import(target, path, importer.ImportOptions(), _quiet)
+    assert report.files == {"imported": 2, "present": 0, "refused": 2}
+    reasons = {r["id"]: r["reason"] for r in report.refused}
+    assert reasons == {
+        wrong: "its SHA-256 is not the one its metadata gives",
+        missing: "the ZIP holds its metadata but not the file",
+    }
+    assert set(report.ids) == {good, bare}
+    stored = target.s3.get_object(
+        Bucket=BUCKET, Key=f"{ORG}/{report.ids[bare]}"
+    )  # no metadata: still imported
+    assert stored["Body"].read() == b"xyz" and stored["ContentType"] == "application/octet-stream"
