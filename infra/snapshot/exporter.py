@@ -25,7 +25,7 @@ from typing import Any
 from infra.snapshot.archive import STORAGE_TABLE, SnapshotWriter, extension_for
 from infra.snapshot.ids import STORAGE_TABLE_NUMBER, make_id
 from infra.snapshot.target import ORG_TABLES, SnapshotTarget, org_documents
-from infra.snapshot.values import INT64_MAX, INT64_MIN, SnapshotValueError, encode_line
+from infra.snapshot.values import INT64_MAX, INT64_MIN, SnapshotValueError, encode_document
 
 __all__ = ["ExportReport", "convex_id", "convex_value", "run_export", "table_numbers"]
 
@@ -142,7 +142,7 @@ class _Exporter:
                 "_creationTime": float(doc["_creationTime"]),
             }
             try:
-                out.append((new_id, encode_line(exported)))
+                out.append((new_id, (encode_document(exported) + "\n").encode("utf-8")))
             except SnapshotValueError as exc:
                 self.report.refused.append({"table": name, "id": str(doc["_id"]), "reason": str(exc)})
         out.sort(key=lambda pair: pair[0])

@@ -39,6 +39,7 @@ __all__ = [
     "SnapshotValueError",
     "decode_line",
     "decode_value",
+    "encode_document",
     "encode_float",
     "encode_line",
     "encode_value",

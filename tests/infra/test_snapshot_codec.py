@@ -322,3 +322,12 @@ def test_the_container_is_the_one_convex_streams(tmp_path: Path) -> None:
     assert raw[-42:-38] == struct.pack("<I", 0x07064B50)  # the ZIP64 locator before the classic end
     zip64_end = struct.unpack("<Q", raw[-34:-26])[0]
     assert raw[zip64_end : zip64_end + 16] == struct.pack("<IQHH", 0x06064B50, 44, 0x033F, 46)
+
+
+def test_a_document_is_written_only_with_convex_field_names() -> None:
+    from infra.snapshot.values import encode_document
+
+    assert encode_document({"_id": "a", "x": {"ok name": 1.0}}) == '{"_id":"a","x":{"ok name":1.0}}'
+    for bad in ({"$x": 1}, {"x": {"é": 1}}, {"x": [{"\t": 1}]}, {"": 1}):
+        with pytest.raises(SnapshotValueError, match="not a Convex field name"):
+            encode_document(bad)
