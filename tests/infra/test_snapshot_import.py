@@ -351,3 +351,23 @@ def test_files_are_checked_against_their_metadata(target: SnapshotTarget, tmp_pa
         Bucket=BUCKET, Key=f"{ORG}/{report.ids[bare]}"
     )  # no metadata: still imported
     assert stored["Body"].read() == b"xyz" and stored["ContentType"] == "application/octet-stream"
+
+
+def test_a_file_that_is_no_snapshot_is_a_validation_error(target: SnapshotTarget, tmp_path: Path) -> None:
+    from infra.snapshot.archive import SnapshotWriter
+
+    (tmp_path / "text.zip").write_text("not a zip")
+    broken = tmp_path / "broken.zip"
+    writer = SnapshotWriter(broken)
+    writer.write_table("entities", [b'{"_id":"a","type":"blog_post"}\n', b'{"name": NaN}\n'])
+    writer.close()
+    for path, message in (
+        (tmp_path / "text.zip", "is not a ZIP file"),
+        (broken, "entities/documents.jsonl:2: NaN is not JSON"),
+    ):
+        with pytest.raises(importer.SnapshotImportError) as refused:
+            importer.run_import(target, path, importer.ImportOptions(), _quiet)
+        assert refused.value.code == "VALIDATION_ERROR" and message in refused.value.message
+    assert not _all(ORG)["entities"]  # the whole file is read before anything is written
+    with pytest.raises(importer.SnapshotImportError, match="--table is for a single table"):
+        importer.run_import(target, broken, importer.ImportOptions(table="entities"), _quiet)
