@@ -221,6 +221,8 @@ class _Importer:
         self.options = options
         self.prefixes = ID_PREFIXES
         self.ids: dict[str, str] = {}  # old → new, documents and files
+        #: table → documents a transaction takes, once a batch was too large for one
+        self.sizes: dict[str, int] = {}
         self.report = ImportReport(import_id=import_id)
 
     # ---- plan
@@ -399,11 +401,12 @@ class _Importer:
             counts = self.report.counts.setdefault(name, {"imported": 0, "present": 0, "refused": 0})
             rows = list(self._rows(name))
             total = len(rows)
-            done = 0
-            for start in range(0, total, self.options.batch):
-                self._write_batch(name, rows[start : start + self.options.batch], counts)
-                done = min(total, start + self.options.batch)
-                progress(name, done, total)
+            start = 0
+            while start < total:
+                part = rows[start : start + self.sizes.get(name, self.options.batch)]
+                self._write_batch(name, part, counts)
+                start += len(part)
+                progress(name, start, total)
             if not total:
                 progress(name, 0, 0)
 
@@ -448,6 +451,7 @@ class _Importer:
                     self._refuse(name, pending[0][0], "too large for one transaction", counts)
                     return
                 half = len(pending) // 2
+                self.sizes[name] = min(half, self.sizes.get(name, half))  # the table's later batches too
                 self._write_batch(name, [(o, n, b, c, "") for o, n, b, c in pending[:half]], counts)
                 self._write_batch(name, [(o, n, b, c, "") for o, n, b, c in pending[half:]], counts)
                 return

@@ -371,3 +371,37 @@ def test_a_file_that_is_no_snapshot_is_a_validation_error(target: SnapshotTarget
     assert not _all(ORG)["entities"]  # the whole file is read before anything is written
     with pytest.raises(importer.SnapshotImportError, match="--table is for a single table"):
         importer.run_import(target, broken, importer.ImportOptions(table="entities"), _quiet)
+
+
+def test_a_batch_too_large_for_one_transaction_is_split(
+    target: SnapshotTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ontology.data import transaction
+
+    rows = [
+        {
+            "_id": cid("entities", 100 + i),
+            "_creationTime": CT + i,
+            "type": "blog_post",
+            "name": f"Glazes and kilns at cone six, part {i}",
+            "createdAt": 1.0,
+            "updatedAt": 1.0,
+        }
+        for i in range(40)
+    ]
+    (tmp_path / "posts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    sizes: list[int] = []
+    check = transaction._check_limits
+
+    def counted(items: list[Any]) -> None:
+        sizes.append(len(items))
+        check(items)
+
+    monkeypatch.setattr(transaction, "_check_limits", counted)
+    options = importer.ImportOptions(table="entities", batch=25)
+    report = importer.run_import(target, tmp_path / "posts.jsonl", options, _quiet)
+    assert report.counts["entities"] == {"imported": 40, "present": 0, "refused": 0}
+    assert sizes[0] > transaction.MAX_TRANSACTION_ITEMS  # the first batch of 25 did not fit…
+    # the halves that fit set the size of the table's later batches: they are sent once, and fit
+    assert all(n <= transaction.MAX_TRANSACTION_ITEMS for n in sizes[-2:])
+    assert len(_all(ORG)["entities"]) == 40
