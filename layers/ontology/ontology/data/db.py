@@ -67,6 +67,7 @@ __all__ = [
     "TxState",
     "guard_key",
     "legacy_guards",
+    "migration_done",
 ]
 
 #: A document's stored JSON may not exceed this (DynamoDB items are at most 400 KB, GSI keys included).
@@ -82,20 +83,26 @@ KEYED_MIGRATION = "0011-keyed-uniques"
 LEGACY_RECHECK_SECONDS = 60.0
 
 
-def legacy_guards(store: Store) -> bool:
-    """Whether the table may still hold guards of keyed rules (written before the rules were keyed):
-    until :data:`KEYED_MIGRATION` is done. Its progress item is read at most once a minute per
-    process (one eventually consistent GetItem), and never again once it says done."""
-    known = store.memo.get(KEYED_MIGRATION)
+def migration_done(store: Store, migration_id: str) -> bool:
+    """Whether the data migration ``migration_id`` is done on the store's table (its progress item
+    says so): read at most once a minute per process while it is not (one eventually consistent
+    GetItem), and never again once it is. For code that reads the old layout until then."""
+    known = store.memo.get(migration_id)
     now = time.monotonic()
     if known is not None and (known[0] or now - known[1] < LEGACY_RECHECK_SECONDS):
-        return not known[0]
+        return bool(known[0])
     from ontology.data.migrations.progress import PARTITION
 
-    item = store.get(PARTITION, KEYED_MIGRATION, consistent=False)
+    item = store.get(PARTITION, migration_id, consistent=False)
     done = item is not None and item.get("status") == "done"
-    store.memo[KEYED_MIGRATION] = (done, now)
-    return not done
+    store.memo[migration_id] = (done, now)
+    return done
+
+
+def legacy_guards(store: Store) -> bool:
+    """Whether the table may still hold guards of keyed rules (written before the rules were keyed):
+    until :data:`KEYED_MIGRATION` is done (:func:`migration_done`)."""
+    return not migration_done(store, KEYED_MIGRATION)
 
 
 _clock_lock = threading.Lock()
@@ -522,9 +529,17 @@ class DatabaseWriter(DatabaseReader):
         assert self._tx is not None
         return self._tx
 
-    def insert(self, table_name: str, doc: Mapping[str, Any], *, doc_id: str | None = None) -> str:
+    def insert(
+        self,
+        table_name: str,
+        doc: Mapping[str, Any],
+        *,
+        doc_id: str | None = None,
+        creation_time: float | None = None,
+    ) -> str:
         """Validate and buffer a new document; returns its id (``doc_id``: one made by ``new_id``
-        beforehand, when other documents of the same transaction must name it)."""
+        beforehand, when other documents of the same transaction must name it). ``creation_time``:
+        the document's ``_creationTime`` when it has one already (an import keeps Convex's)."""
         t = table(table_name)
         scope = self.scope_of(t)
         if not isinstance(doc, Mapping):
@@ -541,7 +556,11 @@ class DatabaseWriter(DatabaseReader):
             check_id(table_name, doc_id)
             if doc_id in self.tx.docs:
                 raise ValidationError(f"{doc_id} is already written by this mutation")
-        full = {**clean, "_id": doc_id, "_creationTime": _creation_time()}
+        number = isinstance(creation_time, int | float) and not isinstance(creation_time, bool)
+        if creation_time is not None and not (number and 0 <= creation_time < 2**53):
+            raise ValidationError("_creationTime must be a number of milliseconds", field="_creationTime")
+        created = _creation_time() if creation_time is None else float(creation_time)
+        full = {**clean, "_id": doc_id, "_creationTime": created}
         self._check_storable(t, scope, full)
         if keyed is not None:
             self._claim_key(t, doc_id, keyed)
