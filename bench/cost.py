@@ -297,7 +297,9 @@ def _reactive(w: World, o: Any, r: Results) -> None:
         for part in ("invalidate", "recheck", "rerun"):
             if part not in runs[0] or part not in runs[1]:
                 continue
-            per_second = min(rate, 1 / RERUN_SECONDS) if part == "rerun" else rate
+            # a subscriber re-runs once a second, has its recheck twice a second at most, and is
+            # marked by every write (at most once a stream batch)
+            per_second = {"rerun": min(rate, 1 / RERUN_SECONDS), "recheck": min(rate, 2.0)}.get(part, rate)
             # a key the re-runs share is read once a second per container (each subscriber's re-run
             # was measured in a container of its own), and the worker's concurrency bounds those
             count = base_count[0]

@@ -179,13 +179,19 @@ def _partition_loads(m: Meter) -> dict[tuple[str, str], tuple[float, float]]:
 def _extrapolate(
     stream: Stream, key: object, loads: tuple[float, float], base: dict[object, tuple[float, float]]
 ) -> tuple[float, float]:
-    if stream.base is None or key not in base:
+    if stream.base is None or key not in base or _one_connection(str(key[1])):  # type: ignore[index]
         return loads
     lo, hi, target = stream.measured
     before = base[key]
     return tuple(  # type: ignore[return-value]
         max(b, b + (b - a) * (target - hi) / (hi - lo)) for a, b in zip(before, loads, strict=True)
     )
+
+
+def _one_connection(pk: str) -> bool:
+    """Whether a partition key is one connection's own: each subscriber has its own, so it never
+    takes more load with more subscribers."""
+    return "<connection>" in shape(pk)
 
 
 def _scale_of(index: str, pk: str, platform: bool) -> str:
@@ -244,7 +250,7 @@ def peaks(streams: list[Stream]) -> tuple[dict[tuple[str, str], _Key], dict[tupl
             platform = shared and item in co
             rate = (s.platform_rate if platform else s.rate) if shared else 1.0
             n = (c1[item] + c2[item]) / 2 if shared else float(c1.get(item) or c2[item])
-            if shared and s.base is not None and item in cb:
+            if shared and s.base is not None and item in cb and not _one_connection(item[0]):
                 lo, hi, target = s.measured
                 n = max(n, n + (n - cb[item]) * (target - hi) / (hi - lo))
             n /= divisors.get(item, 1) if shared else 1

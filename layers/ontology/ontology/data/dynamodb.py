@@ -148,7 +148,7 @@ class Store:
         shared = read_cache.lookup(operation, params)
         if shared is not None:
             return shared
-        sent = time.time()
+        sent = read_cache.now()
         response = self.send(operation, params)
         read_cache.remember(operation, params, sent, response)
         return response

@@ -53,6 +53,11 @@ _bytes = [0]
 _active: ContextVar[SharedReads | None] = ContextVar("shared_reads", default=None)
 
 
+def now() -> float:
+    """The clock the shared reads are timed by."""
+    return time.time()
+
+
 @contextlib.contextmanager
 def shared_reads() -> Iterator[SharedReads]:
     """Reads in the block may be answered from what the container read in the last second."""
