@@ -25,7 +25,7 @@ import pytest
 
 from ontology.client import OneClient
 from tests.conftest import ROOT
-from tests.infra.localstack import Stack, patiently
+from tests.infra.localstack import Stack, patiently, settled
 
 FIXTURE = Path(__file__).parent / "upgrade"
 
@@ -112,3 +112,33 @@ def test_an_older_state_folder_is_upgraded_and_everything_in_it_is_found(stack: 
         if (what := _same(read, got)) is not None:
             differences.append(f"{read['as']} {read['name']} {json.dumps(read['args'])}: {what}")
     assert not differences, "\n\n".join(differences)
+    _writes_after_the_upgrade(clients["owner"], answers["reads"])
+
+
+def _answer(reads: list[dict[str, Any]], name: str, **args: Any) -> Any:
+    return next(r for r in reads if r["name"] == name and all(r["args"].get(k) == v for k, v in args.items()))
+
+
+def _writes_after_the_upgrade(owner: OneClient, reads: list[dict[str, Any]]) -> None:
+    """What was upgraded takes new writes with the old: a search finds both, a counted supply adds."""
+    found = _answer(reads, "entities:search", query="Analytical")
+    post = owner.mutation(
+        "entities:create",
+        {"type": "blog_post", "name": "Analytical engines revisited", "status": "published"},
+    )["id"]
+    hits = owner.query("entities:search", {"query": "Analytical"})
+    assert sorted(_ids(hits)) == sorted([*_ids(found["answer"]), post])
+    skills = _answer(reads, "tags:list", key="skill")["answer"]["page"]
+    owner.mutation("tags:add", {"entityId": skills[0]["entityId"], "key": "skill", "value": "poetry"})
+    now = owner.query("tags:list", {"key": "skill", "paginationOpts": {"numItems": 100, "cursor": None}})
+    assert len(now["page"]) == len(skills) + 1
+    token = _answer(reads, "tokens:get")
+    before = token["answer"]["properties"]["circulatingSupply"]
+    balance = _answer(reads, "tokens:get_balance")["answer"]["amount"]
+    bought = owner.action(
+        "tokens:purchase", {"tokenId": token["args"]["id"], "amount": 5, "paymentMethodId": "pm_card_visa"}
+    )
+    assert settled(owner, bought["purchaseId"])["status"] == "completed"
+    assert owner.query("tokens:get_balance", {"tokenId": token["args"]["id"]})["amount"] == balance + 5
+    supply = owner.query("tokens:get", {"id": token["args"]["id"]})["properties"]["circulatingSupply"]
+    assert supply == before + 5

@@ -140,7 +140,7 @@ def write(stack: Stack) -> dict[str, Any]:
     for text in ("Hello from the fan", "Great stream"):
         fan.mutation("livestreams:send_message", {"livestreamId": stream, "text": text})
     fan.mutation("livestreams:leave", {"livestreamId": stream})
-    owner.mutation("livestreams:end", {"livestreamId": stream})
+    recording = owner.mutation("livestreams:end", {"livestreamId": stream})["recordingId"]
     token = owner.action(
         "tokens:create",
         {"creatorId": ada, "name": "Ada Coin", "symbol": "ADA", "priceUsd": 0.5, "totalSupply": 1000},
@@ -155,6 +155,7 @@ def write(stack: Stack) -> dict[str, Any]:
         "made": made,
         "archived": archived,
         "stream": stream,
+        "recording": recording,
         "token": token,
         "purchase": bought["purchaseId"],
     }
@@ -173,11 +174,14 @@ def read(rec: Recorder, written: dict[str, Any]) -> None:
     creators, made, archived = written["creators"], written["made"], written["archived"]
     stream, token = written["stream"], written["token"]
     ada = creators[0]
-    everything = list(creators) + list(made.values()) + [archived]
+    everything = [*creators, *made.values(), archived, written["recording"]]
     for entity in everything:
         rec.read("owner", "query", "entities:get", {"id": entity})
     for creator in creators:
         rec.read("owner", "query", "creators:get", {"id": creator})
+        rec.read("owner", "query", "creators:get_with_content", {"creatorId": creator})
+        following = {"entityId": creator, "direction": "to", "relationshipType": "following"}
+        rec.read("owner", "query", "connections:list", {**following, "paginationOpts": PAGE})
         for direction in ("from", "to"):
             rec.read(
                 "owner",
