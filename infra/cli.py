@@ -123,14 +123,14 @@ WAIT_SECONDS = 600.0
 
 
 def _jobs_since(since_ms: float, url: str | None) -> dict[str, dict[str, int]]:
-    """The jobs scheduled since ``since_ms`` once none of them is due and unfinished: name → state →
+    """The jobs created since ``since_ms`` once none of them is due and unfinished: name → state →
     how many (a retry due later stays ``pending``)."""
     import time
 
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         now = time.time() * 1000
-        jobs = [j for j in _get("/_local/scheduled", url) if j["scheduledTime"] >= since_ms]
+        jobs = [j for j in _get("/_local/scheduled", url) if j["_creationTime"] >= since_ms]
         busy = [
             j
             for j in jobs

@@ -23,8 +23,13 @@ def fire(path: str, when: str) -> Any:
     return invoke(resolve(path), {"time": when}, None)
 
 
-def jobs() -> list[dict[str, Any]]:
+def every_job() -> list[dict[str, Any]]:
     return run_query(lambda db: db.query("scheduledFunctions").collect(), org=None, platform=True)
+
+
+def jobs() -> list[dict[str, Any]]:
+    """The jobs but the watchdogs a worker cancelled once done (its next attempt, scheduled first)."""
+    return [j for j in every_job() if j["state"] != "canceled"]
 
 
 def names(of: list[dict[str, Any]]) -> Counter[str]:
@@ -60,6 +65,9 @@ def test_a_cron_over_n_organizations_schedules_n_jobs_a_page_at_a_time(table: st
     assert all(len(j["args"]["organizationIds"]) == 1 for j in workers)
     assert all("organizationId" not in j for j in workers), "the platform's jobs, not an organization's"
     assert [len(reports(org)) for org in orgs] == [1] * 5
+    watchdogs = [j for j in every_job() if j["state"] == "canceled"]
+    assert sorted(j["args"]["organizationIds"][0] for j in watchdogs) == sorted(orgs)
+    assert {j["args"]["attempt"] for j in watchdogs} == {1}, "each worker's next attempt, cancelled"
 
     # AWS delivers the event again (and again at once): nothing more is scheduled, nothing is redone
     assert fire("analytics:generate_weekly_report", WEEK)["scheduled"] == 0
@@ -195,3 +203,30 @@ def test_the_reconciler_schedules_a_job_per_group_of_organizations(table: str) -
     assert fire("purchases:reconcile", "2026-11-23T09:04:59Z")["scheduled"] == 0, "the same five minutes"
     assert fire("purchases:reconcile", "2026-11-23T09:05:00Z")["scheduled"] == 1, "the next five"
     assert set(run_due().values()) == {"success"}
+
+
+class InvocationDiedError(BaseException):
+    """What a Lambda timeout looks like from inside: nothing of the function runs after it."""
+
+
+def test_a_worker_whose_invocation_died_is_run_again_by_its_watchdog(
+    table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functions.analytics as analytics
+
+    org = make_org("Stalled")
+
+    def die(*args: Any, **kwargs: Any) -> Any:
+        raise InvocationDiedError
+
+    monkeypatch.setattr(analytics, "_report", die)
+    fire("analytics:generate_weekly_report", WEEK)
+    (first,) = jobs()
+    with pytest.raises(InvocationDiedError):
+        execute_job(first["_id"])
+    monkeypatch.undo()
+    by_state = {j["state"]: j for j in jobs()}
+    assert set(by_state) == {"inProgress", "pending"}, "the job never finished; its next attempt waits"
+    assert execute_job(first["_id"]) == "skipped", "Lambda's retry of the dead invocation does nothing"
+    assert execute_job(by_state["pending"]["_id"]) == "success"
+    assert len(reports(org)) == 1

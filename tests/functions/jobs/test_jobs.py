@@ -35,9 +35,14 @@ def run(path: str, when: str) -> Any:
 
 
 def jobs_of(name: str) -> list[dict[str, Any]]:
-    """The scheduled jobs of ``name``, in the order they were scheduled."""
+    """The scheduled jobs of ``name``, in the order they were scheduled (but the next attempts a
+    worker scheduled and cancelled once done)."""
     return run_query(
-        lambda db: [j for j in db.query("scheduledFunctions").collect() if j["name"] == name],
+        lambda db: [
+            j
+            for j in db.query("scheduledFunctions").collect()
+            if j["name"] == name and j["state"] != "canceled"
+        ],
         org=None,
         platform=True,
     )

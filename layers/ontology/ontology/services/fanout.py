@@ -11,8 +11,10 @@ recorded and schedules nothing more.
 
 A worker does its organization's work a page at a time; when its invocation's budget is spent it
 schedules itself again from where it stopped (:func:`continue_later`, recorded the same way) and
-returns. An error schedules it again too, up to :data:`RETRIES` times (as Lambda retries a failed
-asynchronous invocation), and marks its job ``failed`` with the error. What the work itself does is
+returns. Before it starts, it schedules its own next attempt a little later (:func:`work`), which it
+cancels once done: an error (its job marked ``failed`` with it) or an invocation that died leaves
+that attempt to run, up to :data:`RETRIES` times, as Lambda retries a failed asynchronous
+invocation. What the work itself does is
 recorded per item as before (:mod:`ontology.services.cron_runs`), so a piece done twice changes
 nothing more.
 
@@ -59,8 +61,9 @@ ORGANIZATIONS_PER_PAGE = 20
 MAX_GROUP = 25
 #: How often a worker that failed is scheduled again (Lambda retries a failed event twice).
 RETRIES = 2
-#: Seconds before a failed worker's next attempt, per attempt.
-RETRY_DELAY_SECONDS = 60
+#: Seconds before a worker's next attempt, per attempt: past its Lambda's timeout (60), so the next
+#: attempt never overlaps the one it stands in for.
+RETRY_DELAY_SECONDS = 120
 #: Seconds a worker works before it continues in a job of its own (its Lambda has 60).
 WORK_SECONDS = 30.0
 #: Seconds of its invocation a worker never works into.
@@ -244,10 +247,13 @@ def retry_later(cron: str, worker: str, args: WorkerArgs) -> str | None:
 
 
 def work(cron: str, worker: str, args: WorkerArgs, body: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run a worker's piece; on an error, its next attempt is scheduled and the error raised (its job
-    is marked failed with it)."""
-    try:
-        return body()
-    except Exception:
-        retry_later(cron, worker, args)
-        raise
+    """Run a worker's piece with its next attempt scheduled first, as a watchdog: cancelled once the
+    piece is done; left to run when it raised (its job is marked failed with the error) or when its
+    invocation died (a timeout: the job stays ``inProgress``, and Lambda's own retry skips it)."""
+    from ontology.runtime.scheduler import Scheduler
+
+    watchdog = retry_later(cron, worker, args)
+    result = body()
+    if watchdog is not None:
+        Scheduler(None).cancel(watchdog)
+    return result
