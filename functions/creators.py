@@ -100,9 +100,7 @@ CONTENT_PAGE = 99
 
 class GetWithContentArgs(Args):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"creatorId": ENTITY_ID}, {"creatorId": ENTITY_ID, "paginationOpts": FIRST_PAGE}]
-        }
+        json_schema_extra={"examples": [{"creatorId": ENTITY_ID, "paginationOpts": FIRST_PAGE}]}
     )
 
     creatorId: EntityId

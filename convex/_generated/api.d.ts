@@ -1089,7 +1089,9 @@ export type PublicApiType = {
   };
   tags: {
     /**
-     * Tag an entity (a key/value pair is on an entity once: CONFLICT otherwise).
+     * Tag an entity (a key/value pair is on an entity once: CONFLICT otherwise). A tag is no event:
+     * the reference's `content_changed` is content created, updated or deleted, and the tags table is
+     * the tag's own record.
      *
      * `tags:add`: a mutation; who may call it: org_user.
      */
@@ -1122,7 +1124,7 @@ export type PublicApiType = {
       PaginationResult<Doc<"tags">>
     >;
     /**
-     * Remove a tag from an entity.
+     * Remove a tag from an entity (no event, as :func:`add`).
      *
      * `tags:remove`: a mutation; who may call it: org_user.
      */
