@@ -13,7 +13,7 @@ from ontology.runtime.examples import ENTITY_ID, FIRST_PAGE
 from ontology.runtime.functions import mutation, query
 from ontology.runtime.registry import Args
 from ontology.runtime.results import Page, PaginationOpts, SuccessResult, TagOut, id_result
-from ontology.services.ontology_ops import actor_for, log_event, require_entity
+from ontology.services.ontology_ops import require_entity
 
 Key = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Value = Annotated[StrictStr, Field(max_length=512)]
@@ -31,37 +31,25 @@ class TagArgs(Args):
 
 @mutation(args=TagArgs, returns=id_result("id", "tags"), auth="org_user")
 def add(ctx: MutationCtx, args: TagArgs) -> dict[str, str]:
-    """Tag an entity (a key/value pair is on an entity once: CONFLICT otherwise)."""
-    identity = ctx.auth.require_identity()
+    """Tag an entity (a key/value pair is on an entity once: CONFLICT otherwise). A tag is no event:
+    the reference's ``content_changed`` is content created, updated or deleted, and the tags table is
+    the tag's own record."""
+    ctx.auth.require_identity()
     require_entity(ctx.db, args.entityId, field="entityId")
     tag_id = ctx.db.insert("tags", {"entityId": args.entityId, "key": args.key, "value": args.value})
-    log_event(
-        ctx.db,
-        "content_changed",
-        actor_id=actor_for(identity, args.entityId),
-        target_id=args.entityId,
-        metadata={"action": "tagged", "key": args.key, "value": args.value},
-    )
     return {"id": tag_id}
 
 
 @mutation(args=TagArgs, returns=SuccessResult, auth="org_user")
 def remove(ctx: MutationCtx, args: TagArgs) -> dict[str, bool]:
-    """Remove a tag from an entity."""
-    identity = ctx.auth.require_identity()
+    """Remove a tag from an entity (no event, as :func:`add`)."""
+    ctx.auth.require_identity()
     tag = ctx.db.lookup_unique(
         "tags", "tag", {"entityId": args.entityId, "key": args.key, "value": args.value}
     )
     if tag is None:
         raise NotFoundError("Tag not found", entityId=args.entityId, key=args.key)
     ctx.db.delete(tag["_id"], "tags")
-    log_event(
-        ctx.db,
-        "content_changed",
-        actor_id=actor_for(identity, args.entityId),
-        target_id=args.entityId,
-        metadata={"action": "untagged", "key": args.key, "value": args.value},
-    )
     return {"success": True}
 
 
