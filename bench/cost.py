@@ -619,6 +619,8 @@ def prices_markdown() -> str:
 
 def assumptions_markdown() -> str:
     """What the figures assume beyond the counts: Lambda's durations and the scenario."""
+    from ontology.sync.queue import WORKER_CONCURRENCY
+
     s = SCENARIO
     kinds = ", ".join(f"{k} {ms} ms" for k, ms in LAMBDA_MS.items() if k != "waits")
     waits = ", ".join(f"{k} {ms} ms" for k, ms in WAIT_MS.items())
@@ -643,6 +645,16 @@ def assumptions_markdown() -> str:
         "their own.",
         f"- **Its AI clone**: {s.clone_chats:g} chat turns/s (`clones:chat`), each by a member in a "
         "conversation of their own.",
+        "- **Reactive updates** (`ontology.sync.pending`, `ontology.data.read_cache`): a "
+        "subscription has at most one pending re-run and re-runs at most once a second, however many "
+        "writes touch it; each write costs its subscribers only the invalidator's mark (measured: a "
+        "write that finds the re-run pending, as all but a second's first do), the re-run is priced "
+        "once a second a subscriber and the index recheck twice at most. A key every subscriber's "
+        "re-run reads is read once a second per function container, and the sync worker runs at "
+        f"most {WORKER_CONCURRENCY} at once (the queue mapping's `MaximumConcurrency`): such a key "
+        f"takes at most {WORKER_CONCURRENCY} subscribers' reads a second (each subscriber measured "
+        "in containers of its own). A connection's own items take its own load, whatever the "
+        "subscribers.",
         f"- **Every other organization**: {s.other_mutations:g} mutations/s of the same mix, "
         f"{s.other_messages:g} chat messages/s and {s.other_purchases:g} purchases/s (what reaches "
         "keys the whole platform shares).",
