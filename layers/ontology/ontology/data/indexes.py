@@ -8,7 +8,8 @@ table in ``template.yaml`` and the access-pattern table of docs/data-model.md ar
 Key of a document in index ``I`` of table ``T`` in organization ``O`` (fields f1..fn, of which the
 first ``partition`` form the partition):
 
-- GSI partition key ``gNpk`` = ``O#T#I`` + ``#`` + enc(f1..fp)   (only when partition > 0)
+- GSI partition key ``gNpk`` = ``O#T#I`` + ``#`` + enc(f1..fp)   (only when partition > 0), then
+  ``#~<shard>`` where the partition is sharded (``shards``, ``value_shards``)
 - GSI sort key ``gNsk``      = enc(fp+1..fn) + enc(_creationTime) + enc(_id)
 
 with the order-preserving encoding of :mod:`ontology.data.keys`. A query must give ``eq`` on the partition
