@@ -9,6 +9,11 @@ one migrate status|run|cancel             the data migrations (docs/migrations.m
                                           running local stack, or --stack/--table a deployed one
 one signers [--count N]                   the chain accounts the platform signs with, derived from
                                           DEPLOYER_PRIVATE_KEY (each needs gas: docs/deploying.md)
+one import FILE [--table T] [--append|--replace]
+                                          a Convex snapshot ZIP (or one table's .jsonl, .json,
+                                          .csv) into the organization (docs/import-export.md)
+one export --path x.zip [--include-file-storage]
+                                          the organization as a Convex snapshot ZIP
 one codegen [--out DIR] [--check|--spec|--watch]
                                           Convex's _generated (api.js, api.d.ts, dataModel.d.ts)
                                           typed from the functions (docs/clients.md)
@@ -177,9 +182,17 @@ def _main(argv: list[str] | None) -> int:
     from infra import migrate
 
     migrate.add_arguments(sub.add_parser("migrate", help="the data migrations: status, run, cancel"))
+    from infra.snapshot import command as snapshot
+
+    snapshot.add_import_arguments(sub.add_parser("import", help="a Convex snapshot into the organization"))
+    snapshot.add_export_arguments(sub.add_parser("export", help="the organization as a Convex snapshot ZIP"))
     ns = parser.parse_args(argv)
     if ns.command == "migrate":
         return migrate.main(ns)
+    if ns.command == "import":
+        return snapshot.import_main(ns)
+    if ns.command == "export":
+        return snapshot.export_main(ns)
     if ns.command == "dev":
         from infra.local.__main__ import main as dev_main
 

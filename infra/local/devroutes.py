@@ -20,6 +20,8 @@ def dev_routes(stack: Any) -> dict[str, Callable[[Request], Any]]:
                 "aws": stack.aws_endpoint,
                 # where `one migrate` finds the table it migrates
                 "table": stack.physical.get("Table"),
+                # where `one import` and `one export` find the organizations' files
+                "bucket": stack.physical.get("FilesBucket"),
                 "region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
             }
         )

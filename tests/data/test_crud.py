@@ -161,3 +161,20 @@ def test_connection_triple_is_unique(table: str) -> None:
         org=ORG,
     )
     assert found["relationshipType"] == "references"
+
+
+def test_an_insert_may_keep_a_creation_time_it_already_has(table: str) -> None:
+    """An import keeps a document's ``_creationTime`` (Convex's float ms): it orders the table's
+    ``by_creation_time`` index as any other document's."""
+    recent, ancient = (
+        run_mutation(lambda db, n=n, t=t: db.insert("entities", entity(name=n), creation_time=t), org=ORG)
+        for n, t in (("Recent", 1741615391483.5596), ("Ancient", 1000.25))
+    )
+    docs = run_query(lambda db: db.query("entities").collect(), org=ORG)
+    assert [(d["_id"], d["_creationTime"]) for d in docs] == [
+        (ancient, 1000.25),
+        (recent, 1741615391483.5596),
+    ]
+    for bad in (float("nan"), -1.0, True, 2.0**53, "1"):
+        with pytest.raises(ValidationError):
+            run_mutation(lambda db, bad=bad: db.insert("entities", entity(), creation_time=bad), org=ORG)

@@ -558,9 +558,17 @@ class DatabaseWriter(DatabaseReader):
         assert self._tx is not None
         return self._tx
 
-    def insert(self, table_name: str, doc: Mapping[str, Any], *, doc_id: str | None = None) -> str:
+    def insert(
+        self,
+        table_name: str,
+        doc: Mapping[str, Any],
+        *,
+        doc_id: str | None = None,
+        creation_time: float | None = None,
+    ) -> str:
         """Validate and buffer a new document; returns its id (``doc_id``: one made by ``new_id``
-        beforehand, when other documents of the same transaction must name it)."""
+        beforehand, when other documents of the same transaction must name it). ``creation_time``:
+        the document's ``_creationTime`` when it has one already (an import keeps Convex's)."""
         t = table(table_name)
         scope = self.scope_of(t)
         if not isinstance(doc, Mapping):
@@ -577,7 +585,11 @@ class DatabaseWriter(DatabaseReader):
             check_id(table_name, doc_id)
             if doc_id in self.tx.docs:
                 raise ValidationError(f"{doc_id} is already written by this mutation")
-        full = {**clean, "_id": doc_id, "_creationTime": _creation_time()}
+        number = isinstance(creation_time, int | float) and not isinstance(creation_time, bool)
+        if creation_time is not None and not (number and 0 <= creation_time < 2**53):
+            raise ValidationError("_creationTime must be a number of milliseconds", field="_creationTime")
+        created = _creation_time() if creation_time is None else float(creation_time)
+        full = {**clean, "_id": doc_id, "_creationTime": created}
         self._check_storable(t, scope, full)
         if keyed is not None:
             self._claim_key(t, doc_id, keyed)
