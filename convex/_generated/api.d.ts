@@ -392,8 +392,10 @@ export type PublicApiType = {
       }
     >;
     /**
-     * A creator with the number of content items it authored that the caller may see. Anyone reads an
-     * active creator's public profile by its id (without its email or revenue).
+     * A creator with the number of content items it authored that the caller may see (staff: every
+     * item; others: the items they see, drafts not counted). Anyone reads an active creator's public
+     * profile by its id (without its email or revenue). The count is a counter kept by the writes that
+     * change it: the same two requests at 10 items as at 100,000 (docs/data-model.md, "Counts").
      *
      * `creators:get`: a query; who may call it: public.
      */
@@ -408,10 +410,12 @@ export type PublicApiType = {
       }) | null
     >;
     /**
-     * A creator, its authored content and its follower count, in three requests whatever the number of
-     * items: the authored connections (one Query), the followers (one counting Query), then the
-     * creator and every content item together (one BatchGetItem), for its organization's members.
-     * Anyone reads an active creator's public profile with its published content.
+     * A creator, a page of its authored content (oldest first) and its follower count, in the same few
+     * requests whatever the number of items: the page's authored connections (one Query), the follower
+     * counter (one Query), then the creator and the page's items together (one BatchGetItem), for its
+     * organization's members. Anyone reads an active creator's public profile with its published
+     * content. Without `paginationOpts`, the first 99 items; `isDone` says whether that was all, and
+     * `continueCursor` (as `paginationOpts.cursor`) gives the next page.
      *
      * `creators:get_with_content`: a query; who may call it: public.
      */
@@ -420,10 +424,13 @@ export type PublicApiType = {
       "public",
       {
         creatorId: Id<"entities">;
+        paginationOpts?: PaginationOptions | null;
       },
       (Entity<"creator"> & {
         content: Array<Doc<"entities">>;
         followerCount: number;
+        isDone?: boolean | null;
+        continueCursor?: string | null;
       }) | null
     >;
     /** `creators:get_with_content` by its camelCase name, `creators:getWithContent`. */

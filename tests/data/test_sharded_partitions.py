@@ -1,4 +1,4 @@
-"""The partitions sharded by migration 0015: an organization's timeline (``events.by_timestamp``) and
+"""The partitions sharded by migration 0016: an organization's timeline (``events.by_timestamp``) and
 its payments (``entities.by_type`` and ``by_type_status``, value shards) are spread over shards by
 id and read merged in index order, page after page at the cost of the first; documents written
 before are found throughout the migration that moves them (the unsharded partition is read as one
@@ -12,14 +12,14 @@ from typing import Any
 from ontology import run_mutation, run_query
 from ontology.data import layout
 from ontology.data.cursor import encode_cursor
-from ontology.data.db import _creation_time
+from ontology.data.db import _creation_time, migration_done
 from ontology.data.documents import validate_document
 from ontology.data.dynamodb import default_store, deserialize
 from ontology.data.keys import DOC_SK, new_id
 from ontology.data.migrations import runner
 from ontology.data.migrations.runner import Options
 from ontology.data.migrations.versions.m0010_document_indexes import declared_keys
-from ontology.data.migrations.versions.m0015_shard_hot_partitions import ShardHotPartitions
+from ontology.data.migrations.versions.m0016_shard_hot_partitions import ShardHotPartitions
 from ontology.data.schema import TABLES
 from ontology.data.transaction import _doc_attrs
 from tests.data.helpers import ORG, creator, entity
@@ -136,7 +136,7 @@ def test_a_deep_page_of_payments_costs_what_the_first_costs(table: str, requests
         }
         store.put(_doc_attrs(ORG, doc_id, full, 1, (t, ORG)))
     run_mutation(lambda db: db.insert("entities", _payment(300)), org=ORG)
-    layout.migration_done(store, layout.SHARDS_MIGRATION)  # the process reads the progress once, here
+    migration_done(store, layout.SHARDS_MIGRATION)  # the process reads the progress once, here
     shards = t.index("by_type").shards_for(["payment"])
     requests: list[int] = []
     read = returned = 0
@@ -156,19 +156,19 @@ def test_a_deep_page_of_payments_costs_what_the_first_costs(table: str, requests
             break
         cursor = got["continueCursor"]
     assert returned == 301 and len(requests) >= 15
-    # the partition as it was is read too until migration 0015 is done: one more Query per page
-    expected = shards + (0 if layout.migration_done(store, layout.SHARDS_MIGRATION) else 1)
+    # the partition as it was is read too until migration 0016 is done: one more Query per page
+    expected = shards + (0 if migration_done(store, layout.SHARDS_MIGRATION) else 1)
     assert requests[0] == expected
     assert max(requests[:15]) <= 2 * requests[0]
     assert read / returned <= 2.0
 
 
-#: The GSI partition keys migration 0015 shards: the timeline's, the payments' by type (and status).
+#: The GSI partition keys migration 0016 shards: the timeline's, the payments' by type (and status).
 _MOVED = {"events": ("g5pk",), "entities": ("g2pk", "g4pk")}
 
 
 def _unsharded(item: dict[str, Any]) -> dict[str, Any]:
-    """The item as the layout before migration 0015 stored it: its timeline and payment entries in
+    """The item as the layout before migration 0016 stored it: its timeline and payment entries in
     the organization's one partition of each."""
     return {k: (_SHARD.sub("", v) if k in _MOVED[item["tb"]] else v) for k, v in item.items()}
 
@@ -190,7 +190,7 @@ def test_documents_written_before_the_shards_are_found_before_during_and_after_t
     def everything() -> tuple[list[str], list[str]]:
         return (_paginate(_timeline, "asc", 4), _paginate(_payments, "desc", 3))
 
-    assert layout.unsharded_left(store, "events", "by_timestamp")  # 0015 not done
+    assert layout.unsharded_left(store, "events", "by_timestamp")  # 0016 not done
     events, payments = everything()
     assert len(events) == 14 == len(set(events)) and len(payments) == 11 == len(set(payments))
     docs = run_query(lambda db: db.get_many([*events, *payments]), org=ORG)

@@ -164,3 +164,24 @@ def test_a_table_without_tombstones_reads_for_existence_as_a_checked_read(table:
     )
     (items,) = sent
     assert _keys(items, "ConditionCheck") == [(f"{ORG}#{tag}", DOC_SK)]
+
+
+def test_an_authored_connection_depends_on_its_items_reach_and_runs_again_when_it_changes(table: str) -> None:
+    """The creator's content count takes the part the item's reach says (ontology.data.relation_counts):
+    that depends on more than the item's existence, so the count reads it checked, and a status
+    change between the connection's reads and its commit makes it run again."""
+    author = run_mutation(lambda db: db.insert("entities", creator("author@x.io")), org=ORG)
+    post = run_mutation(lambda db: db.insert("entities", entity("blog_post", "Post", "draft")), org=ORG)
+    attempts = 0
+
+    def body(db: Any) -> str:
+        nonlocal attempts
+        attempts += 1
+        src, dst = db.get_many([author, post], "entities", checked="existence")
+        assert src is not None and dst is not None
+        if attempts == 1:
+            run_mutation(lambda other: other.patch(post, {"status": "published"}), org=ORG)
+        return str(db.insert("connections", connection(author, post, "authored")))
+
+    run_mutation(body, org=ORG)
+    assert attempts == 2

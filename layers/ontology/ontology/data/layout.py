@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,6 @@ __all__ = [
     "RESHARDED",
     "SHARDS_MIGRATION",
     "current",
-    "migration_done",
     "reset",
     "unsharded_left",
     "upgraders",
@@ -49,12 +47,10 @@ __all__ = [
 Upgrader = Callable[[dict[str, Any]], dict[str, Any]]
 
 #: The migration that moves the documents of the partitions sharded since migration 0010 into their
-#: shards (versions/m0015_shard_hot_partitions.py), and the (table, index) pairs whose partitions it
+#: shards (versions/m0016_shard_hot_partitions.py), and the (table, index) pairs whose partitions it
 #: shards (every partition of the index, or those of its ``value_shards``).
-SHARDS_MIGRATION = "0015-shard-hot-partitions"
+SHARDS_MIGRATION = "0016-shard-hot-partitions"
 RESHARDED = frozenset({("events", "by_timestamp"), ("entities", "by_type"), ("entities", "by_type_status")})
-#: How long a process takes a migration for not done before reading its progress again.
-RECHECK_SECONDS = 60.0
 
 _lock = threading.Lock()
 _upgraders: list[Upgrader] | None = None
@@ -107,22 +103,11 @@ def reset() -> None:
         _upgraders = None
 
 
-def migration_done(store: Any, migration_id: str) -> bool:
-    """Whether a migration is done on ``store``'s table: its progress item is read at most once a
-    minute per process (one eventually consistent GetItem), and never again once it says done."""
-    known = store.memo.get(migration_id)
-    now = time.monotonic()
-    if known is not None and (known[0] or now - known[1] < RECHECK_SECONDS):
-        return bool(known[0])
-    from ontology.data.migrations.progress import PARTITION
-
-    item = store.get(PARTITION, migration_id, consistent=False)
-    done = item is not None and item.get("status") == "done"
-    store.memo[migration_id] = (done, now)
-    return done
-
-
 def unsharded_left(store: Any, table: str, index: str) -> bool:
     """Whether a sharded partition of ``table``'s ``index`` may still hold documents in its unsharded
     partition (written before it was sharded): until :data:`SHARDS_MIGRATION` is done."""
-    return (table, index) in RESHARDED and not migration_done(store, SHARDS_MIGRATION)
+    if (table, index) not in RESHARDED:
+        return False
+    from ontology.data.db import migration_done  # the data layer's, which imports this module
+
+    return not migration_done(store, SHARDS_MIGRATION)
