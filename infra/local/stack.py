@@ -161,6 +161,7 @@ class LocalStack:
         self.logs = LogStore(self.state_dir / "logs")
         self.log_group = self.physical.get("FunctionLogs") or f"/one/{STACK_NAME}/functions"
         self._undo_logs = self.logs.install(self.log_group)
+        os.environ["ONE_LOG_GROUP"] = self.log_group  # the dashboard's variable (template: Ref FunctionLogs)
 
     def _start_stripe(self) -> None:
         """localstripe, on loopback, its data in the state folder; it posts Stripe's events to the
