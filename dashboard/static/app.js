@@ -169,27 +169,24 @@ function fieldFor(name, schema, required, example) {
   const resolved = resolve(schema);
   const id = `arg-${name}`;
   const label = `${name}${required ? " *" : ""}`;
-  const hint = [resolved.type || (resolved.enum ? "enum" : "JSON"), resolved.description].filter(Boolean).join(" · ");
+  const hint = [resolved.type || (resolved.enum ? "enum" : "JSON"), resolved.description, example === undefined ? null : `e.g. ${JSON.stringify(example)}`]
+    .filter(Boolean)
+    .join(" · ");
   let input;
   if (resolved.enum) {
     input = el("select", { id, name }, el("option", { value: "" }, ""), ...resolved.enum.map((v) => el("option", { value: JSON.stringify(v) }, String(v))));
-    if (example !== undefined) input.value = JSON.stringify(example);
     input.dataset.kind = "json";
   } else if (resolved.type === "boolean") {
     input = el("select", { id, name }, el("option", { value: "" }, ""), el("option", { value: "true" }, "true"), el("option", { value: "false" }, "false"));
-    if (example !== undefined) input.value = String(example);
     input.dataset.kind = "json";
   } else if (resolved.type === "integer" || resolved.type === "number") {
-    input = el("input", { id, name, type: "number", step: resolved.type === "integer" ? "1" : "any" });
-    if (example !== undefined) input.value = String(example);
+    input = el("input", { id, name, type: "number", step: resolved.type === "integer" ? "1" : "any", placeholder: example });
     input.dataset.kind = "json";
   } else if (resolved.type === "string") {
-    input = el("input", { id, name, type: "text", size: 48 });
-    if (example !== undefined) input.value = example;
+    input = el("input", { id, name, type: "text", size: 48, placeholder: example });
     input.dataset.kind = "string";
   } else {
-    input = el("textarea", { id, name, rows: 3 });
-    if (example !== undefined) input.value = JSON.stringify(example, null, 2);
+    input = el("textarea", { id, name, rows: 3, placeholder: example === undefined ? undefined : JSON.stringify(example) });
     input.dataset.kind = "json";
   }
   input.dataset.required = required ? "1" : "";
