@@ -155,6 +155,7 @@ def test_the_owner_is_admitted_with_the_cookie_and_a_post_from_elsewhere_is_not(
 
 
 def test_the_page_is_served_with_its_own_files_only(stack: Stack) -> None:
+    assert f"  dashboard   {stack.url}/dashboard/   " in "\n".join(stack.lines)  # `make dev` says where
     for path in ("/dashboard", "/dashboard/", "/dashboard/index.html"):
         page = httpx.get(f"{stack.url}{path}")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), path
