@@ -22,13 +22,9 @@ from infra.template.observability import FUNCTION_LOGS
 from infra.template.sync import invoke_public
 from ontology.runtime.registry import RegisteredFunction
 
-#: The dashboard's routes: its page, its files and its API's reads, its API's writes.
-ROUTES = (
-    ("GET", "/dashboard"),
-    ("GET", "/dashboard/"),
-    ("GET", "/dashboard/{proxy+}"),
-    ("POST", "/dashboard/api/{proxy+}"),
-)
+#: The dashboard's routes: its page (``/dashboard/`` too: API Gateway routes a path with a trailing
+#: slash as the same path without it), its files and its API's reads, its API's writes.
+ROUTES = (("GET", "/dashboard"), ("GET", "/dashboard/{proxy+}"), ("POST", "/dashboard/api/{proxy+}"))
 
 
 def dashboard_function(functions: dict[str, RegisteredFunction]) -> dict[str, Any]:
