@@ -20,7 +20,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -127,6 +127,15 @@ class Snapshot:
                 if not line.strip():
                     continue
                 yield n, _document(line, f"{entry}:{n}")
+
+    def uniform(self, name: str) -> bool:
+        """Whether a table's ``generated_schema.jsonl`` says ``"uniform"``: a bare integer of its lines
+        is an int64 (``v.int64()``), not a number (without it, Convex infers a number)."""
+        entry = self.tables[name].schema if name in self.tables else None
+        if entry is None:
+            return False
+        with self.archive.open(entry) as raw:
+            return raw.readline(64).strip() == b'"uniform"'
 
     def read_file(self, stored: StoredFile) -> bytes:
         assert stored.entry is not None
@@ -335,15 +344,15 @@ class SnapshotWriter:
         lines = b"".join(encode_line({"name": n, "id": i}, sort_keys=False) for n, i in numbers)
         self.write_entry(f"{TABLES_TABLE}/documents.jsonl", lines)
 
-    def write_table(self, name: str, lines: list[bytes]) -> None:
-        self.write_entry(f"{name}/documents.jsonl", b"".join(lines))
+    def write_table(self, name: str, lines: Iterable[bytes]) -> None:
+        self.zip.write_chunks(f"{name}/documents.jsonl", lines)
         self.write_entry(f"{name}/generated_schema.jsonl", b'"uniform"\n')
 
     def write_storage(self, metadata: list[dict[str, Any]], files: Iterator[tuple[str, bytes]]) -> None:
         lines = b"".join(encode_line(m, sort_keys=False) for m in metadata)
         self.write_entry(f"{STORAGE_TABLE}/documents.jsonl", lines)
         for name, data in files:
-            self.write_entry(f"{STORAGE_TABLE}/{name}", data)
+            self.write_entry(f"{STORAGE_TABLE}/{name}", data)  # one file held at a time
 
     def close(self) -> None:
         self.zip.close()

@@ -15,22 +15,34 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from infra.snapshot.archive import STORAGE_TABLE, SnapshotWriter, extension_for
 from infra.snapshot.ids import STORAGE_TABLE_NUMBER, make_id
-from infra.snapshot.target import ORG_TABLES, SnapshotTarget, org_documents
+from infra.snapshot.target import ORG_TABLES, SnapshotTarget, org_items
 from infra.snapshot.values import INT64_MAX, INT64_MIN, SnapshotValueError, encode_document
 
-__all__ = ["ExportReport", "convex_id", "convex_value", "run_export", "table_numbers"]
+__all__ = [
+    "ExportReport",
+    "convex_id",
+    "convex_value",
+    "run_export",
+    "stored_document",
+    "table_numbers",
+    "write_export",
+]
 
 _SAFE = 2**53
 _STORAGE_PREFIX = "sto_"
+#: Entities whose counters are read together.
+_FILL_PAGE = 100
 
 
 @dataclass
@@ -62,20 +74,73 @@ def convex_id(platform_id: str, table_number: int, creation_ms: float | None = N
 
 def convex_value(value: Any) -> Any:
     """A platform value as Convex's: an integer a float64 holds is a float64 (a JavaScript number), a
-    larger one an int64."""
-    if isinstance(value, bool) or value is None or isinstance(value, str | float):
+    larger one an int64; an int64 the import kept as one (``{"$integer": …}``, read as an
+    :class:`~ontology.data.typed.Int64`) an int64; bytes and NaN/±Infinity as they are."""
+    from ontology.data.typed import Int64
+
+    if isinstance(value, bool) or value is None or isinstance(value, str | float | bytes):
         return value
     if isinstance(value, int):
-        if -_SAFE < value < _SAFE:
+        if -_SAFE < value < _SAFE and not isinstance(value, Int64):
             return float(value)
         if not INT64_MIN <= value <= INT64_MAX:
             raise SnapshotValueError(f"{value} does not fit in an int64")
-        return value
+        return int(value)
     if isinstance(value, list):
         return [convex_value(v) for v in value]
     if isinstance(value, dict):
         return {k: convex_value(v) for k, v in value.items()}
     return value
+
+
+def stored_document(item: dict[str, Any]) -> dict[str, Any]:
+    """A stored item's document with its typed values as the import kept them (an int64 an
+    :class:`~ontology.data.typed.Int64`, bytes, NaN/±Infinity)."""
+    from ontology.data import layout, typed
+
+    item = dict(layout.current(item))
+    doc: dict[str, Any] = typed.decode(item["doc"], int64=True)
+    doc["_id"] = str(item["pk"]).rsplit("#", 1)[1]
+    doc["_creationTime"] = item["ct"]
+    return doc
+
+
+def _spooled(doc: dict[str, Any]) -> bytes:
+    """A document as a spool's line: its typed values in Convex's JSON encoding (read back by
+    :func:`ontology.data.typed.decode` with ``int64``)."""
+    from ontology.data.typed import wrap
+
+    text = json.dumps(wrap(doc), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode("utf-8", "surrogatepass")
+
+
+class _Spool:
+    """A table's lines on disk: written in any order, read back in ``_id`` order. What stays in
+    memory is an (id, offset, length) a line."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.index: list[tuple[str, int, int]] = []
+        self.size = 0
+
+    def add(self, key: str, line: bytes) -> None:
+        self.index.append((key, self.size, len(line)))
+        self.file.write(line)
+        self.size += len(line)
+
+    def sorted_lines(self) -> Iterator[bytes]:
+        self.file.flush()
+        for _, offset, length in sorted(self.index):
+            self.file.seek(offset)
+            yield self.file.read(length)
+
+    def lines(self) -> Iterator[bytes]:
+        self.file.flush()
+        self.file.seek(0)
+        yield from self.file
+
+    def close(self) -> None:
+        self.file.close()
 
 
 class _Exporter:
@@ -115,43 +180,61 @@ class _Exporter:
             return {k: self._rewrite(v) for k, v in value.items()}
         return value
 
-    def collect(self, progress: Progress) -> dict[str, list[dict[str, Any]]]:
-        docs: dict[str, list[dict[str, Any]]] = {name: [] for name in self.numbers}
-        for seen, (name, doc) in enumerate(
-            org_documents(self.target.store, self.target.org, tuple(self.numbers)), start=1
-        ):
-            docs[name].append(doc)
-            progress("reading", seen, 0)
+    def collect(self, progress: Progress) -> dict[str, _Spool]:
+        """Every document read once, from the organization's index partitions, to a spool of its
+        table (as stored, counted properties filled in), every id mapped on the way (a reference
+        may name a later document, so lines are written once every id is known)."""
         from ontology.data.counters import fill
 
-        # counted properties as their readers see them (stored part and counter), as a function returns
-        fill(docs["entities"], org=self.target.org, store=self.target.store)
-        for rows in docs.values():  # ids first: a reference may name a later document
-            for doc in rows:
-                self._map(str(doc["_id"]), float(doc["_creationTime"]))
-        return docs
+        raw = {name: _Spool() for name in self.numbers}
+        page: list[dict[str, Any]] = []
 
-    def lines(self, name: str, rows: list[dict[str, Any]]) -> list[bytes]:
-        out: list[tuple[str, bytes]] = []
-        for doc in rows:
+        def flush() -> None:
+            # counted properties as their readers see them (stored part and counter)
+            fill(page, org=self.target.org, store=self.target.store)
+            for doc in page:
+                raw["entities"].add("", _spooled(doc))
+            page.clear()
+
+        listed = org_items(self.target.store, self.target.org, tuple(self.numbers))
+        for seen, (name, item) in enumerate(listed, start=1):
+            doc = stored_document(item)
+            self._map(str(doc["_id"]), float(doc["_creationTime"]))
+            if name == "entities":
+                page.append(doc)
+                if len(page) >= _FILL_PAGE:
+                    flush()
+            else:
+                raw[name].add("", _spooled(doc))
+            progress("reading", seen, 0)
+        flush()
+        return raw
+
+    def lines(self, name: str, raw: _Spool) -> _Spool:
+        """The table's lines as Convex writes them, in a spool read back in ``_id`` order."""
+        from ontology.data.typed import decode
+
+        out = _Spool()
+        for text in raw.lines():
+            doc = decode(text.decode("utf-8", "surrogatepass"), int64=True)
             body = {k: v for k, v in doc.items() if k not in ("_id", "_creationTime")}
             new_id = self.ids[str(doc["_id"])]
-            exported = {
-                **convex_value(self._rewrite(body)),
-                "_id": new_id,
-                "_creationTime": float(doc["_creationTime"]),
-            }
             try:
-                out.append((new_id, (encode_document(exported) + "\n").encode("utf-8")))
+                exported = {
+                    **convex_value(self._rewrite(body)),
+                    "_id": new_id,
+                    "_creationTime": float(doc["_creationTime"]),
+                }
+                out.add(new_id, (encode_document(exported) + "\n").encode("utf-8"))
             except SnapshotValueError as exc:
                 self.report.refused.append({"table": name, "id": str(doc["_id"]), "reason": str(exc)})
-        out.sort(key=lambda pair: pair[0])
-        self.report.counts[name] = len(out)
-        return [line for _, line in out]
+        raw.close()
+        self.report.counts[name] = len(out.index)
+        return out
 
     def stored_files(self) -> list[dict[str, Any]]:
-        """The organization's files: ``{key, id, size, contentType, created}``, by a listing of its
-        prefix of the bucket (the operator's ``s3:ListBucket``; no function lists the bucket)."""
+        """The organization's files: ``{key, id, size, created}``, by a listing of its prefix of the
+        bucket (the operator's ``s3:ListBucket``; no function lists the bucket)."""
         found = []
         paginator = self.target.s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.target.bucket, Prefix=f"{self.target.org}/"):
@@ -169,55 +252,78 @@ class _Exporter:
                 )
         return found
 
-    def files(
-        self, listed: list[dict[str, Any]], progress: Progress
-    ) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
+    def file_metadata(self, listed: list[dict[str, Any]], progress: Progress) -> list[dict[str, Any]]:
+        """Each file's metadata line (its SHA-256 read through the file as it streams by)."""
+        out = []
         for n, f in enumerate(listed, start=1):
             resp = self.target.s3.get_object(Bucket=self.target.bucket, Key=f["key"])
-            data = resp["Body"].read()
+            digest, size = hashlib.sha256(), 0
+            for chunk in resp["Body"].iter_chunks(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
             content_type = resp.get("ContentType") or None
-            new_id = self._map(f["id"], f["created"])
-            metadata = {
-                "_id": new_id,
-                "_creationTime": float(f["created"]),
-                "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode(),
-                "size": len(data),
-                "contentType": content_type,
-                "internalId": str(uuid.UUID(bytes=hashlib.sha256(f["id"].encode()).digest()[:16], version=4)),
-            }
+            f["contentType"] = content_type
+            out.append(
+                {
+                    "_id": self._map(f["id"], f["created"]),
+                    "_creationTime": float(f["created"]),
+                    "sha256": base64.b64encode(digest.digest()).decode(),
+                    "size": size,
+                    "contentType": content_type,
+                    "internalId": str(
+                        uuid.UUID(bytes=hashlib.sha256(f["id"].encode()).digest()[:16], version=4)
+                    ),
+                }
+            )
             progress(STORAGE_TABLE, n, len(listed))
-            yield f"{new_id}{extension_for(content_type)}", data, metadata
+        return out
+
+    def files(self, listed: list[dict[str, Any]]) -> Iterator[tuple[str, bytes]]:
+        for f in listed:
+            data = self.target.s3.get_object(Bucket=self.target.bucket, Key=f["key"])["Body"].read()
+            yield f"{self.ids[f['id']]}{extension_for(f['contentType'])}", data
+
+
+def write_export(
+    target: SnapshotTarget, out: IO[bytes], *, include_files: bool, progress: Progress
+) -> ExportReport:
+    """Write the organization's snapshot to ``out`` (see the module's docstring).
+
+    Memory: the id mapping (platform id → Convex id) and, per document, its new id and where its
+    line is in a temporary file; a page of entities (for their counters); one file at a time."""
+    started = time.monotonic()
+    exporter = _Exporter(target, include_files)
+    raw = exporter.collect(progress)
+    listed = exporter.stored_files() if include_files else []
+    for f in listed:
+        exporter._map(f["id"], f["created"])
+    tables = [(name, exporter.lines(name, spool)) for name, spool in raw.items()]
+    try:
+        writer = SnapshotWriter(out)
+        writer.write_tables(sorted(((n, i) for n, i in exporter.numbers.items()), key=lambda p: p[1]))
+        tables.sort(key=lambda t: (t[1].size, t[0]))  # smallest first, as Convex
+        for n, (name, spool) in enumerate(tables, start=1):
+            writer.write_table(name, spool.sorted_lines())
+            progress("writing", n, len(tables))
+        if include_files:
+            metadata = exporter.file_metadata(listed, progress)
+            writer.write_storage(metadata, exporter.files(listed))
+            exporter.report.files = len(metadata)
+        writer.close()
+    finally:
+        for _, spool in tables:
+            spool.close()
+    exporter.report.ids = dict(exporter.ids)
+    exporter.report.elapsed = time.monotonic() - started
+    return exporter.report
 
 
 def run_export(
     target: SnapshotTarget, path: Path, *, include_files: bool, progress: Progress
 ) -> ExportReport:
-    """Write the organization's snapshot to ``path`` (see the module's docstring)."""
-    started = time.monotonic()
-    exporter = _Exporter(target, include_files)
-    docs = exporter.collect(progress)
-    listed = exporter.stored_files() if include_files else []
-    for f in listed:
-        exporter._map(f["id"], f["created"])
+    """Write the organization's snapshot to ``path`` (through ``path.partial``, renamed once whole)."""
     tmp = path.with_name(path.name + ".partial")
     with tmp.open("wb") as out:
-        writer = SnapshotWriter(out)
-        writer.write_tables(sorted(((n, i) for n, i in exporter.numbers.items()), key=lambda p: p[1]))
-        tables = [(name, exporter.lines(name, rows)) for name, rows in docs.items()]
-        tables.sort(key=lambda t: (sum(len(line) for line in t[1]), t[0]))  # smallest first, as Convex
-        for n, (name, lines) in enumerate(tables, start=1):
-            writer.write_table(name, lines)
-            progress("writing", n, len(tables))
-        if include_files:
-            metadata: list[dict[str, Any]] = []
-            entries: list[tuple[str, bytes]] = []
-            for entry, data, meta in exporter.files(listed, progress):
-                metadata.append(meta)
-                entries.append((entry, data))
-            writer.write_storage(metadata, iter(entries))
-            exporter.report.files = len(entries)
-        writer.close()
+        report = write_export(target, out, include_files=include_files, progress=progress)
     tmp.replace(path)
-    exporter.report.ids = dict(exporter.ids)
-    exporter.report.elapsed = time.monotonic() - started
-    return exporter.report
+    return report

@@ -107,6 +107,8 @@ class _Source:
     numbers: dict[int, str]
     snapshot: Snapshot | None
     skipped: dict[str, str]
+    #: whether a table's bare integers are int64s (a ZIP's ``"uniform"`` table), not numbers
+    int64: Callable[[str], bool] = lambda name: False
 
 
 def _file_digest(path: Path) -> str:
@@ -137,7 +139,8 @@ def _open_source(path: Path, options: ImportOptions) -> _Source:
             else:
                 skipped[name] = "not a table of the platform's schema"
         tables.sort(key=lambda n: _ORDER.index(n) if n in _ORDER else len(_ORDER))
-        return _Source(tables, snap.documents, snap.table_numbers(), snap, skipped)
+        uniform = {name: snap.uniform(name) for name in tables}
+        return _Source(tables, snap.documents, snap.table_numbers(), snap, skipped, uniform.__getitem__)
     if not options.table:
         raise SnapshotImportError(
             "VALIDATION_ERROR", "a .jsonl, .json or .csv file holds one table: give --table"
@@ -174,25 +177,45 @@ class _RefusalError(Exception):
     """A document the platform cannot hold as it is (a value, a reference)."""
 
 
-def platform_value(value: Any, path: str) -> Any:
+#: The fields that hold any value (Convex's ``v.any()``): where a value JSON has no type for is kept
+#: in Convex's JSON encoding (ontology.data.typed).
+TYPED_FIELDS = ("properties", "metadata")
+
+
+def platform_value(value: Any, path: str, *, typed: bool = False, int64: bool = True) -> Any:
     """A Convex value as the platform's documents hold it: a float64 that is a whole number (below
-    2**53, not -0) is an integer, as the platform's numbers are; an int64 stays an integer (beyond
-    2**53 too). Bytes and NaN/±Infinity have no place in a platform document: the document is refused."""
-    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+    2**53, not -0) is an integer, as the platform's numbers are; an int64 beyond 2**53 an integer.
+
+    ``typed`` (inside ``properties``/``metadata``): bytes, NaN/±Infinity and an int64 below 2**53
+    (``int64``: the file tells an int64 from a number) are kept in Convex's JSON encoding
+    (``{"$bytes": …}``, ``{"$float": …}``, ``{"$integer": …}``), so that an export writes them back
+    as they were. Elsewhere (the schema's typed fields) bytes and NaN/±Infinity are refused, and an
+    int64 is an integer."""
+    from ontology.data.typed import Int64, wrap
+
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        if typed and int64 and abs(value) < _SAFE:
+            return wrap(Int64(value))
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
+            if typed:
+                return wrap(value)
             raise _RefusalError(
-                f"{path}: {value} is not a finite number (platform documents hold finite numbers)"
+                f"{path}: {value} is not a finite number (only properties and metadata hold one)"
             )
         minus_zero = value == 0 and math.copysign(1.0, value) < 0
         if value.is_integer() and abs(value) < _SAFE and not minus_zero:
             return int(value)
         return value  # a fraction, or -0.0
     if isinstance(value, bytes):
-        raise _RefusalError(f"{path}: bytes values are not held by platform documents")
+        if typed:
+            return wrap(value)
+        raise _RefusalError(f"{path}: bytes are held only in properties and metadata")
     if isinstance(value, list):
-        return [platform_value(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [platform_value(v, f"{path}[{i}]", typed=typed, int64=int64) for i, v in enumerate(value)]
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
@@ -201,7 +224,8 @@ def platform_value(value: Any, path: str) -> Any:
                 raise _RefusalError(
                     f"{where}: not a Convex field name (printable ASCII, not starting with $)"
                 )
-            out[k] = platform_value(v, where)
+            inside = typed or (not path and k in TYPED_FIELDS)
+            out[k] = platform_value(v, where, typed=inside, int64=int64)
         return out
     raise _RefusalError(f"{path}: a {type(value).__name__} is not a value")
 
@@ -290,7 +314,8 @@ class _Importer:
 
     def _body(self, table_name: str, doc: dict[str, Any]) -> dict[str, Any]:
         body = {k: v for k, v in doc.items() if k not in ("_id", "_creationTime")}
-        return platform_value(self._rewrite(body), "")  # type: ignore[no-any-return]
+        int64 = self.source.int64(table_name)
+        return platform_value(self._rewrite(body), "", int64=int64)  # type: ignore[no-any-return]
 
     # ---- the organization as it is
 

@@ -69,7 +69,8 @@ def test_import_finds_documents_by_get_list_and_search(stack: Stack, tmp_path: P
     out = done.stdout
     assert "  entities          4 imported       0 already there     2 refused" in out
     assert "  _storage          1 imported       0 already there     0 refused" in out
-    assert f"refused entities {cid('entities', 4)}: properties.raw: bytes values" in out
+    held = "name: bytes are held only in properties and metadata"
+    assert f"refused entities {cid('entities', 4)}: {held}" in out
     assert f"refused entities {cid('entities', 5)}: CONFLICT: a creator with this email already exists" in out
     assert "skipped users: a platform table" in out
     ids = json.loads((tmp_path / "snapshot.zip.ids.json").read_text())
