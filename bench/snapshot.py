@@ -45,9 +45,9 @@ _BUCKET = "one-bench-files"
 
 
 def _snapshot(path: Path, n: int, seed: int) -> None:
-    from infra.snapshot.archive import SnapshotWriter
-    from infra.snapshot.ids import make_id
-    from infra.snapshot.values import encode_line
+    from ontology.snapshot.archive import SnapshotWriter
+    from ontology.snapshot.ids import make_id
+    from ontology.snapshot.values import encode_line
 
     rng = random.Random(seed)
     lines = []
@@ -77,9 +77,9 @@ def _snapshot(path: Path, n: int, seed: int) -> None:
 def _target(org: str) -> Any:
     import boto3
 
-    from infra.snapshot.target import SnapshotTarget
     from ontology import run_mutation
     from ontology.data.dynamodb import default_store
+    from ontology.snapshot.org import SnapshotTarget
 
     run_mutation(
         lambda db: db.insert(

@@ -28,15 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.snapshot.archive import (
+from ontology.snapshot.archive import (
     STORAGE_TABLE,
     Snapshot,
     SnapshotFormatError,
     open_snapshot,
     read_table_file,
 )
-from infra.snapshot.ids import STORAGE_TABLE_NUMBER, decode_id
-from infra.snapshot.target import ORG_TABLES, SnapshotTarget, org_documents
+from ontology.snapshot.ids import STORAGE_TABLE_NUMBER, decode_id
+from ontology.snapshot.org import ORG_TABLES, SnapshotTarget, org_documents
 
 __all__ = ["ImportOptions", "ImportReport", "SnapshotImportError", "run_import"]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from infra.local.openai_stub import embedding
-from infra.snapshot.archive import SnapshotWriter
-from infra.snapshot.ids import STORAGE_TABLE_NUMBER, make_id
-from infra.snapshot.values import encode_line
+from ontology.snapshot.archive import SnapshotWriter
+from ontology.snapshot.ids import STORAGE_TABLE_NUMBER, make_id
+from ontology.snapshot.values import encode_line
 
 #: A schema push creates the missing tables in alphabetical order.
 NUMBERS = {"connections": 10001, "entities": 10002, "events": 10003, "knowledge": 10004, "tags": 10005}

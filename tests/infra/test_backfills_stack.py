@@ -144,3 +144,77 @@ def test_chunks_whose_vectors_are_missing_are_found_after_the_vector_backfill(st
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert status(stack)[VECTORS]["status"] == "done"
     assert until(lambda: _vector_search(client, creator, chunk), 30)  # the stream puts it again
+
+
+def _lambda(stack: Stack, handler: str, event: dict[str, Any], queue_url: str = "") -> dict[str, Any]:
+    """``functions/backups.py``'s handler invoked as Lambda invokes it, in a process of its own with
+    the stack's table, bucket and AWS endpoint (the local stack deploys no backup resource while
+    ``BackupSchedule`` is empty, its default)."""
+    _, health = aws(stack, "dynamodb")
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT / 'functions'}{os.pathsep}{ROOT / 'layers' / 'ontology'}",
+        "ONE_TABLE_NAME": health["table"],
+        "ONE_FILES_BUCKET": health["bucket"],
+        "ONE_DYNAMODB_ENDPOINT": health["aws"],
+        "ONE_S3_ENDPOINT": health["aws"],
+        "ONE_AWS_ENDPOINT": health["aws"],
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "ONE_BACKUP_QUEUE_URL": queue_url,
+    }
+    code = f"import json, sys, backups; print(json.dumps(backups.{handler}(json.load(sys.stdin), None)))"
+    ran = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT / "functions",
+        env=env,
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stderr
+    return dict(json.loads(ran.stdout.strip().splitlines()[-1]))
+
+
+def test_the_scheduled_backup_writes_one_readable_export_per_organization(
+    stack: Stack, tmp_path: Any
+) -> None:
+    from ontology.snapshot.archive import open_snapshot
+    from tests.infra.snapshot_fixture import write_snapshot
+
+    client = OneClient(stack.url, token=stack.token())
+    org = str(client.action("organizations:create", {"name": "Backed up"})["organizationId"])
+    write_snapshot(tmp_path / "convex.zip")
+    assert one(stack, "import", str(tmp_path / "convex.zip"), "--org", org).returncode == 1  # two refused
+
+    sqs, _ = aws(stack, "sqs")
+    queue = sqs.create_queue(QueueName="backups-test")["QueueUrl"]
+    planned = _lambda(
+        stack, "plan", {"time": "2026-12-07T03:00:00Z", "detail-type": "Scheduled Event"}, queue
+    )
+    assert planned["at"] == "20261207T030000Z"
+    jobs: list[dict[str, Any]] = []
+    while len(jobs) < planned["organizations"]:
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        jobs += got.get("Messages", [])
+    bodies = [json.loads(m["Body"]) for m in jobs]
+    assert len({b["organizationId"] for b in bodies}) == len(bodies) >= 2  # one job per organization
+    (mine,) = [m for m, b in zip(jobs, bodies, strict=True) if b["organizationId"] == org]
+
+    record = {"messageId": mine["MessageId"], "body": mine["Body"]}
+    assert _lambda(stack, "export", {"Records": [record]}) == {"batchItemFailures": []}
+    s3, health = aws(stack, "s3")
+    key = f"backups/{org}/20261207T030000Z.zip"
+    (tmp_path / "backup.zip").write_bytes(s3.get_object(Bucket=health["bucket"], Key=key)["Body"].read())
+    snap = open_snapshot(tmp_path / "backup.zip")
+    assert sorted(snap.tables) == ["connections", "entities", "events", "knowledge", "tags"]
+    assert not snap.files  # the files stay in the bucket
+
+    # the backup restores: into another organization, every document of it
+    restored = str(client.action("organizations:create", {"name": "Restored"})["organizationId"])
+    back = one(stack, "import", str(tmp_path / "backup.zip"), "--org", restored, "--append")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "  entities          5 imported" in back.stdout and "  knowledge         2 imported" in back.stdout

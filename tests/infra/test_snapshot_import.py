@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from infra.snapshot import exporter, importer
-from infra.snapshot.archive import open_snapshot
-from infra.snapshot.target import SnapshotTarget
+from infra.snapshot import importer
 from ontology import run_mutation, run_query
+from ontology.snapshot import exporter
+from ontology.snapshot.archive import open_snapshot
+from ontology.snapshot.org import SnapshotTarget
 from tests.data.helpers import ORG, OTHER_ORG, entity, every_document, organization
 from tests.infra.snapshot_fixture import CT, PNG, cid, write_snapshot
 
@@ -225,7 +226,7 @@ def test_export_import_export_gives_the_same_documents(target: SnapshotTarget, t
         expected = sorted((_translate(d, chain) for d in one[name]), key=lambda d: d["_id"])
         assert sorted(two[name], key=lambda d: d["_id"]) == expected, name
     # every id is a valid Convex id of its table, as Convex's importer checks them
-    from infra.snapshot.ids import decode_id
+    from ontology.snapshot.ids import decode_id
 
     for path in (tmp_path / "one.zip", tmp_path / "two.zip"):
         opened = open_snapshot(path)
@@ -269,8 +270,8 @@ TYPED = {
 
 
 def test_values_json_has_no_type_for_round_trip_byte_for_byte(target: SnapshotTarget, tmp_path: Path) -> None:
-    from infra.snapshot.archive import SnapshotWriter
-    from infra.snapshot.values import encode_line, encode_value
+    from ontology.snapshot.archive import SnapshotWriter
+    from ontology.snapshot.values import encode_line, encode_value
 
     source = tmp_path / "convex.zip"
     writer = SnapshotWriter(source)
@@ -404,7 +405,7 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere() -> None:
 
 
 def test_files_are_checked_against_their_metadata(target: SnapshotTarget, tmp_path: Path) -> None:
-    from infra.snapshot.archive import SnapshotWriter
+    from ontology.snapshot.archive import SnapshotWriter
 
     good, wrong, missing, bare = (cid("_storage", i) for i in range(10, 14))
     path = tmp_path / "files.zip"
@@ -432,7 +433,7 @@ def test_files_are_checked_against_their_metadata(target: SnapshotTarget, tmp_pa
 
 
 def test_a_file_that_is_no_snapshot_is_a_validation_error(target: SnapshotTarget, tmp_path: Path) -> None:
-    from infra.snapshot.archive import SnapshotWriter
+    from ontology.snapshot.archive import SnapshotWriter
 
     (tmp_path / "text.zip").write_text("not a zip")
     broken = tmp_path / "broken.zip"

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from infra.snapshot.archive import SnapshotWriter, open_snapshot
-from infra.snapshot.ids import make_id
-from infra.snapshot.values import encode_line
 from ontology.client import OneClient
+from ontology.snapshot.archive import SnapshotWriter, open_snapshot
+from ontology.snapshot.ids import make_id
+from ontology.snapshot.values import encode_line
 from tests.conftest import ROOT
 from tests.infra.localstack import PAGE, Stack, convex_query, running_stack, until
 from tests.infra.snapshot_fixture import CT, cid, write_snapshot

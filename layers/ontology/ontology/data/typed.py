@@ -95,6 +95,7 @@ _TYPED = _hook(Int64)
 
 def decode(text: str | bytes, *, int64: bool = False) -> Any:
     """A stored document's JSON text as Python values (``int64``: an int64 as an :class:`Int64`)."""
-    if (b'"$' if isinstance(text, bytes) else '"$') not in text:
+    marked = b'"$' in text if isinstance(text, bytes) else '"$' in text
+    if not marked:
         return json.loads(text)
     return json.loads(text, object_pairs_hook=_TYPED if int64 else _PLAIN)

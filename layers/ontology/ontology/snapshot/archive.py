@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from infra.snapshot.values import SnapshotValueError, decode_line, decode_value, encode_line
+from ontology.snapshot.values import SnapshotValueError, decode_line, decode_value, encode_line
 
 __all__ = [
     "STORAGE_TABLE",
@@ -143,7 +143,7 @@ class Snapshot:
 
     def table_numbers(self) -> dict[int, str]:
         """Table number → name for the root component (``_tables``, else each table's first ``_id``)."""
-        from infra.snapshot.ids import STORAGE_TABLE_NUMBER, decode_id
+        from ontology.snapshot.ids import STORAGE_TABLE_NUMBER, decode_id
 
         numbers = {t.number: t.name for t in self.tables.values() if t.number is not None}
         for t in self.tables.values():
@@ -328,10 +328,10 @@ def read_table_file(path: Path, fmt: str | None = None) -> Iterator[tuple[int, d
 
 class SnapshotWriter:
     """A snapshot ZIP written entry by entry, in Convex's order, in the container Convex's export
-    writes (:mod:`infra.snapshot.zipstream`)."""
+    writes (:mod:`ontology.snapshot.zipstream`)."""
 
     def __init__(self, out: IO[bytes] | Path) -> None:
-        from infra.snapshot.zipstream import StreamingZipWriter
+        from ontology.snapshot.zipstream import StreamingZipWriter
 
         self._owned = open(out, "wb") if isinstance(out, Path) else None  # noqa: SIM115 - closed by close()
         self.zip = StreamingZipWriter(self._owned or out)  # type: ignore[arg-type]

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from infra.snapshot.archive import STORAGE_TABLE, SnapshotWriter, extension_for
-from infra.snapshot.ids import STORAGE_TABLE_NUMBER, make_id
-from infra.snapshot.target import ORG_TABLES, SnapshotTarget, org_items
-from infra.snapshot.values import INT64_MAX, INT64_MIN, SnapshotValueError, encode_document
+from ontology.snapshot.archive import STORAGE_TABLE, SnapshotWriter, extension_for
+from ontology.snapshot.ids import STORAGE_TABLE_NUMBER, make_id
+from ontology.snapshot.org import ORG_TABLES, SnapshotTarget, org_items
+from ontology.snapshot.values import INT64_MAX, INT64_MIN, SnapshotValueError, encode_document
 
 __all__ = [
     "ExportReport",
