@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 import time
@@ -247,6 +248,8 @@ class _Importer:
         self.ids: dict[str, str] = {}  # old → new, documents and files
         #: table → documents a transaction takes, once a batch was too large for one
         self.sizes: dict[str, int] = {}
+        #: table → its documents in the file (counted by the plan)
+        self.totals: dict[str, int] = {}
         self.report = ImportReport(import_id=import_id)
 
     # ---- plan
@@ -263,6 +266,7 @@ class _Importer:
                 ct = doc.get("_creationTime")
                 created = float(ct) if isinstance(ct, int | float) and not isinstance(ct, bool) else None
                 self.ids[old] = derived_id(self.prefixes[name], self.import_id, old, created)
+                self.totals[name] = self.totals.get(name, 0) + 1
         if self.source.snapshot is not None:
             for file_id, stored in self.source.snapshot.files.items():
                 self.ids[file_id] = derived_id("sto", self.import_id, file_id, stored.creation_time)
@@ -272,6 +276,7 @@ class _Importer:
                 continue
             for line, doc in self.source.read(name):
                 old = self._old_id(doc, line)
+                self.totals[name] = self.totals.get(name, 0) + 1
                 try:
                     body = self._body(name, doc)
                 except _RefusalError:
@@ -424,14 +429,13 @@ class _Importer:
     def documents(self, progress: Progress) -> None:
         for name in self.source.tables:
             counts = self.report.counts.setdefault(name, {"imported": 0, "present": 0, "refused": 0})
-            rows = list(self._rows(name))
-            total = len(rows)
-            start = 0
-            while start < total:
-                part = rows[start : start + self.sizes.get(name, self.options.batch)]
+            total = self.totals.get(name, 0)
+            rows = self._rows(name)  # streamed from the file: a batch at a time in memory
+            done = 0
+            while part := list(itertools.islice(rows, self.sizes.get(name, self.options.batch))):
                 self._write_batch(name, part, counts)
-                start += len(part)
-                progress(name, start, total)
+                done += len(part)
+                progress(name, done, total)
             if not total:
                 progress(name, 0, 0)
 
