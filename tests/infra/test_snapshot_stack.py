@@ -82,6 +82,11 @@ def test_import_finds_documents_by_get_list_and_search(stack: Stack, tmp_path: P
     got = client.query("entities:get", {"id": post})
     assert got["name"] == "Glazes at cone six" and got["_creationTime"] == CT + 2
     assert got["properties"]["related"] == [creator, {"deep": token}]
+    # what JSON has no type for, as the platform's HTTP API sends it (Convex's JSON encoding of each);
+    # an int64 is a number to a function
+    wire = got["properties"]
+    assert wire["raw"] == {"$bytes": "AAH+/w=="} and wire["small64"] == 33
+    assert wire["limits"] == [{"$float": "AAAAAAAA8H8="}, {"$float": "AAAAAAAA8P8="}]
     listed = client.query("entities:list", {"type": "blog_post", "paginationOpts": PAGE})["page"]
     assert [d["_id"] for d in listed] == [post]
     found = client.query("entities:search", {"query": "glazes cone"})

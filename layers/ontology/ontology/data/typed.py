@@ -9,8 +9,9 @@ platform's write API, so such an object is never a caller's own value: it is una
 
 Only an import writes them (``one import``, inside ``properties`` and ``metadata``). A read gives
 the values as Python holds them (:func:`decode`): bytes as ``bytes``, NaN and ±Infinity as a
-``float``, an int64 as an ``int`` (a number, as every count is); the wire encodes them as Convex
-does. A write of a document read with them (:func:`encode`) stores them in the same encoding.
+``float``, an int64 as an ``int`` (a number, as every count is); a function's JSON result holds them
+in the same encoding (:func:`wrap`). A write of a document read with them (:func:`encode`) stores
+them in the same encoding.
 
 Example::
 
