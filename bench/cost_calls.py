@@ -20,6 +20,7 @@ What a call costs is a :class:`Usage`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -428,6 +429,8 @@ class Org:
     conversations: dict[int, str] = field(default_factory=dict)
     clone: str = ""
     conversation: str = ""
+    #: the creator the calls priced at many authored items read (:func:`authored_items`)
+    prolific: str = ""
     serial: int = 0
 
     def next(self) -> int:
@@ -540,7 +543,7 @@ def seed_org(org: str, *, posts: int = 60, clone: bool = False) -> Org:
     for name in SIX_WORDS:
         entity(org, "blog_post", name)
     grace = {"email": f"grace@{org.lower()}.example", "name": "Grace Hopper", "niche": ["math"]}
-    invoke(resolve("creators:create"), grace, who)
+    made.prolific = invoke(resolve("creators:create"), grace, who)["creatorId"]
     entity(org, "message", MESSAGE)  # a message of another chat: this one's stays as it was
     if clone:
         made.clone = invoke(resolve("clones:create"), {"creatorId": creator}, who)["cloneId"]
@@ -580,12 +583,14 @@ def new_words(org: str, n: int) -> str:
 class Call:
     """A call the bench prices, by its function and its arguments: ``args(world, org, n)`` sets up
     its ``n``-th run (not counted: a fresh target where the scenario has one per call) and returns
-    its arguments. The ``n``-th run is made by the organization's ``n``-th member (or viewer)."""
+    its arguments. The ``n``-th run is made by the organization's ``n``-th member (or viewer).
+    ``around(org)``: what the table holds only while the call runs (put in and taken out uncounted)."""
 
     name: str
     path: str
     args: Callable[[World, Org, int], dict[str, Any]]
     caller: str = "member"  # member | viewer | owner
+    around: Callable[[Org], contextlib.AbstractContextManager[None]] | None = None
 
     def run(self, w: World, o: Org, n: int) -> Any:
         """Run it (what :meth:`World.measure` should count), its arguments made first (not counted)."""
@@ -594,7 +599,81 @@ class Call:
             who = {"viewer": lambda: o.viewer(n)[1], "owner": lambda: o.owner}.get(
                 self.caller, lambda: o.member(n)
             )()
-        return w.http_call(self.path, args, who)
+            held = self.around(o) if self.around is not None else contextlib.nullcontext()
+            held.__enter__()
+        try:
+            return w.http_call(self.path, args, who)
+        finally:
+            with w.meter.pause():
+                held.__exit__(None, None, None)
+
+
+#: Authored items of the creator `creators:get`'s second row reads.
+MANY_AUTHORED = 100_000
+
+
+@contextlib.contextmanager
+def authored_items(o: Org, n: int = MANY_AUTHORED) -> Iterator[None]:
+    """``n`` authored connections of the organization's second creator (``Org.prolific``, who has
+    none of its own) and the counter shard that counts them, put
+    straight into moto's table while the block runs (through the handlers they would take an hour;
+    in the stream they would be the search aggregator's): the items a count of its content once
+    read, none of which its read reads now. Their posts are not written: the count reads neither."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    moto_table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].tables["one-bench"]
+    items = _authored_items(o.id, o.prolific, n)
+    for item in items:
+        moto_table.items[item.hash_key][item.range_key] = item
+    try:
+        yield
+    finally:
+        for item in items:
+            moto_table.items[item.hash_key].pop(item.range_key, None)
+            if not moto_table.items[item.hash_key]:
+                del moto_table.items[item.hash_key]
+
+
+@functools.cache
+def _authored_items(org: str, creator: str, n: int) -> list[Any]:
+    """moto's items of :func:`authored_items` (made once per creator)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from ontology.data.counters import COUNTER_TB, counter_pk
+    from ontology.data.dynamodb import serialize
+    from ontology.data.keys import ID_PREFIXES
+    from ontology.data.relation_counts import CONTENT
+    from ontology.data.schema import table as schema_table
+    from ontology.data.transaction import _doc_attrs
+
+    where = (schema_table("connections"), org)
+    base = "01JD8Z6V7Q"  # ids of their own (the seeded generator's stay the other calls')
+    out = []
+
+    def item(typed: dict[str, Any]) -> Any:
+        return Item(DynamoType(typed["pk"]), DynamoType(typed["sk"]), typed)
+
+    for i in range(n):
+        conn_id = f"{ID_PREFIXES['connections']}_{base}{i:016d}"
+        doc: dict[str, Any] = {
+            "fromEntityId": creator,
+            "toEntityId": f"{ID_PREFIXES['entities']}_{base}{i:016d}",
+            "relationshipType": "authored",
+            "createdAt": 1_700_000_000_000 + i,
+            "_id": conn_id,
+            "_creationTime": 1_700_000_000_000.0 + i,
+        }
+        out.append(item(serialize(_doc_attrs(org, conn_id, doc, 1, where))))
+    shard = {
+        "pk": {"S": counter_pk(org, creator, CONTENT)},
+        "sk": {"S": "01"},
+        "tb": {"S": COUNTER_TB},
+        "n": {"N": str(n)},
+        "n_public": {"N": str(n)},
+    }
+    out.append(item(shard))
+    return out
 
 
 def _fresh_creator(o: Org, n: int) -> str:
@@ -615,7 +694,13 @@ _FIRST_50: dict[str, Any] = {"numItems": 50, "cursor": None}
 CALLS: dict[str, Call] = {
     c.name: c
     for c in (
-        Call("creators:get", "creators:get", lambda w, o, n: {"id": o.creator}),
+        Call("creators:get (10 authored items)", "creators:get", lambda w, o, n: {"id": o.creator}),
+        Call(
+            f"creators:get ({MANY_AUTHORED:,} authored items)",
+            "creators:get",
+            lambda w, o, n: {"id": o.prolific},
+            around=authored_items,
+        ),
         Call("entities:list (50)", "entities:list", lambda w, o, n: {"paginationOpts": _FIRST_50}),
         Call(
             "creators:create",

@@ -95,6 +95,9 @@ def born_migrated() -> None:
     search_legacy.reset()  # a new table: a search learns from it that the first layout is gone
     for migration in registered():
         born(default_store(), migration.id, migration.description, now=now_ms())
+    from ontology.data.relation_counts import migrated
+
+    migrated(default_store())  # a warm Lambda knows the counts' migration done (read once a process)
 
 
 def free_port() -> int:

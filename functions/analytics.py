@@ -13,10 +13,13 @@ from ontology.errors import ConflictError
 from ontology.runtime.context import ActionCtx, MutationCtx, QueryCtx
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args
-from ontology.services.cron_runs import CronArgs, done, mark_done, organizations, run_time, window_for
+from ontology.services import fanout
+from ontology.services.cron_runs import CronArgs, done, mark_done
+from ontology.services.fanout import WorkerArgs
 from ontology.services.ontology_ops import log_event, now_ms
 
 JOB = "analytics:generate_weekly_report"
+WORKER = "analytics:report_organization"
 PAGE = 500
 
 
@@ -103,65 +106,79 @@ def save_report(ctx: MutationCtx, args: SaveReportArgs) -> str | None:
     return report_id
 
 
-def _all_pages(ctx: ActionCtx, fn: Any, start: int, end: int) -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        page = ctx.run_query(fn, {"start": start, "end": end, "cursor": cursor})
-        docs += page["page"]
-        if page["isDone"]:
-            return docs
-        cursor = page["continueCursor"]
+def _tally(events: list[dict[str, Any]], carry: dict[str, Any]) -> dict[str, Any]:
+    """The week's counts so far (``carry``) with one more page of events."""
+    counts = Counter(carry.get("eventCounts", {}))
+    counts.update(e["type"] for e in events)
+    revenue = carry.get("revenue", 0) + sum(
+        e["metadata"].get("amount", 0)
+        for e in events
+        if e["type"] == "revenue_generated"
+        and isinstance(e.get("metadata"), dict)
+        and isinstance(e["metadata"].get("amount"), int | float)
+    )
+    # a follow is logged as it is made (connections:create): user_engaged, action "followed"
+    followers = carry.get("newFollowers", 0) + sum(
+        1
+        for e in events
+        if e["type"] == "user_engaged"
+        and isinstance(e.get("metadata"), dict)
+        and e["metadata"].get("action") == "followed"
+    )
+    return {"eventCounts": dict(counts), "newFollowers": followers, "revenue": revenue}
 
 
 @action(args=CronArgs, internal=True, platform=True)
 def generate_weekly_report(ctx: ActionCtx, args: CronArgs) -> dict[str, Any]:
     """Mondays: per organization, a ``report`` entity with the past week's event counts by type, new
     followers and revenue (the sum of ``revenue_generated`` amounts); logs ``report_generated``. One
-    report per organization per week, however often the week runs."""
+    report per organization per week, however often the week runs. The run schedules one
+    ``analytics:report_organization`` job per organization, a page of them at a time
+    (``fanout:page``)."""
+    return fanout.drive(ctx, JOB, args, WORKER)
+
+
+@action(args=WorkerArgs, internal=True, platform=True)
+def report_organization(ctx: ActionCtx, args: WorkerArgs) -> dict[str, Any]:
+    """The weekly report of one organization: its week's events a page at a time (a piece whose
+    budget is spent continues in a job of its own, with the counts so far), then the report, once
+    per week."""
+    return fanout.work(JOB, WORKER, args, lambda: _report(ctx, args))
+
+
+def _report(ctx: ActionCtx, args: WorkerArgs) -> dict[str, Any]:
     from ontology.data.db import DatabaseReader
 
-    window = window_for(JOB, run_time(args))
+    window, (org,) = args.window, args.organizationIds
+    if done(DatabaseReader(None, platform=True), JOB, window, org):
+        return {"window": window, "created": 0, "skipped": 1}
     end_dt = datetime.fromisoformat(window.replace("Z", "+00:00"))
     end = int(end_dt.timestamp() * 1000)
     start = int((end_dt - timedelta(days=7)).timestamp() * 1000)
-    platform = DatabaseReader(None, platform=True)
-    created = skipped = 0
-    for org in organizations(platform):
-        if done(platform, JOB, window, org["_id"]):
-            skipped += 1
-            continue
-        org_ctx = ctx.for_organization(org["_id"])
-        events = _all_pages(org_ctx, events_page, start, end)
-        counts = Counter(e["type"] for e in events)
-        revenue = sum(
-            e["metadata"].get("amount", 0)
-            for e in events
-            if e["type"] == "revenue_generated"
-            and isinstance(e.get("metadata"), dict)
-            and isinstance(e["metadata"].get("amount"), int | float)
+    org_ctx = ctx.for_organization(org)
+    budget = fanout.Budget()
+    tally, cursor = dict(args.carry or {}), args.cursor
+    while True:
+        page = org_ctx.run_query(events_page, {"start": start, "end": end, "cursor": cursor})
+        tally = _tally(page["page"], tally)
+        if page["isDone"]:
+            break
+        cursor = page["continueCursor"]
+        if budget.spent():
+            fanout.continue_later(JOB, WORKER, args, cursor, carry=tally)
+            return {"window": window, "created": 0, "skipped": 0, "continued": True}
+    try:
+        saved = org_ctx.run_mutation(
+            save_report,
+            {
+                "window": window,
+                "start": start,
+                "end": end,
+                "eventCounts": tally.get("eventCounts", {}),
+                "newFollowers": tally.get("newFollowers", 0),
+                "revenue": tally.get("revenue", 0),
+            },
         )
-        # a follow is logged as it is made (connections:create): user_engaged, action "followed"
-        followers = sum(
-            1
-            for e in events
-            if e["type"] == "user_engaged"
-            and isinstance(e.get("metadata"), dict)
-            and e["metadata"].get("action") == "followed"
-        )
-        try:
-            saved = org_ctx.run_mutation(
-                save_report,
-                {
-                    "window": window,
-                    "start": start,
-                    "end": end,
-                    "eventCounts": dict(counts),
-                    "newFollowers": followers,
-                    "revenue": revenue,
-                },
-            )
-        except ConflictError:
-            saved = None
-        created, skipped = (created + 1, skipped) if saved else (created, skipped + 1)
-    return {"window": window, "created": created, "skipped": skipped}
+    except ConflictError:
+        saved = None
+    return {"window": window, "created": 1 if saved else 0, "skipped": 0 if saved else 1}

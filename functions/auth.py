@@ -10,11 +10,13 @@ from ontology.data.fields import Email, NonNegative
 from ontology.runtime.context import ActionCtx, MutationCtx
 from ontology.runtime.functions import action, mutation
 from ontology.runtime.registry import Args
-from ontology.services.cron_runs import CronArgs, run_time
+from ontology.services import fanout
+from ontology.services.cron_runs import CronArgs, run_time, window_for
 
 #: Documents deleted per transaction (each delete also removes its unique guard: two items).
 CLEANUP_BATCH = 40
 EXPIRY_FIELD = {"sessions": "expiresAt", "verificationTokens": "expires"}
+JOB = "auth:cleanup_expired_tokens"
 
 
 class DeleteExpiredArgs(Args):
@@ -40,11 +42,20 @@ def delete_expired_batch(ctx: MutationCtx, args: DeleteExpiredArgs) -> int:
     return len(expired)
 
 
-@action(args=CronArgs, internal=True, platform=True)
-def cleanup_expired_tokens(ctx: ActionCtx, args: CronArgs) -> dict[str, Any]:
+class CleanupArgs(CronArgs):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"time": "2026-11-25T17:00:00Z", "part": 1}]})
+
+    #: which piece of the run this is (0: the scheduled event; then the continuations)
+    part: Annotated[int, Field(ge=0, le=100_000)] = 0
+
+
+@action(args=CleanupArgs, internal=True, platform=True)
+def cleanup_expired_tokens(ctx: ActionCtx, args: CleanupArgs) -> dict[str, Any]:
     """Hourly: delete every session and verification token that has expired (idempotent: a second
-    run finds nothing left to delete)."""
-    before = int(run_time(args).timestamp() * 1000)
+    run finds nothing left to delete); a run out of time continues in a job of its own, once."""
+    when = run_time(args)
+    before = int(when.timestamp() * 1000)
+    budget = fanout.Budget()
     deleted: dict[str, int] = {}
     for table in EXPIRY_FIELD:
         total = 0
@@ -53,6 +64,12 @@ def cleanup_expired_tokens(ctx: ActionCtx, args: CronArgs) -> dict[str, Any]:
             total += n
             if n < CLEANUP_BATCH:
                 break
+            if budget.spent():  # the rest in a job of its own (once per piece)
+                deleted[table] = total
+                following = {"time": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "part": args.part + 1}
+                piece = f"part:{args.part + 1}"
+                fanout.schedule_once(JOB, window_for(JOB, when), piece, JOB, following)
+                return {"deleted": deleted, "continued": True}
         deleted[table] = total
     return {"deleted": deleted}
 

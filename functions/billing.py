@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictStr
 
@@ -44,12 +44,15 @@ from ontology.runtime.examples import ENTITY_ID
 from ontology.runtime.functions import action, mutation, query
 from ontology.runtime.registry import Args, HttpRequest
 from ontology.runtime.results import Result
-from ontology.services.cron_runs import CronArgs, done, mark_done, organizations, run_time, window_for
+from ontology.services import fanout
+from ontology.services.cron_runs import CronArgs, done, mark_done
+from ontology.services.fanout import WorkerArgs
 from ontology.services.ontology_ops import log_event, now_ms
 
 log = logging.getLogger(__name__)
 
 JOB = "billing:process_monthly_billing"
+WORKER = "billing:bill_organization"
 #: How long an applied event's id is kept to refuse it again (Stripe retries a delivery for 3 days;
 #: an older one is refused anyway: its signature's timestamp is stale after five minutes).
 SEEN_EVENT_MS = 7 * 24 * 3600 * 1000
@@ -251,17 +254,33 @@ def _apply(kind: str, obj: Any) -> str:
     return "ignored"
 
 
-def _page(ctx: QueryCtx, kind: str, status: str) -> list[dict[str, Any]]:
-    query = ctx.db.query("entities").with_index(
-        "by_type_status", lambda q: q.eq("type", kind).eq("status", status)
+#: Subscriptions (or unpaid invoices) a page of the monthly billing job reads.
+BILLING_PAGE = 50
+
+
+class BillableArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"kind": "subscriptions", "cursor": None}]})
+
+    kind: Literal["subscriptions", "unpaid"]
+    cursor: Annotated[StrictStr, Field(max_length=4096)] | None = None
+
+
+@query(args=BillableArgs, internal=True, platform=True)
+def billable(ctx: QueryCtx, args: BillableArgs) -> dict[str, Any]:
+    """A page of the active subscriptions, or of the invoices still unpaid (``draft``) with the
+    active subscription of each (``active``: subscription id → document)."""
+    kind, status = ("subscription", "active") if args.kind == "subscriptions" else ("invoice", "draft")
+    page = (
+        ctx.db.query("entities")
+        .with_index("by_type_status", lambda q: q.eq("type", kind).eq("status", status))
+        .paginate({"numItems": BILLING_PAGE, "cursor": args.cursor})
     )
-    return list(query.iterate(200))
-
-
-@query(internal=True, platform=True)
-def billable(ctx: QueryCtx, args: Args) -> dict[str, list[dict[str, Any]]]:
-    """Active subscriptions, and invoices still unpaid (``draft``) from earlier runs."""
-    return {"subscriptions": _page(ctx, "subscription", "active"), "unpaid": _page(ctx, "invoice", "draft")}
+    active: dict[str, Any] = {}
+    if args.kind == "unpaid":
+        ids = sorted({i["properties"]["subscriptionId"] for i in page["page"]})
+        subs = ctx.db.get_many(ids, "entities")
+        active = {s["_id"]: s for s in subs if s is not None and s.get("status") == "active"}
+    return {**page, "active": active}
 
 
 class InvoiceArgs(Args):
@@ -466,25 +485,56 @@ def _settle(ctx: ActionCtx, invoice: dict[str, Any], subscription: dict[str, Any
 def process_monthly_billing(ctx: ActionCtx, args: CronArgs) -> dict[str, Any]:
     """The 1st of the month: for each active subscription, this month's ``invoice`` entity and a
     charge through the payments port; logs ``payment_processed`` and ``subscription_updated``. A
-    failure is recorded and retried on the next run; nothing is ever charged twice."""
-    from ontology.data.db import DatabaseReader
+    failure is recorded and retried on the next run; nothing is ever charged twice. The run
+    schedules one ``billing:bill_organization`` job per organization, a page of them at a time
+    (``fanout:page``)."""
+    return fanout.drive(ctx, JOB, args, WORKER)
 
-    window = window_for(JOB, run_time(args))
-    outcomes: dict[str, int] = {}
-    for org in organizations(DatabaseReader(None, platform=True)):
-        org_ctx = ctx.for_organization(org["_id"])
-        work = org_ctx.run_query(billable, {})
-        subs = {s["_id"]: s for s in work["subscriptions"]}
-        invoices: dict[str, dict[str, Any]] = {i["_id"]: i for i in work["unpaid"]}
-        for sub_id in subs:
-            try:
-                invoice = org_ctx.run_mutation(ensure_invoice, {"subscriptionId": sub_id, "window": window})
-            except ConflictError:
-                invoice = org_ctx.run_mutation(ensure_invoice, {"subscriptionId": sub_id, "window": window})
-            if invoice:
-                invoices[invoice["_id"]] = invoice
-        for invoice in invoices.values():
-            sub_id = invoice["properties"]["subscriptionId"]
-            outcome = _settle(org_ctx, invoice, subs.get(sub_id))
+
+@action(args=WorkerArgs, internal=True, platform=True)
+def bill_organization(ctx: ActionCtx, args: WorkerArgs) -> dict[str, Any]:
+    """The monthly billing of one organization: its active subscriptions a page at a time (the
+    month's invoice made and charged), then what earlier months left unpaid; a piece out of time
+    continues in a job of its own."""
+    return fanout.work(JOB, WORKER, args, lambda: _bill(ctx, args))
+
+
+def _bill(ctx: ActionCtx, args: WorkerArgs) -> dict[str, Any]:
+    window, (org,) = args.window, args.organizationIds
+    org_ctx = ctx.for_organization(org)
+    carry = args.carry or {}
+    phase: str = carry.get("phase", "subscriptions")
+    outcomes: dict[str, int] = dict(carry.get("outcomes", {}))
+    budget = fanout.Budget()
+    cursor = args.cursor
+    while True:
+        page = org_ctx.run_query(billable, {"kind": phase, "cursor": cursor})
+        for outcome in _bill_page(org_ctx, window, phase, page):
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return {"window": window, "outcomes": outcomes}
+        if page["isDone"] and phase == "unpaid":
+            return {"window": window, "outcomes": outcomes}
+        phase, cursor = ("unpaid", None) if page["isDone"] else (phase, page["continueCursor"])
+        if budget.spent():
+            fanout.continue_later(JOB, WORKER, args, cursor, carry={"phase": phase, "outcomes": outcomes})
+            return {"window": window, "outcomes": outcomes, "continued": True}
+
+
+def _bill_page(org_ctx: ActionCtx, window: str, phase: str, page: dict[str, Any]) -> list[str]:
+    """Each subscription's invoice for the month, made and charged; or each unpaid invoice of an
+    earlier month (or of a subscription no longer active) charged again."""
+    outcomes = []
+    for doc in page["page"]:
+        if phase == "subscriptions":
+            sub, args = doc, {"subscriptionId": doc["_id"], "window": window}
+            try:
+                invoice = org_ctx.run_mutation(ensure_invoice, args)
+            except ConflictError:
+                invoice = org_ctx.run_mutation(ensure_invoice, args)
+            if not invoice:
+                continue
+        else:
+            invoice, sub = doc, page["active"].get(doc["properties"]["subscriptionId"])
+            if sub is not None and doc["properties"].get("window") == window:
+                continue  # this month's: charged with its subscription
+        outcomes.append(_settle(org_ctx, invoice, sub))
+    return outcomes

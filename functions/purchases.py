@@ -25,13 +25,18 @@ from ontology.runtime.context import ActionCtx, MutationCtx
 from ontology.runtime.examples import OTHER_ENTITY_ID
 from ontology.runtime.functions import action, mutation
 from ontology.runtime.registry import Args
-from ontology.services import purchases
-from ontology.services.cron_runs import CronArgs, organizations, run_time
+from ontology.services import fanout, purchases
+from ontology.services.cron_runs import CronArgs, run_time
+from ontology.services.fanout import WorkerArgs
 
 log = logging.getLogger(__name__)
 
 #: The reconciler stops taking purchases on after this long (its Lambda has 60 s); the rest wait.
 BUDGET_SECONDS = 35
+RECONCILE = "purchases:reconcile"
+RECONCILE_WORKER = "purchases:reconcile_organizations"
+#: Organizations one reconciling job looks through (most have nothing pending).
+RECONCILE_GROUP = 20
 
 
 class StepArgs(Args):
@@ -223,21 +228,27 @@ def _settled(purchase_id: str, cutoff: datetime, now: datetime) -> bool:
     return bool(found["startDate"] < cutoff and stopped < now - timedelta(seconds=SETTLE_SECONDS))
 
 
-@action(args=CronArgs, internal=True, platform=True, uses=("chain", "purchase_executions"))
+@action(args=CronArgs, internal=True, platform=True)
 def reconcile(ctx: ActionCtx, args: CronArgs) -> dict[str, Any]:
     """Every five minutes: purchases still pending after the saga's timeout (a timed-out or stopped
     execution, an execution that never started, a compensation that could not finish) are driven to
-    completed, failed or refunded. One purchase failing leaves the others to go on."""
-    from ontology.data.db import DatabaseReader
+    completed, failed or refunded. The run schedules one ``purchases:reconcile_organizations`` job
+    per group of organizations, a page of them at a time (``fanout:page``)."""
+    return fanout.drive(ctx, RECONCILE, args, RECONCILE_WORKER, group=RECONCILE_GROUP)
 
-    now = run_time(args)
+
+@action(args=WorkerArgs, internal=True, platform=True, uses=("chain", "purchase_executions"))
+def reconcile_organizations(ctx: ActionCtx, args: WorkerArgs) -> dict[str, Any]:
+    """The stale purchases of a group of organizations, driven within the job's budget; what is left
+    (``later``) the next run takes. One purchase failing leaves the others to go on."""
+    now = run_time(CronArgs(time=args.time))
     cutoff = now - timedelta(seconds=purchases.TIMEOUT_SECONDS + 60)
     deadline = time.monotonic() + BUDGET_SECONDS
     outcomes: dict[str, int] = {}
     stale = [
-        (org["_id"], purchase_id)
-        for org in organizations(DatabaseReader(None, platform=True))
-        for purchase_id in _stale(org["_id"], int(cutoff.timestamp() * 1000))
+        (org_id, purchase_id)
+        for org_id in args.organizationIds
+        for purchase_id in _stale(org_id, int(cutoff.timestamp() * 1000))
     ]
     random.shuffle(stale)  # one slow purchase (or organization) does not hold the others back
     for org_id, purchase_id in stale:

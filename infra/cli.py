@@ -7,6 +7,8 @@ one run creators:get '{"id": "ent_…"}'    call a function on the running stack
 one session                               print the development session token
 one migrate status|run|cancel             the data migrations (docs/migrations.md): against the
                                           running local stack, or --stack/--table a deployed one
+one cron list|run NAME [--wait]           the crons; fire one now (--wait: and wait for the jobs
+                                          it scheduled, one per organization)
 one signers [--count N]                   the chain accounts the platform signs with, derived from
                                           DEPLOYER_PRIVATE_KEY (each needs gas: docs/deploying.md)
 one import FILE [--table T] [--append|--replace]
@@ -100,14 +102,52 @@ def list_functions(as_json: bool) -> int:
     return 0
 
 
-def cron_run(name: str, url: str | None) -> int:
+def cron_run(name: str, url: str | None, *, wait: bool = False) -> int:
+    """Fire a cron; with ``wait``, also wait for the jobs its run scheduled (a cron over the
+    organizations schedules one per organization) and print how they ended."""
+    import time
+
     import httpx
 
     base = url or _session().get("apiUrl", "http://127.0.0.1:3210")
+    fired_at = time.time() * 1000
     body = httpx.post(f"{base}/_local/cron/run", json={"name": name}, timeout=600).json()
-    stream = sys.stdout if body.get("status") == "success" else sys.stderr
-    print(json.dumps(body.get("value", body), indent=2, ensure_ascii=False), file=stream)
-    return 0 if body.get("status") == "success" else 1
+    if body.get("status") != "success":
+        print(json.dumps(body, indent=2, ensure_ascii=False), file=sys.stderr)
+        return 1
+    if not wait:
+        print(json.dumps(body["value"], indent=2, ensure_ascii=False))
+        return 0
+    jobs = _jobs_since(fired_at, url)
+    print(json.dumps({"run": body["value"], "jobs": jobs}, indent=2, ensure_ascii=False))
+    return 1 if any("failed" in states for states in jobs.values()) else 0
+
+
+#: How long ``one cron run --wait`` waits for the jobs of a run.
+WAIT_SECONDS = 600.0
+
+
+def _jobs_since(since_ms: float, url: str | None) -> dict[str, dict[str, int]]:
+    """The jobs created since ``since_ms`` once none of them is due and unfinished: name → state →
+    how many (a retry due later stays ``pending``)."""
+    import time
+
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        now = time.time() * 1000
+        jobs = [j for j in _get("/_local/scheduled", url) if j["_creationTime"] >= since_ms]
+        busy = [
+            j
+            for j in jobs
+            if j["state"] == "inProgress" or (j["state"] == "pending" and j["scheduledTime"] <= now)
+        ]
+        if not busy or time.monotonic() > deadline:
+            summary: dict[str, dict[str, int]] = {}
+            for job in jobs:
+                states = summary.setdefault(job["name"], {})
+                states[job["state"]] = states.get(job["state"], 0) + 1
+            return summary
+        time.sleep(0.2)
 
 
 def signers(count: int | None) -> int:
@@ -175,6 +215,9 @@ def _main(argv: list[str] | None) -> int:
     p_cron.add_argument("action", choices=["list", "run"])
     p_cron.add_argument("name", nargs="?", help="the cron's name, e.g. 'monthly billing'")
     p_cron.add_argument("--url")
+    p_cron.add_argument(
+        "--wait", action="store_true", help="wait for the jobs the run scheduled, and print how they ended"
+    )
     p_sched = sub.add_parser("scheduled", help="scheduled functions and their states")
     p_sched.add_argument("--url")
     p_signers = sub.add_parser("signers", help="the chain accounts the platform signs with")
@@ -209,7 +252,7 @@ def _main(argv: list[str] | None) -> int:
             return 0
         if not ns.name:
             parser.error("one cron run needs the cron's name")
-        return cron_run(ns.name, ns.url)
+        return cron_run(ns.name, ns.url, wait=ns.wait)
     if ns.command == "scheduled":
         for job in _get("/_local/scheduled", ns.url):
             print(f"{job['_id']}  {job['state']:<10}  {job['name']:<40}  {json.dumps(job['args'])[:60]}")

@@ -392,8 +392,10 @@ export type PublicApiType = {
       }
     >;
     /**
-     * A creator with the number of content items it authored that the caller may see. Anyone reads an
-     * active creator's public profile by its id (without its email or revenue).
+     * A creator with the number of content items it authored that the caller may see (staff: every
+     * item; others: the items they see, drafts not counted). Anyone reads an active creator's public
+     * profile by its id (without its email or revenue). The count is a counter kept by the writes that
+     * change it: the same two requests at 10 items as at 100,000 (docs/data-model.md, "Counts").
      *
      * `creators:get`: a query; who may call it: public.
      */
@@ -408,10 +410,12 @@ export type PublicApiType = {
       }) | null
     >;
     /**
-     * A creator, its authored content and its follower count, in three requests whatever the number of
-     * items: the authored connections (one Query), the followers (one counting Query), then the
-     * creator and every content item together (one BatchGetItem), for its organization's members.
-     * Anyone reads an active creator's public profile with its published content.
+     * A creator, a page of its authored content (oldest first) and its follower count, in the same few
+     * requests whatever the number of items: the page's authored connections (one Query), the follower
+     * counter (one Query), then the creator and the page's items together (one BatchGetItem), for its
+     * organization's members. Anyone reads an active creator's public profile with its published
+     * content. Without `paginationOpts`, the first 99 items; `isDone` says whether that was all, and
+     * `continueCursor` (as `paginationOpts.cursor`) gives the next page.
      *
      * `creators:get_with_content`: a query; who may call it: public.
      */
@@ -420,10 +424,13 @@ export type PublicApiType = {
       "public",
       {
         creatorId: Id<"entities">;
+        paginationOpts?: PaginationOptions | null;
       },
       (Entity<"creator"> & {
         content: Array<Doc<"entities">>;
         followerCount: number;
+        isDone?: boolean | null;
+        continueCursor?: string | null;
       }) | null
     >;
     /** `creators:get_with_content` by its camelCase name, `creators:getWithContent`. */
@@ -1336,7 +1343,8 @@ export type InternalApiType = {
     /**
      * Mondays: per organization, a `report` entity with the past week's event counts by type, new
      * followers and revenue (the sum of `revenue_generated` amounts); logs `report_generated`. One
-     * report per organization per week, however often the week runs.
+     * report per organization per week, however often the week runs. The run schedules one
+     * `analytics:report_organization` job per organization, a page of them at a time (`fanout:page`).
      *
      * `analytics:generate_weekly_report`: an action; who may call it: internal.
      */
@@ -1345,6 +1353,26 @@ export type InternalApiType = {
       "internal",
       {
         time?: string | null;
+      },
+      any
+    >;
+    /**
+     * The weekly report of one organization: its week's events a page at a time (a piece whose budget
+     * is spent continues in a job of its own, with the counts so far), then the report, once per week.
+     *
+     * `analytics:report_organization`: an action; who may call it: internal.
+     */
+    report_organization: FunctionReference<
+      "action",
+      "internal",
+      {
+        organizationIds: Array<Id<"organizations">>;
+        window: string;
+        time: string;
+        cursor?: string | null;
+        carry?: Record<string, any> | null;
+        attempt?: number;
+        part?: number | bigint;
       },
       any
     >;
@@ -1371,7 +1399,7 @@ export type InternalApiType = {
   auth: {
     /**
      * Hourly: delete every session and verification token that has expired (idempotent: a second run
-     * finds nothing left to delete).
+     * finds nothing left to delete); a run out of time continues in a job of its own, once.
      *
      * `auth:cleanup_expired_tokens`: an action; who may call it: internal.
      */
@@ -1380,6 +1408,7 @@ export type InternalApiType = {
       "internal",
       {
         time?: string | null;
+        part?: number;
       },
       any
     >;
@@ -1417,11 +1446,41 @@ export type InternalApiType = {
   };
   billing: {
     /**
-     * Active subscriptions, and invoices still unpaid (`draft`) from earlier runs.
+     * The monthly billing of one organization: its active subscriptions a page at a time (the month's
+     * invoice made and charged), then what earlier months left unpaid; a piece out of time continues
+     * in a job of its own.
+     *
+     * `billing:bill_organization`: an action; who may call it: internal.
+     */
+    bill_organization: FunctionReference<
+      "action",
+      "internal",
+      {
+        organizationIds: Array<Id<"organizations">>;
+        window: string;
+        time: string;
+        cursor?: string | null;
+        carry?: Record<string, any> | null;
+        attempt?: number;
+        part?: number | bigint;
+      },
+      any
+    >;
+    /**
+     * A page of the active subscriptions, or of the invoices still unpaid (`draft`) with the active
+     * subscription of each (`active`: subscription id → document).
      *
      * `billing:billable`: a query; who may call it: internal.
      */
-    billable: FunctionReference<"query", "internal", Record<string, never>, any>;
+    billable: FunctionReference<
+      "query",
+      "internal",
+      {
+        kind: "subscriptions" | "unpaid";
+        cursor?: string | null;
+      },
+      any
+    >;
     /**
      * This month's invoice of a subscription, created with the month's record the first time.
      *
@@ -1439,7 +1498,8 @@ export type InternalApiType = {
     /**
      * The 1st of the month: for each active subscription, this month's `invoice` entity and a charge
      * through the payments port; logs `payment_processed` and `subscription_updated`. A failure is
-     * recorded and retried on the next run; nothing is ever charged twice.
+     * recorded and retried on the next run; nothing is ever charged twice. The run schedules one
+     * `billing:bill_organization` job per organization, a page of them at a time (`fanout:page`).
      *
      * `billing:process_monthly_billing`: an action; who may call it: internal.
      */
@@ -1680,15 +1740,24 @@ export type InternalApiType = {
   };
   content: {
     /**
-     * The organization's active creators that own an `ai_clone`, with that clone.
+     * A page of the organization's active creators, with the `ai_clone` of each that owns one.
      *
      * `content:creators_with_clones`: a query; who may call it: internal.
      */
-    creators_with_clones: FunctionReference<"query", "internal", Record<string, never>, any>;
+    creators_with_clones: FunctionReference<
+      "query",
+      "internal",
+      {
+        cursor?: string | null;
+      },
+      any
+    >;
     /**
      * Daily: for each active creator with an AI clone, a draft generated through the AI provider,
      * connected (`generated_by` the clone, `authored` by the creator), logged
-     * `clone_generated_content`. Once per clone per day, however often the day runs.
+     * `clone_generated_content`. Once per clone per day, however often the day runs. The run schedules
+     * one `content:generate_for_organization` job per organization, a page of them at a time
+     * (`fanout:page`).
      *
      * `content:generate_daily_content`: an action; who may call it: internal.
      */
@@ -1697,6 +1766,26 @@ export type InternalApiType = {
       "internal",
       {
         time?: string | null;
+      },
+      any
+    >;
+    /**
+     * The daily content of one organization, a page of creators at a time; a piece whose budget is
+     * spent continues in a job of its own. Each clone's draft once per window.
+     *
+     * `content:generate_for_organization`: an action; who may call it: internal.
+     */
+    generate_for_organization: FunctionReference<
+      "action",
+      "internal",
+      {
+        organizationIds: Array<Id<"organizations">>;
+        window: string;
+        time: string;
+        cursor?: string | null;
+        carry?: Record<string, any> | null;
+        attempt?: number;
+        part?: number | bigint;
       },
       any
     >;
@@ -1828,6 +1917,28 @@ export type InternalApiType = {
       {
         courseId: Id<"entities">;
         step: number;
+      },
+      any
+    >;
+  };
+  fanout: {
+    /**
+     * One page of a cron's organizations: a job of its worker for each (or each group) not yet
+     * scheduled in the run's window, and the next page as a job of its own; once per page, however
+     * often it is delivered.
+     *
+     * `fanout:page`: a mutation; who may call it: internal.
+     */
+    page: FunctionReference<
+      "mutation",
+      "internal",
+      {
+        cron: string;
+        worker: string;
+        window: string;
+        time: string;
+        cursor?: string | null;
+        group?: number;
       },
       any
     >;
@@ -2035,7 +2146,8 @@ export type InternalApiType = {
     /**
      * Every five minutes: purchases still pending after the saga's timeout (a timed-out or stopped
      * execution, an execution that never started, a compensation that could not finish) are driven to
-     * completed, failed or refunded. One purchase failing leaves the others to go on.
+     * completed, failed or refunded. The run schedules one `purchases:reconcile_organizations` job per
+     * group of organizations, a page of them at a time (`fanout:page`).
      *
      * `purchases:reconcile`: an action; who may call it: internal.
      */
@@ -2044,6 +2156,26 @@ export type InternalApiType = {
       "internal",
       {
         time?: string | null;
+      },
+      any
+    >;
+    /**
+     * The stale purchases of a group of organizations, driven within the job's budget; what is left
+     * (`later`) the next run takes. One purchase failing leaves the others to go on.
+     *
+     * `purchases:reconcile_organizations`: an action; who may call it: internal.
+     */
+    reconcile_organizations: FunctionReference<
+      "action",
+      "internal",
+      {
+        organizationIds: Array<Id<"organizations">>;
+        window: string;
+        time: string;
+        cursor?: string | null;
+        carry?: Record<string, any> | null;
+        attempt?: number;
+        part?: number | bigint;
       },
       any
     >;

@@ -79,7 +79,17 @@ def dev_routes(stack: Any) -> dict[str, Callable[[Request], Any]]:
             return db.query("scheduledFunctions").order("desc").take(200)
 
         jobs = await run_in_threadpool(read)
-        keep = ("_id", "name", "args", "scheduledTime", "state", "completedTime", "error", "organizationId")
+        keep = (
+            "_id",
+            "_creationTime",
+            "name",
+            "args",
+            "scheduledTime",
+            "state",
+            "completedTime",
+            "error",
+            "organizationId",
+        )
         return JSONResponse([{k: j[k] for k in keep if k in j} for j in jobs])
 
     async def outbox(request: Request) -> JSONResponse:

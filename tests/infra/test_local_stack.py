@@ -170,7 +170,17 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
         "rate(1 minute)",  # the sync protocol's keep-alive
     }
     fired = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "cron", "run", "weekly analytics report", "--url", stack.url],
+        [
+            sys.executable,
+            "-m",
+            "infra.cli",
+            "cron",
+            "run",
+            "weekly analytics report",
+            "--wait",
+            "--url",
+            stack.url,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -178,7 +188,9 @@ def test_local_stack_end_to_end(stack: Stack) -> None:
         env=env,
     )
     assert fired.returncode == 0, fired.stderr
-    assert json.loads(fired.stdout)["created"] == 1
+    # the run schedules a job per organization (here one) and waits for it
+    jobs = json.loads(fired.stdout)["jobs"]
+    assert jobs == {"analytics:report_organization": {"success": 1, "canceled": 1}}  # and its watchdog
     unknown = subprocess.run(
         [sys.executable, "-m", "infra.cli", "cron", "run", "no such cron", "--url", stack.url],
         cwd=ROOT,

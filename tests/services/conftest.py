@@ -255,7 +255,9 @@ class Shop:
         from ontology.runtime.registry import resolve
 
         when = (datetime.now(UTC) + timedelta(seconds=ahead_seconds)).isoformat().replace("+00:00", "Z")
-        return resolve("purchases:reconcile")({"time": when})
+        # the job the reconciler's run schedules for this organization's group (its answer: outcomes)
+        job = {"organizationIds": [self.org], "window": when, "time": when}
+        return resolve("purchases:reconcile_organizations")(job)
 
     def ledger(self, token: str) -> dict[str, int]:
         from ontology import run_query

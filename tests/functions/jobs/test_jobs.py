@@ -1,5 +1,7 @@
 """The reference's four jobs on small seeded data sets: exact effects, and idempotency per window
-(the same window twice, or three times at once, changes nothing more)."""
+(the same window twice, or three times at once, changes nothing more). A cron over the
+organizations schedules a job per organization (``ontology.services.fanout``): ``run`` fires it as
+EventBridge does, then runs what it scheduled as the scheduler would."""
 
 from __future__ import annotations
 
@@ -17,8 +19,33 @@ from tests.functions.jobs.conftest import connect, creator, entity, insert, make
 NOW = int(time.time() * 1000)
 
 
-def run(path: str, when: str) -> Any:
+def fire(path: str, when: str) -> Any:
+    """The cron's run, as EventBridge's event invokes it: what it answers."""
     return invoke(resolve(path), {"time": when}, None)
+
+
+def run(path: str, when: str) -> Any:
+    """The cron's run, then every job it scheduled (and they scheduled) that is due, each once."""
+    from ontology.runtime.jobs import run_due
+
+    fired = fire(path, when)
+    states = run_due()
+    assert set(states.values()) <= {"success"}, states
+    return fired
+
+
+def jobs_of(name: str) -> list[dict[str, Any]]:
+    """The scheduled jobs of ``name``, in the order they were scheduled (but the next attempts a
+    worker scheduled and cancelled once done)."""
+    return run_query(
+        lambda db: [
+            j
+            for j in db.query("scheduledFunctions").collect()
+            if j["name"] == name and j["state"] != "canceled"
+        ],
+        org=None,
+        platform=True,
+    )
 
 
 def three_at_once(fn: Callable[[], Any]) -> list[Any]:
@@ -109,7 +136,10 @@ def _posts(world: dict[str, str]) -> int:
 def test_daily_content(fake_ai) -> None:
     world = _content_world()
     result = run("content:generate_daily_content", "2026-11-26T00:00:03Z")
-    assert result == {"window": "2026-11-26T00:00:00Z", "created": 2, "skipped": 0}
+    assert result == {"window": "2026-11-26T00:00:00Z", "organizations": 2, "scheduled": 2, "more": False}
+    workers = jobs_of("content:generate_for_organization")
+    assert sorted(j["args"]["organizationIds"][0] for j in workers) == sorted([world["a"], world["b"]])
+    assert {j["state"] for j in workers} == {"success"}
     for org, author in ((world["a"], world["x"]), (world["b"], world["w"])):
         drafts = run_query(
             lambda db: (
@@ -152,19 +182,26 @@ def test_daily_content(fake_ai) -> None:
         )
         assert len(events) == 1
     assert fake_ai.calls == 2
-    assert run("content:generate_daily_content", "2026-11-26T00:00:09Z")["created"] == 0
-    outcomes = three_at_once(lambda: run("content:generate_daily_content", "2026-11-26T00:01:00Z"))
-    assert sum(o["created"] for o in outcomes) == 0
-    assert _posts(world) == 2
-    assert run("content:generate_daily_content", "2026-11-27T00:00:00Z")["created"] == 2, (
-        "the next day is a new window"
-    )
+    assert run("content:generate_daily_content", "2026-11-26T00:00:09Z")["scheduled"] == 0
+    outcomes = three_at_once(lambda: fire("content:generate_daily_content", "2026-11-26T00:01:00Z"))
+    assert sum(o["scheduled"] for o in outcomes) == 0
+    assert len(jobs_of("content:generate_for_organization")) == 2
+    assert _posts(world) == 2 and fake_ai.calls == 2
+    assert run("content:generate_daily_content", "2026-11-27T00:00:00Z")["scheduled"] == 2
+    assert _posts(world) == 4, "the next day is a new window"
 
 
 def test_daily_content_three_runs_at_once_on_a_fresh_window(fake_ai) -> None:
     world = _content_world()
-    outcomes = three_at_once(lambda: run("content:generate_daily_content", "2026-11-26T00:00:00Z"))
-    assert sum(o["created"] for o in outcomes) == 2
+    outcomes = three_at_once(lambda: fire("content:generate_daily_content", "2026-11-26T00:00:00Z"))
+    assert sum(o["scheduled"] for o in outcomes) == 2, "each organization's job scheduled once"
+    # the same job delivered three times at once: it runs once
+    (job, _) = jobs_of("content:generate_for_organization")
+    from ontology.runtime.jobs import execute_job, run_due
+
+    states = three_at_once(lambda: execute_job(job["_id"]))
+    assert sorted(states) == ["skipped", "skipped", "success"]
+    run_due()
     assert _posts(world) == 2
 
 
@@ -194,7 +231,7 @@ def test_weekly_report(table: str) -> None:
         )
     connect(org, fans[2], actor, "member_of", t=week_end - day)
     result = run("analytics:generate_weekly_report", "2026-11-23T09:00:05Z")
-    assert result == {"window": "2026-11-23T09:00:00Z", "created": 2, "skipped": 0}
+    assert result == {"window": "2026-11-23T09:00:00Z", "organizations": 2, "scheduled": 2, "more": False}
     (report,) = run_query(
         lambda db: db.query("entities").with_index("by_type", lambda q: q.eq("type", "report")).collect(),
         org=org,
@@ -219,10 +256,12 @@ def test_weekly_report(table: str) -> None:
     assert len(logged) == 1
     assert run("analytics:generate_weekly_report", "2026-11-24T10:00:00Z") == {
         "window": "2026-11-23T09:00:00Z",
-        "created": 0,
-        "skipped": 2,
+        "organizations": 2,
+        "scheduled": 0,
+        "more": False,
     }
-    three_at_once(lambda: run("analytics:generate_weekly_report", "2026-11-23T09:30:00Z"))
+    three_at_once(lambda: fire("analytics:generate_weekly_report", "2026-11-23T09:30:00Z"))
+    assert len(jobs_of("analytics:report_organization")) == 2
     reports = run_query(
         lambda db: db.query("entities").with_index("by_type", lambda q: q.eq("type", "report")).collect(),
         org=org,
@@ -268,7 +307,7 @@ def _invoices(org: str) -> dict[str, dict[str, Any]]:
 def test_monthly_billing(fake_payments) -> None:
     org, subs = _subscriptions()
     result = run("billing:process_monthly_billing", "2026-12-01T10:00:02Z")
-    assert result == {"window": "2026-12-01T10:00:00Z", "outcomes": {"paid": 1, "failed": 1}}
+    assert result == {"window": "2026-12-01T10:00:00Z", "organizations": 1, "scheduled": 1, "more": False}
     invoices = _invoices(org)
     assert set(invoices) == {subs["good"], subs["declined"]}
     assert invoices[subs["good"]]["properties"]["status"] == "paid"
@@ -280,26 +319,41 @@ def test_monthly_billing(fake_payments) -> None:
     assert len([e for e in events if e["type"] == "subscription_updated"]) == 2
 
     again = run("billing:process_monthly_billing", "2026-12-01T11:00:00Z")
-    assert again["outcomes"] == {"already-paid": 1, "failed": 1}, (
-        "the failure is retried, the paid one left alone"
-    )
-    assert len(fake_payments.charges) == 1, "never charged twice"
-    assert _invoices(org)[subs["declined"]]["properties"]["attempts"] == 2
-    assert len(_invoices(org)) == 2, "one invoice per subscription per month"
-
+    assert again["scheduled"] == 0, "the month's run delivered again schedules nothing"
     three_at_once(lambda: run("billing:process_monthly_billing", "2026-12-01T12:00:00Z"))
     assert len(fake_payments.charges) == 1 and len(_invoices(org)) == 2
+    assert _invoices(org)[subs["declined"]]["properties"]["attempts"] == 1
+
+    following = run("billing:process_monthly_billing", "2027-01-01T10:00:00Z")
+    assert following["scheduled"] == 1
+    invoices = run_query(
+        lambda db: db.query("entities").with_index("by_type", lambda q: q.eq("type", "invoice")).collect(),
+        org=org,
+    )
+    december = {
+        i["properties"]["subscriptionId"]: i
+        for i in invoices
+        if i["properties"]["window"].startswith("2026-12")
+    }
+    assert december[subs["declined"]]["properties"]["attempts"] == 2, "the next month retries the failure"
+    assert december[subs["good"]]["properties"]["status"] == "paid"
+    assert len(invoices) == 4, "one invoice per subscription per month"
+    assert len(fake_payments.charges) == 2, "December's paid one is never charged again"
 
 
 def test_billing_recovers_a_charge_whose_recording_crashed(fake_payments) -> None:
-    import pytest
 
     org, subs = _subscriptions()
+    from ontology.runtime.jobs import execute_job
+
     fake_payments.crash_after_confirm = 1
-    with pytest.raises(RuntimeError):
-        run("billing:process_monthly_billing", "2026-12-01T10:00:00Z")
+    fire("billing:process_monthly_billing", "2026-12-01T10:00:00Z")
+    (job,) = jobs_of("billing:bill_organization")
+    assert execute_job(job["_id"]) == "failed"
     assert len(fake_payments.charges) == 1
-    result = run("billing:process_monthly_billing", "2026-12-01T10:30:00Z")
-    assert result["outcomes"].get("recovered") == 1
+    # the failed job was scheduled again (as Lambda retries a failed event), a minute later
+    (_, retry) = jobs_of("billing:bill_organization")
+    assert retry["args"]["attempt"] == 1 and retry["scheduledTime"] > job["scheduledTime"]
+    assert execute_job(retry["_id"]) == "success"
     assert _invoices(org)[subs["good"]]["properties"]["status"] == "paid"
     assert len(fake_payments.charges) == 1, "the earlier charge was found, not repeated"

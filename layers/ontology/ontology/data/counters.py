@@ -13,6 +13,9 @@ sort keys ``00``, ``01``, … (``tb`` ``_counter``, the shard's value in ``n``):
 - **reading** (:func:`value`) sums the shards: one strongly consistent Query of the counter's
   partition (one read unit for up to 4 KB of shards), plus what the reading mutation itself added;
   a subscription that read it watches the partition, so a shard's change re-runs it;
+- a counter can hold **parts** beside its total (:func:`add`'s ``parts``): more numbers in the same
+  shard items (``n_<part>``), moved by the same ``ADD``, read by the same Query (:func:`totals`);
+  a creator's content count keeps, beside every item, how many the world or every member sees;
 - a counter can be **sealed** (:func:`seal`): every shard is marked in the sealing transaction, and
   an addition that commits after it fails its condition (the mutation runs again, and sees why);
 - a **capped** counter (:func:`reserve`, :func:`room`) gives each shard its share of the cap
@@ -55,6 +58,7 @@ __all__ = [
     "COUNTER_TB",
     "Counted",
     "add",
+    "add_in",
     "count",
     "counter_pk",
     "fill",
@@ -67,10 +71,13 @@ __all__ = [
     "shard_caps",
     "shards_of",
     "stored",
+    "totals",
     "value",
 ]
 
 COUNTER_TB = "_counter"
+#: A part's attribute in a shard item: ``n_<part>`` (the total is ``n``).
+PART_PREFIX = "n_"
 #: Sort keys are two digits: at most this many shards.
 MAX_SHARDS = 100
 
@@ -94,6 +101,8 @@ SHARDS: dict[str, int] = {
     "totalInteractions": 16,  # an AI clone: 100 chat turns a second
     "circulatingSupply": 8,  # a token on sale: 50 purchases a second
     "holders": 8,  # likewise (each buyer a new holder)
+    "followerCount": 8,  # a popular creator: 40 follows a second (docs/cost.md's scenario)
+    "contentCount": 4,  # a creator's content: a few items a second at most
 }
 
 #: Entity properties kept in counters, by entity type. A recording's message count is its
@@ -138,18 +147,38 @@ def _entries(db: DatabaseWriter) -> dict[tuple[str, str], dict[str, Any]]:
 # ------------------------------------------------------------------------------------ writing
 
 
-def add(db: DatabaseWriter, doc_id: str, name: str, delta: int) -> None:
-    """Add ``delta`` (negative: take away) to the counter, in the mutation's transaction: one shard,
-    chosen at random once per counter and mutation."""
-    if delta == 0:
+def add(
+    db: DatabaseWriter, doc_id: str, name: str, delta: int, parts: Mapping[str, int] | None = None
+) -> None:
+    """Add ``delta`` (negative: take away) to the counter, and each of ``parts`` to the part of that
+    name, in the mutation's transaction: one shard, chosen at random once per counter and mutation."""
+    add_in(db.tx, _scope(db), doc_id, name, delta, parts=parts)
+
+
+def add_in(
+    tx: TxState,
+    scope: str,
+    doc_id: str,
+    name: str,
+    delta: int,
+    *,
+    parts: Mapping[str, int] | None = None,
+) -> None:
+    """:func:`add` in ``tx``, for a document of ``scope`` (the data layer's own bookkeeping)."""
+    moved = {k: v for k, v in (parts or {}).items() if v}
+    if delta == 0 and not moved:
         return
-    pk = counter_pk(_scope(db), doc_id, name)
-    shard = db.tx.counter_shards.get(pk)
+    pk = counter_pk(scope, doc_id, name)
+    shard = tx.counter_shards.get(pk)
     if shard is None:
         shard = _shard(random.randrange(shards_of(name)))  # noqa: S311 - spreading load, not a secret
-        db.tx.counter_shards[pk] = shard
-    entry = _entries(db).setdefault((pk, shard), {"n": 0})
+        tx.counter_shards[pk] = shard
+    entry = tx.counters.setdefault((pk, shard), {"n": 0})
     entry["n"] += delta
+    if moved:
+        held = entry.setdefault("parts", {})
+        for part, value in moved.items():
+            held[part] = held.get(part, 0) + value
 
 
 def seal(db: DatabaseWriter, doc_id: str, name: str) -> None:
@@ -218,14 +247,23 @@ def operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
             names["#sealed"] = "sealed"
             values[":t"] = {"BOOL": True}
             update = {"UpdateExpression": "SET #tb = :tb, #sealed = :t"}
-        elif delta:
+        elif delta or entry.get("parts"):
             names |= {"#n": "n", "#sealed": "sealed"}
             values[":d"] = {"N": str(delta)}
+            adds = ["#n :d"]
+            for i, (part, moved) in enumerate(sorted(entry.get("parts", {}).items())):
+                if moved:
+                    names[f"#p{i}"] = f"{PART_PREFIX}{part}"
+                    values[f":p{i}"] = {"N": str(int(moved))}
+                    adds.append(f"#p{i} :p{i}")
             condition = "attribute_not_exists(#sealed)"
             if entry.get("cap") is not None and delta > 0:
                 values[":lim"] = {"N": str(int(entry["cap"]) - delta)}
                 condition += " AND (attribute_not_exists(#n) OR #n <= :lim)"
-            update = {"UpdateExpression": "SET #tb = :tb ADD #n :d", "ConditionExpression": condition}
+            update = {
+                "UpdateExpression": f"SET #tb = :tb ADD {', '.join(adds)}",
+                "ConditionExpression": condition,
+            }
         else:
             continue
         ops.append(
@@ -245,9 +283,9 @@ def operations(tx: TxState, table_name: str) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------------ reading
 
 
-def _read_shards(store: Store, pk: str, *, watch: bool = True) -> dict[str, int]:
-    """Every shard of a counter (one consistent Query of its partition), watched by a subscription
-    that reads it (``watch``; else the caller recorded it)."""
+def _shard_items(store: Store, pk: str, *, watch: bool = True) -> list[dict[str, Any]]:
+    """Every shard item of a counter (one consistent Query of its partition), watched by a
+    subscription that reads it (``watch``; else the caller recorded it)."""
     if watch:
         record_range("pk", pk, "sk", _shard(0), _shard(MAX_SHARDS - 1))
     items, _, _ = store.query(
@@ -261,7 +299,12 @@ def _read_shards(store: Store, pk: str, *, watch: bool = True) -> dict[str, int]
         start_key=None,
         consistent=True,
     )
-    return {str(i["sk"]): int(i.get("n", 0)) for i in items}
+    return list(items)
+
+
+def _read_shards(store: Store, pk: str, *, watch: bool = True) -> dict[str, int]:
+    """Every shard's total (one consistent Query of the counter's partition)."""
+    return {str(i["sk"]): int(i.get("n", 0)) for i in _shard_items(store, pk, watch=watch)}
 
 
 def _shard_values(db: DatabaseReader, pk: str) -> dict[str, int]:
@@ -278,6 +321,28 @@ def _shard_values(db: DatabaseReader, pk: str) -> dict[str, int]:
 def value(db: DatabaseReader, doc_id: str, name: str) -> int:
     """The counter's value: the sum of its shards, with what this mutation added to them."""
     return sum(_shard_values(db, counter_pk(_scope(db), doc_id, name)).values())
+
+
+def totals(db: DatabaseReader, doc_id: str, name: str) -> dict[str, int]:
+    """The counter's total (key ``""``) and each of its parts (a part never added to: absent), with
+    what this mutation added: one consistent Query, whatever the parts."""
+    pk = counter_pk(_scope(db), doc_id, name)
+    out: dict[str, int] = {"": 0}
+    for item in _shard_items(db._store, pk):
+        for attr, held in item.items():
+            if attr == "n":
+                out[""] += int(held)
+            elif attr.startswith(PART_PREFIX):
+                part = attr[len(PART_PREFIX) :]
+                out[part] = out.get(part, 0) + int(held)
+    tx = db._tx
+    if tx is not None:
+        for (entry_pk, _), entry in tx.counters.items():
+            if entry_pk == pk:
+                out[""] += int(entry["n"])
+                for part, moved in entry.get("parts", {}).items():
+                    out[part] = out.get(part, 0) + int(moved)
+    return out
 
 
 def read_total(store: Store, scope: str, doc_id: str, name: str) -> int:

@@ -67,6 +67,7 @@ __all__ = [
     "TxState",
     "guard_key",
     "legacy_guards",
+    "migration_done",
 ]
 
 #: A document's stored JSON may not exceed this (DynamoDB items are at most 400 KB, GSI keys included).
@@ -82,20 +83,26 @@ KEYED_MIGRATION = "0011-keyed-uniques"
 LEGACY_RECHECK_SECONDS = 60.0
 
 
-def legacy_guards(store: Store) -> bool:
-    """Whether the table may still hold guards of keyed rules (written before the rules were keyed):
-    until :data:`KEYED_MIGRATION` is done. Its progress item is read at most once a minute per
-    process (one eventually consistent GetItem), and never again once it says done."""
-    known = store.memo.get(KEYED_MIGRATION)
+def migration_done(store: Store, migration_id: str) -> bool:
+    """Whether the data migration ``migration_id`` is done on the store's table (its progress item
+    says so): read at most once a minute per process while it is not (one eventually consistent
+    GetItem), and never again once it is. For code that reads the old layout until then."""
+    known = store.memo.get(migration_id)
     now = time.monotonic()
     if known is not None and (known[0] or now - known[1] < LEGACY_RECHECK_SECONDS):
-        return not known[0]
+        return bool(known[0])
     from ontology.data.migrations.progress import PARTITION
 
-    item = store.get(PARTITION, KEYED_MIGRATION, consistent=False)
+    item = store.get(PARTITION, migration_id, consistent=False)
     done = item is not None and item.get("status") == "done"
-    store.memo[KEYED_MIGRATION] = (done, now)
-    return not done
+    store.memo[migration_id] = (done, now)
+    return done
+
+
+def legacy_guards(store: Store) -> bool:
+    """Whether the table may still hold guards of keyed rules (written before the rules were keyed):
+    until :data:`KEYED_MIGRATION` is done (:func:`migration_done`)."""
+    return not migration_done(store, KEYED_MIGRATION)
 
 
 _clock_lock = threading.Lock()

@@ -46,6 +46,7 @@ from ontology.data import typed
 from ontology.data.db import UNREAD, DatabaseReader, DatabaseWriter, StaleReadError, TxState
 from ontology.data.dynamodb import Store, default_store, serialize
 from ontology.data.keys import DOC_SK, GUARD_SK
+from ontology.data.relation_counts import settle
 from ontology.data.schema import PLATFORM_SCOPE, table
 from ontology.data.search import IndexWrites
 from ontology.data.visibility import PUBLIC_TABLE, pointer_changes
@@ -406,6 +407,7 @@ def run_mutation(
                 db = DatabaseWriter(org, store=st, platform=platform, tx=tx)
                 try:
                     result = fn(db)
+                    settle(db)  # the counts its writes move (ontology.data.relation_counts)
                 except StaleReadError:
                     raise _RetryError() from None  # its reads disagreed: run it again on fresh ones
                 commit(tx, st)

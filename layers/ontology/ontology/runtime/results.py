@@ -90,9 +90,14 @@ class CreatorOut(EntityOut):
 
 
 class CreatorWithContent(EntityOut):
+    """A creator with a page of its authored content: ``isDone`` whether it was the last page,
+    ``continueCursor`` the next page's ``paginationOpts.cursor``."""
+
     type: Literal["creator"]
     content: list[EntityOut]
     followerCount: Count
+    isDone: StrictBool | None = None
+    continueCursor: str | None = None
 
 
 class ConnectionOut(_Doc):

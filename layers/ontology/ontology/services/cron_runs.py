@@ -3,7 +3,6 @@ that running the same window twice — or three times at once — changes nothin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -13,7 +12,7 @@ from ontology.data.db import DatabaseReader, DatabaseWriter, Doc
 from ontology.data.keys import now_ms
 from ontology.runtime.registry import Args
 
-__all__ = ["CronArgs", "done", "mark_done", "organizations", "run_time", "window_for"]
+__all__ = ["CronArgs", "done", "mark_done", "run_time", "window_for"]
 
 
 class CronArgs(Args):
@@ -57,8 +56,3 @@ def mark_done(
     if result is not None:
         doc["result"] = result
     return db.insert("cronRuns", doc)
-
-
-def organizations(db: DatabaseReader, page: int = 100) -> Iterator[Doc]:
-    """Every organization of the platform, oldest first, a page at a time."""
-    return db.query("organizations").iterate(page)

@@ -141,9 +141,13 @@ class Batch(list[Item]):
     """The items of one page, for ``step``; ``read`` fetches more items (consistently) that a change
     depends on: give them in the change's ``reads``, and the change waits for them to stay put."""
 
-    def __init__(self, items: Iterable[Item], reader: Any = None) -> None:
+    def __init__(self, items: Iterable[Item], reader: Any = None, store: Any = None) -> None:
         super().__init__(items)
         self._reader = reader
+        #: the table's store (``ontology.data.dynamodb.Store``), for a step that must query an index
+        #: to compute its change (eventually consistent: what it derives must be conditioned on
+        #: items it reads with :meth:`read`)
+        self.store = store
 
     def read(self, *keys: Key) -> list[Item | None]:
         """The items at ``keys`` (None where there is none), read consistently."""

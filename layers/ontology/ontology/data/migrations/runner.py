@@ -477,13 +477,13 @@ class _Run:
 
     def _step(self, items: list[Item], raws: dict[Key, dict[str, Any]]) -> list[Change]:
         try:
-            return list(self.m.step(Batch(items, self._reader(raws))))
+            return list(self.m.step(Batch(items, self._reader(raws), self.store)))
         except Exception as exc:
             culprit = items[0]
             if len(items) > 1:  # which item: step each alone
                 for item in items:
                     try:
-                        list(self.m.step(Batch([item], self._reader(raws))))
+                        list(self.m.step(Batch([item], self._reader(raws), self.store)))
                     except Exception:
                         culprit = item
                         break

@@ -1,0 +1,182 @@
+"""Counts of an entity's connections, kept in counters by the transactions that move them.
+
+A creator's ``contentCount`` (its ``authored`` connections) and ``followerCount`` (the ``following``
+connections reaching it) are sharded counters (:mod:`ontology.data.counters`) on the entity, named
+after the fields the reference shows. The data layer moves them itself, in the transaction of the
+write that changes what they count (:func:`settle`, run by every mutation before it commits), so no
+function or service has to remember them:
+
+- a ``following`` connection inserted adds 1 to its target's ``followerCount``; deleted, takes 1;
+- an ``authored`` connection inserted adds 1 to its source's ``contentCount`` and 1 to the part
+  of the count its target's **reach** says (below); deleted, takes them away;
+- an entity whose reach changes (a draft published, a post archived, a livestream ended, an entity
+  deleted) moves 1 from its old part to its new one in the count of every creator that authored it
+  (one Query of the ``authored`` connections reaching it: only when its reach changes).
+
+The **reach** of a content item is who besides staff sees it (``ontology.data.visibility``):
+``public`` (the world: it has a public pointer), ``members`` (every member of its organization, not
+the world), ``personal`` (some members only: their own, or what they take part in), or none (staff
+only, or the item is missing). A caller's count is then one consistent Query of the counter's
+shards (:func:`content_count`): staff read the total (every authored connection, as a COUNT of them
+did); anyone else the parts they see, exactly what a count of the connections they may see gave: the
+world ``public``, a member ``public`` + ``members`` (and, in the rare count that holds ``personal``
+items, whose visibility depends on the member, the connections themselves).
+
+Counts written before these counters existed are filled by migration ``0015-relation-counts``; until
+it is done (:func:`migrated`) a caller counts the connections as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ontology.data import counters
+from ontology.data.visibility import PUBLIC, is_public, rule_for
+
+if TYPE_CHECKING:
+    from ontology.data.db import DatabaseReader, DatabaseWriter
+    from ontology.data.dynamodb import Store
+
+__all__ = [
+    "CONTENT",
+    "FOLLOWERS",
+    "MIGRATION",
+    "PARTS",
+    "content_count",
+    "follower_count",
+    "migrated",
+    "reach",
+    "settle",
+]
+
+CONTENT = "contentCount"
+FOLLOWERS = "followerCount"
+#: The parts of a content count, by the reach of the items (the total holds every item).
+PARTS = ("public", "members", "personal")
+#: The migration that fills the counts of what was written before them (versions/m0015_…).
+MIGRATION = "0015-relation-counts"
+
+Doc = dict[str, Any]
+
+
+def reach(doc: Mapping[str, Any] | None) -> str | None:
+    """Who besides staff sees an entity: ``public``, ``members``, ``personal`` or None (no one, or
+    it is missing)."""
+    if doc is None:
+        return None
+    if is_public("entities", doc):
+        return "public"
+    rule = rule_for("entities", doc)
+    if rule.members is not None and rule.members(doc):
+        return "members"
+    if rule.own is not None or rule.parents:
+        return "personal"
+    return None
+
+
+def _part(where: str | None, delta: int) -> dict[str, int]:
+    return {where: delta} if where is not None else {}
+
+
+# ------------------------------------------------------------------------------------ writing
+
+
+def settle(db: DatabaseWriter) -> None:
+    """Move the counts the mutation's buffered writes change, in its transaction (before commit)."""
+    tx = db.tx
+    written = list(tx.docs.items())
+    for doc_id, full in written:
+        t, scope = tx.where[doc_id]
+        if t.name == "connections":
+            _connection(db, scope, doc_id, full)
+    for doc_id, full in written:
+        t, scope = tx.where[doc_id]
+        if t.name == "entities" and doc_id not in tx.inserted:
+            old = tx.seen.get(f"{scope}#{doc_id}")
+            if reach(old) != reach(full):
+                _moved(db, scope, doc_id, reach(old), reach(full))
+
+
+def _states(db: DatabaseWriter, scope: str, entity_id: str) -> tuple[Doc | None, Doc | None]:
+    """An entity as committed before the mutation and as it leaves it (read, checked, when the
+    mutation has not read it: a concurrent change of it makes the mutation run again)."""
+    tx = db.tx
+    pk = f"{scope}#{entity_id}"
+    if entity_id in tx.docs:
+        before = None if entity_id in tx.inserted else tx.seen.get(pk)
+        return before, tx.docs[entity_id]
+    if pk not in tx.seen:
+        db.view(org=scope).get(entity_id, "entities")
+    now = tx.seen.get(pk)
+    return now, now
+
+
+def _connection(db: DatabaseWriter, scope: str, doc_id: str, full: Doc | None) -> None:
+    tx = db.tx
+    old = None if doc_id in tx.inserted else tx.seen.get(f"{scope}#{doc_id}")
+    if (old is None) == (full is None):
+        return  # a connection rewritten in place (its triple cannot change) counts as it did
+    conn = full or old
+    assert conn is not None
+    delta = 1 if full is not None else -1
+    kind = conn.get("relationshipType")
+    if kind == "following":
+        counters.add_in(tx, scope, str(conn["toEntityId"]), FOLLOWERS, delta)
+    elif kind == "authored":
+        before, after = _states(db, scope, str(conn["toEntityId"]))
+        where = reach(after if full is not None else before)
+        counters.add_in(tx, scope, str(conn["fromEntityId"]), CONTENT, delta, parts=_part(where, delta))
+
+
+def _moved(db: DatabaseWriter, scope: str, entity_id: str, old: str | None, new: str | None) -> None:
+    """An entity's reach changed: move it between the parts of every creator that authored it (its
+    connections the mutation writes itself were counted by :func:`_connection`)."""
+    tx = db.tx
+    authored = (
+        db.view(org=scope)
+        .query("connections")
+        .with_index("to_type", lambda q: q.eq("toEntityId", entity_id).eq("relationshipType", "authored"))
+        .collect()
+    )
+    for conn in authored:
+        if conn["_id"] in tx.docs:
+            continue
+        moves = {**_part(old, -1), **_part(new, 1)}
+        counters.add_in(tx, scope, str(conn["fromEntityId"]), CONTENT, 0, parts=moves)
+
+
+# ------------------------------------------------------------------------------------ reading
+
+
+def migrated(store: Store) -> bool:
+    """Whether the counts of what was written before the counters are filled (:data:`MIGRATION`)."""
+    from ontology.data.db import migration_done
+
+    return migration_done(store, MIGRATION)
+
+
+def content_count(db: DatabaseReader, creator_id: str) -> int | None:
+    """How many content items ``creator_id`` authored that ``db``'s caller sees (one consistent
+    Query of the counter), or None where the counter cannot say (before :data:`MIGRATION` is done, or
+    a member's count holding items only some members see): the caller counts the connections."""
+    if not migrated(db._store):
+        return None
+    held = counters.totals(db, creator_id, CONTENT)
+    if db.sees_everything:
+        return max(0, held[""])
+    sight = db._sight
+    assert sight is not None
+    if sight.viewer.audience(db.org) == PUBLIC:
+        return max(0, held.get("public", 0))
+    if held.get("personal", 0) > 0:
+        return None
+    return max(0, held.get("public", 0) + held.get("members", 0))
+
+
+def follower_count(db: DatabaseReader, entity_id: str) -> int | None:
+    """How many ``following`` connections reach ``entity_id`` (one consistent Query of the counter),
+    or None before :data:`MIGRATION` is done."""
+    if not migrated(db._store):
+        return None
+    return max(0, counters.totals(db, entity_id, FOLLOWERS)[""])
