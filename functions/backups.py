@@ -47,27 +47,11 @@ def _at(event: dict[str, Any]) -> str:
 def _organizations() -> Any:
     """Every organization's id, page by page of the organizations' creation-time index."""
     from ontology.data.dynamodb import default_store
-    from ontology.data.schema import PLATFORM_SCOPE, table
+    from ontology.data.schema import PLATFORM_SCOPE
+    from ontology.snapshot.org import partition_items
 
-    store = default_store()
-    index = table("organizations").index("by_creation_time")
-    start: dict[str, Any] | None = None
-    while True:
-        items, start, _ = store.query(
-            index=index.gsi_name,
-            pk_attr=index.pk_attr,
-            pk=index.partition_key(PLATFORM_SCOPE, "organizations", []),
-            sk_attr=index.sk_attr,
-            sk_condition=None,
-            forward=True,
-            limit=500,
-            start_key=start,
-        )
-        for item in items:
-            if item.get("tb") == "organizations":
-                yield str(item["pk"]).rsplit("#", 1)[1]
-        if not start:
-            return
+    for item in partition_items(default_store(), PLATFORM_SCOPE, "organizations", "by_creation_time", None):
+        yield str(item["pk"]).rsplit("#", 1)[1]
 
 
 def plan(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

@@ -358,22 +358,36 @@ class _Importer:
             self._delete(others, progress)
 
     def _delete(self, others: dict[str, list[str]], progress: Progress) -> None:
-        from ontology.data.transaction import run_mutation
-
         todo = [(name, doc_id) for name, ids in others.items() for doc_id in ids]
         done = 0
         for start in range(0, len(todo), self.options.batch):
             part = todo[start : start + self.options.batch]
-
-            def body(db: Any, part: list[tuple[str, str]] = part) -> None:
-                for name, doc_id in part:
-                    if db.get(doc_id, name) is not None:
-                        db.delete(doc_id, name)
-
-            run_mutation(body, org=self.target.org, platform=True, store=self.target.store)
+            self._delete_batch(part)
             done += len(part)
             progress("replace: deleting", done, len(todo))
         self.report.replaced = len(todo)
+
+    def _delete_batch(self, part: list[tuple[str, str]]) -> None:
+        """Delete ``part`` in one transaction, or in halves when it is more than one takes (a deleted
+        entity puts its tombstones, its search postings go with it)."""
+        from ontology.data.transaction import run_mutation
+        from ontology.errors import OneError, TransactionTooLargeError
+
+        def body(db: Any) -> None:
+            for name, doc_id in part:
+                if db.get(doc_id, name) is not None:
+                    db.delete(doc_id, name)
+
+        try:
+            run_mutation(body, org=self.target.org, platform=True, store=self.target.store)
+        except TransactionTooLargeError as exc:
+            if len(part) == 1:
+                raise SnapshotImportError(exc.code, f"{part[0][0]} {part[0][1]}: {exc.message}") from None
+            half = len(part) // 2
+            self._delete_batch(part[:half])
+            self._delete_batch(part[half:])
+        except OneError as exc:
+            raise SnapshotImportError(exc.code, f"replace: {exc.message}") from None
 
     # ---- files
 

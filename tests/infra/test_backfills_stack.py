@@ -29,7 +29,7 @@ from tests.infra.localstack import Stack, running_stack, until
 pytestmark = pytest.mark.stack
 
 SEARCH = "0012-search-postings-by-value"
-VECTORS = "0016-knowledge-vectors"
+VECTORS = "0017-knowledge-vectors"
 
 
 @pytest.fixture(scope="module")

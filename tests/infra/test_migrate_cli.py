@@ -28,7 +28,8 @@ PLATFORM = [
     "0013-search-drop-first-layout",
     "0014-counter-shards",
     "0015-relation-counts",
-    "0016-knowledge-vectors",
+    "0016-shard-hot-partitions",
+    "0017-knowledge-vectors",
 ]
 
 

@@ -164,6 +164,22 @@ def test_modes_require_empty_append_replace(target: SnapshotTarget, tmp_path: Pa
     assert run_query(lambda db: db.get(mine), org=ORG) is None
 
 
+def test_replace_deletes_more_entities_than_one_transaction_takes(
+    target: SnapshotTarget, tmp_path: Path
+) -> None:
+    """A batch of deletions too large for one transaction (each deleted entity puts its tombstones)
+    is deleted in halves."""
+    path = tmp_path / "snapshot.zip"
+    write_snapshot(path)
+    mine = [
+        run_mutation(lambda db, i=i: db.insert("entities", entity(name=f"Here {i}")), org=ORG)
+        for i in range(30)
+    ]
+    replaced = importer.run_import(target, path, importer.ImportOptions(mode="replace"), _quiet)
+    assert replaced.replaced == 30 and replaced.counts["entities"]["imported"] == 4
+    assert run_query(lambda db: db.get_many(mine), org=ORG) == [None] * 30
+
+
 def test_single_table_files(target: SnapshotTarget, tmp_path: Path) -> None:
     rows = [
         {"_id": cid("entities", 10), "type": "blog_post", "name": "One", "createdAt": 1.0, "updatedAt": 1.0},

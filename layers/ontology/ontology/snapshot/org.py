@@ -13,7 +13,7 @@ from typing import Any
 
 from ontology.data.schema import TABLES
 
-__all__ = ["ORG_TABLES", "PARTITIONS", "SnapshotTarget", "org_documents", "org_items"]
+__all__ = ["ORG_TABLES", "PARTITIONS", "SnapshotTarget", "org_documents", "org_items", "partition_items"]
 
 #: The tables an organization's snapshot holds: the org-scoped ones (the reference's entities,
 #: connections, events and tags, and the platform's knowledge), in the schema's order.
@@ -46,20 +46,27 @@ if missing:  # a new organization table must say where its documents are found
     raise ValueError(f"no partitions to list the documents of {sorted(missing)}")
 
 
-def _partition(store: Any, org: str, name: str, index_name: str, value: Any) -> Iterator[dict[str, Any]]:
-    """The document items of one partition of a table's index (every shard), page by page."""
+def partition_items(store: Any, org: str, name: str, index_name: str, value: Any) -> Iterator[dict[str, Any]]:
+    """The document items of one partition of a table's index (every shard; ``org``: the scope, an
+    organization or the platform's), page by page."""
+    from ontology.data import layout
     from ontology.data.keys import DOC_SK
     from ontology.data.schema import table
 
     index = table(name).index(index_name)
-    pk = index.partition_key(org, name, [] if value is None else [value])
-    for shard in range(index.shards):
+    values = [] if value is None else [value]
+    pk = index.partition_key(org, name, values)
+    shards = index.shards_for(values)
+    partitions = [index.sharded(pk, shard, shards) for shard in range(shards)]
+    if shards > 1 and layout.unsharded_left(store, name, index_name):
+        partitions.append(pk)  # written before the partition was sharded, until the migration moves them
+    for partition in partitions:
         start: dict[str, Any] | None = None
         while True:
             items, start, _ = store.query(
                 index=index.gsi_name,
                 pk_attr=index.pk_attr,
-                pk=index.sharded(pk, shard),
+                pk=partition,
                 sk_attr=index.sk_attr,
                 sk_condition=None,
                 forward=True,
@@ -82,7 +89,7 @@ def org_items(store: Any, org: str, tables: tuple[str, ...]) -> Iterator[tuple[s
     entity_ids: list[str] = []
     by_entity = [name for name in tables if PARTITIONS[name][1] == (ENTITY,)]
     if "entities" in tables or by_entity:
-        for item in _partition(store, org, "entities", "by_creation_time", None):
+        for item in partition_items(store, org, "entities", "by_creation_time", None):
             if by_entity:
                 entity_ids.append(str(item["pk"]).rsplit("#", 1)[1])
             if "entities" in tables:
@@ -93,11 +100,11 @@ def org_items(store: Any, org: str, tables: tuple[str, ...]) -> Iterator[tuple[s
             continue
         if values == (ENTITY,):
             for entity_id in entity_ids:
-                for item in _partition(store, org, name, index_name, entity_id):
+                for item in partition_items(store, org, name, index_name, entity_id):
                     yield name, item
         else:
             for value in values or (None,):
-                for item in _partition(store, org, name, index_name, value):
+                for item in partition_items(store, org, name, index_name, value):
                     yield name, item
 
 

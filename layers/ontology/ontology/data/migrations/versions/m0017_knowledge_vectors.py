@@ -15,7 +15,7 @@ TABLE = "knowledge"
 
 
 class KnowledgeVectors(VectorBackfill):
-    id = "0016-knowledge-vectors"
+    id = "0017-knowledge-vectors"
     description = "vector index: every knowledge chunk's embedding put into S3 Vectors (via the stream)"
     table = TABLE
     source = scan(TABLE)
