@@ -13,9 +13,10 @@ per key over the streams; a key class (:func:`shape`: ids and values replaced by
 its hottest key.
 
 Some keys are one of ``n`` alike that each call picks among at random or by a hash (:func:`spread`):
-a counter's shards, the signing accounts' nonce items. Two runs rarely pick the same one, which
-would make each look like a key of one call only; such keys are measured as their family (shared
-when both runs touched the family), each member taking ``1/n`` of the family's load.
+a counter's shards, a document's tombstones, the signing accounts' nonce items. Two runs rarely
+pick the same one, which would make each look like a key of one call only; such keys are measured
+as their family (shared when both runs touched the family), each member taking ``1/n`` of the
+family's load.
 """
 
 from __future__ import annotations
@@ -103,23 +104,31 @@ _SHARD = re.compile(r"#~\d+$")
 
 def _shards(index: str, pk: str) -> int:
     """How many shards the sharded index whose partition ``pk`` is spreads it over (1: not sharded)."""
+    from ontology.data.keys import encode_value
     from ontology.data.schema import TABLES
 
     for t in TABLES.values():
         for idx in t.indexes:
-            if idx.shards > 1 and idx.gsi_name == index and f"#{t.name}#{idx.name}" in pk:
-                return idx.shards
+            head = f"#{t.name}#{idx.name}#"
+            if not idx.sharded_anywhere or idx.gsi_name != index or head not in pk + "#":
+                continue
+            for value, n in idx.value_shards:
+                if f"{head}{encode_value(value, idx.fields[0])}" in pk:
+                    return n
+            return idx.shards
     return 1
 
 
 _COUNTER = re.compile(r"#count#([A-Za-z]+)$")
 _NONCE_GUARD = "platform#guard#chainNonces#account#"
+_TOMBSTONES = "#gone"
 
 
 def spread(pk: str, sk: str | None) -> tuple[str, int] | None:
     """``(family, n)`` when the item (``sk``) or table partition (``sk`` None) ``pk`` is one of ``n``
-    alike a call picks among: a counter's shards (one partition, ``n`` items), a signing account's
-    nonce item and its guard (a partition each); else None."""
+    alike a call picks among: a counter's shards and a document's tombstones (one partition, ``n``
+    items), a signing account's nonce item and its guard (a partition each); else None."""
+    from ontology.data import tombstones
     from ontology.data.counters import shards_of
     from ontology.data.keys import table_of_id
     from ontology.providers.chain import signer_count
@@ -127,6 +136,8 @@ def spread(pk: str, sk: str | None) -> tuple[str, int] | None:
     counter = _COUNTER.search(pk)
     if counter is not None:
         return (pk, shards_of(counter.group(1))) if sk is not None else None
+    if pk.endswith(_TOMBSTONES):
+        return (pk, tombstones.SHARDS) if sk is not None else None
     if pk.startswith(_NONCE_GUARD):
         return _NONCE_GUARD, signer_count()
     if pk.startswith("platform#") and table_of_id(pk.rsplit("#", 1)[1]) == "chainNonces":

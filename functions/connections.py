@@ -58,7 +58,10 @@ def create(ctx: MutationCtx, args: CreateArgs) -> dict[str, str]:
         )
     if args.metadata:
         check_writable_properties(args.metadata, field="metadata")
-    src, dst = ctx.db.get_many([args.fromEntityId, args.toEntityId], "entities")
+    # Read for their existence alone: the connection needs both ends to exist when it commits (one
+    # deleted meanwhile makes it run again and fail here), and nothing else of them, so the many
+    # follows of one popular creator do not conflict on its document (ontology/data/tombstones.py).
+    src, dst = ctx.db.get_many([args.fromEntityId, args.toEntityId], "entities", checked="existence")
     if src is None:
         raise NotFoundError("Entity not found", id=args.fromEntityId, field="fromEntityId")
     if dst is None:

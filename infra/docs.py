@@ -58,6 +58,9 @@ def _key_condition(table: str, idx: Index) -> str:
     notes = []
     if idx.shards > 1:
         notes.append(f"{idx.shards} shards by id, read merged")
+    for value, n in idx.value_shards:
+        first = idx.fields[0]
+        notes.append(f"{first} {value}: `…#{value}#~<shard>`, {n} shards by id, read merged")
     if idx.sparse:
         notes.append("sparse: only documents with the partition fields set")
     more = f"; {'; '.join(notes)}" if notes else ""

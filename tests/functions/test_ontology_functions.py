@@ -207,3 +207,44 @@ def test_another_organization_sees_nothing(call, alice, bob) -> None:
     assert call("entities:archive", {"id": a}, as_=bob).code == "NOT_FOUND"
     assert call("entities:list", {"type": "blog_post", "paginationOpts": PAGE}, as_=bob).value["page"] == []
     assert call("entities:get", {"id": a}).value["name"] == "Secret"
+
+
+def test_a_follow_racing_the_deletion_of_its_creator_never_commits(call, monkeypatch) -> None:
+    """connections:create reads its ends for their existence alone (ontology/data/tombstones.py): a
+    deletion that commits between its reads and its commit makes it run again and answer NOT_FOUND;
+    a rename in between changes nothing it depends on, and it commits the first time."""
+    from ontology import run_mutation
+    from ontology.data import transaction
+
+    fan = _entity(call, type_="audience_member", name="Fan")
+    stars = [_entity(call, type_="video", name=n) for n in ("Gone", "Renamed")]
+    original = transaction.commit
+    commits: list[str] = []
+
+    def racing(tx, store):
+        if not commits and tx.docs:  # the follow's first commit: another mutation lands first
+            commits.append("raced")
+            gone, renamed = stars
+            if any(gone in pk for pk in tx.seen):
+                run_mutation(lambda db: db.delete(gone, "entities"), org=tx.scope)
+            else:
+                run_mutation(lambda db: db.patch(renamed, {"name": "New name"}), org=tx.scope)
+        commits.append("commit")
+        return original(tx, store)
+
+    monkeypatch.setattr(transaction, "commit", racing)
+    r = call(
+        "connections:create", {"fromEntityId": fan, "toEntityId": stars[0], "relationshipType": "following"}
+    )
+    assert (r.status, r.code, r.body["errorData"]["field"]) == (404, "NOT_FOUND", "toEntityId")
+    # the deletion's commit, then the follow's, refused: its re-run finds the creator gone
+    assert commits == ["raced", "commit", "commit"]
+    incoming = call("connections:list", {"entityId": fan, "paginationOpts": PAGE}).value
+    assert incoming["page"] == []
+
+    commits.clear()
+    ok = call(
+        "connections:create", {"fromEntityId": fan, "toEntityId": stars[1], "relationshipType": "following"}
+    )
+    assert ok.status == 200 and commits == ["raced", "commit", "commit"]  # the rename's, then the follow's
+    assert call("entities:get", {"id": stars[1]}).value["name"] == "New name"

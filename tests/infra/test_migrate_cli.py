@@ -27,6 +27,9 @@ PLATFORM = [
     "0012-search-postings-by-value",
     "0013-search-drop-first-layout",
     "0014-counter-shards",
+    "0015-relation-counts",
+    "0016-shard-hot-partitions",
+    "0017-knowledge-vectors",
 ]
 
 

@@ -30,9 +30,9 @@ import threading
 import time
 from collections.abc import Mapping
 from types import EllipsisType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
-from ontology.data import layout
+from ontology.data import layout, typed
 from ontology.data.dynamodb import Store, default_store
 from ontology.data.indexes import Unique, get_path
 from ontology.data.keys import (
@@ -75,6 +75,8 @@ MAX_DOC_BYTES = 350_000
 
 #: A guard the mutation released without reading it (its holder is known: the released document).
 UNREAD: Any = object()
+#: What a mutation's commit depends on of a document it reads (:meth:`DatabaseReader.get`).
+Checked = bool | Literal["existence"]
 _SYSTEM_FIELDS = ("_id", "_creationTime")
 
 #: The migration that replaced the guards of keyed rules by aliases (versions/m0011_keyed_uniques.py).
@@ -139,6 +141,9 @@ class TxState:
         self.reads: dict[str, int] = {}
         #: pk → version read without a condition (``get(..., checked=False)``): not in the commit
         self.loose: dict[str, int] = {}
+        #: pk → the tombstone whose absence the commit checks (``checked="existence"``: a document
+        #: read for its existence alone, :mod:`ontology.data.tombstones`)
+        self.alive: dict[str, str] = {}
         #: pk → the document as first read (None: missing): later reads repeat it (repeatable read)
         self.seen: dict[str, Doc | None] = {}
         #: doc id → its new full document, or None when deleted
@@ -287,7 +292,7 @@ class DatabaseReader:
     @staticmethod
     def _to_doc(item: Mapping[str, Any]) -> Doc:
         item = layout.current(item)  # an item of an older layout, as the code reads it
-        doc: Doc = json.loads(item["doc"])
+        doc: Doc = typed.decode(item["doc"])
         doc["_id"] = item["pk"].rsplit("#", 1)[1]
         doc["_creationTime"] = item["ct"]
         return doc
@@ -301,7 +306,7 @@ class DatabaseReader:
     # ---- point reads
 
     def get(
-        self, doc_id: str, table_name: str | None = None, *, field: str = "id", checked: bool = True
+        self, doc_id: str, table_name: str | None = None, *, field: str = "id", checked: Checked = True
     ) -> Doc | None:
         """The document with this id, or None. With ``table_name``, an id of another table is a
         VALIDATION_ERROR (the reference's ``v.id("entities")``).
@@ -311,7 +316,14 @@ class DatabaseReader:
         and none of them writes (a livestream its chat messages hang from), where what the mutation
         takes from it does not change, or may change a moment before the commit without harm. The
         mutation then no longer conflicts with every other one that reads it. A later checked read
-        (or write) of the same document conditions the commit on the version read first."""
+        (or write) of the same document conditions the commit on the version read first.
+
+        ``checked="existence"``: the commit depends on the document still existing, not on its
+        version (a table with ``tombstones``; elsewhere a checked read): for a mutation that uses
+        nothing of it but that it exists — a connection's ends — so that the many mutations reading
+        one popular document do not conflict on it, while none commits after its deletion
+        (:mod:`ontology.data.tombstones` gives the argument). A document read as missing stays a
+        checked read: the commit depends on its staying missing."""
         t = self._table_of(doc_id, table_name, field)
         if self._sight is not None:
             return self._sight.get(self, t, doc_id)
@@ -323,10 +335,36 @@ class DatabaseReader:
         if tx is not None and pk not in tx.reads and pk in tx.loose:
             tx.reads[pk] = tx.loose[pk]
 
-    def _get(self, t: Table, doc_id: str, *, checked: bool = True) -> Doc | None:
+    def _reread(self, t: Table, pk: str, checked: Checked) -> None:
+        """A document this mutation read before is read again (``checked`` as :meth:`get`'s)."""
+        assert self._tx is not None
+        if checked is True or (checked == "existence" and self._tx.seen.get(pk) is None):
+            self._check_seen(pk)
+        elif checked == "existence":
+            self._depend_on_existence(t, pk)
+
+    def _note_read(self, t: Table, pk: str, version: int, checked: Checked) -> None:
+        """What the commit depends on of a document read at ``version`` (0: missing)."""
+        if checked is True or (checked == "existence" and not version):
+            self._record_read(pk, version)
+        elif self._tx is not None:
+            self._tx.loose[pk] = version
+            if checked == "existence":
+                self._depend_on_existence(t, pk)
+
+    def _depend_on_existence(self, t: Table, pk: str) -> None:
+        assert self._tx is not None
+        if not t.tombstones:
+            self._check_seen(pk)  # no tombstones to check: its version is the condition
+            return
+        from ontology.data import tombstones
+
+        self._tx.alive.setdefault(pk, tombstones.pick())
+
+    def _get(self, t: Table, doc_id: str, *, checked: Checked = True) -> Doc | None:
         return self._point(t, doc_id, checked=checked)[0]
 
-    def _point(self, t: Table, doc_id: str, *, checked: bool = True) -> tuple[Doc | None, str | None]:
+    def _point(self, t: Table, doc_id: str, *, checked: Checked = True) -> tuple[Doc | None, str | None]:
         """What is at a document's key: (the document, None), or (None, the id an alias there names),
         or (None, None). An alias is no document: ``get`` answers None for it. ``checked=False``: a
         read the commit does not depend on (:meth:`get`)."""
@@ -335,17 +373,13 @@ class DatabaseReader:
             return doc, None
         pk = self._doc_pk(t, doc_id)
         if self._tx is not None and pk in self._tx.seen:
-            if checked:
-                self._check_seen(pk)
+            self._reread(t, pk, checked)
             seen = self._tx.seen[pk]
             return (dict(seen) if seen is not None else None), self._tx.aliases.get(pk)
         item = self._store.get(pk, DOC_SK, consistent=True)
         record_point(pk, DOC_SK)
         version = int(item["v"]) if item else 0
-        if checked:
-            self._record_read(pk, version)
-        elif self._tx is not None:
-            self._tx.loose[pk] = version
+        self._note_read(t, pk, version, checked)
         doc, alias = self._doc_or_alias(item)
         if self._tx is not None:
             self._tx.seen.setdefault(pk, dict(doc) if doc is not None else None)
@@ -361,15 +395,16 @@ class DatabaseReader:
         return self._to_doc(item), None
 
     def get_many(
-        self, ids: list[str], table_name: str | None = None, *, field: str = "ids"
+        self, ids: list[str], table_name: str | None = None, *, field: str = "ids", checked: Checked = True
     ) -> list[Doc | None]:
-        """Documents for ``ids``, in order (None where missing), in one BatchGetItem per 100 ids."""
+        """Documents for ``ids``, in order (None where missing), in one BatchGetItem per 100 ids
+        (``checked`` as :meth:`get`'s)."""
         if self._sight is not None:
             return self._sight.get_many(self, [self._table_of(i, table_name, field) for i in ids], ids)
-        return self._get_many(ids, table_name, field=field)
+        return self._get_many(ids, table_name, field=field, checked=checked)
 
     def _get_many(
-        self, ids: list[str], table_name: str | None = None, *, field: str = "ids"
+        self, ids: list[str], table_name: str | None = None, *, field: str = "ids", checked: Checked = True
     ) -> list[Doc | None]:
         keys: dict[str, str] = {}
         for doc_id in ids:
@@ -381,7 +416,7 @@ class DatabaseReader:
             cached = {i: pk for i, pk in keys.items() if pk in self._tx.seen}
             for i, pk in cached.items():
                 keys.pop(i)
-                self._check_seen(pk)
+                self._reread(self._table_of(i, table_name, field), pk, checked)
         found = self._store.batch_get([(pk, DOC_SK) for pk in keys.values()]) if keys else {}
         out: list[Doc | None] = []
         for doc_id in ids:
@@ -395,7 +430,8 @@ class DatabaseReader:
                 continue
             item = found.get(keys[doc_id])
             record_point(keys[doc_id], DOC_SK)
-            self._record_read(keys[doc_id], int(item["v"]) if item else 0)
+            t = self._table_of(doc_id, table_name, field)
+            self._note_read(t, keys[doc_id], int(item["v"]) if item else 0, checked)
             doc, alias = self._doc_or_alias(item)
             if self._tx is not None:
                 self._tx.seen.setdefault(keys[doc_id], dict(doc) if doc is not None else None)
@@ -698,7 +734,11 @@ class DatabaseWriter(DatabaseReader):
                 from ontology.data.vectors import check_vector
 
                 check_vector(vector, vidx.dimensions, field=vidx.vector_field)
-        size = len(json.dumps(full, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+        try:
+            text = json.dumps(full, separators=(",", ":"))
+        except TypeError:  # bytes read from an imported document (ontology.data.typed)
+            text = json.dumps(typed.wrap(full), separators=(",", ":"))
+        size = len(text.encode("utf-8", "surrogatepass"))
         if size > MAX_DOC_BYTES:
             raise PayloadTooLargeError(f"document is {size} bytes; the limit is {MAX_DOC_BYTES}")
 

@@ -8,7 +8,8 @@ table in ``template.yaml`` and the access-pattern table of docs/data-model.md ar
 Key of a document in index ``I`` of table ``T`` in organization ``O`` (fields f1..fn, of which the
 first ``partition`` form the partition):
 
-- GSI partition key ``gNpk`` = ``O#T#I`` + ``#`` + enc(f1..fp)   (only when partition > 0)
+- GSI partition key ``gNpk`` = ``O#T#I`` + ``#`` + enc(f1..fp)   (only when partition > 0), then
+  ``#~<shard>`` where the partition is sharded (``shards``, ``value_shards``)
 - GSI sort key ``gNsk``      = enc(fp+1..fn) + enc(_creationTime) + enc(_id)
 
 with the order-preserving encoding of :mod:`ontology.data.keys`. A query must give ``eq`` on the partition
@@ -61,6 +62,9 @@ class Index:
     A ``shards`` > 1 index spreads each of its partitions over that many GSI partitions (the document's
     id picks one): a partition every write of an organization lands on (newest first) stays under
     DynamoDB's per-partition limits. A query reads the shards together, merged in index order.
+    ``value_shards`` does the same for the partitions of some values of the first field only (a type
+    of document an organization writes many times a second, when its other values stay quiet):
+    ``(("payment", 4),)`` spreads ``by_type``'s payment partition over 4 shards and no other.
 
     An index that ``merges`` another takes no GSI either: it has that index's fields but the last,
     and is read as the other index's partition merged over every value of that field (one stretch
@@ -83,10 +87,27 @@ class Index:
     sparse: bool = False
     shards: int = 1
     merges: str = ""
+    value_shards: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= self.partition <= len(self.fields):
             raise ValueError(f"index {self.name}: partition {self.partition} outside its fields")
+        if self.value_shards and (not self.partition or any(n < 2 for _, n in self.value_shards)):
+            raise ValueError(f"index {self.name}: value shards need a partition field and 2 shards or more")
+
+    @property
+    def sharded_anywhere(self) -> bool:
+        """Whether some partition of the index is spread over shards."""
+        return self.shards > 1 or bool(self.value_shards)
+
+    def shards_for(self, partition_values: list[Any]) -> int:
+        """How many shards the partition of these (partition field) values is spread over."""
+        if self.value_shards and partition_values:
+            first = partition_values[0]
+            for value, n in self.value_shards:
+                if first == value:
+                    return n
+        return self.shards
 
     @property
     def gsi_name(self) -> str:
@@ -123,20 +144,23 @@ class Index:
         )
         return f"{head}#{encoded}"
 
-    def shard_of(self, doc_id: str) -> int:
-        """The shard of a document: from its id's random part (an id's first characters are its time)."""
-        return zlib.crc32(doc_id[-16:].encode()) % self.shards
+    def shard_of(self, doc_id: str, shards: int | None = None) -> int:
+        """The shard of a document (of ``shards``: the index's own count by default): from its id's
+        random part (an id's first characters are its time)."""
+        return zlib.crc32(doc_id[-16:].encode()) % (shards or self.shards)
 
-    def sharded(self, pk: str, shard: int) -> str:
-        """A shard's GSI partition key, from the index's partition key."""
-        return pk if self.shards == 1 else f"{pk}#~{shard}"
+    def sharded(self, pk: str, shard: int, shards: int | None = None) -> str:
+        """A shard's GSI partition key, from the index's partition key (of ``shards`` shards: the
+        index's own count by default)."""
+        return pk if (shards or self.shards) == 1 else f"{pk}#~{shard}"
 
     def keys_for(self, scope: str, table: str, doc: Mapping[str, Any]) -> tuple[str, str]:
         """(gsi pk, gsi sk) of a stored document (which carries ``_id`` and ``_creationTime``)."""
         values = self.values_of(doc)
         pk = self.partition_key(scope, table, values[: self.partition])
-        if self.shards > 1:
-            pk = self.sharded(pk, self.shard_of(doc["_id"]))
+        shards = self.shards_for(values[: self.partition])
+        if shards > 1:
+            pk = self.sharded(pk, self.shard_of(doc["_id"], shards), shards)
         tail = values[self.partition :]
         sk = "".join(encode_value(v, f) for v, f in zip(tail, self.fields[self.partition :], strict=True))
         sk += encode_value(doc[CREATION_TIME], CREATION_TIME) + encode_value(doc["_id"], "_id")

@@ -18,6 +18,13 @@ Upgrades only change what a read returns, never the item's key: a change of inde
 the new queries only once the migration has rewritten the item, so it needs the old and the new
 keys written side by side (another index slot) until the migration is done. No migration is asked
 anything on a request: the upgraders are found once per process, from the migrations' declarations.
+
+One change of index keys needs neither: a partition that becomes **sharded** (:data:`RESHARDED`).
+Each document is in exactly one GSI partition at any time, the one its item's key attributes name
+(the migration rewrites an item's keys in one write), so until
+:data:`SHARDS_MIGRATION` is done a read of such a partition takes the partition as it was before as
+one more shard, merged with the others (:func:`unsharded_left`): every document is found once,
+written before the release or after it, moved or not yet. Once done, reads take the shards alone.
 """
 
 from __future__ import annotations
@@ -28,9 +35,22 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["current", "reset", "upgraders"]
+__all__ = [
+    "RESHARDED",
+    "SHARDS_MIGRATION",
+    "current",
+    "reset",
+    "unsharded_left",
+    "upgraders",
+]
 
 Upgrader = Callable[[dict[str, Any]], dict[str, Any]]
+
+#: The migration that moves the documents of the partitions sharded since migration 0010 into their
+#: shards (versions/m0016_shard_hot_partitions.py), and the (table, index) pairs whose partitions it
+#: shards (every partition of the index, or those of its ``value_shards``).
+SHARDS_MIGRATION = "0016-shard-hot-partitions"
+RESHARDED = frozenset({("events", "by_timestamp"), ("entities", "by_type"), ("entities", "by_type_status")})
 
 _lock = threading.Lock()
 _upgraders: list[Upgrader] | None = None
@@ -81,3 +101,13 @@ def reset() -> None:
     global _upgraders  # noqa: PLW0603
     with _lock:
         _upgraders = None
+
+
+def unsharded_left(store: Any, table: str, index: str) -> bool:
+    """Whether a sharded partition of ``table``'s ``index`` may still hold documents in its unsharded
+    partition (written before it was sharded): until :data:`SHARDS_MIGRATION` is done."""
+    if (table, index) not in RESHARDED:
+        return False
+    from ontology.data.db import migration_done  # the data layer's, which imports this module
+
+    return not migration_done(store, SHARDS_MIGRATION)

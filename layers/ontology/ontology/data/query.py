@@ -23,6 +23,7 @@ import heapq
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
+from ontology.data import layout
 from ontology.data.cursor import CursorBinding, decode_cursor, encode_cursor
 from ontology.data.filters import Expr, build_filter
 from ontology.data.indexes import CREATION_TIME, Index, SearchIndex, get_path
@@ -338,7 +339,15 @@ class Query:
     @property
     def _multi(self) -> bool:
         """Whether the query reads several GSI partitions merged (shards, or a merged index)."""
-        return self._view is not self._index or self._index.shards > 1
+        return self._view is not self._index or self._shards > 1
+
+    @property
+    def _shards(self) -> int:
+        """The shards of the partition the query reads (1: one GSI partition)."""
+        rng = self._range
+        if isinstance(rng, SearchRange):
+            return 1
+        return self._index.shards_for(rng.eqs[: self._index.partition])
 
     def _sort_key(self, doc: Doc) -> str:
         """The document's place in the query's order: its index sort key (in a merged read, without
@@ -396,7 +405,12 @@ class Query:
         scope = self._db.scope_of(self._table)
         pk = self._index.partition_key(scope, self._table.name, self._range.eqs[: self._index.partition])
         if self._view is self._index:  # shards: the same stretch of each
-            return [(self._index.sharded(pk, s), "") for s in range(self._index.shards)], bounds
+            n = self._shards
+            shards = [(self._index.sharded(pk, s, n), "") for s in range(n)]
+            if layout.unsharded_left(self._db._store, self._table.name, self._index.name):
+                # documents written before the partition was sharded, until the migration moves them
+                shards.append((pk, ""))
+            return shards, bounds
         # a merged index: one stretch per value of the merged field, found by skipping from one to the
         # next (a write of any value, a new one too, touches the partition a subscription watches)
         record_range(self._index.pk_attr, pk, self._index.sk_attr, "", KEY_MAX)
@@ -683,13 +697,13 @@ class Query:
             start, done = decode_cursor(cursor, binding)
             if done:
                 return {"page": [], "isDone": True, "continueCursor": encode_cursor(binding, None)}
-            self._check_position(start)
+            start = self._check_position(start)
         end_cursor = opts.get("endCursor")
         if end_cursor is not None:
             # Convex's usePaginatedQuery: a page re-run after a write keeps the end it had, so no
             # document falls between two pages (the page grows or shrinks instead)
             until, until_done = decode_cursor(end_cursor, binding)
-            self._check_position(until)
+            until = self._check_position(until)
             if not until_done and until is not None:
                 docs, _, _ = self._read(PAGE_MAX, start, strict_examined=False, until=until)
                 return {"page": docs, "isDone": False, "continueCursor": end_cursor}
@@ -701,17 +715,25 @@ class Query:
             "continueCursor": encode_cursor(binding, None if done else position),
         }
 
-    def _check_position(self, position: Mapping[str, str] | None) -> None:
-        """A cursor's position has the form this query's reads take (one written before the index's
-        layout changed — sharded, or merged — does not, and starts no read)."""
+    def _check_position(self, position: dict[str, str] | None) -> dict[str, str] | None:
+        """A cursor's position in the form this query's reads take. One made while the partition
+        was one GSI partition, now sharded, goes on from its sort key (a shard's entries have the
+        same sort keys); one of another form (an index since merged) starts no read."""
         if position is None or isinstance(self._range, SearchRange):
-            return
-        expected = {"k"} if self._multi else {"pk", "sk", self._index.pk_attr, self._index.sk_attr}
-        if set(position) != expected or not all(isinstance(v, str) for v in position.values()):
+            return position
+        single = {"pk", "sk", self._index.pk_attr, self._index.sk_attr}
+        if not all(isinstance(v, str) for v in position.values()):
+            keys: set[str] = set()
+        else:
+            keys = set(position)
+        if self._multi and self._view is self._index and keys == single:
+            return {"k": position[self._index.sk_attr]}
+        if keys != ({"k"} if self._multi else single):
             raise ValidationError(
                 "this cursor was made for the index as it was stored before; start again without one",
                 field="paginationOpts.cursor",
             )
+        return position
 
     def iterate(self, page_size: int = 100) -> Iterator[Doc]:
         """Every matching document, read a page (one request) at a time as ``paginate`` reads them,

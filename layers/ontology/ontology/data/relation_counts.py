@@ -100,14 +100,15 @@ def settle(db: DatabaseWriter) -> None:
 
 def _states(db: DatabaseWriter, scope: str, entity_id: str) -> tuple[Doc | None, Doc | None]:
     """An entity as committed before the mutation and as it leaves it (read, checked, when the
-    mutation has not read it: a concurrent change of it makes the mutation run again)."""
+    mutation has not read it, or read it for its existence alone, as ``connections:create`` reads a
+    connection's ends: a concurrent change of it makes the mutation run again)."""
     tx = db.tx
     pk = f"{scope}#{entity_id}"
     if entity_id in tx.docs:
         before = None if entity_id in tx.inserted else tx.seen.get(pk)
         return before, tx.docs[entity_id]
-    if pk not in tx.seen:
-        db.view(org=scope).get(entity_id, "entities")
+    if pk not in tx.seen or (pk in tx.alive and pk not in tx.reads):
+        db.view(org=scope).get(entity_id, "entities")  # the count depends on its reach: checked
     now = tx.seen.get(pk)
     return now, now
 

@@ -5,7 +5,8 @@ TransactWriteItems:
 
 - every document written is a Put/Delete conditioned on the version it was read at (or on not
   existing, for an insert); every document only read is a ConditionCheck on its version (unless
-  read with ``checked=False``);
+  read with ``checked=False``, or with ``checked="existence"``: then a ConditionCheck that one of
+  its tombstones does not exist, and a deletion puts them all: :mod:`ontology.data.tombstones`);
 - every unique value claimed or released is a guard item Put/Delete in the same transaction, but a
   keyed rule's (a connection's, a tag's): its value is the document's key, so the document's own
   Put (on a key nothing holds) claims it and its Delete releases it; a document written before the
@@ -42,6 +43,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from ontology.data import tombstones, typed
 from ontology.data.db import UNREAD, DatabaseReader, DatabaseWriter, StaleReadError, TxState
 from ontology.data.dynamodb import Store, default_store, serialize
 from ontology.data.keys import DOC_SK, GUARD_SK
@@ -98,7 +100,7 @@ def _doc_attrs(tx_scope: str, doc_id: str, full: dict[str, Any], version: int, w
         "tb": t.name,
         "ct": full["_creationTime"],
         "v": version,
-        "doc": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        "doc": typed.encode(body),
     }
     for idx in t.indexes:
         if idx.holds(full):
@@ -136,6 +138,8 @@ def build_transaction(tx: TxState, table_name: str) -> list[dict[str, Any]]:
                     }
                 }
             )
+            if t.tombstones:  # a mutation that read it alive commits no more (ontology.data.tombstones)
+                items.extend(tombstones.puts(pk, table_name))
             continue
         put: dict[str, Any] = {
             "TableName": table_name,
@@ -161,6 +165,8 @@ def build_transaction(tx: TxState, table_name: str) -> list[dict[str, Any]]:
         else:
             check["ConditionExpression"] = "attribute_not_exists(pk)"
         items.append({"ConditionCheck": check})
+    if tx.alive:  # documents read for their existence alone: their tombstones must not exist
+        items.extend(tombstones.checks(tx, table_name, written | set(tx.reads)))
     items.extend(_guard_operations(tx, table_name))
     items.extend(_search_operations(tx, table_name))
     items.extend(_pointer_operations(tx, table_name))
