@@ -25,6 +25,7 @@ from bench import (
     local_stack,
     saga,
     search,
+    snapshot,
     sync,
 )
 
@@ -37,7 +38,20 @@ def main() -> int:
     # environment (before the handler is imported), and no X-Ray daemon to trace to.
     os.environ.update(functions.FUNCTION_ENV | {"POWERTOOLS_TRACE_DISABLED": "true"})
     results: list[dict[str, Any]] = []
-    suites = (data_layer, functions, saga, build, local_stack, dev_loop, sync, fanout, search, clones, cost)
+    suites = (
+        data_layer,
+        functions,
+        saga,
+        build,
+        local_stack,
+        dev_loop,
+        sync,
+        fanout,
+        search,
+        clones,
+        snapshot,
+        cost,
+    )
     for suite in suites:
         results += suite.run()
     width = max(len(r["name"]) for r in results)

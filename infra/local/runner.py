@@ -74,15 +74,42 @@ class FunctionDef:
     routes: tuple[tuple[str, str, bool], ...]  # (method, path, public)
     #: the HTTP API's integration timeout for its routes, in seconds (``TimeoutInMillis``, 30 s)
     integration_timeout: float = 30.0
+    #: the package its handler is in: the functions' code (``CodeUri: functions/``, the Globals'), or
+    #: none for a function with code of its own, whose handler names its module in full
+    #: (``dashboard.app.handler``)
+    package: str = "functions"
+
+
+def _condition(tpl: dict[str, Any], value: Any) -> Any:
+    """A condition's value with the parameters' defaults (``Fn::Not``, ``Fn::Equals``, ``Ref``,
+    ``Condition``: what the template's conditions use)."""
+    if isinstance(value, dict):
+        (op, arg), *_ = value.items()
+        if op == "Ref":
+            return str(tpl["Parameters"].get(arg, {}).get("Default", ""))
+        if op == "Condition":
+            return _condition(tpl, tpl["Conditions"][arg])
+        if op == "Fn::Not":
+            return not _condition(tpl, arg[0])
+        if op == "Fn::Equals":
+            return _condition(tpl, arg[0]) == _condition(tpl, arg[1])
+    return value
+
+
+def deployed(tpl: dict[str, Any], res: dict[str, Any]) -> bool:
+    """Whether a resource exists in the local stack (deployed with the parameters' defaults): one
+    under a condition those make false does not (the scheduled backups, ``BackupSchedule`` empty)."""
+    name = res.get("Condition")
+    return name is None or bool(_condition(tpl, tpl["Conditions"][name]))
 
 
 def function_defs(template: dict[str, Any] | None = None) -> dict[str, FunctionDef]:
-    """Every function of the template, by logical id, with its routes."""
+    """Every function of the template the local stack deploys, by logical id, with its routes."""
     tpl = template or load_template()
     defaults = tpl.get("Globals", {}).get("Function", {})
     out: dict[str, FunctionDef] = {}
     for logical_id, res in tpl["Resources"].items():
-        if res.get("Type") != "AWS::Serverless::Function":
+        if res.get("Type") != "AWS::Serverless::Function" or not deployed(tpl, res):
             continue
         props = res["Properties"]
         routes = []
@@ -94,7 +121,9 @@ def function_defs(template: dict[str, Any] | None = None) -> dict[str, FunctionD
                 routes.append((p.get("Method", "ANY").upper(), p["Path"], public))
                 if "TimeoutInMillis" in p:
                     integration_timeout = int(p["TimeoutInMillis"]) / 1000
+        code = str(props.get("CodeUri", defaults.get("CodeUri", "functions/"))).strip("/")
         out[logical_id] = FunctionDef(
+            package="functions" if code == "functions" else "",
             logical_id=logical_id,
             handler=props["Handler"],
             memory=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
@@ -174,8 +203,10 @@ class LambdaRunner:
     def handler(self, logical_id: str) -> Callable[..., Any]:
         with self._lock:
             if logical_id not in self._handlers:
-                module, attr = self.defs[logical_id].handler.rsplit(".", 1)
-                self._handlers[logical_id] = getattr(importlib.import_module(f"functions.{module}"), attr)
+                d = self.defs[logical_id]
+                module, attr = d.handler.rsplit(".", 1)
+                full = f"{d.package}.{module}" if d.package else module
+                self._handlers[logical_id] = getattr(importlib.import_module(full), attr)
             return self._handlers[logical_id]
 
     def invoke(self, logical_id: str, event: Any) -> Any:

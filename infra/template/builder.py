@@ -12,12 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from infra.template.auth import auth_api, authorizer
+from infra.template.backups import backup_resources
 from infra.template.base import (
     PUBLIC_URL_PARAMETER,
     core_resources,
     http_api_access_logs,
     public_url_parameter,
 )
+from infra.template.dashboard import dashboard_function
 from infra.template.edge import edge_resources
 from infra.template.functions import function_globals, function_resources
 from infra.template.observability import alarm_resources, with_alarms, with_log_groups
@@ -49,7 +51,9 @@ def build_resources(functions: dict[str, RegisteredFunction]) -> dict[str, Any]:
         **search_resources(),
         **alarm_resources(),
         **saga_resources(),
+        **backup_resources(),
         "AuthApiFunction": auth_api(),
+        "DashboardFunction": dashboard_function(functions),
         PUBLIC_URL_PARAMETER: public_url_parameter(),
         "HttpApiAccessLogs": http_api_access_logs(),
     }
