@@ -25,6 +25,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "providers": {"core", "data", "providers"},
     "services": {"core", "data", "auth", "runtime", "providers", "services"},
     "sync": {"core", "data", "auth", "runtime", "sync"},
+    "snapshot": {"core", "data", "snapshot"},
 }
 #: Third-party SDKs that only their own provider (or a service through it) may import.
 PROVIDER_SDKS = ("stripe", "web3", "eth_account", "openai", "elevenlabs", "vyper")

@@ -171,7 +171,7 @@ def test_racing_inserts_of_one_tag_exactly_one_wins(table: str) -> None:
 @pytest.fixture
 def steady(monkeypatch: pytest.MonkeyPatch) -> None:
     """What a process learned of migration 0011 it keeps for the test (however slow the machine)."""
-    monkeypatch.setattr("ontology.data.db.LEGACY_RECHECK_SECONDS", 1e9)
+    monkeypatch.setattr("ontology.data.layout.LEGACY_RECHECK_SECONDS", 1e9)
 
 
 def test_lookup_finds_the_document_by_its_key_in_one_read(table: str, steady: None) -> None:

@@ -22,7 +22,7 @@ def migrated(alice: Member, monkeypatch: pytest.MonkeyPatch) -> None:
     from ontology.data.dynamodb import default_store
     from ontology.data.migrations.progress import born
 
-    monkeypatch.setattr("ontology.data.db.LEGACY_RECHECK_SECONDS", 1e9)
+    monkeypatch.setattr("ontology.data.layout.LEGACY_RECHECK_SECONDS", 1e9)
     store = default_store()
     store.memo.clear()
     born(store, MIGRATION, "relation counts", now=1)

@@ -45,6 +45,7 @@ from ontology.data.keys import (
     new_id,
     table_of_id,
 )
+from ontology.data.layout import migration_done
 from ontology.data.query import Doc, Query
 from ontology.data.schema import PLATFORM_SCOPE, Table, table
 from ontology.data.tracking import record_point
@@ -82,23 +83,6 @@ _SYSTEM_FIELDS = ("_id", "_creationTime")
 #: The migration that replaced the guards of keyed rules by aliases (versions/m0011_keyed_uniques.py).
 KEYED_MIGRATION = "0011-keyed-uniques"
 #: How long a process takes that migration for not done before reading its progress again.
-LEGACY_RECHECK_SECONDS = 60.0
-
-
-def migration_done(store: Store, migration_id: str) -> bool:
-    """Whether the data migration ``migration_id`` is done on the store's table (its progress item
-    says so): read at most once a minute per process while it is not (one eventually consistent
-    GetItem), and never again once it is. For code that reads the old layout until then."""
-    known = store.memo.get(migration_id)
-    now = time.monotonic()
-    if known is not None and (known[0] or now - known[1] < LEGACY_RECHECK_SECONDS):
-        return bool(known[0])
-    from ontology.data.migrations.progress import PARTITION
-
-    item = store.get(PARTITION, migration_id, consistent=False)
-    done = item is not None and item.get("status") == "done"
-    store.memo[migration_id] = (done, now)
-    return done
 
 
 def legacy_guards(store: Store) -> bool:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,24 @@ def unsharded_left(store: Any, table: str, index: str) -> bool:
     partition (written before it was sharded): until :data:`SHARDS_MIGRATION` is done."""
     if (table, index) not in RESHARDED:
         return False
-    from ontology.data.db import migration_done  # the data layer's, which imports this module
-
     return not migration_done(store, SHARDS_MIGRATION)
+
+
+#: The partition of the data migrations' progress items (:mod:`ontology.data.migrations.progress`).
+PROGRESS_PARTITION = "platform#migrations"
+#: How often a process looks again whether a migration it found not done is done by now.
+LEGACY_RECHECK_SECONDS = 60.0
+
+
+def migration_done(store: Any, migration_id: str) -> bool:
+    """Whether the data migration ``migration_id`` is done on the store's table (its progress item
+    says so): read at most once a minute per process while it is not (one eventually consistent
+    GetItem), and never again once it is. For code that reads the old layout until then."""
+    known = store.memo.get(migration_id)
+    now = time.monotonic()
+    if known is not None and (known[0] or now - known[1] < LEGACY_RECHECK_SECONDS):
+        return bool(known[0])
+    item = store.get(PROGRESS_PARTITION, migration_id, consistent=False)
+    done = item is not None and item.get("status") == "done"
+    store.memo[migration_id] = (done, now)
+    return done

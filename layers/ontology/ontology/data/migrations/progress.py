@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ontology.data.dynamodb import Store
+from ontology.data.layout import PROGRESS_PARTITION
 from ontology.data.migrations.codec import decode_item
 from ontology.data.migrations.sources import PROGRESS_KIND
 from ontology.errors import ConflictError, NotFoundError
@@ -46,7 +47,7 @@ __all__ = [
     "save",
 ]
 
-PARTITION = "platform#migrations"
+PARTITION = PROGRESS_PARTITION
 COUNTS = ("examined", "changed", "skipped", "failed", "retried")
 STATUSES = ("pending", "running", "done", "cancelled", "failed")
 
