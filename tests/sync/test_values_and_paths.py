@@ -84,3 +84,22 @@ def test_every_public_function_answers_to_its_camel_case_name() -> None:
 def test_unknown_and_internal_functions_are_not_found(path: object) -> None:
     with pytest.raises(NotFoundError):
         resolve_public(path)
+
+
+def test_a_value_already_in_convex_encoding_passes_through() -> None:
+    import base64
+    import math
+    import struct
+
+    from ontology.errors import ValidationError
+    from ontology.sync.values import decode_value, encode_value
+
+    nan = {"$float": base64.b64encode(struct.pack("<d", math.nan)).decode()}
+    raw = {"$bytes": base64.b64encode(b"\x00\x01").decode()}
+    big = {"$integer": base64.b64encode((2**60).to_bytes(8, "little", signed=True)).decode()}
+    value = {"properties": {"blob": raw, "ratio": nan, "big": big}}
+    assert encode_value(value) == value  # as a function's JSON answer carries them (imported data)
+    assert decode_value(raw) == b"\x00\x01" and decode_value(big) == 2**60
+    for bad in ({"$bytes": "not base64!"}, {"$other": "AAE="}):
+        with pytest.raises(ValidationError):
+            encode_value(bad)
