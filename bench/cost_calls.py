@@ -1171,8 +1171,9 @@ def sale_world() -> Iterator[tuple[World, Any, Any]]:
 
 @contextlib.contextmanager
 def seeded_ids(seed: int = 7) -> Iterator[None]:
-    """Ids made from a seeded generator: which shard of a sharded index a document falls in follows
-    from its id, so the figures are the same on every run."""
+    """Ids made from a seeded generator, and the process's random numbers seeded: which shard of a
+    sharded index a document falls in follows from its id, and which counter shard a call adds to
+    from the random module, so the figures are the same on every run."""
     import random
     import types
 
@@ -1181,10 +1182,14 @@ def seeded_ids(seed: int = 7) -> Iterator[None]:
     rng = random.Random(seed)
     original = keys.os
     keys.os = types.SimpleNamespace(urandom=rng.randbytes)  # type: ignore[assignment]
+    # and the shards a call picks at random (a counter's, a tombstone's, a signing account)
+    state = random.getstate()
+    random.seed(seed)
     try:
         yield
     finally:
         keys.os = original
+        random.setstate(state)
 
 
 @contextlib.contextmanager

@@ -41,6 +41,8 @@ def test_template_schedules_each_cron_on_its_own_function() -> None:
         "purchases.reconcile": "rate(5 minutes)",
         # not a cron of the registry: the sync protocol's keep-alive (docs/architecture.md)
         "sync.keepalive": "rate(1 minute)",
+        # nor the backups' planner, on the operator's schedule when one is given (docs/deploying.md)
+        "backups.plan": {"Ref": "BackupSchedule"},
     }
 
 
