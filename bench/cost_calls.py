@@ -772,7 +772,7 @@ CALLS: dict[str, Call] = {
 
 
 def aggregator_batch(
-    w: World, o: Org, posts: int, creators: int, messages: int, follows: int = 0
+    w: World, o: Org, posts: int, creators: int, messages: int, *, follows: int = 0
 ) -> AggregatorBatch:
     """One batch of the stream's aggregator as the largest organization's second makes it: ``posts``
     blog posts (the six-word names in turn), ``creators`` creators, ``messages`` chat messages and

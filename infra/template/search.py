@@ -41,7 +41,7 @@ def _aggregator() -> dict[str, Any]:
         "Properties": {
             "FunctionName": {"Fn::Sub": "${AWS::StackName}-search-aggregator"},
             "Handler": "search.aggregate",
-            "Description": "The stream's aggregates: postings -> terms' df and index totals; connections -> counts.",
+            "Description": "Stream aggregates: postings -> terms' df, index totals; connections -> counts.",
             "MemorySize": 256,
             "Timeout": 60,
             "Events": {

@@ -111,7 +111,9 @@ def test_follows_are_counted_from_the_stream_once_however_often_it_delivers(call
 
     cid = _creator(call)
     _stream()
-    fans = [call("entities:create", {"type": "audience_member", "name": f"F{i}"}).value["id"] for i in range(3)]
+    fans = [
+        call("entities:create", {"type": "audience_member", "name": f"F{i}"}).value["id"] for i in range(3)
+    ]
     follows = [
         call(
             "connections:create", {"fromEntityId": f, "toEntityId": cid, "relationshipType": "following"}
