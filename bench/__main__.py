@@ -14,7 +14,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import build, clones, cost, data_layer, dev_loop, functions, local_stack, saga, search, sync
+from bench import (
+    build,
+    clones,
+    cost,
+    data_layer,
+    dev_loop,
+    functions,
+    local_stack,
+    saga,
+    search,
+    snapshot,
+    sync,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -25,7 +37,8 @@ def main() -> int:
     # environment (before the handler is imported), and no X-Ray daemon to trace to.
     os.environ.update(functions.FUNCTION_ENV | {"POWERTOOLS_TRACE_DISABLED": "true"})
     results: list[dict[str, Any]] = []
-    for suite in (data_layer, functions, saga, build, local_stack, dev_loop, sync, search, clones, cost):
+    suites = (data_layer, functions, saga, build, local_stack, dev_loop, sync, search, clones, snapshot, cost)
+    for suite in suites:
         results += suite.run()
     width = max(len(r["name"]) for r in results)
     print(f"{'benchmark':<{width}}  {'value':>10}  {'budget':>10}  ok")

@@ -711,6 +711,8 @@ def cron_events(template: dict[str, Any]) -> list[tuple[str, str, Any]]:
         for event in (res.get("Properties", {}).get("Events") or {}).values():
             if event.get("Type") == "Schedule":
                 props = event["Properties"]
+                if not isinstance(props["Schedule"], str):
+                    continue  # a parameter's schedule (backups): off locally, as its default
                 job = by_expression.get((props["Schedule"], props.get("Description", "")))
                 if job is None:
                     job = _infrastructure_schedule(logical_id, props)

@@ -76,13 +76,36 @@ class FunctionDef:
     integration_timeout: float = 30.0
 
 
+def _condition(tpl: dict[str, Any], value: Any) -> Any:
+    """A condition's value with the parameters' defaults (``Fn::Not``, ``Fn::Equals``, ``Ref``,
+    ``Condition``: what the template's conditions use)."""
+    if isinstance(value, dict):
+        (op, arg), *_ = value.items()
+        if op == "Ref":
+            return str(tpl["Parameters"].get(arg, {}).get("Default", ""))
+        if op == "Condition":
+            return _condition(tpl, tpl["Conditions"][arg])
+        if op == "Fn::Not":
+            return not _condition(tpl, arg[0])
+        if op == "Fn::Equals":
+            return _condition(tpl, arg[0]) == _condition(tpl, arg[1])
+    return value
+
+
+def deployed(tpl: dict[str, Any], res: dict[str, Any]) -> bool:
+    """Whether a resource exists in the local stack (deployed with the parameters' defaults): one
+    under a condition those make false does not (the scheduled backups, ``BackupSchedule`` empty)."""
+    name = res.get("Condition")
+    return name is None or bool(_condition(tpl, tpl["Conditions"][name]))
+
+
 def function_defs(template: dict[str, Any] | None = None) -> dict[str, FunctionDef]:
-    """Every function of the template, by logical id, with its routes."""
+    """Every function of the template the local stack deploys, by logical id, with its routes."""
     tpl = template or load_template()
     defaults = tpl.get("Globals", {}).get("Function", {})
     out: dict[str, FunctionDef] = {}
     for logical_id, res in tpl["Resources"].items():
-        if res.get("Type") != "AWS::Serverless::Function":
+        if res.get("Type") != "AWS::Serverless::Function" or not deployed(tpl, res):
             continue
         props = res["Properties"]
         routes = []

@@ -167,8 +167,8 @@ def import_main(ns: argparse.Namespace) -> int:
 
 
 def export_main(ns: argparse.Namespace) -> int:
-    from infra.snapshot.exporter import run_export
     from infra.snapshot.target import TargetError
+    from ontology.snapshot.exporter import run_export
 
     path = Path(ns.path)
     if path.is_dir():

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 import time
@@ -28,15 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.snapshot.archive import (
+from ontology.snapshot.archive import (
     STORAGE_TABLE,
     Snapshot,
     SnapshotFormatError,
     open_snapshot,
     read_table_file,
 )
-from infra.snapshot.ids import STORAGE_TABLE_NUMBER, decode_id
-from infra.snapshot.target import ORG_TABLES, SnapshotTarget, org_documents
+from ontology.snapshot.ids import STORAGE_TABLE_NUMBER, decode_id
+from ontology.snapshot.org import ORG_TABLES, SnapshotTarget, org_documents
 
 __all__ = ["ImportOptions", "ImportReport", "SnapshotImportError", "run_import"]
 
@@ -107,6 +108,8 @@ class _Source:
     numbers: dict[int, str]
     snapshot: Snapshot | None
     skipped: dict[str, str]
+    #: whether a table's bare integers are int64s (a ZIP's ``"uniform"`` table), not numbers
+    int64: Callable[[str], bool] = lambda name: False
 
 
 def _file_digest(path: Path) -> str:
@@ -137,7 +140,8 @@ def _open_source(path: Path, options: ImportOptions) -> _Source:
             else:
                 skipped[name] = "not a table of the platform's schema"
         tables.sort(key=lambda n: _ORDER.index(n) if n in _ORDER else len(_ORDER))
-        return _Source(tables, snap.documents, snap.table_numbers(), snap, skipped)
+        uniform = {name: snap.uniform(name) for name in tables}
+        return _Source(tables, snap.documents, snap.table_numbers(), snap, skipped, uniform.__getitem__)
     if not options.table:
         raise SnapshotImportError(
             "VALIDATION_ERROR", "a .jsonl, .json or .csv file holds one table: give --table"
@@ -174,25 +178,45 @@ class _RefusalError(Exception):
     """A document the platform cannot hold as it is (a value, a reference)."""
 
 
-def platform_value(value: Any, path: str) -> Any:
+#: The fields that hold any value (Convex's ``v.any()``): where a value JSON has no type for is kept
+#: in Convex's JSON encoding (ontology.data.typed).
+TYPED_FIELDS = ("properties", "metadata")
+
+
+def platform_value(value: Any, path: str, *, typed: bool = False, int64: bool = True) -> Any:
     """A Convex value as the platform's documents hold it: a float64 that is a whole number (below
-    2**53, not -0) is an integer, as the platform's numbers are; an int64 stays an integer (beyond
-    2**53 too). Bytes and NaN/±Infinity have no place in a platform document: the document is refused."""
-    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+    2**53, not -0) is an integer, as the platform's numbers are; an int64 beyond 2**53 an integer.
+
+    ``typed`` (inside ``properties``/``metadata``): bytes, NaN/±Infinity and an int64 below 2**53
+    (``int64``: the file tells an int64 from a number) are kept in Convex's JSON encoding
+    (``{"$bytes": …}``, ``{"$float": …}``, ``{"$integer": …}``), so that an export writes them back
+    as they were. Elsewhere (the schema's typed fields) bytes and NaN/±Infinity are refused, and an
+    int64 is an integer."""
+    from ontology.data.typed import Int64, wrap
+
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        if typed and int64 and abs(value) < _SAFE:
+            return wrap(Int64(value))
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
+            if typed:
+                return wrap(value)
             raise _RefusalError(
-                f"{path}: {value} is not a finite number (platform documents hold finite numbers)"
+                f"{path}: {value} is not a finite number (only properties and metadata hold one)"
             )
         minus_zero = value == 0 and math.copysign(1.0, value) < 0
         if value.is_integer() and abs(value) < _SAFE and not minus_zero:
             return int(value)
         return value  # a fraction, or -0.0
     if isinstance(value, bytes):
-        raise _RefusalError(f"{path}: bytes values are not held by platform documents")
+        if typed:
+            return wrap(value)
+        raise _RefusalError(f"{path}: bytes are held only in properties and metadata")
     if isinstance(value, list):
-        return [platform_value(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [platform_value(v, f"{path}[{i}]", typed=typed, int64=int64) for i, v in enumerate(value)]
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
@@ -201,7 +225,8 @@ def platform_value(value: Any, path: str) -> Any:
                 raise _RefusalError(
                     f"{where}: not a Convex field name (printable ASCII, not starting with $)"
                 )
-            out[k] = platform_value(v, where)
+            inside = typed or (not path and k in TYPED_FIELDS)
+            out[k] = platform_value(v, where, typed=inside, int64=int64)
         return out
     raise _RefusalError(f"{path}: a {type(value).__name__} is not a value")
 
@@ -223,6 +248,8 @@ class _Importer:
         self.ids: dict[str, str] = {}  # old → new, documents and files
         #: table → documents a transaction takes, once a batch was too large for one
         self.sizes: dict[str, int] = {}
+        #: table → its documents in the file (counted by the plan)
+        self.totals: dict[str, int] = {}
         self.report = ImportReport(import_id=import_id)
 
     # ---- plan
@@ -239,6 +266,7 @@ class _Importer:
                 ct = doc.get("_creationTime")
                 created = float(ct) if isinstance(ct, int | float) and not isinstance(ct, bool) else None
                 self.ids[old] = derived_id(self.prefixes[name], self.import_id, old, created)
+                self.totals[name] = self.totals.get(name, 0) + 1
         if self.source.snapshot is not None:
             for file_id, stored in self.source.snapshot.files.items():
                 self.ids[file_id] = derived_id("sto", self.import_id, file_id, stored.creation_time)
@@ -248,6 +276,7 @@ class _Importer:
                 continue
             for line, doc in self.source.read(name):
                 old = self._old_id(doc, line)
+                self.totals[name] = self.totals.get(name, 0) + 1
                 try:
                     body = self._body(name, doc)
                 except _RefusalError:
@@ -290,7 +319,8 @@ class _Importer:
 
     def _body(self, table_name: str, doc: dict[str, Any]) -> dict[str, Any]:
         body = {k: v for k, v in doc.items() if k not in ("_id", "_creationTime")}
-        return platform_value(self._rewrite(body), "")  # type: ignore[no-any-return]
+        int64 = self.source.int64(table_name)
+        return platform_value(self._rewrite(body), "", int64=int64)  # type: ignore[no-any-return]
 
     # ---- the organization as it is
 
@@ -413,14 +443,13 @@ class _Importer:
     def documents(self, progress: Progress) -> None:
         for name in self.source.tables:
             counts = self.report.counts.setdefault(name, {"imported": 0, "present": 0, "refused": 0})
-            rows = list(self._rows(name))
-            total = len(rows)
-            start = 0
-            while start < total:
-                part = rows[start : start + self.sizes.get(name, self.options.batch)]
+            total = self.totals.get(name, 0)
+            rows = self._rows(name)  # streamed from the file: a batch at a time in memory
+            done = 0
+            while part := list(itertools.islice(rows, self.sizes.get(name, self.options.batch))):
                 self._write_batch(name, part, counts)
-                start += len(part)
-                progress(name, start, total)
+                done += len(part)
+                progress(name, done, total)
             if not total:
                 progress(name, 0, 0)
 

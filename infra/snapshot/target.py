@@ -11,26 +11,11 @@ the dev session's unless ``--org`` names another. A deployed stack (``--stack NA
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-from ontology.data.schema import TABLES
+from ontology.snapshot.org import SnapshotTarget
 
-__all__ = [
-    "ORG_TABLES",
-    "SnapshotTarget",
-    "TargetError",
-    "deployed_target",
-    "local_target",
-    "org_documents",
-]
-
-#: The tables an organization's snapshot holds: the org-scoped ones (the reference's entities,
-#: connections, events and tags, and the platform's knowledge), in the schema's order.
-ORG_TABLES = tuple(name for name, t in TABLES.items() if t.scope == "org")
-_SCAN_SEGMENTS = 4
-_SCAN_PAGE = 500
+__all__ = ["SnapshotTarget", "TargetError", "deployed_target", "local_target"]
 
 
 class TargetError(Exception):
@@ -40,15 +25,6 @@ class TargetError(Exception):
     def __init__(self, message: str, *, usage: bool = False) -> None:
         super().__init__(message)
         self.usage = usage
-
-
-@dataclass
-class SnapshotTarget:
-    store: Any  # ontology.data.dynamodb.Store
-    s3: Any  # a botocore S3 client
-    bucket: str
-    org: str
-    where: str
 
 
 def _state_session() -> dict[str, Any]:
@@ -161,40 +137,3 @@ def deployed_target(
     except BotoCoreError as exc:
         raise TargetError(f"cannot reach AWS: {exc}") from None
     return SnapshotTarget(store, s3, outputs["FilesBucketName"], org, f"stack {stack}, {region}")
-
-
-def org_documents(store: Any, org: str, tables: tuple[str, ...]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(table, document) of every document of ``tables`` in the organization, by a consistent,
-    segment-by-segment Scan (an operator's read, as the migration runner's; no function scans)."""
-    from ontology.data.db import DatabaseReader
-    from ontology.data.dynamodb import deserialize
-    from ontology.data.keys import DOC_SK
-
-    if not tables:
-        return
-    names = {"#p": "pk", "#s": "sk", "#t": "tb"}
-    values: dict[str, Any] = {":p": {"S": f"{org}#"}, ":d": {"S": DOC_SK}}
-    listed = []
-    for i, name in enumerate(tables):
-        values[f":t{i}"] = {"S": name}
-        listed.append(f":t{i}")
-    expression = f"begins_with(#p, :p) AND #s = :d AND #t IN ({', '.join(listed)})"
-    for segment in range(_SCAN_SEGMENTS):
-        start: dict[str, Any] | None = None
-        while True:
-            raw, start, _ = store.scan(
-                segment=segment,
-                segments=_SCAN_SEGMENTS,
-                limit=_SCAN_PAGE,
-                start_key=start,
-                filter_expression=expression,
-                names=names,
-                values=values,
-            )
-            for typed in raw:
-                item = deserialize(typed)
-                if item["pk"].count("#") != 1:
-                    continue  # a bookkeeping item (guard, posting) of the organization
-                yield str(item["tb"]), DatabaseReader._to_doc(item)
-            if not start:
-                break

@@ -167,7 +167,9 @@ def _table() -> dict[str, Any]:
 
 def _files_bucket() -> dict[str, Any]:
     """Private, encrypted and versioned; browsers upload and download through presigned URLs, from
-    the allowed origins."""
+    the allowed origins; scheduled backups expire (``backups``)."""
+    from infra.template.backups import backup_lifecycle_rule
+
     return {
         "Type": "AWS::S3::Bucket",
         "DeletionPolicy": "Retain",
@@ -196,7 +198,8 @@ def _files_bucket() -> dict[str, Any]:
                         "Status": "Enabled",
                         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
                         "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
-                    }
+                    },
+                    backup_lifecycle_rule(),
                 ]
             },
             "CorsConfiguration": {

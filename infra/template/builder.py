@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.template.auth import auth_api, authorizer
+from infra.template.backups import backup_resources
 from infra.template.base import (
     PUBLIC_URL_PARAMETER,
     core_resources,
@@ -49,6 +50,7 @@ def build_resources(functions: dict[str, RegisteredFunction]) -> dict[str, Any]:
         **search_resources(),
         **alarm_resources(),
         **saga_resources(),
+        **backup_resources(),
         "AuthApiFunction": auth_api(),
         PUBLIC_URL_PARAMETER: public_url_parameter(),
         "HttpApiAccessLogs": http_api_access_logs(),

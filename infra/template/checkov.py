@@ -41,6 +41,12 @@ RESOURCE_SKIPS: dict[str, list[tuple[str, str]]] = {
     "JobsDeadLetterQueue": [
         ("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), as the jobs queue.")
     ],
+    "BackupQueue": [
+        ("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), as the jobs queue.")
+    ],
+    "BackupDeadLetterQueue": [
+        ("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), as the jobs queue.")
+    ],
     "Table": [
         (
             "CKV_AWS_119",

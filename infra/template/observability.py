@@ -183,7 +183,10 @@ def with_alarms(resources: dict[str, Any]) -> dict[str, Any]:
     notifying :data:`ALARM_TOPIC`."""
     out = dict(resources)
     for queue, what in sorted(dead_letter_queues(resources).items()):
-        out[f"{queue}Alarm"] = _queue_alarm(queue, what)
+        alarm = _queue_alarm(queue, what)
+        if "Condition" in resources.get(queue, {}):  # a queue that exists only under a condition
+            alarm = {"Condition": resources[queue]["Condition"], **alarm}
+        out[f"{queue}Alarm"] = alarm
     for logical_id, res in resources.items():
         events = (res.get("Properties") or {}).get("Events") or {}
         if res.get("Type") != "AWS::Serverless::Function":

@@ -195,11 +195,30 @@ PLAIN_PARAMETERS: dict[str, dict[str, Any]] = {
         "AllowedPattern": "^(off|[1-9][0-9]*/[1-9][0-9]*)$",
         "Description": "Function calls per session: <max>/<window seconds>, or off (docs/auth.md).",
     },
+    "BackupSchedule": {
+        "Type": "String",
+        "Default": "",
+        "AllowedPattern": "^((rate|cron)\\(.+\\))?$",
+        "Description": (
+            "When every organization is exported to the files bucket's backups/ (one export per"
+            " organization), as an EventBridge schedule expression, e.g. cron(0 3 * * ? *) or"
+            " rate(1 day); empty: no scheduled backups (docs/deploying.md)."
+        ),
+    },
+    "BackupRetentionDays": {
+        "Type": "Number",
+        "Default": 30,
+        "MinValue": 1,
+        "MaxValue": 3650,
+        "Description": "How many days a scheduled backup is kept before the bucket deletes it.",
+    },
 }
-#: What the stack decides by its parameters: whether a custom public URL or an alarm email is given.
+#: What the stack decides by its parameters: whether a custom public URL or an alarm email is given,
+#: whether backups are scheduled.
 CONDITIONS = {
     "HasAuthBaseUrl": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AuthBaseUrl"}, ""]}]},
     "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+    "BackupsEnabled": {"Fn::Not": [{"Fn::Equals": [{"Ref": "BackupSchedule"}, ""]}]},
 }
 
 

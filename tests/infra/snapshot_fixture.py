@@ -1,7 +1,7 @@
 """A Convex snapshot ZIP as ``npx convex export --include-file-storage`` writes one for the reference's
 schema: its tables numbered as a schema push numbers them, ids with their checksums, references in
 ``v.id`` fields and inside ``properties``/``metadata``, a stored file, and what an importer must
-refuse or leave out (bytes in a document, a creator's email twice, a platform table, a component)."""
+refuse or leave out (bytes in a typed field, a creator's email twice, a platform table, a component)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from infra.local.openai_stub import embedding
-from infra.snapshot.archive import SnapshotWriter
-from infra.snapshot.ids import STORAGE_TABLE_NUMBER, make_id
-from infra.snapshot.values import encode_line
+from ontology.snapshot.archive import SnapshotWriter
+from ontology.snapshot.ids import STORAGE_TABLE_NUMBER, make_id
+from ontology.snapshot.values import encode_line
 
 #: A schema push creates the missing tables in alphabetical order.
 NUMBERS = {"connections": 10001, "entities": 10002, "events": 10003, "knowledge": 10004, "tags": 10005}
@@ -88,6 +88,9 @@ def documents() -> dict[str, list[dict[str, Any]]]:
                     "supply": 1000000000000000000,
                     "related": [creator, {"deep": token}],
                     "notAnId": "j57zzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+                    "raw": b"\x00\x01\xfe\xff",
+                    "limits": [float("inf"), float("-inf")],
+                    "small64": 33,
                 },
             },
             {
@@ -103,7 +106,7 @@ def documents() -> dict[str, list[dict[str, Any]]]:
                 "_id": refused_bytes,
                 "_creationTime": CT + 4,
                 "type": "blog_post",
-                "name": "Raw",
+                "name": b"Raw",
                 "createdAt": 1.0,
                 "updatedAt": 1.0,
                 "properties": {"raw": b"\x00\x01"},

@@ -29,6 +29,7 @@ PLATFORM = [
     "0014-counter-shards",
     "0015-relation-counts",
     "0016-shard-hot-partitions",
+    "0017-knowledge-vectors",
 ]
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.snapshot.archive import SnapshotFormatError, SnapshotWriter, open_snapshot, read_table_file
-from infra.snapshot.ids import STORAGE_TABLE_NUMBER, decode_id, make_id
-from infra.snapshot.values import (
+from ontology.snapshot.archive import SnapshotFormatError, SnapshotWriter, open_snapshot, read_table_file
+from ontology.snapshot.ids import STORAGE_TABLE_NUMBER, decode_id, make_id
+from ontology.snapshot.values import (
     SnapshotValueError,
     decode_line,
     decode_value,
@@ -325,7 +325,7 @@ def test_the_container_is_the_one_convex_streams(tmp_path: Path) -> None:
 
 
 def test_a_document_is_written_only_with_convex_field_names() -> None:
-    from infra.snapshot.values import encode_document
+    from ontology.snapshot.values import encode_document
 
     assert encode_document({"_id": "a", "x": {"ok name": 1.0}}) == '{"_id":"a","x":{"ok name":1.0}}'
     for bad in ({"$x": 1}, {"x": {"é": 1}}, {"x": [{"\t": 1}]}, {"": 1}):

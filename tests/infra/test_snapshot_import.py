@@ -5,16 +5,18 @@ refusals named, a second run adding nothing, the modes, and export → import �
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.snapshot import exporter, importer
-from infra.snapshot.archive import open_snapshot
-from infra.snapshot.target import SnapshotTarget
+from infra.snapshot import importer
 from ontology import run_mutation, run_query
+from ontology.snapshot import exporter
+from ontology.snapshot.archive import open_snapshot
+from ontology.snapshot.org import SnapshotTarget
 from tests.data.helpers import ORG, OTHER_ORG, entity, every_document, organization
 from tests.infra.snapshot_fixture import CT, PNG, cid, write_snapshot
 
@@ -74,6 +76,12 @@ def test_a_snapshot_lands_with_its_references_rewritten(target: SnapshotTarget, 
     assert props["related"] == [creator["_id"], {"deep": token["_id"]}]
     assert props["notAnId"] == "j57zzzzzzzzzzzzzzzzzzzzzzzzzzzzz"  # no valid id: left as it is
     assert props["supply"] == 10**18 and props["ratio"] == 0.0731 and str(props["minusZero"]) == "-0.0"
+    # what JSON has no type for, as a read gives it (an int64 is a number to a function)
+    assert props["raw"] == b"\x00\x01\xfe\xff" and props["limits"] == [math.inf, -math.inf]
+    assert props["small64"] == 33 and type(props["small64"]) is int
+    stored = json.loads(target.store.get(f"{ORG}#{post['_id']}", "D")["doc"])["properties"]
+    assert stored["raw"] == {"$bytes": "AAH+/w=="} and stored["small64"] == {"$integer": "IQAAAAAAAAA="}
+    assert stored["limits"] == [{"$float": "AAAAAAAA8H8="}, {"$float": "AAAAAAAA8P8="}]
     (conn,) = docs["connections"]
     assert (conn["fromEntityId"], conn["toEntityId"]) == (creator["_id"], post["_id"])
     assert conn["metadata"] == {"via": token["_id"]} and conn["_id"] == ids[cid("connections", 0)]
@@ -119,9 +127,23 @@ def test_convex_values_as_the_platform_holds_them() -> None:
     for name in ("$integer", "tab\there", "é", ""):
         with pytest.raises(importer._RefusalError, match="not a Convex field name"):
             convert({"a": {name: 1}}, "")
-    for bad, where in ((b"\x00", "x.raw"), (float("nan"), "x.raw"), (float("-inf"), "x.raw")):
-        with pytest.raises(importer._RefusalError, match=where):
+    # outside properties and metadata (the schema's typed fields): refused, an int64 an integer
+    for bad in (b"\x00", float("nan"), float("-inf")):
+        with pytest.raises(importer._RefusalError, match=r"x\.raw"):
             convert({"raw": bad}, "x")
+    assert convert({"count": 3}, "") == {"count": 3}
+    # inside them: Convex's JSON encoding; a number stays a number
+    typed = {"raw": b"\x00", "nan": math.nan, "inf": -math.inf, "n": 33, "f": 33.0, "big": 2**60}
+    assert convert({"properties": typed}, "")["properties"] == {
+        "raw": {"$bytes": "AA=="},
+        "nan": {"$float": "AAAAAAAA+H8="},
+        "inf": {"$float": "AAAAAAAA8P8="},
+        "n": {"$integer": "IQAAAAAAAAA="},
+        "f": 33,
+        "big": 2**60,
+    }
+    # a file that does not tell an int64 from a number (a .jsonl, an old export): a number
+    assert convert({"metadata": {"n": 33}}, "", int64=False) == {"metadata": {"n": 33}}
 
 
 def test_modes_require_empty_append_replace(target: SnapshotTarget, tmp_path: Path) -> None:
@@ -220,7 +242,7 @@ def test_export_import_export_gives_the_same_documents(target: SnapshotTarget, t
         expected = sorted((_translate(d, chain) for d in one[name]), key=lambda d: d["_id"])
         assert sorted(two[name], key=lambda d: d["_id"]) == expected, name
     # every id is a valid Convex id of its table, as Convex's importer checks them
-    from infra.snapshot.ids import decode_id
+    from ontology.snapshot.ids import decode_id
 
     for path in (tmp_path / "one.zip", tmp_path / "two.zip"):
         opened = open_snapshot(path)
@@ -244,6 +266,63 @@ def test_export_import_export_gives_the_same_documents(target: SnapshotTarget, t
     assert [d["properties"]["holders"] for d in one["entities"] if d["type"] == "token"] == [3.0]
     post = next(d for d in two["entities"] if d["type"] == "blog_post")
     assert post["properties"]["supply"] == 10**18 and isinstance(post["createdAt"], float)
+
+
+#: Every value JSON has no type for, and its neighbours: Convex's encoding of each, as its export writes it.
+TYPED = {
+    "bytes": b"\x00\x01\xfe\xff-diff\x7f",
+    "empty": b"",
+    "nan": math.nan,
+    "inf": math.inf,
+    "negInf": -math.inf,
+    "minusZero": -0.0,
+    "int64": 33,
+    "int64Zero": 0,
+    "int64Negative": -7,
+    "int64Big": 2**62,
+    "count": 12.0,
+    "nested": [{"b": b"\x01"}, -0.0, 5],
+}
+
+
+def test_values_json_has_no_type_for_round_trip_byte_for_byte(target: SnapshotTarget, tmp_path: Path) -> None:
+    from ontology.snapshot.archive import SnapshotWriter
+    from ontology.snapshot.values import encode_line, encode_value
+
+    source = tmp_path / "convex.zip"
+    writer = SnapshotWriter(source)
+    writer.write_tables([("entities", 10002)])
+    entity_id = cid("entities", 0)
+    doc = {
+        "_id": entity_id,
+        "_creationTime": CT,
+        "type": "blog_post",
+        "name": "Typed",
+        "createdAt": 1.0,
+        "updatedAt": 1.0,
+    }
+    doc["properties"] = TYPED
+    writer.write_table("entities", [encode_line(doc)])
+    writer.close()
+    encoded = '"properties":' + encode_value(TYPED)
+    assert '{"$float":"AAAAAAAA+H8="}' in encoded and '"int64":33,' in encoded and '"count":12.0' in encoded
+
+    first = importer.run_import(target, source, importer.ImportOptions(mode="append"), _quiet)
+    assert first.counts["entities"]["imported"] == 1 and not first.refused, first.refused
+    # to a function: bytes, NaN and ±Infinity as Python holds them, every int64 and count a number
+    seen = run_query(lambda db: db.get(first.ids[entity_id], "entities"), org=ORG)["properties"]
+    assert seen["bytes"] == TYPED["bytes"] and math.isnan(seen["nan"]) and seen["negInf"] == -math.inf
+    assert (seen["int64"], seen["count"], type(seen["int64"]), type(seen["count"])) == (33, 12, int, int)
+
+    exporter.run_export(target, tmp_path / "one.zip", include_files=False, progress=_quiet)
+    other = SnapshotTarget(target.store, target.s3, BUCKET, OTHER_ORG, "moto")
+    importer.run_import(other, tmp_path / "one.zip", importer.ImportOptions(), _quiet)
+    exporter.run_export(other, tmp_path / "two.zip", include_files=False, progress=_quiet)
+    for path in (tmp_path / "one.zip", tmp_path / "two.zip"):
+        snap = open_snapshot(path)
+        lines = snap.archive.read("entities/documents.jsonl").decode().splitlines()
+        (line,) = [line for line in lines if '"name":"Typed"' in line]
+        assert encoded in line, path.name  # the same bytes, value by value
 
 
 def test_the_commands_errors_are_codes_and_exit_codes(
@@ -342,7 +421,7 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere() -> None:
 
 
 def test_files_are_checked_against_their_metadata(target: SnapshotTarget, tmp_path: Path) -> None:
-    from infra.snapshot.archive import SnapshotWriter
+    from ontology.snapshot.archive import SnapshotWriter
 
     good, wrong, missing, bare = (cid("_storage", i) for i in range(10, 14))
     path = tmp_path / "files.zip"
@@ -370,7 +449,7 @@ def test_files_are_checked_against_their_metadata(target: SnapshotTarget, tmp_pa
 
 
 def test_a_file_that_is_no_snapshot_is_a_validation_error(target: SnapshotTarget, tmp_path: Path) -> None:
-    from infra.snapshot.archive import SnapshotWriter
+    from ontology.snapshot.archive import SnapshotWriter
 
     (tmp_path / "text.zip").write_text("not a zip")
     broken = tmp_path / "broken.zip"

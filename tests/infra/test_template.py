@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
@@ -539,12 +540,13 @@ def test_every_queue_gives_up_into_a_dead_letter_queue_and_every_one_has_an_alar
     tpl = template.load_template()
     resources = tpl["Resources"]
     consumed = {p["Queue"]["Fn::GetAtt"][0] for _, p in _events(resources, "SQS")}
-    assert consumed == {"JobsQueue", "SyncQueue", "SyncRecheckQueue"}
+    assert consumed == {"JobsQueue", "SyncQueue", "SyncRecheckQueue", "BackupQueue"}
     for queue in consumed:
         assert resources[queue]["Properties"]["RedrivePolicy"]["maxReceiveCount"] >= 1, queue
     dead_letters = _dead_letter_queues(resources)
     assert dead_letters == {
         "JobsDeadLetterQueue",
+        "BackupDeadLetterQueue",
         "SyncDeadLetterQueue",
         "SyncRecheckDeadLetterQueue",
         "StreamFailureQueue",
@@ -568,6 +570,46 @@ def test_every_queue_gives_up_into_a_dead_letter_queue_and_every_one_has_an_alar
     assert resources["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
     assert tpl["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
     assert resources["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
+    # the backups' queues, and their alarm, exist only when backups are scheduled
+    for logical in ("BackupQueue", "BackupDeadLetterQueue", "BackupDeadLetterQueueAlarm"):
+        assert resources[logical]["Condition"] == "BackupsEnabled", logical
+
+
+def test_scheduled_backups_are_off_by_default_and_least_privileged() -> None:
+    tpl = template.load_template()
+    resources = tpl["Resources"]
+    assert tpl["Parameters"]["BackupSchedule"]["Default"] == ""
+    assert tpl["Conditions"]["BackupsEnabled"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "BackupSchedule"}, ""]}]
+    }
+    backups = {k: r for k, r in resources.items() if r.get("Condition") == "BackupsEnabled"}
+    assert set(backups) == {
+        "BackupPlanFunction",
+        "BackupExportFunction",
+        "BackupQueue",
+        "BackupDeadLetterQueue",
+        "BackupDeadLetterQueueAlarm",
+    }
+    plan = resources["BackupPlanFunction"]["Properties"]
+    assert plan["Events"]["Schedule"]["Properties"]["Schedule"] == {"Ref": "BackupSchedule"}
+    export = resources["BackupExportFunction"]["Properties"]
+    assert export["Events"]["Jobs"]["Properties"]["BatchSize"] == 1  # one organization a job
+
+    def actions(props: dict[str, Any]) -> dict[str, Any]:
+        return {a: st["Resource"] for st in props["Policies"][0]["Statement"] for a in st["Action"]}
+
+    assert actions(plan) == {"dynamodb:Query": [{"Fn::Sub": "${Table.Arn}/index/*"}], "sqs:SendMessage": ANY}
+    granted = actions(export)
+    assert set(granted) == {"dynamodb:Query", "s3:PutObject"}  # no Scan, no read of the files
+    assert granted["s3:PutObject"] == {"Fn::Sub": "${FilesBucket.Arn}/backups/*"}
+    (rule,) = [
+        r for r in resources["FilesBucket"]["Properties"]["LifecycleConfiguration"]["Rules"] if "Fn::If" in r
+    ]
+    on, off = rule["Fn::If"][1:]
+    assert rule["Fn::If"][0] == "BackupsEnabled" and off == {"Ref": "AWS::NoValue"}
+    assert (on["Prefix"], on["ExpirationInDays"]) == ("backups/", {"Ref": "BackupRetentionDays"})
+    table = resources["Table"]["Properties"]
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
 
 
 def test_sqs_timings_are_lambdas_and_a_failed_sync_record_does_not_freeze_its_connection() -> None:

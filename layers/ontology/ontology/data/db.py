@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
-from ontology.data import layout
+from ontology.data import layout, typed
 from ontology.data.dynamodb import Store, default_store
 from ontology.data.indexes import Unique, get_path
 from ontology.data.keys import (
@@ -295,7 +295,7 @@ class DatabaseReader:
     @staticmethod
     def _to_doc(item: Mapping[str, Any]) -> Doc:
         item = layout.current(item)  # an item of an older layout, as the code reads it
-        doc: Doc = json.loads(item["doc"])
+        doc: Doc = typed.decode(item["doc"])
         doc["_id"] = item["pk"].rsplit("#", 1)[1]
         doc["_creationTime"] = item["ct"]
         return doc
@@ -737,7 +737,11 @@ class DatabaseWriter(DatabaseReader):
                 from ontology.data.vectors import check_vector
 
                 check_vector(vector, vidx.dimensions, field=vidx.vector_field)
-        size = len(json.dumps(full, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+        try:
+            text = json.dumps(full, separators=(",", ":"))
+        except TypeError:  # bytes read from an imported document (ontology.data.typed)
+            text = json.dumps(typed.wrap(full), separators=(",", ":"))
+        size = len(text.encode("utf-8", "surrogatepass"))
         if size > MAX_DOC_BYTES:
             raise PayloadTooLargeError(f"document is {size} bytes; the limit is {MAX_DOC_BYTES}")
 

@@ -43,7 +43,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from ontology.data import tombstones
+from ontology.data import tombstones, typed
 from ontology.data.db import UNREAD, DatabaseReader, DatabaseWriter, StaleReadError, TxState
 from ontology.data.dynamodb import Store, default_store, serialize
 from ontology.data.keys import DOC_SK, GUARD_SK
@@ -100,7 +100,7 @@ def _doc_attrs(tx_scope: str, doc_id: str, full: dict[str, Any], version: int, w
         "tb": t.name,
         "ct": full["_creationTime"],
         "v": version,
-        "doc": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        "doc": typed.encode(body),
     }
     for idx in t.indexes:
         if idx.holds(full):

@@ -54,6 +54,8 @@ MAX_FILTER_VALUES = 64
 TOP_K = 100
 SHARDS = 64
 ORG_KEY = "organizationId"
+#: The item attribute a vector backfill sets (``ontology.data.migrations.backfills.VECTOR_STAMP``).
+BACKFILL_STAMP = "vb"
 SHARD_KEY = "shard"
 
 
@@ -287,13 +289,15 @@ def index_records(records: list[Mapping[str, Any]]) -> list[dict[str, str]]:
                 continue
             pk = image["pk"]["S"]
             org, _, doc_id = pk.rpartition("#")
+            # a backfill's stamp (ontology.data.migrations.backfills) asks for the vector again
+            stamped = (new or {}).get(BACKFILL_STAMP) != (old or {}).get(BACKFILL_STAMP)
             for index in t.vector_indexes:
                 _apply(
                     s3_index_name(t.name, index.name),
                     doc_id,
                     org,
                     _vector_of(index, new),
-                    _vector_of(index, old),
+                    None if stamped and new else _vector_of(index, old),
                 )
         except Exception:
             logger.exception("vector indexing failed; the stream will deliver the record again")

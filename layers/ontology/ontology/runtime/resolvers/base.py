@@ -62,10 +62,19 @@ def _json_default(value: Any) -> Any:
 
 
 def to_json(value: Any) -> str:
-    """A function's value as compact JSON text (sets and tuples as arrays, models as their JSON)."""
-    return json.dumps(
-        value, default=_json_default, allow_nan=False, ensure_ascii=False, separators=(",", ":")
-    )
+    """A function's value as compact JSON text (sets and tuples as arrays, models as their JSON;
+    bytes, NaN and ±Infinity, which an imported document may hold, in Convex's JSON encoding:
+    ``{"$bytes": …}``, ``{"$float": …}``, as :mod:`ontology.data.typed` stores them)."""
+    try:
+        return json.dumps(
+            value, default=_json_default, allow_nan=False, ensure_ascii=False, separators=(",", ":")
+        )
+    except (TypeError, ValueError):
+        from ontology.data.typed import wrap
+
+        return json.dumps(
+            wrap(value), default=_json_default, allow_nan=False, ensure_ascii=False, separators=(",", ":")
+        )
 
 
 def json_value(value: Any) -> Any:

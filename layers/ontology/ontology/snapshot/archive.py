@@ -20,12 +20,12 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from infra.snapshot.values import SnapshotValueError, decode_line, decode_value, encode_line
+from ontology.snapshot.values import SnapshotValueError, decode_line, decode_value, encode_line
 
 __all__ = [
     "STORAGE_TABLE",
@@ -128,13 +128,22 @@ class Snapshot:
                     continue
                 yield n, _document(line, f"{entry}:{n}")
 
+    def uniform(self, name: str) -> bool:
+        """Whether a table's ``generated_schema.jsonl`` says ``"uniform"``: a bare integer of its lines
+        is an int64 (``v.int64()``), not a number (without it, Convex infers a number)."""
+        entry = self.tables[name].schema if name in self.tables else None
+        if entry is None:
+            return False
+        with self.archive.open(entry) as raw:
+            return raw.readline(64).strip() == b'"uniform"'
+
     def read_file(self, stored: StoredFile) -> bytes:
         assert stored.entry is not None
         return self.archive.read(stored.entry)
 
     def table_numbers(self) -> dict[int, str]:
         """Table number → name for the root component (``_tables``, else each table's first ``_id``)."""
-        from infra.snapshot.ids import STORAGE_TABLE_NUMBER, decode_id
+        from ontology.snapshot.ids import STORAGE_TABLE_NUMBER, decode_id
 
         numbers = {t.number: t.name for t in self.tables.values() if t.number is not None}
         for t in self.tables.values():
@@ -319,10 +328,10 @@ def read_table_file(path: Path, fmt: str | None = None) -> Iterator[tuple[int, d
 
 class SnapshotWriter:
     """A snapshot ZIP written entry by entry, in Convex's order, in the container Convex's export
-    writes (:mod:`infra.snapshot.zipstream`)."""
+    writes (:mod:`ontology.snapshot.zipstream`)."""
 
     def __init__(self, out: IO[bytes] | Path) -> None:
-        from infra.snapshot.zipstream import StreamingZipWriter
+        from ontology.snapshot.zipstream import StreamingZipWriter
 
         self._owned = open(out, "wb") if isinstance(out, Path) else None  # noqa: SIM115 - closed by close()
         self.zip = StreamingZipWriter(self._owned or out)  # type: ignore[arg-type]
@@ -335,15 +344,15 @@ class SnapshotWriter:
         lines = b"".join(encode_line({"name": n, "id": i}, sort_keys=False) for n, i in numbers)
         self.write_entry(f"{TABLES_TABLE}/documents.jsonl", lines)
 
-    def write_table(self, name: str, lines: list[bytes]) -> None:
-        self.write_entry(f"{name}/documents.jsonl", b"".join(lines))
+    def write_table(self, name: str, lines: Iterable[bytes]) -> None:
+        self.zip.write_chunks(f"{name}/documents.jsonl", lines)
         self.write_entry(f"{name}/generated_schema.jsonl", b'"uniform"\n')
 
     def write_storage(self, metadata: list[dict[str, Any]], files: Iterator[tuple[str, bytes]]) -> None:
         lines = b"".join(encode_line(m, sort_keys=False) for m in metadata)
         self.write_entry(f"{STORAGE_TABLE}/documents.jsonl", lines)
         for name, data in files:
-            self.write_entry(f"{STORAGE_TABLE}/{name}", data)
+            self.write_entry(f"{STORAGE_TABLE}/{name}", data)  # one file held at a time
 
     def close(self) -> None:
         self.zip.close()

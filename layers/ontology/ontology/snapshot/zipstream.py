@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterable
 from typing import IO
 
 __all__ = ["StreamingZipWriter"]
@@ -48,6 +49,10 @@ class StreamingZipWriter:
         self.offset += len(data)
 
     def write(self, name: str, data: bytes) -> None:
+        self.write_chunks(name, (data,))
+
+    def write_chunks(self, name: str, chunks: Iterable[bytes]) -> None:
+        """An entry whose data comes in pieces (compressed as they come: the entry is never held)."""
         encoded = name.encode("utf-8")
         header_offset = self.offset
         extra = struct.pack("<HHQQ", 0x0001, 16, 0, 0)
@@ -70,11 +75,19 @@ class StreamingZipWriter:
             + extra
         )
         compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
-        compressed = compressor.compress(data) + compressor.flush()
-        self._write(compressed)
-        crc = zlib.crc32(data) & _MASK32
+        crc = size = compressed = 0
+        for chunk in chunks:
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+            out = compressor.compress(chunk)
+            compressed += len(out)
+            self._write(out)
+        out = compressor.flush()
+        compressed += len(out)
+        self._write(out)
+        crc &= _MASK32
         self._write(struct.pack("<IIII", _DESCRIPTOR, crc, _MASK32, _MASK32))
-        self.entries.append((encoded, crc, len(data), len(compressed), header_offset))
+        self.entries.append((encoded, crc, size, compressed, header_offset))
 
     def close(self) -> None:
         directory_offset = self.offset
