@@ -191,9 +191,9 @@ def stream_adds(change: Mapping[str, Any]) -> list[tuple[str, str, dict[str, int
         return []
     if new is not None and STAMP not in new:
         return []
-    import json
+    from ontology.data import typed
 
-    doc = json.loads(item["doc"])
+    doc = typed.decode(item["doc"])
     scope = str(item["pk"]).rsplit("#", 1)[0]
     kind = doc.get("relationshipType")
     delta = 1 if new is not None else -1
