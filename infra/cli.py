@@ -16,6 +16,10 @@ one import FILE [--table T] [--append|--replace]
                                           .csv) into the organization (docs/import-export.md)
 one export --path x.zip [--include-file-storage]
                                           the organization as a Convex snapshot ZIP
+one logs [--follow] [--function F] [--status error|success] [--since 10m] [--request-id ID]
+         [--text T] [--json] [--stack NAME --region R]
+                                          the functions' log lines: the local stack's, or
+                                          (--stack) a deployed one's CloudWatch Logs
 one codegen [--out DIR] [--check|--spec|--watch]
                                           Convex's _generated (api.js, api.d.ts, dataModel.d.ts)
                                           typed from the functions (docs/clients.md)
@@ -177,6 +181,58 @@ def signers(count: int | None) -> int:
     return 0
 
 
+def _log_source(stack: str | None, region: str | None, url: str | None) -> tuple[Any, str]:
+    """CloudWatch Logs and the functions' log group: a deployed stack's (the operator's AWS
+    credentials), or the running local stack's (which answers FilterLogEvents as AWS does)."""
+    import boto3
+
+    if stack:
+        session = boto3.session.Session(region_name=region)
+        found = session.client("cloudformation").describe_stack_resource(
+            StackName=stack, LogicalResourceId="FunctionLogs"
+        )
+        return session.client("logs"), found["StackResourceDetail"]["PhysicalResourceId"]
+    health = _get("/_local/health", url)
+    if not health.get("logGroup"):
+        raise SystemExit("the local stack does not name its log group: restart it")
+    logs = boto3.client(
+        "logs",
+        endpoint_url=health["aws"],
+        region_name=health.get("region") or "us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - moto's, as the stack's own
+    )
+    return logs, str(health["logGroup"])
+
+
+def logs(ns: argparse.Namespace) -> int:
+    """Print the lines that pass the filters; with ``--follow``, then every new one as it comes."""
+    import time
+
+    from ontology.errors import ValidationError
+    from ontology.runtime.logquery import LogFilter, format_line, parse_since, read_lines
+
+    try:
+        where = LogFilter(function=ns.function, status=ns.status, request_id=ns.request_id, text=ns.text)
+        start = int(time.time() * 1000) - parse_since(ns.since) if ns.since else None
+    except ValidationError as exc:
+        print(f"one logs: VALIDATION_ERROR: {exc.message}", file=sys.stderr)
+        return 2
+    source, group = _log_source(ns.stack, ns.region, ns.url)
+    seen: set[str] = set()
+    while True:
+        lines, _ = read_lines(source, group, where, start_ms=start, limit=ns.limit)
+        for line in lines:
+            if line["_id"] in seen:
+                continue
+            seen.add(line["_id"])
+            print(json.dumps(line, ensure_ascii=False) if ns.json else format_line(line), flush=True)
+            start = max(start or 0, int(line["_t"] or 0))
+        if not ns.follow:
+            return 0
+        time.sleep(1.0)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         code = _main(argv)
@@ -220,6 +276,18 @@ def _main(argv: list[str] | None) -> int:
     )
     p_sched = sub.add_parser("scheduled", help="scheduled functions and their states")
     p_sched.add_argument("--url")
+    p_logs = sub.add_parser("logs", help="the functions' log lines (local stack, or --stack in AWS)")
+    p_logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines")
+    p_logs.add_argument("--function", help="one function's lines, e.g. creators:get")
+    p_logs.add_argument("--status", choices=["error", "success"], help="calls that failed or succeeded")
+    p_logs.add_argument("--since", help="lines from this long ago: 30s, 10m, 2h, 1d")
+    p_logs.add_argument("--request-id", dest="request_id", help="one request's lines (errorData.requestId)")
+    p_logs.add_argument("--text", help="lines containing this text")
+    p_logs.add_argument("--json", action="store_true", help="each line as its JSON")
+    p_logs.add_argument("--limit", type=int, default=500, help="at most this many lines (default 500)")
+    p_logs.add_argument("--stack", help="a deployed stack's CloudWatch Logs (AWS credentials)")
+    p_logs.add_argument("--region")
+    p_logs.add_argument("--url", help="the local stack's front door (default: the running one)")
     p_signers = sub.add_parser("signers", help="the chain accounts the platform signs with")
     p_signers.add_argument("--count", type=int, help="how many (default: ONE_CHAIN_SIGNERS, else 16)")
     from infra import migrate
@@ -244,6 +312,8 @@ def _main(argv: list[str] | None) -> int:
         return list_functions(ns.json)
     if ns.command == "signers":
         return signers(ns.count)
+    if ns.command == "logs":
+        return logs(ns)
     if ns.command == "run":
         return run(ns.path, ns.args, ns.url)
     if ns.command == "cron":

@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     served = f"{routes} routes of template.yaml -> {functions} functions, in-process"
     print(f"  API         {stack.api_url}   {served}")
     print(f"  OpenAPI     {stack.api_url}/api/openapi.json")
+    print(f"  dashboard   {stack.api_url}/dashboard/   (owners; the functions' logs: one logs)")
     print(f"  public URL  {stack.public_url}   (auth and invitation links, the OAuth redirect URI)")
     sync_url = stack.api_url.replace("http", "ws", 1)
     print(f"  sync        {sync_url}/api/sync   (Convex's clients: this socket, /api/query|mutation|action)")

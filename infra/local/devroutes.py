@@ -22,6 +22,8 @@ def dev_routes(stack: Any) -> dict[str, Callable[[Request], Any]]:
                 "table": stack.physical.get("Table"),
                 # where `one import` and `one export` find the organizations' files
                 "bucket": stack.physical.get("FilesBucket"),
+                # where `one logs` reads the functions' lines (FilterLogEvents, as in AWS)
+                "logGroup": getattr(stack, "log_group", None),
                 "region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
             }
         )

@@ -134,9 +134,13 @@ class RouteTable:
     def match(self, method: str, path: str) -> tuple[str, bool, str] | None:
         """(logical id, public, route key) of the route a request takes; None: no route."""
         routes, default = self._current()
-        for m, pattern, logical_id, public in routes:
-            if pattern.match(path) and m in (method, "ANY"):
-                return logical_id, public, f"{m} {pattern.pattern[1:-1]}"
+        # API Gateway routes a path with a trailing slash as the same path without it (a route's own
+        # path may not end with one): ``/dashboard/`` takes ``GET /dashboard``
+        candidates = (path, path.rstrip("/")) if len(path) > 1 and path.endswith("/") else (path,)
+        for candidate in candidates:
+            for m, pattern, logical_id, public in routes:
+                if pattern.match(candidate) and m in (method, "ANY"):
+                    return logical_id, public, f"{m} {pattern.pattern[1:-1]}"
         if default:
             return default[0], default[1], "$default"
         return None

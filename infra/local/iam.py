@@ -377,6 +377,14 @@ def _s3vectors(operation: str, p: Mapping[str, Any], where: Where) -> list[Check
     return [Check(f"s3vectors:{operation}", p.get("vectorBucketArn") or arn or "*")]
 
 
+def _logs(operation: str, p: Mapping[str, Any], where: Where) -> list[Check]:
+    """A log group's actions are authorized on ``…:log-group:<name>:*``, as CloudFormation's ``Arn``
+    of a log group names it."""
+    group = p.get("logGroupName")
+    arn = _arn("logs", where, f"log-group:{group}:*") if group else "*"
+    return [Check(f"logs:{operation}", arn)]
+
+
 def _sts(operation: str, p: Mapping[str, Any], where: Where) -> list[Check]:
     if operation == "GetCallerIdentity":
         return []  # AWS allows it to everyone, whatever the policies say
@@ -391,6 +399,7 @@ _RESOLVERS: dict[str, Callable[[str, Mapping[str, Any], Where], list[Check]]] = 
     "states": _states,
     "scheduler": _scheduler,
     "s3vectors": _s3vectors,
+    "logs": _logs,
     "sts": _sts,
 }
 

@@ -74,6 +74,10 @@ class FunctionDef:
     routes: tuple[tuple[str, str, bool], ...]  # (method, path, public)
     #: the HTTP API's integration timeout for its routes, in seconds (``TimeoutInMillis``, 30 s)
     integration_timeout: float = 30.0
+    #: the package its handler is in: the functions' code (``CodeUri: functions/``, the Globals'), or
+    #: none for a function with code of its own, whose handler names its module in full
+    #: (``dashboard.app.handler``)
+    package: str = "functions"
 
 
 def _condition(tpl: dict[str, Any], value: Any) -> Any:
@@ -117,7 +121,9 @@ def function_defs(template: dict[str, Any] | None = None) -> dict[str, FunctionD
                 routes.append((p.get("Method", "ANY").upper(), p["Path"], public))
                 if "TimeoutInMillis" in p:
                     integration_timeout = int(p["TimeoutInMillis"]) / 1000
+        code = str(props.get("CodeUri", defaults.get("CodeUri", "functions/"))).strip("/")
         out[logical_id] = FunctionDef(
+            package="functions" if code == "functions" else "",
             logical_id=logical_id,
             handler=props["Handler"],
             memory=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
@@ -197,8 +203,10 @@ class LambdaRunner:
     def handler(self, logical_id: str) -> Callable[..., Any]:
         with self._lock:
             if logical_id not in self._handlers:
-                module, attr = self.defs[logical_id].handler.rsplit(".", 1)
-                self._handlers[logical_id] = getattr(importlib.import_module(f"functions.{module}"), attr)
+                d = self.defs[logical_id]
+                module, attr = d.handler.rsplit(".", 1)
+                full = f"{d.package}.{module}" if d.package else module
+                self._handlers[logical_id] = getattr(importlib.import_module(full), attr)
             return self._handlers[logical_id]
 
     def invoke(self, logical_id: str, event: Any) -> Any:

@@ -126,6 +126,7 @@ class LocalStack:
         self._start_stripe()
         self._start_chain()
         self._configure_functions(template, LOCAL_SECRET_VALUES)
+        self._keep_logs()
         from infra.local import journal, state
 
         # what the snapshots and the journal keep, worked out once
@@ -151,6 +152,16 @@ class LocalStack:
 
             # from now on, not during the start (tracing every allocation made it 4x slower)
             memory.start()
+
+    def _keep_logs(self) -> None:
+        """The functions' log lines, kept and answered through FilterLogEvents (:mod:`infra.local.logs`)."""
+        import ontology.runtime.observability  # noqa: F401  (Powertools' logger, configured first)
+        from infra.local.logs import LogStore
+
+        self.logs = LogStore(self.state_dir / "logs")
+        self.log_group = self.physical.get("FunctionLogs") or f"/one/{STACK_NAME}/functions"
+        self._undo_logs = self.logs.install(self.log_group)
+        os.environ["ONE_LOG_GROUP"] = self.log_group  # the dashboard's variable (template: Ref FunctionLogs)
 
     def _start_stripe(self) -> None:
         """localstripe, on loopback, its data in the state folder; it posts Stripe's events to the
@@ -747,6 +758,7 @@ class LocalStack:
             self._stripe.kill()
         self._moto.stop()
         self._undo_transport()
+        self._undo_logs()
 
 
 def _fake_credentials() -> None:

@@ -11,6 +11,7 @@ One module per part of the stack, each building its own resources:
 - ``functions``: one Lambda per registered function, its route and crons, and the role of its access
   profile with least-privilege inline policies; SAM's Globals;
 - ``auth``: the HTTP API's Lambda authorizer and Better Auth's endpoints;
+- ``dashboard``: the dashboard's Lambda (its page and API under ``/dashboard/``);
 - ``scheduler``: the jobs queue, its dispatcher and runner, one-time schedules, the crons;
 - ``sync``: Convex's HTTP API and the WebSocket API, its queues and functions;
 - ``edge``: the CloudFront distribution that serves both APIs on one host;

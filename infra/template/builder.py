@@ -19,6 +19,7 @@ from infra.template.base import (
     http_api_access_logs,
     public_url_parameter,
 )
+from infra.template.dashboard import dashboard_function
 from infra.template.edge import edge_resources
 from infra.template.functions import function_globals, function_resources
 from infra.template.observability import alarm_resources, with_alarms, with_log_groups
@@ -52,6 +53,7 @@ def build_resources(functions: dict[str, RegisteredFunction]) -> dict[str, Any]:
         **saga_resources(),
         **backup_resources(),
         "AuthApiFunction": auth_api(),
+        "DashboardFunction": dashboard_function(functions),
         PUBLIC_URL_PARAMETER: public_url_parameter(),
         "HttpApiAccessLogs": http_api_access_logs(),
     }

@@ -47,7 +47,7 @@ SYNC_ENV = {
 }
 
 
-def _invoke_public(functions: dict[str, RegisteredFunction]) -> dict[str, Any]:
+def invoke_public(functions: dict[str, RegisteredFunction]) -> dict[str, Any]:
     """Invoking exactly the public functions (never an internal one) by their ARNs."""
     return {
         "Effect": "Allow",
@@ -367,7 +367,7 @@ def _keepalive() -> dict[str, Any]:
 def sync_resources(functions: dict[str, RegisteredFunction]) -> dict[str, Any]:
     """Convex's HTTP API function, the WebSocket API with its routes and stage, the queues and the
     sync functions, in the template's order."""
-    invoke = _invoke_public(functions)
+    invoke = invoke_public(functions)
     routes = {k: v for key, function in _INTEGRATIONS.items() for k, v in _route(key, function).items()}
     return {
         "ConvexHttpFunction": _convex_http(invoke),

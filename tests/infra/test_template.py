@@ -471,10 +471,10 @@ def test_functions_that_need_the_public_url_read_it_from_the_stack() -> None:
         else:
             assert not ssm, logical
     # the auth endpoints, the invitation (links), and every route without the authorizer (a cookie's
-    # origin): Convex's HTTP API and the public functions
+    # origin): Convex's HTTP API, the dashboard and the public functions
     declared = {fn.spec.logical_id for fn in load_all().values() if "public_url" in template.uses_of(fn.spec)}
     assert {"OrganizationsInviteFunction", "MetaOpenapiFunction"} <= declared
-    assert readers == {"AuthApiFunction", "ConvexHttpFunction"} | declared
+    assert readers == {"AuthApiFunction", "ConvexHttpFunction", "DashboardFunction"} | declared
     output = tpl["Outputs"]["PublicUrl"]["Value"]
     assert output == parameter["Properties"]["Value"]
 

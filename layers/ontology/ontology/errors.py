@@ -239,10 +239,19 @@ def _pydantic_locations(exc: Any) -> list[dict[str, Any]]:
 
 def error_envelope(exc: BaseException, *, request_id: str | None = None) -> tuple[int, dict[str, Any]]:
     """Map any exception to ``(status, body)``. Unknown exceptions become INTERNAL, details logged only.
+    With ``request_id`` (the request's id, which every log line of the call carries), the envelope
+    names it as ``errorData.requestId``, whatever the error.
 
     >>> error_envelope(NotFoundError("Creator not found"))[0]
     404
     """
+    status, body = _envelope(exc)
+    if request_id:
+        body["errorData"]["requestId"] = request_id
+    return status, body
+
+
+def _envelope(exc: BaseException) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, OneError):
         return exc.status, {"status": "error", "errorMessage": exc.message, "errorData": exc.to_error_data()}
     try:
@@ -258,7 +267,8 @@ def error_envelope(exc: BaseException, *, request_id: str | None = None) -> tupl
         message = f"Invalid {first['field']}: {first['message']}" if first["field"] else "Invalid input"
         return 400, {"status": "error", "errorMessage": message, "errorData": data}
     logger.error("unhandled error", exc_info=exc)
-    data = {"code": InternalError.code}
-    if request_id:
-        data["requestId"] = request_id
-    return 500, {"status": "error", "errorMessage": InternalError.default_message, "errorData": data}
+    return 500, {
+        "status": "error",
+        "errorMessage": InternalError.default_message,
+        "errorData": {"code": InternalError.code},
+    }

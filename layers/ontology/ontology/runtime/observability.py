@@ -30,14 +30,18 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 
-__all__ = ["DeferredXRayProvider", "logger", "metrics", "tracer"]
+if TYPE_CHECKING:
+    from ontology.auth.identity import Identity
+
+__all__ = ["CALL_MESSAGE", "DeferredXRayProvider", "bind_caller", "log_call", "logger", "metrics", "tracer"]
 
 #: The AWS SDK the tracer patches: each botocore (and so boto3) call becomes a subsegment.
 PATCHED_MODULES = ("botocore",)
@@ -149,3 +153,47 @@ logger = Logger()
 metrics = Metrics()
 #: X-Ray traces of every invocation, botocore's calls included (see the module's docstring).
 tracer = Tracer(provider=DeferredXRayProvider(), patch_modules=PATCHED_MODULES)
+
+
+#: The message of a call's summary line: one per call of a function, whatever its source.
+CALL_MESSAGE = "call"
+
+
+def _caller_keys(identity: Identity | None) -> dict[str, str | None]:
+    if identity is None:
+        return {"organization": None, "user_id": None, "role": None}
+    return {"organization": identity.organizationId, "user_id": identity.userId, "role": identity.role}
+
+
+def bind_caller(identity: Identity | None) -> None:
+    """Every later line of the invocation names the caller: its organization, user id and role."""
+    logger.append_keys(**_caller_keys(identity))
+
+
+def log_call(
+    function: str,
+    *,
+    source: str,
+    request_id: str | None,
+    identity: Identity | None,
+    http_status: int,
+    code: str | None,
+    started: float,
+) -> None:
+    """A call's summary line (``"message": "call"``): the function, the caller, success or error with
+    its code, the HTTP status it maps to, the time it took and the request id that the error envelope
+    carries. Every field is given here rather than taken from the appended keys, so that a line is
+    whole even when invocations share a process (the local stack runs them on threads)."""
+    logger.info(
+        CALL_MESSAGE,
+        extra={
+            "function": function,
+            "source": source,
+            "request_id": request_id,
+            **_caller_keys(identity),
+            "status": "error" if http_status >= 400 else "success",
+            "http_status": http_status,
+            "code": code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        },
+    )

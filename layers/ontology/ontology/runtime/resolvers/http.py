@@ -23,11 +23,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from ontology.auth.callers import caller
+from ontology.auth.identity import Identity
 from ontology.auth.ratelimit import check_function_call
 from ontology.errors import NotFoundError, PayloadTooLargeError, ValidationError, error_envelope
 from ontology.json_depth import check_json_depth
 from ontology.runtime.context import invoke
-from ontology.runtime.observability import logger, metrics
+from ontology.runtime.observability import bind_caller, log_call, logger, metrics
 from ontology.runtime.registry import RegisteredFunction
 from ontology.runtime.resolvers.base import EventResolver, to_json
 
@@ -149,6 +150,8 @@ def _respond(event: HttpApiEvent, context: Any, fn: RegisteredFunction) -> dict[
     request_id = event.request_id or getattr(context, "aws_request_id", None)
     logger.append_keys(request_id=request_id)
     started = time.perf_counter()
+    identity: Identity | None = None
+    code: str | None = None
     try:
         method = event.http_method
         if fn.spec.method not in ("ANY", method):
@@ -158,12 +161,14 @@ def _respond(event: HttpApiEvent, context: Any, fn: RegisteredFunction) -> dict[
         else:
             args = parse_body(event.raw_event) if fn.spec.method == "POST" else {}
         identity = caller(event.raw_event)
+        bind_caller(identity)
         check_function_call(identity)
         value = invoke(fn, args, identity)
         status = 200
         payload = http_response(status, value if fn.spec.raw else {"status": "success", "value": value})
     except Exception as exc:  # one place maps every error to the envelope
         status, body = error_envelope(exc, request_id=request_id)
+        code = body["errorData"]["code"]
         if status >= 500:
             logger.exception("function failed", extra={"code": body["errorData"]["code"]})
         payload = http_response(status, body)
@@ -175,8 +180,13 @@ def _respond(event: HttpApiEvent, context: Any, fn: RegisteredFunction) -> dict[
         metrics.add_metric(
             name="ClientErrors" if status < 500 else "ServerErrors", unit=MetricUnit.Count, value=1
         )
-    logger.info(
-        "request",
-        extra={"status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+    log_call(
+        fn.spec.path,
+        source="http",
+        request_id=request_id,
+        identity=identity,
+        http_status=status,
+        code=code,
+        started=started,
     )
     return payload

@@ -1,4 +1,6 @@
-"""A call from Convex's protocol (:mod:`ontology.sync`): ``{"_sync": {"args", "auth", "reads", "limit"}}``.
+"""A call from Convex's protocol (:mod:`ontology.sync`): ``{"_sync": {"args", "auth", "reads", "limit"}}``,
+and ``requestId`` when the caller names its request (the dashboard does: its error envelope then carries
+it, and the call's log lines too; otherwise they carry the invocation's id).
 
 The caller (the HTTP API's Convex gateway or the sync worker, which resolved the session itself) passes
 the identity; the answer is data either way, so that a function's typed error reaches the client as
@@ -14,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +24,7 @@ from ontology.auth.identity import Identity
 from ontology.auth.ratelimit import check_function_call
 from ontology.errors import ValidationError, error_envelope
 from ontology.runtime.context import invoke
-from ontology.runtime.observability import logger
+from ontology.runtime.observability import bind_caller, log_call, logger
 from ontology.runtime.registry import RegisteredFunction
 from ontology.runtime.resolvers.base import EventResolver, json_value
 
@@ -55,6 +58,12 @@ class SyncCall:
         """Whether the call counts against the session's function-call limit."""
         return isinstance(self.call, Mapping) and bool(self.call.get("limit"))
 
+    @property
+    def request_id(self) -> str | None:
+        """The id the caller gave its request (``requestId``), if any."""
+        found = self.call.get("requestId") if isinstance(self.call, Mapping) else None
+        return str(found)[:128] if isinstance(found, str) and found else None
+
 
 class SyncResolver(EventResolver[SyncCall]):
     """A function call from the sync protocol (an event with ``_sync``)."""
@@ -68,20 +77,38 @@ class SyncResolver(EventResolver[SyncCall]):
         from ontology.data.tracking import recording, recording_writes
 
         want_reads = event.reads and fn.spec.kind == "query"
+        named = event.request_id
+        request_id = named or getattr(context, "aws_request_id", None)
+        logger.append_keys(request_id=request_id)
+        started = time.perf_counter()
+        identity: Identity | None = None
+        status = 200
+        code: str | None = None
         with recording() as reads, recording_writes() as writes:
             try:
                 if not isinstance(event.call, Mapping):
                     raise ValidationError("_sync must be an object")
                 identity = event.identity
+                bind_caller(identity)
                 if event.counted:
                     check_function_call(identity)
                 value = json_value(invoke(fn, event.args, identity))
                 out: dict[str, Any] = {"status": "success", "value": value}
             except Exception as exc:
-                status, body = error_envelope(exc)
+                status, body = error_envelope(exc, request_id=named)
+                code = body["errorData"]["code"]
                 if status >= 500:
                     logger.exception("function failed", extra={"function": fn.spec.path})
                 out = dict(body)
+        log_call(
+            fn.spec.path,
+            source="sync",
+            request_id=request_id,
+            identity=identity,
+            http_status=status,
+            code=code,
+            started=started,
+        )
         if want_reads:  # a failed query is watched too: what it read may change its answer
             out["reads"] = reads.to_json()
         if writes:

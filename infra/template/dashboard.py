@@ -1,0 +1,77 @@
+"""The dashboard (docs/dashboard.md): one Lambda of its own, its code in ``dashboard/`` (none of it in
+any function's package), serving its page at ``/dashboard/`` and its API under ``/dashboard/api/`` on
+the HTTP API. Its routes skip the authorizer: the dashboard reads the session itself (the cookie of
+the platform's pages, or a bearer token) and admits only owners.
+
+It may read the table (sessions, members, organizations), invoke exactly the public functions (it
+runs them as a member, each in its own Lambda), and read the functions' log group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.template.base import (
+    READ_ACTIONS,
+    ROUTED_TIMEOUT,
+    TABLE_ARN,
+    TABLE_INDEXES_ARN,
+    public_url_parameter_name,
+    public_url_read,
+)
+from infra.template.observability import FUNCTION_LOGS
+from infra.template.sync import invoke_public
+from ontology.runtime.registry import RegisteredFunction
+
+#: The dashboard's routes: its page (``/dashboard/`` too: API Gateway routes a path with a trailing
+#: slash as the same path without it), its files and its API's reads, its API's writes.
+ROUTES = (("GET", "/dashboard"), ("GET", "/dashboard/{proxy+}"), ("POST", "/dashboard/api/{proxy+}"))
+
+
+def dashboard_function(functions: dict[str, RegisteredFunction]) -> dict[str, Any]:
+    statements = [
+        {"Effect": "Allow", "Action": READ_ACTIONS, "Resource": [TABLE_ARN, TABLE_INDEXES_ARN]},
+        {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": {"Ref": "AppSecrets"}},
+        public_url_read(),
+        invoke_public(functions),
+        {
+            "Effect": "Allow",
+            "Action": ["logs:FilterLogEvents"],
+            # the log group's streams, as FilterLogEvents is authorized (…:log-group:<name>:*)
+            "Resource": {
+                "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${"
+                + FUNCTION_LOGS
+                + "}:*"
+            },
+        },
+    ]
+    events = {
+        f"Route{n}": {
+            "Type": "HttpApi",
+            "Properties": {
+                "ApiId": {"Ref": "HttpApi"},
+                "Method": method,
+                "Path": path,
+                "Auth": {"Authorizer": "NONE"},
+            },
+        }
+        for n, (method, path) in enumerate(ROUTES)
+    }
+    return {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "FunctionName": {"Fn::Sub": "${AWS::StackName}-dashboard"},
+            "CodeUri": "dashboard/",
+            "Handler": "dashboard.app.handler",
+            "Description": "Dashboard: its page at /dashboard/ and its API, for owners (docs/dashboard.md).",
+            "MemorySize": 256,
+            "Timeout": ROUTED_TIMEOUT,
+            "Environment": {
+                "Variables": {
+                    "ONE_LOG_GROUP": {"Ref": FUNCTION_LOGS},
+                    "ONE_PUBLIC_URL_PARAMETER": public_url_parameter_name(),
+                }
+            },
+            "Events": events,
+            "Policies": [{"Version": "2012-10-17", "Statement": statements}],
+        },
+    }

@@ -1,0 +1,113 @@
+"""An organization's owner in the dashboard (``/dashboard/`` on the platform's own origin), in Debian's
+Chromium through playwright-core: signs in with the page's form (Better Auth's session cookie), opens
+Functions, runs a function from the form its schema generated and sees its result, runs one that fails
+and sees the typed error with its request id, then follows it to Logs, where that call's line shows.
+
+``BROWSER_SCREENSHOTS=docs/dashboard`` keeps the screenshots docs/dashboard.md shows."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ontology.client import OneClient
+from tests.browser.test_token_purchase_page import CHROMIUM, HERE, PASSWORD, Person
+from tests.infra.localstack import Stack, running_stack, signed_in
+
+OWNER = "owner@example.com"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(600),
+    pytest.mark.skipif(
+        shutil.which("node") is None
+        or not CHROMIUM.exists()
+        or not (HERE / "node_modules" / "playwright-core").exists(),
+        reason="needs node, /usr/bin/chromium and tests/browser's packages: run `make test`",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from running_stack(tmp_path_factory, "dashboard-browser")
+
+
+@pytest.fixture(scope="module")
+def owner(stack: Stack) -> str:
+    """An account that owns its organization (a sign-up's own), with a creator in it."""
+    token = signed_in(stack, OWNER)
+    with OneClient(stack.url, token=token) as client:
+        client.mutation("creators:create", {"email": "ada@example.com", "name": "Ada", "niche": ["math"]})
+    return token
+
+
+@pytest.fixture(scope="module")
+def person(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Person]:
+    folder = Path(tmp_path_factory.mktemp("dashboard-browser"))
+    shots = Path(os.environ.get("BROWSER_SCREENSHOTS") or folder)
+    shots.mkdir(parents=True, exist_ok=True)
+    p = Person(folder, shots)
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def test_an_owner_runs_a_function_and_finds_its_log_line(person: Person, stack: Stack, owner: str) -> None:
+    person.do("goto", url=f"{stack.url}/dashboard/")
+    person.sees("The dashboard is for an organization's owners and the platform's owners.")
+    person.do("fill", label="Email", value=OWNER)
+    person.do("fill", label="Password", value="not the password")
+    person.click("Sign in")
+    assert person.sees("Invalid", within='[role="alert"]')
+    person.do("fill", label="Password", value=PASSWORD)
+    person.screenshot("sign-in")
+    person.click("Sign in")
+    person.sees(f"{OWNER} · org_owner")
+
+    # Functions: the list, a function's form from its schema, a run and its result
+    person.do("fill", placeholder="Filter functions", value="creators:")
+    person.do("click", selector='li[data-path="creators:list"]')
+    person.sees("creators:list", within="#function-detail h2")
+    person.click("Run")
+    assert person.sees("success", within="#run-status", exact=True)
+    assert "Ada" in str(person.do("text", selector="#run-value"))
+    person.screenshot("functions")
+
+    person.do("click", selector='li[data-path="creators:get"]')
+    person.sees("creators:get", within="#function-detail h2")
+    person.do("fill", label="id *", value="not-an-id")
+    person.click("Run")
+    assert person.sees("VALIDATION_ERROR", within="#run-status", exact=True)
+    request_id = str(person.do("text", selector="#run-request-id"))
+    assert len(request_id) >= 32
+    assert request_id in str(person.do("text", selector="#run-value"))  # errorData.requestId
+    person.screenshot("functions-error")
+
+    # Logs: that call's line, found by its request id
+    person.do("click", selector="#run-logs")
+    row = f'tr[data-request-id="{request_id}"]'
+    person.sees("VALIDATION_ERROR (400)", within=row)
+    assert "creators:get" in str(person.do("text", selector=row))
+    person.screenshot("logs-request")
+
+    # Logs, unfiltered: the calls as they happen, the one just made among them
+    person.do("fill", label="Request id", value="")
+    person.click("Apply")
+    person.sees("creators:list", within="#log-table tbody")
+    person.sees("live", within="#live")
+    # a call made elsewhere (a client over HTTP) shows by itself, by its error envelope's request id
+    failed = httpx.post(
+        f"{stack.url}/api/creators/get",
+        json={"id": "elsewhere"},
+        headers={"Authorization": f"Bearer {owner}"},
+    )
+    elsewhere = failed.json()["errorData"]["requestId"]
+    person.sees("VALIDATION_ERROR (400)", within=f'tr[data-request-id="{elsewhere}"]')
+    person.screenshot("logs")

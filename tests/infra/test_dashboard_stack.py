@@ -1,0 +1,257 @@
+"""The dashboard through the local stack as ``make dev`` starts it: every endpoint of its API refuses
+anyone but an owner of the organization (anonymous: 401; a customer, an org_user, another
+organization's owner: 403; a cookie sent from another origin: 403), each with the typed envelope; an
+owner runs a function as a member and finds that call's log line by its request id; and a failed
+call's error envelope names a request id that ``one logs --request-id`` finds, from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from ontology.client import OneClient
+from tests.conftest import ROOT
+from tests.infra.localstack import MANY_SIGN_INS, Stack, running_stack, signed_in, until
+
+#: The password ``signed_in`` signs every account up with.
+PASSWORD = "correct horse battery staple"
+#: Every endpoint of the dashboard's API, with what a call to it sends.
+ENDPOINTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("GET", "me", {}),
+    ("GET", "functions", {}),
+    ("GET", "members", {}),
+    ("GET", "logs", {"since": "10m"}),
+    ("POST", "run", {"path": "creators:list", "args": {}, "userId": "usr_x"}),
+]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from running_stack(tmp_path_factory, "dashboard", env=MANY_SIGN_INS)
+
+
+def _org_of(stack: Stack, token: str) -> str:
+    session = httpx.get(f"{stack.url}/api/auth/get-session", headers={"Authorization": f"Bearer {token}"})
+    return str(session.json()["session"]["activeOrganizationId"])
+
+
+@pytest.fixture(scope="module")
+def people(stack: Stack) -> dict[str, Any]:
+    """The dev session's owner and organization, a customer and an org_user of it, and the owner of
+    another organization (each sign-up's own)."""
+    owner = OneClient(stack.url, token=stack.token())
+    owner.action("organizations:update", {"joinPolicy": "open"})
+    org = _org_of(stack, stack.token())
+    tokens, emails = {}, {}
+    for role in ("customer", "org_user", "other"):
+        emails[role] = f"{role}-{time.time_ns()}@example.com"
+    for role in ("customer", "org_user"):
+        token = signed_in(stack, emails[role])
+        member = OneClient(stack.url, token=token)
+        member.action("organizations:join", {"organizationId": org})
+        member.action("organizations:switch_active", {"organizationId": org})
+        tokens[role] = token
+    members = owner.query("organizations:list_members", {})
+    org_user = next(m for m in members if m["email"] and m["email"].startswith("org_user-"))
+    owner.action("organizations:change_role", {"userId": org_user["userId"], "role": "org_user"})
+    customer = next(m for m in members if m["email"] and m["email"].startswith("customer-"))
+    other = signed_in(stack, emails["other"])
+    return {
+        "emails": emails,
+        "org": org,
+        "owner": stack.token(),
+        "customer": tokens["customer"],
+        "customer_id": customer["userId"],
+        "org_user": tokens["org_user"],
+        "other": other,
+        "other_org": _org_of(stack, other),
+    }
+
+
+def _call(
+    stack: Stack,
+    method: str,
+    name: str,
+    params: dict[str, Any],
+    *,
+    token: str | None = None,
+    cookie: str | None = None,
+    origin: str | None = None,
+) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if origin:
+        headers["Origin"] = origin
+    cookies = {"better-auth.session_token": cookie} if cookie else None
+    url = f"{stack.url}/dashboard/api/{name}"
+    with httpx.Client(cookies=cookies) as client:
+        if method == "GET":
+            return client.get(url, params=params, headers=headers)
+        return client.post(url, json=params, headers=headers)
+
+
+def _cookie(stack: Stack, email: str) -> str:
+    """Better Auth's signed session cookie, as a browser gets it by signing in."""
+    signed = httpx.post(f"{stack.url}/api/auth/sign-in/email", json={"email": email, "password": PASSWORD})
+    assert signed.status_code == 200, signed.text
+    return str(signed.cookies["better-auth.session_token"])
+
+
+def _refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["status"] == "error" and body["errorData"]["code"] == code, body
+    assert body["errorData"]["requestId"]
+    return dict(body["errorData"])
+
+
+@pytest.mark.parametrize(("method", "name", "params"), ENDPOINTS)
+def test_every_endpoint_refuses_anyone_but_an_owner(
+    stack: Stack, people: dict[str, Any], method: str, name: str, params: dict[str, Any]
+) -> None:
+    _refused(_call(stack, method, name, params), 401, "UNAUTHENTICATED")
+    _refused(_call(stack, method, name, params, token="not-a-session"), 401, "UNAUTHENTICATED")
+    for role in ("customer", "org_user"):
+        data = _refused(_call(stack, method, name, params, token=people[role]), 403, "FORBIDDEN")
+        assert data["reason"] == "NOT_AN_OWNER"
+    # another organization's owner, asking for this one; this one's owner, asking for the other
+    across = {**params, "organization": people["org"]}
+    data = _refused(_call(stack, method, name, across, token=people["other"]), 403, "FORBIDDEN")
+    assert data["reason"] == "OTHER_ORGANIZATION"
+    across = {**params, "organization": people["other_org"]}
+    data = _refused(_call(stack, method, name, across, token=people["owner"]), 403, "FORBIDDEN")
+    assert data["reason"] == "OTHER_ORGANIZATION"
+    # the session cookie is the page's way in: a fresh sign-in is active in the account's own
+    # organization, so the customer's cookie opens that one's dashboard, never this one's
+    cookie = _cookie(stack, people["emails"]["customer"])
+    across = {**params, "organization": people["org"]}
+    refused = _call(stack, method, name, across, cookie=cookie, origin=stack.url)
+    assert _refused(refused, 403, "FORBIDDEN")["reason"] == "OTHER_ORGANIZATION"
+
+
+def test_the_owner_is_admitted_with_the_cookie_and_a_post_from_elsewhere_is_not(
+    stack: Stack, people: dict[str, Any]
+) -> None:
+    # the other organization's owner (a sign-up owns its own organization), signed in as in a browser
+    cookie = _cookie(stack, people["emails"]["other"])
+    me = _call(stack, "GET", "me", {}, cookie=cookie)
+    assert me.status_code == 200, me.text
+    assert me.json()["value"]["organization"] == people["other_org"]
+    assert [o["id"] for o in me.json()["value"]["organizations"]] == [people["other_org"]]
+    run = {"path": "creators:list", "args": {}, "userId": me.json()["value"]["userId"]}
+    refused = _call(stack, "POST", "run", run, cookie=cookie, origin="https://evil.example")
+    _refused(refused, 403, "FORBIDDEN")
+    _refused(_call(stack, "POST", "run", run, cookie=cookie), 403, "FORBIDDEN")  # no Origin at all
+    ran = _call(stack, "POST", "run", run, cookie=cookie, origin=stack.url)
+    assert ran.status_code == 200, ran.text
+    assert ran.json()["value"]["result"]["status"] == "success"
+
+
+def test_the_page_is_served_with_its_own_files_only(stack: Stack) -> None:
+    assert f"  dashboard   {stack.url}/dashboard/   " in "\n".join(stack.lines)  # `make dev` says where
+    for path in ("/dashboard", "/dashboard/", "/dashboard/index.html"):
+        page = httpx.get(f"{stack.url}{path}")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), path
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert httpx.get(f"{stack.url}/dashboard/app.js").headers["content-type"].startswith("text/javascript")
+    _refused(httpx.get(f"{stack.url}/dashboard/../template.yaml"), 404, "NOT_FOUND")
+    _refused(httpx.get(f"{stack.url}/dashboard/nothing.js"), 404, "NOT_FOUND")
+
+
+def test_an_owner_runs_a_function_as_a_member_and_finds_its_log_line(
+    stack: Stack, people: dict[str, Any]
+) -> None:
+    functions = _call(stack, "GET", "functions", {}, token=people["owner"]).json()["value"]["functions"]
+    listed = {f["path"]: f for f in functions}
+    assert "creators:get" in listed and "meta:not_found" not in listed
+    assert listed["creators:get"]["schema"]["properties"]["id"]
+    assert not any(f["auth"] == "internal" for f in functions)
+    args = {"path": "creators:get", "args": {"id": "nope"}, "userId": people["customer_id"]}
+    run = _call(stack, "POST", "run", args, token=people["owner"]).json()["value"]
+    assert run["result"]["status"] == "error"
+    assert run["result"]["errorData"]["code"] == "VALIDATION_ERROR"
+    assert run["result"]["errorData"]["requestId"] == run["requestId"]
+    assert run["as"]["role"] == "customer"
+
+    def found() -> list[dict[str, Any]]:
+        answer = _call(stack, "GET", "logs", {"requestId": run["requestId"]}, token=people["owner"])
+        return list(answer.json()["value"]["lines"])
+
+    lines = until(found, timeout=20)
+    calls = [line for line in lines if line["message"] == "call"]
+    assert len(calls) == 1, lines
+    assert calls[0]["function"] == "creators:get" and calls[0]["status"] == "error"
+    assert calls[0]["code"] == "VALIDATION_ERROR" and calls[0]["user_id"] == people["customer_id"]
+    assert calls[0]["organization"] == people["org"] and calls[0]["role"] == "customer"
+    # a member without a membership here, or a function no client may call, is refused
+    missing = {**args, "userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8S"}
+    _refused(_call(stack, "POST", "run", missing, token=people["owner"]), 404, "NOT_FOUND")
+    internal = {**args, "path": "organizations:sweep_member_sessions"}
+    _refused(_call(stack, "POST", "run", internal, token=people["owner"]), 404, "NOT_FOUND")
+
+
+def test_an_owner_reads_only_their_organizations_lines(stack: Stack, people: dict[str, Any]) -> None:
+    other = OneClient(stack.url, token=people["other"])
+    marker = f"elsewhere-{time.time_ns()}"
+    other.mutation("creators:create", {"email": f"{marker}@example.com", "name": marker, "niche": ["x"]})
+    theirs = _call(stack, "GET", "logs", {"function": "creators:create"}, token=people["other"])
+    assert any(line["organization"] == people["other_org"] for line in theirs.json()["value"]["lines"])
+    mine = _call(stack, "GET", "logs", {"function": "creators:create"}, token=people["owner"])
+    assert all(line["organization"] == people["org"] for line in mine.json()["value"]["lines"])
+    bad = _call(stack, "GET", "logs", {"status": "maybe"}, token=people["owner"])
+    assert _refused(bad, 400, "VALIDATION_ERROR")["field"] == "status"
+
+
+def _one_logs(stack: Stack, *args: str) -> list[dict[str, Any]]:
+    env = {**os.environ, "ONE_STATE_DIR": str(stack.state_dir)}
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "logs", "--json", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_one_logs_finds_the_line_of_an_error_envelopes_request_id(
+    stack: Stack, people: dict[str, Any]
+) -> None:
+    failed = httpx.post(
+        f"{stack.url}/api/creators/get",
+        json={"id": "not-an-id"},
+        headers={"Authorization": f"Bearer {people['customer']}"},
+    )
+    assert failed.status_code == 400
+    request_id = failed.json()["errorData"]["requestId"]
+    lines = _one_logs(stack, "--request-id", request_id)
+    assert [(x["function"], x["status"], x["code"]) for x in lines if x["message"] == "call"] == [
+        ("creators:get", "error", "VALIDATION_ERROR")
+    ]
+    assert lines[0]["user_id"] == people["customer_id"] and lines[0]["source"] == "http"
+    errors = _one_logs(stack, "--function", "creators:get", "--status", "error", "--since", "1h")
+    assert request_id in {x["request_id"] for x in errors}
+    successes = _one_logs(stack, "--function", "creators:get", "--status", "success", "--since", "1h")
+    assert request_id not in {x["request_id"] for x in successes}
+    assert all(x["status"] == "success" for x in successes)
+    env = {**os.environ, "ONE_STATE_DIR": str(stack.state_dir)}
+    bad = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "logs", "--since", "ten minutes"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert bad.returncode == 2 and "VALIDATION_ERROR" in bad.stderr
