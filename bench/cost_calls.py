@@ -70,7 +70,8 @@ class Usage:
     vector_queries: int = 0
     vector_put_bytes: int = 0
     lambdas: list[Invocation] = field(default_factory=list)
-    #: what the call's writes change in the search index's aggregates (ontology.data.search_aggregates)
+    #: what the call's writes change in the stream's aggregates: the search index's, the counts of
+    #: connections (ontology.data.search_aggregates)
     postings: list[Any] = field(default_factory=list)
     #: the aggregator's write units for them: alone in a batch, and amortized (:func:`amortize`)
     aggregated_alone: int = 0
@@ -187,10 +188,19 @@ class StreamTail:
         return out
 
 
+def share_key(key: tuple[str, str]) -> tuple[str, str]:
+    """What an aggregate item's write is shared by: the item, or for a counter every shard of it (a
+    batch adds to one shard of each counter, whichever it picks)."""
+    from ontology.data.counters import COUNT_MARK
+
+    pk, sk = key
+    return (pk, "") if COUNT_MARK in pk else (pk, sk)
+
+
 @dataclass
 class AggregatorBatch:
-    """One batch of the search aggregator, measured: what it wrote per item, and how many of the
-    batch's posting changes each item sums."""
+    """One batch of the stream's aggregator, measured: what it wrote per item (a counter: per
+    counter), and how many of the batch's changes each item sums."""
 
     meter: Meter
     changes: int
@@ -207,7 +217,7 @@ def amortize(usage: Usage, batch: AggregatorBatch) -> None:
         return
     from collections import Counter
 
-    mine = Counter(key for c in usage.postings for key in (c.entry, c.totals))
+    mine = Counter(share_key(key) for c in usage.postings for key in c.keys)
     share = 0.0
     for key, n in mine.items():
         if key in batch.shares:
@@ -238,7 +248,7 @@ class World:
         self.ahead = 0.0
 
     def settle(self) -> None:
-        """The search aggregator on what the stream holds so far, not counted (what happened before
+        """The stream's aggregator on what the stream holds so far, not counted (what happened before
         or beside the call being measured)."""
         if self.tail is None:
             return
@@ -265,8 +275,9 @@ class World:
             calls.set_invoker(None)
 
     def _aggregate(self, usage: Usage) -> None:
-        """The call's posting changes, given to the search aggregator as a batch of their own: what
-        it writes for them alone (the worst case; :func:`amortize` prices the usual one)."""
+        """The call's changes of the stream's aggregates (postings, counted connections), given to
+        the aggregator as a batch of their own: what it writes for them alone (the worst case;
+        :func:`amortize` prices the usual one)."""
         if self.tail is None:
             return
         from ontology.data.search_aggregates import aggregate, changes
@@ -762,11 +773,13 @@ CALLS: dict[str, Call] = {
 }
 
 
-def aggregator_batch(w: World, o: Org, posts: int, creators: int, messages: int) -> AggregatorBatch:
-    """One batch of the search aggregator as the largest organization's second makes it: ``posts``
-    blog posts (the six-word names in turn), ``creators`` creators and ``messages`` chat messages
-    (the bench's calls' own arguments, made uncounted), then the aggregator on their posting changes
-    together, counted."""
+def aggregator_batch(
+    w: World, o: Org, posts: int, creators: int, messages: int, *, follows: int = 0
+) -> AggregatorBatch:
+    """One batch of the stream's aggregator as the largest organization's second makes it: ``posts``
+    blog posts (the six-word names in turn), ``creators`` creators, ``messages`` chat messages and
+    ``follows`` follows of its creator (the bench's calls' own arguments, made uncounted), then the
+    aggregator on their changes together, counted."""
     from collections import Counter
 
     from ontology.data.search import RECEIPT_PREFIX
@@ -788,14 +801,21 @@ def aggregator_batch(w: World, o: Org, posts: int, creators: int, messages: int)
         for n in range(messages):  # ten viewers take turns: a message's words are what counts here
             say = {"livestreamId": o.livestream, "text": MESSAGE}
             invoke(resolve("livestreams:send_message"), say, o.viewer_identity(n % 10))
+        for n in range(follows):  # the scenario's follows: all of one (popular) creator
+            fan = entity(o.id, "audience_member", f"Batch fan {n}", status="active")
+            follow = {"fromEntityId": fan, "toEntityId": o.creator, "relationshipType": "following"}
+            invoke(resolve("connections:create"), follow, who)
         records = w.tail.read()
     found = changes(records)
     mark = w.meter.mark()
     assert aggregate(records) is None
     meter = w.meter.since(mark)
-    per_item = {(x.pk, x.sk): x.total for x in meter.writes}
+    per_item: dict[tuple[str, str], int] = {}
+    for x in meter.writes:
+        key = share_key((x.pk, x.sk))
+        per_item[key] = per_item.get(key, 0) + x.total
     receipts = sum(x.total for x in meter.writes if x.pk.startswith(RECEIPT_PREFIX))
-    shares = Counter(key for c in found for key in (c.entry, c.totals))
+    shares = Counter(share_key(key) for c in found for key in c.keys)
     return AggregatorBatch(meter, len(found), per_item, dict(shares), receipts)
 
 

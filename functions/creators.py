@@ -34,8 +34,10 @@ class GetArgs(Args):
 def get(ctx: QueryCtx, args: GetArgs) -> dict[str, Any] | None:
     """A creator with the number of content items it authored that the caller may see (staff: every
     item; others: the items they see, drafts not counted). Anyone reads an active creator's public
-    profile by its id (without its email or revenue). The count is a counter kept by the writes that
-    change it: the same two requests at 10 items as at 100,000 (docs/data-model.md, "Counts")."""
+    profile by its id (without its email or revenue). The count is a counter: the same two requests at
+    10 items as at 100,000. It is eventually consistent: an authored item made shows in it once the
+    table's stream has counted it, within about a second, and a subscription updates then
+    (docs/data-model.md, "Counts")."""
     creator = ctx.db.get(args.id, "entities", field="id")
     if creator is None or creator["type"] != "creator":
         return None
@@ -145,7 +147,10 @@ def get_with_content(ctx: QueryCtx, args: GetWithContentArgs) -> dict[str, Any] 
     follower counter (one Query), then the creator and the page's items together (one BatchGetItem),
     for its organization's members. Anyone reads an active creator's public profile with its
     published content. Without ``paginationOpts``, the first 99 items; ``isDone`` says whether that
-    was all, and ``continueCursor`` (as ``paginationOpts.cursor``) gives the next page."""
+    was all, and ``continueCursor`` (as ``paginationOpts.cursor``) gives the next page. The follower
+    count is eventually consistent: a follow or unfollow shows in it once the table's stream has
+    counted it, within about a second, and a subscription updates then (docs/data-model.md,
+    "Counts")."""
     cid = args.creatorId
     opts = (
         args.paginationOpts.model_dump()

@@ -394,8 +394,10 @@ export type PublicApiType = {
     /**
      * A creator with the number of content items it authored that the caller may see (staff: every
      * item; others: the items they see, drafts not counted). Anyone reads an active creator's public
-     * profile by its id (without its email or revenue). The count is a counter kept by the writes that
-     * change it: the same two requests at 10 items as at 100,000 (docs/data-model.md, "Counts").
+     * profile by its id (without its email or revenue). The count is a counter: the same two requests
+     * at 10 items as at 100,000. It is eventually consistent: an authored item made shows in it once
+     * the table's stream has counted it, within about a second, and a subscription updates then
+     * (docs/data-model.md, "Counts").
      *
      * `creators:get`: a query; who may call it: public.
      */
@@ -415,7 +417,9 @@ export type PublicApiType = {
      * counter (one Query), then the creator and the page's items together (one BatchGetItem), for its
      * organization's members. Anyone reads an active creator's public profile with its published
      * content. Without `paginationOpts`, the first 99 items; `isDone` says whether that was all, and
-     * `continueCursor` (as `paginationOpts.cursor`) gives the next page.
+     * `continueCursor` (as `paginationOpts.cursor`) gives the next page. The follower count is
+     * eventually consistent: a follow or unfollow shows in it once the table's stream has counted it,
+     * within about a second, and a subscription updates then (docs/data-model.md, "Counts").
      *
      * `creators:get_with_content`: a query; who may call it: public.
      */

@@ -1,5 +1,6 @@
-"""The full-text search index's aggregator: the table's stream (postings only) → each term's document
-frequency and each index's totals (ontology.data.search_aggregates)."""
+"""The stream's aggregator: the table's stream (postings and connections) → each term's document
+frequency, each index's totals, and the counts of connections the stream keeps (a creator's followers
+and content) (ontology.data.search_aggregates, ontology.data.relation_counts)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,24 @@ from typing import Any
 from infra.template.base import TABLE_ARN, table_stream
 from ontology.data.search import POSTING_TB
 
-#: Only postings' writes invoke the aggregator (a filter on the stream, not in code).
+#: Only postings' and connections' writes invoke the aggregator (a filter on the stream, not in code).
 POSTING_FILTER = [
-    {"dynamodb": {"NewImage": {"tb": {"S": [POSTING_TB]}}}},
-    {"dynamodb": {"OldImage": {"tb": {"S": [POSTING_TB]}}}},
+    {"dynamodb": {"NewImage": {"tb": {"S": [POSTING_TB, "connections"]}}}},
+    {"dynamodb": {"OldImage": {"tb": {"S": [POSTING_TB, "connections"]}}}},
 ]
 #: Records Lambda gathers into one batch (up to a second's worth): the aggregates of a batch are one
 #: write per distinct term and per index, so larger batches write less per posting.
 BATCH_SIZE = 1000
 BATCH_WINDOW_SECONDS = 1
 
-#: The aggregator reads and writes nothing but the search index's items: their partition keys hold
-#: ``#search#`` (an organization's dictionary and totals, the platform's receipts).
+#: The aggregator reads and writes nothing but the search index's items and the counters it keeps:
+#: their partition keys hold ``#search#`` (an organization's dictionary and totals, the platform's
+#: receipts) or ``#count#`` (a counter's shards).
 SEARCH_ITEMS = {
     "Effect": "Allow",
     "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"],
     "Resource": [TABLE_ARN],
-    "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["*#search#*"]}},
+    "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["*#search#*", "*#count#*"]}},
 }
 
 
@@ -39,13 +41,13 @@ def _aggregator() -> dict[str, Any]:
         "Properties": {
             "FunctionName": {"Fn::Sub": "${AWS::StackName}-search-aggregator"},
             "Handler": "search.aggregate",
-            "Description": "Search: the table's stream (postings) -> terms' df and the index totals.",
+            "Description": "Stream aggregates: postings -> terms' df, index totals; connections -> counts.",
             "MemorySize": 256,
             "Timeout": 60,
             "Events": {
                 # one batch of a shard at a time, retried from where the handler says, never bisected:
                 # its receipts make a redelivered chunk change nothing (exactly once)
-                "Postings": table_stream(
+                "Postings": table_stream(  # and connections
                     patterns=[json.dumps(p, separators=(",", ":")) for p in POSTING_FILTER],
                     batch_size=BATCH_SIZE,
                     window=BATCH_WINDOW_SECONDS,

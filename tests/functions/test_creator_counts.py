@@ -1,7 +1,8 @@
 """creators:get's contentCount and creators:get_with_content's followerCount as counters, through the
-functions' handlers: moved by the writes that change them, answering each caller what it sees, filled
-by migration 0015 for what was written before, and read in the same requests at any count; and
-get_with_content's content a page at a time."""
+functions' handlers: moved by the writes that change them (follows and authored items made: by the
+table's stream, given to the aggregator's Lambda handler as Lambda hands it over), answering each
+caller what it sees, filled by migration 0015 for what was written before, and read in the same
+requests at any count; and get_with_content's content a page at a time."""
 
 from __future__ import annotations
 
@@ -60,8 +61,24 @@ def _post(call: Callable[..., Any], cid: str, name: str, status: str | None = No
     return post, conn
 
 
+def _stream(records: list[dict[str, Any]] | None = None) -> None:
+    """The stream's aggregator (its Lambda handler) given the table's stream so far (or ``records``),
+    as Lambda does within a second: each batch is counted once however often it comes."""
+    from functions.search import aggregate
+    from tests.data.helpers import stream_records
+
+    batch = stream_records() if records is None else records
+    assert aggregate({"Records": batch}, None) == {"batchItemFailures": []}
+
+
 def _count(call: Callable[..., Any], cid: str, as_: Member | None) -> int:
+    _stream()
     return int(call("creators:get", {"id": cid}, as_=as_).value["contentCount"])
+
+
+def _followers(call: Callable[..., Any], cid: str) -> int:
+    _stream()
+    return int(call("creators:get_with_content", {"creatorId": cid}).value["followerCount"])
 
 
 def test_counts_follow_creates_removals_and_status_changes(call, alice, migrated) -> None:
@@ -81,9 +98,42 @@ def test_counts_follow_creates_removals_and_status_changes(call, alice, migrated
     follow = call(
         "connections:create", {"fromEntityId": follower, "toEntityId": cid, "relationshipType": "following"}
     ).value["id"]
-    assert call("creators:get_with_content", {"creatorId": cid}).value["followerCount"] == 1
+    assert _followers(call, cid) == 1
     call("connections:delete", {"id": follow})
+    assert _followers(call, cid) == 0
+
+
+def test_follows_are_counted_from_the_stream_once_however_often_it_delivers(call, alice, migrated) -> None:
+    """A follow's transaction writes no counter: the stream's aggregator adds it (eventually: until
+    its batch is handled the count has not moved); a batch delivered again, whole or from its middle
+    after a crash, adds nothing more; an unfollow takes it away."""
+    from tests.data.helpers import stream_records
+
+    cid = _creator(call)
+    _stream()
+    fans = [
+        call("entities:create", {"type": "audience_member", "name": f"F{i}"}).value["id"] for i in range(3)
+    ]
+    follows = [
+        call(
+            "connections:create", {"fromEntityId": f, "toEntityId": cid, "relationshipType": "following"}
+        ).value["id"]
+        for f in fans
+    ]
     assert call("creators:get_with_content", {"creatorId": cid}).value["followerCount"] == 0
+    batch = stream_records()
+    _stream(batch)
+    assert _followers(call, cid) == 3
+    _stream(batch)  # at least once: the same batch again
+    assert _followers(call, cid) == 3
+    late = call("entities:create", {"type": "audience_member", "name": "Late"}).value["id"]
+    call("connections:create", {"fromEntityId": late, "toEntityId": cid, "relationshipType": "following"})
+    _stream(batch + stream_records()[len(batch) :])  # a retry from the batch's start, with more after it
+    assert _followers(call, cid) == 4
+    call("connections:delete", {"id": follows[0]})
+    assert call("creators:get_with_content", {"creatorId": cid}).value["followerCount"] == 4
+    assert _followers(call, cid) == 3
+    assert [_count(call, cid, None)] == [0]  # follows are no content
 
 
 def test_a_member_counts_what_is_seen_by_every_member(call, alice, migrated) -> None:
@@ -108,8 +158,9 @@ def test_the_count_costs_the_same_requests_at_any_number_of_items(call, alice, m
     for n in (1, 6):
         while _count(call, cid, alice) < n:
             _post(call, cid, f"Post {len(shapes)} {n}", "published")
+        _stream()
         del requests[:]
-        assert _count(call, cid, None) == n
+        assert call("creators:get", {"id": cid}, as_=None).value["contentCount"] == n
         shapes.append([op for op, _ in requests])
         assert not any(p.get("Select") == "COUNT" for _, p in requests)
     assert shapes[0] == shapes[1]
@@ -126,6 +177,7 @@ def test_before_the_migration_callers_count_and_the_migration_fills_the_counters
     _post(call, cid, "Out", "published")
     follower = call("entities:create", {"type": "audience_member", "name": "F"}).value["id"]
     call("connections:create", {"fromEntityId": follower, "toEntityId": cid, "relationshipType": "following"})
+    _stream()
     store = default_store()
     assert _counter_items(store, alice.organizationId, cid), "the writes moved the counters"
     _drop_counters(

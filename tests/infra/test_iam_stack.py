@@ -242,8 +242,9 @@ def test_a_presigned_upload_must_be_what_was_signed(stack: Stack) -> None:
 
 def test_the_search_aggregator_keeps_the_statistics_with_only_its_roles_permissions(stack: Stack) -> None:
     """The stream's aggregator (SearchAggregatorFunction) follows the postings of entities created
-    through the front door: BM25 weighs a rarer term more once it has counted them. Its role reaches
-    the search index's items and nothing else."""
+    through the front door: BM25 weighs a rarer term more once it has counted them; and the follows,
+    counted in the creator's follower count. Its role reaches the search index's items and the
+    counters, and nothing else."""
     made = [
         call(stack, "entities:create", {"type": "blog_post", "name": name}).json()["value"]["id"]
         for name in ("Zephyr alpha", "Quokka alpha", "Quokka gamma")
@@ -265,3 +266,15 @@ def test_the_search_aggregator_keeps_the_statistics_with_only_its_roles_permissi
     with pytest.raises(ClientError) as refused:
         ddb.get_item(TableName=health["table"], Key={"pk": {"S": f"{org}#{made[0]}"}, "sk": {"S": "D"}})
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    # a follow is counted by it too: its role reaches the counters' shards
+    creator = call(stack, "creators:create", {"email": "iam@example.com", "name": "Ada", "niche": []})
+    cid = creator.json()["value"]["creatorId"]
+    fan = call(stack, "entities:create", {"type": "audience_member", "name": "Fan"}).json()["value"]["id"]
+    follow = {"fromEntityId": fan, "toEntityId": cid, "relationshipType": "following"}
+    assert call(stack, "connections:create", follow).status_code == 200
+
+    def followers() -> int:
+        got = call(stack, "creators:get_with_content", {"creatorId": cid}).json()["value"]
+        return int(got["followerCount"])
+
+    assert until(lambda: followers() == 1)

@@ -197,3 +197,42 @@ def test_a_search_does_not_run_again_for_its_statistics(table: str) -> None:
     for record in aggregates:
         assert write_set_of(record) is None
     assert reads.touches(_write(lambda db: db.insert("entities", _entity("Trail Shoes", "video"))))
+
+
+def test_a_follower_count_runs_again_when_the_stream_counts_a_follow(table: str, monkeypatch: Any) -> None:
+    """A follow's transaction writes no counter: the stream's aggregator adds it (ontology.data.
+    relation_counts). A subscription that read the count watches the counter's partition, so the
+    aggregator's write re-runs it, as the invalidator sees it on the stream; the follow itself does
+    not touch the count it read."""
+    from ontology.data.dynamodb import default_store
+    from ontology.data.migrations.progress import born
+    from ontology.data.relation_counts import MIGRATION, follower_count
+    from ontology.data.search_aggregates import aggregate
+    from ontology.sync.invalidator import write_set_of
+    from tests.data.helpers import stream_records
+
+    monkeypatch.setattr("ontology.data.db.LEGACY_RECHECK_SECONDS", 1e9)
+    store = default_store()
+    store.memo.clear()
+    born(store, MIGRATION, "relation counts", now=1)
+    creator, fan = run_mutation(
+        lambda db: [db.insert("entities", _entity(n, "audience_member")) for n in ("Ada", "Fan")], org=ORG
+    )
+    count, reads = _read(lambda db: follower_count(db, creator))
+    assert count == 0
+    follow = {"fromEntityId": fan, "toEntityId": creator, "relationshipType": "following", "createdAt": 1}
+    seen = len(stream_records())
+    run_mutation(lambda db: db.insert("connections", follow), org=ORG)
+    (own,) = stream_records()[seen:]
+    own_writes = write_set_of(own)
+    assert own_writes is not None and not reads.touches(own_writes)
+    seen = len(stream_records())
+    assert aggregate(stream_records()) is None
+    counted = [
+        r for r in stream_records()[seen:] if "#count#followerCount" in r["dynamodb"]["Keys"]["pk"]["S"]
+    ]
+    assert counted  # the aggregator's ADD to one of the counter's shards
+    for record in counted:
+        writes = write_set_of(record)
+        assert writes is not None and reads.touches(writes)
+    assert run_query(lambda db: follower_count(db, creator), org=ORG) == 1

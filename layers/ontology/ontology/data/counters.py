@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COUNTED",
     "COUNTER_TB",
+    "COUNT_MARK",
     "Counted",
     "add",
     "add_in",
@@ -76,6 +77,8 @@ __all__ = [
 ]
 
 COUNTER_TB = "_counter"
+#: What a counter's partition key holds between its document's and its name.
+COUNT_MARK = "#count#"
 #: A part's attribute in a shard item: ``n_<part>`` (the total is ``n``).
 PART_PREFIX = "n_"
 #: Sort keys are two digits: at most this many shards.
@@ -127,7 +130,7 @@ def shards_of(name: str) -> int:
 
 
 def counter_pk(scope: str, doc_id: str, name: str) -> str:
-    return f"{scope}#{doc_id}#count#{name}"
+    return f"{scope}#{doc_id}{COUNT_MARK}{name}"
 
 
 def _shard(i: int) -> str:

@@ -154,6 +154,9 @@ class TxState:
         self.counters: dict[tuple[str, str], dict[str, Any]] = {}
         #: counter pk → the shard this mutation adds to
         self.counter_shards: dict[str, str] = {}
+        #: document id → attributes its item is written with beside the document: what the stream's
+        #: consumers count it as (ontology.data.relation_counts)
+        self.stamps: dict[str, dict[str, Any]] = {}
 
 
 class DatabaseReader:

@@ -85,6 +85,8 @@ def _item_class() -> type[Model]:
         "v": NumberAttribute(default=1),
         "doc": UnicodeAttribute(null=True),
         "ttl": TTLAttribute(null=True),
+        # a connection whose insertion the stream counts: the part it takes (ontology.data.relation_counts)
+        "rc": UnicodeAttribute(null=True),
     }
     for n in range(1, GSI_COUNT + 1):
         attrs[f"g{n}pk"] = UnicodeAttribute(null=True)

@@ -1,17 +1,30 @@
-"""Counts of an entity's connections, kept in counters by the transactions that move them.
+"""Counts of an entity's connections, kept in counters: the stream adds what a connection made or
+unfollowed counts, the transactions that need a moment's state move the rest.
 
 A creator's ``contentCount`` (its ``authored`` connections) and ``followerCount`` (the ``following``
 connections reaching it) are sharded counters (:mod:`ontology.data.counters`) on the entity, named
-after the fields the reference shows. The data layer moves them itself, in the transaction of the
-write that changes what they count (:func:`settle`, run by every mutation before it commits), so no
-function or service has to remember them:
+after the fields the reference shows. The data layer keeps them itself, so no function or service
+has to remember them:
 
-- a ``following`` connection inserted adds 1 to its target's ``followerCount``; deleted, takes 1;
-- an ``authored`` connection inserted adds 1 to its source's ``contentCount`` and 1 to the part
-  of the count its target's **reach** says (below); deleted, takes them away;
-- an entity whose reach changes (a draft published, a post archived, a livestream ended, an entity
-  deleted) moves 1 from its old part to its new one in the count of every creator that authored it
-  (one Query of the ``authored`` connections reaching it: only when its reach changes).
+- a ``following`` connection inserted adds 1 to its target's ``followerCount``; deleted, takes 1:
+  **from the table's stream** (:func:`stream_adds`), by the search aggregator's batches, exactly
+  once (:mod:`ontology.data.search_aggregates`): the follow's transaction writes no counter;
+- an ``authored`` connection inserted adds 1 to its source's ``contentCount`` and 1 to the part of
+  the count its target's **reach** says (below), from the stream too: the transaction reads the
+  target (checked) and stamps the part on the connection's item (``rc``), which the stream's record
+  carries;
+- an ``authored`` connection deleted takes 1 and its part away, and an entity whose reach changes (a
+  draft published, a post archived, a livestream ended, an entity deleted) moves 1 from its old part
+  to its new one in the count of every creator that authored it (one Query of the ``authored``
+  connections reaching it: only when its reach changes), **in the transaction** (:func:`settle`, run
+  by every mutation before it commits): which part a removal takes, and which connections a change
+  moves, are what the transaction reads at that moment; a reader of the stream a second later could
+  not tell them. Additions commute, so a count is exact once the stream has caught up, whichever
+  lands first.
+
+Counts from the stream are **eventually consistent**: they trail the write by the stream's delay
+(about a second); a subscription to a count still updates then, since the aggregator's write to a
+shard is a table write like any other.
 
 The **reach** of a content item is who besides staff sees it (``ontology.data.visibility``):
 ``public`` (the world: it has a public pointer), ``members`` (every member of its organization, not
@@ -43,11 +56,13 @@ __all__ = [
     "FOLLOWERS",
     "MIGRATION",
     "PARTS",
+    "STAMP",
     "content_count",
     "follower_count",
     "migrated",
     "reach",
     "settle",
+    "stream_adds",
 ]
 
 CONTENT = "contentCount"
@@ -56,6 +71,10 @@ FOLLOWERS = "followerCount"
 PARTS = ("public", "members", "personal")
 #: The migration that fills the counts of what was written before them (versions/m0015_…).
 MIGRATION = "0015-relation-counts"
+#: The attribute of a connection's item saying the stream counts its insertion: the part its
+#: ``authored`` connection takes (:data:`NO_PART`: none, and every ``following`` connection).
+STAMP = "rc"
+NO_PART = "-"
 
 Doc = dict[str, Any]
 
@@ -120,14 +139,16 @@ def _connection(db: DatabaseWriter, scope: str, doc_id: str, full: Doc | None) -
         return  # a connection rewritten in place (its triple cannot change) counts as it did
     conn = full or old
     assert conn is not None
-    delta = 1 if full is not None else -1
     kind = conn.get("relationshipType")
-    if kind == "following":
-        counters.add_in(tx, scope, str(conn["toEntityId"]), FOLLOWERS, delta)
+    if kind == "following" and full is not None:
+        tx.stamps[doc_id] = {STAMP: NO_PART}  # the stream counts it (and its deletion: stream_adds)
     elif kind == "authored":
         before, after = _states(db, scope, str(conn["toEntityId"]))
-        where = reach(after if full is not None else before)
-        counters.add_in(tx, scope, str(conn["fromEntityId"]), CONTENT, delta, parts=_part(where, delta))
+        if full is not None:  # the stream adds it, in the part its item has as this commits
+            tx.stamps[doc_id] = {STAMP: reach(after) or NO_PART}
+            return
+        where = reach(before)
+        counters.add_in(tx, scope, str(conn["fromEntityId"]), CONTENT, -1, parts=_part(where, -1))
 
 
 def _moved(db: DatabaseWriter, scope: str, entity_id: str, old: str | None, new: str | None) -> None:
@@ -145,6 +166,45 @@ def _moved(db: DatabaseWriter, scope: str, entity_id: str, old: str | None, new:
             continue
         moves = {**_part(old, -1), **_part(new, 1)}
         counters.add_in(tx, scope, str(conn["fromEntityId"]), CONTENT, 0, parts=moves)
+
+
+# ------------------------------------------------------------------------------------ the stream
+
+
+def _image(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    from ontology.data.dynamodb import deserialize
+
+    return deserialize(dict(raw)) if raw else None
+
+
+def stream_adds(change: Mapping[str, Any]) -> list[tuple[str, str, dict[str, int]]]:
+    """What one stream record (its ``dynamodb`` part) adds to the counts: ``(counter partition,
+    counter name, {attribute: delta})`` — a ``following`` connection inserted with its stamp (the
+    code before the stamp counted it in its transaction) or deleted, an ``authored`` one inserted
+    with its stamp. Anything else adds nothing here."""
+    old, new = _image(change.get("OldImage")), _image(change.get("NewImage"))
+    if (old is None) == (new is None):
+        return []
+    item = new or old
+    assert item is not None
+    if item.get("tb") != "connections" or item.get("sk") != "D" or not isinstance(item.get("doc"), str):
+        return []
+    if new is not None and STAMP not in new:
+        return []
+    from ontology.data import typed
+
+    doc = typed.decode(item["doc"])
+    scope = str(item["pk"]).rsplit("#", 1)[0]
+    kind = doc.get("relationshipType")
+    delta = 1 if new is not None else -1
+    if kind == "following":
+        return [(counters.counter_pk(scope, str(doc["toEntityId"]), FOLLOWERS), FOLLOWERS, {"n": delta})]
+    if kind == "authored" and new is not None:
+        deltas = {"n": 1}
+        if new[STAMP] in PARTS:
+            deltas[f"{counters.PART_PREFIX}{new[STAMP]}"] = 1
+        return [(counters.counter_pk(scope, str(doc["fromEntityId"]), CONTENT), CONTENT, deltas)]
+    return []
 
 
 # ------------------------------------------------------------------------------------ reading

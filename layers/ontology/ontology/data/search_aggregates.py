@@ -1,5 +1,6 @@
-"""The search index's aggregates, kept from the table's stream: each term's document frequency and
-each index's totals (:mod:`ontology.data.search`).
+"""The aggregates kept from the table's stream: the search index's (each term's document frequency
+and each index's totals, :mod:`ontology.data.search`) and the counts of connections a stream record
+says (a creator's followers and content, :func:`ontology.data.relation_counts.stream_adds`).
 
 BM25 needs, per term, how many documents hold it (``df``, on the term's dictionary entry) and, per
 index, how many documents it holds and their total length (``n``, ``len``, on its totals item). A
@@ -8,8 +9,12 @@ changes from the table's stream (a filter on ``tb`` = ``_posting``) and adds the
 
 - a posting that appears adds 1 to its term's ``df``, one that disappears takes 1 away; the posting
   of a document's first term (``h``) counts the document and its length in the totals;
-- a batch's changes are summed per item — one ``ADD`` per distinct term, one per totals item — and
-  written in TransactWriteItems of at most 100 items, each **chunk** with a *receipt*
+- a ``following`` connection inserted or deleted moves its target's ``followerCount``, an
+  ``authored`` one inserted its source's ``contentCount`` (:mod:`ontology.data.relation_counts`):
+  a batch adds to one shard of each counter (the same for the whole batch, picked from its first
+  record), so 40 follows of one creator in a batch are one ``ADD``;
+- a batch's changes are summed per item — one ``ADD`` per distinct term, one per totals item, one
+  per counter — and written in TransactWriteItems of at most 100 items, each **chunk** with a *receipt*
   (``platform#search#receipt#<the chunk's first record's eventID>``, the last record it covers, a TTL
   of two days) put only if no receipt has that key.
 
@@ -21,8 +26,8 @@ back only at the start of a chunk it was written in: its receipt is there, the t
 cancelled, and the records up to the receipt's last one are skipped. The mapping does not bisect (a
 bisection would start a retry inside a written chunk) and reads a shard with one batch at a time.
 
-The aggregates trail the postings by the stream's delay (about a second): BM25 scores may lag a write
-by that much; whether a document is found never depends on them.
+The aggregates trail the writes by the stream's delay (about a second): BM25 scores and the counts
+may lag a write by that much; whether a document is found never depends on them.
 """
 
 from __future__ import annotations
@@ -30,9 +35,12 @@ from __future__ import annotations
 import logging
 import random
 import time
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ontology.data import relation_counts
+from ontology.data.counters import COUNTER_TB, shards_of
 from ontology.data.dynamodb import Store, default_store, deserialize
 from ontology.data.search import (
     POSTING_TB,
@@ -69,21 +77,22 @@ class AggregateError(RuntimeError):
     """A chunk could not be written (it kept conflicting, or the table refused it)."""
 
 
+#: An aggregate item: its key, its ``tb``, and what a change adds to its attributes.
+Add = tuple[tuple[str, str], str, dict[str, int]]
+
+
 class Change:
-    """What one stream record changes: a term's ``df``, an index's totals."""
+    """What one stream record changes: the aggregate items it adds to (a term's ``df`` and an index's
+    totals; a counter's shard)."""
 
-    __slots__ = ("df", "entry", "event", "length", "n", "position", "totals")
+    __slots__ = ("adds", "event", "position")
 
-    def __init__(
-        self,
-        position: int,
-        event: str,
-        entry: tuple[str, str],
-        totals: tuple[str, str],
-        deltas: tuple[int, int, int],
-    ) -> None:
-        self.position, self.event, self.entry, self.totals = position, event, entry, totals
-        self.df, self.n, self.length = deltas
+    def __init__(self, position: int, event: str, adds: list[Add]) -> None:
+        self.position, self.event, self.adds = position, event, adds
+
+    @property
+    def keys(self) -> list[tuple[str, str]]:
+        return [key for key, _, _ in self.adds]
 
 
 def _counted(image: Mapping[str, Any] | None, sk: str) -> tuple[int, int, int]:
@@ -99,24 +108,42 @@ def _counted(image: Mapping[str, Any] | None, sk: str) -> tuple[int, int, int]:
 
 
 def changes(records: Sequence[Mapping[str, Any]]) -> list[Change]:
-    """The records that change an aggregate, in order (a record of anything but a posting, or that
-    leaves what it counts alone, changes none)."""
+    """The records that change an aggregate, in order (a record that leaves every aggregate alone
+    changes none). A batch's counters each take one shard, picked from its first record."""
     out: list[Change] = []
+    seed = str((records[0].get("eventID") if records else "") or "")
     for position, record in enumerate(records):
         change = record.get("dynamodb") or {}
-        keys = deserialize(dict(change.get("Keys") or {}))
-        pk, sk = keys.get("pk"), keys.get("sk")
-        parsed = parse_list_pk(pk) if isinstance(pk, str) else None
-        if parsed is None or not isinstance(sk, str):
-            continue
-        before = _counted(change.get("OldImage"), sk)
-        after = _counted(change.get("NewImage"), sk)
-        deltas = (after[0] - before[0], after[1] - before[1], after[2] - before[2])
-        if deltas == (0, 0, 0):
-            continue
-        base, term, _ = parsed
-        event = str(record.get("eventID") or change.get("SequenceNumber") or "")
-        out.append(Change(position, event, (dictionary_pk(base, term), term), totals_of(base), deltas))
+        adds = _posting_adds(change) + _count_adds(change, seed)
+        if adds:
+            event = str(record.get("eventID") or change.get("SequenceNumber") or "")
+            out.append(Change(position, event, adds))
+    return out
+
+
+def _posting_adds(change: Mapping[str, Any]) -> list[Add]:
+    keys = deserialize(dict(change.get("Keys") or {}))
+    pk, sk = keys.get("pk"), keys.get("sk")
+    parsed = parse_list_pk(pk) if isinstance(pk, str) else None
+    if parsed is None or not isinstance(sk, str):
+        return []
+    before = _counted(change.get("OldImage"), sk)
+    after = _counted(change.get("NewImage"), sk)
+    df, n, length = (after[0] - before[0], after[1] - before[1], after[2] - before[2])
+    if (df, n, length) == (0, 0, 0):
+        return []
+    base, term, _ = parsed
+    return [
+        ((dictionary_pk(base, term), term), SEARCH_TB, {"df": df}),
+        (totals_of(base), SEARCH_TB, {"n": n, "len": length}),
+    ]
+
+
+def _count_adds(change: Mapping[str, Any], seed: str) -> list[Add]:
+    out: list[Add] = []
+    for pk, name, deltas in relation_counts.stream_adds(change):
+        shard = zlib.crc32(f"{seed}|{pk}".encode()) % shards_of(name)
+        out.append(((pk, f"{shard:02d}"), COUNTER_TB, deltas))
     return out
 
 
@@ -124,7 +151,7 @@ def _chunk(pending: Sequence[Change]) -> list[Change]:
     """The longest run from the start whose aggregates fit one transaction beside the receipt."""
     items: set[tuple[str, str]] = set()
     for i, c in enumerate(pending):
-        grown = items | {c.entry, c.totals}
+        grown = items | set(c.keys)
         if len(grown) > MAX_ITEMS - 1:
             return list(pending[:i])
         items = grown
@@ -132,20 +159,17 @@ def _chunk(pending: Sequence[Change]) -> list[Change]:
 
 
 def _operations(table: str, chunk: Sequence[Change], now: float) -> list[dict[str, Any]]:
-    df: dict[tuple[str, str], int] = {}
-    totals: dict[tuple[str, str], list[int]] = {}
+    summed: dict[tuple[str, str], tuple[str, dict[str, int]]] = {}
     for c in chunk:
-        df[c.entry] = df.get(c.entry, 0) + c.df
-        total = totals.setdefault(c.totals, [0, 0])
-        total[0] += c.n
-        total[1] += c.length
+        for key, tb, deltas in c.adds:
+            held = summed.setdefault(key, (tb, {}))[1]
+            for attr, delta in deltas.items():
+                held[attr] = held.get(attr, 0) + delta
     ops: list[dict[str, Any]] = []
-    for (pk, sk), delta in sorted(df.items()):
-        if delta:
-            ops.append(_add(table, pk, sk, {"df": delta}))
-    for (pk, sk), (n, length) in sorted(totals.items()):
-        if n or length:
-            ops.append(_add(table, pk, sk, {"n": n, "len": length}))
+    for (pk, sk), (tb, deltas) in sorted(summed.items()):
+        moved = {attr: delta for attr, delta in deltas.items() if delta}
+        if moved:
+            ops.append(_add(table, pk, sk, tb, moved))
     if not ops:
         return []
     receipt = {
@@ -167,15 +191,16 @@ def _operations(table: str, chunk: Sequence[Change], now: float) -> list[dict[st
     return ops
 
 
-def _add(table: str, pk: str, sk: str, deltas: dict[str, int]) -> dict[str, Any]:
-    names = {"#tb": "tb", **{f"#{k}": k for k in deltas}}
-    values = {":tb": {"S": SEARCH_TB}, **{f":{k}": {"N": str(v)} for k, v in deltas.items()}}
+def _add(table: str, pk: str, sk: str, tb: str, deltas: dict[str, int]) -> dict[str, Any]:
+    attrs = {f"a{i}": attr for i, attr in enumerate(deltas)}
+    names = {"#tb": "tb", **{f"#{k}": attr for k, attr in attrs.items()}}
+    values = {":tb": {"S": tb}, **{f":{k}": {"N": str(deltas[attr])} for k, attr in attrs.items()}}
     return {
         "Update": {
             "TableName": table,
             "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
             "UpdateExpression": "SET #tb = if_not_exists(#tb, :tb) ADD "
-            + ", ".join(f"#{k} :{k}" for k in deltas),
+            + ", ".join(f"#{k} :{k}" for k in attrs),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
@@ -219,8 +244,8 @@ def _write(store: Store, chunk: Sequence[Change]) -> str | None:
 
 
 def aggregate(records: Sequence[Mapping[str, Any]], store: Store | None = None) -> int | None:
-    """Add a stream batch's posting changes to the aggregates, exactly once; answers the position of
-    the first record not written (a chunk's first: retry from it), or None."""
+    """Add a stream batch's changes to the aggregates, exactly once; answers the position of the
+    first record not written (a chunk's first: retry from it), or None."""
     st = store or default_store()
     pending = changes(records)
     while pending:
@@ -228,20 +253,20 @@ def aggregate(records: Sequence[Mapping[str, Any]], store: Store | None = None) 
         try:
             seen = _write(st, chunk)
         except Exception:
-            logger.exception("search aggregates not written", extra={"records": len(chunk)})
+            logger.exception("aggregates not written", extra={"records": len(chunk)})
             return chunk[0].position
         if seen is None:
             pending = pending[len(chunk) :]
             continue
         # written before, up to the receipt's last record (which may lie past this batch)
         events = [c.event for c in pending]
-        logger.info("search aggregates already written", extra={"from": chunk[0].event, "to": seen})
+        logger.info("aggregates already written", extra={"from": chunk[0].event, "to": seen})
         pending = pending[events.index(seen) + 1 :] if seen in events else []
     return None
 
 
 def aggregate_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    """``SearchAggregatorFunction``: the table's stream (postings only) → the aggregates. A failure is
+    """``SearchAggregatorFunction``: the table's stream (postings, connections) → the aggregates. A failure is
     reported at the first record of the chunk that was not written, from which Lambda retries."""
     records = list(event.get("Records", []))
     failed = aggregate(records)

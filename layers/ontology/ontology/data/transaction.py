@@ -143,7 +143,9 @@ def build_transaction(tx: TxState, table_name: str) -> list[dict[str, Any]]:
             continue
         put: dict[str, Any] = {
             "TableName": table_name,
-            "Item": serialize(_doc_attrs(tx.scope, doc_id, full, (read_v or 0) + 1, (t, scope))),
+            "Item": serialize(
+                _doc_attrs(tx.scope, doc_id, full, (read_v or 0) + 1, (t, scope)) | tx.stamps.get(doc_id, {})
+            ),
         }
         if read_v:
             put["ConditionExpression"] = "#v = :v"

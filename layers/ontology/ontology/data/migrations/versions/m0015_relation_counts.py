@@ -1,8 +1,9 @@
 """Creators' content and follower counts, filled into their counters from the connections.
 
-A creator's ``contentCount`` and ``followerCount`` are counters kept by the transactions that write
-``authored`` and ``following`` connections (``ontology.data.relation_counts``). What was written
-before they were holds no count. For each creator this counts its connections (the ``authored``
+A creator's ``contentCount`` and ``followerCount`` are counters kept as ``authored`` and
+``following`` connections are written (``ontology.data.relation_counts``: by the table's stream, and
+by the transactions that remove an authored item or change its reach). What was written before they
+were holds no count. For each creator this counts its connections (the ``authored``
 ones leaving it, each by the reach of the item it reaches; the ``following`` ones reaching it) and
 sets the counters to that: shard ``00`` takes the difference between what it counted and what the
 other shards hold.
@@ -11,8 +12,11 @@ Idempotent by construction: it sets, it does not add; a creator whose counters a
 connections do is skipped. A connection written meanwhile moves a shard (the code deployed with it
 adds to the counters), so the change is conditioned on the creator and every shard being as read (a
 shard absent when read is written 0, its key free): a shard that moved makes the runner read them
-again and count again. Until the migration is done, callers count the connections themselves
-(``relation_counts.migrated``), so no one reads a counter that is not filled yet.
+again and count again. A connection the stream has not counted yet when the migration counts it is
+counted twice (by it, then by the stream): run on a table being written, a count may be one off per
+such connection until the migration runs again (docs/data-model.md, "Counts"). Until the migration
+is done, callers count the connections themselves (``relation_counts.migrated``), so no one reads a
+counter that is not filled yet.
 """
 
 from __future__ import annotations
