@@ -211,7 +211,7 @@ def test_a_follower_count_runs_again_when_the_stream_counts_a_follow(table: str,
     from ontology.sync.invalidator import write_set_of
     from tests.data.helpers import stream_records
 
-    monkeypatch.setattr("ontology.data.db.LEGACY_RECHECK_SECONDS", 1e9)
+    monkeypatch.setattr("ontology.data.layout.LEGACY_RECHECK_SECONDS", 1e9)
     store = default_store()
     store.memo.clear()
     born(store, MIGRATION, "relation counts", now=1)
