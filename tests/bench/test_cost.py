@@ -1,10 +1,10 @@
 """The cost bench as it is used: ``python -m bench.cost --check`` (docs/cost.md's write units, read
-units and requests are what the bench counts) and ``--explain`` (a call's items add up to its total)."""
+units and requests are what the bench counts). ``--explain``: tests/bench/test_cost_explain.py (a file
+of its own, so the two runs go to different test workers)."""
 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 
@@ -30,21 +30,3 @@ def bench_cost(*args: str) -> subprocess.CompletedProcess[str]:
 def test_docs_cost_table_counts_what_the_bench_counts() -> None:
     done = bench_cost("--check")
     assert done.returncode == 0, f"run `python -m bench.cost --markdown`:\n{done.stderr[-3000:]}"
-
-
-@pytest.mark.slow
-def test_explain_lists_every_item_and_index_copy_of_a_call() -> None:
-    done = bench_cost("--explain", "tags:add")
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stdout.splitlines()
-    total = int(re.match(r"tags:add: (\d+) WRU", lines[0]).group(1))  # type: ignore[union-attr]
-    items = [line for line in lines if re.match(r"\s+\d+ WRU  (Put|Update|Delete|ConditionCheck) ", line)]
-    assert sum(int(line.split()[0]) for line in items) == total
-    # the tag's own document: twice its units in the transaction, then a copy in each of the tags
-    # table's two indexes (entity, key: by_key_value is answered by by_key)
-    (tag,) = [i for i, line in enumerate(lines) if "[tags]" in line]
-    copies = [line.split()[0] for line in lines[tag + 1 : tag + 3]]
-    assert copies == ["gsi2", "gsi3"]
-    assert not re.match(r"\s+gsi\d", lines[tag + 3])
-    assert "x2 (transaction)" in lines[tag]
-    assert re.search(r"WRU on the table \d+, on the indexes \d+", done.stdout)
