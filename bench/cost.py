@@ -370,7 +370,9 @@ def _sale(r: Results) -> None:
             with w.measure("token purchase (the whole saga)") as usage:
                 purchase(w, rig, payments, sale, n)
             runs.append(usage)
-        r.usage["token purchase (the whole saga)"] = runs[0]
+        # the row is the second purchase: the first in a new rig also pays its processes' first
+        # look-ups (which migrations are done, read once a process), whose place varies with timing
+        r.usage["token purchase (the whole saga)"] = runs[1]
         platform = SCENARIO.purchases + (SCENARIO.organizations - 1) * SCENARIO.other_purchases
         r.streams.append(
             Stream("token sale", SCENARIO.purchases, platform, (runs[0].meter, runs[1].meter), runs[2].meter)
