@@ -276,3 +276,16 @@ def convex_query(stack: Stack, path: str, args: dict[str, Any], token: str | Non
     if answer.get("status") != "success":
         raise _typed_error(answer.get("errorMessage"), answer.get("errorData") or {})
     return answer["value"]
+
+
+def one_cli(stack: Stack, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``one ARGS`` against the stack (its state folder says where it runs), as a developer types it."""
+    return subprocess.run(
+        [sys.executable, "-m", "infra.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, "ONE_STATE_DIR": str(stack.state_dir)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )

@@ -24,7 +24,7 @@ import pytest
 
 from ontology.client import OneClient
 from tests.conftest import ROOT
-from tests.infra.localstack import Stack, running_stack, until
+from tests.infra.localstack import Stack, one_cli, running_stack, until
 
 pytestmark = pytest.mark.stack
 
@@ -37,16 +37,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     yield from running_stack(tmp_path_factory, "backfills")
 
 
-def one(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "infra.cli", *args],
-        cwd=ROOT,
-        env={**os.environ, "ONE_STATE_DIR": str(stack.state_dir)},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+one = one_cli
 
 
 def aws(stack: Stack, service: str) -> tuple[Any, dict[str, Any]]:

@@ -23,7 +23,7 @@ from ontology.snapshot.archive import SnapshotWriter, open_snapshot
 from ontology.snapshot.ids import make_id
 from ontology.snapshot.values import encode_line
 from tests.conftest import ROOT
-from tests.infra.localstack import PAGE, Stack, convex_query, running_stack, until
+from tests.infra.localstack import PAGE, Stack, convex_query, one_cli, running_stack, until
 from tests.infra.snapshot_fixture import CT, cid, write_snapshot
 
 pytestmark = pytest.mark.stack
@@ -34,16 +34,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     yield from running_stack(tmp_path_factory, "snapshot")
 
 
-def one(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "infra.cli", *args],
-        cwd=ROOT,
-        env={**os.environ, "ONE_STATE_DIR": str(stack.state_dir)},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+one = one_cli
 
 
 def new_org(stack: Stack, name: str) -> str:
