@@ -26,7 +26,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import os
 import threading
@@ -130,22 +129,9 @@ def _caller(request: Request) -> tuple[Identity, str]:
 
 def _invoke(path: str, payload: dict[str, Any]) -> dict[str, Any]:
     """A function's answer to a ``_sync`` call, from its own Lambda (with its own permissions)."""
-    from ontology.aws import client
-    from ontology.runtime.registry import function_name
-    from ontology.settings import get_settings
+    from ontology.sync.calls import invoke_path
 
-    try:
-        resp = client("lambda").invoke(
-            FunctionName=function_name(path, get_settings().function_prefix),
-            InvocationType="RequestResponse",
-            Payload=json.dumps(payload, separators=(",", ":")).encode(),
-        )
-        body = json.loads(resp["Payload"].read() or b"null")
-    except Exception as exc:
-        raise UpstreamError(f"{path} could not be invoked") from exc
-    if resp.get("FunctionError") or not isinstance(body, dict) or "status" not in body:
-        raise UpstreamError(f"{path} failed")
-    return body
+    return invoke_path(path, payload)
 
 
 _document: tuple[float, dict[str, Any]] | None = None

@@ -17,25 +17,31 @@ from ontology.errors import UpstreamError, error_envelope
 from ontology.runtime.registry import RegisteredFunction, function_name
 from ontology.settings import get_settings
 
-__all__ = ["call", "in_process", "set_invoker"]
+__all__ = ["call", "in_process", "invoke_path", "set_invoker"]
 
 Invoker = Callable[[RegisteredFunction, dict[str, Any]], dict[str, Any]]
 
 
 def lambda_invoker(fn: RegisteredFunction, payload: dict[str, Any]) -> dict[str, Any]:
+    return invoke_path(fn.spec.path, payload)
+
+
+def invoke_path(path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The answer of the function ``path``'s own Lambda to ``payload`` (UPSTREAM_ERROR when it could
+    not be invoked or failed as a whole)."""
     from ontology.aws import client
 
     try:
         resp = client("lambda").invoke(
-            FunctionName=function_name(fn.spec.path, get_settings().function_prefix),
+            FunctionName=function_name(path, get_settings().function_prefix),
             InvocationType="RequestResponse",
             Payload=json.dumps(payload, separators=(",", ":")).encode(),
         )
-        body = json.loads(resp["Payload"].read() or b"null")
+        body: Any = json.loads(resp["Payload"].read() or b"null")
     except Exception as exc:
-        raise UpstreamError(f"{fn.spec.path} could not be invoked") from exc
+        raise UpstreamError(f"{path} could not be invoked") from exc
     if resp.get("FunctionError") or not isinstance(body, dict) or "status" not in body:
-        raise UpstreamError(f"{fn.spec.path} failed")
+        raise UpstreamError(f"{path} failed")
     return body
 
 
