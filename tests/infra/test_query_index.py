@@ -45,6 +45,13 @@ def _table(client: Any) -> str:
     return name
 
 
+def _put_all(client: Any, table: str, items: list[dict[str, Any]]) -> None:
+    """Write ``items`` (distinct keys), 25 to a BatchWriteItem, as a loader would."""
+    for start in range(0, len(items), 25):
+        requests = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        assert not client.batch_write_item(RequestItems={table: requests})["UnprocessedItems"]
+
+
 ITEMS = st.lists(
     st.tuples(
         KEYS,  # pk
@@ -123,11 +130,18 @@ def test_indexed_queries_answer_what_moto_answers(
     if True:  # inside the aws fixture's moto
         client = boto3.client("dynamodb", region_name="us-east-1")
         TABLE = _table(client)
+        # every key's first version, then its last: a later put of a key replaces the earlier
+        first: dict[tuple[str, str], dict[str, Any]] = {}
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
         for pk, sk, gpk, gsk, nsk, indexed in items:
             item = {"pk": {"S": pk}, "sk": {"S": sk}, "v": {"N": str(len(pk))}}
             if indexed:
                 item |= {"gpk": {"S": gpk}, "gsk": {"S": gsk}, "npk": {"S": "p1"}, "nsk": {"N": str(nsk)}}
-            client.put_item(TableName=TABLE, Item=item)
+            first.setdefault((pk, sk), item)
+            latest.pop((pk, sk), None)
+            latest[(pk, sk)] = item
+        _put_all(client, TABLE, [item for key, item in first.items() if latest[key] is not item])
+        _put_all(client, TABLE, list(latest.values()))
         # an update and a delete, so the index follows changes too
         if items:
             pk, sk = items[0][0], items[0][1]
@@ -180,9 +194,14 @@ def test_a_page_reads_only_its_key_range(aws: None) -> None:
     if True:  # inside the aws fixture's moto
         client = boto3.client("dynamodb", region_name="us-east-1")
         TABLE = _table(client)
-        for i in range(2000):
-            item = {"pk": {"S": f"k{i}"}, "sk": {"S": "D"}, "gpk": {"S": "p1"}, "gsk": {"S": f"s{i:05d}"}}
-            client.put_item(TableName=TABLE, Item=item)
+        _put_all(
+            client,
+            TABLE,
+            [
+                {"pk": {"S": f"k{i}"}, "sk": {"S": "D"}, "gpk": {"S": "p1"}, "gsk": {"S": f"s{i:05d}"}}
+                for i in range(2000)
+            ],
+        )
         handed: list[int] = []
         choose = query_index.candidates
 
