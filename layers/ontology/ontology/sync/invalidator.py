@@ -23,7 +23,10 @@ from ontology.sync import pending
 from ontology.sync.queue import enqueue
 from ontology.sync.state import SyncState, Watcher, is_sync_item
 
-__all__ = ["invalidate_handler", "write_set_of"]
+__all__ = ["BATCH_MESSAGE", "invalidate_handler", "write_set_of"]
+
+#: The message of the invalidator's line for each stream batch (the dashboard's sync health sums them).
+BATCH_MESSAGE = "sync invalidation"
 
 
 def write_set_of(record: Mapping[str, Any]) -> WriteSet | None:
@@ -116,7 +119,28 @@ def invalidate_handler(event: Mapping[str, Any], context: Any = None) -> dict[st
         )
         for c in rechecks:
             pending.recheck_at(state, c, due)
+    if ids:
+        _log_batch(len(records), len(ids), len(touched), marked, len(rechecks))
     return {"batchItemFailures": [], "invalidated": marked}
+
+
+def _log_batch(records: int, changes: int, connections: int, queries: int, rechecks: int) -> None:
+    """One line per stream batch: its records, the changes a subscription could watch, the
+    connections and queries it marked pending, the rechecks it sent."""
+    from ontology.runtime.observability import logger
+
+    logger.info(
+        BATCH_MESSAGE,
+        extra={
+            "function": "sync:invalidator",
+            "organization": None,
+            "records": records,
+            "changes": changes,
+            "connections": connections,
+            "invalidated": queries,
+            "rechecks": rechecks,
+        },
+    )
 
 
 def _recheck(records: list[dict[str, Any]]) -> dict[str, Any]:

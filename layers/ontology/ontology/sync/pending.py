@@ -59,6 +59,8 @@ RECHECK_SECONDS = 1
 #: The query id a recheck marks: every subscription of the connection that read an index range.
 RANGED = "*r"
 _SK = "pending"
+#: The sort key of a connection's pending re-run (beside its ``conn`` item).
+PENDING_SK = _SK
 
 
 @dataclass(frozen=True)

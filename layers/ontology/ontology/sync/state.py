@@ -17,6 +17,13 @@ elsewhere.
 
 Per session (or anonymous connection) and minute, one item ``platform#syncrate#<hash of the session>``
 / ``<minute>``: what its new subscriptions cost (:mod:`ontology.sync.limits`).
+
+Per organization, one partition ``platform#syncorg#<organizationId>``: an item ``<connectionId>`` for
+each connection that authenticated as one of its members (written when the identity is set, expiring
+with the connection), so the organization's open connections are one Query away
+(:meth:`SyncState.organization_connections`). An item outlives a connection that signed out or moved to
+another organization until its TTL; the listing keeps only the connections whose identity is still
+the organization's.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from ontology.data.dynamodb import Store, default_store, serialize
@@ -45,6 +53,7 @@ _PREFIX = f"{PLATFORM_SCOPE}#sync#"
 _WATCH_PREFIX = f"{PLATFORM_SCOPE}#syncw#"
 _OPEN_PREFIX = f"{PLATFORM_SCOPE}#syncopen#"
 _RATE_PREFIX = f"{PLATFORM_SCOPE}#syncrate#"
+_ORG_PREFIX = f"{PLATFORM_SCOPE}#syncorg#"
 #: Sort key of a watched key's marker item (sorts before every ``<connectionId>#<queryId>``).
 MARKER_SK = "#"
 #: Open connections are listed (for the keep-alive) from this many partitions, by connection id.
@@ -74,7 +83,7 @@ def _open_key(connection_id: str) -> tuple[str, str]:
 
 
 def is_sync_item(pk: str) -> bool:
-    return pk.startswith((_PREFIX, _WATCH_PREFIX, _OPEN_PREFIX, _RATE_PREFIX))
+    return pk.startswith((_PREFIX, _WATCH_PREFIX, _OPEN_PREFIX, _RATE_PREFIX, _ORG_PREFIX))
 
 
 @dataclass
@@ -184,6 +193,47 @@ class SyncState:
         ids = [str(i["sk"]) for i in items]
         return ids, (ids[-1] if start and ids else None)
 
+    def index_organization(self, conn: Connection) -> None:
+        """Make the connection findable from its identity's organization (one PutItem; nothing for an
+        anonymous connection)."""
+        organization = (conn.identity or {}).get("organizationId")
+        if not organization:
+            return
+        self.store.batch_write(
+            [
+                {
+                    "pk": _ORG_PREFIX + str(organization),
+                    "sk": conn.id,
+                    "tb": "_sync",
+                    "v": 1,
+                    "ttl": _ttl(conn.connected_at),
+                }
+            ]
+        )
+
+    def organization_connections(
+        self, organization: str, limit: int = 200
+    ) -> list[tuple[Connection, set[str]]]:
+        """The organization's open connections (at most ``limit``), each with the query ids of its
+        pending re-run: one Query of the organization's partition, then BatchGetItems of the
+        connections' items; a connection gone, closed, or authenticated elsewhere since is left out."""
+        from ontology.sync.pending import PENDING_SK
+
+        ids = [str(i["sk"]) for i in islice(self._partition(_ORG_PREFIX + organization, limit), limit)]
+        keys = [(_conn_pk(c), sk) for c in ids for sk in ("conn", PENDING_SK)]
+        items = self.store.batch_get_items(keys, consistent=True) if keys else {}
+        out: list[tuple[Connection, set[str]]] = []
+        for c in ids:
+            item = items.get((_conn_pk(c), "conn"))
+            if item is None:
+                continue
+            conn = Connection.from_item(c, item)
+            if conn.closed or (conn.identity or {}).get("organizationId") != organization:
+                continue
+            waiting = items.get((_conn_pk(c), PENDING_SK)) or {}
+            out.append((conn, {str(q) for q in waiting.get("q") or ()}))
+        return out
+
     def _partition(self, pk: str, page: int) -> Iterator[dict[str, Any]]:
         """Every item of one of the protocol's partitions: consistent Queries, ``page`` at a time."""
         start = None
@@ -238,6 +288,10 @@ class SyncState:
         items = list(self._partition(pk, 100))
         deletes = [(pk, str(i["sk"])) for i in items] + [_open_key(connection_id)]
         for item in items:
+            if item["sk"] == "conn":
+                organization = (json.loads(item["doc"]).get("identity") or {}).get("organizationId")
+                if organization:
+                    deletes.append((_ORG_PREFIX + str(organization), connection_id))
             if str(item["sk"]).startswith("sub#"):
                 deletes += self._watch_deletes(connection_id, str(item["sk"])[4:], item)
         self.store.batch_write([], deletes)

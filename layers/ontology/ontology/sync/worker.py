@@ -272,6 +272,7 @@ class Worker:
             digest = _digest(mod)
             if added or digest != self.conn.queries[query_id].get("hash"):
                 self.conn.queries[query_id]["hash"] = digest
+                self.conn.queries[query_id]["at"] = int(time.time() * 1000)  # when last pushed
                 mods.append(mod)
         return mods
 
@@ -583,6 +584,7 @@ class Worker:
                 return
             self.conn.identity = identity.to_context()
             self.state.watch(self.conn, AUTH_QUERY, reads)
+            self.state.index_organization(self.conn)
         else:
             self.out.append(
                 {
@@ -643,6 +645,7 @@ class Worker:
         self.state.watch(self.conn, AUTH_QUERY, reads)
         if identity.to_context() != self.conn.identity:
             self.conn.identity = identity.to_context()
+            self.state.index_organization(self.conn)
             mods = self.refresh(list(self.conn.queries))
             if mods:
                 self.transition(mods)
@@ -687,6 +690,7 @@ def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> 
     except RecursionError:
         fatal = "The message is nested too deeply"
     worker.charge()
+    _log_item(worker, body, rerun)
     if fatal is not None:
         conn.closed = True
         worker.out = [{"type": "FatalError", "error": fatal}]
@@ -707,6 +711,36 @@ def process(state: SyncState, body: Mapping[str, Any], message_id: str = "") -> 
         push.close(connection_id)
     elif worker.deferred:
         _continue(connection_id, message_id)
+
+
+#: The message of the worker's line for each item it applied (the dashboard's sync health sums them).
+ITEM_MESSAGE = "sync item"
+
+
+def _item_kind(body: Mapping[str, Any]) -> str:
+    return next((k for k in ("m", "add", "pend") if k in body), "inv")
+
+
+def _log_item(worker: Worker, body: Mapping[str, Any], rerun: pending.Pending) -> None:
+    """One line per item: its connection and organization, what it was (a client's ``message``, an
+    ``invalidation``: a pending re-run or a recheck, or new subscriptions ``add``ed), the queries it
+    ran and the modifications it pushed."""
+    from ontology.runtime.observability import logger
+
+    kind = {"m": "message", "add": "add", "pend": "invalidation", "inv": "invalidation"}[_item_kind(body)]
+    pushed = sum(len(m.get("modifications") or ()) for m in worker.out if m.get("type") == "Transition")
+    logger.info(
+        ITEM_MESSAGE,
+        extra={
+            "function": "sync:worker",
+            "connection": worker.conn.id,
+            "organization": (worker.conn.identity or {}).get("organizationId"),
+            "item": kind,
+            "invalidated": len(rerun.queries) if "pend" in body else len(body.get("inv") or ()),
+            "runs": worker.runs,
+            "pushed": pushed,
+        },
+    )
 
 
 def _apply(worker: Worker, body: Mapping[str, Any], rerun: pending.Pending) -> None:
