@@ -54,52 +54,10 @@ from bench.cost_calls import (
 )
 from bench.harness import ORG, result
 from bench.hotkeys import MAX_CONDITIONAL, MAX_RCU, MAX_WCU, PeakRow, Stream, shape, table
+from ontology.runtime.prices import CHECKED, CONVEX, PRICES, Price
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "cost.md"
 
-
-@dataclass(frozen=True)
-class Price:
-    """A list price: ``usd`` per ``per`` units."""
-
-    usd: float
-    per: float
-    unit: str
-    source: str
-
-
-#: When the prices below were read from their sources.
-CHECKED = "2026-12-07"
-_DDB = "https://aws.amazon.com/dynamodb/pricing/on-demand/"
-_LAMBDA = "https://aws.amazon.com/lambda/pricing/"
-_APIGW = "https://aws.amazon.com/api-gateway/pricing/"
-_SQS = "https://aws.amazon.com/sqs/pricing/"
-_SFN = "https://aws.amazon.com/step-functions/pricing/"
-_S3 = "https://aws.amazon.com/s3/pricing/"
-
-#: AWS's list prices in us-east-1 (the first tier where a price has tiers).
-PRICES: dict[str, Price] = {
-    "dynamodb_wru": Price(0.625, 1e6, "write request units, on-demand, Standard table class", _DDB),
-    "dynamodb_rru": Price(0.125, 1e6, "read request units, on-demand, Standard table class", _DDB),
-    "lambda_gb_s": Price(0.0000133334, 1, "GB-seconds, arm64 (first 7.5 billion a month)", _LAMBDA),
-    "lambda_request": Price(0.20, 1e6, "Lambda requests", _LAMBDA),
-    "http_api": Price(1.00, 1e6, "HTTP API requests (first 300 million a month)", _APIGW),
-    "websocket_message": Price(1.00, 1e6, "WebSocket messages, 32 KB each (first billion a month)", _APIGW),
-    "sqs_standard": Price(0.40, 1e6, "SQS standard queue requests, 64 KB each", _SQS),
-    "sqs_fifo": Price(0.50, 1e6, "SQS FIFO queue requests, 64 KB each", _SQS),
-    "state_transition": Price(0.025, 1e3, "Step Functions Standard state transitions", _SFN),
-    "vector_query": Price(2.50, 1e6, "S3 Vectors QueryVectors requests", _S3),
-    "vector_put": Price(0.20, 1024**3, "S3 Vectors logical data put (vectors, keys, metadata)", _S3),
-}
-#: Convex's price per function call: $2 per million beyond the 25 million a month the Professional
-#: plan includes ("explicit client calls, scheduled executions, subscription updates, and file
-#: accesses count as function calls").
-CONVEX = Price(
-    2.00,
-    1e6,
-    "Convex function calls beyond the Professional plan's 25 million a month",
-    "https://docs.convex.dev/production/state/limits",
-)
 
 #: Lambda duration priced per invocation, by kind (an assumption, not a measurement: a handler's
 #: in-process time on moto says nothing of its time in AWS).

@@ -27,11 +27,11 @@ from infra.template.vectors import VECTOR_INDEX_ARNS
 from ontology.auth.ratelimit import RATE_PREFIX
 from ontology.runtime import registry
 from ontology.runtime.crons import CronJob
+from ontology.runtime.prices import MEMORY as KIND_MEMORY
 from ontology.runtime.registry import FunctionSpec, RegisteredFunction
 
-#: Memory per function kind, from `make bench` (peak RSS of a cold import plus one call is well under
-#: 150 MB; 256 MB buys the CPU share that keeps cold starts short).
-MEMORY = {"query": 256, "mutation": 256, "action": 512}
+#: Memory per function kind (:data:`ontology.runtime.prices.MEMORY`: the dashboard prices with it).
+MEMORY = KIND_MEMORY
 #: Seconds per function kind; a routed function's is at most :data:`ROUTED_TIMEOUT`.
 TIMEOUT = {"query": 10, "mutation": 15, "action": 60}
 

@@ -9,15 +9,22 @@ operator's tool run with the operator's credentials: no function's role may call
 
 Every request can be observed (``add_listener``): the benchmarks count requests and items with it,
 and the test suite fails any Scan but the migration runner's (:func:`operator_scan`).
+
+Every request asks DynamoDB what it consumed (``ReturnConsumedCapacity: TOTAL``, a parameter of the
+same request, not another one): within :func:`consumed` the read and write units of the requests sent
+are summed, which a call's summary line carries (``rcu``, ``wcu``: the dashboard's Health page
+prices them). A read answered by the re-runs' shared reads sent nothing and consumed nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 # Imported at module load, not on first request: Lambda's init phase runs with a full CPU.
@@ -32,8 +39,10 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "Store",
+    "Units",
     "add_listener",
     "client_config",
+    "consumed",
     "deserialize",
     "operator_scan",
     "remove_listener",
@@ -58,6 +67,46 @@ _METHODS = {
 }
 BATCH_WRITE_MAX_ITEMS = 25
 BATCH_GET_MAX_ATTEMPTS = 8
+
+#: The operations that answer ``ConsumedCapacity``, and which of them read.
+_CONSUMING = frozenset(_METHODS) - {"DescribeTable"}
+_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan"})
+
+
+@dataclass
+class Units:
+    """DynamoDB's read and write capacity units consumed by the requests of a block."""
+
+    read: float = 0.0
+    write: float = 0.0
+
+
+_units: contextvars.ContextVar[Units | None] = contextvars.ContextVar("consumed_units", default=None)
+
+
+@contextlib.contextmanager
+def consumed() -> Iterator[Units]:
+    """Sum the units DynamoDB says the block's requests consumed (in this context)."""
+    units = Units()
+    token = _units.set(units)
+    try:
+        yield units
+    finally:
+        _units.reset(token)
+
+
+def _count_units(operation: str, response: dict[str, Any]) -> None:
+    units = _units.get()
+    if units is None:
+        return
+    answered = response.get("ConsumedCapacity")
+    entries = [answered] if isinstance(answered, dict) else answered or []
+    total = sum(float(e.get("CapacityUnits") or 0) for e in entries if isinstance(e, dict))
+    if operation in _READS:
+        units.read += total
+    else:
+        units.write += total
+
 
 #: True while :meth:`Store.scan` (the migration runner's) is in flight in this thread.
 _operator_scan: contextvars.ContextVar[bool] = contextvars.ContextVar("operator_scan", default=False)
@@ -156,8 +205,11 @@ class Store:
     def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """One request to DynamoDB, observed by the listeners."""
         response: dict[str, Any] | None = None
+        if operation in _CONSUMING and "ReturnConsumedCapacity" not in params:
+            params = {**params, "ReturnConsumedCapacity": "TOTAL"}
         try:
             response = getattr(self.client, _METHODS[operation])(**params)
+            _count_units(operation, response)
             return response
         finally:
             for fn in list(_listeners):

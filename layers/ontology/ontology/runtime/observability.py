@@ -40,6 +40,7 @@ from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 
 if TYPE_CHECKING:
     from ontology.auth.identity import Identity
+    from ontology.data.dynamodb import Units
 
 __all__ = ["CALL_MESSAGE", "DeferredXRayProvider", "bind_caller", "log_call", "logger", "metrics", "tracer"]
 
@@ -179,11 +180,14 @@ def log_call(
     http_status: int,
     code: str | None,
     started: float,
+    units: Units | None = None,
 ) -> None:
     """A call's summary line (``"message": "call"``): the function, the caller, success or error with
     its code, the HTTP status it maps to, the time it took and the request id that the error envelope
-    carries. Every field is given here rather than taken from the appended keys, so that a line is
-    whole even when invocations share a process (the local stack runs them on threads)."""
+    carries, and the DynamoDB read and write units the call consumed (``rcu``, ``wcu``: ``units``, as
+    :func:`ontology.data.dynamodb.consumed` summed them). Every field is given here rather than taken
+    from the appended keys, so that a line is whole even when invocations share a process (the local
+    stack runs them on threads)."""
     logger.info(
         CALL_MESSAGE,
         extra={
@@ -195,5 +199,7 @@ def log_call(
             "http_status": http_status,
             "code": code,
             "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "rcu": round(units.read, 2) if units is not None else 0,
+            "wcu": round(units.write, 2) if units is not None else 0,
         },
     )

@@ -17,7 +17,7 @@ import base64
 import json
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
@@ -31,6 +31,9 @@ from ontology.runtime.context import invoke
 from ontology.runtime.observability import bind_caller, log_call, logger, metrics
 from ontology.runtime.registry import RegisteredFunction
 from ontology.runtime.resolvers.base import EventResolver, to_json
+
+if TYPE_CHECKING:
+    from ontology.data.dynamodb import Units
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -147,6 +150,15 @@ class HttpApiResolver(EventResolver[HttpApiEvent]):
 
 @metrics.log_metrics
 def _respond(event: HttpApiEvent, context: Any, fn: RegisteredFunction) -> dict[str, Any]:
+    from ontology.data.dynamodb import consumed
+
+    with consumed() as units:
+        return _respond_counted(event, context, fn, units)
+
+
+def _respond_counted(
+    event: HttpApiEvent, context: Any, fn: RegisteredFunction, units: Units
+) -> dict[str, Any]:
     request_id = event.request_id or getattr(context, "aws_request_id", None)
     logger.append_keys(request_id=request_id)
     started = time.perf_counter()
@@ -188,5 +200,6 @@ def _respond(event: HttpApiEvent, context: Any, fn: RegisteredFunction) -> dict[
         http_status=status,
         code=code,
         started=started,
+        units=units,
     )
     return payload

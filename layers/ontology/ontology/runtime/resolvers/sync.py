@@ -82,6 +82,7 @@ class SyncResolver(EventResolver[SyncCall]):
         return SyncCall(event["_sync"]) if "_sync" in event else None
 
     def _answer(self, fn: RegisteredFunction, event: SyncCall, context: Any) -> dict[str, Any]:
+        from ontology.data.dynamodb import consumed
         from ontology.data.read_cache import shared_reads
         from ontology.data.tracking import recording, recording_writes
 
@@ -94,7 +95,7 @@ class SyncResolver(EventResolver[SyncCall]):
         identity: Identity | None = None
         status = 200
         code: str | None = None
-        with recording() as reads, recording_writes() as writes, sharing as shared:
+        with recording() as reads, recording_writes() as writes, sharing as shared, consumed() as units:
             try:
                 if not isinstance(event.call, Mapping):
                     raise ValidationError("_sync must be an object")
@@ -118,6 +119,7 @@ class SyncResolver(EventResolver[SyncCall]):
             http_status=status,
             code=code,
             started=started,
+            units=units,
         )
         if want_reads:  # a failed query is watched too: what it read may change its answer
             out["reads"] = reads.to_json()
