@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.catalogue import catalogue, find
+from dashboard.health import api_health
+from dashboard.live import api_live, api_sync_health
 from ontology.auth.identity import Identity, has_role
 from ontology.errors import (
     ForbiddenError,
@@ -266,6 +268,9 @@ ROUTES: dict[tuple[str, str], Callable[[Request], Any]] = {
     ("GET", "members"): api_members,
     ("POST", "run"): api_run,
     ("GET", "logs"): api_logs,
+    ("GET", "live"): api_live,
+    ("GET", "sync-health"): api_sync_health,
+    ("GET", "health"): api_health,
 }
 
 

@@ -3,8 +3,9 @@ any function's package), serving its page at ``/dashboard/`` and its API under `
 the HTTP API. Its routes skip the authorizer: the dashboard reads the session itself (the cookie of
 the platform's pages, or a bearer token) and admits only owners.
 
-It may read the table (sessions, members, organizations), invoke exactly the public functions (it
-runs them as a member, each in its own Lambda), and read the functions' log group."""
+It may read the table (sessions, members, organizations, the sync protocol's connections), invoke
+exactly the public functions (it runs them as a member, each in its own Lambda), read the functions'
+log group, and read the sync queue's attributes (its depth, on the Live page)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from infra.template.base import (
     public_url_read,
 )
 from infra.template.observability import FUNCTION_LOGS
-from infra.template.sync import invoke_public
+from infra.template.sync import SYNC_QUEUE_ARN, invoke_public
 from ontology.runtime.registry import RegisteredFunction
 
 #: The dashboard's routes: its page (``/dashboard/`` too: API Gateway routes a path with a trailing
@@ -43,6 +44,7 @@ def dashboard_function(functions: dict[str, RegisteredFunction]) -> dict[str, An
                 + "}:*"
             },
         },
+        {"Effect": "Allow", "Action": ["sqs:GetQueueAttributes"], "Resource": SYNC_QUEUE_ARN},
     ]
     events = {
         f"Route{n}": {
@@ -69,6 +71,7 @@ def dashboard_function(functions: dict[str, RegisteredFunction]) -> dict[str, An
                 "Variables": {
                     "ONE_LOG_GROUP": {"Ref": FUNCTION_LOGS},
                     "ONE_PUBLIC_URL_PARAMETER": public_url_parameter_name(),
+                    "ONE_SYNC_QUEUE_URL": {"Ref": "SyncQueue"},
                 }
             },
             "Events": events,
