@@ -52,7 +52,7 @@ def api_live(request: Request) -> dict[str, Any]:
             {
                 "queryId": int(query_id),
                 "path": q.get("path"),
-                "args": q.get("args"),
+                "args": _args(q.get("args")),
                 "lastPushed": q.get("at"),
                 "pending": query_id in waiting or bool(q.get("pending")),
             }
@@ -68,6 +68,12 @@ def api_live(request: Request) -> dict[str, Any]:
             }
         )
     return {"connections": out}
+
+
+def _args(raw: Any) -> Any:
+    """A subscription's arguments as the client sent them: the object (the npm clients send it in a
+    list of one)."""
+    return raw[0] if isinstance(raw, list) and len(raw) == 1 else raw
 
 
 def _queue_depth() -> dict[str, int | None]:

@@ -30,6 +30,9 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any]]] = [
     ("GET", "members", {}),
     ("GET", "logs", {"since": "10m"}),
     ("POST", "run", {"path": "creators:list", "args": {}, "userId": "usr_x"}),
+    ("GET", "live", {}),
+    ("GET", "sync-health", {"since": "10m"}),
+    ("GET", "health", {"since": "1h"}),
 ]
 
 
@@ -255,3 +258,91 @@ def test_one_logs_finds_the_line_of_an_error_envelopes_request_id(
         check=False,
     )
     assert bad.returncode == 2 and "VALIDATION_ERROR" in bad.stderr
+
+
+def test_an_owner_sees_a_live_subscription_and_the_sync_paths_health(
+    stack: Stack, people: dict[str, Any]
+) -> None:
+    owner = OneClient(stack.url, token=people["owner"])
+    marker = f"live-{time.time_ns()}"
+    created = owner.mutation(
+        "creators:create", {"email": f"{marker}@example.com", "name": marker, "niche": ["x"]}
+    )
+    creator_id = str(created["creatorId"])
+
+    def live(token: str) -> list[dict[str, Any]]:
+        connections = _call(stack, "GET", "live", {}, token=token).json()["value"]["connections"]
+        return [
+            {**s, "userId": c["userId"]}
+            for c in connections
+            for s in c["subscriptions"]
+            if s["path"] == "creators:get" and s["args"] == {"id": creator_id}
+        ]
+
+    with owner.subscribe("creators:get", {"id": creator_id}) as sub:
+        assert sub.get(timeout=20)["_id"] == creator_id
+        (shown,) = until(lambda: live(people["owner"]), timeout=20)
+        assert shown["lastPushed"] > 0 and shown["pending"] is False
+        assert (
+            shown["userId"] == _call(stack, "GET", "me", {}, token=people["owner"]).json()["value"]["userId"]
+        )
+        assert live(people["other"]) == []  # another organization's owner sees their own connections only
+        first = shown["lastPushed"]
+        owner.mutation("creators:update", {"id": creator_id, "bio": marker})
+        sub.wait_for(lambda v: v["properties"].get("bio") == marker, timeout=20)
+        assert until(lambda: [s for s in live(people["owner"]) if s["lastPushed"] > first], timeout=20)
+
+        def healthy() -> dict[str, Any] | None:
+            answer = _call(stack, "GET", "sync-health", {"since": "10m"}, token=people["owner"]).json()[
+                "value"
+            ]
+            return answer if answer["worker"]["invalidations"] >= 1 else None
+
+        health = until(healthy, timeout=20)
+    assert (
+        health["worker"]["reruns"] >= 1 and health["worker"]["pushed"] >= 2 and health["worker"]["runs"] >= 2
+    )
+    assert isinstance(health["queue"]["waiting"], int) and isinstance(health["queue"]["inFlight"], int)
+    assert health["invalidator"] is None  # the platform's stream batches are the platform owners'
+    bad = _call(stack, "GET", "sync-health", {"since": "soon"}, token=people["owner"])
+    assert _refused(bad, 400, "VALIDATION_ERROR")["field"] == "since"
+
+
+def test_health_counts_an_organizations_calls_and_their_units(stack: Stack, people: dict[str, Any]) -> None:
+    def health() -> dict[str, dict[str, Any]]:
+        answer = _call(stack, "GET", "health", {"since": "1h"}, token=people["other"])
+        assert answer.status_code == 200, answer.text
+        return {f["function"]: f for f in answer.json()["value"]["functions"]}
+
+    before = health()
+    creates = before.get("creators:create", {}).get("calls", 0)
+    gets = before.get("creators:get", {"calls": 0, "errors": 0})
+    other = OneClient(stack.url, token=people["other"])
+    for n in range(2):
+        marker = f"health-{n}-{time.time_ns()}"
+        other.mutation("creators:create", {"email": f"{marker}@example.com", "name": marker, "niche": ["x"]})
+    failed = httpx.post(
+        f"{stack.url}/api/creators/get",
+        json={"id": "nope"},
+        headers={"Authorization": f"Bearer {people['other']}"},
+    )
+    assert failed.status_code == 400
+
+    def counted() -> dict[str, dict[str, Any]] | None:
+        now = health()
+        done = now.get("creators:create", {}).get("calls") == creates + 2
+        return now if done and now.get("creators:get", {}).get("calls") == gets["calls"] + 1 else None
+
+    after = until(counted, timeout=20)
+    create, get = after["creators:create"], after["creators:get"]
+    assert get["errors"] == gets["errors"] + 1 and create["errors"] == 0 and create["errorRate"] == 0
+    assert create["wcu"] > 0 and create["rcu"] > 0 and create["kind"] == "mutation"
+    assert 0 < create["p50Ms"] <= create["p99Ms"]
+    price = create["usdPerMillion"]
+    assert (
+        price["dynamodb"] > 0
+        and price["lambda"] > 0.2
+        and price["total"] == pytest.approx(price["lambda"] + price["dynamodb"], abs=1e-3)
+    )
+    bad = _call(stack, "GET", "health", {"since": "2h"}, token=people["other"])
+    assert _refused(bad, 400, "VALIDATION_ERROR")["field"] == "since"
