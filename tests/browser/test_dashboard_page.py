@@ -1,7 +1,8 @@
 """An organization's owner in the dashboard (``/dashboard/`` on the platform's own origin), in Debian's
 Chromium through playwright-core: signs in with the page's form (Better Auth's session cookie), opens
 Functions, runs a function from the form its schema generated and sees its result, runs one that fails
-and sees the typed error with its request id, then follows it to Logs, where that call's line shows.
+and sees the typed error with its request id, then follows it to Logs, where that call's line shows;
+then, with a Convex subscription open, sees it on Live, and opens Health and cost.
 
 ``BROWSER_SCREENSHOTS=docs/dashboard`` keeps the screenshots docs/dashboard.md shows."""
 
@@ -17,7 +18,7 @@ import pytest
 
 from ontology.client import OneClient
 from tests.browser.test_token_purchase_page import CHROMIUM, HERE, PASSWORD, Person
-from tests.infra.localstack import Stack, running_stack, signed_in
+from tests.infra.localstack import Stack, running_stack, signed_in, until
 
 OWNER = "owner@example.com"
 
@@ -111,3 +112,53 @@ def test_an_owner_runs_a_function_and_finds_its_log_line(person: Person, stack: 
     elsewhere = failed.json()["errorData"]["requestId"]
     person.sees("VALIDATION_ERROR (400)", within=f'tr[data-request-id="{elsewhere}"]')
     person.screenshot("logs")
+
+
+def _signed_in(person: Person, stack: Stack) -> None:
+    """The dashboard open and signed in as the owner (the page remembers an earlier sign-in)."""
+    person.do("goto", url=f"{stack.url}/dashboard/")
+    person.do("waitFor", selector="#sign-in:not([hidden]) h1, #nav:not([hidden]) a", text="")
+    if not person.do("text", selector="#who"):
+        person.do("fill", label="Email", value=OWNER)
+        person.do("fill", label="Password", value=PASSWORD)
+        person.click("Sign in")
+    person.sees(f"{OWNER} · org_owner")
+
+
+def test_an_owner_sees_a_live_subscription_and_the_functions_health(
+    person: Person, stack: Stack, owner: str
+) -> None:
+    _signed_in(person, stack)
+    with OneClient(stack.url, token=owner) as client:
+        grace = client.mutation(
+            "creators:create", {"email": "grace@example.com", "name": "Grace", "niche": ["cs"]}
+        )
+        creator = str(grace["creatorId"])
+        # a Convex subscription, as a client keeps one: the Live page shows it, its arguments with it
+        with client.subscribe("creators:get", {"id": creator}) as sub:
+            assert sub.get(timeout=20)["_id"] == creator
+            person.do("click", selector='#nav a[data-page="live"]')
+            row = '#live-table tr[data-path="creators:get"]'
+            person.sees(creator, within=row)
+            assert "s ago" in str(person.do("text", selector=f"{row} td:nth-last-child(2)"))
+            client.mutation("creators:update", {"id": creator, "bio": "pushed"})
+            sub.wait_for(lambda v: v["properties"].get("bio") == "pushed", timeout=20)
+
+            def invalidations() -> int:
+                answer = httpx.get(
+                    f"{stack.url}/dashboard/api/sync-health", headers={"Authorization": f"Bearer {owner}"}
+                )
+                return int(answer.json()["value"]["worker"]["invalidations"])
+
+            seen = until(invalidations, timeout=20)
+            person.sees(str(seen), within="#stat-invalidations strong", exact=True)
+            person.screenshot("live")
+
+    # Health and cost: the calls just made, per function, with their units and price
+    person.do("click", selector='#nav a[data-page="health"]')
+    update = 'tr[data-function="creators:update"]'
+    person.sees("creators:update", within=update)
+    cells = str(person.do("text", selector=update))
+    assert "mutation 256 MB" in cells and "$" in cells
+    person.sees("creators:get", within='#health-table tr[data-function="creators:get"]')
+    person.screenshot("health")
