@@ -27,15 +27,14 @@ backend (:class:`MotoSource`), and it prices each item by the rules of AWS's dev
 It also keeps the load per partition (the table's or an index's partition key value) and the
 conditional writes per item, for the hot-key table of :mod:`bench.cost`.
 
-moto's own ``ConsumedCapacity`` (``ReturnConsumedCapacity``) is a constant per operation (0.5 or 1.0
-whatever the item), so nothing here asks for it.
+The sizing rules are :mod:`infra.local.capacity`'s, with which the local stack answers
+``ConsumedCapacity`` (moto's own is a constant per operation); the meter reads items itself rather
+than asking, to keep what each item and index write cost.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import math
 import re
 import threading
 from collections import Counter, defaultdict
@@ -43,162 +42,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-#: DynamoDB's billing units: a write request unit covers 1 KB of item, a read request unit 4 KB.
-WRITE_UNIT_BYTES = 1024
-READ_UNIT_BYTES = 4096
-#: The most bytes a number takes (38 significant digits).
-MAX_NUMBER_BYTES = 21
+from infra.local.capacity import (
+    IndexWrite,
+    Item,
+    Schema,
+    index_writes,
+    item_size,
+    read_units,
+    write_units,
+)
+from infra.local.capacity import key_text as _s
+from infra.local.capacity import untrimmed as _untrimmed
+
 #: The base table's partitions, beside the indexes' names.
 TABLE = "table"
 
-Typed = dict[str, Any]
-Item = dict[str, Typed]
-
-
-# ------------------------------------------------------------------------------------------ sizing
-
-
-def number_size(text: str) -> int:
-    """Bytes of a number: one per two significant digits (leading and trailing zeros trimmed) plus
-    one, at most 21."""
-    mantissa = re.split("[eE]", text.strip().lstrip("+-"), maxsplit=1)[0]
-    digits = mantissa.replace(".", "").strip("0")
-    return min(math.ceil(len(digits) / 2) + 1, MAX_NUMBER_BYTES)
-
-
-def _binary_size(value: Any) -> int:
-    if isinstance(value, bytes | bytearray):
-        return len(value)
-    return len(base64.b64decode(value))  # the wire's (and moto's) base64 text
-
-
-def value_size(typed: Typed) -> int:
-    """Bytes of one attribute value in DynamoDB's typed form (``{"S": "…"}``), without its name."""
-    ((kind, value),) = typed.items()
-    if kind == "S":
-        return len(value.encode("utf-8"))
-    if kind == "N":
-        return number_size(value)
-    if kind == "B":
-        return _binary_size(value)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(v.encode("utf-8")) for v in value)
-    if kind == "NS":
-        return sum(number_size(v) for v in value)
-    if kind == "BS":
-        return sum(_binary_size(v) for v in value)
-    if kind == "L":
-        return 3 + sum(1 + value_size(v) for v in value)
-    if kind == "M":
-        return 3 + sum(1 + len(k.encode("utf-8")) + value_size(v) for k, v in value.items())
-    raise ValueError(f"not a DynamoDB attribute value: {typed!r}")
-
-
-def item_size(item: Item | None) -> int:
-    """Bytes of an item: each attribute's name (UTF-8) and value."""
-    if not item:
-        return 0
-    return sum(len(name.encode("utf-8")) + value_size(v) for name, v in item.items())
-
-
-def write_units(size: int) -> int:
-    """Write request units of one standard write of ``size`` bytes (at least one)."""
-    return max(1, math.ceil(size / WRITE_UNIT_BYTES))
-
-
-def read_units(size: int, *, consistent: bool) -> float:
-    """Read request units of ``size`` bytes read in one request (at least one 4 KB unit), halved when
-    eventually consistent."""
-    units = max(1, math.ceil(size / READ_UNIT_BYTES))
-    return float(units) if consistent else units / 2
-
-
-# ------------------------------------------------------------------------------- table schema
-
-
-@dataclass(frozen=True)
-class Index:
-    """A secondary index as the table's description gives it."""
-
-    name: str
-    hash_key: str
-    range_key: str | None
-    projection: str  # ALL | KEYS_ONLY | INCLUDE
-    non_key: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Schema:
-    """A table's key attributes and secondary indexes."""
-
-    hash_key: str
-    range_key: str | None
-    indexes: tuple[Index, ...] = ()
-
-    @classmethod
-    def from_description(cls, description: dict[str, Any]) -> Schema:
-        """From DescribeTable's ``Table`` (or ``TableDescription``)."""
-
-        def keys(schema: list[dict[str, str]]) -> tuple[str, str | None]:
-            by_type = {k["KeyType"]: k["AttributeName"] for k in schema}
-            return by_type["HASH"], by_type.get("RANGE")
-
-        hash_key, range_key = keys(description["KeySchema"])
-        indexes = []
-        for idx in [
-            *description.get("GlobalSecondaryIndexes", []),
-            *description.get("LocalSecondaryIndexes", []),
-        ]:
-            ih, ir = keys(idx["KeySchema"])
-            projection = idx.get("Projection", {})
-            indexes.append(
-                Index(
-                    name=idx["IndexName"],
-                    hash_key=ih,
-                    range_key=ir,
-                    projection=projection.get("ProjectionType", "ALL"),
-                    non_key=tuple(projection.get("NonKeyAttributes", [])),
-                )
-            )
-        return cls(hash_key, range_key, tuple(indexes))
-
-    def key_of(self, item: Item) -> Item:
-        names = [self.hash_key] + ([self.range_key] if self.range_key else [])
-        return {n: item[n] for n in names}
-
-    def index(self, name: str) -> Index:
-        return next(i for i in self.indexes if i.name == name)
-
-    def entry(self, index: Index, item: Item | None) -> Item | None:
-        """The item's entry in ``index`` (its projection), or None when the item is not in it (a
-        sparse index: one of the index's key attributes is missing)."""
-        if item is None or index.hash_key not in item:
-            return None
-        if index.range_key and index.range_key not in item:
-            return None
-        if index.projection == "ALL":
-            return dict(item)
-        names = {self.hash_key, index.hash_key}
-        names |= {n for n in (self.range_key, index.range_key) if n}
-        if index.projection == "INCLUDE":
-            names |= set(index.non_key)
-        return {n: v for n, v in item.items() if n in names}
-
 
 # --------------------------------------------------------------------------------- records
-
-
-@dataclass
-class IndexWrite:
-    """One write to a secondary index that a table write caused."""
-
-    index: str
-    kind: str  # put | delete | update
-    pk: str
-    size: int
-    units: int
 
 
 @dataclass
@@ -245,13 +105,6 @@ class Load:
     wru: float = 0.0
     rru: float = 0.0
     conditional_writes: int = 0
-
-
-def _s(typed: Typed | None) -> str:
-    if not typed:
-        return ""
-    ((_, value),) = typed.items()
-    return str(value)
 
 
 # ----------------------------------------------------------------------------------- sources
@@ -555,21 +408,6 @@ class Meter:
         )
 
 
-def _untrimmed(params: dict[str, Any], trimmed: set[str]) -> dict[str, Any]:
-    """``params`` without ``trimmed``, and without the names and values only those used."""
-    again = {k: v for k, v in params.items() if k not in trimmed}
-    used = str(again.get("KeyConditionExpression", ""))
-    for placeholders in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
-        kept = {
-            k: v
-            for k, v in (again.pop(placeholders, None) or {}).items()
-            if re.search(rf"{re.escape(k)}\b", used)
-        }
-        if kept:
-            again[placeholders] = kept
-    return again
-
-
 def _point_read(
     request: int,
     operation: str,
@@ -605,31 +443,6 @@ def _query_partition(params: dict[str, Any], attr: str) -> str:
         return _s(params["ExpressionAttributeValues"][match.group(1)])
     legacy = (params.get("KeyConditions") or {}).get(attr)
     return _s(legacy["AttributeValueList"][0]) if legacy else ""
-
-
-def index_writes(schema: Schema, before: Item | None, after: Item | None) -> list[IndexWrite]:
-    """The secondary-index writes a table write from ``before`` to ``after`` causes (1x each)."""
-    out: list[IndexWrite] = []
-    for index in schema.indexes:
-        old, new = schema.entry(index, before), schema.entry(index, after)
-        if old is None and new is None:
-            continue
-        old_pk, new_pk = _s((old or {}).get(index.hash_key)), _s((new or {}).get(index.hash_key))
-        if old is None and new is not None:
-            out.append(IndexWrite(index.name, "put", new_pk, item_size(new), write_units(item_size(new))))
-        elif new is None and old is not None:
-            out.append(IndexWrite(index.name, "delete", old_pk, item_size(old), write_units(item_size(old))))
-        elif old is not None and new is not None:
-            keys = [index.hash_key] + ([index.range_key] if index.range_key else [])
-            if any(old.get(k) != new.get(k) for k in keys):
-                out.append(
-                    IndexWrite(index.name, "delete", old_pk, item_size(old), write_units(item_size(old)))
-                )
-                out.append(IndexWrite(index.name, "put", new_pk, item_size(new), write_units(item_size(new))))
-            elif old != new:
-                size = max(item_size(old), item_size(new))
-                out.append(IndexWrite(index.name, "update", new_pk, size, write_units(size)))
-    return out
 
 
 @contextlib.contextmanager

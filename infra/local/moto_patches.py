@@ -22,6 +22,10 @@ moto is pinned (requirements/lock.txt) because these touch its internals; each p
 - ``expire_ttl_items``: DynamoDB deletes items whose TTL has passed (within days); moto never does.
   The local stack calls this periodically so expired sessions, tokens and rate counters go away:
   within a minute, or (AWS-strict ``ttl``) one to three days after their expiry, as AWS may.
+- ``ConsumedCapacity``: moto answers a constant per operation (0.5 or 1.0, whatever the item); a
+  request that asks (``ReturnConsumedCapacity``: ``TOTAL`` or ``INDEXES``) is answered what DynamoDB
+  would charge it, sized by :mod:`infra.local.capacity` from the items before and after it (read from
+  the backend, no request sent): what each call's summary line reports (``rcu``, ``wcu``).
 - ``Role.put_policy``: moto's CloudFormation hands a role's inline policy over as a dict, which moto
   keeps as is and its IAM API then returns as Python's ``repr``, not JSON; it is kept as JSON text,
   as IAM holds it (the local stack's IAM enforcement reads the same text).
@@ -139,6 +143,89 @@ def _honour_client_request_tokens() -> None:
     DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+#: The DynamoDB handler's methods whose ConsumedCapacity is answered, by operation; and the operations
+#: that answer a list (one entry per table).
+_CAPACITY_METHODS = {
+    "PutItem": "put_item",
+    "UpdateItem": "update_item",
+    "DeleteItem": "delete_item",
+    "BatchWriteItem": "batch_write_item",
+    "TransactWriteItems": "transact_write_items",
+    "GetItem": "get_item",
+    "BatchGetItem": "batch_get_item",
+    "Query": "query",
+    "Scan": "scan",
+}
+_PER_TABLE = ("BatchWriteItem", "TransactWriteItems", "BatchGetItem")
+
+
+def _typed(item: dict[str, Any]) -> dict[str, Any]:
+    """An item of moto's answer (its attributes as moto's DynamoType) in DynamoDB's typed form."""
+    return {k: v.to_regular_json() if hasattr(v, "to_regular_json") else v for k, v in item.items()}
+
+
+def _consumed(
+    handler: Any, original: Any, operation: str, *, indexes: bool
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Run the handler's request; its answer and the ConsumedCapacity entries DynamoDB would give."""
+    from infra.local import capacity
+
+    source = capacity.BackendSource(handler.dynamodb_backend)
+    body = handler.body
+    if operation in capacity.WRITES:
+        targets = capacity.write_targets(operation, body, source)
+        before = [source.get(name, key) for name, _, key, _ in targets]
+        result = original(handler)
+        tables = capacity.write_capacity(source, targets, before, succeeded=True)
+        return result, [capacity.entry(t, parts, write=True, indexes=indexes) for t, parts in tables.items()]
+    if operation in ("GetItem", "BatchGetItem"):
+        result = original(handler)
+        asked = (
+            {body["TableName"]: {**body, "Keys": [body["Key"]]}}
+            if operation == "GetItem"
+            else body["RequestItems"]
+        )
+        left = (result.result.get("UnprocessedKeys") or {}) if operation == "BatchGetItem" else {}
+        entries = []
+        for name, ask in asked.items():
+            keys = [k for k in ask["Keys"] if k not in (left.get(name) or {}).get("Keys", [])]
+            units = capacity.point_capacity(source, name, keys, consistent=bool(ask.get("ConsistentRead")))
+            entries.append(capacity.entry(name, {None: units}, write=False, indexes=indexes))
+        return result, entries
+    trimmed = capacity.TRIMMING & body.keys()
+    evaluated = None
+    if trimmed:  # DynamoDB charges what it evaluated: the same request without what only trims it
+        handler.body = capacity.untrimmed(body, set(trimmed))
+        try:
+            evaluated = original(handler).result.get("Items") or []
+        finally:
+            handler.body = body
+    result = original(handler)
+    items = [_typed(i) for i in (evaluated if evaluated is not None else result.result.get("Items") or [])]
+    parts = capacity.range_capacity(body, items)
+    return result, [capacity.entry(body["TableName"], parts, write=False, indexes=indexes)]
+
+
+def _answer_consumed_capacity() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    from infra.local.aws import MOTO_LOCK
+
+    for operation, method in _CAPACITY_METHODS.items():
+        original = getattr(DynamoHandler, method)
+
+        def answered(self: Any, _original: Any = original, _operation: str = operation) -> Any:
+            wanted = self.body.get("ReturnConsumedCapacity", "NONE")
+            if wanted not in ("TOTAL", "INDEXES"):
+                return _original(self)
+            with MOTO_LOCK:
+                result, entries = _consumed(self, _original, _operation, indexes=wanted == "INDEXES")
+            result.result["ConsumedCapacity"] = entries if _operation in _PER_TABLE else entries[0]
+            return result
+
+        setattr(DynamoHandler, method, answered)
+
+
 def install_moto_patches() -> None:
     global _installed  # noqa: PLW0603
     if _installed:
@@ -156,6 +243,7 @@ def install_moto_patches() -> None:
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     _honour_client_request_tokens()
+    _answer_consumed_capacity()
 
     from infra.local import conflicts
 

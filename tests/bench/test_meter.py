@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bench.meter import (
+from bench.meter import Meter
+from infra.local.capacity import (
     Index,
-    Meter,
     Schema,
     index_writes,
     item_size,
@@ -289,13 +289,73 @@ def test_a_put_to_the_platform_table_costs_what_the_rules_say(table: str) -> Non
     assert write.size_after == size
     assert [(w.index, w.kind, w.units) for w in write.indexes] == [("gsi1", "put", 2), ("gsi2", "put", 2)]
     assert meter.wru == 2 + 2 + 2
-    # moto's own ReturnConsumedCapacity is a constant per operation, whatever the item and its indexes
+    # the local stack's ConsumedCapacity (moto's is a constant) is the meter's figure: the item and
+    # its two index copies, and with INDEXES each index's share
     import boto3
 
-    answered = boto3.client("dynamodb", region_name="us-east-1").put_item(
-        TableName=table, Item=write_item(attrs), ReturnConsumedCapacity="TOTAL"
-    )
-    assert answered["ConsumedCapacity"]["CapacityUnits"] == 1.0
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.delete_item(TableName=table, Key={"pk": {"S": attrs["pk"]}, "sk": {"S": "D"}})
+    answered = dynamodb.put_item(TableName=table, Item=write_item(attrs), ReturnConsumedCapacity="INDEXES")
+    assert answered["ConsumedCapacity"]["CapacityUnits"] == meter.wru == 6
+    assert answered["ConsumedCapacity"]["Table"]["CapacityUnits"] == 2
+    assert answered["ConsumedCapacity"]["GlobalSecondaryIndexes"] == {
+        "gsi1": {"CapacityUnits": 2},
+        "gsi2": {"CapacityUnits": 2},
+    }
+
+
+def test_the_local_stacks_consumed_capacity_is_the_meters_for_every_request(table: str) -> None:
+    """Reads, a transaction, a batch and a delete through the store, each answered the units the meter
+    counts for it; asking for them adds no request and changes no answer."""
+    from bench.meter import metered
+    from ontology.data.dynamodb import add_listener, consumed, default_store, remove_listener
+
+    store = default_store()
+    big = {"pk": "org_1#ent_2", "sk": "D", "tb": "entities", "v": 1, "doc": "y" * 9000}
+    store.put(big)
+    sent: list[dict[str, Any]] = []
+
+    def listen(operation: str, params: dict[str, Any], response: dict[str, Any] | None) -> None:
+        sent.append(
+            {"operation": operation, "asked": params.get("ReturnConsumedCapacity"), "response": response}
+        )
+
+    add_listener(listen)
+    try:
+        meter = Meter()
+        with metered(meter), consumed() as units:
+            assert store.get("org_1#ent_2", "D", consistent=True)["doc"] == big["doc"]  # 9 KB: 3 RRU
+            store.get("org_1#ent_2", "D", consistent=False)  # 1.5
+            store.batch_get([("org_1#ent_2", "D"), ("org_1#none", "D")], consistent=True)  # 3 + 1
+            store.query(
+                index=None,
+                pk_attr="pk",
+                pk="org_1#ent_2",
+                sk_attr="sk",
+                sk_condition=None,
+                forward=True,
+                limit=10,
+                start_key=None,
+                consistent=True,
+            )  # 3
+            store.transact_write(
+                [
+                    {
+                        "Put": {
+                            "TableName": table,
+                            "Item": write_item({"pk": "org_1#t", "sk": "D", "tb": "x", "v": 1}),
+                        }
+                    },
+                    {"Delete": {"TableName": table, "Key": {"pk": {"S": "org_1#ent_2"}, "sk": {"S": "D"}}}},
+                ]
+            )  # 2 x (1 + 9)
+            store.batch_write([{"pk": "org_1#b", "sk": "D", "tb": "x", "v": 1}], [("org_1#t", "D")])  # 1 + 1
+    finally:
+        remove_listener(listen)
+    assert units.read == meter.rru == 3 + 1.5 + 4 + 3
+    assert units.write == meter.wru == 20 + 2
+    assert len(sent) == len(meter.requests) == 6  # the parameter rides on the requests: none more
+    assert all(s["asked"] == "TOTAL" and "ConsumedCapacity" in s["response"] for s in sent)
 
 
 def write_item(attrs: dict[str, Any]) -> dict[str, Any]:
