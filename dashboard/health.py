@@ -12,8 +12,8 @@ p99Ms, rcu, wcu, usdPerMillion: {lambda, dynamodb, total}}], lines, complete}``:
 - the price per million calls is Lambda's requests and GB-seconds (the mean billed duration, whole
   milliseconds, at the memory the template gives the function's kind) and DynamoDB's on-demand units,
   at :data:`ontology.runtime.prices.PRICES`, the table the cost bench prices with;
-- at most :data:`HEALTH_LINES` lines of successes and as many of errors are read (the newest);
-  ``complete`` says whether the window held no more.
+- at most :data:`HEALTH_LINES` lines of successes and as many of errors are read (from the window's
+  start); ``complete`` says whether the window held no more.
 
 Example::
 

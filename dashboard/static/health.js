@@ -33,7 +33,7 @@ async function refresh() {
     const rows = health.functions.map(row);
     if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: 10, class: "muted" }, `No call in the last ${since}.`)));
     $("#health-table tbody").replaceChildren(...rows);
-    $("#health-state").textContent = `${health.lines} calls${health.complete ? "" : " (the newest)"} · live`;
+    $("#health-state").textContent = `${health.lines} calls${health.complete ? "" : " (the window's first)"} · live`;
   } catch (error) {
     $("#health-state").textContent = error.message;
   }
