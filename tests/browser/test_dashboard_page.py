@@ -52,7 +52,8 @@ def owner(stack: Stack) -> str:
 @pytest.fixture(scope="module")
 def person(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Person]:
     folder = Path(tmp_path_factory.mktemp("dashboard-browser"))
-    shots = Path(os.environ.get("BROWSER_SCREENSHOTS") or folder)
+    # absolute: the browser's driver runs in tests/browser
+    shots = Path(os.environ.get("BROWSER_SCREENSHOTS") or folder).resolve()
     shots.mkdir(parents=True, exist_ok=True)
     p = Person(folder, shots)
     try:
