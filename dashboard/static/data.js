@@ -132,6 +132,22 @@ $("#data-newer").addEventListener("click", () => {
 async function refresh() {
   const body = $("#data-documents tbody");
   const cursor = view.cursors[view.cursors.length - 1];
+  const missing = view.table.indexes.find((i) => i.name === view.index).required.filter((f) => !view.filters[f]);
+  if (missing.length) {
+    body.replaceChildren(el("tr", {}, el("td", { colspan: 3, class: "muted" }, `The index ${view.index} reads the documents of one ${missing.join(", ")}: give it above.`)));
+    view.next = null;
+  } else {
+    await refreshList(body, cursor);
+  }
+  if (!view.docId) return $("#data-document").replaceChildren();
+  try {
+    renderDocument(await api("GET", "document", { id: view.docId }));
+  } catch (error) {
+    $("#data-document").replaceChildren(el("div", { class: "card" }, el("p", { class: "error", id: "data-document-error" }, problem(error))));
+  }
+}
+
+async function refreshList(body, cursor) {
   try {
     const page = await api("GET", "documents", { ...listParams(), cursor, numItems: 20 });
     view.next = page.isDone ? null : page.continueCursor;
@@ -153,12 +169,6 @@ async function refresh() {
     $("#data-live").textContent = "live";
   } catch (error) {
     body.replaceChildren(el("tr", {}, el("td", { colspan: 3, class: "error", id: "data-list-error" }, problem(error))));
-  }
-  if (!view.docId) return $("#data-document").replaceChildren();
-  try {
-    renderDocument(await api("GET", "document", { id: view.docId }));
-  } catch (error) {
-    $("#data-document").replaceChildren(el("div", { class: "card" }, el("p", { class: "error", id: "data-document-error" }, problem(error))));
   }
 }
 
