@@ -114,11 +114,16 @@ $("#org").addEventListener("change", (event) => {
 
 // ------------------------------------------------------------------ pages
 
+// Pages in scripts of their own register here: dashboard.pages[name] = { open(query) }.
+const pages = {};
+window.dashboard = { $, el, api, show, state, pages };
+
 function route() {
   if (!state.me) return;
   const [page, query] = (location.hash.slice(1) || "functions").split("?");
   for (const link of document.querySelectorAll("#nav a")) link.classList.toggle("active", link.dataset.page === page);
   clearInterval(state.logTimer);
+  if (pages[page]) return pages[page].open(new URLSearchParams(query || ""));
   if (page === "logs") return openLogs(new URLSearchParams(query || ""));
   return openFunctions();
 }
