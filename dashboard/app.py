@@ -17,7 +17,8 @@ The API:
 - ``POST /dashboard/api/run`` ``{organization, path, args, userId}``: run a function as that member,
   in the function's own Lambda; the result or the typed error, the request id, the time it took;
 - ``GET  /dashboard/api/logs?organization=&function=&status=&text=&requestId=&since=&after=``: the
-  organization's log lines from CloudWatch Logs (the functions' log group), oldest first.
+  organization's log lines from CloudWatch Logs (the functions' log group), oldest first;
+- the Data page's tables, documents and changes: :mod:`dashboard.data`.
 
 Example::
 
@@ -34,6 +35,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dashboard import data
 from dashboard.catalogue import catalogue, find
 from dashboard.health import api_health
 from dashboard.live import api_live, api_sync_health
@@ -268,6 +270,7 @@ ROUTES: dict[tuple[str, str], Callable[[Request], Any]] = {
     ("GET", "members"): api_members,
     ("POST", "run"): api_run,
     ("GET", "logs"): api_logs,
+    **data.ROUTES,
     ("GET", "live"): api_live,
     ("GET", "sync-health"): api_sync_health,
     ("GET", "health"): api_health,

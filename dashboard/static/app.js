@@ -17,8 +17,6 @@ const el = (tag, attrs = {}, ...children) => {
 };
 
 const state = { me: null, organization: null, catalogue: null, members: [], selected: null, logTimer: null };
-// Pages in a file of their own (live.js, health.js, …) register here: pages[name] = { open(query), close() }.
-const pages = {};
 
 class ApiError extends Error {
   constructor(status, body) {
@@ -116,16 +114,16 @@ $("#org").addEventListener("change", (event) => {
 
 // ------------------------------------------------------------------ pages
 
+// Pages in scripts of their own register here: dashboard.pages[name] = { open(query) }.
+const pages = {};
+window.dashboard = { $, el, api, show, state, pages };
+
 function route() {
   if (!state.me) return;
   const [page, query] = (location.hash.slice(1) || "functions").split("?");
   for (const link of document.querySelectorAll("#nav a")) link.classList.toggle("active", link.dataset.page === page);
   clearInterval(state.logTimer);
-  for (const other of Object.values(pages)) other.close();
-  if (pages[page]) {
-    show(`page-${page}`);
-    return pages[page].open(new URLSearchParams(query || ""));
-  }
+  if (pages[page]) return pages[page].open(new URLSearchParams(query || ""));
   if (page === "logs") return openLogs(new URLSearchParams(query || ""));
   return openFunctions();
 }
@@ -341,7 +339,5 @@ async function loadLogs() {
     }
   }, 2000);
 }
-
-export { $, api, el, pages, state };
 
 start();

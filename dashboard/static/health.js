@@ -1,7 +1,7 @@
 // The Health and cost page: per function, over a window, its calls, error rate, p50/p99 duration,
 // DynamoDB units per call and the price per million calls, from the calls' own summary lines.
 // refresh() reads them; the page calls it every 2 seconds while it is open and visible.
-import { $, api, el, pages } from "/dashboard/app.js";
+const { $, api, el, show, pages } = window.dashboard;
 
 let timer = null;
 
@@ -43,13 +43,12 @@ $("#health-filters").addEventListener("change", () => refresh());
 
 pages.health = {
   open() {
+    show("page-health");
     clearInterval(timer);
     refresh();
     timer = setInterval(() => {
+      if (location.hash.slice(1).split("?")[0] !== "health") return clearInterval(timer);
       if (document.visibilityState === "visible") refresh();
     }, 2000);
-  },
-  close() {
-    clearInterval(timer);
   },
 };

@@ -1,6 +1,6 @@
 // The Live page: the organization's open connections and their subscriptions, and the sync path's
 // health. refresh() reads both; the page calls it every 2 seconds while it is open and visible.
-import { $, api, el, pages } from "/dashboard/app.js";
+const { $, api, el, show, pages } = window.dashboard;
 
 let timer = null;
 
@@ -65,13 +65,12 @@ async function refresh() {
 
 pages.live = {
   open() {
+    show("page-live");
     clearInterval(timer);
     refresh();
     timer = setInterval(() => {
+      if (location.hash.slice(1).split("?")[0] !== "live") return clearInterval(timer);
       if (document.visibilityState === "visible") refresh();
     }, 2000);
-  },
-  close() {
-    clearInterval(timer);
   },
 };
