@@ -17,7 +17,8 @@ The API:
 - ``POST /dashboard/api/run`` ``{organization, path, args, userId}``: run a function as that member,
   in the function's own Lambda; the result or the typed error, the request id, the time it took;
 - ``GET  /dashboard/api/logs?organization=&function=&status=&text=&requestId=&since=&after=``: the
-  organization's log lines from CloudWatch Logs (the functions' log group), oldest first.
+  organization's log lines from CloudWatch Logs (the functions' log group), oldest first;
+- the Schedules page's (:mod:`dashboard.schedules`) and the Files page's (:mod:`dashboard.files`).
 
 Example::
 
@@ -34,6 +35,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dashboard import files, schedules
 from dashboard.catalogue import catalogue, find
 from ontology.auth.identity import Identity, has_role
 from ontology.errors import (
@@ -52,7 +54,8 @@ __all__ = ["handler"]
 STATIC = Path(__file__).with_name("static")
 PREFIX = "/dashboard"
 API = f"{PREFIX}/api/"
-#: The page's own files may load nothing from anywhere else.
+#: The page's own files may load nothing from anywhere else (but the files bucket's previews:
+#: :func:`security_headers`).
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -266,10 +269,27 @@ ROUTES: dict[tuple[str, str], Callable[[Request], Any]] = {
     ("GET", "members"): api_members,
     ("POST", "run"): api_run,
     ("GET", "logs"): api_logs,
+    ("GET", "scheduled"): schedules.api_scheduled,
+    ("POST", "scheduled/cancel"): schedules.api_cancel,
+    ("GET", "crons"): schedules.api_crons,
+    ("POST", "crons/run"): schedules.api_cron_run,
+    ("GET", "files"): files.api_files,
+    ("GET", "files/url"): files.api_url,
+    ("POST", "files/delete"): files.api_delete,
 }
 
 
 # ---------------------------------------------------------------- the page's files
+
+
+def security_headers() -> dict[str, str]:
+    """:data:`SECURITY_HEADERS`, with the files bucket's origin for the Files page's image and audio
+    previews (``img-src``, ``media-src``): that origin only."""
+    origin = files.files_origin()
+    policy = SECURITY_HEADERS["content-security-policy"].replace(
+        "img-src 'self' data:;", f"img-src 'self' data: {origin}; media-src {origin};"
+    )
+    return {**SECURITY_HEADERS, "content-security-policy": policy}
 
 
 def _file(path: str) -> dict[str, Any]:
@@ -284,7 +304,7 @@ def _file(path: str) -> dict[str, Any]:
         "headers": {
             "content-type": f"{kind}; charset=utf-8" if text else kind,
             "cache-control": "no-cache",
-            **SECURITY_HEADERS,
+            **security_headers(),
         },
         "body": target.read_text(encoding="utf-8"),
         "isBase64Encoded": False,
