@@ -50,6 +50,10 @@ function show(id) {
   for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== id;
 }
 
+// Pages with scripts of their own (schedules.js, files.js) register here: name → open(query).
+const pages = {};
+window.dashboard = { api, el, $, state, show, pages };
+
 // ------------------------------------------------------------------ sign-in and the caller
 
 async function start() {
@@ -120,6 +124,7 @@ function route() {
   for (const link of document.querySelectorAll("#nav a")) link.classList.toggle("active", link.dataset.page === page);
   clearInterval(state.logTimer);
   if (page === "logs") return openLogs(new URLSearchParams(query || ""));
+  if (pages[page]) return pages[page](new URLSearchParams(query || ""));
   return openFunctions();
 }
 
