@@ -211,7 +211,9 @@ def _outcome(states: Mapping[str, int], now_ms: float, due: list[float]) -> str:
 
 def _runs(job: CronJob, organization: str | None, now_ms: float) -> list[dict[str, Any]]:
     """The cron's last runs: the windows its ``cronRuns`` records name (``<function>#fanout``, a
-    Query of ``by_job``), latest first, with the states of the jobs each scheduled."""
+    Query of ``by_job``), latest first, with how many of the jobs each scheduled are in each state
+    (but the pages' jobs and the canceled retries: a worker schedules its next attempt before it
+    works, and cancels it once done)."""
     from ontology.data.db import DatabaseReader
 
     platform = DatabaseReader(None, platform=True)
@@ -237,7 +239,8 @@ def _runs(job: CronJob, organization: str | None, now_ms: float) -> list[dict[st
         due: list[float] = []
         for r in rs:
             work = found.get(str((r.get("result") or {}).get("jobId")))
-            if work is None or work["name"] == "fanout:page":
+            # a page's job is no work; a canceled one is a retry its worker did not need
+            if work is None or work["name"] == "fanout:page" or work["state"] == "canceled":
                 continue
             orgs = (work.get("args") or {}).get("organizationIds") or []
             if organization is not None and organization not in orgs:
