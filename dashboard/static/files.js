@@ -36,7 +36,7 @@ function preview(file, cell, link) {
         const caption = el("small", { class: "muted" });
         const img = el("img", { src: url, alt: file.name || "", class: "preview" });
         img.addEventListener("load", () => {
-          caption.textContent = `${img.naturalWidth} × ${img.naturalHeight}`;
+          caption.textContent = `${img.naturalWidth} x ${img.naturalHeight} px`;
         });
         img.addEventListener("error", () => {
           caption.textContent = "no preview";

@@ -82,6 +82,7 @@ async function refresh() {
     $("#scheduled-table tbody").append(el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No scheduled function.")));
   }
   $("#scheduled-more").hidden = view.cursor === null;
+  $("#cron-note").textContent = crons.mayRun ? "" : "A cron's run works for every organization: the platform's owners run one now.";
   $("#cron-table tbody").replaceChildren(...crons.crons.map((c) => cronRow(c, crons.mayRun)));
 }
 
