@@ -285,7 +285,11 @@ ROUTES: dict[tuple[str, str], Callable[[Request], Any]] = {
 def security_headers() -> dict[str, str]:
     """:data:`SECURITY_HEADERS`, with the files bucket's origin for the Files page's image and audio
     previews (``img-src``, ``media-src``): that origin only."""
-    origin = files.files_origin()
+    try:
+        origin = files.files_origin()
+    except Exception:  # no credentials to sign with: the page works, but previews no file
+        logger.exception("the files bucket's origin is unknown")
+        return dict(SECURITY_HEADERS)
     policy = SECURITY_HEADERS["content-security-policy"].replace(
         "img-src 'self' data:;", f"img-src 'self' data: {origin}; media-src {origin};"
     )
