@@ -589,6 +589,11 @@ def explain(u: Usage) -> str:
             f"{u.aggregated:g} WRU, amortized over the aggregator's batch (alone in a batch: "
             f"{u.aggregated_alone} WRU); the call: {u.wru:g} WRU"
         )
+    if u.limited:
+        lines.append(
+            f"the function-call limiter: {u.limited:g} WRU, the call's share of the batch it adds to "
+            "the session's count (ontology.auth.ratelimit.hit_batched)"
+        )
     lines.append("reads:")
     for rd in m.reads:
         where = rd.index or "table"

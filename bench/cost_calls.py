@@ -78,6 +78,9 @@ class Usage:
     aggregated: float = 0.0
     #: the call's share of one aggregator invocation
     aggregator_share: float = 0.0
+    #: the call's share of the function-call limiter's batched UpdateItem (write units): a session's
+    #: calls are added to its count a batch at a time (ontology.auth.ratelimit.hit_batched)
+    limited: float = 0.0
 
     @property
     def dynamodb_requests(self) -> int:
@@ -85,8 +88,8 @@ class Usage:
 
     @property
     def wru(self) -> float:
-        """The call's write units: its own, and its share of the aggregator's."""
-        return self.meter.wru + self.aggregated
+        """The call's write units: its own, its share of the aggregator's and of the limiter's."""
+        return round(self.meter.wru + self.aggregated + self.limited, 2)
 
 
 _memory: dict[str, int] = {}
@@ -246,6 +249,10 @@ class World:
         self.tail: StreamTail | None = None
         #: seconds the sync protocol's clock runs ahead of this machine's (:func:`sync_clock`)
         self.ahead = 0.0
+        #: the function-call limiter's shares of its batched writes, so far (:meth:`http_call`)
+        self.limited = 0.0
+        #: the write units of one batch the limiter adds (measured when the world is installed)
+        self.limiter_wru = 0
 
     def settle(self) -> None:
         """The stream's aggregator on what the stream holds so far, not counted (what happened before
@@ -269,6 +276,7 @@ class World:
         self.tail = StreamTail.of_table("one-bench")
         try:
             with metered(self.meter), self.recorder.installed():
+                self.limiter_wru = self._limiter_batch_wru()
                 yield self
         finally:
             push.post = original_post
@@ -290,12 +298,22 @@ class World:
         usage.aggregated = float(usage.aggregated_alone)
         usage.aggregator_share = 1.0 if usage.postings else 0.0
 
+    def _limiter_batch_wru(self) -> int:
+        """What one batch of the function-call limiter writes, metered (a session's count item)."""
+        import time
+
+        from ontology.auth import ratelimit
+
+        mark = self.meter.mark()
+        ratelimit._add("call", "ses_bench_sizing", ratelimit.Rule(60, 1000), time.time(), 10)
+        return self.meter.since(mark).wru
+
     def _invoke(self, fn: Any, payload: dict[str, Any]) -> dict[str, Any]:
         """The sync protocol's invoker: a function run in its own Lambda."""
         from ontology.sync.calls import in_process
 
         self.invocations.append(function_invocation(fn.spec.path))
-        return in_process(fn, payload)
+        return self._limited(lambda: in_process(fn, payload))
 
     @contextlib.contextmanager
     def measure(self, call: str) -> Iterator[Usage]:
@@ -304,9 +322,11 @@ class World:
         mark = self.meter.mark()
         calls, invocations, posts = len(self.recorder.calls), len(self.invocations), len(self.posts)
         counts = (self.http, self.transitions, self.jobs, self.esm_fifo, self.esm_standard)
+        limited = self.limited
         usage = Usage(call, Meter(self.meter.source))
         yield usage
         usage.meter = self.meter.since(mark)
+        usage.limited = round(self.limited - limited, 4)
         self._aggregate(usage)
         usage.lambdas = self.invocations[invocations:]
         usage.ws_messages = len(self.posts) - posts
@@ -341,7 +361,7 @@ class World:
         model = self.ai.calls if self.ai is not None else 0
         invocation = function_invocation(path)
         self.invocations.append(invocation)
-        out = handle(fn, api_event(fn.spec, args, identity=authorizer))
+        out = self._limited(lambda: handle(fn, api_event(fn.spec, args, identity=authorizer)))
         if self.ai is not None and self.ai.calls > model:
             invocation.waits["model"] = self.ai.calls - model
         body = json.loads(out["body"])
@@ -349,6 +369,19 @@ class World:
             raise RuntimeError(f"{path} answered {out['statusCode']}: {body}")
         self.run_jobs()
         return body["value"]
+
+    def _limited(self, run: Callable[[], Any]) -> Any:
+        """``run()`` as the first call of its session in a fresh Lambda instance (so that no batch of
+        the function-call limiter falls into it by chance), and its share of a batch counted."""
+        from ontology.auth import ratelimit
+
+        ratelimit._batched.clear()
+        out = run()
+        rule = ratelimit.function_call_rule()
+        counted = sum(pending for _, pending in ratelimit._batched.values())
+        if rule is not None:
+            self.limited += self.limiter_wru * counted / ratelimit.batch_size(rule)
+        return out
 
     def run_jobs(self) -> None:
         """Run the jobs that are due, as the scheduler delivers them, until none is (finding them is

@@ -18,6 +18,7 @@ The API:
   in the function's own Lambda; the result or the typed error, the request id, the time it took;
 - ``GET  /dashboard/api/logs?organization=&function=&status=&text=&requestId=&since=&after=``: the
   organization's log lines from CloudWatch Logs (the functions' log group), oldest first;
+- the Data page's tables, documents and changes: :mod:`dashboard.data`;
 - the Schedules page's (:mod:`dashboard.schedules`) and the Files page's (:mod:`dashboard.files`).
 
 Example::
@@ -35,7 +36,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from dashboard import files, schedules
+from dashboard import data, files, schedules
 from dashboard.catalogue import catalogue, find
 from ontology.auth.identity import Identity, has_role
 from ontology.errors import (
@@ -276,6 +277,7 @@ ROUTES: dict[tuple[str, str], Callable[[Request], Any]] = {
     ("GET", "files"): files.api_files,
     ("GET", "files/url"): files.api_url,
     ("POST", "files/delete"): files.api_delete,
+    **data.ROUTES,
 }
 
 

@@ -1,4 +1,5 @@
-"""Entities: create any of the 50 types with validated properties, read, list, search, archive."""
+"""Entities: create any of the 50 types with validated properties, read, list, search, update,
+archive."""
 
 from __future__ import annotations
 
@@ -151,6 +152,54 @@ def search(ctx: QueryCtx, args: SearchArgs) -> list[Doc]:
 
     docs: list[Doc] = ctx.db.query("entities").with_search_index("search_entities", build).take(args.limit)
     return docs
+
+
+class UpdateArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": ENTITY_ID, "name": "Notes, revised", "status": "published"}]}
+    )
+
+    id: EntityId
+    name: Annotated[StrictStr, Field(min_length=1, max_length=512)] | None = None
+    status: EntityStatus | None = None
+    properties: dict[str, Any] | None = None
+
+
+@mutation(args=UpdateArgs, returns=SuccessResult, auth="org_user")
+def update(ctx: MutationCtx, args: UpdateArgs) -> dict[str, bool]:
+    """Change an entity's name, status or properties (the properties are replaced, and validated for
+    the type as on create); logs ``content_changed`` (``action: updated``, ``creator_updated`` for a
+    creator) with the caller's entity as the actor. Entities only their own functions write (a token,
+    a payment, …) are refused."""
+    identity = ctx.auth.require_identity()
+    current = require_entity(ctx.db, args.id)
+    if current["type"] in MANAGED_ENTITY_TYPES:
+        raise ValidationError(
+            f"{current['type']} entities are written by {MANAGED_ENTITY_TYPES[current['type']]}", field="id"
+        )
+    changes: dict[str, Any] = {}
+    if args.name is not None and args.name != current.get("name"):
+        changes["name"] = args.name
+    if args.status is not None and args.status != current.get("status"):
+        changes["status"] = args.status
+    if args.properties is not None:
+        check_writable_properties(args.properties)
+        from ontology.data.documents import validate_properties
+
+        properties = validate_properties(current["type"], args.properties)
+        if properties != current.get("properties"):
+            changes["properties"] = properties
+    if not changes:
+        return {"success": True}
+    now = now_ms()
+    ctx.db.patch(args.id, {**changes, "updatedAt": now}, "entities")
+    event = "creator_updated" if current["type"] == "creator" else "content_changed"
+    metadata: dict[str, Any] = {"entityType": current["type"], "updatedFields": sorted(changes)}
+    if event == "content_changed":
+        metadata["action"] = "updated"
+    actor = actor_for(identity, args.id)
+    log_event(ctx.db, event, actor_id=actor, target_id=args.id, timestamp=now, metadata=metadata)
+    return {"success": True}
 
 
 class ArchiveArgs(Args):

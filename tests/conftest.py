@@ -129,12 +129,14 @@ def table(aws: None) -> Iterator[str]:
     import boto3
 
     from infra.local.aws import create_table
+    from ontology.auth import ratelimit
     from ontology.data import search_legacy
     from ontology.data.dynamodb import reset_default_store
     from ontology.data.models import configure_models
     from ontology.settings import configure
 
     search_legacy.reset()  # a fresh table: whether its search index's first layout is gone is unknown
+    ratelimit._batched.clear()  # nor what this process counted of a session's calls
     name = "one-test"
     configure(None)
     configure(table_name=name, dynamodb_endpoint=None)

@@ -580,6 +580,27 @@ export type PublicApiType = {
       },
       Array<Doc<"entities">>
     >;
+    /**
+     * Change an entity's name, status or properties (the properties are replaced, and validated for
+     * the type as on create); logs `content_changed` (`action: updated`, `creator_updated` for a
+     * creator) with the caller's entity as the actor. Entities only their own functions write (a
+     * token, a payment, …) are refused.
+     *
+     * `entities:update`: a mutation; who may call it: org_user.
+     */
+    update: FunctionReference<
+      "mutation",
+      "public",
+      {
+        id: Id<"entities">;
+        name?: string | null;
+        status?: EntityStatus | null;
+        properties?: Record<string, any> | null;
+      },
+      {
+        success: boolean;
+      }
+    >;
   };
   events: {
     /**

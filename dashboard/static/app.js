@@ -50,10 +50,6 @@ function show(id) {
   for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== id;
 }
 
-// Pages with scripts of their own (schedules.js, files.js) register here: name → open(query).
-const pages = {};
-window.dashboard = { api, el, $, state, show, pages };
-
 // ------------------------------------------------------------------ sign-in and the caller
 
 async function start() {
@@ -118,13 +114,17 @@ $("#org").addEventListener("change", (event) => {
 
 // ------------------------------------------------------------------ pages
 
+// Pages in scripts of their own register here: dashboard.pages[name] = { open(query) }.
+const pages = {};
+window.dashboard = { $, el, api, show, state, pages };
+
 function route() {
   if (!state.me) return;
   const [page, query] = (location.hash.slice(1) || "functions").split("?");
   for (const link of document.querySelectorAll("#nav a")) link.classList.toggle("active", link.dataset.page === page);
   clearInterval(state.logTimer);
+  if (pages[page]) return pages[page].open(new URLSearchParams(query || ""));
   if (page === "logs") return openLogs(new URLSearchParams(query || ""));
-  if (pages[page]) return pages[page](new URLSearchParams(query || ""));
   return openFunctions();
 }
 

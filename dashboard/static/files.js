@@ -122,16 +122,18 @@ $("#files-more").addEventListener("click", async () => {
   await refresh();
 });
 
-pages.files = async () => {
-  show("page-files");
-  clearInterval(view.timer);
-  view.older = [];
-  view.shown = "";
-  try {
-    await refresh();
-  } catch (error) {
-    $("#files-message").textContent = error.message;
-    $("#files-message").className = "error";
-  }
-  view.timer = setInterval(tick, 2000);
+pages.files = {
+  open: async () => {
+    show("page-files");
+    clearInterval(view.timer);
+    view.older = [];
+    view.shown = "";
+    try {
+      await refresh();
+    } catch (error) {
+      $("#files-message").textContent = error.message;
+      $("#files-message").className = "error";
+    }
+    view.timer = setInterval(tick, 2000);
+  },
 };

@@ -157,14 +157,16 @@ $("#scheduled-filters").elements.state.addEventListener("change", () => {
 $("#cancel-all").addEventListener("click", cancelAll);
 $("#scheduled-more").addEventListener("click", older);
 
-pages.schedules = async () => {
-  show("page-schedules");
-  clearInterval(view.timer);
-  view.older = [];
-  try {
-    await refresh();
-  } catch (error) {
-    message("#scheduled-message", error.message, true);
-  }
-  view.timer = setInterval(tick, 2000);
+pages.schedules = {
+  open: async () => {
+    show("page-schedules");
+    clearInterval(view.timer);
+    view.older = [];
+    try {
+      await refresh();
+    } catch (error) {
+      message("#scheduled-message", error.message, true);
+    }
+    view.timer = setInterval(tick, 2000);
+  },
 };

@@ -3,6 +3,7 @@ fixed windows counted in DynamoDB, the backoff, and the function runtime's per-s
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -189,3 +190,65 @@ def test_the_runtime_counts_client_calls_not_subscription_re_runs(table: str) ->
     refused = call(True)
     assert refused["status"] == "error" and refused["errorData"]["code"] == "RATE_LIMITED"
     assert call(False)["status"] == "success"  # a subscription's re-run is the platform's doing
+
+
+def _shared_count(session: str, rule: ratelimit.Rule) -> int:
+    from ontology.data.dynamodb import default_store
+
+    start = int(time.time() // rule.window) * rule.window
+    item = default_store().get(ratelimit._pk("call", session, rule.window, start), "R")
+    return int(item["n"]) if item else 0
+
+
+def test_a_session_s_calls_are_added_to_the_shared_count_a_batch_at_a_time(table: str) -> None:
+    """1000 a window: an instance adds its calls ten at a time (a tenth of a write unit a call)."""
+    from ontology.auth.identity import Identity
+
+    configure(function_call_limit="1000/3600")
+    rule = ratelimit.function_call_rule()
+    assert rule is not None and ratelimit.batch_size(rule) == 10
+    signed = Identity("usr_1", "org_1", "org_owner", sessionId="ses_batch")
+    for _ in range(9):
+        ratelimit.check_function_call(signed)
+    assert _shared_count("ses_batch", rule) == 0
+    ratelimit.check_function_call(signed)
+    assert _shared_count("ses_batch", rule) == 10
+    for _ in range(15):
+        ratelimit.check_function_call(signed)
+    assert _shared_count("ses_batch", rule) == 20
+
+
+def test_batched_counting_refuses_at_the_limit_and_instances_overshoot_by_a_batch_at_most(
+    table: str,
+) -> None:
+    """One instance refuses the call past the limit exactly (it adds its calls at once when its view
+    would pass it); two instances admit at most a batch less one each beyond it."""
+    from ontology.auth.identity import Identity
+
+    configure(function_call_limit="300/3600")
+    rule = ratelimit.function_call_rule()
+    assert rule is not None and ratelimit.batch_size(rule) == 3
+    signed = Identity("usr_1", "org_1", "org_owner", sessionId="ses_exact")
+    for _ in range(300):
+        ratelimit.check_function_call(signed)
+    with pytest.raises(RateLimitedError):
+        ratelimit.check_function_call(signed)
+    assert _shared_count("ses_exact", rule) == 301
+
+    # two Lambda instances, each with its own view, taking turns at one session's calls
+    views: list[dict[Any, Any]] = [{}, {}]
+    other = Identity("usr_2", "org_1", "org_owner", sessionId="ses_two")
+    admitted = refused = 0
+    for turn in range(400):
+        saved = dict(ratelimit._batched)
+        ratelimit._batched.clear()
+        ratelimit._batched.update(views[turn % 2])
+        try:
+            ratelimit.check_function_call(other)
+            admitted += 1
+        except RateLimitedError:
+            refused += 1
+        views[turn % 2] = dict(ratelimit._batched)
+        ratelimit._batched.clear()
+        ratelimit._batched.update(saved)
+    assert 300 <= admitted <= 300 + 2 * (ratelimit.batch_size(rule) - 1) and refused == 400 - admitted

@@ -2,7 +2,9 @@
 Chromium through playwright-core: signs in with the page's form (Better Auth's session cookie), opens
 Functions, runs a function from the form its schema generated and sees its result, runs one that fails
 and sees the typed error with its request id, then follows it to Logs, where that call's line shows;
-then cancels a scheduled job on Schedules and sees an uploaded image previewed on Files.
+then browses the Data page's entities, opens a document with its tags and events, edits it and is
+refused an invalid edit, the field named beside it; then cancels a scheduled job on Schedules and sees
+an uploaded image previewed on Files.
 
 ``BROWSER_SCREENSHOTS=docs/dashboard`` keeps the screenshots docs/dashboard.md shows."""
 
@@ -51,7 +53,8 @@ def owner(stack: Stack) -> str:
 @pytest.fixture(scope="module")
 def person(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Person]:
     folder = Path(tmp_path_factory.mktemp("dashboard-browser"))
-    shots = Path(os.environ.get("BROWSER_SCREENSHOTS") or folder)
+    # absolute: the browser's driver runs in tests/browser
+    shots = Path(os.environ.get("BROWSER_SCREENSHOTS") or folder).resolve()
     shots.mkdir(parents=True, exist_ok=True)
     p = Person(folder, shots)
     try:
@@ -112,6 +115,49 @@ def test_an_owner_runs_a_function_and_finds_its_log_line(person: Person, stack: 
     elsewhere = failed.json()["errorData"]["requestId"]
     person.sees("VALIDATION_ERROR (400)", within=f'tr[data-request-id="{elsewhere}"]')
     person.screenshot("logs")
+
+
+def test_an_owner_browses_the_data_and_edits_a_document(person: Person, stack: Stack, owner: str) -> None:
+    with OneClient(stack.url, token=owner) as client:
+        post = client.mutation("entities:create", {"type": "blog_post", "name": "Notes", "status": "draft"})[
+            "id"
+        ]
+        client.mutation("tags:add", {"entityId": post, "key": "topic", "value": "engines"})
+    person.do("goto", url=f"{stack.url}/dashboard/#data")
+    signed = person.sees("Sign", within="#sign-in:not([hidden]) button[type=submit], #sign-out:not([hidden])")
+    if signed == "Sign in":
+        person.do("fill", label="Email", value=OWNER)
+        person.do("fill", label="Password", value=PASSWORD)
+        person.click("Sign in")
+
+    # the entities table, newest first: the post, then the creator
+    person.sees("blog_post · Notes · draft", within="#data-documents tbody")
+    person.sees("creator · Ada", within="#data-documents tbody")
+    assert "blog_post" in str(person.do("text", selector="#data-documents tbody tr"))
+    person.sees("platform", within='#data-tables li[data-table="sessions"]')
+    person.screenshot("data")
+
+    # a document, with its tags and events one click away
+    person.do("click", selector=f'tr[data-id="{post}"]')
+    person.sees("Notes", within="#data-doc-title", exact=True)
+    person.sees("topic = engines", within='[data-related="tags"]')
+    person.sees("content_changed", within='[data-related="events"]')
+
+    # an edit, saved by entities:update and logged as an event
+    person.do("fill", label="name", value="Notes, revised")
+    person.click("Save")
+    person.sees("entities:update: done", within="#data-change-ok")
+    person.sees("Notes, revised", within="#data-doc-title", exact=True)
+    person.sees("blog_post · Notes, revised · draft", within="#data-documents tbody")
+    person.screenshot("data-document")
+
+    # an invalid edit: refused by the function, its field named beside it
+    person.do("fill", label="name", value="")
+    person.click("Save")
+    refused = person.sees("VALIDATION_ERROR", within='[data-error-for="name"]')
+    assert "field: name" in refused
+    person.sees("Notes, revised", within="#data-doc-title", exact=True)
+    person.screenshot("data-error")
 
 
 def _png(width: int, height: int) -> bytes:

@@ -25,6 +25,27 @@ def test_entities_create_get_list_archive(call) -> None:
     assert call("entities:get", {"id": a}).value["status"] == "archived"
 
 
+def test_entities_update_validates_and_logs_the_caller_as_actor(call) -> None:
+    a = _entity(call, properties={"words": 10})
+    changed = {"id": a, "name": "Renamed", "status": "published", "properties": {"words": 12}}
+    assert call("entities:update", changed).value == {"success": True}
+    doc = call("entities:get", {"id": a}).value
+    assert (doc["name"], doc["status"], doc["properties"]) == ("Renamed", "published", {"words": 12})
+    events = call("events:list", {"targetId": a, "paginationOpts": PAGE}).value["page"]
+    updated = [e for e in events if e["metadata"].get("action") == "updated"]
+    assert len(updated) == 1 and updated[0]["type"] == "content_changed"
+    assert updated[0]["metadata"]["updatedFields"] == ["name", "properties", "status"]
+    assert call("entities:update", {"id": a, "name": ""}).body["errorData"]["field"] == "name"
+    course = _entity(call, "course", "C", properties={"title": "T", "description": "D"})
+    bad = call("entities:update", {"id": course, "properties": {"title": "T"}})
+    assert (bad.status, bad.body["errorData"]["field"]) == (400, "properties.description")
+    owned = call("entities:update", {"id": a, "properties": {"ownerId": "x"}})
+    assert owned.status == 400
+    missing = call("entities:update", {"id": "ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8R", "name": "x"})
+    assert missing.code == "NOT_FOUND"
+    assert call("entities:get", {"id": a}).value["name"] == "Renamed"
+
+
 def test_entities_create_every_type_with_validated_properties(call) -> None:
     from ontology.data.documents import PROPERTY_MODELS
     from ontology.data.enums import ENTITY_TYPES

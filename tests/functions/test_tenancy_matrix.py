@@ -267,6 +267,7 @@ def _calls(f: dict[str, Any], private: bool = False) -> dict[str, dict[str, Any]
         "entities:list": {"paginationOpts": PAGE},
         "entities:search": {"query": "secret"},
         "entities:create": {"type": "video", "name": "New"},
+        "entities:update": {"id": post, "name": "Stolen"},
         "entities:archive": {"id": post},
         "connections:create": {"fromEntityId": creator, "toEntityId": post, "relationshipType": "references"},
         "connections:list": {

@@ -32,6 +32,12 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any]]] = [
     ("GET", "members", {}),
     ("GET", "logs", {"since": "10m"}),
     ("POST", "run", {"path": "creators:list", "args": {}, "userId": "usr_x"}),
+    ("GET", "tables", {}),
+    ("GET", "documents", {"table": "entities"}),
+    ("GET", "document", {"id": "ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"}),
+    ("POST", "document/create", {"table": "entities", "fields": {"type": "video", "name": "x"}}),
+    ("POST", "document/update", {"id": "ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8R", "fields": {"name": "x"}}),
+    ("POST", "document/delete", {"id": "ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"}),
     ("GET", "scheduled", {"state": "pending"}),
     ("POST", "scheduled/cancel", {"id": "job_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"}),
     ("POST", "scheduled/cancel", {"all": True}),
@@ -219,6 +225,125 @@ def test_an_owner_reads_only_their_organizations_lines(stack: Stack, people: dic
     assert _refused(bad, 400, "VALIDATION_ERROR")["field"] == "status"
 
 
+def _changed(stack: Stack, token: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A change made from the Data page: the function's envelope (its value on success)."""
+    answer = _call(stack, "POST", f"document/{action}", params, token=token)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json()["value"]["result"])
+
+
+def _ok(result: dict[str, Any]) -> Any:
+    assert result["status"] == "success", result
+    return result["value"]
+
+
+def test_the_data_page_browses_through_the_indexes(stack: Stack, people: dict[str, Any]) -> None:
+    owner = people["owner"]
+    tables = {t["name"]: t for t in _call(stack, "GET", "tables", {}, token=owner).json()["value"]["tables"]}
+    assert (
+        "blog_post" in tables["entities"]["types"]
+        and tables["entities"]["defaultIndex"] == "by_creation_time"
+    )
+    assert {"by_type", "by_type_status"} <= {i["name"] for i in tables["entities"]["indexes"]}
+    assert tables["events"]["writes"] == {} and tables["events"]["readOnly"]
+    assert not tables["sessions"]["browsable"]
+    kind = f"k{time.time_ns()}"
+    made = [
+        _ok(_changed(stack, owner, "create", {"table": "entities", "fields": fields}))["id"]
+        for fields in (
+            {"type": "podcast", "name": f"{kind} one", "status": "draft", "properties": {"kind": kind}},
+            {"type": "podcast", "name": f"{kind} two", "status": "published", "properties": {"kind": kind}},
+            {"type": "podcast", "name": f"{kind} three", "status": "draft", "properties": {"kind": kind}},
+        )
+    ]
+
+    def browse(**params: Any) -> httpx.Response:
+        return _call(stack, "GET", "documents", {"table": "entities", **params}, token=owner)
+
+    # newest first, two at a time, by the type's index; then by type and status
+    first = browse(index="by_type", type="podcast", numItems="2").json()["value"]
+    assert [d["_id"] for d in first["page"]] == [made[2], made[1]] and not first["isDone"]
+    rest = browse(index="by_type", type="podcast", numItems="2", cursor=first["continueCursor"]).json()[
+        "value"
+    ]
+    assert [d["_id"] for d in rest["page"]] == [made[0]]
+    drafts = browse(index="by_type_status", type="podcast", status="draft").json()["value"]
+    assert [d["_id"] for d in drafts["page"]] == [made[2], made[0]]
+    everything = browse().json()["value"]
+    assert everything["index"] == "by_creation_time" and everything["page"][0]["_id"] == made[2]
+    # every bad input names its field
+    for params, field in (
+        ({"table": "spaceships"}, "table"),
+        ({"table": "sessions"}, "table"),
+        ({"index": "by_colour"}, "index"),
+        ({"index": "search_entities"}, "index"),
+        ({"index": "by_type"}, "type"),
+        ({"index": "by_type", "colour": "red", "type": "podcast"}, "colour"),
+        ({"index": "by_type_status", "status": "draft"}, "type"),
+        ({"index": "by_type", "type": "podcast", "cursor": "forged"}, "cursor"),
+        ({"index": "by_type", "type": "podcast", "cursor": rest["continueCursor"], "order": "asc"}, "cursor"),
+        ({"numItems": "1000"}, "numItems"),
+    ):
+        assert _refused(browse(**params), 400, "VALIDATION_ERROR")["field"] == field, params
+
+
+def test_the_data_page_changes_documents_through_the_functions(stack: Stack, people: dict[str, Any]) -> None:
+    owner = people["owner"]
+    me = _call(stack, "GET", "me", {}, token=owner).json()["value"]
+    members = _call(stack, "GET", "members", {}, token=owner).json()["value"]
+    operator = next(m for m in members if m["userId"] == me["userId"])
+    assert operator["entityId"]
+    post = {"table": "entities", "fields": {"type": "blog_post", "name": "Draft", "properties": {"words": 1}}}
+    a = _ok(_changed(stack, owner, "create", post))["id"]
+    b = _ok(_changed(stack, owner, "create", post))["id"]
+    link = {"fromEntityId": a, "toEntityId": b, "relationshipType": "references"}
+    connection = _ok(_changed(stack, owner, "create", {"table": "connections", "fields": link}))["id"]
+    tag = _ok(
+        _changed(
+            stack, owner, "create", {"table": "tags", "fields": {"entityId": a, "key": "topic", "value": "x"}}
+        )
+    )
+    opened = _call(stack, "GET", "document", {"id": a}, token=owner).json()["value"]
+    assert opened["document"]["name"] == "Draft" and opened["table"] == "entities"
+    related = opened["related"]
+    assert [c["_id"] for c in related["connectionsFrom"]["page"]] == [connection]
+    assert related["connectionsTo"]["page"] == []
+    assert [t["_id"] for t in related["tags"]["page"]] == [tag["id"]]
+    assert related["events"]["query"] == {"table": "events", "index": "by_target", "targetId": a}
+    assert [e["metadata"].get("action") for e in related["events"]["page"]] == ["created"]
+
+    # an edit, logged with the operator as its actor; an invalid one, refused with its field
+    _ok(_changed(stack, owner, "update", {"id": a, "fields": {"name": "Final", "status": "published"}}))
+    opened = _call(stack, "GET", "document", {"id": a}, token=owner).json()["value"]
+    assert (opened["document"]["name"], opened["document"]["status"]) == ("Final", "published")
+    event = opened["related"]["events"]["page"][0]
+    assert (event["type"], event["metadata"]["action"]) == ("content_changed", "updated")
+    assert event["actorId"] == operator["entityId"]
+    refused = _changed(stack, owner, "update", {"id": a, "fields": {"name": ""}})
+    assert refused["status"] == "error" and refused["errorData"]["field"] == "name", refused
+    refused = _changed(stack, owner, "update", {"id": a, "fields": {"properties": {"ownerId": "me"}}})
+    assert refused["errorData"]["code"] == "VALIDATION_ERROR" and refused["errorData"]["field"], refused
+    assert (
+        _call(stack, "GET", "document", {"id": a}, token=owner).json()["value"]["document"]["name"] == "Final"
+    )
+    # what no function does is refused by the page itself
+    no_edit = _call(stack, "POST", "document/update", {"id": connection, "fields": {}}, token=owner)
+    assert _refused(no_edit, 400, "VALIDATION_ERROR")["field"] == "id"
+    no_event = _call(stack, "POST", "document/create", {"table": "events", "fields": {}}, token=owner)
+    assert _refused(no_event, 400, "VALIDATION_ERROR")["field"] == "table"
+
+    # deletes: the tag and the connection go, the entity is archived (the reference keeps it)
+    _ok(_changed(stack, owner, "delete", {"id": tag["id"]}))
+    _ok(_changed(stack, owner, "delete", {"id": connection}))
+    _ok(_changed(stack, owner, "delete", {"id": a}))
+    opened = _call(stack, "GET", "document", {"id": a}, token=owner).json()["value"]
+    assert opened["document"]["status"] == "archived"
+    assert opened["related"]["tags"]["page"] == [] and opened["related"]["connectionsFrom"]["page"] == []
+    _refused(_call(stack, "GET", "document", {"id": tag["id"]}, token=owner), 404, "NOT_FOUND")
+    gone = _call(stack, "GET", "document", {"id": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"}, token=owner)
+    assert _refused(gone, 400, "VALIDATION_ERROR")["field"] == "id"
+
+
 def _one_logs(stack: Stack, *args: str) -> list[dict[str, Any]]:
     env = {**os.environ, "ONE_STATE_DIR": str(stack.state_dir)}
     done = subprocess.run(
@@ -346,13 +471,13 @@ def platform_owner(stack: Stack, email: str) -> str:
     return token
 
 
-def _ok(response: httpx.Response) -> Any:
+def _answered(response: httpx.Response) -> Any:
     assert response.status_code == 200, response.text
     return response.json()["value"]
 
 
 def _listed(stack: Stack, token: str, state: str) -> dict[str, dict[str, Any]]:
-    page = _ok(_call(stack, "GET", "scheduled", {"state": state}, token=token))
+    page = _answered(_call(stack, "GET", "scheduled", {"state": state}, token=token))
     assert all(job["state"] == state for job in page["page"]), page
     return {job["id"]: job for job in page["page"]}
 
@@ -375,11 +500,11 @@ def test_an_owner_cancels_scheduled_functions_one_and_all(stack: Stack, people: 
     assert _refused(_call(stack, "POST", "scheduled/cancel", theirs, token=people["other"]), 404, "NOT_FOUND")
     # one, then the same again: it stays canceled
     for _ in range(2):
-        job = _ok(_call(stack, "POST", "scheduled/cancel", {"id": first}, token=owner))["job"]
+        job = _answered(_call(stack, "POST", "scheduled/cancel", {"id": first}, token=owner))["job"]
         assert job["id"] == first and job["state"] == "canceled" and job["completedTime"]
     assert first in _listed(stack, owner, "canceled") and first not in _listed(stack, owner, "pending")
     # every pending one of the organization
-    every = _ok(_call(stack, "POST", "scheduled/cancel", {"all": True}, token=owner))
+    every = _answered(_call(stack, "POST", "scheduled/cancel", {"all": True}, token=owner))
     assert every["canceled"] >= 2 and every["more"] is False
     assert not _listed(stack, owner, "pending")
     assert {second, third} <= set(_listed(stack, owner, "canceled"))
@@ -393,7 +518,7 @@ def test_an_owner_cancels_scheduled_functions_one_and_all(stack: Stack, people: 
 
 def test_crons_are_listed_and_a_platform_owner_runs_one_now(stack: Stack, people: dict[str, Any]) -> None:
     owner, org = people["owner"], people["org"]
-    listed = _ok(_call(stack, "GET", "crons", {}, token=owner))
+    listed = _answered(_call(stack, "GET", "crons", {}, token=owner))
     crons = {c["name"]: c for c in listed["crons"]}
     assert set(crons) >= {"weekly analytics report", "monthly billing", "reconcile token purchases"}
     weekly = crons["weekly analytics report"]
@@ -408,14 +533,14 @@ def test_crons_are_listed_and_a_platform_owner_runs_one_now(stack: Stack, people
     assert data["reason"] == "PLATFORM_OWNERS_ONLY"
 
     operator = platform_owner(stack, f"platform-{time.time_ns()}@example.com")
-    assert _ok(_call(stack, "GET", "crons", {"organization": org}, token=operator))["mayRun"] is True
-    ran = _ok(_call(stack, "POST", "crons/run", {**run, "organization": org}, token=operator))
+    assert _answered(_call(stack, "GET", "crons", {"organization": org}, token=operator))["mayRun"] is True
+    ran = _answered(_call(stack, "POST", "crons/run", {**run, "organization": org}, token=operator))
     assert ran["status"] == "success", ran
     window = ran["value"]["window"]
     assert ran["value"]["scheduled"] >= 1
 
     def shown() -> dict[str, Any] | None:
-        answer = _ok(_call(stack, "GET", "crons", {}, token=owner))
+        answer = _answered(_call(stack, "GET", "crons", {}, token=owner))
         cron = next(c for c in answer["crons"] if c["name"] == run["name"])
         latest = cron["runs"][0] if cron["runs"] else None
         return latest if latest and latest["window"] == window and latest["outcome"] == "success" else None
@@ -423,7 +548,7 @@ def test_crons_are_listed_and_a_platform_owner_runs_one_now(stack: Stack, people
     latest = until(shown, timeout=90)
     assert latest, "the run did not show with its organization's job done"
     assert latest["jobs"] == {"success": 1}  # this organization's job only
-    everyone = _ok(_call(stack, "GET", "crons", {"organization": org}, token=operator))
+    everyone = _answered(_call(stack, "GET", "crons", {"organization": org}, token=operator))
     theirs = next(c for c in everyone["crons"] if c["name"] == run["name"])["runs"][0]
     assert theirs["window"] == window and sum(theirs["jobs"].values()) >= 2  # every organization's
     missing = _call(stack, "POST", "crons/run", {"name": "no such cron"}, token=operator)
@@ -446,17 +571,17 @@ def test_an_owner_lists_downloads_and_deletes_stored_files(stack: Stack, people:
     owner = people["owner"]
     data = b"RIFF" + os.urandom(64)
     stored = _upload(stack, owner, data, "audio/wav", "greeting.wav")
-    page = _ok(_call(stack, "GET", "files", {}, token=owner))
+    page = _answered(_call(stack, "GET", "files", {}, token=owner))
     row = next(f for f in page["page"] if f["fileId"] == stored["fileId"])
     assert row["storageId"] == stored["storageId"] and row["name"] == "greeting.wav"
     assert row["contentType"] == "audio/wav" and row["size"] == len(data)
     assert row["createdTime"] <= time.time() * 1000
     # who uploaded it: the member's own entity (the actor of its content_uploaded event)
-    members = _ok(_call(stack, "GET", "members", {}, token=owner))
+    members = _answered(_call(stack, "GET", "members", {}, token=owner))
     me = next(m for m in members if m["userId"] == stack.dev_session()["userId"])
     assert me["entityId"] and row["owner"]["id"] == me["entityId"], (row, me)
     assert row["owner"]["name"] == "Local developer"
-    url = _ok(_call(stack, "GET", "files/url", {"storageId": stored["storageId"]}, token=owner))["url"]
+    url = _answered(_call(stack, "GET", "files/url", {"storageId": stored["storageId"]}, token=owner))["url"]
     downloaded = httpx.get(url)
     assert downloaded.status_code == 200 and downloaded.content == data
     # the page may show it: the bucket's origin, and no other, for images and media
@@ -466,9 +591,9 @@ def test_an_owner_lists_downloads_and_deletes_stored_files(stack: Stack, people:
     # another organization's owner deletes nothing here
     theirs = {"fileId": stored["fileId"], "organization": people["other_org"]}
     _refused(_call(stack, "POST", "files/delete", theirs, token=people["other"]), 404, "NOT_FOUND")
-    deleted = _ok(_call(stack, "POST", "files/delete", {"fileId": stored["fileId"]}, token=owner))
+    deleted = _answered(_call(stack, "POST", "files/delete", {"fileId": stored["fileId"]}, token=owner))
     assert deleted == {"deleted": stored["fileId"]}
-    page = _ok(_call(stack, "GET", "files", {}, token=owner))
+    page = _answered(_call(stack, "GET", "files", {}, token=owner))
     assert stored["fileId"] not in {f["fileId"] for f in page["page"]}
     # the object went with its record (S3 answers 403 for a missing key to a signer that may not
     # list the bucket, as the functions' roles may not)

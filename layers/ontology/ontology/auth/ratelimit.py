@@ -12,7 +12,9 @@ Three limits (docs/auth.md: what each costs and how to set it):
   never the account for everyone.
 - **Function calls per session** (:func:`check_function_call`): ``ONE_FUNCTION_CALL_LIMIT``
   (``<max>/<window seconds>``, default ``1000/60``; ``off``), checked by the function runtime before a
-  function runs.
+  function runs. Counted in batches (:func:`hit_batched`): a Lambda instance adds a session's calls to
+  the shared count every ``max // 100`` calls (1 for a limit under 200), and at once when its own
+  view of the count would pass the limit, so a call costs a tenth of a write unit instead of one.
 
 A limit is a fixed window: one item per (key, rule, window), ``pk`` =
 ``platform#rate#<kind>#<hash of key and rule>#<window start>``, ``sk`` = ``R``, counted by one atomic
@@ -60,6 +62,7 @@ __all__ = [
     "client_address",
     "function_call_rule",
     "hit",
+    "hit_batched",
 ]
 
 log = logging.getLogger(__name__)
@@ -118,25 +121,77 @@ def _pk(kind: str, key: str, window: int, start: int) -> str:
 def hit(kind: str, key: str, rule: Rule, message: str, *, now: float | None = None) -> int:
     """Count one request of ``key`` in its current window of ``rule``: the count, or RATE_LIMITED
     (``retryAfter``: seconds until the window ends) past ``rule.max``. One UpdateItem."""
+    now = time.time() if now is None else now
+    return _refused_past(_add(kind, key, rule, now, 1), rule, message, now)
+
+
+def _refused_past(count: int, rule: Rule, message: str, now: float) -> int:
+    """``count``, or RATE_LIMITED (``retryAfter``: seconds until the window ends) past ``rule.max``."""
+    if count > rule.max:
+        end = int(now // rule.window) * rule.window + rule.window
+        raise RateLimitedError(message, retryAfter=max(1, math.ceil(end - now)))
+    return count
+
+
+def _add(kind: str, key: str, rule: Rule, now: float, n: int) -> int:
+    """Add ``n`` to ``key``'s count in its current window of ``rule``: the count. One UpdateItem."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    now = time.time() if now is None else now
     start = int(now // rule.window) * rule.window
     end = start + rule.window
     try:
         item = _store().update(
             _pk(kind, key, rule.window, start),
             RATE_SK,
-            "SET #tb = :tb, #ttl = :ttl ADD #n :one",
+            "SET #tb = :tb, #ttl = :ttl ADD #n :n",
             {"#tb": "tb", "#ttl": "ttl", "#n": "n"},
-            {":tb": {"S": RATE_TB}, ":ttl": {"N": str(end + 60)}, ":one": {"N": "1"}},
+            {":tb": {"S": RATE_TB}, ":ttl": {"N": str(end + 60)}, ":n": {"N": str(n)}},
         )
     except (BotoCoreError, ClientError) as exc:
         raise UpstreamError("The rate limiter could not count this request; try again") from exc
-    count = int(item.get("n", 1))
-    if count > rule.max:
-        raise RateLimitedError(message, retryAfter=max(1, math.ceil(end - now)))
-    return count
+    return int(item.get("n", n))
+
+
+#: A Lambda instance's view of each (kind, key, rule, window) it counts in batches: the shared count it
+#: last read, and its calls not added to it yet.
+_batched: dict[tuple[str, str, Rule, int], list[int]] = {}
+_batched_lock = threading.Lock()
+
+
+def batch_size(rule: Rule) -> int:
+    """How many calls an instance adds to the shared count at once: a hundredth of the limit."""
+    return max(1, rule.max // 100)
+
+
+def hit_batched(kind: str, key: str, rule: Rule, message: str, *, now: float | None = None) -> int:
+    """Count one request of ``key`` as :func:`hit` does, adding it to the shared count in batches of
+    :func:`batch_size`: one UpdateItem per batch, and one whenever this instance's view of the count
+    (the shared count it last read plus its own calls since) would pass ``rule.max``, so that a refusal
+    is always the shared count's. What a batch leaves unadded when its window ends is not counted:
+    ``n`` instances together admit at most ``n * (batch_size - 1)`` calls more than ``rule.max`` in a
+    window. The count as this instance knows it; RATE_LIMITED past ``rule.max``."""
+    now = time.time() if now is None else now
+    start = int(now // rule.window) * rule.window
+    slot = (kind, key, rule, start)
+    with _batched_lock:
+        if len(_batched) > 10_000:  # windows that ended, of keys gone quiet
+            for old in [k for k in _batched if k[3] + k[2].window <= now]:
+                del _batched[old]
+        view = _batched.setdefault(slot, [0, 0])
+        view[1] += 1
+        known, pending = view
+        if pending < batch_size(rule) and known + pending <= rule.max:
+            return known + pending
+        view[1] = 0
+    try:
+        count = _add(kind, key, rule, now, pending)
+    except UpstreamError:
+        with _batched_lock:
+            view[1] += pending  # counted with the next batch
+        raise
+    with _batched_lock:
+        view[0] = max(view[0], count)
+    return _refused_past(count, rule, message, now)
 
 
 # --------------------------------------------------------------------------- the client address
@@ -317,7 +372,8 @@ def check_function_call(identity: Any) -> None:
         return
     rule = function_call_rule()
     if rule is not None:
-        hit("call", str(session), rule, "Too many function calls from this session; try again later")
+        message = "Too many function calls from this session; try again later"
+        hit_batched("call", str(session), rule, message)
 
 
 # ----------------------------------------------------------------------------------- backoff
