@@ -132,8 +132,7 @@ async function runCron(name) {
   message("#cron-message", `Running ${name}…`);
   try {
     const run = await api("POST", "crons/run", { name });
-    const detail = run.status === "success" ? JSON.stringify(run.value) : run.error;
-    message("#cron-message", `${name}: ${run.status} · ${detail}`, run.status !== "success");
+    message("#cron-message", `${name}: ${run.status} at ${run.time}; its run shows below as it goes`);
   } catch (error) {
     message("#cron-message", `${error.body?.errorData?.code || ""} ${error.message}`, true);
   }
