@@ -18,7 +18,8 @@ The API:
   in the function's own Lambda; the result or the typed error, the request id, the time it took;
 - ``GET  /dashboard/api/logs?organization=&function=&status=&text=&requestId=&since=&after=``: the
   organization's log lines from CloudWatch Logs (the functions' log group), oldest first;
-- the Data page's tables, documents and changes: :mod:`dashboard.data`.
+- the Data page's tables, documents and changes: :mod:`dashboard.data`;
+- the Schedules page's (:mod:`dashboard.schedules`) and the Files page's (:mod:`dashboard.files`).
 
 Example::
 
@@ -35,7 +36,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from dashboard import data
+from dashboard import data, files, schedules
 from dashboard.catalogue import catalogue, find
 from dashboard.health import api_health
 from dashboard.live import api_live, api_sync_health
@@ -56,7 +57,8 @@ __all__ = ["handler"]
 STATIC = Path(__file__).with_name("static")
 PREFIX = "/dashboard"
 API = f"{PREFIX}/api/"
-#: The page's own files may load nothing from anywhere else.
+#: The page's own files may load nothing from anywhere else (but the files bucket's previews:
+#: :func:`security_headers`).
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -270,6 +272,13 @@ ROUTES: dict[tuple[str, str], Callable[[Request], Any]] = {
     ("GET", "members"): api_members,
     ("POST", "run"): api_run,
     ("GET", "logs"): api_logs,
+    ("GET", "scheduled"): schedules.api_scheduled,
+    ("POST", "scheduled/cancel"): schedules.api_cancel,
+    ("GET", "crons"): schedules.api_crons,
+    ("POST", "crons/run"): schedules.api_cron_run,
+    ("GET", "files"): files.api_files,
+    ("GET", "files/url"): files.api_url,
+    ("POST", "files/delete"): files.api_delete,
     **data.ROUTES,
     ("GET", "live"): api_live,
     ("GET", "sync-health"): api_sync_health,
@@ -278,6 +287,20 @@ ROUTES: dict[tuple[str, str], Callable[[Request], Any]] = {
 
 
 # ---------------------------------------------------------------- the page's files
+
+
+def security_headers() -> dict[str, str]:
+    """:data:`SECURITY_HEADERS`, with the files bucket's origin for the Files page's image and audio
+    previews (``img-src``, ``media-src``): that origin only."""
+    try:
+        origin = files.files_origin()
+    except Exception:  # no credentials to sign with: the page works, but previews no file
+        logger.exception("the files bucket's origin is unknown")
+        return dict(SECURITY_HEADERS)
+    policy = SECURITY_HEADERS["content-security-policy"].replace(
+        "img-src 'self' data:;", f"img-src 'self' data: {origin}; media-src {origin};"
+    )
+    return {**SECURITY_HEADERS, "content-security-policy": policy}
 
 
 def _file(path: str) -> dict[str, Any]:
@@ -292,7 +315,7 @@ def _file(path: str) -> dict[str, Any]:
         "headers": {
             "content-type": f"{kind}; charset=utf-8" if text else kind,
             "cache-control": "no-cache",
-            **SECURITY_HEADERS,
+            **security_headers(),
         },
         "body": target.read_text(encoding="utf-8"),
         "isBase64Encoded": False,

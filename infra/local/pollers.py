@@ -721,6 +721,15 @@ def cron_events(template: dict[str, Any]) -> list[tuple[str, str, Any]]:
     return out
 
 
+def expose_crons(template: dict[str, Any]) -> None:
+    """The dashboard's ``ONE_CRONS`` (its own variable in the template: the crons its Schedules page
+    lists and runs), in the stack's process, where the functions run."""
+    dashboard = (template["Resources"].get("DashboardFunction") or {}).get("Properties") or {}
+    crons = ((dashboard.get("Environment") or {}).get("Variables") or {}).get("ONE_CRONS")
+    if isinstance(crons, str):
+        os.environ["ONE_CRONS"] = crons
+
+
 def _infrastructure_schedule(logical_id: str, props: dict[str, Any]) -> Any:
     """A platform schedule that is no registered cron (the sync keep-alive's ``rate(1 minute)``)."""
     from ontology.runtime.crons import CronJob

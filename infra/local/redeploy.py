@@ -258,7 +258,7 @@ class Redeployer:
 
     def _serve(self, template: dict[str, Any], skipped: set[str]) -> None:
         """The runner, the front door's routes and the crons: the template's functions from now on."""
-        from infra.local.pollers import cron_events, dead_letter_queues
+        from infra.local.pollers import cron_events, dead_letter_queues, expose_crons
         from infra.local.runner import function_defs
 
         self.stack.runner.replace({k: d for k, d in function_defs(template).items() if k not in skipped})
@@ -266,6 +266,7 @@ class Redeployer:
         if poller is not None:
             poller.dead_letters = dead_letter_queues(template, self.stack.physical)
             poller.replace([c for c in cron_events(template) if c[0] not in skipped])
+        expose_crons(template)
         self.stack.template = template
 
 

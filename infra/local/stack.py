@@ -201,6 +201,7 @@ class LocalStack:
             StreamPoller,
             cron_events,
             dead_letter_queues,
+            expose_crons,
             stream_mappings,
         )
         from ontology.settings import get_settings
@@ -235,6 +236,7 @@ class LocalStack:
         self.recheck_poller = QueuePoller(
             self.runner, sqs, recheck_url, recheck_arn, "SyncInvalidatorFunction"
         )
+        expose_crons(template)
         self.cron_poller = CronPoller(
             self.runner,
             cron_events(template),

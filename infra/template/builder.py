@@ -40,10 +40,11 @@ DESCRIPTION = (
 def build_resources(functions: dict[str, RegisteredFunction]) -> dict[str, Any]:
     """Every part's resources, then every function's log group and checkov's reasons, then the
     alarms on what they give up on."""
+    crons = load_crons()
     resources = {
         **core_resources(),
         "AuthorizerFunction": authorizer(),
-        **function_resources(functions, load_crons()),
+        **function_resources(functions, crons),
         **scheduler_resources(),
         **sync_resources(functions),
         **edge_resources(),
@@ -53,7 +54,7 @@ def build_resources(functions: dict[str, RegisteredFunction]) -> dict[str, Any]:
         **saga_resources(),
         **backup_resources(),
         "AuthApiFunction": auth_api(),
-        "DashboardFunction": dashboard_function(functions),
+        "DashboardFunction": dashboard_function(functions, crons),
         PUBLIC_URL_PARAMETER: public_url_parameter(),
         "HttpApiAccessLogs": http_api_access_logs(),
     }

@@ -3,12 +3,15 @@ any function's package), serving its page at ``/dashboard/`` and its API under `
 the HTTP API. Its routes skip the authorizer: the dashboard reads the session itself (the cookie of
 the platform's pages, or a bearer token) and admits only owners.
 
-It may read the table (sessions, members, organizations, the sync protocol's connections), invoke
-exactly the public functions (it runs them as a member, each in its own Lambda), read the functions'
-log group, and read the sync queue's attributes (its depth, on the Live page)."""
+It may read the table (sessions, members, organizations, scheduled functions, cron runs, files'
+records, the sync protocol's connections), invoke exactly the public functions (it runs them as a
+member, each in its own Lambda) and the crons' functions (a cron run now, by a platform owner), read
+the functions' log group, and read the sync queue's attributes (its depth, on the Live page). Its
+environment names the crons (``ONE_CRONS``): its package holds no function's code."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from infra.template.base import (
@@ -21,6 +24,7 @@ from infra.template.base import (
 )
 from infra.template.observability import FUNCTION_LOGS
 from infra.template.sync import SYNC_QUEUE_ARN, invoke_public
+from ontology.runtime.crons import CronJob
 from ontology.runtime.registry import RegisteredFunction
 
 #: The dashboard's routes: its page (``/dashboard/`` too: API Gateway routes a path with a trailing
@@ -28,12 +32,33 @@ from ontology.runtime.registry import RegisteredFunction
 ROUTES = (("GET", "/dashboard"), ("GET", "/dashboard/{proxy+}"), ("POST", "/dashboard/api/{proxy+}"))
 
 
-def dashboard_function(functions: dict[str, RegisteredFunction]) -> dict[str, Any]:
+def crons_variable(crons: list[CronJob]) -> str:
+    """``ONE_CRONS``: the crons the Schedules page lists and runs (name, function, schedule)."""
+    listed = [
+        {
+            "name": c.name,
+            "function": c.function,
+            "schedule": c.expression,
+            "unix": c.unix,
+            "rateSeconds": c.rate_seconds,
+        }
+        for c in crons
+    ]
+    return json.dumps(listed, separators=(",", ":"))
+
+
+def dashboard_function(functions: dict[str, RegisteredFunction], crons: list[CronJob]) -> dict[str, Any]:
+    cron_functions = sorted({functions[c.function].spec.logical_id for c in crons if c.function in functions})
     statements = [
         {"Effect": "Allow", "Action": READ_ACTIONS, "Resource": [TABLE_ARN, TABLE_INDEXES_ARN]},
         {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": {"Ref": "AppSecrets"}},
         public_url_read(),
         invoke_public(functions),
+        {
+            "Effect": "Allow",
+            "Action": ["lambda:InvokeFunction"],
+            "Resource": [{"Fn::GetAtt": [logical_id, "Arn"]} for logical_id in cron_functions],
+        },
         {
             "Effect": "Allow",
             "Action": ["logs:FilterLogEvents"],
@@ -71,6 +96,7 @@ def dashboard_function(functions: dict[str, RegisteredFunction]) -> dict[str, An
                 "Variables": {
                     "ONE_LOG_GROUP": {"Ref": FUNCTION_LOGS},
                     "ONE_PUBLIC_URL_PARAMETER": public_url_parameter_name(),
+                    "ONE_CRONS": crons_variable(crons),
                     "ONE_SYNC_QUEUE_URL": {"Ref": "SyncQueue"},
                 }
             },

@@ -3,8 +3,9 @@ Chromium through playwright-core: signs in with the page's form (Better Auth's s
 Functions, runs a function from the form its schema generated and sees its result, runs one that fails
 and sees the typed error with its request id, then follows it to Logs, where that call's line shows;
 then browses the Data page's entities, opens a document with its tags and events, edits it and is
-refused an invalid edit, the field named beside it; then, with a Convex subscription open, sees it
-on Live, and opens Health and cost.
+refused an invalid edit, the field named beside it; then cancels a scheduled job on Schedules and sees
+an uploaded image previewed on Files; then, with a Convex subscription open, sees it on Live, and opens
+Health and cost.
 
 ``BROWSER_SCREENSHOTS=docs/dashboard`` keeps the screenshots docs/dashboard.md shows."""
 
@@ -20,7 +21,7 @@ import pytest
 
 from ontology.client import OneClient
 from tests.browser.test_token_purchase_page import CHROMIUM, HERE, PASSWORD, Person
-from tests.infra.localstack import Stack, running_stack, signed_in, until
+from tests.infra.localstack import Stack, one_cli, running_stack, signed_in, until
 
 OWNER = "owner@example.com"
 
@@ -160,10 +161,62 @@ def test_an_owner_browses_the_data_and_edits_a_document(person: Person, stack: S
     person.screenshot("data-error")
 
 
-def _signed_in(person: Person, stack: Stack) -> None:
-    """The dashboard open and signed in as the owner (the page remembers an earlier sign-in)."""
-    person.do("goto", url=f"{stack.url}/dashboard/")
-    person.do("waitFor", selector="#sign-in:not([hidden]) h1, #nav:not([hidden]) a", text="")
+def _png(width: int, height: int) -> bytes:
+    """A PNG of a colour gradient, ``width`` by ``height`` (RGB, no dependency)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(
+        b"\x00" + b"".join(bytes((255 * x // width, 120 + 100 * y // height, 220)) for x in range(width))
+        for y in range(height)
+    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _wav(seconds: float = 0.5, rate: int = 8000) -> bytes:
+    """A WAV of a 440 Hz tone (8-bit mono)."""
+    import math
+    import struct
+
+    samples = bytes(
+        int(128 + 100 * math.sin(2 * math.pi * 440 * n / rate)) for n in range(int(seconds * rate))
+    )
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate, 1, 8)
+    body = (
+        b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + b"data"
+        + struct.pack("<I", len(samples))
+        + samples
+    )
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def _stored(stack: Stack, token: str, data: bytes, content_type: str, name: str) -> str:
+    """A file uploaded and recorded as the platform's clients do (files:generate_upload_url, a PUT,
+    files:save_file): its record's id."""
+    with OneClient(stack.url, token=token) as client:
+        up = client.mutation("files:generate_upload_url", {"contentType": content_type, "size": len(data)})
+        assert httpx.put(up["uploadUrl"], content=data, headers=up["headers"]).status_code == 200
+        args = {"storageId": up["storageId"], "name": name, "type": content_type, "size": len(data)}
+        return str(client.mutation("files:save_file", args)["fileId"])
+
+
+def _signed_in(person: Person, stack: Stack, page: str) -> None:
+    """The dashboard open at ``page``, signed in as the owner (by the form, unless already)."""
+    person.do("goto", url=f"{stack.url}/dashboard/#{page}")
+    person.sees("", within="#sign-in:not([hidden]) h1, #who:not(:empty)")
     if not person.do("text", selector="#who"):
         person.do("fill", label="Email", value=OWNER)
         person.do("fill", label="Password", value=PASSWORD)
@@ -171,10 +224,48 @@ def _signed_in(person: Person, stack: Stack) -> None:
     person.sees(f"{OWNER} · org_owner")
 
 
+def test_an_owner_cancels_a_scheduled_job_and_sees_a_stored_image(
+    person: Person, stack: Stack, owner: str
+) -> None:
+    from tests.infra.test_dashboard_stack import scheduled_later
+
+    session = httpx.get(f"{stack.url}/api/auth/get-session", headers={"Authorization": f"Bearer {owner}"})
+    org, user = session.json()["session"]["activeOrganizationId"], session.json()["session"]["userId"]
+    job, later = scheduled_later(stack, org, user, count=2, seconds=3600)
+    # a cron's run, as the developer fires one (`one cron run`): its last run shows with its outcome
+    fired = one_cli(stack, "cron", "run", "weekly analytics report", "--wait")
+    assert fired.returncode == 0, fired.stderr
+
+    # Schedules: the job due in an hour, pending; cancelled with its row's button
+    _signed_in(person, stack, "schedules")
+    row = f'tr[data-job-id="{job}"]'
+    person.sees("pending", within=row)
+    assert "organizations:sweep_member_sessions" in str(person.do("text", selector=row))
+    person.sees("success", within='tr[data-cron="weekly analytics report"] .runs .badge')
+    person.sees("pending", within=f'tr[data-job-id="{later}"]')
+    person.screenshot("schedules-pending")
+    person.do("click", selector=f"{row} button")
+    person.sees("canceled", within=f"{row} .badge", exact=True)
+    person.sees("organizations:sweep_member_sessions is canceled", within="#scheduled-message")
+    person.screenshot("schedules")
+
+    # Files: an uploaded image previewed (loaded from the bucket: the page's policy admits it), and a
+    # recording with its player
+    image = _stored(stack, owner, _png(96, 64), "image/png", "banner.png")
+    sound = _stored(stack, owner, _wav(), "audio/wav", "jingle.wav")
+    person.do("click", selector='#nav a[data-page="files"]')
+    person.sees("96 x 64 px", within=f'tr[data-file-id="{image}"]')
+    assert "image/png" in str(person.do("text", selector=f'tr[data-file-id="{image}"]'))
+    person.sees("audio/wav", within=f'tr[data-file-id="{sound}"]')
+    person.sees("Download", within=f'tr[data-file-id="{sound}"] a[href^="http"]')
+    assert not [line for line in person.do("console") if "Content Security Policy" in line]
+    person.screenshot("files")
+
+
 def test_an_owner_sees_a_live_subscription_and_the_functions_health(
     person: Person, stack: Stack, owner: str
 ) -> None:
-    _signed_in(person, stack)
+    _signed_in(person, stack, "functions")
     with OneClient(stack.url, token=owner) as client:
         grace = client.mutation(
             "creators:create", {"email": "grace@example.com", "name": "Grace", "niche": ["cs"]}

@@ -1,8 +1,10 @@
 """The dashboard through the local stack as ``make dev`` starts it: every endpoint of its API refuses
 anyone but an owner of the organization (anonymous: 401; a customer, an org_user, another
 organization's owner: 403; a cookie sent from another origin: 403), each with the typed envelope; an
-owner runs a function as a member and finds that call's log line by its request id; and a failed
-call's error envelope names a request id that ``one logs --request-id`` finds, from the command line."""
+owner runs a function as a member and finds that call's log line by its request id; a failed
+call's error envelope names a request id that ``one logs --request-id`` finds, from the command line;
+an owner lists and cancels the organization's scheduled functions, sees the crons and (a platform
+owner) runs one now, and lists, downloads and deletes the stored files."""
 
 from __future__ import annotations
 
@@ -36,6 +38,14 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "document/create", {"table": "entities", "fields": {"type": "video", "name": "x"}}),
     ("POST", "document/update", {"id": "ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8R", "fields": {"name": "x"}}),
     ("POST", "document/delete", {"id": "ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"}),
+    ("GET", "scheduled", {"state": "pending"}),
+    ("POST", "scheduled/cancel", {"id": "job_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"}),
+    ("POST", "scheduled/cancel", {"all": True}),
+    ("GET", "crons", {}),
+    ("POST", "crons/run", {"name": "weekly analytics report"}),
+    ("GET", "files", {}),
+    ("GET", "files/url", {"storageId": "sto_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"}),
+    ("POST", "files/delete", {"fileId": "ent_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"}),
     ("GET", "live", {}),
     ("GET", "sync-health", {"since": "10m"}),
     ("GET", "health", {"since": "1h"}),
@@ -383,6 +393,220 @@ def test_one_logs_finds_the_line_of_an_error_envelopes_request_id(
         check=False,
     )
     assert bad.returncode == 2 and "VALIDATION_ERROR" in bad.stderr
+
+
+# ---------------------------------------------------------------- Schedules and Files
+
+
+def _aws(stack: Stack) -> tuple[Any, dict[str, Any]]:
+    """The stack's DynamoDB (its moto, as the developer's own tools reach it) and its health."""
+    import boto3
+
+    health = httpx.get(f"{stack.url}/_local/health").json()
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=health["aws"],
+        region_name=health["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        aws_session_token="local",
+    )
+    return ddb, health
+
+
+def scheduled_later(stack: Stack, org: str, user_id: str, count: int = 1, seconds: int = 3600) -> list[str]:
+    """``count`` jobs of the organization due in ``seconds``, through the platform's own scheduler
+    (``ctx.scheduler.run_after`` as a member's mutation calls it): their ids."""
+    _, health = _aws(stack)
+    env = {
+        **os.environ,
+        "ONE_TABLE_NAME": health["table"],
+        "ONE_AWS_ENDPOINT": health["aws"],
+        "ONE_DYNAMODB_ENDPOINT": health["aws"],
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "local",
+        "AWS_DEFAULT_REGION": health["region"],
+    }
+    code = (
+        "import sys\n"
+        "from ontology.auth.identity import Identity\n"
+        "from ontology.runtime.scheduler import Scheduler\n"
+        "org, user, count, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])\n"
+        "scheduler = Scheduler(Identity(userId=user, organizationId=org, role='org_owner'))\n"
+        "args = {'organizationId': org, 'userId': user}\n"
+        "for _ in range(count):\n"
+        "    print(scheduler.run_after(seconds, 'organizations:sweep_member_sessions', args))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, org, user_id, str(count), str(seconds)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def platform_owner(stack: Stack, email: str) -> str:
+    """A new account's session made a platform owner's (a session keeps its role: the operator's
+    change, written into the stack's table)."""
+    from ontology.data.keys import DOC_SK
+    from ontology.data.schema import PLATFORM_SCOPE
+
+    token = signed_in(stack, email)
+    session = httpx.get(f"{stack.url}/api/auth/get-session", headers={"Authorization": f"Bearer {token}"})
+    ddb, health = _aws(stack)
+    key = {"pk": {"S": f"{PLATFORM_SCOPE}#{session.json()['session']['id']}"}, "sk": {"S": DOC_SK}}
+    item = ddb.get_item(TableName=health["table"], Key=key, ConsistentRead=True)["Item"]
+    doc = json.loads(item["doc"]["S"])
+    doc["role"] = "platform_owner"
+    ddb.update_item(
+        TableName=health["table"],
+        Key=key,
+        UpdateExpression="SET #d = :d",
+        ExpressionAttributeNames={"#d": "doc"},
+        ExpressionAttributeValues={":d": {"S": json.dumps(doc)}},
+    )
+    return token
+
+
+def _answered(response: httpx.Response) -> Any:
+    assert response.status_code == 200, response.text
+    return response.json()["value"]
+
+
+def _listed(stack: Stack, token: str, state: str) -> dict[str, dict[str, Any]]:
+    page = _answered(_call(stack, "GET", "scheduled", {"state": state}, token=token))
+    assert all(job["state"] == state for job in page["page"]), page
+    return {job["id"]: job for job in page["page"]}
+
+
+def test_an_owner_cancels_scheduled_functions_one_and_all(stack: Stack, people: dict[str, Any]) -> None:
+    owner, org = people["owner"], people["org"]
+    # a job that ran (the members' change_role scheduled one, due 10 s later) cannot be canceled
+    done = until(lambda: _listed(stack, owner, "success"), timeout=60)
+    assert done, "no job of the organization ran"
+    refused = _call(stack, "POST", "scheduled/cancel", {"id": next(iter(done))}, token=owner)
+    data = _refused(refused, 409, "CONFLICT")
+    assert data["field"] == "id" and data["state"] == "success"
+    first, second, third = scheduled_later(stack, org, stack.dev_session()["userId"], count=3)
+    pending = _listed(stack, owner, "pending")
+    assert {first, second, third} <= set(pending)
+    assert pending[first]["name"] == "organizations:sweep_member_sessions"
+    assert pending[first]["scheduledTime"] > time.time() * 1000 + 3000 * 1000
+    # another organization's owner finds no such job in theirs
+    theirs = {"id": first, "organization": people["other_org"]}
+    assert _refused(_call(stack, "POST", "scheduled/cancel", theirs, token=people["other"]), 404, "NOT_FOUND")
+    # one, then the same again: it stays canceled
+    for _ in range(2):
+        job = _answered(_call(stack, "POST", "scheduled/cancel", {"id": first}, token=owner))["job"]
+        assert job["id"] == first and job["state"] == "canceled" and job["completedTime"]
+    assert first in _listed(stack, owner, "canceled") and first not in _listed(stack, owner, "pending")
+    # every pending one of the organization
+    every = _answered(_call(stack, "POST", "scheduled/cancel", {"all": True}, token=owner))
+    assert every["canceled"] >= 2 and every["more"] is False
+    assert not _listed(stack, owner, "pending")
+    assert {second, third} <= set(_listed(stack, owner, "canceled"))
+    bad = _call(stack, "GET", "scheduled", {"state": "done"}, token=owner)
+    assert _refused(bad, 400, "VALIDATION_ERROR")["field"] == "state"
+    bad = _call(stack, "POST", "scheduled/cancel", {"id": "nope"}, token=owner)
+    assert _refused(bad, 400, "VALIDATION_ERROR")["field"] == "id"
+    bad = _call(stack, "GET", "scheduled", {"cursor": "not-a-cursor"}, token=owner)
+    assert _refused(bad, 400, "VALIDATION_ERROR")["field"] == "cursor"
+
+
+def test_crons_are_listed_and_a_platform_owner_runs_one_now(stack: Stack, people: dict[str, Any]) -> None:
+    owner, org = people["owner"], people["org"]
+    listed = _answered(_call(stack, "GET", "crons", {}, token=owner))
+    crons = {c["name"]: c for c in listed["crons"]}
+    assert set(crons) >= {"weekly analytics report", "monthly billing", "reconcile token purchases"}
+    weekly = crons["weekly analytics report"]
+    assert weekly["function"] == "analytics:generate_weekly_report"
+    assert weekly["schedule"] == "cron(0 9 ? * MON *)"
+    next_run = time.gmtime(weekly["nextRun"] / 1000)
+    assert (next_run.tm_wday, next_run.tm_hour, next_run.tm_min) == (0, 9, 0)
+    assert time.time() * 1000 < weekly["nextRun"] <= (time.time() + 7 * 86400) * 1000
+    assert listed["mayRun"] is False
+    run = {"name": "weekly analytics report"}
+    data = _refused(_call(stack, "POST", "crons/run", run, token=owner), 403, "FORBIDDEN")
+    assert data["reason"] == "PLATFORM_OWNERS_ONLY"
+
+    operator = platform_owner(stack, f"platform-{time.time_ns()}@example.com")
+    assert _answered(_call(stack, "GET", "crons", {"organization": org}, token=operator))["mayRun"] is True
+    before = next(c for c in listed["crons"] if c["name"] == run["name"])["runs"]
+    ran = _answered(_call(stack, "POST", "crons/run", {**run, "organization": org}, token=operator))
+    assert ran["status"] == "started" and ran["name"] == run["name"], ran  # as EventBridge: asynchronously
+
+    def shown() -> dict[str, Any] | None:
+        answer = _answered(_call(stack, "GET", "crons", {}, token=owner))
+        cron = next(c for c in answer["crons"] if c["name"] == run["name"])
+        latest = cron["runs"][0] if cron["runs"] else None
+        fresh = latest is not None and latest not in before
+        return latest if fresh and latest["outcome"] == "success" else None
+
+    latest = until(shown, timeout=90)
+    assert latest, "the run did not show with its organization's job done"
+    assert latest["jobs"] == {"success": 1}  # this organization's job only
+    everyone = _answered(_call(stack, "GET", "crons", {"organization": org}, token=operator))
+    theirs = next(c for c in everyone["crons"] if c["name"] == run["name"])["runs"][0]
+    assert theirs["window"] == latest["window"] and sum(theirs["jobs"].values()) >= 2  # every organization's
+    missing = _call(stack, "POST", "crons/run", {"name": "no such cron"}, token=operator)
+    assert _refused(missing, 404, "NOT_FOUND")["field"] == "name"
+
+
+def _upload(stack: Stack, token: str, data: bytes, content_type: str, name: str) -> dict[str, str]:
+    with OneClient(stack.url, token=token) as client:
+        up = client.mutation("files:generate_upload_url", {"contentType": content_type, "size": len(data)})
+        put = httpx.put(up["uploadUrl"], content=data, headers=up["headers"])
+        assert put.status_code == 200, put.text
+        saved = client.mutation(
+            "files:save_file",
+            {"storageId": up["storageId"], "name": name, "type": content_type, "size": len(data)},
+        )
+    return {"storageId": up["storageId"], "fileId": saved["fileId"]}
+
+
+def test_an_owner_lists_downloads_and_deletes_stored_files(stack: Stack, people: dict[str, Any]) -> None:
+    owner = people["owner"]
+    data = b"RIFF" + os.urandom(64)
+    stored = _upload(stack, owner, data, "audio/wav", "greeting.wav")
+    page = _answered(_call(stack, "GET", "files", {}, token=owner))
+    row = next(f for f in page["page"] if f["fileId"] == stored["fileId"])
+    assert row["storageId"] == stored["storageId"] and row["name"] == "greeting.wav"
+    assert row["contentType"] == "audio/wav" and row["size"] == len(data)
+    assert row["createdTime"] <= time.time() * 1000
+    # who uploaded it: the member's own entity (the actor of its content_uploaded event)
+    members = _answered(_call(stack, "GET", "members", {}, token=owner))
+    me = next(m for m in members if m["userId"] == stack.dev_session()["userId"])
+    assert me["entityId"] and row["owner"]["id"] == me["entityId"], (row, me)
+    assert row["owner"]["name"] == "Local developer"
+    url = _answered(_call(stack, "GET", "files/url", {"storageId": stored["storageId"]}, token=owner))["url"]
+    downloaded = httpx.get(url)
+    assert downloaded.status_code == 200 and downloaded.content == data
+    # the page may show it: the bucket's origin, and no other, for images and media
+    policy = httpx.get(f"{stack.url}/dashboard/").headers["content-security-policy"]
+    origin = "/".join(url.split("/")[:3])
+    assert f"img-src 'self' data: {origin};" in policy and f"media-src {origin};" in policy
+    # another organization's owner deletes nothing here
+    theirs = {"fileId": stored["fileId"], "organization": people["other_org"]}
+    _refused(_call(stack, "POST", "files/delete", theirs, token=people["other"]), 404, "NOT_FOUND")
+    deleted = _answered(_call(stack, "POST", "files/delete", {"fileId": stored["fileId"]}, token=owner))
+    assert deleted == {"deleted": stored["fileId"]}
+    page = _answered(_call(stack, "GET", "files", {}, token=owner))
+    assert stored["fileId"] not in {f["fileId"] for f in page["page"]}
+    # the object went with its record (S3 answers 403 for a missing key to a signer that may not
+    # list the bucket, as the functions' roles may not)
+    assert httpx.get(url).status_code in (403, 404)
+    gone = _call(stack, "GET", "files/url", {"storageId": stored["storageId"]}, token=owner)
+    assert _refused(gone, 404, "NOT_FOUND")["field"] == "storageId"
+    again = _call(stack, "POST", "files/delete", {"fileId": stored["fileId"]}, token=owner)
+    _refused(again, 404, "NOT_FOUND")
+    bad = _call(stack, "GET", "files/url", {"storageId": "x"}, token=owner)
+    assert _refused(bad, 400, "VALIDATION_ERROR")["field"] == "storageId"
 
 
 def test_an_owner_sees_a_live_subscription_and_the_sync_paths_health(
