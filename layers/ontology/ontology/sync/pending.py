@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ontology.settings import get_settings
 from ontology.sync.queue import enqueue
+from ontology.sync.state import PENDING_SK
 
 if TYPE_CHECKING:
     from ontology.sync.state import Connection, SyncState
@@ -58,9 +59,7 @@ RERUN_SECONDS = 1.0
 RECHECK_SECONDS = 1
 #: The query id a recheck marks: every subscription of the connection that read an index range.
 RANGED = "*r"
-_SK = "pending"
-#: The sort key of a connection's pending re-run (beside its ``conn`` item).
-PENDING_SK = _SK
+_SK = PENDING_SK
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,9 @@ from ontology.data.schema import PLATFORM_SCOPE
 from ontology.data.tracking import ReadSet, WriteSet, point_key, range_key
 from ontology.errors import ConflictError
 
+#: The sort key of a connection's pending re-run, beside its ``conn`` item (:mod:`ontology.sync.pending`).
+PENDING_SK = "pending"
+
 __all__ = ["AUTH_QUERY", "Connection", "SyncState", "Watcher"]
 
 #: API Gateway closes a WebSocket after two hours; the state outlives it a little, then expires.
@@ -217,8 +220,6 @@ class SyncState:
         """The organization's open connections (at most ``limit``), each with the query ids of its
         pending re-run: one Query of the organization's partition, then BatchGetItems of the
         connections' items; a connection gone, closed, or authenticated elsewhere since is left out."""
-        from ontology.sync.pending import PENDING_SK
-
         ids = [str(i["sk"]) for i in islice(self._partition(_ORG_PREFIX + organization, limit), limit)]
         keys = [(_conn_pk(c), sk) for c in ids for sk in ("conn", PENDING_SK)]
         items = self.store.batch_get_items(keys, consistent=True) if keys else {}
