@@ -68,13 +68,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test of a module that starts the local stack (it holds :mod:`tests.infra.localstack`'s
-    ``Stack`` or ``running_stack``) is marked ``stack``: ``make check`` runs the rest.
-
-    Then the longest modules go first (``tests/durations.json``: seconds per module, as a run of the
-    suite measured them; a module it does not name is short), each module's tests kept together and
-    in order: the workers (``--dist loadfile``: a module to a worker) start on the long modules and
-    finish on short ones, instead of one worker ending the run alone on a long module that came
-    last. The figures only order the run; stale ones cost time, never a test."""
+    ``Stack`` or ``running_stack``) is marked ``stack``: ``make check`` runs the rest."""
     for item in items:
         names = vars(getattr(item, "module", None) or object)
         if any(
@@ -82,16 +76,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             for name in ("Stack", "running_stack")
         ):
             item.add_marker(pytest.mark.stack)
-
-    seconds: dict[str, float] = json.loads((ROOT / "tests" / "durations.json").read_text())
-
-    def module(item: pytest.Item) -> str:
-        return item.nodeid.split("::", 1)[0]
-
-    first: dict[str, int] = {}
-    for index, item in enumerate(items):
-        first.setdefault(module(item), index)
-    items.sort(key=lambda item: (-seconds.get(module(item), 0.0), first[module(item)]))
 
 
 @pytest.hookimpl(wrapper=True)
