@@ -319,18 +319,21 @@ def _reactive(w: World, o: Any, r: Results) -> None:
 
 
 def _sale(r: Results) -> None:
-    """The completed token purchase: twice on the largest organization's token, once on another's."""
+    """The completed token purchase: four times on the largest organization's token, once on
+    another's."""
     with sale_world() as (w, rig, payments):
         with w.meter.pause():
             a, b = seed_sale(ORG), seed_sale(OTHER_ORG)
         runs = []
-        for n, sale in ((0, a), (1, a), (2, b)):
+        for n, sale in ((0, a), (1, a), (2, b), (3, a), (4, a)):
             with w.measure("token purchase (the whole saga)") as usage:
                 purchase(w, rig, payments, sale, n)
             runs.append(usage)
-        # the row is the second purchase: the first in a new rig also pays its processes' first
-        # look-ups (which migrations are done, read once a process), whose place varies with timing
-        r.usage["token purchase (the whole saga)"] = runs[1]
+        # the row is the median of three warm purchases: the first in a new rig also pays its
+        # processes' first look-ups (which migrations are done, read once a process), and on a busy
+        # machine a step now and then reads once more (a retried step, a job due meanwhile)
+        warm = sorted((runs[1], runs[3], runs[4]), key=lambda u: (u.dynamodb_requests, u.meter.rru, u.wru))
+        r.usage["token purchase (the whole saga)"] = warm[1]
         platform = SCENARIO.purchases + (SCENARIO.organizations - 1) * SCENARIO.other_purchases
         r.streams.append(
             Stream("token sale", SCENARIO.purchases, platform, (runs[0].meter, runs[1].meter), runs[2].meter)
