@@ -679,6 +679,9 @@ def _quiet() -> None:
         FUNCTION_ENV | {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"}
     )
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    from infra.local import moto_patches
+
+    moto_patches.SIZE_CAPACITY = False  # the meter sizes every request itself
 
 
 def run() -> list[dict[str, Any]]:

@@ -109,6 +109,18 @@ def seconds_hidden(queue_url: str, body: str) -> float:
     return float(message.visible_at) / 1000 - time.time()
 
 
+def _unsized_capacity() -> None:
+    """In-process tests get moto's own ConsumedCapacity: sizing each request as DynamoDB would (what
+    the local stack answers) costs every DynamoDB test a tenth of its time, and none of them reads it
+    but tests/bench/test_meter.py, which turns it back on."""
+    from infra.local import moto_patches
+
+    moto_patches.SIZE_CAPACITY = False
+
+
+_unsized_capacity()
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     """moto in-process, every request under the one moto lock."""

@@ -143,6 +143,10 @@ def _honour_client_request_tokens() -> None:
     DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+#: Whether ConsumedCapacity is sized (the local stack); in-process harnesses that price requests
+#: themselves or never read it (the unit tests, ``bench.cost``'s meter) turn it off and get moto's.
+SIZE_CAPACITY = True
+
 #: The DynamoDB handler's methods whose ConsumedCapacity is answered, by operation; and the operations
 #: that answer a list (one entry per table).
 _CAPACITY_METHODS = {
@@ -216,7 +220,7 @@ def _answer_consumed_capacity() -> None:
 
         def answered(self: Any, _original: Any = original, _operation: str = operation) -> Any:
             wanted = self.body.get("ReturnConsumedCapacity", "NONE")
-            if wanted not in ("TOTAL", "INDEXES"):
+            if wanted not in ("TOTAL", "INDEXES") or not SIZE_CAPACITY:
                 return _original(self)
             with MOTO_LOCK:
                 result, entries = _consumed(self, _original, _operation, indexes=wanted == "INDEXES")

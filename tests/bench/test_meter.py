@@ -33,6 +33,14 @@ SCHEMA = Schema(
 )
 
 
+@pytest.fixture(autouse=True)
+def _sized_capacity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ConsumedCapacity sized as the local stack sizes it (tests/conftest.py turns it off elsewhere)."""
+    from infra.local import moto_patches
+
+    monkeypatch.setattr(moto_patches, "SIZE_CAPACITY", True)
+
+
 def s(text: str) -> dict[str, str]:
     return {"S": text}
 
