@@ -18,6 +18,9 @@ moto is pinned (requirements/lock.txt) because these touch its internals; each p
   (:mod:`infra.local.pollers`), so the patched shard only records.
 - ``Table.query``: moto reads every item of the table for a Query; :mod:`infra.local.query_index`
   keeps an ordered index per GSI partition and hands moto only the items of the key range.
+- ``list_of_moto_modules``: moto's server lists its package folder (a ``stat`` of each of its 150-odd
+  entries) on every request to find the backend a host names; the folder never changes while the
+  stack runs, so it is listed once.
 - S3 Vectors' ``QueryVectors`` (moto has none): :mod:`infra.local.vectors` answers it exactly.
 - ``expire_ttl_items``: DynamoDB deletes items whose TTL has passed (within days); moto never does.
   The local stack calls this periodically so expired sessions, tokens and rate counters go away:
@@ -75,6 +78,20 @@ def _parse_json_templates_as_json() -> None:
         return yaml_parse(template)
 
     Stack.parse_template = staticmethod(parse_template)  # type: ignore[method-assign]
+
+
+def _list_moto_modules_once() -> None:
+    """moto's server asks :func:`moto.backends.list_of_moto_modules` on every request; its answer (the
+    package's folders) is fixed for the process, so it is read once."""
+    import functools
+
+    from moto import backends
+
+    if hasattr(backends.list_of_moto_modules, "cache_info"):
+        return
+    original = backends.list_of_moto_modules
+    listed = functools.cache(lambda: tuple(original()))
+    backends.list_of_moto_modules = listed
 
 
 def _remember_endpoint_prefixes() -> None:
@@ -235,6 +252,7 @@ def install_moto_patches() -> None:
     if _installed:
         return
     _remember_endpoint_prefixes()
+    _list_moto_modules_once()
     from moto.dynamodb.models import DynamoDBBackend
 
     from infra.local import gsi_lag, query_index, vectors, wake
