@@ -66,15 +66,9 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return (len(affinity(0)) if affinity else os.cpu_count() or 1) + 1
 
 
-#: Modules that take minutes by themselves (a worker takes a whole module: ``--dist loadfile``): they
-#: go first, so that no worker ends the run alone on one of them while the others wait.
-FIRST = ("tests/services/test_purchase_saga.py",)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test of a module that starts the local stack (it holds :mod:`tests.infra.localstack`'s
-    ``Stack`` or ``running_stack``) is marked ``stack``: ``make check`` runs the rest. The modules of
-    :data:`FIRST` go first, their tests in order."""
+    ``Stack`` or ``running_stack``) is marked ``stack``: ``make check`` runs the rest."""
     for item in items:
         names = vars(getattr(item, "module", None) or object)
         if any(
@@ -82,7 +76,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             for name in ("Stack", "running_stack")
         ):
             item.add_marker(pytest.mark.stack)
-    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in FIRST)  # stable: in order
 
 
 @pytest.hookimpl(wrapper=True)
