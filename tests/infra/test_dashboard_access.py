@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.app import authorize
 from ontology.auth.identity import Identity
 from ontology.errors import ForbiddenError, UnauthenticatedError
+from ontology.services.dashboard import authorize
 
 
 def _as(role: str, org: str = "org_a") -> Identity:
