@@ -3,6 +3,8 @@ through the front door; a platform owner, whom no function makes, is tried here)
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ontology.auth.identity import Identity
@@ -31,3 +33,35 @@ def test_anyone_else_is_refused() -> None:
     with pytest.raises(ForbiddenError) as refused:
         authorize(_as("org_owner"), "org_b")
     assert refused.value.data["reason"] == "OTHER_ORGANIZATION"
+
+
+def test_system_queries_are_deployed_but_not_catalogued() -> None:
+    """``_system/dashboard:*``: their own Lambdas in the template, reachable by their Convex path
+    only, and in none of the public catalogues (OpenAPI, docs/functions.md, Convex's codegen)."""
+    from pathlib import Path
+
+    from infra.template.builder import build_template
+    from ontology.errors import NotFoundError
+    from ontology.runtime.openapi import build_document
+    from ontology.runtime.registry import load_all
+    from ontology.sync.paths import resolve_public
+
+    root = Path(__file__).resolve().parents[2]
+    system = [fn.spec for fn in load_all().values() if fn.spec.system]
+    assert "_system/dashboard:scheduled" in [spec.convex_path for spec in system]
+    resources = build_template()["Resources"]
+    document = json.dumps(build_document())
+    catalogued = (root / "docs" / "functions.md").read_text() + (
+        root / "convex/_generated/api.d.ts"
+    ).read_text()
+    for spec in system:
+        assert resolve_public(spec.convex_path).spec is spec
+        with pytest.raises(NotFoundError):
+            resolve_public(spec.path)  # its registry path is not a Convex path
+        function = resources[spec.logical_id]["Properties"]
+        assert function["Role"] == {"Fn::GetAtt": ["QueryRole", "Arn"]}, "reads the table, nothing more"
+        assert "Events" not in function, "no route of its own"
+        assert spec.module not in document and spec.module not in catalogued
+        assert "_system" not in document and "_system" not in catalogued
+    with pytest.raises(NotFoundError):
+        resolve_public("_system/creators:get")  # a public function is not a system one
