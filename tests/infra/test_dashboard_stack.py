@@ -4,7 +4,8 @@ organization's owner: 403; a cookie sent from another origin: 403), each with th
 owner runs a function as a member and finds that call's log line by its request id; a failed
 call's error envelope names a request id that ``one logs --request-id`` finds, from the command line;
 an owner lists and cancels the organization's scheduled functions (and has the list pushed over the
-sync protocol as it changes), sees the crons and (a platform owner) runs one now, and lists, downloads and deletes the stored files."""
+sync protocol as it changes), sees the crons and (a platform owner) runs one now, and lists,
+downloads and deletes the stored files."""
 
 from __future__ import annotations
 
