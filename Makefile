@@ -104,14 +104,12 @@ $(CHECKOV): $(UV) requirements/checkov.txt
 	@touch $(CHECKOV)
 
 # Validated once for what it was generated from: `make build` and `make test` in one CI run share it.
-# Four independent checks, each with its own stamp, so `make -j` runs them side by side.
+# Three independent checks, each with its own stamp, so `make -j` runs them side by side. cfn-lint runs
+# once, as `sam validate --lint` (the SAM CLI's cfn-lint, the same pinned version as requirements/).
 VALIDATED := $(VENV)/.validated
 TEMPLATE_SOURCES := template.yaml $(shell find infra functions layers/ontology/ontology -name '*.py' -o -name '*.json' 2>/dev/null)
 $(VENV)/.template-current: $(STAMP) $(TEMPLATE_SOURCES)
 	$(PY) -m infra.template --check
-	@touch $@
-$(VENV)/.cfn-lint: $(STAMP) template.yaml
-	$(VENV)/bin/cfn-lint template.yaml
 	@touch $@
 $(VENV)/.sam-validate: $(SAM) template.yaml
 	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --region us-east-1
@@ -121,7 +119,7 @@ $(VENV)/.sam-validate: $(SAM) template.yaml
 $(VENV)/.checkov: $(CHECKOV) template.yaml
 	$(CHECKOV) --framework cloudformation --file template.yaml --compact --quiet --skip-download
 	@touch $@
-$(VALIDATED): $(VENV)/.template-current $(VENV)/.cfn-lint $(VENV)/.sam-validate $(VENV)/.checkov
+$(VALIDATED): $(VENV)/.template-current $(VENV)/.sam-validate $(VENV)/.checkov
 	@touch $(VALIDATED)
 
 validate: $(VALIDATED)

@@ -131,7 +131,12 @@ def aws() -> Iterator[None]:
 
     install_moto_lock()
     install_moto_patches()
-    with mock_aws():
+    # boto3's default session is kept from one test to the next (moto would start each test with a
+    # new one): a new session reads each service's model again (S3's alone, a second of CPU) for
+    # every client a test makes. Its credentials are moto's fake ones, the same in every test.
+    from moto.core.config import default_user_config
+
+    with mock_aws(config={"core": {**default_user_config["core"], "reset_boto3_session": False}}):
         yield
 
 

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  table       {stack.physical['Table']}")
     print(f"  saga        {stack.state_machine_arn}   (moto's Step Functions interpreter)")
     print(f"  Stripe      {stack.stripe_url}   (localstripe)")
-    print(f"  chain       {stack.chain_url}   (local EVM; {stack.chain.replayed} transactions replayed)")
+    print(f"  chain       {stack.chain_url}   (local EVM; {stack.chain.replayed} journaled transactions)")
     print(f"  demo token  {stack.demo_token}   (LOCAL, $0.50; buy with pm_card_visa)")
     print(f"  bucket      {stack.physical['FilesBucket']}")
     print(

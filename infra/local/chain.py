@@ -40,43 +40,58 @@ def _tester() -> Any:
     from ontology.providers.chain import MAX_SIGNERS, signer_keys
 
     keys = get_default_account_keys(10)
+    if str(keys[0]) != DEPLOYER_KEY:  # eth-tester changed its default accounts
+        raise RuntimeError(f"eth-tester's first account is not the local deployer's key {DEPLOYER_KEY}")
     state = dict(generate_genesis_state_for_keys(keys))
     for key in signer_keys(str(keys[0]), MAX_SIGNERS)[1:]:
         state[bytes.fromhex(Account.from_key(key).address[2:])] = get_default_account_state()
     return EthereumTester(PyEVMBackend(genesis_state=state))
 
 
-class LocalChain:
-    def __init__(self, journal: Path | None = None) -> None:
-        from web3 import EthereumTesterProvider, Web3
+#: eth-tester's first funded account (its keys are 1, 2, 3, …): the local deployer's key.
+DEPLOYER_KEY = "0x" + "1".rjust(64, "0")
 
-        self.provider = EthereumTesterProvider(_tester())
-        # web3's own eth-tester middleware translates JSON-RPC requests and results for us
-        self.w3 = Web3(self.provider)
+
+class LocalChain:
+    """The chain is built at its first request (py-evm and web3 take over a second of CPU to load,
+    and most runs of the local stack never touch the chain); its journal is replayed then."""
+
+    def __init__(self, journal: Path | None = None) -> None:
         self._lock = threading.Lock()  # py-evm is not safe for concurrent blocks
+        self._w3: Any = None
         self.journal = journal
         self.requests = 0  # JSON-RPC requests served (the bench counts them)
-        self.replayed = self._replay() if journal else 0
+        #: The transactions its journal holds: the chain replays them before it answers anything.
+        self.replayed = len(self._journaled()) if journal else 0
 
-    def _replay(self) -> int:
-        from web3.types import RPCEndpoint
+    @property
+    def w3(self) -> Any:
+        """web3 over the eth-tester chain, built (and its journal replayed) on first use."""
+        with self._lock:
+            if self._w3 is None:
+                from web3 import EthereumTesterProvider, Web3
 
+                # web3's own eth-tester middleware translates JSON-RPC requests and results for us
+                w3 = Web3(EthereumTesterProvider(_tester()))
+                self._replay(w3)
+                self._w3 = w3
+            return self._w3
+
+    def _journaled(self) -> list[str]:
         assert self.journal is not None
         if not self.journal.exists():
-            return 0
-        count = 0
-        for line in self.journal.read_text().splitlines():
-            if line.strip():
-                self.w3.manager.request_blocking(RPCEndpoint("eth_sendRawTransaction"), [line.strip()])
-                count += 1
-        return count
+            return []
+        return [line.strip() for line in self.journal.read_text().splitlines() if line.strip()]
+
+    def _replay(self, w3: Any) -> None:
+        from web3.types import RPCEndpoint
+
+        for raw in self._journaled() if self.journal else []:
+            w3.manager.request_blocking(RPCEndpoint("eth_sendRawTransaction"), [raw])
 
     @property
     def deployer_key(self) -> str:
-        tester = self.provider.ethereum_tester
-        if tester is None:  # web3 types it optional; the provider made above always has one
-            raise RuntimeError("the chain has no eth-tester")
-        return str(tester.backend.account_keys[0])
+        return DEPLOYER_KEY
 
     def call(self, payload: dict[str, Any]) -> dict[str, Any]:
         from web3 import Web3
@@ -84,11 +99,12 @@ class LocalChain:
 
         self.requests += 1
         try:
+            w3 = self.w3
             with self._lock:
                 method, params = payload.get("method"), payload.get("params") or []
                 if not isinstance(method, str):
                     raise ValueError("the request names no method")
-                result = self.w3.manager.request_blocking(RPCEndpoint(method), params)
+                result = w3.manager.request_blocking(RPCEndpoint(method), params)
                 if method == "eth_sendRawTransaction" and self.journal is not None:
                     with self.journal.open("a") as f:
                         f.write(f"{params[0]}\n")

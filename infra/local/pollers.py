@@ -222,6 +222,14 @@ class StreamPoller:
                 self._iterators[sid] = resp["NextShardIterator"]
         return sum(self._step(lane) for lane in list(self._lanes.values()))
 
+    def due_in(self) -> float | None:
+        """Seconds until a lane's retry is due (0 when a lane could go now), None with nothing held."""
+        now = time.monotonic()
+        waits = [
+            max(0.0, lane.not_before - now) for lane in self._lanes.values() if lane.backlog or lane.batches
+        ]
+        return min(waits, default=None)
+
     def pending(self) -> int:
         """Records read and not yet done, across every mapping."""
         return sum(

@@ -21,6 +21,8 @@ log = logging.getLogger("one.local")
 
 STACK_NAME = "one-local"
 TTL_SWEEP_SECONDS = 60
+#: The longest an idle stream or queue poller waits between looks when nothing wakes it.
+IDLE_TICK_SECONDS = 2.0
 DEV_EMAIL = "dev@localhost.dev"
 
 
@@ -260,7 +262,7 @@ class LocalStack:
             (self.cron_poller, 1.0, None),
         )
         for poller, wait, channel in pollers:
-            self._spawn(self._loop(poller.poll_once, wait, channel))
+            self._spawn(self._loop(poller.poll_once, wait, channel, getattr(poller, "due_in", None)))
         from infra.template.observability import dead_letter_queues as alarmed_queues
 
         # what the template's alarms watch: a message in one of these is a failure given up on
@@ -272,11 +274,16 @@ class LocalStack:
         self._dead_letters_seen = dict.fromkeys(self.dead_letters, 0)
         self._sqs = sqs
 
-    def _loop(self, step: Any, wait: float, channel: str | None = None) -> Any:
+    def _loop(self, step: Any, wait: float, channel: str | None = None, due: Any = None) -> Any:
+        """A poller's thread: ``step`` until the stack stops. With a wake ``channel`` it runs again
+        as soon as the channel moves; with nothing to do its fallback tick doubles from ``wait`` up
+        to ``IDLE_TICK_SECONDS`` (what nothing announces: a message whose visibility timeout ran
+        out), and ``due()`` (seconds until a retry it holds is due, or None) cuts the wait short."""
         from infra.local import wake
 
         def run() -> None:
             seen = wake.generation(channel) if channel else 0
+            tick = wait
             while not self._stop.is_set():
                 try:
                     delivered = step()
@@ -285,12 +292,18 @@ class LocalStack:
                         log.exception("local poller failed; retrying")
                     self._stop.wait(1.0)
                     continue
-                if channel:
-                    if delivered:
-                        continue  # there may be more right behind
-                    seen = wake.wait(channel, seen, wait)
-                else:
+                if not channel:
                     self._stop.wait(wait)
+                    continue
+                if delivered:
+                    tick = wait
+                    continue  # there may be more right behind
+                timeout = tick
+                if due is not None and (left := due()) is not None:
+                    timeout = max(0.0, min(timeout, left))
+                moved = wake.wait(channel, seen, timeout)
+                tick = wait if moved != seen else min(tick * 2, IDLE_TICK_SECONDS)
+                seen = moved
 
         return run
 

@@ -128,7 +128,8 @@ class Stack:
         """Ctrl-C, as a developer stops it: the exit code and what it printed after ``ready.``."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=60)
+        # saving the state takes a second alone; on a loaded CI machine it has taken over a minute
+        self.proc.wait(timeout=180)
         if self._drain is not None:
             self._drain.join(timeout=10)
         return self.proc.returncode, "\n".join(self.after)

@@ -22,7 +22,7 @@ import pytest
 
 from ontology.client import OneClient
 from tests.conftest import ROOT
-from tests.infra.localstack import MANY_SIGN_INS, Stack, running_stack, signed_in, until
+from tests.infra.localstack import MANY_SIGN_INS, Stack, one_cli, running_stack, signed_in, until
 
 #: The password ``signed_in`` signs every account up with.
 PASSWORD = "correct horse battery staple"
@@ -349,16 +349,7 @@ def test_the_data_page_changes_documents_through_the_functions(stack: Stack, peo
 
 
 def _one_logs(stack: Stack, *args: str) -> list[dict[str, Any]]:
-    env = {**os.environ, "ONE_STATE_DIR": str(stack.state_dir)}
-    done = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "logs", "--json", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = one_cli(stack, "logs", "--json", *args, timeout=120)
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
