@@ -64,3 +64,12 @@ def test_system_queries_are_deployed_but_not_catalogued() -> None:
             assert spec.module not in text and "_system" not in text
     with pytest.raises(NotFoundError):
         resolve_public("_system/creators:get")  # a public function is not a system one
+
+
+def test_one_functions_names_a_system_query_as_a_client_calls_it() -> None:
+    from infra.cli import catalogue
+
+    rows = {row["path"]: row for row in catalogue()}
+    assert not [path for path in rows if path.startswith("system_")]
+    assert rows["_system/dashboard:scheduled"]["route"] == "sync only"
+    assert rows["creators:create"]["route"] == "POST /api/creators/create"
