@@ -42,15 +42,14 @@ from dashboard.health import api_health
 from dashboard.live import api_live, api_sync_health
 from ontology.auth.identity import Identity, has_role
 from ontology.errors import (
-    ForbiddenError,
     NotFoundError,
-    UnauthenticatedError,
     UpstreamError,
     ValidationError,
     error_envelope,
 )
 from ontology.runtime.observability import logger
 from ontology.runtime.resolvers.http import http_response, parse_body
+from ontology.services.dashboard import authorize
 
 __all__ = ["handler"]
 
@@ -104,20 +103,6 @@ class Request:
         if not isinstance(value, str) or len(value) > 200:
             raise ValidationError(f"{name} is a string of at most 200 characters", field=name)
         return value
-
-
-def authorize(identity: Identity | None, organization: str | None) -> str:
-    """The organization the caller may see: their own for an organization's owner, any for a
-    platform owner; UNAUTHENTICATED without a session, FORBIDDEN otherwise."""
-    if identity is None:
-        raise UnauthenticatedError("Sign in as an owner to use the dashboard")
-    if has_role(identity, "platform_owner"):
-        return organization or identity.organizationId
-    if identity.role != "org_owner":
-        raise ForbiddenError("The dashboard is for an organization's owners", reason="NOT_AN_OWNER")
-    if organization is not None and organization != identity.organizationId:
-        raise ForbiddenError("Another organization's dashboard is its owners'", reason="OTHER_ORGANIZATION")
-    return identity.organizationId
 
 
 def _caller(request: Request) -> tuple[Identity, str]:

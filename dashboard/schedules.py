@@ -39,6 +39,7 @@ from ontology.errors import (
     UpstreamError,
     ValidationError,
 )
+from ontology.services.dashboard import job_row, jobs_of, scheduled
 
 if TYPE_CHECKING:
     from dashboard.app import Request
@@ -46,12 +47,8 @@ if TYPE_CHECKING:
 
 __all__ = ["api_cancel", "api_cron_run", "api_crons", "api_scheduled", "call_as", "page_of"]
 
-#: Scheduled functions per page.
-PAGE_SIZE = 25
 #: Pending jobs one ``{all: true}`` cancels (each in ``scheduler:cancel``'s Lambda).
 CANCEL_BATCH = 25
-#: The states of a scheduled function (Convex's ``_scheduled_functions``).
-STATES = ("pending", "inProgress", "success", "failed", "canceled")
 #: The last runs shown per cron, and the ``cronRuns`` records read to find them.
 RUNS_SHOWN = 5
 RUN_RECORDS = 200
@@ -106,41 +103,11 @@ def page_of(request: Request, read: Any, size: int) -> dict[str, Any]:
 # ---------------------------------------------------------------- scheduled functions
 
 
-def _job_row(job: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "id": job["_id"],
-        "name": job["name"],
-        "args": job.get("args") or {},
-        "state": job["state"],
-        "error": job.get("error"),
-        "createdTime": job["_creationTime"],
-        "scheduledTime": job["scheduledTime"],
-        "completedTime": job.get("completedTime"),
-    }
-
-
-def _jobs_of(organization: str, state: str | None) -> Any:
-    from ontology.data.db import DatabaseReader
-
-    jobs = (
-        DatabaseReader(None, platform=True)
-        .query("scheduledFunctions")
-        .with_index("by_organization", lambda q: q.eq("organizationId", organization))
-    )
-    if state is not None:
-        jobs = jobs.filter(lambda f: f.eq(f.field("state"), state))
-    return jobs.order("desc")
-
-
 def api_scheduled(request: Request) -> dict[str, Any]:
     from dashboard.app import _caller
 
     _, organization = _caller(request)
-    state = request.param("state")
-    if state is not None and state not in STATES:
-        raise ValidationError(f"state is one of {', '.join(STATES)}", field="state")
-    page = page_of(request, _jobs_of(organization, state), PAGE_SIZE)
-    return {**page, "page": [_job_row(j) for j in page["page"]]}
+    return scheduled(organization, request.param("state"), request.param("cursor"))
 
 
 def _cancel_one(identity: Identity, organization: str, job_id: str, request: Request) -> dict[str, Any]:
@@ -151,14 +118,14 @@ def _cancel_one(identity: Identity, organization: str, job_id: str, request: Req
     if job is None or job.get("organizationId") != organization:
         raise NotFoundError("No such scheduled function in the organization", field="id")
     if job["state"] == "canceled":
-        return _job_row(job)
+        return job_row(job)
     if job["state"] != "pending":
         raise ConflictError(
             f"Only a pending job can be canceled; this one is {job['state']}", field="id", state=job["state"]
         )
     call_as(identity, organization, "scheduler:cancel", {"jobId": job_id}, request)
     after = platform.get(job_id, "scheduledFunctions")
-    return _job_row(after or job)
+    return job_row(after or job)
 
 
 def api_cancel(request: Request) -> dict[str, Any]:
@@ -169,7 +136,7 @@ def api_cancel(request: Request) -> dict[str, Any]:
     if every is not None and not isinstance(every, bool):
         raise ValidationError("all is true or false", field="all")
     if every:
-        pending = _jobs_of(organization, "pending").take(CANCEL_BATCH)
+        pending = jobs_of(organization, "pending").take(CANCEL_BATCH)
         for job in pending:
             call_as(identity, organization, "scheduler:cancel", {"jobId": job["_id"]}, request)
         return {"canceled": len(pending), "more": len(pending) == CANCEL_BATCH}

@@ -87,11 +87,18 @@ def catalogue() -> list[dict[str, Any]]:
     from ontology.runtime.registry import load_all
 
     rows = []
-    for path, fn in load_all().items():
+    for fn in load_all().values():
         spec = fn.spec
         route = None if spec.route is None else f"{spec.method} {spec.route}"
+        # a system function by the name a client calls it (``_system/…``), reached over /api/sync
         rows.append(
-            {"path": path, "kind": spec.kind, "route": route, "auth": spec.auth, "example": spec.example}
+            {
+                "path": spec.convex_path,
+                "kind": spec.kind,
+                "route": route or ("sync only" if spec.system else None),
+                "auth": spec.auth,
+                "example": spec.example,
+            }
         )
     return rows
 

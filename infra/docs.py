@@ -149,7 +149,7 @@ def socket_oversized() -> dict[str, list[tuple[str, str, int]]]:
 
     out = {}
     for path, fn in load_all().items():
-        if fn.spec.internal:
+        if fn.spec.internal or fn.spec.system:
             continue
         schema = fn.spec.args.model_json_schema()
         large = list(_large_arguments(schema, schema.get("$defs", {})))
@@ -176,6 +176,8 @@ def function_catalogue() -> str:
     lines = ["| function | kind | route | who may call | what it does |", "|---|---|---|---|---|"]
     for path, fn in load_all().items():
         spec = fn.spec
+        if spec.system:  # the platform's own tools': not part of its API
+            continue
         route = (
             "internal"
             if spec.route is None

@@ -113,6 +113,8 @@ def render_all() -> dict[Path, str]:
             event = scheduled_event(crons[path])
         elif fn.spec.internal:
             event = {**example_of(fn.spec), "_auth": SAMPLE_IDENTITY}
+        elif fn.spec.system:  # no route: the sync worker's call
+            event = {"_sync": {"args": example_of(fn.spec), "auth": SAMPLE_IDENTITY}}
         elif fn.spec.request:
             request = example_of(fn.spec)
             event = api_event(fn.spec, {})

@@ -1,10 +1,14 @@
 // The Schedules page: the organization's scheduled functions (cancel one, or every pending one) and
 // the platform's crons (next run, last runs and their outcome; a platform owner runs one now).
-// refresh() reads and renders the page; it runs every 2 s while the page is open and visible.
+// The first page of scheduled functions is a subscription (the system query _system/dashboard:scheduled
+// over the platform's sync protocol): the server pushes it again whenever a job changes. Older pages
+// are read on demand; the crons are read every 5 s while the page is open and visible.
 
-const { api, el, $, show, pages } = window.dashboard;
+import { sync } from "./sync.js";
 
-const view = { timer: null, older: [], cursor: null, busy: false };
+const { api, el, $, show, pages, state: app } = window.dashboard;
+
+const view = { timer: null, older: [], cursor: null, busy: false, stop: null };
 const time = (ms) => (ms ? new Date(ms).toLocaleString() : "");
 
 function onPage() {
@@ -71,9 +75,7 @@ function message(id, text, error = false) {
   node.className = error ? "error" : "muted";
 }
 
-async function refresh() {
-  const state = $("#scheduled-filters").elements.state.value;
-  const [jobs, crons] = await Promise.all([api("GET", "scheduled", { state }), api("GET", "crons")]);
+function renderJobs(jobs) {
   if (!view.older.length) view.cursor = jobs.isDone ? null : jobs.continueCursor;
   const shown = new Set(jobs.page.map((j) => j.id));
   const rows = [...jobs.page, ...view.older.filter((j) => !shown.has(j.id))];
@@ -82,16 +84,36 @@ async function refresh() {
     $("#scheduled-table tbody").append(el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No scheduled function.")));
   }
   $("#scheduled-more").hidden = view.cursor === null;
+}
+
+// (Re)subscribe to the first page, for the chosen organization and state.
+function subscribe() {
+  view.stop?.();
+  const state = $("#scheduled-filters").elements.state.value;
+  const args = { organization: app.organization };
+  if (state) args.state = state;
+  view.stop = sync.subscribe("_system/dashboard:scheduled", args, renderJobs, (error) =>
+    message("#scheduled-message", `${error.data?.code || ""} ${error.message}`, true),
+  );
+}
+
+async function refreshCrons() {
+  const crons = await api("GET", "crons");
   $("#cron-note").textContent = crons.mayRun ? "" : "A cron's run works for every organization: the platform's owners run one now.";
   $("#cron-table tbody").replaceChildren(...crons.crons.map((c) => cronRow(c, crons.mayRun)));
 }
 
+function leave() {
+  clearInterval(view.timer);
+  view.stop?.();
+  view.stop = null;
+}
+
 async function tick() {
-  if (!onPage()) return clearInterval(view.timer);
+  if (!onPage()) return leave();
   if (document.visibilityState !== "visible" || view.busy) return;
   try {
-    await refresh();
-    $("#schedules-live").textContent = "live";
+    await refreshCrons();
   } catch {
     $("#schedules-live").textContent = "reconnecting…";
   }
@@ -107,7 +129,6 @@ async function cancelJob(id) {
   } finally {
     view.busy = false;
   }
-  await refresh();
 }
 
 async function cancelAll() {
@@ -125,7 +146,6 @@ async function cancelAll() {
   } finally {
     view.busy = false;
   }
-  await refresh();
 }
 
 async function runCron(name) {
@@ -136,7 +156,7 @@ async function runCron(name) {
   } catch (error) {
     message("#cron-message", `${error.body?.errorData?.code || ""} ${error.message}`, true);
   }
-  await refresh();
+  await refreshCrons();
 }
 
 async function older() {
@@ -151,21 +171,26 @@ async function older() {
 
 $("#scheduled-filters").elements.state.addEventListener("change", () => {
   view.older = [];
-  refresh();
+  subscribe();
 });
 $("#cancel-all").addEventListener("click", cancelAll);
 $("#scheduled-more").addEventListener("click", older);
 
+sync.onstate = (text) => {
+  $("#schedules-live").textContent = text;
+};
+
 pages.schedules = {
   open: async () => {
     show("page-schedules");
-    clearInterval(view.timer);
+    leave();
     view.older = [];
+    subscribe();
     try {
-      await refresh();
+      await refreshCrons();
     } catch (error) {
-      message("#scheduled-message", error.message, true);
+      message("#cron-message", error.message, true);
     }
-    view.timer = setInterval(tick, 2000);
+    view.timer = setInterval(tick, 5000);
   },
 };

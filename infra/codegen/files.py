@@ -95,7 +95,7 @@ def catalogue(validators: Validators) -> tuple[list[Function], list[FunctionSpec
     functions, http = [], []
     for fn in load_all().values():
         spec = fn.spec
-        if spec.route == "$default":
+        if spec.route == "$default" or spec.system:  # system functions: the platform's own tools'
             continue
         if spec.request:
             http.append(spec)

@@ -243,6 +243,11 @@ def test_an_owner_cancels_a_scheduled_job_and_sees_a_stored_image(
     assert "organizations:sweep_member_sessions" in str(person.do("text", selector=row))
     person.sees("success", within='tr[data-cron="weekly analytics report"] .runs .badge')
     person.sees("pending", within=f'tr[data-job-id="{later}"]')
+    # the list is a subscription over the platform's sync protocol: a job scheduled while the page
+    # is open is pushed to it (the page reads no job list again by itself)
+    person.sees("live", within="#schedules-live", exact=True)
+    (pushed,) = scheduled_later(stack, org, user, count=1, seconds=7200)
+    person.sees("pending", within=f'tr[data-job-id="{pushed}"]')
     person.screenshot("schedules-pending")
     person.do("click", selector=f"{row} button")
     person.sees("canceled", within=f"{row} .badge", exact=True)

@@ -366,7 +366,8 @@ def ai(bucket: str) -> Iterator[Any]:
 
 
 def test_every_public_function_is_in_the_matrix() -> None:
-    public = {path for path, fn in load_all().items() if not fn.spec.internal}
+    # system functions (the dashboard's) have no route: tests/infra/test_dashboard_* try their access
+    public = {path for path, fn in load_all().items() if not fn.spec.internal and not fn.spec.system}
     assert public == set(_calls(_Any()))
 
 

@@ -3,8 +3,9 @@ anyone but an owner of the organization (anonymous: 401; a customer, an org_user
 organization's owner: 403; a cookie sent from another origin: 403), each with the typed envelope; an
 owner runs a function as a member and finds that call's log line by its request id; a failed
 call's error envelope names a request id that ``one logs --request-id`` finds, from the command line;
-an owner lists and cancels the organization's scheduled functions, sees the crons and (a platform
-owner) runs one now, and lists, downloads and deletes the stored files."""
+an owner lists and cancels the organization's scheduled functions (and has the list pushed over the
+sync protocol as it changes), sees the crons and (a platform owner) runs one now, and lists,
+downloads and deletes the stored files."""
 
 from __future__ import annotations
 
@@ -508,6 +509,39 @@ def test_an_owner_cancels_scheduled_functions_one_and_all(stack: Stack, people: 
     assert _refused(bad, 400, "VALIDATION_ERROR")["field"] == "id"
     bad = _call(stack, "GET", "scheduled", {"cursor": "not-a-cursor"}, token=owner)
     assert _refused(bad, 400, "VALIDATION_ERROR")["field"] == "cursor"
+
+
+def test_an_owner_subscribes_to_the_scheduled_functions_over_the_sync_protocol(
+    stack: Stack, people: dict[str, Any]
+) -> None:
+    """``_system/dashboard:scheduled``, the Schedules page's subscription: a job scheduled, then
+    canceled, is pushed to the owner's open subscription; anyone else's fails with the typed error."""
+    from ontology.errors import ForbiddenError, UnauthenticatedError
+
+    owner, org = people["owner"], people["org"]
+    path = "_system/dashboard:scheduled"
+    with OneClient(stack.url, token=owner).subscribe(path, {"state": "pending"}) as sub:
+        assert all(job["state"] == "pending" for job in sub.get(timeout=20)["page"])
+        (job,) = scheduled_later(stack, org, stack.dev_session()["userId"])
+        shown = sub.wait_for(lambda v: job in {j["id"] for j in v["page"]}, timeout=30)
+        assert (
+            next(j for j in shown["page"] if j["id"] == job)["name"] == "organizations:sweep_member_sessions"
+        )
+        _answered(_call(stack, "POST", "scheduled/cancel", {"id": job}, token=owner))
+        sub.wait_for(lambda v: job not in {j["id"] for j in v["page"]}, timeout=30)
+    refusals = [
+        (people["customer"], {}, ForbiddenError, "NOT_AN_OWNER"),
+        (people["org_user"], {}, ForbiddenError, "NOT_AN_OWNER"),
+        (people["other"], {"organization": org}, ForbiddenError, "OTHER_ORGANIZATION"),
+        (None, {}, UnauthenticatedError, None),
+    ]
+    for token, args, error, reason in refusals:
+        with (
+            OneClient(stack.url, token=token).subscribe(path, args) as refused,
+            pytest.raises(error) as raised,
+        ):
+            refused.get(timeout=20)
+        assert raised.value.data.get("reason") == reason, (token, raised.value.data)
 
 
 def test_crons_are_listed_and_a_platform_owner_runs_one_now(stack: Stack, people: dict[str, Any]) -> None:

@@ -99,6 +99,8 @@ def test_sample_events_are_current_and_valid() -> None:
             assert event["detail-type"] == "Scheduled Event"
         elif fn.spec.internal:
             fn.spec.args.model_validate({k: v for k, v in event.items() if k != "_auth"})
+        elif fn.spec.system:  # no route: the sync worker's call
+            fn.spec.args.model_validate(event["_sync"]["args"])
         else:
             assert event["version"] == "2.0"
             if fn.spec.request:  # the request itself, as the runtime hands it over
@@ -139,7 +141,7 @@ def test_one_function_per_registered_function_with_least_privilege() -> None:
             assert {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"} <= actions
         assert any(a.startswith("s3:") for a in actions) == ("storage" in spec.uses)
         routes = [e for e in (props.get("Events") or {}).values() if e["Type"] == "HttpApi"]
-        if spec.internal:
+        if spec.internal or spec.system:
             assert not routes
         else:
             (event,) = routes

@@ -75,6 +75,10 @@ def test_every_public_function_answers_to_its_camel_case_name() -> None:
         if fn.spec.internal:
             with pytest.raises(NotFoundError):
                 resolve_public(f"{module}:{camel}")
+        elif fn.spec.system:  # by its _system/ path only
+            assert resolve_public(fn.spec.convex_path.replace(name, camel)) is fn
+            with pytest.raises(NotFoundError):
+                resolve_public(f"{module}:{camel}")
         else:
             assert resolve_public(f"{module}:{camel}") is fn
             assert snake_case(camel) == name

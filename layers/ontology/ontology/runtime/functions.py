@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from ontology.runtime.handler import handle
 from ontology.runtime.registry import (
+    SYSTEM_NAMESPACE,
     Auth,
     FunctionSpec,
     Kind,
@@ -57,9 +58,12 @@ def _register(
     name: str | None = None,
     platform: bool = False,
     aliases: Iterable[str] = (),
+    system: bool = False,
 ) -> Callable[[Callable[..., Any]], RegisteredFunction]:
     if platform and not internal:
         raise ValueError("platform=True is only for internal functions")
+    if system and (internal or route is not None or request or raw):
+        raise ValueError("a system function is called by its Convex path, never by a route of its own")
     if (auth == "internal") != internal and auth is not None:
         raise ValueError("auth='internal' is for internal functions, and only that")
 
@@ -82,7 +86,10 @@ def _register(
             request=request,
             platform=platform,
             aliases=tuple(aliases),
+            system=system,
         )
+        if system and not spec.module.startswith(SYSTEM_NAMESPACE):
+            raise ValueError(f"{spec.path}: a system function's namespace starts {SYSTEM_NAMESPACE!r}")
         return register(LambdaFunction(spec, fn))
 
     return decorate
@@ -101,8 +108,10 @@ def query(
     name: str | None = None,
     platform: bool = False,
     aliases: Iterable[str] = (),
+    system: bool = False,
 ) -> Callable[[Callable[..., Any]], RegisteredFunction]:
-    """Register a read-only function (``ctx.db`` cannot write)."""
+    """Register a read-only function (``ctx.db`` cannot write); ``system=True``: a system query
+    (:attr:`ontology.runtime.registry.FunctionSpec.system`)."""
     return _register(
         "query",
         args=args,
@@ -116,6 +125,7 @@ def query(
         name=name,
         platform=platform,
         aliases=aliases,
+        system=system,
     )
 
 

@@ -38,6 +38,8 @@ from ontology.errors import NotFoundError
 
 __all__ = [
     "REGISTRY",
+    "SYSTEM_NAMESPACE",
+    "SYSTEM_PREFIX",
     "Args",
     "Auth",
     "FunctionSpec",
@@ -63,6 +65,10 @@ Auth = Literal["public", "member", "customer", "org_user", "org_owner", "platfor
 #: The package of the function modules in the repository. In Lambda there is none: the function's
 #: code is the package's contents, so its modules are top-level (``clones.training``).
 CODE_PACKAGE = "functions"
+#: A system function's namespace starts so (``system_dashboard``), and its Convex path so
+#: (``_system/dashboard:scheduled``).
+SYSTEM_NAMESPACE = "system_"
+SYSTEM_PREFIX = "_system/"
 
 
 class Args(BaseModel):
@@ -120,14 +126,28 @@ class FunctionSpec:
     #: Other names the function answers to on Convex's paths (the reference's own, when it differs
     #: from the camelCase of ours: ``creators:getCreatorWithContent``).
     aliases: tuple[str, ...] = ()
+    #: A system function: the platform's own tools (the dashboard's pages) call it over the sync
+    #: protocol and ``/api/query`` by its Convex path (:attr:`convex_path`, ``_system/dashboard:…``),
+    #: as Convex's dashboard calls its ``_system/frontend`` functions. It has its Lambda like every
+    #: function, but no route of its own and no place in the public catalogue (the OpenAPI document,
+    #: the docs, the Convex codegen). Its namespace is ``system_<name>``.
+    system: bool = False
 
     @property
     def path(self) -> str:
         return f"{self.module}:{self.name}"
 
     @property
+    def convex_path(self) -> str:
+        """The path a Convex client names it by: its own, or ``_system/<name>:<function>`` for a
+        system function (a Python namespace cannot hold the ``/``)."""
+        if self.system:
+            return f"{SYSTEM_PREFIX}{self.module.removeprefix(SYSTEM_NAMESPACE)}:{self.name}"
+        return self.path
+
+    @property
     def route(self) -> str | None:
-        if self.internal:
+        if self.internal or self.system:
             return None
         return self.route_path or f"/api/{self.module}/{self.name}"
 
