@@ -20,16 +20,15 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from dashboard.schedules import call_as, page_of
+from dashboard.schedules import call_as
 from ontology.errors import NotFoundError, ValidationError
+from ontology.services.dashboard import files
 
 if TYPE_CHECKING:
     from dashboard.app import Request
 
 __all__ = ["api_delete", "api_files", "api_url", "files_origin"]
 
-#: Files per page.
-PAGE_SIZE = 20
 _STORAGE_ID = re.compile(r"^sto_[0-9A-HJKMNP-TV-Z]{26}$")
 _ENTITY_ID = re.compile(r"^ent_[0-9A-HJKMNP-TV-Z]{26}$")
 
@@ -48,59 +47,11 @@ def files_origin() -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _owners(organization: str, files: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """File id → who uploaded it: the actor of its ``content_uploaded`` event (the member's own
-    entity), by the events' ``by_target_type`` index."""
-    from ontology.data.db import DatabaseReader
-
-    db = DatabaseReader(organization)
-    actors: dict[str, str] = {}
-    for f in files:
-        target: str = f["_id"]
-
-        def uploaded(q: Any, target: str = target) -> Any:
-            return q.eq("targetId", target).eq("type", "content_uploaded")
-
-        event = db.query("events").with_index("by_target_type", uploaded).first()
-        if event is not None and event["actorId"] != f["_id"]:
-            actors[f["_id"]] = event["actorId"]
-    ids = sorted(set(actors.values()))
-    entities = {e["_id"]: e for e in db.get_many(ids, "entities") if e is not None} if ids else {}
-    owners = {}
-    for file_id, actor in actors.items():
-        entity = entities.get(actor) or {}
-        owners[file_id] = {"id": actor, "name": entity.get("name"), "type": entity.get("type")}
-    return owners
-
-
 def api_files(request: Request) -> dict[str, Any]:
     from dashboard.app import _caller
-    from ontology.data.db import DatabaseReader
 
     _, organization = _caller(request)
-    assets = (
-        DatabaseReader(organization)
-        .query("entities")
-        .with_index("by_type", lambda q: q.eq("type", "media_asset"))
-        .order("desc")
-    )
-    page = page_of(request, assets, PAGE_SIZE)
-    owners = _owners(organization, page["page"])
-    rows = []
-    for asset in page["page"]:
-        props = asset.get("properties") or {}
-        rows.append(
-            {
-                "fileId": asset["_id"],
-                "storageId": props.get("storageId"),
-                "name": asset.get("name"),
-                "contentType": props.get("fileType"),
-                "size": props.get("fileSize"),
-                "owner": owners.get(asset["_id"]),
-                "createdTime": asset["_creationTime"],
-            }
-        )
-    return {**page, "page": rows}
+    return files(organization, request.param("cursor"))
 
 
 def api_url(request: Request) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The dashboard's live reads: system queries its pages subscribe to over the sync protocol
-(``_system/dashboard:scheduled``), as any Convex client subscribes to a query; each re-runs and is
-pushed again when what it read changes. Not in the public catalogue. Each authorizes as the
-dashboard does (:func:`ontology.services.dashboard.authorize`: an organization's owners see it, the
-platform's owners any) and reads through the same code as the dashboard's HTTP endpoints.
+(``_system/dashboard:scheduled``, ``_system/dashboard:files``), as any Convex client subscribes to a
+query; each re-runs and is pushed again when what it read changes. Not in the public catalogue.
+Each authorizes as the dashboard does (:func:`ontology.services.dashboard.authorize`: an
+organization's owners see it, the platform's owners any) and reads through the same code as the
+dashboard's HTTP endpoints.
 """
 
 from __future__ import annotations
@@ -32,3 +33,20 @@ def scheduled(ctx: QueryCtx, args: ScheduledArgs) -> dict[str, Any]:
     """The organization's scheduled functions, latest first, a page at a time (the Schedules page)."""
     organization = dashboard.authorize(ctx.auth.get_user_identity(), args.organization)
     return dashboard.scheduled(organization, args.state, args.cursor)
+
+
+class FilesArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
+
+    #: Whose (a platform owner's choice; an organization's owner may name only their own).
+    organization: Annotated[StrictStr, Field(max_length=64)] | None = None
+    #: Where the last page ended (its ``continueCursor``); none for the first page.
+    cursor: Annotated[StrictStr, Field(max_length=2048)] | None = None
+
+
+@query(args=FilesArgs, system=True)
+def files(ctx: QueryCtx, args: FilesArgs) -> dict[str, Any]:
+    """The organization's stored files, latest first, a page at a time, with who uploaded each (the
+    Files page)."""
+    organization = dashboard.authorize(ctx.auth.get_user_identity(), args.organization)
+    return dashboard.files(organization, args.cursor)

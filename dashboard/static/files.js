@@ -1,10 +1,13 @@
 // The Files page: the organization's stored files, with a preview of images and audio, a download
-// link and a delete. refresh() reads and renders the page; it runs every 2 s while the page is open
-// and visible (a list that has not changed is left as it is, so previews do not reload).
+// link and a delete. The first page is a subscription (the system query _system/dashboard:files over
+// the platform's sync protocol), pushed again as files are stored or deleted; older pages are read on
+// demand (a list that has not changed is left as it is, so previews do not reload).
 
-const { api, el, $, show, pages } = window.dashboard;
+import { sync } from "./sync.js";
 
-const view = { timer: null, cursor: null, older: [], shown: "", urls: new Map() };
+const { api, el, $, show, pages, state: app } = window.dashboard;
+
+const view = { cursor: null, older: [], shown: "", urls: new Map(), first: null, stop: null };
 // A download URL is valid 15 minutes: one is asked for again after 10.
 const URL_MS = 10 * 60 * 1000;
 
@@ -82,12 +85,25 @@ function render(files) {
   if (!files.length) body.append(el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No stored file.")));
 }
 
-async function refresh() {
-  const first = await api("GET", "files");
+// The first page as last pushed, and the older pages read since.
+function refresh() {
+  const first = view.first;
+  if (!first) return;
   if (!view.older.length) view.cursor = first.isDone ? null : first.continueCursor;
   const shown = new Set(first.page.map((f) => f.fileId));
   render([...first.page, ...view.older.filter((f) => !shown.has(f.fileId))]);
   $("#files-more").hidden = view.cursor === null;
+}
+
+function failed(error) {
+  $("#files-message").textContent = `${error.data?.code || ""} ${error.message}`;
+  $("#files-message").className = "error";
+}
+
+function leave() {
+  window.removeEventListener("hashchange", view.onhash);
+  view.stop?.();
+  view.stop = null;
 }
 
 async function deleteFile(file) {
@@ -100,18 +116,7 @@ async function deleteFile(file) {
     $("#files-message").textContent = `${error.body?.errorData?.code || ""} ${error.message}`;
     $("#files-message").className = "error";
   }
-  await refresh();
-}
-
-async function tick() {
-  if (!onPage()) return clearInterval(view.timer);
-  if (document.visibilityState !== "visible") return;
-  try {
-    await refresh();
-    $("#files-live").textContent = "live";
-  } catch {
-    $("#files-live").textContent = "reconnecting…";
-  }
+  refresh();
 }
 
 $("#files-more").addEventListener("click", async () => {
@@ -119,21 +124,31 @@ $("#files-more").addEventListener("click", async () => {
   const next = await api("GET", "files", { cursor: view.cursor });
   view.older.push(...next.page);
   view.cursor = next.isDone ? null : next.continueCursor;
-  await refresh();
+  refresh();
 });
 
 pages.files = {
-  open: async () => {
+  open: () => {
     show("page-files");
-    clearInterval(view.timer);
+    leave();
     view.older = [];
     view.shown = "";
-    try {
-      await refresh();
-    } catch (error) {
-      $("#files-message").textContent = error.message;
-      $("#files-message").className = "error";
-    }
-    view.timer = setInterval(tick, 2000);
+    view.first = null;
+    sync.watch((text) => {
+      $("#files-live").textContent = text;
+    });
+    view.stop = sync.subscribe(
+      "_system/dashboard:files",
+      { organization: app.organization },
+      (first) => {
+        view.first = first;
+        refresh();
+      },
+      failed,
+    );
+    view.onhash = () => {
+      if (!onPage()) leave();
+    };
+    window.addEventListener("hashchange", view.onhash);
   },
 };

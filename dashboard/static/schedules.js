@@ -176,14 +176,13 @@ $("#scheduled-filters").elements.state.addEventListener("change", () => {
 $("#cancel-all").addEventListener("click", cancelAll);
 $("#scheduled-more").addEventListener("click", older);
 
-sync.onstate = (text) => {
-  $("#schedules-live").textContent = text;
-};
-
 pages.schedules = {
   open: async () => {
     show("page-schedules");
     leave();
+    sync.watch((text) => {
+      $("#schedules-live").textContent = text;
+    });
     view.older = [];
     subscribe();
     try {

@@ -30,7 +30,19 @@ class SyncClient {
     this.closeReason = "InitialConnect";
     this.retryMs = 1000;
     this.sessionId = crypto.randomUUID();
+    this.status = "connecting…";
     this.onstate = () => {};
+  }
+
+  // Call `fn` with the connection's state now ("connecting…", "live", "reconnecting…") and on change.
+  watch(fn) {
+    this.onstate = fn;
+    fn(this.status);
+  }
+
+  setStatus(status) {
+    this.status = status;
+    this.onstate(status);
   }
 
   // Subscribe to the query `path` with `args`; returns the function that ends the subscription.
@@ -83,7 +95,7 @@ class SyncClient {
       if (token) this.send({ type: "Authenticate", tokenType: "User", value: token, baseVersion: 0 });
       const adds = [...this.queries].map(([queryId, q]) => ({ type: "Add", queryId, udfPath: q.path, args: [q.args] }));
       if (adds.length) this.modify(adds);
-      this.onstate("live");
+      this.setStatus("live");
     };
     ws.onmessage = (event) => this.receive(JSON.parse(event.data));
     ws.onclose = (event) => {
@@ -91,7 +103,7 @@ class SyncClient {
       this.open = false;
       this.connections += 1;
       this.closeReason = event.reason || `closed ${event.code}`;
-      this.onstate("reconnecting…");
+      this.setStatus("reconnecting…");
       if (!this.queries.size) return;
       const wait = this.retryMs;
       this.retryMs = Math.min(this.retryMs * 2, RECONNECT_MAX_MS);

@@ -255,10 +255,11 @@ def test_an_owner_cancels_a_scheduled_job_and_sees_a_stored_image(
     person.screenshot("schedules")
 
     # Files: an uploaded image previewed (loaded from the bucket: the page's policy admits it), and a
-    # recording with its player
+    # recording with its player; both stored while the page is open, and pushed to its subscription
+    person.do("click", selector='#nav a[data-page="files"]')
+    person.sees("live", within="#files-live", exact=True)
     image = _stored(stack, owner, _png(96, 64), "image/png", "banner.png")
     sound = _stored(stack, owner, _wav(), "audio/wav", "jingle.wav")
-    person.do("click", selector='#nav a[data-page="files"]')
     person.sees("96 x 64 px", within=f'tr[data-file-id="{image}"]')
     assert "image/png" in str(person.do("text", selector=f'tr[data-file-id="{image}"]'))
     person.sees("audio/wav", within=f'tr[data-file-id="{sound}"]')

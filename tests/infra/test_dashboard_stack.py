@@ -634,6 +634,32 @@ def test_an_owner_lists_downloads_and_deletes_stored_files(stack: Stack, people:
     assert _refused(bad, 400, "VALIDATION_ERROR")["field"] == "storageId"
 
 
+def test_an_owner_subscribes_to_the_stored_files_over_the_sync_protocol(
+    stack: Stack, people: dict[str, Any]
+) -> None:
+    """``_system/dashboard:files``, the Files page's subscription: a file stored, then deleted, is
+    pushed to the owner's open subscription, its row what the HTTP endpoint lists; another
+    organization's owner is refused."""
+    from ontology.errors import ForbiddenError
+
+    owner = people["owner"]
+    path = "_system/dashboard:files"
+    with OneClient(stack.url, token=owner).subscribe(path, {}) as sub:
+        sub.get(timeout=20)
+        stored = _upload(stack, owner, b"RIFF" + os.urandom(32), "audio/wav", "pushed.wav")
+        shown = sub.wait_for(lambda v: stored["fileId"] in {f["fileId"] for f in v["page"]}, timeout=30)
+        listed = _answered(_call(stack, "GET", "files", {}, token=owner))
+        assert next(f for f in shown["page"] if f["fileId"] == stored["fileId"]) == next(
+            f for f in listed["page"] if f["fileId"] == stored["fileId"]
+        )
+        _answered(_call(stack, "POST", "files/delete", {"fileId": stored["fileId"]}, token=owner))
+        sub.wait_for(lambda v: stored["fileId"] not in {f["fileId"] for f in v["page"]}, timeout=30)
+    theirs = OneClient(stack.url, token=people["other"]).subscribe(path, {"organization": people["org"]})
+    with theirs as refused, pytest.raises(ForbiddenError) as raised:
+        refused.get(timeout=20)
+    assert raised.value.data.get("reason") == "OTHER_ORGANIZATION"
+
+
 def test_an_owner_sees_a_live_subscription_and_the_sync_paths_health(
     stack: Stack, people: dict[str, Any]
 ) -> None:
