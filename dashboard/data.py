@@ -25,19 +25,25 @@ Example::
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ontology.auth.identity import Identity
 from ontology.errors import NotFoundError, ValidationError
+from ontology.services.dashboard.documents import (
+    PAGE_LIMIT,
+    default_index,
+    documents,
+    filled,
+    org_table,
+    reader,
+)
 
 if TYPE_CHECKING:
     from dashboard.app import Request
     from ontology.data.indexes import Index
-    from ontology.data.query import Query
     from ontology.data.schema import Table
 
 __all__ = ["ROUTES", "WRITES"]
@@ -55,29 +61,8 @@ READ_ONLY = {
 }
 #: Query parameters of ``documents`` that are not index fields.
 PAGE_PARAMS = frozenset({"organization", "table", "index", "cursor", "numItems", "order"})
-#: Index fields whose values are numbers (every other field's value is a string).
-NUMBER_FIELDS = frozenset({"timestamp", "chunkIndex", "_creationTime"})
-#: At most this many documents a page; this many when the page says nothing.
-PAGE_LIMIT = 100
-PAGE_DEFAULT = 20
-#: A cursor's length at most (the layer's own bound).
-CURSOR_LIMIT = 4096
 #: The first page of each thing that hangs from an entity.
 RELATED_PAGE = 10
-_INTEGER = re.compile(r"^-?\d{1,16}$")
-
-
-def _org_table(name: str | None, field: str = "table") -> Table:
-    from ontology.data.schema import TABLES
-
-    found = TABLES.get(name or "")
-    if found is None:
-        raise ValidationError(f"No table {name!r} (known: {', '.join(TABLES)})", field=field)
-    if found.scope != "org":
-        raise ValidationError(
-            f"{found.name} is the platform's (every organization's rows): it is not browsed here", field=field
-        )
-    return found
 
 
 def _index_row(index: Index, kind: str) -> dict[str, Any]:
@@ -94,7 +79,7 @@ def _table_row(t: Table) -> dict[str, Any]:
     from ontology.data import enums
 
     browsable = t.scope == "org"
-    default = _default_index(t) if browsable else None
+    default = default_index(t) if browsable else None
     indexes = [_index_row(i, "index") for i in (*t.indexes, *t.virtual_indexes)]
     indexes += [_index_row(i, "search") for i in t.search_indexes]
     indexes += [_index_row(i, "vector") for i in t.vector_indexes]
@@ -121,21 +106,6 @@ def _table_row(t: Table) -> dict[str, Any]:
     return row
 
 
-def _default_index(t: Table) -> Index | None:
-    """The index a table is browsed by when the page names none: every document by creation time,
-    else the first index that needs no value."""
-    return next((i for i in (*t.indexes, *t.virtual_indexes) if i.partition == 0), None)
-
-
-def _reader(organization: str) -> Any:
-    from ontology.data.db import DatabaseReader
-
-    return DatabaseReader(organization)
-
-
-# ---------------------------------------------------------------- reads
-
-
 def _caller(request: Request) -> tuple[Identity, str]:
     from dashboard.app import _caller as caller
 
@@ -149,120 +119,31 @@ def api_tables(request: Request) -> dict[str, Any]:
     return {"tables": [_table_row(t) for t in TABLES.values()]}
 
 
-def _value(field: str, raw: str) -> Any:
-    if field not in NUMBER_FIELDS:
-        return raw
-    if not _INTEGER.match(raw):
-        raise ValidationError(f"{field} is a number", field=field)
-    return int(raw)
-
-
-def _browse_index(t: Table, name: str | None) -> Index:
-    from ontology.data.indexes import SearchIndex, VectorIndex
-
-    if name is None:
-        found = _default_index(t)
-        if found is None:
-            names = ", ".join(i.name for i in (*t.indexes, *t.virtual_indexes))
-            raise ValidationError(f"{t.name} is read through one of its indexes ({names})", field="index")
-        return found
-    try:
-        index = t.index(name)
-    except ValidationError as exc:
-        raise ValidationError(exc.message, field="index") from None
-    if isinstance(index, SearchIndex | VectorIndex):
-        raise ValidationError(f"{name} is a search index: browse by another", field="index")
-    return index
-
-
-def _equalities(index: Index, given: Mapping[str, str]) -> list[tuple[str, Any]]:
-    """The index's fields given, in order: a prefix of them (VALIDATION_ERROR naming the field
-    otherwise), every field its partition needs among them."""
-    for field in given:
-        if field not in index.fields:
-            known = ", ".join(index.fields) or "no field"
-            raise ValidationError(f"index {index.name} filters on {known}, not {field!r}", field=field)
-    eqs: list[tuple[str, Any]] = []
-    for position, field in enumerate(index.fields):
-        if field not in given:
-            if position < index.partition:
-                raise ValidationError(f"index {index.name} needs a value of {field}", field=field)
-            later = next((f for f in index.fields[position:] if f in given), None)
-            if later is not None:
-                raise ValidationError(f"filter by {field} before {later} (index {index.name})", field=later)
-            break
-        eqs.append((field, _value(field, given[field])))
-    return eqs
-
-
-def _numbered(raw: str | None) -> int:
+def _numbered(raw: str | None) -> int | None:
     if raw is None:
-        return PAGE_DEFAULT
+        return None
     if not raw.isdigit() or not 1 <= int(raw) <= PAGE_LIMIT:
         raise ValidationError(f"numItems is from 1 to {PAGE_LIMIT}", field="numItems")
     return int(raw)
 
 
-def _paged(query: Query, count: int, cursor: str | None) -> dict[str, Any]:
-    try:
-        page: dict[str, Any] = query.paginate({"numItems": count, "cursor": cursor})
-    except ValidationError as exc:
-        field = str(exc.data.get("field") or "")
-        if field.startswith("paginationOpts."):
-            raise ValidationError(exc.message, field=field.removeprefix("paginationOpts.")) from None
-        raise
-    return page
-
-
-def _filled(docs: Any, organization: str) -> Any:
-    """Documents as a function returns them: an entity's counted properties with their counters."""
-    from ontology.data import counters
-
-    return counters.fill(docs, org=organization)
-
-
 def api_documents(request: Request) -> dict[str, Any]:
     _, organization = _caller(request)
-    t = _org_table(request.param("table"))
-    index = _browse_index(t, request.param("index"))
-    given = {k: v for k, v in request.query.items() if k not in PAGE_PARAMS and v != ""}
-    for field, value in given.items():
-        if len(value) > 200:
-            raise ValidationError(f"{field} is at most 200 characters", field=field)
-    eqs = _equalities(index, given)
-    order = request.param("order") or "desc"
-    if order not in ("asc", "desc"):
-        raise ValidationError("order is asc or desc", field="order")
-    count = _numbered(request.param("numItems"))
-
-    def build(q: Any) -> Any:
-        for field, value in eqs:
-            q = q.eq(field, value)
-        return q
-
-    try:
-        query = _reader(organization).query(t.name).with_index(index.name, build).order(order)
-    except ValidationError as exc:
-        raise ValidationError(exc.message, field=exc.data.get("field") or "index") from None
-    cursor = request.query.get("cursor") or None  # a signed cursor is longer than a parameter
-    if cursor is not None and len(cursor) > CURSOR_LIMIT:
-        raise ValidationError("Invalid cursor", field="cursor")
-    page = _paged(query, count, cursor)
-    return {
-        "table": t.name,
-        "index": index.name,
-        "filters": dict(eqs),
-        "order": order,
-        "page": _filled(page["page"], organization),
-        "isDone": page["isDone"],
-        "continueCursor": page["continueCursor"],
-    }
+    return documents(
+        organization,
+        request.param("table"),
+        index=request.param("index"),
+        filters={k: v for k, v in request.query.items() if k not in PAGE_PARAMS},
+        order=request.param("order"),
+        num_items=_numbered(request.param("numItems")),
+        cursor=request.query.get("cursor") or None,  # a signed cursor is longer than a parameter
+    )
 
 
 def _related(organization: str, table_name: str, index: str, field: str, value: str) -> dict[str, Any]:
     """The first page of a table's documents with ``field`` = ``value`` (newest first), and the
     ``documents`` query that reads on."""
-    query = _reader(organization).query(table_name).with_index(index, lambda q: q.eq(field, value))
+    query = reader(organization).query(table_name).with_index(index, lambda q: q.eq(field, value))
     page = query.order("desc").paginate({"numItems": RELATED_PAGE, "cursor": None})
     return {
         "page": page["page"],
@@ -279,13 +160,13 @@ def _table_of(doc_id: str | None) -> Table:
     name = table_of_id(doc_id)
     if name is None:
         raise ValidationError(f"{doc_id!r} is not a document id", field="id")
-    return _org_table(name, field="id")
+    return org_table(name, field="id")
 
 
 def _document(organization: str, doc_id: str | None) -> tuple[Table, dict[str, Any]]:
     t = _table_of(doc_id)
     assert doc_id is not None
-    doc = _reader(organization).get(doc_id, t.name, field="id")
+    doc = reader(organization).get(doc_id, t.name, field="id")
     if doc is None:
         raise NotFoundError(f"No document {doc_id} in this organization", field="id")
     return t, doc
@@ -294,7 +175,7 @@ def _document(organization: str, doc_id: str | None) -> tuple[Table, dict[str, A
 def api_document(request: Request) -> dict[str, Any]:
     _, organization = _caller(request)
     t, doc = _document(organization, request.param("id"))
-    answer: dict[str, Any] = {"table": t.name, "document": _filled(doc, organization)}
+    answer: dict[str, Any] = {"table": t.name, "document": filled(doc, organization)}
     if t.name == "entities":
         doc_id = doc["_id"]
         answer["related"] = {
@@ -359,7 +240,7 @@ def _function(t: Table, action: str, field: str) -> str:
 
 def api_create(request: Request) -> dict[str, Any]:
     identity, organization = _caller(request)
-    t = _org_table(request.param("table"))
+    t = org_table(request.param("table"))
     return _run(request, identity, organization, _function(t, "create", "table"), _fields(request))
 
 

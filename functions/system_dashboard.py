@@ -1,9 +1,9 @@
 """The dashboard's live reads: system queries its pages subscribe to over the sync protocol
-(``_system/dashboard:scheduled``, ``_system/dashboard:files``), as any Convex client subscribes to a
-query; each re-runs and is pushed again when what it read changes. Not in the public catalogue.
-Each authorizes as the dashboard does (:func:`ontology.services.dashboard.authorize`: an
-organization's owners see it, the platform's owners any) and reads through the same code as the
-dashboard's HTTP endpoints.
+(``_system/dashboard:scheduled``, ``_system/dashboard:files``, ``_system/dashboard:documents``), as
+any Convex client subscribes to a query; each re-runs and is pushed again when what it read
+changes. Not in the public catalogue. Each authorizes as the dashboard does
+(:func:`ontology.services.dashboard.authorize`: an organization's owners see it, the platform's
+owners any) and reads through the same code as the dashboard's HTTP endpoints.
 """
 
 from __future__ import annotations
@@ -50,3 +50,43 @@ def files(ctx: QueryCtx, args: FilesArgs) -> dict[str, Any]:
     Files page)."""
     organization = dashboard.authorize(ctx.auth.get_user_identity(), args.organization)
     return dashboard.files(organization, args.cursor)
+
+
+#: A filter's value: an index field's, as text.
+Value = Annotated[StrictStr, Field(max_length=200)]
+
+
+class DocumentsArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"table": "entities", "index": "by_type", "filters": {"type": "creator"}}]
+        }
+    )
+
+    #: Whose (a platform owner's choice; an organization's owner may name only their own).
+    organization: Annotated[StrictStr, Field(max_length=64)] | None = None
+    table: Annotated[StrictStr, Field(max_length=64)]
+    #: The index to read through (the table's default when none).
+    index: Annotated[StrictStr, Field(max_length=64)] | None = None
+    #: Values of a prefix of the index's fields (numbers as their digits).
+    filters: Annotated[dict[StrictStr, Value], Field(max_length=8)] | None = None
+    order: Literal["asc", "desc"] | None = None
+    numItems: Annotated[int, Field(ge=1, le=100)] | None = None
+    #: Where the last page ended (its ``continueCursor``); none for the first page.
+    cursor: Annotated[StrictStr, Field(max_length=4096)] | None = None
+
+
+@query(args=DocumentsArgs, system=True)
+def documents(ctx: QueryCtx, args: DocumentsArgs) -> dict[str, Any]:
+    """The organization's documents of one table through one of its indexes, a page at a time (the
+    Data page)."""
+    organization = dashboard.authorize(ctx.auth.get_user_identity(), args.organization)
+    return dashboard.documents(
+        organization,
+        args.table,
+        index=args.index,
+        filters=args.filters,
+        order=args.order,
+        num_items=args.numItems,
+        cursor=args.cursor,
+    )

@@ -7,7 +7,18 @@ subscribe to over the sync protocol. Who may see an organization's dashboard is 
 from __future__ import annotations
 
 from ontology.services.dashboard.access import authorize
+from ontology.services.dashboard.documents import documents
 from ontology.services.dashboard.files import FILES_PAGE_SIZE, files
 from ontology.services.dashboard.scheduled import PAGE_SIZE, STATES, job_row, jobs_of, scheduled
 
-__all__ = ["FILES_PAGE_SIZE", "PAGE_SIZE", "STATES", "authorize", "files", "job_row", "jobs_of", "scheduled"]
+__all__ = [
+    "FILES_PAGE_SIZE",
+    "PAGE_SIZE",
+    "STATES",
+    "authorize",
+    "documents",
+    "files",
+    "job_row",
+    "jobs_of",
+    "scheduled",
+]
