@@ -1,6 +1,10 @@
 // The dashboard's Data page: the schema's tables, an organization's documents through an index
 // (newest first, a page at a time), a document with its connections, events and tags, and changes
 // made by the tables' own functions. Its state lives in the URL: #data?table=&index=&<field>=&id=.
+// The list is a subscription (the system query _system/dashboard:documents over the platform's sync
+// protocol), pushed again when a document in it changes; the open document is read every 2 s.
+
+import { sync } from "./sync.js";
 
 const { $, el, api, show, state, pages } = window.dashboard;
 
@@ -19,7 +23,7 @@ const RELATED = [
   ["tags", "Tags"],
 ];
 
-const view = { tables: null, key: null, table: null, index: null, filters: {}, cursors: [null], docId: null, dirty: false, timer: null };
+const view = { tables: null, key: null, table: null, index: null, filters: {}, cursors: [null], docId: null, dirty: false, timer: null, stop: null, listKey: null };
 
 const link = (params, text, attrs = {}) => el("a", { href: `#data?${new URLSearchParams(params)}`, ...attrs }, text);
 const time = (ms) => (ms ? new Date(ms).toLocaleString() : "");
@@ -60,11 +64,21 @@ async function open(query) {
   renderTables();
   renderFilters();
   renderCreate();
+  sync.watch((text) => {
+    const live = $("#data-live");
+    if (live) live.textContent = text;
+  });
   await refresh();
   view.timer = setInterval(() => {
-    if (location.hash.slice(1).split("?")[0] !== "data") return clearInterval(view.timer);
-    if (document.visibilityState === "visible") refresh();
+    if (location.hash.slice(1).split("?")[0] !== "data") return leave();
+    if (document.visibilityState === "visible") refreshDocument();
   }, 2000);
+}
+
+function leave() {
+  clearInterval(view.timer);
+  view.stop?.();
+  Object.assign(view, { stop: null, listKey: null });
 }
 
 function renderTables() {
@@ -127,18 +141,14 @@ $("#data-newer").addEventListener("click", () => {
   refresh();
 });
 
-// ------------------------------------------------------------------ the one fetch-and-render
+// ------------------------------------------------------------------ the list and the document
 
 async function refresh() {
-  const body = $("#data-documents tbody");
-  const cursor = view.cursors[view.cursors.length - 1];
-  const missing = view.table.indexes.find((i) => i.name === view.index).required.filter((f) => !view.filters[f]);
-  if (missing.length) {
-    body.replaceChildren(el("tr", {}, el("td", { colspan: 3, class: "muted" }, `The index ${view.index} reads the documents of one ${missing.join(", ")}: give it above.`)));
-    view.next = null;
-  } else {
-    await refreshList(body, cursor);
-  }
+  subscribeList();
+  await refreshDocument();
+}
+
+async function refreshDocument() {
   if (!view.docId) return $("#data-document").replaceChildren();
   try {
     renderDocument(await api("GET", "document", { id: view.docId }));
@@ -147,29 +157,54 @@ async function refresh() {
   }
 }
 
-async function refreshList(body, cursor) {
-  try {
-    const page = await api("GET", "documents", { ...listParams(), cursor, numItems: 20 });
-    view.next = page.isDone ? null : page.continueCursor;
-    body.replaceChildren(
-      ...page.page.map((doc) =>
-        el(
-          "tr",
-          { class: `line ${doc._id === view.docId ? "active" : ""}`, "data-id": doc._id, onclick: () => (location.hash = `#data?${new URLSearchParams({ ...listParams(), id: doc._id })}`) },
-          el("td", { class: "mono" }, doc._id),
-          el("td", {}, summary(view.table.name, doc)),
-          el("td", {}, time(doc._creationTime)),
-        ),
-      ),
-    );
-    if (!page.page.length) body.replaceChildren(el("tr", {}, el("td", { colspan: 3, class: "muted" }, "No documents.")));
-    $("#data-older").disabled = !view.next;
-    $("#data-newer").disabled = view.cursors.length < 2;
-    $("#data-page-number").textContent = `page ${view.cursors.length}`;
-    $("#data-live").textContent = "live";
-  } catch (error) {
-    body.replaceChildren(el("tr", {}, el("td", { colspan: 3, class: "error", id: "data-list-error" }, problem(error))));
+// (Re)subscribe to the page of the list the URL and the paging name; nothing new when it is the same.
+function subscribeList() {
+  const body = $("#data-documents tbody");
+  const missing = view.table.indexes.find((i) => i.name === view.index).required.filter((f) => !view.filters[f]);
+  if (missing.length) {
+    view.stop?.();
+    Object.assign(view, { stop: null, listKey: null, next: null });
+    body.replaceChildren(el("tr", {}, el("td", { colspan: 3, class: "muted" }, `The index ${view.index} reads the documents of one ${missing.join(", ")}: give it above.`)));
+    return;
   }
+  const args = { organization: state.organization, table: view.table.name, index: view.index, filters: view.filters, numItems: 20 };
+  const cursor = view.cursors[view.cursors.length - 1];
+  if (cursor) args.cursor = cursor;
+  const key = JSON.stringify(args);
+  if (key === view.listKey) return renderList(view.page);
+  view.stop?.();
+  view.listKey = key;
+  view.page = null;
+  view.stop = sync.subscribe(
+    "_system/dashboard:documents",
+    args,
+    (page) => {
+      view.page = page;
+      renderList(page);
+    },
+    (error) => body.replaceChildren(el("tr", {}, el("td", { colspan: 3, class: "error", id: "data-list-error" }, problem({ errorData: error.data || {}, errorMessage: error.message })))),
+  );
+}
+
+function renderList(page) {
+  if (!page) return;
+  const body = $("#data-documents tbody");
+  view.next = page.isDone ? null : page.continueCursor;
+  body.replaceChildren(
+    ...page.page.map((doc) =>
+      el(
+        "tr",
+        { class: `line ${doc._id === view.docId ? "active" : ""}`, "data-id": doc._id, onclick: () => (location.hash = `#data?${new URLSearchParams({ ...listParams(), id: doc._id })}`) },
+        el("td", { class: "mono" }, doc._id),
+        el("td", {}, summary(view.table.name, doc)),
+        el("td", {}, time(doc._creationTime)),
+      ),
+    ),
+  );
+  if (!page.page.length) body.replaceChildren(el("tr", {}, el("td", { colspan: 3, class: "muted" }, "No documents.")));
+  $("#data-older").disabled = !view.next;
+  $("#data-newer").disabled = view.cursors.length < 2;
+  $("#data-page-number").textContent = `page ${view.cursors.length}`;
 }
 
 // ------------------------------------------------------------------ a document

@@ -136,6 +136,12 @@ def test_an_owner_browses_the_data_and_edits_a_document(person: Person, stack: S
     person.sees("creator · Ada", within="#data-documents tbody")
     assert "blog_post" in str(person.do("text", selector="#data-documents tbody tr"))
     person.sees("platform", within='#data-tables li[data-table="sessions"]')
+    # the list is a subscription over the sync protocol: a document another client writes while the
+    # page is open is pushed to it (the page reads no list on a timer)
+    person.sees("live", within="#data-live", exact=True)
+    with OneClient(stack.url, token=owner) as client:
+        client.mutation("entities:create", {"type": "blog_post", "name": "Pushed", "status": "draft"})
+    person.sees("blog_post · Pushed · draft", within="#data-documents tbody")
     person.screenshot("data")
 
     # a document, with its tags and events one click away

@@ -634,6 +634,46 @@ def test_an_owner_lists_downloads_and_deletes_stored_files(stack: Stack, people:
     assert _refused(bad, 400, "VALIDATION_ERROR")["field"] == "storageId"
 
 
+def test_an_owner_subscribes_to_a_tables_documents_over_the_sync_protocol(
+    stack: Stack, people: dict[str, Any]
+) -> None:
+    """``_system/dashboard:documents``, the Data page's list: an entity written while the
+    subscription is open is pushed, as the endpoint lists it; a filter the index cannot take and
+    another organization's owner are refused with their typed errors."""
+    from ontology.errors import ForbiddenError, ValidationError
+
+    owner = people["owner"]
+    path = "_system/dashboard:documents"
+    args = {"table": "entities", "index": "by_type", "filters": {"type": "blog_post"}, "numItems": 5}
+    with OneClient(stack.url, token=owner) as client, client.subscribe(path, args) as sub:
+        sub.get(timeout=20)
+        made = client.mutation("entities:create", {"type": "blog_post", "name": "Pushed post"})["id"]
+        shown = sub.wait_for(lambda v: made in {d["_id"] for d in v["page"]}, timeout=30)
+        assert shown["index"] == "by_type" and shown["filters"] == {"type": "blog_post"}
+        listed = _answered(
+            _call(
+                stack,
+                "GET",
+                "documents",
+                {"table": "entities", "index": "by_type", "type": "blog_post"},
+                token=owner,
+            )
+        )
+        assert shown["page"][0] == listed["page"][0]
+    bad = {"table": "entities", "index": "by_type", "filters": {"status": "draft"}}
+    with (
+        OneClient(stack.url, token=owner).subscribe(path, bad) as refused,
+        pytest.raises(ValidationError) as raised,
+    ):
+        refused.get(timeout=20)
+    assert raised.value.data.get("field") == "status"
+    theirs = OneClient(stack.url, token=people["other"]).subscribe(
+        path, {**args, "organization": people["org"]}
+    )
+    with theirs as refused, pytest.raises(ForbiddenError):
+        refused.get(timeout=20)
+
+
 def test_an_owner_subscribes_to_the_stored_files_over_the_sync_protocol(
     stack: Stack, people: dict[str, Any]
 ) -> None:
