@@ -15,6 +15,9 @@ from types import FrameType
 from infra import ROOT
 from infra.local.stack import LocalStack
 
+#: How long saving the state at Ctrl-C may take before the stack prints every thread's stack and exits.
+STOP_SECONDS = 120
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -118,9 +121,19 @@ def main(argv: list[str] | None = None) -> int:
         loop.start(stop)
     stop.wait()
     print("stopping… (saving state)", flush=True)
+    import faulthandler
+
+    # A stop that does not end says where every thread is, and exits, rather than hang the terminal.
+    faulthandler.dump_traceback_later(STOP_SECONDS, exit=True, file=sys.stdout)
     stack.stop()
+    faulthandler.cancel_dump_traceback_later()
     print("stopped.", flush=True)
-    return 0
+    # The state is saved. A worker thread still busy with a delivery (a pool's invocation in its
+    # function's retries) is not waited for, as a stopped Lambda's process is not.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _say(line: str) -> None:

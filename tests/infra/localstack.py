@@ -128,8 +128,14 @@ class Stack:
         """Ctrl-C, as a developer stops it: the exit code and what it printed after ``ready.``."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGINT)
-        # saving the state takes a second alone; on a loaded CI machine it has taken over a minute
-        self.proc.wait(timeout=180)
+        # saving the state takes a second alone; a stop that hangs prints every thread's stack and
+        # exits by itself after two minutes (infra.local.__main__.STOP_SECONDS): shown here if so
+        try:
+            self.proc.wait(timeout=180)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            pytest.fail("the local stack did not stop:\n" + "\n".join(self.after[-200:]))
         if self._drain is not None:
             self._drain.join(timeout=10)
         return self.proc.returncode, "\n".join(self.after)
