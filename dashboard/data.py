@@ -31,14 +31,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ontology.auth.identity import Identity
-from ontology.errors import NotFoundError, ValidationError
+from ontology.errors import ValidationError
 from ontology.services.dashboard.documents import (
     PAGE_LIMIT,
     default_index,
+    document,
     documents,
-    filled,
+    located,
     org_table,
-    reader,
+    table_of,
 )
 
 if TYPE_CHECKING:
@@ -61,8 +62,6 @@ READ_ONLY = {
 }
 #: Query parameters of ``documents`` that are not index fields.
 PAGE_PARAMS = frozenset({"organization", "table", "index", "cursor", "numItems", "order"})
-#: The first page of each thing that hangs from an entity.
-RELATED_PAGE = 10
 
 
 def _index_row(index: Index, kind: str) -> dict[str, Any]:
@@ -140,51 +139,9 @@ def api_documents(request: Request) -> dict[str, Any]:
     )
 
 
-def _related(organization: str, table_name: str, index: str, field: str, value: str) -> dict[str, Any]:
-    """The first page of a table's documents with ``field`` = ``value`` (newest first), and the
-    ``documents`` query that reads on."""
-    query = reader(organization).query(table_name).with_index(index, lambda q: q.eq(field, value))
-    page = query.order("desc").paginate({"numItems": RELATED_PAGE, "cursor": None})
-    return {
-        "page": page["page"],
-        "isDone": page["isDone"],
-        "query": {"table": table_name, "index": index, field: value},
-    }
-
-
-def _table_of(doc_id: str | None) -> Table:
-    from ontology.data.keys import table_of_id
-
-    if doc_id is None:
-        raise ValidationError("id is a document id", field="id")
-    name = table_of_id(doc_id)
-    if name is None:
-        raise ValidationError(f"{doc_id!r} is not a document id", field="id")
-    return org_table(name, field="id")
-
-
-def _document(organization: str, doc_id: str | None) -> tuple[Table, dict[str, Any]]:
-    t = _table_of(doc_id)
-    assert doc_id is not None
-    doc = reader(organization).get(doc_id, t.name, field="id")
-    if doc is None:
-        raise NotFoundError(f"No document {doc_id} in this organization", field="id")
-    return t, doc
-
-
 def api_document(request: Request) -> dict[str, Any]:
     _, organization = _caller(request)
-    t, doc = _document(organization, request.param("id"))
-    answer: dict[str, Any] = {"table": t.name, "document": filled(doc, organization)}
-    if t.name == "entities":
-        doc_id = doc["_id"]
-        answer["related"] = {
-            "connectionsFrom": _related(organization, "connections", "from_entity", "fromEntityId", doc_id),
-            "connectionsTo": _related(organization, "connections", "to_entity", "toEntityId", doc_id),
-            "events": _related(organization, "events", "by_target", "targetId", doc_id),
-            "tags": _related(organization, "tags", "by_entity", "entityId", doc_id),
-        }
-    return answer
+    return document(organization, request.param("id"))
 
 
 # ---------------------------------------------------------------- writes, through the functions
@@ -247,7 +204,7 @@ def api_create(request: Request) -> dict[str, Any]:
 def api_update(request: Request) -> dict[str, Any]:
     identity, organization = _caller(request)
     doc_id = request.param("id")
-    t = _table_of(doc_id)
+    t = table_of(doc_id)
     path = _function(t, "update", "id")
     return _run(request, identity, organization, path, {**_fields(request), "id": doc_id})
 
@@ -255,10 +212,10 @@ def api_update(request: Request) -> dict[str, Any]:
 def api_delete(request: Request) -> dict[str, Any]:
     identity, organization = _caller(request)
     doc_id = request.param("id")
-    t = _table_of(doc_id)
+    t = table_of(doc_id)
     path = _function(t, "delete", "id")
     if t.name == "tags":  # a tag is removed by what it says, not by its id
-        _, doc = _document(organization, doc_id)
+        _, doc = located(organization, doc_id)
         args = {"entityId": doc["entityId"], "key": doc["key"], "value": doc["value"]}
     else:
         args = {"id": doc_id}

@@ -1,5 +1,6 @@
 """The dashboard's live reads: system queries its pages subscribe to over the sync protocol
-(``_system/dashboard:scheduled``, ``_system/dashboard:files``, ``_system/dashboard:documents``), as
+(``_system/dashboard:scheduled``, ``_system/dashboard:crons``, ``_system/dashboard:files``,
+``_system/dashboard:documents``, ``_system/dashboard:document``), as
 any Convex client subscribes to a query; each re-runs and is pushed again when what it read
 changes. Not in the public catalogue. Each authorizes as the dashboard does
 (:func:`ontology.services.dashboard.authorize`: an organization's owners see it, the platform's
@@ -33,6 +34,20 @@ def scheduled(ctx: QueryCtx, args: ScheduledArgs) -> dict[str, Any]:
     """The organization's scheduled functions, latest first, a page at a time (the Schedules page)."""
     organization = dashboard.authorize(ctx.auth.get_user_identity(), args.organization)
     return dashboard.scheduled(organization, args.state, args.cursor)
+
+
+class CronsArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
+
+    #: Whose jobs the runs count (a platform owner sees every organization's).
+    organization: Annotated[StrictStr, Field(max_length=64)] | None = None
+
+
+@query(args=CronsArgs, system=True)
+def crons(ctx: QueryCtx, args: CronsArgs) -> dict[str, Any]:
+    """The platform's crons: each one's schedule, next run and last runs with their jobs' states, and
+    whether the caller may run one now (the Schedules page)."""
+    return dashboard.crons(dashboard.declared(), ctx.auth.get_user_identity(), args.organization)
 
 
 class FilesArgs(Args):
@@ -90,3 +105,19 @@ def documents(ctx: QueryCtx, args: DocumentsArgs) -> dict[str, Any]:
         num_items=args.numItems,
         cursor=args.cursor,
     )
+
+
+class DocumentArgs(Args):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": "ent_01JD0000000000000000000000"}]})
+
+    #: Whose (a platform owner's choice; an organization's owner may name only their own).
+    organization: Annotated[StrictStr, Field(max_length=64)] | None = None
+    id: Annotated[StrictStr, Field(max_length=64)]
+
+
+@query(args=DocumentArgs, system=True)
+def document(ctx: QueryCtx, args: DocumentArgs) -> dict[str, Any]:
+    """One document of the organization; an entity with the first page of its connections, the
+    events about it and its tags (the Data page's open document)."""
+    organization = dashboard.authorize(ctx.auth.get_user_identity(), args.organization)
+    return dashboard.document(organization, args.id)

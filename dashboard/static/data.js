@@ -1,8 +1,9 @@
 // The dashboard's Data page: the schema's tables, an organization's documents through an index
 // (newest first, a page at a time), a document with its connections, events and tags, and changes
 // made by the tables' own functions. Its state lives in the URL: #data?table=&index=&<field>=&id=.
-// The list is a subscription (the system query _system/dashboard:documents over the platform's sync
-// protocol), pushed again when a document in it changes; the open document is read every 2 s.
+// The list and the open document are subscriptions (the system queries _system/dashboard:documents and
+// _system/dashboard:document over the platform's sync protocol), pushed again when a document in the
+// list, or the open document or what hangs from it, changes.
 
 import { sync } from "./sync.js";
 
@@ -23,7 +24,7 @@ const RELATED = [
   ["tags", "Tags"],
 ];
 
-const view = { tables: null, key: null, table: null, index: null, filters: {}, cursors: [null], docId: null, dirty: false, timer: null, stop: null, listKey: null };
+const view = { tables: null, key: null, table: null, index: null, filters: {}, cursors: [null], docId: null, dirty: false, stop: null, listKey: null, stopDoc: null, docKey: null, onhash: null };
 
 const link = (params, text, attrs = {}) => el("a", { href: `#data?${new URLSearchParams(params)}`, ...attrs }, text);
 const time = (ms) => (ms ? new Date(ms).toLocaleString() : "");
@@ -51,7 +52,6 @@ function problem(error) {
 
 async function open(query) {
   show("page-data");
-  clearInterval(view.timer);
   if (!view.tables) view.tables = (await api("GET", "tables")).tables;
   const table = view.tables.find((t) => t.name === (query.get("table") || "entities") && t.browsable) || view.tables.find((t) => t.name === "entities");
   const index = table.indexes.some((i) => i.name === query.get("index") && i.kind === "index") ? query.get("index") : table.defaultIndex || table.indexes[0].name;
@@ -68,17 +68,21 @@ async function open(query) {
     const live = $("#data-live");
     if (live) live.textContent = text;
   });
-  await refresh();
-  view.timer = setInterval(() => {
-    if (location.hash.slice(1).split("?")[0] !== "data") return leave();
-    if (document.visibilityState === "visible") refreshDocument();
-  }, 2000);
+  refresh();
+  if (!view.onhash) {
+    view.onhash = () => {
+      if (location.hash.slice(1).split("?")[0] !== "data") leave();
+    };
+    window.addEventListener("hashchange", view.onhash);
+  }
 }
 
+// Leaving the page ends its subscriptions.
 function leave() {
-  clearInterval(view.timer);
+  window.removeEventListener("hashchange", view.onhash);
   view.stop?.();
-  Object.assign(view, { stop: null, listKey: null });
+  view.stopDoc?.();
+  Object.assign(view, { stop: null, listKey: null, stopDoc: null, docKey: null, onhash: null });
 }
 
 function renderTables() {
@@ -143,18 +147,27 @@ $("#data-newer").addEventListener("click", () => {
 
 // ------------------------------------------------------------------ the list and the document
 
-async function refresh() {
+function refresh() {
   subscribeList();
-  await refreshDocument();
+  subscribeDocument();
 }
 
-async function refreshDocument() {
+// (Re)subscribe to the open document; nothing new when it is the same one.
+function subscribeDocument() {
+  const key = view.docId ? JSON.stringify([state.organization, view.docId]) : null;
+  if (key === view.docKey) return;
+  view.stopDoc?.();
+  Object.assign(view, { stopDoc: null, docKey: key });
   if (!view.docId) return $("#data-document").replaceChildren();
-  try {
-    renderDocument(await api("GET", "document", { id: view.docId }));
-  } catch (error) {
-    $("#data-document").replaceChildren(el("div", { class: "card" }, el("p", { class: "error", id: "data-document-error" }, problem(error))));
-  }
+  view.stopDoc = sync.subscribe(
+    "_system/dashboard:document",
+    { organization: state.organization, id: view.docId },
+    renderDocument,
+    (error) =>
+      $("#data-document").replaceChildren(
+        el("div", { class: "card" }, el("p", { class: "error", id: "data-document-error" }, problem({ errorData: error.data || {}, errorMessage: error.message }))),
+      ),
+  );
 }
 
 // (Re)subscribe to the page of the list the URL and the paging name; nothing new when it is the same.
@@ -325,7 +338,6 @@ async function change(action, params, out, form = null) {
   if (form) view.dirty = false;
   if (action === "create" && result.value?.id) location.hash = `#data?${new URLSearchParams({ table: params.table, id: result.value.id })}`;
   else if (action === "delete" && view.table.name !== "entities") location.hash = `#data?${new URLSearchParams(listParams())}`;
-  else await refresh();
   return true;
 }
 

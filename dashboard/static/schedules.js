@@ -1,14 +1,15 @@
 // The Schedules page: the organization's scheduled functions (cancel one, or every pending one) and
 // the platform's crons (next run, last runs and their outcome; a platform owner runs one now).
-// The first page of scheduled functions is a subscription (the system query _system/dashboard:scheduled
-// over the platform's sync protocol): the server pushes it again whenever a job changes. Older pages
-// are read on demand; the crons are read every 5 s while the page is open and visible.
+// The first page of scheduled functions and the crons are subscriptions (the system queries
+// _system/dashboard:scheduled and _system/dashboard:crons over the platform's sync protocol): the
+// server pushes each again whenever a job changes or a cron records a run. Older pages of jobs are
+// read on demand.
 
 import { sync } from "./sync.js";
 
 const { api, el, $, show, pages, state: app } = window.dashboard;
 
-const view = { timer: null, older: [], cursor: null, busy: false, stop: null };
+const view = { older: [], cursor: null, stop: null, stopCrons: null, onhash: null };
 const time = (ms) => (ms ? new Date(ms).toLocaleString() : "");
 
 function onPage() {
@@ -97,42 +98,36 @@ function subscribe() {
   );
 }
 
-async function refreshCrons() {
-  const crons = await api("GET", "crons");
+function renderCrons(crons) {
   $("#cron-note").textContent = crons.mayRun ? "" : "A cron's run works for every organization: the platform's owners run one now.";
   $("#cron-table tbody").replaceChildren(...crons.crons.map((c) => cronRow(c, crons.mayRun)));
 }
 
-function leave() {
-  clearInterval(view.timer);
-  view.stop?.();
-  view.stop = null;
+function subscribeCrons() {
+  view.stopCrons?.();
+  view.stopCrons = sync.subscribe("_system/dashboard:crons", { organization: app.organization }, renderCrons, (error) =>
+    message("#cron-message", `${error.data?.code || ""} ${error.message}`, true),
+  );
 }
 
-async function tick() {
-  if (!onPage()) return leave();
-  if (document.visibilityState !== "visible" || view.busy) return;
-  try {
-    await refreshCrons();
-  } catch {
-    $("#schedules-live").textContent = "reconnecting…";
-  }
+// Leaving the page ends both subscriptions.
+function leave() {
+  window.removeEventListener("hashchange", view.onhash);
+  view.stop?.();
+  view.stopCrons?.();
+  view.stop = view.stopCrons = null;
 }
 
 async function cancelJob(id) {
-  view.busy = true;
   try {
     const { job } = await api("POST", "scheduled/cancel", { id });
     message("#scheduled-message", `${job.name} is ${job.state}`);
   } catch (error) {
     message("#scheduled-message", `${error.body?.errorData?.code || ""} ${error.message}`, true);
-  } finally {
-    view.busy = false;
   }
 }
 
 async function cancelAll() {
-  view.busy = true;
   let canceled = 0;
   try {
     for (;;) {
@@ -143,8 +138,6 @@ async function cancelAll() {
     message("#scheduled-message", `${canceled} pending canceled`);
   } catch (error) {
     message("#scheduled-message", `${error.body?.errorData?.code || ""} ${error.message}`, true);
-  } finally {
-    view.busy = false;
   }
 }
 
@@ -156,7 +149,6 @@ async function runCron(name) {
   } catch (error) {
     message("#cron-message", `${error.body?.errorData?.code || ""} ${error.message}`, true);
   }
-  await refreshCrons();
 }
 
 async function older() {
@@ -185,11 +177,10 @@ pages.schedules = {
     });
     view.older = [];
     subscribe();
-    try {
-      await refreshCrons();
-    } catch (error) {
-      message("#cron-message", error.message, true);
-    }
-    view.timer = setInterval(tick, 5000);
+    subscribeCrons();
+    view.onhash = () => {
+      if (!onPage()) leave();
+    };
+    window.addEventListener("hashchange", view.onhash);
   },
 };

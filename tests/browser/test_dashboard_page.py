@@ -149,6 +149,10 @@ def test_an_owner_browses_the_data_and_edits_a_document(person: Person, stack: S
     person.sees("Notes", within="#data-doc-title", exact=True)
     person.sees("topic = engines", within='[data-related="tags"]')
     person.sees("content_changed", within='[data-related="events"]')
+    # the open document is a subscription too: a tag another client adds is pushed to it
+    with OneClient(stack.url, token=owner) as client:
+        client.mutation("tags:add", {"entityId": post, "key": "mood", "value": "pushed"})
+    person.sees("mood = pushed", within='[data-related="tags"]')
 
     # an edit, saved by entities:update and logged as an event
     person.do("fill", label="name", value="Notes, revised")

@@ -544,7 +544,11 @@ def test_an_owner_subscribes_to_the_scheduled_functions_over_the_sync_protocol(
         assert raised.value.data.get("reason") == reason, (token, raised.value.data)
 
 
-def test_crons_are_listed_and_a_platform_owner_runs_one_now(stack: Stack, people: dict[str, Any]) -> None:
+def test_crons_are_listed_and_a_platform_owner_runs_one_now(
+    stack: Stack, people: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    """The crons, their next runs and last runs, over HTTP and as the Schedules page's subscription
+    (``_system/dashboard:crons``), which is pushed a run a platform owner starts."""
     owner, org = people["owner"], people["org"]
     listed = _answered(_call(stack, "GET", "crons", {}, token=owner))
     crons = {c["name"]: c for c in listed["crons"]}
@@ -563,6 +567,11 @@ def test_crons_are_listed_and_a_platform_owner_runs_one_now(stack: Stack, people
     operator = platform_owner(stack, f"platform-{time.time_ns()}@example.com")
     assert _answered(_call(stack, "GET", "crons", {"organization": org}, token=operator))["mayRun"] is True
     before = next(c for c in listed["crons"] if c["name"] == run["name"])["runs"]
+    sub = OneClient(stack.url, token=owner).subscribe("_system/dashboard:crons", {})
+    request.addfinalizer(sub.close)
+    first = sub.get(timeout=20)
+    assert first["mayRun"] is False
+    assert [c["name"] for c in first["crons"]] == [c["name"] for c in listed["crons"]]
     ran = _answered(_call(stack, "POST", "crons/run", {**run, "organization": org}, token=operator))
     assert ran["status"] == "started" and ran["name"] == run["name"], ran  # as EventBridge: asynchronously
 
@@ -575,6 +584,13 @@ def test_crons_are_listed_and_a_platform_owner_runs_one_now(stack: Stack, people
 
     latest = until(shown, timeout=90)
     assert latest, "the run did not show with its organization's job done"
+    # the page's subscription (_system/dashboard:crons) was pushed the same run
+    pushed = sub.wait_for(
+        lambda v: next(c for c in v["crons"] if c["name"] == run["name"])["runs"][:1] == [latest], timeout=30
+    )
+    assert {c["name"]: c["schedule"] for c in pushed["crons"]} == {
+        c["name"]: c["schedule"] for c in listed["crons"]
+    }
     assert latest["jobs"] == {"success": 1}  # this organization's job only
     everyone = _answered(_call(stack, "GET", "crons", {"organization": org}, token=operator))
     theirs = next(c for c in everyone["crons"] if c["name"] == run["name"])["runs"][0]
@@ -639,8 +655,9 @@ def test_an_owner_subscribes_to_a_tables_documents_over_the_sync_protocol(
 ) -> None:
     """``_system/dashboard:documents``, the Data page's list: an entity written while the
     subscription is open is pushed, as the endpoint lists it; a filter the index cannot take and
-    another organization's owner are refused with their typed errors."""
-    from ontology.errors import ForbiddenError, ValidationError
+    another organization's owner are refused with their typed errors. The open document
+    (``_system/dashboard:document``) is pushed as a tag is added and its name changes."""
+    from ontology.errors import ForbiddenError, NotFoundError, ValidationError
 
     owner = people["owner"]
     path = "_system/dashboard:documents"
@@ -660,6 +677,22 @@ def test_an_owner_subscribes_to_a_tables_documents_over_the_sync_protocol(
             )
         )
         assert shown["page"][0] == listed["page"][0]
+        # the open document (_system/dashboard:document): a tag added to it and an edit are pushed
+        with client.subscribe("_system/dashboard:document", {"id": made}) as doc:
+            first = doc.get(timeout=20)
+            assert first["document"]["name"] == "Pushed post" and first["related"]["tags"]["page"] == []
+            client.mutation("tags:add", {"entityId": made, "key": "topic", "value": "pushed"})
+            tagged = doc.wait_for(lambda v: v["related"]["tags"]["page"], timeout=30)
+            tags = tagged["related"]["tags"]["page"]
+            assert [(t["key"], t["value"]) for t in tags] == [("topic", "pushed")]
+            client.mutation("entities:update", {"id": made, "name": "Pushed and renamed"})
+            renamed = doc.wait_for(lambda v: v["document"]["name"] == "Pushed and renamed", timeout=30)
+            assert renamed == _answered(_call(stack, "GET", "document", {"id": made}, token=owner))
+        with (
+            client.subscribe("_system/dashboard:document", {"id": "ent_01JD0000000000000000000000"}) as gone,
+            pytest.raises(NotFoundError),
+        ):
+            gone.get(timeout=20)
     bad = {"table": "entities", "index": "by_type", "filters": {"status": "draft"}}
     with (
         OneClient(stack.url, token=owner).subscribe(path, bad) as refused,

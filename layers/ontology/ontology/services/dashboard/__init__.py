@@ -7,7 +7,8 @@ subscribe to over the sync protocol. Who may see an organization's dashboard is 
 from __future__ import annotations
 
 from ontology.services.dashboard.access import authorize
-from ontology.services.dashboard.documents import documents
+from ontology.services.dashboard.crons import crons, declared
+from ontology.services.dashboard.documents import document, documents
 from ontology.services.dashboard.files import FILES_PAGE_SIZE, files
 from ontology.services.dashboard.scheduled import PAGE_SIZE, STATES, job_row, jobs_of, scheduled
 
@@ -16,6 +17,9 @@ __all__ = [
     "PAGE_SIZE",
     "STATES",
     "authorize",
+    "crons",
+    "declared",
+    "document",
     "documents",
     "files",
     "job_row",

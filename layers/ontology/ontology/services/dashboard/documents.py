@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ontology.errors import ValidationError
+from ontology.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from ontology.data.indexes import Index
@@ -22,10 +22,13 @@ __all__ = [
     "PAGE_DEFAULT",
     "PAGE_LIMIT",
     "default_index",
+    "document",
     "documents",
     "filled",
+    "located",
     "org_table",
     "reader",
+    "table_of",
 ]
 
 #: Index fields whose values are numbers (every other field's value is a string).
@@ -35,6 +38,8 @@ PAGE_LIMIT = 100
 PAGE_DEFAULT = 20
 #: A cursor's length at most (the layer's own bound).
 CURSOR_LIMIT = 4096
+#: The first page of each thing that hangs from an entity.
+RELATED_PAGE = 10
 #: A filter's value's length at most.
 VALUE_LIMIT = 200
 _INTEGER = re.compile(r"^-?\d{1,16}$")
@@ -177,3 +182,53 @@ def documents(
         "isDone": page["isDone"],
         "continueCursor": page["continueCursor"],
     }
+
+
+def _related(organization: str, table_name: str, index: str, field: str, value: str) -> dict[str, Any]:
+    """The first page of a table's documents with ``field`` = ``value`` (newest first), and the
+    ``documents`` query that reads on."""
+    query = reader(organization).query(table_name).with_index(index, lambda q: q.eq(field, value))
+    page = query.order("desc").paginate({"numItems": RELATED_PAGE, "cursor": None})
+    return {
+        "page": page["page"],
+        "isDone": page["isDone"],
+        "query": {"table": table_name, "index": index, field: value},
+    }
+
+
+def table_of(doc_id: str | None) -> Table:
+    """The organization-scoped table an id is of; VALIDATION_ERROR (naming ``id``) otherwise."""
+    from ontology.data.keys import table_of_id
+
+    if doc_id is None:
+        raise ValidationError("id is a document id", field="id")
+    name = table_of_id(doc_id)
+    if name is None:
+        raise ValidationError(f"{doc_id!r} is not a document id", field="id")
+    return org_table(name, field="id")
+
+
+def located(organization: str, doc_id: str | None) -> tuple[Table, dict[str, Any]]:
+    """The document ``doc_id`` of the organization and its table; NOT_FOUND when it has none."""
+    t = table_of(doc_id)
+    doc = reader(organization).get(str(doc_id), t.name, field="id")  # table_of refused None
+    if doc is None:
+        raise NotFoundError(f"No document {doc_id} in this organization", field="id")
+    return t, doc
+
+
+def document(organization: str, doc_id: str | None) -> dict[str, Any]:
+    """A document as a function returns it; an entity with the first page (newest first) of what
+    hangs from it: its connections either way, the events about it and its tags, each with the
+    ``documents`` query that reads on."""
+    t, doc = located(organization, doc_id)
+    answer: dict[str, Any] = {"table": t.name, "document": filled(doc, organization)}
+    if t.name == "entities":
+        doc_id = doc["_id"]
+        answer["related"] = {
+            "connectionsFrom": _related(organization, "connections", "from_entity", "fromEntityId", doc_id),
+            "connectionsTo": _related(organization, "connections", "to_entity", "toEntityId", doc_id),
+            "events": _related(organization, "events", "by_target", "targetId", doc_id),
+            "tags": _related(organization, "tags", "by_entity", "entityId", doc_id),
+        }
+    return answer
