@@ -24,11 +24,13 @@ class ScheduleArgs(Args):
     fail: bool = False
     at: float | None = None
     target: str = "entities:create"
+    payload: dict[str, Any] | None = None
 
 
 @mutation(args=ScheduleArgs)
 def schedule_post(ctx: Any, args: ScheduleArgs) -> str:
     payload = {"type": "blog_post", "name": args.name} if args.target == "entities:create" else {}
+    payload = args.payload if args.payload is not None else payload
     if args.at is not None:
         job = ctx.scheduler.run_at(args.at, args.target, payload)
     else:
@@ -320,3 +322,64 @@ def test_a_job_that_cannot_be_dispatched_goes_to_the_stream_failure_queue(stack,
     )
     assert record["DDBStreamBatchInfo"]["batchSize"] == 1
     assert record["DDBStreamBatchInfo"]["streamArn"] == stack.stream.stream_arn
+
+
+@pytest.fixture
+def call_lines() -> Any:
+    """The calls' summary lines (``"message": "call"``) logged meanwhile, as Powertools writes them."""
+    import logging
+
+    from ontology.runtime.observability import CALL_MESSAGE, logger
+
+    class Lines(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lines: list[dict[str, Any]] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            line = json.loads(self.format(record))
+            if line.get("message") == CALL_MESSAGE:
+                self.lines.append(line)
+
+    handler = Lines()
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    yield handler.lines
+    logger.removeHandler(handler)
+
+
+def test_a_jobs_run_logs_its_calls_summary_line_as_its_scheduler(
+    stack: Any, owner: Identity, call_lines: list[dict[str, Any]]
+) -> None:
+    """A job that runs logs one summary line (source ``job``) on behalf of whoever scheduled it, with
+    its organization and DynamoDB units, so the dashboard's Logs and Health count it; a failed one
+    names its error's code; a delivery that finds the job already done logs none."""
+    done = invoke(schedule_post, {}, owner)
+    missing = {"id": "ent_01JD0000000000000000000000", "name": "gone"}
+    failing = invoke(schedule_post, {"target": "entities:update", "payload": missing}, owner)
+    stack.runner.invoke("EntitiesCreateFunction", {"_scheduledJob": done})
+    stack.runner.invoke("EntitiesCreateFunction", {"_scheduledJob": done})  # delivered again: skipped
+    assert stack.runner.invoke("EntitiesUpdateFunction", {"_scheduledJob": failing})["state"] == "failed"
+    ok, failed = [line for line in call_lines if line["source"] == "job"]
+    assert ok["function"] == "entities:create" and ok["status"] == "success" and ok["http_status"] == 200
+    assert (ok["organization"], ok["user_id"]) == (owner.organizationId, owner.userId)
+    # (the units as DynamoDB answered them: moto alone answers no write units for a transaction; the
+    # local stack does, tests/infra/test_dashboard_stack.py)
+    assert ok["rcu"] > 0 and "wcu" in ok and ok["request_id"]
+    assert failed["function"] == "entities:update" and failed["status"] == "error"
+    assert (failed["code"], failed["http_status"]) == ("NOT_FOUND", 404)
+
+
+def test_a_crons_run_logs_its_calls_summary_line(stack: Any, call_lines: list[dict[str, Any]]) -> None:
+    event = {
+        "version": "0",
+        "id": "cron-line",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "time": "2026-11-25T17:00:00Z",
+        "detail": {},
+    }
+    stack.runner.invoke("AuthCleanupExpiredTokensFunction", event)
+    (line,) = [line for line in call_lines if line["source"] == "schedule"]
+    assert line["function"] == "auth:cleanup_expired_tokens" and line["status"] == "success"
+    assert line.get("organization") is None and line.get("user_id") is None and "duration_ms" in line

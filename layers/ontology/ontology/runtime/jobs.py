@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ontology.auth.identity import Identity
@@ -26,7 +27,7 @@ from ontology.errors import OneError
 from ontology.runtime.context import MutationCtx, _execute, invoke, run_after_commit
 from ontology.runtime.registry import resolve
 
-__all__ = ["due_jobs", "execute_job", "pending_jobs", "run_due", "run_pending"]
+__all__ = ["JobRun", "due_jobs", "execute_job", "pending_jobs", "run_due", "run_job", "run_pending"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,14 +52,41 @@ def _finish(job_id: str, state: str, *, expect: str, error: str | None = None) -
     return run_mutation(body, org=None, platform=True)
 
 
+@dataclass(frozen=True)
+class JobRun:
+    """What running a job did: its final state (``skipped`` when it was no longer pending), and for a
+    job that ran, its function, on whose behalf it ran, and the HTTP status and code of the error it
+    failed with (as a call over HTTP would have been answered)."""
+
+    state: str
+    function: str | None = None
+    identity: Identity | None = None
+    organization: str | None = None
+    status: int = 200
+    code: str | None = None
+
+
 def execute_job(job_id: str) -> str:
     """Run a scheduled job; returns its final state, or ``skipped`` when it was not pending."""
+    return run_job(job_id).state
+
+
+def run_job(job_id: str) -> JobRun:
+    """Run a scheduled job: what it did (:class:`JobRun`)."""
     job = DatabaseReader(None, platform=True).get(job_id, TABLE, field="jobId")
     if job is None or job["state"] != "pending":
-        return "skipped"
+        return JobRun("skipped")
     fn = resolve(job["name"])
     identity = Identity.from_context(job.get("auth"))
     org = job.get("organizationId")
+
+    def ran(state: str, exc: BaseException | None = None) -> JobRun:
+        if exc is None:
+            return JobRun(state, fn.spec.path, identity, org)
+        if isinstance(exc, OneError):
+            return JobRun(state, fn.spec.path, identity, org, exc.status, exc.code)
+        return JobRun(state, fn.spec.path, identity, org, 500, "INTERNAL")
+
     if fn.spec.kind == "mutation":
         holder: dict[str, MutationCtx] = {}
 
@@ -74,26 +102,26 @@ def execute_job(job_id: str) -> str:
             return True
 
         try:
-            ran = run_mutation(body, org=org, platform=True)
+            committed = run_mutation(body, org=org, platform=True)
         except Exception as exc:
             logger.warning("scheduled mutation failed", extra={"jobId": job_id, "function": fn.spec.path})
-            return (
-                "failed" if _finish(job_id, "failed", expect="pending", error=_error_text(exc)) else "skipped"
-            )
-        if not ran:
-            return "skipped"
+            if _finish(job_id, "failed", expect="pending", error=_error_text(exc)):
+                return ran("failed", exc)
+            return JobRun("skipped")
+        if not committed:
+            return JobRun("skipped")
         run_after_commit(holder["ctx"], fn.spec.path)
-        return "success"
+        return ran("success")
     if not _finish(job_id, "inProgress", expect="pending"):
-        return "skipped"
+        return JobRun("skipped")
     try:
         invoke(fn, job["args"], identity)
     except Exception as exc:
         logger.warning("scheduled action failed", extra={"jobId": job_id, "function": fn.spec.path})
         _finish(job_id, "failed", expect="inProgress", error=_error_text(exc))
-        return "failed"
+        return ran("failed", exc)
     _finish(job_id, "success", expect="inProgress")
-    return "success"
+    return ran("success")
 
 
 def _pending() -> list[dict[str, Any]]:

@@ -181,20 +181,25 @@ def log_call(
     code: str | None,
     started: float,
     units: Units | None = None,
+    organization: str | None = None,
 ) -> None:
     """A call's summary line (``"message": "call"``): the function, the caller, success or error with
     its code, the HTTP status it maps to, the time it took and the request id that the error envelope
     carries, and the DynamoDB read and write units the call consumed (``rcu``, ``wcu``: ``units``, as
     :func:`ontology.data.dynamodb.consumed` summed them). Every field is given here rather than taken
     from the appended keys, so that a line is whole even when invocations share a process (the local
-    stack runs them on threads)."""
+    stack runs them on threads). ``organization``: the call's, where the caller has none (a job the
+    platform scheduled for an organization)."""
+    caller = _caller_keys(identity)
+    if caller["organization"] is None:
+        caller["organization"] = organization
     logger.info(
         CALL_MESSAGE,
         extra={
             "function": function,
             "source": source,
             "request_id": request_id,
-            **_caller_keys(identity),
+            **caller,
             "status": "error" if http_status >= 400 else "success",
             "http_status": http_status,
             "code": code,

@@ -1,7 +1,8 @@
 """A scheduled job's delivery: ``{"_scheduledJob": <job id>}``, as the scheduler's runner invokes the
 job's own function (:mod:`ontology.runtime.scheduler`). The job runs once
-(:func:`ontology.runtime.jobs.execute_job`); the answer is ``{"jobId", "state"}``, its final state or
-``skipped`` when it was no longer pending.
+(:func:`ontology.runtime.jobs.run_job`); the answer is ``{"jobId", "state"}``, its final state or
+``skipped`` when it was no longer pending. A job that ran logs the call's summary line (source
+``job``, on behalf of whoever scheduled it, with its DynamoDB units), as a call over HTTP does.
 
 Example::
 
@@ -10,9 +11,11 @@ Example::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
+from ontology.runtime.observability import log_call
 from ontology.runtime.registry import RegisteredFunction
 from ontology.runtime.resolvers.base import EventResolver
 
@@ -41,6 +44,22 @@ class ScheduledJobResolver(EventResolver[ScheduledJobEvent]):
         return ScheduledJobEvent(event) if "_scheduledJob" in event else None
 
     def _answer(self, fn: RegisteredFunction, event: ScheduledJobEvent, context: Any) -> dict[str, Any]:
-        from ontology.runtime.jobs import execute_job  # only a job's delivery needs it
+        from ontology.data.dynamodb import consumed
+        from ontology.runtime.jobs import run_job  # only a job's delivery needs it
 
-        return {"jobId": event.raw_event["_scheduledJob"], "state": execute_job(event.job_id)}
+        started = time.perf_counter()
+        with consumed() as units:
+            run = run_job(event.job_id)
+        if run.function is not None:
+            log_call(
+                run.function,
+                source=self.source,
+                request_id=getattr(context, "aws_request_id", None),
+                identity=run.identity,
+                http_status=run.status,
+                code=run.code,
+                started=started,
+                units=units,
+                organization=run.organization,
+            )
+        return {"jobId": event.raw_event["_scheduledJob"], "state": run.state}
