@@ -12,8 +12,14 @@ p99Ms, rcu, wcu, usdPerMillion: {lambda, dynamodb, total}}], lines, complete}``:
 - the price per million calls is Lambda's requests and GB-seconds (the mean billed duration, whole
   milliseconds, at the memory the template gives the function's kind) and DynamoDB's on-demand units,
   at :data:`ontology.runtime.prices.PRICES`, the table the cost bench prices with;
-- at most :data:`HEALTH_LINES` lines of successes and as many of errors are read (from the window's
-  start); ``complete`` says whether the window held no more.
+- at most :data:`HEALTH_LINES` lines of successes and as many of errors are held (from the window's
+  start); ``complete`` says whether the window held no more;
+- the page asks again every 2 seconds, so a warm Lambda keeps each window's lines it read
+  (:class:`Window`, per organization and window) and reads only what was logged since, from
+  :data:`OVERLAP_MS` before the latest line it holds (CloudWatch makes a line readable a few seconds
+  after it is logged; lines read twice are counted once, by their event id), dropping the lines the
+  window has left behind: an open page reads its new lines, not the whole window, each time
+  (``read`` says how many lines an answer read).
 
 Example::
 
@@ -25,7 +31,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ontology.errors import ValidationError
@@ -34,12 +41,71 @@ from ontology.runtime.prices import MEMORY, PRICES, usd
 if TYPE_CHECKING:
     from dashboard.app import Request
 
-__all__ = ["WINDOWS", "api_health", "price_per_million", "summarize"]
+__all__ = ["WINDOWS", "Window", "api_health", "price_per_million", "summarize", "window_lines"]
 
 #: The windows the page offers.
 WINDOWS = ("1h", "24h", "7d")
-#: At most this many lines of each outcome are read per answer.
+#: At most this many lines of each outcome are held per window.
 HEALTH_LINES = 10_000
+#: How far before the latest line held a window reads again (lines CloudWatch made readable late).
+OVERLAP_MS = 30_000
+#: Windows kept per warm Lambda (the least recently read is dropped first).
+WINDOWS_KEPT = 16
+
+
+@dataclass
+class Window:
+    """The call lines of one organization's window that a warm Lambda has read: by event id."""
+
+    start: int
+    lines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    complete: bool = True
+
+    @property
+    def latest(self) -> int:
+        return max((int(line.get("_t") or 0) for line in self.lines.values()), default=self.start)
+
+
+_windows: OrderedDict[tuple[str | None, str], Window] = OrderedDict()
+
+
+def window_lines(
+    logs: Any, log_group: str, organization: str | None, since: str, now_ms: int
+) -> tuple[list[dict[str, Any]], bool, int]:
+    """The organization's call lines of the window ``since`` ending now: (lines, whether the window
+    held no more than were read, how many lines this read took). Reads on from the window this Lambda
+    last read, when it has one that covers the window's start."""
+    from ontology.runtime.logquery import LogFilter, parse_since, read_lines
+
+    start = now_ms - parse_since(since)
+    key = (organization, since)
+    held = _windows.get(key)
+    if held is None or not held.complete or held.start > start:
+        held = Window(start)
+        read_from = start
+    else:
+        read_from = max(start, held.latest - OVERLAP_MS)
+    read = 0
+    for status in ("success", "error"):
+        where = LogFilter(status=status, organization=organization)
+        lines, more = read_lines(logs, log_group, where, start_ms=read_from, limit=HEALTH_LINES)
+        read += len(lines)
+        held.complete = held.complete and more is None and len(lines) < HEALTH_LINES
+        for line in lines:
+            held.lines[str(line.get("_id") or id(line))] = line
+    held.start = start
+    kept = sorted(
+        ((k, v) for k, v in held.lines.items() if int(v.get("_t") or start) >= start),
+        key=lambda kv: int(kv[1].get("_t") or start),
+    )
+    if len(kept) > 2 * HEALTH_LINES:  # as a whole read would: the oldest, and the window is not whole
+        kept, held.complete = kept[: 2 * HEALTH_LINES], False
+    held.lines = dict(kept)
+    _windows[key] = held
+    _windows.move_to_end(key)
+    while len(_windows) > WINDOWS_KEPT:
+        _windows.popitem(last=False)
+    return list(held.lines.values()), held.complete, read
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -105,25 +171,18 @@ def _kinds() -> dict[str, str]:
 def api_health(request: Request) -> dict[str, Any]:
     from dashboard.app import _caller
     from ontology.aws import client
-    from ontology.runtime.logquery import LogFilter, parse_since, read_lines
 
     _, organization = _caller(request)
     since = request.param("since") or WINDOWS[0]
     if since not in WINDOWS:
         raise ValidationError(f"since is one of {', '.join(WINDOWS)}", field="since")
-    start = int(time.time() * 1000) - parse_since(since)
-    lines: list[dict[str, Any]] = []
-    complete = True
-    for status in ("success", "error"):
-        where = LogFilter(status=status, organization=organization)
-        read, more = read_lines(
-            client("logs"), os.environ["ONE_LOG_GROUP"], where, start_ms=start, limit=HEALTH_LINES
-        )
-        lines += read
-        complete = complete and more is None and len(read) < HEALTH_LINES
+    now = int(time.time() * 1000)
+    group = os.environ["ONE_LOG_GROUP"]
+    lines, complete, read = window_lines(client("logs"), group, organization, since, now)
     return {
         "since": since,
         "functions": summarize(lines, _kinds()),
         "lines": len(lines),
         "complete": complete,
+        "read": read,
     }
