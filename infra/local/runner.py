@@ -14,6 +14,11 @@ refused (:class:`~infra.local.credentials.InvocationStoppedError`), as a frozen 
 An ``Event`` invocation (asynchronous) answers 202 at once and runs in the background, retried as
 Lambda retries one (twice, a minute then two apart) when it fails, then sent to the function's
 dead-letter queue when it has one.
+
+Each invocation also keeps its own log keys (:func:`own_log_keys`): Powertools keeps a logger's
+appended keys (the request id, the caller) in its formatter, one per process, as every Lambda
+sandbox is its own process; here, where invocations share one, a key one invocation appends would
+otherwise label the lines of every other running beside it or after it.
 """
 
 from __future__ import annotations
@@ -158,10 +163,54 @@ def _sandbox_event_loop() -> Iterator[None]:
         loop.close()
 
 
+#: Per invocation: each Powertools formatter's keys (by formatter), a copy of the process's made
+#: at the invocation's first line (:func:`own_log_keys`).
+_LOG_KEYS: contextvars.ContextVar[dict[int, dict[str, Any]] | None] = contextvars.ContextVar(
+    "one_local_log_keys", default=None
+)
+
+
+def own_log_keys() -> None:
+    """Give every Powertools formatter one set of keys per invocation (idempotent): the keys the
+    process set outside any invocation (at import: the service, the order of the fields) are where
+    each invocation starts from, and what an invocation appends or removes stays its own."""
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    if isinstance(LambdaPowertoolsFormatter.__dict__.get("log_format"), property):
+        return
+
+    def shared_keys(self: Any) -> dict[str, Any]:
+        # a formatter made before the patch keeps its keys in its own ``log_format``
+        if "_one_log_format" not in self.__dict__:
+            self.__dict__["_one_log_format"] = self.__dict__.pop("log_format", {})
+        keys: dict[str, Any] = self.__dict__["_one_log_format"]
+        return keys
+
+    def get(self: Any) -> dict[str, Any]:
+        shared = shared_keys(self)
+        own = _LOG_KEYS.get()
+        if own is None:
+            return shared
+        if id(self) not in own:
+            own[id(self)] = dict(shared)
+        return own[id(self)]
+
+    def set_(self: Any, value: dict[str, Any]) -> None:
+        own = _LOG_KEYS.get()
+        if own is None:
+            self.__dict__.pop("log_format", None)
+            self.__dict__["_one_log_format"] = value
+        else:
+            own[id(self)] = value
+
+    LambdaPowertoolsFormatter.log_format = property(get, set_)  # type: ignore[assignment]
+
+
 class LambdaRunner:
     """Resolves handlers (``creators.get`` → ``functions.creators.get``) and invokes them."""
 
     def __init__(self, template: dict[str, Any] | None = None, roles: FunctionRoles | None = None) -> None:
+        own_log_keys()
         self.defs = function_defs(template)
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._lock = threading.Lock()
@@ -227,6 +276,7 @@ class LambdaRunner:
         outcome: dict[str, Any] = {}
 
         def run() -> None:
+            _LOG_KEYS.set({})  # this invocation's log keys, from the process's
             try:
                 # the handler's module, imported on first use, sees the loop and the role too; its
                 # memory is measured under AWS-strict ``memory`` (:mod:`infra.local.memory`)
