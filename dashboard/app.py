@@ -174,33 +174,18 @@ def api_functions(request: Request) -> dict[str, Any]:
     return catalogue(_openapi())
 
 
-def _members(organization: str) -> list[dict[str, Any]]:
-    from ontology.auth.people import memberships_of
-    from ontology.data.db import DatabaseReader
-
-    platform = DatabaseReader(None, platform=True)
-    members = memberships_of(platform, organization)
-    users = platform.get_many([m["userId"] for m in members], "users")
-    return [
-        {
-            "userId": m["userId"],
-            "role": m["role"],
-            "entityId": m.get("entityId"),
-            "name": (u or {}).get("name"),
-            "email": (u or {}).get("email"),
-        }
-        for m, u in zip(members, users, strict=True)
-    ]
-
-
 def api_members(request: Request) -> list[dict[str, Any]]:
+    from ontology.services.dashboard import members
+
     _, organization = _caller(request)
-    return _members(organization)
+    return members(organization)
 
 
 def api_run(request: Request) -> dict[str, Any]:
     """Run a function as a member of the organization; the request's id goes with the call, so that
     the function's log lines and its error envelope carry it."""
+    from ontology.services.dashboard import member_identity
+
     _, organization = _caller(request)
     path, user_id = request.param("path"), request.param("userId")
     args = request.body.get("args", {})
@@ -208,16 +193,7 @@ def api_run(request: Request) -> dict[str, Any]:
         raise NotFoundError(f"No function {path!r} a client may call", field="path")
     if not isinstance(args, dict):
         raise ValidationError("args is a JSON object", field="args")
-    member = next((m for m in _members(organization) if m["userId"] == user_id), None)
-    if member is None:
-        raise NotFoundError("No such member of the organization", field="userId")
-    identity = Identity(
-        userId=member["userId"],
-        organizationId=organization,
-        role=member["role"],
-        entityId=member["entityId"],
-        email=member["email"],
-    )
+    identity, member = member_identity(organization, user_id)
     started = time.perf_counter()
     answer = _invoke(
         path, {"_sync": {"args": args, "auth": identity.to_context(), "requestId": request.request_id}}

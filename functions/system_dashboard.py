@@ -121,3 +121,29 @@ def document(ctx: QueryCtx, args: DocumentArgs) -> dict[str, Any]:
     events about it and its tags (the Data page's open document)."""
     organization = dashboard.authorize(ctx.auth.get_user_identity(), args.organization)
     return dashboard.document(organization, args.id)
+
+
+class RunArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"userId": "usr_01JD0000000000000000000000", "path": "entities:list", "args": {"limit": 10}}
+            ]
+        }
+    )
+
+    #: Whose (a platform owner's choice; an organization's owner may name only their own).
+    organization: Annotated[StrictStr, Field(max_length=64)] | None = None
+    #: The member the query runs as.
+    userId: Annotated[StrictStr, Field(max_length=64)]
+    #: A public query, as a client names it.
+    path: Annotated[StrictStr, Field(max_length=256)]
+    args: dict[StrictStr, Any] = Field(default_factory=dict)
+
+
+@query(args=RunArgs, system=True, uses=("invoke_queries",))
+def run(ctx: QueryCtx, args: RunArgs) -> dict[str, Any]:
+    """A public query run as a member of the organization, in its own Lambda: its answer or typed
+    error, pushed again whenever what it read changes (the Functions page's live run)."""
+    organization = dashboard.authorize(ctx.auth.get_user_identity(), args.organization)
+    return dashboard.run_live(organization, args.userId, args.path, args.args)

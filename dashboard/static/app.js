@@ -1,5 +1,9 @@
 // The dashboard's page: no dependency, no build step. Signed in with the platform's session cookie
 // (Better Auth's /api/auth/sign-in/email); every call goes to the dashboard's API on this origin.
+// A query run from Functions stays live: it is the subscription _system/dashboard:run over the
+// platform's sync protocol, pushed again whenever the query's answer may have changed.
+
+import { sync } from "./sync.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const el = (tag, attrs = {}, ...children) => {
@@ -16,7 +20,7 @@ const el = (tag, attrs = {}, ...children) => {
   return node;
 };
 
-const state = { me: null, organization: null, catalogue: null, members: [], selected: null, logTimer: null };
+const state = { me: null, organization: null, catalogue: null, members: [], selected: null, logTimer: null, stopRun: null };
 
 class ApiError extends Error {
   constructor(status, body) {
@@ -123,6 +127,7 @@ function route() {
   const [page, query] = (location.hash.slice(1) || "functions").split("?");
   for (const link of document.querySelectorAll("#nav a")) link.classList.toggle("active", link.dataset.page === page);
   clearInterval(state.logTimer);
+  if (page !== "functions") stopRun();
   if (pages[page]) return pages[page].open(new URLSearchParams(query || ""));
   if (page === "logs") return openLogs(new URLSearchParams(query || ""));
   return openFunctions();
@@ -198,7 +203,13 @@ function fieldFor(name, schema, required, example) {
   return el("div", { class: "field" }, el("label", { for: id }, label), input, el("small", {}, hint));
 }
 
+function stopRun() {
+  state.stopRun?.();
+  state.stopRun = null;
+}
+
 function selectFunction(fn) {
+  stopRun();
   state.selected = fn;
   renderFunctionList();
   const schema = resolve(fn.schema);
@@ -240,8 +251,24 @@ function collectArgs(form) {
   return args;
 }
 
+function renderRun(run, live) {
+  const ok = run.result.status === "success";
+  const when = live ? el("span", { class: "badge", id: "run-live" }, `live · ${new Date().toLocaleTimeString()}`) : null;
+  $("#run-result").replaceChildren(
+    el(
+      "div",
+      { class: "card", id: "run-outcome" },
+      el("p", {}, el("strong", { class: ok ? "ok" : "error", id: "run-status" }, ok ? "success" : run.result.errorData?.code || "error"), ` in ${run.durationMs} ms as ${run.as.name || run.as.userId} (${run.as.role}) `, when),
+      el("p", {}, "request id ", el("code", { id: "run-request-id" }, run.requestId), " · ", el("a", { href: `#logs?requestId=${encodeURIComponent(run.requestId)}`, id: "run-logs" }, "its log lines")),
+      ok ? null : el("p", { class: "error" }, run.result.errorMessage),
+      el("pre", { id: "run-value" }, JSON.stringify(ok ? run.result.value : run.result.errorData, null, 2)),
+    ),
+  );
+}
+
 async function runFunction(event, fn) {
   event.preventDefault();
+  stopRun();
   const out = $("#run-result");
   let args;
   try {
@@ -251,19 +278,19 @@ async function runFunction(event, fn) {
     return;
   }
   out.replaceChildren(el("p", { class: "muted" }, "Running…"));
-  try {
-    const run = await api("POST", "run", { path: fn.path, args, userId: $("#run-as").value });
-    const ok = run.result.status === "success";
-    out.replaceChildren(
-      el(
-        "div",
-        { class: "card", id: "run-outcome" },
-        el("p", {}, el("strong", { class: ok ? "ok" : "error", id: "run-status" }, ok ? "success" : run.result.errorData?.code || "error"), ` in ${run.durationMs} ms as ${run.as.name || run.as.userId} (${run.as.role})`),
-        el("p", {}, "request id ", el("code", { id: "run-request-id" }, run.requestId), " · ", el("a", { href: `#logs?requestId=${encodeURIComponent(run.requestId)}`, id: "run-logs" }, "its log lines")),
-        ok ? null : el("p", { class: "error" }, run.result.errorMessage),
-        el("pre", { id: "run-value" }, JSON.stringify(ok ? run.result.value : run.result.errorData, null, 2)),
-      ),
+  const userId = $("#run-as").value;
+  if (fn.kind === "query") {
+    // a query stays live: every answer the server pushes replaces the last
+    state.stopRun = sync.subscribe(
+      "_system/dashboard:run",
+      { organization: state.organization, userId, path: fn.path, args },
+      (run) => renderRun(run, true),
+      (error) => out.replaceChildren(el("p", { class: "error" }, `${error.data?.code || ""} ${error.message}`)),
     );
+    return;
+  }
+  try {
+    renderRun(await api("POST", "run", { path: fn.path, args, userId }), false);
   } catch (error) {
     out.replaceChildren(el("p", { class: "error" }, `${error.body?.errorData?.code || ""} ${error.message}`));
   }

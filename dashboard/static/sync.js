@@ -130,4 +130,3 @@ class SyncClient {
 }
 
 export const sync = new SyncClient();
-window.dashboard.sync = sync;

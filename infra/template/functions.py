@@ -91,7 +91,20 @@ GRANTS: dict[str, Callable[[str], dict[str, Any]]] = {
 }
 
 
-def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
+def invoke_queries(functions: dict[str, RegisteredFunction]) -> dict[str, Any]:
+    """``invoke_queries``: invoking exactly the public queries (the dashboard's live run of a query as
+    a member), by their ARNs: no mutation, action, internal or system function."""
+    return _allow(
+        ["lambda:InvokeFunction"],
+        [
+            {"Fn::GetAtt": [fn.spec.logical_id, "Arn"]}
+            for fn in functions.values()
+            if fn.spec.kind == "query" and not fn.spec.internal and not fn.spec.system
+        ],
+    )
+
+
+def _policies(spec: FunctionSpec, functions: dict[str, RegisteredFunction]) -> list[dict[str, Any]]:
     uses = uses_of(spec)
     table_actions = READ_ACTIONS if spec.kind == "query" else READ_ACTIONS + WRITE_ACTIONS
     statements: list[dict[str, Any]] = [
@@ -101,6 +114,8 @@ def _policies(spec: FunctionSpec) -> list[dict[str, Any]]:
     if spec.kind == "query":
         statements.append(RATE_COUNTERS)
     statements += [grant(spec.kind) for use, grant in GRANTS.items() if use in uses]
+    if "invoke_queries" in uses:
+        statements.append(invoke_queries(functions))
     return [{"Version": "2012-10-17", "Statement": statements}]
 
 
@@ -111,9 +126,10 @@ def role_name(spec: FunctionSpec) -> str:
     return f"{spec.kind.capitalize()}{uses}Role"
 
 
-def _role(spec: FunctionSpec) -> dict[str, Any]:
+def _role(spec: FunctionSpec, functions: dict[str, RegisteredFunction]) -> dict[str, Any]:
     """The role of a function's access profile: logs, X-Ray and its policies."""
     managed = ["service-role/AWSLambdaBasicExecutionRole", "AWSXRayDaemonWriteAccess"]
+    policies = [{"PolicyName": "access", "PolicyDocument": doc} for doc in _policies(spec, functions)]
     return {
         "Type": "AWS::IAM::Role",
         "Properties": {
@@ -129,7 +145,7 @@ def _role(spec: FunctionSpec) -> dict[str, Any]:
                 ],
             },
             "ManagedPolicyArns": [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/" + m} for m in managed],
-            "Policies": [{"PolicyName": "access", "PolicyDocument": doc} for doc in _policies(spec)],
+            "Policies": policies,
         },
     }
 
@@ -187,7 +203,7 @@ def function_resources(functions: dict[str, RegisteredFunction], crons: list[Cro
         resources[fn.spec.logical_id] = function_resource(
             fn.spec, [c for c in crons if c.function == fn.spec.path]
         )
-        resources.setdefault(role_name(fn.spec), _role(fn.spec))
+        resources.setdefault(role_name(fn.spec), _role(fn.spec, functions))
     return resources
 
 

@@ -83,6 +83,11 @@ def test_an_owner_runs_a_function_and_finds_its_log_line(person: Person, stack: 
     person.click("Run")
     assert person.sees("success", within="#run-status", exact=True)
     assert "Ada" in str(person.do("text", selector="#run-value"))
+    # a query's run stays live: a creator another client adds is pushed into the result
+    person.sees("live", within="#run-live")
+    with OneClient(stack.url, token=owner) as client:
+        client.mutation("creators:create", {"email": "hopper@example.com", "name": "Hopper", "niche": ["x"]})
+    person.sees("Hopper", within="#run-value")
     person.screenshot("functions")
 
     person.do("click", selector='li[data-path="creators:get"]')

@@ -48,6 +48,7 @@ def test_system_queries_are_deployed_but_not_catalogued() -> None:
 
     root = Path(__file__).resolve().parents[2]
     system = [fn.spec for fn in load_all().values() if fn.spec.system]
+    public = [fn.spec for fn in load_all().values() if not fn.spec.system and not fn.spec.internal]
     assert "_system/dashboard:scheduled" in [spec.convex_path for spec in system]
     resources = build_template()["Resources"]
     document = json.dumps(build_document())
@@ -58,7 +59,17 @@ def test_system_queries_are_deployed_but_not_catalogued() -> None:
         with pytest.raises(NotFoundError):
             resolve_public(spec.path)  # its registry path is not a Convex path
         function = resources[spec.logical_id]["Properties"]
-        assert function["Role"] == {"Fn::GetAtt": ["QueryRole", "Arn"]}, "reads the table, nothing more"
+        if spec.path == "system_dashboard:run":  # a query's role, and invoking the public queries
+            assert function["Role"] == {"Fn::GetAtt": ["QueryInvokeQueriesRole", "Arn"]}
+            (policy,) = resources["QueryInvokeQueriesRole"]["Properties"]["Policies"]
+            (invoke,) = [
+                s for s in policy["PolicyDocument"]["Statement"] if "lambda:InvokeFunction" in s["Action"]
+            ]
+            invoked = {ref["Fn::GetAtt"][0] for ref in invoke["Resource"]}
+            queries = {s.logical_id for s in public if s.kind == "query"}
+            assert invoked == queries and "EntitiesCreateFunction" not in invoked
+        else:
+            assert function["Role"] == {"Fn::GetAtt": ["QueryRole", "Arn"]}, "reads the table, nothing more"
         assert "Events" not in function, "no route of its own"
         for text in (document, codegen, *rows):
             assert spec.module not in text and "_system" not in text

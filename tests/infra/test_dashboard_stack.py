@@ -217,6 +217,45 @@ def test_an_owner_runs_a_function_as_a_member_and_finds_its_log_line(
     _refused(_call(stack, "POST", "run", internal, token=people["owner"]), 404, "NOT_FOUND")
 
 
+def test_a_query_run_as_a_member_stays_live(stack: Stack, people: dict[str, Any]) -> None:
+    """``_system/dashboard:run``, the Functions page's run of a query: the query runs in its own Lambda
+    as the chosen member, and the subscription is pushed again when what it read changes; a mutation,
+    a function no client may call, a non-member and another organization's owner are refused."""
+    from ontology.errors import ForbiddenError, NotFoundError, ValidationError
+
+    owner = people["owner"]
+    me = stack.dev_session()["userId"]
+    listing = {"type": "blog_post", "paginationOpts": {"numItems": 50, "cursor": None}}
+    path = "_system/dashboard:run"
+    run = {"userId": me, "path": "entities:list", "args": listing}
+    with OneClient(stack.url, token=owner) as client, client.subscribe(path, run) as sub:
+        first = sub.get(timeout=20)
+        assert first["result"]["status"] == "success" and first["as"]["userId"] == me
+        assert first["path"] == "entities:list" and first["requestId"] and first["durationMs"] > 0
+        made = client.mutation("entities:create", {"type": "blog_post", "name": "Live run"})["id"]
+        pushed = sub.wait_for(lambda v: made in {d["_id"] for d in v["result"]["value"]["page"]}, timeout=30)
+        assert pushed["requestId"] != first["requestId"]  # a run of its own, with its own log lines
+        # as a customer: the same query, answered as the customer's client is answered
+        as_customer = {**run, "userId": people["customer_id"], "args": {"id": "nope"}, "path": "creators:get"}
+        with client.subscribe(path, as_customer) as theirs:
+            answered = theirs.get(timeout=20)
+        assert answered["as"]["role"] == "customer" and answered["result"]["status"] == "error"
+        assert answered["result"]["errorData"]["code"] == "VALIDATION_ERROR"
+    refusals = [
+        (owner, {**run, "path": "entities:create", "args": {}}, ValidationError, "path"),
+        (owner, {**run, "path": "organizations:sweep_member_sessions"}, NotFoundError, "path"),
+        (owner, {**run, "path": "_system/dashboard:files"}, NotFoundError, "path"),
+        (owner, {**run, "userId": "usr_01JD8Z6V7Q3M0N2W5X9Y4K1T8S"}, NotFoundError, "userId"),
+        (people["other"], {**run, "organization": people["org"]}, ForbiddenError, None),
+        (people["customer"], run, ForbiddenError, None),
+    ]
+    for token, args, error, field in refusals:
+        subscription = OneClient(stack.url, token=token).subscribe(path, args)
+        with subscription as refused, pytest.raises(error) as raised:
+            refused.get(timeout=20)
+        assert raised.value.data.get("field") == field, (args, raised.value.data)
+
+
 def test_an_owner_reads_only_their_organizations_lines(stack: Stack, people: dict[str, Any]) -> None:
     other = OneClient(stack.url, token=people["other"])
     marker = f"elsewhere-{time.time_ns()}"

@@ -30,6 +30,7 @@ __all__ = [
     "WriteSet",
     "record_point",
     "record_range",
+    "record_reads",
     "record_write",
     "recording",
     "recording_writes",
@@ -206,6 +207,15 @@ def record_range(pk_attr: str, pk: str, sk_attr: str, lo: str, hi: str) -> Range
     r = Range(pk_attr, pk, sk_attr, lo, hi)
     reads.ranges.append(r)
     return r
+
+
+def record_reads(other: ReadSet) -> None:
+    """Record what another call read (a function run in its own Lambda on this call's behalf), as if
+    this call had read it: a subscription re-runs when that changes too."""
+    reads = _reads.get()
+    if reads is not None:
+        reads.points |= other.points
+        reads.ranges.extend(other.ranges)
 
 
 def record_write(attrs: Mapping[str, Any]) -> None:

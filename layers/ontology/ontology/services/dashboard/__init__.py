@@ -10,6 +10,7 @@ from ontology.services.dashboard.access import authorize
 from ontology.services.dashboard.crons import crons, declared
 from ontology.services.dashboard.documents import document, documents
 from ontology.services.dashboard.files import FILES_PAGE_SIZE, files
+from ontology.services.dashboard.run import member_identity, members, run_live
 from ontology.services.dashboard.scheduled import PAGE_SIZE, STATES, job_row, jobs_of, scheduled
 
 __all__ = [
@@ -24,5 +25,8 @@ __all__ = [
     "files",
     "job_row",
     "jobs_of",
+    "member_identity",
+    "members",
+    "run_live",
     "scheduled",
 ]
