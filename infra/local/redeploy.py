@@ -130,7 +130,9 @@ class Redeployer:
         old = self.stack.template
         before, after = _functions(old), _functions(template)
         done = Redeployed()
-        self._roles(old, template)
+        # roles first (a new function needs its role), their policies last (a policy may name a
+        # function this redeploy adds: a role that may invoke every public query, say)
+        policies = self._roles(old, template)
         steps: list[tuple[str, str, Callable[[str, Any], None], Any]] = [
             (k, "added", self._add, after[k]["Properties"])
             for k in sorted(after)
@@ -150,19 +152,30 @@ class Redeployer:
                 done.failed[logical] = f"{type(exc).__name__}: {exc}"
             else:
                 getattr(done, what).append(logical)
+        for logical, role, documents in policies:
+            try:
+                self._put_policies(role, documents)
+            except Exception as exc:  # a policy naming a function that could not be deployed
+                log.debug("could not put the policies of %s", logical, exc_info=True)
+                done.failed[logical] = f"{type(exc).__name__}: {exc}"
         self._serve(template, {k for k in done.failed if k not in self.stack.physical})
         done.elsewhere = _elsewhere(old, template)
         return done
 
-    def _roles(self, old: dict[str, Any], template: dict[str, Any]) -> None:
-        """The template's roles: a new one made, a changed one's policies put again."""
+    def _roles(
+        self, old: dict[str, Any], template: dict[str, Any]
+    ) -> list[tuple[str, str, list[dict[str, Any]]]]:
+        """The template's roles: a new one made; the policies of each new or changed role, to be put
+        once the functions they may name exist (logical id, role name, its policies)."""
+        pending: list[tuple[str, str, list[dict[str, Any]]]] = []
         for logical, resource in template["Resources"].items():
             if resource.get("Type") != ROLE or resource == old["Resources"].get(logical):
                 continue
-            if logical in self.stack.physical:
-                self._put_policies(self.stack.physical[logical], resource["Properties"].get("Policies") or [])
-            else:
-                self._create_role(logical, resource["Properties"])
+            if logical not in self.stack.physical:
+                self._create_role(logical, {**resource["Properties"], "Policies": []})
+            policies = resource["Properties"].get("Policies") or []
+            pending.append((logical, self.stack.physical[logical], policies))
+        return pending
 
     # ------------------------------------------------------------------------------------ roles
 
