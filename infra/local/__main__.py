@@ -37,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quiet", action="store_true", help="no line per request")
     parser.add_argument(
+        "--no-demo-token",
+        dest="demo_token",
+        action="store_false",
+        help="deploy no demo token at first start (a state folder that has one keeps it)",
+    )
+    parser.add_argument(
         "--watch",
         action="store_true",
         help="reload a saved file of functions/ or the layer in the running stack (`make dev`)",
@@ -63,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         chain_port=args.chain_port,
         state_dir=args.state_dir,
         env_file=args.env_file,
+        demo=args.demo_token,
     )
     print("ONE platform local stack: starting…", flush=True)
     stack.start()
@@ -93,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  saga        {stack.state_machine_arn}   (moto's Step Functions interpreter)")
     print(f"  Stripe      {stack.stripe_url}   (localstripe)")
     print(f"  chain       {stack.chain_url}   (local EVM; {stack.chain.replayed} journaled transactions)")
-    print(f"  demo token  {stack.demo_token}   (LOCAL, $0.50; buy with pm_card_visa)")
+    if stack.demo_token:
+        print(f"  demo token  {stack.demo_token}   (LOCAL, $0.50; buy with pm_card_visa)")
+    else:
+        print("  demo token  none   (--no-demo-token)")
     print(f"  bucket      {stack.physical['FilesBucket']}")
     print(
         f"  vectors     {stack.physical['VectorBucket']}   (S3 Vectors on moto, QueryVectors answered here;"

@@ -37,6 +37,9 @@ class LocalStack:
     state_dir: Path = field(default_factory=lambda: ROOT / ".one" / "state")
     #: The reference's variables (BETTER_AUTH_SECRET, …) from the environment or this file.
     env_file: Path = field(default_factory=lambda: ROOT / ".env")
+    #: Whether a first start deploys the demo token (``--no-demo-token``: not).
+    demo: bool = True
+    demo_token: str = ""
     #: Those the stack found and applied (their names).
     reference_env: list[str] = field(default_factory=list)
     physical: dict[str, str] = field(default_factory=dict)
@@ -610,7 +613,8 @@ class LocalStack:
 
     def _demo_token(self) -> str:
         """A creator token deployed on the local chain at first start (``LOCAL``, $0.50), so that a
-        purchase can be tried at once; later starts find it (the chain journal replays it)."""
+        purchase can be tried at once; later starts find it (the chain journal replays it). With
+        ``demo`` off, a first start deploys none ("": a state folder that has one keeps it)."""
         from ontology import run_query
         from ontology.runtime.handler import handle
         from ontology.runtime.registry import resolve
@@ -621,6 +625,9 @@ class LocalStack:
         )
         if existing is not None:
             token_id = str(existing["_id"])
+        elif not self.demo:
+            self._save_test_card()
+            return ""
         else:
             me = {"userId": self.dev_user, "organizationId": self.dev_org, "role": "org_owner"}
             creator = handle(

@@ -87,7 +87,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, site: str) -> Iterator[Stack
     folder = Path(tmp_path_factory.mktemp("browser-stack"))
     env_file = folder / ".env"
     env_file.write_text(f"ALLOWED_ORIGINS={site}\n")
-    s = Stack(folder / "state", env_file=env_file)
+    s = Stack(folder / "state", env_file=env_file, demo=False)
     s.start()
     try:
         yield s

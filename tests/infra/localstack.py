@@ -39,12 +39,13 @@ class Stack:
         env: dict[str, str] | None = None,
         args: list[str] | None = None,
         cwd: Path | None = None,
+        demo: bool = True,
     ) -> None:
         self.state_dir = state_dir
         #: Where it runs (the repository; a copy of it, with the copy first on ``PYTHONPATH``).
         self.cwd = cwd or ROOT
         #: More of `python -m infra.local`'s options (``--codegen DIR``, as `make dev` gives it).
-        self.args = list(args or [])
+        self.args = list(args or []) + ([] if demo else ["--no-demo-token"])
         # Never the developer's own .env: the given file, or none at all.
         self.env_file = env_file or state_dir.parent / "no.env"
         #: Settings of this stack only (``ONE_…`` variables, as an operator would set them).
@@ -226,11 +227,16 @@ def settled(client: Any, purchase_id: str) -> dict[str, Any]:
 
 
 def running_stack(
-    tmp_path_factory: Any, name: str, env: dict[str, str] | None = None, args: list[str] | None = None
+    tmp_path_factory: Any,
+    name: str,
+    env: dict[str, str] | None = None,
+    args: list[str] | None = None,
+    demo: bool = False,
 ) -> Iterator[Stack]:
     """A module's stack, as ``make dev`` starts it, in its own state directory (a fixture's body);
-    ``env``: settings of this stack only; ``args``: more of its options."""
-    s = Stack(Path(tmp_path_factory.mktemp(name)) / "state", env=env, args=args)
+    ``env``: settings of this stack only; ``args``: more of its options; ``demo``: whether it
+    deploys the demo token (most modules buy none: ``--no-demo-token`` spares the chain's deploy)."""
+    s = Stack(Path(tmp_path_factory.mktemp(name)) / "state", env=env, args=args, demo=demo)
     s.start()
     try:
         yield s

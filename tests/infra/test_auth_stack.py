@@ -72,7 +72,7 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
     with serve(provider.app(), "the fake OAuth provider") as provider_url:
         # every browser behind the front signs in from the front's one address
         env = provider_env(provider_url) | MANY_SIGN_INS
-        stack = Stack(folder / "state", env_file=folder / ".env", env=env)
+        stack = Stack(folder / "state", env_file=folder / ".env", env=env, demo=False)
         server, _ = start_server(reverse_proxy(stack.url), "127.0.0.1", port, "the front")
         try:
             stack.start()

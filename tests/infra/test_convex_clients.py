@@ -39,7 +39,7 @@ def frontend(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, frontend: Path) -> Iterator[Stack]:
     codegen = ["--codegen", str(frontend / "convex" / "_generated")]
-    yield from running_stack(tmp_path_factory, "convex", args=codegen)
+    yield from running_stack(tmp_path_factory, "convex", args=codegen, demo=True)
 
 
 @pytest.fixture(scope="module")

@@ -858,3 +858,10 @@ def test_health_counts_an_organizations_calls_and_their_units(stack: Stack, peop
     )
     bad = _call(stack, "GET", "health", {"since": "2h"}, token=people["other"])
     assert _refused(bad, 400, "VALIDATION_ERROR")["field"] == "since"
+
+
+def test_a_stack_started_without_the_demo_token_deploys_none(stack: Stack) -> None:
+    """``--no-demo-token`` (this module's stack, as most test modules start theirs): no token is
+    deployed at first start, and the banner says so."""
+    assert "  demo token  none   (--no-demo-token)" in stack.lines
+    assert "demoTokenId" not in stack.dev_session()

@@ -83,7 +83,7 @@ def stack(copy: Path) -> Iterator[Stack]:
     # bytecode written, as on a developer's machine (a stale .pyc must not answer)
     env = {"PYTHONPATH": f"{copy}:{copy / 'layers' / 'ontology'}", "PYTHONDONTWRITEBYTECODE": ""}
     args = ["--watch", "--codegen", str(copy / "convex" / "_generated")]
-    s = Stack(copy / ".one" / "state", env=env, args=args, cwd=copy)
+    s = Stack(copy / ".one" / "state", env=env, args=args, cwd=copy, demo=False)
     s.start()
     try:
         yield s

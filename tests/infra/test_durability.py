@@ -46,14 +46,14 @@ def _killed_and_restarted(stack: Stack) -> Stack:
     assert stack.proc is not None
     stack.proc.kill()  # SIGKILL: no shutdown, no last snapshot
     stack.proc.wait()
-    again = Stack(stack.state_dir, env_file=stack.env_file)
+    again = Stack(stack.state_dir, env_file=stack.env_file, demo=False)
     again.start()
     return again
 
 
 @pytest.mark.slow
 def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
-    stack = Stack(tmp_path / "state")
+    stack = Stack(tmp_path / "state", demo=False)
     stack.start()
     created: list[str] = []
     extra: dict[str, Any] = {}

@@ -37,7 +37,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env_file.write_text("".join(f"{k}={v}\n" for k, v in REFERENCE_ENV.items()))
     # This module hammers the auth endpoints from one address (200 requests, 8 at once) to check
     # they never fail.
-    s = Stack(folder / "state", env_file=env_file, env=MANY_SIGN_INS)
+    s = Stack(folder / "state", env_file=env_file, env=MANY_SIGN_INS, demo=False)
     s.start()
     try:
         yield s

@@ -27,7 +27,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     folder = Path(tmp_path_factory.mktemp("gateway"))
     env_file = folder / ".env"
     env_file.write_text(f"ALLOWED_ORIGINS={APP},http://other.example\n")
-    s = Stack(folder / "state", env_file=env_file, env=MANY_SIGN_INS)
+    s = Stack(folder / "state", env_file=env_file, env=MANY_SIGN_INS, demo=False)
     s.start()
     try:
         yield s

@@ -116,7 +116,7 @@ def read_until(proc: subprocess.Popen[str], pattern: str, timeout: float = 60) -
 
 
 def test_one_migrate_against_the_local_stack(tmp_path: Path) -> None:
-    stack = Stack(tmp_path / "state")
+    stack = Stack(tmp_path / "state", demo=False)
     stack.start()
     try:
         # a stack whose code declares no migration of the samples: nothing to apply at its start
@@ -128,7 +128,7 @@ def test_one_migrate_against_the_local_stack(tmp_path: Path) -> None:
         stack.kill()
 
     # the same state folder, now with the samples declared: what is not done is applied before serving
-    again = Stack(tmp_path / "state", env={"ONE_MIGRATIONS": SAMPLES})
+    again = Stack(tmp_path / "state", env={"ONE_MIGRATIONS": SAMPLES}, demo=False)
     again.start()
     try:
         (banner,) = [line for line in again.lines if line.startswith("  migrations  ")]

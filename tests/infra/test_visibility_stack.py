@@ -24,7 +24,7 @@ SECRET = "Private: I was diagnosed with asthma last spring"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    yield from running_stack(tmp_path_factory, "visibility")
+    yield from running_stack(tmp_path_factory, "visibility", demo=True)
 
 
 @pytest.fixture(scope="module")
