@@ -31,7 +31,7 @@ pytestmark = pytest.mark.stack
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    yield from running_stack(tmp_path_factory, "snapshot")
+    yield from running_stack(tmp_path_factory, "snapshot", demo=True)  # the dev organization holds it
 
 
 one = one_cli

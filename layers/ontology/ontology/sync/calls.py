@@ -17,7 +17,7 @@ from ontology.errors import UpstreamError, error_envelope
 from ontology.runtime.registry import RegisteredFunction, function_name
 from ontology.settings import get_settings
 
-__all__ = ["call", "in_process", "invoke_path", "set_invoker"]
+__all__ = ["call", "in_process", "invoke_path", "query_as", "set_invoker"]
 
 Invoker = Callable[[RegisteredFunction, dict[str, Any]], dict[str, Any]]
 
@@ -84,3 +84,38 @@ def call(
         return _invoker(fn, payload)
     except Exception as exc:
         return dict(error_envelope(exc)[1])
+
+
+def query_as(path: str, args: dict[str, Any], identity: Identity) -> dict[str, Any]:
+    """A public query (``path`` as a client names it) run in its own Lambda as ``identity``, asked
+    for what it read, which is recorded as the caller's own reads (a subscription to the caller is
+    re-run when the query's answer may change): ``{path, result, requestId, durationMs}``, where
+    ``result`` is the query's answer (its value, or its typed error as data) and ``requestId`` the id
+    its log lines carry. NOT_FOUND (``path``) for a function no client may call, VALIDATION_ERROR
+    (``path``) for a mutation or an action (they change data: they are run once, not kept live)."""
+    import time
+    import uuid
+
+    from ontology.data.tracking import ReadSet, record_reads
+    from ontology.errors import NotFoundError, ValidationError
+    from ontology.sync.paths import resolve_public
+
+    try:
+        fn: RegisteredFunction | None = resolve_public(path)
+    except NotFoundError:
+        fn = None
+    if fn is None or fn.spec.system:
+        raise NotFoundError(f"No function {path!r} a client may call", field="path")
+    if fn.spec.kind != "query":
+        raise ValidationError(
+            f"{fn.spec.path} is a {fn.spec.kind}: only a query stays live (run it once instead)", field="path"
+        )
+    request_id = str(uuid.uuid4())
+    started = time.perf_counter()
+    call = {"args": args, "auth": identity.to_context(), "reads": True, "requestId": request_id}
+    answer = invoke_path(fn.spec.path, {"_sync": call})
+    duration = round((time.perf_counter() - started) * 1000, 2)
+    if isinstance(answer.get("reads"), dict):
+        record_reads(ReadSet.from_json(answer["reads"]))
+    result = {k: answer[k] for k in ("status", "value", "errorMessage", "errorData") if k in answer}
+    return {"path": fn.spec.path, "result": result, "requestId": request_id, "durationMs": duration}

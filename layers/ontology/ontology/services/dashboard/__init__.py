@@ -10,7 +10,7 @@ from ontology.services.dashboard.access import authorize
 from ontology.services.dashboard.crons import crons, declared
 from ontology.services.dashboard.documents import document, documents
 from ontology.services.dashboard.files import FILES_PAGE_SIZE, files
-from ontology.services.dashboard.run import member_identity, members, run_live
+from ontology.services.dashboard.run import member_identity, members
 from ontology.services.dashboard.scheduled import PAGE_SIZE, STATES, job_row, jobs_of, scheduled
 
 __all__ = [
@@ -27,6 +27,5 @@ __all__ = [
     "jobs_of",
     "member_identity",
     "members",
-    "run_live",
     "scheduled",
 ]
