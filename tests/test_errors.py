@@ -84,3 +84,23 @@ def test_the_client_raises_the_class_that_owns_a_code() -> None:
     assert _BY_CODE["UPSTREAM_ERROR"] is E.UpstreamError
     assert _BY_CODE["INTERNAL"] is E.InternalError
     assert set(_BY_CODE) == set(E.CODES)
+
+
+def test_status_and_code_are_what_the_envelope_answers() -> None:
+    """A job's or a cron's summary line names the status and code a call over HTTP would answer."""
+    import pydantic
+
+    from ontology.errors import NotFoundError, error_envelope, status_and_code
+
+    class Model(pydantic.BaseModel):
+        n: int
+
+    try:
+        Model.model_validate({"n": "x"})
+    except pydantic.ValidationError as exc:
+        invalid = exc
+    for exc in (NotFoundError("gone"), invalid, RuntimeError("boom")):
+        status, body = error_envelope(exc)
+        assert status_and_code(exc) == (status, body["errorData"]["code"])
+    assert status_and_code(invalid) == (400, "VALIDATION_ERROR")
+    assert status_and_code(RuntimeError("boom")) == (500, "INTERNAL")

@@ -37,6 +37,7 @@ __all__ = [
     "UpstreamError",
     "ValidationError",
     "error_envelope",
+    "status_and_code",
 ]
 
 
@@ -251,14 +252,28 @@ def error_envelope(exc: BaseException, *, request_id: str | None = None) -> tupl
     return status, body
 
 
-def _envelope(exc: BaseException) -> tuple[int, dict[str, Any]]:
+def status_and_code(exc: BaseException) -> tuple[int, str]:
+    """The HTTP status and code an exception is answered with (as :func:`error_envelope` answers it),
+    without logging it: for a call's summary line where no envelope is sent (a job, a cron)."""
     if isinstance(exc, OneError):
-        return exc.status, {"status": "error", "errorMessage": exc.message, "errorData": exc.to_error_data()}
+        return exc.status, exc.code
+    if _is_pydantic_error(exc):
+        return 400, ValidationError.code
+    return 500, InternalError.code
+
+
+def _is_pydantic_error(exc: BaseException) -> bool:
     try:
         import pydantic
     except ImportError:  # pragma: no cover - pydantic is a layer dependency
-        pydantic = None  # type: ignore[assignment]
-    if pydantic is not None and isinstance(exc, pydantic.ValidationError):
+        return False
+    return isinstance(exc, pydantic.ValidationError)
+
+
+def _envelope(exc: BaseException) -> tuple[int, dict[str, Any]]:
+    if isinstance(exc, OneError):
+        return exc.status, {"status": "error", "errorMessage": exc.message, "errorData": exc.to_error_data()}
+    if _is_pydantic_error(exc):
         locations = _pydantic_locations(exc)
         first = locations[0] if locations else {"field": None, "message": "invalid"}
         data: dict[str, Any] = {"code": ValidationError.code, "locations": locations}

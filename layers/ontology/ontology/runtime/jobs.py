@@ -23,7 +23,7 @@ from ontology.data.db import DatabaseReader, DatabaseWriter
 from ontology.data.keys import now_ms
 from ontology.data.outbox import TABLE
 from ontology.data.transaction import run_mutation
-from ontology.errors import OneError
+from ontology.errors import OneError, status_and_code
 from ontology.runtime.context import MutationCtx, _execute, invoke, run_after_commit
 from ontology.runtime.registry import resolve
 
@@ -83,9 +83,7 @@ def run_job(job_id: str) -> JobRun:
     def ran(state: str, exc: BaseException | None = None) -> JobRun:
         if exc is None:
             return JobRun(state, fn.spec.path, identity, org)
-        if isinstance(exc, OneError):
-            return JobRun(state, fn.spec.path, identity, org, exc.status, exc.code)
-        return JobRun(state, fn.spec.path, identity, org, 500, "INTERNAL")
+        return JobRun(state, fn.spec.path, identity, org, *status_and_code(exc))
 
     if fn.spec.kind == "mutation":
         holder: dict[str, MutationCtx] = {}

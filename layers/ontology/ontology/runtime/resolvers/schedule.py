@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ontology.errors import OneError
+from ontology.errors import status_and_code
 from ontology.runtime.context import invoke
 from ontology.runtime.observability import log_call
 from ontology.runtime.registry import RegisteredFunction
@@ -54,7 +54,7 @@ class ScheduleResolver(EventResolver["EventBridgeEvent"]):
             try:
                 return json_value(invoke(fn, args, None))
             except Exception as exc:
-                status, code = (exc.status, exc.code) if isinstance(exc, OneError) else (500, "INTERNAL")
+                status, code = status_and_code(exc)
                 raise
             finally:
                 log_call(
