@@ -185,6 +185,7 @@ def api_run(request: Request) -> dict[str, Any]:
     """Run a function as a member of the organization; the request's id goes with the call, so that
     the function's log lines and its error envelope carry it."""
     from ontology.services.dashboard import member_identity
+    from ontology.sync.calls import outcome
 
     _, organization = _caller(request)
     path, user_id = request.param("path"), request.param("userId")
@@ -199,8 +200,7 @@ def api_run(request: Request) -> dict[str, Any]:
         path, {"_sync": {"args": args, "auth": identity.to_context(), "requestId": request.request_id}}
     )
     duration = round((time.perf_counter() - started) * 1000, 2)
-    result = {k: answer[k] for k in ("status", "value", "errorMessage", "errorData") if k in answer}
-    return {"result": result, "requestId": request.request_id, "durationMs": duration, "as": member}
+    return {"result": outcome(answer), "requestId": request.request_id, "durationMs": duration, "as": member}
 
 
 def api_logs(request: Request) -> dict[str, Any]:

@@ -94,13 +94,10 @@ def window_lines(
         for line in lines:
             held.lines[str(line.get("_id") or id(line))] = line
     held.start = start
-    kept = sorted(
-        ((k, v) for k, v in held.lines.items() if int(v.get("_t") or start) >= start),
-        key=lambda kv: int(kv[1].get("_t") or start),
-    )
-    if len(kept) > 2 * HEALTH_LINES:  # as a whole read would: the oldest, and the window is not whole
-        kept, held.complete = kept[: 2 * HEALTH_LINES], False
-    held.lines = dict(kept)
+    held.lines = {k: v for k, v in held.lines.items() if int(v.get("_t") or start) >= start}
+    if len(held.lines) > 2 * HEALTH_LINES:  # as a whole read would: the oldest; the window is not whole
+        oldest = sorted(held.lines.items(), key=lambda kv: int(kv[1].get("_t") or start))
+        held.lines, held.complete = dict(oldest[: 2 * HEALTH_LINES]), False
     _windows[key] = held
     _windows.move_to_end(key)
     while len(_windows) > WINDOWS_KEPT:

@@ -9,6 +9,8 @@ wrote; or Convex's function error). Tests swap the invoker for an in-process one
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +19,7 @@ from ontology.errors import UpstreamError, error_envelope
 from ontology.runtime.registry import RegisteredFunction, function_name
 from ontology.settings import get_settings
 
-__all__ = ["call", "in_process", "invoke_path", "query_as", "set_invoker"]
+__all__ = ["call", "in_process", "invoke_path", "outcome", "query_as", "set_invoker"]
 
 Invoker = Callable[[RegisteredFunction, dict[str, Any]], dict[str, Any]]
 
@@ -93,9 +95,6 @@ def query_as(path: str, args: dict[str, Any], identity: Identity) -> dict[str, A
     ``result`` is the query's answer (its value, or its typed error as data) and ``requestId`` the id
     its log lines carry. NOT_FOUND (``path``) for a function no client may call, VALIDATION_ERROR
     (``path``) for a mutation or an action (they change data: they are run once, not kept live)."""
-    import time
-    import uuid
-
     from ontology.data.tracking import ReadSet, record_reads
     from ontology.errors import NotFoundError, ValidationError
     from ontology.sync.paths import resolve_public
@@ -117,5 +116,10 @@ def query_as(path: str, args: dict[str, Any], identity: Identity) -> dict[str, A
     duration = round((time.perf_counter() - started) * 1000, 2)
     if isinstance(answer.get("reads"), dict):
         record_reads(ReadSet.from_json(answer["reads"]))
-    result = {k: answer[k] for k in ("status", "value", "errorMessage", "errorData") if k in answer}
-    return {"path": fn.spec.path, "result": result, "requestId": request_id, "durationMs": duration}
+    return {"path": fn.spec.path, "result": outcome(answer), "requestId": request_id, "durationMs": duration}
+
+
+def outcome(answer: dict[str, Any]) -> dict[str, Any]:
+    """A ``_sync`` answer as its caller shows it: the value, or Convex's function error as data
+    (without what the function read or wrote)."""
+    return {k: answer[k] for k in ("status", "value", "errorMessage", "errorData") if k in answer}
