@@ -258,8 +258,11 @@ def _record_deploy(
 
     token = _existing_token(db, args)
     recorded = {"hash": tx.hash, "raw": tx.raw, "nonce": tx.nonce}
-    if token is not None and (token["properties"].get("deployTx") or {}).get("hash") != (previous or {}).get(
-        "hash"
+    # An active token was deployed by another attempt (and no longer keeps its deploy transaction):
+    # recording a deploy on it would deploy a second contract.
+    if token is not None and (
+        token["status"] == "active"
+        or (token["properties"].get("deployTx") or {}).get("hash") != (previous or {}).get("hash")
     ):
         raise ConflictError("another attempt recorded the deploy first")
     chain_txs.take_nonce(db, account, tx)

@@ -97,6 +97,8 @@ class FaultyChain:
         self.inner, self.faults = inner, faults
         self.kinds: dict[str, str] = {}
         self.calls: Counter[str] = Counter()
+        #: every transaction that reached the node, by hash (a re-send of one is one entry)
+        self.received: set[str] = set()
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.inner, name)
@@ -136,6 +138,10 @@ class FaultyChain:
         """Deploy transactions the node received (a re-send of the same one counts again)."""
         return self.calls["send:deploy"]
 
+    def deploys_received(self) -> set[str]:
+        """The distinct deploy transactions the node received."""
+        return {h for h in self.received if self.kinds.get(h) == "deploy"}
+
     def send(self, tx: Any) -> None:
         kind = self.kinds.get(tx.hash, "mint")
         self.calls["send"] += 1
@@ -143,6 +149,7 @@ class FaultyChain:
         def effect() -> None:
             self.inner.send(tx)
             self.calls[f"send:{kind}"] += 1  # reached the node
+            self.received.add(tx.hash)
 
         self.faults.around(kind, effect)
 

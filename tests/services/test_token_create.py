@@ -84,7 +84,7 @@ def test_a_retry_after_a_crash_around_the_deploy_finds_the_same_contract(
 
 def test_concurrent_requests_for_one_token_deploy_once(shop: Shop, faults: Faults) -> None:
     chain = faults.chain  # type: ignore[attr-defined]
-    sent = chain.deploys_sent()
+    before = chain.deploys_received()
     ids: list[str] = []
     errors: list[BaseException] = []
 
@@ -100,8 +100,36 @@ def test_concurrent_requests_for_one_token_deploy_once(shop: Shop, faults: Fault
     for t in threads:
         t.join()
     ids.append(_create(shop, symbol="RACE", key="race"))
-    assert len(set(ids)) == 1 and chain.deploys_sent() - sent == 1
+    assert len(set(ids)) == 1
+    # One deploy transaction reached the node, and one contract. (A request that finds the deploy
+    # recorded before its signer has sent it sends that same transaction too: the node keeps one.)
+    assert len(chain.deploys_received() - before) == 1
+    assert len(_contracts(shop, ids[0])) == 1
     assert all(e.code == "CONFLICT" for e in errors)
+
+
+def test_a_request_that_read_before_another_finished_the_deploy_deploys_nothing(
+    shop: Shop, faults: Faults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request reads no token, another deploys it to the end (the active token no longer keeps its
+    deploy transaction), and only then does the first record its own deploy: it must find the token
+    deployed, not record (and send) a second contract's deploy on it."""
+    import functions.tokens as tokens
+
+    chain = faults.chain  # type: ignore[attr-defined]
+    token = _create(shop, symbol="LATE", key="late")
+    before = chain.deploys_received()
+    real, reads = tokens._existing_token, list[str]()
+
+    def read_before_the_other_finished(db: Any, args: Any) -> Any:
+        reads.append(args.symbol)
+        return None if len(reads) == 1 else real(db, args)  # the first read: before the token existed
+
+    monkeypatch.setattr(tokens, "_existing_token", read_before_the_other_finished)
+    assert _create(shop, symbol="LATE", key="late") == token
+    assert chain.deploys_received() == before
+    assert len(_contracts(shop, token)) == 1
+    assert shop.call("tokens:get", {"id": token})["status"] == "active"
 
 
 def test_a_token_is_described_at_creation_and_changed_later_by_staff(shop: Shop) -> None:
