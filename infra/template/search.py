@@ -1,6 +1,7 @@
-"""The stream's aggregator: the table's stream (postings and connections) → each term's document
-frequency, each index's totals, and the counts of connections the stream keeps (a creator's followers
-and content) (ontology.data.search_aggregates, ontology.data.relation_counts)."""
+"""The stream's aggregator: the table's stream (postings, connections and counter shards) → each
+term's document frequency, each index's totals, the counts of connections the stream keeps (a
+creator's followers and content) and each counter folded into its document (ontology.data.
+search_aggregates, ontology.data.relation_counts, ontology.data.count_folds)."""
 
 from __future__ import annotations
 
@@ -8,26 +9,31 @@ import json
 from typing import Any
 
 from infra.template.base import TABLE_ARN, table_stream
+from ontology.data.counters import COUNTER_TB
 from ontology.data.search import POSTING_TB
 
-#: Only postings' and connections' writes invoke the aggregator (a filter on the stream, not in code).
+#: Only postings', connections' and counter shards' writes invoke the aggregator (a filter on the
+#: stream, not in code).
 POSTING_FILTER = [
-    {"dynamodb": {"NewImage": {"tb": {"S": [POSTING_TB, "connections"]}}}},
-    {"dynamodb": {"OldImage": {"tb": {"S": [POSTING_TB, "connections"]}}}},
+    {"dynamodb": {"NewImage": {"tb": {"S": [POSTING_TB, "connections", COUNTER_TB]}}}},
+    {"dynamodb": {"OldImage": {"tb": {"S": [POSTING_TB, "connections", COUNTER_TB]}}}},
 ]
 #: Records Lambda gathers into one batch (up to a second's worth): the aggregates of a batch are one
 #: write per distinct term and per index, so larger batches write less per posting.
 BATCH_SIZE = 1000
 BATCH_WINDOW_SECONDS = 1
 
-#: The aggregator reads and writes nothing but the search index's items and the counters it keeps:
-#: their partition keys hold ``#search#`` (an organization's dictionary and totals, the platform's
-#: receipts) or ``#count#`` (a counter's shards).
+#: The aggregator reads and writes nothing but the search index's items, the counters it keeps and
+#: the entities their folds are written on: their partition keys hold ``#search#`` (an organization's
+#: dictionary and totals, the platform's receipts), ``#count#`` (a counter's shards, read whole to
+#: build a fold) or ``#ent_`` (an entity).
 SEARCH_ITEMS = {
     "Effect": "Allow",
-    "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"],
+    "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:Query"],
     "Resource": [TABLE_ARN],
-    "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["*#search#*", "*#count#*"]}},
+    "Condition": {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["*#search#*", "*#count#*", "*#ent_*"]}
+    },
 }
 
 

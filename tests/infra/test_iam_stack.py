@@ -243,8 +243,8 @@ def test_a_presigned_upload_must_be_what_was_signed(stack: Stack) -> None:
 def test_the_search_aggregator_keeps_the_statistics_with_only_its_roles_permissions(stack: Stack) -> None:
     """The stream's aggregator (SearchAggregatorFunction) follows the postings of entities created
     through the front door: BM25 weighs a rarer term more once it has counted them; and the follows,
-    counted in the creator's follower count. Its role reaches the search index's items and the
-    counters, and nothing else."""
+    counted in the creator's follower count. Its role reaches the search index's items, the
+    counters and the entities it folds them into, and nothing else."""
     made = [
         call(stack, "entities:create", {"type": "blog_post", "name": name}).json()["value"]["id"]
         for name in ("Zephyr alpha", "Quokka alpha", "Quokka gamma")
@@ -263,15 +263,19 @@ def test_the_search_aggregator_keeps_the_statistics_with_only_its_roles_permissi
     ddb = aws(stack, "dynamodb", session_of(stack, "search-aggregator"))
     search_key = {"pk": {"S": f"{org}#search#entities.search_entities#totals"}, "sk": {"S": "T"}}
     assert int(ddb.get_item(TableName=health["table"], Key=search_key)["Item"]["n"]["N"]) >= 3
-    with pytest.raises(ClientError) as refused:
-        ddb.get_item(TableName=health["table"], Key={"pk": {"S": f"{org}#{made[0]}"}, "sk": {"S": "D"}})
-    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
     # a follow is counted by it too: its role reaches the counters' shards
     creator = call(stack, "creators:create", {"email": "iam@example.com", "name": "Ada", "niche": []})
     cid = creator.json()["value"]["creatorId"]
     fan = call(stack, "entities:create", {"type": "audience_member", "name": "Fan"}).json()["value"]["id"]
     follow = {"fromEntityId": fan, "toEntityId": cid, "relationshipType": "following"}
-    assert call(stack, "connections:create", follow).status_code == 200
+    made_follow = call(stack, "connections:create", follow)
+    assert made_follow.status_code == 200
+    # an entity it may fold counts into; a connection (any other document) it may not read
+    assert ddb.get_item(TableName=health["table"], Key={"pk": {"S": f"{org}#{made[0]}"}, "sk": {"S": "D"}})
+    connection = made_follow.json()["value"]["id"]
+    with pytest.raises(ClientError) as refused:
+        ddb.get_item(TableName=health["table"], Key={"pk": {"S": f"{org}#{connection}"}, "sk": {"S": "D"}})
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
 
     def followers() -> int:
         got = call(stack, "creators:get_with_content", {"creatorId": cid}).json()["value"]

@@ -63,8 +63,10 @@ __all__ = [
     "count",
     "counter_pk",
     "fill",
+    "folded_total",
     "keep_counts",
     "operations",
+    "own_counts",
     "read_total",
     "reserve",
     "room",
@@ -119,6 +121,11 @@ COUNTED: dict[str, tuple[Counted, ...]] = {
         Counted("holders", SHARDS["holders"]),
     ),
 }
+
+
+def own_counts(entity_type: str) -> list[str]:
+    """The counters an entity type keeps of its own (not another document's)."""
+    return [c.name for c in COUNTED.get(entity_type, ()) if c.of is None]
 
 
 def shards_of(name: str) -> int:
@@ -416,13 +423,20 @@ def _owner_base(store: Store, scope: str, owner: str, name: str) -> int:
 
 
 def fill(
-    result: Any, *, org: str | None, homes: Mapping[str, str] | None = None, store: Store | None = None
+    result: Any,
+    *,
+    org: str | None,
+    homes: Mapping[str, str] | None = None,
+    store: Store | None = None,
+    folds: Mapping[str, Any] | None = None,
 ) -> Any:
     """Fill every counted property of the entity documents in ``result`` (a function's result, in
     place): what the document stores plus its counter's shards, one consistent Query per counter
     (several at once: a page of counted documents costs one round trip's latency, not one each). A
     property the document does not show (a field its reader may not see) stays out. ``homes``: the
-    organization each document was read from, when not ``org`` (public documents of others)."""
+    organization each document was read from, when not ``org`` (public documents of others).
+    ``folds``: the folds of documents listed through an index, by id (:mod:`.count_folds`): their
+    own counters are read from the fold, not from their shards."""
     docs = list(_counted_docs(result))
     if not docs:
         return result
@@ -430,20 +444,38 @@ def fill(
 
     st = store or default_store()
     wanted: dict[tuple[str, str, str], tuple[bool, dict[str, Any]]] = {}
+    known: dict[tuple[str, str], int] = {}
     for doc in docs:
         scope = (homes or {}).get(str(doc["_id"]), org)
+        fold = (folds or {}).get(str(doc["_id"]))
         for c, owner in _counts_of(doc):
-            if scope is not None:
+            folded = folded_total(fold, c.name) if c.of is None else None
+            if folded is not None:
+                known[(str(doc["_id"]), c.name)] = stored(doc, c.name) + folded
+            elif scope is not None:
                 wanted.setdefault((scope, owner, c.name), (c.of is not None, doc))
     totals = _totals(st, wanted)
     for doc in docs:
         scope = (homes or {}).get(str(doc["_id"]), org)
         filled = dict(doc["properties"])
         for c, owner in _counts_of(doc):
-            if scope is not None:
+            listed = known.get((str(doc["_id"]), c.name))
+            if listed is not None:
+                filled[c.name] = max(0, listed)
+            elif scope is not None:
                 filled[c.name] = max(0, totals[(scope, owner, c.name)])
         doc["properties"] = filled
     return result
+
+
+def folded_total(fold: Any, name: str) -> int | None:
+    """The sum of a counter's shards as a fold holds them (None: the fold does not hold it)."""
+    if not isinstance(fold, Mapping):
+        return None
+    shards = fold.get(name)
+    if not isinstance(shards, Mapping):
+        return None
+    return sum(int(v) for v in shards.values())
 
 
 def _counts_of(doc: Mapping[str, Any]) -> Iterator[tuple[Counted, str]]:

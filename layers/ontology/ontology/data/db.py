@@ -157,6 +157,9 @@ class TxState:
         #: document id → attributes its item is written with beside the document: what the stream's
         #: consumers count it as (ontology.data.relation_counts)
         self.stamps: dict[str, dict[str, Any]] = {}
+        #: pk → the count fold its item was read with and the fold's version: a write of the
+        #: document keeps the fold if no fold was written since (ontology.data.count_folds)
+        self.folds: dict[str, tuple[Any, int]] = {}
 
 
 class DatabaseReader:
@@ -276,6 +279,13 @@ class DatabaseReader:
             # with the table, or a write landed in between. Either way the commit would fail on it.
             raise StaleReadError(pk)
 
+    def _keep_fold(self, item: Mapping[str, Any]) -> None:
+        """A mutation's read of an item with a count fold: what its write carries on."""
+        from ontology.data.count_folds import FOLD, FOLD_VERSION
+
+        if self._tx is not None and FOLD in item:
+            self._tx.folds.setdefault(str(item["pk"]), (item[FOLD], int(item.get(FOLD_VERSION, 0))))
+
     @staticmethod
     def _to_doc(item: Mapping[str, Any]) -> Doc:
         item = layout.current(item)  # an item of an older layout, as the code reads it
@@ -367,6 +377,8 @@ class DatabaseReader:
         record_point(pk, DOC_SK)
         version = int(item["v"]) if item else 0
         self._note_read(t, pk, version, checked)
+        if item is not None:
+            self._keep_fold(item)
         doc, alias = self._doc_or_alias(item)
         if self._tx is not None:
             self._tx.seen.setdefault(pk, dict(doc) if doc is not None else None)

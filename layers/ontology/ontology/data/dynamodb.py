@@ -146,8 +146,8 @@ def serialize(attrs: dict[str, Any]) -> dict[str, Any]:
 
 
 def deserialize(raw: dict[str, Any]) -> dict[str, Any]:
-    """DynamoDB's typed map → Python attribute values (strings, numbers, null, booleans and string
-    sets; the attributes of other types are left out)."""
+    """DynamoDB's typed map → Python attribute values (strings, numbers, null, booleans, string sets
+    and maps of these; the attributes of other types are left out)."""
     out: dict[str, Any] = {}
     for name, typed in raw.items():
         if "S" in typed:
@@ -161,6 +161,8 @@ def deserialize(raw: dict[str, Any]) -> dict[str, Any]:
             out[name] = typed["BOOL"]
         elif "SS" in typed:
             out[name] = set(typed["SS"])
+        elif "M" in typed:
+            out[name] = deserialize(typed["M"])
     return out
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from ontology.data import layout
+from ontology.data.count_folds import note as note_fold
 from ontology.data.cursor import CursorBinding, decode_cursor, encode_cursor
 from ontology.data.filters import Expr, build_filter
 from ontology.data.indexes import CREATION_TIME, Index, SearchIndex, get_path
@@ -518,6 +519,8 @@ class Query:
                 page_hint = min(page_hint * 2, PAGE_MAX)
             last = len(items) - 1
             docs = [self._to_doc_recorded(item) for item in items]
+            for item in items:  # a listed document's counts are read from its fold (count_folds)
+                note_fold(item)
             if self._db._sight is not None:  # what deciding this page takes, read for the page at once
                 self._db._sight.prepare(self._db, self._db.scope_of(self._table), self._table.name, docs)
             for i, (item, doc) in enumerate(zip(items, docs, strict=True)):
@@ -539,6 +542,7 @@ class Query:
 
     def _to_doc_recorded(self, item: Mapping[str, Any]) -> Doc:
         self._db._record_read(item["pk"], int(item["v"]))
+        self._db._keep_fold(item)
         return self._db._to_doc(item)
 
     @property

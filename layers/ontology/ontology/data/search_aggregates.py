@@ -26,6 +26,10 @@ back only at the start of a chunk it was written in: its receipt is there, the t
 cancelled, and the records up to the receipt's last one are skipped. The mapping does not bisect (a
 bisection would start a retry inside a written chunk) and reads a shard with one batch at a time.
 
+Before a batch's aggregates, the counter shards it changed are folded into their documents
+(:mod:`ontology.data.count_folds`: idempotent, so a batch whose folds fail is retried from its first
+record, and one retried from a later chunk folds its records again).
+
 The aggregates trail the writes by the stream's delay (about a second): BM25 scores and the counts
 may lag a write by that much; whether a document is found never depends on them.
 """
@@ -40,6 +44,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ontology.data import relation_counts
+from ontology.data.count_folds import fold
 from ontology.data.counters import COUNTER_TB, shards_of
 from ontology.data.dynamodb import Store, default_store, deserialize
 from ontology.data.search import (
@@ -247,6 +252,11 @@ def aggregate(records: Sequence[Mapping[str, Any]], store: Store | None = None) 
     """Add a stream batch's changes to the aggregates, exactly once; answers the position of the
     first record not written (a chunk's first: retry from it), or None."""
     st = store or default_store()
+    try:  # first: a retry of a batch whose folds failed starts at its first record, as it must
+        fold(records, st)
+    except Exception:
+        logger.exception("counts not folded", extra={"records": len(records)})
+        return 0 if records else None
     pending = changes(records)
     while pending:
         chunk = _chunk(pending)

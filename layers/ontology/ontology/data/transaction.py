@@ -43,7 +43,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from ontology.data import tombstones, typed
+from ontology.data import count_folds, tombstones, typed
 from ontology.data.db import UNREAD, DatabaseReader, DatabaseWriter, StaleReadError, TxState
 from ontology.data.dynamodb import Store, default_store, serialize
 from ontology.data.keys import DOC_SK, GUARD_SK
@@ -151,8 +151,10 @@ def build_transaction(tx: TxState, table_name: str) -> list[dict[str, Any]]:
             put["ConditionExpression"] = "#v = :v"
             put["ExpressionAttributeNames"] = {"#v": "v"}
             put["ExpressionAttributeValues"] = {":v": {"N": str(read_v)}}
+            count_folds.carry(put, tx.folds.get(pk))
         else:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
+            count_folds.stamp(put, t.name, full)
         items.append({"Put": put})
     items.extend(_alias_drops(tx, table_name))
     written.update(tx.alias_drops)  # their reads, if any, are checked by the Deletes' own conditions

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError as PydanticValidationError
 
 from ontology.auth.identity import AuthContext, Identity
+from ontology.data.count_folds import listing as listing_folds
 from ontology.data.counters import fill as fill_counts
 from ontology.data.db import DatabaseReader, DatabaseWriter
 from ontology.data.transaction import run_mutation
@@ -237,7 +238,9 @@ def invoke(fn: RegisteredFunction, raw_args: Any, identity: Identity | None) -> 
     sight = None if fn.spec.internal or kind == "mutation" else _sight_of(identity)
     if kind == "query":
         ctx = QueryCtx(identity, platform=platform, sight=sight)
-        return fill_counts(fn.fn(ctx, args), org=org, homes=sight.homes if sight is not None else None)
+        with listing_folds() as folds:
+            result = fn.fn(ctx, args)
+        return fill_counts(result, org=org, homes=sight.homes if sight is not None else None, folds=folds)
     if kind == "action":  # what it returns of the database came from queries and mutations: filled
         return fn.fn(ActionCtx(identity, platform=platform, sight=sight), args)
     holder: dict[str, MutationCtx] = {}
