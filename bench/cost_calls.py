@@ -23,7 +23,7 @@ import contextlib
 import functools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,9 @@ class Usage:
     #: what the call's writes change in the stream's aggregates: the search index's, the counts of
     #: connections (ontology.data.search_aggregates)
     postings: list[Any] = field(default_factory=list)
+    #: the documents whose counters the call moved: their folds (ontology.data.count_folds), one
+    #: key each, for every counter change the call made (a record of a counter's shard)
+    folds: list[tuple[str, str]] = field(default_factory=list)
     #: the aggregator's write units for them: alone in a batch, and amortized (:func:`amortize`)
     aggregated_alone: int = 0
     aggregated: float = 0.0
@@ -200,10 +203,28 @@ def share_key(key: tuple[str, str]) -> tuple[str, str]:
     return (pk, "") if COUNT_MARK in pk else (pk, sk)
 
 
+def fold_keys(records: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """The document item whose fold each counter change of ``records`` moves (one per change of a
+    folded counter's shard: ontology.data.count_folds)."""
+    from ontology.data.count_folds import FOLDED
+    from ontology.data.counters import COUNT_MARK
+    from ontology.data.keys import DOC_SK
+
+    out: list[tuple[str, str]] = []
+    for record in records:
+        pk = ((record.get("dynamodb") or {}).get("Keys") or {}).get("pk", {}).get("S", "")
+        if COUNT_MARK in pk:
+            doc_pk, name = pk.split(COUNT_MARK, 1)
+            if name in FOLDED:
+                out.append((doc_pk, DOC_SK))
+    return out
+
+
 @dataclass
 class AggregatorBatch:
     """One batch of the stream's aggregator, measured: what it wrote per item (a counter: per
-    counter), and how many of the batch's changes each item sums."""
+    counter), and how many of the batch's changes each item sums (a document's fold: how many
+    counter changes it folds)."""
 
     meter: Meter
     changes: int
@@ -216,18 +237,19 @@ def amortize(usage: Usage, batch: AggregatorBatch) -> None:
     """The call's share of a batch like ``batch``: each aggregate item's write split among the
     changes it sums (an item the batch did not write is the call's alone: one write), the receipts
     and the invocation among all of the batch's changes."""
-    if not usage.postings:
+    if not usage.postings and not usage.folds:
         return
     from collections import Counter
 
     mine = Counter(share_key(key) for c in usage.postings for key in c.keys)
+    mine.update(usage.folds)
     share = 0.0
     for key, n in mine.items():
         if key in batch.shares:
             share += batch.per_item[key] * n / batch.shares[key]
         else:
             share += 2  # an item of a transaction: two write units
-    part = len(usage.postings) / batch.changes
+    part = (len(usage.postings) + len(usage.folds)) / batch.changes
     usage.aggregated = round(share + batch.receipts * part, 2)
     usage.aggregator_share = part
 
@@ -292,11 +314,12 @@ class World:
 
         records = self.tail.read()
         usage.postings = changes(records)
+        usage.folds = fold_keys(records)
         mark = self.meter.mark()
         aggregate(records)
         usage.aggregated_alone = self.meter.since(mark).wru
         usage.aggregated = float(usage.aggregated_alone)
-        usage.aggregator_share = 1.0 if usage.postings else 0.0
+        usage.aggregator_share = 1.0 if usage.postings or usage.folds else 0.0
 
     def _limiter_batch_wru(self) -> int:
         """What one batch of the function-call limiter writes, metered (a session's count item)."""
@@ -858,6 +881,7 @@ def aggregator_batch(
             invoke(resolve("connections:create"), follow, who)
         records = w.tail.read()
     found = changes(records)
+    folds = fold_keys(records)
     mark = w.meter.mark()
     assert aggregate(records) is None
     meter = w.meter.since(mark)
@@ -867,7 +891,8 @@ def aggregator_batch(
         per_item[key] = per_item.get(key, 0) + x.total
     receipts = sum(x.total for x in meter.writes if x.pk.startswith(RECEIPT_PREFIX))
     shares = Counter(share_key(key) for c in found for key in c.keys)
-    return AggregatorBatch(meter, len(found), per_item, dict(shares), receipts)
+    shares.update(folds)
+    return AggregatorBatch(meter, len(found) + len(folds), per_item, dict(shares), receipts)
 
 
 def authorizer_miss(w: World, o: Org) -> Usage:
