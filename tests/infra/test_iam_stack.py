@@ -242,8 +242,9 @@ def test_a_presigned_upload_must_be_what_was_signed(stack: Stack) -> None:
 
 def test_the_search_aggregator_keeps_the_statistics_with_only_its_roles_permissions(stack: Stack) -> None:
     """The stream's aggregator (SearchAggregatorFunction) follows the postings of entities created
-    through the front door: BM25 weighs a rarer term more once it has counted them; and the follows,
-    counted in the creator's follower count. Its role reaches the search index's items, the
+    through the front door: BM25 weighs a rarer term more once it has counted them; the follows,
+    counted in the creator's follower count; and a chat message's count, folded into its
+    livestream, which a page lists with it. Its role reaches the search index's items, the
     counters and the entities it folds them into, and nothing else."""
     made = [
         call(stack, "entities:create", {"type": "blog_post", "name": name}).json()["value"]["id"]
@@ -282,3 +283,20 @@ def test_the_search_aggregator_keeps_the_statistics_with_only_its_roles_permissi
         return int(got["followerCount"])
 
     assert until(lambda: followers() == 1)
+
+    # a chat message's count is folded into its livestream, which a page then lists with it
+    scheduled = {"creatorId": cid, "title": "Fold live", "scheduledFor": int(time.time() * 1000)}
+    stream = call(stack, "livestreams:schedule", scheduled).json()["value"]["livestreamId"]
+    assert call(stack, "livestreams:start", {"livestreamId": stream}).status_code == 200
+    said = call(stack, "livestreams:send_message", {"livestreamId": stream, "text": "Hello"})
+    assert said.status_code == 200, said.text
+    doc_key = {"pk": {"S": f"{org}#{stream}"}, "sk": {"S": "D"}}
+
+    def folded() -> int:
+        fold = ddb.get_item(TableName=health["table"], Key=doc_key)["Item"]["cnt"]["M"]["messageCount"]["M"]
+        return sum(int(v["N"]) for v in fold.values())
+
+    assert until(lambda: folded() == 1)
+    page = call(stack, "entities:list", {"paginationOpts": {"numItems": 50, "cursor": None}}).json()["value"]
+    (listed,) = [d for d in page["page"] if d["_id"] == stream]
+    assert listed["properties"]["messageCount"] == 1
