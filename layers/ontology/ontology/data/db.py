@@ -279,12 +279,18 @@ class DatabaseReader:
             # with the table, or a write landed in between. Either way the commit would fail on it.
             raise StaleReadError(pk)
 
-    def _keep_fold(self, item: Mapping[str, Any]) -> None:
-        """A mutation's read of an item with a count fold: what its write carries on."""
+    def _keep_fold(self, item: Mapping[str, Any], *, consistent: bool = False) -> None:
+        """A mutation's read of an item with a count fold: what its write carries on. A consistent
+        read (the item by its key) replaces what an index's copy, which may lag, said of it."""
         from ontology.data.count_folds import FOLD, FOLD_VERSION
 
-        if self._tx is not None and FOLD in item:
-            self._tx.folds.setdefault(str(item["pk"]), (item[FOLD], int(item.get(FOLD_VERSION, 0))))
+        if self._tx is None or FOLD not in item:
+            return
+        read = (item[FOLD], int(item.get(FOLD_VERSION, 0)))
+        if consistent:
+            self._tx.folds[str(item["pk"])] = read
+        else:
+            self._tx.folds.setdefault(str(item["pk"]), read)
 
     @staticmethod
     def _to_doc(item: Mapping[str, Any]) -> Doc:
@@ -378,7 +384,7 @@ class DatabaseReader:
         version = int(item["v"]) if item else 0
         self._note_read(t, pk, version, checked)
         if item is not None:
-            self._keep_fold(item)
+            self._keep_fold(item, consistent=True)
         doc, alias = self._doc_or_alias(item)
         if self._tx is not None:
             self._tx.seen.setdefault(pk, dict(doc) if doc is not None else None)
