@@ -4,6 +4,7 @@ the key range: a property test on random tables, key conditions, limits, directi
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,6 +46,18 @@ def _table(client: Any) -> str:
     return name
 
 
+#: The examples' tags (each example's keys start with its own).
+_EXAMPLES = itertools.count()
+#: The table the examples share (made again when the ``aws`` fixture's moto no longer holds it).
+_SHARED: list[str] = []
+
+
+def _shared_table(client: Any) -> str:
+    if not _SHARED or _SHARED[-1] not in client.list_tables()["TableNames"]:
+        _SHARED.append(_table(client))
+    return _SHARED[-1]
+
+
 def _put_all(client: Any, table: str, items: list[dict[str, Any]]) -> None:
     """Write ``items`` (distinct keys), 25 to a BatchWriteItem, as a loader would."""
     for start in range(0, len(items), 25):
@@ -66,9 +79,9 @@ ITEMS = st.lists(
 STRING_CONDITIONS = st.sampled_from(["=", "<", "<=", ">", ">=", "BETWEEN", "begins_with", None])
 
 
-def _condition(index: str, op: str | None, a: Any, b: Any) -> tuple[str, dict[str, Any]]:
+def _condition(index: str, op: str | None, a: Any, b: Any, tag: str) -> tuple[str, dict[str, Any]]:
     h, r, t = ("gpk", "gsk", "S") if index == "gsi" else ("npk", "nsk", "N")
-    partition = "p1"
+    partition = f"{tag}p1"
     values: dict[str, Any] = {":h": {"S": partition}}
     expression = f"{h} = :h"
     lo, hi = (a, b) if str(a) <= str(b) or (t == "N" and a <= b) else (b, a)
@@ -129,14 +142,22 @@ def test_indexed_queries_answer_what_moto_answers(
 ) -> None:
     if True:  # inside the aws fixture's moto
         client = boto3.client("dynamodb", region_name="us-east-1")
-        TABLE = _table(client)
+        # one table for every example (made once: a table with its indexes is most of an example's
+        # time), each example's partitions its own by a tag in front of their keys
+        TABLE = _shared_table(client)
+        tag = f"{next(_EXAMPLES)}#"
         # every key's first version, then its last: a later put of a key replaces the earlier
         first: dict[tuple[str, str], dict[str, Any]] = {}
         latest: dict[tuple[str, str], dict[str, Any]] = {}
         for pk, sk, gpk, gsk, nsk, indexed in items:
-            item = {"pk": {"S": pk}, "sk": {"S": sk}, "v": {"N": str(len(pk))}}
+            item = {"pk": {"S": tag + pk}, "sk": {"S": sk}, "v": {"N": str(len(pk))}}
             if indexed:
-                item |= {"gpk": {"S": gpk}, "gsk": {"S": gsk}, "npk": {"S": "p1"}, "nsk": {"N": str(nsk)}}
+                item |= {
+                    "gpk": {"S": tag + gpk},
+                    "gsk": {"S": gsk},
+                    "npk": {"S": f"{tag}p1"},
+                    "nsk": {"N": str(nsk)},
+                }
             first.setdefault((pk, sk), item)
             latest.pop((pk, sk), None)
             latest[(pk, sk)] = item
@@ -145,10 +166,10 @@ def test_indexed_queries_answer_what_moto_answers(
         # an update and a delete, so the index follows changes too
         if items:
             pk, sk = items[0][0], items[0][1]
-            client.delete_item(TableName=TABLE, Key={"pk": {"S": pk}, "sk": {"S": sk}})
+            client.delete_item(TableName=TABLE, Key={"pk": {"S": tag + pk}, "sk": {"S": sk}})
         if index is None:
             key = items[-1][0] if items else "a"
-            expression, values = "pk = :h", {":h": {"S": key}}
+            expression, values = "pk = :h", {":h": {"S": tag + key}}
             if op in ("=", "<", ">=", "begins_with"):
                 values[":a"] = {"S": "D"}
                 expression += " AND begins_with(sk, :a)" if op == "begins_with" else f" AND sk {op} :a"
@@ -157,6 +178,7 @@ def test_indexed_queries_answer_what_moto_answers(
                 index,
                 op if index == "gsi" or op != "begins_with" else None,
                 *((a, b) if index == "gsi" else (na, nb)),
+                tag,
             )
         query: dict[str, Any] = {
             "TableName": TABLE,
