@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
+
 from ontology import run_mutation, run_query
 from ontology.data import counters
 from ontology.data.count_folds import FOLD
@@ -178,3 +180,27 @@ def test_a_listing_subscription_re_runs_when_a_fold_changes_its_page(table: str)
     assert folds, "the fold is a write of the document's item"
     touched = [write_set_of(r) for r in folds]
     assert any(w is not None and reads.touches(w) for w in touched)
+
+
+def test_a_fold_that_keeps_losing_fails_the_batch_which_comes_back_whole(
+    table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ontology.data import count_folds
+
+    stream = _stream()
+    default_store().send(  # no fold: the batch's change must build it
+        "UpdateItem",
+        {
+            "TableName": table,
+            "Key": {"pk": {"S": f"{ORG}#{stream}"}, "sk": {"S": DOC_SK}},
+            "UpdateExpression": "REMOVE cnt, cnv",
+        },
+    )
+    _say(stream, 2)
+    records = stream_records()
+    monkeypatch.setattr(count_folds, "_build", lambda store, item: False)  # a write lands each time
+    assert aggregate(records) == 0, "Lambda hands the batch over again from its first record"
+    assert _fold(stream) is None
+    monkeypatch.undo()
+    assert aggregate(records) is None
+    assert sum(_fold(stream)["messageCount"].values()) == 2

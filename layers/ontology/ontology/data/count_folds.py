@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -43,9 +42,7 @@ from ontology.data.keys import DOC_SK
 if TYPE_CHECKING:
     from ontology.data.dynamodb import Store
 
-logger = logging.getLogger(__name__)
-
-__all__ = ["FOLD", "FOLDED", "FOLD_VERSION", "carry", "fold", "listing", "note", "stamp"]
+__all__ = ["FOLD", "FOLDED", "FOLD_VERSION", "FoldError", "carry", "fold", "listing", "note", "stamp"]
 
 #: The document item's attribute holding its fold (copied into every index that projects it).
 FOLD = "cnt"
@@ -54,11 +51,15 @@ FOLD = "cnt"
 FOLD_VERSION = "cnv"
 #: The counters that are folded: a document's own (not another document's, like a recording's).
 FOLDED = frozenset(c.name for counted in COUNTED.values() for c in counted if c.of is None)
-#: Builds of a fold that lost to a write of the document before giving up on the batch's change (the
-#: next change of the counter folds it).
+#: Tries at a document's fold that lose to writes of the document before the batch fails (Lambda
+#: then hands it over again, from its first record: nothing is skipped).
 ATTEMPTS = 3
 
 Slots = dict[str, dict[str, dict[str, int]]]
+
+
+class FoldError(RuntimeError):
+    """A document's fold could not be written: the batch is retried."""
 
 
 def _changed(records: Sequence[Mapping[str, Any]]) -> Slots:
@@ -107,8 +108,7 @@ def _fold_one(store: Store, doc_pk: str, changed: dict[str, dict[str, int]]) -> 
             continue  # built meanwhile: set the slots in it
         if _build(store, item):
             return True  # built from the shards as they are now: the changed slots included
-    logger.warning("count fold not written", extra={"pk": doc_pk})
-    return False
+    raise FoldError(f"the count fold of {doc_pk} kept losing to writes of the document")
 
 
 def _set_slots(store: Store, doc_pk: str, changed: dict[str, dict[str, int]]) -> bool:
