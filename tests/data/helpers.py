@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 ORG = "org_01JD8Z6V7Q3M0N2W5X9Y4K1T8R"
@@ -158,3 +160,32 @@ def written_before(table_name: str, doc: dict[str, Any], org: str = ORG) -> str:
     tx.guards[guard_key(org, table_name, t.keyed.name, value)] = {"seen": None, "ref": doc_id, "dirty": True}
     assert commit(tx, default_store())
     return doc_id
+
+
+@contextmanager
+def requests_seen(pick: Callable[[str, dict[str, Any], Any], str | None]) -> Iterator[list[str]]:
+    """What ``pick`` says of each DynamoDB request the store sends in the block (its operation, its
+    parameters, its response: None when refused), where it says something."""
+    from ontology.data.dynamodb import add_listener, remove_listener
+
+    seen: list[str] = []
+
+    def listen(operation: str, params: dict[str, Any], response: Any) -> None:
+        said = pick(operation, params, response)
+        if said is not None:
+            seen.append(said)
+
+    add_listener(listen)
+    try:
+        yield seen
+    finally:
+        remove_listener(listen)
+
+
+def livestream(message_count: int = 0) -> str:
+    """A started livestream of the organization (``message_count``: what it stores of its count, as
+    written before counters); its id."""
+    from ontology import run_mutation
+
+    doc = entity("livestream", "Live", "published", streamStatus="started", messageCount=message_count)
+    return str(run_mutation(lambda db: db.insert("entities", doc), org=ORG))

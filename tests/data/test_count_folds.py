@@ -6,8 +6,6 @@ is read until the next change builds it whole."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -15,36 +13,24 @@ import pytest
 from ontology import run_mutation, run_query
 from ontology.data import counters
 from ontology.data.count_folds import FOLD
-from ontology.data.dynamodb import add_listener, default_store, remove_listener
+from ontology.data.dynamodb import default_store
 from ontology.data.keys import DOC_SK
 from ontology.data.search_aggregates import aggregate
-from tests.data.helpers import ORG, entity, stream_records
+from tests.data.helpers import ORG, livestream, requests_seen, stream_records
 from tests.functions.conftest import run_as_owner
 
 PAGE = {"paginationOpts": {"numItems": 20, "cursor": None}}
 
 
-@contextmanager
-def counter_reads() -> Iterator[list[str]]:
+def counter_reads() -> Any:
     """The partitions of the counters read (each a Query of its shards)."""
-    seen: list[str] = []
 
-    def listen(operation: str, params: dict[str, Any], response: Any) -> None:
-        values = params.get("ExpressionAttributeValues") or {}
-        for value in values.values():
-            if operation == "Query" and "#count#" in str(value.get("S", "")):
-                seen.append(str(value["S"]))
+    def pick(operation: str, params: dict[str, Any], response: Any) -> str | None:
+        values = (params.get("ExpressionAttributeValues") or {}).values()
+        found = [str(v["S"]) for v in values if "#count#" in str(v.get("S", ""))]
+        return found[0] if operation == "Query" and found else None
 
-    add_listener(listen)
-    try:
-        yield seen
-    finally:
-        remove_listener(listen)
-
-
-def _stream(stored: int = 0) -> str:
-    doc = entity("livestream", "Live", "published", streamStatus="started", messageCount=stored)
-    return str(run_mutation(lambda db: db.insert("entities", doc), org=ORG))
+    return requests_seen(pick)
 
 
 def _say(stream: str, n: int) -> None:
@@ -72,7 +58,7 @@ def _settle() -> None:
 
 
 def test_a_listed_document_reads_its_counts_from_its_fold(table: str) -> None:
-    stream = _stream(stored=4)  # counted before counters: the stored part is added to the fold's
+    stream = livestream(4)  # counted before counters: the stored part is added to the fold's
     assert _fold(stream) == {"messageCount": {}}, "a new counted entity is put with an empty fold"
     with counter_reads() as read:
         assert _listed(stream) == 4
@@ -96,7 +82,7 @@ def test_a_listed_document_reads_its_counts_from_its_fold(table: str) -> None:
 def test_a_write_of_the_document_carries_its_fold_unless_a_fold_was_written_since(table: str) -> None:
     from ontology.data.count_folds import _set_slots
 
-    stream = _stream()
+    stream = livestream()
     _say(stream, 2)
     _settle()
     folded = _fold(stream)
@@ -118,7 +104,7 @@ def test_a_write_of_the_document_carries_its_fold_unless_a_fold_was_written_sinc
 
 
 def test_a_document_without_a_fold_is_read_until_a_change_builds_it_whole(table: str) -> None:
-    stream = _stream()
+    stream = livestream()
     _say(stream, 2)
     default_store().send(  # as written before folds existed
         "UpdateItem",
@@ -152,7 +138,7 @@ def test_a_document_without_a_fold_is_read_until_a_change_builds_it_whole(table:
 
 
 def test_a_fold_never_brings_back_a_deleted_document(table: str) -> None:
-    stream = _stream()
+    stream = livestream()
     _say(stream, 2)
     run_mutation(lambda db: db.delete(stream), org=ORG)
     _settle()
@@ -164,7 +150,7 @@ def test_a_listing_subscription_re_runs_when_a_fold_changes_its_page(table: str)
     from ontology.data.tracking import recording
     from ontology.sync.invalidator import write_set_of
 
-    stream = _stream()
+    stream = livestream()
     _say(stream, 1)
     _settle()
     with recording() as reads:
@@ -187,7 +173,7 @@ def test_a_fold_that_keeps_losing_fails_the_batch_which_comes_back_whole(
 ) -> None:
     from ontology.data import count_folds
 
-    stream = _stream()
+    stream = livestream()
     default_store().send(  # no fold: the batch's change must build it
         "UpdateItem",
         {

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from ontology import ConflictError, run_mutation, run_query
 from ontology.data import counters
-from ontology.data.dynamodb import add_listener, remove_listener
-from tests.data.helpers import ORG, entity
+from tests.data.helpers import ORG, entity, livestream, requests_seen
 from tests.functions.conftest import run_as_owner
 
 THREADS = 8
@@ -41,25 +39,13 @@ def _race(work: Callable[[int], None]) -> list[BaseException]:
     return errors
 
 
-@contextmanager
-def cancelled_transactions() -> Iterator[list[str]]:
+def cancelled_transactions() -> Any:
     """The TransactWriteItems the store refused (a condition failed: the mutation ran again)."""
-    refused: list[str] = []
-
-    def listen(operation: str, params: dict[str, Any], response: Any) -> None:
-        if operation == "TransactWriteItems" and response is None:
-            refused.append(operation)
-
-    add_listener(listen)
-    try:
-        yield refused
-    finally:
-        remove_listener(listen)
-
-
-def _stream(message_count: int = 0) -> str:
-    doc = entity("livestream", "Live", "published", streamStatus="started", messageCount=message_count)
-    return str(run_mutation(lambda db: db.insert("entities", doc), org=ORG))
+    return requests_seen(
+        lambda operation, params, response: (
+            operation if operation == "TransactWriteItems" and response is None else None
+        )
+    )
 
 
 def _shown(stream: str) -> int:
@@ -67,7 +53,7 @@ def _shown(stream: str) -> int:
 
 
 def test_additions_racing_are_exact_and_never_conflict(table: str) -> None:
-    stream = _stream()
+    stream = livestream()
 
     def work(n: int) -> None:
         for i in range(20):
@@ -93,7 +79,7 @@ def test_additions_racing_are_exact_and_never_conflict(table: str) -> None:
 def test_counting_in_the_document_conflicts_in_the_same_harness(table: str) -> None:
     """What the counters replace: the same race, counted in the document, makes mutations run again
     (so the harness can tell)."""
-    stream = _stream()
+    stream = livestream()
 
     def work(n: int) -> None:
         for _ in range(10):
@@ -182,7 +168,7 @@ def test_a_supply_the_document_still_stores_counts_against_the_cap(table: str) -
 
 
 def test_a_sealed_counter_takes_no_more(table: str) -> None:
-    stream = _stream()
+    stream = livestream()
     run_mutation(lambda db: counters.add(db, stream, "messageCount", 2), org=ORG)
     run_mutation(lambda db: counters.seal(db, stream, "messageCount"), org=ORG)
     with pytest.raises(ConflictError):
@@ -191,7 +177,7 @@ def test_a_sealed_counter_takes_no_more(table: str) -> None:
 
 
 def test_a_count_is_what_the_document_stores_plus_its_counter_and_writes_keep_it(table: str) -> None:
-    stream = _stream(message_count=5)  # counted before counters: migration 0014 moves it
+    stream = livestream(message_count=5)  # counted before counters: migration 0014 moves it
     run_mutation(lambda db: counters.add(db, stream, "messageCount", 3), org=ORG)
     assert _shown(stream) == 8
     read = run_as_owner("livestreams:get", {"livestreamId": stream})
@@ -213,7 +199,7 @@ def test_a_read_without_a_check_puts_nothing_in_the_commit(table: str) -> None:
     from ontology.data.db import DatabaseWriter, TxState
     from ontology.data.transaction import build_transaction
 
-    stream = _stream()
+    stream = livestream()
     other = run_mutation(lambda db: db.insert("entities", entity("blog_post", "Post")), org=ORG)
     tx = TxState(ORG)
     db = DatabaseWriter(ORG, tx=tx)
@@ -237,12 +223,12 @@ def test_a_read_without_a_check_puts_nothing_in_the_commit(table: str) -> None:
 def test_a_subscription_to_a_count_watches_its_shards(table: str) -> None:
     from ontology.data.tracking import recording, recording_writes
 
-    stream = _stream()
+    stream = livestream()
     with recording() as reads:
         assert _shown(stream) == 0
     with recording_writes() as writes:
         run_mutation(lambda db: counters.add(db, stream, "messageCount", 1), org=ORG)
     assert reads.touches(writes), "adding to the count must re-run what read it"
     with recording_writes() as elsewhere:
-        run_mutation(lambda db: counters.add(db, _stream(), "messageCount", 1), org=ORG)
+        run_mutation(lambda db: counters.add(db, livestream(), "messageCount", 1), org=ORG)
     assert not reads.touches(elsewhere)
