@@ -33,6 +33,7 @@ from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 from ontology.data import layout, typed
+from ontology.data.count_folds import FOLD, FOLD_VERSION
 from ontology.data.dynamodb import Store, default_store
 from ontology.data.indexes import Unique, get_path
 from ontology.data.keys import (
@@ -282,8 +283,6 @@ class DatabaseReader:
     def _keep_fold(self, item: Mapping[str, Any], *, consistent: bool = False) -> None:
         """A mutation's read of an item with a count fold: what its write carries on. A consistent
         read (the item by its key) replaces what an index's copy, which may lag, said of it."""
-        from ontology.data.count_folds import FOLD, FOLD_VERSION
-
         if self._tx is None or FOLD not in item:
             return
         read = (item[FOLD], int(item.get(FOLD_VERSION, 0)))
